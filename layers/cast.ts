@@ -1,0 +1,19 @@
+import { DATA_TYPES, type DataType } from "../dsl/dtype.js";
+import { defineLayer } from "./layer.js";
+
+/** Conversion to another element type: TensorRT's addCast, PyTorch's `.to(dtype)`. */
+export interface CastParams {
+  to: DataType;
+}
+
+export interface CastResolved {
+  readonly to: DataType;
+}
+
+export const cast = defineLayer<CastParams, CastResolved>({
+  kind: "cast",
+  infer(ctx, [input], p) {
+    const to = ctx.oneOf("to", p.to, DATA_TYPES);
+    return { params: { to }, outputs: [{ dtype: to, shape: input!.shape }] };
+  },
+});

@@ -1,0 +1,28 @@
+import type { DataType } from "../dsl/dtype.js";
+import { defineLayer, type WeightInput } from "./layer.js";
+
+/** A tensor whose values are weights: TensorRT's addConstant. */
+export interface ConstantParams {
+  shape: readonly number[];
+  /** The values: a name in the weight source, or the values themselves. */
+  weights: WeightInput;
+  /** Element type of the tensor. Default "float32". */
+  dtype?: "float32" | "int32" | "int64";
+}
+
+export interface ConstantResolved {
+  readonly shape: readonly number[];
+}
+
+export const constant = defineLayer<ConstantParams, ConstantResolved>({
+  kind: "constant",
+  infer(ctx, _inputs, p) {
+    const shape = ctx.ints("shape", p.shape, p.shape.length, 1);
+    const dtype: DataType = ctx.oneOf("dtype", p.dtype ?? "float32", ["float32", "int32", "int64"]);
+    return {
+      params: { shape },
+      outputs: [{ dtype, shape }],
+      weights: [{ role: "values", input: p.weights, shape, because: "that is the constant's shape" }],
+    };
+  },
+});

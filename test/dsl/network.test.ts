@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { Network, NetworkError, WeightStore, type WeightTensor } from "netdef";
+import { defineLeNet } from "../../examples/lenet/network.js";
+import { loadFixtureWeights } from "../fixtures.js";
+
+const zeros = (shape: number[]): WeightTensor => ({ dtype: "float32", shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+
+/** The error a definition throws, for asserting on its message and issues. */
+function thrown(define: () => unknown): NetworkError {
+  try {
+    define();
+  } catch (error) {
+    if (error instanceof NetworkError) return error;
+    throw error;
+  }
+  throw new Error("expected a NetworkError");
+}
+
+describe("LeNet", () => {
+  it("summarises to 431,080 parameters with output [-1, 10]", async () => {
+    const summary = defineLeNet(await loadFixtureWeights("lenet.safetensors")).summary();
+    expect(summary.totalParameters).toBe(431_080); // 20·25+20 + 50·20·25+50 + 800·500+500 + 500·10+10
+    expect(summary.rows.at(-1)).toMatchObject({ layer: "log_softmax", shape: [-1, 10] });
+    expect(summary.toString()).toContain("total parameters: 431,080");
+  });
+
+  it("keeps layers addressable by name", () => {
+    const net = defineLeNet();
+    expect(net.layer("conv2")).toMatchObject({ kind: "convolution", inputs: ["pool1"], params: { outChannels: 50, kernel: [5, 5] } });
+    expect(net.layer("conv2").output.shape).toEqual([-1, 50, 8, 8]);
+  });
+
+  it("round-trips through JSON", async () => {
+    const weights = await loadFixtureWeights("lenet.safetensors");
+    const ir = defineLeNet(weights).toJSON();
+    const copy = Network.fromJSON(JSON.parse(JSON.stringify(ir)), { weights });
+    expect(copy.toJSON()).toEqual(ir);
+    expect(Object.isFrozen(ir.layers[0]!.params)).toBe(true);
+  });
+});
+
+describe("errors name the layer, the argument, expected vs received, and the user's line", () => {
+  it("a convolution weight with the wrong in-channels", () => {
+    const weights = new WeightStore([["conv2.weight", zeros([50, 20, 5, 5])], ["conv2.bias", zeros([50])]]);
+    const net = new Network("n", { weights });
+    const x = net.addInput("x", "float32", [1, 32, 12, 12]);
+    const error = thrown(() => x.addConvolution("conv2", { outChannels: 50, kernel: 5 })); // this is line 47, column 34
+    expect(error.message).toBe(
+      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:47:34)");
+    expect(error.issues[0]).toMatchObject({ code: "weight_shape", layer: "conv2", kind: "convolution" });
+  });
+
+  it("a missing weight, with the nearest names", () => {
+    const weights = new WeightStore([["conv1.weight", zeros([20, 1, 5, 5])], ["conv1.bias", zeros([20])]]);
+    const net = new Network("n", { weights });
+    const error = thrown(() => net.addInput("x", "float32", [1, 1, 28, 28]).addConvolution("conv1", { outChannels: 20, kernel: 5, weights: { kernel: "conv1.wieght" } }));
+    expect(error.message).toMatch(/^conv1: weight 'conv1.wieght' is not in the weight source; nearest names: 'conv1.weight', 'conv1.bias' \(test\/dsl\/network.test.ts:\d+:\d+\)$/);
+  });
+
+  it.each([
+    ["unbroadcastable element-wise", (n: Network) => n.addInput("a", "float32", [2, 3]).addElementWise("add", n.addInput("b", "float32", [4]), "sum"),
+      "add (elementWise): inputs must be shapes that broadcast (each dimension equal or 1, aligned from the right), but received [2,3] and [4]"],
+    ["reshape changing the element count", (n: Network) => n.addInput("a", "float32", [2, 3]).addShuffle("r", { reshape: [5] }),
+      "r (shuffle): reshape must be a shape of 6 elements like the input [2,3], but received [5] (5 elements)"],
+    ["softmax axis out of range", (n: Network) => n.addInput("a", "float32", [2, 3]).addSoftMax("s", { axis: 2 }),
+      "s (softMax): axis must be an integer in [-2, 1] for a rank-2 input, but received 2"],
+    ["duplicate layer name", (n: Network) => n.addInput("a", "float32", [2, 3]).addIdentity("a"),
+      "a: the name \"a\" is already used by another layer or input of \"n\""],
+    ["non-integer dims", (n: Network) => n.addInput("a", "float32", [2, 1.5]),
+      "a (input): dims must be positive integers or -1 (dynamic), but received [2,1.5]"],
+    ["negative dims", (n: Network) => n.addInput("a", "float32", [2, -3]),
+      "a (input): dims must be positive integers or -1 (dynamic), but received [2,-3]"],
+    ["tensor of another network", (n: Network) => n.addInput("a", "float32", [2]).addElementWise("s", new Network("m").addInput("b", "float32", [2]), "sum"),
+      "s (elementWise): input 1 must be a tensor of network \"n\", but received tensor \"b\" of another network"],
+  ])("%s", (_, define, message) => {
+    const error = thrown(() => define(new Network("n")));
+    expect(error.message).toMatch(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(test/dsl/network.test.ts:\\d+:\\d+\\)$`));
+  });
+});
+
+describe("weights", () => {
+  it("accepts explicit arrays and checks their size", () => {
+    const net = new Network("n");
+    const x = net.addInput("x", "float32", [1, 2]);
+    x.addFullyConnected("fc", { outFeatures: 3, weights: { kernel: new Float32Array(6), bias: new Float32Array(3) } });
+    expect(net.weights.get("fc.kernel")?.shape).toEqual([3, 2]);
+    expect(thrown(() => x.addFullyConnected("fc2", { outFeatures: 3, weights: { kernel: new Float32Array(5) } })).issues[0]!.code).toBe("weight_shape");
+  });
+});

@@ -1,0 +1,8 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  // Tests import "netdef" by self-reference and read the TypeScript sources through the package's netdef-source condition.
+  resolve: { conditions: ["netdef-source"] },
+  ssr: { resolve: { conditions: ["netdef-source"] } },
+  test: { include: ["test/**/*.test.ts"], testTimeout: 60_000 },
+});

@@ -1,0 +1,12 @@
+/** A weight file that cannot be read as it claims to be: names the file, and the byte offset or tensor. */
+export class WeightFileError extends Error {
+  override readonly name = "WeightFileError";
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    readonly where: { offset?: number; tensor?: string } = {},
+  ) {
+    const at = [where.tensor !== undefined ? `tensor '${where.tensor}'` : "", where.offset !== undefined ? `byte ${where.offset}` : ""].filter(Boolean).join(", ");
+    super(`${file}: ${problem}${at ? ` (${at})` : ""}`);
+  }
+}
