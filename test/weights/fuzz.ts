@@ -1,0 +1,71 @@
+import { parseNpy, parseSafetensors, parseWts, serializeNpy, serializeSafetensors, serializeWts, WeightFileError, type WeightTensor } from "netdef";
+
+/** mulberry32: a small seeded generator, so that a failing case can be replayed from its seed. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const seedTensors: [string, WeightTensor][] = [
+  ["conv.weight", { dtype: "float32", shape: [2, 1, 2, 2], data: new Float32Array([1, -2, NaN, Infinity, 0.5, -0, 3, 4]) }],
+  ["conv.bias", { dtype: "float16", shape: [2], data: new Uint16Array([0x3c00, 0xc000]) }],
+  ["steps", { dtype: "int64", shape: [1], data: new BigInt64Array([7n]) }],
+  ["mask", { dtype: "bool", shape: [3], data: new Uint8Array([1, 0, 1]) }],
+];
+
+/** Valid files of each format and how to parse them. */
+export const formats = {
+  safetensors: { bytes: serializeSafetensors(seedTensors, { format: "pt" }), parse: (b: Uint8Array) => [...parseSafetensors(b, "fuzz.safetensors").tensors.values()] },
+  npy: { bytes: serializeNpy(seedTensors[0]![1]), parse: (b: Uint8Array) => [parseNpy(b, "fuzz.npy")] },
+  wts: { bytes: new TextEncoder().encode(serializeWts(seedTensors.slice(0, 2))), parse: (b: Uint8Array) => [...parseWts(new TextDecoder().decode(b), "fuzz.wts").values()] },
+};
+
+const INTERESTING = [0, 0xff, 0x7f, 0x80, 0x22, 0x2c, 0x7b, 0x7d, 0x5b, 0x5d, 0x3a, 0x30, 0x39, 0x20, 0x0a, 0x2d];
+
+/** One mutation of `bytes`: flipped bits, interesting bytes, truncation, insertion, duplication or a lying length. */
+export function mutate(bytes: Uint8Array, rand: () => number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  const at = () => Math.floor(rand() * out.length);
+  switch (Math.floor(rand() * 6)) {
+    case 0: { for (let i = 1 + rand() * 4; i > 0; i--) { const p = at(); out[p] = out[p]! ^ (1 << Math.floor(rand() * 8)); } return out; }
+    case 1: { for (let i = 1 + rand() * 4; i > 0; i--) out[at()] = INTERESTING[Math.floor(rand() * INTERESTING.length)]!; return out; }
+    case 2: return out.subarray(0, at());
+    case 3: { const p = at(); const extra = Array.from({ length: 1 + Math.floor(rand() * 16) }, () => INTERESTING[Math.floor(rand() * INTERESTING.length)]!); return Uint8Array.from([...out.subarray(0, p), ...extra, ...out.subarray(p)]); }
+    case 4: { const p = at(), q = at(); return Uint8Array.from([...out.subarray(0, p), ...out.subarray(q)]); }
+    default: { new DataView(out.buffer).setUint32(rand() < 0.5 ? 0 : 8, Math.floor(rand() * 2 ** 32), true); return out; }
+  }
+}
+
+export interface FuzzOutcome {
+  loaded: number;
+  rejected: number;
+  /** Cases that threw anything but a WeightFileError, or loaded a tensor whose data disagrees with its shape. */
+  failures: string[];
+}
+
+/** Runs `cases` mutations of one format's valid file; every outcome must be a typed error or a coherent load. */
+export function fuzz(format: keyof typeof formats, cases: number, seed: number): FuzzOutcome {
+  const { bytes, parse } = formats[format];
+  const rand = random(seed);
+  const outcome: FuzzOutcome = { loaded: 0, rejected: 0, failures: [] };
+  for (let i = 0; i < cases; i++) {
+    const input = mutate(bytes, rand);
+    try {
+      for (const t of parse(input)) {
+        const count = t.shape.reduce((a, b) => a * b, 1);
+        if (t.data.length !== count) throw new Error(`tensor of shape [${t.shape}] holds ${t.data.length} elements`);
+      }
+      outcome.loaded++;
+    } catch (error) {
+      if (error instanceof WeightFileError) outcome.rejected++;
+      else outcome.failures.push(`${format} seed ${seed} case ${i}: ${(error as Error).stack?.split("\n").slice(0, 3).join(" | ")}`);
+    }
+  }
+  return outcome;
+}
