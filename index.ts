@@ -15,3 +15,7 @@ export { parseNpy, serializeNpy } from "./weights/npy.js";
 export { parseWts, serializeWts } from "./weights/wts.js";
 export { WeightFileError } from "./weights/errors.js";
 export { bindingReport, type BindingReport } from "./weights/binding-report.js";
+export { Engine, ExecutionContext, type IOTensor, type PlanHeader, type ShapeRange, type InputValue, type OutputValue, type ExecuteOptions } from "./native/engine.js";
+export { PlanError, ExecutionError, DisposedError } from "./native/addon.js";
+export { BuildError, BuildCancelledError } from "./builder/errors.js";
+export type { BuildOptions, BuildProgress, OptimizationProfile } from "./builder/build.js";

@@ -1,3 +1,5 @@
+import { buildEngine, type BuildOptions } from "../builder/build.js";
+import type { Engine } from "../native/engine.js";
 import * as L from "../layers/index.js";
 import { LayerContext, type LayerDefinition, type TensorDesc, type WeightInput, type WeightRequest } from "../layers/layer.js";
 import { nearestNames, type WeightSource } from "../weights/source.js";
@@ -110,6 +112,16 @@ export class Network implements LayerSink {
       get: (name) => inline.get(name) ?? source?.get(name),
       names: () => [...new Set([...inline.names(), ...(source?.names() ?? [])])],
     };
+  }
+
+  /**
+   * Builds an engine: weights bound, the graph optimised (BatchNorm folding, fusions), the plan compiled.
+   * ```ts
+   * const engine = await net.build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [8, 1, 28, 28], max: [256, 1, 28, 28] } }] });
+   * ```
+   */
+  build(options: BuildOptions = {}): Promise<Engine> {
+    return buildEngine(this, options);
   }
 
   /** Per layer: kind, output shape, dtype and parameter count, with totals. `toString()` prints the table. */

@@ -1,0 +1,105 @@
+import type { NetworkIR } from "../dsl/ir.js";
+import { formatShape } from "../dsl/shape.js";
+import { addon } from "../native/addon.js";
+import { Engine, type IOTensor, type PlanHeader, type ShapeRange } from "../native/engine.js";
+import { packageVersion } from "../native/package-root.js";
+import { encodePlan } from "../native/plan.js";
+import type { WeightSource } from "../weights/source.js";
+import { BuildCancelledError, BuildError } from "./errors.js";
+import { buildGraph } from "./graph.js";
+import { PASSES } from "./passes.js";
+
+/** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
+export type OptimizationProfile = Record<string, ShapeRange>;
+
+export interface BuildProgress {
+  phase: string;
+  step: number;
+  steps: number;
+}
+
+export interface BuildOptions {
+  /** "builtin" (default): netdef's own CPU engine. "tensorrt": see the README's TensorRT section. */
+  backend?: "builtin" | "tensorrt";
+  /** Required when an input has a -1 dimension: the shapes each dynamic input may take. */
+  profiles?: readonly OptimizationProfile[];
+  /** Called as the build advances through its phases. */
+  onProgress?: (progress: BuildProgress) => void;
+  /** Cancels the build: it rejects with a BuildCancelledError. */
+  signal?: AbortSignal;
+  /** Weights to bind instead of the network's own weight source. */
+  weights?: WeightSource;
+  /** Refuse to load the plan on CPUs lacking these features (default: none; kernels dispatch at run time). */
+  requiredCpuFeatures?: readonly string[];
+}
+
+function checkProfiles(ir: NetworkIR, profiles: readonly OptimizationProfile[]): IOTensor[] {
+  return ir.inputs.map((input) => {
+    const dynamic = input.shape.some((d) => d < 0);
+    const ranges = profiles.map((p, i) => {
+      const range = p[input.name];
+      if (!range) {
+        if (dynamic) throw new BuildError(`input '${input.name}' has dynamic shape ${formatShape(input.shape)} but optimization profile ${i} gives it no range; add { ${input.name}: { min, opt, max } }`);
+        return undefined;
+      }
+      for (const [which, dims] of Object.entries(range) as [string, readonly number[]][]) {
+        if (dims.length !== input.shape.length || dims.some((d, j) => !Number.isInteger(d) || d < 1 || (input.shape[j]! >= 0 && d !== input.shape[j]))) {
+          throw new BuildError(`profile ${i}: input '${input.name}' ${which} ${formatShape(dims)} does not fit its shape ${formatShape(input.shape)}`);
+        }
+      }
+      if (range.min.some((d, j) => d > range.opt[j]! || range.opt[j]! > range.max[j]!)) {
+        throw new BuildError(`profile ${i}: input '${input.name}' needs min ≤ opt ≤ max, received ${formatShape(range.min)}, ${formatShape(range.opt)}, ${formatShape(range.max)}`);
+      }
+      return range;
+    }).filter((r): r is ShapeRange => r !== undefined);
+    if (dynamic && profiles.length === 0) {
+      throw new BuildError(`input '${input.name}' has dynamic shape ${formatShape(input.shape)}; build with profiles: [{ ${input.name}: { min: [...], opt: [...], max: [...] } }]`);
+    }
+    return { name: input.name, dtype: input.dtype, shape: [...input.shape], ...(dynamic ? { profiles: ranges } : {}) };
+  });
+}
+
+/** Builds a network into an engine: weights bound, graph optimised, plan encoded, then compiled natively. */
+export async function buildEngine(network: { toJSON(): NetworkIR; weights: WeightSource }, options: BuildOptions = {}): Promise<Engine> {
+  const backend = options.backend ?? "builtin";
+  if (backend === "tensorrt") {
+    throw new BuildError(addon().tensorrt
+      ? "the TensorRT backend is compiled in but not implemented in this version"
+      : "the TensorRT backend is not available: netdef's addon was built without TensorRT. Install TensorRT 10 and CUDA, then rebuild with `npx cmake-js compile --directory native --out native/build --CDNETDEF_WITH_TENSORRT=ON --CDTENSORRT_ROOT=/path/to/TensorRT`");
+  }
+  if (backend !== "builtin") throw new BuildError(`unknown backend ${JSON.stringify(backend)}; use "builtin" or "tensorrt"`);
+  const ir = network.toJSON();
+  if (ir.outputs.length === 0) throw new BuildError(`network "${ir.name}" has no outputs; mark at least one with net.markOutput(tensor)`);
+  const steps = PASSES.length + 3;
+  let step = 0;
+  const advance = (phase: string) => {
+    if (options.signal?.aborted) throw new BuildCancelledError(`build of "${ir.name}" cancelled during: ${phase}`);
+    options.onProgress?.({ phase, step: step++, steps });
+  };
+  advance("checking optimization profiles");
+  const inputs = checkProfiles(ir, options.profiles ?? []);
+  advance("binding weights");
+  const graph = buildGraph(ir, options.weights ?? network.weights);
+  for (const pass of PASSES) {
+    advance(pass.name);
+    pass.run(graph);
+  }
+  advance("encoding and compiling the plan");
+  const header: PlanHeader = {
+    netdef: packageVersion, network: ir.name, backend: "builtin",
+    requiredCpuFeatures: [...(options.requiredCpuFeatures ?? [])],
+    builtOn: { cpuFeatures: addon().cpuFeatures(), platform: `${process.platform}-${process.arch}` },
+    config: { passes: PASSES.map((p) => p.name) },
+    inputs,
+    outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
+    weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
+    layers: graph.ops.map((op) => ({ name: op.name, kind: op.kind, fusedFrom: op.fusedFrom })),
+  };
+  const engine = await Engine.deserialize(encodePlan(graph, header));
+  if (options.signal?.aborted) {
+    engine.dispose();
+    throw new BuildCancelledError(`build of "${ir.name}" cancelled`);
+  }
+  options.onProgress?.({ phase: "done", step: steps, steps });
+  return engine;
+}

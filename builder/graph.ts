@@ -1,0 +1,61 @@
+import type { DataType } from "../dsl/dtype.js";
+import type { NetworkIR, TensorIR } from "../dsl/ir.js";
+import { formatShape } from "../dsl/shape.js";
+import { nearestNames, type WeightSource } from "../weights/source.js";
+import { elementCount, toFloat32 } from "../weights/tensor.js";
+import { BuildError } from "./errors.js";
+
+/** A layer as the builder works on it: the IR's layer with its weights' values, and the layers fused into it. */
+export interface BuildOp {
+  kind: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  params: Record<string, unknown>;
+  weights: Record<string, Float32Array>;
+  /** The network's layers this op computes (itself alone unless a pass fused others in). */
+  fusedFrom: string[];
+}
+
+/** The network being optimised: passes rewrite `ops`; inputs, outputs and tensor descriptions stay. */
+export interface BuildGraph {
+  name: string;
+  inputs: TensorIR[];
+  tensors: Map<string, { dtype: DataType; shape: readonly number[] }>;
+  ops: BuildOp[];
+  outputs: { name: string; tensor: string }[];
+}
+
+/** The IR with every weight looked up and converted to float32; all missing or misshapen weights in one error. */
+export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
+  const problems: string[] = [];
+  const ops = ir.layers.map((layer): BuildOp => {
+    const values: Record<string, Float32Array> = {};
+    for (const [role, binding] of Object.entries(layer.weights)) {
+      const found = weights.get(binding.name);
+      if (!found) {
+        const nearest = nearestNames(binding.name, weights.names());
+        problems.push(`${layer.name}: weight '${binding.name}' is missing${nearest.length ? ` (nearest: ${nearest.map((n) => `'${n}'`).join(", ")})` : ""}`);
+        continue;
+      }
+      if (elementCount(found.shape) !== elementCount(binding.shape) || (!found.flat && formatShape(found.shape) !== formatShape(binding.shape))) {
+        problems.push(`${layer.name}: weight '${binding.name}' has shape ${formatShape(found.shape)}, expected ${formatShape(binding.shape)}`);
+        continue;
+      }
+      values[role] = toFloat32(found);
+    }
+    return { kind: layer.kind, name: layer.name, inputs: [...layer.inputs], outputs: [...layer.outputs], params: { ...layer.params }, weights: values, fusedFrom: [layer.name] };
+  });
+  if (problems.length) throw new BuildError(`cannot build "${ir.name}": ${problems.length} weight problem(s):\n  ${problems.join("\n  ")}`);
+  const tensors = new Map<string, { dtype: DataType; shape: readonly number[] }>();
+  for (const t of [...ir.inputs, ...ir.tensors]) tensors.set(t.name, { dtype: t.dtype, shape: t.shape });
+  return { name: ir.name, inputs: [...ir.inputs], tensors, ops, outputs: ir.outputs.map((o) => ({ ...o })) };
+}
+
+/** How many ops read each tensor (network outputs count as a reader). */
+export function readers(graph: BuildGraph): Map<string, number> {
+  const count = new Map<string, number>();
+  for (const op of graph.ops) for (const t of op.inputs) count.set(t, (count.get(t) ?? 0) + 1);
+  for (const o of graph.outputs) count.set(o.tensor, (count.get(o.tensor) ?? 0) + 1);
+  return count;
+}

@@ -1,0 +1,92 @@
+import { readers, type BuildGraph, type BuildOp } from "./graph.js";
+
+/**
+ * The builder's graph rewrites, run in order. Each keeps outputs unchanged (within float32 rounding) and records in
+ * `fusedFrom` which of the network's layers an op now computes.
+ */
+export const PASSES: readonly { name: string; run: (graph: BuildGraph) => void }[] = [
+  { name: "fold BatchNorm into the preceding convolution", run: foldBatchNormIntoConvolution },
+  { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm },
+  { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
+  { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
+];
+
+/** The op that produces `tensor`, when exactly one op (and no network output) reads it. */
+function soleConsumerOf(graph: BuildGraph, tensor: string, count = readers(graph)): BuildOp | undefined {
+  if (count.get(tensor) !== 1) return undefined;
+  return graph.ops.find((op) => op.inputs.includes(tensor));
+}
+
+/** BatchNorm as per-channel scale and shift: scale = γ/√(var+ε), shift = β − mean·scale. */
+function batchNormScaleShift(bn: BuildOp): { scale: Float32Array; shift: Float32Array } {
+  const { weight, bias, mean, variance } = bn.weights as Record<string, Float32Array>;
+  const epsilon = bn.params.epsilon as number;
+  const scale = new Float32Array(weight!.length);
+  const shift = new Float32Array(weight!.length);
+  for (let c = 0; c < scale.length; c++) {
+    // In float64, so folding adds no error beyond the final float32 rounding.
+    const s = weight![c]! / Math.sqrt(variance![c]! + epsilon);
+    scale[c] = s;
+    shift[c] = bias![c]! - mean![c]! * s;
+  }
+  return { scale, shift };
+}
+
+function replaceOutput(graph: BuildGraph, removed: BuildOp, into: BuildOp): void {
+  into.outputs = removed.outputs;
+  into.fusedFrom.push(...removed.fusedFrom);
+  graph.ops.splice(graph.ops.indexOf(removed), 1);
+}
+
+/** conv → BatchNorm: W' = W·scale per output channel, b' = b·scale + shift. */
+export function foldBatchNormIntoConvolution(graph: BuildGraph): void {
+  for (const conv of [...graph.ops]) {
+    if (conv.kind !== "convolution" || !graph.ops.includes(conv)) continue;
+    const bn = soleConsumerOf(graph, conv.outputs[0]!);
+    if (!bn || bn.kind !== "batchNorm") continue;
+    const { scale, shift } = batchNormScaleShift(bn);
+    const kernel = Float32Array.from(conv.weights.kernel!);
+    const perChannel = kernel.length / scale.length;
+    for (let i = 0; i < kernel.length; i++) kernel[i] = kernel[i]! * scale[Math.floor(i / perChannel)]!;
+    const bias = new Float32Array(scale.length);
+    for (let c = 0; c < scale.length; c++) bias[c] = (conv.weights.bias?.[c] ?? 0) * scale[c]! + shift[c]!;
+    conv.weights = { kernel, bias };
+    conv.params = { ...conv.params, bias: true };
+    replaceOutput(graph, bn, conv);
+  }
+}
+
+/** A BatchNorm with no convolution to fold into becomes a channel-mode scale. */
+export function lowerBatchNorm(graph: BuildGraph): void {
+  for (const op of graph.ops) {
+    if (op.kind !== "batchNorm") continue;
+    const { scale, shift } = batchNormScaleShift(op);
+    op.kind = "scale";
+    op.params = { mode: "channel", channelAxis: 1 };
+    op.weights = { scale, shift };
+  }
+}
+
+/** softMax → log computed as one log-softmax: exact where softmax underflows to 0 and log would give −∞. */
+export function fuseLogSoftMax(graph: BuildGraph): void {
+  for (const softmax of [...graph.ops]) {
+    if (softmax.kind !== "softMax" || !graph.ops.includes(softmax)) continue;
+    const log = soleConsumerOf(graph, softmax.outputs[0]!);
+    if (!log || log.kind !== "unary" || log.params.op !== "log") continue;
+    softmax.kind = "logSoftMax";
+    replaceOutput(graph, log, softmax);
+  }
+}
+
+const FUSABLE_ACTIVATIONS = new Set(["relu", "clip", "leaky_relu", "sigmoid", "tanh", "elu", "selu", "softplus", "hard_sigmoid", "gelu_erf", "gelu_tanh"]);
+
+/** convolution / fullyConnected → activation: the activation runs in the layer's epilogue, on data still in cache. */
+export function fuseActivation(graph: BuildGraph): void {
+  for (const producer of [...graph.ops]) {
+    if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || producer.params.activation || !graph.ops.includes(producer)) continue;
+    const act = soleConsumerOf(graph, producer.outputs[0]!);
+    if (!act || act.kind !== "activation" || !FUSABLE_ACTIVATIONS.has(act.params.type as string)) continue;
+    producer.params = { ...producer.params, activation: act.params.type, activationAlpha: act.params.alpha, activationBeta: act.params.beta };
+    replaceOutput(graph, act, producer);
+  }
+}

@@ -1,0 +1,63 @@
+import { createRequire } from "node:module";
+import path from "node:path";
+import { packageRoot } from "./package-root.js";
+
+/** The native surface, as `native/src/addon.cc` exports it. */
+export interface NativeIO {
+  name: string;
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface NativeContext {
+  execute(inputs: NativeIO[], profile: boolean): Promise<{ outputs: NativeIO[]; profile?: { layer: string; milliseconds: number }[] }>;
+  dispose(): void;
+}
+
+export interface NativeEngine {
+  header(): string;
+  createContext(): NativeContext;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  Engine: { deserialize(plan: Uint8Array): Promise<NativeEngine> };
+  cpuFeatures(): string[];
+  /** Whether the addon was built with the TensorRT backend. */
+  tensorrt: boolean;
+}
+
+const addonPath = path.join(packageRoot, "native/build/Release/netdef_native.node");
+let loaded: NativeAddon | undefined;
+
+/** The addon, loaded on first use (a DSL-only user never needs it built). */
+export function addon(): NativeAddon {
+  if (!loaded) {
+    try {
+      loaded = createRequire(import.meta.url)(addonPath) as NativeAddon;
+    } catch (error) {
+      throw new Error(`netdef's native addon is not built (${(error as Error).message.split("\n")[0]}); run \`npm install\` (or \`npx cmake-js compile --directory native --out native/build\`) in the netdef package`);
+    }
+  }
+  return loaded;
+}
+
+/** Typed errors for the codes the addon sets. */
+export class PlanError extends Error {
+  override readonly name = "PlanError";
+}
+export class ExecutionError extends Error {
+  override readonly name = "ExecutionError";
+}
+export class DisposedError extends Error {
+  override readonly name = "DisposedError";
+}
+
+/** Native errors carry a `code`; this maps them to the typed errors above. */
+export function typedNativeError(error: unknown): Error {
+  const { code, message } = error as { code?: string; message: string };
+  if (code === "ERR_PLAN") return new PlanError(message);
+  if (code === "ERR_EXECUTION") return new ExecutionError(message);
+  if (code === "ERR_DISPOSED") return new DisposedError(message);
+  return error as Error;
+}

@@ -1,0 +1,198 @@
+import { readFile, writeFile } from "node:fs/promises";
+import type { DataType } from "../dsl/dtype.js";
+import { formatShape } from "../dsl/shape.js";
+import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine } from "./addon.js";
+
+/** min/opt/max shapes of one dynamic input. */
+export interface ShapeRange {
+  min: readonly number[];
+  opt: readonly number[];
+  max: readonly number[];
+}
+
+/** An input or output of an engine. */
+export interface IOTensor {
+  name: string;
+  dtype: DataType;
+  /** -1 where the dimension is chosen at run time. */
+  shape: number[];
+  /** For dynamic inputs: the range each optimization profile allows. */
+  profiles?: ShapeRange[];
+}
+
+/** What the plan's header records about how and for what it was built. */
+export interface PlanHeader {
+  netdef: string;
+  network: string;
+  backend: "builtin";
+  requiredCpuFeatures: string[];
+  builtOn: { cpuFeatures: string[]; platform: string };
+  config: Record<string, unknown>;
+  inputs: IOTensor[];
+  outputs: IOTensor[];
+  weights: string[];
+  /** Each op of the plan and the network layers it computes (more than one where the builder fused them). */
+  layers: { name: string; kind: string; fusedFrom: string[] }[];
+}
+
+export type InputArray = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array;
+/** An input: a typed array of the input's exact shape (static inputs), or the data with its shape. */
+export type InputValue = InputArray | { data: InputArray; shape: readonly number[] };
+
+export type OutputArray = Float32Array | Int32Array | Int8Array | Uint8Array;
+export interface OutputValue {
+  data: OutputArray;
+  shape: number[];
+  dtype: DataType;
+}
+
+export interface ExecuteOptions {
+  /** Measure each layer's time; the result's `profile` lists them in execution order. */
+  profile?: boolean;
+}
+
+/**
+ * A built network, ready to run: TensorRT's ICudaEngine for the builtin backend. Deserialised from a plan;
+ * any number of execution contexts share it.
+ */
+export class Engine {
+  readonly #native: NativeEngine;
+  readonly header: PlanHeader;
+  readonly #plan: Uint8Array;
+  #disposed = false;
+
+  private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array) {
+    this.#native = native;
+    this.header = header;
+    this.#plan = plan;
+  }
+
+  /** An engine from plan bytes; a truncated, corrupted, foreign or incompatible plan is a PlanError. */
+  static async deserialize(plan: Uint8Array): Promise<Engine> {
+    if (!(plan instanceof Uint8Array)) throw new TypeError("Engine.deserialize(plan): plan must be a Uint8Array");
+    const native = await addon().Engine.deserialize(plan).catch((error: unknown) => { throw typedNativeError(error); });
+    let header: PlanHeader;
+    try {
+      header = JSON.parse(native.header()) as PlanHeader;
+    } catch {
+      throw new PlanError("plan header is not valid JSON");
+    }
+    const available = new Set(addon().cpuFeatures());
+    const missing = (header.requiredCpuFeatures ?? []).filter((f) => !available.has(f));
+    if (missing.length) {
+      native.dispose();
+      throw new PlanError(`this plan needs CPU features this machine lacks: ${missing.join(", ")} (it was built on a CPU with ${header.builtOn.cpuFeatures.join(", ")}); rebuild it here`);
+    }
+    return new Engine(native, header, Uint8Array.from(plan));
+  }
+
+  /** An engine from a plan file written by `save`. */
+  static async load(file: string): Promise<Engine> {
+    return Engine.deserialize(new Uint8Array(await readFile(file)));
+  }
+
+  get inputs(): readonly IOTensor[] { return this.header.inputs; }
+  get outputs(): readonly IOTensor[] { return this.header.outputs; }
+
+  /** The plan's bytes, for Engine.deserialize on a compatible machine. */
+  serialize(): Uint8Array {
+    this.#check();
+    return Uint8Array.from(this.#plan);
+  }
+
+  async save(file: string): Promise<void> {
+    await writeFile(file, this.serialize());
+  }
+
+  /** A new execution context: its own activation memory; contexts of one engine run concurrently. */
+  createExecutionContext(): ExecutionContext {
+    this.#check();
+    return new ExecutionContext(this, this.#native.createContext());
+  }
+
+  /** Releases the engine; contexts already made keep what they need until disposed. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#native.dispose();
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new DisposedError(`engine "${this.header.network}" has been disposed`);
+  }
+}
+
+const OUTPUT_ARRAYS: Partial<Record<DataType, new (values: Float32Array) => OutputArray>> = {
+  int32: Int32Array, int64: Int32Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+};
+
+/** TensorRT's IExecutionContext: runs the engine on inputs; one execution at a time (later calls queue). */
+export class ExecutionContext {
+  readonly #engine: Engine;
+  readonly #native: NativeContext;
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  /** @internal Made by Engine.createExecutionContext. */
+  constructor(engine: Engine, native: NativeContext) {
+    this.#engine = engine;
+    this.#native = native;
+  }
+
+  /**
+   * Runs the network. Inputs by name: a typed array of the input's shape, or `{ data, shape }` for dynamic inputs.
+   * Resolves to the outputs by name, each with data, shape and dtype (and `profile` when asked for).
+   * ```ts
+   * const { prob } = await ctx.execute({ data: { data: pixels, shape: [1, 1, 28, 28] } });
+   * ```
+   */
+  execute(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): Promise<Record<string, OutputValue> & { profile: { layer: string; milliseconds: number }[] }>;
+  execute(inputs: Record<string, InputValue>, options?: ExecuteOptions): Promise<Record<string, OutputValue>>;
+  execute(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Promise<Record<string, OutputValue>> {
+    const run = async () => {
+      if (this.#disposed) throw new DisposedError("the execution context has been disposed");
+      const prepared = this.#prepare(inputs);
+      const result = await this.#native.execute(prepared, options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error); });
+      const outputs: Record<string, OutputValue> = {};
+      for (const o of result.outputs) {
+        const dtype = this.#engine.outputs.find((t) => t.name === o.name)!.dtype;
+        const Array = OUTPUT_ARRAYS[dtype];
+        outputs[o.name] = { data: Array ? new Array(o.data) : o.data, shape: o.shape, dtype };
+      }
+      if (result.profile) Object.defineProperty(outputs, "profile", { value: result.profile, enumerable: false });
+      return outputs;
+    };
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#native.dispose();
+  }
+
+  #prepare(inputs: Record<string, InputValue>) {
+    if (typeof inputs !== "object" || inputs === null) throw new ExecutionError("execute(inputs): inputs must be an object of named arrays");
+    const expected = this.#engine.inputs;
+    const unknown = Object.keys(inputs).filter((n) => !expected.some((t) => t.name === n));
+    if (unknown.length) throw new ExecutionError(`unknown input(s) ${unknown.map((n) => `'${n}'`).join(", ")}; the engine's inputs are ${expected.map((t) => `'${t.name}'`).join(", ")}`);
+    return expected.map((tensor) => {
+      const value = inputs[tensor.name];
+      if (value === undefined) throw new ExecutionError(`missing input '${tensor.name}' (${tensor.dtype} ${formatShape(tensor.shape)})`);
+      const { data, shape } = ArrayBuffer.isView(value) ? { data: value, shape: tensor.shape } : value;
+      if (!ArrayBuffer.isView(data) || data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+        throw new ExecutionError(`input '${tensor.name}' must be a typed array (Float32Array, Int32Array, Uint8Array, …), received ${Object.prototype.toString.call(data)}`);
+      }
+      if (shape.some((d) => d < 0)) throw new ExecutionError(`input '${tensor.name}' has dynamic shape ${formatShape(tensor.shape)}: pass { data, shape } with the actual shape`);
+      if (shape.length !== tensor.shape.length || shape.some((d, i) => !Number.isInteger(d) || d < 1 || (tensor.shape[i] !== -1 && d !== tensor.shape[i]))) {
+        throw new ExecutionError(`input '${tensor.name}' has shape ${formatShape(shape)}, expected ${formatShape(tensor.shape)}`);
+      }
+      if (tensor.profiles?.length && !tensor.profiles.some((p) => shape.every((d, i) => d >= p.min[i]! && d <= p.max[i]!))) {
+        throw new ExecutionError(`input '${tensor.name}' shape ${formatShape(shape)} is outside the optimization profile(s): ${tensor.profiles.map((p) => `${formatShape(p.min)}…${formatShape(p.max)}`).join(", ")}`);
+      }
+      const count = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== count) throw new ExecutionError(`input '${tensor.name}' holds ${data.length} values but shape ${formatShape(shape)} needs ${count}`);
+      return { name: tensor.name, data: data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), shape: [...shape] };
+    });
+  }
+}

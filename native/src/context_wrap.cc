@@ -1,0 +1,138 @@
+#include "context_wrap.h"
+
+#include <cstring>
+
+#include "addon_errors.h"
+
+namespace netdef {
+
+namespace {
+
+Napi::FunctionReference* gContextConstructor = nullptr;
+
+class ExecuteWorker : public Napi::AsyncWorker {
+ public:
+  ExecuteWorker(Napi::Env env, std::shared_ptr<ExecutionContext> context, std::vector<NamedBuffer> inputs, bool profile)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), context_(std::move(context)),
+        inputs_(std::move(inputs)), profile_(profile) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      outputs_ = context_->execute(std::move(inputs_), profile_ ? &times_ : nullptr);
+    } catch (const ExecutionError& e) {
+      code_ = "ERR_EXECUTION";
+      SetError(e.what());
+    } catch (const PlanError& e) {
+      code_ = "ERR_PLAN";
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      code_ = "ERR_NATIVE";
+      SetError("out of memory while executing");
+    } catch (const std::exception& e) {
+      code_ = "ERR_NATIVE";
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Array outputs = Napi::Array::New(env, outputs_.size());
+    for (size_t i = 0; i < outputs_.size(); i++) {
+      NamedBuffer& o = outputs_[i];
+      Napi::Object item = Napi::Object::New(env);
+      item.Set("name", o.name);
+      Napi::Float32Array data = Napi::Float32Array::New(env, o.buffer.data.size());
+      std::memcpy(data.Data(), o.buffer.data.data(), o.buffer.data.size() * sizeof(float));
+      item.Set("data", data);
+      Napi::Array shape = Napi::Array::New(env, o.buffer.shape.size());
+      for (size_t d = 0; d < o.buffer.shape.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(o.buffer.shape[d])));
+      item.Set("shape", shape);
+      outputs.Set(i, item);
+    }
+    result.Set("outputs", outputs);
+    if (profile_) {
+      Napi::Array times = Napi::Array::New(env, times_.size());
+      for (size_t i = 0; i < times_.size(); i++) {
+        Napi::Object t = Napi::Object::New(env);
+        t.Set("layer", times_[i].layer);
+        t.Set("milliseconds", times_[i].milliseconds);
+        times.Set(i, t);
+      }
+      result.Set("profile", times);
+    }
+    deferred_.Resolve(result);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(jsError(Env(), code_, e.Message()).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<ExecutionContext> context_;
+  std::vector<NamedBuffer> inputs_, outputs_;
+  std::vector<LayerTime> times_;
+  bool profile_;
+  const char* code_ = "ERR_NATIVE";
+};
+
+}  // namespace
+
+Napi::Function ContextWrap::define(Napi::Env env) {
+  Napi::Function fn = DefineClass(env, "ExecutionContext", {
+      InstanceMethod<&ContextWrap::execute>("execute"),
+      InstanceMethod<&ContextWrap::dispose>("dispose"),
+  });
+  gContextConstructor = new Napi::FunctionReference(Napi::Persistent(fn));
+  env.AddCleanupHook([] { delete gContextConstructor; gContextConstructor = nullptr; });
+  return fn;
+}
+
+Napi::Object ContextWrap::create(Napi::Env env, std::shared_ptr<const Engine> engine) {
+  return gContextConstructor->New({Napi::External<std::shared_ptr<const Engine>>::New(env, &engine)});
+}
+
+ContextWrap::ContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ContextWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "ExecutionContext cannot be constructed directly: use engine.createExecutionContext()");
+  context_ = std::make_shared<ExecutionContext>(*info[0].As<Napi::External<std::shared_ptr<const Engine>>>().Data());
+}
+
+// execute([{ name, data: Float32Array, shape: number[] }], profile) → Promise<{ outputs, profile? }>
+Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!context_) throw jsError(env, "ERR_DISPOSED", "the execution context has been disposed");
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "execute(inputs): inputs must be an array");
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<NamedBuffer> inputs;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsObject()) throw Napi::TypeError::New(env, "execute: input " + std::to_string(i) + " is not an object");
+    Napi::Object o = v.As<Napi::Object>();
+    Napi::Value name = o.Get("name"), data = o.Get("data"), shape = o.Get("shape");
+    if (!name.IsString() || !data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !shape.IsArray()) {
+      throw Napi::TypeError::New(env, "execute: input " + std::to_string(i) + " must be { name: string, data: Float32Array, shape: number[] }");
+    }
+    NamedBuffer b;
+    b.name = name.As<Napi::String>().Utf8Value();
+    Napi::Array dims = shape.As<Napi::Array>();
+    if (dims.Length() > 8) throw Napi::RangeError::New(env, "execute: input '" + b.name + "' has more than 8 dimensions");
+    for (uint32_t d = 0; d < dims.Length(); d++) {
+      Napi::Value dim = dims.Get(d);
+      double value = dim.IsNumber() ? dim.As<Napi::Number>().DoubleValue() : -1;
+      if (!(value >= 1 && value <= 9.0e15) || value != static_cast<double>(static_cast<int64_t>(value))) {
+        throw Napi::RangeError::New(env, "execute: input '" + b.name + "' has a dimension that is not a positive integer");
+      }
+      b.buffer.shape.push_back(static_cast<int64_t>(value));
+    }
+    Napi::Float32Array array = data.As<Napi::Float32Array>();
+    b.buffer.data.assign(array.Data(), array.Data() + array.ElementLength());
+    inputs.push_back(std::move(b));
+  }
+  const bool profile = info.Length() > 1 && info[1].ToBoolean().Value();
+  auto* worker = new ExecuteWorker(env, context_, std::move(inputs), profile);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+void ContextWrap::dispose(const Napi::CallbackInfo&) { context_.reset(); }
+
+}  // namespace netdef

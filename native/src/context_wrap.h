@@ -1,0 +1,25 @@
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "execution_context.h"
+
+namespace netdef {
+
+// JS handle of an ExecutionContext. `execute` copies the inputs, runs off the JS thread and resolves to the outputs.
+class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  static Napi::Object create(Napi::Env env, std::shared_ptr<const Engine> engine);
+  explicit ContextWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value execute(const Napi::CallbackInfo& info);
+  void dispose(const Napi::CallbackInfo& info);
+
+  // Shared with a running execution, so disposing mid-run cannot free what the worker uses.
+  std::shared_ptr<ExecutionContext> context_;
+};
+
+}  // namespace netdef

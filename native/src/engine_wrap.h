@@ -1,0 +1,27 @@
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "engine.h"
+
+namespace netdef {
+
+// JS handle of an Engine: made by `deserialize(plan)`, which validates and compiles off the JS thread.
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  static Napi::Value deserialize(const Napi::CallbackInfo& info);
+  explicit EngineWrap(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<const Engine> engine() const { return engine_; }
+
+ private:
+  Napi::Value header(const Napi::CallbackInfo& info);
+  Napi::Value createContext(const Napi::CallbackInfo& info);
+  void dispose(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<const Engine> engine_;
+};
+
+}  // namespace netdef

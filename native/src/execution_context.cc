@@ -1,0 +1,59 @@
+#include "execution_context.h"
+
+#include <chrono>
+
+namespace netdef {
+
+ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {
+  const Graph& g = engine_->graph();
+  buffers_.resize(g.tensors.size());
+  lastUse_.assign(g.tensors.size(), -1);
+  for (size_t i = 0; i < g.ops.size(); i++) for (int t : g.ops[i].inputs) lastUse_[t] = static_cast<int>(i);
+  for (auto& [name, t] : g.outputs) lastUse_[t] = static_cast<int>(g.ops.size());
+}
+
+std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times) {
+  const Graph& g = engine_->graph();
+  if (inputs.size() != g.inputs.size()) throw ExecutionError("expected " + std::to_string(g.inputs.size()) + " inputs, received " + std::to_string(inputs.size()));
+  for (NamedBuffer& in : inputs) {
+    int id = -1;
+    for (int t : g.inputs) if (g.tensors[t].name == in.name) id = t;
+    if (id < 0) throw ExecutionError("'" + in.name + "' is not an input of this engine");
+    const TensorInfo& info = g.tensors[id];
+    if (in.buffer.shape.size() != info.dims.size()) throw ExecutionError("input '" + in.name + "' has shape " + formatShape(in.buffer.shape) + ", expected rank " + std::to_string(info.dims.size()));
+    for (size_t d = 0; d < info.dims.size(); d++) {
+      if (in.buffer.shape[d] < 1 || (info.dims[d] != -1 && info.dims[d] != in.buffer.shape[d])) {
+        throw ExecutionError("input '" + in.name + "' has shape " + formatShape(in.buffer.shape) + ", expected " + formatShape(info.dims));
+      }
+    }
+    if (static_cast<int64_t>(in.buffer.data.size()) != volume(in.buffer.shape)) throw ExecutionError("input '" + in.name + "' holds " + std::to_string(in.buffer.data.size()) + " values for shape " + formatShape(in.buffer.shape));
+    buffers_[id] = std::move(in.buffer);
+  }
+  const auto& kernels = engine_->kernels();
+  std::vector<Shape> inShapes;
+  std::vector<const Buffer*> ins;
+  std::vector<Buffer*> outs;
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    const OpDesc& op = g.ops[i];
+    inShapes.clear(); ins.clear(); outs.clear();
+    for (int t : op.inputs) { inShapes.push_back(buffers_[t].shape); ins.push_back(&buffers_[t]); }
+    std::vector<Shape> shapes = kernels[i]->outputShapes(inShapes);
+    if (shapes.size() != op.outputs.size()) throw PlanError(op.name + ": kernel produced " + std::to_string(shapes.size()) + " outputs");
+    for (size_t o = 0; o < shapes.size(); o++) {
+      Buffer& b = buffers_[op.outputs[o]];
+      b.shape = shapes[o];
+      b.data.resize(volume(shapes[o]));
+      outs.push_back(&b);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    kernels[i]->run(ins, outs);
+    if (times) times->push_back({op.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
+    // Release what no later layer reads: activation memory stays near the live set, not the whole network.
+    for (int t : op.inputs) if (lastUse_[t] == static_cast<int>(i)) { buffers_[t].data.clear(); buffers_[t].data.shrink_to_fit(); }
+  }
+  std::vector<NamedBuffer> result;
+  for (auto& [name, t] : g.outputs) result.push_back({name, buffers_[t]});
+  return result;
+}
+
+}  // namespace netdef

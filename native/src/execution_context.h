@@ -1,0 +1,39 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine.h"
+
+namespace netdef {
+
+struct NamedBuffer {
+  std::string name;
+  Buffer buffer;
+};
+
+struct LayerTime {
+  std::string layer;
+  double milliseconds;
+};
+
+// Per-context state: the activation buffers, reused from one execution to the next. One execution at a time per
+// context; several contexts of one engine run concurrently.
+class ExecutionContext {
+ public:
+  explicit ExecutionContext(std::shared_ptr<const Engine> engine);
+
+  // Runs the network on the named inputs (every input exactly once, shapes of the right rank, lengths matching
+  // shapes); returns the outputs by name. `times`, when given, receives each layer's wall time.
+  std::vector<NamedBuffer> execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times);
+
+ private:
+  std::shared_ptr<const Engine> engine_;
+  std::vector<Buffer> buffers_;
+  // For each tensor, the index of the last layer that reads it (outputs: never freed), so buffers are released
+  // as soon as they are dead.
+  std::vector<int> lastUse_;
+};
+
+}  // namespace netdef

@@ -1,0 +1,61 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "errors.h"
+
+namespace netdef {
+
+using Shape = std::vector<int64_t>;
+
+inline int64_t volume(const Shape& s) {
+  int64_t v = 1;
+  for (auto d : s) v *= d;
+  return v;
+}
+
+std::string formatShape(const Shape& s);
+
+struct TensorInfo {
+  std::string name;
+  std::string dtype;  // netdef DataType name; the builtin engine computes every type in float32
+  Shape dims;         // -1: dynamic
+};
+
+// A layer's resolved parameters, by name, as the plan stores them: numbers (lists of doubles) or strings.
+class Params {
+ public:
+  std::map<std::string, std::vector<double>> numbers;
+  std::map<std::string, std::string> strings;
+
+  const std::vector<double>& list(const std::string& op, const std::string& key) const;
+  double number(const std::string& op, const std::string& key) const;
+  int64_t integer(const std::string& op, const std::string& key) const;
+  std::vector<int64_t> integers(const std::string& op, const std::string& key) const;
+  bool has(const std::string& key) const { return numbers.count(key) || strings.count(key); }
+  const std::string& string(const std::string& op, const std::string& key) const;
+};
+
+struct OpDesc {
+  std::string kind;
+  std::string name;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  Params params;
+  std::map<std::string, std::vector<float>> weights;  // by role
+
+  const std::vector<float>& weight(const std::string& role) const;
+  bool hasWeight(const std::string& role) const { return weights.count(role) != 0; }
+};
+
+struct Graph {
+  std::vector<TensorInfo> tensors;
+  std::vector<int> inputs;
+  std::vector<std::pair<std::string, int>> outputs;  // output name, tensor id
+  std::vector<OpDesc> ops;
+  std::string header;  // the plan's JSON header, for the TypeScript side
+};
+
+}  // namespace netdef

@@ -1,0 +1,268 @@
+#include <cstring>
+
+#include "kernels/kernel.h"
+#include "kernels/window.h"
+
+namespace netdef {
+
+namespace {
+
+// Spatial extents of an [N, C, …spatial] shape, normalised to 3.
+void spatialOf(const Shape& s, int spatial, int64_t out[3]) {
+  out[0] = out[1] = out[2] = 1;
+  for (int i = 0; i < spatial; i++) out[3 - spatial + i] = s[2 + i];
+}
+
+// Convolution: im2col + GEMM per group, a direct loop for depthwise; bias and activation fused in the epilogue.
+class Convolution : public Kernel {
+ public:
+  explicit Convolution(const OpDesc& op)
+      : Kernel(op), w_(Window::read(op)), outChannels_(op.params.integer(op.name, "outChannels")),
+        groups_(op.params.integer(op.name, "groups")), weight_(op.weight("kernel")) {
+    if (outChannels_ < 1 || groups_ < 1 || outChannels_ % groups_) bad("outChannels/groups out of range");
+    kernelVolume_ = w_.kernel[0] * w_.kernel[1] * w_.kernel[2];
+    if (weight_.size() % (outChannels_ * kernelVolume_)) bad("kernel has " + std::to_string(weight_.size()) + " values");
+    inPerGroup_ = static_cast<int64_t>(weight_.size()) / (outChannels_ * kernelVolume_);
+    if (op.hasWeight("bias")) {
+      bias_ = op.weight("bias");
+      if (static_cast<int64_t>(bias_.size()) != outChannels_) bad("bias has " + std::to_string(bias_.size()) + " values");
+    }
+    if (op.params.strings.count("activation")) {
+      activation_ = ActivationFn::parse(op.params.string(op.name, "activation"), op.params.number(op.name, "activationAlpha"), op.params.number(op.name, "activationBeta"));
+    }
+  }
+
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    if (static_cast<int>(s.size()) != w_.spatial + 2) fail("input " + formatShape(s) + " is not of rank " + std::to_string(w_.spatial + 2));
+    if (s[1] != inPerGroup_ * groups_) fail("input " + formatShape(s) + " has " + std::to_string(s[1]) + " channels, the kernel expects " + std::to_string(inPerGroup_ * groups_));
+    Shape out = {s[0], outChannels_};
+    int64_t size[3];
+    spatialOf(s, w_.spatial, size);
+    for (int j = 3 - w_.spatial; j < 3; j++) {
+      int64_t a, b, o;
+      w_.resolve(j, size[j], a, b, o);
+      if (o < 1) fail("input " + formatShape(s) + " is smaller than the window");
+      out.push_back(o);
+    }
+    return {out};
+  }
+
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs) const override {
+    const Shape& s = in[0]->shape;
+    const Shape& os = outs[0]->shape;
+    int64_t size[3], out[3], pad[3], padAfter[3];
+    spatialOf(s, w_.spatial, size);
+    spatialOf(os, w_.spatial, out);
+    for (int j = 0; j < 3; j++) { int64_t o; w_.resolve(j, size[j], pad[j], padAfter[j], o); }
+    const int64_t batch = s[0], channels = s[1];
+    const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
+    const int64_t outPerGroup = outChannels_ / groups_;
+    const float* x = in[0]->data.data();
+    float* y = outs[0]->data.data();
+    const bool depthwise = inPerGroup_ == 1 && outPerGroup == 1;
+    const bool pointwise = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
+    std::vector<float> col;
+    if (!depthwise && !pointwise) col.resize(inPerGroup_ * kernelVolume_ * outPixels);
+    for (int64_t n = 0; n < batch; n++) {
+      const float* xn = x + n * channels * inPixels;
+      float* yn = y + n * outChannels_ * outPixels;
+      if (depthwise) {
+        depthwiseConv(xn, yn, size, out, pad);
+        continue;
+      }
+      for (int64_t g = 0; g < groups_; g++) {
+        const float* xg = xn + g * inPerGroup_ * inPixels;
+        const float* source = xg;
+        if (!pointwise) {
+          im2col(xg, col.data(), size, out, pad);
+          source = col.data();
+        }
+        sgemm(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_,
+              inPerGroup_ * kernelVolume_, source, outPixels, false, yn + g * outPerGroup * outPixels, outPixels, false);
+      }
+      epilogue(yn, outPixels);
+    }
+  }
+
+ private:
+  void epilogue(float* y, int64_t pixels) const {
+#pragma omp parallel for if (outChannels_ * pixels > 65536)
+    for (int64_t c = 0; c < outChannels_; c++) {
+      float* yc = y + c * pixels;
+      if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
+      activation_.apply(yc, pixels);
+    }
+  }
+
+  // col[(c, kd, kh, kw), (od, oh, ow)] = x[c, od·s − pad + kd·dil, …], zero outside the input.
+  void im2col(const float* x, float* col, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+    const int64_t outPixels = out[0] * out[1] * out[2];
+    const int64_t rows = inPerGroup_ * kernelVolume_;
+#pragma omp parallel for if (rows * outPixels > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t c = r / kernelVolume_;
+      int64_t rem = r % kernelVolume_;
+      const int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]); rem %= w_.kernel[1] * w_.kernel[2];
+      const int64_t kh = rem / w_.kernel[2], kw = rem % w_.kernel[2];
+      float* dst = col + r * outPixels;
+      const float* xc = x + c * size[0] * size[1] * size[2];
+      for (int64_t od = 0; od < out[0]; od++) {
+        const int64_t id = od * w_.stride[0] - pad[0] + kd * w_.dilation[0];
+        for (int64_t oh = 0; oh < out[1]; oh++) {
+          const int64_t ih = oh * w_.stride[1] - pad[1] + kh * w_.dilation[1];
+          float* row = dst + (od * out[1] + oh) * out[2];
+          if (id < 0 || id >= size[0] || ih < 0 || ih >= size[1]) { std::fill(row, row + out[2], 0.0f); continue; }
+          const float* xr = xc + (id * size[1] + ih) * size[2];
+          const int64_t sw = w_.stride[2], off = kw * w_.dilation[2] - pad[2];
+          for (int64_t ow = 0; ow < out[2]; ow++) {
+            const int64_t iw = ow * sw + off;
+            row[ow] = (iw >= 0 && iw < size[2]) ? xr[iw] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+
+  void depthwiseConv(const float* x, float* y, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+    const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
+#pragma omp parallel for if (outChannels_ * outPixels * kernelVolume_ > 65536)
+    for (int64_t c = 0; c < outChannels_; c++) {
+      const float* xc = x + c * inPixels;
+      const float* wc = weight_.data() + c * kernelVolume_;
+      float* yc = y + c * outPixels;
+      std::fill(yc, yc + outPixels, 0.0f);
+      for (int64_t kd = 0; kd < w_.kernel[0]; kd++)
+        for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
+          for (int64_t kw = 0; kw < w_.kernel[2]; kw++) {
+            const float wv = wc[(kd * w_.kernel[1] + kh) * w_.kernel[2] + kw];
+            for (int64_t od = 0; od < out[0]; od++) {
+              const int64_t id = od * w_.stride[0] - pad[0] + kd * w_.dilation[0];
+              if (id < 0 || id >= size[0]) continue;
+              for (int64_t oh = 0; oh < out[1]; oh++) {
+                const int64_t ih = oh * w_.stride[1] - pad[1] + kh * w_.dilation[1];
+                if (ih < 0 || ih >= size[1]) continue;
+                const float* xr = xc + (id * size[1] + ih) * size[2];
+                float* yr = yc + (od * out[1] + oh) * out[2];
+                const int64_t off = kw * w_.dilation[2] - pad[2];
+                // Output columns whose input column is inside [0, W).
+                int64_t lo = off >= 0 ? 0 : (-off + w_.stride[2] - 1) / w_.stride[2];
+                int64_t hi = size[2] - 1 - off < 0 ? 0 : std::min(out[2], (size[2] - 1 - off) / w_.stride[2] + 1);
+                if (w_.stride[2] == 1) for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow + off];
+                else for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * w_.stride[2] + off];
+              }
+            }
+          }
+      if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < outPixels; p++) yc[p] += b; }
+      activation_.apply(yc, outPixels);
+    }
+  }
+
+  Window w_;
+  int64_t outChannels_, groups_, kernelVolume_ = 1, inPerGroup_ = 1;
+  std::vector<float> weight_, bias_;
+  ActivationFn activation_;
+};
+
+// Transposed convolution: per group, cols = Wᵀ · x, then col2im scatter-adds the columns into the output.
+class Deconvolution : public Kernel {
+ public:
+  explicit Deconvolution(const OpDesc& op)
+      : Kernel(op), w_(Window::read(op)), outChannels_(op.params.integer(op.name, "outChannels")),
+        groups_(op.params.integer(op.name, "groups")), outputPadding_(op.params.integers(op.name, "outputPadding")), weight_(op.weight("kernel")) {
+    if (outChannels_ < 1 || groups_ < 1 || outChannels_ % groups_) bad("outChannels/groups out of range");
+    if (static_cast<int>(outputPadding_.size()) != w_.spatial) bad("outputPadding length");
+    kernelVolume_ = w_.kernel[0] * w_.kernel[1] * w_.kernel[2];
+    const int64_t perIn = (outChannels_ / groups_) * kernelVolume_;
+    if (weight_.size() % perIn) bad("kernel has " + std::to_string(weight_.size()) + " values");
+    inChannels_ = static_cast<int64_t>(weight_.size()) / perIn;
+    if (inChannels_ % groups_) bad("kernel does not split into groups");
+    if (op.hasWeight("bias")) {
+      bias_ = op.weight("bias");
+      if (static_cast<int64_t>(bias_.size()) != outChannels_) bad("bias size");
+    }
+  }
+
+  void extents(const Shape& s, int64_t size[3], int64_t out[3]) const {
+    spatialOf(s, w_.spatial, size);
+    for (int j = 0; j < 3; j++) {
+      const int i = j - (3 - w_.spatial);
+      const int64_t op = i >= 0 ? outputPadding_[i] : 0;
+      out[j] = (size[j] - 1) * w_.stride[j] - w_.pre[j] - w_.post[j] + w_.dilation[j] * (w_.kernel[j] - 1) + 1 + op;
+    }
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    if (static_cast<int>(s.size()) != w_.spatial + 2 || s[1] != inChannels_) fail("input " + formatShape(s) + " does not fit the kernel (" + std::to_string(inChannels_) + " channels)");
+    int64_t size[3], out[3];
+    extents(s, size, out);
+    Shape r = {s[0], outChannels_};
+    for (int j = 3 - w_.spatial; j < 3; j++) {
+      if (out[j] < 1) fail("output would be empty");
+      r.push_back(out[j]);
+    }
+    return {r};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs) const override {
+    const Shape& s = in[0]->shape;
+    int64_t size[3], out[3];
+    extents(s, size, out);
+    const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
+    const int64_t inPerGroup = inChannels_ / groups_, outPerGroup = outChannels_ / groups_;
+    const int64_t rows = outPerGroup * kernelVolume_;
+    std::vector<float> cols(rows * inPixels), wT(rows * inPerGroup);
+    float* y = outs[0]->data.data();
+    std::fill(y, y + s[0] * outChannels_ * outPixels, 0.0f);
+    for (int64_t n = 0; n < s[0]; n++) {
+      for (int64_t g = 0; g < groups_; g++) {
+        // Wᵀ for this group: W is [in, out/groups, k…]; rows (o, k…) × columns (c).
+        const float* wg = weight_.data() + g * inPerGroup * rows;
+        for (int64_t c = 0; c < inPerGroup; c++) for (int64_t r = 0; r < rows; r++) wT[r * inPerGroup + c] = wg[c * rows + r];
+        const float* xg = in[0]->data.data() + (n * inChannels_ + g * inPerGroup) * inPixels;
+        sgemm(rows, inPixels, inPerGroup, wT.data(), inPerGroup, xg, inPixels, false, cols.data(), inPixels, false);
+        float* yg = y + (n * outChannels_ + g * outPerGroup) * outPixels;
+#pragma omp parallel for if (rows * inPixels > 65536)
+        for (int64_t o = 0; o < outPerGroup; o++) {
+          for (int64_t k = 0; k < kernelVolume_; k++) {
+            const int64_t kd = k / (w_.kernel[1] * w_.kernel[2]), kh = (k / w_.kernel[2]) % w_.kernel[1], kw = k % w_.kernel[2];
+            const float* col = cols.data() + (o * kernelVolume_ + k) * inPixels;
+            float* yo = yg + o * outPixels;
+            for (int64_t id = 0; id < size[0]; id++) {
+              const int64_t od = id * w_.stride[0] - w_.pre[0] + kd * w_.dilation[0];
+              if (od < 0 || od >= out[0]) continue;
+              for (int64_t ih = 0; ih < size[1]; ih++) {
+                const int64_t oh = ih * w_.stride[1] - w_.pre[1] + kh * w_.dilation[1];
+                if (oh < 0 || oh >= out[1]) continue;
+                for (int64_t iw = 0; iw < size[2]; iw++) {
+                  const int64_t ow = iw * w_.stride[2] - w_.pre[2] + kw * w_.dilation[2];
+                  if (ow < 0 || ow >= out[2]) continue;
+                  yo[(od * out[1] + oh) * out[2] + ow] += col[(id * size[1] + ih) * size[2] + iw];
+                }
+              }
+            }
+          }
+        }
+      }
+      if (!bias_.empty()) {
+        for (int64_t c = 0; c < outChannels_; c++) {
+          float* yc = y + (n * outChannels_ + c) * outPixels;
+          for (int64_t p = 0; p < outPixels; p++) yc[p] += bias_[c];
+        }
+      }
+    }
+  }
+
+ private:
+  Window w_;
+  int64_t outChannels_, groups_;
+  std::vector<int64_t> outputPadding_;
+  std::vector<float> weight_, bias_;
+  int64_t kernelVolume_ = 1, inChannels_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeConvolution(const OpDesc& op) { return std::make_unique<Convolution>(op); }
+std::unique_ptr<Kernel> makeDeconvolution(const OpDesc& op) { return std::make_unique<Deconvolution>(op); }
+
+}  // namespace netdef

@@ -1,0 +1,89 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+
+namespace netdef {
+
+// A tensor's values during one execution: its concrete shape and float32 elements (every dtype is computed in
+// float32 by the builtin engine; integers and booleans are exact up to 2^24).
+struct Buffer {
+  Shape shape;
+  std::vector<float> data;
+};
+
+// One layer's implementation. Kernels are immutable once made, so one engine serves many execution contexts.
+class Kernel {
+ public:
+  explicit Kernel(const OpDesc& op) : name_(op.name), kind_(op.kind) {}
+  virtual ~Kernel() = default;
+  // Output shapes for concrete input shapes; throws ExecutionError when the shapes do not fit the layer.
+  virtual std::vector<Shape> outputShapes(const std::vector<Shape>& inputs) const = 0;
+  // Computes the outputs, already sized to outputShapes().
+  virtual void run(const std::vector<const Buffer*>& inputs, const std::vector<Buffer*>& outputs) const = 0;
+  const std::string& name() const { return name_; }
+
+ protected:
+  [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }
+  // A parameter or weight the plan holds in the wrong form.
+  [[noreturn]] void bad(const std::string& message) const { throw PlanError(name_ + " (" + kind_ + "): " + message); }
+
+  std::string name_;
+  std::string kind_;
+};
+
+std::unique_ptr<Kernel> makeKernel(const OpDesc& op);
+
+// Factories, one per kernel family file.
+std::unique_ptr<Kernel> makeConvolution(const OpDesc& op);
+std::unique_ptr<Kernel> makeDeconvolution(const OpDesc& op);
+std::unique_ptr<Kernel> makePooling(const OpDesc& op);
+std::unique_ptr<Kernel> makeFullyConnected(const OpDesc& op);
+std::unique_ptr<Kernel> makeMatrixMultiply(const OpDesc& op);
+std::unique_ptr<Kernel> makeActivation(const OpDesc& op);
+std::unique_ptr<Kernel> makeUnary(const OpDesc& op);
+std::unique_ptr<Kernel> makeElementWise(const OpDesc& op);
+std::unique_ptr<Kernel> makeScale(const OpDesc& op);
+std::unique_ptr<Kernel> makeSelect(const OpDesc& op);
+std::unique_ptr<Kernel> makeParametricReLU(const OpDesc& op);
+std::unique_ptr<Kernel> makeCast(const OpDesc& op);
+std::unique_ptr<Kernel> makeQuantize(const OpDesc& op);
+std::unique_ptr<Kernel> makeDequantize(const OpDesc& op);
+std::unique_ptr<Kernel> makeIdentity(const OpDesc& op);
+std::unique_ptr<Kernel> makeConstant(const OpDesc& op);
+std::unique_ptr<Kernel> makeShuffle(const OpDesc& op);
+std::unique_ptr<Kernel> makeSlice(const OpDesc& op);
+std::unique_ptr<Kernel> makeConcatenation(const OpDesc& op);
+std::unique_ptr<Kernel> makePadding(const OpDesc& op);
+std::unique_ptr<Kernel> makeGather(const OpDesc& op);
+std::unique_ptr<Kernel> makeResize(const OpDesc& op);
+std::unique_ptr<Kernel> makeSoftMax(const OpDesc& op);
+std::unique_ptr<Kernel> makeReduce(const OpDesc& op);
+std::unique_ptr<Kernel> makeTopK(const OpDesc& op);
+std::unique_ptr<Kernel> makeNormalization(const OpDesc& op);
+std::unique_ptr<Kernel> makeLRN(const OpDesc& op);
+
+// Activation applied in place, shared by the activation layer and the fused epilogue of convolutions.
+struct ActivationFn {
+  enum class Type { kNone, kRelu, kSigmoid, kTanh, kLeakyRelu, kElu, kSelu, kSoftsign, kSoftplus, kClip, kHardSigmoid,
+                    kScaledTanh, kThresholdedRelu, kGeluErf, kGeluTanh };
+  Type type = Type::kNone;
+  float alpha = 0, beta = 0;
+  static ActivationFn parse(const std::string& name, double alpha, double beta);
+  void apply(float* data, int64_t count) const;
+};
+
+// C[M,N] (+)= A[M,K] · B, B given as [K,N] (transB false) or [N,K] (transB true); row-major with leading dims.
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
+           float* C, int64_t ldc, bool accumulate);
+
+// Row-major strides of a shape.
+inline std::vector<int64_t> stridesOf(const Shape& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (int64_t i = static_cast<int64_t>(s.size()) - 2; i >= 0; i--) st[i] = st[i + 1] * s[i + 1];
+  return st;
+}
+
+}  // namespace netdef

@@ -1,0 +1,355 @@
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/kernel.h"
+
+namespace netdef {
+
+namespace {
+
+class Constant : public Kernel {
+ public:
+  explicit Constant(const OpDesc& op) : Kernel(op), shape_(op.params.integers(op.name, "shape")), values_(op.weight("values")) {
+    if (volume(shape_) != static_cast<int64_t>(values_.size())) bad("values do not fill shape " + formatShape(shape_));
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>&) const override { return {shape_}; }
+  void run(const std::vector<const Buffer*>&, const std::vector<Buffer*>& out) const override { out[0]->data = values_; }
+
+ private:
+  Shape shape_;
+  std::vector<float> values_;
+};
+
+// y = x permuted: output dim i is input dim perm[i].
+void permute(const float* x, const Shape& in, const std::vector<int64_t>& perm, float* y) {
+  const size_t rank = in.size();
+  Shape out(rank);
+  for (size_t i = 0; i < rank; i++) out[i] = in[perm[i]];
+  auto inStrides = stridesOf(in);
+  std::vector<int64_t> st(rank);
+  for (size_t i = 0; i < rank; i++) st[i] = inStrides[perm[i]];
+  const int64_t total = volume(out);
+  std::vector<int64_t> idx(rank, 0);
+  int64_t off = 0;
+  for (int64_t e = 0; e < total; e++) {
+    y[e] = x[off];
+    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) {
+      off += st[d];
+      if (++idx[d] < out[d]) break;
+      off -= st[d] * out[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+bool isIdentity(const std::vector<int64_t>& perm) {
+  for (size_t i = 0; i < perm.size(); i++) if (perm[i] != static_cast<int64_t>(i)) return false;
+  return true;
+}
+
+class Shuffle : public Kernel {
+ public:
+  explicit Shuffle(const OpDesc& op)
+      : Kernel(op), first_(op.params.integers(op.name, "firstTranspose")), second_(op.params.integers(op.name, "secondTranspose")),
+        hasReshape_(op.params.has("reshape")) {
+    if (hasReshape_) reshape_ = op.params.integers(op.name, "reshape");
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Shape s = transposed(in.at(0), first_, "firstTranspose");
+    if (hasReshape_) {
+      Shape r;
+      int64_t known = 1, inferred = -1;
+      for (size_t i = 0; i < reshape_.size(); i++) {
+        int64_t d = reshape_[i];
+        if (d == 0) {
+          if (i >= s.size()) fail("reshape copies dimension " + std::to_string(i) + " of " + formatShape(s));
+          d = s[i];
+        }
+        if (d == -1) inferred = static_cast<int64_t>(i);
+        else known *= d;
+        r.push_back(d);
+      }
+      const int64_t total = volume(s);
+      if (inferred >= 0) {
+        if (known == 0 || total % known) fail("cannot reshape " + formatShape(s) + " to " + formatShape(reshape_));
+        r[inferred] = total / known;
+      } else if (known != total) {
+        fail("cannot reshape " + formatShape(s) + " (" + std::to_string(total) + " elements) to " + formatShape(r));
+      }
+      s = r;
+    }
+    return {transposed(s, second_, "secondTranspose")};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    // The reshape between the transposes moves no data in row-major order.
+    const Shape& x = in[0]->shape;
+    std::vector<float> tmp;
+    const float* src = in[0]->data.data();
+    if (!isIdentity(first_)) {
+      tmp.resize(in[0]->data.size());
+      permute(src, x, first_, tmp.data());
+      src = tmp.data();
+    }
+    if (isIdentity(second_)) {
+      std::copy(src, src + out[0]->data.size(), out[0]->data.begin());
+      return;
+    }
+    Shape beforeSecond(second_.size());
+    for (size_t i = 0; i < second_.size(); i++) beforeSecond[second_[i]] = out[0]->shape[i];
+    permute(src, beforeSecond, second_, out[0]->data.data());
+  }
+
+ private:
+  Shape transposed(const Shape& s, const std::vector<int64_t>& perm, const char* which) const {
+    if (perm.size() != s.size()) fail(std::string(which) + " of " + std::to_string(perm.size()) + " axes for a rank-" + std::to_string(s.size()) + " tensor");
+    Shape r(s.size());
+    for (size_t i = 0; i < s.size(); i++) {
+      if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(s.size())) fail(std::string(which) + " is not a permutation");
+      r[i] = s[perm[i]];
+    }
+    return r;
+  }
+  std::vector<int64_t> first_, second_, reshape_;
+  bool hasReshape_;
+};
+
+class Slice : public Kernel {
+ public:
+  explicit Slice(const OpDesc& op)
+      : Kernel(op), start_(op.params.integers(op.name, "start")), size_(op.params.integers(op.name, "size")), stride_(op.params.integers(op.name, "stride")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    if (start_.size() != s.size() || size_.size() != s.size() || stride_.size() != s.size()) fail("slice rank differs from input " + formatShape(s));
+    for (size_t i = 0; i < s.size(); i++) {
+      if (start_[i] < 0 || size_[i] < 1 || stride_[i] < 1 || start_[i] + (size_[i] - 1) * stride_[i] >= s[i]) fail("slice window leaves input " + formatShape(s) + " in dimension " + std::to_string(i));
+    }
+    return {size_};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    auto st = stridesOf(in[0]->shape);
+    const size_t rank = st.size();
+    std::vector<int64_t> idx(rank, 0);
+    const int64_t total = volume(size_);
+    for (int64_t e = 0; e < total; e++) {
+      int64_t off = 0;
+      for (size_t d = 0; d < rank; d++) off += (start_[d] + idx[d] * stride_[d]) * st[d];
+      out[0]->data[e] = in[0]->data[off];
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < size_[d]) break; idx[d] = 0; }
+    }
+  }
+
+ private:
+  std::vector<int64_t> start_, size_, stride_;
+};
+
+class Concatenation : public Kernel {
+ public:
+  explicit Concatenation(const OpDesc& op) : Kernel(op), axis_(op.params.integer(op.name, "axis")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Shape out = in.at(0);
+    if (axis_ < 0 || axis_ >= static_cast<int64_t>(out.size())) fail("axis out of range");
+    for (size_t t = 1; t < in.size(); t++) {
+      if (in[t].size() != out.size()) fail("input " + std::to_string(t) + " " + formatShape(in[t]) + " has another rank");
+      for (size_t d = 0; d < out.size(); d++) {
+        if (static_cast<int64_t>(d) == axis_) continue;
+        if (in[t][d] != out[d]) fail("input " + std::to_string(t) + " " + formatShape(in[t]) + " differs from input 0 " + formatShape(in[0]) + " off the axis");
+      }
+      out[axis_] += in[t][axis_];
+    }
+    return {out};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& os = out[0]->shape;
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis_; d++) outer *= os[d];
+    for (size_t d = axis_ + 1; d < os.size(); d++) inner *= os[d];
+    const int64_t outRow = os[axis_] * inner;
+    int64_t at = 0;
+    for (const Buffer* b : in) {
+      const int64_t row = b->shape[axis_] * inner;
+      for (int64_t o = 0; o < outer; o++) std::copy(b->data.begin() + o * row, b->data.begin() + (o + 1) * row, out[0]->data.begin() + o * outRow + at);
+      at += row;
+    }
+  }
+
+ private:
+  int64_t axis_;
+};
+
+class Padding : public Kernel {
+ public:
+  explicit Padding(const OpDesc& op)
+      : Kernel(op), pre_(op.params.integers(op.name, "pre")), post_(op.params.integers(op.name, "post")), value_(static_cast<float>(op.params.number(op.name, "value"))) {
+    if (pre_.size() != post_.size()) bad("pre and post lengths differ");
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Shape s = in.at(0);
+    if (pre_.size() > s.size()) fail("pads more dimensions than input " + formatShape(s) + " has");
+    const size_t first = s.size() - pre_.size();
+    for (size_t i = 0; i < pre_.size(); i++) {
+      s[first + i] += pre_[i] + post_[i];
+      if (s[first + i] < 1) fail("padding empties a dimension of " + formatShape(in[0]));
+    }
+    return {s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape &is = in[0]->shape, &os = out[0]->shape;
+    const size_t rank = os.size(), first = rank - pre_.size();
+    auto ist = stridesOf(is);
+    std::vector<int64_t> idx(rank, 0);
+    for (size_t e = 0; e < out[0]->data.size(); e++) {
+      int64_t off = 0;
+      bool inside = true;
+      for (size_t d = 0; d < rank && inside; d++) {
+        const int64_t src = idx[d] - (d >= first ? pre_[d - first] : 0);
+        if (src < 0 || src >= is[d]) inside = false;
+        else off += src * ist[d];
+      }
+      out[0]->data[e] = inside ? in[0]->data[off] : value_;
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < os[d]) break; idx[d] = 0; }
+    }
+  }
+
+ private:
+  std::vector<int64_t> pre_, post_;
+  float value_;
+};
+
+class Gather : public Kernel {
+ public:
+  explicit Gather(const OpDesc& op) : Kernel(op), axis_(op.params.integer(op.name, "axis")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape &d = in.at(0), &i = in.at(1);
+    if (axis_ < 0 || axis_ >= static_cast<int64_t>(d.size())) fail("axis out of range for " + formatShape(d));
+    Shape out(d.begin(), d.begin() + axis_);
+    out.insert(out.end(), i.begin(), i.end());
+    out.insert(out.end(), d.begin() + axis_ + 1, d.end());
+    return {out};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& d = in[0]->shape;
+    int64_t outer = 1, inner = 1;
+    for (int64_t k = 0; k < axis_; k++) outer *= d[k];
+    for (size_t k = axis_ + 1; k < d.size(); k++) inner *= d[k];
+    const int64_t extent = d[axis_], count = static_cast<int64_t>(in[1]->data.size());
+    for (int64_t j = 0; j < count; j++) {
+      int64_t index = static_cast<int64_t>(in[1]->data[j]);
+      if (index < 0) index += extent;  // negative indices count from the end, as TensorRT and PyTorch
+      if (index < 0 || index >= extent) fail("index " + std::to_string(static_cast<int64_t>(in[1]->data[j])) + " is outside axis " + std::to_string(axis_) + " of extent " + std::to_string(extent));
+    }
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t j = 0; j < count; j++) {
+        int64_t index = static_cast<int64_t>(in[1]->data[j]);
+        if (index < 0) index += extent;
+        std::copy_n(in[0]->data.begin() + (o * extent + index) * inner, inner, out[0]->data.begin() + (o * count + j) * inner);
+      }
+  }
+
+ private:
+  int64_t axis_;
+};
+
+// Nearest / linear / cubic resampling, separable over every resized dimension.
+class Resize : public Kernel {
+ public:
+  explicit Resize(const OpDesc& op)
+      : Kernel(op), mode_(op.params.string(op.name, "mode")), transform_(op.params.string(op.name, "coordinateTransformation")),
+        rounding_(op.params.string(op.name, "nearestRounding")), cubic_(op.params.number(op.name, "cubicCoefficient")) {
+    if (op.params.has("scales")) scales_ = op.params.list(op.name, "scales");
+    if (op.params.has("outputShape")) outputShape_ = op.params.integers(op.name, "outputShape");
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    Shape out(s.size());
+    for (size_t i = 0; i < s.size(); i++) {
+      if (!scales_.empty()) out[i] = static_cast<int64_t>(std::floor(s[i] * scales_.at(i)));
+      else out[i] = outputShape_.at(i) == -1 ? s[i] : outputShape_[i];
+      if (out[i] < 1) fail("output of " + formatShape(s) + " would be empty");
+    }
+    return {out};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    Shape shape = in[0]->shape;
+    std::vector<float> cur = in[0]->data;
+    for (size_t d = 0; d < shape.size(); d++) {
+      const int64_t target = out[0]->shape[d];
+      if (target == shape[d] && (scales_.empty() || scales_[d] == 1.0)) continue;
+      cur = resizeAxis(cur, shape, d, target);
+      shape[d] = target;
+    }
+    out[0]->data = std::move(cur);
+  }
+
+ private:
+  // Input coordinate of output coordinate o along an axis of extent inSize → outSize.
+  double source(int64_t o, int64_t inSize, int64_t outSize, double scale) const {
+    if (transform_ == "align_corners") return outSize == 1 ? 0.0 : o * static_cast<double>(inSize - 1) / (outSize - 1);
+    if (transform_ == "half_pixel") return (o + 0.5) / scale - 0.5;
+    return o / scale;
+  }
+  std::vector<float> resizeAxis(const std::vector<float>& x, const Shape& shape, size_t axis, int64_t target) const {
+    int64_t outer = 1, inner = 1;
+    for (size_t k = 0; k < axis; k++) outer *= shape[k];
+    for (size_t k = axis + 1; k < shape.size(); k++) inner *= shape[k];
+    const int64_t n = shape[axis];
+    // PyTorch uses the given scale factor (not the size ratio) for coordinates when scales are given.
+    const double scale = !scales_.empty() ? scales_[axis] : static_cast<double>(target) / n;
+    std::vector<float> y(outer * target * inner);
+    std::vector<std::vector<std::pair<int64_t, float>>> taps(target);
+    for (int64_t o = 0; o < target; o++) {
+      double c = source(o, n, target, scale);
+      if (mode_ == "nearest") {
+        int64_t i;
+        if (rounding_ == "floor") i = static_cast<int64_t>(std::floor(c));
+        else if (rounding_ == "ceil") i = static_cast<int64_t>(std::ceil(c));
+        else if (rounding_ == "round_prefer_floor") i = static_cast<int64_t>(std::ceil(c - 0.5));
+        else i = static_cast<int64_t>(std::floor(c + 0.5));
+        taps[o].push_back({std::min(std::max<int64_t>(i, 0), n - 1), 1.0f});
+      } else if (mode_ == "linear") {
+        if (transform_ == "half_pixel" && c < 0) c = 0;  // PyTorch clamps negative source coordinates
+        int64_t i0 = static_cast<int64_t>(std::floor(c));
+        const double f = c - i0;
+        const int64_t a = std::min(std::max<int64_t>(i0, 0), n - 1), b = std::min(std::max<int64_t>(i0 + 1, 0), n - 1);
+        taps[o].push_back({a, static_cast<float>(1 - f)});
+        taps[o].push_back({b, static_cast<float>(f)});
+      } else {
+        const int64_t i0 = static_cast<int64_t>(std::floor(c));
+        const double t = c - i0, A = cubic_;
+        auto w = [A](double x) {
+          x = std::fabs(x);
+          if (x <= 1) return ((A + 2) * x - (A + 3)) * x * x + 1;
+          if (x < 2) return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+          return 0.0;
+        };
+        for (int k = -1; k <= 2; k++) taps[o].push_back({std::min(std::max<int64_t>(i0 + k, 0), n - 1), static_cast<float>(w(k - t))});
+      }
+    }
+    for (int64_t a = 0; a < outer; a++)
+      for (int64_t o = 0; o < target; o++) {
+        float* dst = y.data() + (a * target + o) * inner;
+        std::fill(dst, dst + inner, 0.0f);
+        for (auto [i, w] : taps[o]) {
+          const float* src = x.data() + (a * n + i) * inner;
+          for (int64_t k = 0; k < inner; k++) dst[k] += w * src[k];
+        }
+      }
+    return y;
+  }
+
+  std::string mode_, transform_, rounding_;
+  double cubic_;
+  std::vector<double> scales_;
+  std::vector<int64_t> outputShape_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeConstant(const OpDesc& op) { return std::make_unique<Constant>(op); }
+std::unique_ptr<Kernel> makeShuffle(const OpDesc& op) { return std::make_unique<Shuffle>(op); }
+std::unique_ptr<Kernel> makeSlice(const OpDesc& op) { return std::make_unique<Slice>(op); }
+std::unique_ptr<Kernel> makeConcatenation(const OpDesc& op) { return std::make_unique<Concatenation>(op); }
+std::unique_ptr<Kernel> makePadding(const OpDesc& op) { return std::make_unique<Padding>(op); }
+std::unique_ptr<Kernel> makeGather(const OpDesc& op) { return std::make_unique<Gather>(op); }
+std::unique_ptr<Kernel> makeResize(const OpDesc& op) { return std::make_unique<Resize>(op); }
+
+}  // namespace netdef

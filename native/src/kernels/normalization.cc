@@ -1,0 +1,236 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "kernels/kernel.h"
+
+namespace netdef {
+
+namespace {
+
+// outer × extent × inner view of a shape around one axis.
+void around(const Shape& s, int64_t axis, int64_t& outer, int64_t& extent, int64_t& inner) {
+  outer = 1; inner = 1;
+  for (int64_t i = 0; i < axis; i++) outer *= s[i];
+  extent = s[axis];
+  for (size_t i = axis + 1; i < s.size(); i++) inner *= s[i];
+}
+
+// Softmax, and log-softmax (the builder's fusion of softMax → unary log, exact where log(softmax) underflows).
+class SoftMax : public Kernel {
+ public:
+  explicit SoftMax(const OpDesc& op) : Kernel(op), axis_(op.params.integer(op.name, "axis")), log_(op.kind == "logSoftMax") {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    if (axis_ < 0 || axis_ >= static_cast<int64_t>(in.at(0).size())) fail("axis out of range for " + formatShape(in[0]));
+    return {in[0]};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    int64_t outer, extent, inner;
+    around(in[0]->shape, axis_, outer, extent, inner);
+    const float* x = in[0]->data.data();
+    float* y = out[0]->data.data();
+#pragma omp parallel for if (outer * inner * extent > 65536)
+    for (int64_t t = 0; t < outer * inner; t++) {
+      const int64_t o = t / inner, i = t % inner, base = o * extent * inner + i;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t k = 0; k < extent; k++) mx = std::max(mx, x[base + k * inner]);
+      double sum = 0;
+      for (int64_t k = 0; k < extent; k++) sum += std::exp(static_cast<double>(x[base + k * inner] - mx));
+      if (log_) {
+        const float lse = static_cast<float>(std::log(sum));
+        for (int64_t k = 0; k < extent; k++) y[base + k * inner] = x[base + k * inner] - mx - lse;
+      } else {
+        for (int64_t k = 0; k < extent; k++) y[base + k * inner] = static_cast<float>(std::exp(static_cast<double>(x[base + k * inner] - mx)) / sum);
+      }
+    }
+  }
+
+ private:
+  int64_t axis_;
+  bool log_;
+};
+
+class Reduce : public Kernel {
+ public:
+  explicit Reduce(const OpDesc& op)
+      : Kernel(op), op_(op.params.string(op.name, "op")), axes_(op.params.integers(op.name, "axes")), keepDims_(op.params.number(op.name, "keepDims") != 0) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    Shape out;
+    for (size_t d = 0; d < s.size(); d++) {
+      const bool reduced = std::find(axes_.begin(), axes_.end(), static_cast<int64_t>(d)) != axes_.end();
+      if (!reduced) out.push_back(s[d]);
+      else if (keepDims_) out.push_back(1);
+    }
+    for (auto a : axes_) if (a < 0 || a >= static_cast<int64_t>(s.size())) fail("axis " + std::to_string(a) + " out of range for " + formatShape(s));
+    return {out};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& s = in[0]->shape;
+    const size_t rank = s.size();
+    // Output index of each input element: reduced axes contribute nothing.
+    Shape kept(rank);
+    for (size_t d = 0; d < rank; d++) kept[d] = std::find(axes_.begin(), axes_.end(), static_cast<int64_t>(d)) != axes_.end() ? 1 : s[d];
+    auto keptStrides = stridesOf(kept);
+    const int64_t outCount = volume(kept);
+    const int64_t count = outCount ? volume(s) / outCount : 0;
+    std::vector<double> acc(outCount, op_ == "prod" ? 1.0 : op_ == "max" ? -INFINITY : op_ == "min" ? INFINITY : 0.0);
+    std::vector<int64_t> idx(rank, 0);
+    for (float v : in[0]->data) {
+      int64_t o = 0;
+      for (size_t d = 0; d < rank; d++) if (kept[d] != 1) o += idx[d] * keptStrides[d];
+      double& a = acc[o];
+      if (op_ == "sum" || op_ == "avg") a += v;
+      else if (op_ == "prod") a *= v;
+      else if (op_ == "max") a = (v > a || std::isnan(v)) ? v : a;
+      else a = (v < a || std::isnan(v)) ? v : a;
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < s[d]) break; idx[d] = 0; }
+    }
+    for (int64_t o = 0; o < outCount; o++) out[0]->data[o] = static_cast<float>(op_ == "avg" ? acc[o] / count : acc[o]);
+  }
+
+ private:
+  std::string op_;
+  std::vector<int64_t> axes_;
+  bool keepDims_;
+};
+
+// Sorted top-k values and their indices; ties keep the lower index first (stable), as PyTorch on CPU.
+class TopK : public Kernel {
+ public:
+  explicit TopK(const OpDesc& op)
+      : Kernel(op), max_(op.params.string(op.name, "op") == "max"), k_(op.params.integer(op.name, "k")), axis_(op.params.integer(op.name, "axis")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Shape s = in.at(0);
+    if (axis_ < 0 || axis_ >= static_cast<int64_t>(s.size()) || k_ > s[axis_]) fail("k = " + std::to_string(k_) + " does not fit input " + formatShape(s));
+    s[axis_] = k_;
+    return {s, s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    int64_t outer, extent, inner;
+    around(in[0]->shape, axis_, outer, extent, inner);
+    std::vector<int64_t> order(extent);
+    for (int64_t t = 0; t < outer * inner; t++) {
+      const int64_t o = t / inner, i = t % inner;
+      const float* x = in[0]->data.data() + o * extent * inner + i;
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        const float va = x[a * inner], vb = x[b * inner];
+        if (std::isnan(va) || std::isnan(vb)) return std::isnan(va) && !std::isnan(vb) && max_;
+        return max_ ? va > vb : va < vb;
+      });
+      for (int64_t r = 0; r < k_; r++) {
+        const int64_t at = o * k_ * inner + r * inner + i;
+        out[0]->data[at] = x[order[r] * inner];
+        out[1]->data[at] = static_cast<float>(order[r]);
+      }
+    }
+  }
+
+ private:
+  bool max_;
+  int64_t k_, axis_;
+};
+
+// Layer / instance / group normalisation: statistics over `axes` (group: each group of channels with the spatial
+// axes), then scale and bias per normalised element (layer) or per channel (instance, group).
+class Normalization : public Kernel {
+ public:
+  explicit Normalization(const OpDesc& op)
+      : Kernel(op), type_(op.params.string(op.name, "type")), axes_(op.params.integers(op.name, "axes")),
+        groups_(op.params.integer(op.name, "groups")), epsilon_(op.params.number(op.name, "epsilon")) {
+    if (op.hasWeight("scale")) { scale_ = op.weight("scale"); bias_ = op.weight("bias"); }
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    for (auto a : axes_) if (a < 0 || a >= static_cast<int64_t>(s.size())) fail("axis out of range for " + formatShape(s));
+    if (type_ != "layer" && (s.size() < 2 || s[1] % groups_)) fail(std::to_string(groups_) + " groups do not divide the channels of " + formatShape(s));
+    return {s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& s = in[0]->shape;
+    const float* x = in[0]->data.data();
+    float* y = out[0]->data.data();
+    int64_t rows, cols;
+    if (type_ == "layer") {
+      cols = 1;
+      for (auto a : axes_) cols *= s[a];  // the trailing axes
+      rows = volume(s) / cols;
+    } else {
+      rows = s[0] * groups_;
+      cols = volume(s) / rows;
+    }
+    const int64_t channels = type_ == "layer" ? 0 : s[1];
+    const int64_t spatial = type_ == "layer" ? 0 : cols / (channels / groups_);
+#pragma omp parallel for if (rows * cols > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      double mean = 0, var = 0;
+      for (int64_t c = 0; c < cols; c++) mean += xr[c];
+      mean /= cols;
+      for (int64_t c = 0; c < cols; c++) var += (xr[c] - mean) * (xr[c] - mean);
+      var /= cols;
+      const double inv = 1.0 / std::sqrt(var + epsilon_);
+      for (int64_t c = 0; c < cols; c++) {
+        float v = static_cast<float>((xr[c] - mean) * inv);
+        if (!scale_.empty()) {
+          const int64_t p = type_ == "layer" ? c : ((r % groups_) * (channels / groups_) + c / spatial);
+          v = v * scale_[p] + bias_[p];
+        }
+        yr[c] = v;
+      }
+    }
+  }
+
+ private:
+  std::string type_;
+  std::vector<int64_t> axes_;
+  int64_t groups_;
+  double epsilon_;
+  std::vector<float> scale_, bias_;
+};
+
+// b_c = a_c · (k + α/n · Σ_{c' in window} a_{c'}²)^(−β), PyTorch's LocalResponseNorm.
+class LRN : public Kernel {
+ public:
+  explicit LRN(const OpDesc& op)
+      : Kernel(op), window_(op.params.integer(op.name, "window")), alpha_(op.params.number(op.name, "alpha")),
+        beta_(op.params.number(op.name, "beta")), k_(op.params.number(op.name, "k")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    if (in.at(0).size() < 3) fail("input " + formatShape(in[0]) + " has no channel and spatial axes");
+    return {in[0]};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    int64_t outer, channels, inner;
+    around(in[0]->shape, 1, outer, channels, inner);
+    const float* x = in[0]->data.data();
+    const int64_t before = (window_ - 1) / 2, after = window_ / 2;
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t c = 0; c < channels; c++)
+        for (int64_t i = 0; i < inner; i++) {
+          double sum = 0;
+          for (int64_t cc = std::max<int64_t>(0, c - before); cc <= std::min(channels - 1, c + after); cc++) {
+            const double v = x[(o * channels + cc) * inner + i];
+            sum += v * v;
+          }
+          const int64_t at = (o * channels + c) * inner + i;
+          out[0]->data[at] = static_cast<float>(x[at] * std::pow(k_ + alpha_ / window_ * sum, -beta_));
+        }
+  }
+
+ private:
+  int64_t window_;
+  double alpha_, beta_, k_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeSoftMax(const OpDesc& op) { return std::make_unique<SoftMax>(op); }
+std::unique_ptr<Kernel> makeReduce(const OpDesc& op) { return std::make_unique<Reduce>(op); }
+std::unique_ptr<Kernel> makeTopK(const OpDesc& op) { return std::make_unique<TopK>(op); }
+std::unique_ptr<Kernel> makeNormalization(const OpDesc& op) { return std::make_unique<Normalization>(op); }
+std::unique_ptr<Kernel> makeLRN(const OpDesc& op) { return std::make_unique<LRN>(op); }
+
+}  // namespace netdef

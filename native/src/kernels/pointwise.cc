@@ -1,0 +1,375 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+#include "kernels/kernel.h"
+
+namespace netdef {
+
+ActivationFn ActivationFn::parse(const std::string& name, double alpha, double beta) {
+  static const std::pair<const char*, Type> types[] = {
+      {"relu", Type::kRelu}, {"sigmoid", Type::kSigmoid}, {"tanh", Type::kTanh}, {"leaky_relu", Type::kLeakyRelu},
+      {"elu", Type::kElu}, {"selu", Type::kSelu}, {"softsign", Type::kSoftsign}, {"softplus", Type::kSoftplus},
+      {"clip", Type::kClip}, {"hard_sigmoid", Type::kHardSigmoid}, {"scaled_tanh", Type::kScaledTanh},
+      {"thresholded_relu", Type::kThresholdedRelu}, {"gelu_erf", Type::kGeluErf}, {"gelu_tanh", Type::kGeluTanh}};
+  for (auto& [n, t] : types) {
+    if (name == n) return ActivationFn{t, static_cast<float>(alpha), static_cast<float>(beta)};
+  }
+  throw PlanError("activation type '" + name + "' is not known");
+}
+
+void ActivationFn::apply(float* x, int64_t n) const {
+  const float a = alpha, b = beta;
+  switch (type) {
+    case Type::kNone: return;
+    case Type::kRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0.0f; return;
+    case Type::kSigmoid: for (int64_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + std::exp(-x[i])); return;
+    case Type::kTanh: for (int64_t i = 0; i < n; i++) x[i] = std::tanh(x[i]); return;
+    case Type::kLeakyRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] >= 0 ? x[i] : a * x[i]; return;
+    case Type::kElu: for (int64_t i = 0; i < n; i++) x[i] = x[i] >= 0 ? x[i] : a * std::expm1(x[i]); return;
+    case Type::kSelu: for (int64_t i = 0; i < n; i++) x[i] = b * (x[i] >= 0 ? x[i] : a * std::expm1(x[i])); return;
+    case Type::kSoftsign: for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + std::fabs(x[i])); return;
+    case Type::kSoftplus:  // α·log(1 + e^(β·x)), computed without overflow for large β·x
+      for (int64_t i = 0; i < n; i++) { const float t = b * x[i]; x[i] = a * (t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t))); }
+      return;
+    case Type::kClip: for (int64_t i = 0; i < n; i++) x[i] = std::min(std::max(x[i], a), b); return;
+    case Type::kHardSigmoid: for (int64_t i = 0; i < n; i++) x[i] = std::max(0.0f, std::min(1.0f, a * x[i] + b)); return;
+    case Type::kScaledTanh: for (int64_t i = 0; i < n; i++) x[i] = a * std::tanh(b * x[i]); return;
+    case Type::kThresholdedRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] > a ? x[i] : 0.0f; return;
+    case Type::kGeluErf: for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f)); return;
+    case Type::kGeluTanh:
+      for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + std::tanh(0.79788456080286536f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+      return;
+  }
+}
+
+namespace {
+
+// Broadcast shape of several shapes (numpy rules), or an ExecutionError from the kernel.
+Shape broadcast(const std::vector<Shape>& shapes, const std::function<void(const std::string&)>& fail) {
+  size_t rank = 0;
+  for (auto& s : shapes) rank = std::max(rank, s.size());
+  Shape out(rank, 1);
+  for (auto& s : shapes) {
+    for (size_t i = 0; i < s.size(); i++) {
+      int64_t& o = out[rank - s.size() + i];
+      if (s[i] == o || s[i] == 1) continue;
+      if (o == 1) o = s[i];
+      else {
+        std::string all;
+        for (auto& t : shapes) all += formatShape(t) + " ";
+        fail("shapes do not broadcast: " + all);
+      }
+    }
+  }
+  return out;
+}
+
+// Element offsets into an input of shape `in` for each output element of shape `out` (broadcast source indices).
+void broadcastOffsets(const Shape& in, const Shape& out, std::vector<int64_t>& offsets) {
+  const size_t rank = out.size();
+  Shape padded(rank - in.size(), 1);
+  padded.insert(padded.end(), in.begin(), in.end());
+  auto st = stridesOf(padded);
+  for (size_t i = 0; i < rank; i++) if (padded[i] == 1) st[i] = 0;
+  const int64_t total = volume(out);
+  offsets.resize(total);
+  std::vector<int64_t> idx(rank, 0);
+  int64_t off = 0;
+  for (int64_t e = 0; e < total; e++) {
+    offsets[e] = off;
+    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) {
+      off += st[d];
+      if (++idx[d] < out[d]) break;
+      off -= st[d] * out[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+class Activation : public Kernel {
+ public:
+  explicit Activation(const OpDesc& op)
+      : Kernel(op), fn_(ActivationFn::parse(op.params.string(op.name, "type"), op.params.number(op.name, "alpha"), op.params.number(op.name, "beta"))) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    out[0]->data = in[0]->data;
+    fn_.apply(out[0]->data.data(), static_cast<int64_t>(out[0]->data.size()));
+  }
+
+ private:
+  ActivationFn fn_;
+};
+
+float roundHalfEven(float v) { return std::nearbyint(v); }  // the default rounding mode is to nearest, ties to even
+
+class Unary : public Kernel {
+ public:
+  explicit Unary(const OpDesc& op) : Kernel(op), fn_(lookup(op.params.string(op.name, "op"))) {
+    if (!fn_) bad("unary op '" + op.params.string(op.name, "op") + "'");
+  }
+  static float (*lookup(const std::string& op))(float) {
+    static const std::pair<const char*, float (*)(float)> ops[] = {
+        {"exp", [](float v) { return std::exp(v); }}, {"log", [](float v) { return std::log(v); }},
+        {"sqrt", [](float v) { return std::sqrt(v); }}, {"recip", [](float v) { return 1.0f / v; }},
+        {"abs", [](float v) { return std::fabs(v); }}, {"neg", [](float v) { return -v; }},
+        {"sin", [](float v) { return std::sin(v); }}, {"cos", [](float v) { return std::cos(v); }},
+        {"tan", [](float v) { return std::tan(v); }}, {"sinh", [](float v) { return std::sinh(v); }},
+        {"cosh", [](float v) { return std::cosh(v); }}, {"asin", [](float v) { return std::asin(v); }},
+        {"acos", [](float v) { return std::acos(v); }}, {"atan", [](float v) { return std::atan(v); }},
+        {"asinh", [](float v) { return std::asinh(v); }}, {"acosh", [](float v) { return std::acosh(v); }},
+        {"atanh", [](float v) { return std::atanh(v); }}, {"ceil", [](float v) { return std::ceil(v); }},
+        {"floor", [](float v) { return std::floor(v); }}, {"erf", [](float v) { return std::erf(v); }},
+        {"not", [](float v) { return v != 0 ? 0.0f : 1.0f; }},
+        {"sign", [](float v) { return v > 0 ? 1.0f : v < 0 ? -1.0f : v; }},
+        {"round", roundHalfEven},
+        {"isinf", [](float v) { return std::isinf(v) ? 1.0f : 0.0f; }},
+        {"isnan", [](float v) { return std::isnan(v) ? 1.0f : 0.0f; }}};
+    for (auto& [n, f] : ops) if (op == n) return f;
+    return nullptr;
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const float* x = in[0]->data.data();
+    float* y = out[0]->data.data();
+    const int64_t n = static_cast<int64_t>(in[0]->data.size());
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; i++) y[i] = fn_(x[i]);
+  }
+
+ private:
+  float (*fn_)(float);
+};
+
+// Binary ops and the ternary select share the broadcasting walk.
+class Broadcasting : public Kernel {
+ public:
+  using Kernel::Kernel;
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    return {broadcast(in, [this](const std::string& m) { fail(m); })};
+  }
+};
+
+class ElementWise : public Broadcasting {
+ public:
+  explicit ElementWise(const OpDesc& op) : Broadcasting(op), fn_(lookup(op.params.string(op.name, "op"))) {
+    if (!fn_) bad("element-wise op '" + op.params.string(op.name, "op") + "'");
+  }
+  static float (*lookup(const std::string& op))(float, float) {
+    static const std::pair<const char*, float (*)(float, float)> ops[] = {
+        {"sum", [](float a, float b) { return a + b; }}, {"prod", [](float a, float b) { return a * b; }},
+        {"max", [](float a, float b) { return std::isnan(a) || a > b ? a : b; }},
+        {"min", [](float a, float b) { return std::isnan(a) || a < b ? a : b; }},
+        {"sub", [](float a, float b) { return a - b; }}, {"div", [](float a, float b) { return a / b; }},
+        {"pow", [](float a, float b) { return std::pow(a, b); }},
+        {"floor_div", [](float a, float b) { return std::floor(a / b); }},
+        {"and", [](float a, float b) { return (a != 0 && b != 0) ? 1.0f : 0.0f; }},
+        {"or", [](float a, float b) { return (a != 0 || b != 0) ? 1.0f : 0.0f; }},
+        {"xor", [](float a, float b) { return ((a != 0) != (b != 0)) ? 1.0f : 0.0f; }},
+        {"equal", [](float a, float b) { return a == b ? 1.0f : 0.0f; }},
+        {"greater", [](float a, float b) { return a > b ? 1.0f : 0.0f; }},
+        {"less", [](float a, float b) { return a < b ? 1.0f : 0.0f; }}};
+    for (auto& [n, f] : ops) if (op == n) return f;
+    return nullptr;
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const float* a = in[0]->data.data();
+    const float* b = in[1]->data.data();
+    float* y = out[0]->data.data();
+    const int64_t n = static_cast<int64_t>(out[0]->data.size());
+    if (in[0]->shape == in[1]->shape) {
+#pragma omp parallel for if (n > 65536)
+      for (int64_t i = 0; i < n; i++) y[i] = fn_(a[i], b[i]);
+      return;
+    }
+    std::vector<int64_t> oa, ob;
+    broadcastOffsets(in[0]->shape, out[0]->shape, oa);
+    broadcastOffsets(in[1]->shape, out[0]->shape, ob);
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; i++) y[i] = fn_(a[oa[i]], b[ob[i]]);
+  }
+
+ private:
+  float (*fn_)(float, float);
+};
+
+class Select : public Broadcasting {
+ public:
+  using Broadcasting::Broadcasting;
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    std::vector<int64_t> oc, oa, ob;
+    broadcastOffsets(in[0]->shape, out[0]->shape, oc);
+    broadcastOffsets(in[1]->shape, out[0]->shape, oa);
+    broadcastOffsets(in[2]->shape, out[0]->shape, ob);
+    float* y = out[0]->data.data();
+    for (size_t i = 0; i < out[0]->data.size(); i++) y[i] = in[0]->data[oc[i]] != 0 ? in[1]->data[oa[i]] : in[2]->data[ob[i]];
+  }
+};
+
+// (x · scale + shift) ^ power, per tensor, channel (on channelAxis) or element (per item of the batch).
+class Scale : public Kernel {
+ public:
+  explicit Scale(const OpDesc& op)
+      : Kernel(op), mode_(op.params.string(op.name, "mode")), axis_(op.params.integer(op.name, "channelAxis")) {
+    for (const char* role : {"shift", "scale", "power"}) if (op.hasWeight(role)) values_[role] = op.weight(role);
+    if (mode_ != "uniform" && mode_ != "channel" && mode_ != "elementwise") bad("scale mode '" + mode_ + "'");
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    const int64_t need = mode_ == "uniform" ? 1 : mode_ == "channel" ? (axis_ < static_cast<int64_t>(s.size()) ? s[axis_] : -1) : volume(s) / std::max<int64_t>(1, s.empty() ? 1 : s[0]);
+    for (auto& [role, v] : values_) {
+      if (static_cast<int64_t>(v.size()) != need) fail(role + " has " + std::to_string(v.size()) + " values; input " + formatShape(s) + " in " + mode_ + " mode needs " + std::to_string(need));
+    }
+    return {s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& s = in[0]->shape;
+    const int64_t n = volume(s);
+    int64_t inner = 1, extent = 1;
+    if (mode_ == "channel") {
+      extent = s[axis_];
+      for (size_t i = axis_ + 1; i < s.size(); i++) inner *= s[i];
+    } else if (mode_ == "elementwise") {
+      extent = n / std::max<int64_t>(1, s[0]);
+    }
+    const auto find = [this](const char* role) { auto it = values_.find(role); return it == values_.end() ? nullptr : it->second.data(); };
+    const float *sc = find("scale"), *sh = find("shift"), *pw = find("power");
+    const float* x = in[0]->data.data();
+    float* y = out[0]->data.data();
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t c = mode_ == "uniform" ? 0 : mode_ == "channel" ? (i / inner) % extent : i % extent;
+      float v = x[i];
+      if (sc) v *= sc[c];
+      if (sh) v += sh[c];
+      if (pw) v = std::pow(v, pw[c]);
+      y[i] = v;
+    }
+  }
+
+ private:
+  std::string mode_;
+  int64_t axis_;
+  std::map<std::string, std::vector<float>> values_;
+};
+
+class ParametricReLU : public Kernel {
+ public:
+  explicit ParametricReLU(const OpDesc& op) : Kernel(op), slope_(op.weight("slope")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    if (slope_.size() != 1 && (s.size() < 2 || static_cast<int64_t>(slope_.size()) != s[1])) fail(std::to_string(slope_.size()) + " slopes do not fit input " + formatShape(s));
+    return {s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& s = in[0]->shape;
+    int64_t inner = 1;
+    for (size_t i = 2; i < s.size(); i++) inner *= s[i];
+    const int64_t channels = s.size() > 1 ? s[1] : 1;
+    for (size_t i = 0; i < in[0]->data.size(); i++) {
+      const float v = in[0]->data[i];
+      const float a = slope_.size() == 1 ? slope_[0] : slope_[(i / inner) % channels];
+      out[0]->data[i] = v >= 0 ? v : a * v;
+    }
+  }
+
+ private:
+  std::vector<float> slope_;
+};
+
+// Conversions: to integer types truncate toward zero and wrap as C++ does for the target width (float inputs
+// out of range saturate, TensorRT's behaviour); to bool, nonzero is true.
+class Cast : public Kernel {
+ public:
+  explicit Cast(const OpDesc& op) : Kernel(op), to_(op.params.string(op.name, "to")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const auto& x = in[0]->data;
+    auto& y = out[0]->data;
+    for (size_t i = 0; i < x.size(); i++) {
+      const float v = x[i];
+      if (to_ == "bool") y[i] = v != 0 ? 1.0f : 0.0f;
+      else if (to_ == "int8") y[i] = std::isnan(v) ? 0.0f : std::trunc(std::min(127.0f, std::max(-128.0f, v)));
+      else if (to_ == "uint8") y[i] = std::isnan(v) ? 0.0f : std::trunc(std::min(255.0f, std::max(0.0f, v)));
+      else if (to_ == "int32" || to_ == "int64") y[i] = std::trunc(v);
+      else if (to_ == "float16") y[i] = roundToHalf(v);
+      else if (to_ == "bfloat16") y[i] = roundToBfloat16(v);
+      else y[i] = v;
+    }
+  }
+  static float roundToBfloat16(float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    if (std::isnan(v)) return v;
+    bits += 0x7fff + ((bits >> 16) & 1);  // round to nearest even on the dropped 16 bits
+    bits &= 0xffff0000u;
+    float r;
+    std::memcpy(&r, &bits, 4);
+    return r;
+  }
+  static float roundToHalf(float v) {
+    if (std::isnan(v) || std::isinf(v)) return v;
+    const float a = std::fabs(v);
+    if (a >= 65520.0f) return std::copysign(INFINITY, v);
+    if (a < 6.103515625e-05f) return std::nearbyint(v * 16777216.0f) / 16777216.0f;  // subnormal step 2^-24
+    int e;
+    std::frexp(a, &e);
+    const float step = std::ldexp(1.0f, e - 11);
+    return std::copysign(std::nearbyint(a / step) * step, v);
+  }
+
+ private:
+  std::string to_;
+};
+
+// Q/DQ with a per-tensor or per-channel scale; quantize rounds half to even and saturates to [-128, 127].
+class QuantizeBase : public Kernel {
+ public:
+  QuantizeBase(const OpDesc& op, bool quantize)
+      : Kernel(op), quantize_(quantize), scale_(op.weight("scale")), axis_(op.params.has("axis") ? op.params.integer(op.name, "axis") : -1) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    const int64_t need = axis_ < 0 ? 1 : (axis_ < static_cast<int64_t>(s.size()) ? s[axis_] : -1);
+    if (static_cast<int64_t>(scale_.size()) != need) fail(std::to_string(scale_.size()) + " scales do not fit input " + formatShape(s));
+    return {s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& s = in[0]->shape;
+    int64_t inner = 1;
+    if (axis_ >= 0) for (size_t i = axis_ + 1; i < s.size(); i++) inner *= s[i];
+    const int64_t extent = axis_ >= 0 ? s[axis_] : 1;
+    for (size_t i = 0; i < in[0]->data.size(); i++) {
+      const float sc = scale_[axis_ < 0 ? 0 : (i / inner) % extent];
+      const float v = in[0]->data[i];
+      out[0]->data[i] = quantize_ ? std::min(127.0f, std::max(-128.0f, std::nearbyint(v / sc))) : v * sc;
+    }
+  }
+
+ private:
+  bool quantize_;
+  std::vector<float> scale_;
+  int64_t axis_;
+};
+
+class Identity : public Kernel {
+ public:
+  using Kernel::Kernel;
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override { out[0]->data = in[0]->data; }
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeActivation(const OpDesc& op) { return std::make_unique<Activation>(op); }
+std::unique_ptr<Kernel> makeUnary(const OpDesc& op) { return std::make_unique<Unary>(op); }
+std::unique_ptr<Kernel> makeElementWise(const OpDesc& op) { return std::make_unique<ElementWise>(op); }
+std::unique_ptr<Kernel> makeScale(const OpDesc& op) { return std::make_unique<Scale>(op); }
+std::unique_ptr<Kernel> makeSelect(const OpDesc& op) { return std::make_unique<Select>(op); }
+std::unique_ptr<Kernel> makeParametricReLU(const OpDesc& op) { return std::make_unique<ParametricReLU>(op); }
+std::unique_ptr<Kernel> makeCast(const OpDesc& op) { return std::make_unique<Cast>(op); }
+std::unique_ptr<Kernel> makeQuantize(const OpDesc& op) { return std::make_unique<QuantizeBase>(op, true); }
+std::unique_ptr<Kernel> makeDequantize(const OpDesc& op) { return std::make_unique<QuantizeBase>(op, false); }
+std::unique_ptr<Kernel> makeIdentity(const OpDesc& op) { return std::make_unique<Identity>(op); }
+
+}  // namespace netdef

@@ -1,0 +1,90 @@
+#include <cmath>
+#include <limits>
+
+#include "kernels/kernel.h"
+#include "kernels/window.h"
+
+namespace netdef {
+
+namespace {
+
+// Max / average / blended pooling. Average divisors follow PyTorch: with countIncludePad the window is clipped to
+// the padded extent (so ceil-mode overhang past the padding is not counted), otherwise to the input.
+class Pooling : public Kernel {
+ public:
+  explicit Pooling(const OpDesc& op)
+      : Kernel(op), w_(Window::read(op)), type_(op.params.string(op.name, "type")),
+        countIncludePad_(op.params.number(op.name, "countIncludePad") != 0), blend_(static_cast<float>(op.params.number(op.name, "blendFactor"))) {
+    if (type_ != "max" && type_ != "average" && type_ != "max_average_blend") bad("pooling type '" + type_ + "'");
+  }
+
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    if (static_cast<int>(s.size()) != w_.spatial + 2) fail("input " + formatShape(s) + " is not of rank " + std::to_string(w_.spatial + 2));
+    Shape out = {s[0], s[1]};
+    for (int i = 0; i < w_.spatial; i++) {
+      int64_t a, b, o;
+      w_.resolve(3 - w_.spatial + i, s[2 + i], a, b, o);
+      if (o < 1) fail("input " + formatShape(s) + " is smaller than the window");
+      out.push_back(o);
+    }
+    return {out};
+  }
+
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs) const override {
+    const Shape& s = in[0]->shape;
+    int64_t size[3] = {1, 1, 1}, out[3] = {1, 1, 1}, pad[3], padAfter[3];
+    for (int i = 0; i < w_.spatial; i++) {
+      size[3 - w_.spatial + i] = s[2 + i];
+      out[3 - w_.spatial + i] = outs[0]->shape[2 + i];
+    }
+    for (int j = 0; j < 3; j++) { int64_t o; w_.resolve(j, size[j], pad[j], padAfter[j], o); }
+    const int64_t planes = s[0] * s[1], inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
+    const float* x = in[0]->data.data();
+    float* y = outs[0]->data.data();
+#pragma omp parallel for if (planes * outPixels > 16384)
+    for (int64_t p = 0; p < planes; p++) {
+      const float* xp = x + p * inPixels;
+      float* yp = y + p * outPixels;
+      for (int64_t od = 0; od < out[0]; od++)
+        for (int64_t oh = 0; oh < out[1]; oh++)
+          for (int64_t ow = 0; ow < out[2]; ow++) {
+            int64_t start[3] = {od * w_.stride[0] - pad[0], oh * w_.stride[1] - pad[1], ow * w_.stride[2] - pad[2]};
+            int64_t lo[3], hi[3];
+            int64_t padded = 1;
+            for (int j = 0; j < 3; j++) {
+              const int64_t end = std::min(start[j] + w_.kernel[j], size[j] + padAfter[j]);
+              padded *= end - start[j];
+              lo[j] = std::max<int64_t>(start[j], 0);
+              hi[j] = std::min(end, size[j]);
+            }
+            float mx = -std::numeric_limits<float>::infinity();
+            float sum = 0;
+            int64_t valid = 0;
+            for (int64_t d = lo[0]; d < hi[0]; d++)
+              for (int64_t h = lo[1]; h < hi[1]; h++)
+                for (int64_t w = lo[2]; w < hi[2]; w++) {
+                  const float v = xp[(d * size[1] + h) * size[2] + w];
+                  mx = (v > mx || std::isnan(v)) ? v : mx;
+                  sum += v;
+                  valid++;
+                }
+            const float avg = valid ? sum / static_cast<float>(countIncludePad_ ? padded : valid) : 0.0f;
+            float r = type_ == "max" ? mx : type_ == "average" ? avg : blend_ * mx + (1 - blend_) * avg;
+            yp[(od * out[1] + oh) * out[2] + ow] = r;
+          }
+    }
+  }
+
+ private:
+  Window w_;
+  std::string type_;
+  bool countIncludePad_;
+  float blend_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makePooling(const OpDesc& op) { return std::make_unique<Pooling>(op); }
+
+}  // namespace netdef

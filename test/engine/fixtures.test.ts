@@ -1,0 +1,55 @@
+// The builtin engine against PyTorch: each fixture's float64 reference output (see fixtures/README.md).
+import { describe, expect, it } from "vitest";
+import type { Network } from "netdef";
+import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
+import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { loadFixtureWeights } from "../fixtures.js";
+
+/** Largest |a − b| and the argmax agreement over rows of `classes`. */
+function compare(actual: Float32Array, expected: Float64Array, classes: number) {
+  let maxAbs = 0, agree = 0;
+  for (let r = 0; r < expected.length / classes; r++) {
+    let a = 0, e = 0;
+    for (let k = 0; k < classes; k++) {
+      const i = r * classes + k;
+      maxAbs = Math.max(maxAbs, Math.abs(actual[i]! - expected[i]!));
+      if (actual[i]! > actual[r * classes + a]!) a = k;
+      if (expected[i]! > expected[r * classes + e]!) e = k;
+    }
+    if (a === e) agree++;
+  }
+  return { maxAbs, agree };
+}
+
+async function run(define: (w: Awaited<ReturnType<typeof loadFixtureWeights>>) => Network, weightsFile: string, ioFile: string, inputName: string, outputName: string) {
+  const io = await loadFixtureWeights(ioFile);
+  const input = io.get("input")!;
+  const engine = await define(await loadFixtureWeights(weightsFile)).build({
+    profiles: [{ [inputName]: { min: [1, ...input.shape.slice(1)], opt: [...input.shape], max: [...input.shape] } }],
+  });
+  const outputs = await engine.createExecutionContext().execute({ [inputName]: { data: io.float32("input"), shape: input.shape } });
+  expect(outputs[outputName]!.shape).toEqual(io.get("output_fp64")!.shape);
+  return { actual: outputs[outputName]!.data as Float32Array, expected: io.get("output_fp64")!.data as Float64Array, io };
+}
+
+describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of the fixtures)", () => {
+  it("LeNet: every one of the 2,000 digits classified as PyTorch does", async () => {
+    const { actual, expected } = await run(defineLeNet, "lenet.safetensors", "lenet_io.safetensors", "data", "prob");
+    const { maxAbs, agree } = compare(actual, expected, 10);
+    expect(agree).toBe(2000);
+    expect(maxAbs).toBeLessThan(1e-4);
+  });
+
+  it("yolo_block (Conv-BN-Mish, SPP, nearest upsample, concat, sigmoid)", async () => {
+    const { actual, expected } = await run(defineYoloBlock, "yolo_block.safetensors", "yolo_block_io.safetensors", "input", "output");
+    expect(compare(actual, expected, expected.length).maxAbs).toBeLessThan(1e-4);
+  });
+
+  it("mobilenet_v2 (depthwise, ReLU6, residual adds, global pooling)", async () => {
+    const { actual, expected } = await run(defineMobileNetV2, "mobilenet_v2.safetensors", "mobilenet_v2_io.safetensors", "input", "output");
+    const { maxAbs, agree } = compare(actual, expected, 1000);
+    expect(agree).toBe(2);
+    expect(maxAbs).toBeLessThan(1e-4);
+  });
+});
