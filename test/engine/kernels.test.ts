@@ -1,0 +1,230 @@
+// Every layer kind on small inputs whose outputs are worked out by hand in the comments (the oracle for each row).
+// onnxruntime adds a second, independent oracle in the ONNX suite.
+import { describe, expect, it } from "vitest";
+import { runNetwork } from "./run.js";
+
+const x4 = { x: { shape: [1, 1, 4, 4], data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] } };
+const near = (actual: number[], expected: number[], tolerance = 1e-6) => {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected[i]!))));
+};
+
+describe("convolution", () => {
+  it("2×2 ones kernel, stride 2, bias 1: sums of each 2×2 block + 1", async () => {
+    // blocks: 1+2+5+6=14, 3+4+7+8=22, 9+10+13+14=46, 11+12+15+16=54
+    const y = await runNetwork(x4, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: 2, stride: 2, weights: { kernel: new Float32Array(4).fill(1), bias: new Float32Array([1]) } }));
+    expect(y).toMatchObject({ shape: [1, 1, 2, 2], values: [15, 23, 47, 55] });
+  });
+  it("3×3 centre tap with padding 1 is the identity; dilation 2 with a corner kernel picks x[i-2][j-2]", async () => {
+    const centre = new Float32Array(9); centre[4] = 1;
+    expect((await runNetwork(x4, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: 3, padding: 1, bias: false, weights: { kernel: centre } }))).values).toEqual(x4.x.data);
+    const corner = new Float32Array(9); corner[0] = 1; // top-left tap, dilation 2, padding 2: y[i][j] = x[i−2][j−2] or 0
+    const y = await runNetwork(x4, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: 3, padding: 2, dilation: 2, bias: false, weights: { kernel: corner } }));
+    expect(y.values).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 5, 6]);
+  });
+  it("groups: two channels each scaled by its own 1×1 kernel (depthwise)", async () => {
+    const y = await runNetwork({ x: { shape: [1, 2, 1, 2], data: [1, 2, 3, 4] } }, (_, { x }) =>
+      x!.addConvolution("c", { outChannels: 2, kernel: 1, groups: 2, bias: false, weights: { kernel: new Float32Array([10, -1]) } }));
+    expect(y.values).toEqual([10, 20, -3, -4]);
+  });
+  it("same_upper on 4 with k2 s1 pads only after: last column sees one padded zero", async () => {
+    const y = await runNetwork({ x: { shape: [1, 1, 1, 4], data: [1, 2, 3, 4] } }, (_, { x }) =>
+      x!.addConvolution("c", { outChannels: 1, kernel: [1, 2], paddingMode: "same_upper", bias: false, weights: { kernel: new Float32Array([1, 1]) } }));
+    expect(y.values).toEqual([3, 5, 7, 4]);
+  });
+  it("1-d and 3-d convolutions", async () => {
+    expect((await runNetwork({ x: { shape: [1, 1, 5], data: [1, 2, 3, 4, 5] } }, (_, { x }) =>
+      x!.addConvolution("c", { outChannels: 1, kernel: 2, bias: false, weights: { kernel: new Float32Array([1, -1]) } }))).values).toEqual([-1, -1, -1, -1]);
+    // 2×2×2 ones over a 2×2×2 cube of 1…8: 36
+    expect((await runNetwork({ x: { shape: [1, 1, 2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] } }, (_, { x }) =>
+      x!.addConvolution("c", { outChannels: 1, kernel: 2, bias: false, weights: { kernel: new Float32Array(8).fill(1) } }))).values).toEqual([36]);
+  });
+});
+
+describe("deconvolution", () => {
+  it("stride 2, 2×2 ones kernel: each input spreads to a 2×2 block", async () => {
+    const y = await runNetwork({ x: { shape: [1, 1, 2, 2], data: [1, 2, 3, 4] } }, (_, { x }) =>
+      x!.addDeconvolution("d", { outChannels: 1, kernel: 2, stride: 2, bias: false, weights: { kernel: new Float32Array(4).fill(1) } }));
+    expect(y).toMatchObject({ shape: [1, 1, 4, 4], values: [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4] });
+  });
+  it("stride 1, 2-tap kernel [1, 10] overlaps: [a, 10a + b, 10b]", async () => {
+    const y = await runNetwork({ x: { shape: [1, 1, 1, 2], data: [1, 2] } }, (_, { x }) =>
+      x!.addDeconvolution("d", { outChannels: 1, kernel: [1, 2], bias: false, weights: { kernel: new Float32Array([1, 10]) } }));
+    expect(y.values).toEqual([1, 12, 20]);
+  });
+});
+
+describe("pooling", () => {
+  it("max 2×2", async () => expect((await runNetwork(x4, (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }))).values).toEqual([6, 8, 14, 16]));
+  it("average 2×2", async () => expect((await runNetwork(x4, (_, { x }) => x!.addPooling("p", { type: "average", window: 2 }))).values).toEqual([3.5, 5.5, 11.5, 13.5]));
+  it("average with padding 1: count_include_pad divides by 4, exclude divides by the 1…4 real cells", async () => {
+    // window 2, stride 2, padding 1 on 4×4 → 3×3; the corner window holds only x[0][0] = 1
+    const include = await runNetwork(x4, (_, { x }) => x!.addPooling("p", { type: "average", window: 2, padding: 1 }));
+    const exclude = await runNetwork(x4, (_, { x }) => x!.addPooling("p", { type: "average", window: 2, padding: 1, countIncludePad: false }));
+    expect(include.values[0]).toBe(0.25);
+    expect(exclude.values[0]).toBe(1);
+    expect(exclude.values[4]).toBe((6 + 7 + 10 + 11) / 4);
+    expect(include.values[1]).toBe((2 + 3) / 4); // top edge: 2 real cells of 4
+  });
+  it("ceil mode keeps the partial last window (max of the last column / row)", async () => {
+    const y = await runNetwork({ x: { shape: [1, 1, 1, 5], data: [1, 5, 2, 4, 3] } }, (_, { x }) =>
+      x!.addPooling("p", { type: "max", window: [1, 2], paddingMode: "explicit_round_up" }));
+    expect(y.values).toEqual([5, 4, 3]);
+  });
+  it("max-average blend 0.5", async () => expect((await runNetwork({ x: { shape: [1, 1, 1, 2], data: [2, 4] } }, (_, { x }) => x!.addPooling("p", { type: "max_average_blend", window: [1, 2], blendFactor: 0.5 }))).values).toEqual([3.5]));
+});
+
+describe("dense and matrix layers", () => {
+  it("fullyConnected: W = [[1,2],[3,4],[5,6]], b = [1,0,-1] on [1, 1]", async () => {
+    const y = await runNetwork({ x: { shape: [1, 2], data: [1, 1] } }, (_, { x }) =>
+      x!.addFullyConnected("fc", { outFeatures: 3, weights: { kernel: new Float32Array([1, 2, 3, 4, 5, 6]), bias: new Float32Array([1, 0, -1]) } }));
+    expect(y.values).toEqual([4, 7, 10]);
+  });
+  it("matrixMultiply with transpose and batch broadcast", async () => {
+    // A = [[1,2],[3,4]], B = [[5,6],[7,8]]: A·B = [[19,22],[43,50]]; A·Bᵀ = [[17,23],[39,53]]
+    const inputs = { a: { shape: [1, 2, 2], data: [1, 2, 3, 4] }, b: { shape: [1, 2, 2], data: [5, 6, 7, 8] } };
+    expect((await runNetwork(inputs, (_, t) => t.a!.addMatrixMultiply("m", t.b!))).values).toEqual([19, 22, 43, 50]);
+    expect((await runNetwork(inputs, (_, t) => t.a!.addMatrixMultiply("m", t.b!, { opB: "transpose" }))).values).toEqual([17, 23, 39, 53]);
+    expect((await runNetwork(inputs, (_, t) => t.a!.addMatrixMultiply("m", t.b!, { opA: "transpose" }))).values).toEqual([26, 30, 38, 44]);
+    const vec = { a: { shape: [2, 2], data: [1, 2, 3, 4] }, v: { shape: [2], data: [1, -1] } };
+    expect((await runNetwork(vec, (_, t) => t.a!.addMatrixMultiply("m", t.v!, { opB: "vector" }))).values).toEqual([-1, -1]);
+  });
+});
+
+describe("point-wise layers", () => {
+  const v = { x: { shape: [4], data: [-2, -0.5, 0.5, 3] } };
+  it.each([
+    ["relu", {}, [0, 0, 0.5, 3]],
+    ["leaky_relu", { alpha: 0.1 }, [-0.2, -0.05, 0.5, 3]],
+    ["clip", { alpha: 0, beta: 1 }, [0, 0, 0.5, 1]],
+    ["elu", {}, [Math.expm1(-2), Math.expm1(-0.5), 0.5, 3]],
+    ["selu", {}, [1.0507009873554805 * 1.6732632423543772 * Math.expm1(-2), 1.0507009873554805 * 1.6732632423543772 * Math.expm1(-0.5), 1.0507009873554805 * 0.5, 1.0507009873554805 * 3]],
+    ["sigmoid", {}, [-2, -0.5, 0.5, 3].map((z) => 1 / (1 + Math.exp(-z)))],
+    ["tanh", {}, [-2, -0.5, 0.5, 3].map(Math.tanh)],
+    ["softsign", {}, [-2 / 3, -1 / 3, 1 / 3, 0.75]],
+    ["softplus", {}, [-2, -0.5, 0.5, 3].map((z) => Math.log1p(Math.exp(z)))],
+    ["hard_sigmoid", {}, [1 / 6, 5 / 12, 7 / 12, 1]],
+    ["scaled_tanh", { alpha: 2, beta: 0.5 }, [-2, -0.5, 0.5, 3].map((z) => 2 * Math.tanh(z / 2))],
+    ["thresholded_relu", { alpha: 1 }, [0, 0, 0, 3]],
+    // GELU(x) = x·Φ(x): Φ(−2) = 0.0227501319, Φ(−0.5) = 0.3085375387, Φ(0.5) = 0.6914624613, Φ(3) = 0.9986501020
+    ["gelu_erf", {}, [-2 * 0.0227501319, -0.5 * 0.3085375387, 0.5 * 0.6914624613, 3 * 0.998650102]],
+    ["gelu_tanh", {}, [-2, -0.5, 0.5, 3].map((z) => 0.5 * z * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3))))],
+  ] as const)("activation %s", async (type, extra, expected) => {
+    near((await runNetwork(v, (_, { x }) => x!.addActivation("a", { type, ...extra }))).values, [...expected], 1e-6);
+  });
+
+  it.each([
+    ["exp", [-2, -0.5, 0.5, 3].map(Math.exp)], ["abs", [2, 0.5, 0.5, 3]], ["neg", [2, 0.5, -0.5, -3]],
+    ["floor", [-2, -1, 0, 3]], ["ceil", [-2, -0, 1, 3]], ["sign", [-1, -1, 1, 1]], ["recip", [-0.5, -2, 2, 1 / 3]],
+    ["round", [-2, -0, 0, 3]], // half to even: −0.5 → −0, 0.5 → 0
+    ["sin", [-2, -0.5, 0.5, 3].map(Math.sin)], ["atan", [-2, -0.5, 0.5, 3].map(Math.atan)], ["erf", [-0.9953222650, -0.5204998778, 0.5204998778, 0.9999779095]],
+    ["isnan", [0, 0, 0, 0]], ["isinf", [0, 0, 0, 0]],
+  ] as const)("unary %s", async (op, expected) => {
+    near((await runNetwork(v, (_, { x }) => x!.addUnary("u", op))).values, [...expected], 1e-6);
+  });
+
+  it.each([
+    ["sum", [11, 12, 23, 24]], ["sub", [-9, -8, -17, -16]], ["prod", [10, 20, 60, 80]], ["div", [0.1, 0.2, 0.15, 0.2]],
+    ["max", [10, 10, 20, 20]], ["min", [1, 2, 3, 4]], ["pow", [1, 1024, 3 ** 20, 4 ** 20]], ["floor_div", [0, 0, 0, 0]],
+    ["equal", [0, 0, 0, 0]], ["greater", [0, 0, 0, 0]], ["less", [1, 1, 1, 1]],
+  ] as const)("elementWise %s broadcasting [2,2] with [2,1]", async (op, expected) => {
+    const y = await runNetwork({ a: { shape: [2, 2], data: [1, 2, 3, 4] }, b: { shape: [2, 1], data: [10, 20] } }, (_, t) => t.a!.addElementWise("e", t.b!, op));
+    near(y.values, [...expected], 1e-6);
+  });
+
+  it("logical ops on comparisons, and select", async () => {
+    const inputs = { a: { shape: [4], data: [0, 1, 2, 3] }, b: { shape: [4], data: [3, 2, 1, 0] } };
+    const y = await runNetwork(inputs, (net, t) => {
+      const gt = t.a!.addElementWise("gt", t.b!, "greater"); // [0,0,1,1]
+      const lt = t.a!.addElementWise("lt", t.b!, "less"); // [1,1,0,0]
+      const either = gt.addElementWise("or", lt, "or"); // all true
+      const both = gt.addElementWise("and", either, "xor"); // [1,1,0,0]
+      return net.addSelect("s", both, t.a!, t.b!); // a where a < b else b: [0,1,1,0]
+    });
+    expect(y.values).toEqual([0, 1, 1, 0]);
+  });
+
+  it("scale in channel mode with power: ((x·2 + 1)^2) on channel 0, ((x·1 + 0)^1) on channel 1", async () => {
+    const y = await runNetwork({ x: { shape: [1, 2, 2], data: [1, 2, 3, 4] } }, (_, { x }) =>
+      x!.addScale("s", { mode: "channel", scale: new Float32Array([2, 1]), shift: new Float32Array([1, 0]), power: new Float32Array([2, 1]) }));
+    expect(y.values).toEqual([9, 25, 3, 4]);
+  });
+
+  it("parametricReLU per channel, cast, quantize / dequantize round half to even", async () => {
+    expect((await runNetwork({ x: { shape: [1, 2, 2], data: [-1, 2, -3, 4] } }, (_, { x }) =>
+      x!.addParametricReLU("p", { numParameters: 2, weights: { slope: new Float32Array([0.5, 0.25]) } }))).values).toEqual([-0.5, 2, -0.75, 4]);
+    expect((await runNetwork({ x: { shape: [4], data: [-1.7, 1.7, 300, -0.2] } }, (_, { x }) => x!.addCast("c", { to: "int8" }))).values).toEqual([-1, 1, 127, 0]);
+    // x / 0.5 = [0.5, 1.5, 2.5, 400] → round half even [0, 2, 2, 127 (saturated)] → × 0.5
+    expect((await runNetwork({ x: { shape: [4], data: [0.25, 0.75, 1.25, 200] } }, (_, { x }) =>
+      x!.addQuantize("q", { scale: new Float32Array([0.5]) }).addDequantize("dq", { scale: new Float32Array([0.5]) }))).values).toEqual([0, 1, 1, 63.5]);
+  });
+});
+
+describe("layout layers", () => {
+  it("shuffle: transpose [2,3] → [3,2], then reshape to [6]", async () => {
+    expect((await runNetwork({ x: { shape: [2, 3], data: [1, 2, 3, 4, 5, 6] } }, (_, { x }) =>
+      x!.addShuffle("s", { firstTranspose: [1, 0], reshape: [-1] }))).values).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+  it("slice with stride", async () => {
+    expect((await runNetwork(x4, (_, { x }) => x!.addSlice("s", { start: [0, 0, 1, 0], size: [1, 1, 2, 2], stride: [1, 1, 2, 3] }))).values).toEqual([5, 8, 13, 16]);
+  });
+  it("concatenation on axis 1 and axis 0", async () => {
+    const inputs = { a: { shape: [1, 2], data: [1, 2] }, b: { shape: [1, 1], data: [3] } };
+    expect((await runNetwork(inputs, (net, t) => net.addConcatenation("c", [t.a!, t.b!], { axis: 1 }))).values).toEqual([1, 2, 3]);
+  });
+  it("padding with a value and cropping", async () => {
+    expect((await runNetwork({ x: { shape: [1, 2], data: [1, 2] } }, (_, { x }) => x!.addPadding("p", { pre: [1], post: [2], value: 9 }))).values).toEqual([9, 1, 2, 9, 9]);
+    expect((await runNetwork({ x: { shape: [1, 3], data: [1, 2, 3] } }, (_, { x }) => x!.addPadding("p", { pre: [-1], post: [0] }))).values).toEqual([2, 3]);
+  });
+  it("gather rows by index, negative indices from the end", async () => {
+    const inputs = { x: { shape: [3, 2], data: [1, 2, 3, 4, 5, 6] } };
+    expect((await runNetwork(inputs, (net, { x }) => x!.addGather("g", net.addConstant("i", { shape: [2], weights: new Float32Array([2, -3]), dtype: "int32" }), { axis: 0 }))).values).toEqual([5, 6, 1, 2]);
+  });
+  it("resize: nearest ×2 and bilinear half-pixel", async () => {
+    const x = { x: { shape: [1, 1, 1, 2], data: [1, 3] } };
+    expect((await runNetwork(x, (_, { x }) => x!.addResize("r", { scales: [1, 1, 1, 2] }))).values).toEqual([1, 1, 3, 3]);
+    // half-pixel: out j ↦ (j + 0.5)/2 − 0.5 = −0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to index 1) → 1, 1.5, 2.5, 3
+    expect((await runNetwork(x, (_, { x }) => x!.addResize("r", { mode: "linear", scales: [1, 1, 1, 2] }))).values).toEqual([1, 1.5, 2.5, 3]);
+    // align corners: j ↦ j·(2−1)/(3−1): 0, 0.5, 1 → 1, 2, 3
+    expect((await runNetwork(x, (_, { x }) => x!.addResize("r", { mode: "linear", outputShape: [1, 1, 1, 3], coordinateTransformation: "align_corners" }))).values).toEqual([1, 2, 3]);
+  });
+  it("identity and constant", async () => {
+    expect((await runNetwork({ x: { shape: [2], data: [1, 2] } }, (net, { x }) => x!.addIdentity("i").addElementWise("s", net.addConstant("k", { shape: [2], weights: new Float32Array([10, 20]) }), "sum"))).values).toEqual([11, 22]);
+  });
+});
+
+describe("normalising and reducing layers", () => {
+  it("softmax on axis 0 of [2,1]: e^1/(e^1+e^3)", async () => {
+    near((await runNetwork({ x: { shape: [2, 1], data: [1, 3] } }, (_, { x }) => x!.addSoftMax("s", { axis: 0 }))).values, [1 / (1 + Math.E ** 2), 1 / (1 + Math.E ** -2)]);
+  });
+  it("log-softmax stays finite where softmax underflows: [0, 200] → [−200, 0]", async () => {
+    near((await runNetwork({ x: { shape: [1, 2], data: [0, 200] } }, (_, { x }) => x!.addSoftMax("s", { axis: 1 }).addUnary("l", "log"))).values, [-200, 0]);
+  });
+  it.each([
+    ["sum", [1], false, [3, 7]], ["prod", [0, 1], false, [24]], ["max", [0], true, [3, 4]], ["min", [1], false, [1, 3]], ["avg", [0, 1], true, [2.5]],
+  ] as const)("reduce %s over %j", async (op, axes, keepDims, expected) => {
+    expect((await runNetwork({ x: { shape: [2, 2], data: [1, 2, 3, 4] } }, (_, { x }) => x!.addReduce("r", { op, axes: [...axes], keepDims }))).values).toEqual([...expected]);
+  });
+  it("topK values and indices", async () => {
+    const inputs = { x: { shape: [1, 4], data: [3, 9, 1, 9] } };
+    expect((await runNetwork(inputs, (_, { x }) => x!.addTopK("t", { op: "max", k: 3 }).values)).values).toEqual([9, 9, 3]);
+    expect((await runNetwork(inputs, (_, { x }) => x!.addTopK("t", { op: "min", k: 2 }).indices)).values).toEqual([2, 0]);
+  });
+  it("layer, instance and group normalisation", async () => {
+    // [1, 3]: mean 2, var 1 → [−1, 1]/√(1 + 1e-5)
+    const s = 1 / Math.sqrt(1 + 1e-5);
+    near((await runNetwork({ x: { shape: [1, 2], data: [1, 3] } }, (_, { x }) => x!.addNormalization("n", { type: "layer", weights: { scale: new Float32Array([1, 2]), bias: new Float32Array([0, 1]) } }))).values, [-s, 2 * s + 1]);
+    near((await runNetwork({ x: { shape: [1, 2, 2], data: [1, 3, 10, 10] } }, (_, { x }) => x!.addNormalization("n", { type: "instance", affine: false }))).values, [-s, s, 0, 0]);
+    // one group over both channels: values 1, 3, 1, 3 → mean 2, var 1
+    near((await runNetwork({ x: { shape: [1, 2, 2], data: [1, 3, 1, 3] } }, (_, { x }) => x!.addNormalization("n", { type: "group", groups: 1, affine: false }))).values, [-s, s, -s, s]);
+  });
+  it("LRN across 3 channels: b = a·(1 + 1/3·Σa²)^(−1)", async () => {
+    const y = await runNetwork({ x: { shape: [1, 3, 1, 1], data: [1, 1, 1] } }, (_, { x }) => x!.addLRN("l", { window: 3, alpha: 1, beta: 1, k: 1 }));
+    near(y.values, [1 / (1 + 2 / 3), 1 / (1 + 3 / 3), 1 / (1 + 2 / 3)]);
+  });
+  it("batchNorm lowered to a scale: (x − mean)/√(var + ε)·γ + β", async () => {
+    const y = await runNetwork({ x: { shape: [1, 1, 2], data: [1, 3] } }, (_, { x }) =>
+      x!.addBatchNorm("bn", { epsilon: 0.25, weights: { weight: new Float32Array([2]), bias: new Float32Array([1]), mean: new Float32Array([1]), variance: new Float32Array([3.75]) } }));
+    expect(y.values).toEqual([1, 3]); // √(3.75 + 0.25) = 2: (1 − 1)/2·2 + 1 = 1, (3 − 1)/2·2 + 1 = 3
+  });
+});
