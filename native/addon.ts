@@ -9,6 +9,12 @@ export interface NativeIO {
   shape: number[];
 }
 
+export interface NativeTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
 export interface NativeContext {
   execute(inputs: NativeIO[], profile: boolean): Promise<{ outputs: NativeIO[]; profile?: { layer: string; milliseconds: number }[] }>;
   dispose(): void;
@@ -16,6 +22,8 @@ export interface NativeContext {
 
 export interface NativeEngine {
   header(): string;
+  /** The IO tensors as the plan's body declares them. */
+  io(): { inputs: NativeTensor[]; outputs: NativeTensor[] };
   createContext(): NativeContext;
   dispose(): void;
 }

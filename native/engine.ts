@@ -73,9 +73,10 @@ export class Engine {
     const native = await addon().Engine.deserialize(plan).catch((error: unknown) => { throw typedNativeError(error); });
     let header: PlanHeader;
     try {
-      header = JSON.parse(native.header()) as PlanHeader;
-    } catch {
-      throw new PlanError("plan header is not valid JSON");
+      header = checkedHeader(JSON.parse(native.header()), native.io());
+    } catch (error) {
+      native.dispose();
+      throw error instanceof PlanError ? error : new PlanError("plan header is not valid JSON");
     }
     const available = new Set(addon().cpuFeatures());
     const missing = (header.requiredCpuFeatures ?? []).filter((f) => !available.has(f));
@@ -119,6 +120,28 @@ export class Engine {
   #check(): void {
     if (this.#disposed) throw new DisposedError(`engine "${this.header.network}" has been disposed`);
   }
+}
+
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
+
+/** The header, checked for the fields we read and against the IO that the plan's body declares. */
+function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): PlanHeader {
+  const header = value as PlanHeader;
+  const bad = (what: string): never => { throw new PlanError(`plan header is inconsistent: ${what}`); };
+  if (typeof header !== "object" || header === null) bad("not an object");
+  if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)) bad("fields missing");
+  for (const side of ["inputs", "outputs"] as const) {
+    const described = header[side];
+    if (!Array.isArray(described) || described.length !== io[side].length) return bad(`${side} differ from the plan's body`);
+    described.forEach((t, i) => {
+      const body = io[side][i]!;
+      if (t?.name !== body.name || t.dtype !== body.dtype || !Array.isArray(t.shape) || t.shape.join() !== body.shape.join()) bad(`${side} '${body.name}' differs from the plan's body`);
+      for (const p of t.profiles ?? []) {
+        for (const dims of [p?.min, p?.max, p?.opt]) if (!Array.isArray(dims) || dims.length !== t.shape.length || dims.some((d) => typeof d !== "number")) bad(`profile of '${t.name}'`);
+      }
+    });
+  }
+  return header;
 }
 
 const OUTPUT_ARRAYS: Partial<Record<DataType, new (values: Float32Array) => OutputArray>> = {

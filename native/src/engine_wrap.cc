@@ -49,6 +49,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "Engine", {
       StaticMethod<&EngineWrap::deserialize>("deserialize"),
       InstanceMethod<&EngineWrap::header>("header"),
+      InstanceMethod<&EngineWrap::io>("io"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::dispose>("dispose"),
   });
@@ -78,6 +79,30 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
 Napi::Value EngineWrap::header(const Napi::CallbackInfo& info) {
   if (!engine_) throw jsError(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
   return Napi::String::New(info.Env(), engine_->graph().header);
+}
+
+// { inputs, outputs }: each { name, dtype, shape } as the plan's body (not its header) has them.
+Napi::Value EngineWrap::io(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!engine_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  const Graph& g = engine_->graph();
+  auto describe = [&](const std::string& name, int id) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("name", name);
+    t.Set("dtype", g.tensors[id].dtype);
+    Napi::Array shape = Napi::Array::New(env, g.tensors[id].dims.size());
+    for (size_t d = 0; d < g.tensors[id].dims.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(g.tensors[id].dims[d])));
+    t.Set("shape", shape);
+    return t;
+  };
+  Napi::Array inputs = Napi::Array::New(env, g.inputs.size());
+  for (size_t i = 0; i < g.inputs.size(); i++) inputs.Set(i, describe(g.tensors[g.inputs[i]].name, g.inputs[i]));
+  Napi::Array outputs = Napi::Array::New(env, g.outputs.size());
+  for (size_t i = 0; i < g.outputs.size(); i++) outputs.Set(i, describe(g.outputs[i].first, g.outputs[i].second));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("inputs", inputs);
+  result.Set("outputs", outputs);
+  return result;
 }
 
 Napi::Value EngineWrap::createContext(const Napi::CallbackInfo& info) {

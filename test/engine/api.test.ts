@@ -1,0 +1,124 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { BuildCancelledError, BuildError, DisposedError, Engine, ExecutionError, Network, PlanError, type BuildProgress } from "netdef";
+import { defineLeNet } from "../../examples/lenet/network.js";
+import { loadFixtureWeights } from "../fixtures.js";
+
+const profile = { data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [64, 1, 28, 28] } };
+const lenet = async () => defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [profile] });
+const digits = async (count: number) => (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, count * 784);
+
+describe("building", () => {
+  it("refuses a dynamic input without a profile, naming the input and what to add", async () => {
+    await expect(defineLeNet(await loadFixtureWeights("lenet.safetensors")).build()).rejects.toThrow(
+      /input 'data' has dynamic shape \[-1,1,28,28\]; build with profiles: \[\{ data: \{ min: \[\.\.\.\], opt: \[\.\.\.\], max: \[\.\.\.\] \} \}\]/);
+  });
+
+  it("refuses a profile with min > max", async () => {
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    await expect(net.build({ profiles: [{ data: { min: [8, 1, 28, 28], opt: [4, 1, 28, 28], max: [2, 1, 28, 28] } }] })).rejects.toThrow(BuildError);
+  });
+
+  it("lists every missing weight when the network was defined without a source", async () => {
+    const error = (await defineLeNet().build({ profiles: [profile] }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(BuildError);
+    expect(error.message).toContain("8 weight problem(s)");
+    expect(error.message).toContain("conv1: weight 'conv1.weight' is missing");
+  });
+
+  it("reports progress and can be cancelled", async () => {
+    const phases: BuildProgress[] = [];
+    await defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [profile], onProgress: (p) => phases.push(p) });
+    expect(phases[0]).toMatchObject({ step: 0, phase: "checking optimization profiles" });
+    expect(phases.at(-1)).toMatchObject({ phase: "done" });
+    const controller = new AbortController();
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    const build = net.build({ profiles: [profile], signal: controller.signal, onProgress: (p) => { if (p.step === 2) controller.abort(); } });
+    await expect(build).rejects.toBeInstanceOf(BuildCancelledError);
+  });
+
+  it("the TensorRT backend, absent from this build, says how to get it", async () => {
+    await expect(defineLeNet().build({ backend: "tensorrt" })).rejects.toThrow(/built without TensorRT.*NETDEF_WITH_TENSORRT=ON/);
+  });
+});
+
+describe("engines and contexts", () => {
+  it("describes its inputs and outputs, with profile ranges", async () => {
+    const engine = await lenet();
+    expect(engine.inputs).toEqual([{ name: "data", dtype: "float32", shape: [-1, 1, 28, 28], profiles: [profile.data] }]);
+    expect(engine.outputs).toEqual([{ name: "prob", dtype: "float32", shape: [-1, 10] }]);
+  });
+
+  it("serializes to a plan that deserializes, also through a file, to the same results", async () => {
+    const engine = await lenet();
+    const x = { data: { data: await digits(3), shape: [3, 1, 28, 28] } };
+    const expected = await engine.createExecutionContext().execute(x);
+    const copy = await Engine.deserialize(engine.serialize());
+    expect(await copy.createExecutionContext().execute(x)).toEqual(expected);
+    const file = path.join(await mkdtemp(path.join(tmpdir(), "netdef-plan-")), "lenet.plan");
+    await engine.save(file);
+    expect(await (await Engine.load(file)).createExecutionContext().execute(x)).toEqual(expected);
+    expect(copy.header).toMatchObject({ network: "lenet", backend: "builtin", weights: ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"] });
+  });
+
+  it("refuses a plan that needs CPU features this machine lacks, naming them", async () => {
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    await expect(net.build({ profiles: [profile], requiredCpuFeatures: ["avx2", "imaginary-isa"] })).rejects.toThrow(/needs CPU features this machine lacks: imaginary-isa/);
+  });
+
+  it("runs several contexts of one engine concurrently with the results of one-at-a-time runs", async () => {
+    const engine = await lenet();
+    const all = await digits(32);
+    const batches = [0, 1, 2, 3].map((i) => ({ data: { data: all.subarray(i * 8 * 784, (i + 1) * 8 * 784), shape: [8, 1, 28, 28] } }));
+    const sequential = [];
+    const ctx = engine.createExecutionContext();
+    for (const b of batches) sequential.push(await ctx.execute(b));
+    const contexts = batches.map(() => engine.createExecutionContext());
+    const concurrent = await Promise.all(batches.map((b, i) => contexts[i]!.execute(b)));
+    expect(concurrent).toEqual(sequential);
+  });
+
+  it.each([
+    ["an unknown input name", { image: new Float32Array(784) }, /unknown input\(s\) 'image'; the engine's inputs are 'data'/],
+    ["a missing input", {}, /missing input 'data' \(float32 \[-1,1,28,28\]\)/],
+    ["a dynamic input without its shape", { data: new Float32Array(784) }, /pass \{ data, shape \} with the actual shape/],
+    ["a shape outside the profile", { data: { data: new Float32Array(65 * 784), shape: [65, 1, 28, 28] } }, /shape \[65,1,28,28\] is outside the optimization profile\(s\): \[1,1,28,28\]…\[64,1,28,28\]/],
+    ["a wrong static dimension", { data: { data: new Float32Array(2 * 900), shape: [2, 1, 30, 30] } }, /shape \[2,1,30,30\], expected \[-1,1,28,28\]/],
+    ["a buffer of the wrong length", { data: { data: new Float32Array(783), shape: [1, 1, 28, 28] } }, /holds 783 values but shape \[1,1,28,28\] needs 784/],
+    ["a non-array", { data: { data: [1, 2, 3] as unknown as Float32Array, shape: [1, 1, 28, 28] } }, /must be a typed array/],
+  ])("rejects %s with an ExecutionError", async (_, inputs, message) => {
+    const ctx = (await lenet()).createExecutionContext();
+    const error = await ctx.execute(inputs as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it("disposed engines and contexts give DisposedErrors", async () => {
+    const engine = await lenet();
+    const ctx = engine.createExecutionContext();
+    ctx.dispose();
+    await expect(ctx.execute({ data: { data: await digits(1), shape: [1, 1, 28, 28] } })).rejects.toBeInstanceOf(DisposedError);
+    engine.dispose();
+    expect(() => engine.createExecutionContext()).toThrow(DisposedError);
+  });
+
+  it("accepts integer typed arrays and gives integer outputs their type", async () => {
+    const net = new Network("argmax");
+    const x = net.addInput("x", "float32", [2, 3]);
+    net.markOutput(x.addTopK("top", { op: "max", k: 1, axis: 1 }).indices, "index");
+    const { index } = await (await net.build()).createExecutionContext().execute({ x: Int32Array.from([1, 5, 2, 9, 0, 3]) });
+    expect(index).toEqual({ data: Int32Array.from([1, 0]), shape: [2, 1], dtype: "int32" });
+  });
+
+  it("profiles each layer when asked", async () => {
+    const out = await (await lenet()).createExecutionContext().execute({ data: { data: await digits(1), shape: [1, 1, 28, 28] } }, { profile: true });
+    expect(out.profile.map((p) => p.layer)).toEqual(["conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "softmax"]);
+    expect(out.profile.every((p) => p.milliseconds >= 0)).toBe(true);
+  });
+
+  it("a plan from another program is a PlanError", async () => {
+    await expect(Engine.deserialize(new TextEncoder().encode("not a plan at all, just text"))).rejects.toBeInstanceOf(PlanError);
+  });
+});

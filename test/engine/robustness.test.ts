@@ -1,0 +1,64 @@
+// Malformed plans and long runs: the engine answers with typed errors and keeps its memory bounded.
+import { describe, expect, it } from "vitest";
+import { Engine, ExecutionError, Network, PlanError } from "netdef";
+import { fnv1a64 } from "../../native/plan.js";
+import { mutate, random } from "../weights/fuzz.js";
+
+async function smallEngine() {
+  const net = new Network("small");
+  const x = net.addInput("x", "float32", [-1, 2, 6, 6]);
+  const y = x
+    .addConvolution("conv", { outChannels: 3, kernel: 3, padding: 1, weights: { kernel: new Float32Array(54).fill(0.1), bias: new Float32Array(3) } })
+    .addActivation("relu", { type: "relu" })
+    .addPooling("pool", { type: "max", window: 2 })
+    .addFullyConnected("fc", { outFeatures: 4, weights: { kernel: new Float32Array(4 * 27).fill(0.01), bias: new Float32Array(4) } })
+    .addSoftMax("softmax", { axis: 1 });
+  net.markOutput(y);
+  return net.build({ profiles: [{ x: { min: [1, 2, 6, 6], opt: [1, 2, 6, 6], max: [4, 2, 6, 6] } }] });
+}
+
+/** The mutated plan with its checksum recomputed, so that the structure checks (not the checksum) are exercised. */
+function resealed(plan: Uint8Array): Uint8Array {
+  if (plan.length < 8) return plan;
+  const out = Uint8Array.from(plan);
+  new DataView(out.buffer).setBigUint64(out.length - 8, fnv1a64(out.subarray(0, out.length - 8)), true);
+  return out;
+}
+
+describe("plan fuzzing", () => {
+  it("5,000 mutated plans (half resealed past the checksum) give only PlanErrors or working engines", async () => {
+    const plan = (await smallEngine()).serialize();
+    const rand = random(Number(process.env.NETDEF_FUZZ_SEED ?? 4242));
+    const input = { x: { data: new Float32Array(72).fill(1), shape: [1, 2, 6, 6] } };
+    let rejected = 0, loaded = 0;
+    for (let i = 0; i < Number(process.env.NETDEF_FUZZ_CASES ?? 5000); i++) {
+      const mutated = mutate(plan, rand);
+      const candidate = i % 2 ? resealed(mutated) : mutated;
+      try {
+        const engine = await Engine.deserialize(candidate);
+        loaded++;
+        // A plan that loads must also run, or refuse to run, without harm.
+        await engine.createExecutionContext().execute(input).catch((e: unknown) => { if (!(e instanceof ExecutionError)) throw e; });
+      } catch (error) {
+        if (!(error instanceof PlanError)) throw new Error(`case ${i}: ${(error as Error).stack}`);
+        rejected++;
+      }
+    }
+    expect(rejected + loaded).toBe(Number(process.env.NETDEF_FUZZ_CASES ?? 5000));
+    expect(rejected).toBeGreaterThan(4000);
+  }, 120_000);
+});
+
+describe("leaks", () => {
+  it("10,000 executions grow the resident set by less than 32 MB", async () => {
+    const ctx = (await smallEngine()).createExecutionContext();
+    const input = { x: { data: new Float32Array(144).fill(0.5), shape: [2, 2, 6, 6] } };
+    for (let i = 0; i < 500; i++) await ctx.execute(input);
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 10_000; i++) await ctx.execute(input);
+    global.gc?.();
+    const grown = process.memoryUsage().rss - before;
+    expect(grown).toBeLessThan(32 * 2 ** 20);
+  }, 120_000);
+});
