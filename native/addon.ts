@@ -35,7 +35,8 @@ export interface NativeAddon {
   tensorrt: boolean;
 }
 
-const addonPath = path.join(packageRoot, "native/build/Release/netdef_native.node");
+// NETDEF_NATIVE_ADDON points at another build of the addon (the sanitizer script uses it).
+const addonPath = process.env.NETDEF_NATIVE_ADDON ?? path.join(packageRoot, "native/build/Release/netdef_native.node");
 let loaded: NativeAddon | undefined;
 
 /** The addon, loaded on first use (a DSL-only user never needs it built). */
