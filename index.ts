@@ -16,6 +16,7 @@ export { parseWts, serializeWts } from "./weights/wts.js";
 export { WeightFileError } from "./weights/errors.js";
 export { bindingReport, type BindingReport } from "./weights/binding-report.js";
 export { Engine, ExecutionContext, type IOTensor, type PlanHeader, type ShapeRange, type InputValue, type OutputValue, type ExecuteOptions } from "./native/engine.js";
-export { PlanError, ExecutionError, DisposedError } from "./native/addon.js";
+export { PlanError, ExecutionError, DisposedError, LoweringError } from "./native/addon.js";
+export { recordTensorRTLowering, type LoweringCall } from "./native/tensorrt.js";
 export { BuildError, BuildCancelledError } from "./builder/errors.js";
 export type { BuildOptions, BuildProgress, OptimizationProfile } from "./builder/build.js";

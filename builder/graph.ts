@@ -13,6 +13,8 @@ export interface BuildOp {
   outputs: string[];
   params: Record<string, unknown>;
   weights: Record<string, Float32Array>;
+  /** The state_dict name each weight came from, by role (absent for values a pass computed). */
+  weightNames: Record<string, string>;
   /** The network's layers this op computes (itself alone unless a pass fused others in). */
   fusedFrom: string[];
 }
@@ -44,7 +46,8 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
       }
       values[role] = toFloat32(found);
     }
-    return { kind: layer.kind, name: layer.name, inputs: [...layer.inputs], outputs: [...layer.outputs], params: { ...layer.params }, weights: values, fusedFrom: [layer.name] };
+    const weightNames = Object.fromEntries(Object.entries(layer.weights).map(([role, b]) => [role, b.name]));
+    return { kind: layer.kind, name: layer.name, inputs: [...layer.inputs], outputs: [...layer.outputs], params: { ...layer.params }, weights: values, weightNames, fusedFrom: [layer.name] };
   });
   if (problems.length) throw new BuildError(`cannot build "${ir.name}": ${problems.length} weight problem(s):\n  ${problems.join("\n  ")}`);
   const tensors = new Map<string, { dtype: DataType; shape: readonly number[] }>();

@@ -51,6 +51,7 @@ export function foldBatchNormIntoConvolution(graph: BuildGraph): void {
     const bias = new Float32Array(scale.length);
     for (let c = 0; c < scale.length; c++) bias[c] = (conv.weights.bias?.[c] ?? 0) * scale[c]! + shift[c]!;
     conv.weights = { kernel, bias };
+    conv.weightNames = {};
     conv.params = { ...conv.params, bias: true };
     replaceOutput(graph, bn, conv);
   }
@@ -64,6 +65,7 @@ export function lowerBatchNorm(graph: BuildGraph): void {
     op.kind = "scale";
     op.params = { mode: "channel", channelAxis: 1 };
     op.weights = { scale, shift };
+    op.weightNames = {};
   }
 }
 

@@ -31,6 +31,7 @@ export interface NativeEngine {
 export interface NativeAddon {
   Engine: { deserialize(plan: Uint8Array): Promise<NativeEngine> };
   cpuFeatures(): string[];
+  recordTensorRTLowering(plan: Uint8Array): { calls: { target: string; method: string; args: string }[]; weights: { owner: string; values: Float32Array }[] };
   /** Whether the addon was built with the TensorRT backend. */
   tensorrt: boolean;
 }
@@ -61,6 +62,10 @@ export class ExecutionError extends Error {
 export class DisposedError extends Error {
   override readonly name = "DisposedError";
 }
+/** A network the TensorRT lowering cannot express (names the layer and what). */
+export class LoweringError extends Error {
+  override readonly name = "LoweringError";
+}
 
 /** Native errors carry a `code`; this maps them to the typed errors above. */
 export function typedNativeError(error: unknown): Error {
@@ -68,5 +73,6 @@ export function typedNativeError(error: unknown): Error {
   if (code === "ERR_PLAN") return new PlanError(message);
   if (code === "ERR_EXECUTION") return new ExecutionError(message);
   if (code === "ERR_DISPOSED") return new DisposedError(message);
+  if (code === "ERR_LOWERING") return new LoweringError(message);
   return error as Error;
 }

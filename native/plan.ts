@@ -94,6 +94,7 @@ export function encodePlan(graph: BuildGraph, header: object): Uint8Array {
     w.u32(weights.length);
     for (const [role, values] of weights) {
       w.string(role);
+      w.string(op.weightNames[role] ?? "");
       w.u64(BigInt(values.length));
       w.raw(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     }

@@ -3,6 +3,9 @@
 #include "context_wrap.h"
 #include "cpu_features.h"
 #include "engine_wrap.h"
+#include "tensorrt/record_lowering.h"
+#include "addon_errors.h"
+#include "tensorrt/lowering.h"
 
 namespace netdef {
 
@@ -15,6 +18,45 @@ Napi::Value cpuFeaturesJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// recordTensorRTLowering(plan) → { calls: [{ target, method, args }], weights: [{ owner, values }] }
+Napi::Value recordTensorRTLoweringJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "recordTensorRTLowering(plan): plan must be a Uint8Array");
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  recording::Recorder recorder;
+  try {
+    recordLowering(static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset(), array.ByteLength(), recorder);
+  } catch (const PlanError& e) {
+    throw jsError(env, "ERR_PLAN", e.what());
+  } catch (const LoweringError& e) {
+    throw jsError(env, "ERR_LOWERING", e.what());
+  } catch (const std::exception& e) {
+    throw jsError(env, "ERR_NATIVE", e.what());
+  }
+  Napi::Array calls = Napi::Array::New(env, recorder.calls.size());
+  for (size_t i = 0; i < recorder.calls.size(); i++) {
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("target", recorder.calls[i].target);
+    c.Set("method", recorder.calls[i].method);
+    c.Set("args", recorder.calls[i].args);
+    calls.Set(i, c);
+  }
+  Napi::Array weights = Napi::Array::New(env, recorder.weightValues.size());
+  for (size_t i = 0; i < recorder.weightValues.size(); i++) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("owner", recorder.weightValues[i].first);
+    const auto& v = recorder.weightValues[i].second;
+    Napi::Float32Array values = Napi::Float32Array::New(env, v.size());
+    std::copy(v.begin(), v.end(), values.Data());
+    w.Set("values", values);
+    weights.Set(i, w);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("calls", calls);
+  result.Set("weights", weights);
+  return result;
+}
+
 }  // namespace
 
 }  // namespace netdef
@@ -24,6 +66,7 @@ static Napi::Object initNetdef(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::define(env));
   exports.Set("ExecutionContext", ContextWrap::define(env));
   exports.Set("cpuFeatures", Napi::Function::New(env, cpuFeaturesJs));
+  exports.Set("recordTensorRTLowering", Napi::Function::New(env, recordTensorRTLoweringJs));
 #ifdef NETDEF_WITH_TENSORRT
   exports.Set("tensorrt", Napi::Boolean::New(env, true));
 #else

@@ -45,6 +45,7 @@ struct OpDesc {
   std::vector<int> outputs;
   Params params;
   std::map<std::string, std::vector<float>> weights;  // by role
+  std::map<std::string, std::string> weightNames;      // by role: the PyTorch state_dict name, for refit
 
   const std::vector<float>& weight(const std::string& role) const;
   bool hasWeight(const std::string& role) const { return weights.count(role) != 0; }

@@ -210,14 +210,16 @@ Graph readPlan(const uint8_t* data, size_t size) {
         throw PlanError("plan is corrupted: " + where + " parameter '" + key + "' has type " + std::to_string(type));
       }
     }
-    uint32_t nWeights = in.count("weight count", 12);
+    uint32_t nWeights = in.count("weight count", 16);
     for (uint32_t w = 0; w < nWeights; w++) {
       std::string role = in.string("weight role", 64);
+      std::string weightName = in.string("weight name", 4096);
       uint64_t n = in.scalar<uint64_t>("weight element count");
       if (n > in.remaining() / 4) throw PlanError("plan is truncated or corrupted: " + where + " weight '" + role + "' claims " + std::to_string(n) + " elements");
       std::vector<float> values(n);
       if (n) in.bytes(values.data(), n * 4, "weight values");
       op.weights[role] = std::move(values);
+      if (!weightName.empty()) op.weightNames[role] = std::move(weightName);
     }
     g.ops.push_back(std::move(op));
   }
