@@ -20,3 +20,4 @@ export { PlanError, ExecutionError, DisposedError, LoweringError } from "./nativ
 export { recordTensorRTLowering, type LoweringCall } from "./native/tensorrt.js";
 export { BuildError, BuildCancelledError } from "./builder/errors.js";
 export type { BuildOptions, BuildProgress, OptimizationProfile } from "./builder/build.js";
+export { TensorRTEngine, type TensorRTBuildOptions, type TensorRTTarget } from "./native/tensorrt-engine.js";

@@ -4,6 +4,7 @@ import { addon } from "../native/addon.js";
 import { Engine, type IOTensor, type PlanHeader, type ShapeRange } from "../native/engine.js";
 import { packageVersion } from "../native/package-root.js";
 import { encodePlan } from "../native/plan.js";
+import { requireTensorRT, TensorRTEngine, type TensorRTBuildOptions } from "../native/tensorrt-engine.js";
 import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
@@ -19,8 +20,8 @@ export interface BuildProgress {
 }
 
 export interface BuildOptions {
-  /** "builtin" (default): netdef's own CPU engine. "tensorrt": see the README's TensorRT section. */
-  backend?: "builtin" | "tensorrt";
+  /** "builtin" (default): netdef's own CPU engine. */
+  backend?: "builtin";
   /** Required when an input has a -1 dimension: the shapes each dynamic input may take. */
   profiles?: readonly OptimizationProfile[];
   /** Called as the build advances through its phases. */
@@ -59,14 +60,16 @@ function checkProfiles(ir: NetworkIR, profiles: readonly OptimizationProfile[]):
   });
 }
 
+/** Builds with TensorRT: the network lowered into an INetworkDefinition (needs an addon built with TensorRT). */
+export async function buildTensorRTEngine(network: { toJSON(): NetworkIR; weights: WeightSource }, options: TensorRTBuildOptions & { backend: "tensorrt" }): Promise<TensorRTEngine> {
+  requireTensorRT();
+  const inputs = checkProfiles(network.toJSON(), options.profiles ?? []);
+  return TensorRTEngine.build(network, inputs, options);
+}
+
 /** Builds a network into an engine: weights bound, graph optimised, plan encoded, then compiled natively. */
 export async function buildEngine(network: { toJSON(): NetworkIR; weights: WeightSource }, options: BuildOptions = {}): Promise<Engine> {
   const backend = options.backend ?? "builtin";
-  if (backend === "tensorrt") {
-    throw new BuildError(addon().tensorrt
-      ? "the TensorRT backend is compiled in but not implemented in this version"
-      : "the TensorRT backend is not available: netdef's addon was built without TensorRT. Install TensorRT 10 and CUDA, then rebuild with `npx cmake-js compile --directory native --out native/build --CDNETDEF_WITH_TENSORRT=ON --CDTENSORRT_ROOT=/path/to/TensorRT`");
-  }
   if (backend !== "builtin") throw new BuildError(`unknown backend ${JSON.stringify(backend)}; use "builtin" or "tensorrt"`);
   const ir = network.toJSON();
   if (ir.outputs.length === 0) throw new BuildError(`network "${ir.name}" has no outputs; mark at least one with net.markOutput(tensor)`);

@@ -12,8 +12,11 @@ cuda="${2:-${CUDA_HOME:-/usr/local/cuda}/include}"
 version=$(sed -n 's/^#define \(NV_TENSORRT\|TRT\)_\(MAJOR\|MINOR\|PATCH\)\(_ENTERPRISE\)\{0,1\} \([0-9][0-9]*\).*/\4/p' "$trt/NvInferVersion.h" | head -3 | paste -sd.)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for source in native/src/tensorrt/tensorrt_backend.cc; do
-  g++ -std=c++17 -Wall -Wextra -Werror -c "$source" -o "$out/$(basename "$source").o" \
-    -Inative/src -isystem "$trt" -isystem "$cuda" -DNETDEF_WITH_TENSORRT
+napi="$(node -p "require('node-api-headers').include_dir")"
+addon_api="$(node -p "require('node-addon-api').include_dir")"
+for source in native/src/tensorrt/tensorrt_backend.cc native/src/tensorrt/tensorrt_wrap.cc native/src/addon.cc; do
+  g++ -std=c++17 -Wall -Wextra -Werror -fPIC -c "$source" -o "$out/$(basename "$source").o" \
+    -Inative/src -isystem "$trt" -isystem "$cuda" -isystem "$napi" -isystem "$addon_api" \
+    -DNETDEF_WITH_TENSORRT -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_DISABLE_DEPRECATED
 done
 echo "TensorRT ${version:-?} headers ($trt): every TensorRT-facing source compiles clean"

@@ -6,6 +6,9 @@
 #include "tensorrt/record_lowering.h"
 #include "addon_errors.h"
 #include "tensorrt/lowering.h"
+#ifdef NETDEF_WITH_TENSORRT
+#include "tensorrt/tensorrt_wrap.h"
+#endif
 
 namespace netdef {
 
@@ -68,6 +71,7 @@ static Napi::Object initNetdef(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuFeatures", Napi::Function::New(env, cpuFeaturesJs));
   exports.Set("recordTensorRTLowering", Napi::Function::New(env, recordTensorRTLoweringJs));
 #ifdef NETDEF_WITH_TENSORRT
+  defineTensorRT(env, exports);
   exports.Set("tensorrt", Napi::Boolean::New(env, true));
 #else
   exports.Set("tensorrt", Napi::Boolean::New(env, false));

@@ -1,0 +1,259 @@
+#include "tensorrt/tensorrt_wrap.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "addon_errors.h"
+#include "plan_reader.h"
+#include "tensorrt/lowering.h"
+#include "tensorrt/tensorrt_backend.h"
+
+namespace netdef {
+
+namespace {
+
+Napi::Object targetObject(Napi::Env env, const TensorRTTarget& t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tensorrtVersion", t.tensorrtVersion);
+  o.Set("computeCapability", t.computeCapability);
+  return o;
+}
+
+Napi::Uint8Array bytesOf(Napi::Env env, const std::vector<uint8_t>& bytes) {
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, bytes.size());
+  if (!bytes.empty()) std::memcpy(out.Data(), bytes.data(), bytes.size());
+  return out;
+}
+
+std::vector<uint8_t> bytesFrom(const Napi::Value& value) {
+  Napi::TypedArray a = value.As<Napi::TypedArray>();
+  const uint8_t* p = static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  return std::vector<uint8_t>(p, p + a.ByteLength());
+}
+
+Shape shapeFrom(const Napi::Value& value) {
+  Shape s;
+  Napi::Array a = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) s.push_back(static_cast<int64_t>(a.Get(i).As<Napi::Number>().Int64Value()));
+  return s;
+}
+
+struct Progress {
+  std::string phase;
+  int step, steps;
+};
+
+// Lowers and builds off the JS thread, reporting TensorRT's build phases; `cancel` makes the monitor stop it.
+class BuildWorker : public Napi::AsyncProgressQueueWorker<Progress> {
+ public:
+  BuildWorker(Napi::Env env, std::vector<uint8_t> plan, TensorRTBuildConfig config, Napi::Function onProgress, std::shared_ptr<std::atomic<bool>> cancel)
+      : Napi::AsyncProgressQueueWorker<Progress>(env), deferred_(Napi::Promise::Deferred::New(env)), plan_(std::move(plan)),
+        config_(std::move(config)), cancel_(std::move(cancel)) {
+    if (!onProgress.IsEmpty()) onProgress_ = Napi::Persistent(onProgress);
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute(const ExecutionProgress& progress) override {
+    try {
+      const Graph graph = readPlan(plan_.data(), plan_.size());
+      engine_ = buildTensorRTPlan(graph, config_, [&](const std::string& phase, int step, int steps) {
+        progress.Send(new Progress{phase, step, steps}, 1);
+        return !cancel_->load();
+      });
+      target_ = currentTensorRTTarget();
+    } catch (const std::exception& e) {
+      code_ = dynamic_cast<const LoweringError*>(&e) ? "ERR_LOWERING" : dynamic_cast<const PlanError*>(&e) ? "ERR_PLAN" : "ERR_TENSORRT";
+      SetError(e.what());
+    }
+  }
+  void OnProgress(const Progress* p, size_t count) override {
+    if (onProgress_.IsEmpty()) return;
+    for (size_t i = 0; i < count; i++) onProgress_.Call({Napi::String::New(Env(), p[i].phase), Napi::Number::New(Env(), p[i].step), Napi::Number::New(Env(), p[i].steps)});
+  }
+  void OnOK() override {
+    Napi::Object result = Napi::Object::New(Env());
+    result.Set("engine", bytesOf(Env(), engine_));
+    result.Set("timingCache", bytesOf(Env(), config_.timingCache));
+    result.Set("target", targetObject(Env(), target_));
+    deferred_.Resolve(result);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(jsError(Env(), code_, e.Message()).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<uint8_t> plan_;
+  TensorRTBuildConfig config_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  Napi::FunctionReference onProgress_;
+  std::vector<uint8_t> engine_;
+  TensorRTTarget target_{};
+  const char* code_ = "ERR_TENSORRT";
+};
+
+Napi::Value build(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsObject()) throw Napi::TypeError::New(env, "tensorrtBuild(plan, config, onProgress?)");
+  Napi::Object c = info[1].As<Napi::Object>();
+  TensorRTBuildConfig config;
+  if (c.Has("workspaceBytes")) config.workspaceBytes = static_cast<size_t>(c.Get("workspaceBytes").As<Napi::Number>().Int64Value());
+  if (c.Has("optimizationLevel")) config.optimizationLevel = c.Get("optimizationLevel").As<Napi::Number>().Int32Value();
+  if (c.Has("refit")) config.refit = c.Get("refit").As<Napi::String>().Utf8Value();
+  if (c.Has("stripPlan")) config.stripPlan = c.Get("stripPlan").ToBoolean().Value();
+  if (c.Has("timingCache") && c.Get("timingCache").IsTypedArray()) config.timingCache = bytesFrom(c.Get("timingCache"));
+  if (c.Has("profiles")) {
+    Napi::Array profiles = c.Get("profiles").As<Napi::Array>();
+    for (uint32_t i = 0; i < profiles.Length(); i++) {
+      Napi::Object p = profiles.Get(i).As<Napi::Object>();
+      std::map<std::string, ShapeRangeSpec> ranges;
+      Napi::Array names = p.GetPropertyNames();
+      for (uint32_t n = 0; n < names.Length(); n++) {
+        const std::string name = names.Get(n).As<Napi::String>().Utf8Value();
+        Napi::Object r = p.Get(name).As<Napi::Object>();
+        ranges[name] = {shapeFrom(r.Get("min")), shapeFrom(r.Get("opt")), shapeFrom(r.Get("max"))};
+      }
+      config.profiles.push_back(std::move(ranges));
+    }
+  }
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  Napi::Function onProgress = info.Length() > 2 && info[2].IsFunction() ? info[2].As<Napi::Function>() : Napi::Function();
+  auto* worker = new BuildWorker(env, bytesFrom(info[0]), std::move(config), onProgress, cancel);
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("promise", worker->promise());
+  handle.Set("cancel", Napi::Function::New(env, [cancel](const Napi::CallbackInfo&) { cancel->store(true); }));
+  worker->Queue();
+  return handle;
+}
+
+// Runs a std::function off the JS thread and resolves with what `resolve` makes of it.
+class TaskWorker : public Napi::AsyncWorker {
+ public:
+  TaskWorker(Napi::Env env, std::function<void()> task, std::function<Napi::Value(Napi::Env)> resolve)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), task_(std::move(task)), resolve_(std::move(resolve)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      task_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(resolve_(Env())); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(jsError(Env(), "ERR_TENSORRT", e.Message()).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> task_;
+  std::function<Napi::Value(Napi::Env)> resolve_;
+};
+
+class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
+ public:
+  static Napi::FunctionReference* constructor;
+
+  static Napi::Function define(Napi::Env env) {
+    Napi::Function fn = DefineClass(env, "TensorRTEngine", {
+        StaticMethod<&EngineHandle::deserialize>("deserialize"),
+        InstanceMethod<&EngineHandle::execute>("execute"),
+        InstanceMethod<&EngineHandle::refit>("refit"),
+        InstanceMethod<&EngineHandle::dispose>("dispose"),
+    });
+    constructor = new Napi::FunctionReference(Napi::Persistent(fn));
+    env.AddCleanupHook([] { delete constructor; constructor = nullptr; });
+    return fn;
+  }
+
+  explicit EngineHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineHandle>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "use TensorRTEngine.deserialize(bytes)");
+    engine_ = *info[0].As<Napi::External<std::shared_ptr<TensorRTEngine>>>().Data();
+  }
+
+  static Napi::Value deserialize(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "TensorRTEngine.deserialize(bytes)");
+    auto bytes = std::make_shared<std::vector<uint8_t>>(bytesFrom(info[0]));
+    auto engine = std::make_shared<std::shared_ptr<TensorRTEngine>>();
+    auto* worker = new TaskWorker(info.Env(), [bytes, engine] { *engine = TensorRTEngine::deserialize(bytes->data(), bytes->size()); },
+                                  [engine](Napi::Env env) -> Napi::Value { return constructor->New({Napi::External<std::shared_ptr<TensorRTEngine>>::New(env, engine.get())}); });
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+
+  // execute([{ name, data: Float32Array, shape }]) → Promise<[{ name, data, shape }]>
+  Napi::Value execute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) throw jsError(env, "ERR_DISPOSED", "the TensorRT engine has been disposed");
+    auto inputs = std::make_shared<std::vector<std::pair<std::string, Buffer>>>();
+    Napi::Array list = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object o = list.Get(i).As<Napi::Object>();
+      Buffer b;
+      b.shape = shapeFrom(o.Get("shape"));
+      Napi::Float32Array data = o.Get("data").As<Napi::Float32Array>();
+      b.data.assign(data.Data(), data.Data() + data.ElementLength());
+      inputs->emplace_back(o.Get("name").As<Napi::String>().Utf8Value(), std::move(b));
+    }
+    auto engine = engine_;
+    auto outputs = std::make_shared<std::vector<TensorRTEngine::Output>>();
+    auto* worker = new TaskWorker(env, [engine, inputs, outputs] { *outputs = engine->execute(*inputs); }, [outputs](Napi::Env env) -> Napi::Value {
+      Napi::Array result = Napi::Array::New(env, outputs->size());
+      for (size_t i = 0; i < outputs->size(); i++) {
+        const auto& o = (*outputs)[i];
+        Napi::Object item = Napi::Object::New(env);
+        item.Set("name", o.name);
+        Napi::Float32Array data = Napi::Float32Array::New(env, o.data.size());
+        if (!o.data.empty()) std::memcpy(data.Data(), o.data.data(), o.data.size() * sizeof(float));
+        item.Set("data", data);
+        Napi::Array shape = Napi::Array::New(env, o.shape.size());
+        for (size_t d = 0; d < o.shape.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(o.shape[d])));
+        item.Set("shape", shape);
+        result.Set(i, item);
+      }
+      return result;
+    });
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+
+  // refit({ [pytorchName]: Float32Array }) → Promise<void>
+  Napi::Value refit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) throw jsError(env, "ERR_DISPOSED", "the TensorRT engine has been disposed");
+    auto weights = std::make_shared<std::map<std::string, std::vector<float>>>();
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Array names = o.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
+      Napi::Float32Array data = o.Get(name).As<Napi::Float32Array>();
+      (*weights)[name].assign(data.Data(), data.Data() + data.ElementLength());
+    }
+    auto engine = engine_;
+    auto* worker = new TaskWorker(env, [engine, weights] { engine->refit(*weights); }, [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+
+  void dispose(const Napi::CallbackInfo&) { engine_.reset(); }
+
+ private:
+  std::shared_ptr<TensorRTEngine> engine_;
+};
+
+Napi::FunctionReference* EngineHandle::constructor = nullptr;
+
+}  // namespace
+
+void defineTensorRT(Napi::Env env, Napi::Object exports) {
+  exports.Set("tensorrtBuild", Napi::Function::New(env, build));
+  exports.Set("TensorRTEngine", EngineHandle::define(env));
+  exports.Set("tensorrtTarget", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    try {
+      return targetObject(info.Env(), currentTensorRTTarget());
+    } catch (const std::exception& e) {
+      throw jsError(info.Env(), "ERR_TENSORRT", e.what());
+    }
+  }));
+}
+
+}  // namespace netdef
