@@ -21,3 +21,5 @@ export { recordTensorRTLowering, type LoweringCall } from "./native/tensorrt.js"
 export { BuildError, BuildCancelledError } from "./builder/errors.js";
 export type { BuildOptions, BuildProgress, OptimizationProfile } from "./builder/build.js";
 export { TensorRTEngine, type TensorRTBuildOptions, type TensorRTTarget } from "./native/tensorrt-engine.js";
+export { exportOnnx, ONNX_OPSET } from "./onnx/export.js";
+export { OnnxExportError } from "./onnx/errors.js";

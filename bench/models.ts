@@ -1,25 +1,32 @@
-// Latency and throughput of the builtin engine on the fixture models: `npm run bench`.
-// Prints one row per model and batch: median ms per execution and images/s, over repeated runs after warm-up.
+// Latency and throughput, side by side with onnxruntime (CPU, 2 intra-op threads) in the same process: `npm run bench`.
+// One row per model and batch: median ms per execution for each engine, their ratio (onnxruntime ms / builtin ms:
+// above 1 means the builtin engine is faster), and the builtin engine's GFLOP/s.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadWeights, type Network, type WeightSource } from "netdef";
+import * as ort from "onnxruntime-node";
+import { exportOnnx, loadWeights, type Network, type WeightSource } from "netdef";
 import { defineLeNet } from "../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../examples/mobilenet-v2/network.js";
+import { defineResNet18, randomWeights } from "../examples/resnet18/network.js";
 import { defineYoloBlock } from "../examples/yolo-block/network.js";
+import { countFlops } from "./flops.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures");
-const cases: { model: string; define: (w: WeightSource) => Network; weights: string; input: string; item: number[]; batches: number[] }[] = [
-  { model: "lenet", define: defineLeNet, weights: "lenet.safetensors", input: "data", item: [1, 28, 28], batches: [1, 256] },
-  { model: "yolo_block", define: defineYoloBlock, weights: "yolo_block.safetensors", input: "input", item: [3, 64, 64], batches: [1] },
-  { model: "mobilenet_v2", define: defineMobileNetV2, weights: "mobilenet_v2.safetensors", input: "input", item: [3, 224, 224], batches: [1, 8] },
+const fixture = (file: string) => () => loadWeights(path.join(fixtures, file));
+const cases: { model: string; define: (w?: WeightSource) => Network; weights: () => Promise<WeightSource>; input: string; item: number[]; batches: number[] }[] = [
+  { model: "lenet", define: defineLeNet, weights: fixture("lenet.safetensors"), input: "data", item: [1, 28, 28], batches: [1, 256] },
+  { model: "yolo_block", define: defineYoloBlock, weights: fixture("yolo_block.safetensors"), input: "input", item: [3, 64, 64], batches: [1] },
+  { model: "mobilenet_v2", define: defineMobileNetV2, weights: fixture("mobilenet_v2.safetensors"), input: "input", item: [3, 224, 224], batches: [1, 8] },
+  { model: "resnet18", define: defineResNet18, weights: async () => randomWeights(defineResNet18()), input: "input", item: [3, 224, 224], batches: [1, 8] },
 ];
+const only = process.argv[2];
 
 /** Median wall time of `run` in ms, after warm-up, over enough repetitions to fill about a second. */
 async function time(run: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 3; i++) await run();
+  for (let i = 0; i < 2; i++) await run();
   const samples: number[] = [];
   const deadline = performance.now() + 1000;
-  while (samples.length < 5 || (performance.now() < deadline && samples.length < 500)) {
+  while (samples.length < 3 || (performance.now() < deadline && samples.length < 500)) {
     const started = performance.now();
     await run();
     samples.push(performance.now() - started);
@@ -27,21 +34,23 @@ async function time(run: () => Promise<unknown>): Promise<number> {
   return samples.sort((a, b) => a - b)[samples.length >> 1]!;
 }
 
-const rows: string[][] = [["model", "batch", "builtin ms", "images/s"]];
-for (const c of cases) {
+const rows: string[][] = [["model", "batch", "builtin ms", "onnxruntime ms", "ratio", "builtin GFLOP/s"]];
+for (const c of cases.filter((c) => !only || c.model === only)) {
+  const net = c.define(await c.weights());
   const maxBatch = Math.max(...c.batches);
   const started = performance.now();
-  const engine = await c.define(await loadWeights(path.join(fixtures, c.weights))).build({
-    profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }],
-  });
+  const engine = await net.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }] });
   process.stderr.write(`built ${c.model} in ${(performance.now() - started).toFixed(0)} ms\n`);
+  const session = await ort.InferenceSession.create(await exportOnnx(net), { intraOpNumThreads: 2, interOpNumThreads: 1 });
   const ctx = engine.createExecutionContext();
   for (const batch of c.batches) {
     const shape = [batch, ...c.item];
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
-    const ms = await time(() => ctx.execute({ [c.input]: { data, shape } }));
-    rows.push([c.model, String(batch), ms.toFixed(3), ((batch * 1000) / ms).toFixed(0)]);
-    process.stderr.write(`  batch ${batch}: ${ms.toFixed(3)} ms\n`);
+    const builtin = await time(() => ctx.execute({ [c.input]: { data, shape } }));
+    const onnxruntime = await time(() => session.run({ [c.input]: new ort.Tensor("float32", data, shape) }));
+    const gflops = (countFlops(net, batch) / 1e9) / (builtin / 1000);
+    rows.push([c.model, String(batch), builtin.toFixed(3), onnxruntime.toFixed(3), (onnxruntime / builtin).toFixed(2), gflops.toFixed(1)]);
+    process.stderr.write(`  batch ${batch}: builtin ${builtin.toFixed(3)} ms, onnxruntime ${onnxruntime.toFixed(3)} ms\n`);
   }
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

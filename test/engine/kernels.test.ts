@@ -66,6 +66,12 @@ describe("pooling", () => {
     expect(exclude.values[4]).toBe((6 + 7 + 10 + 11) / 4);
     expect(include.values[1]).toBe((2 + 3) / 4); // top edge: 2 real cells of 4
   });
+  it("ceil-mode average counting padding divides by the window clipped to the padded input, as PyTorch", async () => {
+    // windows start at −1, 1, 3, 5 over 1…6 with one pad each side: (0+1+2)/3, (2+3+4)/3, (4+5+6)/3, then [5, 7) → (6+0)/2
+    const y = await runNetwork({ x: { shape: [1, 1, 1, 6], data: [1, 2, 3, 4, 5, 6] } }, (_, { x }) =>
+      x!.addPooling("p", { type: "average", window: [1, 3], stride: [1, 2], padding: [0, 1], paddingMode: "explicit_round_up" }));
+    expect(y.values).toEqual([1, 3, 5, 3]);
+  });
   it("ceil mode keeps the partial last window (max of the last column / row)", async () => {
     const y = await runNetwork({ x: { shape: [1, 1, 1, 5], data: [1, 5, 2, 4, 3] } }, (_, { x }) =>
       x!.addPooling("p", { type: "max", window: [1, 2], paddingMode: "explicit_round_up" }));

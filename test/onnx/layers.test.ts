@@ -1,0 +1,110 @@
+// Every layer kind and option variant, builtin engine vs onnxruntime (CPU) on the ONNX export: random inputs and
+// weights, float32, |builtin − onnxruntime| ≤ 1e-5·max|onnxruntime| + 1e-6. One row per variant.
+import { describe, expect, it } from "vitest";
+import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, exportOnnx, Network, OnnxExportError, UNARY_OPS, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
+import { agreement, runBoth, type OracleCase } from "./oracle.js";
+
+const img = (c = 3, h = 7, w = 7) => ({ x: { shape: [2, c, h, w] } });
+const cases: Record<string, OracleCase> = {
+  "conv 3×3 pad 1": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, padding: 1, weights: { kernel: w(4, 3, 3, 3), bias: w(4) } }) },
+  "conv stride 2, no bias": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, stride: 2, bias: false, weights: { kernel: w(4, 3, 3, 3) } }) },
+  "conv dilation 2": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, dilation: 2, padding: 2, weights: { kernel: w(2, 3, 3, 3), bias: w(2) } }) },
+  "conv groups 3 (depthwise)": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 6, kernel: 3, groups: 3, padding: 1, weights: { kernel: w(6, 1, 3, 3), bias: w(6) } }) },
+  "conv groups 2": { inputs: img(4), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, groups: 2, weights: { kernel: w(4, 2, 3, 3), bias: w(4) } }) },
+  "conv pre/post padding": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, prePadding: [1, 0], postPadding: [2, 1], weights: { kernel: w(2, 3, 3, 3), bias: w(2) } }) },
+  "conv same_upper stride 2": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 4, stride: 2, paddingMode: "same_upper", weights: { kernel: w(2, 3, 4, 4), bias: w(2) } }) },
+  "conv same_lower": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 2, paddingMode: "same_lower", weights: { kernel: w(2, 3, 2, 2), bias: w(2) } }) },
+  "conv 1-d": { inputs: { x: { shape: [2, 3, 9] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, stride: 2, padding: 1, weights: { kernel: w(2, 3, 3), bias: w(2) } }) },
+  "conv 3-d": { inputs: { x: { shape: [1, 2, 5, 5, 5] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 3, kernel: 3, padding: 1, weights: { kernel: w(3, 2, 3, 3, 3), bias: w(3) } }) },
+  "conv 1×1": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 5, kernel: 1, weights: { kernel: w(5, 3, 1, 1), bias: w(5) } }) },
+  "deconv stride 2": { inputs: img(), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1, weights: { kernel: w(3, 2, 3, 3), bias: w(2) } }) },
+  "deconv groups, dilation": { inputs: img(4), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 2, dilation: 2, groups: 2, weights: { kernel: w(4, 1, 2, 2), bias: w(2) } }) },
+  "max pool": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
+  "max pool ceil, padding": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1, paddingMode: "explicit_round_up" }) },
+  "avg pool count_include_pad": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1 }) },
+  "avg pool exclude pad": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, countIncludePad: false }) },
+  "avg pool ceil exclude pad": { inputs: img(3, 6, 6), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, paddingMode: "explicit_round_up", countIncludePad: false }) },
+  "max pool same_upper": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2, paddingMode: "same_upper" }) },
+  "max pool 1-d, 3-d": { inputs: { x: { shape: [1, 2, 4, 4, 4] } }, define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
+  "fully connected": { inputs: img(2, 3, 3), define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 5, weights: { kernel: w(5, 18), bias: w(5) } }) },
+  "scale uniform": { inputs: img(), define: (_, { x }, w) => x!.addScale("s", { mode: "uniform", scale: w(1), shift: w(1) }) },
+  "scale channel with power": { inputs: img(), define: (_, { x }, w) => x!.addActivation("r", { type: "relu" }).addScale("s", { mode: "channel", scale: w(3), shift: Float32Array.from([1, 1, 1]), power: Float32Array.from([2, 1, 3]) }) },
+  "scale elementwise": { inputs: img(2, 2, 2), define: (_, { x }, w) => x!.addScale("s", { mode: "elementwise", shift: w(8) }) },
+  "batch norm": { inputs: img(), define: (_, { x }, w) => x!.addBatchNorm("bn", { weights: { weight: w(3), bias: w(3), mean: w(3), variance: Float32Array.from([0.5, 1, 2]) } }) },
+  "softmax axis 1": { inputs: img(), define: (_, { x }) => x!.addSoftMax("s", { axis: 1 }) },
+  "softmax axis -1": { inputs: img(), define: (_, { x }) => x!.addSoftMax("s", { axis: -1 }) },
+  "log softmax": { inputs: img(), define: (_, { x }) => x!.addSoftMax("s", { axis: 0 }).addUnary("l", "log") },
+  "concat axis 1": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 1, 4] } }, define: (net, t) => net.addConcatenation("c", [t.a!, t.b!, t.a!], { axis: 1 }) },
+  "concat axis -1": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 3, 2] } }, define: (net, t) => net.addConcatenation("c", [t.a!, t.b!], { axis: -1 }) },
+  "shuffle transpose, reshape 0/-1, transpose": { inputs: img(2, 3, 4), define: (_, { x }) => x!.addShuffle("s", { firstTranspose: [0, 2, 3, 1], reshape: [0, -1, 2], secondTranspose: [0, 2, 1] }) },
+  "slice with strides": { inputs: img(), define: (_, { x }) => x!.addSlice("s", { start: [1, 0, 1, 2], size: [1, 2, 3, 2], stride: [1, 2, 2, 2] }) },
+  "matmul": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 4, 5] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },
+  "matmul transposes": { inputs: { a: { shape: [2, 4, 3] }, b: { shape: [2, 5, 4] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!, { opA: "transpose", opB: "transpose" }) },
+  "matmul broadcast batch": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [1, 4, 2] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },
+  "matmul vector": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 4] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!, { opB: "vector" }) },
+  "reduce sum keepDims": { inputs: img(), define: (_, { x }) => x!.addReduce("r", { op: "sum", axes: [1, 3], keepDims: true }) },
+  "reduce avg": { inputs: img(), define: (_, { x }) => x!.addReduce("r", { op: "avg", axes: [2, 3] }) },
+  "reduce max, min, prod": { inputs: img(2, 2, 2), define: (_, { x }) => [x!.addReduce("r1", { op: "max", axes: [0] }), x!.addReduce("r2", { op: "min", axes: [-1] }), x!.addReduce("r3", { op: "prod", axes: [1], keepDims: true })] },
+  "resize nearest ×2": { inputs: img(), define: (_, { x }) => x!.addResize("r", { scales: [1, 1, 2, 2] }) },
+  "resize nearest to size": { inputs: img(), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, -1, 10, 5] }) },
+  "resize nearest round_prefer_ceil half_pixel": { inputs: img(), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, -1, 12, 9], coordinateTransformation: "half_pixel", nearestRounding: "round_prefer_ceil" }) },
+  "resize linear half_pixel": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "linear", scales: [1, 1, 2, 2] }) },
+  "resize linear align_corners": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "linear", outputShape: [-1, -1, 11, 4], coordinateTransformation: "align_corners" }) },
+  "resize linear asymmetric": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "linear", scales: [1, 1, 1.5, 2], coordinateTransformation: "asymmetric" }) },
+  "resize cubic": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "cubic", scales: [1, 1, 2, 2], coordinateTransformation: "align_corners" }) },
+  "padding value": { inputs: img(), define: (_, { x }) => x!.addPadding("p", { pre: [1, 2], post: [0, 3], value: 0.5 }) },
+  "padding crop": { inputs: img(), define: (_, { x }) => x!.addPadding("p", { pre: [-1, 0, -1], post: [0, -2, 1] }) },
+  "constant + cast": { inputs: img(), define: (net, { x }, w) => x!.addElementWise("e", net.addConstant("k", { shape: [1, 3, 1, 1], weights: w(3) }), "sum").addCast("c", { to: "int32" }) },
+  "gather axis 1, negative index": { inputs: img(), define: (net, { x }) => x!.addGather("g", net.addConstant("i", { shape: [2, 2], weights: Float32Array.from([0, 2, -1, 1]), dtype: "int32" }), { axis: 1 }) },
+  "topK max and min": { inputs: { x: { shape: [2, 3, 8] } }, define: (_, { x }) => { const a = x!.addTopK("t", { op: "max", k: 3 }); const b = x!.addTopK("u", { op: "min", k: 2, axis: 1 }); return [a.values, a.indices, b.values, b.indices]; } },
+  "layer norm": { inputs: img(), define: (_, { x }, w) => x!.addNormalization("n", { type: "layer", normalizedShape: [7, 7], weights: { scale: w(7, 7), bias: w(7, 7) } }) },
+  "layer norm without affine": { inputs: img(), define: (_, { x }) => x!.addNormalization("n", { type: "layer", affine: false }) },
+  "instance norm": { inputs: img(), define: (_, { x }, w) => x!.addNormalization("n", { type: "instance", weights: { scale: w(3), bias: w(3) } }) },
+  "group norm": { inputs: img(4), define: (_, { x }, w) => x!.addNormalization("n", { type: "group", groups: 2, weights: { scale: w(4), bias: w(4) } }) },
+  "select with broadcasting": { inputs: { c: { shape: [2, 1], dtype: "bool" }, a: { shape: [2, 3] }, b: { shape: [3] } }, define: (net, t) => net.addSelect("s", t.c!, t.a!, t.b!) },
+  "prelu per channel": { inputs: img(), define: (_, { x }, w) => x!.addParametricReLU("p", { numParameters: 3, weights: { slope: w(3) } }) },
+  "prelu shared": { inputs: img(), define: (_, { x }, w) => x!.addParametricReLU("p", { weights: { slope: w(1) } }) },
+  "lrn": { inputs: img(5), define: (_, { x }) => x!.addLRN("l", { window: 3, alpha: 0.5, beta: 0.75, k: 2 }) },
+  "quantize / dequantize per tensor": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.02]) }).addDequantize("dq", { scale: Float32Array.from([0.02]) }) },
+  "quantize / dequantize per channel": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }).addDequantize("dq", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }) },
+  "identity": { inputs: img(), define: (_, { x }) => x!.addIdentity("i") },
+};
+for (const type of ACTIVATION_TYPES as ActivationType[]) {
+  cases[`activation ${type}`] = { inputs: { x: { shape: [2, 3, 5] } }, define: (_, { x }) => x!.addActivation("a", { type }) };
+}
+cases["activation softplus α=2 β=0.5"] = { inputs: { x: { shape: [2, 6] } }, define: (_, { x }) => x!.addActivation("a", { type: "softplus", alpha: 2, beta: 0.5 }) };
+cases["activation leaky_relu α=0.2, elu α=0.5"] = { inputs: { x: { shape: [2, 6] } }, define: (_, { x }) => [x!.addActivation("a", { type: "leaky_relu", alpha: 0.2 }), x!.addActivation("b", { type: "elu", alpha: 0.5 })] };
+const domain: Partial<Record<UnaryOp, (v: number) => number>> = { log: (v) => Math.abs(v) + 0.1, sqrt: Math.abs, acosh: (v) => Math.abs(v) + 1.1, recip: (v) => (v >= 0 ? v + 0.5 : v - 0.5), tan: (v) => v * 1.2 };
+for (const op of UNARY_OPS.filter((o) => o !== "not")) {
+  const values = Array.from({ length: 12 }, (_, i) => (domain[op] ?? ((v: number) => v))(Math.sin(i * 1.7) * 0.95));
+  cases[`unary ${op}`] = { inputs: { x: { shape: [3, 4], values } }, define: (_, { x }) => x!.addUnary("u", op) };
+}
+cases["unary not"] = { inputs: { x: { shape: [4], dtype: "bool" } }, define: (_, { x }) => x!.addUnary("u", "not") };
+for (const op of ELEMENT_WISE_OPS as ElementWiseOp[]) {
+  const logical = ["and", "or", "xor"].includes(op);
+  const a = { shape: [2, 3, 4], dtype: logical ? ("bool" as const) : undefined, values: op === "pow" ? Array.from({ length: 24 }, (_, i) => 0.5 + (i % 5) * 0.3) : undefined };
+  cases[`element-wise ${op} broadcast`] = { inputs: { a, b: { shape: [3, 1], dtype: logical ? "bool" : undefined, values: op === "div" || op === "floor_div" ? [0.7, -1.3, 0.4] : undefined } }, define: (_, t) => t.a!.addElementWise("e", t.b!, op) };
+}
+
+describe("builtin engine vs onnxruntime", () => {
+  it.each(Object.entries(cases))("%s", async (_, c) => {
+    for (const { builtin, onnxruntime } of await runBoth(c)) {
+      const { ratio, sameShape } = agreement(builtin, onnxruntime);
+      expect(sameShape).toBe(true);
+      expect(ratio).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+describe("export refusals", () => {
+  it.each([
+    ["ceil-mode convolution", (net: Network) => net.addInput("x", "float32", [1, 1, 5, 5]).addConvolution("c", { outChannels: 1, kernel: 2, stride: 2, paddingMode: "explicit_round_up", weights: { kernel: new Float32Array(4), bias: new Float32Array(1) } })],
+    ["max-average blend pooling", (net: Network) => net.addInput("x", "float32", [1, 1, 4, 4]).addPooling("p", { type: "max_average_blend", window: 2 })],
+    ["ceil-mode average pooling counting padding", (net: Network) => net.addInput("x", "float32", [1, 1, 6, 6]).addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, paddingMode: "explicit_round_up" })],
+  ])("%s is an OnnxExportError naming the layer", async (_, define) => {
+    const net = new Network("refused");
+    net.markOutput(define(net));
+    await expect(exportOnnx(net)).rejects.toBeInstanceOf(OnnxExportError);
+    await expect(exportOnnx(net)).rejects.toThrow(/^[cp] \((convolution|pooling)\): .* has no faithful ONNX opset 17 form/);
+  });
+});
