@@ -15,7 +15,7 @@ export { parseNpy, serializeNpy } from "./weights/npy.js";
 export { parseWts, serializeWts } from "./weights/wts.js";
 export { WeightFileError } from "./weights/errors.js";
 export { bindingReport, type BindingReport } from "./weights/binding-report.js";
-export { Engine, ExecutionContext, type IOTensor, type PlanHeader, type ShapeRange, type InputValue, type OutputValue, type ExecuteOptions } from "./native/engine.js";
+export { Engine, ExecutionContext, RefitError, type IOTensor, type PlanHeader, type ShapeRange, type InputValue, type OutputValue, type ExecuteOptions } from "./native/engine.js";
 export { PlanError, ExecutionError, DisposedError, LoweringError } from "./native/addon.js";
 export { recordTensorRTLowering, type LoweringCall } from "./native/tensorrt.js";
 export { BuildError, BuildCancelledError } from "./builder/errors.js";
@@ -23,3 +23,4 @@ export type { BuildOptions, BuildProgress, OptimizationProfile } from "./builder
 export { TensorRTEngine, type TensorRTBuildOptions, type TensorRTTarget } from "./native/tensorrt-engine.js";
 export { exportOnnx, ONNX_OPSET } from "./onnx/export.js";
 export { OnnxExportError } from "./onnx/errors.js";
+export { compareLayers, type LayerReport, type LayerComparison, type ActivationReference, type CompareOptions } from "./debug/compare-layers.js";

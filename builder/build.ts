@@ -97,8 +97,9 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
     layers: graph.ops.map((op) => ({ name: op.name, kind: op.kind, fusedFrom: op.fusedFrom })),
+    ir,
   };
-  const engine = await Engine.deserialize(encodePlan(graph, header));
+  const engine = await Engine.deserialize(encodePlan(graph, header), { weights: options.weights ?? network.weights });
   if (options.signal?.aborted) {
     engine.dispose();
     throw new BuildCancelledError(`build of "${ir.name}" cancelled`);

@@ -88,6 +88,15 @@ export class Network implements LayerSink {
     return this;
   }
 
+  /**
+   * Marks an intermediate tensor as a debug output (TensorRT's markDebug): the engine returns it under its own
+   * name, and the builder keeps fusions that would hide it off, so results are unchanged.
+   */
+  markDebug(tensor: Tensor): this {
+    if (this.#outputs.some((o) => o.tensor === tensor.name && o.name === tensor.name)) return this;
+    return this.markOutput(tensor, tensor.name);
+  }
+
   /** The layer called `name`, with its resolved parameters and output tensors. */
   layer(name: string): LayerHandle {
     const layer = this.#layers.find((l) => l.name === name);

@@ -25,6 +25,8 @@ export interface NativeEngine {
   /** The IO tensors as the plan's body declares them. */
   io(): { inputs: NativeTensor[]; outputs: NativeTensor[] };
   createContext(): NativeContext;
+  /** Swaps in the same network compiled with new weights. */
+  refit(plan: Uint8Array): Promise<void>;
   dispose(): void;
 }
 

@@ -1,5 +1,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { DataType } from "../dsl/dtype.js";
+import type { NetworkIR } from "../dsl/ir.js";
+import { buildGraph } from "../builder/graph.js";
+import { PASSES } from "../builder/passes.js";
+import { nearestNames, type WeightSource } from "../weights/source.js";
+import { elementCount } from "../weights/tensor.js";
+import { encodePlan } from "./plan.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine } from "./addon.js";
 
@@ -33,6 +39,16 @@ export interface PlanHeader {
   weights: string[];
   /** Each op of the plan and the network layers it computes (more than one where the builder fused them). */
   layers: { name: string; kind: string; fusedFrom: string[] }[];
+  /** The network as defined (weights by name only): what refit rebuilds from and `netdef inspect` shows. */
+  ir: NetworkIR;
+}
+
+/** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
+export class RefitError extends Error {
+  override readonly name = "RefitError";
+  constructor(readonly problems: readonly string[]) {
+    super(`refit refused, engine unchanged (${problems.length} problem(s)):\n  ${problems.join("\n  ")}`);
+  }
 }
 
 export type InputArray = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array;
@@ -58,17 +74,20 @@ export interface ExecuteOptions {
 export class Engine {
   readonly #native: NativeEngine;
   readonly header: PlanHeader;
-  readonly #plan: Uint8Array;
+  #plan: Uint8Array;
+  /** The weights the engine was built from, when built in this process: a refit may then give only some. */
+  #weights: WeightSource | undefined;
   #disposed = false;
 
-  private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array) {
+  private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array, weights: WeightSource | undefined) {
     this.#native = native;
     this.header = header;
     this.#plan = plan;
+    this.#weights = weights;
   }
 
   /** An engine from plan bytes; a truncated, corrupted, foreign or incompatible plan is a PlanError. */
-  static async deserialize(plan: Uint8Array): Promise<Engine> {
+  static async deserialize(plan: Uint8Array, options: { /** @internal */ weights?: WeightSource } = {}): Promise<Engine> {
     if (!(plan instanceof Uint8Array)) throw new TypeError("Engine.deserialize(plan): plan must be a Uint8Array");
     const native = await addon().Engine.deserialize(plan).catch((error: unknown) => { throw typedNativeError(error); });
     let header: PlanHeader;
@@ -84,7 +103,7 @@ export class Engine {
       native.dispose();
       throw new PlanError(`this plan needs CPU features this machine lacks: ${missing.join(", ")} (it was built on a CPU with ${header.builtOn.cpuFeatures.join(", ")}); rebuild it here`);
     }
-    return new Engine(native, header, Uint8Array.from(plan));
+    return new Engine(native, header, Uint8Array.from(plan), options.weights);
   }
 
   /** An engine from a plan file written by `save`. */
@@ -111,6 +130,44 @@ export class Engine {
     return new ExecutionContext(this, this.#native.createContext());
   }
 
+  /**
+   * New weights by PyTorch name, without a rebuild: BatchNorms folded into convolutions are re-folded from the new
+   * statistics. Engines built in this process accept any subset (the rest keep their values); deserialized ones
+   * need every weight. Unknown or missing names and wrong shapes are one RefitError listing all, and the engine
+   * is unchanged. Contexts see the new weights from their next execution; one already running finishes on the old.
+   * ```ts
+   * await engine.refit(await loadWeights("finetuned.safetensors"));
+   * ```
+   */
+  async refit(weights: WeightSource): Promise<void> {
+    this.#check();
+    const expected = new Map<string, readonly number[]>();
+    for (const layer of this.header.ir.layers) for (const b of Object.values(layer.weights)) expected.set(b.name, b.shape);
+    const problems: string[] = [];
+    for (const name of weights.names()) {
+      if (!expected.has(name)) problems.push(`'${name}' is not a weight of this engine${nearestNames(name, [...expected.keys()]).map((n, i) => (i ? `, '${n}'` : `; nearest: '${n}'`)).join("")}`);
+    }
+    const base = this.#weights;
+    for (const [name, shape] of expected) {
+      const given = weights.get(name);
+      if (!given) {
+        if (!base?.get(name)) problems.push(`'${name}' is missing (an engine loaded from a plan needs every weight)`);
+        continue;
+      }
+      const fits = given.flat ? elementCount(given.shape) === elementCount(shape) : given.shape.join() === shape.join();
+      if (!fits) problems.push(`'${name}' has shape [${given.shape.join(",")}], the engine expects [${shape.join(",")}]`);
+      if (given.dtype === "bool") problems.push(`'${name}' is bool; weights must be numeric`);
+    }
+    if (problems.length) throw new RefitError(problems);
+    const merged: WeightSource = { get: (n) => weights.get(n) ?? base?.get(n), names: () => [...expected.keys()] };
+    const graph = buildGraph(this.header.ir, merged);
+    for (const pass of PASSES) pass.run(graph);
+    const plan = encodePlan(graph, this.header);
+    await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });
+    this.#plan = plan;
+    this.#weights = merged;
+  }
+
   /** Releases the engine; contexts already made keep what they need until disposed. */
   dispose(): void {
     this.#disposed = true;
@@ -129,7 +186,8 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
   const header = value as PlanHeader;
   const bad = (what: string): never => { throw new PlanError(`plan header is inconsistent: ${what}`); };
   if (typeof header !== "object" || header === null) bad("not an object");
-  if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)) bad("fields missing");
+  if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)
+    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs)) bad("fields missing");
   for (const side of ["inputs", "outputs"] as const) {
     const described = header[side];
     if (!Array.isArray(described) || described.length !== io[side].length) return bad(`${side} differ from the plan's body`);

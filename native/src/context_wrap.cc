@@ -86,13 +86,13 @@ Napi::Function ContextWrap::define(Napi::Env env) {
   return fn;
 }
 
-Napi::Object ContextWrap::create(Napi::Env env, std::shared_ptr<const Engine> engine) {
-  return gContextConstructor->New({Napi::External<std::shared_ptr<const Engine>>::New(env, &engine)});
+Napi::Object ContextWrap::create(Napi::Env env, std::shared_ptr<const EngineSlot> slot) {
+  return gContextConstructor->New({Napi::External<std::shared_ptr<const EngineSlot>>::New(env, &slot)});
 }
 
 ContextWrap::ContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ContextWrap>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "ExecutionContext cannot be constructed directly: use engine.createExecutionContext()");
-  context_ = std::make_shared<ExecutionContext>(*info[0].As<Napi::External<std::shared_ptr<const Engine>>>().Data());
+  context_ = std::make_shared<ExecutionContext>(*info[0].As<Napi::External<std::shared_ptr<const EngineSlot>>>().Data());
 }
 
 // execute([{ name, data: Float32Array, shape: number[] }], profile) → Promise<{ outputs, profile? }>

@@ -11,7 +11,7 @@ namespace netdef {
 class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
  public:
   static Napi::Function define(Napi::Env env);
-  static Napi::Object create(Napi::Env env, std::shared_ptr<const Engine> engine);
+  static Napi::Object create(Napi::Env env, std::shared_ptr<const EngineSlot> slot);
   explicit ContextWrap(const Napi::CallbackInfo& info);
 
  private:

@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,23 @@ class Engine {
  private:
   Graph graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
+};
+
+// The engine an EngineWrap and its contexts currently run. Refit swaps in an engine with new weights; executions
+// already running keep the snapshot they started with, so a refit never changes weights under a running layer.
+class EngineSlot {
+ public:
+  explicit EngineSlot(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
+  std::shared_ptr<const Engine> get() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return engine_;
+  }
+  // Replaces the engine by one of the same structure (tensors, layers, kinds); throws PlanError otherwise.
+  void replace(std::shared_ptr<const Engine> engine);
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Engine> engine_;
 };
 
 }  // namespace netdef

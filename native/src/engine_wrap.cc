@@ -51,6 +51,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       InstanceMethod<&EngineWrap::header>("header"),
       InstanceMethod<&EngineWrap::io>("io"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
+      InstanceMethod<&EngineWrap::refit>("refit"),
       InstanceMethod<&EngineWrap::dispose>("dispose"),
   });
   gEngineConstructor = new Napi::FunctionReference(Napi::Persistent(fn));
@@ -73,19 +74,19 @@ Napi::Value EngineWrap::deserialize(const Napi::CallbackInfo& info) {
 
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
   if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "Engine cannot be constructed directly: use Engine.deserialize(plan)");
-  engine_ = *info[0].As<Napi::External<std::shared_ptr<const Engine>>>().Data();
+  slot_ = std::make_shared<EngineSlot>(*info[0].As<Napi::External<std::shared_ptr<const Engine>>>().Data());
 }
 
 Napi::Value EngineWrap::header(const Napi::CallbackInfo& info) {
-  if (!engine_) throw jsError(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
-  return Napi::String::New(info.Env(), engine_->graph().header);
+  if (!slot_) throw jsError(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
+  return Napi::String::New(info.Env(), slot_->get()->graph().header);
 }
 
 // { inputs, outputs }: each { name, dtype, shape } as the plan's body (not its header) has them.
 Napi::Value EngineWrap::io(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!engine_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
-  const Graph& g = engine_->graph();
+  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  const Graph& g = slot_->get()->graph();
   auto describe = [&](const std::string& name, int id) {
     Napi::Object t = Napi::Object::New(env);
     t.Set("name", name);
@@ -106,10 +107,49 @@ Napi::Value EngineWrap::io(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EngineWrap::createContext(const Napi::CallbackInfo& info) {
-  if (!engine_) throw jsError(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
-  return ContextWrap::create(info.Env(), engine_);
+  if (!slot_) throw jsError(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
+  return ContextWrap::create(info.Env(), slot_);
 }
 
-void EngineWrap::dispose(const Napi::CallbackInfo&) { engine_.reset(); }
+namespace {
+
+// Compiles the plan carrying the new weights off the JS thread, then swaps it in on the JS thread.
+class RefitWorker : public Napi::AsyncWorker {
+ public:
+  RefitWorker(Napi::Env env, std::shared_ptr<EngineSlot> slot, std::vector<uint8_t> plan)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), slot_(std::move(slot)), plan_(std::move(plan)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      slot_->replace(Engine::fromPlan(plan_.data(), plan_.size()));
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(jsError(Env(), "ERR_PLAN", e.Message()).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<EngineSlot> slot_;
+  std::vector<uint8_t> plan_;
+};
+
+}  // namespace
+
+// refit(plan) → Promise<void>: the same network with new weights; contexts pick it up at their next execution.
+Napi::Value EngineWrap::refit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "refit(plan): plan must be a Uint8Array");
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  const uint8_t* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  auto* worker = new RefitWorker(env, slot_, std::vector<uint8_t>(bytes, bytes + array.ByteLength()));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+void EngineWrap::dispose(const Napi::CallbackInfo&) { slot_.reset(); }
 
 }  // namespace netdef

@@ -14,15 +14,15 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   static Napi::Value deserialize(const Napi::CallbackInfo& info);
   explicit EngineWrap(const Napi::CallbackInfo& info);
 
-  std::shared_ptr<const Engine> engine() const { return engine_; }
 
  private:
   Napi::Value header(const Napi::CallbackInfo& info);
   Napi::Value io(const Napi::CallbackInfo& info);
   Napi::Value createContext(const Napi::CallbackInfo& info);
+  Napi::Value refit(const Napi::CallbackInfo& info);
   void dispose(const Napi::CallbackInfo& info);
 
-  std::shared_ptr<const Engine> engine_;
+  std::shared_ptr<EngineSlot> slot_;
 };
 
 }  // namespace netdef

@@ -4,8 +4,8 @@
 
 namespace netdef {
 
-ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {
-  const Graph& g = engine_->graph();
+ExecutionContext::ExecutionContext(std::shared_ptr<const EngineSlot> slot) : slot_(std::move(slot)) {
+  const Graph& g = slot_->get()->graph();
   buffers_.resize(g.tensors.size());
   lastUse_.assign(g.tensors.size(), -1);
   for (size_t i = 0; i < g.ops.size(); i++) for (int t : g.ops[i].inputs) lastUse_[t] = static_cast<int>(i);
@@ -13,7 +13,8 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine) : engin
 }
 
 std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times) {
-  const Graph& g = engine_->graph();
+  const std::shared_ptr<const Engine> engine = slot_->get();  // this execution's weights, whatever a refit does meanwhile
+  const Graph& g = engine->graph();
   if (inputs.size() != g.inputs.size()) throw ExecutionError("expected " + std::to_string(g.inputs.size()) + " inputs, received " + std::to_string(inputs.size()));
   for (NamedBuffer& in : inputs) {
     int id = -1;
@@ -29,7 +30,7 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     if (static_cast<int64_t>(in.buffer.data.size()) != volume(in.buffer.shape)) throw ExecutionError("input '" + in.name + "' holds " + std::to_string(in.buffer.data.size()) + " values for shape " + formatShape(in.buffer.shape));
     buffers_[id] = std::move(in.buffer);
   }
-  const auto& kernels = engine_->kernels();
+  const auto& kernels = engine->kernels();
   std::vector<Shape> inShapes;
   std::vector<const Buffer*> ins;
   std::vector<Buffer*> outs;

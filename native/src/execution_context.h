@@ -22,14 +22,14 @@ struct LayerTime {
 // context; several contexts of one engine run concurrently.
 class ExecutionContext {
  public:
-  explicit ExecutionContext(std::shared_ptr<const Engine> engine);
+  explicit ExecutionContext(std::shared_ptr<const EngineSlot> engine);
 
   // Runs the network on the named inputs (every input exactly once, shapes of the right rank, lengths matching
   // shapes); returns the outputs by name. `times`, when given, receives each layer's wall time.
   std::vector<NamedBuffer> execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times);
 
  private:
-  std::shared_ptr<const Engine> engine_;
+  std::shared_ptr<const EngineSlot> slot_;
   std::vector<Buffer> buffers_;
   // For each tensor, the index of the last layer that reads it (outputs: never freed), so buffers are released
   // as soon as they are dead.

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { compareLayers, Engine, Network, RefitError, WeightStore, type WeightSource } from "netdef";
+import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { loadFixtureWeights } from "../fixtures.js";
+
+/** A second weight set of the same names and shapes: each value perturbed deterministically. */
+function perturbed(weights: WeightStore): WeightStore {
+  return new WeightStore([...weights.entries()].map(([name, t], k) => {
+    const data = Float32Array.from(weights.float32(name), (v, i) => (name.endsWith("running_var") ? v * 1.5 + 0.1 : v * 0.9 + 0.01 * Math.sin(i + k)));
+    return [name, { dtype: "float32", shape: t.shape, data }];
+  }));
+}
+
+async function maxDifference(a: Engine, b: Engine, inputs: Record<string, { data: Float32Array; shape: number[] }>) {
+  const [x, y] = await Promise.all([a.createExecutionContext().execute(inputs), b.createExecutionContext().execute(inputs)]);
+  let max = 0;
+  for (const name of Object.keys(x)) {
+    const p = x[name]!.data, q = y[name]!.data;
+    for (let i = 0; i < p.length; i++) max = Math.max(max, Math.abs(Number(p[i]) - Number(q[i])));
+  }
+  return max;
+}
+
+describe("refit by name (builtin engine)", () => {
+  it.each([
+    ["LeNet", defineLeNet, "lenet", "data"],
+    ["yolo_block (BatchNorms folded into convolutions are re-folded)", defineYoloBlock, "yolo_block", "input"],
+  ] as [string, (w: WeightSource) => Network, string, string][])("%s: a refit engine matches a fresh build from the new weights within 1e-6", async (_, define, model, input) => {
+    const original = await loadFixtureWeights(`${model}.safetensors`);
+    const io = await loadFixtureWeights(`${model}_io.safetensors`);
+    const shape = [...io.get("input")!.shape];
+    shape[0] = Math.min(shape[0]!, 4);
+    const inputs = { [input]: { data: io.float32("input").subarray(0, shape.reduce((a, b) => a * b, 1)), shape } };
+    const profiles = [{ [input]: { min: shape, opt: shape, max: shape } }];
+    const second = perturbed(original);
+    const engine = await define(original).build({ profiles });
+    const ctx = engine.createExecutionContext();
+    const before = await ctx.execute(inputs);
+    await engine.refit(second);
+    const fresh = await define(second).build({ profiles });
+    expect(await maxDifference(engine, fresh, inputs)).toBeLessThanOrEqual(1e-6);
+    // The context made before the refit runs the new weights too.
+    const after = await ctx.execute(inputs);
+    expect(after).not.toEqual(before);
+    expect(await maxDifference(fresh, engine, inputs)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("lists every unknown, missing and misshapen weight in one error and leaves the engine unchanged", async () => {
+    const weights = await loadFixtureWeights("lenet.safetensors");
+    const profiles = [{ data: { min: [1, 1, 28, 28], opt: [1, 1, 28, 28], max: [1, 1, 28, 28] } }];
+    const engine = await Engine.deserialize((await defineLeNet(weights).build({ profiles })).serialize()); // a plan: needs every weight
+    const inputs = { data: { data: (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, 784), shape: [1, 1, 28, 28] } };
+    const before = await engine.createExecutionContext().execute(inputs);
+    const bad = new WeightStore([...weights.entries()].filter(([n]) => n !== "fc2.bias"));
+    bad.set("fc1.weight", { dtype: "float32", shape: [500, 801], data: new Float32Array(500 * 801) });
+    bad.set("fc3.weight", { dtype: "float32", shape: [1], data: new Float32Array(1) });
+    const error = await engine.refit(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefitError);
+    expect((error as RefitError).problems).toEqual([
+      "'fc3.weight' is not a weight of this engine; nearest: 'fc1.weight', 'fc2.weight', 'conv1.weight'",
+      "'fc1.weight' has shape [500,801], the engine expects [500,800]",
+      "'fc2.bias' is missing (an engine loaded from a plan needs every weight)",
+    ]);
+    expect(await engine.createExecutionContext().execute(inputs)).toEqual(before);
+  });
+
+  it("a refit during executions lets running ones finish on consistent weights", async () => {
+    const weights = await loadFixtureWeights("lenet.safetensors");
+    const profiles = [{ data: { min: [1, 1, 28, 28], opt: [64, 1, 28, 28], max: [64, 1, 28, 28] } }];
+    const engine = await defineLeNet(weights).build({ profiles });
+    const second = perturbed(weights);
+    const fresh = [await defineLeNet(weights).build({ profiles }), await defineLeNet(second).build({ profiles })];
+    const inputs = { data: { data: (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, 64 * 784), shape: [64, 1, 28, 28] } };
+    const expected = await Promise.all(fresh.map((e) => e.createExecutionContext().execute(inputs)));
+    const contexts = [0, 1, 2, 3].map(() => engine.createExecutionContext());
+    const running = contexts.map((c) => c.execute(inputs));
+    await engine.refit(second);
+    for (const result of await Promise.all(running)) expect([expected[0], expected[1]]).toContainEqual(result);
+  });
+});
+
+describe("layer-by-layer comparison", () => {
+  it("finds the one layer of a yolo_block copy with a deliberate padding bug", async () => {
+    const weights = await loadFixtureWeights("yolo_block.safetensors");
+    const io = await loadFixtureWeights("yolo_block_io.safetensors");
+    const inputs = { input: { data: io.float32("input"), shape: [1, 3, 64, 64] } };
+    // Reference activations: every layer of the correct port (itself checked against PyTorch's output).
+    const correct = defineYoloBlock(weights);
+    const debug = Network.fromJSON(correct.toJSON(), { weights });
+    for (const layer of correct.toJSON().layers) debug.markDebug(debug.tensor(layer.outputs[0]!)!);
+    const activations = await (await debug.build({ profiles: [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }] })).createExecutionContext().execute(inputs);
+    const reference = Object.fromEntries(Object.entries(activations).map(([k, v]) => [k, v.data as Float32Array]));
+    expect((await compareLayers(correct, inputs, reference)).firstDivergent).toBeUndefined();
+
+    // The buggy copy: the 9×9 SPP pool padded by 3 instead of 4 and cropped back to size, so every shape still fits.
+    const buggy = Network.fromJSON(JSON.parse(JSON.stringify(correct.toJSON()).replace('"name":"spp.pool9","inputs":["down.mish"],"outputs":["spp.pool9"],"params":{"kernel":[9,9],"stride":[1,1],"dilation":[1,1],"prePadding":[4,4],"postPadding":[4,4]',
+      '"name":"spp.pool9","inputs":["down.mish"],"outputs":["spp.pool9"],"params":{"kernel":[9,9],"stride":[1,1],"dilation":[1,1],"prePadding":[3,3],"postPadding":[5,5]')), { weights });
+    const report = await compareLayers(buggy, inputs, reference);
+    expect(report.firstDivergent).toBe("spp.pool9");
+    expect(report.rows.filter((r) => !r.ok)[0]!.layer).toBe("spp.pool9");
+    expect(report.rows.find((r) => r.layer === "down.mish")!.ok).toBe(true);
+    expect(report.toString()).toContain("first divergent layer: spp.pool9");
+  });
+});
