@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// netdef's command line, trtexec-like: build, run, inspect, bench, export-onnx, refit, compare. `netdef help`.
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import {
+  compareLayers, Engine, exportOnnx, loadWeights, Network, parseNpy, serializeNpy, type OptimizationProfile, type WeightSource,
+} from "netdef";
+
+const USAGE = `usage: netdef <command> [options]
+
+  build <network.ts> --weights <file> [--profile in:min/opt/max]... -o <model.plan>
+  run <model.plan> --input [name=]<x.npy>... -o <out.npy>
+  inspect <model.plan | network.ts> [--weights <file>]
+  bench <model.plan> [--batch N] [--profile]
+  export-onnx <network.ts> --weights <file> -o <model.onnx>
+  refit <model.plan> --weights <file> [-o <refit.plan>]
+  compare <network.ts> --weights <file> --input [name=]<x.npy> --reference <activations.safetensors>
+
+  --json   machine-readable output on stdout
+A network file is a TypeScript or JavaScript module whose default export (or first exported function) takes the
+weights and returns the Network. Shapes in --profile are x-separated: data:1x1x28x28/8x1x28x28/64x1x28x28.
+Exit codes: 0 success, 1 failure, 2 usage error.`;
+
+class UsageError extends Error {}
+
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    weights: { type: "string" }, output: { type: "string", short: "o" }, input: { type: "string", multiple: true },
+    // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
+    profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
+    precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+  },
+  strict: false,
+});
+const json = Boolean(options.json);
+const print = (human: string, data: unknown) => console.log(json ? JSON.stringify(data, null, 2) : human);
+const need = (value: unknown, what: string): string => {
+  if (typeof value !== "string" || value === "") throw new UsageError(`missing ${what}`);
+  return value;
+};
+
+/** Loads a network module and defines the network with `weights`. */
+async function loadNetwork(file: string, weights?: WeightSource): Promise<Network> {
+  if (/\.[cm]?ts$/.test(file)) (await import("tsx/esm/api")).register();
+  const module = (await import(pathToFileURL(path.resolve(file)).href)) as Record<string, unknown>;
+  const define = (typeof module.default === "function" ? module.default : Object.values(module).find((v) => typeof v === "function")) as ((w?: WeightSource) => Network) | undefined;
+  if (!define) throw new UsageError(`${file} exports no function that defines a network`);
+  const network = define(weights);
+  if (!(network instanceof Network)) throw new UsageError(`${file}: its exported function did not return a Network`);
+  return network;
+}
+
+function parseProfiles(specs: readonly string[]): OptimizationProfile[] {
+  if (!specs.length) return [];
+  const profile: OptimizationProfile = {};
+  for (const spec of specs) {
+    const match = /^([^:]+):([\dx]+)\/([\dx]+)\/([\dx]+)$/.exec(spec);
+    if (!match) throw new UsageError(`--profile ${spec}: expected name:min/opt/max with x-separated shapes, e.g. data:1x1x28x28/8x1x28x28/64x1x28x28`);
+    const dims = (s: string) => s.split("x").map(Number);
+    profile[match[1]!] = { min: dims(match[2]!), opt: dims(match[3]!), max: dims(match[4]!) };
+  }
+  return [profile];
+}
+
+/** `[name=]file.npy` inputs, named after the engine's inputs in order where no name is given. */
+async function readInputs(specs: readonly string[], names: readonly string[]) {
+  const inputs: Record<string, { data: Float32Array; shape: number[] }> = {};
+  for (const [i, spec] of specs.entries()) {
+    const [name, file] = spec.includes("=") ? spec.split("=", 2) as [string, string] : [names[i] ?? `input${i}`, spec];
+    const tensor = parseNpy(new Uint8Array(await readFile(file)), file);
+    inputs[name] = { data: Float32Array.from(tensor.data as ArrayLike<number>), shape: [...tensor.shape] };
+  }
+  return inputs;
+}
+
+/** A progress bar on stderr (a terminal only), one line rewritten in place. */
+function progressBar(label: string) {
+  return ({ phase, step, steps }: { phase: string; step: number; steps: number }) => {
+    if (!process.stderr.isTTY || json) return;
+    const width = 24, filled = Math.round((width * step) / Math.max(steps, 1));
+    process.stderr.write(`\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${step}/${steps} ${phase.padEnd(50).slice(0, 50)}${step >= steps ? "\n" : ""}`);
+  };
+}
+
+async function main(): Promise<void> {
+  const [command, target] = positionals;
+  if (options.help || !command || command === "help") { console.log(USAGE); return; }
+  switch (command) {
+    case "build": {
+      if (options.precision && options.precision !== "fp32") throw new UsageError(`--precision ${String(options.precision)}: only fp32 is available in this version`);
+      const network = await loadNetwork(need(target, "the network file"), await loadWeights(need(options.weights, "--weights")));
+      const controller = new AbortController();
+      process.once("SIGINT", () => controller.abort());
+      const started = performance.now();
+      const engine = await network.build({ profiles: parseProfiles((options.profile as string[] | undefined) ?? []), onProgress: progressBar("build"), signal: controller.signal });
+      const out = need(options.output, "-o <model.plan>");
+      await engine.save(out);
+      print(`built ${network.name} in ${(performance.now() - started).toFixed(0)} ms → ${out}`, { plan: out, network: network.name, layers: engine.header.layers.length });
+      return;
+    }
+    case "run": {
+      const engine = await Engine.load(need(target, "the plan file"));
+      const inputs = await readInputs((options.input as string[] | undefined) ?? [], engine.inputs.map((t) => t.name));
+      const outputs = await engine.createExecutionContext().execute(inputs);
+      const out = options.output as string | undefined;
+      const written: Record<string, string> = {};
+      const names = Object.keys(outputs);
+      for (const name of names) {
+        const file = out ? (names.length === 1 ? out : out.replace(/\.npy$/, "") + `.${name}.npy`) : `${name}.npy`;
+        const o = outputs[name]!;
+        await writeFile(file, serializeNpy({ dtype: o.data instanceof Float32Array ? "float32" : o.data instanceof Int32Array ? "int32" : o.data instanceof Int8Array ? "int8" : "uint8", shape: o.shape, data: o.data }));
+        written[name] = file;
+      }
+      print(names.map((n) => `${n} [${outputs[n]!.shape.join(",")}] → ${written[n]}`).join("\n"), { outputs: Object.fromEntries(names.map((n) => [n, { shape: outputs[n]!.shape, file: written[n] }])) });
+      return;
+    }
+    case "inspect": {
+      const file = need(target, "a plan or network file");
+      if (/\.[cm]?[jt]s$/.test(file)) {
+        const network = await loadNetwork(file, options.weights ? await loadWeights(options.weights as string) : undefined);
+        const summary = network.summary();
+        print(summary.toString(), { network: summary.name, layers: summary.rows, totalParameters: summary.totalParameters });
+        return;
+      }
+      const { header } = await Engine.load(file);
+      const human = [
+        `plan of "${header.network}" (netdef ${header.netdef}, ${header.backend}, built on ${header.builtOn.platform} with ${header.builtOn.cpuFeatures.join(" ")})`,
+        ...header.inputs.map((t) => `input  ${t.name} ${t.dtype} [${t.shape.join(",")}]${t.profiles?.length ? ` profiles ${t.profiles.map((p) => `[${p.min.join(",")}]…[${p.max.join(",")}]`).join(" ")}` : ""}`),
+        ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
+        `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
+        ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
+      ].join("\n");
+      print(human, header);
+      return;
+    }
+    case "bench": {
+      const engine = await Engine.load(need(target, "the plan file"));
+      const batch = Number(options.batch ?? 1);
+      const ctx = engine.createExecutionContext();
+      const inputs = Object.fromEntries(engine.inputs.map((t) => {
+        const shape = t.shape.map((d, i) => (d < 0 ? (i === 0 ? batch : t.profiles?.[0]?.opt[i] ?? 1) : d));
+        return [t.name, { data: new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i)), shape }];
+      }));
+      for (let i = 0; i < 3; i++) await ctx.execute(inputs);
+      const times: number[] = [];
+      const deadline = performance.now() + 2000;
+      while (times.length < 10 || performance.now() < deadline) {
+        const started = performance.now();
+        await ctx.execute(inputs);
+        times.push(performance.now() - started);
+      }
+      times.sort((a, b) => a - b);
+      const median = times[times.length >> 1]!;
+      const result: Record<string, unknown> = { batch, runs: times.length, medianMs: median, p90Ms: times[Math.floor(times.length * 0.9)], throughput: (batch * 1000) / median };
+      let human = `batch ${batch}: median ${median.toFixed(3)} ms, p90 ${(result.p90Ms as number).toFixed(3)} ms, ${(result.throughput as number).toFixed(1)} items/s over ${times.length} runs`;
+      if (options.profile) {
+        const runs = 20;
+        const totals = new Map<string, number>();
+        for (let i = 0; i < runs; i++) for (const p of (await ctx.execute(inputs, { profile: true })).profile) totals.set(p.layer, (totals.get(p.layer) ?? 0) + p.milliseconds / runs);
+        const sum = [...totals.values()].reduce((a, b) => a + b, 0);
+        human += "\n" + [...totals].map(([layer, ms]) => `  ${layer.padEnd(28)} ${ms.toFixed(4).padStart(10)} ms ${((100 * ms) / sum).toFixed(1).padStart(5)}%`).join("\n");
+        result.layers = Object.fromEntries(totals);
+      }
+      print(human, result);
+      return;
+    }
+    case "export-onnx": {
+      const network = await loadNetwork(need(target, "the network file"), await loadWeights(need(options.weights, "--weights")));
+      const out = need(options.output, "-o <model.onnx>");
+      const bytes = await exportOnnx(network, out);
+      print(`exported ${network.name} (${bytes.length} bytes) → ${out}`, { onnx: out, bytes: bytes.length });
+      return;
+    }
+    case "refit": {
+      const file = need(target, "the plan file");
+      const engine = await Engine.load(file);
+      await engine.refit(await loadWeights(need(options.weights, "--weights")));
+      const out = (options.output as string | undefined) ?? file;
+      await engine.save(out);
+      print(`refit ${engine.header.network} with ${options.weights as string} → ${out}`, { plan: out });
+      return;
+    }
+    case "compare": {
+      const network = await loadNetwork(need(target, "the network file"), await loadWeights(need(options.weights, "--weights")));
+      const inputs = await readInputs((options.input as string[] | undefined) ?? [], network.toJSON().inputs.map((t) => t.name));
+      const report = await compareLayers(network, inputs, await loadWeights(need(options.reference, "--reference")));
+      print(report.toString(), { rows: report.rows, firstDivergent: report.firstDivergent ?? null, unmatched: report.unmatched });
+      if (report.firstDivergent) process.exitCode = 1;
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`netdef: ${error.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`netdef: ${(error as Error).name}: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
+});

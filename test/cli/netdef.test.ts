@@ -1,0 +1,82 @@
+// The `netdef` command line, run as a user runs it (the compiled bin, a network file, fixture weights).
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { parseNpy, serializeNpy, serializeSafetensors, WeightStore } from "netdef";
+import { fixturePath, loadFixtureWeights } from "../fixtures.js";
+
+const run = promisify(execFile);
+const bin = path.resolve("dist/cli/netdef.js");
+async function netdef(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { maxBuffer: 1 << 26 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("netdef CLI", () => {
+  it("builds, inspects, runs, benches, exports, refits and compares LeNet", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "netdef-cli-"));
+    const plan = path.join(dir, "lenet.plan");
+    const build = await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/4x1x28x28/16x1x28x28", "-o", plan, "--json");
+    expect(build.code).toBe(0);
+    expect(JSON.parse(build.stdout)).toMatchObject({ plan, network: "lenet", layers: 7 });
+
+    const inspect = await netdef("inspect", plan);
+    expect(inspect.stdout).toContain("input  data float32 [-1,1,28,28] profiles [1,1,28,28]…[16,1,28,28]");
+    expect(inspect.stdout).toContain("fused: fc1 + relu1");
+
+    const io = await loadFixtureWeights("lenet_io.safetensors");
+    const input = path.join(dir, "x.npy");
+    await writeFile(input, serializeNpy({ dtype: "float32", shape: [2, 1, 28, 28], data: io.float32("input").slice(0, 2 * 784) }));
+    const out = path.join(dir, "y.npy");
+    expect((await netdef("run", plan, "--input", `data=${input}`, "-o", out)).code).toBe(0);
+    const y = parseNpy(new Uint8Array(await readFile(out)));
+    const reference = io.get("output_fp64")!.data as Float64Array;
+    expect(y.shape).toEqual([2, 10]);
+    (y.data as Float32Array).forEach((v, i) => expect(Math.abs(v - reference[i]!)).toBeLessThan(1e-4));
+
+    const bench = await netdef("bench", plan, "--batch", "4", "--profile", "--json");
+    expect(JSON.parse(bench.stdout)).toMatchObject({ batch: 4, layers: { conv1: expect.any(Number), softmax: expect.any(Number) } });
+
+    const onnxFile = path.join(dir, "lenet.onnx");
+    expect((await netdef("export-onnx", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "-o", onnxFile)).code).toBe(0);
+    expect((await readFile(onnxFile)).length).toBeGreaterThan(1_700_000);
+
+    // Refit with zeroed dense weights: every output row becomes log(1/10).
+    const weights = await loadFixtureWeights("lenet.safetensors");
+    const zeroed = new WeightStore([...weights.entries()].map(([n, t]) => [n, n.startsWith("fc2") ? { ...t, data: new Float32Array(t.data.length) } : t]));
+    const newWeights = path.join(dir, "new.safetensors");
+    await writeFile(newWeights, serializeSafetensors(zeroed.entries()));
+    expect((await netdef("refit", plan, "--weights", newWeights)).code).toBe(0);
+    await netdef("run", plan, "--input", `data=${input}`, "-o", out);
+    for (const v of parseNpy(new Uint8Array(await readFile(out))).data as Float32Array) expect(v).toBeCloseTo(Math.log(0.1), 5);
+
+    // Compare against activations that disagree at fc2 (the zeroed weights' network vs the original's output).
+    const activations = path.join(dir, "acts.safetensors");
+    await writeFile(activations, serializeSafetensors([["log_softmax", { dtype: "float32", shape: [2, 10], data: Float32Array.from(reference.slice(0, 20)) }]]));
+    const compare = await netdef("compare", "examples/lenet/network.ts", "--weights", newWeights, "--input", input, "--reference", activations, "--json");
+    expect(compare.code).toBe(1);
+    expect(JSON.parse(compare.stdout).firstDivergent).toBe("log_softmax");
+  }, 120_000);
+
+  it("answers usage errors with exit code 2 and the usage text", async () => {
+    const missing = await netdef("build", "examples/lenet/network.ts");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("netdef: missing --weights");
+    expect((await netdef("frobnicate")).code).toBe(2);
+    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int8", "-o", "x.plan")).stderr).toContain("only fp32");
+  });
+
+  it("reports failures with exit code 1 and the typed error", async () => {
+    const result = await netdef("inspect", fixturePath("README.md"));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^netdef: PlanError: /);
+  });
+});
