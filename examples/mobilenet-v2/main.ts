@@ -1,0 +1,5 @@
+// torchvision's mobilenet_v2 ported by state_dict names, checked against PyTorch: npm run example:mobilenet-v2
+import { checkAgainstPyTorch } from "../fixture-check.js";
+import { defineMobileNetV2 } from "./network.js";
+
+await checkAgainstPyTorch("mobilenet_v2", defineMobileNetV2, "input", "output");
