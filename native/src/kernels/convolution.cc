@@ -62,8 +62,9 @@ class Convolution : public Kernel {
     float* y = outs[0]->data.data();
     const bool depthwise = inPerGroup_ == 1 && outPerGroup == 1;
     const bool pointwise = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
-    std::vector<float> col;
-    if (!depthwise && !pointwise) col.resize(inPerGroup_ * kernelVolume_ * outPixels);
+    // Several images: one per thread (the GEMMs inside then run serially, as OpenMP does not nest by default),
+    // which beats splitting each small per-image GEMM across cores.
+#pragma omp parallel for schedule(dynamic, 1) if (batch > 1)
     for (int64_t n = 0; n < batch; n++) {
       const float* xn = x + n * channels * inPixels;
       float* yn = y + n * outChannels_ * outPixels;
@@ -73,13 +74,12 @@ class Convolution : public Kernel {
       }
       for (int64_t g = 0; g < groups_; g++) {
         const float* xg = xn + g * inPerGroup_ * inPixels;
-        const float* source = xg;
-        if (!pointwise) {
-          im2col(xg, col.data(), size, out, pad);
-          source = col.data();
-        }
-        sgemm(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_,
-              inPerGroup_ * kernelVolume_, source, outPixels, false, yn + g * outPerGroup * outPixels, outPixels, false);
+        const float* wg = weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_;
+        float* yg = yn + g * outPerGroup * outPixels;
+        if (pointwise) sgemm(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, xg, outPixels, false, yg, outPixels, false);
+        else sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
+                          [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); },
+                          yg, outPixels, false);
       }
       epilogue(yn, outPixels);
     }
@@ -95,32 +95,31 @@ class Convolution : public Kernel {
     }
   }
 
-  // col[(c, kd, kh, kw), (od, oh, ow)] = x[c, od·s − pad + kd·dil, …], zero outside the input.
-  void im2col(const float* x, float* col, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
-    const int64_t outPixels = out[0] * out[1] * out[2];
-    const int64_t rows = inPerGroup_ * kernelVolume_;
-#pragma omp parallel for if (rows * outPixels > 65536)
-    for (int64_t r = 0; r < rows; r++) {
-      const int64_t c = r / kernelVolume_;
-      int64_t rem = r % kernelVolume_;
-      const int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]); rem %= w_.kernel[1] * w_.kernel[2];
-      const int64_t kh = rem / w_.kernel[2], kw = rem % w_.kernel[2];
-      float* dst = col + r * outPixels;
-      const float* xc = x + c * size[0] * size[1] * size[2];
-      for (int64_t od = 0; od < out[0]; od++) {
-        const int64_t id = od * w_.stride[0] - pad[0] + kd * w_.dilation[0];
-        for (int64_t oh = 0; oh < out[1]; oh++) {
-          const int64_t ih = oh * w_.stride[1] - pad[1] + kh * w_.dilation[1];
-          float* row = dst + (od * out[1] + oh) * out[2];
-          if (id < 0 || id >= size[0] || ih < 0 || ih >= size[1]) { std::fill(row, row + out[2], 0.0f); continue; }
-          const float* xr = xc + (id * size[1] + ih) * size[2];
-          const int64_t sw = w_.stride[2], off = kw * w_.dilation[2] - pad[2];
-          for (int64_t ow = 0; ow < out[2]; ow++) {
-            const int64_t iw = ow * sw + off;
-            row[ow] = (iw >= 0 && iw < size[2]) ? xr[iw] : 0.0f;
-          }
-        }
+  // One GEMM panel of the implicit im2col matrix: rows (c, kd, kh, kw) k0…k0+kc, columns (output pixels) j0…j0+nr,
+  // read straight from the input (zero outside it), so no im2col buffer is ever written.
+  void packPatches(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) const {
+    int64_t base[kGemmPanel][3];
+    for (int64_t j = 0; j < nr; j++) {
+      const int64_t p = j0 + j;
+      const int64_t od = p / (out[1] * out[2]), oh = (p / out[2]) % out[1], ow = p % out[2];
+      base[j][0] = od * w_.stride[0] - pad[0];
+      base[j][1] = oh * w_.stride[1] - pad[1];
+      base[j][2] = ow * w_.stride[2] - pad[2];
+    }
+    const int64_t plane = size[0] * size[1] * size[2];
+    for (int64_t r = 0; r < kc; r++) {
+      const int64_t row = k0 + r;
+      const int64_t c = row / kernelVolume_, rem = row % kernelVolume_;
+      const int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]), kh = (rem / w_.kernel[2]) % w_.kernel[1], kw = rem % w_.kernel[2];
+      const int64_t dd = kd * w_.dilation[0], dh = kh * w_.dilation[1], dw = kw * w_.dilation[2];
+      const float* xc = x + c * plane;
+      float* dst = panel + r * kGemmPanel;
+      for (int64_t j = 0; j < nr; j++) {
+        const int64_t id = base[j][0] + dd, ih = base[j][1] + dh, iw = base[j][2] + dw;
+        const bool inside = id >= 0 && id < size[0] && ih >= 0 && ih < size[1] && iw >= 0 && iw < size[2];
+        dst[j] = inside ? xc[(id * size[1] + ih) * size[2] + iw] : 0.0f;
       }
+      for (int64_t j = nr; j < kGemmPanel; j++) dst[j] = 0.0f;
     }
   }
 

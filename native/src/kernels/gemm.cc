@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "kernels/kernel.h"
 
@@ -14,81 +16,136 @@ namespace {
 #define NETDEF_CLONES
 #endif
 
-// C rows [i0, i0+rows) × cols [j0, j1) += A · B[K,N], four rows at a time so each B row is loaded once per 4.
-NETDEF_CLONES
-void tileNN(int64_t rows, int64_t j0, int64_t j1, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-            float* C, int64_t ldc) {
-  int64_t i = 0;
-  for (; i + 4 <= rows; i += 4) {
-    float* c0 = C + i * ldc; float* c1 = c0 + ldc; float* c2 = c1 + ldc; float* c3 = c2 + ldc;
-    const float* a = A + i * lda;
-    for (int64_t k = 0; k < K; k++) {
-      const float a0 = a[k], a1 = a[lda + k], a2 = a[2 * lda + k], a3 = a[3 * lda + k];
-      const float* b = B + k * ldb;
-      for (int64_t j = j0; j < j1; j++) {
-        const float bj = b[j];
-        c0[j] += a0 * bj; c1[j] += a1 * bj; c2[j] += a2 * bj; c3[j] += a3 * bj;
-      }
+// Register-blocked GEMM (the BLIS/GotoBLAS scheme): A packed in panels of kMR rows, B in panels of kNR columns,
+// each K block of kKC; a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
+constexpr int64_t kMR = 6, kNR = kGemmPanel, kKC = 256;
+typedef float Vec8 __attribute__((vector_size(32)));
+
+struct AlignedBuffer {
+  float* data = nullptr;
+  size_t size = 0;
+  ~AlignedBuffer() { std::free(data); }
+  float* get(size_t n) {
+    if (n > size) {
+      std::free(data);
+      data = static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64));
+      if (!data) throw std::bad_alloc();
+      size = n;
     }
+    return data;
   }
-  for (; i < rows; i++) {
-    float* c = C + i * ldc;
-    const float* a = A + i * lda;
-    for (int64_t k = 0; k < K; k++) {
-      const float ak = a[k];
-      const float* b = B + k * ldb;
-      for (int64_t j = j0; j < j1; j++) c[j] += ak * b[j];
+};
+
+// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc × kNR).
+NETDEF_CLONES
+void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add) {
+  Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+  for (int64_t k = 0; k < kc; k++) {
+    Vec8 b0, b1;
+    __builtin_memcpy(&b0, bp + k * kNR, sizeof(Vec8));
+    __builtin_memcpy(&b1, bp + k * kNR + 8, sizeof(Vec8));
+    const float* a = ap + k * kMR;
+    c00 += a[0] * b0; c01 += a[0] * b1;
+    c10 += a[1] * b0; c11 += a[1] * b1;
+    c20 += a[2] * b0; c21 += a[2] * b1;
+    c30 += a[3] * b0; c31 += a[3] * b1;
+    c40 += a[4] * b0; c41 += a[4] * b1;
+    c50 += a[5] * b0; c51 += a[5] * b1;
+  }
+  alignas(32) float tile[kMR][kNR];
+  const Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int64_t r = 0; r < kMR; r++) {
+    __builtin_memcpy(&tile[r][0], &rows[r][0], sizeof(Vec8));
+    __builtin_memcpy(&tile[r][8], &rows[r][1], sizeof(Vec8));
+  }
+  for (int64_t r = 0; r < mr; r++) {
+    float* cr = c + r * ldc;
+    if (add) for (int64_t j = 0; j < nr; j++) cr[j] += tile[r][j];
+    else for (int64_t j = 0; j < nr; j++) cr[j] = tile[r][j];
+  }
+}
+
+// Rows [0, m) of A (k0 … k0+kc) into panels of kMR rows, zero-padded.
+void packA(int64_t m, int64_t kc, const float* a, int64_t lda, float* ap) {
+  const int64_t panels = (m + kMR - 1) / kMR;
+#pragma omp parallel for if (m * kc > 65536)
+  for (int64_t p = 0; p < panels; p++) {
+    float* dst = ap + p * kc * kMR;
+    for (int64_t r = 0; r < kMR; r++) {
+      const int64_t i = p * kMR + r;
+      if (i < m) for (int64_t k = 0; k < kc; k++) dst[k * kMR + r] = a[i * lda + k];
+      else for (int64_t k = 0; k < kc; k++) dst[k * kMR + r] = 0.0f;
     }
   }
 }
 
-// C[i, j] += dot(A row i, B row j): B given as [N, K].
-NETDEF_CLONES
-void tileNT(int64_t rows, int64_t j0, int64_t j1, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
-            float* C, int64_t ldc) {
-  for (int64_t i = 0; i < rows; i++) {
-    const float* a = A + i * lda;
-    for (int64_t j = j0; j < j1; j++) {
-      const float* b = B + j * ldb;
-      float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-      int64_t k = 0;
-      for (; k + 8 <= K; k += 8) {
-        s0 += a[k] * b[k]; s1 += a[k + 1] * b[k + 1]; s2 += a[k + 2] * b[k + 2]; s3 += a[k + 3] * b[k + 3];
-        s4 += a[k + 4] * b[k + 4]; s5 += a[k + 5] * b[k + 5]; s6 += a[k + 6] * b[k + 6]; s7 += a[k + 7] * b[k + 7];
-      }
-      float s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-      for (; k < K; k++) s += a[k] * b[k];
-      C[i * ldc + j] += s;
+// Columns [j0, j0 + nr) of B (rows k0 … k0+kc, `b` already offset to k0) into one panel, zero-padded;
+// B as [K, N] or (transB) [N, K].
+void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* bp) {
+  if (transB) {
+    for (int64_t j = 0; j < kNR; j++) {
+      if (j < nr) { const float* src = b + (j0 + j) * ldb; for (int64_t k = 0; k < kc; k++) bp[k * kNR + j] = src[k]; }
+      else for (int64_t k = 0; k < kc; k++) bp[k * kNR + j] = 0.0f;
     }
+    return;
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const float* src = b + k * ldb + j0;
+    float* dst = bp + k * kNR;
+    for (int64_t j = 0; j < nr; j++) dst[j] = src[j];
+    for (int64_t j = nr; j < kNR; j++) dst[j] = 0.0f;
   }
 }
 
 }  // namespace
 
-void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
-           float* C, int64_t ldc, bool accumulate) {
-  if (!accumulate) {
-    for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    return;
   }
-  if (M == 0 || N == 0 || K == 0) return;
-  // Tiles of rows × columns small enough for the C tile and a B panel to stay in cache; K is split for the
-  // non-transposed case so that a B panel (kBlock × colBlock) fits in L2.
-  const int64_t rowBlock = transB ? 4 : 16;
-  const int64_t colBlock = transB ? 64 : 256;
-  const int64_t kBlock = transB ? K : 256;
-  const int64_t rowTiles = (M + rowBlock - 1) / rowBlock;
-  const int64_t colTiles = (N + colBlock - 1) / colBlock;
-  const int64_t tiles = rowTiles * colTiles;
-#pragma omp parallel for schedule(dynamic, 1) if (M * N * K > 32768)
-  for (int64_t t = 0; t < tiles; t++) {
-    const int64_t i0 = (t / colTiles) * rowBlock, rows = std::min(rowBlock, M - i0);
-    const int64_t j0 = (t % colTiles) * colBlock, j1 = std::min(N, j0 + colBlock);
-    for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
-      const int64_t kn = std::min(kBlock, K - k0);
-      if (transB) tileNT(rows, j0, j1, kn, A + i0 * lda + k0, lda, B + k0, ldb, C + i0 * ldc, ldc);
-      else tileNN(rows, j0, j1, kn, A + i0 * lda + k0, lda, B + k0 * ldb, ldb, C + i0 * ldc, ldc);
+  static thread_local AlignedBuffer packedA, sharedB;
+  const int64_t mPanels = (M + kMR - 1) / kMR, nPanels = (N + kNR - 1) / kNR;
+  // Wide B (many panels): one task per B panel, packed by that task while it is hot in cache. Narrow B (few
+  // panels, e.g. a 7×7 feature map): all panels packed once, then tasks also split the A panels so every core works.
+  const bool wide = nPanels >= 8;
+  const int64_t mChunk = wide ? mPanels : std::min<int64_t>(mPanels, 8);
+  const int64_t mChunks = (mPanels + mChunk - 1) / mChunk;
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    float* ap = packedA.get(static_cast<size_t>(mPanels * kMR * kc));
+    packA(M, kc, A + k0, lda, ap);
+    const bool add = accumulate || k0 > 0;
+    float* shared = wide ? nullptr : sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
+    if (!wide) {
+#pragma omp parallel for if (N * kc > 32768)
+      for (int64_t q = 0; q < nPanels; q++) packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc);
+    }
+#pragma omp parallel for schedule(dynamic, 1) if (M * N * kc > 32768)
+    for (int64_t t = 0; t < nPanels * mChunks; t++) {
+      const int64_t q = t / mChunks, chunk = t % mChunks;
+      const int64_t nr = std::min(kNR, N - q * kNR);
+      const float* bp = shared ? shared + q * kNR * kc : nullptr;
+      if (!bp) {
+        static thread_local AlignedBuffer packedB;
+        float* own = packedB.get(static_cast<size_t>(kNR * kc));
+        packB(k0, kc, q * kNR, nr, own);
+        bp = own;
+      }
+      for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
+        const int64_t mr = std::min(kMR, M - p * kMR);
+        microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, mr, nr, add);
+      }
     }
   }
+}
+
+void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
+           float* C, int64_t ldc, bool accumulate) {
+  sgemmPackedB(M, N, K, A, lda, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* bp) {
+    packBPanel(kc, j0, nr, transB ? B + k0 : B + k0 * ldb, ldb, transB, bp);
+  }, C, ldc, accumulate);
 }
 
 namespace {

@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,14 @@ struct ActivationFn {
   static ActivationFn parse(const std::string& name, double alpha, double beta);
   void apply(float* data, int64_t count) const;
 };
+
+// Fills one packed panel of B: rows k0 … k0+kc, columns j0 … j0+nr, as kc rows of kGemmPanel floats
+// (zero beyond nr). Lets a convolution pack straight from its input instead of materialising im2col.
+constexpr int64_t kGemmPanel = 16;
+using PackB = std::function<void(int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel)>;
+
+// C[M,N] (+)= A[M,K] · B with B supplied panel by panel.
+void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate);
 
 // C[M,N] (+)= A[M,K] · B, B given as [K,N] (transB false) or [N,K] (transB true); row-major with leading dims.
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,

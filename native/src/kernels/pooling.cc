@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <limits>
 
 #include "kernels/kernel.h"
@@ -16,6 +18,8 @@ class Pooling : public Kernel {
       : Kernel(op), w_(Window::read(op)), type_(op.params.string(op.name, "type")),
         countIncludePad_(op.params.number(op.name, "countIncludePad") != 0), blend_(static_cast<float>(op.params.number(op.name, "blendFactor"))) {
     if (type_ != "max" && type_ != "average" && type_ != "max_average_blend") bad("pooling type '" + type_ + "'");
+    isMax_ = type_ == "max";
+    isAverage_ = type_ == "average";
   }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
@@ -42,6 +46,10 @@ class Pooling : public Kernel {
     const int64_t planes = s[0] * s[1], inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
     const float* x = in[0]->data.data();
     float* y = outs[0]->data.data();
+    if (isMax_ && size[0] == 1 && w_.kernel[0] == 1) {
+      separableMax(x, y, planes, size, out, pad);
+      return;
+    }
 #pragma omp parallel for if (planes * outPixels > 16384)
     for (int64_t p = 0; p < planes; p++) {
       const float* xp = x + p * inPixels;
@@ -70,15 +78,43 @@ class Pooling : public Kernel {
                   valid++;
                 }
             const float avg = valid ? sum / static_cast<float>(countIncludePad_ ? padded : valid) : 0.0f;
-            float r = type_ == "max" ? mx : type_ == "average" ? avg : blend_ * mx + (1 - blend_) * avg;
+            const float r = isMax_ ? mx : isAverage_ ? avg : blend_ * mx + (1 - blend_) * avg;
             yp[(od * out[1] + oh) * out[2] + ow] = r;
           }
     }
   }
 
  private:
+  // 2-d max pooling as a row pass then a column pass: K + K comparisons per output instead of K·K (SPP's 13×13).
+  void separableMax(const float* x, float* y, int64_t planes, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+    const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
+    const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
+    const auto pick = [](float m, float v) { return (v > m || std::isnan(v)) ? v : m; };
+#pragma omp parallel for if (planes * H * OW > 16384)
+    for (int64_t p = 0; p < planes; p++) {
+      std::vector<float> rows(H * OW);
+      const float* xp = x + p * H * W;
+      for (int64_t h = 0; h < H; h++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          const int64_t start = ow * sw - pad[2];
+          float m = -std::numeric_limits<float>::infinity();
+          for (int64_t i = std::max<int64_t>(start, 0); i < std::min(start + kw, W); i++) m = pick(m, xp[h * W + i]);
+          rows[h * OW + ow] = m;
+        }
+      float* yp = y + p * OH * OW;
+      for (int64_t oh = 0; oh < OH; oh++) {
+        const int64_t start = oh * sh - pad[1];
+        float* yr = yp + oh * OW;
+        std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
+        for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++)
+          for (int64_t ow = 0; ow < OW; ow++) yr[ow] = pick(yr[ow], rows[h * OW + ow]);
+      }
+    }
+  }
+
   Window w_;
   std::string type_;
+  bool isMax_ = false, isAverage_ = false;  // decided once: the inner loop runs per output element
   bool countIncludePad_;
   float blend_;
 };
