@@ -8,7 +8,8 @@ import { requireTensorRT, TensorRTEngine, type TensorRTBuildOptions } from "../n
 import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
-import { PASSES } from "./passes.js";
+import { activationMemory } from "./memory.js";
+import { passesFor } from "./passes.js";
 
 /** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
 export type OptimizationProfile = Record<string, ShapeRange>;
@@ -30,6 +31,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Weights to bind instead of the network's own weight source. */
   weights?: WeightSource;
+  /** Run the optimisation passes (fusions, folding). Default true; false keeps every layer as defined, for debugging. */
+  optimize?: boolean;
   /** Refuse to load the plan on CPUs lacking these features (default: none; kernels dispatch at run time). */
   requiredCpuFeatures?: readonly string[];
 }
@@ -73,7 +76,8 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   if (backend !== "builtin") throw new BuildError(`unknown backend ${JSON.stringify(backend)}; use "builtin" or "tensorrt"`);
   const ir = network.toJSON();
   if (ir.outputs.length === 0) throw new BuildError(`network "${ir.name}" has no outputs; mark at least one with net.markOutput(tensor)`);
-  const steps = PASSES.length + 3;
+  const passes = passesFor(options.optimize ?? true);
+  const steps = passes.length + 3;
   let step = 0;
   const advance = (phase: string) => {
     if (options.signal?.aborted) throw new BuildCancelledError(`build of "${ir.name}" cancelled during: ${phase}`);
@@ -83,7 +87,7 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   const inputs = checkProfiles(ir, options.profiles ?? []);
   advance("binding weights");
   const graph = buildGraph(ir, options.weights ?? network.weights);
-  for (const pass of PASSES) {
+  for (const pass of passes) {
     advance(pass.name);
     pass.run(graph);
   }
@@ -92,11 +96,12 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
     netdef: packageVersion, network: ir.name, backend: "builtin",
     requiredCpuFeatures: [...(options.requiredCpuFeatures ?? [])],
     builtOn: { cpuFeatures: addon().cpuFeatures(), platform: `${process.platform}-${process.arch}` },
-    config: { passes: PASSES.map((p) => p.name) },
+    config: { passes: passes.map((p) => p.name) },
     inputs,
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
     layers: graph.ops.map((op) => ({ name: op.name, kind: op.kind, fusedFrom: op.fusedFrom })),
+    memory: activationMemory(graph, Object.fromEntries(inputs.map((t) => [t.name, t.profiles?.[0]?.opt ?? t.shape]))),
     ir,
   };
   const engine = await Engine.deserialize(encodePlan(graph, header), { weights: options.weights ?? network.weights });

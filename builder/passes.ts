@@ -4,12 +4,22 @@ import { readers, type BuildGraph, type BuildOp } from "./graph.js";
  * The builder's graph rewrites, run in order. Each keeps outputs unchanged (within float32 rounding) and records in
  * `fusedFrom` which of the network's layers an op now computes.
  */
-export const PASSES: readonly { name: string; run: (graph: BuildGraph) => void }[] = [
+export interface Pass {
+  name: string;
+  run: (graph: BuildGraph) => void;
+  /** Required for the builtin kernels (not an optimisation): runs even with `optimize: false`. */
+  required?: boolean;
+}
+
+export const PASSES: readonly Pass[] = [
   { name: "fold BatchNorm into the preceding convolution", run: foldBatchNormIntoConvolution },
-  { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm },
+  { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
 ];
+
+/** The passes a build runs: all of them, or with `optimize: false` only the required ones. */
+export const passesFor = (optimize: boolean): readonly Pass[] => PASSES.filter((p) => optimize || p.required);
 
 /** The op that produces `tensor`, when exactly one op (and no network output) reads it. */
 function soleConsumerOf(graph: BuildGraph, tensor: string, count = readers(graph)): BuildOp | undefined {

@@ -6,6 +6,7 @@ import { PASSES } from "../builder/passes.js";
 import { nearestNames, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { encodePlan } from "./plan.js";
+import type { ActivationMemory } from "../builder/memory.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine } from "./addon.js";
 
@@ -39,8 +40,20 @@ export interface PlanHeader {
   weights: string[];
   /** Each op of the plan and the network layers it computes (more than one where the builder fused them). */
   layers: { name: string; kind: string; fusedFrom: string[] }[];
+  /** Activation memory at the profiles' opt shapes: naive sum of all tensors against the live-set peak. */
+  memory: ActivationMemory;
   /** The network as defined (weights by name only): what refit rebuilds from and `netdef inspect` shows. */
   ir: NetworkIR;
+}
+
+/** What the builder made of the network. */
+export interface EngineInspection {
+  /** Each executed layer and the network layers fused into it. */
+  layers: PlanHeader["layers"];
+  fusedGroups: PlanHeader["layers"];
+  memory: ActivationMemory;
+  /** The optimisation passes the builder ran, in order. */
+  passes: string[];
 }
 
 /** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
@@ -111,6 +124,16 @@ export class Engine {
     return Engine.deserialize(new Uint8Array(await readFile(file)));
   }
 
+  /** The fused groups, the passes run and the activation memory (naive sum vs live-set peak). */
+  inspect(): EngineInspection {
+    return {
+      layers: this.header.layers,
+      fusedGroups: this.header.layers.filter((l) => l.fusedFrom.length > 1),
+      memory: this.header.memory,
+      passes: (this.header.config.passes as string[] | undefined) ?? [],
+    };
+  }
+
   get inputs(): readonly IOTensor[] { return this.header.inputs; }
   get outputs(): readonly IOTensor[] { return this.header.outputs; }
 
@@ -161,7 +184,8 @@ export class Engine {
     if (problems.length) throw new RefitError(problems);
     const merged: WeightSource = { get: (n) => weights.get(n) ?? base?.get(n), names: () => [...expected.keys()] };
     const graph = buildGraph(this.header.ir, merged);
-    for (const pass of PASSES) pass.run(graph);
+    // The same passes as the build, so the refit plan has the engine's structure.
+    for (const pass of PASSES.filter((p) => this.inspect().passes.includes(p.name))) pass.run(graph);
     const plan = encodePlan(graph, this.header);
     await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });
     this.#plan = plan;
@@ -187,7 +211,7 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
   const bad = (what: string): never => { throw new PlanError(`plan header is inconsistent: ${what}`); };
   if (typeof header !== "object" || header === null) bad("not an object");
   if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)
-    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs)) bad("fields missing");
+    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || typeof header.memory?.peakBytes !== "number") bad("fields missing");
   for (const side of ["inputs", "outputs"] as const) {
     const described = header[side];
     if (!Array.isArray(described) || described.length !== io[side].length) return bad(`${side} differ from the plan's body`);

@@ -12,6 +12,21 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const EngineSlot> slot) : slo
   for (auto& [name, t] : g.outputs) lastUse_[t] = static_cast<int>(g.ops.size());
 }
 
+std::vector<float> ExecutionContext::takeBuffer(size_t size) {
+  // Best fit: the smallest pooled buffer that holds `size`, so large buffers stay for large tensors.
+  size_t best = pool_.size();
+  for (size_t i = 0; i < pool_.size(); i++) {
+    if (pool_[i].capacity() >= size && (best == pool_.size() || pool_[i].capacity() < pool_[best].capacity())) best = i;
+  }
+  std::vector<float> buffer;
+  if (best < pool_.size()) {
+    buffer = std::move(pool_[best]);
+    pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(best));
+  }
+  buffer.resize(size);
+  return buffer;
+}
+
 std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times) {
   const std::shared_ptr<const Engine> engine = slot_->get();  // this execution's weights, whatever a refit does meanwhile
   const Graph& g = engine->graph();
@@ -43,17 +58,23 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     for (size_t o = 0; o < shapes.size(); o++) {
       Buffer& b = buffers_[op.outputs[o]];
       b.shape = shapes[o];
-      b.data.resize(volume(shapes[o]));
+      if (b.data.capacity() == 0) b.data = takeBuffer(volume(shapes[o]));
+      else b.data.resize(volume(shapes[o]));
       outs.push_back(&b);
     }
     const auto start = std::chrono::steady_clock::now();
     kernels[i]->run(ins, outs);
     if (times) times->push_back({op.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
-    // Release what no later layer reads: activation memory stays near the live set, not the whole network.
-    for (int t : op.inputs) if (lastUse_[t] == static_cast<int>(i)) { buffers_[t].data.clear(); buffers_[t].data.shrink_to_fit(); }
+    // Hand back what no later layer reads: activation memory stays near the live set, not the whole network.
+    for (int t : op.inputs) {
+      if (lastUse_[t] == static_cast<int>(i) && buffers_[t].data.capacity() > 0) pool_.push_back(std::move(buffers_[t].data));
+    }
   }
   std::vector<NamedBuffer> result;
   for (auto& [name, t] : g.outputs) result.push_back({name, buffers_[t]});
+  // Inputs and outputs are handed to the caller: their buffers rejoin the pool for the next execution.
+  for (int t : g.inputs) if (buffers_[t].data.capacity() > 0) pool_.push_back(std::move(buffers_[t].data));
+  for (auto& [name, t] : g.outputs) if (buffers_[t].data.capacity() > 0) pool_.push_back(std::move(buffers_[t].data));
   return result;
 }
 

@@ -34,6 +34,9 @@ class ExecutionContext {
   // For each tensor, the index of the last layer that reads it (outputs: never freed), so buffers are released
   // as soon as they are dead.
   std::vector<int> lastUse_;
+  // Buffers of dead tensors, kept for the next tensor that fits: activation memory follows the live set.
+  std::vector<std::vector<float>> pool_;
+  std::vector<float> takeBuffer(size_t size);
 };
 
 }  // namespace netdef

@@ -1,0 +1,77 @@
+// The builder's passes: the graph before and after each, and outputs unchanged (within 1e-5 relative).
+import { describe, expect, it } from "vitest";
+import { type Network } from "netdef";
+import { buildGraph } from "../../builder/graph.js";
+import { foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, lowerBatchNorm } from "../../builder/passes.js";
+import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
+import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { loadFixtureWeights } from "../fixtures.js";
+
+const kinds = (net: Network, passes: ((g: ReturnType<typeof buildGraph>) => void)[]) => {
+  const graph = buildGraph(net.toJSON(), net.weights);
+  for (const pass of passes) pass(graph);
+  return graph.ops.map((op) => `${op.kind}:${op.fusedFrom.join("+")}`);
+};
+
+async function optimisedVsPlain(net: Network, input: string, shape: number[], data: Float32Array) {
+  const profiles = [{ [input]: { min: shape, opt: shape, max: shape } }];
+  const [fast, plain] = await Promise.all([net.build({ profiles }), net.build({ profiles, optimize: false })]);
+  const a = await fast.createExecutionContext().execute({ [input]: { data, shape } });
+  const b = await plain.createExecutionContext().execute({ [input]: { data, shape } });
+  let worst = 0;
+  for (const name of Object.keys(b)) {
+    const x = a[name]!.data, y = b[name]!.data;
+    const scale = Math.max(...Array.from(y, (v) => Math.abs(Number(v))));
+    for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(Number(x[i]) - Number(y[i])) / scale);
+  }
+  return { worst, fast, plain };
+}
+
+describe("graph rewrites", () => {
+  it("folds each convolution's BatchNorm into it, and lowers BatchNorms with no convolution before them", async () => {
+    const net = defineYoloBlock(await loadFixtureWeights("yolo_block.safetensors"));
+    expect(kinds(net, []).filter((k) => k.startsWith("batchNorm"))).toHaveLength(3);
+    const after = kinds(net, [foldBatchNormIntoConvolution, lowerBatchNorm]);
+    expect(after.filter((k) => k.startsWith("batchNorm") || k.startsWith("scale"))).toEqual([]);
+    expect(after).toContain("convolution:stem.conv+stem.bn");
+  });
+
+  it("fuses softmax → log and dense → ReLU in LeNet", async () => {
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    expect(kinds(net, [fuseLogSoftMax, fuseActivation])).toEqual([
+      "convolution:conv1", "pooling:pool1", "convolution:conv2", "pooling:pool2", "fullyConnected:fc1+relu1", "fullyConnected:fc2", "logSoftMax:softmax+log_softmax",
+    ]);
+  });
+
+  it("leaves a fusion off where the intermediate tensor is an output (debug marks keep tensors observable)", async () => {
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    net.markDebug(net.layer("fc1").output);
+    expect(kinds(net, [fuseActivation])).toContain("fullyConnected:fc1");
+    expect(kinds(net, [fuseActivation])).toContain("activation:relu1");
+  });
+});
+
+describe("optimised engines compute what the plain ones do (1e-5 relative)", () => {
+  it.each([
+    ["lenet", defineLeNet, "data", [4, 1, 28, 28]],
+    ["yolo_block", defineYoloBlock, "input", [1, 3, 64, 64]],
+    ["mobilenet_v2", defineMobileNetV2, "input", [1, 3, 224, 224]],
+  ] as [string, (w: Awaited<ReturnType<typeof loadFixtureWeights>>) => Network, string, number[]][])("%s", async (model, define, input, shape) => {
+    const io = await loadFixtureWeights(`${model}_io.safetensors`);
+    const { worst, fast, plain } = await optimisedVsPlain(define(await loadFixtureWeights(`${model}.safetensors`)), input, shape, io.float32("input").subarray(0, shape.reduce((a, b) => a * b, 1)));
+    expect(worst).toBeLessThan(1e-5);
+    expect(fast.inspect().layers.length).toBeLessThan(plain.inspect().layers.length);
+  });
+});
+
+describe("activation memory", () => {
+  it("mobilenet_v2's live-set peak is at most half the naive sum", async () => {
+    const engine = await defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [8, 3, 224, 224] } }] });
+    const { memory, fusedGroups } = engine.inspect();
+    expect(memory.shapes).toEqual({ input: [8, 3, 224, 224] });
+    expect(memory.peakBytes / memory.naiveBytes).toBeLessThanOrEqual(0.5);
+    expect(fusedGroups.map((g) => g.name)).toContain("features.0.0");
+    expect(fusedGroups.find((g) => g.name === "features.0.0")!.fusedFrom).toEqual(["features.0.0", "features.0.1", "features.0.relu6"]);
+  });
+});
