@@ -23,13 +23,8 @@ class Convolution : public Kernel {
     kernelVolume_ = w_.kernel[0] * w_.kernel[1] * w_.kernel[2];
     if (weight_.size() % (outChannels_ * kernelVolume_)) bad("kernel has " + std::to_string(weight_.size()) + " values");
     inPerGroup_ = static_cast<int64_t>(weight_.size()) / (outChannels_ * kernelVolume_);
-    if (op.hasWeight("bias")) {
-      bias_ = op.weight("bias");
-      if (static_cast<int64_t>(bias_.size()) != outChannels_) bad("bias has " + std::to_string(bias_.size()) + " values");
-    }
-    if (op.params.strings.count("activation")) {
-      activation_ = ActivationFn::parse(op.params.string(op.name, "activation"), op.params.number(op.name, "activationAlpha"), op.params.number(op.name, "activationBeta"));
-    }
+    bias_ = optionalBias(op, outChannels_);
+    activation_ = ActivationFn::fused(op);
   }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
@@ -176,10 +171,7 @@ class Deconvolution : public Kernel {
     if (weight_.size() % perIn) bad("kernel has " + std::to_string(weight_.size()) + " values");
     inChannels_ = static_cast<int64_t>(weight_.size()) / perIn;
     if (inChannels_ % groups_) bad("kernel does not split into groups");
-    if (op.hasWeight("bias")) {
-      bias_ = op.weight("bias");
-      if (static_cast<int64_t>(bias_.size()) != outChannels_) bad("bias size");
-    }
+    bias_ = optionalBias(op, outChannels_);
   }
 
   void extents(const Shape& s, int64_t size[3], int64_t out[3]) const {

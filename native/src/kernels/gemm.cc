@@ -157,13 +157,8 @@ class FullyConnected : public Kernel {
       : Kernel(op), out_(op.params.integer(op.name, "outFeatures")), in_(op.params.integer(op.name, "inFeatures")),
         weight_(op.weight("kernel")) {
     if (static_cast<int64_t>(weight_.size()) != out_ * in_) bad("kernel has " + std::to_string(weight_.size()) + " values");
-    if (op.hasWeight("bias")) {
-      bias_ = op.weight("bias");
-      if (static_cast<int64_t>(bias_.size()) != out_) bad("bias has " + std::to_string(bias_.size()) + " values");
-    }
-    if (op.params.strings.count("activation")) {
-      activation_ = ActivationFn::parse(op.params.string(op.name, "activation"), op.params.number(op.name, "activationAlpha"), op.params.number(op.name, "activationBeta"));
-    }
+    bias_ = optionalBias(op, out_);
+    activation_ = ActivationFn::fused(op);
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const Shape& s = in.at(0);

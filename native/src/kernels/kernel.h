@@ -73,8 +73,13 @@ struct ActivationFn {
   Type type = Type::kNone;
   float alpha = 0, beta = 0;
   static ActivationFn parse(const std::string& name, double alpha, double beta);
+  // The activation the builder fused into a convolution or dense layer (none when the plan names none).
+  static ActivationFn fused(const OpDesc& op);
   void apply(float* data, int64_t count) const;
 };
+
+// A layer's optional bias, checked to hold one value per output channel.
+std::vector<float> optionalBias(const OpDesc& op, int64_t channels);
 
 // Fills one packed panel of B: rows k0 … k0+kc, columns j0 … j0+nr, as kc rows of kGemmPanel floats
 // (zero beyond nr). Lets a convolution pack straight from its input instead of materialising im2col.

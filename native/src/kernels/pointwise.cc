@@ -19,6 +19,18 @@ ActivationFn ActivationFn::parse(const std::string& name, double alpha, double b
   throw PlanError("activation type '" + name + "' is not known");
 }
 
+ActivationFn ActivationFn::fused(const OpDesc& op) {
+  if (!op.params.strings.count("activation")) return ActivationFn{};
+  return parse(op.params.string(op.name, "activation"), op.params.number(op.name, "activationAlpha"), op.params.number(op.name, "activationBeta"));
+}
+
+std::vector<float> optionalBias(const OpDesc& op, int64_t channels) {
+  if (!op.hasWeight("bias")) return {};
+  const std::vector<float>& bias = op.weight("bias");
+  if (static_cast<int64_t>(bias.size()) != channels) throw PlanError(op.name + " (" + op.kind + "): bias has " + std::to_string(bias.size()) + " values for " + std::to_string(channels) + " outputs");
+  return bias;
+}
+
 void ActivationFn::apply(float* x, int64_t n) const {
   const float a = alpha, b = beta;
   switch (type) {

@@ -157,18 +157,25 @@ class Lowering {
     else unsupported(op, "layer kind '" + k + "'");
   }
 
-  void convolution(const OpDesc& op) {
+  // Convolution and deconvolution share their arguments; only the layer and the post-padding differ.
+  template <class Add>
+  void windowed(const OpDesc& op, Add add, const std::vector<int64_t>& postPadding, bool paddingModeToo) {
     // Weights named first, kernel then bias, so the calls come in one order whatever the compiler.
     const Weights kernel = named(op, "kernel");
     const Weights bias = op.hasWeight("bias") ? named(op, "bias") : none();
-    auto* l = net_.addConvolutionNd(input(op, 0), op.params.integer(op.name, "outChannels"), dims(op.params.integers(op.name, "kernel")), kernel, bias);
+    auto* l = add(input(op, 0), op.params.integer(op.name, "outChannels"), dims(op.params.integers(op.name, "kernel")), kernel, bias);
     l->setStrideNd(dims(op.params.integers(op.name, "stride")));
     l->setDilationNd(dims(op.params.integers(op.name, "dilation")));
     l->setNbGroups(op.params.integer(op.name, "groups"));
     l->setPrePadding(dims(op.params.integers(op.name, "prePadding")));
-    l->setPostPadding(dims(op.params.integers(op.name, "postPadding")));
-    l->setPaddingMode(paddingMode(op));
+    l->setPostPadding(dims(postPadding));
+    if (paddingModeToo) l->setPaddingMode(paddingMode(op));
     finish(op, l);
+  }
+
+  void convolution(const OpDesc& op) {
+    windowed(op, [&](ITensor& in, int64_t maps, Dims k, Weights w, Weights b) { return net_.addConvolutionNd(in, maps, k, w, b); },
+             op.params.integers(op.name, "postPadding"), true);
   }
 
   void deconvolution(const OpDesc& op) {
@@ -176,15 +183,7 @@ class Lowering {
     std::vector<int64_t> post = op.params.integers(op.name, "postPadding");
     const std::vector<int64_t> extra = op.params.integers(op.name, "outputPadding");
     for (size_t i = 0; i < post.size(); i++) post[i] -= extra.at(i);
-    const Weights kernel = named(op, "kernel");
-    const Weights bias = op.hasWeight("bias") ? named(op, "bias") : none();
-    auto* l = net_.addDeconvolutionNd(input(op, 0), op.params.integer(op.name, "outChannels"), dims(op.params.integers(op.name, "kernel")), kernel, bias);
-    l->setStrideNd(dims(op.params.integers(op.name, "stride")));
-    l->setDilationNd(dims(op.params.integers(op.name, "dilation")));
-    l->setNbGroups(op.params.integer(op.name, "groups"));
-    l->setPrePadding(dims(op.params.integers(op.name, "prePadding")));
-    l->setPostPadding(dims(post));
-    finish(op, l);
+    windowed(op, [&](ITensor& in, int64_t maps, Dims k, Weights w, Weights b) { return net_.addDeconvolutionNd(in, maps, k, w, b); }, post, false);
   }
 
   void pooling(const OpDesc& op) {
