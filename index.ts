@@ -25,3 +25,6 @@ export { TensorRTEngine, type TensorRTBuildOptions, type TensorRTTarget } from "
 export { exportOnnx, ONNX_OPSET } from "./onnx/export.js";
 export { OnnxExportError } from "./onnx/errors.js";
 export { compareLayers, type LayerReport, type LayerComparison, type ActivationReference, type CompareOptions } from "./debug/compare-layers.js";
+export { calibrate, quantisedInputs, type CalibrationTable, type CalibrateOptions } from "./precision/calibrate.js";
+export { quantize, type QuantizeOptions } from "./precision/quantize.js";
+export { reducedFloat, roundToBfloat16, roundToFloat16, type ReducedFloatOptions } from "./precision/reduced-float.js";

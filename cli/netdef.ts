@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 // netdef's command line, trtexec-like: build, run, inspect, bench, export-onnx, refit, compare. `netdef help`.
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import {
-  compareLayers, Engine, exportOnnx, loadWeights, Network, parseNpy, serializeNpy, type OptimizationProfile, type WeightSource,
+  calibrate, compareLayers, Engine, exportOnnx, loadWeights, Network, parseNpy, quantize, reducedFloat, serializeNpy, type OptimizationProfile, type WeightSource,
 } from "netdef";
 
 const USAGE = `usage: netdef <command> [options]
 
-  build <network.ts> --weights <file> [--profile in:min/opt/max]... -o <model.plan>
+  build <network.ts> --weights <file> [--profile in:min/opt/max]... [--precision fp32|fp16|bf16|int8 --calib <dir>] -o <model.plan>
   run <model.plan> --input [name=]<x.npy>... -o <out.npy>
   inspect <model.plan | network.ts> [--weights <file>]
   bench <model.plan> [--batch N] [--profile]
@@ -31,6 +31,7 @@ const { values: options, positionals } = parseArgs({
     weights: { type: "string" }, output: { type: "string", short: "o" }, input: { type: "string", multiple: true },
     // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
     profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
+    calib: { type: "string" },
     precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
   },
   strict: false,
@@ -76,6 +77,24 @@ async function readInputs(specs: readonly string[], names: readonly string[]) {
   return inputs;
 }
 
+/**
+ * The network in the precision --precision asks for: fp32 as defined; fp16/bf16 with weights and activations
+ * rounded; int8 calibrated (entropy) on the .npy batches in --calib (cached beside them) then quantised.
+ */
+async function withPrecision(network: Network): Promise<Network> {
+  const precision = (options.precision as string | undefined) ?? "fp32";
+  if (precision === "fp32") return network;
+  if (precision === "fp16" || precision === "bf16") return reducedFloat(network, precision === "fp16" ? "float16" : "bfloat16");
+  if (precision !== "int8") throw new UsageError(`--precision ${precision}: expected fp32, fp16, bf16 or int8`);
+  const dir = need(options.calib, "--calib <folder of .npy input batches> for --precision int8");
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".npy")).sort();
+  if (!files.length) throw new UsageError(`--calib ${dir}: no .npy files`);
+  const inputName = network.toJSON().inputs[0]!.name;
+  const batches = await Promise.all(files.map(async (f) => readInputs([`${inputName}=${path.join(dir, f)}`], [inputName])));
+  const table = await calibrate(network, batches, { cacheFile: path.join(dir, "calibration.json"), onProgress: ({ batch, batches: n }) => progressBar("calibrate")({ phase: "calibration batches", step: batch, steps: n }) });
+  return quantize(network, table);
+}
+
 /** A progress bar on stderr (a terminal only), one line rewritten in place. */
 function progressBar(label: string) {
   return ({ phase, step, steps }: { phase: string; step: number; steps: number }) => {
@@ -90,8 +109,7 @@ async function main(): Promise<void> {
   if (options.help || !command || command === "help") { console.log(USAGE); return; }
   switch (command) {
     case "build": {
-      if (options.precision && options.precision !== "fp32") throw new UsageError(`--precision ${String(options.precision)}: only fp32 is available in this version`);
-      const network = await loadNetwork(need(target, "the network file"), await loadWeights(need(options.weights, "--weights")));
+      const network = await withPrecision(await loadNetwork(need(target, "the network file"), await loadWeights(need(options.weights, "--weights"))));
       const controller = new AbortController();
       process.once("SIGINT", () => controller.abort());
       const started = performance.now();

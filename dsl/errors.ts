@@ -36,7 +36,7 @@ export class NetworkError extends Error {
 
 // Frames inside these folders are netdef's own; the first frame outside them is the user's line.
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const internalDirs = ["dsl", "layers", "weights", "builder", "onnx", "debug", "native"].map((d) => path.join(packageRoot, d) + path.sep);
+const internalDirs = ["dsl", "layers", "weights", "builder", "onnx", "debug", "precision", "native"].map((d) => path.join(packageRoot, d) + path.sep);
 
 function frameFile(frame: string): { file: string; location: string } | undefined {
   const match = /\(?((?:file:\/\/)?[^\s()]+?):(\d+):(\d+)\)?$/.exec(frame.trim());

@@ -1,6 +1,6 @@
 // The `netdef` command line, run as a user runs it (the compiled bin, a network file, fixture weights).
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -27,6 +27,17 @@ describe("netdef CLI", () => {
     const build = await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/4x1x28x28/16x1x28x28", "-o", plan, "--json");
     expect(build.code).toBe(0);
     expect(JSON.parse(build.stdout)).toMatchObject({ plan, network: "lenet", layers: 7 });
+
+    // INT8 from calibration batches on disk, and bf16.
+    const calib = path.join(dir, "calib");
+    await mkdir(calib);
+    const digits = (await loadFixtureWeights("lenet_io.safetensors")).float32("input");
+    for (let b = 0; b < 2; b++) await writeFile(path.join(calib, `batch${b}.npy`), serializeNpy({ dtype: "float32", shape: [50, 1, 28, 28], data: digits.slice(b * 50 * 784, (b + 1) * 50 * 784) }));
+    for (const precision of ["int8", "bf16"]) {
+      const built = await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", precision, "--calib", calib, "--profile", "data:1x1x28x28/4x1x28x28/16x1x28x28", "-o", path.join(dir, `${precision}.plan`), "--json");
+      expect(built.code).toBe(0);
+    }
+    expect(JSON.parse(await readFile(path.join(calib, "calibration.json"), "utf8")).method).toBe("entropy");
 
     const inspect = await netdef("inspect", plan);
     expect(inspect.stdout).toContain("input  data float32 [-1,1,28,28] profiles [1,1,28,28]…[16,1,28,28]");
@@ -71,7 +82,8 @@ describe("netdef CLI", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("netdef: missing --weights");
     expect((await netdef("frobnicate")).code).toBe(2);
-    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int8", "-o", "x.plan")).stderr).toContain("only fp32");
+    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int8", "-o", "x.plan")).stderr).toContain("missing --calib");
+    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int4", "-o", "x.plan")).stderr).toContain("expected fp32, fp16, bf16 or int8");
   });
 
   it("reports failures with exit code 1 and the typed error", async () => {

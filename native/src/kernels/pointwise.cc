@@ -249,9 +249,10 @@ class Scale : public Kernel {
     const float *sc = find("scale"), *sh = find("shift"), *pw = find("power");
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
+    const bool uniform = mode_ == "uniform", channel = mode_ == "channel";  // decided once, not per element
 #pragma omp parallel for if (n > 65536)
     for (int64_t i = 0; i < n; i++) {
-      const int64_t c = mode_ == "uniform" ? 0 : mode_ == "channel" ? (i / inner) % extent : i % extent;
+      const int64_t c = uniform ? 0 : channel ? (i / inner) % extent : i % extent;
       float v = x[i];
       if (sc) v *= sc[c];
       if (sh) v += sh[c];
@@ -294,21 +295,27 @@ class ParametricReLU : public Kernel {
 // out of range saturate, TensorRT's behaviour); to bool, nonzero is true.
 class Cast : public Kernel {
  public:
-  explicit Cast(const OpDesc& op) : Kernel(op), to_(op.params.string(op.name, "to")) {}
+  explicit Cast(const OpDesc& op) : Kernel(op), convert_(converter(op.params.string(op.name, "to"))) {
+    if (!convert_) bad("cast to '" + op.params.string(op.name, "to") + "'");
+  }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const auto& x = in[0]->data;
     auto& y = out[0]->data;
-    for (size_t i = 0; i < x.size(); i++) {
-      const float v = x[i];
-      if (to_ == "bool") y[i] = v != 0 ? 1.0f : 0.0f;
-      else if (to_ == "int8") y[i] = std::isnan(v) ? 0.0f : std::trunc(std::min(127.0f, std::max(-128.0f, v)));
-      else if (to_ == "uint8") y[i] = std::isnan(v) ? 0.0f : std::trunc(std::min(255.0f, std::max(0.0f, v)));
-      else if (to_ == "int32" || to_ == "int64") y[i] = std::trunc(v);
-      else if (to_ == "float16") y[i] = roundToHalf(v);
-      else if (to_ == "bfloat16") y[i] = roundToBfloat16(v);
-      else y[i] = v;
-    }
+    const int64_t n = static_cast<int64_t>(x.size());
+#pragma omp parallel for if (n > 65536)
+    for (int64_t i = 0; i < n; i++) y[i] = convert_(x[i]);
+  }
+  // Chosen once per layer: the conversion runs per element.
+  static float (*converter(const std::string& to))(float) {
+    if (to == "bool") return [](float v) { return v != 0 ? 1.0f : 0.0f; };
+    if (to == "int8") return [](float v) { return std::isnan(v) ? 0.0f : std::trunc(std::min(127.0f, std::max(-128.0f, v))); };
+    if (to == "uint8") return [](float v) { return std::isnan(v) ? 0.0f : std::trunc(std::min(255.0f, std::max(0.0f, v))); };
+    if (to == "int32" || to == "int64") return [](float v) { return std::trunc(v); };
+    if (to == "float16") return roundToHalf;
+    if (to == "bfloat16") return roundToBfloat16;
+    if (to == "float32") return [](float v) { return v; };
+    return nullptr;
   }
   static float roundToBfloat16(float v) {
     uint32_t bits;
@@ -332,7 +339,7 @@ class Cast : public Kernel {
   }
 
  private:
-  std::string to_;
+  float (*convert_)(float);
 };
 
 // Q/DQ with a per-tensor or per-channel scale; quantize rounds half to even and saturates to [-128, 127].

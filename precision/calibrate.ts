@@ -1,0 +1,130 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { Network } from "../dsl/network.js";
+import type { InputValue } from "../native/engine.js";
+
+/** Per-tensor amax (the largest magnitude kept un-clipped): INT8 scale = amax / 127. */
+export type CalibrationTable = Record<string, number>;
+
+export interface CalibrateOptions {
+  /**
+   * "entropy" (TensorRT's default: the clip threshold minimising KL divergence; network inputs keep their full
+   * range) or "minmax" (the largest |x|).
+   */
+  method?: "entropy" | "minmax";
+  /** Tensors to calibrate. Default: the inputs of every convolution, deconvolution, dense and matrix layer. */
+  tensors?: readonly string[];
+  onProgress?: (progress: { batch: number; batches: number }) => void;
+  signal?: AbortSignal;
+  /** Reused when it holds this method and these tensors; written after a calibration otherwise. */
+  cacheFile?: string;
+}
+
+const QUANTISED_KINDS = new Set(["convolution", "deconvolution", "fullyConnected", "matrixMultiply"]);
+const BINS = 2048;
+
+/** The tensors whose INT8 scales a quantised network needs: the data inputs of the heavy layers. */
+export function quantisedInputs(network: Network): string[] {
+  return [...new Set(network.toJSON().layers.filter((l) => QUANTISED_KINDS.has(l.kind)).map((l) => l.inputs[0]!))];
+}
+
+/** KL-divergence threshold search over a histogram of |x| (TensorRT's entropy calibrator, 128 quantised bins). */
+export function entropyThreshold(histogram: Float64Array, binWidth: number, levels = 128): number {
+  let best = histogram.length, bestDivergence = Infinity;
+  for (let i = levels; i <= histogram.length; i++) {
+    const reference = Array.from(histogram.subarray(0, i));
+    let outliers = 0;
+    for (let j = i; j < histogram.length; j++) outliers += histogram[j]!;
+    reference[i - 1]! += outliers;
+    // Q: the first i bins merged into `levels` bins, then spread back over the bins that were non-empty.
+    const candidate = new Array<number>(i).fill(0);
+    const merge = i / levels;
+    for (let q = 0; q < levels; q++) {
+      const start = Math.floor(q * merge), end = q === levels - 1 ? i : Math.floor((q + 1) * merge);
+      let sum = 0, nonEmpty = 0;
+      for (let j = start; j < end; j++) { sum += histogram[j]!; if (histogram[j]! > 0) nonEmpty++; }
+      for (let j = start; j < end; j++) if (histogram[j]! > 0) candidate[j] = sum / nonEmpty;
+    }
+    const pTotal = reference.reduce((a, b) => a + b, 0), qTotal = candidate.reduce((a, b) => a + b, 0);
+    if (pTotal === 0 || qTotal === 0) continue;
+    let divergence = 0;
+    for (let j = 0; j < i; j++) {
+      const p = reference[j]! / pTotal, q = candidate[j]! / qTotal;
+      if (p > 0) divergence += q > 0 ? p * Math.log(p / q) : p * 20;  // an empty Q bin under mass: heavily penalised
+    }
+    if (divergence < bestDivergence) { bestDivergence = divergence; best = i; }
+  }
+  return (best + 0.5) * binWidth;
+}
+
+/**
+ * Runs the float network over a calibration dataset and returns each calibrated tensor's amax, with progress and
+ * cancellation; a cache file makes later calls instant.
+ * ```ts
+ * const table = await calibrate(net, batches, { method: "entropy", cacheFile: "lenet.calib.json" });
+ * const int8 = quantize(net, table);
+ * ```
+ */
+export async function calibrate(network: Network, dataset: Iterable<Record<string, InputValue>> | readonly Record<string, InputValue>[], options: CalibrateOptions = {}): Promise<CalibrationTable> {
+  const method = options.method ?? "entropy";
+  const tensors = [...(options.tensors ?? quantisedInputs(network))];
+  if (options.cacheFile) {
+    const cached = await readFile(options.cacheFile, "utf8").then((t) => JSON.parse(t) as { method: string; amax: CalibrationTable }, () => undefined);
+    if (cached?.method === method && tensors.every((t) => typeof cached.amax?.[t] === "number")) return Object.fromEntries(tensors.map((t) => [t, cached.amax[t]!]));
+  }
+  const batches = [...dataset];
+  if (batches.length === 0) throw new RangeError("calibrate: the dataset holds no batches");
+  const debug = Network.fromJSON(network.toJSON(), { weights: network.weights });
+  for (const t of tensors) {
+    const handle = debug.tensor(t);
+    if (!handle) throw new RangeError(`calibrate: "${t}" is not a tensor of network "${network.name}"`);
+    if (!debug.toJSON().inputs.some((i) => i.name === t)) debug.markDebug(handle);
+  }
+  const shapes = (batch: Record<string, InputValue>) => Object.fromEntries(Object.entries(batch).map(([k, v]) => [k, ArrayBuffer.isView(v) ? undefined : [...v.shape]]));
+  const largest = new Map<string, number[]>();
+  for (const batch of batches) for (const [k, s] of Object.entries(shapes(batch))) if (s) largest.set(k, (largest.get(k) ?? s).map((d, i) => Math.max(d, s[i]!)));
+  const profiles = debug.toJSON().inputs.filter((i) => i.shape.some((d) => d < 0)).map((i) => {
+    const max = largest.get(i.name) ?? i.shape.map((d) => Math.max(d, 1));
+    return [i.name, { min: max.map((d, j) => (i.shape[j]! < 0 ? 1 : d)), opt: max, max }] as const;
+  });
+  const engine = await debug.build(profiles.length ? { profiles: [Object.fromEntries(profiles)] } : {});
+  const ctx = engine.createExecutionContext();
+  const values = async (batch: Record<string, InputValue>) => {
+    const out = await ctx.execute(batch);
+    return (t: string) => {
+      const input = batch[t];
+      return out[t]?.data ?? (input && (ArrayBuffer.isView(input) ? input : input.data));
+    };
+  };
+  // Pass 1: amax per tensor; pass 2 (entropy): histograms of |x| over [0, amax].
+  const amax = new Map(tensors.map((t) => [t, 0]));
+  const passes = method === "entropy" ? 2 : 1;
+  const histograms = new Map(tensors.map((t) => [t, new Float64Array(BINS)]));
+  for (let pass = 0; pass < passes; pass++) {
+    for (const [b, batch] of batches.entries()) {
+      if (options.signal?.aborted) { engine.dispose(); throw new Error("calibration cancelled"); }
+      const read = await values(batch);
+      for (const t of tensors) {
+        const data = read(t)!;
+        if (pass === 0) {
+          let m = amax.get(t)!;
+          for (let i = 0; i < data.length; i++) m = Math.max(m, Math.abs(Number(data[i])));
+          amax.set(t, m);
+        } else {
+          const h = histograms.get(t)!, width = amax.get(t)! / BINS;
+          if (width > 0) for (let i = 0; i < data.length; i++) h[Math.min(BINS - 1, Math.floor(Math.abs(Number(data[i])) / width))]! += 1;
+        }
+      }
+      options.onProgress?.({ batch: pass * batches.length + b + 1, batches: passes * batches.length });
+    }
+  }
+  engine.dispose();
+  // Network inputs keep their whole range (their values are the caller's data, e.g. pixels in [0, 1], where a
+  // clip only loses information); entropy chooses the clip for intermediate tensors.
+  const networkInputs = new Set(network.toJSON().inputs.map((i) => i.name));
+  const table: CalibrationTable = Object.fromEntries(tensors.map((t) => {
+    const m = amax.get(t)!;
+    return [t, method === "entropy" && m > 0 && !networkInputs.has(t) ? Math.min(m, entropyThreshold(histograms.get(t)!, m / BINS)) : m];
+  }));
+  if (options.cacheFile) await writeFile(options.cacheFile, JSON.stringify({ method, amax: table }, null, 2));
+  return table;
+}

@@ -1,0 +1,61 @@
+import { Network } from "../dsl/network.js";
+import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
+import type { WeightSource } from "../weights/source.js";
+import { WeightStore } from "../weights/store.js";
+import { toFloat32 } from "../weights/tensor.js";
+import type { CalibrationTable } from "./calibrate.js";
+
+export interface QuantizeOptions {
+  /** Layers kept in float32 (no Q/DQ before them, weights untouched). */
+  keepFloat?: readonly string[];
+}
+
+/** Symmetric INT8 per output channel: each row of the kernel rounded to its own 127-level grid. */
+function quantizePerChannel(values: Float32Array, channels: number): Float32Array {
+  const out = new Float32Array(values.length);
+  const per = values.length / channels;
+  for (let c = 0; c < channels; c++) {
+    let amax = 0;
+    for (let i = c * per; i < (c + 1) * per; i++) amax = Math.max(amax, Math.abs(values[i]!));
+    const scale = amax / 127 || 1;
+    for (let i = c * per; i < (c + 1) * per; i++) out[i] = Math.min(127, Math.max(-127, Math.round(values[i]! / scale))) * scale;
+  }
+  return out;
+}
+
+/**
+ * The network in explicit INT8, TensorRT-11 style: a Quantize/Dequantize pair (per-tensor scale amax/127 from the
+ * calibration table) before the data input of every calibrated heavy layer, and those layers' kernels rounded to
+ * per-output-channel INT8 grids. Returns a new network; the original is unchanged.
+ */
+export function quantize(network: Network, table: CalibrationTable, options: QuantizeOptions = {}): Network {
+  const ir = network.toJSON();
+  const keep = new Set(options.keepFloat ?? []);
+  const overrides = new WeightStore();
+  const layers: LayerIR[] = [];
+  const tensors: TensorIR[] = [...ir.tensors];
+  const shapeOf = (name: string) => [...ir.inputs, ...ir.tensors].find((t) => t.name === name)!;
+  const qdq = new Map<string, string>();  // a tensor's dequantized copy, shared by every layer that reads it
+  for (const layer of ir.layers) {
+    const input = layer.inputs[0];
+    const amax = input === undefined ? undefined : table[input];
+    if (amax === undefined || keep.has(layer.name) || !layer.weights.kernel) { layers.push(layer); continue; }
+    if (!qdq.has(input!)) {
+      const source = shapeOf(input!);
+      const q = `${input}.quantize`, dq = `${input}.dequantize`;
+      overrides.set(`${q}.scale`, { dtype: "float32", shape: [1], data: Float32Array.of(amax / 127 || 1) });
+      layers.push({ kind: "quantize", name: q, inputs: [input!], outputs: [q], params: { axis: null }, weights: { scale: { name: `${q}.scale`, shape: [1] } } });
+      layers.push({ kind: "dequantize", name: dq, inputs: [q], outputs: [dq], params: { axis: null, to: "float32" }, weights: { scale: { name: `${q}.scale`, shape: [1] } } });
+      tensors.push({ name: q, dtype: "int8", shape: source.shape }, { name: dq, dtype: "float32", shape: source.shape });
+      qdq.set(input!, dq);
+    }
+    const kernel = layer.weights.kernel;
+    const values = network.weights.get(kernel.name);
+    if (values) overrides.set(kernel.name, { dtype: "float32", shape: kernel.shape, data: quantizePerChannel(toFloat32(values), kernel.shape[0]!) });
+    layers.push({ ...layer, inputs: [qdq.get(input!)!, ...layer.inputs.slice(1)] });
+  }
+  const quantised: NetworkIR = { ...ir, name: `${ir.name}.int8`, layers, tensors };
+  const base = network.weights;
+  const weights: WeightSource = { get: (n) => overrides.get(n) ?? base.get(n), names: () => [...new Set([...overrides.names(), ...base.names()])] };
+  return Network.fromJSON(quantised, { weights });
+}

@@ -1,0 +1,70 @@
+import { Network } from "../dsl/network.js";
+import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
+import type { WeightSource } from "../weights/source.js";
+import { WeightStore } from "../weights/store.js";
+import { toFloat32 } from "../weights/tensor.js";
+
+export interface ReducedFloatOptions {
+  /** Layers kept in float32: their outputs and weights are not rounded. */
+  keepFloat?: readonly string[];
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** The nearest bfloat16 (ties to even), as a float32. */
+export function roundToBfloat16(v: number): number {
+  if (Number.isNaN(v)) return v;
+  f32[0] = v;
+  u32[0] = ((u32[0]! + 0x7fff + ((u32[0]! >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return f32[0]!;
+}
+
+/** The nearest float16 (ties to even, overflow to ±∞), as a float32. */
+export function roundToFloat16(v: number): number {
+  if (!Number.isFinite(v)) return v;
+  const a = Math.abs(v);
+  if (a >= 65520) return Math.sign(v) * Infinity;
+  const step = a < 2 ** -14 ? 2 ** -24 : 2 ** (Math.floor(Math.log2(a)) - 10);
+  const q = a / step;
+  const r = Math.floor(q), frac = q - r;
+  const rounded = frac > 0.5 || (frac === 0.5 && r % 2 === 1) ? r + 1 : r;
+  return Math.sign(v) * rounded * step;
+}
+
+/**
+ * The network with weights and activations in bfloat16 or float16, strongly typed as TensorRT 11 wants: every
+ * weight rounded to the type, and a cast to it (and back to float32, the builtin engine's compute type) after each
+ * layer's output, so that every stored activation carries the reduced precision. Per-layer overrides keep a layer
+ * in float32. The builtin engine simulates the precision (accuracy, not speed).
+ */
+export function reducedFloat(network: Network, dtype: "bfloat16" | "float16", options: ReducedFloatOptions = {}): Network {
+  const ir = network.toJSON();
+  const keep = new Set(options.keepFloat ?? []);
+  const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
+  const overrides = new WeightStore();
+  const layers: LayerIR[] = [];
+  const tensors: TensorIR[] = [...ir.tensors];
+  const renamed = new Map<string, string>();
+  const outputs = new Set(ir.outputs.map((o) => o.tensor));
+  for (const layer of ir.layers) {
+    const inputs = layer.inputs.map((t) => renamed.get(t) ?? t);
+    layers.push({ ...layer, inputs });
+    if (keep.has(layer.name)) continue;
+    for (const binding of Object.values(layer.weights)) {
+      const w = network.weights.get(binding.name);
+      if (w && !overrides.has(binding.name)) overrides.set(binding.name, { dtype: "float32", shape: w.shape, data: toFloat32(w).map(round) });
+    }
+    const out = ir.tensors.find((t) => t.name === layer.outputs[0])!;
+    if (out.dtype !== "float32" || outputs.has(out.name)) continue;  // network outputs stay float32
+    const narrow = `${out.name}.${dtype}`, wide = `${out.name}.float32`;
+    layers.push({ kind: "cast", name: narrow, inputs: [out.name], outputs: [narrow], params: { to: dtype }, weights: {} });
+    layers.push({ kind: "cast", name: wide, inputs: [narrow], outputs: [wide], params: { to: "float32" }, weights: {} });
+    tensors.push({ name: narrow, dtype, shape: out.shape }, { name: wide, dtype: "float32", shape: out.shape });
+    renamed.set(out.name, wide);
+  }
+  const reduced: NetworkIR = { ...ir, name: `${ir.name}.${dtype}`, layers, tensors };
+  const base = network.weights;
+  const weights: WeightSource = { get: (n) => overrides.get(n) ?? base.get(n), names: () => base.names() };
+  return Network.fromJSON(reduced, { weights });
+}
