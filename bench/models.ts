@@ -41,17 +41,23 @@ for (const c of cases.filter((c) => !only || c.model === only)) {
   const started = performance.now();
   const engine = await net.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }] });
   process.stderr.write(`built ${c.model} in ${(performance.now() - started).toFixed(0)} ms\n`);
-  const session = await ort.InferenceSession.create(await exportOnnx(net), { intraOpNumThreads: 2, interOpNumThreads: 1 });
   const ctx = engine.createExecutionContext();
-  for (const batch of c.batches) {
+  const inputs = c.batches.map((batch) => {
     const shape = [batch, ...c.item];
-    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
-    const builtin = await time(() => ctx.execute({ [c.input]: { data, shape } }));
+    return { batch, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) };
+  });
+  // Each engine timed while the other's threads do not exist: onnxruntime's pool spins between runs.
+  const builtin = [];
+  for (const { shape, data } of inputs) builtin.push(await time(() => ctx.execute({ [c.input]: { data, shape } })));
+  engine.dispose();
+  const session = await ort.InferenceSession.create(await exportOnnx(net), { intraOpNumThreads: 2, interOpNumThreads: 1 });
+  for (const [i, { batch, shape, data }] of inputs.entries()) {
     const onnxruntime = await time(() => session.run({ [c.input]: new ort.Tensor("float32", data, shape) }));
-    const gflops = (countFlops(net, batch) / 1e9) / (builtin / 1000);
-    rows.push([c.model, String(batch), builtin.toFixed(3), onnxruntime.toFixed(3), (onnxruntime / builtin).toFixed(2), gflops.toFixed(1)]);
-    process.stderr.write(`  batch ${batch}: builtin ${builtin.toFixed(3)} ms, onnxruntime ${onnxruntime.toFixed(3)} ms\n`);
+    const gflops = (countFlops(net, batch) / 1e9) / (builtin[i]! / 1000);
+    rows.push([c.model, String(batch), builtin[i]!.toFixed(3), onnxruntime.toFixed(3), (onnxruntime / builtin[i]!).toFixed(2), gflops.toFixed(1)]);
+    process.stderr.write(`  batch ${batch}: builtin ${builtin[i]!.toFixed(3)} ms, onnxruntime ${onnxruntime.toFixed(3)} ms\n`);
   }
+  await session.release();
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const r of rows) console.log(r.map((cell, i) => (i < 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));

@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "kernels/kernel.h"
+#include "thread_pool.h"
 #include "kernels/window.h"
 
 namespace netdef {
@@ -59,13 +60,12 @@ class Convolution : public Kernel {
     const bool pointwise = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
     // Several images: one per thread (the GEMMs inside then run serially, as OpenMP does not nest by default),
     // which beats splitting each small per-image GEMM across cores.
-#pragma omp parallel for schedule(dynamic, 1) if (batch > 1)
-    for (int64_t n = 0; n < batch; n++) {
+    parallelFor(batch, [&](int64_t n) {
       const float* xn = x + n * channels * inPixels;
       float* yn = y + n * outChannels_ * outPixels;
       if (depthwise) {
         depthwiseConv(xn, yn, size, out, pad);
-        continue;
+        return;
       }
       for (int64_t g = 0; g < groups_; g++) {
         const float* xg = xn + g * inPerGroup_ * inPixels;
@@ -77,17 +77,16 @@ class Convolution : public Kernel {
                           yg, outPixels, false);
       }
       epilogue(yn, outPixels);
-    }
+    }, batch > 1);
   }
 
  private:
   void epilogue(float* y, int64_t pixels) const {
-#pragma omp parallel for if (outChannels_ * pixels > 65536)
-    for (int64_t c = 0; c < outChannels_; c++) {
+    parallelFor(outChannels_, [&](int64_t c) {
       float* yc = y + c * pixels;
       if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
       activation_.apply(yc, pixels);
-    }
+    }, outChannels_ * pixels > (1 << 18));
   }
 
   // One GEMM panel of the implicit im2col matrix: rows (c, kd, kh, kw) k0…k0+kc, columns (output pixels) j0…j0+nr,
@@ -120,8 +119,7 @@ class Convolution : public Kernel {
 
   void depthwiseConv(const float* x, float* y, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
-#pragma omp parallel for if (outChannels_ * outPixels * kernelVolume_ > 65536)
-    for (int64_t c = 0; c < outChannels_; c++) {
+    parallelFor(outChannels_, [&](int64_t c) {
       const float* xc = x + c * inPixels;
       const float* wc = weight_.data() + c * kernelVolume_;
       float* yc = y + c * outPixels;
@@ -149,7 +147,7 @@ class Convolution : public Kernel {
           }
       if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < outPixels; p++) yc[p] += b; }
       activation_.apply(yc, outPixels);
-    }
+    }, outChannels_ * outPixels * kernelVolume_ > (1 << 18));
   }
 
   Window w_;
@@ -212,8 +210,7 @@ class Deconvolution : public Kernel {
         const float* xg = in[0]->data.data() + (n * inChannels_ + g * inPerGroup) * inPixels;
         sgemm(rows, inPixels, inPerGroup, wT.data(), inPerGroup, xg, inPixels, false, cols.data(), inPixels, false);
         float* yg = y + (n * outChannels_ + g * outPerGroup) * outPixels;
-#pragma omp parallel for if (rows * inPixels > 65536)
-        for (int64_t o = 0; o < outPerGroup; o++) {
+        parallelFor(outPerGroup, [&](int64_t o) {
           for (int64_t k = 0; k < kernelVolume_; k++) {
             const int64_t kd = k / (w_.kernel[1] * w_.kernel[2]), kh = (k / w_.kernel[2]) % w_.kernel[1], kw = k % w_.kernel[2];
             const float* col = cols.data() + (o * kernelVolume_ + k) * inPixels;
@@ -232,7 +229,7 @@ class Deconvolution : public Kernel {
               }
             }
           }
-        }
+        }, rows * inPixels > 65536);
       }
       if (!bias_.empty()) {
         for (int64_t c = 0; c < outChannels_; c++) {

@@ -4,6 +4,7 @@
 #include <new>
 
 #include "kernels/kernel.h"
+#include "thread_pool.h"
 
 namespace netdef {
 
@@ -68,15 +69,14 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
 // Rows [0, m) of A (k0 … k0+kc) into panels of kMR rows, zero-padded.
 void packA(int64_t m, int64_t kc, const float* a, int64_t lda, float* ap) {
   const int64_t panels = (m + kMR - 1) / kMR;
-#pragma omp parallel for if (m * kc > 65536)
-  for (int64_t p = 0; p < panels; p++) {
+  parallelFor(panels, [&](int64_t p) {
     float* dst = ap + p * kc * kMR;
     for (int64_t r = 0; r < kMR; r++) {
       const int64_t i = p * kMR + r;
       if (i < m) for (int64_t k = 0; k < kc; k++) dst[k * kMR + r] = a[i * lda + k];
       else for (int64_t k = 0; k < kc; k++) dst[k * kMR + r] = 0.0f;
     }
-  }
+  }, m * kc > (1 << 18));
 }
 
 // Columns [j0, j0 + nr) of B (rows k0 … k0+kc, `b` already offset to k0) into one panel, zero-padded;
@@ -119,11 +119,9 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     const bool add = accumulate || k0 > 0;
     float* shared = wide ? nullptr : sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
     if (!wide) {
-#pragma omp parallel for if (N * kc > 32768)
-      for (int64_t q = 0; q < nPanels; q++) packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc);
+      parallelFor(nPanels, [&](int64_t q) { packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 18));
     }
-#pragma omp parallel for schedule(dynamic, 1) if (M * N * kc > 32768)
-    for (int64_t t = 0; t < nPanels * mChunks; t++) {
+    parallelFor(nPanels * mChunks, [&](int64_t t) {
       const int64_t q = t / mChunks, chunk = t % mChunks;
       const int64_t nr = std::min(kNR, N - q * kNR);
       const float* bp = shared ? shared + q * kNR * kc : nullptr;
@@ -137,12 +135,42 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
         const int64_t mr = std::min(kMR, M - p * kMR);
         microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, mr, nr, add);
       }
-    }
+    }, M * N * kc > (1 << 20));
   }
+}
+
+// Few rows of A (a dense layer at batch 1 or 2): packing would cost more than the arithmetic, so each C element
+// is a dot product (B transposed) or each row an accumulation of scaled B rows.
+NETDEF_CLONES
+void gemvRows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
+  parallelFor((N + 63) / 64, [&](int64_t block) {
+    const int64_t j0 = block * 64, j1 = std::min(N, j0 + 64);
+    for (int64_t i = 0; i < M; i++) {
+      const float* a = A + i * lda;
+      float* c = C + i * ldc;
+      if (transB) {
+        for (int64_t j = j0; j < j1; j++) {
+          const float* b = B + j * ldb;
+          float s = 0;
+#pragma omp simd reduction(+ : s)
+          for (int64_t k = 0; k < K; k++) s += a[k] * b[k];
+          c[j] = accumulate ? c[j] + s : s;
+        }
+      } else {
+        if (!accumulate) std::fill(c + j0, c + j1, 0.0f);
+        for (int64_t k = 0; k < K; k++) {
+          const float ak = a[k];
+          const float* b = B + k * ldb;
+          for (int64_t j = j0; j < j1; j++) c[j] += ak * b[j];
+        }
+      }
+    }
+  }, N * K > (1 << 20));
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
            float* C, int64_t ldc, bool accumulate) {
+  if (M <= 2 && K > 0) return gemvRows(M, N, K, A, lda, B, ldb, transB, C, ldc, accumulate);
   sgemmPackedB(M, N, K, A, lda, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* bp) {
     packBPanel(kc, j0, nr, transB ? B + k0 : B + k0 * ldb, ldb, transB, bp);
   }, C, ldc, accumulate);

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "kernels/kernel.h"
+#include "thread_pool.h"
 
 namespace netdef {
 
@@ -30,8 +31,7 @@ class SoftMax : public Kernel {
     around(in[0]->shape, axis_, outer, extent, inner);
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
-#pragma omp parallel for if (outer * inner * extent > 65536)
-    for (int64_t t = 0; t < outer * inner; t++) {
+    parallelFor(outer * inner, [&](int64_t t) {
       const int64_t o = t / inner, i = t % inner, base = o * extent * inner + i;
       float mx = -std::numeric_limits<float>::infinity();
       for (int64_t k = 0; k < extent; k++) mx = std::max(mx, x[base + k * inner]);
@@ -43,7 +43,7 @@ class SoftMax : public Kernel {
       } else {
         for (int64_t k = 0; k < extent; k++) y[base + k * inner] = static_cast<float>(std::exp(static_cast<double>(x[base + k * inner] - mx)) / sum);
       }
-    }
+    }, outer * inner * extent > 65536);
   }
 
  private:
@@ -163,8 +163,7 @@ class Normalization : public Kernel {
     }
     const int64_t channels = type_ == "layer" ? 0 : s[1];
     const int64_t spatial = type_ == "layer" ? 0 : cols / (channels / groups_);
-#pragma omp parallel for if (rows * cols > 65536)
-    for (int64_t r = 0; r < rows; r++) {
+    parallelFor(rows, [&](int64_t r) {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
       double mean = 0, var = 0;
@@ -181,7 +180,7 @@ class Normalization : public Kernel {
         }
         yr[c] = v;
       }
-    }
+    }, rows * cols > 65536);
   }
 
  private:

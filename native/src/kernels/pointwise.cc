@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "kernels/kernel.h"
+#include "thread_pool.h"
 
 namespace netdef {
 
@@ -110,8 +111,7 @@ class Activation : public Kernel {
     // Transcendental activations cost tens of ns an element: split large tensors into chunks across the cores.
     const int64_t n = static_cast<int64_t>(out[0]->data.size()), chunk = 8192;
     float* y = out[0]->data.data();
-#pragma omp parallel for if (n > 2 * chunk)
-    for (int64_t start = 0; start < n; start += chunk) fn_.apply(y + start, std::min(chunk, n - start));
+    parallelFor((n + chunk - 1) / chunk, [&](int64_t c) { const int64_t start = c * chunk; fn_.apply(y + start, std::min(chunk, n - start)); }, n > 2 * chunk);
   }
 
  private:
@@ -150,8 +150,7 @@ class Unary : public Kernel {
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
     const int64_t n = static_cast<int64_t>(in[0]->data.size());
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; i++) y[i] = fn_(x[i]);
+    parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn_(x[i]); }, n > 65536);
   }
 
  private:
@@ -195,15 +194,13 @@ class ElementWise : public Broadcasting {
     float* y = out[0]->data.data();
     const int64_t n = static_cast<int64_t>(out[0]->data.size());
     if (in[0]->shape == in[1]->shape) {
-#pragma omp parallel for if (n > 65536)
-      for (int64_t i = 0; i < n; i++) y[i] = fn_(a[i], b[i]);
+      parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn_(a[i], b[i]); }, n > 65536);
       return;
     }
     std::vector<int64_t> oa, ob;
     broadcastOffsets(in[0]->shape, out[0]->shape, oa);
     broadcastOffsets(in[1]->shape, out[0]->shape, ob);
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; i++) y[i] = fn_(a[oa[i]], b[ob[i]]);
+    parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn_(a[oa[i]], b[ob[i]]); }, n > 65536);
   }
 
  private:
@@ -254,15 +251,16 @@ class Scale : public Kernel {
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
     const bool uniform = mode_ == "uniform", channel = mode_ == "channel";  // decided once, not per element
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; i++) {
-      const int64_t c = uniform ? 0 : channel ? (i / inner) % extent : i % extent;
-      float v = x[i];
-      if (sc) v *= sc[c];
-      if (sh) v += sh[c];
-      if (pw) v = std::pow(v, pw[c]);
-      y[i] = v;
-    }
+    parallelRanges(n, 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; i++) {
+        const int64_t c = uniform ? 0 : channel ? (i / inner) % extent : i % extent;
+        float v = x[i];
+        if (sc) v *= sc[c];
+        if (sh) v += sh[c];
+        if (pw) v = std::pow(v, pw[c]);
+        y[i] = v;
+      }
+    }, n > 65536);
   }
 
  private:
@@ -307,8 +305,7 @@ class Cast : public Kernel {
     const auto& x = in[0]->data;
     auto& y = out[0]->data;
     const int64_t n = static_cast<int64_t>(x.size());
-#pragma omp parallel for if (n > 65536)
-    for (int64_t i = 0; i < n; i++) y[i] = convert_(x[i]);
+    parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = convert_(x[i]); }, n > 65536);
   }
   // Chosen once per layer: the conversion runs per element.
   static float (*converter(const std::string& to))(float) {

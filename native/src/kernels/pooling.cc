@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "kernels/kernel.h"
+#include "thread_pool.h"
 #include "kernels/window.h"
 
 namespace netdef {
@@ -50,8 +51,7 @@ class Pooling : public Kernel {
       separableMax(x, y, planes, size, out, pad);
       return;
     }
-#pragma omp parallel for if (planes * outPixels > 16384)
-    for (int64_t p = 0; p < planes; p++) {
+    parallelFor(planes, [&](int64_t p) {
       const float* xp = x + p * inPixels;
       float* yp = y + p * outPixels;
       for (int64_t od = 0; od < out[0]; od++)
@@ -81,7 +81,7 @@ class Pooling : public Kernel {
             const float r = isMax_ ? mx : isAverage_ ? avg : blend_ * mx + (1 - blend_) * avg;
             yp[(od * out[1] + oh) * out[2] + ow] = r;
           }
-    }
+    }, planes * outPixels > 16384);
   }
 
  private:
@@ -90,8 +90,7 @@ class Pooling : public Kernel {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
     const auto pick = [](float m, float v) { return (v > m || std::isnan(v)) ? v : m; };
-#pragma omp parallel for if (planes * H * OW > 16384)
-    for (int64_t p = 0; p < planes; p++) {
+    parallelFor(planes, [&](int64_t p) {
       std::vector<float> rows(H * OW);
       const float* xp = x + p * H * W;
       for (int64_t h = 0; h < H; h++)
@@ -109,7 +108,7 @@ class Pooling : public Kernel {
         for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++)
           for (int64_t ow = 0; ow < OW; ow++) yr[ow] = pick(yr[ow], rows[h * OW + ow]);
       }
-    }
+    }, planes * H * OW > 16384);
   }
 
   Window w_;

@@ -1,0 +1,18 @@
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace netdef {
+
+// Runs body(i) for every i in [0, count) on a process-wide pool of workers (one per core, the caller being one of
+// them), when `parallel` is true and the pool is free; otherwise on the caller alone. One parallel loop runs at a
+// time: a loop started inside another, or by another execution context meanwhile, runs on its own thread, which
+// keeps cores from being oversubscribed. The first exception a body throws is rethrown to the caller.
+void parallelFor(int64_t count, const std::function<void(int64_t)>& body, bool parallel = true);
+
+// parallelFor over [0, count) in ranges of `chunk` elements: body(begin, end) per range, for element-wise loops.
+inline void parallelRanges(int64_t count, int64_t chunk, const std::function<void(int64_t, int64_t)>& body, bool parallel = true) {
+  parallelFor((count + chunk - 1) / chunk, [&](int64_t c) { body(c * chunk, count < (c + 1) * chunk ? count : (c + 1) * chunk); }, parallel);
+}
+
+}  // namespace netdef
