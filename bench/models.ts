@@ -1,4 +1,5 @@
 // Latency and throughput, side by side with onnxruntime (CPU, 2 intra-op threads) in the same process: `npm run bench`.
+// The builtin engines are built with auto-tuning ("fast", tuned at batch 1).
 // One row per model and batch: median ms per execution for each engine, their ratio (onnxruntime ms / builtin ms:
 // above 1 means the builtin engine is faster), and the builtin engine's GFLOP/s.
 import path from "node:path";
@@ -39,7 +40,7 @@ for (const c of cases.filter((c) => !only || c.model === only)) {
   const net = c.define(await c.weights());
   const maxBatch = Math.max(...c.batches);
   const started = performance.now();
-  const engine = await net.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }] });
+  const engine = await net.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }], tuning: "fast" });
   process.stderr.write(`built ${c.model} in ${(performance.now() - started).toFixed(0)} ms\n`);
   const ctx = engine.createExecutionContext();
   const inputs = c.batches.map((batch) => {

@@ -9,6 +9,7 @@ import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
 import { activationMemory } from "./memory.js";
+import { autotune, type TacticChoice, type TuningLevel } from "./autotune.js";
 import { passesFor } from "./passes.js";
 
 /** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
@@ -31,6 +32,13 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** Weights to bind instead of the network's own weight source. */
   weights?: WeightSource;
+  /**
+   * Kernel auto-tuning: time each convolution's candidate implementations on its shape and keep the fastest
+   * ("fast": 3 timed runs each, "thorough": 15). Default "off": shape rules pick. `engine.inspect().tactics` lists choices.
+   */
+  tuning?: TuningLevel;
+  /** A timing cache file: read before tuning and written after, so later builds skip what was measured. */
+  timingCacheFile?: string;
   /** Run the optimisation passes (fusions, folding). Default true; false keeps every layer as defined, for debugging. */
   optimize?: boolean;
   /** Refuse to load the plan on CPUs lacking these features (default: none; kernels dispatch at run time). */
@@ -77,7 +85,8 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   const ir = network.toJSON();
   if (ir.outputs.length === 0) throw new BuildError(`network "${ir.name}" has no outputs; mark at least one with net.markOutput(tensor)`);
   const passes = passesFor(options.optimize ?? true);
-  const steps = passes.length + 3;
+  const tuning = options.tuning ?? "off";
+  const steps = passes.length + 3 + (tuning === "off" ? 0 : 1);
   let step = 0;
   const advance = (phase: string) => {
     if (options.signal?.aborted) throw new BuildCancelledError(`build of "${ir.name}" cancelled during: ${phase}`);
@@ -91,12 +100,21 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
     advance(pass.name);
     pass.run(graph);
   }
+  let tactics: TacticChoice[] = [];
+  if (tuning !== "off") {
+    advance("auto-tuning convolutions");
+    const batch = inputs[0]?.profiles?.[0]?.opt[0] ?? 1;
+    tactics = await autotune(graph, batch, {
+      level: tuning, timingCacheFile: options.timingCacheFile, signal: options.signal,
+      onLayer: (layer, i, n) => options.onProgress?.({ phase: `auto-tuning ${layer} (${i + 1}/${n})`, step: step - 1, steps }),
+    });
+  }
   advance("encoding and compiling the plan");
   const header: PlanHeader = {
     netdef: packageVersion, network: ir.name, backend: "builtin",
     requiredCpuFeatures: [...(options.requiredCpuFeatures ?? [])],
     builtOn: { cpuFeatures: addon().cpuFeatures(), platform: `${process.platform}-${process.arch}` },
-    config: { passes: passes.map((p) => p.name) },
+    config: { passes: passes.map((p) => p.name), tuning, tactics },
     inputs,
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],

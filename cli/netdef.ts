@@ -10,7 +10,8 @@ import {
 
 const USAGE = `usage: netdef <command> [options]
 
-  build <network.ts> --weights <file> [--profile in:min/opt/max]... [--precision fp32|fp16|bf16|int8 --calib <dir>] -o <model.plan>
+  build <network.ts> --weights <file> [--profile in:min/opt/max]... [--precision fp32|fp16|bf16|int8 --calib <dir>]
+        [--tuning off|fast|thorough --timing-cache <file>] -o <model.plan>
   run <model.plan> --input [name=]<x.npy>... -o <out.npy>
   inspect <model.plan | network.ts> [--weights <file>]
   bench <model.plan> [--batch N] [--profile]
@@ -31,7 +32,7 @@ const { values: options, positionals } = parseArgs({
     weights: { type: "string" }, output: { type: "string", short: "o" }, input: { type: "string", multiple: true },
     // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
     profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
-    calib: { type: "string" },
+    calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" },
     precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
   },
   strict: false,
@@ -113,7 +114,12 @@ async function main(): Promise<void> {
       const controller = new AbortController();
       process.once("SIGINT", () => controller.abort());
       const started = performance.now();
-      const engine = await network.build({ profiles: parseProfiles((options.profile as string[] | undefined) ?? []), onProgress: progressBar("build"), signal: controller.signal });
+      const tuning = (options.tuning as string | undefined) ?? "off";
+      if (!["off", "fast", "thorough"].includes(tuning)) throw new UsageError(`--tuning ${tuning}: expected off, fast or thorough`);
+      const engine = await network.build({
+        profiles: parseProfiles((options.profile as string[] | undefined) ?? []), onProgress: progressBar("build"), signal: controller.signal,
+        tuning: tuning as "off" | "fast" | "thorough", timingCacheFile: options["timing-cache"] as string | undefined,
+      });
       const out = need(options.output, "-o <model.plan>");
       await engine.save(out);
       print(`built ${network.name} in ${(performance.now() - started).toFixed(0)} ms → ${out}`, { plan: out, network: network.name, layers: engine.header.layers.length });
@@ -150,7 +156,10 @@ async function main(): Promise<void> {
         ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
         `activation memory at ${Object.entries(header.memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(header.memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(header.memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * header.memory.peakBytes) / header.memory.naiveBytes).toFixed(0)}%)`,
         `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
-        ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
+        ...header.layers.map((l) => {
+          const tactic = (header.config.tactics as { layer: string; tactic: string }[] | undefined)?.find((t) => t.layer === l.name)?.tactic;
+          return `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${tactic ? ` tactic ${tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`;
+        }),
       ].join("\n");
       print(human, header);
       return;

@@ -7,6 +7,7 @@ import { nearestNames, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { encodePlan } from "./plan.js";
 import type { ActivationMemory } from "../builder/memory.js";
+import type { TacticChoice } from "../builder/autotune.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine } from "./addon.js";
 
@@ -54,6 +55,8 @@ export interface EngineInspection {
   memory: ActivationMemory;
   /** The optimisation passes the builder ran, in order. */
   passes: string[];
+  /** Auto-tuned layers: the tactic chosen and each candidate's time (empty when built with tuning "off"). */
+  tactics: TacticChoice[];
 }
 
 /** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
@@ -131,6 +134,7 @@ export class Engine {
       fusedGroups: this.header.layers.filter((l) => l.fusedFrom.length > 1),
       memory: this.header.memory,
       passes: (this.header.config.passes as string[] | undefined) ?? [],
+      tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
     };
   }
 
@@ -186,6 +190,10 @@ export class Engine {
     const graph = buildGraph(this.header.ir, merged);
     // The same passes as the build, so the refit plan has the engine's structure.
     for (const pass of PASSES.filter((p) => this.inspect().passes.includes(p.name))) pass.run(graph);
+    for (const choice of this.inspect().tactics) {
+      const op = graph.ops.find((o) => o.name === choice.layer);
+      if (op) op.params = { ...op.params, tactic: choice.tactic };
+    }
     const plan = encodePlan(graph, this.header);
     await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });
     this.#plan = plan;
@@ -211,7 +219,8 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
   const bad = (what: string): never => { throw new PlanError(`plan header is inconsistent: ${what}`); };
   if (typeof header !== "object" || header === null) bad("not an object");
   if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)
-    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || typeof header.memory?.peakBytes !== "number") bad("fields missing");
+    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || typeof header.memory?.peakBytes !== "number"
+    || typeof header.config !== "object" || header.config === null || !Array.isArray(header.config.tactics ?? []) || !Array.isArray(header.config.passes ?? [])) bad("fields missing");
   for (const side of ["inputs", "outputs"] as const) {
     const described = header[side];
     if (!Array.isArray(described) || described.length !== io[side].length) return bad(`${side} differ from the plan's body`);

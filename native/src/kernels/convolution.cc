@@ -26,6 +26,11 @@ class Convolution : public Kernel {
     inPerGroup_ = static_cast<int64_t>(weight_.size()) / (outChannels_ * kernelVolume_);
     bias_ = optionalBias(op, outChannels_);
     activation_ = ActivationFn::fused(op);
+    // The builder's auto-tuner may have chosen an implementation ("tactic"); "auto" picks by shape.
+    tactic_ = op.params.strings.count("tactic") ? op.params.string(op.name, "tactic") : "auto";
+    if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
+    else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
+    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm") bad("tactic '" + tactic_ + "'");
   }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
@@ -56,8 +61,11 @@ class Convolution : public Kernel {
     const int64_t outPerGroup = outChannels_ / groups_;
     const float* x = in[0]->data.data();
     float* y = outs[0]->data.data();
-    const bool depthwise = inPerGroup_ == 1 && outPerGroup == 1;
-    const bool pointwise = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
+    const bool depthwiseShape = inPerGroup_ == 1 && outPerGroup == 1;
+    const bool pointwiseShape = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
+    const bool gemmTactic = tactic_.rfind("implicit_gemm", 0) == 0;
+    const bool depthwise = depthwiseShape && !gemmTactic;
+    const bool pointwise = pointwiseShape && !gemmTactic;
     // Several images: one per thread (the GEMMs inside then run serially, as OpenMP does not nest by default),
     // which beats splitting each small per-image GEMM across cores.
     parallelFor(batch, [&](int64_t n) {
@@ -74,7 +82,7 @@ class Convolution : public Kernel {
         if (pointwise) sgemm(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, xg, outPixels, false, yg, outPixels, false);
         else sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
                           [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); },
-                          yg, outPixels, false);
+                          yg, outPixels, false, kBlock_);
       }
       epilogue(yn, outPixels);
     }, batch > 1);
@@ -152,6 +160,8 @@ class Convolution : public Kernel {
 
   Window w_;
   int64_t outChannels_, groups_, kernelVolume_ = 1, inPerGroup_ = 1;
+  std::string tactic_;
+  int64_t kBlock_ = 256;
   std::vector<float> weight_, bias_;
   ActivationFn activation_;
 };

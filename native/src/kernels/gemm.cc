@@ -18,8 +18,8 @@ namespace {
 #endif
 
 // Register-blocked GEMM (the BLIS/GotoBLAS scheme): A packed in panels of kMR rows, B in panels of kNR columns,
-// each K block of kKC; a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
-constexpr int64_t kMR = 6, kNR = kGemmPanel, kKC = 256;
+// each K block of `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
+constexpr int64_t kMR = 6, kNR = kGemmPanel;
 typedef float Vec8 __attribute__((vector_size(32)));
 
 struct AlignedBuffer {
@@ -99,7 +99,7 @@ void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb,
 
 }  // namespace
 
-void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate) {
+void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
@@ -112,8 +112,8 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   const bool wide = nPanels >= 8;
   const int64_t mChunk = wide ? mPanels : std::min<int64_t>(mPanels, 8);
   const int64_t mChunks = (mPanels + mChunk - 1) / mChunk;
-  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
-    const int64_t kc = std::min(kKC, K - k0);
+  for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+    const int64_t kc = std::min(kBlock, K - k0);
     float* ap = packedA.get(static_cast<size_t>(mPanels * kMR * kc));
     packA(M, kc, A + k0, lda, ap);
     const bool add = accumulate || k0 > 0;

@@ -87,7 +87,8 @@ constexpr int64_t kGemmPanel = 16;
 using PackB = std::function<void(int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel)>;
 
 // C[M,N] (+)= A[M,K] · B with B supplied panel by panel.
-void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate);
+void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
+                  int64_t kBlock = 256);
 
 // C[M,N] (+)= A[M,K] · B, B given as [K,N] (transB false) or [N,K] (transB true); row-major with leading dims.
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,

@@ -1,0 +1,109 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { addon } from "../native/addon.js";
+import { encodePlan } from "../native/plan.js";
+import { BuildCancelledError } from "./errors.js";
+import type { BuildGraph, BuildOp } from "./graph.js";
+
+/** How hard the builder searches for the fastest implementation of each heavy layer. */
+export type TuningLevel = "off" | "fast" | "thorough";
+
+export interface TuningOptions {
+  level: TuningLevel;
+  /** Measurements kept across builds (like TensorRT's timing cache): layers already measured are not timed again. */
+  timingCacheFile?: string;
+  signal?: AbortSignal;
+  onLayer?: (layer: string, index: number, count: number) => void;
+}
+
+/** One tuned layer: the tactic chosen and what each candidate measured (median ms). */
+export interface TacticChoice {
+  layer: string;
+  tactic: string;
+  milliseconds: Record<string, number>;
+  cached: boolean;
+}
+
+interface TimingCache {
+  version: 1;
+  cpu: string;
+  entries: Record<string, { tactic: string; milliseconds: Record<string, number> }>;
+}
+
+/** The implementations of a convolution worth timing on its shape (one candidate: nothing to tune). */
+export function candidateTactics(op: BuildOp, inputShape: readonly number[]): string[] {
+  if (op.kind !== "convolution") return [];
+  const p = op.params as { kernel: number[]; stride: number[]; prePadding: number[]; postPadding: number[]; paddingMode: string; groups: number; outChannels: number };
+  const channels = inputShape[1]!;
+  const depthwise = p.groups === channels && p.outChannels === channels;
+  const pointwise = p.kernel.every((k) => k === 1) && p.stride.every((s) => s === 1) && [...p.prePadding, ...p.postPadding].every((x) => x === 0) && p.paddingMode.startsWith("explicit");
+  if (depthwise) return ["depthwise_direct", "implicit_gemm_k256"];
+  if (pointwise) return ["pointwise_gemm", "implicit_gemm_k256"];
+  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"];
+}
+
+/** Median wall time of one layer, compiled alone with `tactic`, on a random input of `shape`. */
+async function timeTactic(graph: BuildGraph, op: BuildOp, shape: readonly number[], tactic: string, repeats: number): Promise<number> {
+  const input = op.inputs[0]!, output = op.outputs[0]!;
+  const single: BuildGraph = {
+    name: `tune.${op.name}`,
+    inputs: [{ name: input, dtype: "float32", shape }],
+    tensors: new Map([[input, { dtype: "float32", shape }], [output, graph.tensors.get(output)!]]),
+    ops: [{ ...op, params: { ...op.params, tactic } }],
+    outputs: [{ name: output, tensor: output }],
+  };
+  const engine = await addon().Engine.deserialize(encodePlan(single, {}));
+  try {
+    const ctx = engine.createContext();
+    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
+    const run = () => ctx.execute([{ name: input, data, shape: [...shape] }], false);
+    await run();
+    const times: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const started = performance.now();
+      await run();
+      times.push(performance.now() - started);
+    }
+    return times.sort((a, b) => a - b)[times.length >> 1]!;
+  } finally {
+    engine.dispose();
+  }
+}
+
+/**
+ * Times each convolution's candidate implementations on its actual shape (dynamic batch at the profile's opt) and
+ * records the fastest as the op's `tactic`, consulting and filling the timing cache.
+ */
+export async function autotune(graph: BuildGraph, batch: number, options: TuningOptions): Promise<TacticChoice[]> {
+  if (options.level === "off") return [];
+  const cpu = addon().cpuFeatures().join(" ");
+  let cache: TimingCache = { version: 1, cpu, entries: {} };
+  if (options.timingCacheFile) {
+    const loaded = await readFile(options.timingCacheFile, "utf8").then((t) => JSON.parse(t) as TimingCache, () => undefined);
+    if (loaded?.version === 1 && loaded.cpu === cpu && typeof loaded.entries === "object") cache = loaded;  // another CPU's timings do not transfer
+  }
+  const repeats = options.level === "thorough" ? 15 : 3;
+  const tunable = graph.ops.map((op) => {
+    const declared = graph.tensors.get(op.inputs[0] ?? "")?.shape;
+    const shape = declared?.map((d, i) => (i === 0 && d < 0 ? batch : d));
+    return { op, shape, candidates: shape && !shape.some((d) => d < 0) ? candidateTactics(op, shape) : [] };
+  }).filter((t) => t.candidates.length > 1);
+  const choices: TacticChoice[] = [];
+  for (const [index, { op, shape, candidates }] of tunable.entries()) {
+    if (options.signal?.aborted) throw new BuildCancelledError(`build cancelled while tuning ${op.name}`);
+    options.onLayer?.(op.name, index, tunable.length);
+    const { tactic: _previous, ...params } = op.params;
+    const key = JSON.stringify({ kind: op.kind, params, shape, weights: Object.fromEntries(Object.entries(op.weights).map(([r, w]) => [r, w.length])) });
+    let entry = cache.entries[key];
+    const cached = entry !== undefined && candidates.includes(entry.tactic);
+    if (!cached) {
+      const milliseconds: Record<string, number> = {};
+      for (const tactic of candidates) milliseconds[tactic] = await timeTactic(graph, op, shape!, tactic, repeats);
+      const tactic = Object.entries(milliseconds).sort((a, b) => a[1] - b[1])[0]![0];
+      entry = cache.entries[key] = { tactic, milliseconds };
+    }
+    op.params = { ...op.params, tactic: entry!.tactic };
+    choices.push({ layer: op.name, tactic: entry!.tactic, milliseconds: entry!.milliseconds, cached });
+  }
+  if (options.timingCacheFile) await writeFile(options.timingCacheFile, JSON.stringify(cache, null, 1));
+  return choices;
+}
