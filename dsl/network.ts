@@ -7,7 +7,7 @@ import { nearestNames, type WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { elementCount, type WeightTensor } from "../weights/tensor.js";
 import { isDataType, type DataType } from "./dtype.js";
-import { captureCallSite, NetworkError, type NetworkIssue } from "./errors.js";
+import { captureCallSite, NetworkError } from "./errors.js";
 import { deepFreeze, type LayerIR, type NetworkIR, type OutputIR, type TensorIR, type WeightBindingIR } from "./ir.js";
 import { formatShape } from "./shape.js";
 import { formatSummary, type NetworkSummary } from "./summary.js";
@@ -262,4 +262,3 @@ function weightFromValues(input: Exclude<WeightInput, string>, shape: readonly n
   return sameShape(input.shape, shape) ? input : undefined;
 }
 
-export type { NetworkIssue };

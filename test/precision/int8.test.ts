@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { calibrate, quantize } from "netdef";
 import { entropyThreshold } from "../../precision/calibrate.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
-import { loadFixtureWeights } from "../fixtures.js";
+import { loadFixtureWeights, sameClass } from "../fixtures.js";
 
 describe("entropy threshold", () => {
   it("clips a decaying distribution's far tail", () => {
@@ -44,16 +44,7 @@ describe("LeNet in INT8", () => {
     expect(int8.toJSON().layers.filter((l) => l.kind === "quantize").map((l) => l.name)).toEqual(["data.quantize", "pool1.quantize", "pool2.quantize", "relu1.quantize"]);
     const engine = await int8.build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [2000, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
     const { prob } = await engine.createExecutionContext().execute({ data: { data: pixels, shape: [2000, 1, 28, 28] } });
-    const reference = io.get("output_fp64")!.data as Float64Array;
-    let agree = 0;
-    for (let i = 0; i < 2000; i++) {
-      let a = 0, b = 0;
-      for (let k = 1; k < 10; k++) {
-        if (prob!.data[i * 10 + k]! > prob!.data[i * 10 + a]!) a = k;
-        if (reference[i * 10 + k]! > reference[i * 10 + b]!) b = k;
-      }
-      if (a === b) agree++;
-    }
+    const agree = sameClass(prob!.data, io.get("output_fp64")!.data as Float64Array, 10);
     expect(agree / 2000).toBeGreaterThanOrEqual(0.99);
   }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { reducedFloat, roundToBfloat16, roundToFloat16 } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
-import { loadFixtureWeights } from "../fixtures.js";
+import { loadFixtureWeights, sameClass } from "../fixtures.js";
 
 describe("rounding", () => {
   it("bfloat16: 8 significant bits, ties to even", () => {
@@ -24,16 +24,7 @@ describe("LeNet in reduced precision", () => {
     expect(net.toJSON().layers.filter((l) => l.kind === "cast").length).toBe(2 * 7);
     const engine = await net.build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [2000, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
     const { prob } = await engine.createExecutionContext().execute({ data: { data: io.float32("input"), shape: [2000, 1, 28, 28] } });
-    const reference = io.get("output_fp64")!.data as Float64Array;
-    let agree = 0;
-    for (let i = 0; i < 2000; i++) {
-      let a = 0, b = 0;
-      for (let k = 1; k < 10; k++) {
-        if (prob!.data[i * 10 + k]! > prob!.data[i * 10 + a]!) a = k;
-        if (reference[i * 10 + k]! > reference[i * 10 + b]!) b = k;
-      }
-      if (a === b) agree++;
-    }
+    const agree = sameClass(prob!.data, io.get("output_fp64")!.data as Float64Array, 10);
     expect(agree / 2000).toBeGreaterThanOrEqual(bound);
   }, 60_000);
 });
