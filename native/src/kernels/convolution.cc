@@ -31,6 +31,12 @@ class Convolution : public Kernel {
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
     else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm") bad("tactic '" + tactic_ + "'");
+    // Weights are constant: each group's matrix is packed for the GEMM once here, not on every execution.
+    const int64_t outPerGroup = outChannels_ / groups_, k = inPerGroup_ * kernelVolume_;
+    const bool direct = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
+    if (!direct) {
+      for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k, kBlock_));
+    }
   }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
@@ -79,10 +85,16 @@ class Convolution : public Kernel {
         const float* xg = xn + g * inPerGroup_ * inPixels;
         const float* wg = weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_;
         float* yg = yn + g * outPerGroup * outPixels;
-        if (pointwise) sgemm(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, xg, outPixels, false, yg, outPixels, false);
-        else sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
-                          [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); },
-                          yg, outPixels, false, kBlock_);
+        const float* packed = packed_.at(g).data();
+        if (pointwise) {
+          sgemmPackedB(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) {
+            packBPanel(kc, j0, nr, xg + k0 * outPixels, outPixels, false, panel);
+          }, yg, outPixels, false, kBlock_, packed);
+        } else {
+          sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
+                       [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); },
+                       yg, outPixels, false, kBlock_, packed);
+        }
       }
       epilogue(yn, outPixels);
     }, batch > 1);
@@ -162,6 +174,7 @@ class Convolution : public Kernel {
   int64_t outChannels_, groups_, kernelVolume_ = 1, inPerGroup_ = 1;
   std::string tactic_;
   int64_t kBlock_ = 256;
+  std::vector<std::vector<float>> packed_;  // per group, in the GEMM's panel layout
   std::vector<float> weight_, bias_;
   ActivationFn activation_;
 };

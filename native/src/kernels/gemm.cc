@@ -81,7 +81,7 @@ void packA(int64_t m, int64_t kc, const float* a, int64_t lda, float* ap) {
 
 // Columns [j0, j0 + nr) of B (rows k0 … k0+kc, `b` already offset to k0) into one panel, zero-padded;
 // B as [K, N] or (transB) [N, K].
-void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* bp) {
+void packBPanelImpl(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* bp) {
   if (transB) {
     for (int64_t j = 0; j < kNR; j++) {
       if (j < nr) { const float* src = b + (j0 + j) * ldb; for (int64_t k = 0; k < kc; k++) bp[k * kNR + j] = src[k]; }
@@ -99,7 +99,19 @@ void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb,
 
 }  // namespace
 
-void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock) {
+void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* panel) {
+  packBPanelImpl(kc, j0, nr, b, ldb, transB, panel);
+}
+
+std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, int64_t kBlock) {
+  const int64_t mPanels = (M + kMR - 1) / kMR;
+  std::vector<float> packed(static_cast<size_t>(mPanels * kMR * K));
+  for (int64_t k0 = 0; k0 < K; k0 += kBlock) packA(M, std::min(kBlock, K - k0), A + k0, lda, packed.data() + mPanels * kMR * k0);
+  return packed;
+}
+
+void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
+                  const float* prepackedA) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
@@ -114,8 +126,12 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   const int64_t mChunks = (mPanels + mChunk - 1) / mChunk;
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
     const int64_t kc = std::min(kBlock, K - k0);
-    float* ap = packedA.get(static_cast<size_t>(mPanels * kMR * kc));
-    packA(M, kc, A + k0, lda, ap);
+    const float* ap = prepackedA ? prepackedA + mPanels * kMR * k0 : nullptr;
+    if (!ap) {
+      float* own = packedA.get(static_cast<size_t>(mPanels * kMR * kc));
+      packA(M, kc, A + k0, lda, own);
+      ap = own;
+    }
     const bool add = accumulate || k0 > 0;
     float* shared = wide ? nullptr : sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
     if (!wide) {

@@ -87,8 +87,15 @@ constexpr int64_t kGemmPanel = 16;
 using PackB = std::function<void(int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel)>;
 
 // C[M,N] (+)= A[M,K] · B with B supplied panel by panel.
+// `prepackedA` (from prepackA with the same kBlock), when given, replaces A: constant weights are packed once.
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
-                  int64_t kBlock = 256);
+                  int64_t kBlock = 256, const float* prepackedA = nullptr);
+
+// Columns [j0, j0+nr) of a row-major B (rows from `b`, already at the block's first row) into one panel.
+void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* panel);
+
+// A[M,K] in the GEMM's panel layout, every K block of `kBlock` in order.
+std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, int64_t kBlock);
 
 // C[M,N] (+)= A[M,K] · B, B given as [K,N] (transB false) or [N,K] (transB true); row-major with leading dims.
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
