@@ -9,6 +9,7 @@ import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
 import { activationMemory } from "./memory.js";
+import { foldConstants } from "./fold-constants.js";
 import { autotune, type TacticChoice, type TuningLevel } from "./autotune.js";
 import { passesFor } from "./passes.js";
 
@@ -86,7 +87,8 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   if (ir.outputs.length === 0) throw new BuildError(`network "${ir.name}" has no outputs; mark at least one with net.markOutput(tensor)`);
   const passes = passesFor(options.optimize ?? true);
   const tuning = options.tuning ?? "off";
-  const steps = passes.length + 3 + (tuning === "off" ? 0 : 1);
+  const optimize = options.optimize ?? true;
+  const steps = passes.length + 3 + (optimize ? 1 : 0) + (tuning === "off" ? 0 : 1);
   let step = 0;
   const advance = (phase: string) => {
     if (options.signal?.aborted) throw new BuildCancelledError(`build of "${ir.name}" cancelled during: ${phase}`);
@@ -99,6 +101,11 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   for (const pass of passes) {
     advance(pass.name);
     pass.run(graph);
+  }
+  const foldedConstants: string[] = [];
+  if (optimize) {
+    advance("fold constants");
+    foldedConstants.push(...await foldConstants(graph));
   }
   let tactics: TacticChoice[] = [];
   if (tuning !== "off") {
@@ -114,7 +121,7 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
     netdef: packageVersion, network: ir.name, backend: "builtin",
     requiredCpuFeatures: [...(options.requiredCpuFeatures ?? [])],
     builtOn: { cpuFeatures: addon().cpuFeatures(), platform: `${process.platform}-${process.arch}` },
-    config: { passes: passes.map((p) => p.name), tuning, tactics },
+    config: { passes: passes.map((p) => p.name), foldedConstants, tuning, tactics },
     inputs,
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],

@@ -12,6 +12,8 @@ export interface Pass {
 }
 
 export const PASSES: readonly Pass[] = [
+  { name: "remove layers whose outputs nothing reads", run: removeDeadLayers },
+  { name: "remove identities and no-op shuffles", run: removeNoOps },
   { name: "fold BatchNorm into the preceding convolution", run: foldBatchNormIntoConvolution },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
@@ -20,6 +22,32 @@ export const PASSES: readonly Pass[] = [
 
 /** The passes a build runs: all of them, or with `optimize: false` only the required ones. */
 export const passesFor = (optimize: boolean): readonly Pass[] => PASSES.filter((p) => optimize || p.required);
+
+/** Layers none of whose outputs is read by another layer or marked as an output, repeatedly (chains die whole). */
+export function removeDeadLayers(graph: BuildGraph): void {
+  for (let changed = true; changed;) {
+    const count = readers(graph);
+    const before = graph.ops.length;
+    graph.ops = graph.ops.filter((op) => op.outputs.some((t) => (count.get(t) ?? 0) > 0));
+    changed = graph.ops.length !== before;
+  }
+}
+
+/** Identity layers, and shuffles that neither permute nor change the shape: readers take the input directly. */
+export function removeNoOps(graph: BuildGraph): void {
+  const outputs = new Set(graph.outputs.map((o) => o.tensor));
+  const isIdentity = (perm: unknown) => Array.isArray(perm) && perm.every((v, i) => v === i);
+  for (const op of [...graph.ops]) {
+    const noOp = op.kind === "identity" || (op.kind === "shuffle" && isIdentity(op.params.firstTranspose) && isIdentity(op.params.secondTranspose)
+      && (op.params.reshape === null || graph.tensors.get(op.inputs[0]!)!.shape.join() === graph.tensors.get(op.outputs[0]!)!.shape.join()
+        && !graph.tensors.get(op.outputs[0]!)!.shape.some((d) => d < 0)));
+    // A network output keeps its producing layer: the output is that tensor, under its name.
+    if (!noOp || outputs.has(op.outputs[0]!)) continue;
+    const [from, to] = [op.inputs[0]!, op.outputs[0]!];
+    for (const reader of graph.ops) reader.inputs = reader.inputs.map((t) => (t === to ? from : t));
+    graph.ops.splice(graph.ops.indexOf(op), 1);
+  }
+}
 
 /** The op that produces `tensor`, when exactly one op (and no network output) reads it. */
 function soleConsumerOf(graph: BuildGraph, tensor: string, count = readers(graph)): BuildOp | undefined {

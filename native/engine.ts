@@ -3,6 +3,7 @@ import type { DataType } from "../dsl/dtype.js";
 import type { NetworkIR } from "../dsl/ir.js";
 import { buildGraph } from "../builder/graph.js";
 import { PASSES } from "../builder/passes.js";
+import { foldConstants } from "../builder/fold-constants.js";
 import { nearestNames, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { encodePlan } from "./plan.js";
@@ -190,6 +191,7 @@ export class Engine {
     const graph = buildGraph(this.header.ir, merged);
     // The same passes as the build, so the refit plan has the engine's structure.
     for (const pass of PASSES.filter((p) => this.inspect().passes.includes(p.name))) pass.run(graph);
+    if (((this.header.config.foldedConstants as string[] | undefined) ?? []).length) await foldConstants(graph);
     for (const choice of this.inspect().tactics) {
       const op = graph.ops.find((o) => o.name === choice.layer);
       if (op) op.params = { ...op.params, tactic: choice.tactic };
@@ -220,7 +222,7 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
   if (typeof header !== "object" || header === null) bad("not an object");
   if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)
     || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || typeof header.memory?.peakBytes !== "number"
-    || typeof header.config !== "object" || header.config === null || !Array.isArray(header.config.tactics ?? []) || !Array.isArray(header.config.passes ?? [])) bad("fields missing");
+    || typeof header.config !== "object" || header.config === null || !Array.isArray(header.config.tactics ?? []) || !Array.isArray(header.config.passes ?? []) || !Array.isArray(header.config.foldedConstants ?? [])) bad("fields missing");
   for (const side of ["inputs", "outputs"] as const) {
     const described = header[side];
     if (!Array.isArray(described) || described.length !== io[side].length) return bad(`${side} differ from the plan's body`);

@@ -75,3 +75,46 @@ describe("activation memory", () => {
     expect(fusedGroups.find((g) => g.name === "features.0.0")!.fusedFrom).toEqual(["features.0.0", "features.0.1", "features.0.relu6"]);
   });
 });
+
+describe("clean-up passes", () => {
+  it("removes dead layers, identities and no-op shuffles, keeping outputs", async () => {
+    const { Network } = await import("netdef");
+    const { removeDeadLayers, removeNoOps } = await import("../../builder/passes.js");
+    const net = new Network("noops");
+    const x = net.addInput("x", "float32", [2, 3]);
+    const y = x.addIdentity("id").addShuffle("same", { reshape: [2, 3] }).addActivation("relu", { type: "relu" });
+    x.addActivation("dead1", { type: "tanh" }).addActivation("dead2", { type: "sigmoid" });   // read by nothing
+    const kept = y.addShuffle("flip", { firstTranspose: [1, 0] });
+    net.markOutput(kept);
+    net.markOutput(y.addIdentity("out_identity"));
+    expect(kinds(net, [removeDeadLayers, removeNoOps])).toEqual(["activation:relu", "shuffle:flip", "identity:out_identity"]);
+    const graph = buildGraph(net.toJSON(), net.weights);
+    removeDeadLayers(graph);
+    removeNoOps(graph);
+    expect(graph.ops.find((op) => op.name === "relu")!.inputs).toEqual(["x"]);
+    const engine = await net.build();
+    const out = await engine.createExecutionContext().execute({ x: Float32Array.from([1, -2, 3, -4, 5, -6]) });
+    expect(Array.from(out.flip!.data)).toEqual([1, 0, 0, 5, 3, 0]);   // relu, transposed
+    expect(Array.from(out.out_identity!.data)).toEqual([1, 0, 3, 0, 5, 0]);
+  });
+});
+
+describe("constant folding", () => {
+  it("computes constant-only layers at build time and keeps the results", async () => {
+    const { Network } = await import("netdef");
+    const net = new Network("consts");
+    const x = net.addInput("x", "float32", [3]);
+    const a = net.addConstant("a", { shape: [3], weights: Float32Array.from([1, 2, 3]) });
+    const b = net.addConstant("b", { shape: [3], weights: Float32Array.from([10, 20, 30]) });
+    const offset = a.addElementWise("ab", b, "prod").addUnary("sqrt", "sqrt");   // √(a·b): constant
+    net.markOutput(x.addElementWise("y", offset, "sum"));
+    const engine = await net.build();
+    expect(engine.inspect().layers.map((l) => `${l.kind}:${l.name}`)).toEqual(["constant:sqrt", "elementWise:y"]);
+    expect(engine.header.config.foldedConstants).toEqual(["ab", "sqrt"]);
+    const { y } = await engine.createExecutionContext().execute({ x: Float32Array.from([0, 1, 2]) });
+    const expected = [Math.sqrt(10), 1 + Math.sqrt(40), 2 + Math.sqrt(90)];
+    Array.from(y!.data).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
+    const plain = await net.build({ optimize: false });
+    expect(plain.inspect().layers).toHaveLength(5);
+  });
+});
