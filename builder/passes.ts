@@ -16,6 +16,7 @@ export const PASSES: readonly Pass[] = [
   { name: "remove identities and no-op shuffles", run: removeNoOps },
   { name: "fold BatchNorm into the preceding convolution", run: foldBatchNormIntoConvolution },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
+  { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
 ];
@@ -104,6 +105,27 @@ export function lowerBatchNorm(graph: BuildGraph): void {
     op.params = { mode: "channel", channelAxis: 1 };
     op.weights = { scale, shift };
     op.weightNames = {};
+  }
+}
+
+/**
+ * conv → add(·, shortcut): the shortcut becomes the convolution's second input, added in its epilogue before any
+ * activation that follows (ResNet's conv → BN → add → ReLU becomes one layer). Only for a same-shape float sum.
+ */
+export function fuseResidualAdd(graph: BuildGraph): void {
+  for (const conv of [...graph.ops]) {
+    if (conv.kind !== "convolution" || conv.params.activation || conv.inputs.length !== 1 || !graph.ops.includes(conv)) continue;
+    const add = soleConsumerOf(graph, conv.outputs[0]!);
+    if (!add || add.kind !== "elementWise" || add.params.op !== "sum") continue;
+    const shortcut = add.inputs.find((t) => t !== conv.outputs[0]);
+    const shape = (t: string) => graph.tensors.get(t)!.shape;
+    if (!shortcut || add.inputs[0] === add.inputs[1] || shape(shortcut).join() !== shape(conv.outputs[0]!).join()) continue;
+    // The shortcut must be computed before the convolution runs.
+    const producerIndex = graph.ops.findIndex((op) => op.outputs.includes(shortcut));
+    if (producerIndex > graph.ops.indexOf(conv)) continue;
+    conv.inputs = [conv.inputs[0]!, shortcut];
+    conv.params = { ...conv.params, residual: true };
+    replaceOutput(graph, add, conv);
   }
 }
 

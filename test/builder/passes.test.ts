@@ -118,3 +118,14 @@ describe("constant folding", () => {
     expect(plain.inspect().layers).toHaveLength(5);
   });
 });
+
+describe("residual fusion", () => {
+  it("ResNet's conv → BN → add → ReLU runs as one layer, with the same results", async () => {
+    const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
+    const net = defineResNet18(randomWeights(defineResNet18()));
+    const data = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.37));
+    const { worst, fast } = await optimisedVsPlain(net, "input", [1, 3, 224, 224], data);
+    expect(worst).toBeLessThan(1e-5);
+    expect(fast.inspect().fusedGroups.find((g) => g.name === "layer1.0.conv2")!.fusedFrom).toEqual(["layer1.0.conv2", "layer1.0.bn2", "layer1.0.add", "layer1.0.relu2"]);
+  }, 60_000);
+});

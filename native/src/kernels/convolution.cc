@@ -28,6 +28,8 @@ class Convolution : public Kernel {
     activation_ = ActivationFn::fused(op);
     // The builder's auto-tuner may have chosen an implementation ("tactic"); "auto" picks by shape.
     tactic_ = op.params.strings.count("tactic") ? op.params.string(op.name, "tactic") : "auto";
+    residual_ = op.params.has("residual") && op.params.number(op.name, "residual") != 0;
+    if (residual_ != (op.inputs.size() == 2)) bad("a fused residual needs exactly a second input");
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
     else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm") bad("tactic '" + tactic_ + "'");
@@ -52,6 +54,7 @@ class Convolution : public Kernel {
       if (o < 1) fail("input " + formatShape(s) + " is smaller than the window");
       out.push_back(o);
     }
+    if (residual_ && (in.size() != 2 || in[1] != out)) fail("the fused residual input must have the output's shape " + formatShape(out));
     return {out};
   }
 
@@ -72,16 +75,12 @@ class Convolution : public Kernel {
     const bool gemmTactic = tactic_.rfind("implicit_gemm", 0) == 0;
     const bool depthwise = depthwiseShape && !gemmTactic;
     const bool pointwise = pointwiseShape && !gemmTactic;
-    // Several images: one per thread (the GEMMs inside then run serially, as OpenMP does not nest by default),
+    // Several images: one per thread (the GEMMs inside then run serially: the pool runs one parallel loop at a time),
     // which beats splitting each small per-image GEMM across cores.
     parallelFor(batch, [&](int64_t n) {
       const float* xn = x + n * channels * inPixels;
       float* yn = y + n * outChannels_ * outPixels;
-      if (depthwise) {
-        depthwiseConv(xn, yn, size, out, pad);
-        return;
-      }
-      for (int64_t g = 0; g < groups_; g++) {
+      for (int64_t g = 0; g < (depthwise ? 0 : groups_); g++) {
         const float* xg = xn + g * inPerGroup_ * inPixels;
         const float* wg = weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_;
         float* yg = yn + g * outPerGroup * outPixels;
@@ -96,15 +95,18 @@ class Convolution : public Kernel {
                        yg, outPixels, false, kBlock_, packed);
         }
       }
-      epilogue(yn, outPixels);
+      if (depthwise) depthwiseConv(xn, yn, size, out, pad);
+      epilogue(yn, residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr, outPixels);
     }, batch > 1);
   }
 
  private:
-  void epilogue(float* y, int64_t pixels) const {
+  // y += bias (+ residual), then the fused activation, per channel.
+  void epilogue(float* y, const float* residual, int64_t pixels) const {
     parallelFor(outChannels_, [&](int64_t c) {
       float* yc = y + c * pixels;
       if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
+      if (residual) { const float* rc = residual + c * pixels; for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p]; }
       activation_.apply(yc, pixels);
     }, outChannels_ * pixels > (1 << 18));
   }
@@ -165,8 +167,6 @@ class Convolution : public Kernel {
               }
             }
           }
-      if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < outPixels; p++) yc[p] += b; }
-      activation_.apply(yc, outPixels);
     }, outChannels_ * outPixels * kernelVolume_ > (1 << 18));
   }
 
@@ -174,6 +174,7 @@ class Convolution : public Kernel {
   int64_t outChannels_, groups_, kernelVolume_ = 1, inPerGroup_ = 1;
   std::string tactic_;
   int64_t kBlock_ = 256;
+  bool residual_ = false;
   std::vector<std::vector<float>> packed_;  // per group, in the GEMM's panel layout
   std::vector<float> weight_, bias_;
   ActivationFn activation_;
