@@ -42,20 +42,22 @@ export function candidateTactics(op: BuildOp, inputShape: readonly number[]): st
 }
 
 /** Median wall time of one layer, compiled alone with `tactic`, on a random input of `shape`. */
-async function timeTactic(graph: BuildGraph, op: BuildOp, shape: readonly number[], tactic: string, repeats: number): Promise<number> {
-  const input = op.inputs[0]!, output = op.outputs[0]!;
+async function timeTactic(graph: BuildGraph, op: BuildOp, batch: number, tactic: string, repeats: number): Promise<number> {
+  // Every input of the layer (a fused residual too) becomes an input of the one-layer plan, at the tuned batch.
+  const inputs = op.inputs.map((name) => ({ name, dtype: "float32" as const, shape: graph.tensors.get(name)!.shape.map((d, i) => (i === 0 && d < 0 ? batch : d)) }));
+  const output = op.outputs[0]!;
   const single: BuildGraph = {
     name: `tune.${op.name}`,
-    inputs: [{ name: input, dtype: "float32", shape }],
-    tensors: new Map([[input, { dtype: "float32", shape }], [output, graph.tensors.get(output)!]]),
+    inputs,
+    tensors: new Map([...inputs.map((t) => [t.name, { dtype: t.dtype, shape: t.shape }] as const), [output, graph.tensors.get(output)!]]),
     ops: [{ ...op, params: { ...op.params, tactic } }],
     outputs: [{ name: output, tensor: output }],
   };
   const engine = await addon().Engine.deserialize(encodePlan(single, {}));
   try {
     const ctx = engine.createContext();
-    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
-    const run = () => ctx.execute([{ name: input, data, shape: [...shape] }], false);
+    const feeds = inputs.map((t) => ({ name: t.name, shape: [...t.shape], data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) }));
+    const run = () => ctx.execute(feeds, false);
     await run();
     const times: number[] = [];
     for (let i = 0; i < repeats; i++) {
@@ -97,7 +99,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const cached = entry !== undefined && candidates.includes(entry.tactic);
     if (!cached) {
       const milliseconds: Record<string, number> = {};
-      for (const tactic of candidates) milliseconds[tactic] = await timeTactic(graph, op, shape!, tactic, repeats);
+      for (const tactic of candidates) milliseconds[tactic] = await timeTactic(graph, op, batch, tactic, repeats);
       const tactic = Object.entries(milliseconds).sort((a, b) => a[1] - b[1])[0]![0];
       entry = cache.entries[key] = { tactic, milliseconds };
     }

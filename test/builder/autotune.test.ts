@@ -31,3 +31,13 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   a.output!.data.forEach((v, i) => { worst = Math.max(worst, Math.abs(Number(v) - Number(b.output!.data[i]))); });
   expect(worst).toBeLessThan(1e-5);
 }, 60_000);
+
+it("tunes convolutions that carry a fused residual input (mobilenet_v2's projections)", async () => {
+  const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
+  const engine = await defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")).build({
+    profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }], tuning: "fast",
+  });
+  const tuned = engine.inspect().tactics.find((t) => t.layer === "features.3.conv.2")!;
+  expect(Object.keys(tuned.milliseconds)).toEqual(["pointwise_gemm", "implicit_gemm_k256"]);
+  expect(engine.inspect().fusedGroups.find((g) => g.name === "features.3.conv.2")!.fusedFrom).toContain("features.3.add");
+}, 60_000);
