@@ -1,5 +1,6 @@
 #include "execution_context.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace netdef {
@@ -25,6 +26,18 @@ std::vector<float> ExecutionContext::takeBuffer(size_t size) {
   }
   buffer.resize(size);
   return buffer;
+}
+
+void ExecutionContext::giveBack(std::vector<float>&& buffer) {
+  if (buffer.capacity() == 0) return;
+  if (pool_.size() < buffers_.size()) {
+    pool_.push_back(std::move(buffer));
+    return;
+  }
+  // Full: keep the larger of the newcomer and the smallest pooled buffer.
+  auto smallest = std::min_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) { return a.capacity() < b.capacity(); });
+  if (smallest->capacity() < buffer.capacity()) *smallest = std::move(buffer);
+  buffer = std::vector<float>();
 }
 
 std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times) {
@@ -66,15 +79,13 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     kernels[i]->run(ins, outs);
     if (times) times->push_back({op.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
     // Hand back what no later layer reads: activation memory stays near the live set, not the whole network.
-    for (int t : op.inputs) {
-      if (lastUse_[t] == static_cast<int>(i) && buffers_[t].data.capacity() > 0) pool_.push_back(std::move(buffers_[t].data));
-    }
+    for (int t : op.inputs) if (lastUse_[t] == static_cast<int>(i)) giveBack(std::move(buffers_[t].data));
   }
   std::vector<NamedBuffer> result;
   for (auto& [name, t] : g.outputs) result.push_back({name, buffers_[t]});
   // Inputs and outputs are handed to the caller: their buffers rejoin the pool for the next execution.
-  for (int t : g.inputs) if (buffers_[t].data.capacity() > 0) pool_.push_back(std::move(buffers_[t].data));
-  for (auto& [name, t] : g.outputs) if (buffers_[t].data.capacity() > 0) pool_.push_back(std::move(buffers_[t].data));
+  for (int t : g.inputs) giveBack(std::move(buffers_[t].data));
+  for (auto& [name, t] : g.outputs) giveBack(std::move(buffers_[t].data));
   return result;
 }
 

@@ -50,15 +50,18 @@ describe("plan fuzzing", () => {
 });
 
 describe("leaks", () => {
-  it("10,000 executions grow the resident set by less than 32 MB", async () => {
+  it("10,000 executions after a settling run grow the resident set by less than 8 MB", async () => {
     const ctx = (await smallEngine()).createExecutionContext();
     const input = { x: { data: new Float32Array(144).fill(0.5), shape: [2, 2, 6, 6] } };
-    for (let i = 0; i < 500; i++) await ctx.execute(input);
+    // The first run settles allocator arenas and buffer pools; the second must not grow (a per-execution leak of
+    // 600 bytes, once present here, grew 6 MB per 10,000).
+    for (let i = 0; i < 5000; i++) await ctx.execute(input);
     global.gc?.();
     const before = process.memoryUsage().rss;
     for (let i = 0; i < 10_000; i++) await ctx.execute(input);
     global.gc?.();
     const grown = process.memoryUsage().rss - before;
-    expect(grown).toBeLessThan(32 * 2 ** 20);
+    if (process.env.NETDEF_REPORT_RSS) console.log(`RSS growth over 10,000 executions: ${(grown / 2 ** 20).toFixed(1)} MB`);
+    expect(grown).toBeLessThan(8 * 2 ** 20);
   }, 120_000);
 });
