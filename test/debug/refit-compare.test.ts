@@ -81,25 +81,25 @@ describe("refit by name (builtin engine)", () => {
 });
 
 describe("layer-by-layer comparison", () => {
-  it("finds the one layer of a yolo_block copy with a deliberate padding bug", async () => {
+  it("agrees with PyTorch's own activations at every layer, and finds the one layer of a copy with a padding bug", async () => {
     const weights = await loadFixtureWeights("yolo_block.safetensors");
     const io = await loadFixtureWeights("yolo_block_io.safetensors");
     const inputs = { input: { data: io.float32("input"), shape: [1, 3, 64, 64] } };
-    // Reference activations: every layer of the correct port (itself checked against PyTorch's output).
+    // Every intermediate activation as PyTorch computed it (scripts/pytorch/yolo_block_activations.py), by layer name.
+    const pytorch = await loadFixtureWeights("yolo_block_activations.safetensors");
     const correct = defineYoloBlock(weights);
-    const debug = Network.fromJSON(correct.toJSON(), { weights });
-    for (const layer of correct.toJSON().layers) debug.markDebug(debug.tensor(layer.outputs[0]!)!);
-    const activations = await (await debug.build({ profiles: [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }] })).createExecutionContext().execute(inputs);
-    const reference = Object.fromEntries(Object.entries(activations).map(([k, v]) => [k, v.data as Float32Array]));
-    expect((await compareLayers(correct, inputs, reference)).firstDivergent).toBeUndefined();
+    const report = await compareLayers(correct, inputs, pytorch);
+    expect(report.rows).toHaveLength(23);
+    expect(report.unmatched).toEqual([]);
+    expect(report.firstDivergent).toBeUndefined();
+    expect(Math.max(...report.rows.map((r) => r.maxAbs))).toBeLessThan(1e-4);
 
     // The buggy copy: the 9×9 SPP pool padded by 3 instead of 4 and cropped back to size, so every shape still fits.
     const buggy = Network.fromJSON(JSON.parse(JSON.stringify(correct.toJSON()).replace('"name":"spp.pool9","inputs":["down.mish"],"outputs":["spp.pool9"],"params":{"kernel":[9,9],"stride":[1,1],"dilation":[1,1],"prePadding":[4,4],"postPadding":[4,4]',
       '"name":"spp.pool9","inputs":["down.mish"],"outputs":["spp.pool9"],"params":{"kernel":[9,9],"stride":[1,1],"dilation":[1,1],"prePadding":[3,3],"postPadding":[5,5]')), { weights });
-    const report = await compareLayers(buggy, inputs, reference);
-    expect(report.firstDivergent).toBe("spp.pool9");
-    expect(report.rows.filter((r) => !r.ok)[0]!.layer).toBe("spp.pool9");
-    expect(report.rows.find((r) => r.layer === "down.mish")!.ok).toBe(true);
-    expect(report.toString()).toContain("first divergent layer: spp.pool9");
+    const buggyReport = await compareLayers(buggy, inputs, pytorch);
+    expect(buggyReport.firstDivergent).toBe("spp.pool9");
+    expect(buggyReport.rows.find((r) => r.layer === "down.mish")!.ok).toBe(true);
+    expect(buggyReport.toString()).toContain("first divergent layer: spp.pool9");
   });
 });
