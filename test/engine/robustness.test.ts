@@ -54,7 +54,8 @@ describe("leaks", () => {
     const ctx = (await smallEngine()).createExecutionContext();
     const input = { x: { data: new Float32Array(144).fill(0.5), shape: [2, 2, 6, 6] } };
     // Settling warms the allocator's per-thread arenas (libuv runs executions on several threads) and the buffer
-    // pools. After it, RSS must plateau: a per-execution leak of 600 bytes, once present here, grew 3 MB per round.
+    // pools. A leak grows RSS in every round (one of 600 bytes per execution, once present here, grew 3 MB per
+    // round), while allocator and heap noise grows it in some rounds only: so the quietest round must be flat.
     for (let i = 0; i < 5000; i++) await ctx.execute(input);
     const growth: number[] = [];
     for (let round = 0; round < 3; round++) {
@@ -65,7 +66,7 @@ describe("leaks", () => {
       growth.push(process.memoryUsage().rss - before);
     }
     if (process.env.NETDEF_REPORT_RSS) console.log(`RSS growth per 5,000 executions: ${growth.map((g) => (g / 2 ** 20).toFixed(1)).join(", ")} MB`);
-    expect(growth.at(-1)!).toBeLessThan(2 * 2 ** 20);
-    expect(growth.reduce((a, b) => a + b, 0)).toBeLessThan(16 * 2 ** 20);
+    expect(Math.min(...growth)).toBeLessThan(1.5 * 2 ** 20);
+    expect(growth.reduce((a, b) => a + b, 0)).toBeLessThan(32 * 2 ** 20);
   }, 120_000);
 });
