@@ -1,7 +1,7 @@
 import type { DataType } from "../dsl/dtype.js";
 import type { NetworkIR, TensorIR } from "../dsl/ir.js";
 import { formatShape } from "../dsl/shape.js";
-import { nearestNames, type WeightSource } from "../weights/source.js";
+import { nearestSuffix, type WeightSource } from "../weights/source.js";
 import { elementCount, toFloat32 } from "../weights/tensor.js";
 import { BuildError } from "./errors.js";
 
@@ -36,8 +36,8 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
     for (const [role, binding] of Object.entries(layer.weights)) {
       const found = weights.get(binding.name);
       if (!found) {
-        const nearest = nearestNames(binding.name, weights.names());
-        problems.push(`${layer.name}: weight '${binding.name}' is missing${nearest.length ? ` (nearest: ${nearest.map((n) => `'${n}'`).join(", ")})` : ""}`);
+        const nearest = nearestSuffix(binding.name, weights.names(), "nearest: ");
+        problems.push(`${layer.name}: weight '${binding.name}' is missing${nearest && ` (${nearest})`}`);
         continue;
       }
       if (elementCount(found.shape) !== elementCount(binding.shape) || (!found.flat && formatShape(found.shape) !== formatShape(binding.shape))) {

@@ -3,7 +3,7 @@ import type { TensorRTBuildOptions, TensorRTEngine } from "../native/tensorrt-en
 import type { Engine } from "../native/engine.js";
 import * as L from "../layers/index.js";
 import { LayerContext, type LayerDefinition, type TensorDesc, type WeightInput, type WeightRequest } from "../layers/layer.js";
-import { nearestNames, type WeightSource } from "../weights/source.js";
+import { nearestNames, nearestSuffix, type WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { elementCount, type WeightTensor } from "../weights/tensor.js";
 import { isDataType, type DataType } from "./dtype.js";
@@ -240,9 +240,8 @@ export class Network implements LayerSink {
     if (source) {
       const found = this.#inline.get(name) ?? source.get(name);
       if (!found) {
-        const nearest = nearestNames(name, source.names());
         ctx.fail(`weight '${name}'`, "present in the weight source", "no such weight", "weight_missing",
-          `${ctx.layer}: weight '${name}' is not in the weight source${nearest.length ? `; nearest names: ${nearest.map((n) => `'${n}'`).join(", ")}` : ""}`);
+          `${ctx.layer}: weight '${name}' is not in the weight source${nearestSuffix(name, source.names(), "; nearest names: ")}`);
       }
       const fits = found.flat ? elementCount(found.shape) === elementCount(request.shape) : sameShape(found.shape, request.shape);
       if (!fits) {

@@ -8,8 +8,6 @@ export function volume(shape: Shape): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-export const isDynamic = (shape: Shape): boolean => shape.some((d) => d < 0);
-
 /** numpy/PyTorch broadcasting of two shapes, aligned from the right; undefined when they do not broadcast. */
 export function broadcastShapes(a: Shape, b: Shape): number[] | undefined {
   const rank = Math.max(a.length, b.length);
@@ -29,10 +27,4 @@ export function broadcastShapes(a: Shape, b: Shape): number[] | undefined {
 export function normalizeAxis(axis: number, rank: number): number | undefined {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) return undefined;
   return axis < 0 ? axis + rank : axis;
-}
-
-/** A scalar or per-dimension argument expanded to `count` values. */
-export function expand(value: number | readonly number[], count: number): number[] | undefined {
-  if (typeof value === "number") return Array(count).fill(value);
-  return value.length === count ? [...value] : undefined;
 }

@@ -4,7 +4,7 @@ import type { NetworkIR } from "../dsl/ir.js";
 import { buildGraph } from "../builder/graph.js";
 import { PASSES } from "../builder/passes.js";
 import { foldConstants } from "../builder/fold-constants.js";
-import { nearestNames, type WeightSource } from "../weights/source.js";
+import { nearestSuffix, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { encodePlan } from "./plan.js";
 import type { ActivationMemory } from "../builder/memory.js";
@@ -173,7 +173,7 @@ export class Engine {
     for (const layer of this.header.ir.layers) for (const b of Object.values(layer.weights)) expected.set(b.name, b.shape);
     const problems: string[] = [];
     for (const name of weights.names()) {
-      if (!expected.has(name)) problems.push(`'${name}' is not a weight of this engine${nearestNames(name, [...expected.keys()]).map((n, i) => (i ? `, '${n}'` : `; nearest: '${n}'`)).join("")}`);
+      if (!expected.has(name)) problems.push(`'${name}' is not a weight of this engine${nearestSuffix(name, [...expected.keys()], "; nearest: ")}`);
     }
     const base = this.#weights;
     for (const [name, shape] of expected) {
@@ -190,9 +190,10 @@ export class Engine {
     const merged: WeightSource = { get: (n) => weights.get(n) ?? base?.get(n), names: () => [...expected.keys()] };
     const graph = buildGraph(this.header.ir, merged);
     // The same passes as the build, so the refit plan has the engine's structure.
-    for (const pass of PASSES.filter((p) => this.inspect().passes.includes(p.name))) pass.run(graph);
+    const { passes, tactics } = this.inspect();
+    for (const pass of PASSES.filter((p) => passes.includes(p.name))) pass.run(graph);
     if (((this.header.config.foldedConstants as string[] | undefined) ?? []).length) await foldConstants(graph);
-    for (const choice of this.inspect().tactics) {
+    for (const choice of tactics) {
       const op = graph.ops.find((o) => o.name === choice.layer);
       if (op) op.params = { ...op.params, tactic: choice.tactic };
     }

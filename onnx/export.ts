@@ -51,7 +51,7 @@ class LayerExporter {
   }
 
   /** `out = op(inputs)` as a node named after the layer (or a part of it). */
-  private op(type: string, inputs: string[], output: string, name: string, attrs: Record<string, never> | Parameters<GraphBuilder["node"]>[4] = {}): string {
+  private op(type: string, inputs: string[], output: string, name: string, attrs: Parameters<GraphBuilder["node"]>[4] = {}): string {
     this.g.node(type, inputs, [output], name, attrs);
     return output;
   }

@@ -26,3 +26,9 @@ export function nearestNames(name: string, candidates: readonly string[], count 
     .slice(0, count)
     .map((x) => x.candidate);
 }
+
+/** `<label>'a', 'b', 'c'` with the nearest stored names, or "" when there are none: the tail of a "not found" message. */
+export function nearestSuffix(name: string, candidates: readonly string[], label: string): string {
+  const nearest = nearestNames(name, candidates);
+  return nearest.length ? `${label}${nearest.map((n) => `'${n}'`).join(", ")}` : "";
+}

@@ -1,4 +1,4 @@
-import { nearestNames, type WeightSource } from "./source.js";
+import { nearestSuffix, type WeightSource } from "./source.js";
 import { toFloat32, type WeightTensor } from "./tensor.js";
 
 /**
@@ -22,8 +22,7 @@ export class WeightStore implements WeightSource {
   require(name: string): WeightTensor {
     const found = this.#tensors.get(name);
     if (found) return found;
-    const nearest = nearestNames(name, this.names());
-    throw new RangeError(`no weight '${name}' in the store${nearest.length ? `; nearest names: ${nearest.map((n) => `'${n}'`).join(", ")}` : ""}`);
+    throw new RangeError(`no weight '${name}' in the store${nearestSuffix(name, this.names(), "; nearest names: ")}`);
   }
 
   /** The named weight as float32 (converted on demand; float32 data comes back uncopied). */

@@ -43,13 +43,6 @@ export function float16BitsToNumber(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-const bf16Scratch = new Uint32Array(1);
-const bf16View = new Float32Array(bf16Scratch.buffer);
-export function bfloat16BitsToNumber(bits: number): number {
-  bf16Scratch[0] = bits << 16;
-  return bf16View[0]!;
-}
-
 /**
  * The elements as float32. float32 data is returned as is (no copy); every other type converts, exactly where
  * float32 can represent the value (all of f16/bf16/(u)int8/(u)int16, wider integers up to 2^24 in magnitude; float64 rounds to nearest).

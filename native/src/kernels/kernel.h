@@ -24,7 +24,6 @@ class Kernel {
   virtual std::vector<Shape> outputShapes(const std::vector<Shape>& inputs) const = 0;
   // Computes the outputs, already sized to outputShapes().
   virtual void run(const std::vector<const Buffer*>& inputs, const std::vector<Buffer*>& outputs) const = 0;
-  const std::string& name() const { return name_; }
 
  protected:
   [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }
