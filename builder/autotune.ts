@@ -15,7 +15,7 @@ export interface TuningOptions {
   onLayer?: (layer: string, index: number, count: number) => void;
 }
 
-/** One tuned layer: the tactic chosen and what each candidate measured (median ms). */
+/** One tuned layer: the tactic chosen and what each candidate measured (fastest ms). */
 export interface TacticChoice {
   layer: string;
   tactic: string;
@@ -41,8 +41,8 @@ export function candidateTactics(op: BuildOp, inputShape: readonly number[]): st
   return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"];
 }
 
-/** Median wall time of one layer, compiled alone with `tactic`, on a random input of `shape`. */
-async function timeTactic(graph: BuildGraph, op: BuildOp, batch: number, tactic: string, repeats: number): Promise<number> {
+/** One layer compiled alone with `tactic`, ready to run on a random input of its shape at `batch`. */
+async function singleLayerRunner(graph: BuildGraph, op: BuildOp, batch: number, tactic: string) {
   // Every input of the layer (a fused residual too) becomes an input of the one-layer plan, at the tuned batch.
   const inputs = op.inputs.map((name) => ({ name, dtype: "float32" as const, shape: graph.tensors.get(name)!.shape.map((d, i) => (i === 0 && d < 0 ? batch : d)) }));
   const output = op.outputs[0]!;
@@ -54,20 +54,32 @@ async function timeTactic(graph: BuildGraph, op: BuildOp, batch: number, tactic:
     outputs: [{ name: output, tensor: output }],
   };
   const engine = await addon().Engine.deserialize(encodePlan(single, {}));
+  const ctx = engine.createContext();
+  const feeds = inputs.map((t) => ({ name: t.name, shape: [...t.shape], data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) }));
+  return { run: () => ctx.execute(feeds, false), dispose: () => engine.dispose() };
+}
+
+/**
+ * Fastest wall time of each tactic over `rounds` rounds, the candidates taking turns within each round: on a shared
+ * machine noise only ever adds time, so the minimum is the steadiest estimate, and taking turns spreads a slow
+ * spell over all candidates instead of condemning the one that happened to run in it.
+ */
+async function timeTactics(graph: BuildGraph, op: BuildOp, batch: number, tactics: string[], rounds: number): Promise<Record<string, number>> {
+  const runners = [];
   try {
-    const ctx = engine.createContext();
-    const feeds = inputs.map((t) => ({ name: t.name, shape: [...t.shape], data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) }));
-    const run = () => ctx.execute(feeds, false);
-    await run();
-    const times: number[] = [];
-    for (let i = 0; i < repeats; i++) {
-      const started = performance.now();
-      await run();
-      times.push(performance.now() - started);
+    for (const tactic of tactics) runners.push(await singleLayerRunner(graph, op, batch, tactic));
+    for (const runner of runners) await runner.run();  // warm-up: first-touch of buffers and packed weights
+    const best = tactics.map(() => Infinity);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, runner] of runners.entries()) {
+        const started = performance.now();
+        await runner.run();
+        best[i] = Math.min(best[i]!, performance.now() - started);
+      }
     }
-    return times.sort((a, b) => a - b)[times.length >> 1]!;
+    return Object.fromEntries(tactics.map((t, i) => [t, best[i]!]));
   } finally {
-    engine.dispose();
+    for (const runner of runners) runner.dispose();
   }
 }
 
@@ -83,7 +95,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const loaded = await readFile(options.timingCacheFile, "utf8").then((t) => JSON.parse(t) as TimingCache, () => undefined);
     if (loaded?.version === 1 && loaded.cpu === cpu && typeof loaded.entries === "object") cache = loaded;  // another CPU's timings do not transfer
   }
-  const repeats = options.level === "thorough" ? 15 : 3;
+  const rounds = options.level === "thorough" ? 15 : 5;
   const tunable = graph.ops.map((op) => {
     const declared = graph.tensors.get(op.inputs[0] ?? "")?.shape;
     const shape = declared?.map((d, i) => (i === 0 && d < 0 ? batch : d));
@@ -98,8 +110,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     let entry = cache.entries[key];
     const cached = entry !== undefined && candidates.includes(entry.tactic);
     if (!cached) {
-      const milliseconds: Record<string, number> = {};
-      for (const tactic of candidates) milliseconds[tactic] = await timeTactic(graph, op, batch, tactic, repeats);
+      const milliseconds = await timeTactics(graph, op, batch, candidates, rounds);
       const tactic = Object.entries(milliseconds).sort((a, b) => a[1] - b[1])[0]![0];
       entry = cache.entries[key] = { tactic, milliseconds };
     }

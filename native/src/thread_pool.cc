@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -12,6 +13,9 @@ namespace netdef {
 
 namespace {
 
+// Workers spin for a short while after each loop before they sleep: at batch 1 a network is a chain of short
+// parallel loops, and waking a sleeping thread (a futex call, an inter-processor interrupt on a VM) costs tens of
+// microseconds each time, as much as a small layer's work.
 class ThreadPool {
  public:
   ThreadPool() {
@@ -33,26 +37,33 @@ class ThreadPool {
       for (int64_t i = 0; i < count; i++) body(i);
       return;
     }
+    body_ = &body;
+    count_ = count;
+    next_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
+    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      body_ = &body;
-      count_ = count;
-      next_ = 0;
-      pending_ = static_cast<int>(workers_.size());
-      error_ = nullptr;
-      generation_++;
+      generation_.fetch_add(1, std::memory_order_release);  // publishes the fields above to spinning workers
     }
     wake_.notify_all();
     work();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    // The workers are at most one item behind: wait for them by spinning, yielding if one was descheduled.
+    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
+      if (spins < 4096) pause(); else std::this_thread::yield();
+    }
     body_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  static void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
   void work() {
-    for (int64_t i; (i = next_.fetch_add(1)) < count_;) {
+    for (int64_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < count_;) {
       try {
         (*body_)(i);
       } catch (...) {
@@ -64,27 +75,36 @@ class ThreadPool {
   }
   void loop() {
     uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      lock.unlock();
+      // Spin about 100 µs for the next loop, then sleep until one is published.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+      for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; spins++) {
+        pause();
+        if ((spins & 255) == 0 && std::chrono::steady_clock::now() > deadline) {
+          std::unique_lock<std::mutex> lock(mutex_);
+          wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
+          break;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stop_) return;
+      }
+      seen = generation_.load(std::memory_order_acquire);
       work();
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      pending_.fetch_sub(1, std::memory_order_release);
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex busy_;   // held by the caller of the loop in progress
-  std::mutex mutex_;  // guards the fields below
-  std::condition_variable wake_, done_;
+  std::mutex mutex_;  // guards sleeping, stopping and the first error
+  std::condition_variable wake_;
   const std::function<void(int64_t)>* body_ = nullptr;
   std::atomic<int64_t> next_{0};
   int64_t count_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
   std::exception_ptr error_;
 };

@@ -95,79 +95,137 @@ class Convolution : public Kernel {
                        yg, outPixels, false, kBlock_, packed);
         }
       }
-      if (depthwise) depthwiseConv(xn, yn, size, out, pad);
-      epilogue(yn, residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr, outPixels);
+      const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
+      if (depthwise) depthwiseConv(xn, yn, residual, size, out, pad);
+      else epilogue(yn, residual, outPixels);
     }, batch > 1);
   }
 
  private:
   // y += bias (+ residual), then the fused activation, per channel.
   void epilogue(float* y, const float* residual, int64_t pixels) const {
-    parallelFor(outChannels_, [&](int64_t c) {
-      float* yc = y + c * pixels;
-      if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
-      if (residual) { const float* rc = residual + c * pixels; for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p]; }
-      activation_.apply(yc, pixels);
-    }, outChannels_ * pixels > (1 << 18));
+    parallelFor(outChannels_, [&](int64_t c) { finishChannel(c, y + c * pixels, residual ? residual + c * pixels : nullptr, pixels); },
+                outChannels_ * pixels > (1 << 18));
+  }
+  void finishChannel(int64_t c, float* yc, const float* rc, int64_t pixels) const {
+    if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
+    if (rc) for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p];
+    activation_.apply(yc, pixels);
   }
 
   // One GEMM panel of the implicit im2col matrix: rows (c, kd, kh, kw) k0…k0+kc, columns (output pixels) j0…j0+nr,
-  // read straight from the input (zero outside it), so no im2col buffer is ever written.
+  // read straight from the input (zero outside it), so no im2col buffer is ever written. The panel's pixels split
+  // into runs along one output row; each run of each row is then a strided copy between two zero-filled edges,
+  // found once per run instead of a bounds check per element.
   void packPatches(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) const {
-    int64_t base[kGemmPanel][3];
-    for (int64_t j = 0; j < nr; j++) {
+    struct Run { int64_t j, length, id, ih, iw; };
+    Run runs[kGemmPanel];
+    int64_t runCount = 0;
+    for (int64_t j = 0; j < nr;) {
       const int64_t p = j0 + j;
       const int64_t od = p / (out[1] * out[2]), oh = (p / out[2]) % out[1], ow = p % out[2];
-      base[j][0] = od * w_.stride[0] - pad[0];
-      base[j][1] = oh * w_.stride[1] - pad[1];
-      base[j][2] = ow * w_.stride[2] - pad[2];
+      const int64_t length = std::min(nr - j, out[2] - ow);
+      runs[runCount++] = {j, length, od * w_.stride[0] - pad[0], oh * w_.stride[1] - pad[1], ow * w_.stride[2] - pad[2]};
+      j += length;
     }
-    const int64_t plane = size[0] * size[1] * size[2];
+    const int64_t plane = size[0] * size[1] * size[2], sw = w_.stride[2];
+    int64_t c = k0 / kernelVolume_, rem = k0 % kernelVolume_;
+    int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]), kh = (rem / w_.kernel[2]) % w_.kernel[1], kw = rem % w_.kernel[2];
     for (int64_t r = 0; r < kc; r++) {
-      const int64_t row = k0 + r;
-      const int64_t c = row / kernelVolume_, rem = row % kernelVolume_;
-      const int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]), kh = (rem / w_.kernel[2]) % w_.kernel[1], kw = rem % w_.kernel[2];
-      const int64_t dd = kd * w_.dilation[0], dh = kh * w_.dilation[1], dw = kw * w_.dilation[2];
       const float* xc = x + c * plane;
       float* dst = panel + r * kGemmPanel;
-      for (int64_t j = 0; j < nr; j++) {
-        const int64_t id = base[j][0] + dd, ih = base[j][1] + dh, iw = base[j][2] + dw;
-        const bool inside = id >= 0 && id < size[0] && ih >= 0 && ih < size[1] && iw >= 0 && iw < size[2];
-        dst[j] = inside ? xc[(id * size[1] + ih) * size[2] + iw] : 0.0f;
+      for (int64_t q = 0; q < runCount; q++) {
+        const Run& run = runs[q];
+        float* d = dst + run.j;
+        const int64_t id = run.id + kd * w_.dilation[0], ih = run.ih + kh * w_.dilation[1];
+        if (id < 0 || id >= size[0] || ih < 0 || ih >= size[1]) { std::fill(d, d + run.length, 0.0f); continue; }
+        const float* xr = xc + (id * size[1] + ih) * size[2];
+        // Columns t with 0 <= iw0 + t·sw < W, iw0 the run's first input column.
+        const int64_t iw0 = run.iw + kw * w_.dilation[2];
+        const int64_t lo = std::min(run.length, iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw);
+        const int64_t hi = std::max(lo, std::min(run.length, iw0 < size[2] ? (size[2] - 1 - iw0) / sw + 1 : 0));
+        for (int64_t t = 0; t < lo; t++) d[t] = 0.0f;
+        if (sw == 1) { if (hi > lo) std::memcpy(d + lo, xr + iw0 + lo, (hi - lo) * sizeof(float)); }
+        else for (int64_t t = lo; t < hi; t++) d[t] = xr[iw0 + t * sw];
+        for (int64_t t = hi; t < run.length; t++) d[t] = 0.0f;
       }
       for (int64_t j = nr; j < kGemmPanel; j++) dst[j] = 0.0f;
+      if (++kw == w_.kernel[2]) { kw = 0; if (++kh == w_.kernel[1]) { kh = 0; if (++kd == w_.kernel[0]) { kd = 0; c++; } } }
     }
   }
 
-  void depthwiseConv(const float* x, float* y, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+  // Depthwise: each channel alone, finished (bias, residual, activation) while it is still in cache.
+  void depthwiseConv(const float* x, float* y, const float* residual, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
     parallelFor(outChannels_, [&](int64_t c) {
-      const float* xc = x + c * inPixels;
-      const float* wc = weight_.data() + c * kernelVolume_;
       float* yc = y + c * outPixels;
-      std::fill(yc, yc + outPixels, 0.0f);
-      for (int64_t kd = 0; kd < w_.kernel[0]; kd++)
-        for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
-          for (int64_t kw = 0; kw < w_.kernel[2]; kw++) {
-            const float wv = wc[(kd * w_.kernel[1] + kh) * w_.kernel[2] + kw];
-            for (int64_t od = 0; od < out[0]; od++) {
-              const int64_t id = od * w_.stride[0] - pad[0] + kd * w_.dilation[0];
-              if (id < 0 || id >= size[0]) continue;
-              for (int64_t oh = 0; oh < out[1]; oh++) {
-                const int64_t ih = oh * w_.stride[1] - pad[1] + kh * w_.dilation[1];
-                if (ih < 0 || ih >= size[1]) continue;
-                const float* xr = xc + (id * size[1] + ih) * size[2];
-                float* yr = yc + (od * out[1] + oh) * out[2];
-                const int64_t off = kw * w_.dilation[2] - pad[2];
-                // Output columns whose input column is inside [0, W).
-                int64_t lo = off >= 0 ? 0 : (-off + w_.stride[2] - 1) / w_.stride[2];
-                int64_t hi = size[2] - 1 - off < 0 ? 0 : std::min(out[2], (size[2] - 1 - off) / w_.stride[2] + 1);
-                if (w_.stride[2] == 1) for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow + off];
-                else for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * w_.stride[2] + off];
-              }
+      if (w_.kernel[0] == 1 && size[0] == 1) depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
+      else depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
+      finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, outPixels);
+    }, outChannels_ * outPixels * kernelVolume_ > (1 << 16));
+  }
+
+  // One 2-d channel. The input is copied once into a zero-padded plane split by column phase (column i of phase φ
+  // holds padded column i·stride + φ), so every tap becomes a contiguous multiply-add along an output row that stays
+  // in L1, with no bounds checks and no strided loads.
+  void depthwisePlane(const float* xc, const float* wc, float* yc, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+    const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
+    const int64_t sh = w_.stride[1], sw = w_.stride[2], dh = w_.dilation[1], dw = w_.dilation[2];
+    const int64_t rows = (OH - 1) * sh + (w_.kernel[1] - 1) * dh + 1;              // padded rows the windows reach
+    const int64_t phaseWidth = OW + ((w_.kernel[2] - 1) * dw) / sw + 1;             // columns per phase the windows reach
+    static thread_local std::vector<float> padded;
+    padded.assign(static_cast<size_t>(sw * rows * phaseWidth), 0.0f);
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t ih = r - pad[1];
+      if (ih < 0 || ih >= H) continue;
+      const float* src = xc + ih * W;
+      for (int64_t phase = 0; phase < sw; phase++) {
+        float* dst = padded.data() + (phase * rows + r) * phaseWidth;
+        for (int64_t i = 0; i < phaseWidth; i++) {
+          const int64_t iw = i * sw + phase - pad[2];
+          if (iw >= 0 && iw < W) dst[i] = src[iw];
+        }
+      }
+    }
+    for (int64_t oh = 0; oh < OH; oh++) {
+      float* __restrict yr = yc + oh * OW;
+      std::fill(yr, yr + OW, 0.0f);
+      for (int64_t kh = 0; kh < w_.kernel[1]; kh++) {
+        const int64_t r = oh * sh + kh * dh;
+        for (int64_t kw = 0; kw < w_.kernel[2]; kw++) {
+          const int64_t col = kw * dw;
+          const float* __restrict src = padded.data() + ((col % sw) * rows + r) * phaseWidth + col / sw;
+          const float wv = wc[kh * w_.kernel[2] + kw];
+#pragma omp simd
+          for (int64_t ow = 0; ow < OW; ow++) yr[ow] += wv * src[ow];
+        }
+      }
+    }
+  }
+
+  // One 3-d channel: tap by tap over the output, bounds found per row.
+  void depthwiseVolume(const float* xc, const float* wc, float* yc, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+    std::fill(yc, yc + out[0] * out[1] * out[2], 0.0f);
+    for (int64_t kd = 0; kd < w_.kernel[0]; kd++)
+      for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
+        for (int64_t kw = 0; kw < w_.kernel[2]; kw++) {
+          const float wv = wc[(kd * w_.kernel[1] + kh) * w_.kernel[2] + kw];
+          for (int64_t od = 0; od < out[0]; od++) {
+            const int64_t id = od * w_.stride[0] - pad[0] + kd * w_.dilation[0];
+            if (id < 0 || id >= size[0]) continue;
+            for (int64_t oh = 0; oh < out[1]; oh++) {
+              const int64_t ih = oh * w_.stride[1] - pad[1] + kh * w_.dilation[1];
+              if (ih < 0 || ih >= size[1]) continue;
+              const float* xr = xc + (id * size[1] + ih) * size[2];
+              float* yr = yc + (od * out[1] + oh) * out[2];
+              const int64_t off = kw * w_.dilation[2] - pad[2];
+              // Output columns whose input column is inside [0, W).
+              int64_t lo = off >= 0 ? 0 : (-off + w_.stride[2] - 1) / w_.stride[2];
+              int64_t hi = size[2] - 1 - off < 0 ? 0 : std::min(out[2], (size[2] - 1 - off) / w_.stride[2] + 1);
+              for (int64_t ow = lo; ow < hi; ow++) yr[ow] += wv * xr[ow * w_.stride[2] + off];
             }
           }
-    }, outChannels_ * outPixels * kernelVolume_ > (1 << 18));
+        }
   }
 
   Window w_;

@@ -53,8 +53,23 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
     c40 += a[4] * b0; c41 += a[4] * b1;
     c50 += a[5] * b0; c51 += a[5] * b1;
   }
-  alignas(32) float tile[kMR][kNR];
   const Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (mr == kMR && nr == kNR) {
+    for (int64_t r = 0; r < kMR; r++) {
+      float* cr = c + r * ldc;
+      Vec8 lo = rows[r][0], hi = rows[r][1];
+      if (add) {
+        Vec8 old0, old1;
+        __builtin_memcpy(&old0, cr, sizeof(Vec8));
+        __builtin_memcpy(&old1, cr + 8, sizeof(Vec8));
+        lo += old0; hi += old1;
+      }
+      __builtin_memcpy(cr, &lo, sizeof(Vec8));
+      __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
+    }
+    return;
+  }
+  alignas(32) float tile[kMR][kNR];
   for (int64_t r = 0; r < kMR; r++) {
     __builtin_memcpy(&tile[r][0], &rows[r][0], sizeof(Vec8));
     __builtin_memcpy(&tile[r][8], &rows[r][1], sizeof(Vec8));
@@ -97,6 +112,12 @@ void packBPanelImpl(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t 
   }
 }
 
+// K blocks of at most `kBlock`, all of one size: a short trailing block would pay a full pass over C for little work.
+int64_t evenBlock(int64_t K, int64_t kBlock) {
+  const int64_t blocks = (K + kBlock - 1) / kBlock;
+  return (K + blocks - 1) / blocks;
+}
+
 }  // namespace
 
 void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* panel) {
@@ -106,6 +127,7 @@ void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb,
 std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, int64_t kBlock) {
   const int64_t mPanels = (M + kMR - 1) / kMR;
   std::vector<float> packed(static_cast<size_t>(mPanels * kMR * K));
+  kBlock = evenBlock(K, kBlock);
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) packA(M, std::min(kBlock, K - k0), A + k0, lda, packed.data() + mPanels * kMR * k0);
   return packed;
 }
@@ -119,11 +141,13 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   }
   static thread_local AlignedBuffer packedA, sharedB;
   const int64_t mPanels = (M + kMR - 1) / kMR, nPanels = (N + kNR - 1) / kNR;
-  // Wide B (many panels): one task per B panel, packed by that task while it is hot in cache. Narrow B (few
-  // panels, e.g. a 7×7 feature map): all panels packed once, then tasks also split the A panels so every core works.
+  // Wide B (many panels): one task per B panel, packed by that task while it is hot in cache, then met by every
+  // A panel. Narrow B (a few panels, e.g. a 7×7 feature map against 512 filters): all of B packed once, tasks take
+  // chunks of A panels, and each A panel meets every B panel while in L1, so large weights stream from memory once.
   const bool wide = nPanels >= 8;
-  const int64_t mChunk = wide ? mPanels : std::min<int64_t>(mPanels, 8);
-  const int64_t mChunks = (mPanels + mChunk - 1) / mChunk;
+  const int64_t mChunk = std::max<int64_t>(1, mPanels / 8), mChunks = (mPanels + mChunk - 1) / mChunk;
+  const bool parallel = M * N * K > (1 << 20);
+  kBlock = evenBlock(K, kBlock);
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
     const int64_t kc = std::min(kBlock, K - k0);
     const float* ap = prepackedA ? prepackedA + mPanels * kMR * k0 : nullptr;
@@ -133,25 +157,27 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
       ap = own;
     }
     const bool add = accumulate || k0 > 0;
-    float* shared = wide ? nullptr : sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
-    if (!wide) {
-      parallelFor(nPanels, [&](int64_t q) { packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 18));
-    }
-    parallelFor(nPanels * mChunks, [&](int64_t t) {
-      const int64_t q = t / mChunks, chunk = t % mChunks;
-      const int64_t nr = std::min(kNR, N - q * kNR);
-      const float* bp = shared ? shared + q * kNR * kc : nullptr;
-      if (!bp) {
+    if (wide) {
+      parallelFor(nPanels, [&](int64_t q) {
         static thread_local AlignedBuffer packedB;
-        float* own = packedB.get(static_cast<size_t>(kNR * kc));
-        packB(k0, kc, q * kNR, nr, own);
-        bp = own;
-      }
+        const int64_t nr = std::min(kNR, N - q * kNR);
+        float* bp = packedB.get(static_cast<size_t>(kNR * kc));
+        packB(k0, kc, q * kNR, nr, bp);
+        for (int64_t p = 0; p < mPanels; p++) {
+          microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), nr, add);
+        }
+      }, parallel);
+      continue;
+    }
+    float* bp = sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
+    parallelFor(nPanels, [&](int64_t q) { packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), bp + q * kNR * kc); }, N * kc > (1 << 18));
+    parallelFor(mChunks, [&](int64_t chunk) {
       for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
-        const int64_t mr = std::min(kMR, M - p * kMR);
-        microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, mr, nr, add);
+        for (int64_t q = 0; q < nPanels; q++) {
+          microKernel(kc, ap + p * kc * kMR, bp + q * kNR * kc, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add);
+        }
       }
-    }, M * N * kc > (1 << 20));
+    }, parallel);
   }
 }
 
