@@ -40,7 +40,14 @@ void ExecutionContext::giveBack(std::vector<float>&& buffer) {
   buffer = std::vector<float>();
 }
 
+double ExecutionContext::predictMilliseconds(int64_t elements) const {
+  return lastMilliseconds_.load() * static_cast<double>(elements) / static_cast<double>(std::max<int64_t>(1, lastElements_.load()));
+}
+
 std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times) {
+  const auto started = std::chrono::steady_clock::now();
+  int64_t elements = 0;
+  for (const NamedBuffer& in : inputs) elements += static_cast<int64_t>(in.buffer.data.size());
   const std::shared_ptr<const Engine> engine = slot_->get();  // this execution's weights, whatever a refit does meanwhile
   const Graph& g = engine->graph();
   if (inputs.size() != g.inputs.size()) throw ExecutionError("expected " + std::to_string(g.inputs.size()) + " inputs, received " + std::to_string(inputs.size()));
@@ -86,6 +93,8 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
   // Inputs and outputs are handed to the caller: their buffers rejoin the pool for the next execution.
   for (int t : g.inputs) giveBack(std::move(buffers_[t].data));
   for (auto& [name, t] : g.outputs) giveBack(std::move(buffers_[t].data));
+  lastMilliseconds_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  lastElements_ = elements;
   return result;
 }
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,7 +29,13 @@ class ExecutionContext {
   // shapes); returns the outputs by name. `times`, when given, receives each layer's wall time.
   std::vector<NamedBuffer> execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times);
 
+  // What an execution on inputs of `elements` values should take, from the last one scaled by input size
+  // (infinite before the first).
+  double predictMilliseconds(int64_t elements) const;
+
  private:
+  std::atomic<double> lastMilliseconds_{1e300};
+  std::atomic<int64_t> lastElements_{1};
   std::shared_ptr<const EngineSlot> slot_;
   std::vector<Buffer> buffers_;
   // For each tensor, the index of the last layer that reads it (outputs: never freed), so buffers are released

@@ -76,8 +76,8 @@ class ThreadPool {
   void loop() {
     uint64_t seen = 0;
     for (;;) {
-      // Spin about 100 µs for the next loop, then sleep until one is published.
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+      // Spin about 500 µs for the next loop, then sleep until one is published.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(500);
       for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; spins++) {
         pause();
         if ((spins & 255) == 0 && std::chrono::steady_clock::now() > deadline) {

@@ -8,13 +8,34 @@ namespace netdef {
 
 namespace {
 
+// y[oh, ow] = Σ_t w[t] · taps[t][oh·rowStride + ow]: eight outputs at a time take every tap in one register. The
+// taps may be read up to seven elements past each row's end (the caller pads), so a row's last partial vector is
+// computed whole and stored in part.
+NETDEF_CLONES
+void depthwiseRows(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t OH, int64_t OW, int64_t rowStride) {
+  for (int64_t oh = 0; oh < OH; oh++) {
+    float* yr = y + oh * OW;
+    const int64_t offset = oh * rowStride;
+    for (int64_t ow = 0; ow < OW; ow += 8) {
+      Vec8 acc = {};
+      for (int64_t t = 0; t < tapCount; t++) {
+        Vec8 v;
+        __builtin_memcpy(&v, taps[t] + offset + ow, sizeof(Vec8));
+        acc += w[t] * v;
+      }
+      __builtin_memcpy(yr + ow, &acc, std::min<int64_t>(8, OW - ow) * sizeof(float));
+    }
+  }
+}
+
 // Spatial extents of an [N, C, …spatial] shape, normalised to 3.
 void spatialOf(const Shape& s, int spatial, int64_t out[3]) {
   out[0] = out[1] = out[2] = 1;
   for (int i = 0; i < spatial; i++) out[3 - spatial + i] = s[2 + i];
 }
 
-// Convolution: im2col + GEMM per group, a direct loop for depthwise; bias and activation fused in the epilogue.
+// Convolution: implicit im2col + GEMM per group, a direct loop for depthwise; bias, residual and activation applied
+// as each tile or channel is finished.
 class Convolution : public Kernel {
  public:
   explicit Convolution(const OpDesc& op)
@@ -80,33 +101,32 @@ class Convolution : public Kernel {
     parallelFor(batch, [&](int64_t n) {
       const float* xn = x + n * channels * inPixels;
       float* yn = y + n * outChannels_ * outPixels;
-      for (int64_t g = 0; g < (depthwise ? 0 : groups_); g++) {
+      const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
+      if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
+      for (int64_t g = 0; g < groups_; g++) {
         const float* xg = xn + g * inPerGroup_ * inPixels;
         const float* wg = weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_;
         float* yg = yn + g * outPerGroup * outPixels;
         const float* packed = packed_.at(g).data();
+        GemmEpilogue epilogue;
+        epilogue.bias = bias_.empty() ? nullptr : bias_.data() + g * outPerGroup;
+        epilogue.residual = residual ? residual + g * outPerGroup * outPixels : nullptr;
+        epilogue.activation = activation_;
         if (pointwise) {
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) {
             packBPanel(kc, j0, nr, xg + k0 * outPixels, outPixels, false, panel);
-          }, yg, outPixels, false, kBlock_, packed);
+          }, yg, outPixels, false, kBlock_, packed, &epilogue);
         } else {
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
                        [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); },
-                       yg, outPixels, false, kBlock_, packed);
+                       yg, outPixels, false, kBlock_, packed, &epilogue);
         }
       }
-      const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
-      if (depthwise) depthwiseConv(xn, yn, residual, size, out, pad);
-      else epilogue(yn, residual, outPixels);
     }, batch > 1);
   }
 
  private:
-  // y += bias (+ residual), then the fused activation, per channel.
-  void epilogue(float* y, const float* residual, int64_t pixels) const {
-    parallelFor(outChannels_, [&](int64_t c) { finishChannel(c, y + c * pixels, residual ? residual + c * pixels : nullptr, pixels); },
-                outChannels_ * pixels > (1 << 18));
-  }
+  // y += bias (+ residual), then the fused activation, for one channel of a depthwise convolution.
   void finishChannel(int64_t c, float* yc, const float* rc, int64_t pixels) const {
     if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
     if (rc) for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p];
@@ -162,17 +182,18 @@ class Convolution : public Kernel {
       if (w_.kernel[0] == 1 && size[0] == 1) depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
       else depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
       finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, outPixels);
-    }, outChannels_ * outPixels * kernelVolume_ > (1 << 16));
+    }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
   }
 
   // One 2-d channel. The input is copied once into a zero-padded plane split by column phase (column i of phase φ
-  // holds padded column i·stride + φ), so every tap becomes a contiguous multiply-add along an output row that stays
-  // in L1, with no bounds checks and no strided loads.
+  // holds padded column i·stride + φ), so every tap reads contiguous memory with no bounds checks and no strided
+  // loads.
   void depthwisePlane(const float* xc, const float* wc, float* yc, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
-    const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
+    const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2], KH = w_.kernel[1], KW = w_.kernel[2];
     const int64_t sh = w_.stride[1], sw = w_.stride[2], dh = w_.dilation[1], dw = w_.dilation[2];
-    const int64_t rows = (OH - 1) * sh + (w_.kernel[1] - 1) * dh + 1;              // padded rows the windows reach
-    const int64_t phaseWidth = OW + ((w_.kernel[2] - 1) * dw) / sw + 1;             // columns per phase the windows reach
+    const int64_t rows = (OH - 1) * sh + (KH - 1) * dh + 1;              // padded rows the windows reach
+    const int64_t reach = OW + ((KW - 1) * dw) / sw + 1;                 // columns per phase the windows reach
+    const int64_t phaseWidth = reach + 7;                                 // and zeros for depthwiseRows' last vector
     static thread_local std::vector<float> padded;
     padded.assign(static_cast<size_t>(sw * rows * phaseWidth), 0.0f);
     for (int64_t r = 0; r < rows; r++) {
@@ -180,27 +201,24 @@ class Convolution : public Kernel {
       if (ih < 0 || ih >= H) continue;
       const float* src = xc + ih * W;
       for (int64_t phase = 0; phase < sw; phase++) {
+        // Columns i with 0 <= i·sw + phase − pad < W.
+        const int64_t first = pad[2] - phase, lo = first <= 0 ? 0 : (first + sw - 1) / sw;
+        const int64_t hi = std::min(reach, W - 1 + pad[2] - phase < 0 ? 0 : (W - 1 + pad[2] - phase) / sw + 1);
         float* dst = padded.data() + (phase * rows + r) * phaseWidth;
-        for (int64_t i = 0; i < phaseWidth; i++) {
-          const int64_t iw = i * sw + phase - pad[2];
-          if (iw >= 0 && iw < W) dst[i] = src[iw];
-        }
+        const float* from = src + phase - pad[2];
+        if (sw == 1) { if (hi > lo) std::memcpy(dst + lo, from + lo, (hi - lo) * sizeof(float)); }
+        else for (int64_t i = lo; i < hi; i++) dst[i] = from[i * sw];
       }
     }
-    for (int64_t oh = 0; oh < OH; oh++) {
-      float* __restrict yr = yc + oh * OW;
-      std::fill(yr, yr + OW, 0.0f);
-      for (int64_t kh = 0; kh < w_.kernel[1]; kh++) {
-        const int64_t r = oh * sh + kh * dh;
-        for (int64_t kw = 0; kw < w_.kernel[2]; kw++) {
-          const int64_t col = kw * dw;
-          const float* __restrict src = padded.data() + ((col % sw) * rows + r) * phaseWidth + col / sw;
-          const float wv = wc[kh * w_.kernel[2] + kw];
-#pragma omp simd
-          for (int64_t ow = 0; ow < OW; ow++) yr[ow] += wv * src[ow];
-        }
+    // Tap t's first source element for output (0, 0).
+    static thread_local std::vector<const float*> taps;
+    taps.resize(KH * KW);
+    for (int64_t kh = 0; kh < KH; kh++)
+      for (int64_t kw = 0; kw < KW; kw++) {
+        const int64_t col = kw * dw;
+        taps[kh * KW + kw] = padded.data() + ((col % sw) * rows + kh * dh) * phaseWidth + col / sw;
       }
-    }
+    depthwiseRows(taps.data(), wc, KH * KW, yc, OH, OW, sh * phaseWidth);
   }
 
   // One 3-d channel: tap by tap over the output, bounds found per row.

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -10,17 +11,9 @@ namespace netdef {
 
 namespace {
 
-// The inner loops, compiled for AVX-512, AVX2+FMA and baseline x86-64; the loader picks by CPU at run time.
-#if defined(__x86_64__) && !defined(NETDEF_NO_MULTIVERSION)
-#define NETDEF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NETDEF_CLONES
-#endif
-
 // Register-blocked GEMM (the BLIS/GotoBLAS scheme): A packed in panels of kMR rows, B in panels of kNR columns,
 // each K block of `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
 constexpr int64_t kMR = 6, kNR = kGemmPanel;
-typedef float Vec8 __attribute__((vector_size(32)));
 
 struct AlignedBuffer {
   float* data = nullptr;
@@ -37,9 +30,11 @@ struct AlignedBuffer {
   }
 };
 
-// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc × kNR).
+// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc × kNR), then (last K block) the epilogue on the tile while it is in
+// registers: row bias, residual, ReLU or clip in-register, other activations on the stored rows.
 NETDEF_CLONES
-void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add) {
+void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
+                 const GemmEpilogue* ep, int64_t row0, int64_t col0) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
   for (int64_t k = 0; k < kc; k++) {
     Vec8 b0, b1;
@@ -53,7 +48,13 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
     c40 += a[4] * b0; c41 += a[4] * b1;
     c50 += a[5] * b0; c51 += a[5] * b1;
   }
-  const Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  using Type = ActivationFn::Type;
+  const Type act = ep ? ep->activation.type : Type::kNone;
+  const bool inRegister = act == Type::kNone || act == Type::kRelu || act == Type::kClip;
+  const float lower = act == Type::kClip ? ep->activation.alpha : 0.0f, upper = act == Type::kClip ? ep->activation.beta : INFINITY;
+  const Vec8 lowerV = Vec8{} + lower, upperV = Vec8{} + upper;
+  const float* residual = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
   if (mr == kMR && nr == kNR) {
     for (int64_t r = 0; r < kMR; r++) {
       float* cr = c + r * ldc;
@@ -64,8 +65,22 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
         __builtin_memcpy(&old1, cr + 8, sizeof(Vec8));
         lo += old0; hi += old1;
       }
+      if (ep) {
+        if (ep->bias) { lo += ep->bias[row0 + r]; hi += ep->bias[row0 + r]; }
+        if (residual) {
+          Vec8 r0, r1;
+          __builtin_memcpy(&r0, residual + r * ldc, sizeof(Vec8));
+          __builtin_memcpy(&r1, residual + r * ldc + 8, sizeof(Vec8));
+          lo += r0; hi += r1;
+        }
+        if (act != Type::kNone && inRegister) {  // std::min(std::max(v, lower), upper), NaN kept as ActivationFn does
+          lo = lo < lowerV ? lowerV : lo; hi = hi < lowerV ? lowerV : hi;
+          lo = upperV < lo ? upperV : lo; hi = upperV < hi ? upperV : hi;
+        }
+      }
       __builtin_memcpy(cr, &lo, sizeof(Vec8));
       __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
+      if (!inRegister) ep->activation.apply(cr, kNR);
     }
     return;
   }
@@ -76,8 +91,16 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
   }
   for (int64_t r = 0; r < mr; r++) {
     float* cr = c + r * ldc;
-    if (add) for (int64_t j = 0; j < nr; j++) cr[j] += tile[r][j];
-    else for (int64_t j = 0; j < nr; j++) cr[j] = tile[r][j];
+    for (int64_t j = 0; j < nr; j++) {
+      float v = tile[r][j] + (add ? cr[j] : 0.0f);
+      if (ep) {
+        if (ep->bias) v += ep->bias[row0 + r];
+        if (residual) v += residual[r * ldc + j];
+        if (act != Type::kNone && inRegister) v = std::min(std::max(v, lower), upper);
+      }
+      cr[j] = v;
+    }
+    if (!inRegister) ep->activation.apply(cr, nr);
   }
 }
 
@@ -91,7 +114,7 @@ void packA(int64_t m, int64_t kc, const float* a, int64_t lda, float* ap) {
       if (i < m) for (int64_t k = 0; k < kc; k++) dst[k * kMR + r] = a[i * lda + k];
       else for (int64_t k = 0; k < kc; k++) dst[k * kMR + r] = 0.0f;
     }
-  }, m * kc > (1 << 18));
+  }, m * kc > (1 << 14));
 }
 
 // Columns [j0, j0 + nr) of B (rows k0 … k0+kc, `b` already offset to k0) into one panel, zero-padded;
@@ -133,7 +156,7 @@ std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, i
 }
 
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
-                  const float* prepackedA) {
+                  const float* prepackedA, const GemmEpilogue* epilogue) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
@@ -146,7 +169,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   // chunks of A panels, and each A panel meets every B panel while in L1, so large weights stream from memory once.
   const bool wide = nPanels >= 8;
   const int64_t mChunk = std::max<int64_t>(1, mPanels / 8), mChunks = (mPanels + mChunk - 1) / mChunk;
-  const bool parallel = M * N * K > (1 << 20);
+  const bool parallel = M * N * K > (1 << 16);
   kBlock = evenBlock(K, kBlock);
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
     const int64_t kc = std::min(kBlock, K - k0);
@@ -157,6 +180,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
       ap = own;
     }
     const bool add = accumulate || k0 > 0;
+    const GemmEpilogue* ep = k0 + kc == K ? epilogue : nullptr;
     if (wide) {
       parallelFor(nPanels, [&](int64_t q) {
         static thread_local AlignedBuffer packedB;
@@ -164,34 +188,59 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
         float* bp = packedB.get(static_cast<size_t>(kNR * kc));
         packB(k0, kc, q * kNR, nr, bp);
         for (int64_t p = 0; p < mPanels; p++) {
-          microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), nr, add);
+          microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), nr, add, ep, p * kMR, q * kNR);
         }
       }, parallel);
       continue;
     }
     float* bp = sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
-    parallelFor(nPanels, [&](int64_t q) { packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), bp + q * kNR * kc); }, N * kc > (1 << 18));
+    parallelFor(nPanels, [&](int64_t q) { packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), bp + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
       for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
         for (int64_t q = 0; q < nPanels; q++) {
-          microKernel(kc, ap + p * kc * kMR, bp + q * kNR * kc, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add);
+          microKernel(kc, ap + p * kc * kMR, bp + q * kNR * kc, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
         }
       }
     }, parallel);
   }
 }
 
-// Few rows of A (a dense layer at batch 1 or 2): packing would cost more than the arithmetic, so each C element
-// is a dot product (B transposed) or each row an accumulation of scaled B rows.
+// Few rows of A (a dense layer at batch 1 or 2): packing would cost more than the arithmetic, so B is streamed once
+// (it is usually the larger operand, read from L3 or memory). B transposed (a dense layer's [out, in] weight):
+// four output columns at a time, each with two accumulators, so eight independent FMA chains hide the FMA latency
+// that one dot product at a time is bound by. B as [K, N]: each row of C accumulates scaled rows of B.
 NETDEF_CLONES
 void gemvRows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
-  parallelFor((N + 63) / 64, [&](int64_t block) {
-    const int64_t j0 = block * 64, j1 = std::min(N, j0 + 64);
+  parallelFor((N + 31) / 32, [&](int64_t block) {
+    const int64_t j0 = block * 32, j1 = std::min(N, j0 + 32);
     for (int64_t i = 0; i < M; i++) {
-      const float* a = A + i * lda;
+      const float* __restrict a = A + i * lda;
       float* c = C + i * ldc;
       if (transB) {
-        for (int64_t j = j0; j < j1; j++) {
+        int64_t j = j0;
+        for (; j + 4 <= j1; j += 4) {
+          const float* __restrict b0 = B + j * ldb;
+          const float* __restrict b1 = b0 + ldb;
+          const float* __restrict b2 = b1 + ldb;
+          const float* __restrict b3 = b2 + ldb;
+          Vec8 s0 = {}, s1 = {}, s2 = {}, s3 = {}, t0 = {}, t1 = {}, t2 = {}, t3 = {};
+          int64_t k = 0;
+          for (; k + 16 <= K; k += 16) {
+            Vec8 x0, x1, v;
+            __builtin_memcpy(&x0, a + k, sizeof(Vec8));
+            __builtin_memcpy(&x1, a + k + 8, sizeof(Vec8));
+            __builtin_memcpy(&v, b0 + k, sizeof(Vec8)); s0 += v * x0; __builtin_memcpy(&v, b0 + k + 8, sizeof(Vec8)); t0 += v * x1;
+            __builtin_memcpy(&v, b1 + k, sizeof(Vec8)); s1 += v * x0; __builtin_memcpy(&v, b1 + k + 8, sizeof(Vec8)); t1 += v * x1;
+            __builtin_memcpy(&v, b2 + k, sizeof(Vec8)); s2 += v * x0; __builtin_memcpy(&v, b2 + k + 8, sizeof(Vec8)); t2 += v * x1;
+            __builtin_memcpy(&v, b3 + k, sizeof(Vec8)); s3 += v * x0; __builtin_memcpy(&v, b3 + k + 8, sizeof(Vec8)); t3 += v * x1;
+          }
+          float sums[4] = {0, 0, 0, 0};
+          const Vec8 lanes[4] = {s0 + t0, s1 + t1, s2 + t2, s3 + t3};
+          for (int r = 0; r < 4; r++) for (int l = 0; l < 8; l++) sums[r] += lanes[r][l];
+          for (; k < K; k++) { sums[0] += a[k] * b0[k]; sums[1] += a[k] * b1[k]; sums[2] += a[k] * b2[k]; sums[3] += a[k] * b3[k]; }
+          for (int r = 0; r < 4; r++) c[j + r] = accumulate ? c[j + r] + sums[r] : sums[r];
+        }
+        for (; j < j1; j++) {
           const float* b = B + j * ldb;
           float s = 0;
 #pragma omp simd reduction(+ : s)
@@ -207,7 +256,7 @@ void gemvRows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, cons
         }
       }
     }
-  }, N * K > (1 << 20));
+  }, N * K > (1 << 15));
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,

@@ -77,6 +77,16 @@ struct ActivationFn {
   void apply(float* data, int64_t count) const;
 };
 
+// Hot inner loops are compiled for AVX-512, AVX2+FMA and baseline x86-64; the loader picks by CPU at run time.
+#if defined(__x86_64__) && !defined(NETDEF_NO_MULTIVERSION)
+#define NETDEF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NETDEF_CLONES
+#endif
+
+// Eight floats, one AVX register (two SSE registers on baseline x86-64).
+typedef float Vec8 __attribute__((vector_size(32)));
+
 // A layer's optional bias, checked to hold one value per output channel.
 std::vector<float> optionalBias(const OpDesc& op, int64_t channels);
 
@@ -85,10 +95,18 @@ std::vector<float> optionalBias(const OpDesc& op, int64_t channels);
 constexpr int64_t kGemmPanel = 16;
 using PackB = std::function<void(int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel)>;
 
-// C[M,N] (+)= A[M,K] · B with B supplied panel by panel.
+// What a convolution does to its GEMM's result, applied to each tile of C as it is finished, while in cache:
+// C[i, j] = activation(C[i, j] + bias[i] + residual[i, j]) (bias and residual optional, residual laid out as C).
+struct GemmEpilogue {
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+  ActivationFn activation;
+};
+
+// C[M,N] (+)= A[M,K] · B with B supplied panel by panel, then the epilogue if given.
 // `prepackedA` (from prepackA with the same kBlock), when given, replaces A: constant weights are packed once.
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
-                  int64_t kBlock = 256, const float* prepackedA = nullptr);
+                  int64_t kBlock = 256, const float* prepackedA = nullptr, const GemmEpilogue* epilogue = nullptr);
 
 // Columns [j0, j0+nr) of a row-major B (rows from `b`, already at the block's first row) into one panel.
 void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* panel);

@@ -54,44 +54,81 @@ class SoftMax : public Kernel {
 class Reduce : public Kernel {
  public:
   explicit Reduce(const OpDesc& op)
-      : Kernel(op), op_(op.params.string(op.name, "op")), axes_(op.params.integers(op.name, "axes")), keepDims_(op.params.number(op.name, "keepDims") != 0) {}
+      : Kernel(op), axes_(op.params.integers(op.name, "axes")), keepDims_(op.params.number(op.name, "keepDims") != 0) {
+    const std::string name = op.params.string(op.name, "op");
+    if (name == "sum") op_ = Op::kSum;
+    else if (name == "avg") op_ = Op::kAvg;
+    else if (name == "prod") op_ = Op::kProd;
+    else if (name == "max") op_ = Op::kMax;
+    else if (name == "min") op_ = Op::kMin;
+    else bad("reduce op '" + name + "'");
+    std::sort(axes_.begin(), axes_.end());
+    if (std::adjacent_find(axes_.begin(), axes_.end()) != axes_.end() || axes_.empty()) bad("axes must be distinct and not empty");
+  }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const Shape& s = in.at(0);
+    for (auto a : axes_) if (a < 0 || a >= static_cast<int64_t>(s.size())) fail("axis " + std::to_string(a) + " out of range for " + formatShape(s));
     Shape out;
     for (size_t d = 0; d < s.size(); d++) {
-      const bool reduced = std::find(axes_.begin(), axes_.end(), static_cast<int64_t>(d)) != axes_.end();
-      if (!reduced) out.push_back(s[d]);
+      if (!reduced(d)) out.push_back(s[d]);
       else if (keepDims_) out.push_back(1);
     }
-    for (auto a : axes_) if (a < 0 || a >= static_cast<int64_t>(s.size())) fail("axis " + std::to_string(a) + " out of range for " + formatShape(s));
     return {out};
   }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& s = in[0]->shape;
-    const size_t rank = s.size();
-    // Output index of each input element: reduced axes contribute nothing.
-    Shape kept(rank);
-    for (size_t d = 0; d < rank; d++) kept[d] = std::find(axes_.begin(), axes_.end(), static_cast<int64_t>(d)) != axes_.end() ? 1 : s[d];
-    auto keptStrides = stridesOf(kept);
-    const int64_t outCount = volume(kept);
+    const float* x = in[0]->data.data();
+    float* y = out[0]->data.data();
+    const int64_t outCount = static_cast<int64_t>(out[0]->data.size());
     const int64_t count = outCount ? volume(s) / outCount : 0;
-    std::vector<double> acc(outCount, op_ == "prod" ? 1.0 : op_ == "max" ? -INFINITY : op_ == "min" ? INFINITY : 0.0);
+    // Reduced axes in one run (global pooling's [2, 3], a single axis): outer × extent × inner, each output a
+    // strided walk. Otherwise each input element finds its output by index arithmetic.
+    if (axes_.back() - axes_.front() + 1 == static_cast<int64_t>(axes_.size())) {
+      int64_t outer = 1, inner = 1;
+      for (int64_t d = 0; d < axes_.front(); d++) outer *= s[d];
+      for (size_t d = axes_.back() + 1; d < s.size(); d++) inner *= s[d];
+      parallelFor(outer, [&](int64_t o) {
+        for (int64_t i = 0; i < inner; i++) {
+          const float* xi = x + o * count * inner + i;
+          double a = initial();
+          for (int64_t e = 0; e < count; e++) a = combine(a, xi[e * inner]);
+          y[o * inner + i] = finish(a, count);
+        }
+      }, volume(s) > (1 << 15));
+      return;
+    }
+    const size_t rank = s.size();
+    Shape kept(rank);
+    for (size_t d = 0; d < rank; d++) kept[d] = reduced(d) ? 1 : s[d];
+    const auto keptStrides = stridesOf(kept);
+    std::vector<double> acc(outCount, initial());
     std::vector<int64_t> idx(rank, 0);
     for (float v : in[0]->data) {
       int64_t o = 0;
       for (size_t d = 0; d < rank; d++) if (kept[d] != 1) o += idx[d] * keptStrides[d];
-      double& a = acc[o];
-      if (op_ == "sum" || op_ == "avg") a += v;
-      else if (op_ == "prod") a *= v;
-      else if (op_ == "max") a = (v > a || std::isnan(v)) ? v : a;
-      else a = (v < a || std::isnan(v)) ? v : a;
+      acc[o] = combine(acc[o], v);
       for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < s[d]) break; idx[d] = 0; }
     }
-    for (int64_t o = 0; o < outCount; o++) out[0]->data[o] = static_cast<float>(op_ == "avg" ? acc[o] / count : acc[o]);
+    for (int64_t o = 0; o < outCount; o++) y[o] = finish(acc[o], count);
   }
 
  private:
-  std::string op_;
+  enum class Op { kSum, kAvg, kProd, kMax, kMin };
+  bool reduced(size_t d) const { return std::binary_search(axes_.begin(), axes_.end(), static_cast<int64_t>(d)); }
+  double initial() const { return op_ == Op::kProd ? 1.0 : op_ == Op::kMax ? -INFINITY : op_ == Op::kMin ? INFINITY : 0.0; }
+  // Sums accumulate in double: a float running sum over a large axis loses the small terms.
+  double combine(double a, float v) const {
+    switch (op_) {
+      case Op::kSum: case Op::kAvg: return a + v;
+      case Op::kProd: return a * v;
+      case Op::kMax: return (v > a || std::isnan(v)) ? v : a;
+      case Op::kMin: return (v < a || std::isnan(v)) ? v : a;
+    }
+    return a;
+  }
+  float finish(double a, int64_t count) const { return static_cast<float>(op_ == Op::kAvg ? a / static_cast<double>(count) : a); }
+
+  Op op_ = Op::kSum;
   std::vector<int64_t> axes_;
   bool keepDims_;
 };

@@ -36,7 +36,7 @@ void ActivationFn::apply(float* x, int64_t n) const {
   const float a = alpha, b = beta;
   switch (type) {
     case Type::kNone: return;
-    case Type::kRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0.0f; return;
+    case Type::kRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] < 0 ? 0.0f : x[i]; return;  // NaN stays NaN, as in PyTorch
     case Type::kSigmoid: for (int64_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + std::exp(-x[i])); return;
     case Type::kTanh: for (int64_t i = 0; i < n; i++) x[i] = std::tanh(x[i]); return;
     case Type::kLeakyRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] >= 0 ? x[i] : a * x[i]; return;

@@ -81,7 +81,7 @@ class Pooling : public Kernel {
             const float r = isMax_ ? mx : isAverage_ ? avg : blend_ * mx + (1 - blend_) * avg;
             yp[(od * out[1] + oh) * out[2] + ow] = r;
           }
-    }, planes * outPixels > 16384);
+    }, planes * outPixels > 4096);
   }
 
  private:
@@ -91,7 +91,8 @@ class Pooling : public Kernel {
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
     const auto pick = [](float m, float v) { return (v > m || std::isnan(v)) ? v : m; };
     parallelFor(planes, [&](int64_t p) {
-      std::vector<float> rows(H * OW);
+      static thread_local std::vector<float> rows;
+      rows.resize(H * OW);
       const float* xp = x + p * H * W;
       for (int64_t h = 0; h < H; h++)
         for (int64_t ow = 0; ow < OW; ow++) {
@@ -108,7 +109,7 @@ class Pooling : public Kernel {
         for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++)
           for (int64_t ow = 0; ow < OW; ow++) yr[ow] = pick(yr[ow], rows[h * OW + ow]);
       }
-    }, planes * H * OW > 16384);
+    }, planes * H * OW > 4096);
   }
 
   Window w_;
