@@ -98,7 +98,7 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   const inputs = checkProfiles(ir, options.profiles ?? []);
   advance("binding weights");
   const graph = buildGraph(ir, options.weights ?? network.weights);
-  for (const pass of passes) {
+  for (const pass of passes.filter((p) => !p.afterConstantFolding)) {
     advance(pass.name);
     pass.run(graph);
   }
@@ -106,6 +106,10 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   if (optimize) {
     advance("fold constants");
     foldedConstants.push(...await foldConstants(graph));
+  }
+  for (const pass of passes.filter((p) => p.afterConstantFolding)) {
+    advance(pass.name);
+    pass.run(graph);
   }
   let tactics: TacticChoice[] = [];
   if (tuning !== "off") {

@@ -9,6 +9,8 @@ export interface Pass {
   run: (graph: BuildGraph) => void;
   /** Required for the builtin kernels (not an optimisation): runs even with `optimize: false`. */
   required?: boolean;
+  /** Runs after constant folding, which must see the layers this pass would merge. */
+  afterConstantFolding?: boolean;
 }
 
 export const PASSES: readonly Pass[] = [
@@ -19,6 +21,7 @@ export const PASSES: readonly Pass[] = [
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
+  { name: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
 ];
 
 /** The passes a build runs: all of them, or with `optimize: false` only the required ones. */
@@ -150,5 +153,55 @@ export function fuseActivation(graph: BuildGraph): void {
     if (!act || act.kind !== "activation" || !FUSABLE_ACTIVATIONS.has(act.params.type as string)) continue;
     producer.params = { ...producer.params, activation: act.params.type, activationAlpha: act.params.alpha, activationBeta: act.params.beta };
     replaceOutput(graph, act, producer);
+  }
+}
+
+/**
+ * How one layer acts on a chain's running value, or undefined if it cannot join a chain: activations, unary ops,
+ * casts, and same-shape element-wise ops whose other input is computed elsewhere (it becomes an input of the chain).
+ */
+function pointwiseStep(graph: BuildGraph, op: BuildOp, value: string): { step: string; alpha: number; beta: number; operand?: string } | undefined {
+  const shape = (t: string) => graph.tensors.get(t)!.shape.join();
+  if (op.inputs[0] !== value && op.inputs[1] !== value) return undefined;
+  if (op.kind === "activation") return { step: `activation:${op.params.type}`, alpha: (op.params.alpha as number) ?? 0, beta: (op.params.beta as number) ?? 0 };
+  if (op.kind === "unary") return { step: `unary:${op.params.op}`, alpha: 0, beta: 0 };
+  if (op.kind === "cast") return { step: `cast:${op.params.to}`, alpha: 0, beta: 0 };
+  if (op.kind !== "elementWise" || op.inputs[0] === op.inputs[1] || shape(op.inputs[0]!) !== shape(op.inputs[1]!) || shape(op.inputs[0]!) !== shape(op.outputs[0]!)) return undefined;
+  const left = op.inputs[0] === value;
+  return { step: `elementWise:${op.params.op}:${left ? "valueLeft" : "valueRight"}`, alpha: 0, beta: 0, operand: op.inputs[left ? 1 : 0]! };
+}
+
+/**
+ * Runs of element-wise layers, each the only reader of the one before (x → sub → mul → sigmoid → cast …), become
+ * one "pointwiseChain" op: one pass over memory instead of one per layer, intermediates kept in L1. The chain runs
+ * where its last layer ran, so every other operand is ready by then.
+ */
+export function fusePointwiseChains(graph: BuildGraph): void {
+  for (const head of [...graph.ops]) {
+    if (!graph.ops.includes(head)) continue;
+    const first = pointwiseStep(graph, head, head.inputs[0]!);
+    if (!first) continue;
+    const chain = [head], steps = [first];
+    for (let next = soleConsumerOf(graph, head.outputs[0]!); next;) {
+      const step = pointwiseStep(graph, next, chain.at(-1)!.outputs[0]!);
+      if (!step || graph.tensors.get(next.outputs[0]!)!.shape.join() !== graph.tensors.get(head.inputs[0]!)!.shape.join()) break;
+      chain.push(next);
+      steps.push(step);
+      next = soleConsumerOf(graph, next.outputs[0]!);
+    }
+    if (chain.length < 2) continue;
+    const last = chain.at(-1)!;
+    const fused: BuildOp = {
+      kind: "pointwiseChain",
+      name: last.name,
+      inputs: [head.inputs[0]!, ...steps.flatMap((s) => (s.operand ? [s.operand] : []))],
+      outputs: last.outputs,
+      params: { steps: steps.map((s) => s.step).join("|"), alpha: steps.map((s) => s.alpha), beta: steps.map((s) => s.beta) },
+      weights: {},
+      weightNames: {},
+      fusedFrom: chain.flatMap((op) => op.fusedFrom),
+    };
+    graph.ops.splice(graph.ops.indexOf(last), 1, fused);
+    graph.ops = graph.ops.filter((op) => !chain.includes(op));
   }
 }

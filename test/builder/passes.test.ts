@@ -1,8 +1,8 @@
 // The builder's passes: the graph before and after each, and outputs unchanged (within 1e-5 relative).
 import { describe, expect, it } from "vitest";
-import { type Network } from "netdef";
+import { Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
-import { foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, lowerBatchNorm } from "../../builder/passes.js";
+import { foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, fusePointwiseChains, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
@@ -128,4 +128,48 @@ describe("residual fusion", () => {
     expect(worst).toBeLessThan(1e-5);
     expect(fast.inspect().fusedGroups.find((g) => g.name === "layer1.0.conv2")!.fusedFrom).toEqual(["layer1.0.conv2", "layer1.0.bn2", "layer1.0.add", "layer1.0.relu2"]);
   }, 60_000);
+});
+
+describe("element-wise chain fusion", () => {
+  // (x − m) · s → sigmoid → cast to float16 → exp, with a branch that keeps its own layers: the chain is one op.
+  function chainNetwork(debugMiddle = false) {
+    const net = new Network("chain");
+    const x = net.addInput("x", "float32", [-1, 3, 5, 7]);
+    const m = net.addInput("m", "float32", [-1, 3, 5, 7]);
+    const s = net.addInput("s", "float32", [-1, 3, 5, 7]);
+    const centred = x.addElementWise("centre", m, "sub");
+    const scaled = s.addElementWise("scale", centred, "div");  // the chain's value on the right
+    const squashed = scaled.addActivation("squash", { type: "sigmoid" });
+    const half = squashed.addCast("half", { to: "float16" }).addCast("back", { to: "float32" });
+    net.markOutput(half.addUnary("grow", "exp"), "y");
+    net.markOutput(centred.addUnary("branch", "abs").addActivation("branchRelu", { type: "relu" }), "z");
+    if (debugMiddle) net.markDebug(squashed);
+    return net;
+  }
+  const feeds = (batch: number) => {
+    const shape = [batch, 3, 5, 7];
+    const make = (k: number) => ({ data: Float32Array.from({ length: batch * 105 }, (_, i) => Math.sin(i * k) * 3 + (k === 0.7 ? 4 : 0)), shape });
+    return { x: make(0.3), m: make(0.5), s: make(0.7) };
+  };
+
+  it("fuses each same-shape run into one op listing its layers; a tensor read twice ends a chain", () => {
+    expect(kinds(chainNetwork(), [fusePointwiseChains])).toEqual([
+      "elementWise:centre", "pointwiseChain:scale+squash+half+back+grow", "pointwiseChain:branch+branchRelu",
+    ]);
+    expect(kinds(chainNetwork(true), [fusePointwiseChains])).toEqual([
+      "elementWise:centre", "pointwiseChain:scale+squash", "pointwiseChain:half+back+grow", "pointwiseChain:branch+branchRelu",
+    ]);
+  });
+
+  it("computes what the unfused layers do, at two batch sizes", async () => {
+    const net = chainNetwork();
+    const profiles = [Object.fromEntries(["x", "m", "s"].map((n) => [n, { min: [1, 3, 5, 7], opt: [2, 3, 5, 7], max: [40, 3, 5, 7] }]))];
+    const [fused, plain] = await Promise.all([net.build({ profiles }), net.build({ profiles, optimize: false })]);
+    expect(fused.inspect().fusedGroups.map((g) => g.name)).toContain("grow");
+    for (const batch of [2, 40]) {  // 40 · 105 elements: several chunks, run in parallel
+      const a = await fused.createExecutionContext().execute(feeds(batch));
+      const b = await plain.createExecutionContext().execute(feeds(batch));
+      for (const name of ["y", "z"]) expect(Array.from(a[name]!.data)).toEqual(Array.from(b[name]!.data));
+    }
+  });
 });

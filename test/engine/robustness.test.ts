@@ -1,7 +1,7 @@
 // Malformed plans and long runs: the engine answers with typed errors and keeps its memory bounded.
 import { describe, expect, it } from "vitest";
 import { Engine, ExecutionError, Network, PlanError } from "netdef";
-import { fnv1a64 } from "../../native/plan.js";
+import { encodePlan, fnv1a64 } from "../../native/plan.js";
 import { mutate, random } from "../weights/fuzz.js";
 
 async function smallEngine() {
@@ -24,6 +24,26 @@ function resealed(plan: Uint8Array): Uint8Array {
   new DataView(out.buffer).setBigUint64(out.length - 8, fnv1a64(out.subarray(0, out.length - 8)), true);
   return out;
 }
+
+describe("malformed fused element-wise chains", () => {
+  const planWith = (params: Record<string, unknown>, inputs = ["x"]) => encodePlan({
+    name: "chain", inputs: [{ name: "x", dtype: "float32", shape: [4] }, { name: "w", dtype: "float32", shape: [4] }],
+    tensors: new Map([["x", { dtype: "float32", shape: [4] }], ["w", { dtype: "float32", shape: [4] }], ["y", { dtype: "float32", shape: [4] }]]),
+    ops: [{ kind: "pointwiseChain", name: "chain", inputs, outputs: ["y"], params, weights: {}, weightNames: {}, fusedFrom: ["chain"] }],
+    outputs: [{ name: "y", tensor: "y" }],
+  }, {});
+  it.each([
+    ["an unknown op", { steps: "unary:exp|unary:nope", alpha: [0, 0], beta: [0, 0] }, ["x"], /chain step 'unary:nope'/],
+    ["an empty step", { steps: "unary:exp|", alpha: [0, 0], beta: [0, 0] }, ["x"], /chain step ''/],
+    ["a missing operand", { steps: "elementWise:sum:valueLeft", alpha: [0], beta: [0] }, ["x"], /use 2 inputs, the layer has 1/],
+    ["an unused input", { steps: "unary:exp", alpha: [0], beta: [0] }, ["x", "w"], /use 1 inputs, the layer has 2/],
+    ["too few alphas", { steps: "unary:exp|unary:log", alpha: [0], beta: [0, 0] }, ["x"], /fewer alpha\/beta values than steps/],
+  ])("%s is a PlanError naming the problem", async (_, params, inputs, message) => {
+    const error = await Engine.deserialize(planWith(params, inputs)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PlanError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
 
 describe("plan fuzzing", () => {
   it("5,000 mutated plans (half resealed past the checksum) give only PlanErrors or working engines", async () => {

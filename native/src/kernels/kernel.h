@@ -49,6 +49,7 @@ std::unique_ptr<Kernel> makeScale(const OpDesc& op);
 std::unique_ptr<Kernel> makeSelect(const OpDesc& op);
 std::unique_ptr<Kernel> makeParametricReLU(const OpDesc& op);
 std::unique_ptr<Kernel> makeCast(const OpDesc& op);
+std::unique_ptr<Kernel> makePointwiseChain(const OpDesc& op);
 std::unique_ptr<Kernel> makeQuantize(const OpDesc& op);
 std::unique_ptr<Kernel> makeDequantize(const OpDesc& op);
 std::unique_ptr<Kernel> makeIdentity(const OpDesc& op);

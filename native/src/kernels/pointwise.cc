@@ -379,6 +379,89 @@ class Identity : public Kernel {
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override { out[0]->data = in[0]->data; }
 };
 
+// A chain of element-wise layers fused by the builder: steps "activation:<type>", "unary:<op>", "cast:<dtype>" and
+// "elementWise:<op>:valueLeft|valueRight" (the next extra input on the other side), separated by '|'. Each chunk of
+// elements goes through every step while in L1, so the chain costs one pass over memory.
+class PointwiseChain : public Kernel {
+ public:
+  explicit PointwiseChain(const OpDesc& op) : Kernel(op) {
+    const std::string& text = op.params.string(op.name, "steps");
+    const std::vector<double>& alpha = op.params.list(op.name, "alpha");
+    const std::vector<double>& beta = op.params.list(op.name, "beta");
+    size_t operand = 1;
+    for (size_t start = 0; start <= text.size();) {
+      const size_t end = std::min(text.find('|', start), text.size());
+      const std::vector<std::string> parts = split(text.substr(start, end - start));
+      const size_t index = steps_.size();
+      if (index >= alpha.size() || index >= beta.size()) bad("fewer alpha/beta values than steps");
+      Step step;
+      if (parts.size() == 2 && parts[0] == "activation") {
+        step.activation = ActivationFn::parse(parts[1], alpha[index], beta[index]);
+      } else if (parts.size() == 2 && parts[0] == "unary") {
+        step.unary = Unary::lookup(parts[1]);
+      } else if (parts.size() == 2 && parts[0] == "cast") {
+        step.unary = Cast::converter(parts[1]);
+      } else if (parts.size() == 3 && parts[0] == "elementWise" && (parts[2] == "valueLeft" || parts[2] == "valueRight")) {
+        step.binary = ElementWise::lookup(parts[1]);
+        step.valueLeft = parts[2] == "valueLeft";
+        step.operand = operand++;
+      } else {
+        bad("chain step '" + text.substr(start, end - start) + "'");
+      }
+      if (parts[0] != "activation" && !step.unary && !step.binary) bad("chain step '" + text.substr(start, end - start) + "'");
+      steps_.push_back(step);
+      start = end + 1;
+    }
+    if (operand != op.inputs.size()) bad("the chain's steps use " + std::to_string(operand) + " inputs, the layer has " + std::to_string(op.inputs.size()));
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    for (size_t i = 1; i < in.size(); i++) {
+      if (in[i] != in[0]) fail("input " + std::to_string(i) + " has shape " + formatShape(in[i]) + ", the chain's value " + formatShape(in[0]));
+    }
+    return {in.at(0)};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const int64_t n = static_cast<int64_t>(out[0]->data.size());
+    float* y = out[0]->data.data();
+    parallelRanges(n, kChunk, [&](int64_t begin, int64_t end) {
+      const int64_t count = end - begin;
+      float* v = y + begin;
+      std::copy(in[0]->data.data() + begin, in[0]->data.data() + end, v);
+      for (const Step& step : steps_) {
+        if (step.binary) {
+          const float* other = in[step.operand]->data.data() + begin;
+          if (step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] = step.binary(v[i], other[i]);
+          else for (int64_t i = 0; i < count; i++) v[i] = step.binary(other[i], v[i]);
+        } else if (step.unary) {
+          for (int64_t i = 0; i < count; i++) v[i] = step.unary(v[i]);
+        } else {
+          step.activation.apply(v, count);
+        }
+      }
+    }, n > 2 * kChunk);
+  }
+
+ private:
+  static constexpr int64_t kChunk = 4096;  // 16 KiB: the chunk stays in L1 through every step
+  struct Step {
+    ActivationFn activation;
+    float (*unary)(float) = nullptr;
+    float (*binary)(float, float) = nullptr;
+    bool valueLeft = true;
+    size_t operand = 0;
+  };
+  static std::vector<std::string> split(const std::string& step) {
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+      const size_t colon = step.find(':', start);
+      parts.push_back(step.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+      if (colon == std::string::npos) return parts;
+      start = colon + 1;
+    }
+  }
+  std::vector<Step> steps_;
+};
+
 }  // namespace
 
 std::unique_ptr<Kernel> makeActivation(const OpDesc& op) { return std::make_unique<Activation>(op); }
@@ -388,6 +471,7 @@ std::unique_ptr<Kernel> makeScale(const OpDesc& op) { return std::make_unique<Sc
 std::unique_ptr<Kernel> makeSelect(const OpDesc& op) { return std::make_unique<Select>(op); }
 std::unique_ptr<Kernel> makeParametricReLU(const OpDesc& op) { return std::make_unique<ParametricReLU>(op); }
 std::unique_ptr<Kernel> makeCast(const OpDesc& op) { return std::make_unique<Cast>(op); }
+std::unique_ptr<Kernel> makePointwiseChain(const OpDesc& op) { return std::make_unique<PointwiseChain>(op); }
 std::unique_ptr<Kernel> makeQuantize(const OpDesc& op) { return std::make_unique<QuantizeBase>(op, true); }
 std::unique_ptr<Kernel> makeDequantize(const OpDesc& op) { return std::make_unique<QuantizeBase>(op, false); }
 std::unique_ptr<Kernel> makeIdentity(const OpDesc& op) { return std::make_unique<Identity>(op); }

@@ -10,7 +10,7 @@ std::unique_ptr<Kernel> makeKernel(const OpDesc& op) {
       {"convolution", makeConvolution}, {"deconvolution", makeDeconvolution}, {"pooling", makePooling},
       {"fullyConnected", makeFullyConnected}, {"matrixMultiply", makeMatrixMultiply}, {"activation", makeActivation},
       {"unary", makeUnary}, {"elementWise", makeElementWise}, {"scale", makeScale}, {"select", makeSelect},
-      {"parametricReLU", makeParametricReLU}, {"cast", makeCast}, {"quantize", makeQuantize},
+      {"parametricReLU", makeParametricReLU}, {"cast", makeCast}, {"pointwiseChain", makePointwiseChain}, {"quantize", makeQuantize},
       {"dequantize", makeDequantize}, {"identity", makeIdentity}, {"constant", makeConstant}, {"shuffle", makeShuffle},
       {"slice", makeSlice}, {"concatenation", makeConcatenation}, {"padding", makePadding}, {"gather", makeGather},
       {"resize", makeResize}, {"softMax", makeSoftMax}, {"logSoftMax", makeSoftMax}, {"reduce", makeReduce},
