@@ -131,7 +131,8 @@ describe("residual fusion", () => {
 });
 
 describe("element-wise chain fusion", () => {
-  // (x − m) · s → sigmoid → cast to float16 → exp, with a branch that keeps its own layers: the chain is one op.
+  // s / (x − m) → sigmoid → s − · → · m → · + x → · − s → float16 and back → exp, with a branch that keeps its own
+  // layers: the chain is one op (divisions and subtractions with the running value on either side).
   function chainNetwork(debugMiddle = false) {
     const net = new Network("chain");
     const x = net.addInput("x", "float32", [-1, 3, 5, 7]);
@@ -140,7 +141,8 @@ describe("element-wise chain fusion", () => {
     const centred = x.addElementWise("centre", m, "sub");
     const scaled = s.addElementWise("scale", centred, "div");  // the chain's value on the right
     const squashed = scaled.addActivation("squash", { type: "sigmoid" });
-    const half = squashed.addCast("half", { to: "float16" }).addCast("back", { to: "float32" });
+    const flipped = s.addElementWise("flip", squashed, "sub").addElementWise("mul", m, "prod").addElementWise("add", x, "sum").addElementWise("less", s, "sub");
+    const half = flipped.addCast("half", { to: "float16" }).addCast("back", { to: "float32" });
     net.markOutput(half.addUnary("grow", "exp"), "y");
     net.markOutput(centred.addUnary("branch", "abs").addActivation("branchRelu", { type: "relu" }), "z");
     if (debugMiddle) net.markDebug(squashed);
@@ -154,10 +156,10 @@ describe("element-wise chain fusion", () => {
 
   it("fuses each same-shape run into one op listing its layers; a tensor read twice ends a chain", () => {
     expect(kinds(chainNetwork(), [fusePointwiseChains])).toEqual([
-      "elementWise:centre", "pointwiseChain:scale+squash+half+back+grow", "pointwiseChain:branch+branchRelu",
+      "elementWise:centre", "pointwiseChain:scale+squash+flip+mul+add+less+half+back+grow", "pointwiseChain:branch+branchRelu",
     ]);
     expect(kinds(chainNetwork(true), [fusePointwiseChains])).toEqual([
-      "elementWise:centre", "pointwiseChain:scale+squash", "pointwiseChain:half+back+grow", "pointwiseChain:branch+branchRelu",
+      "elementWise:centre", "pointwiseChain:scale+squash", "pointwiseChain:flip+mul+add+less+half+back+grow", "pointwiseChain:branch+branchRelu",
     ]);
   });
 

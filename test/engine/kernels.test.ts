@@ -234,3 +234,38 @@ describe("normalising and reducing layers", () => {
     expect(y.values).toEqual([1, 3]); // √(3.75 + 0.25) = 2: (1 − 1)/2·2 + 1 = 1, (3 − 1)/2·2 + 1 = 3
   });
 });
+
+describe("vectorised transcendental activations (exp, expm1, log1p, tanh polynomials) against float64", () => {
+  // Parameters enter as float32, as the engine holds them. 16,001 points over [−110, 110] (past float32's exp range both ways; not a multiple of 8, so the scalar tail runs
+  // too), plus the special values.
+  const xs = [...Array.from({ length: 16001 }, (_, i) => -110 + i * 0.01375), NaN, Infinity, -Infinity, -0, 1e-30, -1e-30, 1e-8, -1e-8, 3e-4, -3e-4];
+  const f32 = (v: number) => Math.fround(v);
+  const softplus = (t: number) => (t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t)));
+  const cases: [string, { type: string; alpha?: number; beta?: number }, (x: number) => number][] = [
+    ["sigmoid", { type: "sigmoid" }, (x) => 1 / (1 + Math.exp(-x))],
+    ["tanh", { type: "tanh" }, Math.tanh],
+    ["scaled_tanh", { type: "scaled_tanh", alpha: 1.7, beta: 0.6 }, (x) => f32(1.7) * Math.tanh(f32(f32(0.6) * x))],
+    ["softplus", { type: "softplus", alpha: 1.5, beta: 0.8 }, (x) => f32(1.5) * softplus(f32(f32(0.8) * x))],
+    ["elu", { type: "elu", alpha: 1.3 }, (x) => (x >= 0 ? x : f32(1.3) * Math.expm1(x))],
+    ["selu", { type: "selu", alpha: 1.6732632423543772, beta: 1.0507009873554805 }, (x) => f32(1.0507009873554805) * (x >= 0 ? x : f32(1.6732632423543772) * Math.expm1(x))],
+  ];
+  it.each(cases)("%s: within 1e-6 relative (|Δ| ≤ 1e-6·|exact| + 1e-38), NaN and ±∞ as the exact function", async (_, params, exact) => {
+    const input = xs.map(f32);
+    const { values } = await runNetwork({ x: { shape: [input.length], data: input } }, (_, { x }) => x!.addActivation("a", params as never));
+    input.forEach((x, i) => {
+      const want = exact(x), got = values[i]!;
+      if (Number.isNaN(want)) return expect(got, `x = ${x}`).toBeNaN();
+      if (!Number.isFinite(want)) return expect(got, `x = ${x}`).toBe(want);
+      expect(Math.abs(got - want), `x = ${x}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-6 * Math.abs(want) + 1e-38);
+    });
+  });
+  it("gelu_tanh: within 1e-6·(1 + |x|) (its formula cancels for large negative x in any float32 evaluation)", async () => {
+    const input = xs.map(f32);
+    const { values } = await runNetwork({ x: { shape: [input.length], data: input } }, (_, { x }) => x!.addActivation("a", { type: "gelu_tanh" }));
+    input.forEach((x, i) => {
+      const want = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)));
+      if (!Number.isFinite(want)) return;
+      expect(Math.abs(values[i]! - want), `x = ${x}`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(x)));
+    });
+  });
+});

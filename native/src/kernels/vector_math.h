@@ -1,0 +1,126 @@
+#pragma once
+// exp, expm1, log1p and tanh on eight floats at once, for the activations whose scalar libm calls (tens of ns an element)
+// would otherwise dominate a network (Mish, SiLU, sigmoid heads). Polynomials from Cephes' single-precision
+// routines: within 2 ulp of the correctly rounded result over the float range; NaN in, NaN out. The functions are
+// always inlined, so each caller compiled for several targets (NETDEF_CLONES) gets them in its own instruction set:
+// an out-of-line copy would be baseline code, passing 32-byte vectors by another convention than an AVX caller's.
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/kernel.h"
+
+namespace netdef::vmath {
+
+#define NETDEF_VMATH inline __attribute__((always_inline))
+
+typedef int32_t Int8 __attribute__((vector_size(32)));
+
+NETDEF_VMATH Vec8 splat(float v) { return Vec8{} + v; }
+NETDEF_VMATH Vec8 select(Int8 mask, Vec8 a, Vec8 b) { return mask ? a : b; }
+NETDEF_VMATH Vec8 abs(Vec8 x) {
+  Int8 bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  bits &= 0x7fffffff;
+  std::memcpy(&x, &bits, sizeof bits);
+  return x;
+}
+// Lane-wise conversions (the loops become single instructions; inputs are kept in range by the callers).
+NETDEF_VMATH Int8 toInt(Vec8 v) {
+  Int8 r;
+  for (int i = 0; i < 8; i++) r[i] = static_cast<int32_t>(v[i]);
+  return r;
+}
+NETDEF_VMATH Vec8 toFloat(Int8 v) {
+  Vec8 r;
+  for (int i = 0; i < 8; i++) r[i] = static_cast<float>(v[i]);
+  return r;
+}
+// 2^n for integer n in [-126, 127], built in the exponent field.
+NETDEF_VMATH Vec8 pow2(Int8 n) {
+  Int8 bits = (n + 127) << 23;
+  Vec8 r;
+  std::memcpy(&r, &bits, sizeof r);
+  return r;
+}
+
+NETDEF_VMATH Vec8 exp(Vec8 x) {
+  // Clamped to where the result is neither 0 nor ∞ (NaN goes to the top: its result is replaced below).
+  const Vec8 below = select(x < 88.72283935546875f, x, splat(88.72283935546875f));
+  const Vec8 xc = select(below > -103.97208404541016f, below, splat(-103.97208404541016f));
+  // n = round(x / ln 2), r = x − n·ln 2 (ln 2 in two parts so r keeps its low bits).
+  Vec8 fn = xc * 1.44269504088896341f + 0.5f;
+  const Vec8 back = toFloat(toInt(fn));
+  fn = back - select(back > fn, splat(1.0f), splat(0.0f));  // floor
+  const Vec8 r = xc - fn * 0.693359375f + fn * 2.12194440e-4f;
+  const Vec8 z = r * r;
+  Vec8 p = 1.9875691500e-4f * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  // 2^n in two factors: n reaches 128 at the top of the range and −150 at the bottom (subnormal results).
+  const Int8 n = toInt(fn), half = n >> 1;
+  Vec8 result = p * pow2(half) * pow2(n - half);
+  result = select(x > 88.72283935546875f, splat(__builtin_inff()), result);
+  result = select(x < -103.97208404541016f, splat(0.0f), result);
+  return select(x != x, x, result);
+}
+
+// log(1 + y) for y in [0, 1]: log of u = 1 + y by Cephes' logf, plus the rounding error of 1 + y, (y − (u − 1)) / u.
+NETDEF_VMATH Vec8 log1pUnit(Vec8 y) {
+  const Vec8 u = y + 1.0f;
+  Int8 bits;
+  std::memcpy(&bits, &u, sizeof bits);
+  Int8 e = ((bits >> 23) & 0xff) - 126;
+  bits = (bits & 0x807fffff) | 0x3f000000;  // mantissa m in [0.5, 1)
+  Vec8 m;
+  std::memcpy(&m, &bits, sizeof m);
+  const Int8 small = m < 0.707106781186547524f;
+  e = e + small;  // small is −1 where true
+  m = select(small, m + m, m) - 1.0f;
+  const Vec8 z = m * m;
+  Vec8 p = 7.0376836292e-2f * m - 1.1514610310e-1f;
+  p = p * m + 1.1676998740e-1f;
+  p = p * m - 1.2420140846e-1f;
+  p = p * m + 1.4249322787e-1f;
+  p = p * m - 1.6668057665e-1f;
+  p = p * m + 2.0000714765e-1f;
+  p = p * m - 2.4999993993e-1f;
+  p = p * m + 3.3333331174e-1f;
+  const Vec8 fe = toFloat(e);
+  Vec8 r = p * m * z + fe * -2.12194440e-4f - 0.5f * z;
+  r = m + r + fe * 0.693359375f;
+  return r + (y - (u - 1.0f)) / u;
+}
+
+NETDEF_VMATH Vec8 tanh(Vec8 x) {
+  const Vec8 ax = abs(x), z = x * x;
+  Vec8 p = -5.70498872745e-3f * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const Vec8 small = x + x * z * p;
+  Vec8 large = 1.0f - 2.0f / (exp(ax + ax) + 1.0f);
+  large = select(x < 0.0f, -large, large);
+  return select(ax < 0.625f, small, large);
+}
+
+// eˣ − 1, by its Taylor series near 0 (where exp(x) − 1 would cancel to a few correct bits).
+NETDEF_VMATH Vec8 expm1(Vec8 x) {
+  Vec8 p = x * (1.0f / 40320) + 1.0f / 5040;
+  p = p * x + 1.0f / 720;
+  p = p * x + 1.0f / 120;
+  p = p * x + 1.0f / 24;
+  p = p * x + 1.0f / 6;
+  p = p * x + 0.5f;
+  p = p * x * x + x;
+  return select(abs(x) < 0.5f, p, exp(x) - 1.0f);
+}
+
+NETDEF_VMATH Vec8 sigmoid(Vec8 x) { return 1.0f / (1.0f + exp(-x)); }
+
+// log(1 + eᵗ) without overflow: max(t, 0) + log1p(e^−|t|).
+NETDEF_VMATH Vec8 softplus(Vec8 t) { return select(t > 0.0f, t, splat(0.0f)) + log1pUnit(exp(-abs(t))); }
+
+}  // namespace netdef::vmath
