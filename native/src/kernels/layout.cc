@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kernels/kernel.h"
+#include "thread_pool.h"
 
 namespace netdef {
 
@@ -324,15 +325,35 @@ class Resize : public Kernel {
         for (int k = -1; k <= 2; k++) taps[o].push_back({std::min(std::max<int64_t>(i0 + k, 0), n - 1), static_cast<float>(w(k - t))});
       }
     }
-    for (int64_t a = 0; a < outer; a++)
+    // Every output has the same number of taps (1, 2 or 4 by mode): flat arrays, so the innermost axis (inner = 1,
+    // one float per tap) is a tight gather rather than a walk over vectors of pairs.
+    const size_t perOutput = taps[0].size();
+    std::vector<int64_t> index(target * perOutput);
+    std::vector<float> weight(target * perOutput);
+    for (int64_t o = 0; o < target; o++) {
+      for (size_t t = 0; t < perOutput; t++) { index[o * perOutput + t] = taps[o][t].first; weight[o * perOutput + t] = taps[o][t].second; }
+    }
+    parallelFor(outer, [&](int64_t a) {
+      const float* xa = x.data() + a * n * inner;
+      float* ya = y.data() + a * target * inner;
+      if (inner == 1) {
+        for (int64_t o = 0; o < target; o++) {
+          float v = 0;
+          for (size_t t = 0; t < perOutput; t++) v += weight[o * perOutput + t] * xa[index[o * perOutput + t]];
+          ya[o] = v;
+        }
+        return;
+      }
       for (int64_t o = 0; o < target; o++) {
-        float* dst = y.data() + (a * target + o) * inner;
+        float* dst = ya + o * inner;
         std::fill(dst, dst + inner, 0.0f);
-        for (auto [i, w] : taps[o]) {
-          const float* src = x.data() + (a * n + i) * inner;
+        for (size_t t = 0; t < perOutput; t++) {
+          const float w = weight[o * perOutput + t];
+          const float* src = xa + index[o * perOutput + t] * inner;
           for (int64_t k = 0; k < inner; k++) dst[k] += w * src[k];
         }
       }
+    }, outer * target * inner > (1 << 15));
     return y;
   }
 

@@ -11,6 +11,25 @@ namespace netdef {
 
 namespace {
 
+// (v > m or v is NaN) ? v : m — max that propagates NaN, as PyTorch's max pooling does.
+inline float pick(float m, float v) { return (v > m || v != v) ? v : m; }
+
+// out[i] = max over j < window of row[i·stride + j].
+NETDEF_CLONES
+void maxOfWindows(const float* row, int64_t stride, int64_t window, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; i++) out[i] = row[i * stride];
+  for (int64_t j = 1; j < window; j++) {
+    if (stride == 1) for (int64_t i = 0; i < count; i++) out[i] = pick(out[i], row[i + j]);
+    else for (int64_t i = 0; i < count; i++) out[i] = pick(out[i], row[i * stride + j]);
+  }
+}
+
+// y[i] = max(y[i], x[i]).
+NETDEF_CLONES
+void maxInto(float* y, const float* x, int64_t count) {
+  for (int64_t i = 0; i < count; i++) y[i] = pick(y[i], x[i]);
+}
+
 // Max / average / blended pooling. Average divisors follow PyTorch: with countIncludePad the window is clipped to
 // the padded extent (so ceil-mode overhang past the padding is not counted), otherwise to the input.
 class Pooling : public Kernel {
@@ -86,28 +105,27 @@ class Pooling : public Kernel {
 
  private:
   // 2-d max pooling as a row pass then a column pass: K + K comparisons per output instead of K·K (SPP's 13×13).
+  // Each input row is copied into a row padded with −∞, so both passes are branch-free loops over contiguous data.
   void separableMax(const float* x, float* y, int64_t planes, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
-    const auto pick = [](float m, float v) { return (v > m || std::isnan(v)) ? v : m; };
+    const int64_t paddedWidth = (OW - 1) * sw + kw;  // every column a window reaches, from −pad
     parallelFor(planes, [&](int64_t p) {
-      static thread_local std::vector<float> rows;
+      static thread_local std::vector<float> rows, padded;
       rows.resize(H * OW);
+      padded.assign(paddedWidth, -std::numeric_limits<float>::infinity());
       const float* xp = x + p * H * W;
-      for (int64_t h = 0; h < H; h++)
-        for (int64_t ow = 0; ow < OW; ow++) {
-          const int64_t start = ow * sw - pad[2];
-          float m = -std::numeric_limits<float>::infinity();
-          for (int64_t i = std::max<int64_t>(start, 0); i < std::min(start + kw, W); i++) m = pick(m, xp[h * W + i]);
-          rows[h * OW + ow] = m;
-        }
+      const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));
+      for (int64_t h = 0; h < H; h++) {
+        std::copy(xp + h * W, xp + h * W + copied, padded.begin() + pad[2]);
+        maxOfWindows(padded.data(), sw, kw, OW, rows.data() + h * OW);
+      }
       float* yp = y + p * OH * OW;
       for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t start = oh * sh - pad[1];
         float* yr = yp + oh * OW;
         std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
-        for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++)
-          for (int64_t ow = 0; ow < OW; ow++) yr[ow] = pick(yr[ow], rows[h * OW + ow]);
+        for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++) maxInto(yr, rows.data() + h * OW, OW);
       }
     }, planes * H * OW > 4096);
   }
