@@ -28,6 +28,15 @@ void depthwiseRows(const float* const* taps, const float* w, int64_t tapCount, f
   }
 }
 
+// A run of at most a panel's width (16 floats): fixed-size block copies, which compile to a few vector moves where
+// a memcpy call would cost more than the copy.
+inline void copyShort(float* dst, const float* src, int64_t count) {
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(float));
+  for (; i + 4 <= count; i += 4) __builtin_memcpy(dst + i, src + i, 4 * sizeof(float));
+  for (; i < count; i++) dst[i] = src[i];
+}
+
 // Spatial extents of an [N, C, …spatial] shape, normalised to 3.
 void spatialOf(const Shape& s, int spatial, int64_t out[3]) {
   out[0] = out[1] = out[2] = 1;
@@ -160,12 +169,13 @@ class Convolution : public Kernel {
         const int64_t id = run.id + kd * w_.dilation[0], ih = run.ih + kh * w_.dilation[1];
         if (id < 0 || id >= size[0] || ih < 0 || ih >= size[1]) { std::fill(d, d + run.length, 0.0f); continue; }
         const float* xr = xc + (id * size[1] + ih) * size[2];
-        // Columns t with 0 <= iw0 + t·sw < W, iw0 the run's first input column.
+        // Columns t with 0 <= iw0 + t·sw < W, iw0 the run's first input column (no division at stride 1: it would
+        // cost more than the copy).
         const int64_t iw0 = run.iw + kw * w_.dilation[2];
-        const int64_t lo = std::min(run.length, iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw);
-        const int64_t hi = std::max(lo, std::min(run.length, iw0 < size[2] ? (size[2] - 1 - iw0) / sw + 1 : 0));
+        const int64_t lo = std::min(run.length, iw0 >= 0 ? 0 : sw == 1 ? -iw0 : (-iw0 + sw - 1) / sw);
+        const int64_t hi = std::max(lo, std::min(run.length, iw0 >= size[2] ? 0 : sw == 1 ? size[2] - iw0 : (size[2] - 1 - iw0) / sw + 1));
         for (int64_t t = 0; t < lo; t++) d[t] = 0.0f;
-        if (sw == 1) { if (hi > lo) std::memcpy(d + lo, xr + iw0 + lo, (hi - lo) * sizeof(float)); }
+        if (sw == 1) copyShort(d + lo, xr + iw0 + lo, hi - lo);
         else for (int64_t t = lo; t < hi; t++) d[t] = xr[iw0 + t * sw];
         for (int64_t t = hi; t < run.length; t++) d[t] = 0.0f;
       }

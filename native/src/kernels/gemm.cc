@@ -166,9 +166,10 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   const int64_t mPanels = (M + kMR - 1) / kMR, nPanels = (N + kNR - 1) / kNR;
   // Wide B (many panels): one task per B panel, packed by that task while it is hot in cache, then met by every
   // A panel. Narrow B (a few panels, e.g. a 7×7 feature map against 512 filters): all of B packed once, tasks take
-  // chunks of A panels, and each A panel meets every B panel while in L1, so large weights stream from memory once.
+  // chunks of A panels (a few tens of KiB, kept in L2) and run them against each B panel in turn (kept in L1), so
+  // large weights stream from memory once.
   const bool wide = nPanels >= 8;
-  const int64_t mChunk = std::max<int64_t>(1, mPanels / 8), mChunks = (mPanels + mChunk - 1) / mChunk;
+  const int64_t mChunk = std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)), mChunks = (mPanels + mChunk - 1) / mChunk;
   const bool parallel = M * N * K > (1 << 16);
   kBlock = evenBlock(K, kBlock);
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
@@ -196,8 +197,8 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     float* bp = sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
     parallelFor(nPanels, [&](int64_t q) { packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), bp + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
-      for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
-        for (int64_t q = 0; q < nPanels; q++) {
+      for (int64_t q = 0; q < nPanels; q++) {
+        for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
           microKernel(kc, ap + p * kc * kMR, bp + q * kNR * kc, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
         }
       }

@@ -30,6 +30,17 @@ void maxInto(float* y, const float* x, int64_t count) {
   for (int64_t i = 0; i < count; i++) y[i] = pick(y[i], x[i]);
 }
 
+// The commonest window, 2×2 stride 2 inside the input: each output the max of its four inputs, no padding.
+NETDEF_CLONES
+void maxPool2x2(const float* x, int64_t W, float* y, int64_t OH, int64_t OW) {
+  for (int64_t oh = 0; oh < OH; oh++) {
+    const float* r0 = x + 2 * oh * W;
+    const float* r1 = r0 + W;
+    float* yr = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ow++) yr[ow] = pick(pick(pick(r0[2 * ow], r0[2 * ow + 1]), r1[2 * ow]), r1[2 * ow + 1]);
+  }
+}
+
 // Max / average / blended pooling. Average divisors follow PyTorch: with countIncludePad the window is clipped to
 // the padded extent (so ceil-mode overhang past the padding is not counted), otherwise to the input.
 class Pooling : public Kernel {
@@ -110,6 +121,10 @@ class Pooling : public Kernel {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
     const int64_t paddedWidth = (OW - 1) * sw + kw;  // every column a window reaches, from −pad
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pad[1] == 0 && pad[2] == 0 && 2 * OH <= H && 2 * OW <= W) {
+      parallelFor(planes, [&](int64_t p) { maxPool2x2(x + p * H * W, W, y + p * OH * OW, OH, OW); }, planes * OH * OW > 4096);
+      return;
+    }
     parallelFor(planes, [&](int64_t p) {
       static thread_local std::vector<float> rows, padded;
       rows.resize(H * OW);
