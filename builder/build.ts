@@ -9,9 +9,8 @@ import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
 import { activationMemory } from "./memory.js";
-import { foldConstants } from "./fold-constants.js";
 import { autotune, type TacticChoice, type TuningLevel } from "./autotune.js";
-import { passesFor } from "./passes.js";
+import { passesFor, runPasses } from "./passes.js";
 
 /** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
 export type OptimizationProfile = Record<string, ShapeRange>;
@@ -98,19 +97,7 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   const inputs = checkProfiles(ir, options.profiles ?? []);
   advance("binding weights");
   const graph = buildGraph(ir, options.weights ?? network.weights);
-  for (const pass of passes.filter((p) => !p.afterConstantFolding)) {
-    advance(pass.name);
-    pass.run(graph);
-  }
-  const foldedConstants: string[] = [];
-  if (optimize) {
-    advance("fold constants");
-    foldedConstants.push(...await foldConstants(graph));
-  }
-  for (const pass of passes.filter((p) => p.afterConstantFolding)) {
-    advance(pass.name);
-    pass.run(graph);
-  }
+  const foldedConstants = await runPasses(graph, passes, optimize, advance);
   let tactics: TacticChoice[] = [];
   if (tuning !== "off") {
     advance("auto-tuning convolutions");

@@ -2,8 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import type { DataType } from "../dsl/dtype.js";
 import type { NetworkIR } from "../dsl/ir.js";
 import { buildGraph } from "../builder/graph.js";
-import { PASSES } from "../builder/passes.js";
-import { foldConstants } from "../builder/fold-constants.js";
+import { PASSES, runPasses } from "../builder/passes.js";
 import { nearestSuffix, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { encodePlan } from "./plan.js";
@@ -191,8 +190,7 @@ export class Engine {
     const graph = buildGraph(this.header.ir, merged);
     // The same passes as the build, so the refit plan has the engine's structure.
     const { passes, tactics } = this.inspect();
-    for (const pass of PASSES.filter((p) => passes.includes(p.name))) pass.run(graph);
-    if (((this.header.config.foldedConstants as string[] | undefined) ?? []).length) await foldConstants(graph);
+    await runPasses(graph, PASSES.filter((p) => passes.includes(p.name)), ((this.header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
     for (const choice of tactics) {
       const op = graph.ops.find((o) => o.name === choice.layer);
       if (op) op.params = { ...op.params, tactic: choice.tactic };
