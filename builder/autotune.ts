@@ -38,7 +38,26 @@ export function candidateTactics(op: BuildOp, inputShape: readonly number[]): st
   const pointwise = p.kernel.every((k) => k === 1) && p.stride.every((s) => s === 1) && [...p.prePadding, ...p.postPadding].every((x) => x === 0) && p.paddingMode.startsWith("explicit");
   if (depthwise) return ["depthwise_direct", "implicit_gemm_k256"];
   if (pointwise) return ["pointwise_gemm", "implicit_gemm_k256"];
-  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"];
+  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", ...(winogradFits(op) ? ["winograd_2x2_3x3"] : [])];
+}
+
+/** Winograd F(2×2, 3×3) applies: a 2-d 3×3 kernel at stride 1, dilation 1, one group. */
+function winogradFits(op: BuildOp): boolean {
+  const p = op.params as { kernel: number[]; stride: number[]; dilation?: number[]; groups: number };
+  return p.kernel.length === 2 && p.kernel.every((k) => k === 3) && p.stride.every((s) => s === 1) && (p.dilation ?? [1, 1]).every((d) => d === 1) && p.groups === 1;
+}
+
+/**
+ * Without tuning, shape rules pick: Winograd for 3×3 stride-1 convolutions with at least 16 input and output
+ * channels (fewer leave its 16 GEMMs too small to pay for the transforms); the engine's own rules otherwise
+ * (direct depthwise, 1×1 as a GEMM, implicit GEMM).
+ */
+export function assignDefaultTactics(graph: BuildGraph): void {
+  for (const op of graph.ops) {
+    if (op.kind !== "convolution" || op.params.tactic !== undefined || !winogradFits(op)) continue;
+    const channels = graph.tensors.get(op.inputs[0]!)!.shape[1]!;
+    if (channels >= 16 && (op.params.outChannels as number) >= 16) op.params = { ...op.params, tactic: "winograd_2x2_3x3" };
+  }
 }
 
 /** One layer compiled alone with `tactic`, ready to run on a random input of its shape at `batch`. */

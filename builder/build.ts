@@ -9,7 +9,7 @@ import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
 import { activationMemory } from "./memory.js";
-import { autotune, type TacticChoice, type TuningLevel } from "./autotune.js";
+import { assignDefaultTactics, autotune, type TacticChoice, type TuningLevel } from "./autotune.js";
 import { passesFor, runPasses } from "./passes.js";
 
 /** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
@@ -99,7 +99,8 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   const graph = buildGraph(ir, options.weights ?? network.weights);
   const foldedConstants = await runPasses(graph, passes, optimize, advance);
   let tactics: TacticChoice[] = [];
-  if (tuning !== "off") {
+  if (tuning === "off") assignDefaultTactics(graph);
+  else {
     advance("auto-tuning convolutions");
     const batch = inputs[0]?.profiles?.[0]?.opt[0] ?? 1;
     tactics = await autotune(graph, batch, {
@@ -116,7 +117,7 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
     inputs,
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
-    layers: graph.ops.map((op) => ({ name: op.name, kind: op.kind, fusedFrom: op.fusedFrom })),
+    layers: graph.ops.map((op) => ({ name: op.name, kind: op.kind, fusedFrom: op.fusedFrom, ...(op.params.tactic ? { tactic: op.params.tactic as string } : {}) })),
     memory: activationMemory(graph, Object.fromEntries(inputs.map((t) => [t.name, t.profiles?.[0]?.opt ?? t.shape]))),
     ir,
   };

@@ -40,7 +40,8 @@ export interface PlanHeader {
   outputs: IOTensor[];
   weights: string[];
   /** Each op of the plan and the network layers it computes (more than one where the builder fused them). */
-  layers: { name: string; kind: string; fusedFrom: string[] }[];
+  /** The plan's layers in execution order; `tactic`: the implementation chosen (by tuning or shape rules). */
+  layers: { name: string; kind: string; fusedFrom: string[]; tactic?: string }[];
   /** Activation memory at the profiles' opt shapes: naive sum of all tensors against the live-set peak. */
   memory: ActivationMemory;
   /** The network as defined (weights by name only): what refit rebuilds from and `netdef inspect` shows. */
@@ -189,11 +190,11 @@ export class Engine {
     const merged: WeightSource = { get: (n) => weights.get(n) ?? base?.get(n), names: () => [...expected.keys()] };
     const graph = buildGraph(this.header.ir, merged);
     // The same passes as the build, so the refit plan has the engine's structure.
-    const { passes, tactics } = this.inspect();
+    const { passes, layers } = this.inspect();
     await runPasses(graph, PASSES.filter((p) => passes.includes(p.name)), ((this.header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
-    for (const choice of tactics) {
-      const op = graph.ops.find((o) => o.name === choice.layer);
-      if (op) op.params = { ...op.params, tactic: choice.tactic };
+    for (const layer of layers) {  // the implementations the build chose, tuned or by shape rules
+      const op = graph.ops.find((o) => o.name === layer.name);
+      if (op && layer.tactic) op.params = { ...op.params, tactic: layer.tactic };
     }
     const plan = encodePlan(graph, this.header);
     await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });

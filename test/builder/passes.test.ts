@@ -175,3 +175,17 @@ describe("element-wise chain fusion", () => {
     }
   });
 });
+
+describe("convolution tactics chosen by shape rules (tuning off)", () => {
+  it("Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 16 channels in and out, the engine's own rules otherwise", async () => {
+    const net = new Network("tactics");
+    const x = net.addInput("x", "float32", [1, 16, 9, 11]);
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1);
+    const a = x.addConvolution("wide", { outChannels: 24, kernel: 3, padding: 1, bias: false, weights: { kernel: w(24, 16, 3, 3) } });
+    const b = a.addConvolution("strided", { outChannels: 24, kernel: 3, stride: 2, bias: false, weights: { kernel: w(24, 24, 3, 3) } });
+    const c = b.addConvolution("narrow", { outChannels: 8, kernel: 3, padding: 1, bias: false, weights: { kernel: w(8, 24, 3, 3) } });
+    net.markOutput(c);
+    const engine = await net.build();
+    expect(engine.inspect().layers.map((l) => `${l.name}:${l.tactic ?? "rules"}`)).toEqual(["wide:winograd_2x2_3x3", "strided:rules", "narrow:rules"]);
+  });
+});

@@ -3,6 +3,7 @@
 #include "kernels/kernel.h"
 #include "thread_pool.h"
 #include "kernels/window.h"
+#include "kernels/winograd.h"
 
 namespace netdef {
 
@@ -62,7 +63,12 @@ class Convolution : public Kernel {
     if (residual_ != (op.inputs.size() == 2)) bad("a fused residual needs exactly a second input");
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
-    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm") bad("tactic '" + tactic_ + "'");
+    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3") bad("tactic '" + tactic_ + "'");
+    if (tactic_ == "winograd_2x2_3x3") {
+      if (!WinogradF2x3::fits(w_.kernel, w_.stride, w_.dilation, groups_, w_.spatial)) bad("the winograd_2x2_3x3 tactic needs a 2-d 3×3 kernel, stride 1, dilation 1, one group");
+      winograd_ = std::make_unique<WinogradF2x3>(weight_, outChannels_, inPerGroup_, kBlock_);
+      return;
+    }
     // Weights are constant: each group's matrix is packed for the GEMM once here, not on every execution.
     const int64_t outPerGroup = outChannels_ / groups_, k = inPerGroup_ * kernelVolume_;
     const bool direct = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
@@ -112,6 +118,11 @@ class Convolution : public Kernel {
       float* yn = y + n * outChannels_ * outPixels;
       const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
       if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
+      if (winograd_) {
+        winograd_->run(xn, size[1], size[2], pad[1], pad[2], yn, out[1], out[2],
+                       [&](int64_t c, float* plane) { finishChannel(c, plane, residual ? residual + c * outPixels : nullptr, outPixels); });
+        return;
+      }
       for (int64_t g = 0; g < groups_; g++) {
         const float* xg = xn + g * inPerGroup_ * inPixels;
         const float* wg = weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_;
@@ -124,10 +135,11 @@ class Convolution : public Kernel {
         if (pointwise) {
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) {
             packBPanel(kc, j0, nr, xg + k0 * outPixels, outPixels, false, panel);
+            return panel;
           }, yg, outPixels, false, kBlock_, packed, &epilogue);
         } else {
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
-                       [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); },
+                       [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); return panel; },
                        yg, outPixels, false, kBlock_, packed, &epilogue);
         }
       }
@@ -135,7 +147,7 @@ class Convolution : public Kernel {
   }
 
  private:
-  // y += bias (+ residual), then the fused activation, for one channel of a depthwise convolution.
+  // y += bias (+ residual), then the fused activation, for one channel (depthwise and Winograd paths).
   void finishChannel(int64_t c, float* yc, const float* rc, int64_t pixels) const {
     if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
     if (rc) for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p];
@@ -262,6 +274,7 @@ class Convolution : public Kernel {
   int64_t kBlock_ = 256;
   bool residual_ = false;
   std::vector<std::vector<float>> packed_;  // per group, in the GEMM's panel layout
+  std::unique_ptr<WinogradF2x3> winograd_;  // the winograd_2x2_3x3 tactic's transformed, packed weights
   std::vector<float> weight_, bias_;
   ActivationFn activation_;
 };

@@ -186,20 +186,22 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
       parallelFor(nPanels, [&](int64_t q) {
         static thread_local AlignedBuffer packedB;
         const int64_t nr = std::min(kNR, N - q * kNR);
-        float* bp = packedB.get(static_cast<size_t>(kNR * kc));
-        packB(k0, kc, q * kNR, nr, bp);
+        const float* bp = packB(k0, kc, q * kNR, nr, packedB.get(static_cast<size_t>(kNR * kc)));
         for (int64_t p = 0; p < mPanels; p++) {
           microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), nr, add, ep, p * kMR, q * kNR);
         }
       }, parallel);
       continue;
     }
-    float* bp = sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
-    parallelFor(nPanels, [&](int64_t q) { packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), bp + q * kNR * kc); }, N * kc > (1 << 13));
+    float* shared = sharedB.get(static_cast<size_t>(nPanels * kNR * kc));
+    static thread_local std::vector<const float*> panelList;  // the caller's: workers see it through `panels`
+    panelList.resize(nPanels);
+    const float** panels = panelList.data();
+    parallelFor(nPanels, [&](int64_t q) { panels[q] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
       for (int64_t q = 0; q < nPanels; q++) {
         for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
-          microKernel(kc, ap + p * kc * kMR, bp + q * kNR * kc, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
+          microKernel(kc, ap + p * kc * kMR, panels[q], C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
         }
       }
     }, parallel);
@@ -265,6 +267,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const f
   if (M <= 2 && K > 0) return gemvRows(M, N, K, A, lda, B, ldb, transB, C, ldc, accumulate);
   sgemmPackedB(M, N, K, A, lda, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* bp) {
     packBPanel(kc, j0, nr, transB ? B + k0 : B + k0 * ldb, ldb, transB, bp);
+    return bp;
   }, C, ldc, accumulate);
 }
 

@@ -91,10 +91,11 @@ typedef float Vec8 __attribute__((vector_size(32)));
 // A layer's optional bias, checked to hold one value per output channel.
 std::vector<float> optionalBias(const OpDesc& op, int64_t channels);
 
-// Fills one packed panel of B: rows k0 … k0+kc, columns j0 … j0+nr, as kc rows of kGemmPanel floats
-// (zero beyond nr). Lets a convolution pack straight from its input instead of materialising im2col.
+// One packed panel of B: rows k0 … k0+kc, columns j0 … j0+nr, as kc rows of kGemmPanel floats (zero beyond nr).
+// Either fills `panel` and returns it, or returns B's own memory when B is already held in that layout (Winograd's
+// transformed input). Lets a convolution pack straight from its input instead of materialising im2col.
 constexpr int64_t kGemmPanel = 16;
-using PackB = std::function<void(int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel)>;
+using PackB = std::function<const float*(int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel)>;
 
 // What a convolution does to its GEMM's result, applied to each tile of C as it is finished, while in cache:
 // C[i, j] = activation(C[i, j] + bias[i] + residual[i, j]) (bias and residual optional, residual laid out as C).
