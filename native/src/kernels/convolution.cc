@@ -29,6 +29,12 @@ void depthwiseRows(const float* const* taps, const float* w, int64_t tapCount, f
   }
 }
 
+// dst[i] = src[2·i]: a stride-2 depthwise convolution's column phases (vectorised as loads and shuffles).
+NETDEF_CLONES
+void gatherEveryOther(float* __restrict dst, const float* __restrict src, int64_t count) {
+  for (int64_t i = 0; i < count; i++) dst[i] = src[2 * i];
+}
+
 // A run of at most a panel's width (16 floats): fixed-size block copies, which compile to a few vector moves where
 // a memcpy call would cost more than the copy.
 inline void copyShort(float* dst, const float* src, int64_t count) {
@@ -217,19 +223,21 @@ class Convolution : public Kernel {
     const int64_t reach = OW + ((KW - 1) * dw) / sw + 1;                 // columns per phase the windows reach
     const int64_t phaseWidth = reach + 7;                                 // and zeros for depthwiseRows' last vector
     static thread_local std::vector<float> padded;
-    padded.assign(static_cast<size_t>(sw * rows * phaseWidth), 0.0f);
+    padded.resize(static_cast<size_t>(sw * rows * phaseWidth));
     for (int64_t r = 0; r < rows; r++) {
       const int64_t ih = r - pad[1];
-      if (ih < 0 || ih >= H) continue;
-      const float* src = xc + ih * W;
       for (int64_t phase = 0; phase < sw; phase++) {
-        // Columns i with 0 <= i·sw + phase − pad < W.
-        const int64_t first = pad[2] - phase, lo = first <= 0 ? 0 : (first + sw - 1) / sw;
-        const int64_t hi = std::min(reach, W - 1 + pad[2] - phase < 0 ? 0 : (W - 1 + pad[2] - phase) / sw + 1);
         float* dst = padded.data() + (phase * rows + r) * phaseWidth;
-        const float* from = src + phase - pad[2];
+        if (ih < 0 || ih >= H) { std::fill(dst, dst + phaseWidth, 0.0f); continue; }
+        // Columns i with 0 <= i·sw + phase − pad < W; zeros around them (only there: the rest is overwritten).
+        const int64_t first = pad[2] - phase, lo = std::min(reach, first <= 0 ? 0 : (first + sw - 1) / sw);
+        const int64_t hi = std::max(lo, std::min(reach, W - 1 + pad[2] - phase < 0 ? 0 : (W - 1 + pad[2] - phase) / sw + 1));
+        const float* from = xc + ih * W + phase - pad[2];
+        std::fill(dst, dst + lo, 0.0f);
         if (sw == 1) { if (hi > lo) std::memcpy(dst + lo, from + lo, (hi - lo) * sizeof(float)); }
+        else if (sw == 2) gatherEveryOther(dst + lo, from + 2 * lo, hi - lo);
         else for (int64_t i = lo; i < hi; i++) dst[i] = from[i * sw];
+        std::fill(dst + hi, dst + phaseWidth, 0.0f);
       }
     }
     // Tap t's first source element for output (0, 0).

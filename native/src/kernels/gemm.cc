@@ -14,6 +14,7 @@ namespace {
 // Register-blocked GEMM (the BLIS/GotoBLAS scheme): A packed in panels of kMR rows, B in panels of kNR columns,
 // each K block of `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
 constexpr int64_t kMR = 6, kNR = kGemmPanel;
+constexpr int64_t kWideGroup = 4;  // B panels per task when B is wide: 64 columns, 64 KiB packed at kc = 256
 
 struct AlignedBuffer {
   float* data = nullptr;
@@ -183,12 +184,19 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     const bool add = accumulate || k0 > 0;
     const GemmEpilogue* ep = k0 + kc == K ? epilogue : nullptr;
     if (wide) {
-      parallelFor(nPanels, [&](int64_t q) {
+      // A task takes a group of B panels and sweeps the A panels over it: each A panel meets the group's panels in
+      // turn, so C is written row-block by row-block in runs of the group's width rather than 16 floats per page.
+      const int64_t groups = (nPanels + kWideGroup - 1) / kWideGroup;
+      parallelFor(groups, [&](int64_t group) {
         static thread_local AlignedBuffer packedB;
-        const int64_t nr = std::min(kNR, N - q * kNR);
-        const float* bp = packB(k0, kc, q * kNR, nr, packedB.get(static_cast<size_t>(kNR * kc)));
+        const int64_t q0 = group * kWideGroup, q1 = std::min(nPanels, q0 + kWideGroup);
+        float* buffer = packedB.get(static_cast<size_t>(kWideGroup * kNR * kc));
+        const float* bps[kWideGroup];
+        for (int64_t q = q0; q < q1; q++) bps[q - q0] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), buffer + (q - q0) * kNR * kc);
         for (int64_t p = 0; p < mPanels; p++) {
-          microKernel(kc, ap + p * kc * kMR, bp, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), nr, add, ep, p * kMR, q * kNR);
+          for (int64_t q = q0; q < q1; q++) {
+            microKernel(kc, ap + p * kc * kMR, bps[q - q0], C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
+          }
         }
       }, parallel);
       continue;
