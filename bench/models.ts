@@ -1,11 +1,12 @@
 // Latency and throughput, side by side with onnxruntime (CPU, 2 intra-op threads) in the same process: `npm run bench`.
 // The builtin engines are built with auto-tuning ("fast", tuned at batch 1).
-// One row per model and batch: median ms per execution for each engine, their ratio (onnxruntime ms / builtin ms:
-// above 1 means the builtin engine is faster), and the builtin engine's GFLOP/s.
+// One row per model, precision and batch: median ms per execution for each engine (onnxruntime always in float32,
+// the baseline the reduced precisions are measured against), their ratio (onnxruntime ms / builtin ms: above 1
+// means the builtin engine is faster), and the builtin engine's GFLOP/s.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
-import { exportOnnx, loadWeights, type Network, type WeightSource } from "netdef";
+import { calibrate, exportOnnx, loadWeights, quantize, reducedFloat, type Network, type WeightSource } from "netdef";
 import { defineLeNet } from "../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../examples/mobilenet-v2/network.js";
 import { defineResNet18, randomWeights } from "../examples/resnet18/network.js";
@@ -14,11 +15,12 @@ import { countFlops } from "./flops.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures");
 const fixture = (file: string) => () => loadWeights(path.join(fixtures, file));
-const cases: { model: string; define: (w?: WeightSource) => Network; weights: () => Promise<WeightSource>; input: string; item: number[]; batches: number[] }[] = [
+type Precision = "float32" | "bfloat16" | "int8";
+const cases: { model: string; define: (w?: WeightSource) => Network; weights: () => Promise<WeightSource>; input: string; item: number[]; batches: number[]; precisions?: Precision[] }[] = [
   { model: "lenet", define: defineLeNet, weights: fixture("lenet.safetensors"), input: "data", item: [1, 28, 28], batches: [1, 256] },
   { model: "yolo_block", define: defineYoloBlock, weights: fixture("yolo_block.safetensors"), input: "input", item: [3, 64, 64], batches: [1] },
   { model: "mobilenet_v2", define: defineMobileNetV2, weights: fixture("mobilenet_v2.safetensors"), input: "input", item: [3, 224, 224], batches: [1, 8] },
-  { model: "resnet18", define: defineResNet18, weights: async () => randomWeights(defineResNet18()), input: "input", item: [3, 224, 224], batches: [1, 8] },
+  { model: "resnet18", define: defineResNet18, weights: async () => randomWeights(defineResNet18()), input: "input", item: [3, 224, 224], batches: [1, 8], precisions: ["float32", "bfloat16", "int8"] },
 ];
 const only = process.argv[2];
 
@@ -35,30 +37,46 @@ async function time(run: () => Promise<unknown>): Promise<number> {
   return samples.sort((a, b) => a - b)[samples.length >> 1]!;
 }
 
-const rows: string[][] = [["model", "batch", "builtin ms", "onnxruntime ms", "ratio", "builtin GFLOP/s"]];
+/** The network in `precision`: bfloat16 rounding, or INT8 Q/DQ calibrated (min-max) on two batches of `sample`. */
+async function inPrecision(net: Network, precision: Precision, input: string, sample: { data: Float32Array; shape: number[] }): Promise<Network> {
+  if (precision === "float32") return net;
+  if (precision === "bfloat16") return reducedFloat(net, "bfloat16");
+  const batches = [1, 2].map((k) => ({ [input]: { data: sample.data.map((v) => v * k * 0.5), shape: sample.shape } }));
+  return quantize(net, await calibrate(net, batches, { method: "minmax" }));
+}
+
+const rows: string[][] = [["model", "precision", "batch", "builtin ms", "onnxruntime ms", "ratio", "builtin GFLOP/s"]];
 for (const c of cases.filter((c) => !only || c.model === only)) {
   const net = c.define(await c.weights());
   const maxBatch = Math.max(...c.batches);
-  const started = performance.now();
-  const engine = await net.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }], tuning: "fast" });
-  process.stderr.write(`built ${c.model} in ${(performance.now() - started).toFixed(0)} ms\n`);
-  const ctx = engine.createExecutionContext();
   const inputs = c.batches.map((batch) => {
     const shape = [batch, ...c.item];
     return { batch, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) };
   });
   // Each engine timed while the other's threads do not exist: onnxruntime's pool spins between runs.
-  const builtin = [];
-  for (const { shape, data } of inputs) builtin.push(await time(() => ctx.execute({ [c.input]: { data, shape } })));
-  engine.dispose();
+  const builtin = new Map<Precision, number[]>();
+  for (const precision of c.precisions ?? ["float32"]) {
+    const variant = await inPrecision(net, precision, c.input, inputs[0]!);
+    const started = performance.now();
+    const engine = await variant.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }], tuning: "fast" });
+    process.stderr.write(`built ${c.model} (${precision}) in ${(performance.now() - started).toFixed(0)} ms\n`);
+    const ctx = engine.createExecutionContext();
+    const times = [];
+    for (const { shape, data } of inputs) times.push(await time(() => ctx.execute({ [c.input]: { data, shape } })));
+    builtin.set(precision, times);
+    engine.dispose();
+  }
   const session = await ort.InferenceSession.create(await exportOnnx(net), { intraOpNumThreads: 2, interOpNumThreads: 1 });
   for (const [i, { batch, shape, data }] of inputs.entries()) {
     const onnxruntime = await time(() => session.run({ [c.input]: new ort.Tensor("float32", data, shape) }));
-    const gflops = (countFlops(net, batch) / 1e9) / (builtin[i]! / 1000);
-    rows.push([c.model, String(batch), builtin[i]!.toFixed(3), onnxruntime.toFixed(3), (onnxruntime / builtin[i]!).toFixed(2), gflops.toFixed(1)]);
-    process.stderr.write(`  batch ${batch}: builtin ${builtin[i]!.toFixed(3)} ms, onnxruntime ${onnxruntime.toFixed(3)} ms\n`);
+    for (const [precision, times] of builtin) {
+      const ms = times[i]!;
+      const gflops = (countFlops(net, batch) / 1e9) / (ms / 1000);
+      rows.push([c.model, precision, String(batch), ms.toFixed(3), onnxruntime.toFixed(3), (onnxruntime / ms).toFixed(2), gflops.toFixed(1)]);
+      process.stderr.write(`  ${precision} batch ${batch}: builtin ${ms.toFixed(3)} ms, onnxruntime ${onnxruntime.toFixed(3)} ms\n`);
+    }
   }
   await session.release();
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-for (const r of rows) console.log(r.map((cell, i) => (i < 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+for (const r of rows) console.log(r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));

@@ -17,6 +17,7 @@ export interface Pass {
 export const PASSES: readonly Pass[] = [
   { name: "remove layers whose outputs nothing reads", run: removeDeadLayers },
   { name: "remove identities and no-op shuffles", run: removeNoOps },
+  { name: "round reduced-precision activations at fused-group outputs only", run: dropRoundTripsInsideFusions },
   { name: "fold BatchNorm into the preceding convolution", run: foldBatchNormIntoConvolution },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
@@ -225,5 +226,43 @@ export function fusePointwiseChains(graph: BuildGraph): void {
     };
     graph.ops.splice(graph.ops.indexOf(last), 1, fused);
     graph.ops = graph.ops.filter((op) => !chain.includes(op));
+  }
+}
+
+/** A cast to float16/bfloat16 whose only reader casts back to float32: how reducedFloat marks a stored activation. */
+function roundTripAfter(graph: BuildGraph, op: BuildOp, count: Map<string, number>): { narrow: BuildOp; wide: BuildOp } | undefined {
+  const narrow = soleConsumerOf(graph, op.outputs[0]!, count);
+  if (!narrow || narrow.kind !== "cast" || (narrow.params.to !== "float16" && narrow.params.to !== "bfloat16")) return undefined;
+  const wide = soleConsumerOf(graph, narrow.outputs[0]!, count);
+  return wide && wide.kind === "cast" && wide.params.to === "float32" ? { narrow, wide } : undefined;
+}
+
+/**
+ * Reduced precision rounds what a layer stores. Layers that the later passes fuse (convolution or dense layer →
+ * BatchNorm → residual add → activation) store nothing between them, so a round trip to float16/bfloat16 between
+ * two of them is dropped, as TensorRT keeps a fused group's intermediates in its accumulator; the group's output
+ * keeps its own. Without this the casts would stand between the layers and block every fusion.
+ */
+export function dropRoundTripsInsideFusions(graph: BuildGraph): void {
+  const producer = (tensor: string) => graph.ops.find((op) => op.outputs.includes(tensor));
+  const joinsGroup = (op: BuildOp) => op.kind === "batchNorm" || (op.kind === "elementWise" && op.params.op === "sum") || (op.kind === "activation" && FUSABLE_ACTIVATIONS.has(op.params.type as string));
+  // Whether `op` heads or continues a group that starts at a convolution or dense layer.
+  const inGroup = (op: BuildOp | undefined): boolean => {
+    for (let depth = 0; op && depth < 4; depth++) {
+      if (op.kind === "convolution" || op.kind === "fullyConnected") return true;
+      if (!joinsGroup(op)) return false;
+      op = op.inputs.map(producer).find((p) => p && (p.kind === "convolution" || p.kind === "fullyConnected" || joinsGroup(p)));
+    }
+    return false;
+  };
+  for (const op of [...graph.ops]) {
+    if (!graph.ops.includes(op) || !inGroup(op)) continue;
+    const count = readers(graph);
+    const trip = roundTripAfter(graph, op, count);
+    if (!trip) continue;
+    const next = soleConsumerOf(graph, trip.wide.outputs[0]!, count);
+    if (!next || !joinsGroup(next)) continue;
+    next.inputs = next.inputs.map((t) => (t === trip.wide.outputs[0] ? op.outputs[0]! : t));
+    graph.ops = graph.ops.filter((o) => o !== trip.narrow && o !== trip.wide);
   }
 }

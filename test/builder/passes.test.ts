@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
-import { foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, fusePointwiseChains, lowerBatchNorm } from "../../builder/passes.js";
+import { dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, fusePointwiseChains, fuseResidualAdd, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
@@ -187,5 +187,22 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
     net.markOutput(c);
     const engine = await net.build();
     expect(engine.inspect().layers.map((l) => `${l.name}:${l.tactic ?? "rules"}`)).toEqual(["wide:winograd_2x2_3x3", "strided:rules", "narrow:rules"]);
+  });
+});
+
+describe("reduced precision and fusion", () => {
+  it("drops float16/bfloat16 round trips inside conv → BN → add → ReLU, keeping the one on the group's output", async () => {
+    const { reducedFloat } = await import("netdef");
+    const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
+    const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
+    const fused = kinds(net, [dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, lowerBatchNorm, fuseResidualAdd, fuseActivation]);
+    expect(fused).toContain("convolution:layer1.0.conv2+layer1.0.bn2+layer1.0.add+layer1.0.relu2");
+    // After each fused group: its output's round trip, nothing inside.
+    expect(fused.slice(0, 9)).toEqual([
+      "convolution:conv1+bn1+relu", "cast:relu.bfloat16", "cast:relu.float32",
+      "pooling:maxpool", "cast:maxpool.bfloat16", "cast:maxpool.float32",
+      "convolution:layer1.0.conv1+layer1.0.bn1+layer1.0.relu1", "cast:layer1.0.relu1.bfloat16", "cast:layer1.0.relu1.float32",
+    ]);
+    expect(fused.filter((k) => k.startsWith("batchNorm") || k.startsWith("scale") || k.startsWith("activation"))).toEqual([]);
   });
 });
