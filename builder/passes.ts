@@ -181,7 +181,8 @@ export function fuseActivation(graph: BuildGraph): void {
 
 /**
  * How one layer acts on a chain's running value, or undefined if it cannot join a chain: activations, unary ops,
- * casts, and same-shape element-wise ops whose other input is computed elsewhere (it becomes an input of the chain).
+ * casts, per-tensor quantize/dequantize (scale as alpha), and same-shape element-wise ops whose other input is
+ * computed elsewhere (it becomes an input of the chain).
  */
 function pointwiseStep(graph: BuildGraph, op: BuildOp, value: string): { step: string; alpha: number; beta: number; operand?: string } | undefined {
   const shape = (t: string) => graph.tensors.get(t)!.shape.join();
@@ -189,6 +190,7 @@ function pointwiseStep(graph: BuildGraph, op: BuildOp, value: string): { step: s
   if (op.kind === "activation") return { step: `activation:${op.params.type}`, alpha: (op.params.alpha as number) ?? 0, beta: (op.params.beta as number) ?? 0 };
   if (op.kind === "unary") return { step: `unary:${op.params.op}`, alpha: 0, beta: 0 };
   if (op.kind === "cast") return { step: `cast:${op.params.to}`, alpha: 0, beta: 0 };
+  if ((op.kind === "quantize" || op.kind === "dequantize") && op.weights.scale?.length === 1) return { step: op.kind, alpha: op.weights.scale[0]!, beta: 0 };
   if (op.kind !== "elementWise" || op.inputs[0] === op.inputs[1] || shape(op.inputs[0]!) !== shape(op.inputs[1]!) || shape(op.inputs[0]!) !== shape(op.outputs[0]!)) return undefined;
   const left = op.inputs[0] === value;
   return { step: `elementWise:${op.params.op}:${left ? "valueLeft" : "valueRight"}`, alpha: 0, beta: 0, operand: op.inputs[left ? 1 : 0]! };

@@ -131,8 +131,8 @@ describe("residual fusion", () => {
 });
 
 describe("element-wise chain fusion", () => {
-  // s / (x − m) → sigmoid → s − · → · m → · + x → · − s → float16 and back → exp, with a branch that keeps its own
-  // layers: the chain is one op (divisions and subtractions with the running value on either side).
+  // s / (x − m) → sigmoid → s − · → · m → · + x → · − s → INT8 and back → float16 and back → exp, with a branch that
+  // keeps its own layers: the chain is one op (divisions and subtractions with the running value on either side).
   function chainNetwork(debugMiddle = false) {
     const net = new Network("chain");
     const x = net.addInput("x", "float32", [-1, 3, 5, 7]);
@@ -142,7 +142,8 @@ describe("element-wise chain fusion", () => {
     const scaled = s.addElementWise("scale", centred, "div");  // the chain's value on the right
     const squashed = scaled.addActivation("squash", { type: "sigmoid" });
     const flipped = s.addElementWise("flip", squashed, "sub").addElementWise("mul", m, "prod").addElementWise("add", x, "sum").addElementWise("less", s, "sub");
-    const half = flipped.addCast("half", { to: "float16" }).addCast("back", { to: "float32" });
+    const int8 = flipped.addQuantize("q", { scale: Float32Array.from([0.03]) }).addDequantize("dq", { scale: Float32Array.from([0.03]) });
+    const half = int8.addCast("half", { to: "float16" }).addCast("back", { to: "float32" });
     net.markOutput(half.addUnary("grow", "exp"), "y");
     net.markOutput(centred.addUnary("branch", "abs").addActivation("branchRelu", { type: "relu" }), "z");
     if (debugMiddle) net.markDebug(squashed);
@@ -156,10 +157,10 @@ describe("element-wise chain fusion", () => {
 
   it("fuses each same-shape run into one op listing its layers; a tensor read twice ends a chain", () => {
     expect(kinds(chainNetwork(), [fusePointwiseChains])).toEqual([
-      "elementWise:centre", "pointwiseChain:scale+squash+flip+mul+add+less+half+back+grow", "pointwiseChain:branch+branchRelu",
+      "elementWise:centre", "pointwiseChain:scale+squash+flip+mul+add+less+q+dq+half+back+grow", "pointwiseChain:branch+branchRelu",
     ]);
     expect(kinds(chainNetwork(true), [fusePointwiseChains])).toEqual([
-      "elementWise:centre", "pointwiseChain:scale+squash", "pointwiseChain:flip+mul+add+less+half+back+grow", "pointwiseChain:branch+branchRelu",
+      "elementWise:centre", "pointwiseChain:scale+squash", "pointwiseChain:flip+mul+add+less+q+dq+half+back+grow", "pointwiseChain:branch+branchRelu",
     ]);
   });
 

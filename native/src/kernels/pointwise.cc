@@ -381,6 +381,9 @@ class Cast : public Kernel {
 };
 
 // Q/DQ with a per-tensor or per-channel scale; quantize rounds half to even and saturates to [-128, 127].
+// To INT8: round half to even, saturate to [−128, 127] (TensorRT's IQuantizeLayer).
+inline float quantizeValue(float v, float scale) { return std::min(127.0f, std::max(-128.0f, std::nearbyint(v / scale))); }
+
 class QuantizeBase : public Kernel {
  public:
   QuantizeBase(const OpDesc& op, bool quantize)
@@ -396,11 +399,14 @@ class QuantizeBase : public Kernel {
     int64_t inner = 1;
     if (axis_ >= 0) for (size_t i = axis_ + 1; i < s.size(); i++) inner *= s[i];
     const int64_t extent = axis_ >= 0 ? s[axis_] : 1;
-    for (size_t i = 0; i < in[0]->data.size(); i++) {
-      const float sc = scale_[axis_ < 0 ? 0 : (i / inner) % extent];
-      const float v = in[0]->data[i];
-      out[0]->data[i] = quantize_ ? std::min(127.0f, std::max(-128.0f, std::nearbyint(v / sc))) : v * sc;
-    }
+    const float* x = in[0]->data.data();
+    float* y = out[0]->data.data();
+    parallelRanges(static_cast<int64_t>(in[0]->data.size()), 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; i++) {
+        const float sc = scale_[axis_ < 0 ? 0 : (i / inner) % extent];
+        y[i] = quantize_ ? quantizeValue(x[i], sc) : x[i] * sc;
+      }
+    }, in[0]->data.size() > 65536);
   }
 
  private:
@@ -438,6 +444,10 @@ class PointwiseChain : public Kernel {
         step.unary = Unary::lookup(parts[1]);
       } else if (parts.size() == 2 && parts[0] == "cast") {
         step.unary = Cast::converter(parts[1]);
+      } else if (parts.size() == 1 && (parts[0] == "quantize" || parts[0] == "dequantize")) {
+        step.scale = static_cast<float>(alpha[index]);
+        step.quantize = parts[0] == "quantize";
+        step.dequantize = !step.quantize;
       } else if (parts.size() == 3 && parts[0] == "elementWise" && (parts[2] == "valueLeft" || parts[2] == "valueRight")) {
         step.binary = ElementWise::lookup(parts[1]);
         step.binaryName = parts[1];
@@ -446,7 +456,7 @@ class PointwiseChain : public Kernel {
       } else {
         bad("chain step '" + text.substr(start, end - start) + "'");
       }
-      if (parts[0] != "activation" && !step.unary && !step.binary) bad("chain step '" + text.substr(start, end - start) + "'");
+      if (parts[0] != "activation" && !step.unary && !step.binary && !step.quantize && !step.dequantize) bad("chain step '" + text.substr(start, end - start) + "'");
       steps_.push_back(step);
       start = end + 1;
     }
@@ -475,6 +485,10 @@ class PointwiseChain : public Kernel {
           else if (step.binaryName == "sub") for (int64_t i = 0; i < count; i++) v[i] = other[i] - v[i];
           else if (step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] = step.binary(v[i], other[i]);
           else for (int64_t i = 0; i < count; i++) v[i] = step.binary(other[i], v[i]);
+        } else if (step.quantize) {
+          for (int64_t i = 0; i < count; i++) v[i] = quantizeValue(v[i], step.scale);
+        } else if (step.dequantize) {
+          for (int64_t i = 0; i < count; i++) v[i] *= step.scale;
         } else if (step.unary) {
           for (int64_t i = 0; i < count; i++) v[i] = step.unary(v[i]);
         } else {
@@ -492,6 +506,8 @@ class PointwiseChain : public Kernel {
     float (*binary)(float, float) = nullptr;
     std::string binaryName;
     bool valueLeft = true;
+    bool quantize = false, dequantize = false;
+    float scale = 1;
     size_t operand = 0;
   };
   static std::vector<std::string> split(const std::string& step) {
