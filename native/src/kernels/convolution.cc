@@ -9,23 +9,47 @@ namespace netdef {
 
 namespace {
 
-// y[oh, ow] = Σ_t w[t] · taps[t][oh·rowStride + ow]: eight outputs at a time take every tap in one register. The
-// taps may be read up to seven elements past each row's end (the caller pads), so a row's last partial vector is
-// computed whole and stored in part.
+// Depthwise output blocks of R rows × V vectors (8 outputs each): R·V independent accumulators, so the multiply-adds
+// of successive taps overlap instead of waiting on one register's latency.
+template <int R, int V>
+__attribute__((always_inline)) inline void depthwiseBlock(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t oh, int64_t OH,
+                                                          int64_t ow, int64_t OW, int64_t rowStride) {
+  Vec8 acc[R][V] = {};
+  for (int64_t t = 0; t < tapCount; t++) {
+    const float wt = w[t];
+    const float* base = taps[t] + oh * rowStride + ow;
+    for (int r = 0; r < R; r++)
+      for (int v = 0; v < V; v++) {
+        Vec8 x;
+        __builtin_memcpy(&x, base + r * rowStride + 8 * v, sizeof(Vec8));
+        acc[r][v] += wt * x;
+      }
+  }
+  for (int r = 0; r < R && oh + r < OH; r++)
+    for (int v = 0; v < V && ow + 8 * v < OW; v++) {
+      __builtin_memcpy(y + (oh + r) * OW + ow + 8 * v, &acc[r][v], std::min<int64_t>(8, OW - ow - 8 * v) * sizeof(float));
+    }
+}
+
+// The block shape depthwiseRows uses for rows of OW outputs: {rows, vectors}.
+inline std::pair<int64_t, int64_t> depthwiseBlockShape(int64_t OW) {
+  const int64_t vectors = (OW + 7) / 8;
+  return vectors >= 3 ? std::pair<int64_t, int64_t>{1, 4} : vectors == 2 ? std::pair<int64_t, int64_t>{2, 2} : std::pair<int64_t, int64_t>{4, 1};
+}
+
+// y[oh, ow] = Σ_t w[t] · taps[t][oh·rowStride + ow], in blocks shaped by the row width (wide rows: 4 vectors of one
+// row; 7-wide rows: one vector of 4 rows). The taps are read up to the output rounded up to whole blocks (the caller
+// pads with zeros), so edge blocks are computed whole and stored in part.
 NETDEF_CLONES
 void depthwiseRows(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t OH, int64_t OW, int64_t rowStride) {
-  for (int64_t oh = 0; oh < OH; oh++) {
-    float* yr = y + oh * OW;
-    const int64_t offset = oh * rowStride;
-    for (int64_t ow = 0; ow < OW; ow += 8) {
-      Vec8 acc = {};
-      for (int64_t t = 0; t < tapCount; t++) {
-        Vec8 v;
-        __builtin_memcpy(&v, taps[t] + offset + ow, sizeof(Vec8));
-        acc += w[t] * v;
-      }
-      __builtin_memcpy(yr + ow, &acc, std::min<int64_t>(8, OW - ow) * sizeof(float));
-    }
+  const auto [blockRows, blockVectors] = depthwiseBlockShape(OW);
+  if (blockVectors == 4) {
+    for (int64_t oh = 0; oh < OH; oh++)
+      for (int64_t ow = 0; ow < OW; ow += 32) depthwiseBlock<1, 4>(taps, w, tapCount, y, oh, OH, ow, OW, rowStride);
+  } else if (blockVectors == 2) {
+    for (int64_t oh = 0; oh < OH; oh += 2) depthwiseBlock<2, 2>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride);
+  } else {
+    for (int64_t oh = 0; oh < OH; oh += 4) depthwiseBlock<4, 1>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride);
   }
 }
 
@@ -205,11 +229,15 @@ class Convolution : public Kernel {
   // Depthwise: each channel alone, finished (bias, residual, activation) while it is still in cache.
   void depthwiseConv(const float* x, float* y, const float* residual, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
-    parallelFor(outChannels_, [&](int64_t c) {
-      float* yc = y + c * outPixels;
-      if (w_.kernel[0] == 1 && size[0] == 1) depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
-      else depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
-      finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, outPixels);
+    // Small planes come in blocks of channels per task, so dispatch costs stay small against the work.
+    const int64_t perTask = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outPixels * kernelVolume_));
+    parallelFor((outChannels_ + perTask - 1) / perTask, [&](int64_t task) {
+      for (int64_t c = task * perTask; c < std::min(outChannels_, (task + 1) * perTask); c++) {
+        float* yc = y + c * outPixels;
+        if (w_.kernel[0] == 1 && size[0] == 1) depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
+        else depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
+        finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, outPixels);
+      }
     }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
   }
 
@@ -219,9 +247,11 @@ class Convolution : public Kernel {
   void depthwisePlane(const float* xc, const float* wc, float* yc, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2], KH = w_.kernel[1], KW = w_.kernel[2];
     const int64_t sh = w_.stride[1], sw = w_.stride[2], dh = w_.dilation[1], dw = w_.dilation[2];
-    const int64_t rows = (OH - 1) * sh + (KH - 1) * dh + 1;              // padded rows the windows reach
-    const int64_t reach = OW + ((KW - 1) * dw) / sw + 1;                 // columns per phase the windows reach
-    const int64_t phaseWidth = reach + 7;                                 // and zeros for depthwiseRows' last vector
+    // Padded rows and columns the windows reach, the output rounded up to depthwiseRows' whole blocks.
+    const auto [blockRows, blockVectors] = depthwiseBlockShape(OW);
+    const int64_t rows = (((OH + blockRows - 1) / blockRows) * blockRows - 1) * sh + (KH - 1) * dh + 1;
+    const int64_t reach = OW + ((KW - 1) * dw) / sw + 1;
+    const int64_t phaseWidth = ((OW + 8 * blockVectors - 1) / (8 * blockVectors)) * 8 * blockVectors + ((KW - 1) * dw) / sw + 1;
     static thread_local std::vector<float> padded;
     padded.resize(static_cast<size_t>(sw * rows * phaseWidth));
     for (int64_t r = 0; r < rows; r++) {
@@ -230,8 +260,9 @@ class Convolution : public Kernel {
         float* dst = padded.data() + (phase * rows + r) * phaseWidth;
         if (ih < 0 || ih >= H) { std::fill(dst, dst + phaseWidth, 0.0f); continue; }
         // Columns i with 0 <= i·sw + phase − pad < W; zeros around them (only there: the rest is overwritten).
-        const int64_t first = pad[2] - phase, lo = std::min(reach, first <= 0 ? 0 : (first + sw - 1) / sw);
-        const int64_t hi = std::max(lo, std::min(reach, W - 1 + pad[2] - phase < 0 ? 0 : (W - 1 + pad[2] - phase) / sw + 1));
+        const int64_t first = pad[2] - phase, last = W - 1 + pad[2] - phase;  // (no division at stride 1)
+        const int64_t lo = std::min(reach, first <= 0 ? 0 : sw == 1 ? first : (first + sw - 1) / sw);
+        const int64_t hi = std::max(lo, std::min(reach, last < 0 ? 0 : sw == 1 ? last + 1 : last / sw + 1));
         const float* from = xc + ih * W + phase - pad[2];
         std::fill(dst, dst + lo, 0.0f);
         if (sw == 1) { if (hi > lo) std::memcpy(dst + lo, from + lo, (hi - lo) * sizeof(float)); }
