@@ -23,6 +23,7 @@ export const PASSES: readonly Pass[] = [
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
+  { name: "fuse reduced-precision rounding into convolutions and dense layers", run: fuseRoundTrip },
   { name: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
 ];
 
@@ -266,5 +267,20 @@ export function dropRoundTripsInsideFusions(graph: BuildGraph): void {
     if (!next || !joinsGroup(next)) continue;
     next.inputs = next.inputs.map((t) => (t === trip.wide.outputs[0] ? op.outputs[0]! : t));
     graph.ops = graph.ops.filter((o) => o !== trip.narrow && o !== trip.wide);
+  }
+}
+
+/**
+ * convolution / dense layer → cast to float16/bfloat16 → cast to float32: the rounding runs in the layer's epilogue,
+ * after its activation, instead of as a separate pass over the output.
+ */
+export function fuseRoundTrip(graph: BuildGraph): void {
+  for (const producer of [...graph.ops]) {
+    if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || producer.params.roundTo || !graph.ops.includes(producer)) continue;
+    const trip = roundTripAfter(graph, producer, readers(graph));
+    if (!trip) continue;
+    producer.params = { ...producer.params, roundTo: trip.narrow.params.to };
+    replaceOutput(graph, trip.narrow, producer);
+    replaceOutput(graph, trip.wide, producer);
   }
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
-import { dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, fusePointwiseChains, fuseResidualAdd, lowerBatchNorm } from "../../builder/passes.js";
+import { dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
@@ -204,6 +204,34 @@ describe("reduced precision and fusion", () => {
       "pooling:maxpool", "cast:maxpool.bfloat16", "cast:maxpool.float32",
       "convolution:layer1.0.conv1+layer1.0.bn1+layer1.0.relu1", "cast:layer1.0.relu1.bfloat16", "cast:layer1.0.relu1.float32",
     ]);
+    // …which then runs in the group's epilogue.
+    expect(kinds(net, [dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, lowerBatchNorm, fuseResidualAdd, fuseActivation, fuseRoundTrip]).slice(0, 5)).toEqual([
+      "convolution:conv1+bn1+relu+relu.bfloat16+relu.float32", "pooling:maxpool", "cast:maxpool.bfloat16", "cast:maxpool.float32",
+      "convolution:layer1.0.conv1+layer1.0.bn1+layer1.0.relu1+layer1.0.relu1.bfloat16+layer1.0.relu1.float32",
+    ]);
     expect(fused.filter((k) => k.startsWith("batchNorm") || k.startsWith("scale") || k.startsWith("activation"))).toEqual([]);
+  });
+
+  it.each(["float16", "bfloat16"] as const)("rounds to %s in convolution and dense epilogues exactly as the separate casts do", async (dtype) => {
+    const { reducedFloat } = await import("netdef");
+    const net = new Network("rounding");
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.7) * 0.3);
+    const x = net.addInput("x", "float32", [2, 16, 9, 9]);
+    const a = x.addConvolution("wino", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 16, 3, 3), bias: w(16) } }).addActivation("r1", { type: "relu" });
+    const b = a.addConvolution("gemm", { outChannels: 20, kernel: 3, stride: 2, weights: { kernel: w(20, 16, 3, 3), bias: w(20) } }).addActivation("r2", { type: "sigmoid" });
+    const c = b.addConvolution("dw", { outChannels: 20, kernel: 3, groups: 20, padding: 1, weights: { kernel: w(20, 1, 3, 3), bias: w(20) } }).addActivation("r3", { type: "tanh" });
+    net.markOutput(c.addFullyConnected("fc", { outFeatures: 7, weights: { kernel: w(7, 20 * 16), bias: w(7) } }).addActivation("r4", { type: "elu", alpha: 1 }).addSoftMax("sm", { axis: 1 }));
+    // The layers themselves kept in float32, so that the unfused build rounds at the same places (after each
+    // activation) as the fused one, where the rounding joins the activation in the layer's epilogue.
+    const reduced = reducedFloat(net, dtype, { keepFloat: ["wino", "gemm", "dw", "fc"] });
+    const [fused, plain] = await Promise.all([reduced.build(), reduced.build({ optimize: false })]);
+    expect(fused.inspect().layers.map((l) => `${l.kind}:${l.fusedFrom.join("+")}`)).toEqual([
+      `convolution:wino+r1+r1.${dtype}+r1.float32`, `convolution:gemm+r2+r2.${dtype}+r2.float32`, `convolution:dw+r3+r3.${dtype}+r3.float32`,
+      `fullyConnected:fc+r4+r4.${dtype}+r4.float32`, "softMax:sm",
+    ]);
+    const data = Float32Array.from({ length: 2 * 16 * 81 }, (_, i) => Math.cos(i * 0.37));
+    const [p, q] = await Promise.all([fused.createExecutionContext().execute({ x: data }), plain.createExecutionContext().execute({ x: data })]);
+    const name = Object.keys(q)[0]!;
+    expect(Array.from(p[name]!.data)).toEqual(Array.from(q[name]!.data));
   });
 });

@@ -1,6 +1,7 @@
 // Every layer kind on small inputs whose outputs are worked out by hand in the comments (the oracle for each row).
 // onnxruntime adds a second, independent oracle in the ONNX suite.
 import { describe, expect, it } from "vitest";
+import { roundToBfloat16, roundToFloat16 } from "netdef";
 import { runNetwork } from "./run.js";
 
 const x4 = { x: { shape: [1, 1, 4, 4], data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] } };
@@ -266,6 +267,22 @@ describe("vectorised transcendental activations (exp, expm1, log1p, tanh polynom
       const want = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3)));
       if (!Number.isFinite(want)) return;
       expect(Math.abs(values[i]! - want), `x = ${x}`).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(x)));
+    });
+  });
+});
+
+describe("casts to 16-bit floats", () => {
+  // Ties, the float16 subnormal and overflow boundaries, ±0, ±∞, NaN, and a sweep over many magnitudes; the oracle is
+  // precision/reduced-float.ts's arithmetic (not bit) implementation.
+  const specials = [0, -0, 1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 65504, 65519.99, 65520, -65520, 2 ** -14, 2 ** -14 - 2 ** -25, 2 ** -24, 2 ** -25, 3 * 2 ** -25, 1e-30, Infinity, -Infinity, NaN];
+  const sweep = Array.from({ length: 4000 }, (_, i) => Math.fround(Math.sin(i * 1.7) * 2 ** ((i % 60) - 30)));
+  const values = [...specials, ...sweep].map(Math.fround);
+  it.each([["float16", roundToFloat16], ["bfloat16", roundToBfloat16]] as const)("to %s: the nearest value, ties to even", async (to, oracle) => {
+    const { values: got } = await runNetwork({ x: { shape: [values.length], data: values } }, (_, { x }) => x!.addCast("c", { to }).addCast("back", { to: "float32" }));
+    values.forEach((v, i) => {
+      const want = oracle(v);
+      if (Number.isNaN(want)) expect(got[i], `${v}`).toBeNaN();
+      else expect(Object.is(got[i], want) || got[i] === want, `${v} → ${got[i]}, expected ${want}`).toBe(true);
     });
   });
 });

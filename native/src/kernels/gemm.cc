@@ -52,7 +52,7 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
   Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   using Type = ActivationFn::Type;
   const Type act = ep ? ep->activation.type : Type::kNone;
-  const bool inRegister = act == Type::kNone || act == Type::kRelu || act == Type::kClip;
+  const bool inRegister = (act == Type::kNone || act == Type::kRelu || act == Type::kClip) && (!ep || ep->activation.round == ActivationFn::Round::kNone);
   const float lower = act == Type::kClip ? ep->activation.alpha : 0.0f, upper = act == Type::kClip ? ep->activation.beta : INFINITY;
   const Vec8 lowerV = Vec8{} + lower, upperV = Vec8{} + upper;
   const float* residual = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;

@@ -22,9 +22,51 @@ ActivationFn ActivationFn::parse(const std::string& name, double alpha, double b
 }
 
 ActivationFn ActivationFn::fused(const OpDesc& op) {
-  if (!op.params.strings.count("activation")) return ActivationFn{};
-  return parse(op.params.string(op.name, "activation"), op.params.number(op.name, "activationAlpha"), op.params.number(op.name, "activationBeta"));
+  ActivationFn fn;
+  if (op.params.strings.count("activation")) {
+    fn = parse(op.params.string(op.name, "activation"), op.params.number(op.name, "activationAlpha"), op.params.number(op.name, "activationBeta"));
+  }
+  if (op.params.strings.count("roundTo")) {
+    const std::string& to = op.params.string(op.name, "roundTo");
+    if (to == "float16") fn.round = Round::kFloat16;
+    else if (to == "bfloat16") fn.round = Round::kBfloat16;
+    else throw PlanError(op.name + ": cannot round to '" + to + "'");
+  }
+  return fn;
 }
+
+// Bit arithmetic on the float's representation, so that loops over it vectorise.
+float roundToBfloat16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  const uint32_t rounded = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u;  // nearest even on the dropped 16 bits
+  float r;
+  std::memcpy(&r, &rounded, 4);
+  return v != v ? v : r;
+}
+
+float roundToFloat16(float v) {
+  const float a = std::fabs(v);
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  const uint32_t rounded = (bits + 0xfff + ((bits >> 13) & 1)) & 0xffffe000u;  // 10 mantissa bits, nearest even
+  float normal;
+  std::memcpy(&normal, &rounded, 4);
+  const float subnormal = std::nearbyint(v * 16777216.0f) * (1.0f / 16777216.0f);  // below 2^-14: steps of 2^-24
+  const float r = a < 6.103515625e-05f ? subnormal : normal;
+  return !(a < 65520.0f) ? (v != v ? v : std::copysign(INFINITY, v)) : r;
+}
+
+namespace {
+
+// The fused rounding of a stored reduced-precision activation.
+NETDEF_CLONES
+void roundAll(ActivationFn::Round round, float* x, int64_t n) {
+  if (round == ActivationFn::Round::kFloat16) for (int64_t i = 0; i < n; i++) x[i] = roundToFloat16(x[i]);
+  else if (round == ActivationFn::Round::kBfloat16) for (int64_t i = 0; i < n; i++) x[i] = roundToBfloat16(x[i]);
+}
+
+}  // namespace
 
 std::vector<float> optionalBias(const OpDesc& op, int64_t channels) {
   if (!op.hasWeight("bias")) return {};
@@ -35,8 +77,8 @@ std::vector<float> optionalBias(const OpDesc& op, int64_t channels) {
 
 namespace {
 
-// The activations built on exp, eight elements at a time (vector_math.h); returns how many leading elements it
-// handled (a multiple of 8), the rest is left to the scalar loop. No lambdas here: one not inlined would be
+// The activations built on exp, eight elements at a time (vector_math.h); returns how many elements it handled:
+// all of them for those activations, none for the others (left to the scalar loop). No lambdas here: one not inlined would be
 // baseline code taking its vector argument by another convention than this AVX clone passes it.
 NETDEF_CLONES
 int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int64_t n) {
@@ -45,10 +87,12 @@ int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int
     case Type::kSigmoid: case Type::kTanh: case Type::kScaledTanh: case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: break;
     default: return 0;
   }
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    Vec8 v;
-    std::memcpy(&v, x + i, sizeof v);
+  for (int64_t i = 0; i < n; i += 8) {
+    // The last partial vector goes through a zero-padded copy: every element takes the same polynomial, so a
+    // value's activation does not depend on where it falls in a buffer (fused epilogue rows vs a whole tensor).
+    const int64_t count = std::min<int64_t>(8, n - i);
+    Vec8 v = {};
+    std::memcpy(&v, x + i, count * sizeof(float));
     switch (type) {
       case Type::kSigmoid: v = vmath::sigmoid(v); break;
       case Type::kTanh: v = vmath::tanh(v); break;
@@ -59,14 +103,19 @@ int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int
       case Type::kGeluTanh: v = 0.5f * v * (1.0f + vmath::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v))); break;
       default: break;
     }
-    std::memcpy(x + i, &v, sizeof v);
+    std::memcpy(x + i, &v, count * sizeof(float));
   }
-  return i;
+  return n;
 }
 
 }  // namespace
 
 void ActivationFn::apply(float* x, int64_t n) const {
+  applyActivation(x, n);
+  if (round != Round::kNone) roundAll(round, x, n);
+}
+
+void ActivationFn::applyActivation(float* x, int64_t n) const {
   const int64_t done = applyVectorised(type, alpha, beta, x, n);
   x += done;
   n -= done;
@@ -350,39 +399,20 @@ class Cast : public Kernel {
     if (to == "int8") return [](float v) { return std::isnan(v) ? 0.0f : std::trunc(std::min(127.0f, std::max(-128.0f, v))); };
     if (to == "uint8") return [](float v) { return std::isnan(v) ? 0.0f : std::trunc(std::min(255.0f, std::max(0.0f, v))); };
     if (to == "int32" || to == "int64") return [](float v) { return std::trunc(v); };
-    if (to == "float16") return roundToHalf;
+    if (to == "float16") return roundToFloat16;
     if (to == "bfloat16") return roundToBfloat16;
     if (to == "float32") return [](float v) { return v; };
     return nullptr;
-  }
-  static float roundToBfloat16(float v) {
-    uint32_t bits;
-    std::memcpy(&bits, &v, 4);
-    if (std::isnan(v)) return v;
-    bits += 0x7fff + ((bits >> 16) & 1);  // round to nearest even on the dropped 16 bits
-    bits &= 0xffff0000u;
-    float r;
-    std::memcpy(&r, &bits, 4);
-    return r;
-  }
-  static float roundToHalf(float v) {
-    if (std::isnan(v) || std::isinf(v)) return v;
-    const float a = std::fabs(v);
-    if (a >= 65520.0f) return std::copysign(INFINITY, v);
-    if (a < 6.103515625e-05f) return std::nearbyint(v * 16777216.0f) / 16777216.0f;  // subnormal step 2^-24
-    int e;
-    std::frexp(a, &e);
-    const float step = std::ldexp(1.0f, e - 11);
-    return std::copysign(std::nearbyint(a / step) * step, v);
   }
 
  private:
   float (*convert_)(float);
 };
 
-// Q/DQ with a per-tensor or per-channel scale; quantize rounds half to even and saturates to [-128, 127].
 // To INT8: round half to even, saturate to [−128, 127] (TensorRT's IQuantizeLayer).
 inline float quantizeValue(float v, float scale) { return std::min(127.0f, std::max(-128.0f, std::nearbyint(v / scale))); }
+
+// Q/DQ with a per-tensor or per-channel scale.
 
 class QuantizeBase : public Kernel {
  public:
