@@ -202,10 +202,16 @@ class Convolution : public Kernel {
     const int64_t plane = size[0] * size[1] * size[2], sw = w_.stride[2];
     int64_t c = k0 / kernelVolume_, rem = k0 % kernelVolume_;
     int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]), kh = (rem / w_.kernel[2]) % w_.kernel[1], kw = rem % w_.kernel[2];
+    // Without padding every window lies inside the input: each run is a plain copy from a fixed offset.
+    const bool inside = pad[0] == 0 && pad[1] == 0 && pad[2] == 0;
     for (int64_t r = 0; r < kc; r++) {
       const float* xc = x + c * plane;
       float* dst = panel + r * kGemmPanel;
-      for (int64_t q = 0; q < runCount; q++) {
+      if (inside && sw == 1) {
+        const float* tap = xc + (kd * w_.dilation[0] * size[1] + kh * w_.dilation[1]) * size[2] + kw * w_.dilation[2];
+        for (int64_t q = 0; q < runCount; q++) copyShort(dst + runs[q].j, tap + (runs[q].id * size[1] + runs[q].ih) * size[2] + runs[q].iw, runs[q].length);
+      }
+      for (int64_t q = 0; q < (inside && sw == 1 ? 0 : runCount); q++) {
         const Run& run = runs[q];
         float* d = dst + run.j;
         const int64_t id = run.id + kd * w_.dilation[0], ih = run.ih + kh * w_.dilation[1];
