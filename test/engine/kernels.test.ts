@@ -16,6 +16,14 @@ describe("convolution", () => {
     const y = await runNetwork(x4, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: 2, stride: 2, weights: { kernel: new Float32Array(4).fill(1), bias: new Float32Array([1]) } }));
     expect(y).toMatchObject({ shape: [1, 1, 2, 2], values: [15, 23, 47, 55] });
   });
+  it("ceil mode without padding: the last window hangs past the input and reads zeros there", async () => {
+    // Two channels (so the implicit GEMM runs, not the depthwise loop), the second weighted 0. Columns over rows
+    // [1 2 3 4 5] (and ×10) at stride 2: rows {1,2}, {3,4}, {5,·} → 3, 7, 5; the second channel's 100s follow the
+    // first channel's last row in memory, so a read past it would add them instead of the zero.
+    const input = { x: { shape: [1, 2, 5, 2], data: [1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100] } };
+    const y = await runNetwork(input, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: [2, 1], stride: [2, 1], paddingMode: "explicit_round_up", bias: false, weights: { kernel: Float32Array.from([1, 1, 0, 0]) } }));
+    expect(y).toMatchObject({ shape: [1, 1, 3, 2], values: [3, 30, 7, 70, 5, 50] });
+  });
   it("3×3 centre tap with padding 1 is the identity; dilation 2 with a corner kernel picks x[i-2][j-2]", async () => {
     const centre = new Float32Array(9); centre[4] = 1;
     expect((await runNetwork(x4, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: 3, padding: 1, bias: false, weights: { kernel: centre } }))).values).toEqual(x4.x.data);

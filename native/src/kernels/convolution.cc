@@ -202,8 +202,10 @@ class Convolution : public Kernel {
     const int64_t plane = size[0] * size[1] * size[2], sw = w_.stride[2];
     int64_t c = k0 / kernelVolume_, rem = k0 % kernelVolume_;
     int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]), kh = (rem / w_.kernel[2]) % w_.kernel[1], kw = rem % w_.kernel[2];
-    // Without padding every window lies inside the input: each run is a plain copy from a fixed offset.
-    const bool inside = pad[0] == 0 && pad[1] == 0 && pad[2] == 0;
+    // Every window inside the input (no padding, and no ceil-mode window hanging past the end): each run is a
+    // plain copy from a fixed offset.
+    bool inside = true;
+    for (int j = 0; j < 3; j++) inside = inside && pad[j] == 0 && (out[j] - 1) * w_.stride[j] + (w_.kernel[j] - 1) * w_.dilation[j] < size[j];
     for (int64_t r = 0; r < kc; r++) {
       const float* xc = x + c * plane;
       float* dst = panel + r * kGemmPanel;

@@ -12,7 +12,7 @@ namespace netdef {
 namespace {
 
 // Register-blocked GEMM (the BLIS/GotoBLAS scheme): A packed in panels of kMR rows, B in panels of kNR columns,
-// each K block of `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
+// K in equal blocks of at most `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
 constexpr int64_t kMR = 6, kNR = kGemmPanel;
 constexpr int64_t kWideGroup = 4;  // B panels per task when B is wide: 64 columns, 64 KiB packed at kc = 256
 
@@ -165,7 +165,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   }
   static thread_local AlignedBuffer packedA, sharedB;
   const int64_t mPanels = (M + kMR - 1) / kMR, nPanels = (N + kNR - 1) / kNR;
-  // Wide B (many panels): one task per B panel, packed by that task while it is hot in cache, then met by every
+  // Wide B (many panels): tasks take groups of B panels, packed by the task while hot in cache, then met by every
   // A panel. Narrow B (a few panels, e.g. a 7×7 feature map against 512 filters): all of B packed once, tasks take
   // chunks of A panels (a few tens of KiB, kept in L2) and run them against each B panel in turn (kept in L1), so
   // large weights stream from memory once.
