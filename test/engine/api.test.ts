@@ -63,6 +63,27 @@ describe("engines and contexts", () => {
     expect(copy.header).toMatchObject({ network: "lenet", backend: "builtin", weights: ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"] });
   });
 
+  it("short executions run on the calling thread: results and native errors arrive as from the worker thread", async () => {
+    // The first execution always runs off the JS thread; later ones predicted under 0.5 ms run inline. A concat of
+    // two dynamic inputs whose other dimensions disagree passes the TypeScript checks and fails in the kernel.
+    const net = new Network("short");
+    const a = net.addInput("a", "float32", [-1, -1]);
+    const b = net.addInput("b", "float32", [-1, -1]);
+    net.markOutput(net.addConcatenation("cat", [a, b], { axis: 0 }), "y");
+    const range = { min: [1, 1], opt: [1, 2], max: [4, 4] };
+    const ctx = (await net.build({ profiles: [{ a: range, b: range }] })).createExecutionContext();
+    const feeds = (rows: number) => ({ a: { data: new Float32Array(2 * rows).fill(1), shape: [rows, 2] }, b: { data: new Float32Array(4).fill(2), shape: [2, 2] } });
+    for (let i = 0; i < 3; i++) expect(Array.from((await ctx.execute(feeds(1))).y!.data)).toEqual([1, 1, 2, 2, 2, 2]);
+    let sync = true;
+    const pending = ctx.execute(feeds(1)).then(() => { sync = false; });
+    expect(sync).toBe(true);  // settled only through the promise, never synchronously
+    await pending;
+    const wide = { a: { data: new Float32Array(3), shape: [1, 3] } };
+    const error = await ctx.execute({ ...feeds(1), ...wide }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect((error as Error).message).toMatch(/cat \(concatenation\)/);  // from the kernel, not the TypeScript checks
+  });
+
   it("refuses a plan that needs CPU features this machine lacks, naming them", async () => {
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
     await expect(net.build({ profiles: [profile], requiredCpuFeatures: ["avx2", "imaginary-isa"] })).rejects.toThrow(/needs CPU features this machine lacks: imaginary-isa/);
