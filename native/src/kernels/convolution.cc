@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstring>
 
 #include "kernels/kernel.h"
@@ -11,10 +12,17 @@ namespace {
 
 // Depthwise output blocks of R rows × V vectors (8 outputs each): R·V independent accumulators, so the multiply-adds
 // of successive taps overlap instead of waiting on one register's latency.
+// What a depthwise block does before storing: add the channel's bias and clamp to [lower, upper] (ReLU, clip, or
+// ±∞ for none); other finishes run on the stored plane.
+struct DepthwiseFinish {
+  float bias = 0, lower = -INFINITY, upper = INFINITY;
+};
+
 template <int R, int V>
 __attribute__((always_inline)) inline void depthwiseBlock(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t oh, int64_t OH,
-                                                          int64_t ow, int64_t OW, int64_t rowStride) {
-  Vec8 acc[R][V] = {};
+                                                          int64_t ow, int64_t OW, int64_t rowStride, const DepthwiseFinish& finish) {
+  Vec8 acc[R][V];
+  for (int r = 0; r < R; r++) for (int v = 0; v < V; v++) acc[r][v] = Vec8{} + finish.bias;
   for (int64_t t = 0; t < tapCount; t++) {
     const float wt = w[t];
     const float* base = taps[t] + oh * rowStride + ow;
@@ -25,9 +33,12 @@ __attribute__((always_inline)) inline void depthwiseBlock(const float* const* ta
         acc[r][v] += wt * x;
       }
   }
+  const Vec8 lower = Vec8{} + finish.lower, upper = Vec8{} + finish.upper;
   for (int r = 0; r < R && oh + r < OH; r++)
     for (int v = 0; v < V && ow + 8 * v < OW; v++) {
-      __builtin_memcpy(y + (oh + r) * OW + ow + 8 * v, &acc[r][v], std::min<int64_t>(8, OW - ow - 8 * v) * sizeof(float));
+      Vec8 out = acc[r][v] < lower ? lower : acc[r][v];  // std::min(std::max(v, lower), upper), NaN kept
+      out = upper < out ? upper : out;
+      __builtin_memcpy(y + (oh + r) * OW + ow + 8 * v, &out, std::min<int64_t>(8, OW - ow - 8 * v) * sizeof(float));
     }
 }
 
@@ -41,15 +52,15 @@ inline std::pair<int64_t, int64_t> depthwiseBlockShape(int64_t OW) {
 // row; 7-wide rows: one vector of 4 rows). The taps are read up to the output rounded up to whole blocks (the caller
 // pads with zeros), so edge blocks are computed whole and stored in part.
 NETDEF_CLONES
-void depthwiseRows(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t OH, int64_t OW, int64_t rowStride) {
+void depthwiseRows(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t OH, int64_t OW, int64_t rowStride, const DepthwiseFinish& finish) {
   const auto [blockRows, blockVectors] = depthwiseBlockShape(OW);
   if (blockVectors == 4) {
     for (int64_t oh = 0; oh < OH; oh++)
-      for (int64_t ow = 0; ow < OW; ow += 32) depthwiseBlock<1, 4>(taps, w, tapCount, y, oh, OH, ow, OW, rowStride);
+      for (int64_t ow = 0; ow < OW; ow += 32) depthwiseBlock<1, 4>(taps, w, tapCount, y, oh, OH, ow, OW, rowStride, finish);
   } else if (blockVectors == 2) {
-    for (int64_t oh = 0; oh < OH; oh += 2) depthwiseBlock<2, 2>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride);
+    for (int64_t oh = 0; oh < OH; oh += 2) depthwiseBlock<2, 2>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride, finish);
   } else {
-    for (int64_t oh = 0; oh < OH; oh += 4) depthwiseBlock<4, 1>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride);
+    for (int64_t oh = 0; oh < OH; oh += 4) depthwiseBlock<4, 1>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride, finish);
   }
 }
 
@@ -237,12 +248,25 @@ class Convolution : public Kernel {
   // Depthwise: each channel alone, finished (bias, residual, activation) while it is still in cache.
   void depthwiseConv(const float* x, float* y, const float* residual, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
+    // Bias and a ReLU/clip are applied as each block is stored; residuals and other activations on the plane.
+    const bool planar = w_.kernel[0] == 1 && size[0] == 1;
+    const auto type = activation_.type;
+    const bool inRegister = !residual && activation_.round == ActivationFn::Round::kNone &&
+                            (type == ActivationFn::Type::kNone || type == ActivationFn::Type::kRelu || type == ActivationFn::Type::kClip);
     // Small planes come in blocks of channels per task, so dispatch costs stay small against the work.
     const int64_t perTask = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outPixels * kernelVolume_));
     parallelFor((outChannels_ + perTask - 1) / perTask, [&](int64_t task) {
       for (int64_t c = task * perTask; c < std::min(outChannels_, (task + 1) * perTask); c++) {
         float* yc = y + c * outPixels;
-        if (w_.kernel[0] == 1 && size[0] == 1) depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
+        if (planar && inRegister) {
+          DepthwiseFinish finish;
+          finish.bias = bias_.empty() ? 0.0f : bias_[c];
+          if (activation_.type == ActivationFn::Type::kRelu) finish.lower = 0;
+          if (activation_.type == ActivationFn::Type::kClip) { finish.lower = activation_.alpha; finish.upper = activation_.beta; }
+          depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad, finish);
+          continue;
+        }
+        if (planar) depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad, DepthwiseFinish{});
         else depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
         finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, outPixels);
       }
@@ -252,7 +276,7 @@ class Convolution : public Kernel {
   // One 2-d channel. The input is copied once into a zero-padded plane split by column phase (column i of phase φ
   // holds padded column i·stride + φ), so every tap reads contiguous memory with no bounds checks and no strided
   // loads.
-  void depthwisePlane(const float* xc, const float* wc, float* yc, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+  void depthwisePlane(const float* xc, const float* wc, float* yc, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const DepthwiseFinish& finish) const {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2], KH = w_.kernel[1], KW = w_.kernel[2];
     const int64_t sh = w_.stride[1], sw = w_.stride[2], dh = w_.dilation[1], dw = w_.dilation[2];
     // Padded rows and columns the windows reach, the output rounded up to depthwiseRows' whole blocks.
@@ -287,7 +311,7 @@ class Convolution : public Kernel {
         const int64_t col = kw * dw;
         taps[kh * KW + kw] = padded.data() + ((col % sw) * rows + kh * dh) * phaseWidth + col / sw;
       }
-    depthwiseRows(taps.data(), wc, KH * KW, yc, OH, OW, sh * phaseWidth);
+    depthwiseRows(taps.data(), wc, KH * KW, yc, OH, OW, sh * phaseWidth, finish);
   }
 
   // One 3-d channel: tap by tap over the output, bounds found per row.
