@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -19,7 +20,12 @@ namespace {
 class ThreadPool {
  public:
   ThreadPool() {
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    // NETDEF_NUM_THREADS caps the pool (1: run on the caller alone), e.g. to leave cores to other work.
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    if (const char* limit = std::getenv("NETDEF_NUM_THREADS")) {
+      const long wanted = std::strtol(limit, nullptr, 10);
+      if (wanted >= 1) cores = std::min<unsigned>(cores, static_cast<unsigned>(wanted));
+    }
     for (unsigned i = 1; i < cores; i++) workers_.emplace_back([this] { loop(); });
   }
   ~ThreadPool() {

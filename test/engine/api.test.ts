@@ -1,11 +1,14 @@
 import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { cpus, tmpdir } from "node:os";
+import { promisify } from "node:util";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BuildCancelledError, BuildError, DisposedError, Engine, ExecutionError, Network, PlanError, type BuildProgress } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
+const run = promisify(execFile);
 const profile = { data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [64, 1, 28, 28] } };
 const lenet = async () => defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [profile] });
 const digits = async (count: number) => (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, count * 784);
@@ -83,6 +86,26 @@ describe("engines and contexts", () => {
     expect(error).toBeInstanceOf(ExecutionError);
     expect((error as Error).message).toMatch(/cat \(concatenation\)/);  // from the kernel, not the TypeScript checks
   });
+
+  it("NETDEF_NUM_THREADS caps the thread pool (1: no worker threads at all)", async () => {
+    // A child process counts its threads before and after a parallel execution; the pool starts on first use.
+    const script = `
+      const { Network } = await import("netdef");
+      const { readdirSync } = await import("node:fs");
+      const net = new Network("t");
+      const x = net.addInput("x", "float32", [1, 64, 64, 64]);
+      net.markOutput(x.addConvolution("c", { outChannels: 64, kernel: 3, padding: 1, bias: false, weights: { kernel: new Float32Array(64 * 64 * 9) } }));
+      const ctx = (await net.build()).createExecutionContext();
+      const before = readdirSync("/proc/self/task").length;
+      for (let i = 0; i < 3; i++) await ctx.execute({ x: new Float32Array(64 * 64 * 64) });
+      console.log(readdirSync("/proc/self/task").length - before);`;
+    const added = async (env: Record<string, string>) => {
+      const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, ...env } });
+      return Number(stdout.trim());
+    };
+    expect(await added({ NETDEF_NUM_THREADS: "1" })).toBe(0);
+    expect(await added({})).toBe(cpus().length - 1);  // one worker per core besides the caller
+  }, 30_000);
 
   it("refuses a plan that needs CPU features this machine lacks, naming them", async () => {
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
