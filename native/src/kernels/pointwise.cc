@@ -78,8 +78,8 @@ std::vector<float> optionalBias(const OpDesc& op, int64_t channels) {
 namespace {
 
 // The activations built on exp, eight elements at a time (vector_math.h); returns how many elements it handled:
-// all of them for those activations, none for the others (left to the scalar loop). No lambdas here: one not inlined would be
-// baseline code taking its vector argument by another convention than this AVX clone passes it.
+// all of them for those activations, none for the others (left to the scalar loop). No lambdas here: one not
+// inlined would be baseline code taking its vector argument by another convention than this AVX clone passes it.
 NETDEF_CLONES
 int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int64_t n) {
   using Type = ActivationFn::Type;
