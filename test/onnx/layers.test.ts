@@ -1,7 +1,7 @@
 // Every layer kind and option variant, builtin engine vs onnxruntime (CPU) on the ONNX export: random inputs and
 // weights, float32, |builtin − onnxruntime| ≤ 1e-5·max|onnxruntime| + 1e-6. One row per variant.
 import { describe, expect, it } from "vitest";
-import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, exportOnnx, Network, OnnxExportError, UNARY_OPS, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
+import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, exportOnnx, Network, OnnxExportError, roundToBfloat16, roundToFloat16, UNARY_OPS, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
 import { agreement, runBoth, type OracleCase } from "./oracle.js";
 
 const img = (c = 3, h = 7, w = 7) => ({ x: { shape: [2, c, h, w] } });
@@ -46,6 +46,10 @@ const cases: Record<string, OracleCase> = {
   "max pool same_upper": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2, paddingMode: "same_upper" }) },
   "max pool 1-d, 3-d": { inputs: { x: { shape: [1, 2, 4, 4, 4] } }, define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
   "fully connected": { inputs: img(2, 3, 3), define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 5, weights: { kernel: w(5, 18), bias: w(5) } }) },
+  // Weights that are exact 16-bit floats: batch 1 and 2 read them as 16-bit (F16C), from 147 inputs (a tail after
+  // 16-wide steps) to 70 outputs (a tail after 4-row blocks).
+  "fully connected, bfloat16-exact weights, batch 1": { inputs: { x: { shape: [1, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147).map(roundToBfloat16), bias: w(70) } }) },
+  "fully connected, float16-exact weights, batch 2": { inputs: img(3, 7, 7), define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147).map(roundToFloat16), bias: w(70) } }).addActivation("relu", { type: "relu" }) },
   "scale uniform": { inputs: img(), define: (_, { x }, w) => x!.addScale("s", { mode: "uniform", scale: w(1), shift: w(1) }) },
   "scale channel with power": { inputs: img(), define: (_, { x }, w) => x!.addActivation("r", { type: "relu" }).addScale("s", { mode: "channel", scale: w(3), shift: Float32Array.from([1, 1, 1]), power: Float32Array.from([2, 1, 3]) }) },
   "scale elementwise": { inputs: img(2, 2, 2), define: (_, { x }, w) => x!.addScale("s", { mode: "elementwise", shift: w(8) }) },
