@@ -18,6 +18,7 @@ export const PASSES: readonly Pass[] = [
   { name: "remove layers whose outputs nothing reads", run: removeDeadLayers },
   { name: "remove identities and no-op shuffles", run: removeNoOps },
   { name: "round reduced-precision activations at fused-group outputs only", run: dropRoundTripsInsideFusions },
+  { name: "drop roundings of values already representable", run: dropRedundantRoundTrips },
   { name: "fold BatchNorm into the preceding convolution", run: foldBatchNormIntoConvolution },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
@@ -282,5 +283,27 @@ export function fuseRoundTrip(graph: BuildGraph): void {
     producer.params = { ...producer.params, roundTo: trip.narrow.params.to };
     replaceOutput(graph, trip.narrow, producer);
     replaceOutput(graph, trip.wide, producer);
+  }
+}
+
+/**
+ * A round trip after a layer that only selects or moves values (max pooling, ReLU, shuffle, identity,
+ * concatenation) is a no-op when every input arrived rounded to the same type: its outputs are such values already.
+ */
+export function dropRedundantRoundTrips(graph: BuildGraph): void {
+  const producer = (tensor: string) => graph.ops.find((op) => op.outputs.includes(tensor));
+  const roundedTo = (tensor: string): unknown => {
+    const wide = producer(tensor);
+    const narrow = wide?.kind === "cast" && wide.params.to === "float32" ? producer(wide.inputs[0]!) : undefined;
+    return narrow?.kind === "cast" && (narrow.params.to === "float16" || narrow.params.to === "bfloat16") ? narrow.params.to : undefined;
+  };
+  const selectsValues = (op: BuildOp) => op.kind === "shuffle" || op.kind === "identity" || op.kind === "concatenation"
+    || (op.kind === "pooling" && op.params.type === "max") || (op.kind === "activation" && op.params.type === "relu");
+  for (const op of [...graph.ops]) {
+    if (!graph.ops.includes(op) || !selectsValues(op)) continue;
+    const trip = roundTripAfter(graph, op, readers(graph));
+    if (!trip || !op.inputs.every((t) => roundedTo(t) === trip.narrow.params.to)) continue;
+    replaceOutput(graph, trip.narrow, op);
+    replaceOutput(graph, trip.wide, op);
   }
 }

@@ -234,4 +234,19 @@ describe("reduced precision and fusion", () => {
     const name = Object.keys(q)[0]!;
     expect(Array.from(p[name]!.data)).toEqual(Array.from(q[name]!.data));
   });
+
+  it.each(["float16", "bfloat16"] as const)("drops %s round trips after max pooling of rounded values; LeNet's results are unchanged, bit for bit", async (dtype) => {
+    const { reducedFloat } = await import("netdef");
+    const net = reducedFloat(defineLeNet(await loadFixtureWeights("lenet.safetensors")), dtype);
+    const shape = [4, 1, 28, 28];
+    const profiles = [{ data: { min: shape, opt: shape, max: shape } }];
+    const [fused, plain] = await Promise.all([net.build({ profiles }), net.build({ profiles, optimize: false })]);
+    expect(fused.inspect().layers.map((l) => l.fusedFrom.join("+")).slice(0, 4)).toEqual([
+      `conv1+conv1.${dtype}+conv1.float32`, `pool1+pool1.${dtype}+pool1.float32`, `conv2+conv2.${dtype}+conv2.float32`, `pool2+pool2.${dtype}+pool2.float32`,
+    ]);
+    const data = (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, 4 * 784);
+    const [a, b] = await Promise.all([fused.createExecutionContext().execute({ data: { data, shape } }), plain.createExecutionContext().execute({ data: { data, shape } })]);
+    const name = Object.keys(b)[0]!;
+    expect(Array.from(a[name]!.data)).toEqual(Array.from(b[name]!.data));
+  });
 });
