@@ -19,7 +19,7 @@ export const PASSES: readonly Pass[] = [
   { name: "remove identities and no-op shuffles", run: removeNoOps },
   { name: "round reduced-precision activations at fused-group outputs only", run: dropRoundTripsInsideFusions },
   { name: "drop roundings of values already representable", run: dropRedundantRoundTrips },
-  { name: "fold BatchNorm into the preceding convolution", run: foldBatchNormIntoConvolution },
+  { name: "fold BatchNorm and channel scales into the preceding convolution or dense layer", run: foldBatchNormIntoConvolution },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
@@ -105,26 +105,44 @@ function replaceOutput(graph: BuildGraph, removed: BuildOp, into: BuildOp): void
   graph.ops.splice(graph.ops.indexOf(removed), 1);
 }
 
-/** conv → BatchNorm: W' = W·scale per output channel, b' = b·scale + shift. */
+/** The per-output-channel scale and shift of a BatchNorm or of a channel/uniform scale layer without power. */
+function affineOf(op: BuildOp, channels: number): { scale: Float32Array; shift: Float32Array } | undefined {
+  if (op.kind === "batchNorm") return batchNormScaleShift(op);
+  if (op.kind !== "scale") return undefined;
+  const { mode, channelAxis } = op.params as { mode: string; channelAxis: number };
+  if (!(mode === "uniform" || (mode === "channel" && channelAxis === 1)) || (op.weights.power && !op.weights.power.every((p) => p === 1))) return undefined;
+  const at = (w: Float32Array | undefined, c: number, otherwise: number) => (w ? w[w.length === 1 ? 0 : c]! : otherwise);
+  return {
+    scale: Float32Array.from({ length: channels }, (_, c) => at(op.weights.scale, c, 1)),
+    shift: Float32Array.from({ length: channels }, (_, c) => at(op.weights.shift, c, 0)),
+  };
+}
+
+/**
+ * convolution or dense layer → BatchNorm or channel scale: W' = W·scale per output channel, b' = b·scale + shift
+ * (products in float64, rounded once).
+ */
 export function foldBatchNormIntoConvolution(graph: BuildGraph): void {
-  for (const conv of [...graph.ops]) {
-    if (conv.kind !== "convolution" || !graph.ops.includes(conv)) continue;
-    const bn = soleConsumerOf(graph, conv.outputs[0]!);
-    if (!bn || bn.kind !== "batchNorm") continue;
-    const { scale, shift } = batchNormScaleShift(bn);
-    const kernel = Float32Array.from(conv.weights.kernel!);
-    const perChannel = kernel.length / scale.length;
+  for (const producer of [...graph.ops]) {
+    if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || !graph.ops.includes(producer)) continue;
+    const next = soleConsumerOf(graph, producer.outputs[0]!);
+    const channels = (producer.params.outChannels ?? producer.params.outFeatures) as number;
+    const affine = next && affineOf(next, channels);
+    if (!affine) continue;
+    const { scale, shift } = affine;
+    const kernel = Float32Array.from(producer.weights.kernel!);
+    const perChannel = kernel.length / channels;
     for (let i = 0; i < kernel.length; i++) kernel[i] = kernel[i]! * scale[Math.floor(i / perChannel)]!;
-    const bias = new Float32Array(scale.length);
-    for (let c = 0; c < scale.length; c++) bias[c] = (conv.weights.bias?.[c] ?? 0) * scale[c]! + shift[c]!;
-    conv.weights = { kernel, bias };
-    conv.weightNames = {};
-    conv.params = { ...conv.params, bias: true };
-    replaceOutput(graph, bn, conv);
+    const bias = new Float32Array(channels);
+    for (let c = 0; c < channels; c++) bias[c] = (producer.weights.bias?.[c] ?? 0) * scale[c]! + shift[c]!;
+    producer.weights = { kernel, bias };
+    producer.weightNames = {};
+    producer.params = { ...producer.params, bias: true };
+    replaceOutput(graph, next!, producer);
   }
 }
 
-/** A BatchNorm with no convolution to fold into becomes a channel-mode scale. */
+/** A BatchNorm with no convolution or dense layer to fold into becomes a channel-mode scale. */
 export function lowerBatchNorm(graph: BuildGraph): void {
   for (const op of graph.ops) {
     if (op.kind !== "batchNorm") continue;

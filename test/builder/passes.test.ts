@@ -37,6 +37,25 @@ describe("graph rewrites", () => {
     expect(after).toContain("convolution:stem.conv+stem.bn");
   });
 
+  it("folds BatchNorm after a dense layer and channel or uniform scales (no power) after either; keeps a scale with power", async () => {
+    const net = new Network("affine");
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 1.3) * 0.5);
+    const x = net.addInput("x", "float32", [3, 4, 6, 6]);
+    const conv = x.addConvolution("conv", { outChannels: 5, kernel: 3, weights: { kernel: w(5, 4, 3, 3), bias: w(5) } })
+      .addScale("cs", { mode: "channel", scale: w(5), shift: w(5).map((v) => v + 1) });
+    const grouped = conv.addConvolution("dw", { outChannels: 5, kernel: 3, groups: 5, padding: 1, bias: false, weights: { kernel: w(5, 1, 3, 3) } })
+      .addScale("us", { mode: "uniform", scale: Float32Array.from([1.5]) });
+    const dense = grouped.addFullyConnected("fc", { outFeatures: 7, weights: { kernel: w(7, 80), bias: w(7) } })
+      .addBatchNorm("bn1d", { weights: { weight: w(7), bias: w(7), mean: w(7), variance: w(7).map((v) => v * v + 0.5) } });
+    const powered = dense.addFullyConnected("fc2", { outFeatures: 3, weights: { kernel: w(3, 7), bias: w(3) } })
+      .addScale("pow", { mode: "channel", shift: Float32Array.from([2, 2, 2]), power: Float32Array.from([2, 1, 2]) });
+    net.markOutput(powered);
+    expect(kinds(net, [foldBatchNormIntoConvolution])).toEqual(["convolution:conv+cs", "convolution:dw+us", "fullyConnected:fc+bn1d", "fullyConnected:fc2", "scale:pow"]);
+    const data = Float32Array.from({ length: 3 * 144 }, (_, i) => Math.cos(i * 0.7));
+    const { worst } = await optimisedVsPlain(net, "x", [3, 4, 6, 6], data);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
   it("fuses softmax → log and dense → ReLU in LeNet", async () => {
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
     expect(kinds(net, [fuseLogSoftMax, fuseActivation])).toEqual([
