@@ -19,7 +19,7 @@ export const PASSES: readonly Pass[] = [
   { name: "remove identities and no-op shuffles", run: removeNoOps },
   { name: "round reduced-precision activations at fused-group outputs only", run: dropRoundTripsInsideFusions },
   { name: "drop roundings of values already representable", run: dropRedundantRoundTrips },
-  { name: "fold BatchNorm and channel scales into the preceding convolution or dense layer", run: foldBatchNormIntoConvolution },
+  { name: "fold BatchNorm and channel scales into the preceding convolution or dense layer", run: foldAffineIntoConvolutionOrDense },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
@@ -78,7 +78,12 @@ export function removeNoOps(graph: BuildGraph): void {
   }
 }
 
-/** The op that produces `tensor`, when exactly one op (and no network output) reads it. */
+/** The op that writes `tensor` (none for a network input). */
+function producerOf(graph: BuildGraph, tensor: string): BuildOp | undefined {
+  return graph.ops.find((op) => op.outputs.includes(tensor));
+}
+
+/** The op that reads `tensor`, when it is the only reader (and the tensor is no network output). */
 function soleConsumerOf(graph: BuildGraph, tensor: string, count = readers(graph)): BuildOp | undefined {
   if (count.get(tensor) !== 1) return undefined;
   return graph.ops.find((op) => op.inputs.includes(tensor));
@@ -122,7 +127,7 @@ function affineOf(op: BuildOp, channels: number): { scale: Float32Array; shift: 
  * convolution or dense layer → BatchNorm or channel scale: W' = W·scale per output channel, b' = b·scale + shift
  * (products in float64, rounded once).
  */
-export function foldBatchNormIntoConvolution(graph: BuildGraph): void {
+export function foldAffineIntoConvolutionOrDense(graph: BuildGraph): void {
   for (const producer of [...graph.ops]) {
     if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || !graph.ops.includes(producer)) continue;
     const next = soleConsumerOf(graph, producer.outputs[0]!);
@@ -266,14 +271,13 @@ function roundTripAfter(graph: BuildGraph, op: BuildOp, count: Map<string, numbe
  * keeps its own. Without this the casts would stand between the layers and block every fusion.
  */
 export function dropRoundTripsInsideFusions(graph: BuildGraph): void {
-  const producer = (tensor: string) => graph.ops.find((op) => op.outputs.includes(tensor));
   const joinsGroup = (op: BuildOp) => op.kind === "batchNorm" || (op.kind === "elementWise" && op.params.op === "sum") || (op.kind === "activation" && FUSABLE_ACTIVATIONS.has(op.params.type as string));
   // Whether `op` heads or continues a group that starts at a convolution or dense layer.
   const inGroup = (op: BuildOp | undefined): boolean => {
     for (let depth = 0; op && depth < 4; depth++) {
       if (op.kind === "convolution" || op.kind === "fullyConnected") return true;
       if (!joinsGroup(op)) return false;
-      op = op.inputs.map(producer).find((p) => p && (p.kind === "convolution" || p.kind === "fullyConnected" || joinsGroup(p)));
+      op = op.inputs.map((t) => producerOf(graph, t)).find((p) => p && (p.kind === "convolution" || p.kind === "fullyConnected" || joinsGroup(p)));
     }
     return false;
   };
@@ -309,10 +313,9 @@ export function fuseRoundTrip(graph: BuildGraph): void {
  * concatenation) is a no-op when every input arrived rounded to the same type: its outputs are such values already.
  */
 export function dropRedundantRoundTrips(graph: BuildGraph): void {
-  const producer = (tensor: string) => graph.ops.find((op) => op.outputs.includes(tensor));
   const roundedTo = (tensor: string): unknown => {
-    const wide = producer(tensor);
-    const narrow = wide?.kind === "cast" && wide.params.to === "float32" ? producer(wide.inputs[0]!) : undefined;
+    const wide = producerOf(graph, tensor);
+    const narrow = wide?.kind === "cast" && wide.params.to === "float32" ? producerOf(graph, wide.inputs[0]!) : undefined;
     return narrow?.kind === "cast" && (narrow.params.to === "float16" || narrow.params.to === "bfloat16") ? narrow.params.to : undefined;
   };
   const selectsValues = (op: BuildOp) => op.kind === "shuffle" || op.kind === "identity" || op.kind === "concatenation"

@@ -144,9 +144,7 @@ Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
     inputs.push_back(std::move(b));
   }
   const bool profile = info.Length() > 1 && info[1].ToBoolean().Value();
-  int64_t elements = 0;
-  for (const NamedBuffer& in : inputs) elements += static_cast<int64_t>(in.buffer.data.size());
-  const bool here = context_->predictMilliseconds(elements) < kInlineMilliseconds;
+  const bool here = context_->predictMilliseconds(inputs) < kInlineMilliseconds;
   auto* worker = new ExecuteWorker(env, context_, std::move(inputs), profile);
   Napi::Promise promise = worker->promise();
   if (here) {

@@ -40,14 +40,23 @@ void ExecutionContext::giveBack(std::vector<float>&& buffer) {
   buffer = std::vector<float>();
 }
 
-double ExecutionContext::predictMilliseconds(int64_t elements) const {
-  return lastMilliseconds_.load() * static_cast<double>(elements) / static_cast<double>(std::max<int64_t>(1, lastElements_.load()));
+namespace {
+
+int64_t elementsOf(const std::vector<NamedBuffer>& inputs) {
+  int64_t elements = 0;
+  for (const NamedBuffer& in : inputs) elements += static_cast<int64_t>(in.buffer.data.size());
+  return elements;
+}
+
+}  // namespace
+
+double ExecutionContext::predictMilliseconds(const std::vector<NamedBuffer>& inputs) const {
+  return lastMilliseconds_.load() * static_cast<double>(elementsOf(inputs)) / static_cast<double>(std::max<int64_t>(1, lastElements_.load()));
 }
 
 std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times) {
   const auto started = std::chrono::steady_clock::now();
-  int64_t elements = 0;
-  for (const NamedBuffer& in : inputs) elements += static_cast<int64_t>(in.buffer.data.size());
+  const int64_t elements = elementsOf(inputs);
   const std::shared_ptr<const Engine> engine = slot_->get();  // this execution's weights, whatever a refit does meanwhile
   const Graph& g = engine->graph();
   if (inputs.size() != g.inputs.size()) throw ExecutionError("expected " + std::to_string(g.inputs.size()) + " inputs, received " + std::to_string(inputs.size()));

@@ -29,9 +29,8 @@ class ExecutionContext {
   // shapes); returns the outputs by name. `times`, when given, receives each layer's wall time.
   std::vector<NamedBuffer> execute(std::vector<NamedBuffer> inputs, std::vector<LayerTime>* times);
 
-  // What an execution on inputs of `elements` values should take, from the last one scaled by input size
-  // (infinite before the first).
-  double predictMilliseconds(int64_t elements) const;
+  // What an execution on these inputs should take, from the last one scaled by input size (infinite before the first).
+  double predictMilliseconds(const std::vector<NamedBuffer>& inputs) const;
 
  private:
   std::atomic<double> lastMilliseconds_{1e300};

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
-import { dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, fuseActivation, fuseLogSoftMax, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
+import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
@@ -32,7 +32,7 @@ describe("graph rewrites", () => {
   it("folds each convolution's BatchNorm into it, and lowers BatchNorms with no convolution before them", async () => {
     const net = defineYoloBlock(await loadFixtureWeights("yolo_block.safetensors"));
     expect(kinds(net, []).filter((k) => k.startsWith("batchNorm"))).toHaveLength(3);
-    const after = kinds(net, [foldBatchNormIntoConvolution, lowerBatchNorm]);
+    const after = kinds(net, [foldAffineIntoConvolutionOrDense, lowerBatchNorm]);
     expect(after.filter((k) => k.startsWith("batchNorm") || k.startsWith("scale"))).toEqual([]);
     expect(after).toContain("convolution:stem.conv+stem.bn");
   });
@@ -50,7 +50,7 @@ describe("graph rewrites", () => {
     const powered = dense.addFullyConnected("fc2", { outFeatures: 3, weights: { kernel: w(3, 7), bias: w(3) } })
       .addScale("pow", { mode: "channel", shift: Float32Array.from([2, 2, 2]), power: Float32Array.from([2, 1, 2]) });
     net.markOutput(powered);
-    expect(kinds(net, [foldBatchNormIntoConvolution])).toEqual(["convolution:conv+cs", "convolution:dw+us", "fullyConnected:fc+bn1d", "fullyConnected:fc2", "scale:pow"]);
+    expect(kinds(net, [foldAffineIntoConvolutionOrDense])).toEqual(["convolution:conv+cs", "convolution:dw+us", "fullyConnected:fc+bn1d", "fullyConnected:fc2", "scale:pow"]);
     const data = Float32Array.from({ length: 3 * 144 }, (_, i) => Math.cos(i * 0.7));
     const { worst } = await optimisedVsPlain(net, "x", [3, 4, 6, 6], data);
     expect(worst).toBeLessThan(1e-5);
@@ -215,7 +215,7 @@ describe("reduced precision and fusion", () => {
     const { reducedFloat } = await import("netdef");
     const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
     const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
-    const fused = kinds(net, [dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, lowerBatchNorm, fuseResidualAdd, fuseActivation]);
+    const fused = kinds(net, [dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, lowerBatchNorm, fuseResidualAdd, fuseActivation]);
     expect(fused).toContain("convolution:layer1.0.conv2+layer1.0.bn2+layer1.0.add+layer1.0.relu2");
     // After each fused group: its output's round trip, nothing inside.
     expect(fused.slice(0, 9)).toEqual([
@@ -224,7 +224,7 @@ describe("reduced precision and fusion", () => {
       "convolution:layer1.0.conv1+layer1.0.bn1+layer1.0.relu1", "cast:layer1.0.relu1.bfloat16", "cast:layer1.0.relu1.float32",
     ]);
     // …which then runs in the group's epilogue.
-    expect(kinds(net, [dropRoundTripsInsideFusions, foldBatchNormIntoConvolution, lowerBatchNorm, fuseResidualAdd, fuseActivation, fuseRoundTrip]).slice(0, 5)).toEqual([
+    expect(kinds(net, [dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, lowerBatchNorm, fuseResidualAdd, fuseActivation, fuseRoundTrip]).slice(0, 5)).toEqual([
       "convolution:conv1+bn1+relu+relu.bfloat16+relu.float32", "pooling:maxpool", "cast:maxpool.bfloat16", "cast:maxpool.float32",
       "convolution:layer1.0.conv1+layer1.0.bn1+layer1.0.relu1+layer1.0.relu1.bfloat16+layer1.0.relu1.float32",
     ]);

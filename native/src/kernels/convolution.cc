@@ -1,10 +1,6 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <immintrin.h>
-#endif
-
 #include "kernels/kernel.h"
 #include "thread_pool.h"
 #include "kernels/window.h"
@@ -81,15 +77,6 @@ inline void copyShort(float* dst, const float* src, int64_t count) {
   for (; i + 8 <= count; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(float));
   for (; i + 4 <= count; i += 4) __builtin_memcpy(dst + i, src + i, 4 * sizeof(float));
   for (; i < count; i++) dst[i] = src[i];
-}
-
-// dst[i] = src[2·i] for a short run, four at a time by SSE shuffles (baseline x86-64); reads src[0, 2·count).
-inline void copyEveryOther(float* dst, const float* src, int64_t count) {
-  int64_t i = 0;
-#if defined(__SSE2__)
-  for (; i + 4 <= count; i += 4) _mm_storeu_ps(dst + i, _mm_shuffle_ps(_mm_loadu_ps(src + 2 * i), _mm_loadu_ps(src + 2 * i + 4), _MM_SHUFFLE(2, 0, 2, 0)));
-#endif
-  for (; i < count; i++) dst[i] = src[2 * i];
 }
 
 // Spatial extents of an [N, C, …spatial] shape, normalised to 3.
@@ -250,7 +237,6 @@ class Convolution : public Kernel {
         const int64_t hi = std::max(lo, std::min(run.length, iw0 >= size[2] ? 0 : sw == 1 ? size[2] - iw0 : (size[2] - 1 - iw0) / sw + 1));
         for (int64_t t = 0; t < lo; t++) d[t] = 0.0f;
         if (sw == 1) copyShort(d + lo, xr + iw0 + lo, hi - lo);
-        else if (sw == 2 && iw0 + 2 * hi <= size[2]) copyEveryOther(d + lo, xr + iw0 + 2 * lo, hi - lo);  // pairs inside the row
         else for (int64_t t = lo; t < hi; t++) d[t] = xr[iw0 + t * sw];
         for (int64_t t = hi; t < run.length; t++) d[t] = 0.0f;
       }

@@ -79,7 +79,6 @@ struct ActivationFn {
   static ActivationFn parse(const std::string& name, double alpha, double beta);
   // The activation (and rounding) the builder fused into a convolution or dense layer (none when the plan names none).
   static ActivationFn fused(const OpDesc& op);
-  bool identity() const { return type == Type::kNone && round == Round::kNone; }
   void apply(float* data, int64_t count) const;
 
  private:
@@ -131,6 +130,14 @@ std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, i
 // C[M,N] (+)= A[M,K] · B, B given as [K,N] (transB false) or [N,K] (transB true); row-major with leading dims.
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
            float* C, int64_t ldc, bool accumulate);
+
+// The extents before, at and after `axis` of a shape: a tensor viewed as [outer, extent, inner].
+inline void around(const Shape& s, int64_t axis, int64_t& outer, int64_t& extent, int64_t& inner) {
+  outer = 1; inner = 1;
+  for (int64_t i = 0; i < axis; i++) outer *= s[i];
+  extent = s[axis];
+  for (size_t i = axis + 1; i < s.size(); i++) inner *= s[i];
+}
 
 // Row-major strides of a shape.
 inline std::vector<int64_t> stridesOf(const Shape& s) {

@@ -161,10 +161,9 @@ class Concatenation : public Kernel {
   }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& os = out[0]->shape;
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis_; d++) outer *= os[d];
-    for (size_t d = axis_ + 1; d < os.size(); d++) inner *= os[d];
-    const int64_t outRow = os[axis_] * inner;
+    int64_t outer, extent, inner;
+    around(os, axis_, outer, extent, inner);
+    const int64_t outRow = extent * inner;
     int64_t at = 0;
     for (const Buffer* b : in) {
       const int64_t row = b->shape[axis_] * inner;
@@ -228,11 +227,9 @@ class Gather : public Kernel {
     return {out};
   }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
-    const Shape& d = in[0]->shape;
-    int64_t outer = 1, inner = 1;
-    for (int64_t k = 0; k < axis_; k++) outer *= d[k];
-    for (size_t k = axis_ + 1; k < d.size(); k++) inner *= d[k];
-    const int64_t extent = d[axis_], count = static_cast<int64_t>(in[1]->data.size());
+    int64_t outer, extent, inner;
+    around(in[0]->shape, axis_, outer, extent, inner);
+    const int64_t count = static_cast<int64_t>(in[1]->data.size());
     for (int64_t j = 0; j < count; j++) {
       int64_t index = static_cast<int64_t>(in[1]->data[j]);
       if (index < 0) index += extent;  // negative indices count from the end, as TensorRT and PyTorch
@@ -289,10 +286,8 @@ class Resize : public Kernel {
     return o / scale;
   }
   std::vector<float> resizeAxis(const std::vector<float>& x, const Shape& shape, size_t axis, int64_t target) const {
-    int64_t outer = 1, inner = 1;
-    for (size_t k = 0; k < axis; k++) outer *= shape[k];
-    for (size_t k = axis + 1; k < shape.size(); k++) inner *= shape[k];
-    const int64_t n = shape[axis];
+    int64_t outer, n, inner;
+    around(shape, static_cast<int64_t>(axis), outer, n, inner);
     // PyTorch uses the given scale factor (not the size ratio) for coordinates when scales are given.
     const double scale = !scales_.empty() ? scales_[axis] : static_cast<double>(target) / n;
     std::vector<float> y(outer * target * inner);

@@ -11,13 +11,6 @@ namespace netdef {
 namespace {
 
 // outer × extent × inner view of a shape around one axis.
-void around(const Shape& s, int64_t axis, int64_t& outer, int64_t& extent, int64_t& inner) {
-  outer = 1; inner = 1;
-  for (int64_t i = 0; i < axis; i++) outer *= s[i];
-  extent = s[axis];
-  for (size_t i = axis + 1; i < s.size(); i++) inner *= s[i];
-}
-
 // Softmax, and log-softmax (the builder's fusion of softMax → unary log, exact where log(softmax) underflows).
 class SoftMax : public Kernel {
  public:

@@ -480,7 +480,7 @@ class PointwiseChain : public Kernel {
         step.dequantize = !step.quantize;
       } else if (parts.size() == 3 && parts[0] == "elementWise" && (parts[2] == "valueLeft" || parts[2] == "valueRight")) {
         step.binary = ElementWise::lookup(parts[1]);
-        step.binaryName = parts[1];
+        step.arithmetic = parts[1] == "sum" ? '+' : parts[1] == "prod" ? '*' : parts[1] == "sub" ? '-' : 0;
         step.valueLeft = parts[2] == "valueLeft";
         step.operand = operand++;
       } else {
@@ -509,10 +509,10 @@ class PointwiseChain : public Kernel {
         if (step.binary) {
           const float* other = in[step.operand]->data.data() + begin;
           // The arithmetic ops inline (vectorised); the rest through their function.
-          if (step.binaryName == "sum") for (int64_t i = 0; i < count; i++) v[i] += other[i];
-          else if (step.binaryName == "prod") for (int64_t i = 0; i < count; i++) v[i] *= other[i];
-          else if (step.binaryName == "sub" && step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] -= other[i];
-          else if (step.binaryName == "sub") for (int64_t i = 0; i < count; i++) v[i] = other[i] - v[i];
+          if (step.arithmetic == '+') for (int64_t i = 0; i < count; i++) v[i] += other[i];
+          else if (step.arithmetic == '*') for (int64_t i = 0; i < count; i++) v[i] *= other[i];
+          else if (step.arithmetic == '-' && step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] -= other[i];
+          else if (step.arithmetic == '-') for (int64_t i = 0; i < count; i++) v[i] = other[i] - v[i];
           else if (step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] = step.binary(v[i], other[i]);
           else for (int64_t i = 0; i < count; i++) v[i] = step.binary(other[i], v[i]);
         } else if (step.quantize) {
@@ -534,7 +534,7 @@ class PointwiseChain : public Kernel {
     ActivationFn activation;
     float (*unary)(float) = nullptr;
     float (*binary)(float, float) = nullptr;
-    std::string binaryName;
+    char arithmetic = 0;  // '+', '*' or '-' for the binary ops run inline, decided once here
     bool valueLeft = true;
     bool quantize = false, dequantize = false;
     float scale = 1;
