@@ -31,7 +31,7 @@ interface TimingCache {
 
 /** The implementations of a convolution worth timing on its shape (one candidate: nothing to tune). */
 export function candidateTactics(op: BuildOp, inputShape: readonly number[]): string[] {
-  if (op.kind !== "convolution") return [];
+  if (op.kind !== "convolution" || op.params.inputScale !== undefined) return [];  // INT8: one implementation
   const p = op.params as { kernel: number[]; stride: number[]; prePadding: number[]; postPadding: number[]; paddingMode: string; groups: number; outChannels: number };
   const channels = inputShape[1]!;
   const depthwise = p.groups === channels && p.outChannels === channels;

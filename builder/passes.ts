@@ -21,6 +21,7 @@ export const PASSES: readonly Pass[] = [
   { name: "drop roundings of values already representable", run: dropRedundantRoundTrips },
   { name: "fold BatchNorm and channel scales into the preceding convolution or dense layer", run: foldAffineIntoConvolutionOrDense },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
+  { name: "run convolutions behind quantize → dequantize in INT8", run: fuseQuantizedConvolution },
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
@@ -145,6 +146,41 @@ export function foldAffineIntoConvolutionOrDense(graph: BuildGraph): void {
     producer.params = { ...producer.params, bias: true };
     replaceOutput(graph, next!, producer);
   }
+}
+
+/** Whether every row of `kernel` (one per output channel) is a symmetric INT8 grid: values q · amax/127, |q| ≤ 127 integers. */
+export function onInt8Grids(kernel: Float32Array, channels: number): boolean {
+  const perChannel = kernel.length / channels;
+  for (let c = 0; c < channels; c++) {
+    const row = kernel.subarray(c * perChannel, (c + 1) * perChannel);
+    const step = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127;
+    // 1e-3 of a step: grids scaled by a folded BatchNorm are off by float32 rounding only (~1e-5 of a step).
+    if (step > 0 && !row.every((v) => Math.abs(v / step - Math.round(v / step)) <= 1e-3)) return false;
+    if (!Number.isFinite(step)) return false;
+  }
+  return true;
+}
+
+/**
+ * quantize → dequantize (one per-tensor scale) → convolution whose kernel is on per-output-channel INT8 grids (as
+ * `quantize` leaves it; BatchNorm folding scales each channel's grid and keeps it one): the convolution quantizes
+ * its float input itself and computes in integers (TensorRT's explicit-quantization fusion). The pair goes once no
+ * other layer reads it. Grouped convolutions stay in float: depthwise gains nothing from INT8 here.
+ */
+export function fuseQuantizedConvolution(graph: BuildGraph): void {
+  for (const conv of graph.ops) {
+    if (conv.kind !== "convolution" || conv.params.groups !== 1 || conv.params.inputScale !== undefined) continue;
+    const dequantize = producerOf(graph, conv.inputs[0]!);
+    const quantize = dequantize?.kind === "dequantize" ? producerOf(graph, dequantize.inputs[0]!) : undefined;
+    const scale = quantize?.weights.scale;
+    if (!quantize || quantize.kind !== "quantize" || scale?.length !== 1 || dequantize!.weights.scale?.length !== 1 || dequantize!.weights.scale[0] !== scale[0]
+      || dequantize!.params.to !== "float32" || graph.tensors.get(quantize.inputs[0]!)?.dtype !== "float32") continue;
+    if (!onInt8Grids(conv.weights.kernel!, conv.params.outChannels as number)) continue;
+    conv.inputs = [quantize.inputs[0]!, ...conv.inputs.slice(1)];
+    conv.params = { ...conv.params, inputScale: scale[0], tactic: "int8_implicit_gemm" };
+    conv.fusedFrom.unshift(...quantize.fusedFrom, ...dequantize!.fusedFrom);
+  }
+  removeDeadLayers(graph);
 }
 
 /** A BatchNorm with no convolution or dense layer to fold into becomes a channel-mode scale. */

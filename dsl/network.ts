@@ -224,6 +224,11 @@ export class Network implements LayerSink {
 
   #bindWeight(ctx: LayerContext, request: WeightRequest): WeightBindingIR {
     if (typeof request.input === "string") return this.#checkNamedWeight(ctx, request);
+    const input: unknown = request.input;
+    if (!(input instanceof Float32Array) && !(typeof input === "object" && input !== null && Array.isArray((input as WeightTensor).shape) && ArrayBuffer.isView((input as WeightTensor).data))) {
+      // Only JavaScript callers get here (the types forbid it): e.g. a bare number for a scale.
+      ctx.fail(`weights.${request.role}`, "a weight name, a Float32Array or a { dtype, shape, data } tensor", input === null ? "null" : `${typeof input} ${String(input)}`, "invalid_argument");
+    }
     const given = weightFromValues(request.input, request.shape);
     const name = `${ctx.layer}.${request.role}`;
     if (!given) {

@@ -88,6 +88,12 @@ export interface ExecuteOptions {
  * A built network, ready to run: TensorRT's ICudaEngine for the builtin backend. Deserialised from a plan;
  * any number of execution contexts share it.
  */
+/**
+ * The INT8 kernel family this CPU runs for INT8 layers: "avx512vnni", "avxvnni", "avx2" or "scalar" (all compute
+ * the same integers). NETDEF_INT8_KERNEL=avx2 or scalar, set before the first engine loads, caps it.
+ */
+export const int8KernelName = (): string => addon().int8KernelName();
+
 export class Engine {
   readonly #native: NativeEngine;
   readonly header: PlanHeader;
@@ -194,8 +200,13 @@ export class Engine {
     await runPasses(graph, PASSES.filter((p) => passes.includes(p.name)), ((this.header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
     for (const layer of layers) {  // the implementations the build chose, tuned or by shape rules
       const op = graph.ops.find((o) => o.name === layer.name);
+      if (op && layer.tactic === "int8_implicit_gemm" && op.params.inputScale === undefined) {
+        const kernel = this.header.ir.layers.find((l) => l.name === layer.name)?.weights.kernel?.name ?? layer.name;
+        problems.push(`'${kernel}': layer "${layer.name}" runs in INT8 and the new kernel is not on per-output-channel INT8 grids (quantize the weights, e.g. with quantize(), before refitting)`);
+      }
       if (op && layer.tactic) op.params = { ...op.params, tactic: layer.tactic };
     }
+    if (problems.length) throw new RefitError(problems);
     const plan = encodePlan(graph, this.header);
     await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });
     this.#plan = plan;

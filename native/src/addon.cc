@@ -2,6 +2,7 @@
 
 #include "context_wrap.h"
 #include "cpu_features.h"
+#include "kernels/int8_gemm.h"
 #include "engine_wrap.h"
 #include "tensorrt/record_lowering.h"
 #include "addon_errors.h"
@@ -69,6 +70,7 @@ static Napi::Object initNetdef(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::define(env));
   exports.Set("ExecutionContext", ContextWrap::define(env));
   exports.Set("cpuFeatures", Napi::Function::New(env, cpuFeaturesJs));
+  exports.Set("int8KernelName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), int8KernelName()); }));
   exports.Set("recordTensorRTLowering", Napi::Function::New(env, recordTensorRTLoweringJs));
 #ifdef NETDEF_WITH_TENSORRT
   defineTensorRT(env, exports);

@@ -14,6 +14,7 @@ std::vector<std::string> cpuFeatures() {
   if (__builtin_cpu_supports("avx512f")) features.push_back("avx512f");
   if (__builtin_cpu_supports("avx512bw")) features.push_back("avx512bw");
   if (__builtin_cpu_supports("avx512vnni")) features.push_back("avx512vnni");
+  if (__builtin_cpu_supports("avxvnni")) features.push_back("avxvnni");
   if (__builtin_cpu_supports("avx512bf16")) features.push_back("avx512bf16");
 #endif
   return features;

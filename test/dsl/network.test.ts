@@ -86,4 +86,10 @@ describe("weights", () => {
     expect(net.weights.get("fc.kernel")?.shape).toEqual([3, 2]);
     expect(thrown(() => x.addFullyConnected("fc2", { outFeatures: 3, weights: { kernel: new Float32Array(5) } })).issues[0]!.code).toBe("weight_shape");
   });
+
+  it("rejects a value that is no weight (a bare number from JavaScript) with a NetworkError", () => {
+    const x = new Network("n").addInput("x", "float32", [1, 4]);
+    const error = thrown(() => x.addQuantize("q", { scale: 0.01 as unknown as Float32Array }));
+    expect(error.issues[0]).toMatchObject({ code: "invalid_argument", layer: "q", argument: "weights.scale", received: "number 0.01" });
+  });
 });

@@ -2,6 +2,7 @@
 // weights, float32, |builtin − onnxruntime| ≤ 1e-5·max|onnxruntime| + 1e-6. One row per variant.
 import { describe, expect, it } from "vitest";
 import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, exportOnnx, Network, OnnxExportError, roundToBfloat16, roundToFloat16, UNARY_OPS, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
+import { onInt8Grid } from "../fixtures.js";
 import { agreement, runBoth, type OracleCase } from "./oracle.js";
 
 const img = (c = 3, h = 7, w = 7) => ({ x: { shape: [2, c, h, w] } });
@@ -92,6 +93,14 @@ const cases: Record<string, OracleCase> = {
   "quantize / dequantize per tensor": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.02]) }).addDequantize("dq", { scale: Float32Array.from([0.02]) }) },
   "quantize / dequantize per channel": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }).addDequantize("dq", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }) },
   "identity": { inputs: img(), define: (_, { x }) => x!.addIdentity("i") },
+  // Q → DQ → conv with the kernel on INT8 grids: the builder fuses them into an INT8 convolution (integer sums).
+  "INT8 conv 3×3 pad 1 (quantize → dequantize → conv, fused), 5 → 7 channels": { inputs: img(5, 9, 11), define: (_, { x }, w) => x!.addQuantize("q", { scale: Float32Array.from([0.01]) }).addDequantize("dq", { scale: Float32Array.from([0.01]) })
+    .addConvolution("c", { outChannels: 7, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(w(7, 5, 3, 3), 7), bias: w(7) } }) },
+  "INT8 conv + residual + relu on a ReLU'd input (fused)": { inputs: img(16, 12, 13), define: (_, { x }, w) => {
+    const r = x!.addActivation("pre", { type: "relu" });
+    return r.addQuantize("q", { scale: Float32Array.from([0.008]) }).addDequantize("dq", { scale: Float32Array.from([0.008]) })
+      .addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(w(16, 16, 3, 3), 16), bias: w(16) } }).addElementWise("add", r, "sum").addActivation("relu", { type: "relu" });
+  } },
 };
 for (const type of ACTIVATION_TYPES as ActivationType[]) {
   cases[`activation ${type}`] = { inputs: { x: { shape: [2, 3, 5] } }, define: (_, { x }) => x!.addActivation("a", { type }) };

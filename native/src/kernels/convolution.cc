@@ -79,12 +79,6 @@ inline void copyShort(float* dst, const float* src, int64_t count) {
   for (; i < count; i++) dst[i] = src[i];
 }
 
-// Spatial extents of an [N, C, …spatial] shape, normalised to 3.
-void spatialOf(const Shape& s, int spatial, int64_t out[3]) {
-  out[0] = out[1] = out[2] = 1;
-  for (int i = 0; i < spatial; i++) out[3 - spatial + i] = s[2 + i];
-}
-
 // Convolution: implicit im2col + GEMM per group, a direct loop for depthwise; bias, residual and activation applied
 // as each tile or channel is finished.
 class Convolution : public Kernel {
@@ -102,6 +96,7 @@ class Convolution : public Kernel {
     tactic_ = op.params.strings.count("tactic") ? op.params.string(op.name, "tactic") : "auto";
     residual_ = op.params.has("residual") && op.params.number(op.name, "residual") != 0;
     if (residual_ != (op.inputs.size() == 2)) bad("a fused residual needs exactly a second input");
+    if (tactic_ == "int8_implicit_gemm") bad("the int8_implicit_gemm tactic needs an inputScale");
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
     else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3") bad("tactic '" + tactic_ + "'");
@@ -119,18 +114,9 @@ class Convolution : public Kernel {
   }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
-    const Shape& s = in.at(0);
-    if (static_cast<int>(s.size()) != w_.spatial + 2) fail("input " + formatShape(s) + " is not of rank " + std::to_string(w_.spatial + 2));
-    if (s[1] != inPerGroup_ * groups_) fail("input " + formatShape(s) + " has " + std::to_string(s[1]) + " channels, the kernel expects " + std::to_string(inPerGroup_ * groups_));
-    Shape out = {s[0], outChannels_};
-    int64_t size[3];
-    spatialOf(s, w_.spatial, size);
-    for (int j = 3 - w_.spatial; j < 3; j++) {
-      int64_t a, b, o;
-      w_.resolve(j, size[j], a, b, o);
-      if (o < 1) fail("input " + formatShape(s) + " is smaller than the window");
-      out.push_back(o);
-    }
+    std::string problem;
+    const Shape out = convolutionOutput(w_, in.at(0), inPerGroup_ * groups_, outChannels_, problem);
+    if (!problem.empty()) fail(problem);
     if (residual_ && (in.size() != 2 || in[1] != out)) fail("the fused residual input must have the output's shape " + formatShape(out));
     return {out};
   }
@@ -444,7 +430,10 @@ class Deconvolution : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeConvolution(const OpDesc& op) { return std::make_unique<Convolution>(op); }
+std::unique_ptr<Kernel> makeConvolution(const OpDesc& op) {
+  if (op.params.has("inputScale")) return makeInt8Convolution(op);
+  return std::make_unique<Convolution>(op);
+}
 std::unique_ptr<Kernel> makeDeconvolution(const OpDesc& op) { return std::make_unique<Deconvolution>(op); }
 
 }  // namespace netdef

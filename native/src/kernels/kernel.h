@@ -38,6 +38,7 @@ std::unique_ptr<Kernel> makeKernel(const OpDesc& op);
 
 // Factories, one per kernel family file.
 std::unique_ptr<Kernel> makeConvolution(const OpDesc& op);
+std::unique_ptr<Kernel> makeInt8Convolution(const OpDesc& op);  // a convolution with an inputScale
 std::unique_ptr<Kernel> makeDeconvolution(const OpDesc& op);
 std::unique_ptr<Kernel> makePooling(const OpDesc& op);
 std::unique_ptr<Kernel> makeFullyConnected(const OpDesc& op);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <functional>
 
+#include "kernels/int8_gemm.h"
 #include "kernels/kernel.h"
 #include "kernels/vector_math.h"
 #include "thread_pool.h"
@@ -409,9 +410,6 @@ class Cast : public Kernel {
   float (*convert_)(float);
 };
 
-// To INT8: round half to even, saturate to [−128, 127] (TensorRT's IQuantizeLayer).
-inline float quantizeValue(float v, float scale) { return std::min(127.0f, std::max(-128.0f, std::nearbyint(v / scale))); }
-
 // Q/DQ with a per-tensor or per-channel scale.
 
 class QuantizeBase : public Kernel {
@@ -434,7 +432,7 @@ class QuantizeBase : public Kernel {
     parallelRanges(static_cast<int64_t>(in[0]->data.size()), 16384, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; i++) {
         const float sc = scale_[axis_ < 0 ? 0 : (i / inner) % extent];
-        y[i] = quantize_ ? quantizeValue(x[i], sc) : x[i] * sc;
+        y[i] = quantize_ ? quantizeToInt8(x[i], sc) : x[i] * sc;
       }
     }, in[0]->data.size() > 65536);
   }
@@ -516,7 +514,7 @@ class PointwiseChain : public Kernel {
           else if (step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] = step.binary(v[i], other[i]);
           else for (int64_t i = 0; i < count; i++) v[i] = step.binary(other[i], v[i]);
         } else if (step.quantize) {
-          for (int64_t i = 0; i < count; i++) v[i] = quantizeValue(v[i], step.scale);
+          for (int64_t i = 0; i < count; i++) v[i] = quantizeToInt8(v[i], step.scale);
         } else if (step.dequantize) {
           for (int64_t i = 0; i < count; i++) v[i] *= step.scale;
         } else if (step.unary) {

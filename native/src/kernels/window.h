@@ -56,4 +56,27 @@ struct Window {
   }
 };
 
+// Spatial extents of an [N, C, …spatial] shape, normalised to 3.
+inline void spatialOf(const Shape& s, int spatial, int64_t out[3]) {
+  out[0] = out[1] = out[2] = 1;
+  for (int i = 0; i < spatial; i++) out[3 - spatial + i] = s[2 + i];
+}
+
+// A convolution's output shape [N, outChannels, …] for input `s`, or an empty shape with `problem` set when `s`
+// does not fit the window or the kernel's `inChannels`.
+inline Shape convolutionOutput(const Window& w, const Shape& s, int64_t inChannels, int64_t outChannels, std::string& problem) {
+  if (static_cast<int>(s.size()) != w.spatial + 2) { problem = "input " + formatShape(s) + " is not of rank " + std::to_string(w.spatial + 2); return {}; }
+  if (s[1] != inChannels) { problem = "input " + formatShape(s) + " has " + std::to_string(s[1]) + " channels, the kernel expects " + std::to_string(inChannels); return {}; }
+  Shape out = {s[0], outChannels};
+  int64_t size[3];
+  spatialOf(s, w.spatial, size);
+  for (int j = 3 - w.spatial; j < 3; j++) {
+    int64_t before, after, extent;
+    w.resolve(j, size[j], before, after, extent);
+    if (extent < 1) { problem = "input " + formatShape(s) + " is smaller than the window"; return {}; }
+    out.push_back(extent);
+  }
+  return out;
+}
+
 }  // namespace netdef

@@ -1,0 +1,214 @@
+#include "kernels/int8_gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+constexpr int64_t kCols = kGemmPanel;
+constexpr int64_t kWideGroup = 4;  // B panels per task when B is wide
+using Tile = int32_t[kInt8Rows * kCols];
+// One kInt8Rows × 16 tile of A · B in int32, over `quads` quads of K.
+using MicroKernel = void (*)(int64_t quads, const int8_t* ap, const int8_t* bp, Tile& tile);
+
+// Portable reference: the same integers as the vector kernels, one product at a time.
+void microScalar(int64_t quads, const int8_t* ap, const int8_t* bp, Tile& tile) {
+  std::fill(tile, tile + kInt8Rows * kCols, 0);
+  for (int64_t q = 0; q < quads; q++)
+    for (int64_t r = 0; r < kInt8Rows; r++)
+      for (int64_t j = 0; j < kCols; j++)
+        for (int t = 0; t < 4; t++) tile[r * kCols + j] += int32_t{ap[(q * kInt8Rows + r) * 4 + t]} * int32_t{bp[(q * kCols + j) * 4 + t]};
+}
+
+#if defined(__x86_64__)
+// The byte dot products multiply an unsigned operand by a signed one. B (activations) is the unsigned side: as is
+// when it holds no negative values, else as |b| with b's sign moved onto A (sign_epi8), which keeps every product.
+// vpmaddubsw adds pairs of products into int16: at most 2 · 128 · 127 = 32,512, so it never saturates (weights are
+// within ±127); vpmaddwd by ones then widens pairs to int32.
+template <bool kNegative>
+__attribute__((target("avx2"))) void microAvx2(int64_t quads, const int8_t* ap, const int8_t* bp, Tile& tile) {
+  __m256i acc[kInt8Rows][2];
+  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t q = 0; q < quads; q++) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64 + 32));
+    const __m256i u0 = kNegative ? _mm256_sign_epi8(b0, b0) : b0, u1 = kNegative ? _mm256_sign_epi8(b1, b1) : b1;
+#pragma GCC unroll 6
+    for (int64_t r = 0; r < kInt8Rows; r++) {
+      int32_t word;
+      std::memcpy(&word, ap + (q * kInt8Rows + r) * 4, 4);
+      const __m256i a = _mm256_set1_epi32(word);
+      const __m256i a0 = kNegative ? _mm256_sign_epi8(a, b0) : a, a1 = kNegative ? _mm256_sign_epi8(a, b1) : a;
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, a0), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, a1), ones));
+    }
+  }
+  for (int64_t r = 0; r < kInt8Rows; r++) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols), acc[r][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols + 8), acc[r][1]);
+  }
+}
+
+// VNNI: vpdpbusd multiplies, sums each quad and accumulates into int32 in one instruction (no int16 step).
+#define NETDEF_VNNI_KERNEL(NAME, TARGET, DPBUSD)                                                                        \
+  template <bool kNegative>                                                                                             \
+  __attribute__((target(TARGET))) void NAME(int64_t quads, const int8_t* ap, const int8_t* bp, Tile& tile) {             \
+    __m256i acc[kInt8Rows][2];                                                                                           \
+    for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();                                                      \
+    for (int64_t q = 0; q < quads; q++) {                                                                                \
+      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64));                             \
+      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64 + 32));                        \
+      const __m256i u0 = kNegative ? _mm256_sign_epi8(b0, b0) : b0, u1 = kNegative ? _mm256_sign_epi8(b1, b1) : b1;     \
+      _Pragma("GCC unroll 6") for (int64_t r = 0; r < kInt8Rows; r++) {                                                 \
+        int32_t word;                                                                                                    \
+        std::memcpy(&word, ap + (q * kInt8Rows + r) * 4, 4);                                                            \
+        const __m256i a = _mm256_set1_epi32(word);                                                                       \
+        acc[r][0] = DPBUSD(acc[r][0], u0, kNegative ? _mm256_sign_epi8(a, b0) : a);                                     \
+        acc[r][1] = DPBUSD(acc[r][1], u1, kNegative ? _mm256_sign_epi8(a, b1) : a);                                     \
+      }                                                                                                                  \
+    }                                                                                                                    \
+    for (int64_t r = 0; r < kInt8Rows; r++) {                                                                            \
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols), acc[r][0]);                                     \
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols + 8), acc[r][1]);                                 \
+    }                                                                                                                    \
+  }
+NETDEF_VNNI_KERNEL(microAvx512Vnni, "avx2,avx512f,avx512vl,avx512bw,avx512vnni", _mm256_dpbusd_epi32)
+NETDEF_VNNI_KERNEL(microAvxVnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
+#undef NETDEF_VNNI_KERNEL
+#endif
+
+struct Implementation {
+  const char* name;
+  MicroKernel nonNegative, negative;
+};
+
+// The best implementation the CPU has, lowered by NETDEF_INT8_KERNEL (avx2 or scalar).
+Implementation chooseImplementation() {
+  const char* cap = std::getenv("NETDEF_INT8_KERNEL");
+  const std::string limit = cap ? cap : "";
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (limit.empty()) {
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+      return {"avx512vnni", microAvx512Vnni<false>, microAvx512Vnni<true>};
+    if (__builtin_cpu_supports("avxvnni")) return {"avxvnni", microAvxVnni<false>, microAvxVnni<true>};
+  }
+  if (limit != "scalar" && __builtin_cpu_supports("avx2")) return {"avx2", microAvx2<false>, microAvx2<true>};
+#endif
+  return {"scalar", microScalar, microScalar};
+}
+
+const Implementation& implementation() {
+  static const Implementation chosen = chooseImplementation();
+  return chosen;
+}
+
+// One tile of C from its int32 sums: scale, bias, residual, then ReLU/clip as it is stored or any other activation
+// on the stored rows.
+NETDEF_CLONES
+void finishTile(const Tile& tile, int64_t row0, int64_t col0, int64_t mr, int64_t nr, const float* rowScale, float* C, int64_t ldc, const GemmEpilogue& ep) {
+  using Type = ActivationFn::Type;
+  const Type act = ep.activation.type;
+  const bool clamp = (act == Type::kRelu || act == Type::kClip) && ep.activation.round == ActivationFn::Round::kNone;
+  const float lower = act == Type::kClip ? ep.activation.alpha : act == Type::kRelu ? 0.0f : -INFINITY;
+  const float upper = act == Type::kClip ? ep.activation.beta : INFINITY;
+  const bool after = !clamp && (act != Type::kNone || ep.activation.round != ActivationFn::Round::kNone);
+  for (int64_t r = 0; r < mr; r++) {
+    const int64_t i = row0 + r;
+    const float scale = rowScale[i], bias = ep.bias ? ep.bias[i] : 0.0f;
+    const float* residual = ep.residual ? ep.residual + i * ldc + col0 : nullptr;
+    float* c = C + i * ldc + col0;
+    const int32_t* sums = tile + r * kCols;
+    auto finish = [&](int64_t j) {
+      float v = static_cast<float>(sums[j]) * scale + bias;
+      if (residual) v += residual[j];
+      if (clamp) v = std::min(std::max(v, lower), upper);
+      c[j] = v;
+    };
+    if (nr == kCols) for (int64_t j = 0; j < kCols; j++) finish(j);  // a fixed count: vectorised
+    else for (int64_t j = 0; j < nr; j++) finish(j);
+    if (after) ep.activation.apply(c, nr);
+  }
+}
+
+}  // namespace
+
+Int8Matrix Int8Matrix::fromGrid(const float* a, int64_t rows, int64_t depth, std::string& problem) {
+  Int8Matrix m;
+  m.rows = rows;
+  m.depth = depth;
+  m.quads = (depth + 3) / 4;
+  const int64_t panels = (rows + kInt8Rows - 1) / kInt8Rows;
+  m.packed.assign(static_cast<size_t>(panels * m.quads * kInt8Rows * 4), 0);
+  m.step.assign(static_cast<size_t>(rows), 1.0f);
+  for (int64_t i = 0; i < rows; i++) {
+    const float* row = a + i * depth;
+    float amax = 0;
+    for (int64_t k = 0; k < depth; k++) amax = std::max(amax, std::fabs(row[k]));
+    if (!std::isfinite(amax)) { problem = "row " + std::to_string(i) + " holds a non-finite value"; return m; }
+    if (amax > 0) m.step[i] = amax / 127;
+    int8_t* panel = m.packed.data() + (i / kInt8Rows) * m.quads * kInt8Rows * 4;
+    for (int64_t k = 0; k < depth; k++) {
+      const float q = row[k] / m.step[i], rounded = std::nearbyint(q);
+      // Tolerance for the float rounding of grid values scaled by a folded BatchNorm (errors ~1e-5 of a step).
+      if (std::fabs(q - rounded) > 1e-2f || std::fabs(rounded) > 127) {
+        problem = "row " + std::to_string(i) + " is not on a symmetric INT8 grid (value " + std::to_string(row[k]) + " is " + std::to_string(q) + " steps of amax/127)";
+        return m;
+      }
+      panel[((k / 4) * kInt8Rows + i % kInt8Rows) * 4 + k % 4] = static_cast<int8_t>(rounded);
+    }
+  }
+  return m;
+}
+
+void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, const float* rowScale, float* C, int64_t ldc, const GemmEpilogue& epilogue) {
+  const int64_t M = a.rows, quads = a.quads;
+  if (M == 0 || N == 0) return;
+  const MicroKernel kernel = negativeB ? implementation().negative : implementation().nonNegative;
+  const int64_t mPanels = (M + kInt8Rows - 1) / kInt8Rows, nPanels = (N + kCols - 1) / kCols;
+  const int64_t panelBytes = quads * 4 * kCols, aPanelBytes = quads * kInt8Rows * 4;
+  const bool parallel = M * N * a.depth > (1 << 16);
+  auto tile = [&](int64_t p, int64_t q, const int8_t* bp) {
+    alignas(32) Tile sums;
+    kernel(quads, a.packed.data() + p * aPanelBytes, bp, sums);
+    finishTile(sums, p * kInt8Rows, q * kCols, std::min(kInt8Rows, M - p * kInt8Rows), std::min(kCols, N - q * kCols), rowScale, C, ldc, epilogue);
+  };
+  // The whole K at once (int8 panels are a quarter of float ones: a 4,608-deep panel is 72 KiB), so each tile is
+  // finished in one visit. As in the float GEMM: wide B in groups of panels per task, narrow B packed once and
+  // met by chunks of A panels.
+  if (nPanels >= 8) {
+    parallelFor((nPanels + kWideGroup - 1) / kWideGroup, [&](int64_t group) {
+      static thread_local std::vector<int8_t> buffer;
+      const int64_t q0 = group * kWideGroup, q1 = std::min(nPanels, q0 + kWideGroup);
+      buffer.resize(static_cast<size_t>(kWideGroup * panelBytes));
+      for (int64_t q = q0; q < q1; q++) packB(q * kCols, std::min(kCols, N - q * kCols), buffer.data() + (q - q0) * panelBytes);
+      for (int64_t p = 0; p < mPanels; p++)
+        for (int64_t q = q0; q < q1; q++) tile(p, q, buffer.data() + (q - q0) * panelBytes);
+    }, parallel);
+    return;
+  }
+  static thread_local std::vector<int8_t> shared;  // the caller's: workers see it through `panels`
+  shared.resize(static_cast<size_t>(nPanels * panelBytes));
+  int8_t* panels = shared.data();
+  parallelFor(nPanels, [&](int64_t q) { packB(q * kCols, std::min(kCols, N - q * kCols), panels + q * panelBytes); }, parallel);
+  const int64_t mChunk = std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8));
+  parallelFor((mPanels + mChunk - 1) / mChunk, [&](int64_t chunk) {
+    for (int64_t q = 0; q < nPanels; q++)
+      for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) tile(p, q, panels + q * panelBytes);
+  }, parallel);
+}
+
+const char* int8KernelName() { return implementation().name; }
+
+}  // namespace netdef

@@ -1,0 +1,43 @@
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel.h"
+
+namespace netdef {
+
+// INT8 GEMM for explicitly quantized layers: C[i, j] = rowScale[i] · Σ_k A[i, k] · B[k, j] with the sums exact in
+// int32, then the epilogue (bias, residual, activation). A holds a layer's weights (integers in [−127, 127]), B its
+// quantized input (integers in [−128, 127]). Both are packed with K in quads, the layout of the byte dot-product
+// instructions (AVX2 vpmaddubsw, VNNI vpdpbusd): each row of A and each column of B gives 4 consecutive bytes per
+// quad. Every implementation computes the same integers, so results do not depend on the CPU.
+constexpr int64_t kInt8Rows = 6;  // rows of A per panel; B panels are kGemmPanel (16) columns wide
+
+// A layer's weights as INT8: rows on symmetric per-row grids (each value q · amax/127 with q an integer), packed.
+struct Int8Matrix {
+  int64_t rows = 0, depth = 0, quads = 0;
+  std::vector<int8_t> packed;  // ⌈rows / kInt8Rows⌉ panels × quads × kInt8Rows × 4 bytes
+  std::vector<float> step;     // per row: its grid step amax/127
+  // The rows × depth matrix `a` as INT8, or `problem` set to the first row whose values lie off its grid.
+  static Int8Matrix fromGrid(const float* a, int64_t rows, int64_t depth, std::string& problem);
+};
+
+// Quads × kGemmPanel columns × 4 bytes: the panel of B holding columns [j0, j0 + nr), zero beyond nr and past depth.
+using PackB8 = std::function<void(int64_t j0, int64_t nr, int8_t* panel)>;
+
+// To INT8, as a float: x / scale rounded half to even, saturated to [−128, 127] (TensorRT's IQuantizeLayer). The
+// one definition, shared by the quantize layer and the INT8 kernels.
+inline float quantizeToInt8(float v, float scale) { return std::min(127.0f, std::max(-128.0f, std::nearbyint(v / scale))); }
+
+// C = rowScale · (A · B), then `epilogue`; B given panel by panel, `negativeB` when it holds negative values.
+void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, const float* rowScale, float* C, int64_t ldc, const GemmEpilogue& epilogue);
+
+// The implementation this CPU runs: "avx512vnni", "avxvnni", "avx2" or "scalar". NETDEF_INT8_KERNEL=avx2 or scalar
+// caps it (to compare implementations, which must agree bit for bit).
+const char* int8KernelName();
+
+}  // namespace netdef

@@ -1,0 +1,161 @@
+// INT8 convolutions: quantize → dequantize → convolution fused into one layer that computes in integers. Checked
+// against the same network run unfused in float32 (Q/DQ simulated), across geometries and both input signs, and
+// the CPU-specific kernels against the portable one, bit for bit. (onnxruntime rows: test/onnx/layers.test.ts.)
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { Engine, Network, PlanError, RefitError, WeightStore } from "netdef";
+import { buildGraph } from "../../builder/graph.js";
+import { fuseQuantizedConvolution } from "../../builder/passes.js";
+import { encodePlan } from "../../native/plan.js";
+import { onInt8Grid } from "../fixtures.js";
+
+const run = promisify(execFile);
+const wave = (n: number, k = 1.3) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
+
+interface ConvCase { channels: number; outChannels: number; size: number[]; kernel: number[]; stride?: number; dilation?: number; padding?: number; paddingMode?: "same_upper"; residual?: boolean; batch?: number }
+
+/** x → (ReLU when `nonNegative`) → Q → DQ → conv (kernel on INT8 grids) [→ + x → ReLU]. */
+function quantizedConv(c: ConvCase, nonNegative: boolean): Network {
+  const net = new Network("int8");
+  const x = net.addInput("x", "float32", [c.batch ?? 1, c.channels, ...c.size]);
+  const source = nonNegative ? x.addActivation("pre", { type: "relu" }) : x;
+  const scale = Float32Array.of(0.004);
+  const volume = c.kernel.reduce((a, b) => a * b, 1);
+  let y = source.addQuantize("q", { scale }).addDequantize("dq", { scale }).addConvolution("conv", {
+    outChannels: c.outChannels, kernel: c.kernel, stride: c.stride ?? 1, dilation: c.dilation ?? 1, padding: c.padding ?? 0, paddingMode: c.paddingMode,
+    weights: { kernel: onInt8Grid(wave(c.outChannels * c.channels * volume), c.outChannels), bias: wave(c.outChannels, 0.7) },
+  });
+  if (c.residual) y = y.addElementWise("add", x, "sum").addActivation("relu", { type: "relu" });
+  net.markOutput(y);
+  return net;
+}
+
+async function fusedVsSimulated(net: Network, c: ConvCase) {
+  const [fused, plain] = await Promise.all([net.build(), net.build({ optimize: false })]);
+  const input = wave((c.batch ?? 1) * c.channels * c.size.reduce((a, b) => a * b, 1), 0.37).map((v) => v * 1.2);
+  const [a, b] = await Promise.all([fused.createExecutionContext().execute({ x: input }), plain.createExecutionContext().execute({ x: input })]);
+  const name = Object.keys(b)[0]!;
+  const got = a[name]!.data, want = b[name]!.data;
+  const scale = Math.max(...Array.from(want, (v) => Math.abs(Number(v))));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(Number(got[i]) - Number(want[i])) / scale);
+  return { worst, fused, output: got };
+}
+
+const cases: Record<string, ConvCase> = {
+  "3×3 pad 1, 5 → 7 channels (channels padded to quads, a partial row panel)": { channels: 5, outChannels: 7, size: [9, 11], kernel: [3, 3], padding: 1 },
+  "3×3 stride 2 on 20×23, 2 images (panels span rows; wide GEMM)": { channels: 8, outChannels: 13, size: [20, 23], kernel: [3, 3], stride: 2, padding: 1, batch: 2 },
+  "1×1 stride 2": { channels: 16, outChannels: 24, size: [14, 14], kernel: [1, 1], stride: 2 },
+  "dilation 2, same_upper": { channels: 4, outChannels: 6, size: [10, 9], kernel: [3, 3], dilation: 2, paddingMode: "same_upper" },
+  "7×7 stride 2 pad 3 from 3 channels (ResNet's stem)": { channels: 3, outChannels: 8, size: [32, 32], kernel: [7, 7], stride: 2, padding: 3 },
+  "3-d 2×3×3": { channels: 3, outChannels: 5, size: [4, 6, 7], kernel: [2, 3, 3], padding: 1 },
+  "1-d": { channels: 6, outChannels: 5, size: [19], kernel: [3], padding: 1 },
+  "3×3 + residual + ReLU (fused epilogue), 64 channels": { channels: 64, outChannels: 64, size: [12, 12], kernel: [3, 3], padding: 1, residual: true },
+};
+
+describe("INT8 convolution (quantize → dequantize → convolution, fused)", () => {
+  it("the pass: Q/DQ folded into the convolution (scale, tactic, fused layers); kept when another layer reads them", () => {
+    const net = quantizedConv(cases["3×3 pad 1, 5 → 7 channels (channels padded to quads, a partial row panel)"]!, false);
+    const graph = buildGraph(net.toJSON(), net.weights);
+    fuseQuantizedConvolution(graph);
+    expect(graph.ops.map((op) => `${op.kind}:${op.fusedFrom.join("+")}`)).toEqual(["convolution:q+dq+conv"]);
+    expect(graph.ops[0]!.inputs).toEqual(["x"]);
+    expect(graph.ops[0]!.params).toMatchObject({ inputScale: Float32Array.of(0.004)[0], tactic: "int8_implicit_gemm" });
+
+    const shared = quantizedConv(cases["1×1 stride 2"]!, false);
+    shared.markOutput(shared.tensor("dq")!.addActivation("other", { type: "tanh" }));
+    const sharedGraph = buildGraph(shared.toJSON(), shared.weights);
+    fuseQuantizedConvolution(sharedGraph);
+    expect(sharedGraph.ops.map((op) => op.kind)).toEqual(["quantize", "dequantize", "convolution", "activation"]);
+    expect(sharedGraph.ops[2]!.params.inputScale).toBeDefined();
+  });
+
+  it("leaves float kernels off INT8 grids, grouped convolutions and mismatched Q/DQ scales in float32", () => {
+    const offGrid = new Network("n");
+    const x = offGrid.addInput("x", "float32", [1, 4, 6, 6]);
+    const scale = Float32Array.of(0.01);
+    const dq = x.addQuantize("q", { scale }).addDequantize("dq", { scale });
+    offGrid.markOutput(dq.addConvolution("float", { outChannels: 4, kernel: 3, weights: { kernel: wave(144).map((v) => v + 1e-3), bias: wave(4) } }));
+    offGrid.markOutput(dq.addConvolution("grouped", { outChannels: 4, kernel: 3, groups: 2, weights: { kernel: onInt8Grid(wave(72), 4), bias: wave(4) } }));
+    offGrid.markOutput(x.addQuantize("q2", { scale }).addDequantize("dq2", { scale: Float32Array.of(0.02) })
+      .addConvolution("mismatch", { outChannels: 4, kernel: 3, weights: { kernel: onInt8Grid(wave(144), 4), bias: wave(4) } }));
+    const graph = buildGraph(offGrid.toJSON(), offGrid.weights);
+    fuseQuantizedConvolution(graph);
+    expect(graph.ops.filter((op) => op.params.inputScale !== undefined)).toEqual([]);
+  });
+
+  for (const [name, c] of Object.entries(cases)) {
+    it.each([true, false])(`${name}: within 1e-5 of the float32 simulation (input ≥ 0: %s)`, async (nonNegative) => {
+      const { worst, fused } = await fusedVsSimulated(quantizedConv(c, nonNegative), c);
+      expect(fused.inspect().layers.find((l) => l.name === "conv")?.tactic).toBe("int8_implicit_gemm");
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
+
+  it("the CPU's INT8 kernels (VNNI, AVX2) and the portable one give the same bits", async () => {
+    // Child processes, each with its kernel choice fixed at start-up: prints the kernel's name and the outputs.
+    const script = `
+      const { Network, int8KernelName } = await import("netdef");
+      const { onInt8Grid } = await import(${JSON.stringify(new URL("../fixtures.ts", import.meta.url).pathname)});
+      const wave = (n, k = 1.3) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
+      const net = new Network("t");
+      const x = net.addInput("x", "float32", [2, 12, 17, 19]);
+      const scale = Float32Array.of(0.004);
+      const dq = x.addQuantize("q", { scale }).addDequantize("dq", { scale });
+      net.markOutput(dq.addConvolution("c", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(wave(20 * 12 * 9), 20), bias: wave(20) } }));
+      net.markOutput(x.addActivation("r", { type: "relu" }).addQuantize("q2", { scale }).addDequantize("dq2", { scale })
+        .addConvolution("d", { outChannels: 9, kernel: 1, weights: { kernel: onInt8Grid(wave(9 * 12), 9), bias: wave(9) } }));
+      const out = await (await net.build()).createExecutionContext().execute({ x: wave(2 * 12 * 17 * 19, 0.37) });
+      console.log(JSON.stringify({ kernel: int8KernelName(), c: Array.from(out.c.data), d: Array.from(out.d.data) }));`;
+    const outputs = async (env: Record<string, string>) => {
+      const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, ...env } });
+      return JSON.parse(stdout) as { kernel: string; c: number[]; d: number[] };
+    };
+    const [best, portable] = await Promise.all([outputs({}), outputs({ NETDEF_INT8_KERNEL: "scalar" })]);
+    expect(portable.kernel).toBe("scalar");
+    expect(best.kernel).not.toBe("scalar");  // x86-64 CI machines have AVX2 at least
+    expect(best.c).toEqual(portable.c);
+    expect(best.d).toEqual(portable.d);
+  }, 60_000);
+
+  it("a refit with INT8-grid kernels keeps INT8; a kernel off its grid is a RefitError and the engine is unchanged", async () => {
+    const c = cases["1×1 stride 2"]!;
+    const net = quantizedConv(c, true);
+    const engine = await net.build();
+    const input = wave(16 * 196, 0.37);
+    const ctx = engine.createExecutionContext();
+    const before = (await ctx.execute({ x: input })).conv!.data.slice();
+    const kernel = net.weights.get("conv.kernel")!;
+    await engine.refit(new WeightStore([["conv.kernel", { ...kernel, data: onInt8Grid(wave(24 * 16, 2.1), 24) }]]));
+    const after = (await ctx.execute({ x: input })).conv!.data.slice();
+    expect(after).not.toEqual(before);
+    expect(engine.inspect().layers.find((l) => l.name === "conv")?.tactic).toBe("int8_implicit_gemm");
+    const error = await engine.refit(new WeightStore([["conv.kernel", { ...kernel, data: wave(24 * 16, 2.1).map((v) => v + 1e-3) }]])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RefitError);
+    expect((error as Error).message).toMatch(/'conv.kernel': layer "conv" runs in INT8 and the new kernel is not on per-output-channel INT8 grids/);
+    expect((await ctx.execute({ x: input })).conv!.data).toEqual(after);
+  });
+
+  describe("malformed INT8 convolutions in a plan are PlanErrors", () => {
+    const planWith = (params: Record<string, unknown>, kernel: Float32Array) => encodePlan({
+      name: "q", inputs: [{ name: "x", dtype: "float32", shape: [1, 2, 4, 4] }],
+      tensors: new Map([["x", { dtype: "float32", shape: [1, 2, 4, 4] }], ["y", { dtype: "float32", shape: [1, 2, 4, 4] }]]),
+      ops: [{ kind: "convolution", name: "conv", inputs: ["x"], outputs: ["y"], weights: { kernel }, weightNames: {}, fusedFrom: ["conv"],
+        params: { outChannels: 2, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], prePadding: [0, 0], postPadding: [0, 0], paddingMode: "explicit_round_down", groups: 1, ...params } }],
+      outputs: [{ name: "y", tensor: "y" }],
+    }, {});
+    const grid = onInt8Grid(wave(4), 2);
+    it.each([
+      ["a negative input scale", { inputScale: -1 }, grid, /inputScale must be a positive finite number/],
+      ["a float tactic", { inputScale: 0.1, tactic: "winograd_2x2_3x3" }, grid, /tactic 'winograd_2x2_3x3' does not take INT8 inputs/],
+      ["groups", { inputScale: 0.1, groups: 2 }, Float32Array.of(1, 1), /INT8 convolutions take one group/],
+      ["a kernel off its grid", { inputScale: 0.1 }, Float32Array.of(1, 0.3333, 1, 1), /kernel row 0 is not on a symmetric INT8 grid/],
+      ["the INT8 tactic without a scale", { tactic: "int8_implicit_gemm" }, grid, /the int8_implicit_gemm tactic needs an inputScale/],
+    ])("%s", async (_, params, kernel, message) => {
+      const error = await Engine.deserialize(planWith(params, kernel)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PlanError);
+      expect((error as Error).message).toMatch(message);
+    });
+  });
+});
