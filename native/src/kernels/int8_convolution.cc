@@ -175,13 +175,24 @@ class Int8Convolution : public Kernel {
           for (int64_t r = 0; r < runCount; r++) {
             const Run& run = runs[r];
             const int64_t id = run.id + kd * w_.dilation[0], ih = run.ih + kh * w_.dilation[1];
-            const bool rowInside = id >= 0 && id < g.size[0] && ih >= 0 && ih < g.size[1];
-            const int8_t* row = rowInside ? q + (id * g.size[1] + ih) * g.size[2] * paddedChannels_ : nullptr;
+            const int64_t iw0 = run.iw + kw * w_.dilation[2], sw = w_.stride[2];
+            // Pixels t in [lo, hi) fall inside the input row; the rest read zeros.
+            int64_t lo = 0, hi = 0;
+            if (id >= 0 && id < g.size[0] && ih >= 0 && ih < g.size[1]) {
+              lo = std::min(run.length, iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw);
+              hi = std::max(lo, std::min(run.length, iw0 >= g.size[2] ? 0 : (g.size[2] - 1 - iw0) / sw + 1));
+            }
+            const int8_t* row = hi > lo ? q + (id * g.size[1] + ih) * g.size[2] * paddedChannels_ : nullptr;
+            int8_t* dst = tapPanel + run.j * 4;
+            if (wordsPerTap == 1) {  // 4 channels or fewer (a network's first layer): one word per pixel
+              for (int64_t t = 0; t < lo; t++) std::memset(dst + t * 4, 0, 4);
+              for (int64_t t = lo; t < hi; t++) std::memcpy(dst + t * 4, row + (iw0 + t * sw) * 4, 4);
+              for (int64_t t = hi; t < run.length; t++) std::memset(dst + t * 4, 0, 4);
+              continue;
+            }
             for (int64_t t = 0; t < run.length; t++) {
-              const int64_t iw = run.iw + kw * w_.dilation[2] + t * w_.stride[2];
-              const int8_t* pixel = rowInside && iw >= 0 && iw < g.size[2] ? row + iw * paddedChannels_ : zeros.data();
-              int8_t* dst = tapPanel + (run.j + t) * 4;
-              for (int64_t word = 0; word < wordsPerTap; word++) std::memcpy(dst + word * 4 * kGemmPanel, pixel + word * 4, 4);
+              const int8_t* pixel = t >= lo && t < hi ? row + (iw0 + t * sw) * paddedChannels_ : zeros.data();
+              for (int64_t word = 0; word < wordsPerTap; word++) std::memcpy(dst + t * 4 + word * 4 * kGemmPanel, pixel + word * 4, 4);
             }
           }
         }
