@@ -10,64 +10,120 @@ namespace netdef {
 
 namespace {
 
-// Depthwise output blocks of R rows × V vectors (8 outputs each): R·V independent accumulators, so the multiply-adds
-// of successive taps overlap instead of waiting on one register's latency.
-// What a depthwise block does before storing: add the channel's bias and clamp to [lower, upper] (ReLU, clip, or
-// ±∞ for none); other finishes run on the stored plane.
+// What a depthwise convolution does to a channel's sums before storing them: add its bias and clamp to
+// [lower, upper] (ReLU, clip, or ±∞ for none); other finishes run on the stored plane.
 struct DepthwiseFinish {
   float bias = 0, lower = -INFINITY, upper = INFINITY;
 };
 
-template <int R, int V>
-__attribute__((always_inline)) inline void depthwiseBlock(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t oh, int64_t OH,
-                                                          int64_t ow, int64_t OW, int64_t rowStride, const DepthwiseFinish& finish) {
-  Vec8 acc[R][V];
-  for (int r = 0; r < R; r++) for (int v = 0; v < V; v++) acc[r][v] = Vec8{} + finish.bias;
-  for (int64_t t = 0; t < tapCount; t++) {
-    const float wt = w[t];
-    const float* base = taps[t] + oh * rowStride + ow;
-    for (int r = 0; r < R; r++)
-      for (int v = 0; v < V; v++) {
-        Vec8 x;
-        __builtin_memcpy(&x, base + r * rowStride + 8 * v, sizeof(Vec8));
-        acc[r][v] += wt * x;
-      }
+// A 2-d depthwise window over one plane per channel, for depthwiseEight.
+struct DepthwiseGeometry {
+  int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, padTop, padLeft;
+};
+
+// std::min(std::max(v, lower), upper) per lane, NaN kept as ActivationFn keeps it. (A function, not a lambda: a
+// lambda inside a target_clones function is compiled for the default target and mismatches the clones' vectors.)
+__attribute__((always_inline)) inline Vec8 clampLanes(Vec8 v, Vec8 lower, Vec8 upper) {
+  v = v < lower ? lower : v;
+  return upper < v ? upper : v;
+}
+
+// An 8×8 block of floats transposed in registers (rows become columns): three rounds of pairwise shuffles.
+__attribute__((always_inline)) inline void transpose8(Vec8 (&m)[8]) {
+  Vec8 t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(m[i], m[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(m[i], m[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
   }
-  const Vec8 lower = Vec8{} + finish.lower, upper = Vec8{} + finish.upper;
-  for (int r = 0; r < R && oh + r < OH; r++)
-    for (int v = 0; v < V && ow + 8 * v < OW; v++) {
-      Vec8 out = acc[r][v] < lower ? lower : acc[r][v];  // std::min(std::max(v, lower), upper), NaN kept
-      out = upper < out ? upper : out;
-      __builtin_memcpy(y + (oh + r) * OW + ow + 8 * v, &out, std::min<int64_t>(8, OW - ow - 8 * v) * sizeof(float));
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; j++) {
+      m[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      m[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
     }
-}
-
-// The block shape depthwiseRows uses for rows of OW outputs: {rows, vectors}.
-inline std::pair<int64_t, int64_t> depthwiseBlockShape(int64_t OW) {
-  const int64_t vectors = (OW + 7) / 8;
-  return vectors >= 3 ? std::pair<int64_t, int64_t>{1, 4} : vectors == 2 ? std::pair<int64_t, int64_t>{2, 2} : std::pair<int64_t, int64_t>{4, 1};
-}
-
-// y[oh, ow] = Σ_t w[t] · taps[t][oh·rowStride + ow], in blocks shaped by the row width (wide rows: 4 vectors of one
-// row; 7-wide rows: one vector of 4 rows). The taps are read up to the output rounded up to whole blocks (the caller
-// pads with zeros), so edge blocks are computed whole and stored in part.
-NETDEF_CLONES
-void depthwiseRows(const float* const* taps, const float* w, int64_t tapCount, float* y, int64_t OH, int64_t OW, int64_t rowStride, const DepthwiseFinish& finish) {
-  const auto [blockRows, blockVectors] = depthwiseBlockShape(OW);
-  if (blockVectors == 4) {
-    for (int64_t oh = 0; oh < OH; oh++)
-      for (int64_t ow = 0; ow < OW; ow += 32) depthwiseBlock<1, 4>(taps, w, tapCount, y, oh, OH, ow, OW, rowStride, finish);
-  } else if (blockVectors == 2) {
-    for (int64_t oh = 0; oh < OH; oh += 2) depthwiseBlock<2, 2>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride, finish);
-  } else {
-    for (int64_t oh = 0; oh < OH; oh += 4) depthwiseBlock<4, 1>(taps, w, tapCount, y, oh, OH, 0, OW, rowStride, finish);
+  for (int i = 0; i < 4; i++) {
+    t[i] = __builtin_shufflevector(m[i], m[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    t[i + 4] = __builtin_shufflevector(m[i], m[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
   }
+  for (int i = 0; i < 8; i++) m[i] = t[i];
 }
 
-// dst[i] = src[2·i]: a stride-2 depthwise convolution's column phases (vectorised as loads and shuffles).
+// Depthwise convolution of up to 8 channels at once with the channels innermost: for small planes (14×14, 7×7)
+// where one plane at a time is all setup and no work. The channels are interleaved into a zero-padded buffer of
+// 8-float pixels, each output pixel is then Σ taps w[tap] · x[pixel + tap] with the 8 channels as the vector lanes
+// (4 pixels at a time, 4 independent sums), and the result is split back into planes. `finish` per channel: bias and
+// clamp bounds. `scratch` (32-byte aligned) holds the weights, the padded input and the output, in vectors of 8.
 NETDEF_CLONES
-void gatherEveryOther(float* __restrict dst, const float* __restrict src, int64_t count) {
-  for (int64_t i = 0; i < count; i++) dst[i] = src[2 * i];
+void depthwiseEight(const float* x, int64_t channels, int64_t inPixels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
+                    float* y, int64_t outPixels, Vec8* scratch) {
+  const int64_t taps = g.KH * g.KW;
+  const int64_t Hp = (g.OH - 1) * g.sh + (g.KH - 1) * g.dh + 1, Wp = (g.OW - 1) * g.sw + (g.KW - 1) * g.dw + 1;
+  Vec8* weights = scratch;
+  Vec8* padded = weights + taps;
+  Vec8* out = padded + Hp * Wp;
+  for (int64_t ph = 0; ph < Hp; ph++) {
+    const int64_t ih = ph - g.padTop;
+    Vec8* row = padded + ph * Wp;
+    // Input columns [lo, hi) of this padded row lie inside the input; zeros elsewhere.
+    const int64_t lo = std::min(Wp, g.padLeft), hi = ih < 0 || ih >= g.H ? lo : std::min(Wp, g.padLeft + g.W);
+    for (int64_t pw = 0; pw < lo; pw++) row[pw] = Vec8{};
+    int64_t pw = lo;
+    if (channels == 8)
+      for (; pw + 8 <= hi; pw += 8) {  // 8 pixels of 8 channels: one 8×8 transpose
+        Vec8 block[8];
+        for (int c = 0; c < 8; c++) __builtin_memcpy(&block[c], x + c * inPixels + ih * g.W + pw - g.padLeft, sizeof(Vec8));
+        transpose8(block);
+        for (int i = 0; i < 8; i++) row[pw + i] = block[i];
+      }
+    for (; pw < hi; pw++) {
+      Vec8 v = {};
+      for (int64_t c = 0; c < channels; c++) v[c] = x[c * inPixels + ih * g.W + pw - g.padLeft];
+      row[pw] = v;
+    }
+    for (; pw < Wp; pw++) row[pw] = Vec8{};
+  }
+  Vec8 bias = {}, lower = {}, upper = {};
+  for (int64_t c = 0; c < 8; c++) {
+    const DepthwiseFinish& f = finish[c < channels ? c : 0];
+    bias[c] = f.bias; lower[c] = f.lower; upper[c] = f.upper;
+  }
+  for (int64_t t = 0; t < taps; t++) {
+    Vec8 v = {};
+    for (int64_t c = 0; c < channels; c++) v[c] = w[c * taps + t];
+    weights[t] = v;
+  }
+  for (int64_t oh = 0; oh < g.OH; oh++) {
+    const Vec8* rowBase = padded + oh * g.sh * Wp;
+    int64_t ow = 0;
+    for (; ow + 4 <= g.OW; ow += 4) {
+      Vec8 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+      for (int64_t kh = 0; kh < g.KH; kh++) {
+        const Vec8* r = rowBase + kh * g.dh * Wp + ow * g.sw;
+        for (int64_t kw = 0; kw < g.KW; kw++) {
+          const Vec8 wt = weights[kh * g.KW + kw];
+          const Vec8* p = r + kw * g.dw;
+          a0 += wt * p[0]; a1 += wt * p[g.sw]; a2 += wt * p[2 * g.sw]; a3 += wt * p[3 * g.sw];
+        }
+      }
+      out[oh * g.OW + ow] = clampLanes(a0, lower, upper); out[oh * g.OW + ow + 1] = clampLanes(a1, lower, upper);
+      out[oh * g.OW + ow + 2] = clampLanes(a2, lower, upper); out[oh * g.OW + ow + 3] = clampLanes(a3, lower, upper);
+    }
+    for (; ow < g.OW; ow++) {
+      Vec8 a = bias;
+      for (int64_t kh = 0; kh < g.KH; kh++)
+        for (int64_t kw = 0; kw < g.KW; kw++) a += weights[kh * g.KW + kw] * rowBase[kh * g.dh * Wp + ow * g.sw + kw * g.dw];
+      out[oh * g.OW + ow] = clampLanes(a, lower, upper);
+    }
+  }
+  int64_t p = 0;
+  if (channels == 8)
+    for (; p + 8 <= outPixels; p += 8) {
+      Vec8 block[8];
+      for (int i = 0; i < 8; i++) block[i] = out[p + i];
+      transpose8(block);
+      for (int c = 0; c < 8; c++) __builtin_memcpy(y + c * outPixels + p, &block[c], sizeof(Vec8));
+    }
+  for (int64_t c = 0; c < channels; c++)
+    for (int64_t q = p; q < outPixels; q++) y[c * outPixels + q] = out[q][c];
 }
 
 // A run of at most a panel's width (16 floats): fixed-size block copies, which compile to a few vector moves where
@@ -231,73 +287,48 @@ class Convolution : public Kernel {
     }
   }
 
-  // Depthwise: each channel alone, finished (bias, residual, activation) while it is still in cache.
+  // Depthwise: 2-d in groups of 8 channels (depthwiseEight), 3-d one channel at a time; each finished (bias,
+  // residual, activation) while it is still in cache.
   void depthwiseConv(const float* x, float* y, const float* residual, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
-    // Bias and a ReLU/clip are applied as each block is stored; residuals and other activations on the plane.
+    // Bias and a ReLU/clip are applied as the sums are stored; residuals and other activations on the planes.
     const bool planar = w_.kernel[0] == 1 && size[0] == 1;
     const auto type = activation_.type;
     const bool inRegister = !residual && activation_.round == ActivationFn::Round::kNone &&
                             (type == ActivationFn::Type::kNone || type == ActivationFn::Type::kRelu || type == ActivationFn::Type::kClip);
-    // Small planes come in blocks of channels per task, so dispatch costs stay small against the work.
+    if (planar) {
+      DepthwiseGeometry g{size[1], size[2], out[1], out[2], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[1], pad[2]};
+      const int64_t scratchVectors = kernelVolume_ + ((g.OH - 1) * g.sh + (g.KH - 1) * g.dh + 1) * ((g.OW - 1) * g.sw + (g.KW - 1) * g.dw + 1) + outPixels;
+      parallelFor((outChannels_ + 7) / 8, [&](int64_t group) {
+        const int64_t c0 = group * 8, count = std::min<int64_t>(8, outChannels_ - c0);
+        static thread_local std::vector<float> scratch;  // vectors of 8 floats, aligned to 32 bytes below
+        scratch.resize(static_cast<size_t>(8 * scratchVectors + 8));
+        Vec8* aligned = reinterpret_cast<Vec8*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) & ~uintptr_t{31});
+        DepthwiseFinish finish[8];
+        for (int64_t i = 0; i < count; i++) {
+          finish[i].bias = bias_.empty() ? 0.0f : bias_[c0 + i];
+          if (inRegister && type == ActivationFn::Type::kRelu) finish[i].lower = 0;
+          if (inRegister && type == ActivationFn::Type::kClip) { finish[i].lower = activation_.alpha; finish[i].upper = activation_.beta; }
+        }
+        depthwiseEight(x + c0 * inPixels, count, inPixels, weight_.data() + c0 * kernelVolume_, g, finish, y + c0 * outPixels, outPixels, aligned);
+        if (inRegister) return;
+        for (int64_t c = c0; c < c0 + count; c++) {  // the bias is in: the residual and activation remain
+          float* yc = y + c * outPixels;
+          if (residual) for (int64_t p = 0; p < outPixels; p++) yc[p] += residual[c * outPixels + p];
+          activation_.apply(yc, outPixels);
+        }
+      }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
+      return;
+    }
+    // 3-d: one channel at a time, in blocks of channels per task when planes are small.
     const int64_t perTask = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outPixels * kernelVolume_));
     parallelFor((outChannels_ + perTask - 1) / perTask, [&](int64_t task) {
       for (int64_t c = task * perTask; c < std::min(outChannels_, (task + 1) * perTask); c++) {
         float* yc = y + c * outPixels;
-        if (planar && inRegister) {
-          DepthwiseFinish finish;
-          finish.bias = bias_.empty() ? 0.0f : bias_[c];
-          if (activation_.type == ActivationFn::Type::kRelu) finish.lower = 0;
-          if (activation_.type == ActivationFn::Type::kClip) { finish.lower = activation_.alpha; finish.upper = activation_.beta; }
-          depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad, finish);
-          continue;
-        }
-        if (planar) depthwisePlane(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad, DepthwiseFinish{});
-        else depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
+        depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
         finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, outPixels);
       }
     }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
-  }
-
-  // One 2-d channel. The input is copied once into a zero-padded plane split by column phase (column i of phase φ
-  // holds padded column i·stride + φ), so every tap reads contiguous memory with no bounds checks and no strided
-  // loads.
-  void depthwisePlane(const float* xc, const float* wc, float* yc, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const DepthwiseFinish& finish) const {
-    const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2], KH = w_.kernel[1], KW = w_.kernel[2];
-    const int64_t sh = w_.stride[1], sw = w_.stride[2], dh = w_.dilation[1], dw = w_.dilation[2];
-    // Padded rows and columns the windows reach, the output rounded up to depthwiseRows' whole blocks.
-    const auto [blockRows, blockVectors] = depthwiseBlockShape(OW);
-    const int64_t rows = (((OH + blockRows - 1) / blockRows) * blockRows - 1) * sh + (KH - 1) * dh + 1;
-    const int64_t reach = OW + ((KW - 1) * dw) / sw + 1;
-    const int64_t phaseWidth = ((OW + 8 * blockVectors - 1) / (8 * blockVectors)) * 8 * blockVectors + ((KW - 1) * dw) / sw + 1;
-    static thread_local std::vector<float> padded;
-    padded.resize(static_cast<size_t>(sw * rows * phaseWidth));
-    for (int64_t r = 0; r < rows; r++) {
-      const int64_t ih = r - pad[1];
-      for (int64_t phase = 0; phase < sw; phase++) {
-        float* dst = padded.data() + (phase * rows + r) * phaseWidth;
-        if (ih < 0 || ih >= H) { std::fill(dst, dst + phaseWidth, 0.0f); continue; }
-        // Columns i with 0 <= i·sw + phase − pad < W; zeros around them (only there: the rest is overwritten).
-        const int64_t first = pad[2] - phase, last = W - 1 + pad[2] - phase;  // (no division at stride 1)
-        const int64_t lo = std::min(reach, first <= 0 ? 0 : sw == 1 ? first : (first + sw - 1) / sw);
-        const int64_t hi = std::max(lo, std::min(reach, last < 0 ? 0 : sw == 1 ? last + 1 : last / sw + 1));
-        const float* from = xc + ih * W + phase - pad[2];
-        std::fill(dst, dst + lo, 0.0f);
-        if (sw == 1) { if (hi > lo) std::memcpy(dst + lo, from + lo, (hi - lo) * sizeof(float)); }
-        else if (sw == 2) gatherEveryOther(dst + lo, from + 2 * lo, hi - lo);
-        else for (int64_t i = lo; i < hi; i++) dst[i] = from[i * sw];
-        std::fill(dst + hi, dst + phaseWidth, 0.0f);
-      }
-    }
-    // Tap t's first source element for output (0, 0).
-    static thread_local std::vector<const float*> taps;
-    taps.resize(KH * KW);
-    for (int64_t kh = 0; kh < KH; kh++)
-      for (int64_t kw = 0; kw < KW; kw++) {
-        const int64_t col = kw * dw;
-        taps[kh * KW + kw] = padded.data() + ((col % sw) * rows + kh * dh) * phaseWidth + col / sw;
-      }
-    depthwiseRows(taps.data(), wc, KH * KW, yc, OH, OW, sh * phaseWidth, finish);
   }
 
   // One 3-d channel: tap by tap over the output, bounds found per row.
