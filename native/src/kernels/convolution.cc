@@ -239,51 +239,53 @@ class Convolution : public Kernel {
 
   // One GEMM panel of the implicit im2col matrix: rows (c, kd, kh, kw) k0…k0+kc, columns (output pixels) j0…j0+nr,
   // read straight from the input (zero outside it), so no im2col buffer is ever written. The panel's pixels split
-  // into runs along one output row; each run of each row is then a strided copy between two zero-filled edges,
-  // found once per run instead of a bounds check per element.
+  // into runs along one output row. Where each run reads, and which of its pixels fall inside the input, depends on
+  // the tap (kd, kh, kw) but not on the channel: it is found once per tap and run, and every row is then copies
+  // between zero-filled edges.
   void packPatches(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) const {
-    struct Run { int64_t j, length, id, ih, iw; };
-    Run runs[kGemmPanel];
+    struct Segment { int64_t j, length, lo, hi, source; };  // pixels [lo, hi) of the run read source + t·sw
     int64_t runCount = 0;
-    for (int64_t j = 0; j < nr;) {
+    int64_t runJ[kGemmPanel], runLength[kGemmPanel], runD[kGemmPanel], runH[kGemmPanel], runW[kGemmPanel];
+    for (int64_t j = 0; j < nr; runCount++) {
       const int64_t p = j0 + j;
       const int64_t od = p / (out[1] * out[2]), oh = (p / out[2]) % out[1], ow = p % out[2];
-      const int64_t length = std::min(nr - j, out[2] - ow);
-      runs[runCount++] = {j, length, od * w_.stride[0] - pad[0], oh * w_.stride[1] - pad[1], ow * w_.stride[2] - pad[2]};
-      j += length;
+      runJ[runCount] = j;
+      runLength[runCount] = std::min(nr - j, out[2] - ow);
+      runD[runCount] = od * w_.stride[0] - pad[0];
+      runH[runCount] = oh * w_.stride[1] - pad[1];
+      runW[runCount] = ow * w_.stride[2] - pad[2];
+      j += runLength[runCount];
     }
-    const int64_t plane = size[0] * size[1] * size[2], sw = w_.stride[2];
-    int64_t c = k0 / kernelVolume_, rem = k0 % kernelVolume_;
-    int64_t kd = rem / (w_.kernel[1] * w_.kernel[2]), kh = (rem / w_.kernel[2]) % w_.kernel[1], kw = rem % w_.kernel[2];
-    // Every window inside the input (no padding, and no ceil-mode window hanging past the end): each run is a
-    // plain copy from a fixed offset.
-    bool inside = true;
-    for (int j = 0; j < 3; j++) inside = inside && pad[j] == 0 && (out[j] - 1) * w_.stride[j] + (w_.kernel[j] - 1) * w_.dilation[j] < size[j];
+    const int64_t sw = w_.stride[2];
+    static thread_local std::vector<Segment> segments;
+    segments.resize(static_cast<size_t>(kernelVolume_ * runCount));
+    for (int64_t t = 0; t < kernelVolume_; t++) {
+      const int64_t kd = t / (w_.kernel[1] * w_.kernel[2]), kh = (t / w_.kernel[2]) % w_.kernel[1], kw = t % w_.kernel[2];
+      for (int64_t q = 0; q < runCount; q++) {
+        Segment& seg = segments[t * runCount + q];
+        seg = {runJ[q], runLength[q], 0, 0, 0};
+        const int64_t id = runD[q] + kd * w_.dilation[0], ih = runH[q] + kh * w_.dilation[1], iw0 = runW[q] + kw * w_.dilation[2];
+        if (id < 0 || id >= size[0] || ih < 0 || ih >= size[1]) continue;  // the whole run reads padding
+        // Pixels with 0 <= iw0 + t·sw < W (no division at stride 1: it would cost more than the copy).
+        seg.lo = std::min(seg.length, iw0 >= 0 ? 0 : sw == 1 ? -iw0 : (-iw0 + sw - 1) / sw);
+        seg.hi = std::max(seg.lo, std::min(seg.length, iw0 >= size[2] ? 0 : sw == 1 ? size[2] - iw0 : (size[2] - 1 - iw0) / sw + 1));
+        seg.source = (id * size[1] + ih) * size[2] + iw0;
+      }
+    }
+    const int64_t plane = size[0] * size[1] * size[2];
+    int64_t c = k0 / kernelVolume_, t = k0 % kernelVolume_;
     for (int64_t r = 0; r < kc; r++) {
       const float* xc = x + c * plane;
       float* dst = panel + r * kGemmPanel;
-      if (inside && sw == 1) {
-        const float* tap = xc + (kd * w_.dilation[0] * size[1] + kh * w_.dilation[1]) * size[2] + kw * w_.dilation[2];
-        for (int64_t q = 0; q < runCount; q++) copyShort(dst + runs[q].j, tap + (runs[q].id * size[1] + runs[q].ih) * size[2] + runs[q].iw, runs[q].length);
-      }
-      for (int64_t q = 0; q < (inside && sw == 1 ? 0 : runCount); q++) {
-        const Run& run = runs[q];
-        float* d = dst + run.j;
-        const int64_t id = run.id + kd * w_.dilation[0], ih = run.ih + kh * w_.dilation[1];
-        if (id < 0 || id >= size[0] || ih < 0 || ih >= size[1]) { std::fill(d, d + run.length, 0.0f); continue; }
-        const float* xr = xc + (id * size[1] + ih) * size[2];
-        // Columns t with 0 <= iw0 + t·sw < W, iw0 the run's first input column (no division at stride 1: it would
-        // cost more than the copy).
-        const int64_t iw0 = run.iw + kw * w_.dilation[2];
-        const int64_t lo = std::min(run.length, iw0 >= 0 ? 0 : sw == 1 ? -iw0 : (-iw0 + sw - 1) / sw);
-        const int64_t hi = std::max(lo, std::min(run.length, iw0 >= size[2] ? 0 : sw == 1 ? size[2] - iw0 : (size[2] - 1 - iw0) / sw + 1));
-        for (int64_t t = 0; t < lo; t++) d[t] = 0.0f;
-        if (sw == 1) copyShort(d + lo, xr + iw0 + lo, hi - lo);
-        else for (int64_t t = lo; t < hi; t++) d[t] = xr[iw0 + t * sw];
-        for (int64_t t = hi; t < run.length; t++) d[t] = 0.0f;
+      for (const Segment* seg = segments.data() + t * runCount, *end = seg + runCount; seg < end; seg++) {
+        float* d = dst + seg->j;
+        for (int64_t i = 0; i < seg->lo; i++) d[i] = 0.0f;
+        if (sw == 1) copyShort(d + seg->lo, xc + seg->source + seg->lo, seg->hi - seg->lo);
+        else for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = xc[seg->source + i * sw];
+        for (int64_t i = seg->hi; i < seg->length; i++) d[i] = 0.0f;
       }
       for (int64_t j = nr; j < kGemmPanel; j++) dst[j] = 0.0f;
-      if (++kw == w_.kernel[2]) { kw = 0; if (++kh == w_.kernel[1]) { kh = 0; if (++kd == w_.kernel[0]) { kd = 0; c++; } } }
+      if (++t == kernelVolume_) { t = 0; c++; }
     }
   }
 
