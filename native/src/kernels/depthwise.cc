@@ -1,0 +1,134 @@
+#include "kernels/depthwise.h"
+
+#include <vector>
+
+namespace netdef {
+
+namespace {
+
+// std::min(std::max(v, lower), upper) per lane, NaN kept as ActivationFn keeps it. (A function, not a lambda: a
+// lambda inside a target_clones function is compiled for the default target and mismatches the clones' vectors.)
+__attribute__((always_inline)) inline Vec8 clampLanes(Vec8 v, Vec8 lower, Vec8 upper) {
+  v = v < lower ? lower : v;
+  return upper < v ? upper : v;
+}
+
+// An 8×8 block of floats transposed in registers (rows become columns): three rounds of pairwise shuffles.
+__attribute__((always_inline)) inline void transpose8(Vec8 (&m)[8]) {
+  Vec8 t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(m[i], m[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(m[i], m[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; j++) {
+      m[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      m[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int i = 0; i < 4; i++) {
+    t[i] = __builtin_shufflevector(m[i], m[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    t[i + 4] = __builtin_shufflevector(m[i], m[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+  for (int i = 0; i < 8; i++) m[i] = t[i];
+}
+
+// The 8 channels' planes interleaved into the zero-padded buffer, 8 pixels per 8×8 transpose.
+NETDEF_CLONES
+void interleaveEight(const float* x, int64_t channels, int64_t inPixels, const DepthwiseGeometry& g, Vec8* padded) {
+  const int64_t Hp = g.paddedRows(), Wp = g.paddedColumns();
+  for (int64_t ph = 0; ph < Hp; ph++) {
+    const int64_t ih = ph - g.padTop;
+    Vec8* row = padded + ph * Wp;
+    // Input columns [lo, hi) of this padded row lie inside the input; zeros elsewhere.
+    const int64_t lo = std::min(Wp, g.padLeft), hi = ih < 0 || ih >= g.H ? lo : std::min(Wp, g.padLeft + g.W);
+    for (int64_t pw = 0; pw < lo; pw++) row[pw] = Vec8{};
+    int64_t pw = lo;
+    if (channels == 8)
+      for (; pw + 8 <= hi; pw += 8) {  // 8 pixels of 8 channels: one 8×8 transpose
+        Vec8 block[8];
+        for (int c = 0; c < 8; c++) __builtin_memcpy(&block[c], x + c * inPixels + ih * g.W + pw - g.padLeft, sizeof(Vec8));
+        transpose8(block);
+        for (int i = 0; i < 8; i++) row[pw + i] = block[i];
+      }
+    for (; pw < hi; pw++) {
+      Vec8 v = {};
+      for (int64_t c = 0; c < channels; c++) v[c] = x[c * inPixels + ih * g.W + pw - g.padLeft];
+      row[pw] = v;
+    }
+    for (; pw < Wp; pw++) row[pw] = Vec8{};
+  }
+}
+
+// Σ taps over the padded buffer, 4 output pixels at a time (4 independent sums), then split into planes.
+NETDEF_CLONES
+void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, float* y, int64_t outPixels, Vec8* scratch) {
+  const int64_t taps = g.KH * g.KW, Wp = g.paddedColumns();
+  Vec8* weights = scratch;
+  const Vec8* padded = depthwisePaddedInput(g, scratch);
+  Vec8* out = scratch + taps + g.paddedRows() * Wp;
+  Vec8 bias = {}, lower = {}, upper = {};
+  for (int64_t c = 0; c < 8; c++) {
+    const DepthwiseFinish& f = finish[c < channels ? c : 0];
+    bias[c] = f.bias; lower[c] = f.lower; upper[c] = f.upper;
+  }
+  for (int64_t t = 0; t < taps; t++) {
+    Vec8 v = {};
+    for (int64_t c = 0; c < channels; c++) v[c] = w[c * taps + t];
+    weights[t] = v;
+  }
+  for (int64_t oh = 0; oh < g.OH; oh++) {
+    const Vec8* rowBase = padded + oh * g.sh * Wp;
+    int64_t ow = 0;
+    for (; ow + 4 <= g.OW; ow += 4) {
+      Vec8 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+      for (int64_t kh = 0; kh < g.KH; kh++) {
+        const Vec8* r = rowBase + kh * g.dh * Wp + ow * g.sw;
+        for (int64_t kw = 0; kw < g.KW; kw++) {
+          const Vec8 wt = weights[kh * g.KW + kw];
+          const Vec8* p = r + kw * g.dw;
+          a0 += wt * p[0]; a1 += wt * p[g.sw]; a2 += wt * p[2 * g.sw]; a3 += wt * p[3 * g.sw];
+        }
+      }
+      out[oh * g.OW + ow] = clampLanes(a0, lower, upper); out[oh * g.OW + ow + 1] = clampLanes(a1, lower, upper);
+      out[oh * g.OW + ow + 2] = clampLanes(a2, lower, upper); out[oh * g.OW + ow + 3] = clampLanes(a3, lower, upper);
+    }
+    for (; ow < g.OW; ow++) {
+      Vec8 a = bias;
+      for (int64_t kh = 0; kh < g.KH; kh++)
+        for (int64_t kw = 0; kw < g.KW; kw++) a += weights[kh * g.KW + kw] * rowBase[kh * g.dh * Wp + ow * g.sw + kw * g.dw];
+      out[oh * g.OW + ow] = clampLanes(a, lower, upper);
+    }
+  }
+  int64_t p = 0;
+  if (channels == 8)
+    for (; p + 8 <= outPixels; p += 8) {
+      Vec8 block[8];
+      for (int i = 0; i < 8; i++) block[i] = out[p + i];
+      transpose8(block);
+      for (int c = 0; c < 8; c++) __builtin_memcpy(y + c * outPixels + p, &block[c], sizeof(Vec8));
+    }
+  for (int64_t c = 0; c < channels; c++)
+    for (int64_t q = p; q < outPixels; q++) y[c * outPixels + q] = out[q][c];
+}
+
+
+}  // namespace
+
+Vec8* depthwiseScratch(const DepthwiseGeometry& g) {
+  static thread_local std::vector<float> scratch;  // vectors of 8 floats, aligned to 32 bytes below
+  const int64_t vectors = g.KH * g.KW + g.paddedRows() * g.paddedColumns() + g.OH * g.OW;
+  scratch.resize(static_cast<size_t>(8 * vectors + 8));
+  return reinterpret_cast<Vec8*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) & ~uintptr_t{31});
+}
+
+void depthwiseEight(const float* x, int64_t channels, int64_t inPixels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
+                    float* y, int64_t outPixels, Vec8* scratch) {
+  interleaveEight(x, channels, inPixels, g, depthwisePaddedInput(g, scratch));
+  computeEight(channels, w, g, finish, y, outPixels, scratch);
+}
+
+void depthwiseEightPadded(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, float* y, int64_t outPixels, Vec8* scratch) {
+  computeEight(channels, w, g, finish, y, outPixels, scratch);
+}
+
+}  // namespace netdef

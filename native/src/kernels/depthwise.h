@@ -1,0 +1,41 @@
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/kernel.h"
+
+namespace netdef {
+
+// 2-d depthwise convolution 8 channels at a time, channels innermost: the 8 channels' planes are interleaved into a
+// zero-padded buffer of 8-float pixels, each output pixel is Σ taps w[tap] · x[pixel + tap] with the channels as
+// the vector lanes, and the result is split back into planes. Shared by the depthwise convolution and the fused
+// expansion → depthwise layer (which writes the padded buffer itself).
+
+// What happens to a channel's sums before they are stored: its bias, then a clamp to [lower, upper] (ReLU, clip,
+// or ±∞ for none). Other activations run on the stored planes.
+struct DepthwiseFinish {
+  float bias = 0, lower = -INFINITY, upper = INFINITY;
+};
+
+// One plane's window: input H × W, output OH × OW, kernel, stride, dilation, leading padding.
+struct DepthwiseGeometry {
+  int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, padTop, padLeft;
+  // The padded input the windows reach: rows × columns of 8-float pixels.
+  int64_t paddedRows() const { return (OH - 1) * sh + (KH - 1) * dh + 1; }
+  int64_t paddedColumns() const { return (OW - 1) * sw + (KW - 1) * dw + 1; }
+};
+
+// This thread's scratch for one group of 8 channels (32-byte aligned): weights, padded input, output.
+Vec8* depthwiseScratch(const DepthwiseGeometry& g);
+// Where the padded input lies in that scratch: paddedRows() × paddedColumns() pixels, row-major.
+inline Vec8* depthwisePaddedInput(const DepthwiseGeometry& g, Vec8* scratch) { return scratch + g.KH * g.KW; }
+
+// Up to 8 channels (`channels`) from planes of `inPixels` floats into planes of `outPixels`; `w` holds each
+// channel's KH·KW weights, `finish` one entry per channel.
+void depthwiseEight(const float* x, int64_t channels, int64_t inPixels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
+                    float* y, int64_t outPixels, Vec8* scratch);
+
+// The same with the padded input already written into the scratch (lanes past `channels` ignored).
+void depthwiseEightPadded(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, float* y, int64_t outPixels, Vec8* scratch);
+
+}  // namespace netdef
