@@ -64,7 +64,7 @@ NETDEF_CLONES
 void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, float* y, int64_t outPixels, Vec8* scratch) {
   const int64_t taps = g.KH * g.KW, Wp = g.paddedColumns();
   Vec8* weights = scratch;
-  const Vec8* padded = depthwisePaddedInput(g, scratch);
+  const Vec8* padded = scratch + taps;
   Vec8* out = scratch + taps + g.paddedRows() * Wp;
   Vec8 bias = {}, lower = {}, upper = {};
   for (int64_t c = 0; c < 8; c++) {
@@ -123,11 +123,7 @@ Vec8* depthwiseScratch(const DepthwiseGeometry& g) {
 
 void depthwiseEight(const float* x, int64_t channels, int64_t inPixels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
                     float* y, int64_t outPixels, Vec8* scratch) {
-  interleaveEight(x, channels, inPixels, g, depthwisePaddedInput(g, scratch));
-  computeEight(channels, w, g, finish, y, outPixels, scratch);
-}
-
-void depthwiseEightPadded(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, float* y, int64_t outPixels, Vec8* scratch) {
+  interleaveEight(x, channels, inPixels, g, scratch + g.KH * g.KW);
   computeEight(channels, w, g, finish, y, outPixels, scratch);
 }
 

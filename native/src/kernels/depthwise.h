@@ -8,8 +8,8 @@ namespace netdef {
 
 // 2-d depthwise convolution 8 channels at a time, channels innermost: the 8 channels' planes are interleaved into a
 // zero-padded buffer of 8-float pixels, each output pixel is Σ taps w[tap] · x[pixel + tap] with the channels as
-// the vector lanes, and the result is split back into planes. Shared by the depthwise convolution and the fused
-// expansion → depthwise layer (which writes the padded buffer itself).
+// the vector lanes, and the result is split back into planes: vectorised across channels, so small planes
+// (14×14, 7×7) cost no more per value than large ones.
 
 // What happens to a channel's sums before they are stored: its bias, then a clamp to [lower, upper] (ReLU, clip,
 // or ±∞ for none). Other activations run on the stored planes.
@@ -27,15 +27,10 @@ struct DepthwiseGeometry {
 
 // This thread's scratch for one group of 8 channels (32-byte aligned): weights, padded input, output.
 Vec8* depthwiseScratch(const DepthwiseGeometry& g);
-// Where the padded input lies in that scratch: paddedRows() × paddedColumns() pixels, row-major.
-inline Vec8* depthwisePaddedInput(const DepthwiseGeometry& g, Vec8* scratch) { return scratch + g.KH * g.KW; }
 
 // Up to 8 channels (`channels`) from planes of `inPixels` floats into planes of `outPixels`; `w` holds each
 // channel's KH·KW weights, `finish` one entry per channel.
 void depthwiseEight(const float* x, int64_t channels, int64_t inPixels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
                     float* y, int64_t outPixels, Vec8* scratch);
-
-// The same with the padded input already written into the scratch (lanes past `channels` ignored).
-void depthwiseEightPadded(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, float* y, int64_t outPixels, Vec8* scratch);
 
 }  // namespace netdef
