@@ -37,14 +37,15 @@ void microScalar(int64_t quads, const int8_t* ap, const int8_t* bp, Tile& tile) 
 // within ±127); vpmaddwd by ones then widens pairs to int32.
 template <bool kNegative>
 __attribute__((target("avx2"))) void microAvx2(int64_t quads, const int8_t* ap, const int8_t* bp, Tile& tile) {
-  __m256i acc[kInt8Rows][2];
-  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+  __m256i acc[kInt8Rows][2];  // every loop over rows unrolled, so the array lives in registers
+#pragma GCC unroll 8
+  for (int64_t r = 0; r < kInt8Rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t q = 0; q < quads; q++) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64 + 32));
     const __m256i u0 = kNegative ? _mm256_sign_epi8(b0, b0) : b0, u1 = kNegative ? _mm256_sign_epi8(b1, b1) : b1;
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int64_t r = 0; r < kInt8Rows; r++) {
       int32_t word;
       std::memcpy(&word, ap + (q * kInt8Rows + r) * 4, 4);
@@ -54,6 +55,7 @@ __attribute__((target("avx2"))) void microAvx2(int64_t quads, const int8_t* ap, 
       acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, a1), ones));
     }
   }
+#pragma GCC unroll 8
   for (int64_t r = 0; r < kInt8Rows; r++) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols), acc[r][0]);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols + 8), acc[r][1]);
@@ -65,12 +67,12 @@ __attribute__((target("avx2"))) void microAvx2(int64_t quads, const int8_t* ap, 
   template <bool kNegative>                                                                                             \
   __attribute__((target(TARGET))) void NAME(int64_t quads, const int8_t* ap, const int8_t* bp, Tile& tile) {             \
     __m256i acc[kInt8Rows][2];                                                                                           \
-    for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();                                                      \
+    _Pragma("GCC unroll 8") for (int64_t r = 0; r < kInt8Rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();    \
     for (int64_t q = 0; q < quads; q++) {                                                                                \
       const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64));                             \
       const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + q * 64 + 32));                        \
       const __m256i u0 = kNegative ? _mm256_sign_epi8(b0, b0) : b0, u1 = kNegative ? _mm256_sign_epi8(b1, b1) : b1;     \
-      _Pragma("GCC unroll 6") for (int64_t r = 0; r < kInt8Rows; r++) {                                                 \
+      _Pragma("GCC unroll 8") for (int64_t r = 0; r < kInt8Rows; r++) {                                                 \
         int32_t word;                                                                                                    \
         std::memcpy(&word, ap + (q * kInt8Rows + r) * 4, 4);                                                            \
         const __m256i a = _mm256_set1_epi32(word);                                                                       \
@@ -78,7 +80,7 @@ __attribute__((target("avx2"))) void microAvx2(int64_t quads, const int8_t* ap, 
         acc[r][1] = DPBUSD(acc[r][1], u1, kNegative ? _mm256_sign_epi8(a, b1) : a);                                     \
       }                                                                                                                  \
     }                                                                                                                    \
-    for (int64_t r = 0; r < kInt8Rows; r++) {                                                                            \
+    _Pragma("GCC unroll 8") for (int64_t r = 0; r < kInt8Rows; r++) {                                                   \
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols), acc[r][0]);                                     \
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(tile + r * kCols + 8), acc[r][1]);                                 \
     }                                                                                                                    \

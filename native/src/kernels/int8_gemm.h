@@ -15,7 +15,7 @@ namespace netdef {
 // quantized input (integers in [−128, 127]). Both are packed with K in quads, the layout of the byte dot-product
 // instructions (AVX2 vpmaddubsw, VNNI vpdpbusd): each row of A and each column of B gives 4 consecutive bytes per
 // quad. Every implementation computes the same integers, so results do not depend on the CPU.
-constexpr int64_t kInt8Rows = 6;  // rows of A per panel; B panels are kGemmPanel (16) columns wide
+constexpr int64_t kInt8Rows = 4;  // rows of A per panel (4 × 16 tiles: 8 accumulators and the temporaries fit AVX2 registers); B panels 16 wide
 
 // A layer's weights as INT8: rows on symmetric per-row grids (each value q · amax/127 with q an integer), packed.
 struct Int8Matrix {
