@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reducedFloat, roundToBfloat16, roundToFloat16 } from "netdef";
+import { Network, reducedFloat, roundToBfloat16, roundToFloat16 } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
 
@@ -14,6 +14,32 @@ describe("rounding", () => {
     expect(roundToFloat16(1 + 3 * 2 ** -11)).toBe(1 + 2 ** -9);
     expect(roundToFloat16(2 ** -25 * 3)).toBe(2 ** -23); // 1.5 steps of 2^-24 → 2 steps (ties to even)
     expect(roundToFloat16(70000)).toBe(Infinity);
+  });
+});
+
+describe("rounding fused into a convolution's epilogue", () => {
+  it.each(["bfloat16", "float16"] as const)("%s: each value as the TypeScript rounding gives it, exact ties included, in whole and partial tiles", async (dtype) => {
+    // A 1×1 convolution with an identity kernel computes each input exactly; the round trip after it runs in the
+    // GEMM's epilogue. Inputs: exact ties (the dropped bits exactly half a step) with even and odd kept bits, and
+    // values just either side of them.
+    const channels = 16, pixels = 64, dropped = dtype === "bfloat16" ? 16 : 13;
+    const bits = new Uint32Array(channels * pixels);
+    const half = 1 << (dropped - 1);
+    for (let i = 0; i < bits.length; i++) {
+      // Values in [1, 2) (float16's range too) whose kept bits end in 0 or 1 (i odd or even), then the dropped bits.
+      const kept = ((0x3f80 + (i % 97)) << 16) + (dtype === "float16" ? (i % 8) << 13 : 0);
+      bits[i] = kept + [half, half - 1, half + 1][i % 3]!;
+    }
+    const input = new Float32Array(bits.buffer);
+    const net = new Network("round");
+    const x = net.addInput("x", "float32", [1, channels, 8, 8]);
+    const identity = Float32Array.from({ length: channels * channels }, (_, i) => (i % (channels + 1) === 0 ? 1 : 0));
+    net.markOutput(x.addConvolution("c", { outChannels: channels, kernel: 1, bias: false, weights: { kernel: identity } }).addCast("narrow", { to: dtype }).addCast("wide", { to: "float32" }));
+    const engine = await net.build();
+    expect(engine.inspect().layers.map((l) => l.fusedFrom.join("+"))).toEqual(["c+narrow+wide"]);
+    const { wide } = await engine.createExecutionContext().execute({ x: input });
+    const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
+    expect(Array.from(wide!.data)).toEqual(Array.from(input, round));
   });
 });
 

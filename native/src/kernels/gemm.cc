@@ -35,6 +35,17 @@ struct AlignedBuffer {
   }
 };
 
+// roundToBfloat16 on 8 lanes (the same bit arithmetic: nearest, ties to even, NaN kept).
+__attribute__((always_inline)) inline Vec8 roundLanesToBfloat16(Vec8 v) {
+  typedef uint32_t Bits8 __attribute__((vector_size(32)));
+  Bits8 bits;
+  __builtin_memcpy(&bits, &v, sizeof(v));
+  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+  Vec8 rounded;
+  __builtin_memcpy(&rounded, &bits, sizeof(v));
+  return v != v ? v : rounded;
+}
+
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc × kNR), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual, ReLU or clip in-register, other activations on the stored rows.
 NETDEF_CLONES
@@ -55,8 +66,12 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
   }
   Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   using Type = ActivationFn::Type;
+  using Round = ActivationFn::Round;
   const Type act = ep ? ep->activation.type : Type::kNone;
-  const bool inRegister = (act == Type::kNone || act == Type::kRelu || act == Type::kClip) && (!ep || ep->activation.round == ActivationFn::Round::kNone);
+  const Round round = ep ? ep->activation.round : Round::kNone;
+  // ReLU/clip and bfloat16 rounding run on the tile in registers; other activations and float16 on stored rows.
+  const bool inRegister = (act == Type::kNone || act == Type::kRelu || act == Type::kClip) && (round == Round::kNone || round == Round::kBfloat16);
+  const bool bfloat16 = round == Round::kBfloat16;
   const float lower = act == Type::kClip ? ep->activation.alpha : 0.0f, upper = act == Type::kClip ? ep->activation.beta : INFINITY;
   const Vec8 lowerV = Vec8{} + lower, upperV = Vec8{} + upper;
   const float* residual = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
@@ -82,6 +97,7 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
           lo = lo < lowerV ? lowerV : lo; hi = hi < lowerV ? lowerV : hi;
           lo = upperV < lo ? upperV : lo; hi = upperV < hi ? upperV : hi;
         }
+        if (bfloat16 && inRegister) { lo = roundLanesToBfloat16(lo); hi = roundLanesToBfloat16(hi); }
       }
       __builtin_memcpy(cr, &lo, sizeof(Vec8));
       __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
@@ -102,6 +118,7 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
         if (ep->bias) v += ep->bias[row0 + r];
         if (residual) v += residual[r * ldc + j];
         if (act != Type::kNone && inRegister) v = std::min(std::max(v, lower), upper);
+        if (bfloat16 && inRegister) v = roundToBfloat16(v);
       }
       cr[j] = v;
     }
