@@ -21,7 +21,7 @@ export const PASSES: readonly Pass[] = [
   { name: "drop roundings of values already representable", run: dropRedundantRoundTrips },
   { name: "fold BatchNorm and channel scales into the preceding convolution or dense layer", run: foldAffineIntoConvolutionOrDense },
   { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
-  { name: "run convolutions behind quantize → dequantize in INT8", run: fuseQuantizedConvolution },
+  { name: "run convolutions and dense layers behind quantize → dequantize in INT8", run: fuseQuantizedInputs },
   { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
@@ -162,23 +162,24 @@ export function onInt8Grids(kernel: Float32Array, channels: number): boolean {
 }
 
 /**
- * quantize → dequantize (one per-tensor scale) → convolution whose kernel is on per-output-channel INT8 grids (as
- * `quantize` leaves it; BatchNorm folding scales each channel's grid and keeps it one): the convolution quantizes
- * its float input itself and computes in integers (TensorRT's explicit-quantization fusion). The pair goes once no
- * other layer reads it. Grouped convolutions stay in float: depthwise gains nothing from INT8 here.
+ * quantize → dequantize (one per-tensor scale) → convolution or dense layer whose kernel is on per-output-channel
+ * INT8 grids (as `quantize` leaves it; BatchNorm folding scales each channel's grid and keeps it one): the layer
+ * quantizes its float input itself and computes in integers (TensorRT's explicit-quantization fusion). The pair
+ * goes once no other layer reads it. Grouped convolutions stay in float: depthwise gains nothing from INT8 here.
  */
-export function fuseQuantizedConvolution(graph: BuildGraph): void {
-  for (const conv of graph.ops) {
-    if (conv.kind !== "convolution" || conv.params.groups !== 1 || conv.params.inputScale !== undefined) continue;
-    const dequantize = producerOf(graph, conv.inputs[0]!);
+export function fuseQuantizedInputs(graph: BuildGraph): void {
+  for (const op of graph.ops) {
+    const dense = op.kind === "fullyConnected";
+    if ((!dense && (op.kind !== "convolution" || op.params.groups !== 1)) || op.params.inputScale !== undefined) continue;
+    const dequantize = producerOf(graph, op.inputs[0]!);
     const quantize = dequantize?.kind === "dequantize" ? producerOf(graph, dequantize.inputs[0]!) : undefined;
     const scale = quantize?.weights.scale;
     if (!quantize || quantize.kind !== "quantize" || scale?.length !== 1 || dequantize!.weights.scale?.length !== 1 || dequantize!.weights.scale[0] !== scale[0]
       || dequantize!.params.to !== "float32" || graph.tensors.get(quantize.inputs[0]!)?.dtype !== "float32") continue;
-    if (!onInt8Grids(conv.weights.kernel!, conv.params.outChannels as number)) continue;
-    conv.inputs = [quantize.inputs[0]!, ...conv.inputs.slice(1)];
-    conv.params = { ...conv.params, inputScale: scale[0], tactic: "int8_implicit_gemm" };
-    conv.fusedFrom.unshift(...quantize.fusedFrom, ...dequantize!.fusedFrom);
+    if (!onInt8Grids(op.weights.kernel!, (dense ? op.params.outFeatures : op.params.outChannels) as number)) continue;
+    op.inputs = [quantize.inputs[0]!, ...op.inputs.slice(1)];
+    op.params = { ...op.params, inputScale: scale[0], tactic: dense ? "int8_gemm" : "int8_implicit_gemm" };
+    op.fusedFrom.unshift(...quantize.fusedFrom, ...dequantize!.fusedFrom);
   }
   removeDeadLayers(graph);
 }

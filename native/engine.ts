@@ -200,7 +200,7 @@ export class Engine {
     await runPasses(graph, PASSES.filter((p) => passes.includes(p.name)), ((this.header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
     for (const layer of layers) {  // the implementations the build chose, tuned or by shape rules
       const op = graph.ops.find((o) => o.name === layer.name);
-      if (op && layer.tactic === "int8_implicit_gemm" && op.params.inputScale === undefined) {
+      if (op && (layer.tactic === "int8_implicit_gemm" || layer.tactic === "int8_gemm") && op.params.inputScale === undefined) {
         const kernel = this.header.ir.layers.find((l) => l.name === layer.name)?.weights.kernel?.name ?? layer.name;
         problems.push(`'${kernel}': layer "${layer.name}" runs in INT8 and the new kernel is not on per-output-channel INT8 grids (quantize the weights, e.g. with quantize(), before refitting)`);
       }

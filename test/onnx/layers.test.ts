@@ -96,6 +96,8 @@ const cases: Record<string, OracleCase> = {
   // Q → DQ → conv with the kernel on INT8 grids: the builder fuses them into an INT8 convolution (integer sums).
   "INT8 conv 3×3 pad 1 (quantize → dequantize → conv, fused), 5 → 7 channels": { inputs: img(5, 9, 11), define: (_, { x }, w) => x!.addQuantize("q", { scale: Float32Array.from([0.01]) }).addDequantize("dq", { scale: Float32Array.from([0.01]) })
     .addConvolution("c", { outChannels: 7, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(w(7, 5, 3, 3), 7), bias: w(7) } }) },
+  "INT8 dense (quantize → dequantize → fully connected, fused), batch 2": { inputs: img(3, 7, 7), define: (_, { x }, w) => x!.addQuantize("q", { scale: Float32Array.from([0.01]) }).addDequantize("dq", { scale: Float32Array.from([0.01]) })
+    .addFullyConnected("fc", { outFeatures: 9, weights: { kernel: onInt8Grid(w(9, 147), 9), bias: w(9) } }) },
   "INT8 conv + residual + relu on a ReLU'd input (fused)": { inputs: img(16, 12, 13), define: (_, { x }, w) => {
     const r = x!.addActivation("pre", { type: "relu" });
     return r.addQuantize("q", { scale: Float32Array.from([0.008]) }).addDequantize("dq", { scale: Float32Array.from([0.008]) })

@@ -1,4 +1,4 @@
-// INT8 convolutions: quantize → dequantize → convolution fused into one layer that computes in integers. Checked
+// INT8 layers: quantize → dequantize → convolution or dense layer fused into one layer that computes in integers. Checked
 // against the same network run unfused in float32 (Q/DQ simulated), across geometries and both input signs, and
 // the CPU-specific kernels against the portable one, bit for bit. (onnxruntime rows: test/onnx/layers.test.ts.)
 import { execFile } from "node:child_process";
@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Engine, Network, PlanError, RefitError, WeightStore } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
-import { fuseQuantizedConvolution } from "../../builder/passes.js";
+import { fuseQuantizedInputs } from "../../builder/passes.js";
 import { encodePlan } from "../../native/plan.js";
 import { onInt8Grid } from "../fixtures.js";
 
@@ -54,11 +54,11 @@ const cases: Record<string, ConvCase> = {
   "3×3 + residual + ReLU (fused epilogue), 64 channels": { channels: 64, outChannels: 64, size: [12, 12], kernel: [3, 3], padding: 1, residual: true },
 };
 
-describe("INT8 convolution (quantize → dequantize → convolution, fused)", () => {
+describe("INT8 convolutions and dense layers (quantize → dequantize → layer, fused)", () => {
   it("the pass: Q/DQ folded into the convolution (scale, tactic, fused layers); kept when another layer reads them", () => {
     const net = quantizedConv(cases["3×3 pad 1, 5 → 7 channels (channels padded to quads, a partial row panel)"]!, false);
     const graph = buildGraph(net.toJSON(), net.weights);
-    fuseQuantizedConvolution(graph);
+    fuseQuantizedInputs(graph);
     expect(graph.ops.map((op) => `${op.kind}:${op.fusedFrom.join("+")}`)).toEqual(["convolution:q+dq+conv"]);
     expect(graph.ops[0]!.inputs).toEqual(["x"]);
     expect(graph.ops[0]!.params).toMatchObject({ inputScale: Float32Array.of(0.004)[0], tactic: "int8_implicit_gemm" });
@@ -66,7 +66,7 @@ describe("INT8 convolution (quantize → dequantize → convolution, fused)", ()
     const shared = quantizedConv(cases["1×1 stride 2"]!, false);
     shared.markOutput(shared.tensor("dq")!.addActivation("other", { type: "tanh" }));
     const sharedGraph = buildGraph(shared.toJSON(), shared.weights);
-    fuseQuantizedConvolution(sharedGraph);
+    fuseQuantizedInputs(sharedGraph);
     expect(sharedGraph.ops.map((op) => op.kind)).toEqual(["quantize", "dequantize", "convolution", "activation"]);
     expect(sharedGraph.ops[2]!.params.inputScale).toBeDefined();
   });
@@ -81,7 +81,7 @@ describe("INT8 convolution (quantize → dequantize → convolution, fused)", ()
     offGrid.markOutput(x.addQuantize("q2", { scale }).addDequantize("dq2", { scale: Float32Array.of(0.02) })
       .addConvolution("mismatch", { outChannels: 4, kernel: 3, weights: { kernel: onInt8Grid(wave(144), 4), bias: wave(4) } }));
     const graph = buildGraph(offGrid.toJSON(), offGrid.weights);
-    fuseQuantizedConvolution(graph);
+    fuseQuantizedInputs(graph);
     expect(graph.ops.filter((op) => op.params.inputScale !== undefined)).toEqual([]);
   });
 
@@ -92,6 +92,23 @@ describe("INT8 convolution (quantize → dequantize → convolution, fused)", ()
       expect(worst).toBeLessThan(1e-5);
     });
   }
+
+  it.each([[1, true], [3, false], [20, false], [20, true]] as const)("dense layer at batch %i (input ≥ 0: %s): within 1e-5 of the float32 simulation", async (batch, nonNegative) => {
+    // 1–4 rows: dot products; more: the INT8 GEMM. 203 inputs: not a whole number of 32-byte steps or quads.
+    const net = new Network("dense");
+    const x = net.addInput("x", "float32", [batch, 7, 29]);
+    const scale = Float32Array.of(0.004);
+    const source = nonNegative ? x.addActivation("pre", { type: "relu" }) : x;
+    net.markOutput(source.addQuantize("q", { scale }).addDequantize("dq", { scale })
+      .addFullyConnected("fc", { outFeatures: 37, weights: { kernel: onInt8Grid(wave(37 * 203), 37), bias: wave(37, 0.7) } }).addActivation("relu", { type: "relu" }));
+    const [fused, plain] = await Promise.all([net.build(), net.build({ optimize: false })]);
+    expect(fused.inspect().layers.map((l) => `${l.fusedFrom.join("+")}:${l.tactic ?? ""}`)).toEqual([...(nonNegative ? ["pre:"] : []), "q+dq+fc+relu:int8_gemm"]);
+    const input = wave(batch * 203, 0.37).map((v) => v * 1.2);
+    const [a, b] = await Promise.all([fused.createExecutionContext().execute({ x: input }), plain.createExecutionContext().execute({ x: input })]);
+    const got = a.relu!.data, want = b.relu!.data;
+    const top = Math.max(...Array.from(want, (v) => Math.abs(Number(v))));
+    for (let i = 0; i < want.length; i++) expect(Math.abs(Number(got[i]) - Number(want[i]))).toBeLessThan(1e-5 * top);
+  });
 
   it("the CPU's INT8 kernels (VNNI, AVX2) and the portable one give the same bits", async () => {
     // Child processes, each with its kernel choice fixed at start-up: prints the kernel's name and the outputs.
@@ -106,17 +123,20 @@ describe("INT8 convolution (quantize → dequantize → convolution, fused)", ()
       net.markOutput(dq.addConvolution("c", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(wave(20 * 12 * 9), 20), bias: wave(20) } }));
       net.markOutput(x.addActivation("r", { type: "relu" }).addQuantize("q2", { scale }).addDequantize("dq2", { scale })
         .addConvolution("d", { outChannels: 9, kernel: 1, weights: { kernel: onInt8Grid(wave(9 * 12), 9), bias: wave(9) } }));
+      const flat = x.addShuffle("flat", { reshape: [2, -1] }).addQuantize("q3", { scale }).addDequantize("dq3", { scale });
+      net.markOutput(flat.addFullyConnected("e", { outFeatures: 11, weights: { kernel: onInt8Grid(wave(11 * 12 * 17 * 19), 11), bias: wave(11) } }));
       const out = await (await net.build()).createExecutionContext().execute({ x: wave(2 * 12 * 17 * 19, 0.37) });
-      console.log(JSON.stringify({ kernel: int8KernelName(), c: Array.from(out.c.data), d: Array.from(out.d.data) }));`;
+      console.log(JSON.stringify({ kernel: int8KernelName(), c: Array.from(out.c.data), d: Array.from(out.d.data), e: Array.from(out.e.data) }));`;
     const outputs = async (env: Record<string, string>) => {
       const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, ...env } });
-      return JSON.parse(stdout) as { kernel: string; c: number[]; d: number[] };
+      return JSON.parse(stdout) as { kernel: string; c: number[]; d: number[]; e: number[] };
     };
     const [best, portable] = await Promise.all([outputs({}), outputs({ NETDEF_INT8_KERNEL: "scalar" })]);
     expect(portable.kernel).toBe("scalar");
     expect(best.kernel).not.toBe("scalar");  // x86-64 CI machines have AVX2 at least
     expect(best.c).toEqual(portable.c);
     expect(best.d).toEqual(portable.d);
+    expect(best.e).toEqual(portable.e);
   }, 60_000);
 
   it("a refit with INT8-grid kernels keeps INT8; a kernel off its grid is a RefitError and the engine is unchanged", async () => {
@@ -137,7 +157,7 @@ describe("INT8 convolution (quantize → dequantize → convolution, fused)", ()
     expect((await ctx.execute({ x: input })).conv!.data).toEqual(after);
   });
 
-  describe("malformed INT8 convolutions in a plan are PlanErrors", () => {
+  describe("malformed INT8 layers in a plan are PlanErrors", () => {
     const planWith = (params: Record<string, unknown>, kernel: Float32Array) => encodePlan({
       name: "q", inputs: [{ name: "x", dtype: "float32", shape: [1, 2, 4, 4] }],
       tensors: new Map([["x", { dtype: "float32", shape: [1, 2, 4, 4] }], ["y", { dtype: "float32", shape: [1, 2, 4, 4] }]]),
@@ -146,6 +166,18 @@ describe("INT8 convolution (quantize → dequantize → convolution, fused)", ()
       outputs: [{ name: "y", tensor: "y" }],
     }, {});
     const grid = onInt8Grid(wave(4), 2);
+    it("a dense layer whose kernel is off its grid", async () => {
+      const plan = encodePlan({
+        name: "q", inputs: [{ name: "x", dtype: "float32", shape: [1, 4] }],
+        tensors: new Map([["x", { dtype: "float32", shape: [1, 4] }], ["y", { dtype: "float32", shape: [1, 2] }]]),
+        ops: [{ kind: "fullyConnected", name: "fc", inputs: ["x"], outputs: ["y"], weights: { kernel: Float32Array.of(1, 0.3333, 0, 0, 1, 1, 1, 1) }, weightNames: {}, fusedFrom: ["fc"],
+          params: { outFeatures: 2, inFeatures: 4, inputScale: 0.1 } }],
+        outputs: [{ name: "y", tensor: "y" }],
+      }, {});
+      const error = await Engine.deserialize(plan).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PlanError);
+      expect((error as Error).message).toMatch(/fc \(fullyConnected\): kernel row 0 is not on a symmetric INT8 grid/);
+    });
     it.each([
       ["a negative input scale", { inputScale: -1 }, grid, /inputScale must be a positive finite number/],
       ["a float tactic", { inputScale: 0.1, tactic: "winograd_2x2_3x3" }, grid, /tactic 'winograd_2x2_3x3' does not take INT8 inputs/],

@@ -494,7 +494,10 @@ class MatrixMultiply : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> makeFullyConnected(const OpDesc& op) { return std::make_unique<FullyConnected>(op); }
+std::unique_ptr<Kernel> makeFullyConnected(const OpDesc& op) {
+  if (op.params.has("inputScale")) return makeInt8Dense(op);
+  return std::make_unique<FullyConnected>(op);
+}
 std::unique_ptr<Kernel> makeMatrixMultiply(const OpDesc& op) { return std::make_unique<MatrixMultiply>(op); }
 
 }  // namespace netdef

@@ -42,6 +42,7 @@ std::unique_ptr<Kernel> makeInt8Convolution(const OpDesc& op);  // a convolution
 std::unique_ptr<Kernel> makeDeconvolution(const OpDesc& op);
 std::unique_ptr<Kernel> makePooling(const OpDesc& op);
 std::unique_ptr<Kernel> makeFullyConnected(const OpDesc& op);
+std::unique_ptr<Kernel> makeInt8Dense(const OpDesc& op);  // a dense layer with an inputScale
 std::unique_ptr<Kernel> makeMatrixMultiply(const OpDesc& op);
 std::unique_ptr<Kernel> makeActivation(const OpDesc& op);
 std::unique_ptr<Kernel> makeUnary(const OpDesc& op);
