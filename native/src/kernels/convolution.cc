@@ -104,7 +104,7 @@ class Convolution : public Kernel {
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) {
             packBPanel(kc, j0, nr, xg + k0 * outPixels, outPixels, false, panel);
             return panel;
-          }, yg, outPixels, false, kBlock_, packed, &epilogue);
+          }, yg, outPixels, false, kBlock_, packed, &epilogue, xg, outPixels);
         } else {
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
                        [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); return panel; },

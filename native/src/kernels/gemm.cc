@@ -46,16 +46,16 @@ __attribute__((always_inline)) inline Vec8 roundLanesToBfloat16(Vec8 v) {
   return v != v ? v : rounded;
 }
 
-// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc × kNR), then (last K block) the epilogue on the tile while it is in
+// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual, ReLU or clip in-register, other activations on the stored rows.
 NETDEF_CLONES
-void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
+void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
   for (int64_t k = 0; k < kc; k++) {
     Vec8 b0, b1;
-    __builtin_memcpy(&b0, bp + k * kNR, sizeof(Vec8));
-    __builtin_memcpy(&b1, bp + k * kNR + 8, sizeof(Vec8));
+    __builtin_memcpy(&b0, bp + k * bStride, sizeof(Vec8));
+    __builtin_memcpy(&b1, bp + k * bStride + 8, sizeof(Vec8));
     const float* a = ap + k * kMR;
     c00 += a[0] * b0; c01 += a[0] * b1;
     c10 += a[1] * b0; c11 += a[1] * b1;
@@ -178,7 +178,7 @@ std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, i
 }
 
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
-                  const float* prepackedA, const GemmEpilogue* epilogue) {
+                  const float* prepackedA, const GemmEpilogue* epilogue, const float* rowMajorB, int64_t ldb) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
@@ -213,10 +213,16 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
         const int64_t q0 = group * kWideGroup, q1 = std::min(nPanels, q0 + kWideGroup);
         float* buffer = packedB.get(static_cast<size_t>(kWideGroup * kNR * kc));
         const float* bps[kWideGroup];
-        for (int64_t q = q0; q < q1; q++) bps[q - q0] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), buffer + (q - q0) * kNR * kc);
+        int64_t strides[kWideGroup];
+        for (int64_t q = q0; q < q1; q++) {
+          const int64_t nr = std::min(kNR, N - q * kNR);
+          // A whole panel of a row-major B is read where it lies, a row per step: no packing.
+          strides[q - q0] = rowMajorB && nr == kNR ? ldb : kNR;
+          bps[q - q0] = rowMajorB && nr == kNR ? rowMajorB + k0 * ldb + q * kNR : packB(k0, kc, q * kNR, nr, buffer + (q - q0) * kNR * kc);
+        }
         for (int64_t p = 0; p < mPanels; p++) {
           for (int64_t q = q0; q < q1; q++) {
-            microKernel(kc, ap + p * kc * kMR, bps[q - q0], C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
+            microKernel(kc, ap + p * kc * kMR, bps[q - q0], strides[q - q0], C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
           }
         }
       }, parallel);
@@ -230,7 +236,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     parallelFor(mChunks, [&](int64_t chunk) {
       for (int64_t q = 0; q < nPanels; q++) {
         for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
-          microKernel(kc, ap + p * kc * kMR, panels[q], C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
+          microKernel(kc, ap + p * kc * kMR, panels[q], kNR, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
         }
       }
     }, parallel);
@@ -363,7 +369,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const f
   sgemmPackedB(M, N, K, A, lda, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* bp) {
     packBPanel(kc, j0, nr, transB ? B + k0 : B + k0 * ldb, ldb, transB, bp);
     return bp;
-  }, C, ldc, accumulate);
+  }, C, ldc, accumulate, 256, nullptr, nullptr, transB ? nullptr : B, ldb);
 }
 
 namespace {

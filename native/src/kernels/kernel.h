@@ -120,8 +120,9 @@ struct GemmEpilogue {
 
 // C[M,N] (+)= A[M,K] · B with B supplied panel by panel, then the epilogue if given.
 // `prepackedA` (from prepackA with the same kBlock), when given, replaces A: constant weights are packed once.
+// `rowMajorB` (B itself, [K, N] with leading dimension `ldb`), when given, lets a wide GEMM read whole panels in place.
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
-                  int64_t kBlock = 256, const float* prepackedA = nullptr, const GemmEpilogue* epilogue = nullptr);
+                  int64_t kBlock = 256, const float* prepackedA = nullptr, const GemmEpilogue* epilogue = nullptr, const float* rowMajorB = nullptr, int64_t ldb = 0);
 
 // Columns [j0, j0+nr) of a row-major B (rows from `b`, already at the block's first row) into one panel.
 void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* panel);
