@@ -154,9 +154,9 @@ export function onInt8Grids(kernel: Float32Array, channels: number): boolean {
   for (let c = 0; c < channels; c++) {
     const row = kernel.subarray(c * perChannel, (c + 1) * perChannel);
     const step = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127;
+    if (!Number.isFinite(step)) return false;
     // 1e-3 of a step: grids scaled by a folded BatchNorm are off by float32 rounding only (~1e-5 of a step).
     if (step > 0 && !row.every((v) => Math.abs(v / step - Math.round(v / step)) <= 1e-3)) return false;
-    if (!Number.isFinite(step)) return false;
   }
   return true;
 }

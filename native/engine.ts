@@ -85,15 +85,15 @@ export interface ExecuteOptions {
 }
 
 /**
- * A built network, ready to run: TensorRT's ICudaEngine for the builtin backend. Deserialised from a plan;
- * any number of execution contexts share it.
- */
-/**
  * The INT8 kernel family this CPU runs for INT8 layers: "avx512vnni", "avxvnni", "avx2" or "scalar" (all compute
  * the same integers). NETDEF_INT8_KERNEL=avx2 or scalar, set before the first engine loads, caps it.
  */
 export const int8KernelName = (): string => addon().int8KernelName();
 
+/**
+ * A built network, ready to run: TensorRT's ICudaEngine for the builtin backend. Deserialised from a plan;
+ * any number of execution contexts share it.
+ */
 export class Engine {
   readonly #native: NativeEngine;
   readonly header: PlanHeader;
