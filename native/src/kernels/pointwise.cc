@@ -93,7 +93,8 @@ int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int
     // value's activation does not depend on where it falls in a buffer (fused epilogue rows vs a whole tensor).
     const int64_t count = std::min<int64_t>(8, n - i);
     Vec8 v = {};
-    std::memcpy(&v, x + i, count * sizeof(float));
+    if (count == 8) __builtin_memcpy(&v, x + i, sizeof(Vec8));  // a fixed size: one load, not a memcpy call
+    else std::memcpy(&v, x + i, count * sizeof(float));
     switch (type) {
       case Type::kSigmoid: v = vmath::sigmoid(v); break;
       case Type::kTanh: v = vmath::tanh(v); break;
@@ -104,7 +105,8 @@ int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int
       case Type::kGeluTanh: v = 0.5f * v * (1.0f + vmath::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v))); break;
       default: break;
     }
-    std::memcpy(x + i, &v, count * sizeof(float));
+    if (count == 8) __builtin_memcpy(x + i, &v, sizeof(Vec8));
+    else std::memcpy(x + i, &v, count * sizeof(float));
   }
   return n;
 }
