@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/kernel.h"
 #include "thread_pool.h"
@@ -247,7 +248,7 @@ class Gather : public Kernel {
   int64_t axis_;
 };
 
-// Nearest / linear / cubic resampling, separable over every resized dimension.
+// Nearest resampling in one pass; linear / cubic separable over every resized dimension.
 class Resize : public Kernel {
  public:
   explicit Resize(const OpDesc& op)
@@ -267,6 +268,7 @@ class Resize : public Kernel {
     return {out};
   }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    if (mode_ == "nearest") return nearest(*in[0], *out[0]);
     Shape shape = in[0]->shape;
     std::vector<float> cur = in[0]->data;
     for (size_t d = 0; d < shape.size(); d++) {
@@ -285,23 +287,62 @@ class Resize : public Kernel {
     if (transform_ == "half_pixel") return (o + 0.5) / scale - 0.5;
     return o / scale;
   }
+  // PyTorch uses the given scale factor (not the size ratio) for coordinates when scales are given.
+  double scaleOf(size_t axis, int64_t n, int64_t target) const { return !scales_.empty() ? scales_[axis] : static_cast<double>(target) / n; }
+
+  // The input index nearest mode reads for each output index along an axis of extent n → target.
+  std::vector<int64_t> nearestIndices(size_t axis, int64_t n, int64_t target) const {
+    std::vector<int64_t> index(static_cast<size_t>(target));
+    for (int64_t o = 0; o < target; o++) {
+      const double c = source(o, n, target, scaleOf(axis, n, target));
+      int64_t i;
+      if (rounding_ == "floor") i = static_cast<int64_t>(std::floor(c));
+      else if (rounding_ == "ceil") i = static_cast<int64_t>(std::ceil(c));
+      else if (rounding_ == "round_prefer_floor") i = static_cast<int64_t>(std::ceil(c - 0.5));
+      else i = static_cast<int64_t>(std::floor(c + 0.5));
+      index[o] = std::min(std::max<int64_t>(i, 0), n - 1);
+    }
+    return index;
+  }
+
+  // Nearest: every output element is one input element, so all axes at once: rows of the output gathered from the
+  // input row their indices select, a row repeated (upsampling) copied from the one before.
+  void nearest(const Buffer& x, Buffer& y) const {
+    const Shape& is = x.shape;
+    const Shape& os = y.shape;
+    const size_t rank = is.size();
+    std::vector<std::vector<int64_t>> index(rank);
+    for (size_t d = 0; d < rank; d++) index[d] = nearestIndices(d, is[d], os[d]);
+    if (rank == 0) { y.data = x.data; return; }
+    const auto inStrides = stridesOf(is);
+    const int64_t width = os[rank - 1], rows = volume(os) / width;
+    const std::vector<int64_t>& columns = index[rank - 1];
+    parallelRanges(rows, 64, [&](int64_t begin, int64_t end) {
+      int64_t previous = -1;
+      for (int64_t r = begin; r < end; r++) {
+        int64_t source = 0;  // the input row's offset, from the output row's coordinates
+        for (int64_t rest = r, d = static_cast<int64_t>(rank) - 2; d >= 0; d--) {
+          source += index[d][rest % os[d]] * inStrides[d];
+          rest /= os[d];
+        }
+        float* dst = y.data.data() + r * width;
+        if (source == previous) { std::memcpy(dst, dst - width, width * sizeof(float)); continue; }
+        const float* src = x.data.data() + source;
+        for (int64_t o = 0; o < width; o++) dst[o] = src[columns[o]];
+        previous = source;
+      }
+    }, rows * width > (1 << 15));
+  }
+
   std::vector<float> resizeAxis(const std::vector<float>& x, const Shape& shape, size_t axis, int64_t target) const {
     int64_t outer, n, inner;
     around(shape, static_cast<int64_t>(axis), outer, n, inner);
-    // PyTorch uses the given scale factor (not the size ratio) for coordinates when scales are given.
-    const double scale = !scales_.empty() ? scales_[axis] : static_cast<double>(target) / n;
+    const double scale = scaleOf(axis, n, target);
     std::vector<float> y(outer * target * inner);
     std::vector<std::vector<std::pair<int64_t, float>>> taps(target);
     for (int64_t o = 0; o < target; o++) {
       double c = source(o, n, target, scale);
-      if (mode_ == "nearest") {
-        int64_t i;
-        if (rounding_ == "floor") i = static_cast<int64_t>(std::floor(c));
-        else if (rounding_ == "ceil") i = static_cast<int64_t>(std::ceil(c));
-        else if (rounding_ == "round_prefer_floor") i = static_cast<int64_t>(std::ceil(c - 0.5));
-        else i = static_cast<int64_t>(std::floor(c + 0.5));
-        taps[o].push_back({std::min(std::max<int64_t>(i, 0), n - 1), 1.0f});
-      } else if (mode_ == "linear") {
+      if (mode_ == "linear") {
         if (transform_ == "half_pixel" && c < 0) c = 0;  // PyTorch clamps negative source coordinates
         int64_t i0 = static_cast<int64_t>(std::floor(c));
         const double f = c - i0;
