@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
-import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
+import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
@@ -22,7 +22,7 @@ async function optimisedVsPlain(net: Network, input: string, shape: number[], da
   let worst = 0;
   for (const name of Object.keys(b)) {
     const x = a[name]!.data, y = b[name]!.data;
-    const scale = Math.max(...Array.from(y, (v) => Math.abs(Number(v))));
+    const scale = Array.from(y, (v) => Math.abs(Number(v))).reduce((a, b) => Math.max(a, b), 0);
     for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(Number(x[i]) - Number(y[i])) / scale);
   }
   return { worst, fast, plain };
@@ -135,6 +135,27 @@ describe("constant folding", () => {
     Array.from(y!.data).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
     const plain = await net.build({ optimize: false });
     expect(plain.inspect().layers).toHaveLength(5);
+  });
+});
+
+describe("mish fusion", () => {
+  it("softplus → tanh → product with the input becomes one mish activation, fused into the convolution before it", async () => {
+    const net = defineYoloBlock(await loadFixtureWeights("yolo_block.safetensors"));
+    const after = kinds(net, [foldAffineIntoConvolutionOrDense, fuseMish, fuseActivation]);
+    expect(after).toContain("convolution:stem.conv+stem.bn+stem.softplus+stem.tanh+stem.mish");
+    expect(after.filter((k) => k.includes("softplus"))).toHaveLength(3);  // stem, down, reduce: every Mish
+    const data = Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i * 0.37) * 3);
+    const { worst } = await optimisedVsPlain(net, "input", [1, 3, 64, 64], data);
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it("leaves softplus with α or β ≠ 1, and a product with another tensor, as they are", () => {
+    const net = new Network("m");
+    const x = net.addInput("x", "float32", [2, 5]);
+    const y = net.addInput("y", "float32", [2, 5]);
+    net.markOutput(x.addElementWise("p1", x.addActivation("s1", { type: "softplus", alpha: 2 }).addActivation("t1", { type: "tanh" }), "prod"));
+    net.markOutput(y.addElementWise("p2", x.addActivation("s2", { type: "softplus" }).addActivation("t2", { type: "tanh" }), "prod"));
+    expect(kinds(net, [fuseMish]).filter((k) => k.startsWith("activation:") && k.includes("+"))).toEqual([]);
   });
 });
 

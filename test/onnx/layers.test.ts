@@ -97,6 +97,11 @@ const cases: Record<string, OracleCase> = {
   "quantize / dequantize per tensor": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.02]) }).addDequantize("dq", { scale: Float32Array.from([0.02]) }) },
   "quantize / dequantize per channel": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }).addDequantize("dq", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }) },
   "identity": { inputs: img(), define: (_, { x }) => x!.addIdentity("i") },
+  // Fused by the builder into one mish activation, itself fused into the convolution's epilogue.
+  "conv → mish (softplus → tanh → product, fused)": { inputs: img(3, 9, 9), define: (_, { x }, w) => {
+    const c = x!.addConvolution("c", { outChannels: 5, kernel: 3, padding: 1, weights: { kernel: w(5, 3, 3, 3).map((v) => v * 8), bias: w(5) } });
+    return c.addElementWise("mish", c.addActivation("sp", { type: "softplus" }).addActivation("th", { type: "tanh" }), "prod");
+  } },
   // Q → DQ → conv with the kernel on INT8 grids: the builder fuses them into an INT8 convolution (integer sums).
   "INT8 conv 3×3 pad 1 (quantize → dequantize → conv, fused), 5 → 7 channels": { inputs: img(5, 9, 11), define: (_, { x }, w) => x!.addQuantize("q", { scale: Float32Array.from([0.01]) }).addDequantize("dq", { scale: Float32Array.from([0.01]) })
     .addConvolution("c", { outChannels: 7, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(w(7, 5, 3, 3), 7), bias: w(7) } }) },

@@ -73,7 +73,7 @@ std::unique_ptr<Kernel> makeLRN(const OpDesc& op);
 // fused by the builder into the layer that produces it.
 struct ActivationFn {
   enum class Type { kNone, kRelu, kSigmoid, kTanh, kLeakyRelu, kElu, kSelu, kSoftsign, kSoftplus, kClip, kHardSigmoid,
-                    kScaledTanh, kThresholdedRelu, kGeluErf, kGeluTanh };
+                    kScaledTanh, kThresholdedRelu, kGeluErf, kGeluTanh, kMish };
   enum class Round { kNone, kFloat16, kBfloat16 };
   Type type = Type::kNone;
   float alpha = 0, beta = 0;

@@ -15,7 +15,8 @@ ActivationFn ActivationFn::parse(const std::string& name, double alpha, double b
       {"relu", Type::kRelu}, {"sigmoid", Type::kSigmoid}, {"tanh", Type::kTanh}, {"leaky_relu", Type::kLeakyRelu},
       {"elu", Type::kElu}, {"selu", Type::kSelu}, {"softsign", Type::kSoftsign}, {"softplus", Type::kSoftplus},
       {"clip", Type::kClip}, {"hard_sigmoid", Type::kHardSigmoid}, {"scaled_tanh", Type::kScaledTanh},
-      {"thresholded_relu", Type::kThresholdedRelu}, {"gelu_erf", Type::kGeluErf}, {"gelu_tanh", Type::kGeluTanh}};
+      {"thresholded_relu", Type::kThresholdedRelu}, {"gelu_erf", Type::kGeluErf}, {"gelu_tanh", Type::kGeluTanh},
+      {"mish", Type::kMish}};  // mish: the builder's fusion of softplus → tanh → product with the input
   for (auto& [n, t] : types) {
     if (name == n) return ActivationFn{t, static_cast<float>(alpha), static_cast<float>(beta)};
   }
@@ -85,7 +86,7 @@ NETDEF_CLONES
 int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int64_t n) {
   using Type = ActivationFn::Type;
   switch (type) {
-    case Type::kSigmoid: case Type::kTanh: case Type::kScaledTanh: case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: break;
+    case Type::kSigmoid: case Type::kTanh: case Type::kScaledTanh: case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: case Type::kMish: break;
     default: return 0;
   }
   for (int64_t i = 0; i < n; i += 8) {
@@ -103,6 +104,7 @@ int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int
       case Type::kElu: v = vmath::select(v >= 0.0f, v, a * vmath::expm1(v)); break;
       case Type::kSelu: v = b * vmath::select(v >= 0.0f, v, a * vmath::expm1(v)); break;
       case Type::kGeluTanh: v = 0.5f * v * (1.0f + vmath::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v))); break;
+      case Type::kMish: v = vmath::mish(v); break;
       default: break;
     }
     if (count == 8) __builtin_memcpy(x + i, &v, sizeof(Vec8));
@@ -142,6 +144,9 @@ void ActivationFn::applyActivation(float* x, int64_t n) const {
     case Type::kGeluErf: for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f)); return;
     case Type::kGeluTanh:
       for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + std::tanh(0.79788456080286536f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+      return;
+    case Type::kMish:  // as vmath::mish
+      for (int64_t i = 0; i < n; i++) { const float e = std::exp(x[i] > 20 ? 0.0f : x[i]), m = e * (e + 2); x[i] = x[i] > 20 ? x[i] : x[i] * m / (m + 2); }
       return;
   }
 }

@@ -123,4 +123,11 @@ NETDEF_VMATH Vec8 sigmoid(Vec8 x) { return 1.0f / (1.0f + exp(-x)); }
 // log(1 + eᵗ) without overflow: max(t, 0) + log1p(e^−|t|).
 NETDEF_VMATH Vec8 softplus(Vec8 t) { return select(t > 0.0f, t, splat(0.0f)) + log1pUnit(exp(-abs(t))); }
 
+// x · tanh(softplus(x)) with one exponential: tanh(log(1 + eˣ)) = n / (n + 2), n = eˣ(eˣ + 2). Above 20 the factor
+// is 1 in float32 (and eˣ would overflow further up).
+NETDEF_VMATH Vec8 mish(Vec8 x) {
+  const Vec8 e = exp(select(x > 20.0f, splat(0.0f), x)), n = e * (e + 2.0f);
+  return select(x > 20.0f, x, x * n / (n + 2.0f));
+}
+
 }  // namespace netdef::vmath
