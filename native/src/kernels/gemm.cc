@@ -9,6 +9,7 @@
 #endif
 
 #include "kernels/kernel.h"
+#include "kernels/vector_math.h"
 #include "thread_pool.h"
 
 namespace netdef {
@@ -47,7 +48,7 @@ __attribute__((always_inline)) inline Vec8 roundLanesToBfloat16(Vec8 v) {
 }
 
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
-// registers: row bias, residual, ReLU or clip in-register, other activations on the stored rows.
+// registers: row bias, residual, a vectorised activation and bfloat16 rounding in registers, others on the stored rows.
 NETDEF_CLONES
 void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0) {
@@ -69,11 +70,11 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
   using Round = ActivationFn::Round;
   const Type act = ep ? ep->activation.type : Type::kNone;
   const Round round = ep ? ep->activation.round : Round::kNone;
-  // ReLU/clip and bfloat16 rounding run on the tile in registers; other activations and float16 on stored rows.
-  const bool inRegister = (act == Type::kNone || act == Type::kRelu || act == Type::kClip) && (round == Round::kNone || round == Round::kBfloat16);
-  const bool bfloat16 = round == Round::kBfloat16;
-  const float lower = act == Type::kClip ? ep->activation.alpha : 0.0f, upper = act == Type::kClip ? ep->activation.beta : INFINITY;
-  const Vec8 lowerV = Vec8{} + lower, upperV = Vec8{} + upper;
+  const float alpha = ep ? ep->activation.alpha : 0.0f, beta = ep ? ep->activation.beta : 0.0f;
+  // Vectorised activations (vmath::activate) and bfloat16 rounding run on the tile in registers; other activations
+  // and float16 rounding on the stored rows.
+  const bool inRegister = (act == Type::kNone || vmath::vectorised(act)) && (round == Round::kNone || round == Round::kBfloat16);
+  const bool activate = inRegister && act != Type::kNone, bfloat16 = inRegister && round == Round::kBfloat16;
   const float* residual = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
   if (mr == kMR && nr == kNR) {
     for (int64_t r = 0; r < kMR; r++) {
@@ -93,11 +94,8 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
           __builtin_memcpy(&r1, residual + r * ldc + 8, sizeof(Vec8));
           lo += r0; hi += r1;
         }
-        if (act != Type::kNone && inRegister) {  // std::min(std::max(v, lower), upper), NaN kept as ActivationFn does
-          lo = lo < lowerV ? lowerV : lo; hi = hi < lowerV ? lowerV : hi;
-          lo = upperV < lo ? upperV : lo; hi = upperV < hi ? upperV : hi;
-        }
-        if (bfloat16 && inRegister) { lo = roundLanesToBfloat16(lo); hi = roundLanesToBfloat16(hi); }
+        if (activate) { lo = vmath::activate(act, alpha, beta, lo); hi = vmath::activate(act, alpha, beta, hi); }
+        if (bfloat16) { lo = roundLanesToBfloat16(lo); hi = roundLanesToBfloat16(hi); }
       }
       __builtin_memcpy(cr, &lo, sizeof(Vec8));
       __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
@@ -105,6 +103,8 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
     }
     return;
   }
+  // A partial tile: sums finished element by element, then the same vector activation on the whole row, so every
+  // value gets the same arithmetic as in a whole tile.
   alignas(32) float tile[kMR][kNR];
   for (int64_t r = 0; r < kMR; r++) {
     __builtin_memcpy(&tile[r][0], &rows[r][0], sizeof(Vec8));
@@ -114,14 +114,18 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
     float* cr = c + r * ldc;
     for (int64_t j = 0; j < nr; j++) {
       float v = tile[r][j] + (add ? cr[j] : 0.0f);
-      if (ep) {
-        if (ep->bias) v += ep->bias[row0 + r];
-        if (residual) v += residual[r * ldc + j];
-        if (act != Type::kNone && inRegister) v = std::min(std::max(v, lower), upper);
-        if (bfloat16 && inRegister) v = roundToBfloat16(v);
-      }
-      cr[j] = v;
+      if (ep && ep->bias) v += ep->bias[row0 + r];
+      if (residual) v += residual[r * ldc + j];
+      tile[r][j] = v;
     }
+    for (int64_t h = 0; h < kNR && (activate || bfloat16); h += 8) {
+      Vec8 v;
+      __builtin_memcpy(&v, &tile[r][h], sizeof(Vec8));
+      if (activate) v = vmath::activate(act, alpha, beta, v);
+      if (bfloat16) v = roundLanesToBfloat16(v);
+      __builtin_memcpy(&tile[r][h], &v, sizeof(Vec8));
+    }
+    for (int64_t j = 0; j < nr; j++) cr[j] = tile[r][j];
     if (!inRegister) ep->activation.apply(cr, nr);
   }
 }

@@ -85,10 +85,8 @@ namespace {
 NETDEF_CLONES
 int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int64_t n) {
   using Type = ActivationFn::Type;
-  switch (type) {
-    case Type::kSigmoid: case Type::kTanh: case Type::kScaledTanh: case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: case Type::kMish: break;
-    default: return 0;
-  }
+  // ReLU, clip and leaky ReLU: the scalar loops below vectorise as they are.
+  if (!vmath::vectorised(type) || type == Type::kRelu || type == Type::kClip || type == Type::kLeakyRelu) return 0;
   for (int64_t i = 0; i < n; i += 8) {
     // The last partial vector goes through a zero-padded copy: every element takes the same polynomial, so a
     // value's activation does not depend on where it falls in a buffer (fused epilogue rows vs a whole tensor).
@@ -96,17 +94,7 @@ int64_t applyVectorised(ActivationFn::Type type, float a, float b, float* x, int
     Vec8 v = {};
     if (count == 8) __builtin_memcpy(&v, x + i, sizeof(Vec8));  // a fixed size: one load, not a memcpy call
     else std::memcpy(&v, x + i, count * sizeof(float));
-    switch (type) {
-      case Type::kSigmoid: v = vmath::sigmoid(v); break;
-      case Type::kTanh: v = vmath::tanh(v); break;
-      case Type::kScaledTanh: v = a * vmath::tanh(b * v); break;
-      case Type::kSoftplus: v = a * vmath::softplus(b * v); break;
-      case Type::kElu: v = vmath::select(v >= 0.0f, v, a * vmath::expm1(v)); break;
-      case Type::kSelu: v = b * vmath::select(v >= 0.0f, v, a * vmath::expm1(v)); break;
-      case Type::kGeluTanh: v = 0.5f * v * (1.0f + vmath::tanh(0.79788456080286536f * (v + 0.044715f * v * v * v))); break;
-      case Type::kMish: v = vmath::mish(v); break;
-      default: break;
-    }
+    v = vmath::activate(type, a, b, v);
     if (count == 8) __builtin_memcpy(x + i, &v, sizeof(Vec8));
     else std::memcpy(x + i, &v, count * sizeof(float));
   }

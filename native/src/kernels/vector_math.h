@@ -130,4 +130,35 @@ NETDEF_VMATH Vec8 mish(Vec8 x) {
   return select(x > 20.0f, x, x * n / (n + 2.0f));
 }
 
+// Whether `activate` below computes this activation (the exp family, Mish, ReLU/clip/leaky ReLU); the others take
+// ActivationFn's scalar loops.
+inline bool vectorised(ActivationFn::Type type) {
+  using Type = ActivationFn::Type;
+  switch (type) {
+    case Type::kRelu: case Type::kClip: case Type::kLeakyRelu: case Type::kSigmoid: case Type::kTanh: case Type::kScaledTanh:
+    case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: case Type::kMish: return true;
+    default: return false;
+  }
+}
+
+// One vectorised activation on eight values (α = a, β = b as ActivationFn holds them), the same arithmetic wherever
+// it runs: over a stored tensor or on a GEMM tile still in registers.
+NETDEF_VMATH Vec8 activate(ActivationFn::Type type, float a, float b, Vec8 v) {
+  using Type = ActivationFn::Type;
+  switch (type) {
+    case Type::kRelu: return v < 0.0f ? splat(0.0f) : v;  // NaN stays NaN
+    case Type::kClip: { const Vec8 lower = splat(a), upper = splat(b); v = v < lower ? lower : v; return upper < v ? upper : v; }
+    case Type::kLeakyRelu: return select(v >= 0.0f, v, a * v);
+    case Type::kSigmoid: return sigmoid(v);
+    case Type::kTanh: return tanh(v);
+    case Type::kScaledTanh: return a * tanh(b * v);
+    case Type::kSoftplus: return a * softplus(b * v);
+    case Type::kElu: return select(v >= 0.0f, v, a * expm1(v));
+    case Type::kSelu: return b * select(v >= 0.0f, v, a * expm1(v));
+    case Type::kGeluTanh: return 0.5f * v * (1.0f + tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    case Type::kMish: return mish(v);
+    default: return v;
+  }
+}
+
 }  // namespace netdef::vmath
