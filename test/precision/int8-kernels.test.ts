@@ -50,6 +50,8 @@ const cases: Record<string, ConvCase> = {
   "dilation 2, same_upper": { channels: 4, outChannels: 6, size: [10, 9], kernel: [3, 3], dilation: 2, paddingMode: "same_upper" },
   "7×7 stride 2 pad 3 from 3 channels (ResNet's stem)": { channels: 3, outChannels: 8, size: [32, 32], kernel: [7, 7], stride: 2, padding: 3 },
   "3-d 2×3×3": { channels: 3, outChannels: 5, size: [4, 6, 7], kernel: [2, 3, 3], padding: 1 },
+  "2 channels (planar input), 3×6 kernel in two column quads, stride 2": { channels: 2, outChannels: 5, size: [11, 17], kernel: [3, 6], stride: 2, padding: 2 },
+  "1 channel (planar input), LeNet's 5×5": { channels: 1, outChannels: 20, size: [28, 28], kernel: [5, 5], batch: 3 },
   "1-d": { channels: 6, outChannels: 5, size: [19], kernel: [3], padding: 1 },
   "3×3 + residual + ReLU (fused epilogue), 64 channels": { channels: 64, outChannels: 64, size: [12, 12], kernel: [3, 3], padding: 1, residual: true },
 };

@@ -67,13 +67,58 @@ bool quantizeRange(const float* x, int64_t pixels, int64_t channels, int64_t pad
   return quantizeRangeScalar(x, pixels, channels, paddedChannels, begin, end, scale, q);
 }
 
+// `count` floats of a row into INT8, in order; whether any is negative.
+bool quantizeRowScalar(const float* x, int64_t count, float scale, int8_t* q) {
+  bool negative = false;
+  for (int64_t i = 0; i < count; i++) {
+    const float v = quantizeToInt8(x[i], scale);
+    q[i] = static_cast<int8_t>(v);
+    negative |= v < 0;
+  }
+  return negative;
+}
+
+#if defined(__x86_64__)
+// The same, 32 at a time: four vectors quantized as above, then packed to bytes (the packs interleave the 128-bit
+// halves; a permutation puts the 8 groups of 4 back in order).
+__attribute__((target("avx2"))) bool quantizeRowAvx2(const float* x, int64_t count, float scale, int8_t* q) {
+  const __m256 divisor = _mm256_set1_ps(scale), lower = _mm256_set1_ps(-128.0f), upper = _mm256_set1_ps(127.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256i negative = _mm256_setzero_si256();
+  int64_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m256i v[4];
+    for (int k = 0; k < 4; k++) {
+      const __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + i + 8 * k), divisor), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      v[k] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, lower), upper));
+      negative = _mm256_or_si256(negative, v[k]);
+    }
+    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), _mm256_permutevar8x32_epi32(bytes, order));
+  }
+  const bool tail = quantizeRowScalar(x + i, count - i, scale, q + i);
+  return tail || _mm256_movemask_ps(_mm256_castsi256_ps(negative)) != 0;
+}
+#endif
+
+bool quantizeRow(const float* x, int64_t count, float scale, int8_t* q) {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return quantizeRowAvx2(x, count, scale, q);
+#endif
+  return quantizeRowScalar(x, count, scale, q);
+}
+
 // An explicitly quantized convolution (the builder fused quantize → dequantize → convolution): the input is
 // quantized with `inputScale`, the kernel (on per-output-channel INT8 grids) multiplies it in integers, and the
 // epilogue scales the exact int32 sums back to float with the bias, residual and activation.
 //
 // The quantized input is laid out channels-last (NHWC) with channels padded to a multiple of 4, and K ordered
 // (tap, channel): each quad of K is then 4 channels of one pixel, 4 consecutive bytes, so a GEMM panel is built
-// from whole words per pixel and tap rather than one im2col row at a time.
+// from whole words per pixel and tap rather than one im2col row at a time. With fewer than 4 channels (a network's
+// first layer: 1 or 3) most of those bytes would be padding; there the input stays planar, zero-padded to every
+// window's reach, and each quad of K is 4 neighbouring columns of one kernel row (K ordered channel, kd, kh, column
+// quad): again one word per pixel, read from the padded plane without bounds checks.
 class Int8Convolution : public Kernel {
  public:
   explicit Int8Convolution(const OpDesc& op)
@@ -91,13 +136,20 @@ class Int8Convolution : public Kernel {
     if (outChannels_ < 1 || kernel.size() % (outChannels_ * taps_)) bad("kernel has " + std::to_string(kernel.size()) + " values");
     channels_ = static_cast<int64_t>(kernel.size()) / (outChannels_ * taps_);
     paddedChannels_ = (channels_ + 3) / 4 * 4;
-    const int64_t depth = taps_ * paddedChannels_;
+    planar_ = channels_ < 4 && w_.dilation[2] == 1;
+    columnQuads_ = (w_.kernel[2] + 3) / 4;
+    const int64_t kernelRows = w_.kernel[0] * w_.kernel[1];
+    const int64_t depth = planar_ ? channels_ * kernelRows * columnQuads_ * 4 : taps_ * paddedChannels_;
     if (depth > (int64_t{1} << 16)) bad("an INT8 kernel of " + std::to_string(depth) + " values per output channel could overflow its int32 sums");
-    // [out][channel][tap] → [out][tap][padded channel].
+    // [out][channel][tap] → [out][tap][padded channel], or (planar) [out][channel][kernel row][column padded to quads].
     std::vector<float> reordered(static_cast<size_t>(outChannels_ * depth), 0.0f);
     for (int64_t o = 0; o < outChannels_; o++)
       for (int64_t c = 0; c < channels_; c++)
-        for (int64_t t = 0; t < taps_; t++) reordered[(o * taps_ + t) * paddedChannels_ + c] = kernel[(o * channels_ + c) * taps_ + t];
+        for (int64_t t = 0; t < taps_; t++) {
+          const int64_t row = t / w_.kernel[2], column = t % w_.kernel[2];
+          const int64_t at = planar_ ? ((o * channels_ + c) * kernelRows + row) * columnQuads_ * 4 + column : (o * taps_ + t) * paddedChannels_ + c;
+          reordered[at] = kernel[(o * channels_ + c) * taps_ + t];
+        }
     std::string problem;
     weights_ = Int8Matrix::fromGrid(reordered.data(), outChannels_, depth, problem);
     if (!problem.empty()) bad("kernel " + problem);
@@ -122,14 +174,15 @@ class Int8Convolution : public Kernel {
     // Several images: one per thread (the GEMM inside then runs serially).
     parallelFor(batch, [&](int64_t n) {
       static thread_local std::vector<int8_t> quantized;  // this thread's: the GEMM's workers see it through `q`
-      quantized.resize(static_cast<size_t>(inPixels * paddedChannels_));
+      quantized.resize(static_cast<size_t>(planar_ ? channels_ * paddedVolume(g) : inPixels * paddedChannels_));
       int8_t* q = quantized.data();
-      const bool negative = quantizeChannelsLast(in[0]->data.data() + n * channels_ * inPixels, inPixels, q);
+      const float* x = in[0]->data.data() + n * channels_ * inPixels;
+      const bool negative = planar_ ? quantizePlanes(x, g, q) : quantizeChannelsLast(x, inPixels, q);
       GemmEpilogue epilogue;
       epilogue.bias = bias_.empty() ? nullptr : bias_.data();
       epilogue.residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
       epilogue.activation = activation_;
-      igemm(weights_, outPixels, [&](int64_t j0, int64_t nr, int8_t* panel) { packPanel(q, g, j0, nr, panel); },
+      igemm(weights_, outPixels, [&](int64_t j0, int64_t nr, int8_t* panel) { planar_ ? packPlanarPanel(q, g, j0, nr, panel) : packPanel(q, g, j0, nr, panel); },
             negative, rowScale_.data(), outs[0]->data.data() + n * outChannels_ * outPixels, outPixels, epilogue);
     }, batch > 1);
   }
@@ -138,6 +191,49 @@ class Int8Convolution : public Kernel {
   struct Geometry {
     int64_t size[3], out[3], pad[3], padAfter[3];
   };
+
+  // The planar layout's zero-padded extents: what the windows reach in each dimension (whole column quads in W).
+  int64_t paddedExtent(const Geometry& g, int j) const {
+    return (g.out[j] - 1) * w_.stride[j] + (j == 2 ? columnQuads_ * 4 : (w_.kernel[j] - 1) * w_.dilation[j] + 1);
+  }
+  int64_t paddedVolume(const Geometry& g) const { return paddedExtent(g, 0) * paddedExtent(g, 1) * paddedExtent(g, 2); }
+
+  // One image's channels as zero-padded INT8 planes (the planar layout); whether any value is negative.
+  bool quantizePlanes(const float* x, const Geometry& g, int8_t* q) const {
+    const int64_t D = paddedExtent(g, 0), H = paddedExtent(g, 1), W = paddedExtent(g, 2);
+    std::memset(q, 0, static_cast<size_t>(channels_ * D * H * W));
+    const int64_t columns = std::max<int64_t>(0, std::min(g.size[2], W - g.pad[2]));
+    bool negative = false;
+    for (int64_t c = 0; c < channels_; c++)
+      for (int64_t id = 0; id < g.size[0]; id++)
+        for (int64_t ih = 0; ih < g.size[1]; ih++) {
+          const int64_t pd = id + g.pad[0], ph = ih + g.pad[1];
+          if (pd >= D || ph >= H) continue;  // rows no window reaches
+          negative |= quantizeRow(x + ((c * g.size[0] + id) * g.size[1] + ih) * g.size[2], columns, inputScale_, q + ((c * D + pd) * H + ph) * W + g.pad[2]);
+        }
+    return negative;
+  }
+
+  // The planar layout's GEMM panel for output pixels [j0, j0 + nr): per quad of K (channel, kernel row, column quad)
+  // the 4 neighbouring bytes under each pixel's window.
+  void packPlanarPanel(const int8_t* q, const Geometry& g, int64_t j0, int64_t nr, int8_t* panel) const {
+    const int64_t D = paddedExtent(g, 0), H = paddedExtent(g, 1), W = paddedExtent(g, 2);
+    if (nr < kGemmPanel) std::memset(panel, 0, static_cast<size_t>(weights_.quads * 4 * kGemmPanel));
+    int64_t base[kGemmPanel];  // each pixel's window origin in a padded plane
+    for (int64_t j = 0; j < nr; j++) {
+      const int64_t p = j0 + j;
+      const int64_t od = p / (g.out[1] * g.out[2]), oh = (p / g.out[2]) % g.out[1], ow = p % g.out[2];
+      base[j] = (od * w_.stride[0] * H + oh * w_.stride[1]) * W + ow * w_.stride[2];
+    }
+    int8_t* dst = panel;
+    for (int64_t c = 0; c < channels_; c++)
+      for (int64_t kd = 0; kd < w_.kernel[0]; kd++)
+        for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
+          for (int64_t quad = 0; quad < columnQuads_; quad++, dst += 4 * kGemmPanel) {
+            const int8_t* src = q + ((c * D + kd * w_.dilation[0]) * H + kh * w_.dilation[1]) * W + 4 * quad;
+            for (int64_t j = 0; j < nr; j++) std::memcpy(dst + 4 * j, src + base[j], 4);
+          }
+  }
 
   // One image's [C, pixels] floats as [pixels, padded C] INT8 (padding channels zero); whether any is negative.
   // Pixel ranges per task, so no two threads write one cache line.
@@ -203,6 +299,8 @@ class Int8Convolution : public Kernel {
   float inputScale_;
   bool residual_ = false;
   int64_t taps_ = 1, channels_ = 1, paddedChannels_ = 4;
+  bool planar_ = false;       // fewer than 4 channels: planar input, K quads along kernel columns
+  int64_t columnQuads_ = 1;   // the planar layout's quads per kernel row
   Int8Matrix weights_;
   std::vector<float> bias_, rowScale_;  // rowScale_: per output channel, inputScale · the kernel row's grid step
   ActivationFn activation_;
