@@ -208,7 +208,7 @@ class Int8Convolution : public Kernel {
       for (int64_t id = 0; id < g.size[0]; id++)
         for (int64_t ih = 0; ih < g.size[1]; ih++) {
           const int64_t pd = id + g.pad[0], ph = ih + g.pad[1];
-          if (pd >= D || ph >= H) continue;  // rows no window reaches
+          if (pd >= D || ph >= H || columns == 0) continue;  // rows no window reaches
           negative |= quantizeRow(x + ((c * g.size[0] + id) * g.size[1] + ih) * g.size[2], columns, inputScale_, q + ((c * D + pd) * H + ph) * W + g.pad[2]);
         }
     return negative;
