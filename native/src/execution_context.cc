@@ -13,13 +13,13 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const EngineSlot> slot) : slo
   for (auto& [name, t] : g.outputs) lastUse_[t] = static_cast<int>(g.ops.size());
 }
 
-std::vector<float> ExecutionContext::takeBuffer(size_t size) {
+Floats ExecutionContext::takeBuffer(size_t size) {
   // Best fit: the smallest pooled buffer that holds `size`, so large buffers stay for large tensors.
   size_t best = pool_.size();
   for (size_t i = 0; i < pool_.size(); i++) {
     if (pool_[i].capacity() >= size && (best == pool_.size() || pool_[i].capacity() < pool_[best].capacity())) best = i;
   }
-  std::vector<float> buffer;
+  Floats buffer;
   if (best < pool_.size()) {
     buffer = std::move(pool_[best]);
     pool_.erase(pool_.begin() + static_cast<std::ptrdiff_t>(best));
@@ -28,7 +28,7 @@ std::vector<float> ExecutionContext::takeBuffer(size_t size) {
   return buffer;
 }
 
-void ExecutionContext::giveBack(std::vector<float>&& buffer) {
+void ExecutionContext::giveBack(Floats&& buffer) {
   if (buffer.capacity() == 0) return;
   if (pool_.size() < buffers_.size()) {
     pool_.push_back(std::move(buffer));
@@ -37,7 +37,7 @@ void ExecutionContext::giveBack(std::vector<float>&& buffer) {
   // Full: keep the larger of the newcomer and the smallest pooled buffer.
   auto smallest = std::min_element(pool_.begin(), pool_.end(), [](const auto& a, const auto& b) { return a.capacity() < b.capacity(); });
   if (smallest->capacity() < buffer.capacity()) *smallest = std::move(buffer);
-  buffer = std::vector<float>();
+  buffer = Floats();
 }
 
 namespace {

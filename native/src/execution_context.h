@@ -41,11 +41,11 @@ class ExecutionContext {
   // as soon as they are dead.
   std::vector<int> lastUse_;
   // Buffers of dead tensors, kept for the next tensor that fits: activation memory follows the live set.
-  std::vector<std::vector<float>> pool_;
-  std::vector<float> takeBuffer(size_t size);
+  std::vector<Floats> pool_;
+  Floats takeBuffer(size_t size);
   // Pools a dead tensor's buffer; the pool never holds more buffers than the graph has tensors, since inputs
   // arrive in fresh buffers every execution and would otherwise pile up.
-  void giveBack(std::vector<float>&& buffer);
+  void giveBack(Floats&& buffer);
 };
 
 }  // namespace netdef

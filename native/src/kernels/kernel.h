@@ -8,11 +8,24 @@
 
 namespace netdef {
 
+// The allocator of activation buffers: growing one leaves the new floats unset instead of zeroing them. Every
+// kernel writes all of its output (pooled buffers hold the previous tensor's values anyway), so zeroing them on
+// each execution was pure cost.
+template <class T>
+struct UninitialisedAllocator : std::allocator<T> {
+  template <class U> struct rebind { using other = UninitialisedAllocator<U>; };
+  UninitialisedAllocator() = default;
+  template <class U> UninitialisedAllocator(const UninitialisedAllocator<U>&) noexcept {}
+  template <class U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+  template <class U, class... Args> void construct(U* p, Args&&... args) { ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...); }
+};
+using Floats = std::vector<float, UninitialisedAllocator<float>>;
+
 // A tensor's values during one execution: its concrete shape and float32 elements (every dtype is computed in
 // float32 by the builtin engine; integers and booleans are exact up to 2^24).
 struct Buffer {
   Shape shape;
-  std::vector<float> data;
+  Floats data;
 };
 
 // One layer's implementation. Kernels are immutable once made, so one engine serves many execution contexts.

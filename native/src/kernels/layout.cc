@@ -15,7 +15,7 @@ class Constant : public Kernel {
     if (volume(shape_) != static_cast<int64_t>(values_.size())) bad("values do not fill shape " + formatShape(shape_));
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>&) const override { return {shape_}; }
-  void run(const std::vector<const Buffer*>&, const std::vector<Buffer*>& out) const override { out[0]->data = values_; }
+  void run(const std::vector<const Buffer*>&, const std::vector<Buffer*>& out) const override { out[0]->data.assign(values_.begin(), values_.end()); }
 
  private:
   Shape shape_;
@@ -270,7 +270,7 @@ class Resize : public Kernel {
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     if (mode_ == "nearest") return nearest(*in[0], *out[0]);
     Shape shape = in[0]->shape;
-    std::vector<float> cur = in[0]->data;
+    Floats cur = in[0]->data;
     for (size_t d = 0; d < shape.size(); d++) {
       const int64_t target = out[0]->shape[d];
       if (target == shape[d] && (scales_.empty() || scales_[d] == 1.0)) continue;
@@ -334,11 +334,11 @@ class Resize : public Kernel {
     }, rows * width > (1 << 15));
   }
 
-  std::vector<float> resizeAxis(const std::vector<float>& x, const Shape& shape, size_t axis, int64_t target) const {
+  Floats resizeAxis(const Floats& x, const Shape& shape, size_t axis, int64_t target) const {
     int64_t outer, n, inner;
     around(shape, static_cast<int64_t>(axis), outer, n, inner);
     const double scale = scaleOf(axis, n, target);
-    std::vector<float> y(outer * target * inner);
+    Floats y(outer * target * inner);
     std::vector<std::vector<std::pair<int64_t, float>>> taps(target);
     for (int64_t o = 0; o < target; o++) {
       double c = source(o, n, target, scale);
