@@ -53,7 +53,14 @@ NETDEF_CLONES
 void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
-  for (int64_t k = 0; k < kc; k++) {
+  // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
+  for (int64_t k = 0; k < kc && nr <= 8; k++) {
+    Vec8 b0;
+    __builtin_memcpy(&b0, bp + k * bStride, sizeof(Vec8));
+    const float* a = ap + k * kMR;
+    c00 += a[0] * b0; c10 += a[1] * b0; c20 += a[2] * b0; c30 += a[3] * b0; c40 += a[4] * b0; c50 += a[5] * b0;
+  }
+  for (int64_t k = 0; k < kc && nr > 8; k++) {
     Vec8 b0, b1;
     __builtin_memcpy(&b0, bp + k * bStride, sizeof(Vec8));
     __builtin_memcpy(&b1, bp + k * bStride + 8, sizeof(Vec8));
