@@ -397,9 +397,10 @@ class FullyConnected : public Kernel {
     compactWeights();
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
-    const Shape& s = in.at(0);
-    if (s.empty() || volume(s) / std::max<int64_t>(s[0], 1) != in_) fail("input " + formatShape(s) + " does not flatten to " + std::to_string(in_) + " features");
-    return {{s[0], out_}};
+    std::string problem;
+    Shape out = denseOutput(in.at(0), in_, out_, problem);
+    if (!problem.empty()) fail(problem);
+    return {out};
   }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const int64_t n = in[0]->shape[0];

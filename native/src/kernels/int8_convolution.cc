@@ -2,10 +2,6 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include "kernels/int8_gemm.h"
 #include "kernels/kernel.h"
 #include "kernels/window.h"
@@ -14,100 +10,6 @@
 namespace netdef {
 
 namespace {
-
-// Pixels [begin, end) of a [channels, pixels] float image into [pixels, paddedChannels] INT8: each pixel's 4
-// channels of a quad assembled into one word (one store instead of four byte scatters). Whether any is negative.
-bool quantizeRangeScalar(const float* x, int64_t pixels, int64_t channels, int64_t paddedChannels, int64_t begin, int64_t end, float scale, int8_t* q) {
-  int32_t negative = 0;
-  for (int64_t c0 = 0; c0 < paddedChannels; c0 += 4)
-    for (int64_t p = begin; p < end; p++) {
-      uint32_t word = 0;
-      for (int64_t t = 0; t < 4; t++) {
-        const int32_t v = c0 + t < channels ? static_cast<int32_t>(quantizeToInt8(x[(c0 + t) * pixels + p], scale)) : 0;
-        negative |= v;
-        word |= static_cast<uint32_t>(v & 0xff) << (8 * t);
-      }
-      std::memcpy(q + p * paddedChannels + c0, &word, 4);
-    }
-  return negative < 0;
-}
-
-#if defined(__x86_64__)
-// The same, 8 pixels at a time: division, round-to-nearest-even and saturation as quantizeToInt8 computes them
-// (max before min, so NaN becomes −128 there too).
-__attribute__((target("avx2"))) bool quantizeRangeAvx2(const float* x, int64_t pixels, int64_t channels, int64_t paddedChannels, int64_t begin, int64_t end, float scale, int8_t* q) {
-  const __m256 divisor = _mm256_set1_ps(scale), lower = _mm256_set1_ps(-128.0f), upper = _mm256_set1_ps(127.0f);
-  const __m256i low = _mm256_set1_epi32(0xff);
-  __m256i negative = _mm256_setzero_si256();
-  const int64_t vectorEnd = begin + (end - begin) / 8 * 8;
-  for (int64_t c0 = 0; c0 < paddedChannels; c0 += 4) {
-    for (int64_t p = begin; p < vectorEnd; p += 8) {
-      __m256i word = _mm256_setzero_si256();
-      for (int64_t t = 0; t < 4 && c0 + t < channels; t++) {
-        __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + (c0 + t) * pixels + p), divisor), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        const __m256i v = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, lower), upper));
-        negative = _mm256_or_si256(negative, v);
-        word = _mm256_or_si256(word, _mm256_sllv_epi32(_mm256_and_si256(v, low), _mm256_set1_epi32(static_cast<int>(8 * t))));
-      }
-      alignas(32) uint32_t words[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(words), word);
-      for (int k = 0; k < 8; k++) std::memcpy(q + (p + k) * paddedChannels + c0, &words[k], 4);
-    }
-  }
-  const bool tail = quantizeRangeScalar(x, pixels, channels, paddedChannels, vectorEnd, end, scale, q);
-  return tail || _mm256_movemask_ps(_mm256_castsi256_ps(negative)) != 0;
-}
-#endif
-
-bool quantizeRange(const float* x, int64_t pixels, int64_t channels, int64_t paddedChannels, int64_t begin, int64_t end, float scale, int8_t* q) {
-#if defined(__x86_64__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return quantizeRangeAvx2(x, pixels, channels, paddedChannels, begin, end, scale, q);
-#endif
-  return quantizeRangeScalar(x, pixels, channels, paddedChannels, begin, end, scale, q);
-}
-
-// `count` floats of a row into INT8, in order; whether any is negative.
-bool quantizeRowScalar(const float* x, int64_t count, float scale, int8_t* q) {
-  bool negative = false;
-  for (int64_t i = 0; i < count; i++) {
-    const float v = quantizeToInt8(x[i], scale);
-    q[i] = static_cast<int8_t>(v);
-    negative |= v < 0;
-  }
-  return negative;
-}
-
-#if defined(__x86_64__)
-// The same, 32 at a time: four vectors quantized as above, then packed to bytes (the packs interleave the 128-bit
-// halves; a permutation puts the 8 groups of 4 back in order).
-__attribute__((target("avx2"))) bool quantizeRowAvx2(const float* x, int64_t count, float scale, int8_t* q) {
-  const __m256 divisor = _mm256_set1_ps(scale), lower = _mm256_set1_ps(-128.0f), upper = _mm256_set1_ps(127.0f);
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  __m256i negative = _mm256_setzero_si256();
-  int64_t i = 0;
-  for (; i + 32 <= count; i += 32) {
-    __m256i v[4];
-    for (int k = 0; k < 4; k++) {
-      const __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + i + 8 * k), divisor), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      v[k] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, lower), upper));
-      negative = _mm256_or_si256(negative, v[k]);
-    }
-    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), _mm256_permutevar8x32_epi32(bytes, order));
-  }
-  const bool tail = quantizeRowScalar(x + i, count - i, scale, q + i);
-  return tail || _mm256_movemask_ps(_mm256_castsi256_ps(negative)) != 0;
-}
-#endif
-
-bool quantizeRow(const float* x, int64_t count, float scale, int8_t* q) {
-#if defined(__x86_64__)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return quantizeRowAvx2(x, count, scale, q);
-#endif
-  return quantizeRowScalar(x, count, scale, q);
-}
 
 // An explicitly quantized convolution (the builder fused quantize → dequantize → convolution): the input is
 // quantized with `inputScale`, the kernel (on per-output-channel INT8 grids) multiplies it in integers, and the
@@ -177,7 +79,7 @@ class Int8Convolution : public Kernel {
       quantized.resize(static_cast<size_t>(planar_ ? channels_ * paddedVolume(g) : inPixels * paddedChannels_));
       int8_t* q = quantized.data();
       const float* x = in[0]->data.data() + n * channels_ * inPixels;
-      const bool negative = planar_ ? quantizePlanes(x, g, q) : quantizeChannelsLast(x, inPixels, q);
+      const bool negative = planar_ ? quantizePlanes(x, g, q) : quantizeImage(x, inPixels, q);
       GemmEpilogue epilogue;
       epilogue.bias = bias_.empty() ? nullptr : bias_.data();
       epilogue.residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
@@ -237,10 +139,10 @@ class Int8Convolution : public Kernel {
 
   // One image's [C, pixels] floats as [pixels, padded C] INT8 (padding channels zero); whether any is negative.
   // Pixel ranges per task, so no two threads write one cache line.
-  bool quantizeChannelsLast(const float* x, int64_t pixels, int8_t* q) const {
+  bool quantizeImage(const float* x, int64_t pixels, int8_t* q) const {
     std::atomic<bool> negative{false};
     parallelRanges(pixels, 1024, [&](int64_t begin, int64_t end) {
-      if (quantizeRange(x, pixels, channels_, paddedChannels_, begin, end, inputScale_, q)) negative.store(true, std::memory_order_relaxed);
+      if (quantizeChannelsLast(x, pixels, channels_, paddedChannels_, begin, end, inputScale_, q)) negative.store(true, std::memory_order_relaxed);
     }, pixels * channels_ > (1 << 15));
     return negative.load();
   }
@@ -249,8 +151,8 @@ class Int8Convolution : public Kernel {
   // quad) from the input pixel under it, or zeros outside the input. Pixels split into runs along output rows, as
   // in the float implicit GEMM.
   void packPanel(const int8_t* q, const Geometry& g, int64_t j0, int64_t nr, int8_t* panel) const {
-    static thread_local std::vector<int8_t> zeros;
-    zeros.assign(static_cast<size_t>(paddedChannels_), 0);
+    static thread_local std::vector<int8_t> zeros;  // only ever grown, so all zero
+    if (zeros.size() < static_cast<size_t>(paddedChannels_)) zeros.resize(static_cast<size_t>(paddedChannels_), 0);
     const int64_t wordsPerTap = paddedChannels_ / 4, tapBytes = wordsPerTap * 4 * kGemmPanel;
     if (nr < kGemmPanel) std::memset(panel, 0, static_cast<size_t>(taps_ * tapBytes));
     struct Run { int64_t j, length, id, ih, iw; };

@@ -89,9 +89,10 @@ class Int8Dense : public Kernel {
   }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
-    const Shape& s = in.at(0);
-    if (s.empty() || volume(s) / std::max<int64_t>(s[0], 1) != in_) fail("input " + formatShape(s) + " does not flatten to " + std::to_string(in_) + " features");
-    return {{s[0], out_}};
+    std::string problem;
+    Shape out = denseOutput(in.at(0), in_, out_, problem);
+    if (!problem.empty()) fail(problem);
+    return {out};
   }
 
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs) const override {
@@ -102,13 +103,7 @@ class Int8Dense : public Kernel {
     std::vector<int8_t> quantized(static_cast<size_t>(n * padded_), 0);
     std::atomic<bool> negative{false};
     parallelFor(n, [&](int64_t j) {
-      bool any = false;
-      for (int64_t k = 0; k < in_; k++) {
-        const float q = quantizeToInt8(x[j * in_ + k], inputScale_);
-        quantized[j * padded_ + k] = static_cast<int8_t>(q);
-        any |= q < 0;
-      }
-      if (any) negative.store(true, std::memory_order_relaxed);
+      if (quantizeRow(x + j * in_, in_, inputScale_, quantized.data() + j * padded_)) negative.store(true, std::memory_order_relaxed);
     }, n * in_ > (1 << 15));
     if (n <= kGemvBatch) {
       parallelFor((out_ + 63) / 64, [&](int64_t block) {

@@ -144,6 +144,87 @@ void finishTile(const Tile& tile, int64_t row0, int64_t col0, int64_t mr, int64_
   }
 }
 
+// quantizeChannelsLast, one element at a time.
+bool quantizeChannelsLastScalar(const float* x, int64_t pixels, int64_t channels, int64_t paddedChannels, int64_t begin, int64_t end, float scale, int8_t* q) {
+  int32_t negative = 0;
+  for (int64_t c0 = 0; c0 < paddedChannels; c0 += 4)
+    for (int64_t p = begin; p < end; p++) {
+      uint32_t word = 0;
+      for (int64_t t = 0; t < 4; t++) {
+        const int32_t v = c0 + t < channels ? static_cast<int32_t>(quantizeToInt8(x[(c0 + t) * pixels + p], scale)) : 0;
+        negative |= v;
+        word |= static_cast<uint32_t>(v & 0xff) << (8 * t);
+      }
+      std::memcpy(q + p * paddedChannels + c0, &word, 4);
+    }
+  return negative < 0;
+}
+
+#if defined(__x86_64__)
+// quantizeToInt8 on 8 floats, as int32: division, round-to-nearest-even and saturation (max before min, so NaN
+// becomes −128 as there).
+__attribute__((target("avx2"), always_inline)) inline __m256i quantize8(const float* x, __m256 divisor) {
+  const __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x), divisor), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, _mm256_set1_ps(-128.0f)), _mm256_set1_ps(127.0f)));
+}
+
+// quantizeChannelsLast, 8 pixels at a time.
+__attribute__((target("avx2"))) bool quantizeChannelsLastAvx2(const float* x, int64_t pixels, int64_t channels, int64_t paddedChannels, int64_t begin, int64_t end, float scale, int8_t* q) {
+  const __m256 divisor = _mm256_set1_ps(scale);
+  const __m256i low = _mm256_set1_epi32(0xff);
+  __m256i negative = _mm256_setzero_si256();
+  const int64_t vectorEnd = begin + (end - begin) / 8 * 8;
+  for (int64_t c0 = 0; c0 < paddedChannels; c0 += 4) {
+    for (int64_t p = begin; p < vectorEnd; p += 8) {
+      __m256i word = _mm256_setzero_si256();
+      for (int64_t t = 0; t < 4 && c0 + t < channels; t++) {
+        const __m256i v = quantize8(x + (c0 + t) * pixels + p, divisor);
+        negative = _mm256_or_si256(negative, v);
+        word = _mm256_or_si256(word, _mm256_sllv_epi32(_mm256_and_si256(v, low), _mm256_set1_epi32(static_cast<int>(8 * t))));
+      }
+      alignas(32) uint32_t words[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(words), word);
+      for (int k = 0; k < 8; k++) std::memcpy(q + (p + k) * paddedChannels + c0, &words[k], 4);
+    }
+  }
+  const bool tail = quantizeChannelsLastScalar(x, pixels, channels, paddedChannels, vectorEnd, end, scale, q);
+  return tail || _mm256_movemask_ps(_mm256_castsi256_ps(negative)) != 0;
+}
+#endif
+
+// quantizeRow, one element at a time.
+bool quantizeRowScalar(const float* x, int64_t count, float scale, int8_t* q) {
+  bool negative = false;
+  for (int64_t i = 0; i < count; i++) {
+    const float v = quantizeToInt8(x[i], scale);
+    q[i] = static_cast<int8_t>(v);
+    negative |= v < 0;
+  }
+  return negative;
+}
+
+#if defined(__x86_64__)
+// quantizeRow, 32 at a time: four vectors by quantize8, then packed to bytes (the packs interleave the 128-bit
+// halves; a permutation puts the 8 groups of 4 back in order).
+__attribute__((target("avx2"))) bool quantizeRowAvx2(const float* x, int64_t count, float scale, int8_t* q) {
+  const __m256 divisor = _mm256_set1_ps(scale);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256i negative = _mm256_setzero_si256();
+  int64_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m256i v[4];
+    for (int k = 0; k < 4; k++) {
+      v[k] = quantize8(x + i + 8 * k, divisor);
+      negative = _mm256_or_si256(negative, v[k]);
+    }
+    const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), _mm256_permutevar8x32_epi32(bytes, order));
+  }
+  const bool tail = quantizeRowScalar(x + i, count - i, scale, q + i);
+  return tail || _mm256_movemask_ps(_mm256_castsi256_ps(negative)) != 0;
+}
+#endif
+
 }  // namespace
 
 Int8Matrix Int8Matrix::fromGrid(const float* a, int64_t rows, int64_t depth, std::string& problem) {
@@ -209,6 +290,22 @@ void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, 
     for (int64_t q = 0; q < nPanels; q++)
       for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) tile(p, q, panels + q * panelBytes);
   }, parallel);
+}
+
+bool quantizeChannelsLast(const float* x, int64_t pixels, int64_t channels, int64_t paddedChannels, int64_t begin, int64_t end, float scale, int8_t* q) {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return quantizeChannelsLastAvx2(x, pixels, channels, paddedChannels, begin, end, scale, q);
+#endif
+  return quantizeChannelsLastScalar(x, pixels, channels, paddedChannels, begin, end, scale, q);
+}
+
+bool quantizeRow(const float* x, int64_t count, float scale, int8_t* q) {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return quantizeRowAvx2(x, count, scale, q);
+#endif
+  return quantizeRowScalar(x, count, scale, q);
 }
 
 const char* int8KernelName() { return implementation().name; }

@@ -33,6 +33,14 @@ using PackB8 = std::function<void(int64_t j0, int64_t nr, int8_t* panel)>;
 // one definition, shared by the quantize layer and the INT8 kernels.
 inline float quantizeToInt8(float v, float scale) { return std::min(127.0f, std::max(-128.0f, std::nearbyint(v / scale))); }
 
+// `count` floats of a row into INT8, in order; whether any came out negative (the GEMM's unsigned fast path needs
+// none).
+bool quantizeRow(const float* x, int64_t count, float scale, int8_t* q);
+
+// Pixels [begin, end) of a [channels, pixels] float image into [pixels, paddedChannels] INT8, channels beyond
+// `channels` zero: each pixel's 4 channels of a quad assembled into one word. Whether any came out negative.
+bool quantizeChannelsLast(const float* x, int64_t pixels, int64_t channels, int64_t paddedChannels, int64_t begin, int64_t end, float scale, int8_t* q);
+
 // C = rowScale · (A · B), then `epilogue`; B given panel by panel, `negativeB` when it holds negative values.
 void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, const float* rowScale, float* C, int64_t ldc, const GemmEpilogue& epilogue);
 
