@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { addon } from "../native/addon.js";
 import { encodePlan } from "../native/plan.js";
-import { BuildCancelledError } from "./errors.js";
+import { BuildCancelledError, BuildError } from "./errors.js";
 import type { BuildGraph, BuildOp } from "./graph.js";
 
 /** How hard the builder searches for the fastest implementation of each heavy layer. */
@@ -29,34 +29,63 @@ interface TimingCache {
   entries: Record<string, { tactic: string; milliseconds: Record<string, number> }>;
 }
 
+interface ConvolutionShape {
+  kernel: number[]; stride: number[]; dilation?: number[]; prePadding: number[]; postPadding: number[]; paddingMode: string; groups: number; outChannels: number;
+}
+
 /** The implementations of a convolution worth timing on its shape (one candidate: nothing to tune). */
 export function candidateTactics(op: BuildOp, inputShape: readonly number[]): string[] {
   if (op.kind !== "convolution" || op.params.inputScale !== undefined) return [];  // INT8: one implementation
-  const p = op.params as { kernel: number[]; stride: number[]; prePadding: number[]; postPadding: number[]; paddingMode: string; groups: number; outChannels: number };
+  const p = op.params as unknown as ConvolutionShape;
   const channels = inputShape[1]!;
   const depthwise = p.groups === channels && p.outChannels === channels;
   const pointwise = p.kernel.every((k) => k === 1) && p.stride.every((s) => s === 1) && [...p.prePadding, ...p.postPadding].every((x) => x === 0) && p.paddingMode.startsWith("explicit");
   if (depthwise) return ["depthwise_direct", "implicit_gemm_k256"];
-  if (pointwise) return ["pointwise_gemm", "implicit_gemm_k256"];
-  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", ...(winogradFits(op) ? ["winograd_2x2_3x3"] : [])];
+  if (pointwise) return ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"];
+  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", ...(winogradFits(p) ? ["winograd_2x2_3x3"] : [])];
 }
 
 /** Winograd F(2×2, 3×3) applies: a 2-d 3×3 kernel at stride 1, dilation 1, one group. */
-function winogradFits(op: BuildOp): boolean {
-  const p = op.params as { kernel: number[]; stride: number[]; dilation?: number[]; groups: number };
+function winogradFits(p: ConvolutionShape): boolean {
   return p.kernel.length === 2 && p.kernel.every((k) => k === 3) && p.stride.every((s) => s === 1) && (p.dilation ?? [1, 1]).every((d) => d === 1) && p.groups === 1;
 }
 
 /**
- * Without tuning, shape rules pick: Winograd for 3×3 stride-1 convolutions with at least 16 input and output
- * channels (fewer leave its 16 GEMMs too small to pay for the transforms); the engine's own rules otherwise
- * (direct depthwise, 1×1 as a GEMM, implicit GEMM).
+ * Without tuning, shape rules pick (from timings on a 2-core AVX2 machine): Winograd F(2×2, 3×3) for 3×3
+ * stride-1 convolutions with ≥ 16 channels in and out on small maps (≤ 256 output pixels, where its 16 GEMMs are
+ * still wide enough and its 2.25× fewer multiplies win); the direct tactic for other convolutions whose sums are
+ * long enough (≥ 64 products per output) and with ≥ 8 output channels per group (16 fill its vector tile); the
+ * engine's own rules otherwise (direct depthwise, 1×1 as a GEMM, implicit GEMM).
  */
 export function assignDefaultTactics(graph: BuildGraph): void {
   for (const op of graph.ops) {
-    if (op.kind !== "convolution" || op.params.tactic !== undefined || !winogradFits(op)) continue;
-    const channels = graph.tensors.get(op.inputs[0]!)!.shape[1]!;
-    if (channels >= 16 && (op.params.outChannels as number) >= 16) op.params = { ...op.params, tactic: "winograd_2x2_3x3" };
+    if (op.kind !== "convolution" || op.params.tactic !== undefined || op.params.inputScale !== undefined) continue;
+    const input = graph.tensors.get(op.inputs[0]!)!.shape, output = graph.tensors.get(op.outputs[0]!)!.shape;
+    const candidates = candidateTactics(op, input);
+    if (!candidates.includes("implicit_gemm_k128")) continue;  // depthwise or 1×1: the engine's rules
+    const p = op.params as unknown as ConvolutionShape;
+    const inPerGroup = input[1]! / p.groups, outPerGroup = p.outChannels / p.groups;
+    const pixels = output.slice(2).reduce((a, b) => a * b, 1);
+    if (winogradFits(p) && inPerGroup >= 16 && outPerGroup >= 16 && pixels > 0 && pixels <= 256) op.params = { ...op.params, tactic: "winograd_2x2_3x3" };
+    else if (inPerGroup * p.kernel.reduce((a, b) => a * b, 1) >= 64 && outPerGroup >= 8) op.params = { ...op.params, tactic: "direct_c16" };
+  }
+}
+
+/**
+ * Implementations the caller pinned by layer name (BuildOptions.tactics), checked against each layer's candidates.
+ * Pinned layers keep their tactic: the rules and the tuner pass over them.
+ */
+export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, string>>): void {
+  for (const [layer, tactic] of Object.entries(pinned)) {
+    const op = graph.ops.find((o) => o.name === layer);
+    const shape = op && graph.tensors.get(op.inputs[0]!)!.shape;
+    const candidates = op && shape ? candidateTactics(op, shape) : [];
+    if (candidates.length === 0) {
+      const tunable = graph.ops.filter((o) => candidateTactics(o, graph.tensors.get(o.inputs[0]!)!.shape).length > 0).map((o) => o.name);
+      throw new BuildError(`tactics: '${layer}' is not a layer with a choice of implementation after fusion; these are: ${tunable.join(", ") || "none"}`);
+    }
+    if (!candidates.includes(tactic)) throw new BuildError(`tactics: layer '${layer}' cannot use '${tactic}'; its implementations are ${candidates.join(", ")}`);
+    op!.params = { ...op!.params, tactic };
   }
 }
 
@@ -118,7 +147,8 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
   const tunable = graph.ops.map((op) => {
     const declared = graph.tensors.get(op.inputs[0] ?? "")?.shape;
     const shape = declared?.map((d, i) => (i === 0 && d < 0 ? batch : d));
-    return { op, shape, candidates: shape && !shape.some((d) => d < 0) ? candidateTactics(op, shape) : [] };
+    const pinned = op.params.tactic !== undefined;
+    return { op, shape, candidates: shape && !pinned && !shape.some((d) => d < 0) ? candidateTactics(op, shape) : [] };
   }).filter((t) => t.candidates.length > 1);
   const choices: TacticChoice[] = [];
   for (const [index, { op, shape, candidates }] of tunable.entries()) {

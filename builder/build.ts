@@ -9,7 +9,7 @@ import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
 import { activationMemory } from "./memory.js";
-import { assignDefaultTactics, autotune, type TacticChoice, type TuningLevel } from "./autotune.js";
+import { assignDefaultTactics, autotune, pinTactics, type TacticChoice, type TuningLevel } from "./autotune.js";
 import { passesFor, runPasses } from "./passes.js";
 
 /** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
@@ -37,6 +37,12 @@ export interface BuildOptions {
    * ("fast": 3 timed runs each, "thorough": 15). Default "off": shape rules pick. `engine.inspect().tactics` lists choices.
    */
   tuning?: TuningLevel;
+  /**
+   * Pins the implementation of layers by name (as `inspect().layers` lists them after fusion), like TensorRT's
+   * algorithm selector: e.g. `{ "layer1.0.conv1": "implicit_gemm_k256" }` to rule a kernel out while porting.
+   * Pinned layers are neither tuned nor given the shape rules' choice; a name or tactic that does not fit is a BuildError.
+   */
+  tactics?: Readonly<Record<string, string>>;
   /** A timing cache file: read before tuning and written after, so later builds skip what was measured. */
   timingCacheFile?: string;
   /** Run the optimisation passes (fusions, folding). Default true; false keeps every layer as defined, for debugging. */
@@ -99,8 +105,8 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   const graph = buildGraph(ir, options.weights ?? network.weights);
   const foldedConstants = await runPasses(graph, passes, optimize, advance);
   let tactics: TacticChoice[] = [];
-  if (tuning === "off") assignDefaultTactics(graph);
-  else {
+  pinTactics(graph, options.tactics ?? {});
+  if (tuning !== "off") {
     advance("auto-tuning convolutions");
     const batch = inputs[0]?.profiles?.[0]?.opt[0] ?? 1;
     tactics = await autotune(graph, batch, {
@@ -108,6 +114,7 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
       onLayer: (layer, i, n) => options.onProgress?.({ phase: `auto-tuning ${layer} (${i + 1}/${n})`, step: step - 1, steps }),
     });
   }
+  assignDefaultTactics(graph);  // whatever was neither pinned nor tuned (layers of dynamic shape when tuning)
   advance("encoding and compiling the plan");
   const header: PlanHeader = {
     netdef: packageVersion, network: ir.name, backend: "builtin",

@@ -38,6 +38,6 @@ it("tunes convolutions that carry a fused residual input (mobilenet_v2's project
     profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }], tuning: "fast",
   });
   const tuned = engine.inspect().tactics.find((t) => t.layer === "features.3.conv.2")!;
-  expect(Object.keys(tuned.milliseconds)).toEqual(["pointwise_gemm", "implicit_gemm_k256"]);
+  expect(Object.keys(tuned.milliseconds)).toEqual(["pointwise_gemm", "implicit_gemm_k256", "direct_c16"]);
   expect(engine.inspect().fusedGroups.find((g) => g.name === "features.3.conv.2")!.fusedFrom).toContain("features.3.add");
 }, 60_000);

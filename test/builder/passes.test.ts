@@ -1,6 +1,6 @@
 // The builder's passes: the graph before and after each, and outputs unchanged (within 1e-5 relative).
 import { describe, expect, it } from "vitest";
-import { Network } from "netdef";
+import { BuildError, Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
@@ -218,16 +218,50 @@ describe("element-wise chain fusion", () => {
 });
 
 describe("convolution tactics chosen by shape rules (tuning off)", () => {
-  it("Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with ≥ 16 channels in and out, the engine's own rules otherwise", async () => {
+  it("Winograd for 3×3 stride 1 with ≥ 16 channels on ≤ 256 pixels, direct for long enough sums and ≥ 8 filters per group, the engine's own rules otherwise", async () => {
     const net = new Network("tactics");
     const x = net.addInput("x", "float32", [1, 16, 9, 11]);
     const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1);
     const a = x.addConvolution("wide", { outChannels: 24, kernel: 3, padding: 1, bias: false, weights: { kernel: w(24, 16, 3, 3) } });
     const b = a.addConvolution("strided", { outChannels: 24, kernel: 3, stride: 2, bias: false, weights: { kernel: w(24, 24, 3, 3) } });
     const c = b.addConvolution("narrow", { outChannels: 8, kernel: 3, padding: 1, bias: false, weights: { kernel: w(8, 24, 3, 3) } });
-    net.markOutput(c);
+    const d = c.addConvolution("few filters", { outChannels: 4, kernel: 3, padding: 1, bias: false, weights: { kernel: w(4, 8, 3, 3) } });
+    const e = d.addConvolution("short sums", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 4, 3, 3) } });
+    const big = net.addInput("big", "float32", [1, 16, 17, 16]);  // 272 output pixels: past Winograd's range
+    const f = big.addConvolution("large map", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 16, 3, 3) } });
+    const g = big.addConvolution("1x1", { outChannels: 16, kernel: 1, bias: false, weights: { kernel: w(16, 16, 1, 1) } });
+    for (const t of [e, f, g]) net.markOutput(t);
     const engine = await net.build();
-    expect(engine.inspect().layers.map((l) => `${l.name}:${l.tactic ?? "rules"}`)).toEqual(["wide:winograd_2x2_3x3", "strided:rules", "narrow:rules"]);
+    expect(Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]))).toEqual({
+      wide: "winograd_2x2_3x3", strided: "direct_c16", narrow: "direct_c16", "few filters": "rules", "short sums": "rules", "large map": "direct_c16", "1x1": "rules",
+    });
+  });
+});
+
+describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
+  const define = () => {
+    const net = new Network("pinned");
+    const x = net.addInput("x", "float32", [1, 16, 8, 8]);
+    const w = Float32Array.from({ length: 16 * 16 * 9 }, (_, i) => Math.sin(i) * 0.1);
+    net.markOutput(x.addConvolution("conv", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w, bias: new Float32Array(16) } }).addActivation("relu", { type: "relu" }), "out");
+    return net;
+  };
+
+  it("keeps the pinned tactic over the rules and the tuner, and computes the same", async () => {
+    const rules = await define().build();
+    expect(rules.inspect().layers[0]!.tactic).toBe("winograd_2x2_3x3");
+    const pinned = await define().build({ tactics: { conv: "implicit_gemm_k128" }, tuning: "fast" });
+    expect(pinned.inspect().layers[0]!.tactic).toBe("implicit_gemm_k128");
+    expect(pinned.inspect().tactics).toEqual([]);  // nothing left to tune
+    const input = { x: Float32Array.from({ length: 16 * 64 }, (_, i) => Math.cos(i)) };
+    const [a, b] = await Promise.all([rules.createExecutionContext().execute(input), pinned.createExecutionContext().execute(input)]);
+    a.out!.data.forEach((v, i) => expect(Math.abs(Number(v) - Number(b.out!.data[i]))).toBeLessThan(1e-5));
+  });
+
+  it("refuses a layer without a choice of implementation, and a tactic the layer cannot use", async () => {
+    await expect(define().build({ tactics: { relu: "direct_c16" } })).rejects.toThrow(/'relu' is not a layer with a choice of implementation after fusion; these are: conv/);
+    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toThrow(/layer 'conv' cannot use 'depthwise_direct'; its implementations are implicit_gemm_k128, .*direct_c16, winograd_2x2_3x3/);
+    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toBeInstanceOf(BuildError);
   });
 });
 

@@ -140,6 +140,35 @@ describe("builtin engine vs onnxruntime", () => {
   });
 });
 
+// Every implementation of a convolution on the same case (pinned with BuildOptions.tactics), so each tactic meets
+// the oracle on its own, whatever the shape rules would pick: partial blocks of output channels and of pixels,
+// stride, dilation, asymmetric and same_upper padding, groups, 1-d and 3-d, fused residual and activations, batch 2.
+const gemm = ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16"];
+const tacticCases: Record<string, OracleCase & { tactics: string[] }> = {
+  "3×3 16→24 pad 1 on 9×11": { tactics: [...gemm, "winograd_2x2_3x3"], inputs: img(16, 9, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 3, padding: 1, weights: { kernel: w(24, 16, 3, 3), bias: w(24) } }) },
+  "5×5 20→50 on 12×12 (LeNet's conv2)": { tactics: gemm, inputs: img(20, 12, 12), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 50, kernel: 5, weights: { kernel: w(50, 20, 5, 5), bias: w(50) } }) },
+  "3×3 stride 2 dilation 2, pre/post padding [2, 0]/[1, 3]": { tactics: gemm, inputs: img(12, 13, 14), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 19, kernel: 3, stride: 2, dilation: 2, prePadding: [2, 0], postPadding: [1, 3], weights: { kernel: w(19, 12, 3, 3), bias: w(19) } }) },
+  "4×3 stride [2, 1] same_upper": { tactics: gemm, inputs: img(9, 10, 7), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: [4, 3], stride: [2, 1], paddingMode: "same_upper", bias: false, weights: { kernel: w(16, 9, 4, 3) } }) },
+  "groups 2, 9 filters each": { tactics: gemm, inputs: img(8, 9, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 18, kernel: 3, groups: 2, padding: 1, weights: { kernel: w(18, 4, 3, 3), bias: w(18) } }) },
+  "1-d, kernel 5": { tactics: gemm, inputs: { x: { shape: [2, 12, 40] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 17, kernel: 5, padding: 2, weights: { kernel: w(17, 12, 5), bias: w(17) } }) },
+  "3-d, 3×3×3 pad 1": { tactics: gemm, inputs: { x: { shape: [1, 4, 4, 5, 6] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 4, 3, 3, 3), bias: w(16) } }) },
+  "256→32 on 7×7 (long sums)": { tactics: [...gemm, "winograd_2x2_3x3"], inputs: { x: { shape: [1, 256, 7, 7] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 32, kernel: 3, padding: 1, weights: { kernel: w(32, 256, 3, 3), bias: w(32) } }) },
+  "+ residual + relu (fused)": { tactics: [...gemm, "winograd_2x2_3x3"], inputs: img(16, 10, 10), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 16, 3, 3), bias: w(16) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
+  "+ sigmoid (fused)": { tactics: gemm, inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, stride: 2, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("s", { type: "sigmoid" }) },
+  "+ clip [−0.1, 0.2] (fused)": { tactics: gemm, inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, padding: 1, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("clip", { type: "clip", alpha: -0.1, beta: 0.2 }) },
+  "1×1 32→20 on 7×9": { tactics: ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"], inputs: img(32, 7, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 1, weights: { kernel: w(20, 32, 1, 1), bias: w(20) } }) },
+};
+
+describe("every convolution tactic vs onnxruntime", () => {
+  it.each(Object.entries(tacticCases).flatMap(([name, c]) => c.tactics.map((tactic) => [`${name}: ${tactic}`, c, tactic] as const)))("%s", async (_, c, tactic) => {
+    for (const { builtin, onnxruntime } of await runBoth(c, 1, { tactics: { c: tactic } })) {
+      const { ratio, sameShape } = agreement(builtin, onnxruntime);
+      expect(sameShape).toBe(true);
+      expect(ratio).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
 describe("export refusals", () => {
   it.each([
     ["ceil-mode convolution", (net: Network) => net.addInput("x", "float32", [1, 1, 5, 5]).addConvolution("c", { outChannels: 1, kernel: 2, stride: 2, paddingMode: "explicit_round_up", weights: { kernel: new Float32Array(4), bias: new Float32Array(1) } })],

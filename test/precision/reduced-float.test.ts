@@ -18,7 +18,8 @@ describe("rounding", () => {
 });
 
 describe("rounding fused into a convolution's epilogue", () => {
-  it.each(["bfloat16", "float16"] as const)("%s: each value as the TypeScript rounding gives it, exact ties included, in whole and partial tiles", async (dtype) => {
+  const cases = (["bfloat16", "float16"] as const).flatMap((dtype) => ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"].map((tactic) => [dtype, tactic] as const));
+  it.each(cases)("%s, %s: each value as the TypeScript rounding gives it, exact ties included, in whole and partial tiles", async (dtype, tactic) => {
     // A 1×1 convolution with an identity kernel computes each input exactly; the round trip after it runs in the
     // GEMM's epilogue. Inputs: exact ties (the dropped bits exactly half a step) with even and odd kept bits, and
     // values just either side of them.
@@ -35,7 +36,7 @@ describe("rounding fused into a convolution's epilogue", () => {
     const x = net.addInput("x", "float32", [1, channels, 8, 8]);
     const identity = Float32Array.from({ length: channels * channels }, (_, i) => (i % (channels + 1) === 0 ? 1 : 0));
     net.markOutput(x.addConvolution("c", { outChannels: channels, kernel: 1, bias: false, weights: { kernel: identity } }).addCast("narrow", { to: dtype }).addCast("wide", { to: "float32" }));
-    const engine = await net.build();
+    const engine = await net.build({ tactics: { c: tactic } });
     expect(engine.inspect().layers.map((l) => l.fusedFrom.join("+"))).toEqual(["c+narrow+wide"]);
     const { wide } = await engine.createExecutionContext().execute({ x: input });
     const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;

@@ -6,6 +6,7 @@
 #include "kernels/window.h"
 #include "kernels/depthwise.h"
 #include "kernels/winograd.h"
+#include "kernels/direct_convolution.h"
 
 namespace netdef {
 
@@ -40,7 +41,11 @@ class Convolution : public Kernel {
     if (tactic_ == "int8_implicit_gemm") bad("the int8_implicit_gemm tactic needs an inputScale");
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
-    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3") bad("tactic '" + tactic_ + "'");
+    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "direct_c16") bad("tactic '" + tactic_ + "'");
+    if (tactic_ == "direct_c16") {
+      direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_);
+      return;
+    }
     if (tactic_ == "winograd_2x2_3x3") {
       if (!WinogradF2x3::fits(w_.kernel, w_.stride, w_.dilation, groups_, w_.spatial)) bad("the winograd_2x2_3x3 tactic needs a 2-d 3×3 kernel, stride 1, dilation 1, one group");
       winograd_ = std::make_unique<WinogradF2x3>(weight_, outChannels_, inPerGroup_, kBlock_);
@@ -85,6 +90,13 @@ class Convolution : public Kernel {
       const float* xn = x + n * channels * inPixels;
       float* yn = y + n * outChannels_ * outPixels;
       const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
+      if (direct_) {
+        GemmEpilogue epilogue;
+        epilogue.bias = bias_.empty() ? nullptr : bias_.data();
+        epilogue.residual = residual;
+        epilogue.activation = activation_;
+        return direct_->run(xn, size, out, pad, yn, epilogue);
+      }
       if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
       if (winograd_) {
         winograd_->run(xn, size[1], size[2], pad[1], pad[2], yn, out[1], out[2],
@@ -246,6 +258,7 @@ class Convolution : public Kernel {
   bool residual_ = false;
   std::vector<std::vector<float>> packed_;  // per group, in the GEMM's panel layout
   std::unique_ptr<WinogradF2x3> winograd_;  // the winograd_2x2_3x3 tactic's transformed, packed weights
+  std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   std::vector<float> weight_, bias_;
   ActivationFn activation_;
 };

@@ -1,4 +1,5 @@
 #include "kernels/depthwise.h"
+#include "kernels/vector_math.h"
 
 #include <vector>
 
@@ -11,25 +12,6 @@ namespace {
 __attribute__((always_inline)) inline Vec8 clampLanes(Vec8 v, Vec8 lower, Vec8 upper) {
   v = v < lower ? lower : v;
   return upper < v ? upper : v;
-}
-
-// An 8×8 block of floats transposed in registers (rows become columns): three rounds of pairwise shuffles.
-__attribute__((always_inline)) inline void transpose8(Vec8 (&m)[8]) {
-  Vec8 t[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = __builtin_shufflevector(m[i], m[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-    t[i + 1] = __builtin_shufflevector(m[i], m[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
-  }
-  for (int i = 0; i < 8; i += 4)
-    for (int j = 0; j < 2; j++) {
-      m[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-      m[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-    }
-  for (int i = 0; i < 4; i++) {
-    t[i] = __builtin_shufflevector(m[i], m[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-    t[i + 4] = __builtin_shufflevector(m[i], m[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-  }
-  for (int i = 0; i < 8; i++) m[i] = t[i];
 }
 
 // The 8 channels' planes interleaved into the zero-padded buffer, 8 pixels per 8×8 transpose.
@@ -47,7 +29,7 @@ void interleaveEight(const float* x, int64_t channels, int64_t inPixels, const D
       for (; pw + 8 <= hi; pw += 8) {  // 8 pixels of 8 channels: one 8×8 transpose
         Vec8 block[8];
         for (int c = 0; c < 8; c++) __builtin_memcpy(&block[c], x + c * inPixels + ih * g.W + pw - g.padLeft, sizeof(Vec8));
-        transpose8(block);
+        vmath::transpose8(block);
         for (int i = 0; i < 8; i++) row[pw + i] = block[i];
       }
     for (; pw < hi; pw++) {
@@ -104,7 +86,7 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
     for (; p + 8 <= outPixels; p += 8) {
       Vec8 block[8];
       for (int i = 0; i < 8; i++) block[i] = out[p + i];
-      transpose8(block);
+      vmath::transpose8(block);
       for (int c = 0; c < 8; c++) __builtin_memcpy(y + c * outPixels + p, &block[c], sizeof(Vec8));
     }
   for (int64_t c = 0; c < channels; c++)

@@ -36,17 +36,6 @@ struct AlignedBuffer {
   }
 };
 
-// roundToBfloat16 on 8 lanes (the same bit arithmetic: nearest, ties to even, NaN kept).
-__attribute__((always_inline)) inline Vec8 roundLanesToBfloat16(Vec8 v) {
-  typedef uint32_t Bits8 __attribute__((vector_size(32)));
-  Bits8 bits;
-  __builtin_memcpy(&bits, &v, sizeof(v));
-  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
-  Vec8 rounded;
-  __builtin_memcpy(&rounded, &bits, sizeof(v));
-  return v != v ? v : rounded;
-}
-
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual, a vectorised activation and bfloat16 rounding in registers, others on the stored rows.
 NETDEF_CLONES
@@ -102,7 +91,7 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
           lo += r0; hi += r1;
         }
         if (activate) { lo = vmath::activate(act, alpha, beta, lo); hi = vmath::activate(act, alpha, beta, hi); }
-        if (bfloat16) { lo = roundLanesToBfloat16(lo); hi = roundLanesToBfloat16(hi); }
+        if (bfloat16) { lo = vmath::roundBfloat16(lo); hi = vmath::roundBfloat16(hi); }
       }
       __builtin_memcpy(cr, &lo, sizeof(Vec8));
       __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
@@ -129,7 +118,7 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
       Vec8 v;
       __builtin_memcpy(&v, &tile[r][h], sizeof(Vec8));
       if (activate) v = vmath::activate(act, alpha, beta, v);
-      if (bfloat16) v = roundLanesToBfloat16(v);
+      if (bfloat16) v = vmath::roundBfloat16(v);
       __builtin_memcpy(&tile[r][h], &v, sizeof(Vec8));
     }
     for (int64_t j = 0; j < nr; j++) cr[j] = tile[r][j];

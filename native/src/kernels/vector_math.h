@@ -161,4 +161,34 @@ NETDEF_VMATH Vec8 activate(ActivationFn::Type type, float a, float b, Vec8 v) {
   }
 }
 
+// roundToBfloat16 on 8 lanes (the same bit arithmetic: nearest, ties to even, NaN kept).
+NETDEF_VMATH Vec8 roundBfloat16(Vec8 v) {
+  typedef uint32_t Bits8 __attribute__((vector_size(32)));
+  Bits8 bits;
+  std::memcpy(&bits, &v, sizeof(v));
+  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+  Vec8 rounded;
+  std::memcpy(&rounded, &bits, sizeof(v));
+  return v != v ? v : rounded;
+}
+
+// The 8×8 transpose of eight vectors in place (row i, lane j becomes row j, lane i).
+NETDEF_VMATH void transpose8(Vec8 (&m)[8]) {
+  Vec8 t[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(m[i], m[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(m[i], m[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; j++) {
+      m[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      m[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int i = 0; i < 4; i++) {
+    t[i] = __builtin_shufflevector(m[i], m[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    t[i + 4] = __builtin_shufflevector(m[i], m[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+  for (int i = 0; i < 8; i++) m[i] = t[i];
+}
+
 }  // namespace netdef::vmath

@@ -1,0 +1,164 @@
+#include "kernels/direct_convolution.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/vector_math.h"
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+constexpr int64_t kLanes = DirectConvolution::kChannels, kPixels = DirectConvolution::kPixels;
+
+// Where one tile's results go and what happens to them on the way: bias, residual, a vectorised activation and
+// bfloat16 rounding in registers (vmath, the arithmetic of the element-wise layers); other activations and float16
+// rounding are left to the caller, on the stored values.
+struct TileOutput {
+  float* y;                // channel 0, first pixel of the tile
+  const float* residual;   // laid out as y, or null
+  int64_t planeStride;     // floats between channels
+  int64_t channels, valid;  // how many of the 16 channels and 6 pixels are real
+  ActivationFn::Type type;
+  float alpha, beta;
+  bool activate, bfloat16;
+};
+
+// One tile: for 16 output channels (weights `w`, [K][16]) and the 6 output pixels whose windows start at x + base[j],
+// bias + Σ_k w[k] · x[base[j] + taps[k]], transposed to channel rows of pixels and finished into the output.
+NETDEF_CLONES
+void directTile(int64_t K, const int64_t* __restrict taps, const float* __restrict w, const float* x, const int64_t* base, const float* bias, const TileOutput& out) {
+  const float *x0 = x + base[0], *x1 = x + base[1], *x2 = x + base[2], *x3 = x + base[3], *x4 = x + base[4], *x5 = x + base[5];
+  Vec8 b0, b1;
+  __builtin_memcpy(&b0, bias, sizeof(Vec8));
+  __builtin_memcpy(&b1, bias + 8, sizeof(Vec8));
+  Vec8 a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1, a40 = b0, a41 = b1, a50 = b0, a51 = b1;
+  for (int64_t k = 0; k < K; k++) {
+    const int64_t off = taps[k];
+    Vec8 w0, w1;
+    __builtin_memcpy(&w0, w + k * kLanes, sizeof(Vec8));
+    __builtin_memcpy(&w1, w + k * kLanes + 8, sizeof(Vec8));
+    float v = x0[off]; a00 += v * w0; a01 += v * w1;
+    v = x1[off]; a10 += v * w0; a11 += v * w1;
+    v = x2[off]; a20 += v * w0; a21 += v * w1;
+    v = x3[off]; a30 += v * w0; a31 += v * w1;
+    v = x4[off]; a40 += v * w0; a41 += v * w1;
+    v = x5[off]; a50 += v * w0; a51 += v * w1;
+  }
+  Vec8 rows[2][8] = {{a00, a10, a20, a30, a40, a50, {}, {}}, {a01, a11, a21, a31, a41, a51, {}, {}}};
+  vmath::transpose8(rows[0]);
+  vmath::transpose8(rows[1]);
+  for (int64_t c = 0; c < out.channels; c++) {
+    Vec8 v = rows[c / 8][c % 8];
+    float* y = out.y + c * out.planeStride;
+    if (out.residual) {
+      Vec8 r = {};
+      if (out.valid == kPixels) __builtin_memcpy(&r, out.residual + c * out.planeStride, kPixels * sizeof(float));
+      else std::memcpy(&r, out.residual + c * out.planeStride, static_cast<size_t>(out.valid) * sizeof(float));
+      v += r;
+    }
+    if (out.activate) v = vmath::activate(out.type, out.alpha, out.beta, v);
+    if (out.bfloat16) v = vmath::roundBfloat16(v);
+    if (out.valid == kPixels) __builtin_memcpy(y, &v, kPixels * sizeof(float));  // a fixed size: two moves
+    else std::memcpy(y, &v, static_cast<size_t>(out.valid) * sizeof(float));
+  }
+}
+
+// The extent of the padded input that dimension j's windows reach.
+int64_t reach(const Window& w, int j, int64_t out) { return (out - 1) * w.stride[j] + (w.kernel[j] - 1) * w.dilation[j] + 1; }
+
+}  // namespace
+
+DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window)
+    : outChannels_(outChannels), inPerGroup_(inPerGroup), groups_(groups), w_(window) {
+  taps_ = w_.kernel[0] * w_.kernel[1] * w_.kernel[2];
+  const int64_t outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_;
+  blocksPerGroup_ = (outPerGroup + kLanes - 1) / kLanes;
+  packed_.assign(static_cast<size_t>(groups_ * blocksPerGroup_ * K * kLanes), 0.0f);
+  for (int64_t g = 0; g < groups_; g++)
+    for (int64_t o = 0; o < outPerGroup; o++) {
+      float* block = packed_.data() + (g * blocksPerGroup_ + o / kLanes) * K * kLanes;
+      const float* src = weights.data() + (g * outPerGroup + o) * K;  // [in channel][taps], in the kernel's order
+      for (int64_t k = 0; k < K; k++) block[k * kLanes + o % kLanes] = src[k];
+    }
+}
+
+void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], float* y, const GemmEpilogue& ep) const {
+  const int64_t channels = inPerGroup_ * groups_, outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_;
+  const int64_t pixels = out[0] * out[1] * out[2];
+  if (pixels == 0) return;
+  // The input, zero-padded to exactly what the windows reach; read in place when no window leaves it.
+  int64_t padded[3];
+  bool inside = true;
+  for (int j = 0; j < 3; j++) {
+    padded[j] = reach(w_, j, out[j]);
+    inside = inside && pad[j] == 0 && padded[j] <= size[j];
+  }
+  if (inside) std::copy(size, size + 3, padded);
+  const int64_t plane = padded[0] * padded[1] * padded[2];
+  static thread_local Floats paddedInput;
+  const float* source = x;
+  if (!inside) {
+    paddedInput.resize(static_cast<size_t>(channels * plane));
+    float* p = paddedInput.data();  // the caller's buffer: workers see it through `p`
+    parallelFor(channels, [&](int64_t c) {
+      const float* xc = x + c * size[0] * size[1] * size[2];
+      float* pc = p + c * plane;
+      for (int64_t d = 0; d < padded[0]; d++)
+        for (int64_t h = 0; h < padded[1]; h++) {
+          float* row = pc + (d * padded[1] + h) * padded[2];
+          const int64_t id = d - pad[0], ih = h - pad[1];
+          const int64_t lo = std::min(padded[2], pad[2]), hi = id < 0 || id >= size[0] || ih < 0 || ih >= size[1] ? lo : std::max(lo, std::min(padded[2], pad[2] + size[2]));
+          std::fill(row, row + lo, 0.0f);
+          if (hi > lo) std::memcpy(row + lo, xc + (id * size[1] + ih) * size[2] + (lo - pad[2]), static_cast<size_t>(hi - lo) * sizeof(float));
+          std::fill(row + hi, row + padded[2], 0.0f);
+        }
+    }, channels * plane > (1 << 14));
+    source = p;
+  }
+  // Where each (input channel, tap) step reads, relative to a window's first element.
+  static thread_local std::vector<int64_t> tapList;
+  tapList.resize(static_cast<size_t>(K));
+  int64_t* taps = tapList.data();
+  for (int64_t c = 0, k = 0; c < inPerGroup_; c++)
+    for (int64_t kd = 0; kd < w_.kernel[0]; kd++)
+      for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
+        for (int64_t kw = 0; kw < w_.kernel[2]; kw++, k++)
+          taps[k] = c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * padded[2] + kw * w_.dilation[2];
+  using Round = ActivationFn::Round;
+  const ActivationFn& act = ep.activation;
+  const bool inRegister = (act.type == ActivationFn::Type::kNone || vmath::vectorised(act.type)) && act.round != Round::kFloat16;
+  // Tasks: a block of 16 output channels over a run of tiles (about 8 output rows, so the rows' input stays in L2
+  // while the task's weights are reused across it), runs outermost so concurrent tasks share their input.
+  const int64_t tiles = (pixels + kPixels - 1) / kPixels;
+  const int64_t tilesPerRun = std::max<int64_t>(1, std::min(tiles, (8 * out[2] + kPixels - 1) / kPixels));
+  const int64_t runs = (tiles + tilesPerRun - 1) / tilesPerRun, blocks = groups_ * blocksPerGroup_;
+  parallelFor(runs * blocks, [&](int64_t task) {
+    const int64_t run = task / blocks, block = task % blocks, g = block / blocksPerGroup_;
+    const int64_t o0 = (block % blocksPerGroup_) * kLanes, count = std::min(kLanes, outPerGroup - o0);
+    const int64_t firstChannel = g * outPerGroup + o0;
+    const float* w = packed_.data() + block * K * kLanes;
+    const float* xg = source + g * inPerGroup_ * plane;
+    alignas(32) float bias[kLanes] = {};
+    if (ep.bias) std::copy(ep.bias + firstChannel, ep.bias + firstChannel + count, bias);
+    TileOutput to{nullptr, nullptr, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
+    int64_t base[kPixels];
+    for (int64_t t = run * tilesPerRun; t < std::min(tiles, (run + 1) * tilesPerRun); t++) {
+      const int64_t p0 = t * kPixels;
+      to.valid = std::min(kPixels, pixels - p0);
+      for (int64_t j = 0; j < kPixels; j++) {
+        const int64_t p = p0 + std::min(j, to.valid - 1);  // a last partial tile repeats its last pixel
+        const int64_t od = p / (out[1] * out[2]), oh = (p / out[2]) % out[1], ow = p % out[2];
+        base[j] = (od * w_.stride[0] * padded[1] + oh * w_.stride[1]) * padded[2] + ow * w_.stride[2];
+      }
+      to.y = y + firstChannel * pixels + p0;
+      to.residual = ep.residual ? ep.residual + firstChannel * pixels + p0 : nullptr;
+      directTile(K, taps, w, xg, base, bias, to);
+      if (!inRegister) for (int64_t c = 0; c < count; c++) act.apply(to.y + c * pixels, to.valid);
+    }
+  }, runs * blocks > 1 && pixels * K * outChannels_ > (1 << 16));
+}
+
+}  // namespace netdef

@@ -1,0 +1,30 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernel.h"
+#include "kernels/window.h"
+
+namespace netdef {
+
+// The direct_c16 tactic: a convolution computed straight from its (zero-padded) input, 16 output channels × 6
+// output pixels per tile, the channels in vector lanes. Each step of the sum over (input channel, tap) loads 16
+// weights and broadcasts 6 input values from where they lie, so nothing is packed: the implicit GEMM's panels cost
+// a pass over 9× the input per layer, and Winograd's transforms push several times the tensors through the cache,
+// which on a shared machine's L3 makes their times swing by half. Any kernel size, stride, dilation and group count.
+class DirectConvolution {
+ public:
+  DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window);
+
+  // One image: x is [channels, size…], y [outChannels, out…]; `pad` the leading padding of each dimension.
+  void run(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], float* y, const GemmEpilogue& epilogue) const;
+
+  static constexpr int64_t kChannels = 16, kPixels = 6;
+
+ private:
+  int64_t outChannels_, inPerGroup_, groups_, blocksPerGroup_, taps_;
+  Window w_;
+  std::vector<float> packed_;  // [group][block of 16 output channels][input channel, tap][16], zero past the group's channels
+};
+
+}  // namespace netdef
