@@ -30,7 +30,9 @@ struct TileOutput {
 // bias + Σ_k w[k] · x[base[j] + taps[k]], transposed to channel rows of pixels and finished into the output.
 NETDEF_CLONES
 void directTile(int64_t K, const int64_t* __restrict taps, const float* __restrict w, const float* x, const int64_t* base, const float* bias, const TileOutput& out) {
-  const float *x0 = x + base[0], *x1 = x + base[1], *x2 = x + base[2], *x3 = x + base[3], *x4 = x + base[4], *x5 = x + base[5];
+  // Byte addresses and byte offsets: each broadcast is then one load from pointer + offset.
+  const char* bytes = reinterpret_cast<const char*>(x);
+  const char *x0 = bytes + base[0] * 4, *x1 = bytes + base[1] * 4, *x2 = bytes + base[2] * 4, *x3 = bytes + base[3] * 4, *x4 = bytes + base[4] * 4, *x5 = bytes + base[5] * 4;
   Vec8 b0, b1;
   __builtin_memcpy(&b0, bias, sizeof(Vec8));
   __builtin_memcpy(&b1, bias + 8, sizeof(Vec8));
@@ -40,12 +42,12 @@ void directTile(int64_t K, const int64_t* __restrict taps, const float* __restri
     Vec8 w0, w1;
     __builtin_memcpy(&w0, w + k * kLanes, sizeof(Vec8));
     __builtin_memcpy(&w1, w + k * kLanes + 8, sizeof(Vec8));
-    float v = x0[off]; a00 += v * w0; a01 += v * w1;
-    v = x1[off]; a10 += v * w0; a11 += v * w1;
-    v = x2[off]; a20 += v * w0; a21 += v * w1;
-    v = x3[off]; a30 += v * w0; a31 += v * w1;
-    v = x4[off]; a40 += v * w0; a41 += v * w1;
-    v = x5[off]; a50 += v * w0; a51 += v * w1;
+    float v; __builtin_memcpy(&v, x0 + off, 4); a00 += v * w0; a01 += v * w1;
+    __builtin_memcpy(&v, x1 + off, 4); a10 += v * w0; a11 += v * w1;
+    __builtin_memcpy(&v, x2 + off, 4); a20 += v * w0; a21 += v * w1;
+    __builtin_memcpy(&v, x3 + off, 4); a30 += v * w0; a31 += v * w1;
+    __builtin_memcpy(&v, x4 + off, 4); a40 += v * w0; a41 += v * w1;
+    __builtin_memcpy(&v, x5 + off, 4); a50 += v * w0; a51 += v * w1;
   }
   Vec8 rows[2][8] = {{a00, a10, a20, a30, a40, a50, {}, {}}, {a01, a11, a21, a31, a41, a51, {}, {}}};
   vmath::transpose8(rows[0]);
@@ -118,7 +120,7 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
     }, channels * plane > (1 << 14));
     source = p;
   }
-  // Where each (input channel, tap) step reads, relative to a window's first element.
+  // Where each (input channel, tap) step reads, in bytes from a window's first element.
   static thread_local std::vector<int64_t> tapList;
   tapList.resize(static_cast<size_t>(K));
   int64_t* taps = tapList.data();
@@ -126,7 +128,7 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
     for (int64_t kd = 0; kd < w_.kernel[0]; kd++)
       for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
         for (int64_t kw = 0; kw < w_.kernel[2]; kw++, k++)
-          taps[k] = c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * padded[2] + kw * w_.dilation[2];
+          taps[k] = static_cast<int64_t>(sizeof(float)) * (c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * padded[2] + kw * w_.dilation[2]);
   using Round = ActivationFn::Round;
   const ActivationFn& act = ep.activation;
   const bool inRegister = (act.type == ActivationFn::Type::kNone || vmath::vectorised(act.type)) && act.round != Round::kFloat16;
@@ -145,14 +147,17 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
     if (ep.bias) std::copy(ep.bias + firstChannel, ep.bias + firstChannel + count, bias);
     TileOutput to{nullptr, nullptr, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
     int64_t base[kPixels];
+    // The next pixel's coordinates, advanced pixel by pixel (a division per pixel would cost as much as a short sum).
+    const int64_t first = run * tilesPerRun * kPixels;
+    int64_t od = first / (out[1] * out[2]), oh = (first / out[2]) % out[1], ow = first % out[2];
     for (int64_t t = run * tilesPerRun; t < std::min(tiles, (run + 1) * tilesPerRun); t++) {
       const int64_t p0 = t * kPixels;
       to.valid = std::min(kPixels, pixels - p0);
-      for (int64_t j = 0; j < kPixels; j++) {
-        const int64_t p = p0 + std::min(j, to.valid - 1);  // a last partial tile repeats its last pixel
-        const int64_t od = p / (out[1] * out[2]), oh = (p / out[2]) % out[1], ow = p % out[2];
+      for (int64_t j = 0; j < to.valid; j++) {
         base[j] = (od * w_.stride[0] * padded[1] + oh * w_.stride[1]) * padded[2] + ow * w_.stride[2];
+        if (++ow == out[2]) { ow = 0; if (++oh == out[1]) { oh = 0; od++; } }
       }
+      for (int64_t j = to.valid; j < kPixels; j++) base[j] = base[to.valid - 1];  // a last partial tile repeats its last pixel
       to.y = y + firstChannel * pixels + p0;
       to.residual = ep.residual ? ep.residual + firstChannel * pixels + p0 : nullptr;
       directTile(K, taps, w, xg, base, bias, to);
