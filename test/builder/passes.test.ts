@@ -218,7 +218,7 @@ describe("element-wise chain fusion", () => {
 });
 
 describe("convolution tactics chosen by shape rules (tuning off)", () => {
-  it("Winograd for 3×3 stride 1 with ≥ 16 channels on ≤ 256 pixels, direct for long enough sums and ≥ 8 filters per group, the engine's own rules otherwise", async () => {
+  it("Winograd for 3×3 stride 1 with ≥ 16 channels on ≤ 256 pixels, direct for long enough sums and ≥ 8 filters per group and for 1×1 projections, the engine's own rules otherwise", async () => {
     const net = new Network("tactics");
     const x = net.addInput("x", "float32", [1, 16, 9, 11]);
     const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1);
@@ -226,14 +226,20 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
     const b = a.addConvolution("strided", { outChannels: 24, kernel: 3, stride: 2, bias: false, weights: { kernel: w(24, 24, 3, 3) } });
     const c = b.addConvolution("narrow", { outChannels: 8, kernel: 3, padding: 1, bias: false, weights: { kernel: w(8, 24, 3, 3) } });
     const d = c.addConvolution("few filters", { outChannels: 4, kernel: 3, padding: 1, bias: false, weights: { kernel: w(4, 8, 3, 3) } });
-    const e = d.addConvolution("short sums", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 4, 3, 3) } });
+    const e = d.addConvolution("short sums", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 4, 3, 3) } });  // 4·9 = 36 products
+    const e2 = d.addConvolution("short sums, stride 2", { outChannels: 16, kernel: 3, stride: 2, bias: false, weights: { kernel: w(16, 4, 3, 3) } });
     const big = net.addInput("big", "float32", [1, 16, 17, 16]);  // 272 output pixels: past Winograd's range
     const f = big.addConvolution("large map", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 16, 3, 3) } });
     const g = big.addConvolution("1x1", { outChannels: 16, kernel: 1, bias: false, weights: { kernel: w(16, 16, 1, 1) } });
-    for (const t of [e, f, g]) net.markOutput(t);
+    const wideInput = net.addInput("wide input", "float32", [1, 128, 7, 7]);
+    const h = wideInput.addConvolution("projection", { outChannels: 32, kernel: 1, bias: false, weights: { kernel: w(32, 128, 1, 1) } });
+    const i = wideInput.addConvolution("short projection", { outChannels: 64, kernel: 1, bias: false, weights: { kernel: w(64, 128, 1, 1) } });
+    const e3real = net.addInput("rgb", "float32", [1, 3, 9, 11]).addConvolution("shorter sums", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 3, 3, 3) } });  // 27 products
+    for (const t of [e, e2, e3real, f, g, h, i]) net.markOutput(t);
     const engine = await net.build();
     expect(Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]))).toEqual({
-      wide: "winograd_2x2_3x3", strided: "direct_c16", narrow: "direct_c16", "few filters": "rules", "short sums": "rules", "large map": "direct_c16", "1x1": "rules",
+      wide: "winograd_2x2_3x3", strided: "direct_c16", narrow: "direct_c16", "few filters": "rules", "short sums": "direct_c16", "short sums, stride 2": "direct_c16", "shorter sums": "rules", "large map": "direct_c16", "1x1": "rules",
+      projection: "direct_c16", "short projection": "rules",
     });
   });
 });
