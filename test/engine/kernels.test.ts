@@ -86,6 +86,14 @@ describe("pooling", () => {
       x!.addPooling("p", { type: "max", window: [1, 2], paddingMode: "explicit_round_up" }));
     expect(y.values).toEqual([5, 4, 3]);
   });
+  it("max 3×3 stride 2 pad 1 propagates NaN (as PyTorch), in the 8-wide row pass and its tail", async () => {
+    // One row of 40 values i (so each window's max is its last in-bounds value), NaN at columns 5 and 38: output j
+    // covers columns 2j−1 … 2j+1, so outputs 2, 3 (columns 3–5, 5–7) and 19 (37–39) are NaN; the others are 2j+1,
+    // and 39 for the last window.
+    const data = Array.from({ length: 40 }, (_, i) => (i === 5 || i === 38 ? NaN : i));
+    const y = await runNetwork({ x: { shape: [1, 1, 1, 40], data } }, (_, { x }) => x!.addPooling("p", { type: "max", window: [1, 3], stride: [1, 2], padding: [0, 1] }));
+    expect(y.values).toEqual(Array.from({ length: 20 }, (_, j) => (j === 2 || j === 3 || j === 19 ? NaN : Math.min(2 * j + 1, 39))));
+  });
   it("max-average blend 0.5", async () => expect((await runNetwork({ x: { shape: [1, 1, 1, 2], data: [2, 4] } }, (_, { x }) => x!.addPooling("p", { type: "max_average_blend", window: [1, 2], blendFactor: 0.5 }))).values).toEqual([3.5]));
 });
 

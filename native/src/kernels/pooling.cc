@@ -14,9 +14,29 @@ namespace {
 // (v > m or v is NaN) ? v : m — max that propagates NaN, as PyTorch's max pooling does.
 inline float pick(float m, float v) { return (v > m || v != v) ? v : m; }
 
-// out[i] = max over j < window of row[i·stride + j].
+// pick on 8 lanes.
+__attribute__((always_inline)) inline Vec8 pickLanes(Vec8 m, Vec8 v) { return (v > m) | (v != v) ? v : m; }
+
+// out[i] = max over j < window of row[i·stride + j]. At stride 2 (ResNet's 3×3/2 pooling) 8 outputs at a time:
+// each tap's inputs are the even lanes of 16 loaded floats. `row` must be readable 16 floats past its windows.
 NETDEF_CLONES
 void maxOfWindows(const float* row, int64_t stride, int64_t window, int64_t count, float* out) {
+  int64_t done = 0;
+  if (stride == 2) {
+    for (; done + 8 <= count; done += 8) {
+      Vec8 best = -Vec8{} - __builtin_inff();
+      for (int64_t j = 0; j < window; j++) {
+        Vec8 lo, hi;
+        __builtin_memcpy(&lo, row + 2 * done + j, sizeof(Vec8));
+        __builtin_memcpy(&hi, row + 2 * done + j + 8, sizeof(Vec8));
+        best = pickLanes(best, __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14));
+      }
+      __builtin_memcpy(out + done, &best, sizeof(Vec8));
+    }
+  }
+  row += done * stride;
+  out += done;
+  count -= done;
   for (int64_t i = 0; i < count; i++) out[i] = row[i * stride];
   for (int64_t j = 1; j < window; j++) {
     if (stride == 1) for (int64_t i = 0; i < count; i++) out[i] = pick(out[i], row[i + j]);
@@ -128,7 +148,7 @@ class Pooling : public Kernel {
     parallelFor(planes, [&](int64_t p) {
       static thread_local std::vector<float> rows, padded;
       rows.resize(H * OW);
-      padded.assign(paddedWidth, -std::numeric_limits<float>::infinity());
+      padded.assign(paddedWidth + 16, -std::numeric_limits<float>::infinity());  // slack for maxOfWindows' vector loads
       const float* xp = x + p * H * W;
       const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));
       for (int64_t h = 0; h < H; h++) {
