@@ -144,7 +144,8 @@ describe("builtin engine vs onnxruntime", () => {
 
 // Every implementation of a convolution on the same case (pinned with BuildOptions.tactics), so each tactic meets
 // the oracle on its own, whatever the shape rules would pick: partial blocks of output channels and of pixels,
-// stride, dilation, asymmetric and same_upper padding, groups, 1-d and 3-d, fused residual and activations, batch 2.
+// stride, dilation, asymmetric and same_upper padding, groups, 1-d and 3-d, fused residual and activations, batch 2;
+// for direct_c16 both its 16- and 8-channel tiles.
 const gemm = ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16"];
 const tacticCases: Record<string, OracleCase & { tactics: string[] }> = {
   "3×3 16→24 pad 1 on 9×11": { tactics: [...gemm, "winograd_2x2_3x3"], inputs: img(16, 9, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 3, padding: 1, weights: { kernel: w(24, 16, 3, 3), bias: w(24) } }) },
@@ -156,6 +157,7 @@ const tacticCases: Record<string, OracleCase & { tactics: string[] }> = {
   "3-d, 3×3×3 pad 1": { tactics: gemm, inputs: { x: { shape: [1, 4, 4, 5, 6] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 4, 3, 3, 3), bias: w(16) } }) },
   "256→32 on 7×7 (long sums)": { tactics: [...gemm, "winograd_2x2_3x3"], inputs: { x: { shape: [1, 256, 7, 7] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 32, kernel: 3, padding: 1, weights: { kernel: w(32, 256, 3, 3), bias: w(32) } }) },
   "+ residual + relu (fused)": { tactics: [...gemm, "winograd_2x2_3x3"], inputs: img(16, 10, 10), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 16, 3, 3), bias: w(16) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
+  "20 channels + residual + relu (fused; a last block of 4)": { tactics: gemm, inputs: img(20, 9, 7), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: w(20, 20, 3, 3), bias: w(20) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
   "+ sigmoid (fused)": { tactics: gemm, inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, stride: 2, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("s", { type: "sigmoid" }) },
   "+ clip [−0.1, 0.2] (fused)": { tactics: gemm, inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, padding: 1, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("clip", { type: "clip", alpha: -0.1, beta: 0.2 }) },
   "1×1 32→20 on 7×9": { tactics: ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"], inputs: img(32, 7, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 1, weights: { kernel: w(20, 32, 1, 1), bias: w(20) } }) },

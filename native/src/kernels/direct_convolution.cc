@@ -26,6 +26,26 @@ struct TileOutput {
   bool activate, bfloat16;
 };
 
+// A tile's sums, transposed to rows of channel c's pixels (`kWidth` lanes, `out.valid` of them real), finished
+// into the output: residual, activation, rounding, store.
+template <int kWidth>
+__attribute__((always_inline)) inline void finishRows(const Vec8* rows, const TileOutput& out) {
+  for (int64_t c = 0; c < out.channels; c++) {
+    Vec8 v = rows[c];
+    float* y = out.y + c * out.planeStride;
+    if (out.residual) {
+      Vec8 r = {};
+      if (out.valid == kWidth) __builtin_memcpy(&r, out.residual + c * out.planeStride, kWidth * sizeof(float));
+      else std::memcpy(&r, out.residual + c * out.planeStride, static_cast<size_t>(out.valid) * sizeof(float));
+      v += r;
+    }
+    if (out.activate) v = vmath::activate(out.type, out.alpha, out.beta, v);
+    if (out.bfloat16) v = vmath::roundBfloat16(v);
+    if (out.valid == kWidth) __builtin_memcpy(y, &v, kWidth * sizeof(float));  // a fixed size: one or two moves
+    else std::memcpy(y, &v, static_cast<size_t>(out.valid) * sizeof(float));
+  }
+}
+
 // One tile: for 16 output channels (weights `w`, [K][16]) and the 6 output pixels whose windows start at x + base[j],
 // bias + Σ_k w[k] · x[base[j] + taps[k]], transposed to channel rows of pixels and finished into the output.
 NETDEF_CLONES
@@ -49,23 +69,38 @@ void directTile(int64_t K, const int64_t* __restrict taps, const float* __restri
     __builtin_memcpy(&v, x4 + off, 4); a40 += v * w0; a41 += v * w1;
     __builtin_memcpy(&v, x5 + off, 4); a50 += v * w0; a51 += v * w1;
   }
-  Vec8 rows[2][8] = {{a00, a10, a20, a30, a40, a50, {}, {}}, {a01, a11, a21, a31, a41, a51, {}, {}}};
-  vmath::transpose8(rows[0]);
-  vmath::transpose8(rows[1]);
-  for (int64_t c = 0; c < out.channels; c++) {
-    Vec8 v = rows[c / 8][c % 8];
-    float* y = out.y + c * out.planeStride;
-    if (out.residual) {
-      Vec8 r = {};
-      if (out.valid == kPixels) __builtin_memcpy(&r, out.residual + c * out.planeStride, kPixels * sizeof(float));
-      else std::memcpy(&r, out.residual + c * out.planeStride, static_cast<size_t>(out.valid) * sizeof(float));
-      v += r;
-    }
-    if (out.activate) v = vmath::activate(out.type, out.alpha, out.beta, v);
-    if (out.bfloat16) v = vmath::roundBfloat16(v);
-    if (out.valid == kPixels) __builtin_memcpy(y, &v, kPixels * sizeof(float));  // a fixed size: two moves
-    else std::memcpy(y, &v, static_cast<size_t>(out.valid) * sizeof(float));
+  Vec8 rows[16] = {a00, a10, a20, a30, a40, a50, {}, {}, a01, a11, a21, a31, a41, a51, {}, {}};
+  vmath::transpose8(*reinterpret_cast<Vec8(*)[8]>(rows));
+  vmath::transpose8(*reinterpret_cast<Vec8(*)[8]>(rows + 8));
+  finishRows<kPixels>(rows, out);
+}
+
+// The same for a last block of at most 8 output channels (LeNet's 50 = 3·16 + 2, MobileNetV2's 24 = 16 + 8):
+// 8 channels × 8 pixels, so the lanes past the layer's channels are not computed twice over.
+NETDEF_CLONES
+void directTileNarrow(int64_t K, const int64_t* __restrict taps, const float* __restrict w, const float* x, const int64_t* base, const float* bias, const TileOutput& out) {
+  const char* bytes = reinterpret_cast<const char*>(x);
+  const char *x0 = bytes + base[0] * 4, *x1 = bytes + base[1] * 4, *x2 = bytes + base[2] * 4, *x3 = bytes + base[3] * 4;
+  const char *x4 = bytes + base[4] * 4, *x5 = bytes + base[5] * 4, *x6 = bytes + base[6] * 4, *x7 = bytes + base[7] * 4;
+  Vec8 b;
+  __builtin_memcpy(&b, bias, sizeof(Vec8));
+  Vec8 a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;
+  for (int64_t k = 0; k < K; k++) {
+    const int64_t off = taps[k];
+    Vec8 w0;
+    __builtin_memcpy(&w0, w + k * kLanes, sizeof(Vec8));
+    float v; __builtin_memcpy(&v, x0 + off, 4); a0 += v * w0;
+    __builtin_memcpy(&v, x1 + off, 4); a1 += v * w0;
+    __builtin_memcpy(&v, x2 + off, 4); a2 += v * w0;
+    __builtin_memcpy(&v, x3 + off, 4); a3 += v * w0;
+    __builtin_memcpy(&v, x4 + off, 4); a4 += v * w0;
+    __builtin_memcpy(&v, x5 + off, 4); a5 += v * w0;
+    __builtin_memcpy(&v, x6 + off, 4); a6 += v * w0;
+    __builtin_memcpy(&v, x7 + off, 4); a7 += v * w0;
   }
+  Vec8 rows[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+  vmath::transpose8(rows);
+  finishRows<8>(rows, out);
 }
 
 // The extent of the padded input that dimension j's windows reach.
@@ -146,21 +181,24 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
     alignas(32) float bias[kLanes] = {};
     if (ep.bias) std::copy(ep.bias + firstChannel, ep.bias + firstChannel + count, bias);
     TileOutput to{nullptr, nullptr, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
-    int64_t base[kPixels];
+    // A block of at most 8 channels takes the narrow tile, 8 pixels wide.
+    const bool narrow = count <= 8;
+    const int64_t width = narrow ? 8 : kPixels;
+    int64_t base[8];
     // The next pixel's coordinates, advanced pixel by pixel (a division per pixel would cost as much as a short sum).
-    const int64_t first = run * tilesPerRun * kPixels;
+    const int64_t first = run * tilesPerRun * kPixels, end = std::min(pixels, first + tilesPerRun * kPixels);
     int64_t od = first / (out[1] * out[2]), oh = (first / out[2]) % out[1], ow = first % out[2];
-    for (int64_t t = run * tilesPerRun; t < std::min(tiles, (run + 1) * tilesPerRun); t++) {
-      const int64_t p0 = t * kPixels;
-      to.valid = std::min(kPixels, pixels - p0);
+    for (int64_t p0 = first; p0 < end; p0 += width) {
+      to.valid = std::min(width, end - p0);
       for (int64_t j = 0; j < to.valid; j++) {
         base[j] = (od * w_.stride[0] * padded[1] + oh * w_.stride[1]) * padded[2] + ow * w_.stride[2];
         if (++ow == out[2]) { ow = 0; if (++oh == out[1]) { oh = 0; od++; } }
       }
-      for (int64_t j = to.valid; j < kPixels; j++) base[j] = base[to.valid - 1];  // a last partial tile repeats its last pixel
+      for (int64_t j = to.valid; j < width; j++) base[j] = base[to.valid - 1];  // a partial tile repeats its last pixel
       to.y = y + firstChannel * pixels + p0;
       to.residual = ep.residual ? ep.residual + firstChannel * pixels + p0 : nullptr;
-      directTile(K, taps, w, xg, base, bias, to);
+      if (narrow) directTileNarrow(K, taps, w, xg, base, bias, to);
+      else directTile(K, taps, w, xg, base, bias, to);
       if (!inRegister) for (int64_t c = 0; c < count; c++) act.apply(to.y + c * pixels, to.valid);
     }
   }, runs * blocks > 1 && pixels * K * outChannels_ > (1 << 16));
