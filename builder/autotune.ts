@@ -55,9 +55,8 @@ function winogradFits(p: ConvolutionShape): boolean {
  * stride-1 convolutions with ≥ 16 channels in and out on small maps (≤ 256 output pixels, where its 16 GEMMs are
  * still wide enough and its 2.25× fewer multiplies win); the direct tactic for other convolutions with ≥ 8 output
  * channels per group (16 fill its vector tile) unless their sums are short (< 32 products) at stride 1, where the
- * implicit GEMM's panels are cheap contiguous copies, and for
- * 1×1 projections (≥ 128 input channels, ≥ 3× the outputs); the engine's own rules otherwise (direct depthwise,
- * 1×1 as a GEMM, implicit GEMM).
+ * implicit GEMM's panels are cheap contiguous copies, and for 1×1 projections (≥ 128 input channels, ≥ 3× the
+ * outputs); the engine's own rules otherwise (direct depthwise, 1×1 as a GEMM, implicit GEMM).
  */
 export function assignDefaultTactics(graph: BuildGraph): void {
   for (const op of graph.ops) {
@@ -166,7 +165,8 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const { tactic: _previous, ...params } = op.params;
     const key = JSON.stringify({ kind: op.kind, params, shape, weights: Object.fromEntries(Object.entries(op.weights).map(([r, w]) => [r, w.length])) });
     let entry = cache.entries[key];
-    const cached = entry !== undefined && candidates.includes(entry.tactic);
+    // An entry that did not time every candidate of this version (a tactic added since) is measured again.
+    const cached = entry !== undefined && candidates.every((c) => c in entry!.milliseconds);
     if (!cached) {
       const milliseconds = await timeTactics(graph, op, batch, candidates, rounds);
       const tactic = Object.entries(milliseconds).sort((a, b) => a[1] - b[1])[0]![0];

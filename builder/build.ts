@@ -34,7 +34,7 @@ export interface BuildOptions {
   weights?: WeightSource;
   /**
    * Kernel auto-tuning: time each convolution's candidate implementations on its shape and keep the fastest
-   * ("fast": 3 timed runs each, "thorough": 15). Default "off": shape rules pick. `engine.inspect().tactics` lists choices.
+   * ("fast": the fastest of 5 rounds each, "thorough": of 15). Default "off": shape rules pick. `engine.inspect().tactics` lists choices.
    */
   tuning?: TuningLevel;
   /**

@@ -1,5 +1,5 @@
 // Kernel auto-tuning: candidates timed on the layer's shape, the winner recorded, a timing cache reused.
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
@@ -23,6 +23,15 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
 
   const again = await defineYoloBlock(weights).build({ profiles, tuning: "fast", timingCacheFile });
   expect(again.inspect().tactics.map((t) => [t.tactic, t.cached])).toEqual(tactics.map((t) => [t.tactic, true]));
+
+  // A cache written before a tactic existed: the entry lacking it is timed again, the others stay cached.
+  const file = JSON.parse(await readFile(timingCacheFile, "utf8"));
+  const [firstKey] = Object.keys(file.entries);
+  delete file.entries[firstKey!].milliseconds.direct_c16;
+  await writeFile(timingCacheFile, JSON.stringify(file));
+  const stale = await defineYoloBlock(weights).build({ profiles, tuning: "fast", timingCacheFile });
+  expect(stale.inspect().tactics.map((t) => t.cached)).toEqual([false, true, true, true]);
+  expect(stale.inspect().tactics[0]!.milliseconds).toHaveProperty("direct_c16");
 
   const plain = await defineYoloBlock(weights).build({ profiles });
   const input = { input: { data: io.float32("input"), shape: [1, 3, 64, 64] } };

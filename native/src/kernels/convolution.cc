@@ -21,8 +21,8 @@ inline void copyShort(float* dst, const float* src, int64_t count) {
   for (; i < count; i++) dst[i] = src[i];
 }
 
-// Convolution: implicit im2col + GEMM per group, a direct loop for depthwise; bias, residual and activation applied
-// as each tile or channel is finished.
+// Convolution: direct (direct_c16), implicit im2col + GEMM per group, Winograd, or a direct loop for depthwise;
+// bias, residual and activation applied as each tile or channel is finished.
 class Convolution : public Kernel {
  public:
   explicit Convolution(const OpDesc& op)
