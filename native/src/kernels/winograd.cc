@@ -147,13 +147,15 @@ void WinogradF2x3::run(const float* x, int64_t H, int64_t W, int64_t padTop, int
         else for (int64_t k = 0; k < count; k++) to[k] = from[k];
       }
   }, in_ * tiles > 2048);
-  // M_ξ = U_ξ · V_ξ: 16 GEMMs of [out × in] · [in × tiles], B read in place from V.
-  for (int xi = 0; xi < 16; xi++) {
+  // M_ξ = U_ξ · V_ξ: 16 GEMMs of [out × in] · [in × tiles], B read in place from V; a GEMM per task (each runs
+  // on one thread), so the cores share out 16 equal pieces of work behind one barrier instead of splitting each
+  // small GEMM behind its own.
+  parallelFor(16, [&](int64_t xi) {
     const float* Vxi = V + xi * panelCount * in_ * kGemmPanel;
     sgemmPackedB(out_, tiles, in_, nullptr, in_, [&](int64_t k0, int64_t, int64_t j0, int64_t, float*) {
       return Vxi + ((j0 / kGemmPanel) * in_ + k0) * kGemmPanel;
     }, M + xi * out_ * tiles, tiles, false, kBlock_, packed_[xi].data());
-  }
+  }, out_ * tiles * in_ > (1 << 16));
   // Y = Aᵀ·M·A per tile, clipped to the output; each channel finished while in cache.
   parallelFor(out_, [&](int64_t o) {
     static thread_local std::vector<float> columns;
