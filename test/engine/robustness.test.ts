@@ -11,11 +11,13 @@ async function smallEngine() {
   const y = x
     .addConvolution("conv", { outChannels: 3, kernel: 3, padding: 1, weights: { kernel: new Float32Array(54).fill(0.1), bias: new Float32Array(3) } })
     .addActivation("relu", { type: "relu" })
-    .addPooling("pool", { type: "max", window: 2 })
-    .addFullyConnected("fc", { outFeatures: 4, weights: { kernel: new Float32Array(4 * 27).fill(0.01), bias: new Float32Array(4) } })
+    .addConvolution("conv2", { outChannels: 5, kernel: 3, stride: 2, padding: 1, weights: { kernel: new Float32Array(135).fill(0.1), bias: new Float32Array(5) } })
+    .addPooling("pool", { type: "max", window: 2, stride: 1 })
+    .addFullyConnected("fc", { outFeatures: 4, weights: { kernel: new Float32Array(4 * 20).fill(0.01), bias: new Float32Array(4) } })
     .addSoftMax("softmax", { axis: 1 });
   net.markOutput(y);
-  return net.build({ profiles: [{ x: { min: [1, 2, 6, 6], opt: [1, 2, 6, 6], max: [4, 2, 6, 6] } }] });
+  // conv by the implicit GEMM, conv2 by the direct tactic: mutated plans reach both.
+  return net.build({ profiles: [{ x: { min: [1, 2, 6, 6], opt: [1, 2, 6, 6], max: [4, 2, 6, 6] } }], tactics: { conv2: "direct_c16" } });
 }
 
 /** The mutated plan with its checksum recomputed, so that the structure checks (not the checksum) are exercised. */
