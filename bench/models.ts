@@ -1,5 +1,6 @@
 // Latency and throughput, side by side with onnxruntime (CPU, 2 intra-op threads) in the same process: `npm run bench`.
-// The builtin engines are built with auto-tuning ("fast", tuned at batch 1).
+// The builtin engines are built with auto-tuning ("fast", tuned at batch 1). Each engine runs in four turns of a
+// quarter second per batch size, the engines taking turns, so both meet the same spells of a shared machine.
 // One row per model, precision and batch: median ms per execution for each engine (onnxruntime always in float32,
 // the baseline the reduced precisions are measured against), their ratio (onnxruntime ms / builtin ms: above 1
 // means the builtin engine is faster), the same ratio of the fastest runs (less disturbed by a noisy machine), and
@@ -7,7 +8,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
-import { calibrate, exportOnnx, loadWeights, quantize, reducedFloat, type Network, type WeightSource } from "netdef";
+import { calibrate, exportOnnx, loadWeights, quantize, reducedFloat, type Engine, type Network, type WeightSource } from "netdef";
 import { defineLeNet } from "../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../examples/mobilenet-v2/network.js";
 import { defineResNet18, randomWeights } from "../examples/resnet18/network.js";
@@ -25,18 +26,27 @@ const cases: { model: string; define: (w?: WeightSource) => Network; weights: ()
 ];
 const only = process.argv[2];
 
-/** Median and fastest wall time of `run` in ms, after warm-up, over enough repetitions to fill about a second. */
-async function time(run: () => Promise<unknown>): Promise<{ median: number; best: number }> {
+/**
+ * Wall times of `run` in ms over `seconds`, after warm-up, added to `samples`. Each engine is timed in several
+ * short turns, alternating with the other's and separated by pauses (so the other's thread pool has gone to
+ * sleep): a slow spell of this shared machine then falls on both engines instead of deciding the ratio.
+ */
+async function timeTurn(run: () => Promise<unknown>, samples: number[], seconds: number): Promise<void> {
   for (let i = 0; i < 2; i++) await run();
-  const samples: number[] = [];
-  const deadline = performance.now() + 1000;
-  while (samples.length < 3 || (performance.now() < deadline && samples.length < 500)) {
+  const deadline = performance.now() + seconds * 1000;
+  do {
     const started = performance.now();
     await run();
     samples.push(performance.now() - started);
-  }
-  samples.sort((a, b) => a - b);
-  return { median: samples[samples.length >> 1]!, best: samples[0]! };
+  } while (performance.now() < deadline && samples.length < 2000);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+const turns = 4;
+
+/** The median and the fastest of the samples. */
+function summary(samples: number[]): { median: number; best: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { median: sorted[sorted.length >> 1]!, best: sorted[0]! };
 }
 
 /** The network in `precision`: bfloat16 rounding, or INT8 Q/DQ calibrated (min-max) on two batches of `sample`. */
@@ -55,29 +65,30 @@ for (const c of cases.filter((c) => !only || c.model === only)) {
     const shape = [batch, ...c.item];
     return { batch, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) };
   });
-  // Each engine timed while the other's threads do not exist: onnxruntime's pool spins between runs.
-  const builtin = new Map<Precision, { median: number; best: number }[]>();
+  const engines: { precision: Precision; ctx: ReturnType<Engine["createExecutionContext"]>; engine: Engine }[] = [];
   for (const precision of c.precisions ?? ["float32"]) {
     const variant = await inPrecision(net, precision, c.input, inputs[0]!);
     const started = performance.now();
     const engine = await variant.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }], tuning: "fast" });
     process.stderr.write(`built ${c.model} (${precision}) in ${(performance.now() - started).toFixed(0)} ms\n`);
-    const ctx = engine.createExecutionContext();
-    const times = [];
-    for (const { shape, data } of inputs) times.push(await time(() => ctx.execute({ [c.input]: { data, shape } })));
-    builtin.set(precision, times);
-    engine.dispose();
+    engines.push({ precision, engine, ctx: engine.createExecutionContext() });
   }
   const session = await ort.InferenceSession.create(await exportOnnx(net), { intraOpNumThreads: 2, interOpNumThreads: 1 });
-  for (const [i, { batch, shape, data }] of inputs.entries()) {
-    const onnxruntime = await time(() => session.run({ [c.input]: new ort.Tensor("float32", data, shape) }));
-    for (const [precision, times] of builtin) {
-      const ms = times[i]!;
+  for (const { batch, shape, data } of inputs) {
+    const builtin = engines.map(() => [] as number[]), onnxruntime: number[] = [];
+    for (let turn = 0; turn < turns; turn++) {
+      for (const [i, { ctx }] of engines.entries()) await timeTurn(() => ctx.execute({ [c.input]: { data, shape } }), builtin[i]!, 0.25);
+      await timeTurn(() => session.run({ [c.input]: new ort.Tensor("float32", data, shape) }), onnxruntime, 0.25);
+    }
+    const peer = summary(onnxruntime);
+    for (const [i, { precision }] of engines.entries()) {
+      const ms = summary(builtin[i]!);
       const gflops = (countFlops(net, batch) / 1e9) / (ms.median / 1000);
-      rows.push([c.model, precision, String(batch), ms.median.toFixed(3), onnxruntime.median.toFixed(3), (onnxruntime.median / ms.median).toFixed(2), (onnxruntime.best / ms.best).toFixed(2), gflops.toFixed(1)]);
-      process.stderr.write(`  ${precision} batch ${batch}: builtin ${ms.median.toFixed(3)} ms, onnxruntime ${onnxruntime.median.toFixed(3)} ms\n`);
+      rows.push([c.model, precision, String(batch), ms.median.toFixed(3), peer.median.toFixed(3), (peer.median / ms.median).toFixed(2), (peer.best / ms.best).toFixed(2), gflops.toFixed(1)]);
+      process.stderr.write(`  ${precision} batch ${batch}: builtin ${ms.median.toFixed(3)} ms, onnxruntime ${peer.median.toFixed(3)} ms\n`);
     }
   }
+  for (const { engine } of engines) engine.dispose();
   await session.release();
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
