@@ -11,7 +11,7 @@ import {
 const USAGE = `usage: netdef <command> [options]
 
   build <network.ts> --weights <file> [--profile in:min/opt/max]... [--precision fp32|fp16|bf16|int8 --calib <dir>]
-        [--tuning off|fast|thorough --timing-cache <file>] -o <model.plan>
+        [--tuning off|fast|thorough --timing-cache <file>] [--tactic layer=tactic]... -o <model.plan>
   run <model.plan> --input [name=]<x.npy>... -o <out.npy>
   inspect <model.plan | network.ts> [--weights <file>]
   bench <model.plan> [--batch N] [--profile]
@@ -32,7 +32,7 @@ const { values: options, positionals } = parseArgs({
     weights: { type: "string" }, output: { type: "string", short: "o" }, input: { type: "string", multiple: true },
     // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
     profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
-    calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" },
+    calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true },
     precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
   },
   strict: false,
@@ -116,9 +116,14 @@ async function main(): Promise<void> {
       const started = performance.now();
       const tuning = (options.tuning as string | undefined) ?? "off";
       if (!["off", "fast", "thorough"].includes(tuning)) throw new UsageError(`--tuning ${tuning}: expected off, fast or thorough`);
+      const tactics = Object.fromEntries(((options.tactic as string[] | undefined) ?? []).map((spec) => {
+        const at = spec.indexOf("=");
+        if (at < 1 || at === spec.length - 1) throw new UsageError(`--tactic ${spec}: expected layer=tactic, e.g. conv2=direct_c16`);
+        return [spec.slice(0, at), spec.slice(at + 1)];
+      }));
       const engine = await network.build({
         profiles: parseProfiles((options.profile as string[] | undefined) ?? []), onProgress: progressBar("build"), signal: controller.signal,
-        tuning: tuning as "off" | "fast" | "thorough", timingCacheFile: options["timing-cache"] as string | undefined,
+        tuning: tuning as "off" | "fast" | "thorough", timingCacheFile: options["timing-cache"] as string | undefined, tactics,
       });
       const out = need(options.output, "-o <model.plan>");
       await engine.save(out);
@@ -156,10 +161,7 @@ async function main(): Promise<void> {
         ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
         `activation memory at ${Object.entries(header.memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(header.memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(header.memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * header.memory.peakBytes) / header.memory.naiveBytes).toFixed(0)}%)`,
         `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
-        ...header.layers.map((l) => {
-          const tactic = (header.config.tactics as { layer: string; tactic: string }[] | undefined)?.find((t) => t.layer === l.name)?.tactic;
-          return `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${tactic ? ` tactic ${tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`;
-        }),
+        ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.tactic ? ` tactic ${l.tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
       ].join("\n");
       print(human, header);
       return;

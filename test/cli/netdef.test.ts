@@ -43,6 +43,13 @@ describe("netdef CLI", () => {
     expect(inspect.stdout).toContain("input  data float32 [-1,1,28,28] profiles [1,1,28,28]…[16,1,28,28]");
     expect(inspect.stdout).toContain("fused: fc1 + relu1");
 
+    // Pinned implementations, by layer name.
+    const pinnedPlan = path.join(dir, "pinned.plan");
+    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/4x1x28x28", "--tactic", "conv1=direct_c16", "--tactic", "conv2=implicit_gemm_k128", "-o", pinnedPlan)).code).toBe(0);
+    const pinned = (await netdef("inspect", pinnedPlan)).stdout;
+    expect(pinned).toMatch(/conv1 +convolution +tactic direct_c16/);
+    expect(pinned).toMatch(/conv2 +convolution +tactic implicit_gemm_k128/);
+
     const io = await loadFixtureWeights("lenet_io.safetensors");
     const input = path.join(dir, "x.npy");
     await writeFile(input, serializeNpy({ dtype: "float32", shape: [2, 1, 28, 28], data: io.float32("input").slice(0, 2 * 784) }));
@@ -84,6 +91,7 @@ describe("netdef CLI", () => {
     expect((await netdef("frobnicate")).code).toBe(2);
     expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int8", "-o", "x.plan")).stderr).toContain("missing --calib");
     expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int4", "-o", "x.plan")).stderr).toContain("expected fp32, fp16, bf16 or int8");
+    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--tactic", "conv1", "-o", "x.plan")).stderr).toContain("--tactic conv1: expected layer=tactic");
   });
 
   it("reports failures with exit code 1 and the typed error", async () => {
