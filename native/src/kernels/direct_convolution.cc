@@ -1,8 +1,8 @@
 #include "kernels/direct_convolution.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels/vector_math.h"
 #include "thread_pool.h"

@@ -8,10 +8,10 @@
 namespace netdef {
 
 // The direct_c16 tactic: a convolution computed straight from its (zero-padded) input, 16 output channels × 6
-// output pixels per tile, the channels in vector lanes. Each step of the sum over (input channel, tap) loads 16
-// weights and broadcasts 6 input values from where they lie, so nothing is packed: the implicit GEMM's panels cost
-// a pass over 9× the input per layer, and Winograd's transforms push several times the tensors through the cache,
-// which on a shared machine's L3 makes their times swing by half. Any kernel size, stride, dilation and group count.
+// output pixels per tile (8 × 8 for a last block of at most 8 channels), the channels in vector lanes. Each step of
+// the sum over (input channel, tap) loads the 16 weights and broadcasts 6 input values from where they lie, so
+// nothing is packed (the implicit GEMM's panels copy 9× a 3×3 layer's input); the sums are transposed into the
+// output's channel planes at the end. Any kernel size, stride, dilation and group count, 1-d to 3-d.
 class DirectConvolution {
  public:
   DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window);
