@@ -1,7 +1,8 @@
 #include "kernels/depthwise.h"
-#include "kernels/vector_math.h"
 
 #include <vector>
+
+#include "kernels/vector_math.h"
 
 namespace netdef {
 
