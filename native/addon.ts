@@ -24,6 +24,7 @@ export interface NativeEngine {
   header(): string;
   /** The IO tensors as the plan's body declares them. */
   io(): { inputs: NativeTensor[]; outputs: NativeTensor[] };
+  bfloat16Tensors(): string[];
   createContext(): NativeContext;
   /** Swaps in the same network compiled with new weights. */
   refit(plan: Uint8Array): Promise<void>;

@@ -58,6 +58,11 @@ export interface EngineInspection {
   passes: string[];
   /** Auto-tuned layers: the tactic chosen and each candidate's time (empty when built with tuning "off"). */
   tactics: TacticChoice[];
+  /**
+   * Tensors held as bfloat16 between layers (half the bytes; `memory` counts 4 a value): those whose producer
+   * rounds to bfloat16 and whose every reader takes 16-bit input (direct convolutions, so far).
+   */
+  bfloat16Storage: string[];
 }
 
 /** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
@@ -101,9 +106,11 @@ export class Engine {
   /** The weights the engine was built from, when built in this process: a refit may then give only some. */
   #weights: WeightSource | undefined;
   #disposed = false;
+  readonly #bfloat16Storage: string[];
 
   private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array, weights: WeightSource | undefined) {
     this.#native = native;
+    this.#bfloat16Storage = native.bfloat16Tensors();
     this.header = header;
     this.#plan = plan;
     this.#weights = weights;
@@ -142,6 +149,7 @@ export class Engine {
       memory: this.header.memory,
       passes: (this.header.config.passes as string[] | undefined) ?? [],
       tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
+      bfloat16Storage: [...this.#bfloat16Storage],
     };
   }
 

@@ -1,5 +1,8 @@
 #include "engine.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "plan_reader.h"
 
 namespace netdef {
@@ -8,7 +11,28 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size)
   auto engine = std::make_shared<Engine>();
   engine->graph_ = readPlan(data, size);
   for (const OpDesc& op : engine->graph_.ops) engine->kernels_.push_back(makeKernel(op));
+  engine->chooseStorage();
   return engine;
+}
+
+void Engine::chooseStorage() {
+  const Graph& g = graph_;
+  storage_.assign(g.tensors.size(), Storage::kFloat32);
+  if (const char* flag = std::getenv("NETDEF_BFLOAT16_STORAGE"); flag && std::string(flag) == "0") return;
+  std::vector<bool> candidate(g.tensors.size(), false), read(g.tensors.size(), false);
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    const bool writes = kernels_[i]->takesBfloat16Storage() && kernels_[i]->writesBfloat16Values();
+    for (int t : g.ops[i].outputs) candidate[t] = writes;
+  }
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    for (int t : g.ops[i].inputs) {
+      read[t] = true;
+      if (!kernels_[i]->takesBfloat16Storage()) candidate[t] = false;
+    }
+  }
+  for (int t : g.inputs) candidate[t] = false;
+  for (auto& [name, t] : g.outputs) candidate[t] = false;
+  for (size_t t = 0; t < g.tensors.size(); t++) if (candidate[t] && read[t]) storage_[t] = Storage::kBfloat16;
 }
 
 void EngineSlot::replace(std::shared_ptr<const Engine> engine) {

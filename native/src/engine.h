@@ -19,10 +19,17 @@ class Engine {
 
   const Graph& graph() const { return graph_; }
   const std::vector<std::unique_ptr<Kernel>>& kernels() const { return kernels_; }
+  // How each tensor is held between layers (network inputs and outputs: always float32).
+  Storage storage(int tensor) const { return storage_[tensor]; }
 
  private:
+  // bfloat16 for tensors whose producer writes bfloat16 values and whose every reader takes bfloat16 storage;
+  // NETDEF_BFLOAT16_STORAGE=0 keeps every tensor in float32 (the same results: a debugging switch).
+  void chooseStorage();
+
   Graph graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
+  std::vector<Storage> storage_;
 };
 
 // The engine an EngineWrap and its contexts currently run. Refit swaps in an engine with new weights; executions

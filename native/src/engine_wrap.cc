@@ -50,6 +50,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       StaticMethod<&EngineWrap::deserialize>("deserialize"),
       InstanceMethod<&EngineWrap::header>("header"),
       InstanceMethod<&EngineWrap::io>("io"),
+      InstanceMethod<&EngineWrap::bfloat16Tensors>("bfloat16Tensors"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::refit>("refit"),
       InstanceMethod<&EngineWrap::dispose>("dispose"),
@@ -104,6 +105,18 @@ Napi::Value EngineWrap::io(const Napi::CallbackInfo& info) {
   result.Set("inputs", inputs);
   result.Set("outputs", outputs);
   return result;
+}
+
+// The names of the tensors held in bfloat16 storage between layers.
+Napi::Value EngineWrap::bfloat16Tensors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  const std::shared_ptr<const Engine> engine = slot_->get();
+  Napi::Array names = Napi::Array::New(env);
+  for (size_t t = 0; t < engine->graph().tensors.size(); t++) {
+    if (engine->storage(static_cast<int>(t)) == Storage::kBfloat16) names.Set(names.Length(), engine->graph().tensors[t].name);
+  }
+  return names;
 }
 
 Napi::Value EngineWrap::createContext(const Napi::CallbackInfo& info) {

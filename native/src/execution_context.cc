@@ -87,8 +87,10 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     for (size_t o = 0; o < shapes.size(); o++) {
       Buffer& b = buffers_[op.outputs[o]];
       b.shape = shapes[o];
-      if (b.data.capacity() == 0) b.data = takeBuffer(volume(shapes[o]));
-      else b.data.resize(volume(shapes[o]));
+      b.storage = engine->storage(op.outputs[o]);
+      const size_t slots = slotsFor(volume(shapes[o]), b.storage);
+      if (b.data.capacity() == 0) b.data = takeBuffer(slots);
+      else b.data.resize(slots);
       outs.push_back(&b);
     }
     const auto start = std::chrono::steady_clock::now();

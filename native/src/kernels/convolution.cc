@@ -59,6 +59,10 @@ class Convolution : public Kernel {
     }
   }
 
+  // The direct tactic reads and writes bfloat16 storage; it writes bfloat16 values where its epilogue rounds to them.
+  bool takesBfloat16Storage() const override { return direct_ != nullptr; }
+  bool writesBfloat16Values() const override { return direct_ && DirectConvolution::roundsToBfloat16(activation_); }
+
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     std::string problem;
     const Shape out = convolutionOutput(w_, in.at(0), inPerGroup_ * groups_, outChannels_, problem);
@@ -91,11 +95,14 @@ class Convolution : public Kernel {
       float* yn = y + n * outChannels_ * outPixels;
       const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
       if (direct_) {
-        GemmEpilogue epilogue;
-        epilogue.bias = bias_.empty() ? nullptr : bias_.data();
-        epilogue.residual = residual;
-        epilogue.activation = activation_;
-        return direct_->run(xn, size, out, pad, yn, epilogue);
+        // Each of input, output and residual in its storage (bfloat16 only where the engine chose it).
+        DirectConvolution::Image image;
+        const int64_t inAt = n * channels * inPixels, outAt = n * outChannels_ * outPixels;
+        if (in[0]->storage == Storage::kBfloat16) image.x16 = in[0]->halves() + inAt; else image.x = xn;
+        if (outs[0]->storage == Storage::kBfloat16) image.y16 = outs[0]->halves() + outAt; else image.y = yn;
+        if (residual_ && in[1]->storage == Storage::kBfloat16) image.residual16 = in[1]->halves() + outAt;
+        else image.residual = residual;
+        return direct_->run(image, size, out, pad, bias_.empty() ? nullptr : bias_.data(), activation_);
       }
       if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
       if (winograd_) {

@@ -17,8 +17,10 @@ constexpr int64_t kLanes = DirectConvolution::kChannels, kPixels = DirectConvolu
 // bfloat16 rounding in registers (vmath, the arithmetic of the element-wise layers); other activations and float16
 // rounding are left to the caller, on the stored values.
 struct TileOutput {
-  float* y;                // channel 0, first pixel of the tile
-  const float* residual;   // laid out as y, or null
+  float* y;                // channel 0, first pixel of the tile (or y16, in bfloat16 storage)
+  uint16_t* y16;
+  const float* residual;   // laid out as y, or null (or residual16, in bfloat16 storage)
+  const uint16_t* residual16;
   int64_t planeStride;     // floats between channels
   int64_t channels, valid;  // how many of the 16 channels and 6 pixels are real
   ActivationFn::Type type;
@@ -32,15 +34,31 @@ template <int kWidth>
 __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const TileOutput& out) {
   for (int64_t c = 0; c < out.channels; c++) {
     Vec8 v = rows[c];
-    float* y = out.y + c * out.planeStride;
     if (out.residual) {
       Vec8 r = {};
       if (out.valid == kWidth) __builtin_memcpy(&r, out.residual + c * out.planeStride, kWidth * sizeof(float));
       else std::memcpy(&r, out.residual + c * out.planeStride, static_cast<size_t>(out.valid) * sizeof(float));
       v += r;
     }
+    if (out.residual16) {
+      const uint16_t* r = out.residual16 + c * out.planeStride;
+      Vec8 wide = {};
+      for (int64_t j = 0; j < out.valid; j++) wide[j] = fromBfloat16(r[j]);
+      v += wide;
+    }
     if (out.activate) v = vmath::activate(out.type, out.alpha, out.beta, v);
     if (out.bfloat16) v = vmath::roundBfloat16(v);
+    if (out.y16) {
+      // Rounded above: the upper halves are the bfloat16 values.
+      uint16_t* y = out.y16 + c * out.planeStride;
+      for (int64_t j = 0; j < out.valid; j++) {
+        uint32_t bits;
+        std::memcpy(&bits, &v[j], sizeof bits);
+        y[j] = static_cast<uint16_t>(bits >> 16);
+      }
+      continue;
+    }
+    float* y = out.y + c * out.planeStride;
     if (out.valid == kWidth) __builtin_memcpy(y, &v, kWidth * sizeof(float));  // a fixed size: one or two moves
     else std::memcpy(y, &v, static_cast<size_t>(out.valid) * sizeof(float));
   }
@@ -122,13 +140,18 @@ DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t 
     }
 }
 
-void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], float* y, const GemmEpilogue& ep) const {
+bool DirectConvolution::roundsToBfloat16(const ActivationFn& activation) {
+  return activation.round == ActivationFn::Round::kBfloat16 && (activation.type == ActivationFn::Type::kNone || vmath::vectorised(activation.type));
+}
+
+void DirectConvolution::run(const Image& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* biases, const ActivationFn& act) const {
   const int64_t channels = inPerGroup_ * groups_, outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_;
   const int64_t pixels = out[0] * out[1] * out[2];
   if (pixels == 0) return;
-  // The input, zero-padded to exactly what the windows reach; read in place when no window leaves it.
+  // The input, zero-padded to exactly what the windows reach (and widened from bfloat16 storage); read in place
+  // when no window leaves it and it is float32.
   int64_t padded[3];
-  bool inside = true;
+  bool inside = image.x != nullptr;
   for (int j = 0; j < 3; j++) {
     padded[j] = reach(w_, j, out[j]);
     inside = inside && pad[j] == 0 && padded[j] <= size[j];
@@ -136,12 +159,12 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
   if (inside) std::copy(size, size + 3, padded);
   const int64_t plane = padded[0] * padded[1] * padded[2];
   static thread_local Floats paddedInput;
-  const float* source = x;
+  const float* source = image.x;
   if (!inside) {
     paddedInput.resize(static_cast<size_t>(channels * plane));
     float* p = paddedInput.data();  // the caller's buffer: workers see it through `p`
+    const int64_t inPlane = size[0] * size[1] * size[2];
     parallelFor(channels, [&](int64_t c) {
-      const float* xc = x + c * size[0] * size[1] * size[2];
       float* pc = p + c * plane;
       for (int64_t d = 0; d < padded[0]; d++)
         for (int64_t h = 0; h < padded[1]; h++) {
@@ -149,7 +172,9 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
           const int64_t id = d - pad[0], ih = h - pad[1];
           const int64_t lo = std::min(padded[2], pad[2]), hi = id < 0 || id >= size[0] || ih < 0 || ih >= size[1] ? lo : std::max(lo, std::min(padded[2], pad[2] + size[2]));
           std::fill(row, row + lo, 0.0f);
-          if (hi > lo) std::memcpy(row + lo, xc + (id * size[1] + ih) * size[2] + (lo - pad[2]), static_cast<size_t>(hi - lo) * sizeof(float));
+          const int64_t from = c * inPlane + (id * size[1] + ih) * size[2] + (lo - pad[2]);
+          if (hi > lo && image.x) std::memcpy(row + lo, image.x + from, static_cast<size_t>(hi - lo) * sizeof(float));
+          if (hi > lo && image.x16) for (int64_t i = 0; i < hi - lo; i++) row[lo + i] = fromBfloat16(image.x16[from + i]);
           std::fill(row + hi, row + padded[2], 0.0f);
         }
     }, channels * plane > (1 << 14));
@@ -165,7 +190,6 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
         for (int64_t kw = 0; kw < w_.kernel[2]; kw++, k++)
           taps[k] = static_cast<int64_t>(sizeof(float)) * (c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * padded[2] + kw * w_.dilation[2]);
   using Round = ActivationFn::Round;
-  const ActivationFn& act = ep.activation;
   const bool inRegister = (act.type == ActivationFn::Type::kNone || vmath::vectorised(act.type)) && act.round != Round::kFloat16;
   // Tasks: a block of 16 output channels over a run of tiles (about 8 output rows, so the rows' input stays in L2
   // while the task's weights are reused across it), runs outermost so concurrent tasks share their input.
@@ -179,8 +203,8 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
     const float* w = packed_.data() + block * K * kLanes;
     const float* xg = source + g * inPerGroup_ * plane;
     alignas(32) float bias[kLanes] = {};
-    if (ep.bias) std::copy(ep.bias + firstChannel, ep.bias + firstChannel + count, bias);
-    TileOutput to{nullptr, nullptr, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
+    if (biases) std::copy(biases + firstChannel, biases + firstChannel + count, bias);
+    TileOutput to{nullptr, nullptr, nullptr, nullptr, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
     // A block of at most 8 channels takes the narrow tile, 8 pixels wide.
     const bool narrow = count <= 8;
     const int64_t width = narrow ? 8 : kPixels;
@@ -195,8 +219,11 @@ void DirectConvolution::run(const float* x, const int64_t size[3], const int64_t
         if (++ow == out[2]) { ow = 0; if (++oh == out[1]) { oh = 0; od++; } }
       }
       for (int64_t j = to.valid; j < width; j++) base[j] = base[to.valid - 1];  // a partial tile repeats its last pixel
-      to.y = y + firstChannel * pixels + p0;
-      to.residual = ep.residual ? ep.residual + firstChannel * pixels + p0 : nullptr;
+      const int64_t at = firstChannel * pixels + p0;
+      to.y = image.y ? image.y + at : nullptr;
+      to.y16 = image.y16 ? image.y16 + at : nullptr;
+      to.residual = image.residual ? image.residual + at : nullptr;
+      to.residual16 = image.residual16 ? image.residual16 + at : nullptr;
       if (narrow) directTileNarrow(K, taps, w, xg, base, bias, to);
       else directTile(K, taps, w, xg, base, bias, to);
       if (!inRegister) for (int64_t c = 0; c < count; c++) act.apply(to.y + c * pixels, to.valid);

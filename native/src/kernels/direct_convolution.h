@@ -16,8 +16,23 @@ class DirectConvolution {
  public:
   DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window);
 
-  // One image: x is [channels, size…], y [outChannels, out…]; `pad` the leading padding of each dimension.
-  void run(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], float* y, const GemmEpilogue& epilogue) const;
+  // One image's input [channels, size…], output [outChannels, out…] and optional residual (laid out as the output),
+  // each in float32 or bfloat16 storage: one pointer of each pair set.
+  struct Image {
+    const float* x = nullptr;
+    const uint16_t* x16 = nullptr;
+    float* y = nullptr;
+    uint16_t* y16 = nullptr;
+    const float* residual = nullptr;
+    const uint16_t* residual16 = nullptr;
+  };
+
+  // One image; `pad` the leading padding of each dimension, `bias` one per output channel or null.
+  void run(const Image& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* bias, const ActivationFn& activation) const;
+
+  // Whether the tiles round to bfloat16 in registers with this activation, before storing: what a bfloat16 output
+  // needs (the other activations and float16 rounding run on stored float32 values).
+  static bool roundsToBfloat16(const ActivationFn& activation);
 
   static constexpr int64_t kChannels = 16, kPixels = 6;
 

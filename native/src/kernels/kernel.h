@@ -1,5 +1,7 @@
 #pragma once
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,12 +24,32 @@ struct UninitialisedAllocator : std::allocator<T> {
 };
 using Floats = std::vector<float, UninitialisedAllocator<float>>;
 
-// A tensor's values during one execution: its concrete shape and float32 elements (every dtype is computed in
-// float32 by the builtin engine; integers and booleans are exact up to 2^24).
+// How a tensor's values are held between layers: float32, or the upper 16 bits of each (bfloat16) where every value
+// is a bfloat16 value (its producer rounds to bfloat16) and every layer that reads it takes 16-bit input: half the
+// memory and traffic, the same numbers.
+enum class Storage { kFloat32, kBfloat16 };
+
+// A tensor's values during one execution: its concrete shape and elements in their storage (every dtype is computed
+// in float32 by the builtin engine; integers and booleans are exact up to 2^24). bfloat16 storage packs two values
+// into each float slot of `data`.
 struct Buffer {
   Shape shape;
   Floats data;
+  Storage storage = Storage::kFloat32;
+  const uint16_t* halves() const { return reinterpret_cast<const uint16_t*>(data.data()); }
+  uint16_t* halves() { return reinterpret_cast<uint16_t*>(data.data()); }
 };
+
+// The float slots `count` values take in `storage`.
+inline size_t slotsFor(int64_t count, Storage storage) { return static_cast<size_t>(storage == Storage::kBfloat16 ? (count + 1) / 2 : count); }
+
+// A bfloat16 value's bits as the float they stand for.
+inline float fromBfloat16(uint16_t bits) {
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &wide, sizeof f);
+  return f;
+}
 
 // One layer's implementation. Kernels are immutable once made, so one engine serves many execution contexts.
 class Kernel {
@@ -36,8 +58,12 @@ class Kernel {
   virtual ~Kernel() = default;
   // Output shapes for concrete input shapes; throws ExecutionError when the shapes do not fit the layer.
   virtual std::vector<Shape> outputShapes(const std::vector<Shape>& inputs) const = 0;
-  // Computes the outputs, already sized to outputShapes().
+  // Computes the outputs, already sized to outputShapes() in their storage.
   virtual void run(const std::vector<const Buffer*>& inputs, const std::vector<Buffer*>& outputs) const = 0;
+  // Whether run() reads and writes buffers in bfloat16 storage (those not taking it only ever see float32).
+  virtual bool takesBfloat16Storage() const { return false; }
+  // Whether every value written is a bfloat16 value, rounded by the kernel itself.
+  virtual bool writesBfloat16Values() const { return false; }
 
  protected:
   [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }
