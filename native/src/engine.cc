@@ -19,10 +19,16 @@ void Engine::chooseStorage() {
   const Graph& g = graph_;
   storage_.assign(g.tensors.size(), Storage::kFloat32);
   if (const char* flag = std::getenv("NETDEF_BFLOAT16_STORAGE"); flag && std::string(flag) == "0") return;
-  std::vector<bool> candidate(g.tensors.size(), false), read(g.tensors.size(), false);
+  // Which tensors hold only bfloat16 values, in execution order (a layer's inputs are produced before it runs).
+  std::vector<bool> exact(g.tensors.size(), false), candidate(g.tensors.size(), false), read(g.tensors.size(), false);
   for (size_t i = 0; i < g.ops.size(); i++) {
-    const bool writes = kernels_[i]->takesBfloat16Storage() && kernels_[i]->writesBfloat16Values();
-    for (int t : g.ops[i].outputs) candidate[t] = writes;
+    bool inputsExact = !g.ops[i].inputs.empty();
+    for (int t : g.ops[i].inputs) inputsExact = inputsExact && exact[t];
+    const bool writes = kernels_[i]->writesBfloat16Values() || (kernels_[i]->keepsBfloat16Values() && inputsExact);
+    for (int t : g.ops[i].outputs) {
+      exact[t] = writes;
+      candidate[t] = writes && kernels_[i]->takesBfloat16Storage();
+    }
   }
   for (size_t i = 0; i < g.ops.size(); i++) {
     for (int t : g.ops[i].inputs) {

@@ -73,18 +73,20 @@ describe("bfloat16 storage between layers", () => {
     expect(bits(a)).toEqual(bits(b));
   };
 
-  it("holds the tensors between direct convolutions as bfloat16 and computes exactly what float32 storage does", async () => {
+  it("holds the tensors between direct convolutions and max pooling as bfloat16 and computes exactly what float32 storage does", async () => {
     // Odd counts (5 channels of 11×13, batch 3): every image and channel plane starts mid-float in the packed buffer.
     const net = new Network("chain");
     const x = net.addInput("x", "float32", [-1, 5, 11, 13]);
     const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.7) * 0.3);
     const a = x.addConvolution("a", { outChannels: 5, kernel: 3, padding: 1, weights: { kernel: w(5, 5, 3, 3), bias: w(5) } }).addActivation("a_relu", { type: "relu" });
     const b = a.addConvolution("b", { outChannels: 5, kernel: 3, padding: 1, weights: { kernel: w(5, 5, 3, 3), bias: w(5) } }).addElementWise("b_add", a, "sum").addActivation("b_relu", { type: "relu" });
-    net.markOutput(b.addConvolution("c", { outChannels: 7, kernel: 3, stride: 2, weights: { kernel: w(7, 5, 3, 3), bias: w(7) } }), "y");
+    const pooled = b.addPooling("pool", { type: "max", window: 3, stride: 2, padding: 1 });
+    net.markOutput(pooled.addConvolution("c", { outChannels: 7, kernel: 3, stride: 2, weights: { kernel: w(7, 5, 3, 3), bias: w(7) } }), "y");
     const { packed, float32 } = await bothStorages(reducedFloat(net, "bfloat16"), { profiles: [{ x: { min: [1, 5, 11, 13], opt: [1, 5, 11, 13], max: [3, 5, 11, 13] } }] });
-    expect(packed.inspect().layers.map((l) => l.tactic)).toEqual(["direct_c16", "direct_c16", "direct_c16"]);
-    // a's output (read by b as its input and its residual) and b's (read by c); c's is the network's output.
-    expect(packed.inspect().bfloat16Storage).toHaveLength(2);
+    expect(packed.inspect().layers.map((l) => l.tactic ?? l.kind)).toEqual(["direct_c16", "direct_c16", "pooling", "direct_c16"]);
+    // a's output (read by b as its input and its residual), b's (read by the pooling) and the pooling's (read by
+    // c); c's is the network's output.
+    expect(packed.inspect().bfloat16Storage).toHaveLength(3);
     expect(float32.inspect().bfloat16Storage).toEqual([]);
     const input = { x: { data: Float32Array.from({ length: 3 * 5 * 143 }, (_, i) => Math.cos(i * 1.3)), shape: [3, 5, 11, 13] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
@@ -95,7 +97,8 @@ describe("bfloat16 storage between layers", () => {
     const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
     const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] });
-    expect(packed.inspect().bfloat16Storage.length).toBeGreaterThanOrEqual(8);
+    expect(packed.inspect().bfloat16Storage.length).toBeGreaterThanOrEqual(10);
+    expect(packed.inspect().bfloat16Storage).toContain("maxpool.float32");
     const input = { input: { data: Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i)), shape: [1, 3, 224, 224] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
     const output = Object.keys(p)[0]!;

@@ -51,11 +51,7 @@ __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const Ti
     if (out.y16) {
       // Rounded above: the upper halves are the bfloat16 values.
       uint16_t* y = out.y16 + c * out.planeStride;
-      for (int64_t j = 0; j < out.valid; j++) {
-        uint32_t bits;
-        std::memcpy(&bits, &v[j], sizeof bits);
-        y[j] = static_cast<uint16_t>(bits >> 16);
-      }
+      for (int64_t j = 0; j < out.valid; j++) y[j] = toBfloat16Bits(v[j]);
       continue;
     }
     float* y = out.y + c * out.planeStride;

@@ -43,6 +43,14 @@ struct Buffer {
 // The float slots `count` values take in `storage`.
 inline size_t slotsFor(int64_t count, Storage storage) { return static_cast<size_t>(storage == Storage::kBfloat16 ? (count + 1) / 2 : count); }
 
+// The bits of a float that is a bfloat16 value (its lower half zero): its upper half, a NaN kept a NaN (quieted:
+// a NaN whose payload lies in the lower half would otherwise become an infinity).
+inline uint16_t toBfloat16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return static_cast<uint16_t>((bits >> 16) | (value != value ? 0x40u : 0u));
+}
+
 // A bfloat16 value's bits as the float they stand for.
 inline float fromBfloat16(uint16_t bits) {
   const uint32_t wide = static_cast<uint32_t>(bits) << 16;
@@ -64,6 +72,8 @@ class Kernel {
   virtual bool takesBfloat16Storage() const { return false; }
   // Whether every value written is a bfloat16 value, rounded by the kernel itself.
   virtual bool writesBfloat16Values() const { return false; }
+  // Whether the outputs are bfloat16 values whenever the inputs are (max pooling: it only selects).
+  virtual bool keepsBfloat16Values() const { return false; }
 
  protected:
   [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }

@@ -73,6 +73,10 @@ class Pooling : public Kernel {
     isAverage_ = type_ == "average";
   }
 
+  // 1-d and 2-d max pooling (the separable path) reads and writes bfloat16 storage; max pooling only selects.
+  bool takesBfloat16Storage() const override { return isMax_ && w_.spatial <= 2; }
+  bool keepsBfloat16Values() const override { return isMax_; }
+
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const Shape& s = in.at(0);
     if (static_cast<int>(s.size()) != w_.spatial + 2) fail("input " + formatShape(s) + " is not of rank " + std::to_string(w_.spatial + 2));
@@ -98,7 +102,7 @@ class Pooling : public Kernel {
     const float* x = in[0]->data.data();
     float* y = outs[0]->data.data();
     if (isMax_ && size[0] == 1 && w_.kernel[0] == 1) {
-      separableMax(x, y, planes, size, out, pad);
+      separableMax(*in[0], *outs[0], planes, size, out, pad);
       return;
     }
     parallelFor(planes, [&](int64_t p) {
@@ -136,31 +140,43 @@ class Pooling : public Kernel {
 
  private:
   // 2-d max pooling as a row pass then a column pass: K + K comparisons per output instead of K·K (SPP's 13×13).
-  // Each input row is copied into a row padded with −∞, so both passes are branch-free loops over contiguous data.
-  void separableMax(const float* x, float* y, int64_t planes, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+  // Each input row is copied into a row padded with −∞ (widened from bfloat16 storage), so both passes are
+  // branch-free loops over contiguous data; output rows go to bfloat16 storage through a float row (the maxima of
+  // bfloat16 values are bfloat16 values: their upper halves are exact).
+  void separableMax(const Buffer& input, Buffer& output, int64_t planes, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
     const int64_t paddedWidth = (OW - 1) * sw + kw;  // every column a window reaches, from −pad
-    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && pad[1] == 0 && pad[2] == 0 && 2 * OH <= H && 2 * OW <= W) {
+    const bool halfIn = input.storage == Storage::kBfloat16, halfOut = output.storage == Storage::kBfloat16;
+    const float* x = input.data.data();
+    float* y = output.data.data();
+    if (!halfIn && !halfOut && kh == 2 && kw == 2 && sh == 2 && sw == 2 && pad[1] == 0 && pad[2] == 0 && 2 * OH <= H && 2 * OW <= W) {
       parallelFor(planes, [&](int64_t p) { maxPool2x2(x + p * H * W, W, y + p * OH * OW, OH, OW); }, planes * OH * OW > 4096);
       return;
     }
+    const uint16_t* x16 = input.halves();
+    uint16_t* y16 = output.halves();
     parallelFor(planes, [&](int64_t p) {
-      static thread_local std::vector<float> rows, padded;
+      static thread_local std::vector<float> rows, padded, outRow;
       rows.resize(H * OW);
+      outRow.resize(OW);
       padded.assign(paddedWidth + 16, -std::numeric_limits<float>::infinity());  // slack for maxOfWindows' vector loads
-      const float* xp = x + p * H * W;
       const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));
       for (int64_t h = 0; h < H; h++) {
-        std::copy(xp + h * W, xp + h * W + copied, padded.begin() + pad[2]);
+        const int64_t from = (p * H + h) * W;
+        if (halfIn) for (int64_t i = 0; i < copied; i++) padded[pad[2] + i] = fromBfloat16(x16[from + i]);
+        else std::copy(x + from, x + from + copied, padded.begin() + pad[2]);
         maxOfWindows(padded.data(), sw, kw, OW, rows.data() + h * OW);
       }
-      float* yp = y + p * OH * OW;
       for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t start = oh * sh - pad[1];
-        float* yr = yp + oh * OW;
+        float* yr = halfOut ? outRow.data() : y + (p * OH + oh) * OW;
         std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
         for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++) maxInto(yr, rows.data() + h * OW, OW);
+        if (halfOut) {
+          uint16_t* to = y16 + (p * OH + oh) * OW;
+          for (int64_t i = 0; i < OW; i++) to[i] = toBfloat16Bits(yr[i]);
+        }
       }
     }, planes * H * OW > 4096);
   }
