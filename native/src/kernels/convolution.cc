@@ -59,9 +59,12 @@ class Convolution : public Kernel {
     }
   }
 
-  // The direct tactic reads and writes bfloat16 storage; it writes bfloat16 values where its epilogue rounds to them.
-  bool takesBfloat16Storage() const override { return direct_ != nullptr; }
-  bool writesBfloat16Values() const override { return direct_ && DirectConvolution::roundsToBfloat16(activation_); }
+  // The direct and Winograd tactics read and write bfloat16 storage; they write bfloat16 values where their
+  // epilogue rounds to them (Winograd's rounds each finished channel).
+  bool takesBfloat16Storage() const override { return direct_ || winograd_; }
+  bool writesBfloat16Values() const override {
+    return (direct_ && DirectConvolution::roundsToBfloat16(activation_)) || (winograd_ && activation_.round == ActivationFn::Round::kBfloat16);
+  }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     std::string problem;
@@ -94,20 +97,29 @@ class Convolution : public Kernel {
       const float* xn = x + n * channels * inPixels;
       float* yn = y + n * outChannels_ * outPixels;
       const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
+      // Input, output and residual each in its storage (bfloat16 only where the engine chose it, for the direct and
+      // Winograd tactics).
+      const int64_t inAt = n * channels * inPixels, outAt = n * outChannels_ * outPixels;
+      const uint16_t* x16 = in[0]->storage == Storage::kBfloat16 ? in[0]->halves() + inAt : nullptr;
+      uint16_t* y16 = outs[0]->storage == Storage::kBfloat16 ? outs[0]->halves() + outAt : nullptr;
+      const uint16_t* residual16 = residual_ && in[1]->storage == Storage::kBfloat16 ? in[1]->halves() + outAt : nullptr;
       if (direct_) {
-        // Each of input, output and residual in its storage (bfloat16 only where the engine chose it).
         DirectConvolution::Image image;
-        const int64_t inAt = n * channels * inPixels, outAt = n * outChannels_ * outPixels;
-        if (in[0]->storage == Storage::kBfloat16) image.x16 = in[0]->halves() + inAt; else image.x = xn;
-        if (outs[0]->storage == Storage::kBfloat16) image.y16 = outs[0]->halves() + outAt; else image.y = yn;
-        if (residual_ && in[1]->storage == Storage::kBfloat16) image.residual16 = in[1]->halves() + outAt;
-        else image.residual = residual;
+        if (x16) image.x16 = x16; else image.x = xn;
+        if (y16) image.y16 = y16; else image.y = yn;
+        if (residual16) image.residual16 = residual16; else image.residual = residual;
         return direct_->run(image, size, out, pad, bias_.empty() ? nullptr : bias_.data(), activation_);
       }
       if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
       if (winograd_) {
-        winograd_->run(xn, size[1], size[2], pad[1], pad[2], yn, out[1], out[2],
-                       [&](int64_t c, float* plane) { finishChannel(c, plane, residual ? residual + c * outPixels : nullptr, outPixels); });
+        // A bfloat16 output is computed into this thread's float32 image, each channel narrowed once finished.
+        static thread_local Floats wide;
+        if (y16) wide.resize(static_cast<size_t>(outChannels_ * outPixels));
+        float* target = y16 ? wide.data() : yn;
+        winograd_->run(x16 ? nullptr : xn, x16, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
+          finishChannel(c, plane, residual16 ? nullptr : residual ? residual + c * outPixels : nullptr, residual16 ? residual16 + c * outPixels : nullptr, outPixels);
+          if (y16) for (int64_t p = 0; p < outPixels; p++) y16[c * outPixels + p] = toBfloat16Bits(plane[p]);
+        });
         return;
       }
       for (int64_t g = 0; g < groups_; g++) {
@@ -134,10 +146,12 @@ class Convolution : public Kernel {
   }
 
  private:
-  // y += bias (+ residual), then the fused activation, for one channel (depthwise and Winograd paths).
-  void finishChannel(int64_t c, float* yc, const float* rc, int64_t pixels) const {
+  // y += bias (+ residual, float32 or bfloat16 storage), then the fused activation, for one channel (depthwise and
+  // Winograd paths).
+  void finishChannel(int64_t c, float* yc, const float* rc, const uint16_t* rc16, int64_t pixels) const {
     if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
     if (rc) for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p];
+    if (rc16) for (int64_t p = 0; p < pixels; p++) yc[p] += fromBfloat16(rc16[p]);
     activation_.apply(yc, pixels);
   }
 
@@ -228,7 +242,7 @@ class Convolution : public Kernel {
       for (int64_t c = task * perTask; c < std::min(outChannels_, (task + 1) * perTask); c++) {
         float* yc = y + c * outPixels;
         depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
-        finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, outPixels);
+        finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, nullptr, outPixels);
       }
     }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
   }
