@@ -24,6 +24,7 @@ export interface NativeEngine {
   header(): string;
   /** The IO tensors as the plan's body declares them. */
   io(): { inputs: NativeTensor[]; outputs: NativeTensor[] };
+  /** The tensors the engine holds as bfloat16 between layers. */
   bfloat16Tensors(): string[];
   createContext(): NativeContext;
   /** Swaps in the same network compiled with new weights. */
