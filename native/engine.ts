@@ -60,7 +60,8 @@ export interface EngineInspection {
   tactics: TacticChoice[];
   /**
    * Tensors held as bfloat16 between layers (half the bytes; `memory` counts 4 a value): those whose producer
-   * rounds to bfloat16 and whose every reader takes 16-bit input (direct and Winograd convolutions, max pooling).
+   * rounds to bfloat16 and whose every reader takes 16-bit input (direct and Winograd convolutions, max pooling,
+   * dense layers, reductions).
    */
   bfloat16Storage: string[];
 }

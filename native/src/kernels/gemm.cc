@@ -391,20 +391,25 @@ class FullyConnected : public Kernel {
     if (!problem.empty()) fail(problem);
     return {out};
   }
+  // Reads bfloat16 storage (widening the input once); its outputs are float32.
+  bool takesBfloat16Storage() const override { return true; }
+
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const int64_t n = in[0]->shape[0];
+    static thread_local Floats widened;
+    const float* x = floatValues(*in[0], widened);
     float* y = out[0]->data.data();
     if (!bias_.empty()) {
       for (int64_t i = 0; i < n; i++) std::memcpy(y + i * out_, bias_.data(), out_ * sizeof(float));
     }
 #if defined(__x86_64__)
     if (!weight16_.empty() && n <= 2) {
-      gemvRows16(n, out_, in_, in[0]->data.data(), in_, weight16_.data(), bfloat16_, y, out_, !bias_.empty());
+      gemvRows16(n, out_, in_, x, in_, weight16_.data(), bfloat16_, y, out_, !bias_.empty());
       activation_.apply(y, n * out_);
       return;
     }
 #endif
-    sgemm(n, out_, in_, in[0]->data.data(), in_, weight_.data(), in_, true, y, out_, !bias_.empty());
+    sgemm(n, out_, in_, x, in_, weight_.data(), in_, true, y, out_, !bias_.empty());
     activation_.apply(y, n * out_);
   }
 

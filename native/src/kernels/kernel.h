@@ -59,6 +59,17 @@ inline float fromBfloat16(uint16_t bits) {
   return f;
 }
 
+// A buffer's values as float32: in place, or widened from bfloat16 storage into `scratch` (for layers that read a
+// small tensor as a whole — a dense layer's input, a global pooling's — where one pass over it costs little).
+inline const float* floatValues(const Buffer& b, Floats& scratch) {
+  if (b.storage == Storage::kFloat32) return b.data.data();
+  const int64_t count = volume(b.shape);
+  scratch.resize(static_cast<size_t>(count));
+  const uint16_t* halves = b.halves();
+  for (int64_t i = 0; i < count; i++) scratch[i] = fromBfloat16(halves[i]);
+  return scratch.data();
+}
+
 // One layer's implementation. Kernels are immutable once made, so one engine serves many execution contexts.
 class Kernel {
  public:

@@ -68,9 +68,13 @@ class Reduce : public Kernel {
     }
     return {out};
   }
+  // Reads bfloat16 storage (widening the input once); its outputs are float32.
+  bool takesBfloat16Storage() const override { return true; }
+
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& s = in[0]->shape;
-    const float* x = in[0]->data.data();
+    static thread_local Floats widened;
+    const float* x = floatValues(*in[0], widened);
     float* y = out[0]->data.data();
     const int64_t outCount = static_cast<int64_t>(out[0]->data.size());
     const int64_t count = outCount ? volume(s) / outCount : 0;
@@ -96,7 +100,8 @@ class Reduce : public Kernel {
     const auto keptStrides = stridesOf(kept);
     std::vector<double> acc(outCount, initial());
     std::vector<int64_t> idx(rank, 0);
-    for (float v : in[0]->data) {
+    for (int64_t k = 0, total = volume(s); k < total; k++) {
+      const float v = x[k];
       int64_t o = 0;
       for (size_t d = 0; d < rank; d++) if (kept[d] != 1) o += idx[d] * keptStrides[d];
       acc[o] = combine(acc[o], v);
