@@ -156,13 +156,13 @@ async function main(): Promise<void> {
       }
       const engine = await Engine.load(file);
       const { header } = engine;
-      const stored16 = engine.inspect().bfloat16Storage;
+      const { halfStorage } = engine.inspect();
       const human = [
         `plan of "${header.network}" (netdef ${header.netdef}, ${header.backend}, built on ${header.builtOn.platform} with ${header.builtOn.cpuFeatures.join(" ")})`,
         ...header.inputs.map((t) => `input  ${t.name} ${t.dtype} [${t.shape.join(",")}]${t.profiles?.length ? ` profiles ${t.profiles.map((p) => `[${p.min.join(",")}]…[${p.max.join(",")}]`).join(" ")}` : ""}`),
         ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
         `activation memory at ${Object.entries(header.memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(header.memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(header.memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * header.memory.peakBytes) / header.memory.naiveBytes).toFixed(0)}%)`,
-        ...(stored16.length ? [`bfloat16 storage: ${stored16.length} tensors (${stored16.join(", ")})`] : []),
+        ...(["bfloat16", "float16"] as const).filter((type) => halfStorage[type].length).map((type) => `${type} storage: ${halfStorage[type].length} tensors (${halfStorage[type].join(", ")})`),
         `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
         ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.tactic ? ` tactic ${l.tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
       ].join("\n");

@@ -24,8 +24,8 @@ export interface NativeEngine {
   header(): string;
   /** The IO tensors as the plan's body declares them. */
   io(): { inputs: NativeTensor[]; outputs: NativeTensor[] };
-  /** The tensors the engine holds as bfloat16 between layers. */
-  bfloat16Tensors(): string[];
+  /** The tensors the engine holds in each 16-bit storage between layers. */
+  halfStorage(): { bfloat16: string[]; float16: string[] };
   createContext(): NativeContext;
   /** Swaps in the same network compiled with new weights. */
   refit(plan: Uint8Array): Promise<void>;

@@ -59,11 +59,11 @@ export interface EngineInspection {
   /** Auto-tuned layers: the tactic chosen and each candidate's time (empty when built with tuning "off"). */
   tactics: TacticChoice[];
   /**
-   * Tensors held as bfloat16 between layers (half the bytes; `memory` counts 4 a value): those whose producer
-   * rounds to bfloat16 and whose every reader takes 16-bit input (direct and Winograd convolutions, max pooling,
-   * dense layers, reductions).
+   * Tensors held as 16 bits a value between layers (half the bytes; `memory` counts 4 a value), by type: those whose
+   * producer rounds to the type and whose every reader takes 16-bit input (direct and Winograd convolutions, max
+   * pooling, dense layers, reductions).
    */
-  bfloat16Storage: string[];
+  halfStorage: { bfloat16: string[]; float16: string[] };
 }
 
 /** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
@@ -107,11 +107,11 @@ export class Engine {
   /** The weights the engine was built from, when built in this process: a refit may then give only some. */
   #weights: WeightSource | undefined;
   #disposed = false;
-  readonly #bfloat16Storage: string[];
+  readonly #halfStorage: { bfloat16: string[]; float16: string[] };
 
   private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array, weights: WeightSource | undefined) {
     this.#native = native;
-    this.#bfloat16Storage = native.bfloat16Tensors();
+    this.#halfStorage = native.halfStorage();
     this.header = header;
     this.#plan = plan;
     this.#weights = weights;
@@ -150,7 +150,7 @@ export class Engine {
       memory: this.header.memory,
       passes: (this.header.config.passes as string[] | undefined) ?? [],
       tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
-      bfloat16Storage: [...this.#bfloat16Storage],
+      halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },
     };
   }
 

@@ -18,27 +18,29 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size)
 void Engine::chooseStorage() {
   const Graph& g = graph_;
   storage_.assign(g.tensors.size(), Storage::kFloat32);
-  if (const char* flag = std::getenv("NETDEF_BFLOAT16_STORAGE"); flag && std::string(flag) == "0") return;
-  // Which tensors hold only bfloat16 values, in execution order (a layer's inputs are produced before it runs).
-  std::vector<bool> exact(g.tensors.size(), false), candidate(g.tensors.size(), false), read(g.tensors.size(), false);
+  if (const char* flag = std::getenv("NETDEF_HALF_STORAGE"); flag && std::string(flag) == "0") return;
+  // The 16-bit type each tensor's values all belong to, in execution order (a layer's inputs are produced first).
+  std::vector<Storage> exact(g.tensors.size(), Storage::kFloat32);
+  std::vector<bool> candidate(g.tensors.size(), false), read(g.tensors.size(), false);
   for (size_t i = 0; i < g.ops.size(); i++) {
-    bool inputsExact = !g.ops[i].inputs.empty();
-    for (int t : g.ops[i].inputs) inputsExact = inputsExact && exact[t];
-    const bool writes = kernels_[i]->writesBfloat16Values() || (kernels_[i]->keepsBfloat16Values() && inputsExact);
+    Storage inputs = g.ops[i].inputs.empty() ? Storage::kFloat32 : exact[g.ops[i].inputs[0]];
+    for (int t : g.ops[i].inputs) if (exact[t] != inputs) inputs = Storage::kFloat32;
+    Storage writes = kernels_[i]->writes16BitValues();
+    if (writes == Storage::kFloat32 && kernels_[i]->keeps16BitValues()) writes = inputs;
     for (int t : g.ops[i].outputs) {
       exact[t] = writes;
-      candidate[t] = writes && kernels_[i]->takesBfloat16Storage();
+      candidate[t] = writes != Storage::kFloat32 && kernels_[i]->takes16BitStorage();
     }
   }
   for (size_t i = 0; i < g.ops.size(); i++) {
     for (int t : g.ops[i].inputs) {
       read[t] = true;
-      if (!kernels_[i]->takesBfloat16Storage()) candidate[t] = false;
+      if (!kernels_[i]->takes16BitStorage()) candidate[t] = false;
     }
   }
   for (int t : g.inputs) candidate[t] = false;
   for (auto& [name, t] : g.outputs) candidate[t] = false;
-  for (size_t t = 0; t < g.tensors.size(); t++) if (candidate[t] && read[t]) storage_[t] = Storage::kBfloat16;
+  for (size_t t = 0; t < g.tensors.size(); t++) if (candidate[t] && read[t]) storage_[t] = exact[t];
 }
 
 void EngineSlot::replace(std::shared_ptr<const Engine> engine) {

@@ -23,8 +23,8 @@ class Engine {
   Storage storage(int tensor) const { return storage_[tensor]; }
 
  private:
-  // bfloat16 for tensors whose producer writes bfloat16 values and whose every reader takes bfloat16 storage;
-  // NETDEF_BFLOAT16_STORAGE=0 keeps every tensor in float32 (the same results: a debugging switch).
+  // 16 bits for tensors whose producer writes values of a 16-bit type and whose every reader takes 16-bit storage;
+  // NETDEF_HALF_STORAGE=0 keeps every tensor in float32 (the same results: a debugging switch).
   void chooseStorage();
 
   Graph graph_;

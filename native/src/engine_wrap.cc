@@ -50,7 +50,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       StaticMethod<&EngineWrap::deserialize>("deserialize"),
       InstanceMethod<&EngineWrap::header>("header"),
       InstanceMethod<&EngineWrap::io>("io"),
-      InstanceMethod<&EngineWrap::bfloat16Tensors>("bfloat16Tensors"),
+      InstanceMethod<&EngineWrap::halfStorage>("halfStorage"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::refit>("refit"),
       InstanceMethod<&EngineWrap::dispose>("dispose"),
@@ -107,16 +107,22 @@ Napi::Value EngineWrap::io(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// The names of the tensors held in bfloat16 storage between layers.
-Napi::Value EngineWrap::bfloat16Tensors(const Napi::CallbackInfo& info) {
+// { bfloat16, float16 }: the names of the tensors held in each 16-bit storage between layers.
+Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
   const std::shared_ptr<const Engine> engine = slot_->get();
-  Napi::Array names = Napi::Array::New(env);
+  Napi::Array bfloat16 = Napi::Array::New(env), float16 = Napi::Array::New(env);
   for (size_t t = 0; t < engine->graph().tensors.size(); t++) {
-    if (engine->storage(static_cast<int>(t)) == Storage::kBfloat16) names.Set(names.Length(), engine->graph().tensors[t].name);
+    const Storage storage = engine->storage(static_cast<int>(t));
+    if (storage == Storage::kFloat32) continue;
+    Napi::Array& list = storage == Storage::kBfloat16 ? bfloat16 : float16;
+    list.Set(list.Length(), engine->graph().tensors[t].name);
   }
-  return names;
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("bfloat16", bfloat16);
+  result.Set("float16", float16);
+  return result;
 }
 
 Napi::Value EngineWrap::createContext(const Napi::CallbackInfo& info) {

@@ -18,7 +18,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  private:
   Napi::Value header(const Napi::CallbackInfo& info);
   Napi::Value io(const Napi::CallbackInfo& info);
-  Napi::Value bfloat16Tensors(const Napi::CallbackInfo& info);
+  Napi::Value halfStorage(const Napi::CallbackInfo& info);
   Napi::Value createContext(const Napi::CallbackInfo& info);
   Napi::Value refit(const Napi::CallbackInfo& info);
   void dispose(const Napi::CallbackInfo& info);

@@ -56,15 +56,15 @@ describe("LeNet in reduced precision", () => {
   }, 60_000);
 });
 
-describe("bfloat16 storage between layers", () => {
-  /** Builds `net` twice, with bfloat16 storage and with NETDEF_BFLOAT16_STORAGE=0 (every tensor float32). */
+describe("16-bit storage between layers", () => {
+  /** Builds `net` twice, with 16-bit storage and with NETDEF_HALF_STORAGE=0 (every tensor float32). */
   async function bothStorages(net: Network, options: BuildOptions = {}) {
     const packed = await net.build(options);
-    process.env.NETDEF_BFLOAT16_STORAGE = "0";
+    process.env.NETDEF_HALF_STORAGE = "0";
     try {
       return { packed, float32: await net.build(options) };
     } finally {
-      delete process.env.NETDEF_BFLOAT16_STORAGE;
+      delete process.env.NETDEF_HALF_STORAGE;
     }
   }
   const bitwiseEqual = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -73,7 +73,7 @@ describe("bfloat16 storage between layers", () => {
     expect(bits(a)).toEqual(bits(b));
   };
 
-  it("holds the tensors between direct and Winograd convolutions and max pooling as bfloat16 and computes exactly what float32 storage does", async () => {
+  it.each(["bfloat16", "float16"] as const)("%s: holds the tensors between direct and Winograd convolutions and max pooling in 16 bits and computes exactly what float32 storage does", async (dtype) => {
     // Odd counts (5 channels of 11×13, batch 3): every image and channel plane starts mid-float in the packed buffer.
     const net = new Network("chain");
     const x = net.addInput("x", "float32", [-1, 5, 11, 13]);
@@ -84,22 +84,45 @@ describe("bfloat16 storage between layers", () => {
     const c = pooled.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 5, 3, 3), bias: w(16) } });
     const d = c.addConvolution("d", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 16, 3, 3), bias: w(16) } }).addElementWise("d_add", c, "sum").addActivation("d_relu", { type: "relu" });
     net.markOutput(d.addConvolution("e", { outChannels: 7, kernel: 3, stride: 2, weights: { kernel: w(7, 16, 3, 3), bias: w(7) } }), "y");
-    const { packed, float32 } = await bothStorages(reducedFloat(net, "bfloat16"), { profiles: [{ x: { min: [1, 5, 11, 13], opt: [1, 5, 11, 13], max: [3, 5, 11, 13] } }] });
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { profiles: [{ x: { min: [1, 5, 11, 13], opt: [1, 5, 11, 13], max: [3, 5, 11, 13] } }] });
     expect(packed.inspect().layers.map((l) => l.tactic ?? l.kind)).toEqual(["direct_c16", "direct_c16", "pooling", "direct_c16", "winograd_2x2_3x3", "direct_c16"]);
     // a's output (read by b as its input and its residual), b's (read by the pooling), the pooling's (read by c),
     // c's (read by d, Winograd, as input and residual) and d's (read by e); e's is the network's output.
-    expect(packed.inspect().bfloat16Storage).toHaveLength(5);
-    expect(float32.inspect().bfloat16Storage).toEqual([]);
+    expect(packed.inspect().halfStorage[dtype]).toHaveLength(5);
+    expect(packed.inspect().halfStorage[dtype === "bfloat16" ? "float16" : "bfloat16"]).toEqual([]);
+    expect(float32.inspect().halfStorage).toEqual({ bfloat16: [], float16: [] });
     const input = { x: { data: Float32Array.from({ length: 3 * 5 * 143 }, (_, i) => Math.cos(i * 1.3)), shape: [3, 5, 11, 13] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
     bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
   });
 
-  it("LeNet in bfloat16: the dense layer reads its input from bfloat16 storage, the output bit for bit that of float32 storage", async () => {
+  it.each(["bfloat16", "float16"] as const)("%s: subnormals, overflow to infinity and NaN survive the 16-bit storage exactly", async (dtype) => {
+    // A 1×1 convolution copying one channel into two (direct tactic) stores its rounded output in 16 bits; a 1×1
+    // max pooling reads it back; so the network computes round(x) twice over — checked against the TypeScript
+    // rounding, value by value. (No layer mixes channels: a 0 weight times an infinity would make NaNs.)
+    const net = new Network("identity");
+    const x = net.addInput("x", "float32", [1, 1, 12, 20]);
+    const copied = x.addConvolution("copy", { outChannels: 2, kernel: 1, bias: false, weights: { kernel: Float32Array.of(1, 1) } });
+    net.markOutput(copied.addPooling("read", { type: "max", window: 1 }), "y");
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { tactics: { copy: "direct_c16" } });
+    expect(packed.inspect().halfStorage[dtype]).toHaveLength(1);
+    // Powers of two from 2^-30 to 2^20 (float16's subnormals begin at 2^-14 and end at 2^-24, its range at 65504),
+    // with mantissas that need rounding, both signs, and a NaN.
+    const values = Array.from({ length: 240 }, (_, i) => (i % 2 ? -1 : 1) * 2 ** ((i % 51) - 30) * (1 + (i % 13) / 13));
+    values[7] = NaN;
+    const input = { x: Float32Array.from(values) };
+    const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
+    bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
+    const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
+    const rounded = Array.from(Float32Array.from(values), round);
+    expect(Array.from(p.y!.data as Float32Array)).toEqual([...rounded, ...rounded]);
+  });
+
+  it.each(["bfloat16", "float16"] as const)("LeNet in %s: the dense layer reads its input from 16-bit storage, the output bit for bit that of float32 storage", async (dtype) => {
     const io = await loadFixtureWeights("lenet_io.safetensors");
-    const net = reducedFloat(defineLeNet(await loadFixtureWeights("lenet.safetensors")), "bfloat16");
+    const net = reducedFloat(defineLeNet(await loadFixtureWeights("lenet.safetensors")), dtype);
     const { packed, float32 } = await bothStorages(net, { profiles: [{ data: { min: [1, 1, 28, 28], opt: [64, 1, 28, 28], max: [64, 1, 28, 28] } }] });
-    expect(packed.inspect().bfloat16Storage).toEqual(["conv1.float32", "pool1.float32", "conv2.float32", "pool2.float32"]);
+    expect(packed.inspect().halfStorage[dtype]).toEqual(["conv1.float32", "pool1.float32", "conv2.float32", "pool2.float32"]);
     for (const batch of [1, 64]) {  // the 16-bit-weight dot products at batch 1, the GEMM at 64
       const input = { data: { data: io.float32("input").slice(0, batch * 784), shape: [batch, 1, 28, 28] } };
       const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
@@ -111,8 +134,8 @@ describe("bfloat16 storage between layers", () => {
     const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
     const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] });
-    expect(packed.inspect().bfloat16Storage.length).toBe(18);  // through the last block's output, read by the global average pooling
-    expect(packed.inspect().bfloat16Storage).toContain("maxpool.float32");
+    expect(packed.inspect().halfStorage.bfloat16.length).toBe(18);  // through the last block's output, read by the global average pooling
+    expect(packed.inspect().halfStorage.bfloat16).toContain("maxpool.float32");
     const input = { input: { data: Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i)), shape: [1, 3, 224, 224] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
     const output = Object.keys(p)[0]!;

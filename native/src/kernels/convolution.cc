@@ -59,11 +59,14 @@ class Convolution : public Kernel {
     }
   }
 
-  // The direct and Winograd tactics read and write bfloat16 storage; they write bfloat16 values where their
-  // epilogue rounds to them (Winograd's rounds each finished channel).
-  bool takesBfloat16Storage() const override { return direct_ || winograd_; }
-  bool writesBfloat16Values() const override {
-    return (direct_ && DirectConvolution::roundsToBfloat16(activation_)) || (winograd_ && activation_.round == ActivationFn::Round::kBfloat16);
+  // The direct and Winograd tactics read and write 16-bit storage; they write 16-bit values where their epilogue
+  // rounds to them (Winograd's rounds each finished channel).
+  bool takes16BitStorage() const override { return direct_ || winograd_; }
+  Storage writes16BitValues() const override {
+    using Round = ActivationFn::Round;
+    if (direct_) return DirectConvolution::writes16Bit(activation_);
+    if (!winograd_) return Storage::kFloat32;
+    return activation_.round == Round::kBfloat16 ? Storage::kBfloat16 : activation_.round == Round::kFloat16 ? Storage::kFloat16 : Storage::kFloat32;
   }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
@@ -97,28 +100,32 @@ class Convolution : public Kernel {
       const float* xn = x + n * channels * inPixels;
       float* yn = y + n * outChannels_ * outPixels;
       const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
-      // Input, output and residual each in its storage (bfloat16 only where the engine chose it, for the direct and
+      // Input, output and residual each in its storage (16-bit only where the engine chose it, for the direct and
       // Winograd tactics).
       const int64_t inAt = n * channels * inPixels, outAt = n * outChannels_ * outPixels;
-      const uint16_t* x16 = in[0]->storage == Storage::kBfloat16 ? in[0]->halves() + inAt : nullptr;
-      uint16_t* y16 = outs[0]->storage == Storage::kBfloat16 ? outs[0]->halves() + outAt : nullptr;
-      const uint16_t* residual16 = residual_ && in[1]->storage == Storage::kBfloat16 ? in[1]->halves() + outAt : nullptr;
+      const Storage xType = in[0]->storage, yType = outs[0]->storage, residualType = residual_ ? in[1]->storage : Storage::kFloat32;
+      const uint16_t* x16 = xType != Storage::kFloat32 ? in[0]->halves() + inAt : nullptr;
+      uint16_t* y16 = yType != Storage::kFloat32 ? outs[0]->halves() + outAt : nullptr;
+      const uint16_t* residual16 = residualType != Storage::kFloat32 ? in[1]->halves() + outAt : nullptr;
       if (direct_) {
         DirectConvolution::Image image;
         if (x16) image.x16 = x16; else image.x = xn;
         if (y16) image.y16 = y16; else image.y = yn;
         if (residual16) image.residual16 = residual16; else image.residual = residual;
+        image.x16Type = xType;
+        image.y16Type = yType;
+        image.residual16Type = residualType;
         return direct_->run(image, size, out, pad, bias_.empty() ? nullptr : bias_.data(), activation_);
       }
       if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
       if (winograd_) {
-        // A bfloat16 output is computed into this thread's float32 image, each channel narrowed once finished.
+        // A 16-bit output is computed into this thread's float32 image, each channel narrowed once finished.
         static thread_local Floats wide;
         if (y16) wide.resize(static_cast<size_t>(outChannels_ * outPixels));
         float* target = y16 ? wide.data() : yn;
-        winograd_->run(x16 ? nullptr : xn, x16, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
-          finishChannel(c, plane, residual16 ? nullptr : residual ? residual + c * outPixels : nullptr, residual16 ? residual16 + c * outPixels : nullptr, outPixels);
-          if (y16) for (int64_t p = 0; p < outPixels; p++) y16[c * outPixels + p] = toBfloat16Bits(plane[p]);
+        winograd_->run(x16 ? nullptr : xn, x16, xType, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
+          finishChannel(c, plane, residual16 ? nullptr : residual ? residual + c * outPixels : nullptr, residual16 ? residual16 + c * outPixels : nullptr, residualType, outPixels);
+          if (y16) for (int64_t p = 0; p < outPixels; p++) y16[c * outPixels + p] = toHalfBits(plane[p], yType);
         });
         return;
       }
@@ -146,12 +153,12 @@ class Convolution : public Kernel {
   }
 
  private:
-  // y += bias (+ residual, float32 or bfloat16 storage), then the fused activation, for one channel (depthwise and
+  // y += bias (+ residual, float32 or 16-bit storage), then the fused activation, for one channel (depthwise and
   // Winograd paths).
-  void finishChannel(int64_t c, float* yc, const float* rc, const uint16_t* rc16, int64_t pixels) const {
+  void finishChannel(int64_t c, float* yc, const float* rc, const uint16_t* rc16, Storage rc16Type, int64_t pixels) const {
     if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
     if (rc) for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p];
-    if (rc16) for (int64_t p = 0; p < pixels; p++) yc[p] += fromBfloat16(rc16[p]);
+    if (rc16) for (int64_t p = 0; p < pixels; p++) yc[p] += fromHalfBits(rc16[p], rc16Type);
     activation_.apply(yc, pixels);
   }
 
@@ -242,7 +249,7 @@ class Convolution : public Kernel {
       for (int64_t c = task * perTask; c < std::min(outChannels_, (task + 1) * perTask); c++) {
         float* yc = y + c * outPixels;
         depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
-        finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, nullptr, outPixels);
+        finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, nullptr, Storage::kFloat32, outPixels);
       }
     }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
   }

@@ -19,9 +19,10 @@ constexpr int64_t kLanes = DirectConvolution::kChannels, kPixels = DirectConvolu
 struct TileOutput {
   float* y;                // channel 0, first pixel of the tile (or y16, in bfloat16 storage)
   uint16_t* y16;
-  const float* residual;   // laid out as y, or null (or residual16, in bfloat16 storage)
+  const float* residual;   // laid out as y, or null (or residual16, in 16-bit storage of residual16Type)
   const uint16_t* residual16;
-  int64_t planeStride;     // floats between channels
+  Storage residual16Type;
+  int64_t planeStride;     // values between channels, of y and of the residual
   int64_t channels, valid;  // how many of the 16 channels and 6 pixels are real
   ActivationFn::Type type;
   float alpha, beta;
@@ -43,15 +44,15 @@ __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const Ti
     if (out.residual16) {
       const uint16_t* r = out.residual16 + c * out.planeStride;
       Vec8 wide = {};
-      for (int64_t j = 0; j < out.valid; j++) wide[j] = fromBfloat16(r[j]);
+      for (int64_t j = 0; j < out.valid; j++) wide[j] = fromHalfBits(r[j], out.residual16Type);
       v += wide;
     }
     if (out.activate) v = vmath::activate(out.type, out.alpha, out.beta, v);
     if (out.bfloat16) v = vmath::roundBfloat16(v);
     if (out.y16) {
-      // Rounded above: the upper halves are the bfloat16 values.
+      // Rounded to bfloat16 above: its upper halves are the values.
       uint16_t* y = out.y16 + c * out.planeStride;
-      for (int64_t j = 0; j < out.valid; j++) y[j] = toBfloat16Bits(v[j]);
+      for (int64_t j = 0; j < out.valid; j++) y[j] = toHalfBits(v[j], Storage::kBfloat16);
       continue;
     }
     float* y = out.y + c * out.planeStride;
@@ -136,8 +137,11 @@ DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t 
     }
 }
 
-bool DirectConvolution::roundsToBfloat16(const ActivationFn& activation) {
-  return activation.round == ActivationFn::Round::kBfloat16 && (activation.type == ActivationFn::Type::kNone || vmath::vectorised(activation.type));
+Storage DirectConvolution::writes16Bit(const ActivationFn& activation) {
+  using Round = ActivationFn::Round;
+  if (activation.round == Round::kFloat16) return Storage::kFloat16;
+  const bool inRegister = activation.type == ActivationFn::Type::kNone || vmath::vectorised(activation.type);
+  return activation.round == Round::kBfloat16 && inRegister ? Storage::kBfloat16 : Storage::kFloat32;
 }
 
 void DirectConvolution::run(const Image& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* biases, const ActivationFn& act) const {
@@ -170,7 +174,7 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
           std::fill(row, row + lo, 0.0f);
           const int64_t from = c * inPlane + (id * size[1] + ih) * size[2] + (lo - pad[2]);
           if (hi > lo && image.x) std::memcpy(row + lo, image.x + from, static_cast<size_t>(hi - lo) * sizeof(float));
-          if (hi > lo && image.x16) for (int64_t i = 0; i < hi - lo; i++) row[lo + i] = fromBfloat16(image.x16[from + i]);
+          if (hi > lo && image.x16) for (int64_t i = 0; i < hi - lo; i++) row[lo + i] = fromHalfBits(image.x16[from + i], image.x16Type);
           std::fill(row + hi, row + padded[2], 0.0f);
         }
     }, channels * plane > (1 << 14));
@@ -200,7 +204,10 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
     const float* xg = source + g * inPerGroup_ * plane;
     alignas(32) float bias[kLanes] = {};
     if (biases) std::copy(biases + firstChannel, biases + firstChannel + count, bias);
-    TileOutput to{nullptr, nullptr, nullptr, nullptr, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
+    TileOutput to{nullptr, nullptr, nullptr, nullptr, image.residual16Type, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
+    // A float16 output is finished in a float32 staging tile (its rounding runs on stored values), then narrowed.
+    const bool staged = image.y16 && image.y16Type == Storage::kFloat16;
+    alignas(32) float staging[kLanes * 8];
     // A block of at most 8 channels takes the narrow tile, 8 pixels wide.
     const bool narrow = count <= 8;
     const int64_t width = narrow ? 8 : kPixels;
@@ -217,12 +224,30 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
       for (int64_t j = to.valid; j < width; j++) base[j] = base[to.valid - 1];  // a partial tile repeats its last pixel
       const int64_t at = firstChannel * pixels + p0;
       to.y = image.y ? image.y + at : nullptr;
-      to.y16 = image.y16 ? image.y16 + at : nullptr;
+      to.y16 = image.y16 && !staged ? image.y16 + at : nullptr;
       to.residual = image.residual ? image.residual + at : nullptr;
       to.residual16 = image.residual16 ? image.residual16 + at : nullptr;
+      if (staged) {
+        // A residual is copied into the staging tile's layout first: the finishing reads it where it writes.
+        to.y = staging;
+        to.planeStride = 8;
+        if (to.residual || to.residual16) {
+          for (int64_t c = 0; c < count; c++)
+            for (int64_t j = 0; j < to.valid; j++) staging[c * 8 + j] = to.residual ? to.residual[c * pixels + j] : fromHalfBits(to.residual16[c * pixels + j], image.residual16Type);
+          to.residual = staging;
+          to.residual16 = nullptr;
+        }
+      }
       if (narrow) directTileNarrow(K, taps, w, xg, base, bias, to);
       else directTile(K, taps, w, xg, base, bias, to);
-      if (!inRegister) for (int64_t c = 0; c < count; c++) act.apply(to.y + c * pixels, to.valid);
+      if (staged) {
+        act.apply(staging, kLanes * 8);
+        for (int64_t c = 0; c < count; c++)
+          for (int64_t j = 0; j < to.valid; j++) image.y16[at + c * pixels + j] = toHalfBits(staging[c * 8 + j], Storage::kFloat16);
+        to.planeStride = pixels;
+      } else if (!inRegister) {
+        for (int64_t c = 0; c < count; c++) act.apply(to.y + c * pixels, to.valid);
+      }
     }
   }, runs * blocks > 1 && pixels * K * outChannels_ > (1 << 16));
 }

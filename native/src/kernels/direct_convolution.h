@@ -17,7 +17,7 @@ class DirectConvolution {
   DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window);
 
   // One image's input [channels, size…], output [outChannels, out…] and optional residual (laid out as the output),
-  // each in float32 or bfloat16 storage: one pointer of each pair set.
+  // each in float32 or 16-bit storage (of the type given beside it): one pointer of each pair set.
   struct Image {
     const float* x = nullptr;
     const uint16_t* x16 = nullptr;
@@ -25,14 +25,15 @@ class DirectConvolution {
     uint16_t* y16 = nullptr;
     const float* residual = nullptr;
     const uint16_t* residual16 = nullptr;
+    Storage x16Type = Storage::kFloat32, y16Type = Storage::kFloat32, residual16Type = Storage::kFloat32;
   };
 
   // One image; `pad` the leading padding of each dimension, `bias` one per output channel or null.
   void run(const Image& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* bias, const ActivationFn& activation) const;
 
-  // Whether the tiles round to bfloat16 in registers with this activation, before storing: what a bfloat16 output
-  // needs (the other activations and float16 rounding run on stored float32 values).
-  static bool roundsToBfloat16(const ActivationFn& activation);
+  // The 16-bit type every output value belongs to with this fused activation and rounding (kFloat32: none):
+  // bfloat16 where the tiles round in registers, float16 through a float32 staging tile.
+  static Storage writes16Bit(const ActivationFn& activation);
 
   static constexpr int64_t kChannels = 16, kPixels = 6;
 

@@ -24,13 +24,13 @@ struct UninitialisedAllocator : std::allocator<T> {
 };
 using Floats = std::vector<float, UninitialisedAllocator<float>>;
 
-// How a tensor's values are held between layers: float32, or the upper 16 bits of each (bfloat16) where every value
-// is a bfloat16 value (its producer rounds to bfloat16) and every layer that reads it takes 16-bit input: half the
+// How a tensor's values are held between layers: float32, or 16 bits a value (bfloat16, float16) where every value
+// is a value of that type (its producer rounds to it) and every layer that reads it takes 16-bit input: half the
 // memory and traffic, the same numbers.
-enum class Storage { kFloat32, kBfloat16 };
+enum class Storage { kFloat32, kBfloat16, kFloat16 };
 
 // A tensor's values during one execution: its concrete shape and elements in their storage (every dtype is computed
-// in float32 by the builtin engine; integers and booleans are exact up to 2^24). bfloat16 storage packs two values
+// in float32 by the builtin engine; integers and booleans are exact up to 2^24). 16-bit storage packs two values
 // into each float slot of `data`.
 struct Buffer {
   Shape shape;
@@ -41,32 +41,47 @@ struct Buffer {
 };
 
 // The float slots `count` values take in `storage`.
-inline size_t slotsFor(int64_t count, Storage storage) { return static_cast<size_t>(storage == Storage::kBfloat16 ? (count + 1) / 2 : count); }
+inline size_t slotsFor(int64_t count, Storage storage) { return static_cast<size_t>(storage == Storage::kFloat32 ? count : (count + 1) / 2); }
 
-// The bits of a float that is a bfloat16 value (its lower half zero): its upper half, a NaN kept a NaN (quieted:
-// a NaN whose payload lies in the lower half would otherwise become an infinity).
-inline uint16_t toBfloat16Bits(float value) {
+// The 16 bits of a float that is a value of the 16-bit `type` (so nothing is rounded here); a NaN stays a NaN.
+inline uint16_t toHalfBits(float value, Storage type) {
   uint32_t bits;
   std::memcpy(&bits, &value, sizeof bits);
-  return static_cast<uint16_t>((bits >> 16) | (value != value ? 0x40u : 0u));
+  const uint32_t sign = (bits >> 16) & 0x8000u;
+  if (type == Storage::kBfloat16) return static_cast<uint16_t>((bits >> 16) | (value != value ? 0x40u : 0u));  // quieted: a low payload would read as ∞
+  if (value != value) return static_cast<uint16_t>(sign | 0x7e00u);
+  const float magnitude = value < 0 ? -value : value;
+  if (magnitude >= 65536.0f) return static_cast<uint16_t>(sign | 0x7c00u);  // ±∞ (finite float16 values end at 65504)
+  if (magnitude < 6.103515625e-05f) return static_cast<uint16_t>(sign | static_cast<uint32_t>(magnitude * 16777216.0f));  // subnormal: steps of 2^-24
+  return static_cast<uint16_t>(sign | ((((bits >> 23) & 0xffu) - 112u) << 10) | ((bits >> 13) & 0x3ffu));
 }
 
-// A bfloat16 value's bits as the float they stand for.
-inline float fromBfloat16(uint16_t bits) {
-  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+// A 16-bit value of `type` as the float it stands for.
+inline float fromHalfBits(uint16_t h, Storage type) {
+  uint32_t bits;
+  if (type == Storage::kBfloat16) {
+    bits = static_cast<uint32_t>(h) << 16;
+  } else {
+    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+    if (exponent == 0) {
+      const float magnitude = static_cast<float>(mantissa) * (1.0f / 16777216.0f);  // subnormal or zero
+      return sign ? -magnitude : magnitude;
+    }
+    bits = sign | (exponent == 31 ? 0x7f800000u | (mantissa << 13) : ((exponent + 112u) << 23) | (mantissa << 13));
+  }
   float f;
-  std::memcpy(&f, &wide, sizeof f);
+  std::memcpy(&f, &bits, sizeof f);
   return f;
 }
 
-// A buffer's values as float32: in place, or widened from bfloat16 storage into `scratch` (for layers that read a
+// A buffer's values as float32: in place, or widened from 16-bit storage into `scratch` (for layers that read a
 // small tensor as a whole — a dense layer's input, a global pooling's — where one pass over it costs little).
 inline const float* floatValues(const Buffer& b, Floats& scratch) {
   if (b.storage == Storage::kFloat32) return b.data.data();
   const int64_t count = volume(b.shape);
   scratch.resize(static_cast<size_t>(count));
   const uint16_t* halves = b.halves();
-  for (int64_t i = 0; i < count; i++) scratch[i] = fromBfloat16(halves[i]);
+  for (int64_t i = 0; i < count; i++) scratch[i] = fromHalfBits(halves[i], b.storage);
   return scratch.data();
 }
 
@@ -79,12 +94,12 @@ class Kernel {
   virtual std::vector<Shape> outputShapes(const std::vector<Shape>& inputs) const = 0;
   // Computes the outputs, already sized to outputShapes() in their storage.
   virtual void run(const std::vector<const Buffer*>& inputs, const std::vector<Buffer*>& outputs) const = 0;
-  // Whether run() reads and writes buffers in bfloat16 storage (those not taking it only ever see float32).
-  virtual bool takesBfloat16Storage() const { return false; }
-  // Whether every value written is a bfloat16 value, rounded by the kernel itself.
-  virtual bool writesBfloat16Values() const { return false; }
-  // Whether the outputs are bfloat16 values whenever the inputs are (max pooling: it only selects).
-  virtual bool keepsBfloat16Values() const { return false; }
+  // Whether run() reads and writes buffers in 16-bit storage (those not taking it only ever see float32).
+  virtual bool takes16BitStorage() const { return false; }
+  // The 16-bit type every value written belongs to, rounded by the kernel itself (kFloat32: none).
+  virtual Storage writes16BitValues() const { return Storage::kFloat32; }
+  // Whether the outputs are values of the inputs' 16-bit type whenever the inputs are (max pooling: it only selects).
+  virtual bool keeps16BitValues() const { return false; }
 
  protected:
   [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }

@@ -68,8 +68,8 @@ class Reduce : public Kernel {
     }
     return {out};
   }
-  // Reads bfloat16 storage (widening the input once); its outputs are float32.
-  bool takesBfloat16Storage() const override { return true; }
+  // Reads 16-bit storage (widening the input once); its outputs are float32.
+  bool takes16BitStorage() const override { return true; }
 
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& s = in[0]->shape;

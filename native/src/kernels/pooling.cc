@@ -73,9 +73,9 @@ class Pooling : public Kernel {
     isAverage_ = type_ == "average";
   }
 
-  // 1-d and 2-d max pooling (the separable path) reads and writes bfloat16 storage; max pooling only selects.
-  bool takesBfloat16Storage() const override { return isMax_ && w_.spatial <= 2; }
-  bool keepsBfloat16Values() const override { return isMax_; }
+  // 1-d and 2-d max pooling (the separable path) reads and writes 16-bit storage; max pooling only selects.
+  bool takes16BitStorage() const override { return isMax_ && w_.spatial <= 2; }
+  bool keeps16BitValues() const override { return isMax_; }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const Shape& s = in.at(0);
@@ -140,14 +140,14 @@ class Pooling : public Kernel {
 
  private:
   // 2-d max pooling as a row pass then a column pass: K + K comparisons per output instead of K·K (SPP's 13×13).
-  // Each input row is copied into a row padded with −∞ (widened from bfloat16 storage), so both passes are
-  // branch-free loops over contiguous data; output rows go to bfloat16 storage through a float row (the maxima of
-  // bfloat16 values are bfloat16 values: their upper halves are exact).
+  // Each input row is copied into a row padded with −∞ (widened from 16-bit storage), so both passes are
+  // branch-free loops over contiguous data; output rows go to 16-bit storage through a float row (the maxima of
+  // 16-bit values are values of that type: narrowing them is exact).
   void separableMax(const Buffer& input, Buffer& output, int64_t planes, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
     const int64_t paddedWidth = (OW - 1) * sw + kw;  // every column a window reaches, from −pad
-    const bool halfIn = input.storage == Storage::kBfloat16, halfOut = output.storage == Storage::kBfloat16;
+    const bool halfIn = input.storage != Storage::kFloat32, halfOut = output.storage != Storage::kFloat32;
     const float* x = input.data.data();
     float* y = output.data.data();
     if (!halfIn && !halfOut && kh == 2 && kw == 2 && sh == 2 && sw == 2 && pad[1] == 0 && pad[2] == 0 && 2 * OH <= H && 2 * OW <= W) {
@@ -164,7 +164,7 @@ class Pooling : public Kernel {
       const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));
       for (int64_t h = 0; h < H; h++) {
         const int64_t from = (p * H + h) * W;
-        if (halfIn) for (int64_t i = 0; i < copied; i++) padded[pad[2] + i] = fromBfloat16(x16[from + i]);
+        if (halfIn) for (int64_t i = 0; i < copied; i++) padded[pad[2] + i] = fromHalfBits(x16[from + i], input.storage);
         else std::copy(x + from, x + from + copied, padded.begin() + pad[2]);
         maxOfWindows(padded.data(), sw, kw, OW, rows.data() + h * OW);
       }
@@ -175,7 +175,7 @@ class Pooling : public Kernel {
         for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++) maxInto(yr, rows.data() + h * OW, OW);
         if (halfOut) {
           uint16_t* to = y16 + (p * OH + oh) * OW;
-          for (int64_t i = 0; i < OW; i++) to[i] = toBfloat16Bits(yr[i]);
+          for (int64_t i = 0; i < OW; i++) to[i] = toHalfBits(yr[i], output.storage);
         }
       }
     }, planes * H * OW > 4096);

@@ -101,7 +101,7 @@ WinogradF2x3::WinogradF2x3(const std::vector<float>& weights, int64_t outChannel
   for (int xi = 0; xi < 16; xi++) packed_.push_back(prepackA(out_, in_, u.data() + xi * out_ * in_, in_, kBlock_));
 }
 
-void WinogradF2x3::run(const float* x, const uint16_t* x16, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
+void WinogradF2x3::run(const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
                        const std::function<void(int64_t, float*)>& finish) const {
   const int64_t tilesH = (OH + 1) / 2, tilesW = (OW + 1) / 2, tiles = tilesH * tilesW;
   static thread_local Scratch scratch;
@@ -132,7 +132,7 @@ void WinogradF2x3::run(const float* x, const uint16_t* x16, int64_t H, int64_t W
       const int64_t row = (c * H + h) * W;
       for (int64_t col = 0; col < std::min(W, 2 * half - padLeft); col++) {
         const int64_t p = col + padLeft;
-        (p % 2 ? odd : even)[r * half + p / 2] = x16 ? fromBfloat16(x16[row + col]) : x[row + col];
+        (p % 2 ? odd : even)[r * half + p / 2] = x16 ? fromHalfBits(x16[row + col], x16Type) : x[row + col];
       }
     }
     float* rowT = odd + paddedRows * half;

@@ -3,6 +3,8 @@
 #include <functional>
 #include <vector>
 
+#include "kernels/kernel.h"
+
 namespace netdef {
 
 // Winograd F(2×2, 3×3) for 3×3 convolutions at stride 1, dilation 1, one group: each 2×2 output tile comes from a
@@ -14,10 +16,10 @@ class WinogradF2x3 {
   // weights: [out][in][3][3]. The transformed weights are packed for the GEMM once, here.
   WinogradF2x3(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int64_t kBlock);
 
-  // One image: x [in][H][W] (float32, or x16 in bfloat16 storage: one of the two set) with padding (padTop, padLeft)
+  // One image: x [in][H][W] (float32, or x16 in 16-bit storage of x16Type: one of the two set) with padding (padTop, padLeft)
   // before it, y [out][OH][OW]; finish(o, plane) is called on each output channel as soon as it is complete (bias,
   // residual, activation while the plane is in cache).
-  void run(const float* x, const uint16_t* x16, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
+  void run(const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
            const std::function<void(int64_t, float*)>& finish) const;
 
   static bool fits(const int64_t kernel[3], const int64_t stride[3], const int64_t dilation[3], int64_t groups, int spatial);
