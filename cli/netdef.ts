@@ -166,7 +166,7 @@ async function main(): Promise<void> {
         `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
         ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.tactic ? ` tactic ${l.tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
       ].join("\n");
-      print(human, header);
+      print(human, { ...header, halfStorage });
       return;
     }
     case "bench": {
