@@ -97,24 +97,19 @@ class Convolution : public Kernel {
     // Several images: one per thread (the GEMMs inside then run serially: the pool runs one parallel loop at a time),
     // which beats splitting each small per-image GEMM across cores.
     parallelFor(batch, [&](int64_t n) {
-      const float* xn = x + n * channels * inPixels;
-      float* yn = y + n * outChannels_ * outPixels;
-      const float* residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
       // Input, output and residual each in its storage (16-bit only where the engine chose it, for the direct and
-      // Winograd tactics).
+      // Winograd tactics): exactly one pointer of each pair is set.
       const int64_t inAt = n * channels * inPixels, outAt = n * outChannels_ * outPixels;
       const Storage xType = in[0]->storage, yType = outs[0]->storage, residualType = residual_ ? in[1]->storage : Storage::kFloat32;
-      const uint16_t* x16 = xType != Storage::kFloat32 ? in[0]->halves() + inAt : nullptr;
-      uint16_t* y16 = yType != Storage::kFloat32 ? outs[0]->halves() + outAt : nullptr;
-      const uint16_t* residual16 = residualType != Storage::kFloat32 ? in[1]->halves() + outAt : nullptr;
+      const bool x16bit = xType != Storage::kFloat32, y16bit = yType != Storage::kFloat32, residual16bit = residualType != Storage::kFloat32;
+      const float* xn = x16bit ? nullptr : x + inAt;
+      float* yn = y16bit ? nullptr : y + outAt;
+      const float* residual = residual_ && !residual16bit ? in[1]->data.data() + outAt : nullptr;
+      const uint16_t* x16 = x16bit ? in[0]->halves() + inAt : nullptr;
+      uint16_t* y16 = y16bit ? outs[0]->halves() + outAt : nullptr;
+      const uint16_t* residual16 = residual16bit ? in[1]->halves() + outAt : nullptr;
       if (direct_) {
-        DirectConvolution::Image image;
-        if (x16) image.x16 = x16; else image.x = xn;
-        if (y16) image.y16 = y16; else image.y = yn;
-        if (residual16) image.residual16 = residual16; else image.residual = residual;
-        image.x16Type = xType;
-        image.y16Type = yType;
-        image.residual16Type = residualType;
+        const DirectConvolution::Image image{xn, x16, yn, y16, residual, residual16, xType, yType, residualType};
         return direct_->run(image, size, out, pad, bias_.empty() ? nullptr : bias_.data(), activation_);
       }
       if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
@@ -123,8 +118,8 @@ class Convolution : public Kernel {
         static thread_local Floats wide;
         if (y16) wide.resize(static_cast<size_t>(outChannels_ * outPixels));
         float* target = y16 ? wide.data() : yn;
-        winograd_->run(x16 ? nullptr : xn, x16, xType, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
-          finishChannel(c, plane, residual16 ? nullptr : residual ? residual + c * outPixels : nullptr, residual16 ? residual16 + c * outPixels : nullptr, residualType, outPixels);
+        winograd_->run(xn, x16, xType, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
+          finishChannel(c, plane, residual ? residual + c * outPixels : nullptr, residual16 ? residual16 + c * outPixels : nullptr, residualType, outPixels);
           if (y16) for (int64_t p = 0; p < outPixels; p++) y16[c * outPixels + p] = toHalfBits(plane[p], yType);
         });
         return;

@@ -19,10 +19,11 @@ constexpr int64_t kLanes = DirectConvolution::kChannels, kPixels = DirectConvolu
 struct TileOutput {
   float* y;                // channel 0, first pixel of the tile (or y16, in bfloat16 storage)
   uint16_t* y16;
-  const float* residual;   // laid out as y, or null (or residual16, in 16-bit storage of residual16Type)
+  int64_t yStride;         // values between channels
+  const float* residual;   // or null (or residual16, in 16-bit storage of residual16Type)
   const uint16_t* residual16;
   Storage residual16Type;
-  int64_t planeStride;     // values between channels, of y and of the residual
+  int64_t residualStride;
   int64_t channels, valid;  // how many of the 16 channels and 6 pixels are real
   ActivationFn::Type type;
   float alpha, beta;
@@ -37,12 +38,12 @@ __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const Ti
     Vec8 v = rows[c];
     if (out.residual) {
       Vec8 r = {};
-      if (out.valid == kWidth) __builtin_memcpy(&r, out.residual + c * out.planeStride, kWidth * sizeof(float));
-      else std::memcpy(&r, out.residual + c * out.planeStride, static_cast<size_t>(out.valid) * sizeof(float));
+      if (out.valid == kWidth) __builtin_memcpy(&r, out.residual + c * out.residualStride, kWidth * sizeof(float));
+      else std::memcpy(&r, out.residual + c * out.residualStride, static_cast<size_t>(out.valid) * sizeof(float));
       v += r;
     }
     if (out.residual16) {
-      const uint16_t* r = out.residual16 + c * out.planeStride;
+      const uint16_t* r = out.residual16 + c * out.residualStride;
       Vec8 wide = {};
       for (int64_t j = 0; j < out.valid; j++) wide[j] = fromHalfBits(r[j], out.residual16Type);
       v += wide;
@@ -51,11 +52,11 @@ __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const Ti
     if (out.bfloat16) v = vmath::roundBfloat16(v);
     if (out.y16) {
       // Rounded to bfloat16 above: its upper halves are the values.
-      uint16_t* y = out.y16 + c * out.planeStride;
+      uint16_t* y = out.y16 + c * out.yStride;
       for (int64_t j = 0; j < out.valid; j++) y[j] = toHalfBits(v[j], Storage::kBfloat16);
       continue;
     }
-    float* y = out.y + c * out.planeStride;
+    float* y = out.y + c * out.yStride;
     if (out.valid == kWidth) __builtin_memcpy(y, &v, kWidth * sizeof(float));  // a fixed size: one or two moves
     else std::memcpy(y, &v, static_cast<size_t>(out.valid) * sizeof(float));
   }
@@ -118,6 +119,12 @@ void directTileNarrow(int64_t K, const int64_t* __restrict taps, const float* __
   finishRows<8>(rows, out);
 }
 
+// Whether the tiles finish in registers with this fused activation and rounding (the vectorised activations and
+// bfloat16 rounding); the others, and float16 rounding, run on stored values.
+bool finishesInRegisters(const ActivationFn& activation) {
+  return (activation.type == ActivationFn::Type::kNone || vmath::vectorised(activation.type)) && activation.round != ActivationFn::Round::kFloat16;
+}
+
 // The extent of the padded input that dimension j's windows reach.
 int64_t reach(const Window& w, int j, int64_t out) { return (out - 1) * w.stride[j] + (w.kernel[j] - 1) * w.dilation[j] + 1; }
 
@@ -140,8 +147,7 @@ DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t 
 Storage DirectConvolution::writes16Bit(const ActivationFn& activation) {
   using Round = ActivationFn::Round;
   if (activation.round == Round::kFloat16) return Storage::kFloat16;
-  const bool inRegister = activation.type == ActivationFn::Type::kNone || vmath::vectorised(activation.type);
-  return activation.round == Round::kBfloat16 && inRegister ? Storage::kBfloat16 : Storage::kFloat32;
+  return activation.round == Round::kBfloat16 && finishesInRegisters(activation) ? Storage::kBfloat16 : Storage::kFloat32;
 }
 
 void DirectConvolution::run(const Image& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* biases, const ActivationFn& act) const {
@@ -189,8 +195,7 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
       for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
         for (int64_t kw = 0; kw < w_.kernel[2]; kw++, k++)
           taps[k] = static_cast<int64_t>(sizeof(float)) * (c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * padded[2] + kw * w_.dilation[2]);
-  using Round = ActivationFn::Round;
-  const bool inRegister = (act.type == ActivationFn::Type::kNone || vmath::vectorised(act.type)) && act.round != Round::kFloat16;
+  const bool inRegister = finishesInRegisters(act);
   // Tasks: a block of 16 output channels over a run of tiles (about 8 output rows, so the rows' input stays in L2
   // while the task's weights are reused across it), runs outermost so concurrent tasks share their input.
   const int64_t tiles = (pixels + kPixels - 1) / kPixels;
@@ -204,10 +209,11 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
     const float* xg = source + g * inPerGroup_ * plane;
     alignas(32) float bias[kLanes] = {};
     if (biases) std::copy(biases + firstChannel, biases + firstChannel + count, bias);
-    TileOutput to{nullptr, nullptr, nullptr, nullptr, image.residual16Type, pixels, count, 0, act.type, act.alpha, act.beta, inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == Round::kBfloat16};
     // A float16 output is finished in a float32 staging tile (its rounding runs on stored values), then narrowed.
     const bool staged = image.y16 && image.y16Type == Storage::kFloat16;
     alignas(32) float staging[kLanes * 8];
+    TileOutput to{nullptr, nullptr, staged ? 8 : pixels, nullptr, nullptr, image.residual16Type, pixels, count, 0, act.type, act.alpha, act.beta,
+                  inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == ActivationFn::Round::kBfloat16};
     // A block of at most 8 channels takes the narrow tile, 8 pixels wide.
     const bool narrow = count <= 8;
     const int64_t width = narrow ? 8 : kPixels;
@@ -223,28 +229,16 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
       }
       for (int64_t j = to.valid; j < width; j++) base[j] = base[to.valid - 1];  // a partial tile repeats its last pixel
       const int64_t at = firstChannel * pixels + p0;
-      to.y = image.y ? image.y + at : nullptr;
+      to.y = staged ? staging : image.y ? image.y + at : nullptr;
       to.y16 = image.y16 && !staged ? image.y16 + at : nullptr;
       to.residual = image.residual ? image.residual + at : nullptr;
       to.residual16 = image.residual16 ? image.residual16 + at : nullptr;
-      if (staged) {
-        // A residual is copied into the staging tile's layout first: the finishing reads it where it writes.
-        to.y = staging;
-        to.planeStride = 8;
-        if (to.residual || to.residual16) {
-          for (int64_t c = 0; c < count; c++)
-            for (int64_t j = 0; j < to.valid; j++) staging[c * 8 + j] = to.residual ? to.residual[c * pixels + j] : fromHalfBits(to.residual16[c * pixels + j], image.residual16Type);
-          to.residual = staging;
-          to.residual16 = nullptr;
-        }
-      }
       if (narrow) directTileNarrow(K, taps, w, xg, base, bias, to);
       else directTile(K, taps, w, xg, base, bias, to);
       if (staged) {
         act.apply(staging, kLanes * 8);
         for (int64_t c = 0; c < count; c++)
           for (int64_t j = 0; j < to.valid; j++) image.y16[at + c * pixels + j] = toHalfBits(staging[c * 8 + j], Storage::kFloat16);
-        to.planeStride = pixels;
       } else if (!inRegister) {
         for (int64_t c = 0; c < count; c++) act.apply(to.y + c * pixels, to.valid);
       }

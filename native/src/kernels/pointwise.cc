@@ -109,33 +109,18 @@ void ActivationFn::apply(float* x, int64_t n) const {
 }
 
 void ActivationFn::applyActivation(float* x, int64_t n) const {
-  const int64_t done = applyVectorised(type, alpha, beta, x, n);
-  x += done;
-  n -= done;
+  // The exp family and Mish: applyVectorised computed every element (vmath::activate). The rest here.
+  if (applyVectorised(type, alpha, beta, x, n) == n) return;
   const float a = alpha, b = beta;
   switch (type) {
-    case Type::kNone: return;
     case Type::kRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] < 0 ? 0.0f : x[i]; return;  // NaN stays NaN, as in PyTorch
-    case Type::kSigmoid: for (int64_t i = 0; i < n; i++) x[i] = 1.0f / (1.0f + std::exp(-x[i])); return;
-    case Type::kTanh: for (int64_t i = 0; i < n; i++) x[i] = std::tanh(x[i]); return;
     case Type::kLeakyRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] >= 0 ? x[i] : a * x[i]; return;
-    case Type::kElu: for (int64_t i = 0; i < n; i++) x[i] = x[i] >= 0 ? x[i] : a * std::expm1(x[i]); return;
-    case Type::kSelu: for (int64_t i = 0; i < n; i++) x[i] = b * (x[i] >= 0 ? x[i] : a * std::expm1(x[i])); return;
     case Type::kSoftsign: for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + std::fabs(x[i])); return;
-    case Type::kSoftplus:  // α·log(1 + e^(β·x)), computed without overflow for large β·x
-      for (int64_t i = 0; i < n; i++) { const float t = b * x[i]; x[i] = a * (t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t))); }
-      return;
     case Type::kClip: for (int64_t i = 0; i < n; i++) x[i] = std::min(std::max(x[i], a), b); return;
     case Type::kHardSigmoid: for (int64_t i = 0; i < n; i++) x[i] = std::max(0.0f, std::min(1.0f, a * x[i] + b)); return;
-    case Type::kScaledTanh: for (int64_t i = 0; i < n; i++) x[i] = a * std::tanh(b * x[i]); return;
     case Type::kThresholdedRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] > a ? x[i] : 0.0f; return;
     case Type::kGeluErf: for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f)); return;
-    case Type::kGeluTanh:
-      for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + std::tanh(0.79788456080286536f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
-      return;
-    case Type::kMish:  // as vmath::mish
-      for (int64_t i = 0; i < n; i++) { const float e = std::exp(x[i] > 20 ? 0.0f : x[i]), m = e * (e + 2); x[i] = x[i] > 20 ? x[i] : x[i] * m / (m + 2); }
-      return;
+    default: return;  // none
   }
 }
 
