@@ -97,14 +97,15 @@ describe("16-bit storage between layers", () => {
   });
 
   it.each(["bfloat16", "float16"] as const)("%s: subnormals, overflow to infinity and NaN survive the 16-bit storage exactly", async (dtype) => {
-    // A 1×1 convolution copying one channel into two (direct tactic) stores its rounded output in 16 bits; a 1×1
-    // max pooling reads it back; so the network computes round(x) twice over — checked against the TypeScript
-    // rounding, value by value. (No layer mixes channels: a 0 weight times an infinity would make NaNs.)
+    // A 1×1 convolution copying one channel into six (a GEMM: whole 6 × 16 tiles, finished and narrowed in
+    // registers) stores its rounded output in 16 bits; a 1×1 max pooling reads it back; so the network computes
+    // round(x) six times over — checked against the TypeScript rounding, value by value. (No layer mixes channels:
+    // a 0 weight times an infinity would make NaNs.)
     const net = new Network("identity");
     const x = net.addInput("x", "float32", [1, 1, 12, 20]);
-    const copied = x.addConvolution("copy", { outChannels: 2, kernel: 1, bias: false, weights: { kernel: Float32Array.of(1, 1) } });
+    const copied = x.addConvolution("copy", { outChannels: 6, kernel: 1, bias: false, weights: { kernel: new Float32Array(6).fill(1) } });
     net.markOutput(copied.addPooling("read", { type: "max", window: 1 }), "y");
-    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { tactics: { copy: "direct_c16" } });
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { tactics: { copy: "pointwise_gemm" } });
     expect(packed.inspect().halfStorage[dtype]).toHaveLength(1);
     // Powers of two from 2^-30 to 2^20 (float16's subnormals begin at 2^-14 and end at 2^-24, its range at 65504),
     // with mantissas that need rounding, both signs, and a NaN.
@@ -115,7 +116,7 @@ describe("16-bit storage between layers", () => {
     bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
     const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
     const rounded = Array.from(Float32Array.from(values), round);
-    expect(Array.from(p.y!.data as Float32Array)).toEqual([...rounded, ...rounded]);
+    expect(Array.from(p.y!.data as Float32Array)).toEqual(Array.from({ length: 6 }, () => rounded).flat());
   });
 
   it.each(["bfloat16", "float16"] as const)("LeNet in %s: the dense layer reads its input from 16-bit storage, the output bit for bit that of float32 storage", async (dtype) => {
@@ -130,11 +131,58 @@ describe("16-bit storage between layers", () => {
     }
   });
 
-  it("ResNet-18 in bfloat16: 18 tensors in bfloat16 storage, the output bit for bit that of float32 storage", async () => {
+  it.each(["bfloat16", "float16"] as const)("%s: GEMM, depthwise and staged convolutions read and write 16-bit storage and compute exactly what float32 storage does", async (dtype) => {
+    // Batch 3, 13 channels (a group of 8 and one of 5 for the depthwise loops), 9×11 maps (partial GEMM tiles);
+    // every layer's output but the last is read only by layers that take 16-bit storage.
+    const net = new Network("mixed");
+    const x = net.addInput("x", "float32", [-1, 4, 9, 11]);
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.37 + shape.length) * 0.4);
+    const conv = (input: typeof x, name: string, out: number, inChannels: number, options: { kernel?: number; stride?: number; padding?: number; groups?: number } = {}) => {
+      const kernel = options.kernel ?? 1, groups = options.groups ?? 1;
+      return input.addConvolution(name, { outChannels: out, kernel, stride: options.stride ?? 1, padding: options.padding ?? 0, groups, weights: { kernel: w(out, inChannels / groups, kernel, kernel), bias: w(out) } });
+    };
+    const expand = conv(x, "expand", 13, 4).addActivation("expand_relu6", { type: "clip", alpha: 0, beta: 6 });             // 1×1 GEMM
+    const dw = conv(expand, "dw", 13, 13, { kernel: 3, padding: 1, groups: 13 }).addActivation("dw_relu6", { type: "clip", alpha: 0, beta: 6 });  // depthwise, finished in registers
+    const dwSum = conv(dw, "dw_res", 13, 13, { kernel: 3, padding: 1, groups: 13 }).addElementWise("dw_add", dw, "sum");  // depthwise + residual, finished on planes
+    const project = conv(dwSum, "project", 13, 13).addElementWise("project_add", dwSum, "sum");                            // 1×1 GEMM + residual
+    const staged = conv(project, "staged", 13, 13, { kernel: 3, padding: 1 }).addActivation("staged_act", { type: "hard_sigmoid", alpha: 0.2, beta: 0.5 });  // direct, activation on stored values
+    const long = conv(staged, "long", 300, 13, { kernel: 3, padding: 1 });                                                   // implicit GEMM, 117 sums
+    const wide = conv(long, "wide", 7, 300);                                                                                  // 1×1 GEMM over 300 channels: two K blocks
+    const strided = conv(wide, "strided", 7, 7, { kernel: 3, stride: 2, padding: 1, groups: 7 });                          // depthwise, stride 2
+    net.markOutput(strided.addActivation("out", { type: "relu" }), "y");
+    const tactics = { expand: "pointwise_gemm", project: "pointwise_gemm", staged: "direct_c16", long: "implicit_gemm_k128", wide: "pointwise_gemm" };
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { tactics, profiles: [{ x: { min: [1, 4, 9, 11], opt: [3, 4, 9, 11], max: [3, 4, 9, 11] } }] });
+    expect(packed.inspect().layers.map((l) => l.tactic ?? l.kind)).toEqual(["pointwise_gemm", "convolution", "convolution", "pointwise_gemm", "direct_c16", "implicit_gemm_k128", "pointwise_gemm", "convolution"]);
+    expect(packed.inspect().halfStorage[dtype]).toHaveLength(7);
+    const input = { x: { data: Float32Array.from({ length: 3 * 4 * 99 }, (_, i) => Math.cos(i * 1.7) * 3), shape: [3, 4, 9, 11] } };
+    const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
+    bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
+    expect(new Set(p.y!.data).size).toBeGreaterThan(20);  // not a constant output
+  });
+
+  it.each(["bfloat16", "float16"] as const)("MobileNetV2 in %s: the tensors into and out of its expansions and depthwise convolutions in 16 bits, the output bit for bit that of float32 storage", async (dtype) => {
+    const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
+    const net = reducedFloat(defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")), dtype);
+    const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] });
+    // The stem's output and each block's expanded and depthwise outputs (the 1×1 projections, direct convolutions
+    // reading float32 in place, keep theirs float32).
+    expect(packed.inspect().halfStorage[dtype]).toHaveLength(21);
+    expect(packed.inspect().halfStorage[dtype]).toContain("features.2.conv.0.relu6.float32");
+    const input = { input: { data: Float32Array.from({ length: 2 * 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.01)), shape: [2, 3, 224, 224] } };
+    const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
+    const output = Object.keys(p)[0]!;
+    bitwiseEqual(p[output]!.data as Float32Array, f[output]!.data as Float32Array);
+  }, 60_000);
+
+  it("ResNet-18 in bfloat16: 12 tensors in bfloat16 storage, the output bit for bit that of float32 storage", async () => {
     const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
     const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] });
-    expect(packed.inspect().halfStorage.bfloat16.length).toBe(18);  // through the last block's output, read by the global average pooling
+    // Through the last block's output, read by the global average pooling; but not the tensors into and out of the
+    // 1×1 downsampling convolutions (direct, reading float32 in place, and carrying the block's residual sum).
+    expect(packed.inspect().halfStorage.bfloat16.length).toBe(12);
+    expect(packed.inspect().halfStorage.bfloat16).toContain("layer4.1.relu2.float32");
+    expect(packed.inspect().halfStorage.bfloat16).not.toContain("layer2.0.relu2.float32");
     expect(packed.inspect().halfStorage.bfloat16).toContain("maxpool.float32");
     const input = { input: { data: Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i)), shape: [1, 3, 224, 224] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];

@@ -53,19 +53,22 @@ class Convolution : public Kernel {
     }
     // Weights are constant: each group's matrix is packed for the GEMM once here, not on every execution.
     const int64_t outPerGroup = outChannels_ / groups_, k = inPerGroup_ * kernelVolume_;
-    const bool direct = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
-    if (!direct) {
+    depthwise_ = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
+    if (!depthwise_) {
       for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k, kBlock_));
     }
   }
 
-  // The direct and Winograd tactics read and write 16-bit storage; they write 16-bit values where their epilogue
-  // rounds to them (Winograd's rounds each finished channel).
-  bool takes16BitStorage() const override { return direct_ || winograd_; }
+  // Every implementation reads and writes 16-bit storage but the 3-d depthwise loop, and the direct tactic's 1×1
+  // kernels: they read a float32 input in place, where 16 bits would take a widening pass over the whole input (the
+  // 1×1 GEMMs widen B panel by panel, in cache; the other kernels copy their input anyway).
+  bool takes16BitStorage() const override {
+    if (direct_) return kernelVolume_ > 1;
+    return !depthwise_ || w_.spatial < 3;
+  }
+  // Every output value is of the type the fused activation rounds to, whichever implementation runs.
   Storage writes16BitValues() const override {
     using Round = ActivationFn::Round;
-    if (direct_) return DirectConvolution::writes16Bit(activation_);
-    if (!winograd_) return Storage::kFloat32;
     return activation_.round == Round::kBfloat16 ? Storage::kBfloat16 : activation_.round == Round::kFloat16 ? Storage::kFloat16 : Storage::kFloat32;
   }
 
@@ -87,60 +90,67 @@ class Convolution : public Kernel {
     const int64_t batch = s[0], channels = s[1];
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
     const int64_t outPerGroup = outChannels_ / groups_;
-    const float* x = in[0]->data.data();
-    float* y = outs[0]->data.data();
-    const bool depthwiseShape = inPerGroup_ == 1 && outPerGroup == 1;
     const bool pointwiseShape = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
-    const bool gemmTactic = tactic_.rfind("implicit_gemm", 0) == 0;
-    const bool depthwise = depthwiseShape && !gemmTactic;
-    const bool pointwise = pointwiseShape && !gemmTactic;
+    const bool pointwise = pointwiseShape && tactic_.rfind("implicit_gemm", 0) != 0;
     // Several images: one per thread (the GEMMs inside then run serially: the pool runs one parallel loop at a time),
     // which beats splitting each small per-image GEMM across cores.
     parallelFor(batch, [&](int64_t n) {
-      // Input, output and residual each in its storage (16-bit only where the engine chose it, for the direct and
-      // Winograd tactics): exactly one pointer of each pair is set.
+      // Input, output and residual each in its storage (16-bit where the engine chose it): one pointer of each pair.
       const int64_t inAt = n * channels * inPixels, outAt = n * outChannels_ * outPixels;
-      const Storage xType = in[0]->storage, yType = outs[0]->storage, residualType = residual_ ? in[1]->storage : Storage::kFloat32;
-      const bool x16bit = xType != Storage::kFloat32, y16bit = yType != Storage::kFloat32, residual16bit = residualType != Storage::kFloat32;
-      const float* xn = x16bit ? nullptr : x + inAt;
-      float* yn = y16bit ? nullptr : y + outAt;
-      const float* residual = residual_ && !residual16bit ? in[1]->data.data() + outAt : nullptr;
-      const uint16_t* x16 = x16bit ? in[0]->halves() + inAt : nullptr;
-      uint16_t* y16 = y16bit ? outs[0]->halves() + outAt : nullptr;
-      const uint16_t* residual16 = residual16bit ? in[1]->halves() + outAt : nullptr;
-      if (direct_) {
-        const DirectConvolution::Image image{xn, x16, yn, y16, residual, residual16, xType, yType, residualType};
-        return direct_->run(image, size, out, pad, bias_.empty() ? nullptr : bias_.data(), activation_);
-      }
-      if (depthwise) return depthwiseConv(xn, yn, residual, size, out, pad);
+      ImageIO image;
+      image.x16Type = in[0]->storage;
+      image.y16Type = outs[0]->storage;
+      image.residual16Type = residual_ ? in[1]->storage : Storage::kFloat32;
+      if (image.x16Type == Storage::kFloat32) image.x = in[0]->data.data() + inAt;
+      else image.x16 = in[0]->halves() + inAt;
+      if (image.y16Type == Storage::kFloat32) image.y = outs[0]->data.data() + outAt;
+      else image.y16 = outs[0]->halves() + outAt;
+      if (residual_ && image.residual16Type == Storage::kFloat32) image.residual = in[1]->data.data() + outAt;
+      else if (residual_) image.residual16 = in[1]->halves() + outAt;
+      if (direct_) return direct_->run(image, size, out, pad, bias_.empty() ? nullptr : bias_.data(), activation_);
+      if (depthwise_) return depthwiseConv(image, size, out, pad);
       if (winograd_) {
         // A 16-bit output is computed into this thread's float32 image, each channel narrowed once finished.
         static thread_local Floats wide;
-        if (y16) wide.resize(static_cast<size_t>(outChannels_ * outPixels));
-        float* target = y16 ? wide.data() : yn;
-        winograd_->run(xn, x16, xType, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
-          finishChannel(c, plane, residual ? residual + c * outPixels : nullptr, residual16 ? residual16 + c * outPixels : nullptr, residualType, outPixels);
-          if (y16) for (int64_t p = 0; p < outPixels; p++) y16[c * outPixels + p] = toHalfBits(plane[p], yType);
+        if (image.y16) wide.resize(static_cast<size_t>(outChannels_ * outPixels));
+        float* target = image.y16 ? wide.data() : image.y;
+        winograd_->run(image.x, image.x16, image.x16Type, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
+          finishChannel(c, plane, image, outPixels);
+          if (image.y16) narrowToHalves(plane, image.y16 + c * outPixels, outPixels, image.y16Type);
         });
         return;
       }
       for (int64_t g = 0; g < groups_; g++) {
-        const float* xg = xn + g * inPerGroup_ * inPixels;
+        const int64_t inOffset = g * inPerGroup_ * inPixels, outOffset = g * outPerGroup * outPixels;
+        const float* xg = image.x ? image.x + inOffset : nullptr;
+        const uint16_t* xg16 = image.x16 ? image.x16 + inOffset : nullptr;
         const float* wg = weight_.data() + g * outPerGroup * inPerGroup_ * kernelVolume_;
-        float* yg = yn + g * outPerGroup * outPixels;
+        float* yg = image.y ? image.y + outOffset : nullptr;
+        if (!yg && inPerGroup_ * kernelVolume_ > kBlock_) {
+          // A 16-bit output's partial sums over K blocks are held in float32 until the last block's epilogue.
+          static thread_local Floats partial;
+          partial.resize(static_cast<size_t>(outPerGroup * outPixels));
+          yg = partial.data();
+        }
         const float* packed = packed_.at(g).data();
         GemmEpilogue epilogue;
         epilogue.bias = bias_.empty() ? nullptr : bias_.data() + g * outPerGroup;
-        epilogue.residual = residual ? residual + g * outPerGroup * outPixels : nullptr;
+        epilogue.residual = image.residual ? image.residual + outOffset : nullptr;
+        epilogue.residual16 = image.residual16 ? image.residual16 + outOffset : nullptr;
+        epilogue.residual16Type = image.residual16Type;
+        epilogue.out16 = image.y16 ? image.y16 + outOffset : nullptr;
+        epilogue.out16Type = image.y16Type;
         epilogue.activation = activation_;
         if (pointwise) {
+          // B is the input itself, [channels, pixels]: read in place when float32, widened panel by panel otherwise.
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) {
-            packBPanel(kc, j0, nr, xg + k0 * outPixels, outPixels, false, panel);
+            if (xg16) packHalvesPanel(kc, j0, nr, xg16 + k0 * outPixels, outPixels, image.x16Type, panel);
+            else packBPanel(kc, j0, nr, xg + k0 * outPixels, outPixels, false, panel);
             return panel;
           }, yg, outPixels, false, kBlock_, packed, &epilogue, xg, outPixels);
         } else {
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_ * kernelVolume_, wg, inPerGroup_ * kernelVolume_,
-                       [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, size, out, pad, k0, kc, j0, nr, panel); return panel; },
+                       [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) { packPatches(xg, xg16, image.x16Type, size, out, pad, k0, kc, j0, nr, panel); return panel; },
                        yg, outPixels, false, kBlock_, packed, &epilogue);
         }
       }
@@ -148,13 +158,28 @@ class Convolution : public Kernel {
   }
 
  private:
-  // y += bias (+ residual, float32 or 16-bit storage), then the fused activation, for one channel (depthwise and
-  // Winograd paths).
-  void finishChannel(int64_t c, float* yc, const float* rc, const uint16_t* rc16, Storage rc16Type, int64_t pixels) const {
+  // y += bias (+ the image's residual, float32 or 16-bit storage), then the fused activation, for channel c's plane
+  // (depthwise and Winograd paths).
+  void finishChannel(int64_t c, float* yc, const ImageIO& image, int64_t pixels) const {
     if (!bias_.empty()) { const float b = bias_[c]; for (int64_t p = 0; p < pixels; p++) yc[p] += b; }
-    if (rc) for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p];
-    if (rc16) for (int64_t p = 0; p < pixels; p++) yc[p] += fromHalfBits(rc16[p], rc16Type);
+    if (image.residual) { const float* rc = image.residual + c * pixels; for (int64_t p = 0; p < pixels; p++) yc[p] += rc[p]; }
+    if (image.residual16) {
+      static thread_local Floats wide;
+      wide.resize(static_cast<size_t>(pixels));
+      widenHalves(image.residual16 + c * pixels, wide.data(), pixels, image.residual16Type);
+      for (int64_t p = 0; p < pixels; p++) yc[p] += wide[p];
+    }
     activation_.apply(yc, pixels);
+  }
+
+  // Columns [j0, j0 + nr) of rows k0 … k0+kc of a [K, ld] matrix in 16-bit storage (`b` at row k0), widened into one
+  // zero-padded GEMM panel.
+  static void packHalvesPanel(int64_t kc, int64_t j0, int64_t nr, const uint16_t* b, int64_t ld, Storage type, float* panel) {
+    for (int64_t k = 0; k < kc; k++) {
+      float* dst = panel + k * kGemmPanel;
+      widenHalves(b + k * ld + j0, dst, nr, type);
+      for (int64_t j = nr; j < kGemmPanel; j++) dst[j] = 0.0f;
+    }
   }
 
   // One GEMM panel of the implicit im2col matrix: rows (c, kd, kh, kw) k0…k0+kc, columns (output pixels) j0…j0+nr,
@@ -162,7 +187,9 @@ class Convolution : public Kernel {
   // into runs along one output row. Where each run reads, and which of its pixels fall inside the input, depends on
   // the tap (kd, kh, kw) but not on the channel: it is found once per tap and run, and every row is then copies
   // between zero-filled edges.
-  void packPatches(const float* x, const int64_t size[3], const int64_t out[3], const int64_t pad[3], int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) const {
+  // The input is float32 (x) or 16-bit storage of `type` (x16), widened as it is copied.
+  void packPatches(const float* x, const uint16_t* x16, Storage type, const int64_t size[3], const int64_t out[3], const int64_t pad[3],
+                   int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) const {
     struct Segment { int64_t j, length, lo, hi, source; };  // pixels [lo, hi) of the run read source + t·sw
     int64_t runCount = 0;
     int64_t runJ[kGemmPanel], runLength[kGemmPanel], runD[kGemmPanel], runH[kGemmPanel], runW[kGemmPanel];
@@ -195,12 +222,15 @@ class Convolution : public Kernel {
     const int64_t plane = size[0] * size[1] * size[2];
     int64_t c = k0 / kernelVolume_, t = k0 % kernelVolume_;
     for (int64_t r = 0; r < kc; r++) {
-      const float* xc = x + c * plane;
+      const float* xc = x ? x + c * plane : nullptr;
+      const uint16_t* xc16 = x16 ? x16 + c * plane : nullptr;
       float* dst = panel + r * kGemmPanel;
       for (const Segment* seg = segments.data() + t * runCount, *end = seg + runCount; seg < end; seg++) {
         float* d = dst + seg->j;
         for (int64_t i = 0; i < seg->lo; i++) d[i] = 0.0f;
-        if (sw == 1) copyShort(d + seg->lo, xc + seg->source + seg->lo, seg->hi - seg->lo);
+        if (xc16 && sw == 1) widenHalves(xc16 + seg->source + seg->lo, d + seg->lo, seg->hi - seg->lo, type);
+        else if (xc16) for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = fromHalfBits(xc16[seg->source + i * sw], type);
+        else if (sw == 1) copyShort(d + seg->lo, xc + seg->source + seg->lo, seg->hi - seg->lo);
         else for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = xc[seg->source + i * sw];
         for (int64_t i = seg->hi; i < seg->length; i++) d[i] = 0.0f;
       }
@@ -209,42 +239,49 @@ class Convolution : public Kernel {
     }
   }
 
-  // Depthwise: 2-d in groups of 8 channels (depthwiseEight), 3-d one channel at a time; each finished (bias,
-  // residual, activation) while it is still in cache.
-  void depthwiseConv(const float* x, float* y, const float* residual, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+  // Depthwise: 2-d in groups of 8 channels (depthwiseEight), 3-d one channel at a time (float32 storage only); each
+  // finished (bias, residual, activation) while it is still in cache.
+  void depthwiseConv(const ImageIO& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
-    // Bias and a ReLU/clip are applied as the sums are stored; residuals and other activations on the planes.
-    const bool planar = w_.kernel[0] == 1 && size[0] == 1;
-    const auto type = activation_.type;
-    const bool inRegister = !residual && activation_.round == ActivationFn::Round::kNone &&
-                            (type == ActivationFn::Type::kNone || type == ActivationFn::Type::kRelu || type == ActivationFn::Type::kClip);
-    if (planar) {
-      DepthwiseGeometry g{size[1], size[2], out[1], out[2], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[1], pad[2]};
-      parallelFor((outChannels_ + 7) / 8, [&](int64_t group) {
-        const int64_t c0 = group * 8, count = std::min<int64_t>(8, outChannels_ - c0);
-        DepthwiseFinish finish[8];
-        for (int64_t i = 0; i < count; i++) {
-          finish[i].bias = bias_.empty() ? 0.0f : bias_[c0 + i];
-          if (inRegister && type == ActivationFn::Type::kRelu) finish[i].lower = 0;
-          if (inRegister && type == ActivationFn::Type::kClip) { finish[i].lower = activation_.alpha; finish[i].upper = activation_.beta; }
-        }
-        depthwiseEight(x + c0 * inPixels, count, inPixels, weight_.data() + c0 * kernelVolume_, g, finish, y + c0 * outPixels, outPixels, depthwiseScratch(g));
-        if (inRegister) return;
-        for (int64_t c = c0; c < c0 + count; c++) {  // the bias is in: the residual and activation remain
-          float* yc = y + c * outPixels;
-          if (residual) for (int64_t p = 0; p < outPixels; p++) yc[p] += residual[c * outPixels + p];
-          activation_.apply(yc, outPixels);
+    const bool residual = image.residual || image.residual16;
+    if (w_.spatial == 3) {
+      // One channel at a time, in blocks of channels per task when planes are small.
+      const int64_t perTask = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outPixels * kernelVolume_));
+      parallelFor((outChannels_ + perTask - 1) / perTask, [&](int64_t task) {
+        for (int64_t c = task * perTask; c < std::min(outChannels_, (task + 1) * perTask); c++) {
+          float* yc = image.y + c * outPixels;
+          depthwiseVolume(image.x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
+          finishChannel(c, yc, image, outPixels);
         }
       }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
       return;
     }
-    // 3-d: one channel at a time, in blocks of channels per task when planes are small.
-    const int64_t perTask = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outPixels * kernelVolume_));
-    parallelFor((outChannels_ + perTask - 1) / perTask, [&](int64_t task) {
-      for (int64_t c = task * perTask; c < std::min(outChannels_, (task + 1) * perTask); c++) {
-        float* yc = y + c * outPixels;
-        depthwiseVolume(x + c * inPixels, weight_.data() + c * kernelVolume_, yc, size, out, pad);
-        finishChannel(c, yc, residual ? residual + c * outPixels : nullptr, nullptr, Storage::kFloat32, outPixels);
+    // Bias, a ReLU/clip and the rounding are applied as the sums are stored; residuals and other activations on the
+    // float32 planes (in this thread's scratch when the output is held in 16 bits).
+    const auto type = activation_.type;
+    const bool inRegister = !residual && (type == ActivationFn::Type::kNone || type == ActivationFn::Type::kRelu || type == ActivationFn::Type::kClip);
+    DepthwiseGeometry g{size[1], size[2], out[1], out[2], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[1], pad[2]};
+    parallelFor((outChannels_ + 7) / 8, [&](int64_t group) {
+      const int64_t c0 = group * 8, count = std::min<int64_t>(8, outChannels_ - c0);
+      const DepthwisePlanes<const float> x{image.x ? image.x + c0 * inPixels : nullptr, image.x16 ? image.x16 + c0 * inPixels : nullptr, image.x16Type, inPixels};
+      const float* w = weight_.data() + c0 * kernelVolume_;
+      DepthwiseFinish finish[8];
+      if (inRegister) {
+        for (int64_t i = 0; i < count; i++) {
+          finish[i].bias = bias_.empty() ? 0.0f : bias_[c0 + i];
+          if (type == ActivationFn::Type::kRelu) finish[i].lower = 0;
+          if (type == ActivationFn::Type::kClip) { finish[i].lower = activation_.alpha; finish[i].upper = activation_.beta; }
+        }
+        const DepthwisePlanes<float> y{image.y ? image.y + c0 * outPixels : nullptr, image.y16 ? image.y16 + c0 * outPixels : nullptr, image.y16Type, outPixels};
+        return depthwiseEight(x, count, w, g, finish, activation_.round, y, depthwiseScratch(g));
+      }
+      static thread_local Floats planes;
+      if (image.y16) planes.resize(static_cast<size_t>(8 * outPixels));
+      float* y = image.y16 ? planes.data() : image.y + c0 * outPixels;
+      depthwiseEight(x, count, w, g, finish, ActivationFn::Round::kNone, {y, nullptr, Storage::kFloat32, outPixels}, depthwiseScratch(g));
+      for (int64_t i = 0; i < count; i++) {
+        finishChannel(c0 + i, y + i * outPixels, image, outPixels);
+        if (image.y16) narrowToHalves(y + i * outPixels, image.y16 + (c0 + i) * outPixels, outPixels, image.y16Type);
       }
     }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
   }
@@ -282,6 +319,7 @@ class Convolution : public Kernel {
   std::vector<std::vector<float>> packed_;  // per group, in the GEMM's panel layout
   std::unique_ptr<WinogradF2x3> winograd_;  // the winograd_2x2_3x3 tactic's transformed, packed weights
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
+  bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops
   std::vector<float> weight_, bias_;
   ActivationFn activation_;
 };

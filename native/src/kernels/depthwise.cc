@@ -15,9 +15,10 @@ __attribute__((always_inline)) inline Vec8 clampLanes(Vec8 v, Vec8 lower, Vec8 u
   return upper < v ? upper : v;
 }
 
-// The 8 channels' planes interleaved into the zero-padded buffer, 8 pixels per 8×8 transpose.
+// The 8 channels' planes interleaved into the zero-padded buffer, 8 pixels per 8×8 transpose (widened from 16-bit
+// storage on the way).
 NETDEF_CLONES
-void interleaveEight(const float* x, int64_t channels, int64_t inPixels, const DepthwiseGeometry& g, Vec8* padded) {
+void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, const DepthwiseGeometry& g, Vec8* padded) {
   const int64_t Hp = g.paddedRows(), Wp = g.paddedColumns();
   for (int64_t ph = 0; ph < Hp; ph++) {
     const int64_t ih = ph - g.padTop;
@@ -26,25 +27,38 @@ void interleaveEight(const float* x, int64_t channels, int64_t inPixels, const D
     const int64_t lo = std::min(Wp, g.padLeft), hi = ih < 0 || ih >= g.H ? lo : std::min(Wp, g.padLeft + g.W);
     for (int64_t pw = 0; pw < lo; pw++) row[pw] = Vec8{};
     int64_t pw = lo;
+    const int64_t at = ih * g.W - g.padLeft;  // input offset of padded column pw: at + pw
     if (channels == 8)
       for (; pw + 8 <= hi; pw += 8) {  // 8 pixels of 8 channels: one 8×8 transpose
         Vec8 block[8];
-        for (int c = 0; c < 8; c++) __builtin_memcpy(&block[c], x + c * inPixels + ih * g.W + pw - g.padLeft, sizeof(Vec8));
+        for (int c = 0; c < 8; c++) {
+          if (x.h) block[c] = vmath::widen8(x.h + c * x.pixels + at + pw, x.type);
+          else __builtin_memcpy(&block[c], x.f + c * x.pixels + at + pw, sizeof(Vec8));
+        }
         vmath::transpose8(block);
         for (int i = 0; i < 8; i++) row[pw + i] = block[i];
       }
     for (; pw < hi; pw++) {
       Vec8 v = {};
-      for (int64_t c = 0; c < channels; c++) v[c] = x[c * inPixels + ih * g.W + pw - g.padLeft];
+      for (int64_t c = 0; c < channels; c++) v[c] = x.h ? fromHalfBits(x.h[c * x.pixels + at + pw], x.type) : x.f[c * x.pixels + at + pw];
       row[pw] = v;
     }
     for (; pw < Wp; pw++) row[pw] = Vec8{};
   }
 }
 
+// One output vector finished: the clamp, then the rounding to a 16-bit type.
+__attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 upper, ActivationFn::Round round) {
+  v = clampLanes(v, lower, upper);
+  if (round == ActivationFn::Round::kBfloat16) return vmath::roundBfloat16(v);
+  if (round == ActivationFn::Round::kFloat16) return vmath::roundFloat16(v);
+  return v;
+}
+
 // Σ taps over the padded buffer, 4 output pixels at a time (4 independent sums), then split into planes.
 NETDEF_CLONES
-void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, float* y, int64_t outPixels, Vec8* scratch) {
+void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, ActivationFn::Round round,
+                  const DepthwisePlanes<float>& y, Vec8* scratch) {
   const int64_t taps = g.KH * g.KW, Wp = g.paddedColumns();
   Vec8* weights = scratch;
   const Vec8* padded = scratch + taps;
@@ -72,26 +86,33 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
           a0 += wt * p[0]; a1 += wt * p[g.sw]; a2 += wt * p[2 * g.sw]; a3 += wt * p[3 * g.sw];
         }
       }
-      out[oh * g.OW + ow] = clampLanes(a0, lower, upper); out[oh * g.OW + ow + 1] = clampLanes(a1, lower, upper);
-      out[oh * g.OW + ow + 2] = clampLanes(a2, lower, upper); out[oh * g.OW + ow + 3] = clampLanes(a3, lower, upper);
+      out[oh * g.OW + ow] = finishLanes(a0, lower, upper, round); out[oh * g.OW + ow + 1] = finishLanes(a1, lower, upper, round);
+      out[oh * g.OW + ow + 2] = finishLanes(a2, lower, upper, round); out[oh * g.OW + ow + 3] = finishLanes(a3, lower, upper, round);
     }
     for (; ow < g.OW; ow++) {
       Vec8 a = bias;
       for (int64_t kh = 0; kh < g.KH; kh++)
         for (int64_t kw = 0; kw < g.KW; kw++) a += weights[kh * g.KW + kw] * rowBase[kh * g.dh * Wp + ow * g.sw + kw * g.dw];
-      out[oh * g.OW + ow] = clampLanes(a, lower, upper);
+      out[oh * g.OW + ow] = finishLanes(a, lower, upper, round);
     }
   }
+  const int64_t outPixels = g.OH * g.OW;
   int64_t p = 0;
   if (channels == 8)
     for (; p + 8 <= outPixels; p += 8) {
       Vec8 block[8];
       for (int i = 0; i < 8; i++) block[i] = out[p + i];
       vmath::transpose8(block);
-      for (int c = 0; c < 8; c++) __builtin_memcpy(y + c * outPixels + p, &block[c], sizeof(Vec8));
+      for (int c = 0; c < 8; c++) {
+        if (y.h) vmath::narrow8(block[c], y.type, y.h + c * y.pixels + p);
+        else __builtin_memcpy(y.f + c * y.pixels + p, &block[c], sizeof(Vec8));
+      }
     }
   for (int64_t c = 0; c < channels; c++)
-    for (int64_t q = p; q < outPixels; q++) y[c * outPixels + q] = out[q][c];
+    for (int64_t q = p; q < outPixels; q++) {
+      if (y.h) y.h[c * y.pixels + q] = toHalfBits(out[q][c], y.type);
+      else y.f[c * y.pixels + q] = out[q][c];
+    }
 }
 
 
@@ -104,10 +125,10 @@ Vec8* depthwiseScratch(const DepthwiseGeometry& g) {
   return reinterpret_cast<Vec8*>((reinterpret_cast<uintptr_t>(scratch.data()) + 31) & ~uintptr_t{31});
 }
 
-void depthwiseEight(const float* x, int64_t channels, int64_t inPixels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
-                    float* y, int64_t outPixels, Vec8* scratch) {
-  interleaveEight(x, channels, inPixels, g, scratch + g.KH * g.KW);
-  computeEight(channels, w, g, finish, y, outPixels, scratch);
+void depthwiseEight(const DepthwisePlanes<const float>& x, int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
+                    ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch) {
+  interleaveEight(x, channels, g, scratch + g.KH * g.KW);
+  computeEight(channels, w, g, finish, round, y, scratch);
 }
 
 }  // namespace netdef

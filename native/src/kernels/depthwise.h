@@ -1,6 +1,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/kernel.h"
 
@@ -28,9 +29,19 @@ struct DepthwiseGeometry {
 // This thread's scratch for one group of 8 channels (32-byte aligned): weights, padded input, output.
 Vec8* depthwiseScratch(const DepthwiseGeometry& g);
 
-// Up to 8 channels (`channels`) from planes of `inPixels` floats into planes of `outPixels`; `w` holds each
-// channel's KH·KW weights, `finish` one entry per channel.
-void depthwiseEight(const float* x, int64_t channels, int64_t inPixels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
-                    float* y, int64_t outPixels, Vec8* scratch);
+// Planes of up to 8 channels, float32 (`f`) or 16-bit storage of `type` (`h`): one of the two pointers set.
+template <class T>
+struct DepthwisePlanes {
+  T* f;
+  typename std::conditional<std::is_const<T>::value, const uint16_t, uint16_t>::type* h;
+  Storage type;
+  int64_t pixels;  // values between channels
+};
+
+// Up to 8 channels (`channels`) from input planes into output planes; `w` holds each channel's KH·KW weights,
+// `finish` one entry per channel; `round`: the sums are rounded to that 16-bit type after the clamp (the output's
+// values when it is held in 16 bits).
+void depthwiseEight(const DepthwisePlanes<const float>& x, int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
+                    ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch);
 
 }  // namespace netdef

@@ -13,12 +13,13 @@ namespace {
 
 constexpr int64_t kLanes = DirectConvolution::kChannels, kPixels = DirectConvolution::kPixels;
 
-// Where one tile's results go and what happens to them on the way: bias, residual, a vectorised activation and
-// bfloat16 rounding in registers (vmath, the arithmetic of the element-wise layers); other activations and float16
-// rounding are left to the caller, on the stored values.
+// Where one tile's results go and what happens to them on the way: bias, residual, a vectorised activation and the
+// rounding to a 16-bit type in registers (vmath, the arithmetic of the element-wise layers); other activations (and
+// the rounding after them) are left to the caller, on the stored values.
 struct TileOutput {
-  float* y;                // channel 0, first pixel of the tile (or y16, in bfloat16 storage)
+  float* y;                // channel 0, first pixel of the tile (or y16, in 16-bit storage of y16Type)
   uint16_t* y16;
+  Storage y16Type;
   int64_t yStride;         // values between channels
   const float* residual;   // or null (or residual16, in 16-bit storage of residual16Type)
   const uint16_t* residual16;
@@ -27,7 +28,8 @@ struct TileOutput {
   int64_t channels, valid;  // how many of the 16 channels and 6 pixels are real
   ActivationFn::Type type;
   float alpha, beta;
-  bool activate, bfloat16;
+  bool activate;
+  ActivationFn::Round round;
 };
 
 // A tile's sums, transposed to rows of channel c's pixels (`kWidth` lanes, `out.valid` of them real), finished
@@ -43,17 +45,19 @@ __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const Ti
       v += r;
     }
     if (out.residual16) {
-      const uint16_t* r = out.residual16 + c * out.residualStride;
-      Vec8 wide = {};
-      for (int64_t j = 0; j < out.valid; j++) wide[j] = fromHalfBits(r[j], out.residual16Type);
-      v += wide;
+      uint16_t r[8] = {};
+      if (out.valid == kWidth) __builtin_memcpy(r, out.residual16 + c * out.residualStride, kWidth * sizeof(uint16_t));
+      else std::memcpy(r, out.residual16 + c * out.residualStride, static_cast<size_t>(out.valid) * sizeof(uint16_t));
+      v += vmath::widen8(r, out.residual16Type);
     }
     if (out.activate) v = vmath::activate(out.type, out.alpha, out.beta, v);
-    if (out.bfloat16) v = vmath::roundBfloat16(v);
+    if (out.round == ActivationFn::Round::kBfloat16) v = vmath::roundBfloat16(v);
+    else if (out.round == ActivationFn::Round::kFloat16) v = vmath::roundFloat16(v);
     if (out.y16) {
-      // Rounded to bfloat16 above: its upper halves are the values.
-      uint16_t* y = out.y16 + c * out.yStride;
-      for (int64_t j = 0; j < out.valid; j++) y[j] = toHalfBits(v[j], Storage::kBfloat16);
+      uint16_t h[8];
+      vmath::narrow8(v, out.y16Type, h);
+      if (out.valid == kWidth) __builtin_memcpy(out.y16 + c * out.yStride, h, kWidth * sizeof(uint16_t));
+      else std::memcpy(out.y16 + c * out.yStride, h, static_cast<size_t>(out.valid) * sizeof(uint16_t));
       continue;
     }
     float* y = out.y + c * out.yStride;
@@ -119,10 +123,10 @@ void directTileNarrow(int64_t K, const int64_t* __restrict taps, const float* __
   finishRows<8>(rows, out);
 }
 
-// Whether the tiles finish in registers with this fused activation and rounding (the vectorised activations and
-// bfloat16 rounding); the others, and float16 rounding, run on stored values.
+// Whether the tiles finish in registers with this fused activation (none or a vectorised one) and its rounding;
+// others run on stored values.
 bool finishesInRegisters(const ActivationFn& activation) {
-  return (activation.type == ActivationFn::Type::kNone || vmath::vectorised(activation.type)) && activation.round != ActivationFn::Round::kFloat16;
+  return activation.type == ActivationFn::Type::kNone || vmath::vectorised(activation.type);
 }
 
 // The extent of the padded input that dimension j's windows reach.
@@ -144,18 +148,12 @@ DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t 
     }
 }
 
-Storage DirectConvolution::writes16Bit(const ActivationFn& activation) {
-  using Round = ActivationFn::Round;
-  if (activation.round == Round::kFloat16) return Storage::kFloat16;
-  return activation.round == Round::kBfloat16 && finishesInRegisters(activation) ? Storage::kBfloat16 : Storage::kFloat32;
-}
-
-void DirectConvolution::run(const Image& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* biases, const ActivationFn& act) const {
+void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* biases, const ActivationFn& act) const {
   const int64_t channels = inPerGroup_ * groups_, outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_;
   const int64_t pixels = out[0] * out[1] * out[2];
   if (pixels == 0) return;
-  // The input, zero-padded to exactly what the windows reach (and widened from bfloat16 storage); read in place
-  // when no window leaves it and it is float32.
+  // The input, zero-padded to exactly what the windows reach (and widened from 16-bit storage); read in place when
+  // no window leaves it and it is float32.
   int64_t padded[3];
   bool inside = image.x != nullptr;
   for (int j = 0; j < 3; j++) {
@@ -170,7 +168,10 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
     paddedInput.resize(static_cast<size_t>(channels * plane));
     float* p = paddedInput.data();  // the caller's buffer: workers see it through `p`
     const int64_t inPlane = size[0] * size[1] * size[2];
-    parallelFor(channels, [&](int64_t c) {
+    // Tasks of several channels when planes are small (7×7): one atomic hand-out per 49 values would cost more
+    // than the copying.
+    parallelRanges(channels, std::max<int64_t>(1, 4096 / plane), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; c++) {
       float* pc = p + c * plane;
       for (int64_t d = 0; d < padded[0]; d++)
         for (int64_t h = 0; h < padded[1]; h++) {
@@ -180,9 +181,10 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
           std::fill(row, row + lo, 0.0f);
           const int64_t from = c * inPlane + (id * size[1] + ih) * size[2] + (lo - pad[2]);
           if (hi > lo && image.x) std::memcpy(row + lo, image.x + from, static_cast<size_t>(hi - lo) * sizeof(float));
-          if (hi > lo && image.x16) for (int64_t i = 0; i < hi - lo; i++) row[lo + i] = fromHalfBits(image.x16[from + i], image.x16Type);
+          if (hi > lo && image.x16) widenHalves(image.x16 + from, row + lo, hi - lo, image.x16Type);
           std::fill(row + hi, row + padded[2], 0.0f);
         }
+      }
     }, channels * plane > (1 << 14));
     source = p;
   }
@@ -209,11 +211,11 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
     const float* xg = source + g * inPerGroup_ * plane;
     alignas(32) float bias[kLanes] = {};
     if (biases) std::copy(biases + firstChannel, biases + firstChannel + count, bias);
-    // A float16 output is finished in a float32 staging tile (its rounding runs on stored values), then narrowed.
-    const bool staged = image.y16 && image.y16Type == Storage::kFloat16;
+    // A 16-bit output whose activation runs on stored values is finished in a float32 staging tile, then narrowed.
+    const bool staged = image.y16 && !inRegister;
     alignas(32) float staging[kLanes * 8];
-    TileOutput to{nullptr, nullptr, staged ? 8 : pixels, nullptr, nullptr, image.residual16Type, pixels, count, 0, act.type, act.alpha, act.beta,
-                  inRegister && act.type != ActivationFn::Type::kNone, inRegister && act.round == ActivationFn::Round::kBfloat16};
+    TileOutput to{nullptr, nullptr, image.y16Type, staged ? 8 : pixels, nullptr, nullptr, image.residual16Type, pixels, count, 0, act.type, act.alpha, act.beta,
+                  inRegister && act.type != ActivationFn::Type::kNone, inRegister ? act.round : ActivationFn::Round::kNone};
     // A block of at most 8 channels takes the narrow tile, 8 pixels wide.
     const bool narrow = count <= 8;
     const int64_t width = narrow ? 8 : kPixels;
@@ -237,8 +239,7 @@ void DirectConvolution::run(const Image& image, const int64_t size[3], const int
       else directTile(K, taps, w, xg, base, bias, to);
       if (staged) {
         act.apply(staging, kLanes * 8);
-        for (int64_t c = 0; c < count; c++)
-          for (int64_t j = 0; j < to.valid; j++) image.y16[at + c * pixels + j] = toHalfBits(staging[c * 8 + j], Storage::kFloat16);
+        for (int64_t c = 0; c < count; c++) narrowToHalves(staging + c * 8, image.y16 + at + c * pixels, to.valid, image.y16Type);
       } else if (!inRegister) {
         for (int64_t c = 0; c < count; c++) act.apply(to.y + c * pixels, to.valid);
       }

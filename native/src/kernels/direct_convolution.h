@@ -16,24 +16,9 @@ class DirectConvolution {
  public:
   DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window);
 
-  // One image's input [channels, size…], output [outChannels, out…] and optional residual (laid out as the output),
-  // each in float32 or 16-bit storage (of the type given beside it): one pointer of each pair set.
-  struct Image {
-    const float* x = nullptr;
-    const uint16_t* x16 = nullptr;
-    float* y = nullptr;
-    uint16_t* y16 = nullptr;
-    const float* residual = nullptr;
-    const uint16_t* residual16 = nullptr;
-    Storage x16Type = Storage::kFloat32, y16Type = Storage::kFloat32, residual16Type = Storage::kFloat32;
-  };
-
-  // One image; `pad` the leading padding of each dimension, `bias` one per output channel or null.
-  void run(const Image& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* bias, const ActivationFn& activation) const;
-
-  // The 16-bit type every output value belongs to with this fused activation and rounding (kFloat32: none):
-  // bfloat16 where the tiles round in registers, float16 through a float32 staging tile.
-  static Storage writes16Bit(const ActivationFn& activation);
+  // One image (input [channels, size…], output [outChannels, out…]); `pad` the leading padding of each dimension,
+  // `bias` one per output channel or null.
+  void run(const ImageIO& image, const int64_t size[3], const int64_t out[3], const int64_t pad[3], const float* bias, const ActivationFn& activation) const;
 
   static constexpr int64_t kChannels = 16, kPixels = 6;
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -36,6 +37,14 @@ struct AlignedBuffer {
   }
 };
 
+// The epilogue's vectorised activation and rounding on eight finished sums.
+__attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, ActivationFn::Round round, ActivationFn::Type act, float alpha, float beta) {
+  if (activate) v = vmath::activate(act, alpha, beta, v);
+  if (round == ActivationFn::Round::kBfloat16) v = vmath::roundBfloat16(v);
+  else if (round == ActivationFn::Round::kFloat16) v = vmath::roundFloat16(v);
+  return v;
+}
+
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual, a vectorised activation and bfloat16 rounding in registers, others on the stored rows.
 NETDEF_CLONES
@@ -67,12 +76,15 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
   const Type act = ep ? ep->activation.type : Type::kNone;
   const Round round = ep ? ep->activation.round : Round::kNone;
   const float alpha = ep ? ep->activation.alpha : 0.0f, beta = ep ? ep->activation.beta : 0.0f;
-  // Vectorised activations (vmath::activate) and bfloat16 rounding run on the tile in registers; other activations
-  // and float16 rounding on the stored rows.
-  const bool inRegister = (act == Type::kNone || vmath::vectorised(act)) && (round == Round::kNone || round == Round::kBfloat16);
-  const bool activate = inRegister && act != Type::kNone, bfloat16 = inRegister && round == Round::kBfloat16;
+  // Vectorised activations (vmath::activate) and the rounding run on the tile in registers; other activations
+  // (and the rounding after them) on the finished rows.
+  const bool inRegister = act == Type::kNone || vmath::vectorised(act);
+  const bool activate = inRegister && act != Type::kNone;
+  const Round roundHere = inRegister ? round : Round::kNone;
   const float* residual = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
-  if (mr == kMR && nr == kNR) {
+  const uint16_t* residual16 = ep && ep->residual16 ? ep->residual16 + row0 * ldc + col0 : nullptr;
+  uint16_t* out16 = ep && ep->out16 ? ep->out16 + row0 * ldc + col0 : nullptr;
+  if (mr == kMR && nr == kNR && (inRegister || !out16)) {
     for (int64_t r = 0; r < kMR; r++) {
       float* cr = c + r * ldc;
       Vec8 lo = rows[r][0], hi = rows[r][1];
@@ -90,8 +102,17 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
           __builtin_memcpy(&r1, residual + r * ldc + 8, sizeof(Vec8));
           lo += r0; hi += r1;
         }
-        if (activate) { lo = vmath::activate(act, alpha, beta, lo); hi = vmath::activate(act, alpha, beta, hi); }
-        if (bfloat16) { lo = vmath::roundBfloat16(lo); hi = vmath::roundBfloat16(hi); }
+        if (residual16) {
+          lo += vmath::widen8(residual16 + r * ldc, ep->residual16Type);
+          hi += vmath::widen8(residual16 + r * ldc + 8, ep->residual16Type);
+        }
+        lo = finishVector(lo, activate, roundHere, act, alpha, beta);
+        hi = finishVector(hi, activate, roundHere, act, alpha, beta);
+      }
+      if (out16) {
+        vmath::narrow8(lo, ep->out16Type, out16 + r * ldc);
+        vmath::narrow8(hi, ep->out16Type, out16 + r * ldc + 8);
+        continue;
       }
       __builtin_memcpy(cr, &lo, sizeof(Vec8));
       __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
@@ -99,30 +120,33 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
     }
     return;
   }
-  // A partial tile: sums finished element by element, then the same vector activation on the whole row, so every
-  // value gets the same arithmetic as in a whole tile.
+  // A partial tile, or a 16-bit output whose activation runs on stored values: sums finished row by row in a
+  // staging tile, with the same vector arithmetic as a whole tile, then stored.
   alignas(32) float tile[kMR][kNR];
   for (int64_t r = 0; r < kMR; r++) {
     __builtin_memcpy(&tile[r][0], &rows[r][0], sizeof(Vec8));
     __builtin_memcpy(&tile[r][8], &rows[r][1], sizeof(Vec8));
   }
+  alignas(32) float wide[kNR];
   for (int64_t r = 0; r < mr; r++) {
     float* cr = c + r * ldc;
-    for (int64_t j = 0; j < nr; j++) {
-      float v = tile[r][j] + (add ? cr[j] : 0.0f);
-      if (ep && ep->bias) v += ep->bias[row0 + r];
-      if (residual) v += residual[r * ldc + j];
-      tile[r][j] = v;
+    float* row = tile[r];
+    if (add) for (int64_t j = 0; j < nr; j++) row[j] += cr[j];
+    if (ep && ep->bias) for (int64_t j = 0; j < nr; j++) row[j] += ep->bias[row0 + r];
+    if (residual) for (int64_t j = 0; j < nr; j++) row[j] += residual[r * ldc + j];
+    if (residual16) {
+      widenHalves(residual16 + r * ldc, wide, nr, ep->residual16Type);
+      for (int64_t j = 0; j < nr; j++) row[j] += wide[j];
     }
-    for (int64_t h = 0; h < kNR && (activate || bfloat16); h += 8) {
+    for (int64_t h = 0; ep && h < kNR && (activate || roundHere != Round::kNone); h += 8) {
       Vec8 v;
-      __builtin_memcpy(&v, &tile[r][h], sizeof(Vec8));
-      if (activate) v = vmath::activate(act, alpha, beta, v);
-      if (bfloat16) v = vmath::roundBfloat16(v);
-      __builtin_memcpy(&tile[r][h], &v, sizeof(Vec8));
+      __builtin_memcpy(&v, row + h, sizeof(Vec8));
+      v = finishVector(v, activate, roundHere, act, alpha, beta);
+      __builtin_memcpy(row + h, &v, sizeof(Vec8));
     }
-    for (int64_t j = 0; j < nr; j++) cr[j] = tile[r][j];
-    if (!inRegister) ep->activation.apply(cr, nr);
+    if (!inRegister) ep->activation.apply(row, nr);
+    if (out16) narrowToHalves(row, out16 + r * ldc, nr, ep->out16Type);
+    else for (int64_t j = 0; j < nr; j++) cr[j] = row[j];
   }
 }
 
@@ -194,6 +218,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   const int64_t mChunk = std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)), mChunks = (mPanels + mChunk - 1) / mChunk;
   const bool parallel = M * N * K > (1 << 16);
   kBlock = evenBlock(K, kBlock);
+  if (epilogue && epilogue->out16 && (accumulate || (K > kBlock && !C))) throw std::logic_error("sgemmPackedB: a 16-bit output's partial sums need C");
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
     const int64_t kc = std::min(kBlock, K - k0);
     const float* ap = prepackedA ? prepackedA + mPanels * kMR * k0 : nullptr;

@@ -74,16 +74,32 @@ inline float fromHalfBits(uint16_t h, Storage type) {
   return f;
 }
 
+// `count` values from 16-bit storage of `type` into floats, and floats that are values of `type` into its storage
+// (fromHalfBits / toHalfBits, eight at a time).
+void widenHalves(const uint16_t* halves, float* floats, int64_t count, Storage type);
+void narrowToHalves(const float* floats, uint16_t* halves, int64_t count, Storage type);
+
 // A buffer's values as float32: in place, or widened from 16-bit storage into `scratch` (for layers that read a
 // small tensor as a whole — a dense layer's input, a global pooling's — where one pass over it costs little).
 inline const float* floatValues(const Buffer& b, Floats& scratch) {
   if (b.storage == Storage::kFloat32) return b.data.data();
   const int64_t count = volume(b.shape);
   scratch.resize(static_cast<size_t>(count));
-  const uint16_t* halves = b.halves();
-  for (int64_t i = 0; i < count; i++) scratch[i] = fromHalfBits(halves[i], b.storage);
+  widenHalves(b.halves(), scratch.data(), count, b.storage);
   return scratch.data();
 }
+
+// One image of a layer's input, output and optional residual (laid out as the output), each in float32 or in 16-bit
+// storage of the type beside it: exactly one pointer of each pair set.
+struct ImageIO {
+  const float* x = nullptr;
+  const uint16_t* x16 = nullptr;
+  float* y = nullptr;
+  uint16_t* y16 = nullptr;
+  const float* residual = nullptr;
+  const uint16_t* residual16 = nullptr;
+  Storage x16Type = Storage::kFloat32, y16Type = Storage::kFloat32, residual16Type = Storage::kFloat32;
+};
 
 // One layer's implementation. Kernels are immutable once made, so one engine serves many execution contexts.
 class Kernel {
@@ -188,9 +204,16 @@ using PackB = std::function<const float*(int64_t k0, int64_t kc, int64_t j0, int
 
 // What a convolution does to its GEMM's result, applied to each tile of C as it is finished, while in cache:
 // C[i, j] = activation(C[i, j] + bias[i] + residual[i, j]) (bias and residual optional, residual laid out as C).
+// The residual may be held in 16-bit storage, and the result stored to 16-bit storage laid out as C instead of C
+// (its values then being of that type: the activation rounds to it); C then only holds the partial sums of earlier
+// K blocks (null when K takes one block), and nothing is accumulated onto it.
 struct GemmEpilogue {
   const float* bias = nullptr;
   const float* residual = nullptr;
+  const uint16_t* residual16 = nullptr;
+  Storage residual16Type = Storage::kFloat32;
+  uint16_t* out16 = nullptr;
+  Storage out16Type = Storage::kFloat32;
   ActivationFn activation;
 };
 

@@ -164,7 +164,7 @@ class Pooling : public Kernel {
       const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));
       for (int64_t h = 0; h < H; h++) {
         const int64_t from = (p * H + h) * W;
-        if (halfIn) for (int64_t i = 0; i < copied; i++) padded[pad[2] + i] = fromHalfBits(x16[from + i], input.storage);
+        if (halfIn) widenHalves(x16 + from, padded.data() + pad[2], copied, input.storage);
         else std::copy(x + from, x + from + copied, padded.begin() + pad[2]);
         maxOfWindows(padded.data(), sw, kw, OW, rows.data() + h * OW);
       }
@@ -173,10 +173,7 @@ class Pooling : public Kernel {
         float* yr = halfOut ? outRow.data() : y + (p * OH + oh) * OW;
         std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
         for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++) maxInto(yr, rows.data() + h * OW, OW);
-        if (halfOut) {
-          uint16_t* to = y16 + (p * OH + oh) * OW;
-          for (int64_t i = 0; i < OW; i++) to[i] = toHalfBits(yr[i], output.storage);
-        }
+        if (halfOut) narrowToHalves(yr, y16 + (p * OH + oh) * OW, OW, output.storage);
       }
     }, planes * H * OW > 4096);
   }

@@ -161,15 +161,68 @@ NETDEF_VMATH Vec8 activate(ActivationFn::Type type, float a, float b, Vec8 v) {
   }
 }
 
+// A vector's bits as unsigned lanes and back.
+typedef uint32_t Bits8 __attribute__((vector_size(32)));
+NETDEF_VMATH Bits8 bitsOf(Vec8 v) {
+  Bits8 b;
+  std::memcpy(&b, &v, sizeof b);
+  return b;
+}
+NETDEF_VMATH Vec8 floatsOf(Bits8 b) {
+  Vec8 v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+
 // roundToBfloat16 on 8 lanes (the same bit arithmetic: nearest, ties to even, NaN kept).
 NETDEF_VMATH Vec8 roundBfloat16(Vec8 v) {
-  typedef uint32_t Bits8 __attribute__((vector_size(32)));
-  Bits8 bits;
-  std::memcpy(&bits, &v, sizeof(v));
-  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
-  Vec8 rounded;
-  std::memcpy(&rounded, &bits, sizeof(v));
-  return v != v ? v : rounded;
+  const Bits8 bits = bitsOf(v);
+  return select(v != v, v, floatsOf((bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u));
+}
+
+// roundToFloat16 on 8 lanes (the same arithmetic: 10 mantissa bits to nearest even; below 2^-14 steps of 2^-24,
+// rounded by adding and removing 1.5·2^23, which is nearbyint for these small magnitudes; ±∞ from 65520; NaN kept).
+NETDEF_VMATH Vec8 roundFloat16(Vec8 v) {
+  const Bits8 bits = bitsOf(v), sign = bits & 0x80000000u;
+  const Vec8 normal = floatsOf((bits + 0xfffu + ((bits >> 13) & 1u)) & 0xffffe000u);
+  const Vec8 a = abs(v);
+  const Vec8 steps = ((a * 16777216.0f + 12582912.0f) - 12582912.0f) * (1.0f / 16777216.0f);
+  const Vec8 subnormal = floatsOf(bitsOf(steps) | sign);  // the sign kept on a result of zero too
+  const Vec8 r = select(a < 6.103515625e-05f, subnormal, normal);
+  return select(v != v, v, select(a < 65520.0f, r, floatsOf(sign | 0x7f800000u)));
+}
+
+// Eight values of 16-bit storage of `type` as floats (fromHalfBits on 8 lanes).
+NETDEF_VMATH Vec8 widen8(const uint16_t* h, Storage type) {
+  typedef uint16_t Half8 __attribute__((vector_size(16)));
+  Half8 packed;
+  std::memcpy(&packed, h, sizeof packed);
+  const Bits8 x = __builtin_convertvector(packed, Bits8);
+  if (type == Storage::kBfloat16) return floatsOf(x << 16);
+  const Bits8 sign = (x & 0x8000u) << 16, exponent = (x >> 10) & 0x1fu, mantissa = x & 0x3ffu;
+  const Bits8 small = bitsOf(__builtin_convertvector((Int8)mantissa, Vec8) * (1.0f / 16777216.0f)) | sign;  // subnormal or zero
+  const Bits8 normal = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  const Bits8 special = sign | 0x7f800000u | (mantissa << 13);  // ±∞, NaN
+  return floatsOf(exponent == 0u ? small : exponent == 31u ? special : normal);
+}
+
+// Eight floats that are values of the 16-bit `type` into its storage (toHalfBits on 8 lanes: nothing rounded).
+NETDEF_VMATH void narrow8(Vec8 v, Storage type, uint16_t* h) {
+  typedef uint16_t Half8 __attribute__((vector_size(16)));
+  const Bits8 bits = bitsOf(v);
+  Bits8 r;
+  if (type == Storage::kBfloat16) {
+    r = (bits >> 16) | (v != v ? Bits8{} + 0x40u : Bits8{});  // a NaN quieted, as toHalfBits does
+  } else {
+    const Vec8 a = abs(v);
+    const Vec8 subnormal = select(a < 6.103515625e-05f, a, splat(0.0f)) * 16777216.0f;  // whole steps of 2^-24
+    r = ((bits & 0x7fffffffu) >> 13) - (112u << 10);
+    r = a < 6.103515625e-05f ? (Bits8)__builtin_convertvector(subnormal, Int8) : r;
+    r = a >= 65536.0f ? Bits8{} + 0x7c00u : r;
+    r = (v != v ? Bits8{} + 0x7e00u : r) | ((bits >> 16) & 0x8000u);
+  }
+  const Half8 packed = __builtin_convertvector(r, Half8);
+  std::memcpy(h, &packed, sizeof packed);
 }
 
 // The 8×8 transpose of eight vectors in place (row i, lane j becomes row j, lane i).

@@ -129,10 +129,17 @@ void WinogradF2x3::run(const float* x, const uint16_t* x16, Storage x16Type, int
     for (int64_t r = 0; r < paddedRows; r++) {
       const int64_t h = r - padTop;
       if (h < 0 || h >= H) continue;
-      const int64_t row = (c * H + h) * W;
-      for (int64_t col = 0; col < std::min(W, 2 * half - padLeft); col++) {
+      const int64_t columns = std::min(W, 2 * half - padLeft);
+      const float* source = x16 ? nullptr : x + (c * H + h) * W;
+      if (x16) {  // widened first, a row at a time
+        static thread_local Floats wide;
+        wide.resize(static_cast<size_t>(columns));
+        widenHalves(x16 + (c * H + h) * W, wide.data(), columns, x16Type);
+        source = wide.data();
+      }
+      for (int64_t col = 0; col < columns; col++) {
         const int64_t p = col + padLeft;
-        (p % 2 ? odd : even)[r * half + p / 2] = x16 ? fromHalfBits(x16[row + col], x16Type) : x[row + col];
+        (p % 2 ? odd : even)[r * half + p / 2] = source[col];
       }
     }
     float* rowT = odd + paddedRows * half;
