@@ -164,9 +164,9 @@ describe("16-bit storage between layers", () => {
     const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
     const net = reducedFloat(defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")), dtype);
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] });
-    // The stem's output and each block's expanded and depthwise outputs (the 1×1 projections, direct convolutions
-    // reading float32 in place, keep theirs float32).
-    expect(packed.inspect().halfStorage[dtype]).toHaveLength(21);
+    // The stem's output, each block's expanded and depthwise outputs (the 1×1 projections, direct convolutions
+    // reading float32 in place, keep theirs float32) and the rounded pooled features the classifier reads.
+    expect(packed.inspect().halfStorage[dtype]).toHaveLength(22);
     expect(packed.inspect().halfStorage[dtype]).toContain("features.2.conv.0.relu6.float32");
     const input = { input: { data: Float32Array.from({ length: 2 * 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.01)), shape: [2, 3, 224, 224] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
@@ -174,13 +174,29 @@ describe("16-bit storage between layers", () => {
     bitwiseEqual(p[output]!.data as Float32Array, f[output]!.data as Float32Array);
   }, 60_000);
 
-  it("ResNet-18 in bfloat16: 12 tensors in bfloat16 storage, the output bit for bit that of float32 storage", async () => {
+  it.each(["bfloat16", "float16"] as const)("YOLO block in %s: Mish chains, max pooling, concatenations and a nearest upsampling in 16-bit storage, the output bit for bit that of float32 storage", async (dtype) => {
+    const { defineYoloBlock } = await import("../../examples/yolo-block/network.js");
+    const net = reducedFloat(defineYoloBlock(await loadFixtureWeights("yolo_block.safetensors")), dtype);
+    const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 64, 64], opt: [2, 3, 64, 64], max: [2, 3, 64, 64] } }] });
+    // Every tensor between layers: the chains' inputs and outputs (the Mish's product reads the convolution's output
+    // as its other operand), the poolings', both concatenations' and the upsampling's.
+    expect(packed.inspect().halfStorage[dtype]).toEqual(["stem.bn.float32", "stem.mish.float32", "down.bn.float32", "down.mish.float32", "spp.pool5.float32", "spp.pool9.float32",
+      "spp.pool13.float32", "spp", "reduce.mish.float32", "up", "up.float32", "head.cat.float32"]);
+    const io = await loadFixtureWeights("yolo_block_io.safetensors");
+    const input = { input: { data: io.float32("input"), shape: [...io.get("input")!.shape] } };
+    const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
+    const output = Object.keys(p)[0]!;
+    bitwiseEqual(p[output]!.data as Float32Array, f[output]!.data as Float32Array);
+  });
+
+  it("ResNet-18 in bfloat16: 13 tensors in bfloat16 storage, the output bit for bit that of float32 storage", async () => {
     const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
     const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] });
-    // Through the last block's output, read by the global average pooling; but not the tensors into and out of the
-    // 1×1 downsampling convolutions (direct, reading float32 in place, and carrying the block's residual sum).
-    expect(packed.inspect().halfStorage.bfloat16.length).toBe(12);
+    // Through the last block's output, read by the global average pooling, and the rounded pooled features; but not
+    // the tensors into and out of the 1×1 downsampling convolutions (direct, reading float32 in place, and carrying
+    // the block's residual sum).
+    expect(packed.inspect().halfStorage.bfloat16.length).toBe(13);
     expect(packed.inspect().halfStorage.bfloat16).toContain("layer4.1.relu2.float32");
     expect(packed.inspect().halfStorage.bfloat16).not.toContain("layer2.0.relu2.float32");
     expect(packed.inspect().halfStorage.bfloat16).toContain("maxpool.float32");

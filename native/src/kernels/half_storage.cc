@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include "kernels/kernel.h"
 #include "kernels/vector_math.h"
 
@@ -22,6 +24,14 @@ void narrowToHalves(const float* f, uint16_t* h, int64_t count, Storage type) {
     vmath::narrow8(v, type, h + i);
   }
   for (; i < count; i++) h[i] = toHalfBits(f[i], type);
+}
+
+void copyValues(const Buffer& from, int64_t at, Buffer& to, int64_t toAt, int64_t count) {
+  const bool from16 = from.storage != Storage::kFloat32, to16 = to.storage != Storage::kFloat32;
+  if (from16 && to16) std::memcpy(to.halves() + toAt, from.halves() + at, static_cast<size_t>(count) * sizeof(uint16_t));
+  else if (from16) widenHalves(from.halves() + at, to.data.data() + toAt, count, from.storage);
+  else if (to16) narrowToHalves(from.data.data() + at, to.halves() + toAt, count, to.storage);
+  else std::memcpy(to.data.data() + toAt, from.data.data() + at, static_cast<size_t>(count) * sizeof(float));
 }
 
 }  // namespace netdef

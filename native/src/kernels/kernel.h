@@ -79,6 +79,10 @@ inline float fromHalfBits(uint16_t h, Storage type) {
 void widenHalves(const uint16_t* halves, float* floats, int64_t count, Storage type);
 void narrowToHalves(const float* floats, uint16_t* halves, int64_t count, Storage type);
 
+// `count` values from `from` (starting at value `at`) into `to` (at value `toAt`), each buffer in its own storage:
+// copied, widened, or narrowed (the values then being of the 16-bit type). For layers that move values.
+void copyValues(const Buffer& from, int64_t at, Buffer& to, int64_t toAt, int64_t count);
+
 // A buffer's values as float32: in place, or widened from 16-bit storage into `scratch` (for layers that read a
 // small tensor as a whole — a dense layer's input, a global pooling's — where one pass over it costs little).
 inline const float* floatValues(const Buffer& b, Floats& scratch) {

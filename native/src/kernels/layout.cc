@@ -160,6 +160,9 @@ class Concatenation : public Kernel {
     }
     return {out};
   }
+  // Copies values: 16-bit storage in and out, each input converted where its storage differs from the output's.
+  bool takes16BitStorage() const override { return true; }
+  bool keeps16BitValues() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& os = out[0]->shape;
     int64_t outer, extent, inner;
@@ -168,7 +171,7 @@ class Concatenation : public Kernel {
     int64_t at = 0;
     for (const Buffer* b : in) {
       const int64_t row = b->shape[axis_] * inner;
-      for (int64_t o = 0; o < outer; o++) std::copy(b->data.begin() + o * row, b->data.begin() + (o + 1) * row, out[0]->data.begin() + o * outRow + at);
+      for (int64_t o = 0; o < outer; o++) copyValues(*b, o * row, *out[0], o * outRow + at, row);
       at += row;
     }
   }
@@ -267,6 +270,9 @@ class Resize : public Kernel {
     }
     return {out};
   }
+  // Nearest only selects values: it reads and writes 16-bit storage (the interpolating modes compute new ones).
+  bool takes16BitStorage() const override { return mode_ == "nearest"; }
+  bool keeps16BitValues() const override { return mode_ == "nearest"; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     if (mode_ == "nearest") return nearest(*in[0], *out[0]);
     Shape shape = in[0]->shape;
@@ -313,7 +319,7 @@ class Resize : public Kernel {
     const size_t rank = is.size();
     std::vector<std::vector<int64_t>> index(rank);
     for (size_t d = 0; d < rank; d++) index[d] = nearestIndices(d, is[d], os[d]);
-    if (rank == 0) { y.data = x.data; return; }
+    if (rank == 0) return copyValues(x, 0, y, 0, 1);
     const auto inStrides = stridesOf(is);
     const int64_t width = os[rank - 1], rows = volume(os) / width;
     const std::vector<int64_t>& columns = index[rank - 1];
@@ -325,13 +331,29 @@ class Resize : public Kernel {
           source += index[d][rest % os[d]] * inStrides[d];
           rest /= os[d];
         }
-        float* dst = y.data.data() + r * width;
-        if (source == previous) { std::memcpy(dst, dst - width, width * sizeof(float)); continue; }
-        const float* src = x.data.data() + source;
-        for (int64_t o = 0; o < width; o++) dst[o] = src[columns[o]];
+        if (source == previous) { copyValues(y, (r - 1) * width, y, r * width, width); continue; }
+        if (x.storage == Storage::kFloat32 && y.storage == Storage::kFloat32) {
+          const float* src = x.data.data() + source;
+          float* dst = y.data.data() + r * width;
+          for (int64_t o = 0; o < width; o++) dst[o] = src[columns[o]];
+        } else {
+          gatherRow16(x, source, columns, y, r * width, width);
+        }
         previous = source;
       }
     }, rows * width > (1 << 15));
+  }
+
+  // One output row gathered where either side is held in 16 bits: through float32 values.
+  static void gatherRow16(const Buffer& x, int64_t source, const std::vector<int64_t>& columns, Buffer& y, int64_t at, int64_t width) {
+    static thread_local Floats row;
+    row.resize(static_cast<size_t>(width));
+    for (int64_t o = 0; o < width; o++) {
+      const int64_t i = source + columns[o];
+      row[o] = x.storage == Storage::kFloat32 ? x.data[i] : fromHalfBits(x.halves()[i], x.storage);
+    }
+    if (y.storage == Storage::kFloat32) std::memcpy(y.data.data() + at, row.data(), static_cast<size_t>(width) * sizeof(float));
+    else narrowToHalves(row.data(), y.halves() + at, width, y.storage);
   }
 
   Floats resizeAxis(const Floats& x, const Shape& shape, size_t axis, int64_t target) const {

@@ -452,6 +452,7 @@ class PointwiseChain : public Kernel {
         step.unary = Unary::lookup(parts[1]);
       } else if (parts.size() == 2 && parts[0] == "cast") {
         step.unary = Cast::converter(parts[1]);
+        step.castTo = parts[1];
       } else if (parts.size() == 1 && (parts[0] == "quantize" || parts[0] == "dequantize")) {
         step.scale = static_cast<float>(alpha[index]);
         step.quantize = parts[0] == "quantize";
@@ -476,16 +477,30 @@ class PointwiseChain : public Kernel {
     }
     return {in.at(0)};
   }
+  // Reads and writes 16-bit storage, chunk by chunk through float32; its output is of the 16-bit type a chain ends
+  // by rounding to (the builder's round trips: cast to bfloat16 or float16, then to float32).
+  bool takes16BitStorage() const override { return true; }
+  Storage writes16BitValues() const override {
+    for (auto step = steps_.rbegin(); step != steps_.rend(); ++step) {
+      if (step->castTo == "float32") continue;
+      return step->castTo == "bfloat16" ? Storage::kBfloat16 : step->castTo == "float16" ? Storage::kFloat16 : Storage::kFloat32;
+    }
+    return Storage::kFloat32;
+  }
+
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
-    const int64_t n = static_cast<int64_t>(out[0]->data.size());
-    float* y = out[0]->data.data();
+    const int64_t n = volume(out[0]->shape);
+    Buffer& y = *out[0];
     parallelRanges(n, kChunk, [&](int64_t begin, int64_t end) {
       const int64_t count = end - begin;
-      float* v = y + begin;
-      std::copy(in[0]->data.data() + begin, in[0]->data.data() + end, v);
+      // The chunk's values in float32: in the output itself, or in this thread's chunk when it is held in 16 bits.
+      alignas(32) static thread_local float chunk[kChunk], operand[kChunk];
+      float* v = y.storage == Storage::kFloat32 ? y.data.data() + begin : chunk;
+      const float* first = floatChunk(*in[0], begin, count, v);
+      if (first != v) std::copy(first, first + count, v);
       for (const Step& step : steps_) {
         if (step.binary) {
-          const float* other = in[step.operand]->data.data() + begin;
+          const float* other = floatChunk(*in[step.operand], begin, count, operand);
           // The arithmetic ops inline (vectorised); the rest through their function.
           if (step.arithmetic == '+') for (int64_t i = 0; i < count; i++) v[i] += other[i];
           else if (step.arithmetic == '*') for (int64_t i = 0; i < count; i++) v[i] *= other[i];
@@ -503,11 +518,18 @@ class PointwiseChain : public Kernel {
           step.activation.apply(v, count);
         }
       }
+      if (y.storage != Storage::kFloat32) narrowToHalves(v, y.halves() + begin, count, y.storage);
     }, n > 2 * kChunk);
   }
 
  private:
   static constexpr int64_t kChunk = 4096;  // 16 KiB: the chunk stays in L1 through every step
+  // Values [begin, begin + count) of a buffer as float32: where they lie, or widened into `scratch`.
+  static const float* floatChunk(const Buffer& b, int64_t begin, int64_t count, float* scratch) {
+    if (b.storage == Storage::kFloat32) return b.data.data() + begin;
+    widenHalves(b.halves() + begin, scratch, count, b.storage);
+    return scratch;
+  }
   struct Step {
     ActivationFn activation;
     float (*unary)(float) = nullptr;
@@ -517,6 +539,7 @@ class PointwiseChain : public Kernel {
     bool quantize = false, dequantize = false;
     float scale = 1;
     size_t operand = 0;
+    std::string castTo;  // a cast's type
   };
   static std::vector<std::string> split(const std::string& step) {
     std::vector<std::string> parts;
