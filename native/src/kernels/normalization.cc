@@ -84,13 +84,14 @@ class Reduce : public Kernel {
       int64_t outer = 1, inner = 1;
       for (int64_t d = 0; d < axes_.front(); d++) outer *= s[d];
       for (size_t d = axes_.back() + 1; d < s.size(); d++) inner *= s[d];
-      parallelFor(outer, [&](int64_t o) {
-        for (int64_t i = 0; i < inner; i++) {
-          const float* xi = x + o * count * inner + i;
-          double a = initial();
-          for (int64_t e = 0; e < count; e++) a = combine(a, xi[e * inner]);
-          y[o * inner + i] = finish(a, count);
-        }
+      // Tasks of several outputs when each is small (a 7×7 global pooling: one per 49 values would cost more in
+      // hand-outs than in sums).
+      parallelRanges(outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, count * inner)), [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; o++)
+          for (int64_t i = 0; i < inner; i++) {
+            const float* xi = x + o * count * inner + i;
+            y[o * inner + i] = finish(inner == 1 && (op_ == Op::kSum || op_ == Op::kAvg) ? sumOf(xi, count) : walk(xi, count, inner), count);
+          }
       }, volume(s) > (1 << 15));
       return;
     }
@@ -123,6 +124,20 @@ class Reduce : public Kernel {
       case Op::kMin: return (v < a || std::isnan(v)) ? v : a;
     }
     return a;
+  }
+  // The combination of `count` values `stride` apart.
+  double walk(const float* x, int64_t count, int64_t stride) const {
+    double a = initial();
+    for (int64_t e = 0; e < count; e++) a = combine(a, x[e * stride]);
+    return a;
+  }
+  // The sum of a contiguous run in four interleaved double sums: four additions in flight instead of one chain.
+  static double sumOf(const float* x, int64_t count) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int64_t e = 0;
+    for (; e + 4 <= count; e += 4) { a0 += x[e]; a1 += x[e + 1]; a2 += x[e + 2]; a3 += x[e + 3]; }
+    for (; e < count; e++) a0 += x[e];
+    return (a0 + a1) + (a2 + a3);
   }
   float finish(double a, int64_t count) const { return static_cast<float>(op_ == Op::kAvg ? a / static_cast<double>(count) : a); }
 
