@@ -8,7 +8,7 @@ import { requireTensorRT, TensorRTEngine, type TensorRTBuildOptions } from "../n
 import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
-import { activationMemory } from "./memory.js";
+import { liveness } from "./memory.js";
 import { assignDefaultTactics, autotune, pinTactics, type TacticChoice, type TuningLevel } from "./autotune.js";
 import { passesFor, runPasses } from "./passes.js";
 
@@ -125,7 +125,7 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
     layers: graph.ops.map((op) => ({ name: op.name, kind: op.kind, fusedFrom: op.fusedFrom, ...(op.params.tactic ? { tactic: op.params.tactic as string } : {}) })),
-    memory: activationMemory(graph, Object.fromEntries(inputs.map((t) => [t.name, t.profiles?.[0]?.opt ?? t.shape]))),
+    memory: liveness(graph, Object.fromEntries(inputs.map((t) => [t.name, t.profiles?.[0]?.opt ?? t.shape]))),
     ir,
   };
   const engine = await Engine.deserialize(encodePlan(graph, header), { weights: options.weights ?? network.weights });

@@ -10,30 +10,47 @@ export interface ActivationMemory {
   shapes: Record<string, number[]>;
 }
 
+/** A tensor's values (as float32) and the steps it is live: from the layer writing it (-1: an input) to the last reading it. */
+export interface LiveTensor {
+  name: string;
+  values: number;
+  from: number;
+  to: number;
+}
+
+/** The plan's record: its tensors' lifetimes, from which the bytes follow once each tensor's storage is known. */
+export interface Liveness {
+  tensors: LiveTensor[];
+  steps: number;
+  shapes: Record<string, number[]>;
+}
+
 /**
  * Liveness over the optimised graph: a tensor is live from the layer that writes it to the last that reads it
  * (network outputs to the end). `optShapes` fixes the dynamic dimensions; other dims come from the IR.
  */
-export function activationMemory(graph: BuildGraph, optShapes: Record<string, readonly number[]>): ActivationMemory {
-  const bytes = new Map<string, number>();
+export function liveness(graph: BuildGraph, optShapes: Record<string, readonly number[]>): Liveness {
   const batch = (Object.values(optShapes)[0]?.[0]) ?? 1;
-  for (const [name, t] of graph.tensors) {
-    const shape = optShapes[name] ?? t.shape.map((d) => (d < 0 ? batch : d));
-    bytes.set(name, 4 * shape.reduce((a, b) => a * b, 1));
-  }
+  const values = (name: string) => {
+    const t = graph.tensors.get(name)!;
+    return (optShapes[name] ?? t.shape.map((d) => (d < 0 ? batch : d))).reduce((a, b) => a * b, 1);
+  };
   const lastUse = new Map<string, number>();
   graph.ops.forEach((op, i) => op.inputs.forEach((t) => lastUse.set(t, i)));
   for (const o of graph.outputs) lastUse.set(o.tensor, graph.ops.length);
-  const live = new Set(graph.inputs.map((t) => t.name));
-  const sum = () => [...live].reduce((s, t) => s + bytes.get(t)!, 0);
-  let peak = sum();
-  graph.ops.forEach((op, i) => {
-    op.outputs.forEach((t) => live.add(t));
-    peak = Math.max(peak, sum());
-    for (const t of op.inputs) if (lastUse.get(t) === i) live.delete(t);
-    for (const t of op.outputs) if (!lastUse.has(t)) live.delete(t);
-  });
-  const used = new Set([...graph.inputs.map((t) => t.name), ...graph.ops.flatMap((op) => op.outputs)]);
-  const naiveBytes = [...used].reduce((s, t) => s + bytes.get(t)!, 0);
-  return { naiveBytes, peakBytes: peak, shapes: Object.fromEntries(Object.entries(optShapes).map(([k, v]) => [k, [...v]])) };
+  const tensors: LiveTensor[] = graph.inputs.map((t) => ({ name: t.name, values: values(t.name), from: -1, to: lastUse.get(t.name) ?? -1 }));
+  graph.ops.forEach((op, i) => op.outputs.forEach((t) => tensors.push({ name: t, values: values(t), from: i, to: lastUse.get(t) ?? i })));
+  return { tensors, steps: graph.ops.length, shapes: Object.fromEntries(Object.entries(optShapes).map(([k, v]) => [k, [...v]])) };
+}
+
+/** The naive sum and the live-set peak, each tensor counted at `bytesPerValue(name)` (4, or 2 in 16-bit storage). */
+export function activationMemory(live: Liveness, bytesPerValue: (tensor: string) => number = () => 4): ActivationMemory {
+  const bytes = live.tensors.map((t) => t.values * bytesPerValue(t.name));
+  let peak = 0;
+  for (let step = -1; step < live.steps; step++) {
+    // At a step the live set holds what was written before it or by it and is read by it or later.
+    const sum = live.tensors.reduce((s, t, i) => (t.from <= step && t.to >= step ? s + bytes[i]! : s), 0);
+    peak = Math.max(peak, sum);
+  }
+  return { naiveBytes: bytes.reduce((a, b) => a + b, 0), peakBytes: peak, shapes: live.shapes };
 }

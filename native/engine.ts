@@ -6,7 +6,7 @@ import { PASSES, runPasses } from "../builder/passes.js";
 import { nearestSuffix, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { encodePlan } from "./plan.js";
-import type { ActivationMemory } from "../builder/memory.js";
+import { activationMemory, type ActivationMemory, type Liveness } from "../builder/memory.js";
 import type { TacticChoice } from "../builder/autotune.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine } from "./addon.js";
@@ -42,8 +42,8 @@ export interface PlanHeader {
   /** Each op of the plan and the network layers it computes (more than one where the builder fused them). */
   /** The plan's layers in execution order; `tactic`: the implementation chosen (by tuning or shape rules). */
   layers: { name: string; kind: string; fusedFrom: string[]; tactic?: string }[];
-  /** Activation memory at the profiles' opt shapes: naive sum of all tensors against the live-set peak. */
-  memory: ActivationMemory;
+  /** Each tensor's lifetime at the profiles' opt shapes: the activation memory once storage is known. */
+  memory: Liveness;
   /** The network as defined (weights by name only): what refit rebuilds from and `netdef inspect` shows. */
   ir: NetworkIR;
 }
@@ -53,15 +53,16 @@ export interface EngineInspection {
   /** Each executed layer and the network layers fused into it. */
   layers: PlanHeader["layers"];
   fusedGroups: PlanHeader["layers"];
+  /** Activation memory at the profiles' opt shapes, each tensor in its storage: naive sum against the live-set peak. */
   memory: ActivationMemory;
   /** The optimisation passes the builder ran, in order. */
   passes: string[];
   /** Auto-tuned layers: the tactic chosen and each candidate's time (empty when built with tuning "off"). */
   tactics: TacticChoice[];
   /**
-   * Tensors held as 16 bits a value between layers (half the bytes; `memory` counts 4 a value), by type: those whose
-   * producer rounds to the type and whose every reader takes 16-bit input (direct and Winograd convolutions, max
-   * pooling, dense layers, reductions).
+   * Tensors held as 16 bits a value between layers (half the bytes), by type: those whose producer rounds to the type
+   * and whose every reader takes 16-bit input (every layer but the direct tactic's 1×1 convolutions, 3-d depthwise
+   * ones and element-wise layers outside fused chains).
    */
   halfStorage: { bfloat16: string[]; float16: string[] };
 }
@@ -144,10 +145,11 @@ export class Engine {
 
   /** The fused groups, the passes run and the activation memory (naive sum vs live-set peak). */
   inspect(): EngineInspection {
+    const half = new Set([...this.#halfStorage.bfloat16, ...this.#halfStorage.float16]);
     return {
       layers: this.header.layers,
       fusedGroups: this.header.layers.filter((l) => l.fusedFrom.length > 1),
-      memory: this.header.memory,
+      memory: activationMemory(this.header.memory, (tensor) => (half.has(tensor) ? 2 : 4)),
       passes: (this.header.config.passes as string[] | undefined) ?? [],
       tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
       halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },
@@ -241,7 +243,7 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
   const bad = (what: string): never => { throw new PlanError(`plan header is inconsistent: ${what}`); };
   if (typeof header !== "object" || header === null) bad("not an object");
   if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)
-    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || typeof header.memory?.peakBytes !== "number"
+    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || !Array.isArray(header.memory?.tensors)
     || typeof header.config !== "object" || header.config === null || !Array.isArray(header.config.tactics ?? []) || !Array.isArray(header.config.passes ?? []) || !Array.isArray(header.config.foldedConstants ?? [])) bad("fields missing");
   for (const side of ["inputs", "outputs"] as const) {
     const described = header[side];

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { BuildError, Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
+import { activationMemory } from "../../builder/memory.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
@@ -92,6 +93,17 @@ describe("activation memory", () => {
     expect(memory.peakBytes / memory.naiveBytes).toBeLessThanOrEqual(0.5);
     expect(fusedGroups.map((g) => g.name)).toContain("features.0.0");
     expect(fusedGroups.find((g) => g.name === "features.0.0")!.fusedFrom).toEqual(["features.0.0", "features.0.1", "features.0.relu6"]);
+  });
+
+  it("counts each tensor from the layer writing it to the last reading it, at its storage's bytes", () => {
+    // input → a → b (the output): 10, 20 and 5 values.
+    const live = { steps: 2, shapes: { x: [10] }, tensors: [
+      { name: "x", values: 10, from: -1, to: 0 }, { name: "a", values: 20, from: 0, to: 1 }, { name: "b", values: 5, from: 1, to: 2 },
+    ] };
+    // Live sets: {x} before the first layer, {x, a} at it (40 + 80 bytes), {a, b} at the second (80 + 20).
+    expect(activationMemory(live)).toEqual({ naiveBytes: 140, peakBytes: 120, shapes: { x: [10] } });
+    // a in 16-bit storage: {x, a} = 40 + 40, {a, b} = 40 + 20.
+    expect(activationMemory(live, (t) => (t === "a" ? 2 : 4))).toEqual({ naiveBytes: 100, peakBytes: 80, shapes: { x: [10] } });
   });
 });
 
