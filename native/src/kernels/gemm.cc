@@ -46,7 +46,8 @@ __attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, A
 }
 
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
-// registers: row bias, residual, a vectorised activation and bfloat16 rounding in registers, others on the stored rows.
+// registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
+// the stored rows; stored to C or, for a 16-bit output, narrowed into it.
 NETDEF_CLONES
 void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0) {
