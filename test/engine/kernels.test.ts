@@ -94,6 +94,18 @@ describe("pooling", () => {
     const y = await runNetwork({ x: { shape: [1, 1, 1, 40], data } }, (_, { x }) => x!.addPooling("p", { type: "max", window: [1, 3], stride: [1, 2], padding: [0, 1] }));
     expect(y.values).toEqual(Array.from({ length: 20 }, (_, j) => (j === 2 || j === 3 || j === 19 ? NaN : Math.min(2 * j + 1, 39))));
   });
+  it("max 3×3 stride 2 pad 1 propagates NaN through the column pass, from a window's first row and from a later one", async () => {
+    // 6×8 values h·8 + w (each window's max is its bottom-right in-bounds value), NaN at (1, 3) and (4, 6). Output
+    // (oh, ow) covers rows 2oh−1 … 2oh+1 and columns 2ow−1 … 2ow+1: row 1 is the last row of oh = 0's windows and the
+    // first of oh = 1's, so (0, 1), (0, 2), (1, 1), (1, 2) are NaN; (4, 6) makes (2, 3) NaN.
+    const data = Array.from({ length: 48 }, (_, i) => (i === 1 * 8 + 3 || i === 4 * 8 + 6 ? NaN : i));
+    const y = await runNetwork({ x: { shape: [1, 1, 6, 8], data } }, (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1 }));
+    const nan = new Set(["0,1", "0,2", "1,1", "1,2", "2,3"]);
+    expect(y.values).toEqual(Array.from({ length: 12 }, (_, i) => {
+      const oh = Math.floor(i / 4), ow = i % 4;
+      return nan.has(`${oh},${ow}`) ? NaN : Math.min(2 * oh + 1, 5) * 8 + Math.min(2 * ow + 1, 7);
+    }));
+  });
   it("max-average blend 0.5", async () => expect((await runNetwork({ x: { shape: [1, 1, 1, 2], data: [2, 4] } }, (_, { x }) => x!.addPooling("p", { type: "max_average_blend", window: [1, 2], blendFactor: 0.5 }))).values).toEqual([3.5]));
 });
 

@@ -139,10 +139,11 @@ class Pooling : public Kernel {
   }
 
  private:
-  // 2-d max pooling as a row pass then a column pass: K + K comparisons per output instead of K·K (SPP's 13×13).
-  // Each input row is copied into a row padded with −∞ (widened from 16-bit storage), so both passes are
-  // branch-free loops over contiguous data; output rows go to 16-bit storage through a float row (the maxima of
-  // 16-bit values are values of that type: narrowing them is exact).
+  // 2-d max pooling as a column pass then a row pass: K + K comparisons per output instead of K·K (SPP's 13×13). Per
+  // output row, the window's input rows are combined column by column into a row padded with −∞ (widened from
+  // 16-bit storage), then each output is the maximum of its window along that row: at stride 2 (ResNet's 3×3/2) the
+  // row pass runs on half the rows a row-first order would. Output rows go to 16-bit storage through a float row
+  // (the maxima of 16-bit values are values of that type: narrowing them is exact).
   void separableMax(const Buffer& input, Buffer& output, int64_t planes, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
@@ -156,23 +157,26 @@ class Pooling : public Kernel {
     }
     const uint16_t* x16 = input.halves();
     uint16_t* y16 = output.halves();
+    constexpr float kLowest = -std::numeric_limits<float>::infinity();
     parallelFor(planes, [&](int64_t p) {
-      static thread_local std::vector<float> rows, padded, outRow;
-      rows.resize(H * OW);
+      static thread_local std::vector<float> padded, line, outRow;
+      padded.assign(paddedWidth + 16, kLowest);  // slack for maxOfWindows' vector loads; −∞ outside the input stays
+      line.resize(W);
       outRow.resize(OW);
-      padded.assign(paddedWidth + 16, -std::numeric_limits<float>::infinity());  // slack for maxOfWindows' vector loads
-      const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));
-      for (int64_t h = 0; h < H; h++) {
-        const int64_t from = (p * H + h) * W;
-        if (halfIn) widenHalves(x16 + from, padded.data() + pad[2], copied, input.storage);
-        else std::copy(x + from, x + from + copied, padded.begin() + pad[2]);
-        maxOfWindows(padded.data(), sw, kw, OW, rows.data() + h * OW);
-      }
+      const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));  // input columns a window reaches
+      float* columns = padded.data() + pad[2];
       for (int64_t oh = 0; oh < OH; oh++) {
-        const int64_t start = oh * sh - pad[1];
+        const int64_t start = oh * sh - pad[1], h0 = std::max<int64_t>(start, 0), h1 = std::min(start + kh, H);
+        if (h0 >= h1) std::fill(columns, columns + copied, kLowest);
+        for (int64_t h = h0; h < h1; h++) {
+          const int64_t from = (p * H + h) * W;
+          if (halfIn) widenHalves(x16 + from, line.data(), copied, input.storage);
+          const float* xr = halfIn ? line.data() : x + from;
+          if (h == h0) std::copy(xr, xr + copied, columns);
+          else maxInto(columns, xr, copied);
+        }
         float* yr = halfOut ? outRow.data() : y + (p * OH + oh) * OW;
-        std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
-        for (int64_t h = std::max<int64_t>(start, 0); h < std::min(start + kh, H); h++) maxInto(yr, rows.data() + h * OW, OW);
+        maxOfWindows(padded.data(), sw, kw, OW, yr);
         if (halfOut) narrowToHalves(yr, y16 + (p * OH + oh) * OW, OW, output.storage);
       }
     }, planes * H * OW > 4096);
