@@ -15,4 +15,12 @@ inline void parallelRanges(int64_t count, int64_t chunk, const std::function<voi
   parallelFor((count + chunk - 1) / chunk, [&](int64_t c) { body(c * chunk, count < (c + 1) * chunk ? count : (c + 1) * chunk); }, parallel);
 }
 
+// parallelFor over items of about `itemWork` elementary steps each, handed out in runs of several items when items
+// are small (a 4×4 pooling plane, a 7×7 channel), so that each hand-out (an atomic shared by the cores) is paid
+// for by a few thousand steps of work.
+inline void parallelItems(int64_t count, int64_t itemWork, const std::function<void(int64_t)>& body, bool parallel = true) {
+  const int64_t perTask = 4096 / (itemWork < 1 ? 1 : itemWork);
+  parallelRanges(count, perTask < 1 ? 1 : perTask, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) body(i); }, parallel);
+}
+
 }  // namespace netdef

@@ -168,10 +168,7 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
     paddedInput.resize(static_cast<size_t>(channels * plane));
     float* p = paddedInput.data();  // the caller's buffer: workers see it through `p`
     const int64_t inPlane = size[0] * size[1] * size[2];
-    // Tasks of several channels when planes are small (7×7): one atomic hand-out per 49 values would cost more
-    // than the copying.
-    parallelRanges(channels, std::max<int64_t>(1, 4096 / plane), [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; c++) {
+    parallelItems(channels, plane, [&](int64_t c) {
       float* pc = p + c * plane;
       for (int64_t d = 0; d < padded[0]; d++)
         for (int64_t h = 0; h < padded[1]; h++) {
@@ -184,7 +181,6 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
           if (hi > lo && image.x16) widenHalves(image.x16 + from, row + lo, hi - lo, image.x16Type);
           std::fill(row + hi, row + padded[2], 0.0f);
         }
-      }
     }, channels * plane > (1 << 14));
     source = p;
   }

@@ -102,7 +102,7 @@ class Int8Dense : public Kernel {
     // Each batch row quantized as the quantize layer does, zero-padded to whole chunks.
     std::vector<int8_t> quantized(static_cast<size_t>(n * padded_), 0);
     std::atomic<bool> negative{false};
-    parallelFor(n, [&](int64_t j) {
+    parallelItems(n, in_, [&](int64_t j) {
       if (quantizeRow(x + j * in_, in_, inputScale_, quantized.data() + j * padded_)) negative.store(true, std::memory_order_relaxed);
     }, n * in_ > (1 << 15));
     if (n <= kGemvBatch) {

@@ -391,7 +391,7 @@ class Resize : public Kernel {
     for (int64_t o = 0; o < target; o++) {
       for (size_t t = 0; t < perOutput; t++) { index[o * perOutput + t] = taps[o][t].first; weight[o * perOutput + t] = taps[o][t].second; }
     }
-    parallelFor(outer, [&](int64_t a) {
+    parallelItems(outer, static_cast<int64_t>(target * inner * perOutput), [&](int64_t a) {
       const float* xa = x.data() + a * n * inner;
       float* ya = y.data() + a * target * inner;
       if (inner == 1) {

@@ -24,7 +24,7 @@ class SoftMax : public Kernel {
     around(in[0]->shape, axis_, outer, extent, inner);
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
-    parallelFor(outer * inner, [&](int64_t t) {
+    parallelItems(outer * inner, 8 * extent, [&](int64_t t) {  // an exponential and a few steps per value
       const int64_t o = t / inner, i = t % inner, base = o * extent * inner + i;
       float mx = -std::numeric_limits<float>::infinity();
       for (int64_t k = 0; k < extent; k++) mx = std::max(mx, x[base + k * inner]);
@@ -84,14 +84,11 @@ class Reduce : public Kernel {
       int64_t outer = 1, inner = 1;
       for (int64_t d = 0; d < axes_.front(); d++) outer *= s[d];
       for (size_t d = axes_.back() + 1; d < s.size(); d++) inner *= s[d];
-      // Tasks of several outputs when each is small (a 7×7 global pooling: one per 49 values would cost more in
-      // hand-outs than in sums).
-      parallelRanges(outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, count * inner)), [&](int64_t o0, int64_t o1) {
-        for (int64_t o = o0; o < o1; o++)
-          for (int64_t i = 0; i < inner; i++) {
-            const float* xi = x + o * count * inner + i;
-            y[o * inner + i] = finish(inner == 1 && (op_ == Op::kSum || op_ == Op::kAvg) ? sumOf(xi, count) : walk(xi, count, inner), count);
-          }
+      parallelItems(outer, count * inner, [&](int64_t o) {
+        for (int64_t i = 0; i < inner; i++) {
+          const float* xi = x + o * count * inner + i;
+          y[o * inner + i] = finish(inner == 1 && (op_ == Op::kSum || op_ == Op::kAvg) ? sumOf(xi, count) : walk(xi, count, inner), count);
+        }
       }, volume(s) > (1 << 15));
       return;
     }
@@ -213,7 +210,7 @@ class Normalization : public Kernel {
     }
     const int64_t channels = type_ == "layer" ? 0 : s[1];
     const int64_t spatial = type_ == "layer" ? 0 : cols / (channels / groups_);
-    parallelFor(rows, [&](int64_t r) {
+    parallelItems(rows, 3 * cols, [&](int64_t r) {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
       double mean = 0, var = 0;

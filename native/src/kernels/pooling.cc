@@ -105,7 +105,7 @@ class Pooling : public Kernel {
       separableMax(*in[0], *outs[0], planes, size, out, pad);
       return;
     }
-    parallelFor(planes, [&](int64_t p) {
+    parallelItems(planes, outPixels * w_.kernel[0] * w_.kernel[1] * w_.kernel[2], [&](int64_t p) {
       const float* xp = x + p * inPixels;
       float* yp = y + p * outPixels;
       for (int64_t od = 0; od < out[0]; od++)
@@ -152,13 +152,13 @@ class Pooling : public Kernel {
     const float* x = input.data.data();
     float* y = output.data.data();
     if (!halfIn && !halfOut && kh == 2 && kw == 2 && sh == 2 && sw == 2 && pad[1] == 0 && pad[2] == 0 && 2 * OH <= H && 2 * OW <= W) {
-      parallelFor(planes, [&](int64_t p) { maxPool2x2(x + p * H * W, W, y + p * OH * OW, OH, OW); }, planes * OH * OW > 4096);
+      parallelItems(planes, 4 * OH * OW, [&](int64_t p) { maxPool2x2(x + p * H * W, W, y + p * OH * OW, OH, OW); }, planes * OH * OW > 4096);
       return;
     }
     const uint16_t* x16 = input.halves();
     uint16_t* y16 = output.halves();
     constexpr float kLowest = -std::numeric_limits<float>::infinity();
-    parallelFor(planes, [&](int64_t p) {
+    parallelItems(planes, OH * (kh * W + kw * OW), [&](int64_t p) {
       static thread_local std::vector<float> padded, line, outRow;
       padded.assign(paddedWidth + 16, kLowest);  // slack for maxOfWindows' vector loads; −∞ outside the input stays
       line.resize(W);
