@@ -121,7 +121,7 @@ void WinogradF2x3::run(const float* x, const uint16_t* x16, Storage x16Type, int
   float* M = scratch.products.data();
   // V_ξ[c][t] = (Bᵀ·d·B)_ξ for the 4×4 input patch d of tile t, zero outside the input.
   const int64_t paddedRows = 2 * tilesH + 2, half = tilesW + 1;
-  parallelFor(in_, [&](int64_t c) {
+  parallelItems(in_, 24 * tiles, [&](int64_t c) {  // the transform: about 24 steps a tile
     static thread_local std::vector<float> rows;
     rows.assign(2 * paddedRows * half + 4 * paddedRows * tilesW + 16 * tiles, 0.0f);
     float* even = rows.data();
@@ -164,7 +164,7 @@ void WinogradF2x3::run(const float* x, const uint16_t* x16, Storage x16Type, int
     }, M + xi * out_ * tiles, tiles, false, kBlock_, packed_[xi].data());
   }, out_ * tiles * in_ > (1 << 16));
   // Y = Aᵀ·M·A per tile, clipped to the output; each channel finished while in cache.
-  parallelFor(out_, [&](int64_t o) {
+  parallelItems(out_, 24 * tiles, [&](int64_t o) {
     static thread_local std::vector<float> columns;
     columns.resize(2 * tilesW);
     float* yo = y + o * OH * OW;
