@@ -261,7 +261,7 @@ class Convolution : public Kernel {
     const auto type = activation_.type;
     const bool inRegister = !residual && (type == ActivationFn::Type::kNone || type == ActivationFn::Type::kRelu || type == ActivationFn::Type::kClip);
     DepthwiseGeometry g{size[1], size[2], out[1], out[2], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[1], pad[2]};
-    parallelFor((outChannels_ + 7) / 8, [&](int64_t group) {
+    parallelItems((outChannels_ + 7) / 8, outPixels * kernelVolume_ + inPixels, [&](int64_t group) {  // vector steps a group
       const int64_t c0 = group * 8, count = std::min<int64_t>(8, outChannels_ - c0);
       const DepthwisePlanes<const float> x{image.x ? image.x + c0 * inPixels : nullptr, image.x16 ? image.x16 + c0 * inPixels : nullptr, image.x16Type, inPixels};
       const float* w = weight_.data() + c0 * kernelVolume_;
