@@ -145,6 +145,8 @@ class Slice : public Kernel {
 };
 
 class Concatenation : public Kernel {
+  static constexpr int64_t kPiece = 16384;
+
  public:
   explicit Concatenation(const OpDesc& op) : Kernel(op), axis_(op.params.integer(op.name, "axis")) {}
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
@@ -168,12 +170,20 @@ class Concatenation : public Kernel {
     int64_t outer, extent, inner;
     around(os, axis_, outer, extent, inner);
     const int64_t outRow = extent * inner;
-    int64_t at = 0;
+    // The copies (each input's rows), cut into pieces of at most kPiece values shared out among the cores.
+    struct Piece { const Buffer* from; int64_t at, toAt, count; };
+    static thread_local std::vector<Piece> pieces;
+    pieces.clear();
+    int64_t offset = 0;
     for (const Buffer* b : in) {
       const int64_t row = b->shape[axis_] * inner;
-      for (int64_t o = 0; o < outer; o++) copyValues(*b, o * row, *out[0], o * outRow + at, row);
-      at += row;
+      for (int64_t o = 0; o < outer; o++)
+        for (int64_t done = 0; done < row; done += kPiece) pieces.push_back({b, o * row + done, o * outRow + offset + done, std::min(kPiece, row - done)});
+      offset += row;
     }
+    const Piece* list = pieces.data();  // the caller's: workers see it through `list`
+    parallelItems(static_cast<int64_t>(pieces.size()), kPiece / 4, [&](int64_t i) { copyValues(*list[i].from, list[i].at, *out[0], list[i].toAt, list[i].count); },
+                  outer * outRow > 2 * kPiece);
   }
 
  private:
