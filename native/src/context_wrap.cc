@@ -52,6 +52,7 @@ class ExecuteWorker : public Napi::AsyncWorker {
       for (size_t d = 0; d < o.buffer.shape.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(o.buffer.shape[d])));
       item.Set("shape", shape);
       outputs.Set(i, item);
+      context_->giveBack(std::move(o.buffer.data));
     }
     result.Set("outputs", outputs);
     if (profile_) {
@@ -140,7 +141,8 @@ Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
       b.buffer.shape.push_back(static_cast<int64_t>(value));
     }
     Napi::Float32Array array = data.As<Napi::Float32Array>();
-    b.buffer.data.assign(array.Data(), array.Data() + array.ElementLength());
+    b.buffer.data = context_->takeBuffer(array.ElementLength());
+    std::memcpy(b.buffer.data.data(), array.Data(), array.ElementLength() * sizeof(float));
     inputs.push_back(std::move(b));
   }
   const bool profile = info.Length() > 1 && info[1].ToBoolean().Value();

@@ -14,6 +14,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const EngineSlot> slot) : slo
 }
 
 Floats ExecutionContext::takeBuffer(size_t size) {
+  std::lock_guard<std::mutex> lock(poolMutex_);
   // Best fit: the smallest pooled buffer that holds `size`, so large buffers stay for large tensors.
   size_t best = pool_.size();
   for (size_t i = 0; i < pool_.size(); i++) {
@@ -30,6 +31,7 @@ Floats ExecutionContext::takeBuffer(size_t size) {
 
 void ExecutionContext::giveBack(Floats&& buffer) {
   if (buffer.capacity() == 0) return;
+  std::lock_guard<std::mutex> lock(poolMutex_);
   if (pool_.size() < buffers_.size()) {
     pool_.push_back(std::move(buffer));
     return;
@@ -99,11 +101,16 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     // Hand back what no later layer reads: activation memory stays near the live set, not the whole network.
     for (int t : op.inputs) if (lastUse_[t] == static_cast<int>(i)) giveBack(std::move(buffers_[t].data));
   }
+  // Outputs are handed to the caller, who gives their buffers back once copied out; a tensor that is two outputs is
+  // copied for the second. Inputs' buffers rejoin the pool.
   std::vector<NamedBuffer> result;
-  for (auto& [name, t] : g.outputs) result.push_back({name, buffers_[t]});
-  // Inputs and outputs are handed to the caller: their buffers rejoin the pool for the next execution.
+  for (size_t o = 0; o < g.outputs.size(); o++) {
+    const int t = g.outputs[o].second;
+    size_t earlier = 0;
+    while (earlier < o && g.outputs[earlier].second != t) earlier++;
+    result.push_back({g.outputs[o].first, earlier < o ? result[earlier].buffer : std::move(buffers_[t])});
+  }
   for (int t : g.inputs) giveBack(std::move(buffers_[t].data));
-  for (auto& [name, t] : g.outputs) giveBack(std::move(buffers_[t].data));
   lastMilliseconds_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   lastElements_ = elements;
   return result;

@@ -1,6 +1,7 @@
 #pragma once
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,12 @@ class ExecutionContext {
   // What an execution on these inputs should take, from the last one scaled by input size (infinite before the first).
   double predictMilliseconds(const std::vector<NamedBuffer>& inputs) const;
 
+  // A buffer of `size` floats from this context's pool (for the next execution's inputs), and one handed back (an
+  // execution's outputs, once copied out): the buffers stay mapped from one execution to the next, instead of
+  // new memory being paged in each time. Safe from any thread.
+  Floats takeBuffer(size_t size);
+  void giveBack(Floats&& buffer);
+
  private:
   std::atomic<double> lastMilliseconds_{1e300};
   std::atomic<int64_t> lastElements_{1};
@@ -40,12 +47,10 @@ class ExecutionContext {
   // For each tensor, the index of the last layer that reads it (outputs: never freed), so buffers are released
   // as soon as they are dead.
   std::vector<int> lastUse_;
-  // Buffers of dead tensors, kept for the next tensor that fits: activation memory follows the live set.
+  // Buffers of dead tensors, kept for the next tensor that fits: activation memory follows the live set. Never
+  // more buffers than the graph has tensors.
+  std::mutex poolMutex_;
   std::vector<Floats> pool_;
-  Floats takeBuffer(size_t size);
-  // Pools a dead tensor's buffer; the pool never holds more buffers than the graph has tensors, since inputs
-  // arrive in fresh buffers every execution and would otherwise pile up.
-  void giveBack(Floats&& buffer);
 };
 
 }  // namespace netdef
