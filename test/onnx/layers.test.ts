@@ -76,6 +76,7 @@ const cases: Record<string, OracleCase> = {
   "reduce avg": { inputs: img(), define: (_, { x }) => x!.addReduce("r", { op: "avg", axes: [2, 3] }) },
   "reduce max, min, prod": { inputs: img(2, 2, 2), define: (_, { x }) => [x!.addReduce("r1", { op: "max", axes: [0] }), x!.addReduce("r2", { op: "min", axes: [-1] }), x!.addReduce("r3", { op: "prod", axes: [1], keepDims: true })] },
   "resize nearest ×2": { inputs: img(), define: (_, { x }) => x!.addResize("r", { scales: [1, 1, 2, 2] }) },
+  "resize nearest ×2 on 5×19 (eight columns doubled at a time, then the tail)": { inputs: img(3, 5, 19), define: (_, { x }) => x!.addResize("r", { scales: [1, 1, 2, 2] }) },
   "resize nearest over channels, rows repeated, last axis shrunk": { inputs: img(3, 5, 8), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, 5, 11, 3] }) },
   "resize nearest to size": { inputs: img(), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, -1, 10, 5] }) },
   "resize nearest round_prefer_ceil half_pixel": { inputs: img(), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, -1, 12, 9], coordinateTransformation: "half_pixel", nearestRounding: "round_prefer_ceil" }) },
