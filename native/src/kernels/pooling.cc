@@ -159,19 +159,22 @@ class Pooling : public Kernel {
     uint16_t* y16 = output.halves();
     constexpr float kLowest = -std::numeric_limits<float>::infinity();
     parallelItems(planes, OH * (kh * W + kw * OW), [&](int64_t p) {
-      static thread_local std::vector<float> padded, line, outRow;
+      static thread_local std::vector<float> padded, plane, outRow;
       padded.assign(paddedWidth + 16, kLowest);  // slack for maxOfWindows' vector loads; −∞ outside the input stays
-      line.resize(W);
       outRow.resize(OW);
+      const float* xp = halfIn ? nullptr : x + p * H * W;
+      if (halfIn) {  // widened once, the rows then read as float32 ones are
+        plane.resize(static_cast<size_t>(H * W));
+        widenHalves(x16 + p * H * W, plane.data(), H * W, input.storage);
+        xp = plane.data();
+      }
       const int64_t copied = std::max<int64_t>(0, std::min(W, paddedWidth - pad[2]));  // input columns a window reaches
       float* columns = padded.data() + pad[2];
       for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t start = oh * sh - pad[1], h0 = std::max<int64_t>(start, 0), h1 = std::min(start + kh, H);
         if (h0 >= h1) std::fill(columns, columns + copied, kLowest);
         for (int64_t h = h0; h < h1; h++) {
-          const int64_t from = (p * H + h) * W;
-          if (halfIn) widenHalves(x16 + from, line.data(), copied, input.storage);
-          const float* xr = halfIn ? line.data() : x + from;
+          const float* xr = xp + h * W;
           if (h == h0) std::copy(xr, xr + copied, columns);
           else maxInto(columns, xr, copied);
         }
