@@ -41,8 +41,9 @@ export interface NativeAddon {
   tensorrt: boolean;
 }
 
-// NETDEF_NATIVE_ADDON points at another build of the addon (the sanitizer script uses it).
-const addonPath = process.env.NETDEF_NATIVE_ADDON ?? path.join(packageRoot, "native/build/Release/netdef_native.node");
+// NETDEF_NATIVE_ADDON points at another build of the addon (the sanitizer script and A/B timing use it), a path
+// relative to the working directory or absolute.
+const addonPath = process.env.NETDEF_NATIVE_ADDON ? path.resolve(process.env.NETDEF_NATIVE_ADDON) : path.join(packageRoot, "native/build/Release/netdef_native.node");
 let loaded: NativeAddon | undefined;
 
 /** The addon, loaded on first use (a DSL-only user never needs it built). */
