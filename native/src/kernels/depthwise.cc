@@ -49,10 +49,7 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
 
 // One output vector finished: the clamp, then the rounding to a 16-bit type.
 __attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 upper, ActivationFn::Round round) {
-  v = clampLanes(v, lower, upper);
-  if (round == ActivationFn::Round::kBfloat16) return vmath::roundBfloat16(v);
-  if (round == ActivationFn::Round::kFloat16) return vmath::roundFloat16(v);
-  return v;
+  return vmath::round(round, clampLanes(v, lower, upper));
 }
 
 // Σ taps over the padded buffer, 4 output pixels at a time (4 independent sums), then split into planes.

@@ -32,6 +32,13 @@ struct TileOutput {
   ActivationFn::Round round;
 };
 
+// `valid` values of a tile row (`kWidth` wide) from src to dst: a fixed size, one or two moves, when the row is whole.
+template <int kWidth, class T>
+__attribute__((always_inline)) inline void copyRow(T* dst, const T* src, int64_t valid) {
+  if (valid == kWidth) __builtin_memcpy(dst, src, kWidth * sizeof(T));
+  else std::memcpy(dst, src, static_cast<size_t>(valid) * sizeof(T));
+}
+
 // A tile's sums, transposed to rows of channel c's pixels (`kWidth` lanes, `out.valid` of them real), finished
 // into the output: residual, activation, rounding, store.
 template <int kWidth>
@@ -40,29 +47,23 @@ __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const Ti
     Vec8 v = rows[c];
     if (out.residual) {
       Vec8 r = {};
-      if (out.valid == kWidth) __builtin_memcpy(&r, out.residual + c * out.residualStride, kWidth * sizeof(float));
-      else std::memcpy(&r, out.residual + c * out.residualStride, static_cast<size_t>(out.valid) * sizeof(float));
+      copyRow<kWidth>(reinterpret_cast<float*>(&r), out.residual + c * out.residualStride, out.valid);
       v += r;
     }
     if (out.residual16) {
       uint16_t r[8] = {};
-      if (out.valid == kWidth) __builtin_memcpy(r, out.residual16 + c * out.residualStride, kWidth * sizeof(uint16_t));
-      else std::memcpy(r, out.residual16 + c * out.residualStride, static_cast<size_t>(out.valid) * sizeof(uint16_t));
+      copyRow<kWidth>(r, out.residual16 + c * out.residualStride, out.valid);
       v += vmath::widen8(r, out.residual16Type);
     }
     if (out.activate) v = vmath::activate(out.type, out.alpha, out.beta, v);
-    if (out.round == ActivationFn::Round::kBfloat16) v = vmath::roundBfloat16(v);
-    else if (out.round == ActivationFn::Round::kFloat16) v = vmath::roundFloat16(v);
+    v = vmath::round(out.round, v);
     if (out.y16) {
       uint16_t h[8];
       vmath::narrow8(v, out.y16Type, h);
-      if (out.valid == kWidth) __builtin_memcpy(out.y16 + c * out.yStride, h, kWidth * sizeof(uint16_t));
-      else std::memcpy(out.y16 + c * out.yStride, h, static_cast<size_t>(out.valid) * sizeof(uint16_t));
+      copyRow<kWidth>(out.y16 + c * out.yStride, h, out.valid);
       continue;
     }
-    float* y = out.y + c * out.yStride;
-    if (out.valid == kWidth) __builtin_memcpy(y, &v, kWidth * sizeof(float));  // a fixed size: one or two moves
-    else std::memcpy(y, &v, static_cast<size_t>(out.valid) * sizeof(float));
+    copyRow<kWidth>(out.y + c * out.yStride, reinterpret_cast<const float*>(&v), out.valid);
   }
 }
 

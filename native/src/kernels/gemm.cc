@@ -39,10 +39,7 @@ struct AlignedBuffer {
 
 // The epilogue's vectorised activation and rounding on eight finished sums.
 __attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, ActivationFn::Round round, ActivationFn::Type act, float alpha, float beta) {
-  if (activate) v = vmath::activate(act, alpha, beta, v);
-  if (round == ActivationFn::Round::kBfloat16) v = vmath::roundBfloat16(v);
-  else if (round == ActivationFn::Round::kFloat16) v = vmath::roundFloat16(v);
-  return v;
+  return vmath::round(round, activate ? vmath::activate(act, alpha, beta, v) : v);
 }
 
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in

@@ -192,6 +192,13 @@ NETDEF_VMATH Vec8 roundFloat16(Vec8 v) {
   return select(v != v, v, select(a < 65520.0f, r, floatsOf(sign | 0x7f800000u)));
 }
 
+// The rounding a fused epilogue applies, on 8 lanes (none, bfloat16 or float16).
+NETDEF_VMATH Vec8 round(ActivationFn::Round to, Vec8 v) {
+  if (to == ActivationFn::Round::kBfloat16) return roundBfloat16(v);
+  if (to == ActivationFn::Round::kFloat16) return roundFloat16(v);
+  return v;
+}
+
 // Eight values of 16-bit storage of `type` as floats (fromHalfBits on 8 lanes).
 NETDEF_VMATH Vec8 widen8(const uint16_t* h, Storage type) {
   typedef uint16_t Half8 __attribute__((vector_size(16)));
