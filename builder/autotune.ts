@@ -42,21 +42,36 @@ export function candidateTactics(op: BuildOp, inputShape: readonly number[]): st
   const pointwise = p.kernel.every((k) => k === 1) && p.stride.every((s) => s === 1) && [...p.prePadding, ...p.postPadding].every((x) => x === 0) && p.paddingMode.startsWith("explicit");
   if (depthwise) return ["depthwise_direct", "implicit_gemm_k256"];
   if (pointwise) return ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"];
-  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", ...(winogradFits(p) ? ["winograd_2x2_3x3"] : [])];
+  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", ...(winogradFits(p) ? ["winograd_2x2_3x3", "winograd_4x4_3x3"] : [])];
 }
 
-/** Winograd F(2×2, 3×3) applies: a 2-d 3×3 kernel at stride 1, dilation 1, one group. */
+/** Winograd F(m×m, 3×3) applies: a 2-d 3×3 kernel at stride 1, dilation 1, one group. */
 function winogradFits(p: ConvolutionShape): boolean {
   return p.kernel.length === 2 && p.kernel.every((k) => k === 3) && p.stride.every((s) => s === 1) && (p.dilation ?? [1, 1]).every((d) => d === 1) && p.groups === 1;
 }
 
 /**
- * Without tuning, shape rules pick (from timings on a 2-core AVX2 machine): Winograd F(2×2, 3×3) for 3×3
- * stride-1 convolutions with ≥ 16 channels in and out on small maps (≤ 256 output pixels, where its 16 GEMMs are
- * still wide enough and its 2.25× fewer multiplies win); the direct tactic for every other convolution but
- * depthwise ones and 1×1 expansions (it beat the implicit GEMM on every shape timed, from LeNet's 1→20 to
- * ResNet's 512→512, few filters included), and for 1×1 projections (≥ 128 input channels, ≥ 3× the outputs);
- * the engine's own rules otherwise (direct depthwise, 1×1 as a GEMM).
+ * The Winograd tactic for a 3×3 stride-1 convolution, if one beats the direct tactic, from timings on a 2-core
+ * AVX2 machine (direct, F(2×2) and F(4×4) on 16 to 512 channels, 7×7 to 112×112 maps). Winograd saves
+ * multiplications in proportion to in·out (its GEMMs) and pays transforms in proportion to in + out, so what
+ * decides is their ratio, in·out / (in + out), and whether there are enough tiles to fill the GEMM's 16-column
+ * panels. F(4×4) won from 64→64 on 56×56 (1.4 vs 1.7 ms) and 128→128 on 28×28 (1.0 vs 1.3) to 256→256 on
+ * 14×14 (0.9 vs 1.4), lost at 64→64 on 14×14 and on 7×7 maps (4 tiles); F(2×2) won only on 7×7 with ≥ 256 channels
+ * (512→512: 1.1–1.5 vs 1.6–1.8 ms); below 64 channels the direct tactic won everywhere (16→16 on 16×16: 3×).
+ */
+function winogradTactic(inChannels: number, outChannels: number, outputSize: readonly number[]): string | undefined {
+  const ratio = (inChannels * outChannels) / (inChannels + outChannels);
+  const tiles4 = outputSize.reduce((n, d) => n * Math.ceil(d / 4), 1);
+  if ((ratio >= 32 && tiles4 >= 49) || (ratio >= 64 && tiles4 >= 16)) return "winograd_4x4_3x3";
+  if (ratio >= 128) return "winograd_2x2_3x3";
+  return undefined;
+}
+
+/**
+ * Without tuning, shape rules pick: Winograd for 3×3 stride-1 convolutions where it wins (winogradTactic); the
+ * direct tactic for every other convolution but depthwise and 1×1 ones (it beat the implicit GEMM on every shape
+ * timed, from LeNet's 1→20 to ResNet's 512→512, few filters included); the engine's own rules otherwise (direct
+ * depthwise, 1×1 as a GEMM).
  */
 export function assignDefaultTactics(graph: BuildGraph): void {
   for (const op of graph.ops) {
@@ -64,14 +79,12 @@ export function assignDefaultTactics(graph: BuildGraph): void {
     const input = graph.tensors.get(op.inputs[0]!)!.shape, output = graph.tensors.get(op.outputs[0]!)!.shape;
     const candidates = candidateTactics(op, input);
     const p = op.params as unknown as ConvolutionShape;
-    const inPerGroup = input[1]! / p.groups, outPerGroup = p.outChannels / p.groups;
-    const pixels = output.slice(2).reduce((a, b) => a * b, 1);
     // 1×1 convolutions (pointwise_gemm: as fast as direct on MobileNetV2's projections, whole network at batch 1 and
     // 8, and it widens 16-bit input panel by panel where direct would widen the whole input first) and depthwise
     // ones: the engine's rules.
     if (candidates.includes("pointwise_gemm") || !candidates.includes("direct_c16")) continue;
-    if (winogradFits(p) && inPerGroup >= 16 && outPerGroup >= 16 && pixels > 0 && pixels <= 256) op.params = { ...op.params, tactic: "winograd_2x2_3x3" };
-    else op.params = { ...op.params, tactic: "direct_c16" };
+    const winograd = winogradFits(p) && output.slice(2).every((d) => d > 0) ? winogradTactic(input[1]! / p.groups, p.outChannels / p.groups, output.slice(2)) : undefined;
+    op.params = { ...op.params, tactic: winograd ?? "direct_c16" };
   }
 }
 

@@ -230,7 +230,7 @@ describe("element-wise chain fusion", () => {
 });
 
 describe("convolution tactics chosen by shape rules (tuning off)", () => {
-  it("Winograd for 3×3 stride 1 with ≥ 16 channels on ≤ 256 pixels, direct for other convolutions, the engine's own rules (a GEMM) for 1×1 ones", async () => {
+  it("Winograd for 3×3 stride 1 with many channels (F(4×4) on maps of ≥ 16 tiles, F(2×2) on smaller ones), direct for other convolutions, the engine's own rules (a GEMM) for 1×1 ones", async () => {
     const net = new Network("tactics");
     const x = net.addInput("x", "float32", [1, 16, 9, 11]);
     const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1);
@@ -240,18 +240,23 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
     const d = c.addConvolution("few filters", { outChannels: 4, kernel: 3, padding: 1, bias: false, weights: { kernel: w(4, 8, 3, 3) } });
     const e = d.addConvolution("short sums", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 4, 3, 3) } });  // 4·9 = 36 products
     const e2 = d.addConvolution("short sums, stride 2", { outChannels: 16, kernel: 3, stride: 2, bias: false, weights: { kernel: w(16, 4, 3, 3) } });
-    const big = net.addInput("big", "float32", [1, 16, 17, 16]);  // 272 output pixels: past Winograd's range
+    const big = net.addInput("big", "float32", [1, 16, 17, 16]);
     const f = big.addConvolution("large map", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 16, 3, 3) } });
     const g = big.addConvolution("1x1", { outChannels: 16, kernel: 1, bias: false, weights: { kernel: w(16, 16, 1, 1) } });
     const wideInput = net.addInput("wide input", "float32", [1, 128, 7, 7]);
     const h = wideInput.addConvolution("projection", { outChannels: 32, kernel: 1, bias: false, weights: { kernel: w(32, 128, 1, 1) } });
     const i = wideInput.addConvolution("short projection", { outChannels: 64, kernel: 1, bias: false, weights: { kernel: w(64, 128, 1, 1) } });
     const e3real = net.addInput("rgb", "float32", [1, 3, 9, 11]).addConvolution("shorter sums", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 3, 3, 3) } });  // 27 products
-    for (const t of [e, e2, e3real, f, g, h, i]) net.markOutput(t);
+    // in·out / (in + out) = 32 on 7 × 7 tiles of 4×4, 64 on 4 × 4 tiles, 128 on 2 × 2 tiles, 32 on 4 × 4 tiles.
+    const c64 = (input: number[], name: string, outChannels: number) =>
+      net.addInput(`${name} input`, "float32", input).addConvolution(name, { outChannels, kernel: 3, padding: 1, bias: false, weights: { kernel: w(outChannels, input[1]!, 3, 3) } });
+    const winograd = [c64([1, 64, 28, 28], "F4, 64 channels", 64), c64([1, 128, 14, 14], "F4, 128 channels", 128), c64([1, 256, 7, 7], "F2, 256 channels", 256), c64([1, 64, 14, 14], "too few channels for 16 tiles", 64)];
+    for (const t of [e, e2, e3real, f, g, h, i, ...winograd]) net.markOutput(t);
     const engine = await net.build();
     expect(Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]))).toEqual({
-      wide: "winograd_2x2_3x3", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_c16", "short sums": "direct_c16", "short sums, stride 2": "direct_c16", "shorter sums": "direct_c16", "large map": "direct_c16", "1x1": "rules",
+      wide: "direct_c16", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_c16", "short sums": "direct_c16", "short sums, stride 2": "direct_c16", "shorter sums": "direct_c16", "large map": "direct_c16", "1x1": "rules",
       projection: "rules", "short projection": "rules",
+      "F4, 64 channels": "winograd_4x4_3x3", "F4, 128 channels": "winograd_4x4_3x3", "F2, 256 channels": "winograd_2x2_3x3", "too few channels for 16 tiles": "direct_c16",
     });
   });
 });
@@ -267,7 +272,7 @@ describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
 
   it("keeps the pinned tactic over the rules and the tuner, and computes the same", async () => {
     const rules = await define().build();
-    expect(rules.inspect().layers[0]!.tactic).toBe("winograd_2x2_3x3");
+    expect(rules.inspect().layers[0]!.tactic).toBe("direct_c16");
     const pinned = await define().build({ tactics: { conv: "implicit_gemm_k128" }, tuning: "fast" });
     expect(pinned.inspect().layers[0]!.tactic).toBe("implicit_gemm_k128");
     expect(pinned.inspect().tactics).toEqual([]);  // nothing left to tune
@@ -278,7 +283,7 @@ describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
 
   it("refuses a layer without a choice of implementation, and a tactic the layer cannot use", async () => {
     await expect(define().build({ tactics: { relu: "direct_c16" } })).rejects.toThrow(/'relu' is not a layer with a choice of implementation after fusion; these are: conv/);
-    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toThrow(/layer 'conv' cannot use 'depthwise_direct'; its implementations are implicit_gemm_k128, .*direct_c16, winograd_2x2_3x3/);
+    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toThrow(/layer 'conv' cannot use 'depthwise_direct'; its implementations are implicit_gemm_k128, .*direct_c16, winograd_2x2_3x3, winograd_4x4_3x3$/);
     await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toBeInstanceOf(BuildError);
   });
 });

@@ -73,7 +73,7 @@ describe("16-bit storage between layers", () => {
     expect(bits(a)).toEqual(bits(b));
   };
 
-  it.each(["bfloat16", "float16"] as const)("%s: holds the tensors between direct and Winograd convolutions and max pooling in 16 bits and computes exactly what float32 storage does", async (dtype) => {
+  it.each([["bfloat16", "winograd_2x2_3x3"], ["bfloat16", "winograd_4x4_3x3"], ["float16", "winograd_2x2_3x3"], ["float16", "winograd_4x4_3x3"]] as const)("%s: holds the tensors between direct and Winograd (%s) convolutions and max pooling in 16 bits and computes exactly what float32 storage does", async (dtype, winograd) => {
     // Odd counts (5 channels of 11×13, batch 3): every image and channel plane starts mid-float in the packed buffer.
     const net = new Network("chain");
     const x = net.addInput("x", "float32", [-1, 5, 11, 13]);
@@ -84,8 +84,8 @@ describe("16-bit storage between layers", () => {
     const c = pooled.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 5, 3, 3), bias: w(16) } });
     const d = c.addConvolution("d", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 16, 3, 3), bias: w(16) } }).addElementWise("d_add", c, "sum").addActivation("d_relu", { type: "relu" });
     net.markOutput(d.addConvolution("e", { outChannels: 7, kernel: 3, stride: 2, weights: { kernel: w(7, 16, 3, 3), bias: w(7) } }), "y");
-    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { profiles: [{ x: { min: [1, 5, 11, 13], opt: [1, 5, 11, 13], max: [3, 5, 11, 13] } }] });
-    expect(packed.inspect().layers.map((l) => l.tactic ?? l.kind)).toEqual(["direct_c16", "direct_c16", "pooling", "direct_c16", "winograd_2x2_3x3", "direct_c16"]);
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { tactics: { d: winograd }, profiles: [{ x: { min: [1, 5, 11, 13], opt: [1, 5, 11, 13], max: [3, 5, 11, 13] } }] });
+    expect(packed.inspect().layers.map((l) => l.tactic ?? l.kind)).toEqual(["direct_c16", "direct_c16", "pooling", "direct_c16", winograd, "direct_c16"]);
     // a's output (read by b as its input and its residual), b's (read by the pooling), the pooling's (read by c),
     // c's (read by d, Winograd, as input and residual) and d's (read by e); e's is the network's output.
     expect(packed.inspect().halfStorage[dtype]).toHaveLength(5);

@@ -41,14 +41,14 @@ class Convolution : public Kernel {
     if (tactic_ == "int8_implicit_gemm") bad("the int8_implicit_gemm tactic needs an inputScale");
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
-    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "direct_c16") bad("tactic '" + tactic_ + "'");
+    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16") bad("tactic '" + tactic_ + "'");
     if (tactic_ == "direct_c16") {
       direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_);
       return;
     }
-    if (tactic_ == "winograd_2x2_3x3") {
-      if (!WinogradF2x3::fits(w_.kernel, w_.stride, w_.dilation, groups_, w_.spatial)) bad("the winograd_2x2_3x3 tactic needs a 2-d 3×3 kernel, stride 1, dilation 1, one group");
-      winograd_ = std::make_unique<WinogradF2x3>(weight_, outChannels_, inPerGroup_, kBlock_);
+    if (tactic_ == "winograd_2x2_3x3" || tactic_ == "winograd_4x4_3x3") {
+      if (!Winograd::fits(w_.kernel, w_.stride, w_.dilation, groups_, w_.spatial)) bad("the " + tactic_ + " tactic needs a 2-d 3×3 kernel, stride 1, dilation 1, one group");
+      winograd_ = std::make_unique<Winograd>(weight_, outChannels_, inPerGroup_, kBlock_, tactic_ == "winograd_2x2_3x3" ? 2 : 4);
       return;
     }
     // Weights are constant: each group's matrix is packed for the GEMM once here, not on every execution.
@@ -317,7 +317,7 @@ class Convolution : public Kernel {
   int64_t kBlock_ = 256;
   bool residual_ = false;
   std::vector<std::vector<float>> packed_;  // per group, in the GEMM's panel layout
-  std::unique_ptr<WinogradF2x3> winograd_;  // the winograd_2x2_3x3 tactic's transformed, packed weights
+  std::unique_ptr<Winograd> winograd_;  // the Winograd tactics' transformed, packed weights
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops
   std::vector<float> weight_, bias_;

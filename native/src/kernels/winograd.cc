@@ -10,126 +10,139 @@ namespace netdef {
 
 namespace {
 
-// Y = Aᵀ·M·A, V = Bᵀ·d·B and U = G·g·Gᵀ with (Lavin & Gray, 2015):
-//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1].
-// Both transforms run on whole rows of tiles at once (loops over the tile column tx), so they vectorise.
+// Y = Aᵀ·M·A, V = Bᵀ·d·B and U = G·g·Gᵀ (Lavin & Gray, 2015), for m = 2:
+//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1];
+// for m = 4:
+//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
+//   G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1],
+//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
+// Each 2-d transform is the 1-d one applied to rows, then to columns. The 1-d transforms below take `n` tiles at
+// once (d[k][x] is element k of tile x), so they vectorise across tiles; written out rather than as matrix
+// products, because a product by a zero entry cannot be dropped in IEEE arithmetic (∞·0).
+constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+constexpr double kG4[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
-// One channel's input transform. `even`/`odd` hold the zero-padded rows split by column parity (padded column
-// 2i at even[r][i], 2i + 1 at odd[r][i]), so tile tx's columns are even[tx], odd[tx], even[tx + 1], odd[tx + 1].
-// rowT[r][j][tx] = (d·B)[j] of row r; V_{4i+j}[tx] = (Bᵀ·rowT)[i] over the tile's four rows.
+// t = Bᵀ·d for n tiles.
 NETDEF_CLONES
-void transformInput(const float* even, const float* odd, int64_t paddedRows, int64_t half, int64_t tilesH, int64_t tilesW, float* rowT,
-                    float* V, int64_t planeStride) {
-  for (int64_t r = 0; r < paddedRows; r++) {
-    const float* e = even + r * half;
-    const float* o = odd + r * half;
-    float* t = rowT + r * 4 * tilesW;
-    for (int64_t x = 0; x < tilesW; x++) {
-      t[x] = e[x] - e[x + 1];
-      t[tilesW + x] = o[x] + e[x + 1];
-      t[2 * tilesW + x] = e[x + 1] - o[x];
-      t[3 * tilesW + x] = o[x] - o[x + 1];
-    }
+void inputTransform2(const float* const* d, float* const* t, int64_t n) {
+  const float *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3];
+  float *t0 = t[0], *t1 = t[1], *t2 = t[2], *t3 = t[3];
+  for (int64_t x = 0; x < n; x++) {
+    t0[x] = d0[x] - d2[x];
+    t1[x] = d1[x] + d2[x];
+    t2[x] = d2[x] - d1[x];
+    t3[x] = d1[x] - d3[x];
   }
-  for (int64_t ty = 0; ty < tilesH; ty++) {
-    for (int j = 0; j < 4; j++) {
-      const float* r0 = rowT + ((2 * ty) * 4 + j) * tilesW;
-      const float* r1 = r0 + 4 * tilesW;
-      const float* r2 = r1 + 4 * tilesW;
-      const float* r3 = r2 + 4 * tilesW;
-      float* v0 = V + (0 * 4 + j) * planeStride + ty * tilesW;
-      float* v1 = V + (1 * 4 + j) * planeStride + ty * tilesW;
-      float* v2 = V + (2 * 4 + j) * planeStride + ty * tilesW;
-      float* v3 = V + (3 * 4 + j) * planeStride + ty * tilesW;
-      for (int64_t x = 0; x < tilesW; x++) {
-        v0[x] = r0[x] - r2[x];
-        v1[x] = r1[x] + r2[x];
-        v2[x] = r2[x] - r1[x];
-        v3[x] = r1[x] - r3[x];
-      }
-    }
+}
+NETDEF_CLONES
+void inputTransform4(const float* const* d, float* const* t, int64_t n) {
+  const float *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3], *d4 = d[4], *d5 = d[5];
+  float *t0 = t[0], *t1 = t[1], *t2 = t[2], *t3 = t[3], *t4 = t[4], *t5 = t[5];
+  for (int64_t x = 0; x < n; x++) {
+    const float a = d4[x] - 4.0f * d2[x], b = d3[x] - 4.0f * d1[x];  // rows 1 and 2: a ± b
+    const float c = d4[x] - d2[x], e = 2.0f * (d3[x] - d1[x]);        // rows 3 and 4: c ± e
+    t0[x] = 4.0f * d0[x] - 5.0f * d2[x] + d4[x];
+    t1[x] = a + b;
+    t2[x] = a - b;
+    t3[x] = c + e;
+    t4[x] = c - e;
+    t5[x] = 4.0f * d1[x] - 5.0f * d3[x] + d5[x];
   }
 }
 
-// One output channel's transform: M_ξ rows of tilesW products per tile row → the channel's [OH][OW] plane.
+// y = Aᵀ·s for n tiles (s: m + 2 elements, y: m).
 NETDEF_CLONES
-void transformOutput(const float* M, int64_t planeStride, int64_t tilesH, int64_t tilesW, float* y, int64_t OH, int64_t OW, float* scratch) {
-  float* left = scratch;                // output column 2·tx of the current row
-  float* right = scratch + tilesW;      // output column 2·tx + 1
-  for (int64_t ty = 0; ty < tilesH; ty++) {
-    const float* m[16];
-    for (int xi = 0; xi < 16; xi++) m[xi] = M + xi * planeStride + ty * tilesW;
-    for (int i = 0; i < 2 && 2 * ty + i < OH; i++) {
-      for (int64_t x = 0; x < tilesW; x++) {
-        float r[4];  // (Aᵀ·M)[i][j]
-        for (int j = 0; j < 4; j++) r[j] = i == 0 ? m[j][x] + m[4 + j][x] + m[8 + j][x] : m[4 + j][x] - m[8 + j][x] - m[12 + j][x];
-        left[x] = r[0] + r[1] + r[2];
-        right[x] = r[1] - r[2] - r[3];
-      }
-      float* row = y + (2 * ty + i) * OW;
-      for (int64_t x = 0; x < OW / 2; x++) { row[2 * x] = left[x]; row[2 * x + 1] = right[x]; }
-      if (OW % 2) row[OW - 1] = left[OW / 2];
-    }
+void outputTransform2(const float* const* s, float* const* y, int64_t n) {
+  const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3];
+  float *y0 = y[0], *y1 = y[1];
+  for (int64_t x = 0; x < n; x++) {
+    y0[x] = s0[x] + s1[x] + s2[x];
+    y1[x] = s1[x] - s2[x] - s3[x];
+  }
+}
+NETDEF_CLONES
+void outputTransform4(const float* const* s, float* const* y, int64_t n) {
+  const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3], *s4 = s[4], *s5 = s[5];
+  float *y0 = y[0], *y1 = y[1], *y2 = y[2], *y3 = y[3];
+  for (int64_t x = 0; x < n; x++) {
+    const float p = s1[x] + s2[x], q = s1[x] - s2[x], r = s3[x] + s4[x], u = s3[x] - s4[x];
+    y0[x] = s0[x] + p + r;
+    y1[x] = q + 2.0f * u;
+    y2[x] = p + 4.0f * r;
+    y3[x] = q + 8.0f * u + s5[x];
   }
 }
 
-// Scratch that grows to the largest layer and is reused, per thread: the transformed input and the 16 products.
+using Transform = void (*)(const float* const*, float* const*, int64_t);
+
+// Scratch that grows to the largest layer and is reused, per thread: the transformed input and the products.
 struct Scratch {
   std::vector<float> transformed, products;
 };
 
 }  // namespace
 
-bool WinogradF2x3::fits(const int64_t kernel[3], const int64_t stride[3], const int64_t dilation[3], int64_t groups, int spatial) {
+bool Winograd::fits(const int64_t kernel[3], const int64_t stride[3], const int64_t dilation[3], int64_t groups, int spatial) {
   return spatial == 2 && groups == 1 && kernel[1] == 3 && kernel[2] == 3 && stride[1] == 1 && stride[2] == 1 && dilation[1] == 1 && dilation[2] == 1;
 }
 
-WinogradF2x3::WinogradF2x3(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int64_t kBlock)
-    : out_(outChannels), in_(inChannels), kBlock_(kBlock) {
-  // U_ξ[o][c] for ξ = 4·i + j: G·g·Gᵀ in double, rounded once.
-  std::vector<float> u(16 * out_ * in_);
-  const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+Winograd::Winograd(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int64_t kBlock, int tile)
+    : out_(outChannels), in_(inChannels), kBlock_(kBlock), tile_(tile), alpha_(tile + 2) {
+  // U_ξ[o][c] for ξ = α·i + j: G·g·Gᵀ in double, rounded once.
+  const int a = alpha_;
+  const double* G = tile == 2 ? &kG2[0][0] : &kG4[0][0];
+  std::vector<float> u(static_cast<size_t>(a * a * out_ * in_));
   for (int64_t o = 0; o < out_; o++)
     for (int64_t c = 0; c < in_; c++) {
       const float* g = weights.data() + (o * in_ + c) * 9;
-      double gg[4][3];  // G·g
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 3; j++) gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) u[((4 * i + j) * out_ + o) * in_ + c] = static_cast<float>(gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
+      double gg[6][3];  // G·g
+      for (int i = 0; i < a; i++)
+        for (int j = 0; j < 3; j++) gg[i][j] = G[i * 3] * g[j] + G[i * 3 + 1] * g[3 + j] + G[i * 3 + 2] * g[6 + j];
+      for (int i = 0; i < a; i++)
+        for (int j = 0; j < a; j++) u[((a * i + j) * out_ + o) * in_ + c] = static_cast<float>(gg[i][0] * G[j * 3] + gg[i][1] * G[j * 3 + 1] + gg[i][2] * G[j * 3 + 2]);
     }
-  for (int xi = 0; xi < 16; xi++) packed_.push_back(prepackA(out_, in_, u.data() + xi * out_ * in_, in_, kBlock_));
+  for (int xi = 0; xi < a * a; xi++) packed_.push_back(prepackA(out_, in_, u.data() + xi * out_ * in_, in_, kBlock_));
 }
 
-void WinogradF2x3::run(const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
-                       const std::function<void(int64_t, float*)>& finish) const {
-  const int64_t tilesH = (OH + 1) / 2, tilesW = (OW + 1) / 2, tiles = tilesH * tilesW;
+void Winograd::run(const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
+                   const std::function<void(int64_t, float*)>& finish) const {
+  const int64_t m = tile_, a = alpha_, planes = a * a;
+  const Transform inputTransform = m == 2 ? inputTransform2 : inputTransform4;
+  const Transform outputTransform = m == 2 ? outputTransform2 : outputTransform4;
+  const int64_t tilesH = (OH + m - 1) / m, tilesW = (OW + m - 1) / m, tiles = tilesH * tilesW;
   static thread_local Scratch scratch;
   // V_ξ is held as the GEMM's B panels ([panel][in][16 tiles]), so the GEMMs read it without packing; the last
   // panel's columns past `tiles` are zero.
   const int64_t panelCount = (tiles + kGemmPanel - 1) / kGemmPanel;
-  scratch.transformed.resize(16 * panelCount * in_ * kGemmPanel);
+  scratch.transformed.resize(static_cast<size_t>(planes * panelCount * in_ * kGemmPanel));
   if (const int64_t used = tiles - (panelCount - 1) * kGemmPanel; used < kGemmPanel) {
-    for (int xi = 0; xi < 16; xi++)
+    for (int64_t xi = 0; xi < planes; xi++)
       for (int64_t c = 0; c < in_; c++) {
         float* last = scratch.transformed.data() + ((xi * panelCount + panelCount - 1) * in_ + c) * kGemmPanel;
         std::fill(last + used, last + kGemmPanel, 0.0f);
       }
   }
-  scratch.products.resize(16 * out_ * tiles);
+  // Every transform loop runs over a whole number of 8-float vectors (`lanes` ≥ tilesW tiles), with no scalar
+  // tail: what it computes past the last tile of a row is garbage, overwritten by the next row or never read.
+  const int64_t lanes = (tilesW + 7) / 8 * 8;
+  scratch.products.resize(static_cast<size_t>(planes * out_ * tiles + lanes));
   float* V = scratch.transformed.data();
   float* M = scratch.products.data();
-  // V_ξ[c][t] = (Bᵀ·d·B)_ξ for the 4×4 input patch d of tile t, zero outside the input.
-  const int64_t paddedRows = 2 * tilesH + 2, half = tilesW + 1;
-  parallelItems(in_, 24 * tiles, [&](int64_t c) {  // the transform: about 24 steps a tile
-    static thread_local std::vector<float> rows;
-    rows.assign(2 * paddedRows * half + 4 * paddedRows * tilesW + 16 * tiles, 0.0f);
-    float* even = rows.data();
-    float* odd = even + paddedRows * half;
+  std::fill(M + planes * out_ * tiles, M + planes * out_ * tiles + lanes, 0.0f);  // read past the last row
+  // V_ξ[c][t] = (Bᵀ·d·B)_ξ for the α×α input patch d of tile t, zero outside the input. The zero-padded rows are
+  // split by column phase (padded column m·i + k at phase[k][i]), so element k of tile tx's row is
+  // phase[k mod m][tx + k / m]: the row pass reads each element of all the tiles as one contiguous run.
+  const int64_t paddedRows = m * tilesH + 2, half = lanes + 1, planeStride = tiles + lanes;
+  parallelItems(in_, 10 * planes * tiles, [&](int64_t c) {  // the transform: about 10 steps a product
+    static thread_local std::vector<float> work;
+    const size_t phaseSize = static_cast<size_t>(m * paddedRows * half);
+    work.resize(phaseSize + static_cast<size_t>(a * paddedRows * lanes + planes * planeStride));
+    std::fill(work.begin(), work.begin() + phaseSize, 0.0f);
+    float* phases = work.data();
     for (int64_t r = 0; r < paddedRows; r++) {
       const int64_t h = r - padTop;
       if (h < 0 || h >= H) continue;
-      const int64_t columns = std::min(W, 2 * half - padLeft);
+      const int64_t columns = std::min(W, m * half - padLeft);
       const float* source = x16 ? nullptr : x + (c * H + h) * W;
       if (x16) {  // widened first, a row at a time
         static thread_local Floats wide;
@@ -137,38 +150,75 @@ void WinogradF2x3::run(const float* x, const uint16_t* x16, Storage x16Type, int
         widenHalves(x16 + (c * H + h) * W, wide.data(), columns, x16Type);
         source = wide.data();
       }
-      for (int64_t col = 0; col < columns; col++) {
-        const int64_t p = col + padLeft;
-        (p % 2 ? odd : even)[r * half + p / 2] = source[col];
+      for (int64_t k = 0; k < m; k++) {  // padded column m·i + k is source column m·i + k − padLeft
+        float* phase = phases + (k * paddedRows + r) * half;
+        for (int64_t i = 0, col = k - padLeft; col < columns; i++, col += m) {
+          if (col >= 0) phase[i] = source[col];
+        }
       }
     }
-    float* rowT = odd + paddedRows * half;
-    float* channel = rowT + 4 * paddedRows * tilesW;  // V_ξ[c][·] for the 16 ξ, then copied into the panels
-    transformInput(even, odd, paddedRows, half, tilesH, tilesW, rowT, channel, tiles);
-    for (int xi = 0; xi < 16; xi++)
+    // Rows: rowT[r][j][tx] = (d·B)[j] of padded row r; then columns: V_{α·i + j}[tx] = (Bᵀ·rowT)[i] over the
+    // tile's α rows, for each tile row.
+    float* rowT = phases + phaseSize;
+    float* channel = rowT + a * paddedRows * lanes;  // V_ξ[c][·] for every ξ, then copied into the panels
+    const float* d[6];
+    float* t[6];
+    for (int64_t r = 0; r < paddedRows; r++) {
+      for (int64_t k = 0; k < a; k++) d[k] = phases + ((k % m) * paddedRows + r) * half + k / m;
+      for (int64_t j = 0; j < a; j++) t[j] = rowT + (r * a + j) * lanes;
+      inputTransform(d, t, lanes);
+    }
+    for (int64_t ty = 0; ty < tilesH; ty++) {
+      for (int64_t j = 0; j < a; j++) {
+        for (int64_t k = 0; k < a; k++) d[k] = rowT + ((m * ty + k) * a + j) * lanes;
+        for (int64_t i = 0; i < a; i++) t[i] = channel + (a * i + j) * planeStride + ty * tilesW;
+        inputTransform(d, t, lanes);
+      }
+    }
+    for (int64_t xi = 0; xi < planes; xi++)
       for (int64_t q = 0; q < panelCount; q++) {
-        const float* from = channel + xi * tiles + q * kGemmPanel;
+        const float* from = channel + xi * planeStride + q * kGemmPanel;
         float* to = V + ((xi * panelCount + q) * in_ + c) * kGemmPanel;
         const int64_t count = std::min<int64_t>(kGemmPanel, tiles - q * kGemmPanel);
         if (count == kGemmPanel) __builtin_memcpy(to, from, kGemmPanel * sizeof(float));  // fixed size: inline moves
         else for (int64_t k = 0; k < count; k++) to[k] = from[k];
       }
   }, in_ * tiles > 2048);
-  // M_ξ = U_ξ · V_ξ: 16 GEMMs of [out × in] · [in × tiles], B read in place from V; a GEMM per task (each runs
-  // on one thread), so the cores share out 16 equal pieces of work behind one barrier instead of splitting each
+  // M_ξ = U_ξ · V_ξ: (m+2)² GEMMs of [out × in] · [in × tiles], B read in place from V; a GEMM per task (each runs
+  // on one thread), so the cores share out equal pieces of work behind one barrier instead of splitting each
   // small GEMM behind its own.
-  parallelFor(16, [&](int64_t xi) {
+  parallelFor(planes, [&](int64_t xi) {
     const float* Vxi = V + xi * panelCount * in_ * kGemmPanel;
     sgemmPackedB(out_, tiles, in_, nullptr, in_, [&](int64_t k0, int64_t, int64_t j0, int64_t, float*) {
       return Vxi + ((j0 / kGemmPanel) * in_ + k0) * kGemmPanel;
     }, M + xi * out_ * tiles, tiles, false, kBlock_, packed_[xi].data());
   }, out_ * tiles * in_ > (1 << 16));
   // Y = Aᵀ·M·A per tile, clipped to the output; each channel finished while in cache.
-  parallelItems(out_, 24 * tiles, [&](int64_t o) {
-    static thread_local std::vector<float> columns;
-    columns.resize(2 * tilesW);
+  parallelItems(out_, 8 * planes * tiles, [&](int64_t o) {
+    static thread_local std::vector<float> work;
+    work.resize(static_cast<size_t>((m * a + m) * lanes));
+    float* columnT = work.data();               // (Aᵀ·M)[i][j] for the tile row: [i][j][tx]
+    float* finished = columnT + m * a * lanes;  // output column m·tx + c of one output row: [c][tx]
     float* yo = y + o * OH * OW;
-    transformOutput(M + o * tiles, out_ * tiles, tilesH, tilesW, yo, OH, OW, columns.data());
+    const float* s[6];
+    float* u[6];
+    for (int64_t ty = 0; ty < tilesH; ty++) {
+      for (int64_t j = 0; j < a; j++) {
+        for (int64_t k = 0; k < a; k++) s[k] = M + ((a * k + j) * out_ + o) * tiles + ty * tilesW;
+        for (int64_t i = 0; i < m; i++) u[i] = columnT + (i * a + j) * lanes;
+        outputTransform(s, u, lanes);
+      }
+      for (int64_t i = 0; i < m && m * ty + i < OH; i++) {
+        for (int64_t j = 0; j < a; j++) s[j] = columnT + (i * a + j) * lanes;
+        for (int64_t c = 0; c < m; c++) u[c] = finished + c * lanes;
+        outputTransform(s, u, lanes);
+        float* row = yo + (m * ty + i) * OW;
+        for (int64_t c = 0; c < m; c++) {  // output column m·tx + c
+          const float* from = finished + c * lanes;
+          for (int64_t tx = 0, col = c; col < OW; tx++, col += m) row[col] = from[tx];
+        }
+      }
+    }
     finish(o, yo);
   }, out_ * tiles > 2048);
 }

@@ -7,14 +7,16 @@
 
 namespace netdef {
 
-// Winograd F(2×2, 3×3) for 3×3 convolutions at stride 1, dilation 1, one group: each 2×2 output tile comes from a
-// 4×4 input tile through 16 element-wise products instead of 36 multiply-adds, so the work becomes 16 GEMMs
-// ([out × in] · [in × tiles]) with 2.25× fewer multiplications than the direct convolution, plus cheap additions
-// around them. Numerically within a few float32 roundings of the direct sum (the transforms scale by ½ and add).
-class WinogradF2x3 {
+// Winograd F(m×m, 3×3) for 3×3 convolutions at stride 1, dilation 1, one group, with output tiles of m = 2 or 4:
+// each m×m output tile comes from an (m+2)×(m+2) input tile through (m+2)² element-wise products instead of 9·m²
+// multiply-adds, so the work becomes (m+2)² GEMMs ([out × in] · [in × tiles]) with 2.25× (m = 2) or 4× (m = 4)
+// fewer multiplications than the direct convolution, plus additions around them. F(2×2) stays within a few
+// float32 roundings of the direct sum (its transforms scale by ½ and add); F(4×4)'s transforms scale by up to 8
+// and ¼, ⅙, 1/24, so its error grows to about 1e-5 of the output's range on long sums (measured in the tests).
+class Winograd {
  public:
-  // weights: [out][in][3][3]. The transformed weights are packed for the GEMM once, here.
-  WinogradF2x3(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int64_t kBlock);
+  // weights: [out][in][3][3]; tile: m. The transformed weights are packed for the GEMM once, here.
+  Winograd(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int64_t kBlock, int tile);
 
   // One image: x [in][H][W] (float32, or x16 in 16-bit storage of x16Type: one of the two set) with padding (padTop, padLeft)
   // before it, y [out][OH][OW]; finish(o, plane) is called on each output channel as soon as it is complete (bias,
@@ -26,7 +28,8 @@ class WinogradF2x3 {
 
  private:
   int64_t out_, in_, kBlock_;
-  std::vector<std::vector<float>> packed_;  // 16 matrices U_ξ [out × in], in the GEMM's panel layout
+  int tile_, alpha_;                        // m and the input tile's side m + 2
+  std::vector<std::vector<float>> packed_;  // (m+2)² matrices U_ξ [out × in], in the GEMM's panel layout
 };
 
 }  // namespace netdef
