@@ -87,39 +87,18 @@ class Convolution : public Kernel {
     spatialOf(s, w_.spatial, size);
     spatialOf(os, w_.spatial, out);
     for (int j = 0; j < 3; j++) { int64_t o; w_.resolve(j, size[j], pad[j], padAfter[j], o); }
-    const int64_t batch = s[0], channels = s[1];
+    const int64_t batch = s[0];
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
     const int64_t outPerGroup = outChannels_ / groups_;
     const bool pointwiseShape = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
     const bool pointwise = pointwiseShape && tactic_.rfind("implicit_gemm", 0) != 0;
+    if (winograd_) return runWinograd(in, outs, size, out, pad);
     // Several images: one per thread (the GEMMs inside then run serially: the pool runs one parallel loop at a time),
     // which beats splitting each small per-image GEMM across cores.
     parallelFor(batch, [&](int64_t n) {
-      // Input, output and residual each in its storage (16-bit where the engine chose it): one pointer of each pair.
-      const int64_t inAt = n * channels * inPixels, outAt = n * outChannels_ * outPixels;
-      ImageIO image;
-      image.x16Type = in[0]->storage;
-      image.y16Type = outs[0]->storage;
-      image.residual16Type = residual_ ? in[1]->storage : Storage::kFloat32;
-      if (image.x16Type == Storage::kFloat32) image.x = in[0]->data.data() + inAt;
-      else image.x16 = in[0]->halves() + inAt;
-      if (image.y16Type == Storage::kFloat32) image.y = outs[0]->data.data() + outAt;
-      else image.y16 = outs[0]->halves() + outAt;
-      if (residual_ && image.residual16Type == Storage::kFloat32) image.residual = in[1]->data.data() + outAt;
-      else if (residual_) image.residual16 = in[1]->halves() + outAt;
+      const ImageIO image = imageOf(in, outs, n);
       if (direct_) return direct_->run(image, size, out, pad, bias_.empty() ? nullptr : bias_.data(), activation_);
       if (depthwise_) return depthwiseConv(image, size, out, pad);
-      if (winograd_) {
-        // A 16-bit output is computed into this thread's float32 image, each channel narrowed once finished.
-        static thread_local Floats wide;
-        if (image.y16) wide.resize(static_cast<size_t>(outChannels_ * outPixels));
-        float* target = image.y16 ? wide.data() : image.y;
-        winograd_->run(image.x, image.x16, image.x16Type, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t c, float* plane) {
-          finishChannel(c, plane, image, outPixels);
-          if (image.y16) narrowToHalves(plane, image.y16 + c * outPixels, outPixels, image.y16Type);
-        });
-        return;
-      }
       for (int64_t g = 0; g < groups_; g++) {
         const int64_t inOffset = g * inPerGroup_ * inPixels, outOffset = g * outPerGroup * outPixels;
         const float* xg = image.x ? image.x + inOffset : nullptr;
@@ -158,6 +137,37 @@ class Convolution : public Kernel {
   }
 
  private:
+  // Image n's input, output and residual, each in its storage (16-bit where the engine chose it): one pointer of each pair.
+  ImageIO imageOf(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs, int64_t n) const {
+    const int64_t inAt = n * volume(in[0]->shape) / in[0]->shape[0], outAt = n * volume(outs[0]->shape) / outs[0]->shape[0];
+    ImageIO image;
+    image.x16Type = in[0]->storage;
+    image.y16Type = outs[0]->storage;
+    image.residual16Type = residual_ ? in[1]->storage : Storage::kFloat32;
+    if (image.x16Type == Storage::kFloat32) image.x = in[0]->data.data() + inAt;
+    else image.x16 = in[0]->halves() + inAt;
+    if (image.y16Type == Storage::kFloat32) image.y = outs[0]->data.data() + outAt;
+    else image.y16 = outs[0]->halves() + outAt;
+    if (residual_ && image.residual16Type == Storage::kFloat32) image.residual = in[1]->data.data() + outAt;
+    else if (residual_) image.residual16 = in[1]->halves() + outAt;
+    return image;
+  }
+
+  // All images through the Winograd GEMMs at once. A 16-bit output is computed into a float32 batch, each channel
+  // narrowed once finished.
+  void runWinograd(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
+    const int64_t batch = in[0]->shape[0], outPixels = out[1] * out[2];
+    const ImageIO first = imageOf(in, outs, 0);
+    static thread_local Floats wide;
+    if (first.y16) wide.resize(static_cast<size_t>(batch * outChannels_ * outPixels));
+    float* target = first.y16 ? wide.data() : first.y;
+    winograd_->run(batch, first.x, first.x16, first.x16Type, size[1], size[2], pad[1], pad[2], target, out[1], out[2], [&](int64_t n, int64_t c, float* plane) {
+      const ImageIO image = imageOf(in, outs, n);
+      finishChannel(c, plane, image, outPixels);
+      if (image.y16) narrowToHalves(plane, image.y16 + c * outPixels, outPixels, image.y16Type);
+    });
+  }
+
   // y += bias (+ the image's residual, float32 or 16-bit storage), then the fused activation, for channel c's plane
   // (depthwise and Winograd paths).
   void finishChannel(int64_t c, float* yc, const ImageIO& image, int64_t pixels) const {

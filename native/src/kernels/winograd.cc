@@ -75,6 +75,23 @@ void outputTransform4(const float* const* s, float* const* y, int64_t n) {
 
 using Transform = void (*)(const float* const*, float* const*, int64_t);
 
+// One input row of `columns` values, after `padLeft` zero columns, split by column phase: padded column M·i + k to
+// phase[k·phaseStride + i] (the zeros are already there). The whole groups of M columns inside the row are a
+// loop with constant strides, which the compiler vectorises with shuffles.
+template <int M>
+__attribute__((always_inline)) inline void splitPhasesBody(const float* source, int64_t columns, int64_t padLeft, float* phase, int64_t phaseStride) {
+  const int64_t first = (padLeft + M - 1) / M, last = (columns + padLeft) / M;  // groups [first, last) lie inside
+  for (int64_t p = padLeft; p < std::min(first * M, columns + padLeft); p++) phase[(p % M) * phaseStride + p / M] = source[p - padLeft];
+  const float* from = source + first * M - padLeft;
+  for (int64_t i = 0; i < last - first; i++)
+    for (int k = 0; k < M; k++) phase[k * phaseStride + first + i] = from[M * i + k];
+  for (int64_t p = std::max(first, last) * M; p < columns + padLeft; p++) phase[(p % M) * phaseStride + p / M] = source[p - padLeft];
+}
+template <int M>
+NETDEF_CLONES void splitPhases(const float* source, int64_t columns, int64_t padLeft, float* phase, int64_t phaseStride) {
+  splitPhasesBody<M>(source, columns, padLeft, phase, phaseStride);
+}
+
 // Scratch that grows to the largest layer and is reused, per thread: the transformed input and the products.
 struct Scratch {
   std::vector<float> transformed, products;
@@ -104,36 +121,42 @@ Winograd::Winograd(const std::vector<float>& weights, int64_t outChannels, int64
   for (int xi = 0; xi < a * a; xi++) packed_.push_back(prepackA(out_, in_, u.data() + xi * out_ * in_, in_, kBlock_));
 }
 
-void Winograd::run(const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
-                   const std::function<void(int64_t, float*)>& finish) const {
+void Winograd::run(int64_t images, const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
+                   const std::function<void(int64_t, int64_t, float*)>& finish) const {
   const int64_t m = tile_, a = alpha_, planes = a * a;
   const Transform inputTransform = m == 2 ? inputTransform2 : inputTransform4;
   const Transform outputTransform = m == 2 ? outputTransform2 : outputTransform4;
-  const int64_t tilesH = (OH + m - 1) / m, tilesW = (OW + m - 1) / m, tiles = tilesH * tilesW;
+  // Tile t of image n is GEMM column n·imageTiles + t.
+  const int64_t tilesH = (OH + m - 1) / m, tilesW = (OW + m - 1) / m, imageTiles = tilesH * tilesW, tiles = images * imageTiles;
   static thread_local Scratch scratch;
   // V_ξ is held as the GEMM's B panels ([panel][in][16 tiles]), so the GEMMs read it without packing; the last
   // panel's columns past `tiles` are zero.
   const int64_t panelCount = (tiles + kGemmPanel - 1) / kGemmPanel;
-  scratch.transformed.resize(static_cast<size_t>(planes * panelCount * in_ * kGemmPanel));
+  // A cache line between panels and between product planes: at 64 channels a panel is exactly 4 KiB, so one
+  // channel's rows in the (m+2)² × panels panels (and an output channel's rows in the product planes, at other
+  // sizes) would all fall in the same L1 set.
+  const int64_t panelSize = in_ * kGemmPanel + kGemmPanel, productPlane = out_ * tiles + kGemmPanel;
+  scratch.transformed.resize(static_cast<size_t>(planes * panelCount * panelSize));
   if (const int64_t used = tiles - (panelCount - 1) * kGemmPanel; used < kGemmPanel) {
     for (int64_t xi = 0; xi < planes; xi++)
       for (int64_t c = 0; c < in_; c++) {
-        float* last = scratch.transformed.data() + ((xi * panelCount + panelCount - 1) * in_ + c) * kGemmPanel;
+        float* last = scratch.transformed.data() + (xi * panelCount + panelCount - 1) * panelSize + c * kGemmPanel;
         std::fill(last + used, last + kGemmPanel, 0.0f);
       }
   }
   // Every transform loop runs over a whole number of 8-float vectors (`lanes` ≥ tilesW tiles), with no scalar
   // tail: what it computes past the last tile of a row is garbage, overwritten by the next row or never read.
   const int64_t lanes = (tilesW + 7) / 8 * 8;
-  scratch.products.resize(static_cast<size_t>(planes * out_ * tiles + lanes));
+  scratch.products.resize(static_cast<size_t>(planes * productPlane + lanes));
   float* V = scratch.transformed.data();
   float* M = scratch.products.data();
-  std::fill(M + planes * out_ * tiles, M + planes * out_ * tiles + lanes, 0.0f);  // read past the last row
+  std::fill(M + planes * productPlane, M + planes * productPlane + lanes, 0.0f);  // read past the last row
   // V_ξ[c][t] = (Bᵀ·d·B)_ξ for the α×α input patch d of tile t, zero outside the input. The zero-padded rows are
   // split by column phase (padded column m·i + k at phase[k][i]), so element k of tile tx's row is
   // phase[k mod m][tx + k / m]: the row pass reads each element of all the tiles as one contiguous run.
-  const int64_t paddedRows = m * tilesH + 2, half = lanes + 1, planeStride = tiles + lanes;
-  parallelItems(in_, 10 * planes * tiles, [&](int64_t c) {  // the transform: about 10 steps a product
+  const int64_t paddedRows = m * tilesH + 2, half = lanes + 1, planeStride = imageTiles + lanes;
+  parallelItems(images * in_, 10 * planes * imageTiles, [&](int64_t item) {  // the transform: about 10 steps a product
+    const int64_t n = item / in_, c = item % in_;
     static thread_local std::vector<float> work;
     const size_t phaseSize = static_cast<size_t>(m * paddedRows * half);
     work.resize(phaseSize + static_cast<size_t>(a * paddedRows * lanes + planes * planeStride));
@@ -143,19 +166,14 @@ void Winograd::run(const float* x, const uint16_t* x16, Storage x16Type, int64_t
       const int64_t h = r - padTop;
       if (h < 0 || h >= H) continue;
       const int64_t columns = std::min(W, m * half - padLeft);
-      const float* source = x16 ? nullptr : x + (c * H + h) * W;
+      const float* source = x16 ? nullptr : x + ((n * in_ + c) * H + h) * W;
       if (x16) {  // widened first, a row at a time
         static thread_local Floats wide;
         wide.resize(static_cast<size_t>(columns));
-        widenHalves(x16 + (c * H + h) * W, wide.data(), columns, x16Type);
+        widenHalves(x16 + ((n * in_ + c) * H + h) * W, wide.data(), columns, x16Type);
         source = wide.data();
       }
-      for (int64_t k = 0; k < m; k++) {  // padded column m·i + k is source column m·i + k − padLeft
-        float* phase = phases + (k * paddedRows + r) * half;
-        for (int64_t i = 0, col = k - padLeft; col < columns; i++, col += m) {
-          if (col >= 0) phase[i] = source[col];
-        }
-      }
+      (m == 2 ? splitPhases<2> : splitPhases<4>)(source, columns, padLeft, phases + r * half, paddedRows * half);
     }
     // Rows: rowT[r][j][tx] = (d·B)[j] of padded row r; then columns: V_{α·i + j}[tx] = (Bᵀ·rowT)[i] over the
     // tile's α rows, for each tile row.
@@ -175,36 +193,40 @@ void Winograd::run(const float* x, const uint16_t* x16, Storage x16Type, int64_t
         inputTransform(d, t, lanes);
       }
     }
+    // The image's tiles [first, first + imageTiles) into the panels, in runs that end at panel boundaries.
+    const int64_t first = n * imageTiles;
     for (int64_t xi = 0; xi < planes; xi++)
-      for (int64_t q = 0; q < panelCount; q++) {
-        const float* from = channel + xi * planeStride + q * kGemmPanel;
-        float* to = V + ((xi * panelCount + q) * in_ + c) * kGemmPanel;
-        const int64_t count = std::min<int64_t>(kGemmPanel, tiles - q * kGemmPanel);
+      for (int64_t t = first; t < first + imageTiles;) {
+        const int64_t q = t / kGemmPanel, offset = t % kGemmPanel, count = std::min(kGemmPanel - offset, first + imageTiles - t);
+        const float* from = channel + xi * planeStride + (t - first);
+        float* to = V + (xi * panelCount + q) * panelSize + c * kGemmPanel + offset;
         if (count == kGemmPanel) __builtin_memcpy(to, from, kGemmPanel * sizeof(float));  // fixed size: inline moves
         else for (int64_t k = 0; k < count; k++) to[k] = from[k];
+        t += count;
       }
-  }, in_ * tiles > 2048);
+  }, images * in_ * imageTiles > 2048);
   // M_ξ = U_ξ · V_ξ: (m+2)² GEMMs of [out × in] · [in × tiles], B read in place from V; a GEMM per task (each runs
   // on one thread), so the cores share out equal pieces of work behind one barrier instead of splitting each
   // small GEMM behind its own.
   parallelFor(planes, [&](int64_t xi) {
-    const float* Vxi = V + xi * panelCount * in_ * kGemmPanel;
+    const float* Vxi = V + xi * panelCount * panelSize;
     sgemmPackedB(out_, tiles, in_, nullptr, in_, [&](int64_t k0, int64_t, int64_t j0, int64_t, float*) {
-      return Vxi + ((j0 / kGemmPanel) * in_ + k0) * kGemmPanel;
-    }, M + xi * out_ * tiles, tiles, false, kBlock_, packed_[xi].data());
+      return Vxi + (j0 / kGemmPanel) * panelSize + k0 * kGemmPanel;
+    }, M + xi * productPlane, tiles, false, kBlock_, packed_[xi].data());
   }, out_ * tiles * in_ > (1 << 16));
   // Y = Aᵀ·M·A per tile, clipped to the output; each channel finished while in cache.
-  parallelItems(out_, 8 * planes * tiles, [&](int64_t o) {
+  parallelItems(images * out_, 8 * planes * imageTiles, [&](int64_t item) {
+    const int64_t n = item / out_, o = item % out_;
     static thread_local std::vector<float> work;
     work.resize(static_cast<size_t>((m * a + m) * lanes));
     float* columnT = work.data();               // (Aᵀ·M)[i][j] for the tile row: [i][j][tx]
     float* finished = columnT + m * a * lanes;  // output column m·tx + c of one output row: [c][tx]
-    float* yo = y + o * OH * OW;
+    float* yo = y + (n * out_ + o) * OH * OW;
     const float* s[6];
     float* u[6];
     for (int64_t ty = 0; ty < tilesH; ty++) {
       for (int64_t j = 0; j < a; j++) {
-        for (int64_t k = 0; k < a; k++) s[k] = M + ((a * k + j) * out_ + o) * tiles + ty * tilesW;
+        for (int64_t k = 0; k < a; k++) s[k] = M + (a * k + j) * productPlane + o * tiles + n * imageTiles + ty * tilesW;
         for (int64_t i = 0; i < m; i++) u[i] = columnT + (i * a + j) * lanes;
         outputTransform(s, u, lanes);
       }
@@ -219,8 +241,8 @@ void Winograd::run(const float* x, const uint16_t* x16, Storage x16Type, int64_t
         }
       }
     }
-    finish(o, yo);
-  }, out_ * tiles > 2048);
+    finish(n, o, yo);
+  }, images * out_ * imageTiles > 2048);
 }
 
 }  // namespace netdef

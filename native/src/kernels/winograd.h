@@ -18,11 +18,12 @@ class Winograd {
   // weights: [out][in][3][3]; tile: m. The transformed weights are packed for the GEMM once, here.
   Winograd(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int64_t kBlock, int tile);
 
-  // One image: x [in][H][W] (float32, or x16 in 16-bit storage of x16Type: one of the two set) with padding (padTop, padLeft)
-  // before it, y [out][OH][OW]; finish(o, plane) is called on each output channel as soon as it is complete (bias,
-  // residual, activation while the plane is in cache).
-  void run(const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
-           const std::function<void(int64_t, float*)>& finish) const;
+  // `images` images at once (their tiles side by side in the GEMMs, so the transformed weights are read once for
+  // all): x [images][in][H][W] (float32, or x16 in 16-bit storage of x16Type: one of the two set) with padding
+  // (padTop, padLeft) before each image, y [images][out][OH][OW]; finish(n, o, plane) is called on each output
+  // channel of each image as soon as it is complete (bias, residual, activation while the plane is in cache).
+  void run(int64_t images, const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
+           const std::function<void(int64_t, int64_t, float*)>& finish) const;
 
   static bool fits(const int64_t kernel[3], const int64_t stride[3], const int64_t dilation[3], int64_t groups, int spatial);
 
