@@ -22,58 +22,112 @@ namespace {
 constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 constexpr double kG4[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
-// t = Bᵀ·d for n tiles.
-NETDEF_CLONES
-void inputTransform2(const float* const* d, float* const* t, int64_t n) {
-  const float *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3];
-  float *t0 = t[0], *t1 = t[1], *t2 = t[2], *t3 = t[3];
-  for (int64_t x = 0; x < n; x++) {
-    t0[x] = d0[x] - d2[x];
-    t1[x] = d1[x] + d2[x];
-    t2[x] = d2[x] - d1[x];
-    t3[x] = d1[x] - d3[x];
-  }
+// The 1-d transforms of tile size M, inlined into the per-channel loops below (one call per channel, not per row),
+// on n tiles, n a multiple of 8: written with explicit vectors, because with six input and six output rows the
+// compiler would need more run-time aliasing checks than it allows and leave the loops scalar.
+__attribute__((always_inline)) inline Vec8 load(const float* p) {
+  Vec8 v;
+  __builtin_memcpy(&v, p, sizeof(Vec8));
+  return v;
 }
-NETDEF_CLONES
-void inputTransform4(const float* const* d, float* const* t, int64_t n) {
-  const float *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3], *d4 = d[4], *d5 = d[5];
-  float *t0 = t[0], *t1 = t[1], *t2 = t[2], *t3 = t[3], *t4 = t[4], *t5 = t[5];
-  for (int64_t x = 0; x < n; x++) {
-    const float a = d4[x] - 4.0f * d2[x], b = d3[x] - 4.0f * d1[x];  // rows 1 and 2: a ± b
-    const float c = d4[x] - d2[x], e = 2.0f * (d3[x] - d1[x]);        // rows 3 and 4: c ± e
-    t0[x] = 4.0f * d0[x] - 5.0f * d2[x] + d4[x];
-    t1[x] = a + b;
-    t2[x] = a - b;
-    t3[x] = c + e;
-    t4[x] = c - e;
-    t5[x] = 4.0f * d1[x] - 5.0f * d3[x] + d5[x];
+__attribute__((always_inline)) inline void store(float* p, Vec8 v) { __builtin_memcpy(p, &v, sizeof(Vec8)); }
+
+template <int M> struct Transforms;
+template <> struct Transforms<2> {
+  // t = Bᵀ·d.
+  __attribute__((always_inline)) static inline void input(const float* const* d, float* const* t, int64_t n) {
+    for (int64_t x = 0; x < n; x += 8) {
+      const Vec8 d0 = load(d[0] + x), d1 = load(d[1] + x), d2 = load(d[2] + x), d3 = load(d[3] + x);
+      store(t[0] + x, d0 - d2);
+      store(t[1] + x, d1 + d2);
+      store(t[2] + x, d2 - d1);
+      store(t[3] + x, d1 - d3);
+    }
+  }
+  // y = Aᵀ·s (s: M + 2 elements, y: M).
+  __attribute__((always_inline)) static inline void output(const float* const* s, float* const* y, int64_t n) {
+    for (int64_t x = 0; x < n; x += 8) {
+      const Vec8 s0 = load(s[0] + x), s1 = load(s[1] + x), s2 = load(s[2] + x), s3 = load(s[3] + x);
+      store(y[0] + x, s0 + s1 + s2);
+      store(y[1] + x, s1 - s2 - s3);
+    }
+  }
+};
+template <> struct Transforms<4> {
+  __attribute__((always_inline)) static inline void input(const float* const* d, float* const* t, int64_t n) {
+    for (int64_t x = 0; x < n; x += 8) {
+      const Vec8 d0 = load(d[0] + x), d1 = load(d[1] + x), d2 = load(d[2] + x), d3 = load(d[3] + x), d4 = load(d[4] + x), d5 = load(d[5] + x);
+      const Vec8 a = d4 - 4.0f * d2, b = d3 - 4.0f * d1;  // rows 1 and 2: a ± b
+      const Vec8 c = d4 - d2, e = 2.0f * (d3 - d1);        // rows 3 and 4: c ± e
+      store(t[0] + x, 4.0f * d0 - 5.0f * d2 + d4);
+      store(t[1] + x, a + b);
+      store(t[2] + x, a - b);
+      store(t[3] + x, c + e);
+      store(t[4] + x, c - e);
+      store(t[5] + x, 4.0f * d1 - 5.0f * d3 + d5);
+    }
+  }
+  __attribute__((always_inline)) static inline void output(const float* const* s, float* const* y, int64_t n) {
+    for (int64_t x = 0; x < n; x += 8) {
+      const Vec8 s0 = load(s[0] + x), s1 = load(s[1] + x), s2 = load(s[2] + x), s3 = load(s[3] + x), s4 = load(s[4] + x), s5 = load(s[5] + x);
+      const Vec8 p = s1 + s2, q = s1 - s2, r = s3 + s4, u = s3 - s4;
+      store(y[0] + x, s0 + p + r);
+      store(y[1] + x, q + 2.0f * u);
+      store(y[2] + x, p + 4.0f * r);
+      store(y[3] + x, q + 8.0f * u + s5);
+    }
+  }
+};
+
+// One channel's input transform, from its rows split by phase (phases[k][r][i], `half` apart, `paddedRows` rows a
+// phase): rows first, rowT[r][j][tx] = (d·B)[j] of padded row r; then columns, V_{α·i + j}[tx] = (Bᵀ·rowT)[i] over
+// each tile row's α rows, into channel[ξ·planeStride + ty·tilesW + tx]. Loops run over `lanes` tiles (see run).
+template <int M>
+NETDEF_CLONES void transformInputChannel(const float* phases, int64_t paddedRows, int64_t half, int64_t tilesH, int64_t tilesW, int64_t lanes,
+                                         float* rowT, float* channel, int64_t planeStride) {
+  constexpr int A = M + 2;
+  const float* d[A];
+  float* t[A];
+  for (int64_t r = 0; r < paddedRows; r++) {
+    for (int k = 0; k < A; k++) d[k] = phases + ((k % M) * paddedRows + r) * half + k / M;
+    for (int j = 0; j < A; j++) t[j] = rowT + (r * A + j) * lanes;
+    Transforms<M>::input(d, t, lanes);
+  }
+  for (int64_t ty = 0; ty < tilesH; ty++) {
+    for (int j = 0; j < A; j++) {
+      for (int k = 0; k < A; k++) d[k] = rowT + ((M * ty + k) * A + j) * lanes;
+      for (int i = 0; i < A; i++) t[i] = channel + (A * i + j) * planeStride + ty * tilesW;
+      Transforms<M>::input(d, t, lanes);
+    }
   }
 }
 
-// y = Aᵀ·s for n tiles (s: m + 2 elements, y: m).
-NETDEF_CLONES
-void outputTransform2(const float* const* s, float* const* y, int64_t n) {
-  const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3];
-  float *y0 = y[0], *y1 = y[1];
-  for (int64_t x = 0; x < n; x++) {
-    y0[x] = s0[x] + s1[x] + s2[x];
-    y1[x] = s1[x] - s2[x] - s3[x];
+// One output channel: the products (plane ξ at products + ξ·productPlane, tile row ty at ty·tilesW) through Aᵀ·M·A
+// into the [OH][OW] plane y, clipped to it; columnT and finished are scratch of (M + 2)·M and M rows of `lanes`.
+template <int M>
+NETDEF_CLONES void transformOutputChannel(const float* products, int64_t productPlane, int64_t tilesH, int64_t tilesW, int64_t lanes,
+                                          float* columnT, float* finished, float* y, int64_t OH, int64_t OW) {
+  constexpr int A = M + 2;
+  const float* s[A];
+  float* u[A];
+  for (int64_t ty = 0; ty < tilesH; ty++) {
+    for (int j = 0; j < A; j++) {  // (Aᵀ·M)[i][j] for the tile row: columnT[i][j][tx]
+      for (int k = 0; k < A; k++) s[k] = products + (A * k + j) * productPlane + ty * tilesW;
+      for (int i = 0; i < M; i++) u[i] = columnT + (i * A + j) * lanes;
+      Transforms<M>::output(s, u, lanes);
+    }
+    for (int i = 0; i < M && M * ty + i < OH; i++) {  // output column M·tx + c of output row M·ty + i: finished[c][tx]
+      for (int j = 0; j < A; j++) s[j] = columnT + (i * A + j) * lanes;
+      for (int c = 0; c < M; c++) u[c] = finished + c * lanes;
+      Transforms<M>::output(s, u, lanes);
+      float* row = y + (M * ty + i) * OW;
+      const int64_t whole = OW / M;
+      for (int64_t tx = 0; tx < whole; tx++)
+        for (int c = 0; c < M; c++) row[M * tx + c] = finished[c * lanes + tx];
+      for (int64_t col = whole * M; col < OW; col++) row[col] = finished[(col % M) * lanes + col / M];
+    }
   }
 }
-NETDEF_CLONES
-void outputTransform4(const float* const* s, float* const* y, int64_t n) {
-  const float *s0 = s[0], *s1 = s[1], *s2 = s[2], *s3 = s[3], *s4 = s[4], *s5 = s[5];
-  float *y0 = y[0], *y1 = y[1], *y2 = y[2], *y3 = y[3];
-  for (int64_t x = 0; x < n; x++) {
-    const float p = s1[x] + s2[x], q = s1[x] - s2[x], r = s3[x] + s4[x], u = s3[x] - s4[x];
-    y0[x] = s0[x] + p + r;
-    y1[x] = q + 2.0f * u;
-    y2[x] = p + 4.0f * r;
-    y3[x] = q + 8.0f * u + s5[x];
-  }
-}
-
-using Transform = void (*)(const float* const*, float* const*, int64_t);
 
 // One input row of `columns` values, after `padLeft` zero columns, split by column phase: padded column M·i + k to
 // phase[k·phaseStride + i] (the zeros are already there). The whole groups of M columns inside the row are a
@@ -124,8 +178,6 @@ Winograd::Winograd(const std::vector<float>& weights, int64_t outChannels, int64
 void Winograd::run(int64_t images, const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
                    const std::function<void(int64_t, int64_t, float*)>& finish) const {
   const int64_t m = tile_, a = alpha_, planes = a * a;
-  const Transform inputTransform = m == 2 ? inputTransform2 : inputTransform4;
-  const Transform outputTransform = m == 2 ? outputTransform2 : outputTransform4;
   // Tile t of image n is GEMM column n·imageTiles + t.
   const int64_t tilesH = (OH + m - 1) / m, tilesW = (OW + m - 1) / m, imageTiles = tilesH * tilesW, tiles = images * imageTiles;
   static thread_local Scratch scratch;
@@ -175,24 +227,9 @@ void Winograd::run(int64_t images, const float* x, const uint16_t* x16, Storage 
       }
       (m == 2 ? splitPhases<2> : splitPhases<4>)(source, columns, padLeft, phases + r * half, paddedRows * half);
     }
-    // Rows: rowT[r][j][tx] = (d·B)[j] of padded row r; then columns: V_{α·i + j}[tx] = (Bᵀ·rowT)[i] over the
-    // tile's α rows, for each tile row.
     float* rowT = phases + phaseSize;
     float* channel = rowT + a * paddedRows * lanes;  // V_ξ[c][·] for every ξ, then copied into the panels
-    const float* d[6];
-    float* t[6];
-    for (int64_t r = 0; r < paddedRows; r++) {
-      for (int64_t k = 0; k < a; k++) d[k] = phases + ((k % m) * paddedRows + r) * half + k / m;
-      for (int64_t j = 0; j < a; j++) t[j] = rowT + (r * a + j) * lanes;
-      inputTransform(d, t, lanes);
-    }
-    for (int64_t ty = 0; ty < tilesH; ty++) {
-      for (int64_t j = 0; j < a; j++) {
-        for (int64_t k = 0; k < a; k++) d[k] = rowT + ((m * ty + k) * a + j) * lanes;
-        for (int64_t i = 0; i < a; i++) t[i] = channel + (a * i + j) * planeStride + ty * tilesW;
-        inputTransform(d, t, lanes);
-      }
-    }
+    (m == 2 ? transformInputChannel<2> : transformInputChannel<4>)(phases, paddedRows, half, tilesH, tilesW, lanes, rowT, channel, planeStride);
     // The image's tiles [first, first + imageTiles) into the panels, in runs that end at panel boundaries.
     const int64_t first = n * imageTiles;
     for (int64_t xi = 0; xi < planes; xi++)
@@ -219,28 +256,9 @@ void Winograd::run(int64_t images, const float* x, const uint16_t* x16, Storage 
     const int64_t n = item / out_, o = item % out_;
     static thread_local std::vector<float> work;
     work.resize(static_cast<size_t>((m * a + m) * lanes));
-    float* columnT = work.data();               // (Aᵀ·M)[i][j] for the tile row: [i][j][tx]
-    float* finished = columnT + m * a * lanes;  // output column m·tx + c of one output row: [c][tx]
     float* yo = y + (n * out_ + o) * OH * OW;
-    const float* s[6];
-    float* u[6];
-    for (int64_t ty = 0; ty < tilesH; ty++) {
-      for (int64_t j = 0; j < a; j++) {
-        for (int64_t k = 0; k < a; k++) s[k] = M + (a * k + j) * productPlane + o * tiles + n * imageTiles + ty * tilesW;
-        for (int64_t i = 0; i < m; i++) u[i] = columnT + (i * a + j) * lanes;
-        outputTransform(s, u, lanes);
-      }
-      for (int64_t i = 0; i < m && m * ty + i < OH; i++) {
-        for (int64_t j = 0; j < a; j++) s[j] = columnT + (i * a + j) * lanes;
-        for (int64_t c = 0; c < m; c++) u[c] = finished + c * lanes;
-        outputTransform(s, u, lanes);
-        float* row = yo + (m * ty + i) * OW;
-        for (int64_t c = 0; c < m; c++) {  // output column m·tx + c
-          const float* from = finished + c * lanes;
-          for (int64_t tx = 0, col = c; col < OW; tx++, col += m) row[col] = from[tx];
-        }
-      }
-    }
+    (m == 2 ? transformOutputChannel<2> : transformOutputChannel<4>)(M + o * tiles + n * imageTiles, productPlane, tilesH, tilesW, lanes, work.data(),
+                                                                     work.data() + m * a * lanes, yo, OH, OW);
     finish(n, o, yo);
   }, images * out_ * imageTiles > 2048);
 }
