@@ -39,17 +39,45 @@ __attribute__((always_inline)) inline void copyRow(T* dst, const T* src, int64_t
   else std::memcpy(dst, src, static_cast<size_t>(valid) * sizeof(T));
 }
 
+// A tile row of floats into or out of a vector. A whole 6-pixel row moves as 4 + 2 floats in registers: copied
+// through a vector on the stack, a 24-byte copy after a 32-byte store (or the reverse) defeats store-to-load
+// forwarding, a stall on every row that was the largest cost of tiles with short sums (a 3-channel stem).
+typedef float Vec4 __attribute__((vector_size(16)));
+typedef float Vec2 __attribute__((vector_size(8)));
+template <int kWidth>
+__attribute__((always_inline)) inline Vec8 loadRow(const float* src, int64_t valid) {
+  Vec8 v = {};
+  if (kWidth == 6 && valid == 6) {
+    Vec4 lo;
+    Vec2 hi;
+    __builtin_memcpy(&lo, src, sizeof(Vec4));
+    __builtin_memcpy(&hi, src + 4, sizeof(Vec2));
+    const Vec2 zero = {};
+    const Vec4 upper = __builtin_shufflevector(hi, zero, 0, 1, 2, 3);
+    return __builtin_shufflevector(lo, upper, 0, 1, 2, 3, 4, 5, 6, 7);
+  }
+  copyRow<kWidth>(reinterpret_cast<float*>(&v), src, valid);
+  return v;
+}
+template <int kWidth>
+__attribute__((always_inline)) inline void storeRow(float* dst, Vec8 v, int64_t valid) {
+  if (kWidth == 6 && valid == 6) {
+    const Vec4 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3);
+    const Vec2 hi = __builtin_shufflevector(v, v, 4, 5);
+    __builtin_memcpy(dst, &lo, sizeof(Vec4));
+    __builtin_memcpy(dst + 4, &hi, sizeof(Vec2));
+    return;
+  }
+  copyRow<kWidth>(dst, reinterpret_cast<const float*>(&v), valid);
+}
+
 // A tile's sums, transposed to rows of channel c's pixels (`kWidth` lanes, `out.valid` of them real), finished
 // into the output: residual, activation, rounding, store.
 template <int kWidth>
 __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const TileOutput& out) {
   for (int64_t c = 0; c < out.channels; c++) {
     Vec8 v = rows[c];
-    if (out.residual) {
-      Vec8 r = {};
-      copyRow<kWidth>(reinterpret_cast<float*>(&r), out.residual + c * out.residualStride, out.valid);
-      v += r;
-    }
+    if (out.residual) v += loadRow<kWidth>(out.residual + c * out.residualStride, out.valid);
     if (out.residual16) {
       uint16_t r[8] = {};
       copyRow<kWidth>(r, out.residual16 + c * out.residualStride, out.valid);
@@ -63,7 +91,7 @@ __attribute__((always_inline)) inline void finishRows(const Vec8* rows, const Ti
       copyRow<kWidth>(out.y16 + c * out.yStride, h, out.valid);
       continue;
     }
-    copyRow<kWidth>(out.y + c * out.yStride, reinterpret_cast<const float*>(&v), out.valid);
+    storeRow<kWidth>(out.y + c * out.yStride, v, out.valid);
   }
 }
 
