@@ -45,8 +45,7 @@ __attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, A
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
 // the stored rows; stored to C or, for a 16-bit output, narrowed into it.
-NETDEF_CLONES
-void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
+__attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
   // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
@@ -148,6 +147,22 @@ void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict
   }
 }
 
+// The micro-kernel over A panels [p0, p1) × B panels [q0, q1) (bps[q − q0], rows strides[q − q0] apart, or
+// `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one call for the block with
+// the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the tile's multiply-adds.
+NETDEF_CLONES
+void sweepTiles(int64_t kc, const float* ap, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
+                bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep) {
+  // (No lambda here: a lambda is compiled for the baseline target, not for this clone's.)
+  const int64_t outer = panelsOuter ? q1 - q0 : p1 - p0, inner = panelsOuter ? p1 - p0 : q1 - q0;
+  for (int64_t i = 0; i < outer; i++)
+    for (int64_t j = 0; j < inner; j++) {
+      const int64_t p = panelsOuter ? p0 + j : p0 + i, q = panelsOuter ? q0 + i : q0 + j;
+      microKernel(kc, ap + p * kc * kMR, bps[q - q0], strides ? strides[q - q0] : stride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
+                  std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
+    }
+}
+
 // Rows [0, m) of A (k0 … k0+kc) into panels of kMR rows, zero-padded.
 void packA(int64_t m, int64_t kc, const float* a, int64_t lda, float* ap) {
   const int64_t panels = (m + kMR - 1) / kMR;
@@ -243,11 +258,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
           strides[q - q0] = rowMajorB && nr == kNR ? ldb : kNR;
           bps[q - q0] = rowMajorB && nr == kNR ? rowMajorB + k0 * ldb + q * kNR : packB(k0, kc, q * kNR, nr, buffer + (q - q0) * kNR * kc);
         }
-        for (int64_t p = 0; p < mPanels; p++) {
-          for (int64_t q = q0; q < q1; q++) {
-            microKernel(kc, ap + p * kc * kMR, bps[q - q0], strides[q - q0], C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
-          }
-        }
+        sweepTiles(kc, ap, 0, mPanels, bps, strides, 0, q0, q1, false, M, N, C, ldc, add, ep);
       }, parallel);
       continue;
     }
@@ -257,11 +268,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     const float** panels = panelList.data();
     parallelFor(nPanels, [&](int64_t q) { panels[q] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
-      for (int64_t q = 0; q < nPanels; q++) {
-        for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) {
-          microKernel(kc, ap + p * kc * kMR, panels[q], kNR, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR), std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR);
-        }
-      }
+      sweepTiles(kc, ap, chunk * mChunk, std::min(mPanels, (chunk + 1) * mChunk), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep);
     }, parallel);
   }
 }
