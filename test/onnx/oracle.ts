@@ -34,7 +34,7 @@ export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {
 /** Largest |a − b| over the tolerance 1e-5·max|b| + 1e-6 (≤ 1 passes), and whether the shapes agree. */
 export function agreement(a: { data: ArrayLike<number>; shape: readonly number[] }, b: ort.Tensor): { ratio: number; sameShape: boolean } {
   const expected = Array.from(b.data as ArrayLike<number | bigint>, Number);
-  const scale = Math.max(...expected.map(Math.abs), 0);
+  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);  // (spread arguments overflow the stack on large outputs)
   let ratio = 0;
   for (let i = 0; i < expected.length; i++) {
     const diff = Math.abs(Number(a.data[i]) - expected[i]!);
