@@ -162,6 +162,7 @@ const tacticCases: Record<string, OracleCase & { tactics: string[] }> = {
   "20 channels + residual + relu (fused; a last block of 4)": { tactics: gemm, inputs: img(20, 9, 7), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: w(20, 20, 3, 3), bias: w(20) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
   "+ sigmoid (fused)": { tactics: gemm, inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, stride: 2, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("s", { type: "sigmoid" }) },
   "+ clip [−0.1, 0.2] (fused)": { tactics: gemm, inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, padding: 1, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("clip", { type: "clip", alpha: -0.1, beta: 0.2 }) },
+  "1×1 24→24 + residual + relu on 8×8 (whole 6 × 16 tiles)": { tactics: ["pointwise_gemm", "direct_c16"], inputs: img(24, 8, 8), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 1, weights: { kernel: w(24, 24, 1, 1), bias: w(24) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
   "1×1 32→20 on 7×9": { tactics: ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"], inputs: img(32, 7, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 1, weights: { kernel: w(20, 32, 1, 1), bias: w(20) } }) },
 };
 

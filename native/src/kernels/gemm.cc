@@ -42,7 +42,8 @@ __attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, A
   return vmath::round(round, activate ? vmath::activate(act, alpha, beta, v) : v);
 }
 
-// The common epilogue, decided once per sweep of tiles: bias, then nothing, a ReLU or a clip, float32 out; one
+// The common epilogue, decided once per sweep of tiles: bias and a float32 residual, then nothing, a ReLU or a clip,
+// float32 out; one
 // clamp with no dispatch (what vmath::activate computes for ReLU and clip, NaN included: it stays NaN). With the
 // dispatch per row, a 1×1 convolution with 16 input channels spent as long finishing a tile as computing it.
 struct PlainEpilogue {
@@ -52,7 +53,7 @@ struct PlainEpilogue {
 __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpilogue* ep) {
   using Type = ActivationFn::Type;
   PlainEpilogue plain;
-  if (!ep || ep->residual || ep->residual16 || ep->out16 || ep->activation.round != ActivationFn::Round::kNone) return plain;
+  if (!ep || ep->residual16 || ep->out16 || ep->activation.round != ActivationFn::Round::kNone) return plain;
   const Type act = ep->activation.type;
   if (act != Type::kNone && act != Type::kRelu && act != Type::kClip) return plain;
   plain.on = true;
@@ -61,8 +62,14 @@ __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpil
   plain.upper = vmath::splat(act == Type::kClip ? ep->activation.beta : __builtin_inff());
   return plain;
 }
-__attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, const float* bias, const PlainEpilogue& plain, float* cr) {
+__attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, const float* bias, const float* residual, const PlainEpilogue& plain, float* cr) {
   if (bias) { lo += *bias; hi += *bias; }
+  if (residual) {
+    Vec8 r0, r1;
+    __builtin_memcpy(&r0, residual, sizeof(Vec8));
+    __builtin_memcpy(&r1, residual + 8, sizeof(Vec8));
+    lo += r0; hi += r1;
+  }
   if (plain.clamp) {
     lo = lo < plain.lower ? plain.lower : lo;
     lo = plain.upper < lo ? plain.upper : lo;
@@ -100,12 +107,13 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
   }
   if (plain.on && !add && mr == kMR && nr == kNR) {
     const float* bias = ep->bias ? ep->bias + row0 : nullptr;
-    plainRow(c00, c01, bias, plain, c);
-    plainRow(c10, c11, bias ? bias + 1 : nullptr, plain, c + ldc);
-    plainRow(c20, c21, bias ? bias + 2 : nullptr, plain, c + 2 * ldc);
-    plainRow(c30, c31, bias ? bias + 3 : nullptr, plain, c + 3 * ldc);
-    plainRow(c40, c41, bias ? bias + 4 : nullptr, plain, c + 4 * ldc);
-    plainRow(c50, c51, bias ? bias + 5 : nullptr, plain, c + 5 * ldc);
+    const float* res = ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
+    plainRow(c00, c01, bias, res, plain, c);
+    plainRow(c10, c11, bias ? bias + 1 : nullptr, res ? res + ldc : nullptr, plain, c + ldc);
+    plainRow(c20, c21, bias ? bias + 2 : nullptr, res ? res + 2 * ldc : nullptr, plain, c + 2 * ldc);
+    plainRow(c30, c31, bias ? bias + 3 : nullptr, res ? res + 3 * ldc : nullptr, plain, c + 3 * ldc);
+    plainRow(c40, c41, bias ? bias + 4 : nullptr, res ? res + 4 * ldc : nullptr, plain, c + 4 * ldc);
+    plainRow(c50, c51, bias ? bias + 5 : nullptr, res ? res + 5 * ldc : nullptr, plain, c + 5 * ldc);
     return;
   }
   Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
