@@ -42,8 +42,8 @@ __attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, A
   return vmath::round(round, activate ? vmath::activate(act, alpha, beta, v) : v);
 }
 
-// The common epilogue, decided once per sweep of tiles: bias and a float32 residual, then nothing, a ReLU or a clip,
-// float32 out; one
+// The common epilogue, decided once per sweep of tiles: none at all, or bias and a float32 residual, then nothing, a
+// ReLU or a clip, float32 out; one
 // clamp with no dispatch (what vmath::activate computes for ReLU and clip, NaN included: it stays NaN). With the
 // dispatch per row, a 1×1 convolution with 16 input channels spent as long finishing a tile as computing it.
 struct PlainEpilogue {
@@ -53,6 +53,10 @@ struct PlainEpilogue {
 __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpilogue* ep) {
   using Type = ActivationFn::Type;
   PlainEpilogue plain;
+  if (!ep) {  // no epilogue (a K block before the last, Winograd's products): the sums stored as they are
+    plain.on = true;
+    return plain;
+  }
   if (!ep || ep->residual16 || ep->out16 || ep->activation.round != ActivationFn::Round::kNone) return plain;
   const Type act = ep->activation.type;
   if (act != Type::kNone && act != Type::kRelu && act != Type::kClip) return plain;
@@ -106,8 +110,8 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
     c50 += a[5] * b0; c51 += a[5] * b1;
   }
   if (plain.on && !add && mr == kMR && nr == kNR) {
-    const float* bias = ep->bias ? ep->bias + row0 : nullptr;
-    const float* res = ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
+    const float* bias = ep && ep->bias ? ep->bias + row0 : nullptr;
+    const float* res = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
     plainRow(c00, c01, bias, res, plain, c);
     plainRow(c10, c11, bias ? bias + 1 : nullptr, res ? res + ldc : nullptr, plain, c + ldc);
     plainRow(c20, c21, bias ? bias + 2 : nullptr, res ? res + 2 * ldc : nullptr, plain, c + 2 * ldc);
