@@ -53,7 +53,7 @@ struct PlainEpilogue {
 __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpilogue* ep) {
   using Type = ActivationFn::Type;
   PlainEpilogue plain;
-  if (!ep) {  // no epilogue (a K block before the last, Winograd's products): the sums stored as they are
+  if (!ep) {  // no epilogue (K blocks before the last, Winograd's products): the sums stored (or added) as they are
     plain.on = true;
     return plain;
   }
@@ -66,7 +66,13 @@ __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpil
   plain.upper = vmath::splat(act == Type::kClip ? ep->activation.beta : __builtin_inff());
   return plain;
 }
-__attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, const float* bias, const float* residual, const PlainEpilogue& plain, float* cr) {
+__attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, bool add, const float* bias, const float* residual, const PlainEpilogue& plain, float* cr) {
+  if (add) {  // a later K block: onto the partial sums in C
+    Vec8 old0, old1;
+    __builtin_memcpy(&old0, cr, sizeof(Vec8));
+    __builtin_memcpy(&old1, cr + 8, sizeof(Vec8));
+    lo += old0; hi += old1;
+  }
   if (bias) { lo += *bias; hi += *bias; }
   if (residual) {
     Vec8 r0, r1;
@@ -109,15 +115,15 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
     c40 += a[4] * b0; c41 += a[4] * b1;
     c50 += a[5] * b0; c51 += a[5] * b1;
   }
-  if (plain.on && !add && mr == kMR && nr == kNR) {
+  if (plain.on && mr == kMR && nr == kNR) {
     const float* bias = ep && ep->bias ? ep->bias + row0 : nullptr;
     const float* res = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
-    plainRow(c00, c01, bias, res, plain, c);
-    plainRow(c10, c11, bias ? bias + 1 : nullptr, res ? res + ldc : nullptr, plain, c + ldc);
-    plainRow(c20, c21, bias ? bias + 2 : nullptr, res ? res + 2 * ldc : nullptr, plain, c + 2 * ldc);
-    plainRow(c30, c31, bias ? bias + 3 : nullptr, res ? res + 3 * ldc : nullptr, plain, c + 3 * ldc);
-    plainRow(c40, c41, bias ? bias + 4 : nullptr, res ? res + 4 * ldc : nullptr, plain, c + 4 * ldc);
-    plainRow(c50, c51, bias ? bias + 5 : nullptr, res ? res + 5 * ldc : nullptr, plain, c + 5 * ldc);
+    plainRow(c00, c01, add, bias, res, plain, c);
+    plainRow(c10, c11, add, bias ? bias + 1 : nullptr, res ? res + ldc : nullptr, plain, c + ldc);
+    plainRow(c20, c21, add, bias ? bias + 2 : nullptr, res ? res + 2 * ldc : nullptr, plain, c + 2 * ldc);
+    plainRow(c30, c31, add, bias ? bias + 3 : nullptr, res ? res + 3 * ldc : nullptr, plain, c + 3 * ldc);
+    plainRow(c40, c41, add, bias ? bias + 4 : nullptr, res ? res + 4 * ldc : nullptr, plain, c + 4 * ldc);
+    plainRow(c50, c51, add, bias ? bias + 5 : nullptr, res ? res + 5 * ldc : nullptr, plain, c + 5 * ldc);
     return;
   }
   Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
