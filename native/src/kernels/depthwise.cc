@@ -114,10 +114,6 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
 }
 
 
-}  // namespace
-
-namespace {
-
 // Output rows per band: a plane is interleaved, computed and split a band of rows at a time, so the padded input
 // and the sums of a band (about 128 KiB) stay in L2; whole planes of 112 × 112 × 8 floats (0.8 MB for input and
 // output) spilled to L3 between the three passes.

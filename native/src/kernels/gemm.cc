@@ -43,9 +43,9 @@ __attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, A
 }
 
 // The common epilogue, decided once per sweep of tiles: none at all, or bias and a float32 residual, then nothing, a
-// ReLU or a clip, float32 out; one
-// clamp with no dispatch (what vmath::activate computes for ReLU and clip, NaN included: it stays NaN). With the
-// dispatch per row, a 1×1 convolution with 16 input channels spent as long finishing a tile as computing it.
+// ReLU or a clip, float32 out; the activation as one clamp with no dispatch (what vmath::activate computes for ReLU
+// and clip, NaN included: it stays NaN). With the dispatch per row (and the rows through the stack), a 1×1
+// convolution with 16 input channels spent as long finishing a tile as computing it.
 struct PlainEpilogue {
   bool on = false, clamp = false;
   Vec8 lower, upper;
@@ -57,7 +57,7 @@ __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpil
     plain.on = true;
     return plain;
   }
-  if (!ep || ep->residual16 || ep->out16 || ep->activation.round != ActivationFn::Round::kNone) return plain;
+  if (ep->residual16 || ep->out16 || ep->activation.round != ActivationFn::Round::kNone) return plain;
   const Type act = ep->activation.type;
   if (act != Type::kNone && act != Type::kRelu && act != Type::kClip) return plain;
   plain.on = true;
@@ -92,7 +92,8 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, bool add, 
 
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
-// the stored rows; stored to C or, for a 16-bit output, narrowed into it.
+// the stored rows; stored to C or, for a 16-bit output, narrowed into it. Whole tiles with a plain epilogue take the
+// short way.
 __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
