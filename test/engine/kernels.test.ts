@@ -1,7 +1,7 @@
 // Every layer kind on small inputs whose outputs are worked out by hand in the comments (the oracle for each row).
 // onnxruntime adds a second, independent oracle in the ONNX suite.
 import { describe, expect, it } from "vitest";
-import { roundToBfloat16, roundToFloat16 } from "netdef";
+import { roundToBfloat16, roundToFloat16, type ActivationParams } from "netdef";
 import { runNetwork } from "./run.js";
 
 const x4 = { x: { shape: [1, 1, 4, 4], data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] } };
@@ -41,20 +41,23 @@ describe("convolution", () => {
       x!.addConvolution("c", { outChannels: 1, kernel: [1, 2], paddingMode: "same_upper", bias: false, weights: { kernel: new Float32Array([1, 1]) } }));
     expect(y.values).toEqual([3, 5, 7, 4]);
   });
-  // A 1×1 convolution is a GEMM; 6 output channels × 32 pixels are whole 6 × 16 tiles, finished in registers by
-  // bias + clamp. Each value is (o − 2.5)·x + o/2 exactly, then the activation: ReLU and clip keep NaN as NaN.
-  it.each([
-    ["no activation", undefined, (v: number) => v],
-    ["ReLU", { type: "relu" as const }, (v: number) => (v < 0 ? 0 : v)],
-    ["clip [−3, 4]", { type: "clip" as const, alpha: -3, beta: 4 }, (v: number) => (v < -3 ? -3 : 4 < v ? 4 : v)],
-  ])("1×1 as GEMM on whole tiles, bias then %s, with NaN and ±∞ in the input", async (_, activation, act) => {
-    const x = Array.from({ length: 32 }, (_, p) => (p === 3 ? NaN : p === 7 ? Infinity : p === 20 ? -Infinity : p - 16));
-    const y = await runNetwork({ x: { shape: [1, 1, 4, 8], data: x } }, (_, { x: input }) => {
-      const conv = input!.addConvolution("c", { outChannels: 6, kernel: 1, weights: { kernel: Float32Array.from({ length: 6 }, (_, o) => o - 2.5), bias: Float32Array.from({ length: 6 }, (_, o) => o / 2) } });
-      return activation ? conv.addActivation("a", activation) : conv;
+  // A 1×1 convolution is a GEMM: 6 output channels × 32 pixels are whole 6 × 16 tiles, 5 × 29 partial ones (5 of 6
+  // rows, 13 of 16 columns), finished by bias + clamp. Each value is (o − 2.5)·x + o/2 exactly, then the activation:
+  // ReLU and clip keep NaN as NaN.
+  const activations: [string, ActivationParams | undefined, (v: number) => number][] = [
+    ["no activation", undefined, (v) => v],
+    ["ReLU", { type: "relu" }, (v) => (v < 0 ? 0 : v)],
+    ["clip [−3, 4]", { type: "clip", alpha: -3, beta: 4 }, (v) => (v < -3 ? -3 : 4 < v ? 4 : v)],
+  ];
+  it.each(activations.flatMap(([name, activation, act]) => [[name, 6, 32, activation, act], [name, 5, 29, activation, act]] as const))(
+    "1×1 as GEMM, bias then %s, %i channels × %i pixels, with NaN and ±∞ in the input", async (_, channels, pixels, activation, act) => {
+      const x = Array.from({ length: pixels }, (_, p) => (p === 3 || p === 25 ? NaN : p === 7 ? Infinity : p === 20 ? -Infinity : p - 16));
+      const y = await runNetwork({ x: { shape: [1, 1, 1, pixels], data: x } }, (_, { x: input }) => {
+        const conv = input!.addConvolution("c", { outChannels: channels, kernel: 1, weights: { kernel: Float32Array.from({ length: channels }, (_, o) => o - 2.5), bias: Float32Array.from({ length: channels }, (_, o) => o / 2) } });
+        return activation ? conv.addActivation("a", activation) : conv;
+      });
+      expect(y.values).toEqual(Array.from({ length: channels }, (_, o) => x.map((v) => act((o - 2.5) * v + o / 2))).flat());
     });
-    expect(y.values).toEqual(Array.from({ length: 6 }, (_, o) => x.map((v) => act((o - 2.5) * v + o / 2))).flat());
-  });
   it("1-d and 3-d convolutions", async () => {
     expect((await runNetwork({ x: { shape: [1, 1, 5], data: [1, 2, 3, 4, 5] } }, (_, { x }) =>
       x!.addConvolution("c", { outChannels: 1, kernel: 2, bias: false, weights: { kernel: new Float32Array([1, -1]) } }))).values).toEqual([-1, -1, -1, -1]);

@@ -49,6 +49,7 @@ __attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, A
 struct PlainEpilogue {
   bool on = false, clamp = false;
   Vec8 lower, upper;
+  float low = 0, high = 0;  // the same bounds, for a partial row
 };
 __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpilogue* ep) {
   using Type = ActivationFn::Type;
@@ -62,11 +63,31 @@ __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpil
   if (act != Type::kNone && act != Type::kRelu && act != Type::kClip) return plain;
   plain.on = true;
   plain.clamp = act != Type::kNone;
-  plain.lower = vmath::splat(act == Type::kClip ? ep->activation.alpha : 0.0f);
-  plain.upper = vmath::splat(act == Type::kClip ? ep->activation.beta : __builtin_inff());
+  plain.low = act == Type::kClip ? ep->activation.alpha : 0.0f;
+  plain.high = act == Type::kClip ? ep->activation.beta : __builtin_inff();
+  plain.lower = vmath::splat(plain.low);
+  plain.upper = vmath::splat(plain.high);
   return plain;
 }
-__attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, bool add, const float* bias, const float* residual, const PlainEpilogue& plain, float* cr) {
+// One row of a tile, `nr` of its 16 columns real.
+__attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr, bool add, const float* bias, const float* residual, const PlainEpilogue& plain, float* cr) {
+  if (nr < kNR) {  // the last panel of a row: value by value, the same arithmetic
+    alignas(32) float sums[kNR];
+    __builtin_memcpy(sums, &lo, sizeof(Vec8));
+    __builtin_memcpy(sums + 8, &hi, sizeof(Vec8));
+    for (int64_t j = 0; j < nr; j++) {
+      float v = sums[j];
+      if (add) v += cr[j];
+      if (bias) v += *bias;
+      if (residual) v += residual[j];
+      if (plain.clamp) {
+        v = v < plain.low ? plain.low : v;
+        v = plain.high < v ? plain.high : v;
+      }
+      cr[j] = v;
+    }
+    return;
+  }
   if (add) {  // a later K block: onto the partial sums in C
     Vec8 old0, old1;
     __builtin_memcpy(&old0, cr, sizeof(Vec8));
@@ -92,8 +113,7 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, bool add, 
 
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
-// the stored rows; stored to C or, for a 16-bit output, narrowed into it. Whole tiles with a plain epilogue take the
-// short way.
+// the stored rows; stored to C or, for a 16-bit output, narrowed into it. A plain epilogue takes the short way.
 __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
@@ -116,15 +136,15 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
     c40 += a[4] * b0; c41 += a[4] * b1;
     c50 += a[5] * b0; c51 += a[5] * b1;
   }
-  if (plain.on && mr == kMR && nr == kNR) {
+  if (plain.on) {  // rows past mr are A's zero padding: not stored
     const float* bias = ep && ep->bias ? ep->bias + row0 : nullptr;
     const float* res = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
-    plainRow(c00, c01, add, bias, res, plain, c);
-    plainRow(c10, c11, add, bias ? bias + 1 : nullptr, res ? res + ldc : nullptr, plain, c + ldc);
-    plainRow(c20, c21, add, bias ? bias + 2 : nullptr, res ? res + 2 * ldc : nullptr, plain, c + 2 * ldc);
-    plainRow(c30, c31, add, bias ? bias + 3 : nullptr, res ? res + 3 * ldc : nullptr, plain, c + 3 * ldc);
-    plainRow(c40, c41, add, bias ? bias + 4 : nullptr, res ? res + 4 * ldc : nullptr, plain, c + 4 * ldc);
-    plainRow(c50, c51, add, bias ? bias + 5 : nullptr, res ? res + 5 * ldc : nullptr, plain, c + 5 * ldc);
+    plainRow(c00, c01, nr, add, bias, res, plain, c);
+    if (mr > 1) plainRow(c10, c11, nr, add, bias ? bias + 1 : nullptr, res ? res + ldc : nullptr, plain, c + ldc);
+    if (mr > 2) plainRow(c20, c21, nr, add, bias ? bias + 2 : nullptr, res ? res + 2 * ldc : nullptr, plain, c + 2 * ldc);
+    if (mr > 3) plainRow(c30, c31, nr, add, bias ? bias + 3 : nullptr, res ? res + 3 * ldc : nullptr, plain, c + 3 * ldc);
+    if (mr > 4) plainRow(c40, c41, nr, add, bias ? bias + 4 : nullptr, res ? res + 4 * ldc : nullptr, plain, c + 4 * ldc);
+    if (mr > 5) plainRow(c50, c51, nr, add, bias ? bias + 5 : nullptr, res ? res + 5 * ldc : nullptr, plain, c + 5 * ldc);
     return;
   }
   Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
