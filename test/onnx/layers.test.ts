@@ -177,6 +177,19 @@ describe("every convolution tactic vs onnxruntime", () => {
   });
 });
 
+// Winograd F(4×4)'s transforms scale by up to 8 and 1/24, so on long sums it strays further from the exact sum than
+// the other tactics: its stated tolerance is 2e-5·max|onnxruntime| + 2e-6 (twice the oracle's), which it needs from
+// about 256 input channels on (measured 0.7–1.1× the oracle's tolerance on 256–1024 channels); F(2×2) and direct
+// stay within the oracle's own (0.05–0.3×).
+describe("Winograd F(4×4) on long sums, at its stated tolerance", () => {
+  it.each([[256, 14], [512, 7]])("%i input channels on %i×%i", async (channels, size) => {
+    const c: OracleCase = { inputs: { x: { shape: [1, channels, size, size] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 64, kernel: 3, padding: 1, weights: { kernel: w(64, channels, 3, 3), bias: w(64) } }) };
+    for (const [tactic, bound] of [["winograd_4x4_3x3", 2], ["winograd_2x2_3x3", 1], ["direct_c16", 1]] as const) {
+      for (const { builtin, onnxruntime } of await runBoth(c, 1, { tactics: { c: tactic } })) expect(agreement(builtin, onnxruntime).ratio).toBeLessThanOrEqual(bound);
+    }
+  });
+});
+
 describe("export refusals", () => {
   it.each([
     ["ceil-mode convolution", (net: Network) => net.addInput("x", "float32", [1, 1, 5, 5]).addConvolution("c", { outChannels: 1, kernel: 2, stride: 2, paddingMode: "explicit_round_up", weights: { kernel: new Float32Array(4), bias: new Float32Array(1) } })],
