@@ -13,6 +13,8 @@ export interface TuningOptions {
   timingCacheFile?: string;
   signal?: AbortSignal;
   onLayer?: (layer: string, index: number, count: number) => void;
+  /** Tactics never timed nor chosen (BuildOptions.excludeTactics). */
+  excluded?: ReadonlySet<string>;
 }
 
 /** One tuned layer: the tactic chosen and what each candidate measured (fastest ms). */
@@ -33,8 +35,25 @@ interface ConvolutionShape {
   kernel: number[]; stride: number[]; dilation?: number[]; prePadding: number[]; postPadding: number[]; paddingMode: string; groups: number; outChannels: number;
 }
 
-/** The implementations of a convolution worth timing on its shape (one candidate: nothing to tune). */
-export function candidateTactics(op: BuildOp, inputShape: readonly number[]): string[] {
+/** Every convolution tactic of the builtin engine (what BuildOptions.excludeTactics may name). */
+export const convolutionTactics: readonly string[] = [
+  "implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", "winograd_2x2_3x3", "winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct",
+];
+
+/** The tactics BuildOptions.excludeTactics names, checked: an unknown name is a BuildError. */
+export function excludedTactics(names: readonly string[]): ReadonlySet<string> {
+  for (const name of names) {
+    if (!convolutionTactics.includes(name)) throw new BuildError(`excludeTactics: '${name}' is not a tactic; the tactics are ${convolutionTactics.join(", ")}`);
+  }
+  return new Set(names);
+}
+
+/** The implementations of a convolution worth timing on its shape (one candidate: nothing to tune), less the excluded ones. */
+export function candidateTactics(op: BuildOp, inputShape: readonly number[], excluded: ReadonlySet<string> = new Set()): string[] {
+  return implementations(op, inputShape).filter((t) => !excluded.has(t));
+}
+
+function implementations(op: BuildOp, inputShape: readonly number[]): string[] {
   if (op.kind !== "convolution" || op.params.inputScale !== undefined) return [];  // INT8: one implementation
   const p = op.params as unknown as ConvolutionShape;
   const channels = inputShape[1]!;
@@ -71,20 +90,24 @@ function winogradTactic(inChannels: number, outChannels: number, outputSize: rea
  * Without tuning, shape rules pick: Winograd for 3×3 stride-1 convolutions where it wins (winogradTactic); the
  * direct tactic for every other convolution but depthwise and 1×1 ones (it beat the implicit GEMM on every shape
  * timed, from LeNet's 1→20 to ResNet's 512→512, few filters included); the engine's own rules otherwise (direct
- * depthwise, 1×1 as a GEMM).
+ * depthwise, 1×1 as a GEMM: left without a tactic). Where excluded tactics rule the choice out, the next one in
+ * that order that is left.
  */
-export function assignDefaultTactics(graph: BuildGraph): void {
+export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<string> = new Set()): void {
   for (const op of graph.ops) {
     if (op.kind !== "convolution" || op.params.tactic !== undefined || op.params.inputScale !== undefined) continue;
     const input = graph.tensors.get(op.inputs[0]!)!.shape, output = graph.tensors.get(op.outputs[0]!)!.shape;
-    const candidates = candidateTactics(op, input);
+    const all = implementations(op, input), candidates = candidateTactics(op, input, excluded);
+    if (candidates.length === 0) throw new BuildError(`excludeTactics rules out every implementation of layer '${op.name}' (${all.join(", ")})`);
     const p = op.params as unknown as ConvolutionShape;
     // 1×1 convolutions (pointwise_gemm: as fast as direct on MobileNetV2's projections, whole network at batch 1 and
     // 8, and it widens 16-bit input panel by panel where direct would widen the whole input first) and depthwise
     // ones: the engine's rules.
-    if (candidates.includes("pointwise_gemm") || !candidates.includes("direct_c16")) continue;
+    const engineRules = all.includes("pointwise_gemm") ? "pointwise_gemm" : all.includes("depthwise_direct") ? "depthwise_direct" : undefined;
     const winograd = winogradFits(p) && output.slice(2).every((d) => d > 0) ? winogradTactic(input[1]! / p.groups, p.outChannels / p.groups, output.slice(2)) : undefined;
-    op.params = { ...op.params, tactic: winograd ?? "direct_c16" };
+    const order = [engineRules, winograd, "direct_c16", "implicit_gemm_k256", "implicit_gemm_k128", "implicit_gemm_k512"];
+    const tactic = order.find((t) => t !== undefined && candidates.includes(t)) ?? candidates[0]!;
+    if (tactic !== engineRules) op.params = { ...op.params, tactic };
   }
 }
 
@@ -92,8 +115,9 @@ export function assignDefaultTactics(graph: BuildGraph): void {
  * Implementations the caller pinned by layer name (BuildOptions.tactics), checked against each layer's candidates.
  * Pinned layers keep their tactic: the rules and the tuner pass over them.
  */
-export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, string>>): void {
+export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, string>>, excluded: ReadonlySet<string> = new Set()): void {
   for (const [layer, tactic] of Object.entries(pinned)) {
+    if (excluded.has(tactic)) throw new BuildError(`tactics: layer '${layer}' is pinned to '${tactic}', which excludeTactics rules out`);
     const op = graph.ops.find((o) => o.name === layer);
     const shape = op && graph.tensors.get(op.inputs[0]!)!.shape;
     const candidates = op && shape ? candidateTactics(op, shape) : [];
@@ -166,7 +190,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const declared = graph.tensors.get(op.inputs[0] ?? "")?.shape;
     const shape = declared?.map((d, i) => (i === 0 && d < 0 ? batch : d));
     const pinned = op.params.tactic !== undefined;
-    return { op, shape, candidates: shape && !pinned && !shape.some((d) => d < 0) ? candidateTactics(op, shape) : [] };
+    return { op, shape, candidates: shape && !pinned && !shape.some((d) => d < 0) ? candidateTactics(op, shape, options.excluded) : [] };
   }).filter((t) => t.candidates.length > 1);
   const choices: TacticChoice[] = [];
   for (const [index, { op, shape, candidates }] of tunable.entries()) {

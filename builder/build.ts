@@ -9,7 +9,7 @@ import type { WeightSource } from "../weights/source.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
 import { liveness } from "./memory.js";
-import { assignDefaultTactics, autotune, pinTactics, type TacticChoice, type TuningLevel } from "./autotune.js";
+import { assignDefaultTactics, autotune, excludedTactics, pinTactics, type TacticChoice, type TuningLevel } from "./autotune.js";
 import { passesFor, runPasses } from "./passes.js";
 
 /** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
@@ -43,6 +43,12 @@ export interface BuildOptions {
    * Pinned layers are neither tuned nor given the shape rules' choice; a name or tactic that does not fit is a BuildError.
    */
   tactics?: Readonly<Record<string, string>>;
+  /**
+   * Tactics no layer may use, like TensorRT's tactic sources: the tuner does not time them and the shape rules
+   * take their next choice. E.g. `["winograd_4x4_3x3"]`, whose results stray further from the exact sums (about
+   * 1e-5 of the output's range on long sums), where every layer must match a reference closely.
+   */
+  excludeTactics?: readonly string[];
   /** A timing cache file: read before tuning and written after, so later builds skip what was measured. */
   timingCacheFile?: string;
   /** Run the optimisation passes (fusions, folding). Default true; false keeps every layer as defined, for debugging. */
@@ -105,16 +111,17 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
   const graph = buildGraph(ir, options.weights ?? network.weights);
   const foldedConstants = await runPasses(graph, passes, optimize, advance);
   let tactics: TacticChoice[] = [];
-  pinTactics(graph, options.tactics ?? {});
+  const excluded = excludedTactics(options.excludeTactics ?? []);
+  pinTactics(graph, options.tactics ?? {}, excluded);
   if (tuning !== "off") {
     advance("auto-tuning convolutions");
     const batch = inputs[0]?.profiles?.[0]?.opt[0] ?? 1;
     tactics = await autotune(graph, batch, {
-      level: tuning, timingCacheFile: options.timingCacheFile, signal: options.signal,
+      level: tuning, timingCacheFile: options.timingCacheFile, signal: options.signal, excluded,
       onLayer: (layer, i, n) => options.onProgress?.({ phase: `auto-tuning ${layer} (${i + 1}/${n})`, step: step - 1, steps }),
     });
   }
-  assignDefaultTactics(graph);  // whatever was neither pinned nor tuned (layers of dynamic shape when tuning)
+  assignDefaultTactics(graph, excluded);  // whatever was neither pinned nor tuned (layers of dynamic shape when tuning)
   advance("encoding and compiling the plan");
   const header: PlanHeader = {
     netdef: packageVersion, network: ir.name, backend: "builtin",

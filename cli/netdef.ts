@@ -11,7 +11,7 @@ import {
 const USAGE = `usage: netdef <command> [options]
 
   build <network.ts> --weights <file> [--profile in:min/opt/max]... [--precision fp32|fp16|bf16|int8 --calib <dir>]
-        [--tuning off|fast|thorough --timing-cache <file>] [--tactic layer=tactic]... -o <model.plan>
+        [--tuning off|fast|thorough --timing-cache <file>] [--tactic layer=tactic]... [--exclude-tactic tactic]... -o <model.plan>
   run <model.plan> --input [name=]<x.npy>... -o <out.npy>
   inspect <model.plan | network.ts> [--weights <file>]
   bench <model.plan> [--batch N] [--profile]
@@ -32,7 +32,7 @@ const { values: options, positionals } = parseArgs({
     weights: { type: "string" }, output: { type: "string", short: "o" }, input: { type: "string", multiple: true },
     // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
     profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
-    calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true },
+    calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true }, "exclude-tactic": { type: "string", multiple: true },
     precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
   },
   strict: false,
@@ -124,6 +124,7 @@ async function main(): Promise<void> {
       const engine = await network.build({
         profiles: parseProfiles((options.profile as string[] | undefined) ?? []), onProgress: progressBar("build"), signal: controller.signal,
         tuning: tuning as "off" | "fast" | "thorough", timingCacheFile: options["timing-cache"] as string | undefined, tactics,
+        excludeTactics: (options["exclude-tactic"] as string[] | undefined) ?? [],
       });
       const out = need(options.output, "-o <model.plan>");
       await engine.save(out);

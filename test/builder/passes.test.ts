@@ -1,6 +1,6 @@
 // The builder's passes: the graph before and after each, and outputs unchanged (within 1e-5 relative).
 import { describe, expect, it } from "vitest";
-import { BuildError, Network } from "netdef";
+import { BuildError, Network, type Engine } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
 import { activationMemory } from "../../builder/memory.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
@@ -258,6 +258,44 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
       projection: "rules", "short projection": "rules",
       "F4, 64 channels": "winograd_4x4_3x3", "F4, 128 channels": "winograd_4x4_3x3", "F2, 256 channels": "winograd_2x2_3x3", "too few channels for 16 tiles": "direct_c16",
     });
+  });
+});
+
+describe("tactics excluded for every layer (BuildOptions.excludeTactics, like TensorRT's tactic sources)", () => {
+  const define = () => {
+    const net = new Network("excluded");
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.05);
+    const x = net.addInput("x", "float32", [1, 64, 28, 28]);
+    const wide = x.addConvolution("wide", { outChannels: 64, kernel: 3, padding: 1, weights: { kernel: w(64, 64, 3, 3), bias: w(64) } });  // the rules: F(4×4)
+    const mixed = wide.addConvolution("mix", { outChannels: 64, kernel: 1, weights: { kernel: w(64, 64, 1, 1), bias: w(64) } });  // the rules: the engine's GEMM
+    net.markOutput(mixed.addConvolution("dw", { outChannels: 64, kernel: 3, groups: 64, padding: 1, weights: { kernel: w(64, 1, 3, 3), bias: w(64) } }), "y");
+    return net;
+  };
+  const tacticsOf = (engine: Engine) => Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]));
+
+  it("the shape rules take their next choice, and compute the same within the tactics' tolerance", async () => {
+    const rules = await define().build();
+    expect(tacticsOf(rules)).toEqual({ wide: "winograd_4x4_3x3", mix: "rules", dw: "rules" });
+    const excluded = await define().build({ excludeTactics: ["winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct"] });
+    expect(tacticsOf(excluded)).toEqual({ wide: "direct_c16", mix: "direct_c16", dw: "implicit_gemm_k256" });
+    const input = { x: Float32Array.from({ length: 64 * 28 * 28 }, (_, i) => Math.cos(i)) };
+    const [a, b] = await Promise.all([rules.createExecutionContext().execute(input), excluded.createExecutionContext().execute(input)]);
+    const scale = (b.y!.data as Float32Array).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    (a.y!.data as Float32Array).forEach((v, i) => expect(Math.abs(v - Number(b.y!.data[i]))).toBeLessThanOrEqual(2e-5 * scale));
+  });
+
+  it("the tuner neither times nor picks them", async () => {
+    const tuned = await define().build({ tuning: "fast", excludeTactics: ["winograd_4x4_3x3", "winograd_2x2_3x3"] });
+    const wide = tuned.inspect().tactics.find((t) => t.layer === "wide")!;
+    expect(Object.keys(wide.milliseconds).sort()).toEqual(["direct_c16", "implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"]);
+    expect(wide.tactic.startsWith("winograd")).toBe(false);
+  });
+
+  it("refuses an unknown name, a pinned tactic it excludes, and a layer left with no implementation", async () => {
+    await expect(define().build({ excludeTactics: ["winograd_6x6"] })).rejects.toThrow(/excludeTactics: 'winograd_6x6' is not a tactic; the tactics are implicit_gemm_k128, .*depthwise_direct$/);
+    await expect(define().build({ excludeTactics: ["direct_c16"], tactics: { wide: "direct_c16" } })).rejects.toThrow(/layer 'wide' is pinned to 'direct_c16', which excludeTactics rules out/);
+    await expect(define().build({ excludeTactics: ["depthwise_direct", "implicit_gemm_k256"] })).rejects.toThrow(/excludeTactics rules out every implementation of layer 'dw' \(depthwise_direct, implicit_gemm_k256\)/);
+    await expect(define().build({ excludeTactics: ["winograd_6x6"] })).rejects.toBeInstanceOf(BuildError);
   });
 });
 
