@@ -206,8 +206,10 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
       const tactic = Object.entries(milliseconds).sort((a, b) => a[1] - b[1])[0]![0];
       entry = cache.entries[key] = { tactic, milliseconds };
     }
-    op.params = { ...op.params, tactic: entry!.tactic };
-    choices.push({ layer: op.name, tactic: entry!.tactic, milliseconds: entry!.milliseconds, cached });
+    // The fastest of this build's candidates: a cached entry may have timed tactics this build excludes.
+    const tactic = [...candidates].sort((a, b) => entry!.milliseconds[a]! - entry!.milliseconds[b]!)[0]!;
+    op.params = { ...op.params, tactic };
+    choices.push({ layer: op.name, tactic, milliseconds: Object.fromEntries(candidates.map((c) => [c, entry!.milliseconds[c]!])), cached });
   }
   if (options.timingCacheFile) await writeFile(options.timingCacheFile, JSON.stringify(cache, null, 1));
   return choices;

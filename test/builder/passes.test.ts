@@ -1,5 +1,8 @@
 // The builder's passes: the graph before and after each, and outputs unchanged (within 1e-5 relative).
 import { describe, expect, it } from "vitest";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { BuildError, Network, type Engine } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
 import { activationMemory } from "../../builder/memory.js";
@@ -289,6 +292,17 @@ describe("tactics excluded for every layer (BuildOptions.excludeTactics, like Te
     const wide = tuned.inspect().tactics.find((t) => t.layer === "wide")!;
     expect(Object.keys(wide.milliseconds).sort()).toEqual(["direct_c16", "implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"]);
     expect(wide.tactic.startsWith("winograd")).toBe(false);
+  });
+
+  it("a timing cache's choice gives way to the fastest tactic left", async () => {
+    const cacheFile = path.join(await mkdtemp(path.join(os.tmpdir(), "netdef-exclude-")), "timing.json");
+    const first = (await define().build({ tuning: "fast", timingCacheFile: cacheFile })).inspect().tactics.find((t) => t.layer === "wide")!;
+    const again = (await define().build({ tuning: "fast", timingCacheFile: cacheFile, excludeTactics: [first.tactic] })).inspect().tactics.find((t) => t.layer === "wide")!;
+    expect(again.cached).toBe(true);
+    expect(again.tactic).not.toBe(first.tactic);
+    const left = Object.entries(first.milliseconds).filter(([t]) => t !== first.tactic).sort((a, b) => a[1] - b[1]);
+    expect(again.tactic).toBe(left[0]![0]);
+    expect(again.milliseconds).not.toHaveProperty(first.tactic);
   });
 
   it("refuses an unknown name, a pinned tactic it excludes, and a layer left with no implementation", async () => {
