@@ -257,7 +257,7 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
     for (const t of [e, e2, e3real, f, g, h, i, ...winograd]) net.markOutput(t);
     const engine = await net.build();
     expect(Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]))).toEqual({
-      wide: "direct_c16", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_c16", "short sums": "direct_c16", "short sums, stride 2": "direct_c16", "shorter sums": "direct_c16", "large map": "direct_c16", "1x1": "rules",
+      wide: "direct_rows", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_rows", "short sums": "direct_rows", "short sums, stride 2": "direct_c16", "shorter sums": "direct_rows", "large map": "direct_rows", "1x1": "rules",
       projection: "rules", "short projection": "rules",
       "F4, 64 channels": "winograd_4x4_3x3", "F4, 128 channels": "winograd_4x4_3x3", "F2, 256 channels": "winograd_2x2_3x3", "too few channels for 16 tiles": "direct_c16",
     });
@@ -290,7 +290,7 @@ describe("tactics excluded for every layer (BuildOptions.excludeTactics, like Te
   it("the tuner neither times nor picks them", async () => {
     const tuned = await define().build({ tuning: "fast", excludeTactics: ["winograd_4x4_3x3", "winograd_2x2_3x3"] });
     const wide = tuned.inspect().tactics.find((t) => t.layer === "wide")!;
-    expect(Object.keys(wide.milliseconds).sort()).toEqual(["direct_c16", "implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"]);
+    expect(Object.keys(wide.milliseconds).sort()).toEqual(["direct_c16", "direct_rows", "implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"]);
     expect(wide.tactic.startsWith("winograd")).toBe(false);
   });
 
@@ -324,7 +324,7 @@ describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
 
   it("keeps the pinned tactic over the rules and the tuner, and computes the same", async () => {
     const rules = await define().build();
-    expect(rules.inspect().layers[0]!.tactic).toBe("direct_c16");
+    expect(rules.inspect().layers[0]!.tactic).toBe("direct_rows");
     const pinned = await define().build({ tactics: { conv: "implicit_gemm_k128" }, tuning: "fast" });
     expect(pinned.inspect().layers[0]!.tactic).toBe("implicit_gemm_k128");
     expect(pinned.inspect().tactics).toEqual([]);  // nothing left to tune
@@ -335,7 +335,7 @@ describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
 
   it("refuses a layer without a choice of implementation, and a tactic the layer cannot use", async () => {
     await expect(define().build({ tactics: { relu: "direct_c16" } })).rejects.toThrow(/'relu' is not a layer with a choice of implementation after fusion; these are: conv/);
-    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toThrow(/layer 'conv' cannot use 'depthwise_direct'; its implementations are implicit_gemm_k128, .*direct_c16, winograd_2x2_3x3, winograd_4x4_3x3$/);
+    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toThrow(/layer 'conv' cannot use 'depthwise_direct'; its implementations are implicit_gemm_k128, .*direct_c16, direct_rows, winograd_2x2_3x3, winograd_4x4_3x3$/);
     await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toBeInstanceOf(BuildError);
   });
 });

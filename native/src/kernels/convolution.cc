@@ -41,9 +41,14 @@ class Convolution : public Kernel {
     if (tactic_ == "int8_implicit_gemm") bad("the int8_implicit_gemm tactic needs an inputScale");
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
-    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16") bad("tactic '" + tactic_ + "'");
+    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16" && tactic_ != "direct_rows") bad("tactic '" + tactic_ + "'");
     if (tactic_ == "direct_c16") {
       direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_);
+      return;
+    }
+    if (tactic_ == "direct_rows") {
+      if (w_.stride[2] != 1) bad("the direct_rows tactic needs a width stride of 1");
+      direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_, true);
       return;
     }
     if (tactic_ == "winograd_2x2_3x3" || tactic_ == "winograd_4x4_3x3") {

@@ -163,10 +163,17 @@ int64_t reach(const Window& w, int j, int64_t out) { return (out - 1) * w.stride
 
 }  // namespace
 
-DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window)
-    : outChannels_(outChannels), inPerGroup_(inPerGroup), groups_(groups), w_(window) {
+DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window, bool rows)
+    : outChannels_(outChannels), inPerGroup_(inPerGroup), groups_(groups), w_(window), rows_(rows) {
   taps_ = w_.kernel[0] * w_.kernel[1] * w_.kernel[2];
   const int64_t outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_;
+  if (rows_) {
+    for (int64_t g = 0; g < groups_; g++) {
+      const std::vector<float> group = prepackA(outPerGroup, K, weights.data() + g * outPerGroup * K, K, K);
+      packed_.insert(packed_.end(), group.begin(), group.end());
+    }
+    return;
+  }
   blocksPerGroup_ = (outPerGroup + kLanes - 1) / kLanes;
   packed_.assign(static_cast<size_t>(groups_ * blocksPerGroup_ * K * kLanes), 0.0f);
   for (int64_t g = 0; g < groups_; g++)
@@ -189,12 +196,15 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
     padded[j] = reach(w_, j, out[j]);
     inside = inside && pad[j] == 0 && padded[j] <= size[j];
   }
+  // (direct_rows reads 16 floats a row wherever its last pixels lie: always a copy, with 16 floats of slack.)
+  inside = inside && !rows_;
   if (inside) std::copy(size, size + 3, padded);
   const int64_t plane = padded[0] * padded[1] * padded[2];
   static thread_local Floats paddedInput;
   const float* source = image.x;
   if (!inside) {
-    paddedInput.resize(static_cast<size_t>(channels * plane));
+    paddedInput.resize(static_cast<size_t>(channels * plane + 16));
+    std::fill(paddedInput.end() - 16, paddedInput.end(), 0.0f);
     float* p = paddedInput.data();  // the caller's buffer: workers see it through `p`
     const int64_t inPlane = size[0] * size[1] * size[2];
     parallelItems(channels, plane, [&](int64_t c) {
@@ -222,6 +232,7 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
       for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
         for (int64_t kw = 0; kw < w_.kernel[2]; kw++, k++)
           taps[k] = static_cast<int64_t>(sizeof(float)) * (c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * padded[2] + kw * w_.dilation[2]);
+  if (rows_) return runRows(image, source, padded, taps, out, biases, act);
   const bool inRegister = finishesInRegisters(act);
   // Tasks: a block of 16 output channels over a run of tiles (about 8 output rows, so the rows' input stays in L2
   // while the task's weights are reused across it), runs outermost so concurrent tasks share their input.
@@ -270,6 +281,31 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
       }
     }
   }, runs * blocks > 1 && pixels * K * outChannels_ > (1 << 16));
+}
+
+void DirectConvolution::runRows(const ImageIO& image, const float* source, const int64_t padded[3], const int64_t* taps, const int64_t out[3], const float* biases,
+                                const ActivationFn& act) const {
+  const int64_t outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_, pixels = out[0] * out[1] * out[2];
+  const int64_t plane = padded[0] * padded[1] * padded[2], rows = out[0] * out[1], panelSize = (outPerGroup + 5) / 6 * 6 * K;
+  // Tasks: one output row of one group (its segments of 16 pixels, all the group's channels).
+  parallelItems(groups_ * rows, K * out[2] * outPerGroup, [&](int64_t task) {
+    const int64_t g = task / rows, row = task % rows, od = row / out[1], oh = row % out[1];
+    const int64_t channelsAt = g * outPerGroup * pixels;
+    GemmEpilogue ep;
+    ep.bias = biases ? biases + g * outPerGroup : nullptr;
+    ep.residual = image.residual ? image.residual + channelsAt : nullptr;
+    ep.residual16 = image.residual16 ? image.residual16 + channelsAt : nullptr;
+    ep.residual16Type = image.residual16Type;
+    ep.out16 = image.y16 ? image.y16 + channelsAt : nullptr;
+    ep.out16Type = image.y16Type;
+    ep.activation = act;
+    const float* rowStart = source + g * inPerGroup_ * plane + (od * w_.stride[0] * padded[1] + oh * w_.stride[1]) * padded[2];
+    for (int64_t ow = 0; ow < out[2]; ow += 16) {
+      const int64_t p0 = row * out[2] + ow;
+      sgemmTaps(outPerGroup, std::min<int64_t>(16, out[2] - ow), K, packed_.data() + g * panelSize, rowStart + ow, taps, image.y ? image.y + channelsAt + p0 : nullptr,
+                pixels, p0, &ep);
+    }
+  }, groups_ * rows > 1);
 }
 
 }  // namespace netdef

@@ -115,19 +115,22 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
 // the stored rows; stored to C or, for a 16-bit output, narrowed into it. A plain epilogue takes the short way.
 __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
-                 const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain) {
+                 const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain, const int64_t* taps = nullptr) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
   // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
+  // B's row k at bp + k·bStride, or (taps) at bp plus taps[k] bytes.
   for (int64_t k = 0; k < kc && nr <= 8; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
     Vec8 b0;
-    __builtin_memcpy(&b0, bp + k * bStride, sizeof(Vec8));
+    __builtin_memcpy(&b0, row, sizeof(Vec8));
     const float* a = ap + k * kMR;
     c00 += a[0] * b0; c10 += a[1] * b0; c20 += a[2] * b0; c30 += a[3] * b0; c40 += a[4] * b0; c50 += a[5] * b0;
   }
   for (int64_t k = 0; k < kc && nr > 8; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
     Vec8 b0, b1;
-    __builtin_memcpy(&b0, bp + k * bStride, sizeof(Vec8));
-    __builtin_memcpy(&b1, bp + k * bStride + 8, sizeof(Vec8));
+    __builtin_memcpy(&b0, row, sizeof(Vec8));
+    __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
     const float* a = ap + k * kMR;
     c00 += a[0] * b0; c01 += a[0] * b1;
     c10 += a[1] * b0; c11 += a[1] * b1;
@@ -243,6 +246,18 @@ void sweepTiles(int64_t kc, const float* ap, int64_t p0, int64_t p1, const float
                   std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR, plain);
     }
 }
+
+}  // namespace
+
+NETDEF_CLONES
+void sgemmTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0, const GemmEpilogue* epilogue) {
+  const PlainEpilogue plain = plainEpilogue(epilogue);
+  const int64_t mPanels = (M + kMR - 1) / kMR;
+  for (int64_t p = 0; p < mPanels; p++)
+    microKernel(K, prepackedA + p * K * kMR, b, 0, C + p * kMR * ldc, ldc, std::min(kMR, M - p * kMR), nr, false, epilogue, p * kMR, col0, plain, taps);
+}
+
+namespace {
 
 // Rows [0, m) of A (k0 … k0+kc) into panels of kMR rows, zero-padded.
 void packA(int64_t m, int64_t kc, const float* a, int64_t lda, float* ap) {

@@ -246,6 +246,11 @@ struct GemmEpilogue {
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
                   int64_t kBlock = 256, const float* prepackedA = nullptr, const GemmEpilogue* epilogue = nullptr, const float* rowMajorB = nullptr, int64_t ldb = 0);
 
+// C[0:M, 0:nr] = A · B, nr ≤ 16, A prepacked (prepackA with kBlock ≥ K), B's row k the nr floats at b plus taps[k]
+// bytes (a convolution's input read in place, a window's taps apart), then the epilogue (its bias, residual and
+// 16-bit output indexed from column col0 of rows 0…M).
+void sgemmTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0, const GemmEpilogue* epilogue);
+
 // Columns [j0, j0+nr) of a row-major B (rows from `b`, already at the block's first row) into one panel.
 void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* panel);
 
