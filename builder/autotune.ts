@@ -61,8 +61,7 @@ function implementations(op: BuildOp, inputShape: readonly number[]): string[] {
   const pointwise = p.kernel.every((k) => k === 1) && p.stride.every((s) => s === 1) && [...p.prePadding, ...p.postPadding].every((x) => x === 0) && p.paddingMode.startsWith("explicit");
   if (depthwise) return ["depthwise_direct", "implicit_gemm_k256"];
   if (pointwise) return ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"];
-  const rows = p.stride[p.stride.length - 1] === 1 ? ["direct_rows"] : [];  // pixels along a row in vector lanes: width stride 1
-  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", ...rows, ...(winogradFits(p) ? ["winograd_2x2_3x3", "winograd_4x4_3x3"] : [])];
+  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", "direct_rows", ...(winogradFits(p) ? ["winograd_2x2_3x3", "winograd_4x4_3x3"] : [])];
 }
 
 /** Winograd F(m×m, 3×3) applies: a 2-d 3×3 kernel at stride 1, dilation 1, one group. */
@@ -89,7 +88,7 @@ function winogradTactic(inChannels: number, outChannels: number, outputSize: rea
 
 /**
  * Without tuning, shape rules pick: Winograd for 3×3 stride-1 convolutions where it wins (winogradTactic);
- * direct_rows for short sums at width stride 1; the direct tactic for every other convolution but depthwise and 1×1 ones (it beat the implicit GEMM on every shape
+ * direct_rows for short sums; the direct tactic for every other convolution but depthwise and 1×1 ones (it beat the implicit GEMM on every shape
  * timed, from LeNet's 1→20 to ResNet's 512→512, few filters included); the engine's own rules otherwise (direct
  * depthwise, 1×1 as a GEMM: left without a tactic). Where excluded tactics rule the choice out, the next one in
  * that order that is left.
@@ -106,9 +105,10 @@ export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<st
     // ones: the engine's rules.
     const engineRules = all.includes("pointwise_gemm") ? "pointwise_gemm" : all.includes("depthwise_direct") ? "depthwise_direct" : undefined;
     const winograd = winogradFits(p) && output.slice(2).every((d) => d > 0) ? winogradTactic(input[1]! / p.groups, p.outChannels / p.groups, output.slice(2)) : undefined;
-    // Short sums (≤ 150 products: a 3-channel stem, LeNet's 1-channel 5×5, 16 channels of 3×3) at width stride 1:
-    // the pixels in vector lanes (direct_rows), 1.8–1.9× direct_c16 on 3-channel 3×3 layers, even at 16 channels;
-    // direct_c16 from 20-channel 5×5 and 32-channel 3×3 up (1.1–1.15× direct_rows there).
+    // Short sums (≤ 150 products: a 3-channel stem, LeNet's 1-channel 5×5, 16 channels of 3×3, ResNet's 7×7/2
+    // stem): the pixels in vector lanes (direct_rows), 1.8–1.9× direct_c16 on 3-channel 3×3 layers at stride 1 and
+    // 2, 1.2× on the 7×7/2 stem, even at 16 channels; direct_c16 from 20-channel 5×5 and 32-channel 3×3 up
+    // (1.1–1.3× direct_rows there).
     const sums = (input[1]! / p.groups) * p.kernel.reduce((a, b) => a * b, 1);
     const rows = sums <= 150 ? "direct_rows" : undefined;
     const order = [engineRules, winograd, rows, "direct_c16", "implicit_gemm_k256", "implicit_gemm_k128", "implicit_gemm_k512"];

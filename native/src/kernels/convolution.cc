@@ -47,7 +47,6 @@ class Convolution : public Kernel {
       return;
     }
     if (tactic_ == "direct_rows") {
-      if (w_.stride[2] != 1) bad("the direct_rows tactic needs a width stride of 1");
       direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_, true);
       return;
     }

@@ -196,10 +196,13 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
     padded[j] = reach(w_, j, out[j]);
     inside = inside && pad[j] == 0 && padded[j] <= size[j];
   }
-  // (direct_rows reads 16 floats a row wherever its last pixels lie: always a copy, with 16 floats of slack.)
+  // (direct_rows reads 16 floats a row wherever its last pixels lie: always a copy, with 16 floats of slack. At width
+  // stride s its rows are split by column phase, s runs of `phase` values, so that each tap's 16 pixels lie side
+  // by side: padded column s·i + k at k·phase + i.)
   inside = inside && !rows_;
   if (inside) std::copy(size, size + 3, padded);
-  const int64_t plane = padded[0] * padded[1] * padded[2];
+  const int64_t sw = rows_ ? w_.stride[2] : 1, phase = (padded[2] + sw - 1) / sw, rowLength = sw * phase;
+  const int64_t plane = padded[0] * padded[1] * rowLength;
   static thread_local Floats paddedInput;
   const float* source = image.x;
   if (!inside) {
@@ -209,16 +212,21 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
     const int64_t inPlane = size[0] * size[1] * size[2];
     parallelItems(channels, plane, [&](int64_t c) {
       float* pc = p + c * plane;
+      static thread_local Floats line;  // a padded row before its split by phase
+      line.resize(static_cast<size_t>(rowLength));
       for (int64_t d = 0; d < padded[0]; d++)
         for (int64_t h = 0; h < padded[1]; h++) {
-          float* row = pc + (d * padded[1] + h) * padded[2];
+          float* const destination = pc + (d * padded[1] + h) * rowLength;
+          float* row = sw > 1 ? line.data() : destination;
           const int64_t id = d - pad[0], ih = h - pad[1];
           const int64_t lo = std::min(padded[2], pad[2]), hi = id < 0 || id >= size[0] || ih < 0 || ih >= size[1] ? lo : std::max(lo, std::min(padded[2], pad[2] + size[2]));
           std::fill(row, row + lo, 0.0f);
           const int64_t from = c * inPlane + (id * size[1] + ih) * size[2] + (lo - pad[2]);
           if (hi > lo && image.x) std::memcpy(row + lo, image.x + from, static_cast<size_t>(hi - lo) * sizeof(float));
           if (hi > lo && image.x16) widenHalves(image.x16 + from, row + lo, hi - lo, image.x16Type);
-          std::fill(row + hi, row + padded[2], 0.0f);
+          std::fill(row + hi, row + rowLength, 0.0f);
+          for (int64_t k = 0; sw > 1 && k < sw; k++)
+            for (int64_t i = 0; i < phase; i++) destination[k * phase + i] = row[sw * i + k];
         }
     }, channels * plane > (1 << 14));
     source = p;
@@ -231,8 +239,9 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
     for (int64_t kd = 0; kd < w_.kernel[0]; kd++)
       for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
         for (int64_t kw = 0; kw < w_.kernel[2]; kw++, k++)
-          taps[k] = static_cast<int64_t>(sizeof(float)) * (c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * padded[2] + kw * w_.dilation[2]);
-  if (rows_) return runRows(image, source, padded, taps, out, biases, act);
+          taps[k] = static_cast<int64_t>(sizeof(float)) * (c * plane + (kd * w_.dilation[0] * padded[1] + kh * w_.dilation[1]) * rowLength +
+                                                           (kw * w_.dilation[2]) % sw * phase + (kw * w_.dilation[2]) / sw);
+  if (rows_) return runRows(image, source, padded, rowLength, taps, out, biases, act);
   const bool inRegister = finishesInRegisters(act);
   // Tasks: a block of 16 output channels over a run of tiles (about 8 output rows, so the rows' input stays in L2
   // while the task's weights are reused across it), runs outermost so concurrent tasks share their input.
@@ -283,10 +292,10 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
   }, runs * blocks > 1 && pixels * K * outChannels_ > (1 << 16));
 }
 
-void DirectConvolution::runRows(const ImageIO& image, const float* source, const int64_t padded[3], const int64_t* taps, const int64_t out[3], const float* biases,
-                                const ActivationFn& act) const {
+void DirectConvolution::runRows(const ImageIO& image, const float* source, const int64_t padded[3], int64_t rowLength, const int64_t* taps, const int64_t out[3],
+                                const float* biases, const ActivationFn& act) const {
   const int64_t outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_, pixels = out[0] * out[1] * out[2];
-  const int64_t plane = padded[0] * padded[1] * padded[2], rows = out[0] * out[1], panelSize = (outPerGroup + 5) / 6 * 6 * K;
+  const int64_t plane = padded[0] * padded[1] * rowLength, rows = out[0] * out[1], panelSize = (outPerGroup + 5) / 6 * 6 * K;
   // Tasks: one output row of one group (its segments of 16 pixels, all the group's channels).
   parallelItems(groups_ * rows, K * out[2] * outPerGroup, [&](int64_t task) {
     const int64_t g = task / rows, row = task % rows, od = row / out[1], oh = row % out[1];
@@ -299,7 +308,7 @@ void DirectConvolution::runRows(const ImageIO& image, const float* source, const
     ep.out16 = image.y16 ? image.y16 + channelsAt : nullptr;
     ep.out16Type = image.y16Type;
     ep.activation = act;
-    const float* rowStart = source + g * inPerGroup_ * plane + (od * w_.stride[0] * padded[1] + oh * w_.stride[1]) * padded[2];
+    const float* rowStart = source + g * inPerGroup_ * plane + (od * w_.stride[0] * padded[1] + oh * w_.stride[1]) * rowLength;
     for (int64_t ow = 0; ow < out[2]; ow += 16) {
       const int64_t p0 = row * out[2] + ow;
       sgemmTaps(outPerGroup, std::min<int64_t>(16, out[2] - ow), K, packed_.data() + g * panelSize, rowStart + ow, taps, image.y ? image.y + channelsAt + p0 : nullptr,

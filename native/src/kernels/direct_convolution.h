@@ -13,10 +13,11 @@ namespace netdef {
 // nothing is packed (the implicit GEMM's panels copy 9× a 3×3 layer's input); the sums are transposed into the
 // output's channel planes at the end. Any kernel size, stride, dilation and group count, 1-d to 3-d.
 //
-// The direct_rows tactic (`rows`, width stride 1): the other way round, the output pixels in vector lanes: 6 output
+// The direct_rows tactic (`rows`): the other way round, the output pixels in vector lanes: 6 output
 // channels × 16 pixels of an output row per tile, each step a 16-float row of the padded input read in place (the
 // GEMM micro-kernel with its B rows a window's taps apart), stored without a transpose. For short sums (LeNet's
-// 1-channel 5×5, a 3-channel stem), where transposing direct_c16's tiles cost as much as computing them.
+// 1-channel 5×5, a 3-channel stem), where transposing direct_c16's tiles cost as much as computing them. At a width
+// stride above 1 the padded rows are split by column phase so that each tap's pixels still lie side by side.
 class DirectConvolution {
  public:
   DirectConvolution(const std::vector<float>& weights, int64_t outChannels, int64_t inPerGroup, int64_t groups, const Window& window, bool rows = false);
@@ -28,7 +29,8 @@ class DirectConvolution {
   static constexpr int64_t kChannels = 16, kPixels = 6;
 
  private:
-  void runRows(const ImageIO& image, const float* source, const int64_t padded[3], const int64_t* taps, const int64_t out[3], const float* bias, const ActivationFn& activation) const;
+  void runRows(const ImageIO& image, const float* source, const int64_t padded[3], int64_t rowLength, const int64_t* taps, const int64_t out[3], const float* bias,
+               const ActivationFn& activation) const;
 
   int64_t outChannels_, inPerGroup_, groups_, blocksPerGroup_, taps_;
   Window w_;
