@@ -246,6 +246,7 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
     const big = net.addInput("big", "float32", [1, 16, 17, 16]);
     const f = big.addConvolution("large map", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 16, 3, 3) } });
     const g = big.addConvolution("1x1", { outChannels: 16, kernel: 1, bias: false, weights: { kernel: w(16, 16, 1, 1) } });
+    const g2 = big.addConvolution("1x1 stride 2", { outChannels: 32, kernel: 1, stride: 2, bias: false, weights: { kernel: w(32, 16, 1, 1) } });
     const wideInput = net.addInput("wide input", "float32", [1, 128, 7, 7]);
     const h = wideInput.addConvolution("projection", { outChannels: 32, kernel: 1, bias: false, weights: { kernel: w(32, 128, 1, 1) } });
     const i = wideInput.addConvolution("short projection", { outChannels: 64, kernel: 1, bias: false, weights: { kernel: w(64, 128, 1, 1) } });
@@ -254,10 +255,10 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
     const c64 = (input: number[], name: string, outChannels: number) =>
       net.addInput(`${name} input`, "float32", input).addConvolution(name, { outChannels, kernel: 3, padding: 1, bias: false, weights: { kernel: w(outChannels, input[1]!, 3, 3) } });
     const winograd = [c64([1, 64, 28, 28], "F4, 64 channels", 64), c64([1, 128, 14, 14], "F4, 128 channels", 128), c64([1, 256, 7, 7], "F2, 256 channels", 256), c64([1, 64, 14, 14], "too few channels for 16 tiles", 64)];
-    for (const t of [e, e2, e3real, f, g, h, i, ...winograd]) net.markOutput(t);
+    for (const t of [e, e2, e3real, f, g, g2, h, i, ...winograd]) net.markOutput(t);
     const engine = await net.build();
     expect(Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]))).toEqual({
-      wide: "direct_rows", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_rows", "short sums": "direct_rows", "short sums, stride 2": "direct_rows", "shorter sums": "direct_rows", "large map": "direct_rows", "1x1": "rules",
+      wide: "direct_rows", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_rows", "short sums": "direct_rows", "short sums, stride 2": "direct_rows", "shorter sums": "direct_rows", "large map": "direct_rows", "1x1": "rules", "1x1 stride 2": "implicit_gemm_k256",
       projection: "rules", "short projection": "rules",
       "F4, 64 channels": "winograd_4x4_3x3", "F4, 128 channels": "winograd_4x4_3x3", "F2, 256 channels": "winograd_2x2_3x3", "too few channels for 16 tiles": "direct_c16",
     });
@@ -280,7 +281,7 @@ describe("tactics excluded for every layer (BuildOptions.excludeTactics, like Te
     const rules = await define().build();
     expect(tacticsOf(rules)).toEqual({ wide: "winograd_4x4_3x3", mix: "rules", dw: "rules" });
     const excluded = await define().build({ excludeTactics: ["winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct"] });
-    expect(tacticsOf(excluded)).toEqual({ wide: "direct_c16", mix: "direct_c16", dw: "implicit_gemm_k256" });
+    expect(tacticsOf(excluded)).toEqual({ wide: "direct_c16", mix: "implicit_gemm_k256", dw: "implicit_gemm_k256" });
     const input = { x: Float32Array.from({ length: 64 * 28 * 28 }, (_, i) => Math.cos(i)) };
     const [a, b] = await Promise.all([rules.createExecutionContext().execute(input), excluded.createExecutionContext().execute(input)]);
     const scale = (b.y!.data as Float32Array).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
