@@ -116,14 +116,7 @@ class Convolution : public Kernel {
           yg = partial.data();
         }
         const float* packed = packed_.at(g).data();
-        GemmEpilogue epilogue;
-        epilogue.bias = bias_.empty() ? nullptr : bias_.data() + g * outPerGroup;
-        epilogue.residual = image.residual ? image.residual + outOffset : nullptr;
-        epilogue.residual16 = image.residual16 ? image.residual16 + outOffset : nullptr;
-        epilogue.residual16Type = image.residual16Type;
-        epilogue.out16 = image.y16 ? image.y16 + outOffset : nullptr;
-        epilogue.out16Type = image.y16Type;
-        epilogue.activation = activation_;
+        const GemmEpilogue epilogue = convolutionEpilogue(image, outOffset, bias_.empty() ? nullptr : bias_.data() + g * outPerGroup, activation_);
         if (pointwise) {
           // B is the input itself, [channels, pixels]: read in place when float32, widened panel by panel otherwise.
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) {

@@ -168,10 +168,7 @@ DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t 
   taps_ = w_.kernel[0] * w_.kernel[1] * w_.kernel[2];
   const int64_t outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_;
   if (rows_) {
-    for (int64_t g = 0; g < groups_; g++) {
-      const std::vector<float> group = prepackA(outPerGroup, K, weights.data() + g * outPerGroup * K, K, K);
-      packed_.insert(packed_.end(), group.begin(), group.end());
-    }
+    for (int64_t g = 0; g < groups_; g++) groupPanels_.push_back(prepackA(outPerGroup, K, weights.data() + g * outPerGroup * K, K, K));
     return;
   }
   blocksPerGroup_ = (outPerGroup + kLanes - 1) / kLanes;
@@ -295,23 +292,16 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
 void DirectConvolution::runRows(const ImageIO& image, const float* source, const int64_t padded[3], int64_t rowLength, const int64_t* taps, const int64_t out[3],
                                 const float* biases, const ActivationFn& act) const {
   const int64_t outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_, pixels = out[0] * out[1] * out[2];
-  const int64_t plane = padded[0] * padded[1] * rowLength, rows = out[0] * out[1], panelSize = (outPerGroup + 5) / 6 * 6 * K;
+  const int64_t plane = padded[0] * padded[1] * rowLength, rows = out[0] * out[1];
   // Tasks: one output row of one group (its segments of 16 pixels, all the group's channels).
   parallelItems(groups_ * rows, K * out[2] * outPerGroup, [&](int64_t task) {
     const int64_t g = task / rows, row = task % rows, od = row / out[1], oh = row % out[1];
     const int64_t channelsAt = g * outPerGroup * pixels;
-    GemmEpilogue ep;
-    ep.bias = biases ? biases + g * outPerGroup : nullptr;
-    ep.residual = image.residual ? image.residual + channelsAt : nullptr;
-    ep.residual16 = image.residual16 ? image.residual16 + channelsAt : nullptr;
-    ep.residual16Type = image.residual16Type;
-    ep.out16 = image.y16 ? image.y16 + channelsAt : nullptr;
-    ep.out16Type = image.y16Type;
-    ep.activation = act;
+    const GemmEpilogue ep = convolutionEpilogue(image, channelsAt, biases ? biases + g * outPerGroup : nullptr, act);
     const float* rowStart = source + g * inPerGroup_ * plane + (od * w_.stride[0] * padded[1] + oh * w_.stride[1]) * rowLength;
     for (int64_t ow = 0; ow < out[2]; ow += 16) {
       const int64_t p0 = row * out[2] + ow;
-      sgemmTaps(outPerGroup, std::min<int64_t>(16, out[2] - ow), K, packed_.data() + g * panelSize, rowStart + ow, taps, image.y ? image.y + channelsAt + p0 : nullptr,
+      sgemmTaps(outPerGroup, std::min<int64_t>(16, out[2] - ow), K, groupPanels_[g].data(), rowStart + ow, taps, image.y ? image.y + channelsAt + p0 : nullptr,
                 pixels, p0, &ep);
     }
   }, groups_ * rows > 1);

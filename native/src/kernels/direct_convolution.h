@@ -35,9 +35,8 @@ class DirectConvolution {
   int64_t outChannels_, inPerGroup_, groups_, blocksPerGroup_, taps_;
   Window w_;
   bool rows_;
-  // direct_c16: [group][block of 16 output channels][input channel, tap][16], zero past the group's channels;
-  // direct_rows: each group's [output channel][input channel, tap] in the GEMM's panel layout.
-  std::vector<float> packed_;
+  std::vector<float> packed_;  // direct_c16: [group][block of 16 output channels][input channel, tap][16], zero past the group's channels
+  std::vector<std::vector<float>> groupPanels_;  // direct_rows: each group's [output channel][input channel, tap] in the GEMM's panel layout
 };
 
 }  // namespace netdef

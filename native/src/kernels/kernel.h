@@ -240,6 +240,20 @@ struct GemmEpilogue {
   ActivationFn activation;
 };
 
+// The epilogue of a convolution's GEMM over one image's output channels from `offset` values into its planes on:
+// `bias` (already at the first of those channels, or null), the image's residual and 16-bit output, the activation.
+inline GemmEpilogue convolutionEpilogue(const ImageIO& image, int64_t offset, const float* bias, const ActivationFn& activation) {
+  GemmEpilogue ep;
+  ep.bias = bias;
+  ep.residual = image.residual ? image.residual + offset : nullptr;
+  ep.residual16 = image.residual16 ? image.residual16 + offset : nullptr;
+  ep.residual16Type = image.residual16Type;
+  ep.out16 = image.y16 ? image.y16 + offset : nullptr;
+  ep.out16Type = image.y16Type;
+  ep.activation = activation;
+  return ep;
+}
+
 // C[M,N] (+)= A[M,K] · B with B supplied panel by panel, then the epilogue if given.
 // `prepackedA` (from prepackA with the same kBlock), when given, replaces A: constant weights are packed once.
 // `rowMajorB` (B itself, [K, N] with leading dimension `ldb`), when given, lets a wide GEMM read whole panels in place.
