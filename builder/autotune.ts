@@ -88,10 +88,11 @@ function winogradTactic(inChannels: number, outChannels: number, outputSize: rea
 
 /**
  * Without tuning, shape rules pick: Winograd for 3×3 stride-1 convolutions where it wins (winogradTactic);
- * direct_rows for short sums; the direct tactic for every other convolution but depthwise and 1×1 ones (it beat the implicit GEMM on every shape
- * timed, from LeNet's 1→20 to ResNet's 512→512, few filters included); the engine's own rules otherwise (direct
- * depthwise, 1×1 as a GEMM: left without a tactic). Where excluded tactics rule the choice out, the next one in
- * that order that is left.
+ * direct_rows for short sums; the implicit GEMM for strided 1×1 convolutions; the direct tactic for every other
+ * convolution but depthwise and stride-1 1×1 ones (it beat the implicit GEMM on every such shape timed, from
+ * LeNet's 1→20 to ResNet's 512→512, few filters included); the engine's own rules otherwise (direct depthwise,
+ * 1×1 as a GEMM: left without a tactic). Where excluded tactics rule the choice out, the next one in that order
+ * that is left.
  */
 export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<string> = new Set()): void {
   for (const op of graph.ops) {
@@ -211,13 +212,10 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     let entry = cache.entries[key];
     // An entry that did not time every candidate of this version (a tactic added since) is measured again.
     const cached = entry !== undefined && candidates.every((c) => c in entry!.milliseconds);
-    if (!cached) {
-      const milliseconds = await timeTactics(graph, op, batch, candidates, rounds);
-      const tactic = Object.entries(milliseconds).sort((a, b) => a[1] - b[1])[0]![0];
-      entry = cache.entries[key] = { tactic, milliseconds };
-    }
+    if (!cached) entry = cache.entries[key] = { tactic: "", milliseconds: await timeTactics(graph, op, batch, candidates, rounds) };
     // The fastest of this build's candidates: a cached entry may have timed tactics this build excludes.
     const tactic = [...candidates].sort((a, b) => entry!.milliseconds[a]! - entry!.milliseconds[b]!)[0]!;
+    if (!cached) entry!.tactic = tactic;
     op.params = { ...op.params, tactic };
     choices.push({ layer: op.name, tactic, milliseconds: Object.fromEntries(candidates.map((c) => [c, entry!.milliseconds[c]!])), cached });
   }
