@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Network } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
+import { defineResNet18, randomWeights } from "../../examples/resnet18/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
@@ -49,6 +50,18 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
   it("mobilenet_v2 (depthwise, ReLU6, residual adds, global pooling)", async () => {
     const { actual, expected } = await run(defineMobileNetV2, "mobilenet_v2.safetensors", "mobilenet_v2_io.safetensors", "input", "output");
     const { maxAbs, agree } = compare(actual, expected, 1000);
+    expect(agree).toBe(2);
+    expect(maxAbs).toBeLessThan(1e-4);
+  });
+
+  it("resnet18 (seeded random weights) with its default tactics: Winograd F(4×4) and F(2×2), direct, strided 1×1 GEMMs", async () => {
+    const io = await loadFixtureWeights("resnet18_io.safetensors");
+    const input = io.get("input")!;
+    const engine = await defineResNet18(randomWeights(defineResNet18())).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] });
+    const tactics = new Set(engine.inspect().layers.map((l) => l.tactic));
+    for (const tactic of ["winograd_4x4_3x3", "winograd_2x2_3x3", "direct_c16", "direct_rows", "implicit_gemm_k256"]) expect(tactics).toContain(tactic);
+    const outputs = await engine.createExecutionContext().execute({ input: { data: io.float32("input"), shape: input.shape } });
+    const { maxAbs, agree } = compare(outputs.output!.data as Float32Array, io.get("output_fp64")!.data as Float64Array, 1000);
     expect(agree).toBe(2);
     expect(maxAbs).toBeLessThan(1e-4);
   });

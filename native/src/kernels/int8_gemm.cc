@@ -95,17 +95,16 @@ struct Implementation {
   MicroKernel nonNegative, negative;
 };
 
-// The best implementation the CPU has, lowered by NETDEF_INT8_KERNEL (avx2 or scalar).
+// The best implementation the CPU has, lowered by NETDEF_INT8_KERNEL (avxvnni, avx2 or scalar: how each is checked
+// against the portable one on a CPU that has the better ones).
 Implementation chooseImplementation() {
   const char* cap = std::getenv("NETDEF_INT8_KERNEL");
   const std::string limit = cap ? cap : "";
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (limit.empty()) {
-    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
-      return {"avx512vnni", microAvx512Vnni<false>, microAvx512Vnni<true>};
-    if (__builtin_cpu_supports("avxvnni")) return {"avxvnni", microAvxVnni<false>, microAvxVnni<true>};
-  }
+  if (limit.empty() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
+    return {"avx512vnni", microAvx512Vnni<false>, microAvx512Vnni<true>};
+  if ((limit.empty() || limit == "avxvnni") && __builtin_cpu_supports("avxvnni")) return {"avxvnni", microAvxVnni<false>, microAvxVnni<true>};
   if (limit != "scalar" && __builtin_cpu_supports("avx2")) return {"avx2", microAvx2<false>, microAvx2<true>};
 #endif
   return {"scalar", microScalar, microScalar};
