@@ -37,6 +37,8 @@ class ThreadPool {
     for (auto& w : workers_) w.join();
   }
 
+  int64_t threads() const { return static_cast<int64_t>(workers_.size()) + 1; }
+
   void run(int64_t count, const std::function<void(int64_t)>& body) {
     std::unique_lock<std::mutex> own(busy_, std::try_to_lock);
     if (!own.owns_lock() || workers_.empty() || count < 2) {
@@ -121,6 +123,8 @@ ThreadPool& pool() {
 }
 
 }  // namespace
+
+int64_t poolThreads() { return pool().threads(); }
 
 void parallelFor(int64_t count, const std::function<void(int64_t)>& body, bool parallel) {
   if (!parallel) {

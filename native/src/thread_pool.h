@@ -23,4 +23,18 @@ inline void parallelItems(int64_t count, int64_t itemWork, const std::function<v
   parallelRanges(count, perTask < 1 ? 1 : perTask, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) body(i); }, parallel);
 }
 
+// The threads a parallel loop runs on (the pool's workers and the caller).
+int64_t poolThreads();
+
+// How many parts to split `count` items into, each of at most about `perPart`: a multiple of the pool's threads
+// (where there are items enough), so that no thread is left alone with a last part while the others wait. With
+// part i = [count·i / parts, count·(i + 1) / parts), sizes differ by at most one item: 13 GEMM panels in groups of
+// at most 4 are 3 + 3 + 3 + 4 (7 and 6 a thread), not 4 + 4 + 4 + 1 (8 and 5).
+inline int64_t balancedParts(int64_t count, int64_t perPart) {
+  const int64_t parts = (count + perPart - 1) / perPart, threads = poolThreads();
+  const int64_t rounded = (parts + threads - 1) / threads * threads;
+  return rounded <= count ? rounded : parts;
+}
+inline int64_t partBegin(int64_t count, int64_t parts, int64_t i) { return count * i / parts; }
+
 }  // namespace netdef

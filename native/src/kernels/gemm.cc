@@ -324,7 +324,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   // chunks of A panels (a few tens of KiB, kept in L2) and run them against each B panel in turn (kept in L1), so
   // large weights stream from memory once.
   const bool wide = nPanels >= 8;
-  const int64_t mChunk = std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)), mChunks = (mPanels + mChunk - 1) / mChunk;
+  const int64_t mChunks = balancedParts(mPanels, std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)));
   const bool parallel = M * N * K > (1 << 16);
   kBlock = evenBlock(K, kBlock);
   if (epilogue && epilogue->out16 && (accumulate || (K > kBlock && !C))) throw std::logic_error("sgemmPackedB: a 16-bit output's partial sums need C");
@@ -341,10 +341,10 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     if (wide) {
       // A task takes a group of B panels and sweeps the A panels over it: each A panel meets the group's panels in
       // turn, so C is written row-block by row-block in runs of the group's width rather than 16 floats per page.
-      const int64_t groups = (nPanels + kWideGroup - 1) / kWideGroup;
+      const int64_t groups = balancedParts(nPanels, kWideGroup);
       parallelFor(groups, [&](int64_t group) {
         static thread_local AlignedBuffer packedB;
-        const int64_t q0 = group * kWideGroup, q1 = std::min(nPanels, q0 + kWideGroup);
+        const int64_t q0 = partBegin(nPanels, groups, group), q1 = partBegin(nPanels, groups, group + 1);
         float* buffer = packedB.get(static_cast<size_t>(kWideGroup * kNR * kc));
         const float* bps[kWideGroup];
         int64_t strides[kWideGroup];
@@ -364,7 +364,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     const float** panels = panelList.data();
     parallelFor(nPanels, [&](int64_t q) { panels[q] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
-      sweepTiles(kc, ap, chunk * mChunk, std::min(mPanels, (chunk + 1) * mChunk), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep);
+      sweepTiles(kc, ap, partBegin(mPanels, mChunks, chunk), partBegin(mPanels, mChunks, chunk + 1), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep);
     }, parallel);
   }
 }

@@ -270,9 +270,10 @@ void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, 
   // finished in one visit. As in the float GEMM: wide B in groups of panels per task, narrow B packed once and
   // met by chunks of A panels.
   if (nPanels >= 8) {
-    parallelFor((nPanels + kWideGroup - 1) / kWideGroup, [&](int64_t group) {
+    const int64_t groups = balancedParts(nPanels, kWideGroup);
+    parallelFor(groups, [&](int64_t group) {
       static thread_local std::vector<int8_t> buffer;
-      const int64_t q0 = group * kWideGroup, q1 = std::min(nPanels, q0 + kWideGroup);
+      const int64_t q0 = partBegin(nPanels, groups, group), q1 = partBegin(nPanels, groups, group + 1);
       buffer.resize(static_cast<size_t>(kWideGroup * panelBytes));
       for (int64_t q = q0; q < q1; q++) packB(q * kCols, std::min(kCols, N - q * kCols), buffer.data() + (q - q0) * panelBytes);
       for (int64_t p = 0; p < mPanels; p++)
@@ -284,10 +285,10 @@ void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, 
   shared.resize(static_cast<size_t>(nPanels * panelBytes));
   int8_t* panels = shared.data();
   parallelFor(nPanels, [&](int64_t q) { packB(q * kCols, std::min(kCols, N - q * kCols), panels + q * panelBytes); }, parallel);
-  const int64_t mChunk = std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8));
-  parallelFor((mPanels + mChunk - 1) / mChunk, [&](int64_t chunk) {
+  const int64_t chunks = balancedParts(mPanels, std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)));
+  parallelFor(chunks, [&](int64_t chunk) {
     for (int64_t q = 0; q < nPanels; q++)
-      for (int64_t p = chunk * mChunk; p < std::min(mPanels, (chunk + 1) * mChunk); p++) tile(p, q, panels + q * panelBytes);
+      for (int64_t p = partBegin(mPanels, chunks, chunk); p < partBegin(mPanels, chunks, chunk + 1); p++) tile(p, q, panels + q * panelBytes);
   }, parallel);
 }
 
