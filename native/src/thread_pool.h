@@ -10,19 +10,6 @@ namespace netdef {
 // keeps cores from being oversubscribed. The first exception a body throws is rethrown to the caller.
 void parallelFor(int64_t count, const std::function<void(int64_t)>& body, bool parallel = true);
 
-// parallelFor over [0, count) in ranges of `chunk` elements: body(begin, end) per range, for element-wise loops.
-inline void parallelRanges(int64_t count, int64_t chunk, const std::function<void(int64_t, int64_t)>& body, bool parallel = true) {
-  parallelFor((count + chunk - 1) / chunk, [&](int64_t c) { body(c * chunk, count < (c + 1) * chunk ? count : (c + 1) * chunk); }, parallel);
-}
-
-// parallelFor over items of about `itemWork` elementary steps each, handed out in runs of several items when items
-// are small (a 4×4 pooling plane, a 7×7 channel), so that each hand-out (an atomic shared by the cores) is paid
-// for by a few thousand steps of work.
-inline void parallelItems(int64_t count, int64_t itemWork, const std::function<void(int64_t)>& body, bool parallel = true) {
-  const int64_t perTask = 4096 / (itemWork < 1 ? 1 : itemWork);
-  parallelRanges(count, perTask < 1 ? 1 : perTask, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) body(i); }, parallel);
-}
-
 // The threads a parallel loop runs on (the pool's workers and the caller).
 int64_t poolThreads();
 
@@ -36,5 +23,21 @@ inline int64_t balancedParts(int64_t count, int64_t perPart) {
   return rounded <= count ? rounded : parts;
 }
 inline int64_t partBegin(int64_t count, int64_t parts, int64_t i) { return count * i / parts; }
+
+// parallelFor over [0, count) in ranges of `chunk` elements: body(begin, end) per range, for element-wise loops.
+inline void parallelRanges(int64_t count, int64_t chunk, const std::function<void(int64_t, int64_t)>& body, bool parallel = true) {
+  parallelFor((count + chunk - 1) / chunk, [&](int64_t c) { body(c * chunk, count < (c + 1) * chunk ? count : (c + 1) * chunk); }, parallel);
+}
+
+// parallelFor over items of about `itemWork` elementary steps each, handed out in runs of several items when items
+// are small (a 4×4 pooling plane, a 7×7 channel), so that each hand-out (an atomic shared by the cores) is paid
+// for by a few thousand steps of work; runs balanced between the threads (balancedParts).
+inline void parallelItems(int64_t count, int64_t itemWork, const std::function<void(int64_t)>& body, bool parallel = true) {
+  const int64_t perTask = 4096 / (itemWork < 1 ? 1 : itemWork);
+  const int64_t tasks = balancedParts(count, perTask < 1 ? 1 : perTask);
+  parallelFor(tasks, [&](int64_t task) {
+    for (int64_t i = partBegin(count, tasks, task); i < partBegin(count, tasks, task + 1); i++) body(i);
+  }, parallel);
+}
 
 }  // namespace netdef

@@ -59,7 +59,7 @@ class Convolution : public Kernel {
     const int64_t outPerGroup = outChannels_ / groups_, k = inPerGroup_ * kernelVolume_;
     depthwise_ = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
     if (!depthwise_) {
-      for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k, kBlock_));
+      for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k));
     }
   }
 

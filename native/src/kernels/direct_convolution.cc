@@ -168,7 +168,7 @@ DirectConvolution::DirectConvolution(const std::vector<float>& weights, int64_t 
   taps_ = w_.kernel[0] * w_.kernel[1] * w_.kernel[2];
   const int64_t outPerGroup = outChannels_ / groups_, K = inPerGroup_ * taps_;
   if (rows_) {
-    for (int64_t g = 0; g < groups_; g++) groupPanels_.push_back(prepackA(outPerGroup, K, weights.data() + g * outPerGroup * K, K, K));
+    for (int64_t g = 0; g < groups_; g++) groupPanels_.push_back(prepackA(outPerGroup, K, weights.data() + g * outPerGroup * K, K));
     return;
   }
   blocksPerGroup_ = (outPerGroup + kLanes - 1) / kLanes;

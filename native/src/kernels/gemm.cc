@@ -21,6 +21,7 @@ namespace {
 // K in equal blocks of at most `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
 constexpr int64_t kMR = 6, kNR = kGemmPanel;
 constexpr int64_t kWideGroup = 4;  // B panels per task when B is wide: 64 columns, 64 KiB packed at kc = 256
+constexpr int64_t kNarrowBlock = 1024;  // the K block of a narrow B
 
 struct AlignedBuffer {
   float* data = nullptr;
@@ -230,11 +231,11 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
   }
 }
 
-// The micro-kernel over A panels [p0, p1) × B panels [q0, q1) (bps[q − q0], rows strides[q − q0] apart, or
+// The micro-kernel over A panels [p0, p1) (`aStride` floats apart) × B panels [q0, q1) (bps[q − q0], rows strides[q − q0] apart, or
 // `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one call for the block with
 // the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the tile's multiply-adds.
 NETDEF_CLONES
-void sweepTiles(int64_t kc, const float* ap, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
+void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
                 bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep) {
   // (No lambda here: a lambda is compiled for the baseline target, not for this clone's.)
   const PlainEpilogue plain = plainEpilogue(ep);
@@ -242,7 +243,7 @@ void sweepTiles(int64_t kc, const float* ap, int64_t p0, int64_t p1, const float
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < inner; j++) {
       const int64_t p = panelsOuter ? p0 + j : p0 + i, q = panelsOuter ? q0 + i : q0 + j;
-      microKernel(kc, ap + p * kc * kMR, bps[q - q0], strides ? strides[q - q0] : stride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
+      microKernel(kc, ap + p * aStride, bps[q - q0], strides ? strides[q - q0] : stride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
                   std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR, plain);
     }
 }
@@ -302,11 +303,9 @@ void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb,
   packBPanelImpl(kc, j0, nr, b, ldb, transB, panel);
 }
 
-std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, int64_t kBlock) {
-  const int64_t mPanels = (M + kMR - 1) / kMR;
-  std::vector<float> packed(static_cast<size_t>(mPanels * kMR * K));
-  kBlock = evenBlock(K, kBlock);
-  for (int64_t k0 = 0; k0 < K; k0 += kBlock) packA(M, std::min(kBlock, K - k0), A + k0, lda, packed.data() + mPanels * kMR * k0);
+std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda) {
+  std::vector<float> packed(static_cast<size_t>((M + kMR - 1) / kMR * kMR * K));
+  packA(M, K, A, lda, packed.data());
   return packed;
 }
 
@@ -324,13 +323,18 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   // chunks of A panels (a few tens of KiB, kept in L2) and run them against each B panel in turn (kept in L1), so
   // large weights stream from memory once.
   const bool wide = nPanels >= 8;
+  // A narrow B is packed whole, so its K needs no blocks for B's sake: up to 1,024 deep in one block, each tile
+  // finished in one visit (960→160 on 7×7: 0.120 → 0.109 ms against blocks of 240).
+  if (!wide) kBlock = std::max(kBlock, std::min<int64_t>(K, kNarrowBlock));
   const int64_t mChunks = balancedParts(mPanels, std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)));
   const bool parallel = M * N * K > (1 << 16);
   kBlock = evenBlock(K, kBlock);
   if (epilogue && epilogue->out16 && (accumulate || (K > kBlock && !C))) throw std::logic_error("sgemmPackedB: a 16-bit output's partial sums need C");
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
     const int64_t kc = std::min(kBlock, K - k0);
-    const float* ap = prepackedA ? prepackedA + mPanels * kMR * k0 : nullptr;
+    // A prepacked: panels of all K, read from row k0 on; else this block's panels, packed now.
+    const float* ap = prepackedA ? prepackedA + k0 * kMR : nullptr;
+    const int64_t aStride = prepackedA ? K * kMR : kc * kMR;
     if (!ap) {
       float* own = packedA.get(static_cast<size_t>(mPanels * kMR * kc));
       packA(M, kc, A + k0, lda, own);
@@ -354,7 +358,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
           strides[q - q0] = rowMajorB && nr == kNR ? ldb : kNR;
           bps[q - q0] = rowMajorB && nr == kNR ? rowMajorB + k0 * ldb + q * kNR : packB(k0, kc, q * kNR, nr, buffer + (q - q0) * kNR * kc);
         }
-        sweepTiles(kc, ap, 0, mPanels, bps, strides, 0, q0, q1, false, M, N, C, ldc, add, ep);
+        sweepTiles(kc, ap, aStride, 0, mPanels, bps, strides, 0, q0, q1, false, M, N, C, ldc, add, ep);
       }, parallel);
       continue;
     }
@@ -364,7 +368,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     const float** panels = panelList.data();
     parallelFor(nPanels, [&](int64_t q) { panels[q] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
-      sweepTiles(kc, ap, partBegin(mPanels, mChunks, chunk), partBegin(mPanels, mChunks, chunk + 1), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep);
+      sweepTiles(kc, ap, aStride, partBegin(mPanels, mChunks, chunk), partBegin(mPanels, mChunks, chunk + 1), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep);
     }, parallel);
   }
 }

@@ -255,12 +255,13 @@ inline GemmEpilogue convolutionEpilogue(const ImageIO& image, int64_t offset, co
 }
 
 // C[M,N] (+)= A[M,K] · B with B supplied panel by panel, then the epilogue if given.
-// `prepackedA` (from prepackA with the same kBlock), when given, replaces A: constant weights are packed once.
+// `prepackedA` (from prepackA), when given, replaces A: constant weights are packed once. K goes in blocks of
+// `kBlock` (of up to 1,024 where B is narrow: a few panels, packed whole).
 // `rowMajorB` (B itself, [K, N] with leading dimension `ldb`), when given, lets a wide GEMM read whole panels in place.
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
                   int64_t kBlock = 256, const float* prepackedA = nullptr, const GemmEpilogue* epilogue = nullptr, const float* rowMajorB = nullptr, int64_t ldb = 0);
 
-// C[0:M, 0:nr] = A · B, nr ≤ 16, A prepacked (prepackA with kBlock ≥ K), B's row k the nr floats at b plus taps[k]
+// C[0:M, 0:nr] = A · B, nr ≤ 16, A prepacked (prepackA), B's row k the nr floats at b plus taps[k]
 // bytes (a convolution's input read in place, a window's taps apart), then the epilogue (its bias, residual and
 // 16-bit output indexed from column col0 of rows 0…M).
 void sgemmTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0, const GemmEpilogue* epilogue);
@@ -268,8 +269,8 @@ void sgemmTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const 
 // Columns [j0, j0+nr) of a row-major B (rows from `b`, already at the block's first row) into one panel.
 void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb, bool transB, float* panel);
 
-// A[M,K] in the GEMM's panel layout, every K block of `kBlock` in order.
-std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda, int64_t kBlock);
+// A[M,K] in the GEMM's panel layout: panels of 6 rows, each all of K, k-major (any block of K is a run of each).
+std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda);
 
 // C[M,N] (+)= A[M,K] · B, B given as [K,N] (transB false) or [N,K] (transB true); row-major with leading dims.
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,

@@ -172,7 +172,7 @@ Winograd::Winograd(const std::vector<float>& weights, int64_t outChannels, int64
       for (int i = 0; i < a; i++)
         for (int j = 0; j < a; j++) u[((a * i + j) * out_ + o) * in_ + c] = static_cast<float>(gg[i][0] * G[j * 3] + gg[i][1] * G[j * 3 + 1] + gg[i][2] * G[j * 3 + 2]);
     }
-  for (int xi = 0; xi < a * a; xi++) packed_.push_back(prepackA(out_, in_, u.data() + xi * out_ * in_, in_, kBlock_));
+  for (int xi = 0; xi < a * a; xi++) packed_.push_back(prepackA(out_, in_, u.data() + xi * out_ * in_, in_));
 }
 
 void Winograd::run(int64_t images, const float* x, const uint16_t* x16, Storage x16Type, int64_t H, int64_t W, int64_t padTop, int64_t padLeft, float* y, int64_t OH, int64_t OW,
