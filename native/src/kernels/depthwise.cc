@@ -16,6 +16,13 @@ __attribute__((always_inline)) inline Vec8 clampLanes(Vec8 v, Vec8 lower, Vec8 u
   return upper < v ? upper : v;
 }
 
+// Eight floats from anywhere, into a register.
+__attribute__((always_inline)) inline Vec8 loadVector(const float* p) {
+  Vec8 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
 // The 8 channels' planes interleaved into the zero-padded buffer, 8 pixels per 8×8 transpose (widened from 16-bit
 // storage on the way).
 NETDEF_CLONES
@@ -29,14 +36,25 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
     for (int64_t pw = 0; pw < lo; pw++) row[pw] = Vec8{};
     int64_t pw = lo;
     const int64_t at = ih * g.W - g.padLeft;  // input offset of padded column pw: at + pw
-    if (channels == 8)
-      for (; pw + 8 <= hi; pw += 8) {  // 8 pixels of 8 channels: one 8×8 transpose
+    // 8 pixels of 8 channels: one 8×8 transpose, the rows loaded straight into registers (copied through an
+    // array in halves, the transpose's full-width reads of them could not be forwarded from the stores: a stall
+    // on every row).
+    if (channels == 8 && x.f)
+      for (; pw + 8 <= hi; pw += 8) {
         Vec8 block[8];
-        for (int c = 0; c < 8; c++) {
-          if (x.h) block[c] = vmath::widen8(x.h + c * x.pixels + at + pw, x.type);
-          else __builtin_memcpy(&block[c], x.f + c * x.pixels + at + pw, sizeof(Vec8));
-        }
+#pragma GCC unroll 8
+        for (int c = 0; c < 8; c++) block[c] = loadVector(x.f + c * x.pixels + at + pw);
         vmath::transpose8(block);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) row[pw + i] = block[i];
+      }
+    if (channels == 8 && x.h)
+      for (; pw + 8 <= hi; pw += 8) {
+        Vec8 block[8];
+#pragma GCC unroll 8
+        for (int c = 0; c < 8; c++) block[c] = vmath::widen8(x.h + c * x.pixels + at + pw, x.type);
+        vmath::transpose8(block);
+#pragma GCC unroll 8
         for (int i = 0; i < 8; i++) row[pw + i] = block[i];
       }
     for (; pw < hi; pw++) {
@@ -96,15 +114,24 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
   }
   const int64_t outPixels = g.OH * g.OW;
   int64_t p = 0;
-  if (channels == 8)
+  // (Unrolled, so that the block stays in registers: see interleaveEight.)
+  if (channels == 8 && y.f)
     for (; p + 8 <= outPixels; p += 8) {
       Vec8 block[8];
+#pragma GCC unroll 8
       for (int i = 0; i < 8; i++) block[i] = out[p + i];
       vmath::transpose8(block);
-      for (int c = 0; c < 8; c++) {
-        if (y.h) vmath::narrow8(block[c], y.type, y.h + c * y.pixels + p);
-        else __builtin_memcpy(y.f + c * y.pixels + p, &block[c], sizeof(Vec8));
-      }
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; c++) __builtin_memcpy(y.f + c * y.pixels + p, &block[c], sizeof(Vec8));
+    }
+  if (channels == 8 && y.h)
+    for (; p + 8 <= outPixels; p += 8) {
+      Vec8 block[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; i++) block[i] = out[p + i];
+      vmath::transpose8(block);
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; c++) vmath::narrow8(block[c], y.type, y.h + c * y.pixels + p);
     }
   for (int64_t c = 0; c < channels; c++)
     for (int64_t q = p; q < outPixels; q++) {
