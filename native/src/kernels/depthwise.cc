@@ -71,36 +71,24 @@ __attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 
   return vmath::round(round, clampLanes(v, lower, upper));
 }
 
-// Four output pixels of a 3×3 window at column stride S (dilation 1) from the padded rows at `r`: each input pixel
-// loaded once for the (up to three) sums it joins, the nine weights held in registers, and every sum still adds
-// its taps row by row, left to right, as the general loop does (the results are the same bits).
-template <int S>
-__attribute__((always_inline)) inline void fourSums3x3(const Vec8* r, int64_t Wp, const Vec8 (&w)[9], Vec8 bias, Vec8 (&sums)[4]) {
-  Vec8 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+// N ≤ 4 output pixels of a 3×3 window at column stride S (dilation 1) from the padded rows at `r`: each input
+// pixel loaded once for the (up to three) sums it joins, the nine weights held in registers, and every sum still
+// adds its taps row by row, left to right, as the general loop does (the results are the same bits).
+template <int S, int N>
+__attribute__((always_inline)) inline void sums3x3(const Vec8* r, int64_t Wp, const Vec8 (&w)[9], Vec8 bias, Vec8 (&sums)[4]) {
+  Vec8 a[4] = {bias, bias, bias, bias};
 #pragma GCC unroll 3
   for (int kh = 0; kh < 3; kh++) {
     const Vec8* p = r + kh * Wp;
-    const Vec8 w0 = w[3 * kh], w1 = w[3 * kh + 1], w2 = w[3 * kh + 2];
-    if (S == 1) {
-      Vec8 x = p[0]; a0 += w0 * x;
-      x = p[1]; a0 += w1 * x; a1 += w0 * x;
-      x = p[2]; a0 += w2 * x; a1 += w1 * x; a2 += w0 * x;
-      x = p[3]; a1 += w2 * x; a2 += w1 * x; a3 += w0 * x;
-      x = p[4]; a2 += w2 * x; a3 += w1 * x;
-      x = p[5]; a3 += w2 * x;
-    } else {
-      Vec8 x = p[0]; a0 += w0 * x;
-      x = p[1]; a0 += w1 * x;
-      x = p[2]; a0 += w2 * x; a1 += w0 * x;
-      x = p[3]; a1 += w1 * x;
-      x = p[4]; a1 += w2 * x; a2 += w0 * x;
-      x = p[5]; a2 += w1 * x;
-      x = p[6]; a2 += w2 * x; a3 += w0 * x;
-      x = p[7]; a3 += w1 * x;
-      x = p[8]; a3 += w2 * x;
+#pragma GCC unroll 9
+    for (int j = 0; j < S * (N - 1) + 3; j++) {  // input pixel j joins output i at tap j − S·i, when in 0…2
+      const Vec8 x = p[j];
+#pragma GCC unroll 4
+      for (int i = 0; i < N; i++)
+        if (j - S * i >= 0 && j - S * i < 3) a[i] += w[3 * kh + j - S * i] * x;
     }
   }
-  sums[0] = a0; sums[1] = a1; sums[2] = a2; sums[3] = a3;
+  for (int i = 0; i < N; i++) sums[i] = a[i];
 }
 
 // Σ taps over the padded buffer, 4 output pixels at a time (4 independent sums), then split into planes.
@@ -121,17 +109,28 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
     for (int64_t c = 0; c < channels; c++) v[c] = w[c * taps + t];
     weights[t] = v;
   }
-  Vec8 tapWeights[9];  // a 3×3 kernel's, in registers for fourSums3x3
+  Vec8 tapWeights[9];  // a 3×3 kernel's, in registers for sums3x3
   for (int64_t t = 0; t < 9; t++) tapWeights[t] = t < taps ? weights[t] : Vec8{};
   for (int64_t oh = 0; oh < g.OH; oh++) {
     const Vec8* rowBase = padded + oh * g.sh * Wp;
     int64_t ow = 0;
     if (g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sw <= 2)
-      for (; ow + 4 <= g.OW; ow += 4) {
+      for (; ow < g.OW; ow += 4) {  // a last run of 1–3 pixels too, with as many independent sums
         Vec8 sums[4];
-        if (g.sw == 1) fourSums3x3<1>(rowBase + ow, Wp, tapWeights, bias, sums);
-        else fourSums3x3<2>(rowBase + 2 * ow, Wp, tapWeights, bias, sums);
-        for (int i = 0; i < 4; i++) out[oh * g.OW + ow + i] = finishLanes(sums[i], lower, upper, round);
+        const Vec8* r = rowBase + g.sw * ow;
+        const int64_t n = std::min<int64_t>(4, g.OW - ow);
+        if (g.sw == 1) {
+          if (n == 4) sums3x3<1, 4>(r, Wp, tapWeights, bias, sums);
+          else if (n == 3) sums3x3<1, 3>(r, Wp, tapWeights, bias, sums);
+          else if (n == 2) sums3x3<1, 2>(r, Wp, tapWeights, bias, sums);
+          else sums3x3<1, 1>(r, Wp, tapWeights, bias, sums);
+        } else {
+          if (n == 4) sums3x3<2, 4>(r, Wp, tapWeights, bias, sums);
+          else if (n == 3) sums3x3<2, 3>(r, Wp, tapWeights, bias, sums);
+          else if (n == 2) sums3x3<2, 2>(r, Wp, tapWeights, bias, sums);
+          else sums3x3<2, 1>(r, Wp, tapWeights, bias, sums);
+        }
+        for (int64_t i = 0; i < n; i++) out[oh * g.OW + ow + i] = finishLanes(sums[i], lower, upper, round);
       }
     for (; ow + 4 <= g.OW; ow += 4) {
       Vec8 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
