@@ -91,7 +91,8 @@ __attribute__((always_inline)) inline void sums3x3(const Vec8* r, int64_t Wp, co
   for (int i = 0; i < N; i++) sums[i] = a[i];
 }
 
-// Σ taps over the padded buffer, 4 output pixels at a time (4 independent sums), then split into planes.
+// Σ taps over the padded buffer, 4 output pixels at a time (4 independent sums; 3×3 windows at column stride 1 or 2
+// by sums3x3), then split into planes.
 NETDEF_CLONES
 void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, ActivationFn::Round round,
                   const DepthwisePlanes<float>& y, Vec8* scratch) {

@@ -231,9 +231,10 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
   }
 }
 
-// The micro-kernel over A panels [p0, p1) (`aStride` floats apart) × B panels [q0, q1) (bps[q − q0], rows strides[q − q0] apart, or
-// `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one call for the block with
-// the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the tile's multiply-adds.
+// The micro-kernel over A panels [p0, p1) (`aStride` floats apart) × B panels [q0, q1) (bps[q − q0], rows
+// strides[q − q0] apart, or `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one
+// call for the block with the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the
+// tile's multiply-adds.
 NETDEF_CLONES
 void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
                 bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep) {
