@@ -5,6 +5,7 @@
 // the baseline the reduced precisions are measured against), their ratio (onnxruntime ms / builtin ms: above 1
 // means the builtin engine is faster), the same ratio of the fastest runs (less disturbed by a noisy machine), and
 // the builtin engine's GFLOP/s.
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
@@ -57,6 +58,20 @@ async function inPrecision(net: Network, precision: Precision, input: string, sa
   return quantize(net, await calibrate(net, batches, { method: "minmax" }));
 }
 
+/**
+ * The CPU time of this machine so far, all cores, and the part the hypervisor gave to others (`steal` in /proc/stat,
+ * in clock ticks), or undefined off Linux: how disturbed a run was, printed with its table.
+ */
+function cpuTicks(): { total: number; steal: number } | undefined {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+const ticksBefore = cpuTicks();
+
 const rows: string[][] = [["model", "precision", "batch", "builtin ms", "onnxruntime ms", "ratio", "best ratio", "builtin GFLOP/s"]];
 for (const c of cases.filter((c) => !only || c.model === only)) {
   const net = c.define(await c.weights());
@@ -93,3 +108,8 @@ for (const c of cases.filter((c) => !only || c.model === only)) {
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const r of rows) console.log(r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+const ticksAfter = cpuTicks();
+if (ticksBefore && ticksAfter && ticksAfter.total > ticksBefore.total) {
+  const share = (100 * (ticksAfter.steal - ticksBefore.steal)) / (ticksAfter.total - ticksBefore.total);
+  console.log(`CPU time taken by the host during this run (steal): ${share.toFixed(1)} %`);
+}
