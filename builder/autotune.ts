@@ -209,15 +209,15 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     options.onLayer?.(op.name, index, tunable.length);
     const { tactic: _previous, ...params } = op.params;
     const key = JSON.stringify({ kind: op.kind, params, shape, weights: Object.fromEntries(Object.entries(op.weights).map(([r, w]) => [r, w.length])) });
-    let entry = cache.entries[key];
+    const entry = cache.entries[key];
     // An entry that did not time every candidate of this version (a tactic added since) is measured again.
-    const cached = entry !== undefined && candidates.every((c) => c in entry!.milliseconds);
-    if (!cached) entry = cache.entries[key] = { tactic: "", milliseconds: await timeTactics(graph, op, batch, candidates, rounds) };
+    const cached = entry !== undefined && candidates.every((c) => c in entry.milliseconds);
+    const milliseconds = cached ? entry.milliseconds : await timeTactics(graph, op, batch, candidates, rounds);
     // The fastest of this build's candidates: a cached entry may have timed tactics this build excludes.
-    const tactic = [...candidates].sort((a, b) => entry!.milliseconds[a]! - entry!.milliseconds[b]!)[0]!;
-    if (!cached) entry!.tactic = tactic;
+    const tactic = [...candidates].sort((a, b) => milliseconds[a]! - milliseconds[b]!)[0]!;
+    if (!cached) cache.entries[key] = { tactic, milliseconds };
     op.params = { ...op.params, tactic };
-    choices.push({ layer: op.name, tactic, milliseconds: Object.fromEntries(candidates.map((c) => [c, entry!.milliseconds[c]!])), cached });
+    choices.push({ layer: op.name, tactic, milliseconds: Object.fromEntries(candidates.map((c) => [c, milliseconds[c]!])), cached });
   }
   if (options.timingCacheFile) await writeFile(options.timingCacheFile, JSON.stringify(cache, null, 1));
   return choices;

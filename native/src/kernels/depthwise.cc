@@ -16,13 +16,6 @@ __attribute__((always_inline)) inline Vec8 clampLanes(Vec8 v, Vec8 lower, Vec8 u
   return upper < v ? upper : v;
 }
 
-// Eight floats from anywhere, into a register.
-__attribute__((always_inline)) inline Vec8 loadVector(const float* p) {
-  Vec8 v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
 // The 8 channels' planes interleaved into the zero-padded buffer, 8 pixels per 8×8 transpose (widened from 16-bit
 // storage on the way).
 NETDEF_CLONES
@@ -43,7 +36,7 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
       for (; pw + 8 <= hi; pw += 8) {
         Vec8 block[8];
 #pragma GCC unroll 8
-        for (int c = 0; c < 8; c++) block[c] = loadVector(x.f + c * x.pixels + at + pw);
+        for (int c = 0; c < 8; c++) block[c] = vmath::load(x.f + c * x.pixels + at + pw);
         vmath::transpose8(block);
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) row[pw + i] = block[i];
@@ -69,6 +62,14 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
 // One output vector finished: the clamp, then the rounding to a 16-bit type.
 __attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 upper, ActivationFn::Round round) {
   return vmath::round(round, clampLanes(v, lower, upper));
+}
+
+// 8 pixels' vectors of the 8 channels as the channels' rows of 8 pixels: an 8×8 transpose kept in registers
+// (unrolled: see interleaveEight).
+__attribute__((always_inline)) inline void channelRows(const Vec8* pixels, Vec8 (&rows)[8]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) rows[i] = pixels[i];
+  vmath::transpose8(rows);
 }
 
 // N ≤ 4 output pixels of a 3×3 window at column stride S (dilation 1) from the padded rows at `r`: each input
@@ -155,24 +156,19 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
   }
   const int64_t outPixels = g.OH * g.OW;
   int64_t p = 0;
-  // (Unrolled, so that the block stays in registers: see interleaveEight.)
   if (channels == 8 && y.f)
     for (; p + 8 <= outPixels; p += 8) {
-      Vec8 block[8];
+      Vec8 rows[8];
+      channelRows(out + p, rows);
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; i++) block[i] = out[p + i];
-      vmath::transpose8(block);
-#pragma GCC unroll 8
-      for (int c = 0; c < 8; c++) __builtin_memcpy(y.f + c * y.pixels + p, &block[c], sizeof(Vec8));
+      for (int c = 0; c < 8; c++) vmath::store(y.f + c * y.pixels + p, rows[c]);
     }
   if (channels == 8 && y.h)
     for (; p + 8 <= outPixels; p += 8) {
-      Vec8 block[8];
+      Vec8 rows[8];
+      channelRows(out + p, rows);
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; i++) block[i] = out[p + i];
-      vmath::transpose8(block);
-#pragma GCC unroll 8
-      for (int c = 0; c < 8; c++) vmath::narrow8(block[c], y.type, y.h + c * y.pixels + p);
+      for (int c = 0; c < 8; c++) vmath::narrow8(rows[c], y.type, y.h + c * y.pixels + p);
     }
   for (int64_t c = 0; c < channels; c++)
     for (int64_t q = p; q < outPixels; q++) {

@@ -89,27 +89,17 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
     }
     return;
   }
-  if (add) {  // a later K block: onto the partial sums in C
-    Vec8 old0, old1;
-    __builtin_memcpy(&old0, cr, sizeof(Vec8));
-    __builtin_memcpy(&old1, cr + 8, sizeof(Vec8));
-    lo += old0; hi += old1;
-  }
+  if (add) { lo += vmath::load(cr); hi += vmath::load(cr + 8); }  // a later K block: onto the partial sums in C
   if (bias) { lo += *bias; hi += *bias; }
-  if (residual) {
-    Vec8 r0, r1;
-    __builtin_memcpy(&r0, residual, sizeof(Vec8));
-    __builtin_memcpy(&r1, residual + 8, sizeof(Vec8));
-    lo += r0; hi += r1;
-  }
+  if (residual) { lo += vmath::load(residual); hi += vmath::load(residual + 8); }
   if (plain.clamp) {
     lo = lo < plain.lower ? plain.lower : lo;
     lo = plain.upper < lo ? plain.upper : lo;
     hi = hi < plain.lower ? plain.lower : hi;
     hi = plain.upper < hi ? plain.upper : hi;
   }
-  __builtin_memcpy(cr, &lo, sizeof(Vec8));
-  __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
+  vmath::store(cr, lo);
+  vmath::store(cr + 8, hi);
 }
 
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in

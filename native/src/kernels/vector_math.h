@@ -16,6 +16,13 @@ namespace netdef::vmath {
 typedef int32_t Int8 __attribute__((vector_size(32)));
 
 NETDEF_VMATH Vec8 splat(float v) { return Vec8{} + v; }
+// Eight floats from anywhere into a vector, and back: no alignment needed, and the vector stays in a register.
+NETDEF_VMATH Vec8 load(const float* p) {
+  Vec8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+NETDEF_VMATH void store(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
 NETDEF_VMATH Vec8 select(Int8 mask, Vec8 a, Vec8 b) { return mask ? a : b; }
 NETDEF_VMATH Vec8 abs(Vec8 x) {
   Int8 bits;

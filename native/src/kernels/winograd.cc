@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "kernels/kernel.h"
+#include "kernels/vector_math.h"
 #include "thread_pool.h"
 
 namespace netdef {
@@ -25,12 +26,8 @@ constexpr double kG4[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.
 // The 1-d transforms of tile size M, inlined into the per-channel loops below (one call per channel, not per row),
 // on n tiles, n a multiple of 8: written with explicit vectors, because with six input and six output rows the
 // compiler would need more run-time aliasing checks than it allows and leave the loops scalar.
-__attribute__((always_inline)) inline Vec8 load(const float* p) {
-  Vec8 v;
-  __builtin_memcpy(&v, p, sizeof(Vec8));
-  return v;
-}
-__attribute__((always_inline)) inline void store(float* p, Vec8 v) { __builtin_memcpy(p, &v, sizeof(Vec8)); }
+using vmath::load;
+using vmath::store;
 
 template <int M> struct Transforms;
 template <> struct Transforms<2> {
