@@ -156,26 +156,28 @@ async function singleLayerRunner(graph: BuildGraph, op: BuildOp, batch: number, 
   const engine = await addon().Engine.deserialize(encodePlan(single, {}));
   const ctx = engine.createContext();
   const feeds = inputs.map((t) => ({ name: t.name, shape: [...t.shape], data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) }));
-  // The layer's own time, as the engine measures it around the kernel: copying the input in and the output out
-  // would add the same time to every candidate, and its noise.
-  const run = async (): Promise<number> => (await ctx.execute(feeds, true)).profile![0]!.milliseconds;
+  // The layer's own time, as the engine measures it around the kernel (copying the input in and the output out
+  // would add the same time to every candidate, and its noise), fastest of `repeats` runs back to back in the
+  // engine: as in a network, the pool's workers are still awake when the layer starts (timed one call at a time,
+  // a layer of 0.07 ms measured 0.1–0.85 ms, the rest being a sleeping worker's wake-up, which decided the choice).
+  const run = async (repeats: number): Promise<number> => (await ctx.execute(feeds, true, repeats)).profile![0]!.milliseconds;
   return { run, dispose: () => engine.dispose() };
 }
 
 /**
- * Fastest wall time of each tactic over `rounds` rounds, the candidates taking turns within each round: on a shared
- * machine noise only ever adds time, so the minimum is the steadiest estimate, and taking turns spreads a slow
- * spell over all candidates instead of condemning the one that happened to run in it.
+ * Fastest wall time of each tactic over `rounds` rounds of `repeats` runs, the candidates taking turns from round
+ * to round: on a shared machine noise only ever adds time, so the minimum is the steadiest estimate, and taking
+ * turns spreads a slow spell over all candidates instead of condemning the one that happened to run in it.
  */
-async function timeTactics(graph: BuildGraph, op: BuildOp, batch: number, tactics: string[], rounds: number): Promise<Record<string, number>> {
+async function timeTactics(graph: BuildGraph, op: BuildOp, batch: number, tactics: string[], search: { rounds: number; repeats: number }): Promise<Record<string, number>> {
   const runners = [];
   try {
     for (const tactic of tactics) runners.push(await singleLayerRunner(graph, op, batch, tactic));
-    for (const runner of runners) await runner.run();  // warm-up: first-touch of buffers and packed weights
+    for (const runner of runners) await runner.run(1);  // warm-up: first-touch of buffers and packed weights
     const best = tactics.map(() => Infinity);
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; round < search.rounds; round++) {
       for (const [i, runner] of runners.entries()) {
-        best[i] = Math.min(best[i]!, await runner.run());
+        best[i] = Math.min(best[i]!, await runner.run(search.repeats));
       }
     }
     return Object.fromEntries(tactics.map((t, i) => [t, best[i]!]));
@@ -196,7 +198,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const loaded = await readFile(options.timingCacheFile, "utf8").then((t) => JSON.parse(t) as TimingCache, () => undefined);
     if (loaded?.version === 1 && loaded.cpu === cpu && typeof loaded.entries === "object") cache = loaded;  // another CPU's timings do not transfer
   }
-  const rounds = options.level === "thorough" ? 15 : 5;
+  const search = options.level === "thorough" ? { rounds: 8, repeats: 5 } : { rounds: 3, repeats: 4 };
   const tunable = graph.ops.map((op) => {
     const declared = graph.tensors.get(op.inputs[0] ?? "")?.shape;
     const shape = declared?.map((d, i) => (i === 0 && d < 0 ? batch : d));
@@ -212,7 +214,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const entry = cache.entries[key];
     // An entry that did not time every candidate of this version (a tactic added since) is measured again.
     const cached = entry !== undefined && candidates.every((c) => c in entry.milliseconds);
-    const milliseconds = cached ? entry.milliseconds : await timeTactics(graph, op, batch, candidates, rounds);
+    const milliseconds = cached ? entry.milliseconds : await timeTactics(graph, op, batch, candidates, search);
     // The fastest of this build's candidates: a cached entry may have timed tactics this build excludes.
     const tactic = [...candidates].sort((a, b) => milliseconds[a]! - milliseconds[b]!)[0]!;
     if (!cached) cache.entries[key] = { tactic, milliseconds };

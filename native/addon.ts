@@ -16,7 +16,8 @@ export interface NativeTensor {
 }
 
 export interface NativeContext {
-  execute(inputs: NativeIO[], profile: boolean): Promise<{ outputs: NativeIO[]; profile?: { layer: string; milliseconds: number }[] }>;
+  /** `repeats` (the tuner's): runs back to back, each layer's profile time the fastest of them. */
+  execute(inputs: NativeIO[], profile: boolean, repeats?: number): Promise<{ outputs: NativeIO[]; profile?: { layer: string; milliseconds: number }[] }>;
   dispose(): void;
 }
 

@@ -50,3 +50,21 @@ it("tunes convolutions that carry a fused residual input (mobilenet_v2's project
   expect(Object.keys(tuned.milliseconds)).toEqual(["pointwise_gemm", "implicit_gemm_k256", "direct_c16"]);
   expect(engine.inspect().fusedGroups.find((g) => g.name === "features.3.conv.2")!.fusedFrom).toContain("features.3.add");
 }, 60_000);
+
+it("measures a layer over runs back to back in the engine: the outputs of one run, one fastest time per layer", async () => {
+  // The tuner's measurement (execute's `repeats`): with a trip through JS between runs, the pool's worker could fall
+  // asleep and each timing would include its wake-up.
+  const { addon } = await import("../../native/addon.js");
+  const { defineLeNet } = await import("../../examples/lenet/network.js");
+  const engine = await defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [4, 1, 28, 28] } }] });
+  const native = await addon().Engine.deserialize(engine.serialize());
+  const ctx = native.createContext();
+  const feeds = [{ name: "data", shape: [4, 1, 28, 28], data: Float32Array.from({ length: 4 * 784 }, (_, i) => Math.sin(i) * 0.5 + 0.5) }];
+  const once = await ctx.execute(feeds, true);
+  const repeated = await ctx.execute(feeds, true, 7);
+  expect(repeated.outputs).toEqual(once.outputs);
+  expect(repeated.profile!.map((p) => p.layer)).toEqual(once.profile!.map((p) => p.layer));
+  expect(repeated.profile!.every((p) => p.milliseconds > 0)).toBe(true);
+  for (const bad of [0, 1001, Number.NaN]) await expect(async () => ctx.execute(feeds, true, bad)).rejects.toThrow(/repeats must be from 1 to 1000/);
+  native.dispose();
+});
