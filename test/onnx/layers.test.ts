@@ -55,6 +55,11 @@ const cases: Record<string, OracleCase> = {
   // 16-wide steps) to 70 outputs (a tail after 4-row blocks).
   "fully connected, bfloat16-exact weights, batch 1": { inputs: { x: { shape: [1, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147).map(roundToBfloat16), bias: w(70) } }) },
   "fully connected, float16-exact weights, batch 2": { inputs: img(3, 7, 7), define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147).map(roundToFloat16), bias: w(70) } }).addActivation("relu", { type: "relu" }) },
+  // Batches up to 16 stream the weights once for every four rows (dotTile): 7 rows as 4 + 2 + 1, each its own
+  // column grouping (1, 2 and 4 columns) and tail; 16 as four groups of 4; 17 takes the packed GEMM.
+  "fully connected, batch 7": { inputs: { x: { shape: [7, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
+  "fully connected, batch 16": { inputs: { x: { shape: [16, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
+  "fully connected, batch 17": { inputs: { x: { shape: [17, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
   "scale uniform": { inputs: img(), define: (_, { x }, w) => x!.addScale("s", { mode: "uniform", scale: w(1), shift: w(1) }) },
   "scale channel with power": { inputs: img(), define: (_, { x }, w) => x!.addActivation("r", { type: "relu" }).addScale("s", { mode: "channel", scale: w(3), shift: Float32Array.from([1, 1, 1]), power: Float32Array.from([2, 1, 3]) }) },
   "scale elementwise": { inputs: img(2, 2, 2), define: (_, { x }, w) => x!.addScale("s", { mode: "elementwise", shift: w(8) }) },

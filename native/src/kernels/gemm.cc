@@ -22,6 +22,7 @@ namespace {
 constexpr int64_t kMR = 6, kNR = kGemmPanel;
 constexpr int64_t kWideGroup = 4;  // B panels per task when B is wide: 64 columns, 64 KiB packed at kc = 256
 constexpr int64_t kNarrowBlock = 1024;  // the K block of a narrow B
+constexpr int64_t kGemvRows = 16;       // the most rows of A a dense layer streams its weights for (gemvRows)
 
 struct AlignedBuffer {
   float* data = nullptr;
@@ -364,58 +365,79 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   }
 }
 
-// Few rows of A (a dense layer at batch 1 or 2): packing would cost more than the arithmetic, so B is streamed once
-// (it is usually the larger operand, read from L3 or memory). B transposed (a dense layer's [out, in] weight):
-// four output columns at a time, each with two accumulators, so eight independent FMA chains hide the FMA latency
-// that one dot product at a time is bound by. B as [K, N]: each row of C accumulates scaled rows of B.
+namespace {
+
+// C[i, j] (+)= A row i · B row j for R rows of A and C columns j of B at a time (R·C = 4: eight FMA chains in
+// flight, each dot product in two, which hides the FMA latency one chain would be bound by). Each B row is read once
+// for R rows of A. Per dot product the order is always the same (lanes of k mod 16 < 8 and ≥ 8 apart, their sum,
+// then the tail), so C does not depend on how many rows there are.
+template <int R, int C>
+__attribute__((always_inline)) inline void dotTile(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  Vec8 s[R][C] = {}, t[R][C] = {};
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    Vec8 b0[C], b1[C];
+    for (int j = 0; j < C; j++) { __builtin_memcpy(&b0[j], B + j * ldb + k, sizeof(Vec8)); __builtin_memcpy(&b1[j], B + j * ldb + k + 8, sizeof(Vec8)); }
+    for (int i = 0; i < R; i++) {
+      Vec8 x0, x1;
+      __builtin_memcpy(&x0, A + i * lda + k, sizeof(Vec8));
+      __builtin_memcpy(&x1, A + i * lda + k + 8, sizeof(Vec8));
+      for (int j = 0; j < C; j++) { s[i][j] += b0[j] * x0; t[i][j] += b1[j] * x1; }
+    }
+  }
+  for (int i = 0; i < R; i++) {
+    for (int j = 0; j < C; j++) {
+      const Vec8 lanes = s[i][j] + t[i][j];
+      float sum = 0;
+      for (int l = 0; l < 8; l++) sum += lanes[l];
+      for (int64_t r = k; r < K; r++) sum += A[i * lda + r] * B[j * ldb + r];
+      float& out = c[i * ldc + j];
+      out = accumulate ? out + sum : sum;
+    }
+  }
+}
+
+// Columns [j0, j1) of R rows of C, C columns at a time, then one at a time.
+template <int R, int C>
+__attribute__((always_inline)) inline void dotRows(int64_t j0, int64_t j1, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  int64_t j = j0;
+  for (; j + C <= j1; j += C) dotTile<R, C>(K, A, lda, B + j * ldb, ldb, c + j, ldc, accumulate);
+  for (; j < j1; j++) dotTile<R, 1>(K, A, lda, B + j * ldb, ldb, c + j, ldc, accumulate);
+}
+
+// Columns [j0, j1) of gemvRows' C. (No lambda in here: a lambda is compiled for the baseline target, not for this
+// clone's.)
 NETDEF_CLONES
+void gemvBlock(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
+  if (transB) {
+    int64_t i = 0;
+    for (; i + 4 <= M; i += 4) dotRows<4, 1>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+    if (i + 2 <= M) { dotRows<2, 2>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate); i += 2; }
+    if (i < M) dotRows<1, 4>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+    return;
+  }
+  for (int64_t i = 0; i < M; i++) {
+    const float* __restrict a = A + i * lda;
+    float* c = C + i * ldc;
+    if (!accumulate) std::fill(c + j0, c + j1, 0.0f);
+    for (int64_t k = 0; k < K; k++) {
+      const float ak = a[k];
+      const float* b = B + k * ldb;
+      for (int64_t j = j0; j < j1; j++) c[j] += ak * b[j];
+    }
+  }
+}
+
+}  // namespace
+
+// Few rows of A (a dense layer at batch up to 8): packing would cost more than the arithmetic, so B is streamed
+// (it is usually the larger operand, read from L3 or memory) in blocks of 32 columns, each block met by every row
+// of A while it is in L2. B transposed (a dense layer's [out, in] weight): dot products, four rows of A at a time
+// (dotTile). B as [K, N]: each row of C accumulates scaled rows of B.
 void gemvRows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
   parallelFor((N + 31) / 32, [&](int64_t block) {
-    const int64_t j0 = block * 32, j1 = std::min(N, j0 + 32);
-    for (int64_t i = 0; i < M; i++) {
-      const float* __restrict a = A + i * lda;
-      float* c = C + i * ldc;
-      if (transB) {
-        int64_t j = j0;
-        for (; j + 4 <= j1; j += 4) {
-          const float* __restrict b0 = B + j * ldb;
-          const float* __restrict b1 = b0 + ldb;
-          const float* __restrict b2 = b1 + ldb;
-          const float* __restrict b3 = b2 + ldb;
-          Vec8 s0 = {}, s1 = {}, s2 = {}, s3 = {}, t0 = {}, t1 = {}, t2 = {}, t3 = {};
-          int64_t k = 0;
-          for (; k + 16 <= K; k += 16) {
-            Vec8 x0, x1, v;
-            __builtin_memcpy(&x0, a + k, sizeof(Vec8));
-            __builtin_memcpy(&x1, a + k + 8, sizeof(Vec8));
-            __builtin_memcpy(&v, b0 + k, sizeof(Vec8)); s0 += v * x0; __builtin_memcpy(&v, b0 + k + 8, sizeof(Vec8)); t0 += v * x1;
-            __builtin_memcpy(&v, b1 + k, sizeof(Vec8)); s1 += v * x0; __builtin_memcpy(&v, b1 + k + 8, sizeof(Vec8)); t1 += v * x1;
-            __builtin_memcpy(&v, b2 + k, sizeof(Vec8)); s2 += v * x0; __builtin_memcpy(&v, b2 + k + 8, sizeof(Vec8)); t2 += v * x1;
-            __builtin_memcpy(&v, b3 + k, sizeof(Vec8)); s3 += v * x0; __builtin_memcpy(&v, b3 + k + 8, sizeof(Vec8)); t3 += v * x1;
-          }
-          float sums[4] = {0, 0, 0, 0};
-          const Vec8 lanes[4] = {s0 + t0, s1 + t1, s2 + t2, s3 + t3};
-          for (int r = 0; r < 4; r++) for (int l = 0; l < 8; l++) sums[r] += lanes[r][l];
-          for (; k < K; k++) { sums[0] += a[k] * b0[k]; sums[1] += a[k] * b1[k]; sums[2] += a[k] * b2[k]; sums[3] += a[k] * b3[k]; }
-          for (int r = 0; r < 4; r++) c[j + r] = accumulate ? c[j + r] + sums[r] : sums[r];
-        }
-        for (; j < j1; j++) {
-          const float* b = B + j * ldb;
-          float s = 0;
-#pragma omp simd reduction(+ : s)
-          for (int64_t k = 0; k < K; k++) s += a[k] * b[k];
-          c[j] = accumulate ? c[j] + s : s;
-        }
-      } else {
-        if (!accumulate) std::fill(c + j0, c + j1, 0.0f);
-        for (int64_t k = 0; k < K; k++) {
-          const float ak = a[k];
-          const float* b = B + k * ldb;
-          for (int64_t j = j0; j < j1; j++) c[j] += ak * b[j];
-        }
-      }
-    }
-  }, N * K > (1 << 15));
+    gemvBlock(block * 32, std::min(N, block * 32 + 32), M, K, A, lda, B, ldb, transB, C, ldc, accumulate);
+  }, M * N * K > (1 << 15));
 }
 
 #if defined(__x86_64__)
@@ -486,7 +508,7 @@ void gemvRows16(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, co
 
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
            float* C, int64_t ldc, bool accumulate) {
-  if (M <= 2 && K > 0) return gemvRows(M, N, K, A, lda, B, ldb, transB, C, ldc, accumulate);
+  if ((M <= 2 || (transB && M <= kGemvRows)) && K > 0) return gemvRows(M, N, K, A, lda, B, ldb, transB, C, ldc, accumulate);
   sgemmPackedB(M, N, K, A, lda, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* bp) {
     packBPanel(kc, j0, nr, transB ? B + k0 : B + k0 * ldb, ldb, transB, bp);
     return bp;
