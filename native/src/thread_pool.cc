@@ -14,6 +14,8 @@ namespace netdef {
 
 namespace {
 
+thread_local bool tInsideLoop = false;
+
 // Workers spin for a short while after each loop before they sleep: at batch 1 a network is a chain of short
 // parallel loops, and waking a sleeping thread (a futex call, an inter-processor interrupt on a VM) costs tens of
 // microseconds each time, as much as a small layer's work.
@@ -74,6 +76,7 @@ class ThreadPool {
 #endif
   }
   void work() {
+    tInsideLoop = true;
     for (int64_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < count_;) {
       try {
         (*body_)(i);
@@ -83,6 +86,7 @@ class ThreadPool {
         next_ = count_;  // stop handing out work
       }
     }
+    tInsideLoop = false;
   }
   // Enters the loop in progress unless the caller has closed it (then there is nothing left to do).
   bool join() {
@@ -140,6 +144,8 @@ ThreadPool& pool() {
 }  // namespace
 
 int64_t poolThreads() { return pool().threads(); }
+
+bool insideParallelLoop() { return tInsideLoop; }
 
 void parallelFor(int64_t count, const std::function<void(int64_t)>& body, bool parallel) {
   if (!parallel) {

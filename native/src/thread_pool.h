@@ -10,6 +10,9 @@ namespace netdef {
 // keeps cores from being oversubscribed. The first exception a body throws is rethrown to the caller.
 void parallelFor(int64_t count, const std::function<void(int64_t)>& body, bool parallel = true);
 
+// Whether the calling thread is running an item of a parallel loop, so that a loop it starts runs on it alone.
+bool insideParallelLoop();
+
 // The threads a parallel loop runs on (the pool's workers and the caller).
 int64_t poolThreads();
 

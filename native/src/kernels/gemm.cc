@@ -107,7 +107,7 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
 // the stored rows; stored to C or, for a 16-bit output, narrowed into it. A plain epilogue takes the short way.
 __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
-                 const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain, const int64_t* taps = nullptr) {
+                 const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain, const int64_t* taps = nullptr, int64_t prefetchAhead = 0) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
   // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
   // B's row k at bp + k·bStride, or (taps) at bp plus taps[k] bytes.
@@ -120,6 +120,7 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
   }
   for (int64_t k = 0; k < kc && nr > 8; k++) {
     const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
+    if (prefetchAhead) __builtin_prefetch(row + prefetchAhead);
     Vec8 b0, b1;
     __builtin_memcpy(&b0, row, sizeof(Vec8));
     __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
@@ -228,15 +229,17 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
 // tile's multiply-adds.
 NETDEF_CLONES
 void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
-                bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep) {
+                bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead = 0) {
   // (No lambda here: a lambda is compiled for the baseline target, not for this clone's.)
   const PlainEpilogue plain = plainEpilogue(ep);
   const int64_t outer = panelsOuter ? q1 - q0 : p1 - p0, inner = panelsOuter ? p1 - p0 : q1 - q0;
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < inner; j++) {
       const int64_t p = panelsOuter ? p0 + j : p0 + i, q = panelsOuter ? q0 + i : q0 + j;
-      microKernel(kc, ap + p * aStride, bps[q - q0], strides ? strides[q - q0] : stride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
-                  std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR, plain);
+      const int64_t bStride = strides ? strides[q - q0] : stride;
+      const int64_t ahead = p == p0 && bStride != kNR ? fetchAhead : 0;  // B read in place: see sgemmPackedB
+      microKernel(kc, ap + p * aStride, bps[q - q0], bStride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
+                  std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR, plain, nullptr, ahead);
     }
 }
 
@@ -335,6 +338,11 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     const bool add = accumulate || k0 > 0;
     const GemmEpilogue* ep = k0 + kc == K ? epilogue : nullptr;
     if (wide) {
+      // B read in place by a GEMM that runs on one thread (one image per thread, at batch > 1): its K rows are as
+      // many streams from memory, more than the hardware prefetcher follows, so the first A panel fetches the same
+      // rows of the next group of panels, which this thread takes next (MobileNetV2's 1×1 projections at batch 8
+      // 8–13 % faster; a GEMM split between threads lost 4 %: the next group is the other thread's).
+      const int64_t fetchAhead = rowMajorB && (!parallel || insideParallelLoop()) ? kNR * kWideGroup : 0;
       // A task takes a group of B panels and sweeps the A panels over it: each A panel meets the group's panels in
       // turn, so C is written row-block by row-block in runs of the group's width rather than 16 floats per page.
       const int64_t groups = balancedParts(nPanels, kWideGroup);
@@ -350,7 +358,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
           strides[q - q0] = rowMajorB && nr == kNR ? ldb : kNR;
           bps[q - q0] = rowMajorB && nr == kNR ? rowMajorB + k0 * ldb + q * kNR : packB(k0, kc, q * kNR, nr, buffer + (q - q0) * kNR * kc);
         }
-        sweepTiles(kc, ap, aStride, 0, mPanels, bps, strides, 0, q0, q1, false, M, N, C, ldc, add, ep);
+        sweepTiles(kc, ap, aStride, 0, mPanels, bps, strides, 0, q0, q1, false, M, N, C, ldc, add, ep, fetchAhead);
       }, parallel);
       continue;
     }
