@@ -15,9 +15,16 @@ export interface NativeTensor {
   shape: number[];
 }
 
+export interface NativeResult {
+  outputs: NativeIO[];
+  profile?: { layer: string; milliseconds: number }[];
+}
+
 export interface NativeContext {
   /** `repeats` (the tuner's): runs back to back, each layer's profile time the fastest of them. */
-  execute(inputs: NativeIO[], profile: boolean, repeats?: number): Promise<{ outputs: NativeIO[]; profile?: { layer: string; milliseconds: number }[] }>;
+  execute(inputs: NativeIO[], profile: boolean, repeats?: number): Promise<NativeResult>;
+  /** The same on the calling thread. */
+  executeSync(inputs: NativeIO[], profile: boolean): NativeResult;
   dispose(): void;
 }
 

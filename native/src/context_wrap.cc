@@ -10,21 +10,15 @@ namespace {
 
 Napi::FunctionReference* gContextConstructor = nullptr;
 
-class ExecuteWorker : public Napi::AsyncWorker {
+}  // namespace
+
+// One execution: runs the network (on any thread), then turns its outputs into JS values (on the JS thread).
+class Execution {
  public:
-  ExecuteWorker(Napi::Env env, std::shared_ptr<ExecutionContext> context, std::vector<NamedBuffer> inputs, bool profile, int repeats)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), context_(std::move(context)),
-        inputs_(std::move(inputs)), profile_(profile), repeats_(repeats) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
+  Execution(std::shared_ptr<ExecutionContext> context, std::vector<NamedBuffer> inputs, bool profile, int repeats)
+      : context_(std::move(context)), inputs_(std::move(inputs)), profile_(profile), repeats_(repeats) {}
 
-  // Runs on the calling (JS) thread and settles the promise at once, instead of on a worker thread.
-  void runHere() {
-    Execute();
-    if (failed_) deferred_.Reject(jsError(Env(), code_, message_).Value());
-    else OnOK();
-  }
-
-  void Execute() override {
+  void run() {
     try {
       for (int run = 1; run < repeats_; run++) {
         std::vector<LayerTime> times;
@@ -44,8 +38,13 @@ class ExecuteWorker : public Napi::AsyncWorker {
       fail("ERR_NATIVE", e.what());
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
+  const std::vector<NamedBuffer>& inputs() const { return inputs_; }
+  bool failed() const { return failed_; }
+  const std::string& message() const { return message_; }
+  Napi::Error error(Napi::Env env) const { return jsError(env, code_, message_); }
+
+  // { outputs: [{ name, data, shape }], profile? }; the output buffers go back to the context's pool.
+  Napi::Object result(Napi::Env env) {
     Napi::Object result = Napi::Object::New(env);
     Napi::Array outputs = Napi::Array::New(env, outputs_.size());
     for (size_t i = 0; i < outputs_.size(); i++) {
@@ -72,9 +71,8 @@ class ExecuteWorker : public Napi::AsyncWorker {
       }
       result.Set("profile", times);
     }
-    deferred_.Resolve(result);
+    return result;
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(jsError(Env(), code_, e.Message()).Value()); }
 
  private:
   std::vector<NamedBuffer> copyOfInputs() {
@@ -95,10 +93,8 @@ class ExecuteWorker : public Napi::AsyncWorker {
     code_ = code;
     message_ = message;
     failed_ = true;
-    SetError(message);
   }
 
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<ExecutionContext> context_;
   std::vector<NamedBuffer> inputs_, outputs_;
   std::vector<LayerTime> times_;
@@ -107,6 +103,33 @@ class ExecuteWorker : public Napi::AsyncWorker {
   const char* code_ = "ERR_NATIVE";
   std::string message_;
   bool failed_ = false;
+};
+
+namespace {
+
+// An execution settling a promise: run off the JS thread, or on it (runHere) when short.
+class ExecuteWorker : public Napi::AsyncWorker {
+ public:
+  ExecuteWorker(Napi::Env env, Execution execution)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), execution_(std::move(execution)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void runHere() {
+    execution_.run();
+    if (execution_.failed()) deferred_.Reject(execution_.error(Env()).Value());
+    else OnOK();
+  }
+
+  void Execute() override {
+    execution_.run();
+    if (execution_.failed()) SetError(execution_.message());
+  }
+  void OnOK() override { deferred_.Resolve(execution_.result(Env())); }
+  void OnError(const Napi::Error&) override { deferred_.Reject(execution_.error(Env()).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Execution execution_;
 };
 
 // Executions predicted shorter than this run on the JS thread: handing one to a libuv worker and back costs
@@ -119,6 +142,7 @@ constexpr double kInlineMilliseconds = 0.5;
 Napi::Function ContextWrap::define(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "ExecutionContext", {
       InstanceMethod<&ContextWrap::execute>("execute"),
+      InstanceMethod<&ContextWrap::executeSync>("executeSync"),
       InstanceMethod<&ContextWrap::dispose>("dispose"),
   });
   gContextConstructor = new Napi::FunctionReference(Napi::Persistent(fn));
@@ -135,11 +159,11 @@ ContextWrap::ContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Cont
   context_ = std::make_shared<ExecutionContext>(*info[0].As<Napi::External<std::shared_ptr<const EngineSlot>>>().Data());
 }
 
-// execute([{ name, data: Float32Array, shape: number[] }], profile, repeats = 1) → Promise<{ outputs, profile? }>
-// `repeats` runs the network that many times back to back, each layer's profile time the fastest: the auto-tuner's
-// measurement, with no trip through JS between runs (long enough for the pool's workers to fall asleep, so that
-// every run would time their wake-up).
-Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
+// The arguments of execute and executeSync, ([{ name, data: Float32Array, shape: number[] }], profile, repeats = 1),
+// as an execution on copies of the inputs. `repeats` runs the network that many times back to back, each layer's
+// profile time the fastest: the auto-tuner's measurement, with no trip through JS between runs (long enough for the
+// pool's workers to fall asleep, so that every run would time their wake-up).
+Execution ContextWrap::executionOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!context_) throw jsError(env, "ERR_DISPOSED", "the execution context has been disposed");
   if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "execute(inputs): inputs must be an array");
@@ -173,8 +197,14 @@ Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
   const bool profile = info.Length() > 1 && info[1].ToBoolean().Value();
   const double repeats = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 1;
   if (!(repeats >= 1 && repeats <= 1000)) throw Napi::RangeError::New(env, "execute: repeats must be from 1 to 1000");
-  const bool here = context_->predictMilliseconds(inputs) < kInlineMilliseconds;
-  auto* worker = new ExecuteWorker(env, context_, std::move(inputs), profile, static_cast<int>(repeats));
+  return Execution(context_, std::move(inputs), profile, static_cast<int>(repeats));
+}
+
+// execute(...) → Promise<{ outputs, profile? }>
+Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
+  Execution execution = executionOf(info);
+  const bool here = context_->predictMilliseconds(execution.inputs()) < kInlineMilliseconds;
+  auto* worker = new ExecuteWorker(info.Env(), std::move(execution));
   Napi::Promise promise = worker->promise();
   if (here) {
     worker->runHere();
@@ -183,6 +213,14 @@ Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
     worker->Queue();
   }
   return promise;
+}
+
+// executeSync(...) → { outputs, profile? }, run on the calling (JS) thread.
+Napi::Value ContextWrap::executeSync(const Napi::CallbackInfo& info) {
+  Execution execution = executionOf(info);
+  execution.run();
+  if (execution.failed()) throw execution.error(info.Env());
+  return execution.result(info.Env());
 }
 
 void ContextWrap::dispose(const Napi::CallbackInfo&) { context_.reset(); }

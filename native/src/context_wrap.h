@@ -7,7 +7,10 @@
 
 namespace netdef {
 
-// JS handle of an ExecutionContext. `execute` copies the inputs, runs off the JS thread and resolves to the outputs.
+class Execution;
+
+// JS handle of an ExecutionContext. `execute` copies the inputs, runs off the JS thread (on it when short) and
+// resolves to the outputs; `executeSync` runs on the JS thread and returns them.
 class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
  public:
   static Napi::Function define(Napi::Env env);
@@ -15,7 +18,9 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   explicit ContextWrap(const Napi::CallbackInfo& info);
 
  private:
+  Execution executionOf(const Napi::CallbackInfo& info);
   Napi::Value execute(const Napi::CallbackInfo& info);
+  Napi::Value executeSync(const Napi::CallbackInfo& info);
   void dispose(const Napi::CallbackInfo& info);
 
   // Shared with a running execution, so disposing mid-run cannot free what the worker uses.

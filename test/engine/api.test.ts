@@ -87,6 +87,32 @@ describe("engines and contexts", () => {
     expect((error as Error).message).toMatch(/cat \(concatenation\)/);  // from the kernel, not the TypeScript checks
   });
 
+  it("executeSync runs on the calling thread with execute's results and typed errors, one execution at a time", async () => {
+    const engine = await lenet();
+    const ctx = engine.createExecutionContext();
+    const x = { data: { data: await digits(3), shape: [3, 1, 28, 28] } };
+    const expected = await ctx.execute(x);
+    expect(ctx.executeSync(x)).toEqual(expected);
+    const profiled = ctx.executeSync(x, { profile: true });
+    expect(profiled.profile.map((p) => p.layer)).toEqual(engine.inspect().layers.map((l) => l.name));
+    expect(() => ctx.executeSync({})).toThrow(ExecutionError);
+    // An execute still in flight: the context refuses, then serves once it has settled.
+    const pending = ctx.execute(x);
+    expect(() => ctx.executeSync(x)).toThrow(/an execute\(\) of this context is still running/);
+    await pending;
+    expect(ctx.executeSync(x)).toEqual(expected);
+    // A failure inside the kernel arrives typed, as from execute.
+    const net = new Network("cat");
+    const a = net.addInput("a", "float32", [-1, -1]);
+    const b = net.addInput("b", "float32", [-1, -1]);
+    net.markOutput(net.addConcatenation("cat", [a, b], { axis: 0 }), "y");
+    const range = { min: [1, 1], opt: [1, 2], max: [4, 4] };
+    const cat = (await net.build({ profiles: [{ a: range, b: range }] })).createExecutionContext();
+    expect(() => cat.executeSync({ a: { data: new Float32Array(3), shape: [1, 3] }, b: { data: new Float32Array(4), shape: [2, 2] } })).toThrow(/cat \(concatenation\)/);
+    ctx.dispose();
+    expect(() => ctx.executeSync(x)).toThrow(DisposedError);
+  });
+
   it("NETDEF_NUM_THREADS caps the thread pool (1: no worker threads at all)", async () => {
     // A child process counts its threads before and after a parallel execution; the pool starts on first use.
     const script = `
