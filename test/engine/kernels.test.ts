@@ -132,6 +132,20 @@ describe("dense and matrix layers", () => {
       x!.addFullyConnected("fc", { outFeatures: 3, weights: { kernel: new Float32Array([1, 2, 3, 4, 5, 6]), bias: new Float32Array([1, 0, -1]) } }));
     expect(y.values).toEqual([4, 7, 10]);
   });
+  it("fullyConnected's rows do not depend on the batch: each row alone gives the same bits (float32 and 16-bit-exact weights)", async () => {
+    // One summation order at every batch (1: four columns at a time, 2: two by two, 3–16: four rows at a time, the
+    // exact 16-bit copy of the weights at batch 1 and 2), over 147 inputs (a tail after 16-wide steps) into 70
+    // outputs (tails after 4- and 2-column steps).
+    const weights = Float32Array.from({ length: 70 * 147 }, (_, i) => Math.sin(i * 0.37) * 0.3);
+    const inputs = Float32Array.from({ length: 7 * 147 }, (_, i) => Math.cos(i * 0.11));
+    for (const kernel of [weights, weights.map(roundToBfloat16), weights.map(roundToFloat16)]) {
+      const fc = (batch: number, data: Float32Array) => runNetwork({ x: { shape: [batch, 147], data: Array.from(data) } }, (_, { x }) => x!.addFullyConnected("fc", { outFeatures: 70, bias: false, weights: { kernel } }));
+      const all = (await fc(7, inputs)).values;
+      for (const [offset, rows] of [[0, 1], [1, 2], [3, 4]] as const) {
+        expect((await fc(rows, inputs.subarray(offset * 147, (offset + rows) * 147))).values).toEqual(all.slice(offset * 70, (offset + rows) * 70));
+      }
+    }
+  });
   it("matrixMultiply with transpose and batch broadcast", async () => {
     // A = [[1,2],[3,4]], B = [[5,6],[7,8]]: A·B = [[19,22],[43,50]]; A·Bᵀ = [[17,23],[39,53]]
     const inputs = { a: { shape: [1, 2, 2], data: [1, 2, 3, 4] }, b: { shape: [1, 2, 2], data: [5, 6, 7, 8] } };

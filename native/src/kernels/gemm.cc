@@ -341,7 +341,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
       // B read in place by a GEMM that runs on one thread (one image per thread, at batch > 1): its K rows are as
       // many streams from memory, more than the hardware prefetcher follows, so the first A panel fetches the same
       // rows of the next group of panels, which this thread takes next (MobileNetV2's 1×1 projections at batch 8
-      // 8–13 % faster; a GEMM split between threads lost 4 %: the next group is the other thread's).
+      // 6–13 % faster; a GEMM split between threads lost 4 %: the next group is the other thread's).
       const int64_t fetchAhead = rowMajorB && (!parallel || insideParallelLoop()) ? kNR * kWideGroup : 0;
       // A task takes a group of B panels and sweeps the A panels over it: each A panel meets the group's panels in
       // turn, so C is written row-block by row-block in runs of the group's width rather than 16 floats per page.
@@ -438,10 +438,10 @@ void gemvBlock(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int
 
 }  // namespace
 
-// Few rows of A (a dense layer at batch up to 8): packing would cost more than the arithmetic, so B is streamed
-// (it is usually the larger operand, read from L3 or memory) in blocks of 32 columns, each block met by every row
-// of A while it is in L2. B transposed (a dense layer's [out, in] weight): dot products, four rows of A at a time
-// (dotTile). B as [K, N]: each row of C accumulates scaled rows of B.
+// Few rows of A (a dense layer at batch up to kGemvRows, 2 if B is not transposed): packing would cost more than the
+// arithmetic, so B is streamed (it is usually the larger operand, read from L3 or memory) in blocks of 32 columns,
+// each block met by every row of A while it is in L2. B transposed (a dense layer's [out, in] weight): dot products,
+// four rows of A at a time (dotTile). B as [K, N]: each row of C accumulates scaled rows of B.
 void gemvRows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
   parallelFor((N + 31) / 32, [&](int64_t block) {
     gemvBlock(block * 32, std::min(N, block * 32 + 32), M, K, A, lda, B, ldb, transB, C, ldc, accumulate);
@@ -468,8 +468,8 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline float scalar16(ui
 }
 
 // gemvRows' transposed case over 16-bit weights (float16 through F16C, or bfloat16 by a shift): half the bytes from
-// memory for a bandwidth-bound dense layer at batch 1 or 2. Same accumulation order as gemvRows, so the results are
-// the same as from the float32 copy of the weights.
+// memory for a bandwidth-bound dense layer at batch 1 or 2. Same accumulation order as dotTile, so the results are
+// the same as from the float32 copy of the weights (at batch 3 and up).
 __attribute__((target("avx2,fma,f16c")))
 void gemvBlock16(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int64_t lda, const uint16_t* B, bool bfloat16, float* C, int64_t ldc, bool accumulate) {
   for (int64_t i = 0; i < M; i++) {
@@ -498,8 +498,18 @@ void gemvBlock16(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, i
       for (int r = 0; r < 4; r++) c[j + r] = accumulate ? c[j + r] + sums[r] : sums[r];
     }
     for (; j < j1; j++) {
+      const uint16_t* b = B + j * K;
+      __m256 s = _mm256_setzero_ps(), t = _mm256_setzero_ps();
+      int64_t k = 0;
+      for (; k + 16 <= K; k += 16) {
+        s = _mm256_fmadd_ps(load8(b + k, bfloat16), _mm256_loadu_ps(a + k), s);
+        t = _mm256_fmadd_ps(load8(b + k + 8, bfloat16), _mm256_loadu_ps(a + k + 8), t);
+      }
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, _mm256_add_ps(s, t));
       float sum = 0;
-      for (int64_t k = 0; k < K; k++) sum += a[k] * scalar16(B[j * K + k], bfloat16);
+      for (int l = 0; l < 8; l++) sum += lanes[l];
+      for (; k < K; k++) sum += a[k] * scalar16(b[k], bfloat16);
       c[j] = accumulate ? c[j] + sum : sum;
     }
   }
