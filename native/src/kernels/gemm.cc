@@ -342,10 +342,14 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
       // many streams from memory, more than the hardware prefetcher follows, so the first A panel fetches the same
       // rows of the next group of panels, which this thread takes next (MobileNetV2's 1×1 projections at batch 8
       // 6–13 % faster; a GEMM split between threads lost 4 %: the next group is the other thread's).
-      const int64_t fetchAhead = rowMajorB && (!parallel || insideParallelLoop()) ? kNR * kWideGroup : 0;
+      const bool oneThread = !parallel || insideParallelLoop();
+      const int64_t fetchAhead = rowMajorB && oneThread ? kNR * kWideGroup : 0;
+      // Split between threads, a few groups (13 panels of a 14×14 map: 4) leave one thread waiting for the other's
+      // last group at the end of the loop: there, narrower groups, about four per thread.
+      const int64_t perGroup = oneThread ? kWideGroup : std::clamp<int64_t>(nPanels / (4 * poolThreads()), 1, kWideGroup);
       // A task takes a group of B panels and sweeps the A panels over it: each A panel meets the group's panels in
       // turn, so C is written row-block by row-block in runs of the group's width rather than 16 floats per page.
-      const int64_t groups = balancedParts(nPanels, kWideGroup);
+      const int64_t groups = balancedParts(nPanels, perGroup);
       parallelFor(groups, [&](int64_t group) {
         static thread_local AlignedBuffer packedB;
         const int64_t q0 = partBegin(nPanels, groups, group), q1 = partBegin(nPanels, groups, group + 1);
