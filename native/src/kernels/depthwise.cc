@@ -156,19 +156,24 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
   }
   const int64_t outPixels = g.OH * g.OW;
   int64_t p = 0;
-  if (channels == 8 && y.f)
+  // The planes in locals: the stores (byte copies, which may alias anything) made the compiler reload y's fields
+  // before each one.
+  float* const yf = y.f;
+  uint16_t* const yh = y.h;
+  const int64_t stride = y.pixels;
+  if (channels == 8 && yf)
     for (; p + 8 <= outPixels; p += 8) {
       Vec8 rows[8];
       channelRows(out + p, rows);
 #pragma GCC unroll 8
-      for (int c = 0; c < 8; c++) vmath::store(y.f + c * y.pixels + p, rows[c]);
+      for (int c = 0; c < 8; c++) vmath::store(yf + c * stride + p, rows[c]);
     }
-  if (channels == 8 && y.h)
+  if (channels == 8 && yh)
     for (; p + 8 <= outPixels; p += 8) {
       Vec8 rows[8];
       channelRows(out + p, rows);
 #pragma GCC unroll 8
-      for (int c = 0; c < 8; c++) vmath::narrow8(rows[c], y.type, y.h + c * y.pixels + p);
+      for (int c = 0; c < 8; c++) vmath::narrow8(rows[c], y.type, yh + c * stride + p);
     }
   for (int64_t c = 0; c < channels; c++)
     for (int64_t q = p; q < outPixels; q++) {
