@@ -50,6 +50,20 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) row[pw + i] = block[i];
       }
+    // A row's last 1–7 pixels (6 of a 14×14 map's 14): 8 read where 8 lie inside the channel's plane, the extra ones
+    // (the next row's) dropped after the transpose; one pixel at a time only on the plane's last row.
+    if (channels == 8 && pw < hi && at + pw + 8 <= x.pixels) {
+      Vec8 block[8];
+      if (x.f) {
+#pragma GCC unroll 8
+        for (int c = 0; c < 8; c++) block[c] = vmath::load(x.f + c * x.pixels + at + pw);
+      } else {
+#pragma GCC unroll 8
+        for (int c = 0; c < 8; c++) block[c] = vmath::widen8(x.h + c * x.pixels + at + pw, x.type);
+      }
+      vmath::transpose8(block);
+      for (int64_t i = 0; pw < hi; i++, pw++) row[pw] = block[i];
+    }
     for (; pw < hi; pw++) {
       Vec8 v = {};
       for (int64_t c = 0; c < channels; c++) v[c] = x.h ? fromHalfBits(x.h[c * x.pixels + at + pw], x.type) : x.f[c * x.pixels + at + pw];
