@@ -12,6 +12,15 @@ const run = promisify(execFile);
 const profile = { data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [64, 1, 28, 28] } };
 const lenet = async () => defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [profile] });
 const digits = async (count: number) => (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, count * 784);
+/** y = concat(a, b) along rows, both inputs dynamic: other dimensions that disagree pass the TypeScript checks and fail in the kernel. */
+const concatenationContext = async () => {
+  const net = new Network("cat");
+  const a = net.addInput("a", "float32", [-1, -1]);
+  const b = net.addInput("b", "float32", [-1, -1]);
+  net.markOutput(net.addConcatenation("cat", [a, b], { axis: 0 }), "y");
+  const range = { min: [1, 1], opt: [1, 2], max: [4, 4] };
+  return (await net.build({ profiles: [{ a: range, b: range }] })).createExecutionContext();
+};
 
 describe("building", () => {
   it("refuses a dynamic input without a profile, naming the input and what to add", async () => {
@@ -67,14 +76,8 @@ describe("engines and contexts", () => {
   });
 
   it("short executions run on the calling thread: results and native errors arrive as from the worker thread", async () => {
-    // The first execution always runs off the JS thread; later ones predicted under 0.5 ms run inline. A concat of
-    // two dynamic inputs whose other dimensions disagree passes the TypeScript checks and fails in the kernel.
-    const net = new Network("short");
-    const a = net.addInput("a", "float32", [-1, -1]);
-    const b = net.addInput("b", "float32", [-1, -1]);
-    net.markOutput(net.addConcatenation("cat", [a, b], { axis: 0 }), "y");
-    const range = { min: [1, 1], opt: [1, 2], max: [4, 4] };
-    const ctx = (await net.build({ profiles: [{ a: range, b: range }] })).createExecutionContext();
+    // The first execution always runs off the JS thread; later ones predicted under 0.5 ms run inline.
+    const ctx = await concatenationContext();
     const feeds = (rows: number) => ({ a: { data: new Float32Array(2 * rows).fill(1), shape: [rows, 2] }, b: { data: new Float32Array(4).fill(2), shape: [2, 2] } });
     for (let i = 0; i < 3; i++) expect(Array.from((await ctx.execute(feeds(1))).y!.data)).toEqual([1, 1, 2, 2, 2, 2]);
     let sync = true;
@@ -102,12 +105,7 @@ describe("engines and contexts", () => {
     await pending;
     expect(ctx.executeSync(x)).toEqual(expected);
     // A failure inside the kernel arrives typed, as from execute.
-    const net = new Network("cat");
-    const a = net.addInput("a", "float32", [-1, -1]);
-    const b = net.addInput("b", "float32", [-1, -1]);
-    net.markOutput(net.addConcatenation("cat", [a, b], { axis: 0 }), "y");
-    const range = { min: [1, 1], opt: [1, 2], max: [4, 4] };
-    const cat = (await net.build({ profiles: [{ a: range, b: range }] })).createExecutionContext();
+    const cat = await concatenationContext();
     expect(() => cat.executeSync({ a: { data: new Float32Array(3), shape: [1, 3] }, b: { data: new Float32Array(4), shape: [2, 2] } })).toThrow(/cat \(concatenation\)/);
     ctx.dispose();
     expect(() => ctx.executeSync(x)).toThrow(DisposedError);

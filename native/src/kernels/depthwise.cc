@@ -16,6 +16,19 @@ __attribute__((always_inline)) inline Vec8 clampLanes(Vec8 v, Vec8 lower, Vec8 u
   return upper < v ? upper : v;
 }
 
+// 8 pixels of the 8 channels from `offset` on as 8 pixel vectors (channels in lanes), float32 or 16-bit storage: the
+// rows loaded straight into registers (copied through an array in halves, the transpose's full-width reads of them
+// could not be forwarded from the stores: a stall on every row), then one 8×8 transpose.
+template <bool kHalf>
+__attribute__((always_inline)) inline void pixelVectors(const DepthwisePlanes<const float>& x, int64_t offset, Vec8 (&block)[8]) {
+#pragma GCC unroll 8
+  for (int c = 0; c < 8; c++) {
+    if constexpr (kHalf) block[c] = vmath::widen8(x.h + c * x.pixels + offset, x.type);
+    else block[c] = vmath::load(x.f + c * x.pixels + offset);
+  }
+  vmath::transpose8(block);
+}
+
 // The 8 channels' planes interleaved into the zero-padded buffer, 8 pixels per 8×8 transpose (widened from 16-bit
 // storage on the way).
 NETDEF_CLONES
@@ -29,24 +42,17 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
     for (int64_t pw = 0; pw < lo; pw++) row[pw] = Vec8{};
     int64_t pw = lo;
     const int64_t at = ih * g.W - g.padLeft;  // input offset of padded column pw: at + pw
-    // 8 pixels of 8 channels: one 8×8 transpose, the rows loaded straight into registers (copied through an
-    // array in halves, the transpose's full-width reads of them could not be forwarded from the stores: a stall
-    // on every row).
     if (channels == 8 && x.f)
       for (; pw + 8 <= hi; pw += 8) {
         Vec8 block[8];
-#pragma GCC unroll 8
-        for (int c = 0; c < 8; c++) block[c] = vmath::load(x.f + c * x.pixels + at + pw);
-        vmath::transpose8(block);
+        pixelVectors<false>(x, at + pw, block);
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) row[pw + i] = block[i];
       }
     if (channels == 8 && x.h)
       for (; pw + 8 <= hi; pw += 8) {
         Vec8 block[8];
-#pragma GCC unroll 8
-        for (int c = 0; c < 8; c++) block[c] = vmath::widen8(x.h + c * x.pixels + at + pw, x.type);
-        vmath::transpose8(block);
+        pixelVectors<true>(x, at + pw, block);
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++) row[pw + i] = block[i];
       }
@@ -54,14 +60,8 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
     // (the next row's) dropped after the transpose; one pixel at a time only on the plane's last row.
     if (channels == 8 && pw < hi && at + pw + 8 <= x.pixels) {
       Vec8 block[8];
-      if (x.f) {
-#pragma GCC unroll 8
-        for (int c = 0; c < 8; c++) block[c] = vmath::load(x.f + c * x.pixels + at + pw);
-      } else {
-#pragma GCC unroll 8
-        for (int c = 0; c < 8; c++) block[c] = vmath::widen8(x.h + c * x.pixels + at + pw, x.type);
-      }
-      vmath::transpose8(block);
+      if (x.f) pixelVectors<false>(x, at + pw, block);
+      else pixelVectors<true>(x, at + pw, block);
       for (int64_t i = 0; pw < hi; i++, pw++) row[pw] = block[i];
     }
     for (; pw < hi; pw++) {
