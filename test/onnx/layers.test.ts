@@ -119,6 +119,11 @@ const cases: Record<string, OracleCase> = {
       .addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(w(16, 16, 3, 3), 16), bias: w(16) } }).addElementWise("add", r, "sum").addActivation("relu", { type: "relu" });
   } },
 };
+// The 3×3 depthwise loop takes a row's output pixels in near-equal runs of up to eight (one code path per run
+// length and stride): every run length at both strides, output widths 1 to 17.
+for (const stride of [1, 2])
+  for (let width = 1; width <= 17; width++)
+    cases[`conv depthwise 3×3 stride ${stride}, output width ${width}`] = { inputs: img(9, 3, width * stride), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 9, kernel: 3, groups: 9, stride, padding: 1, weights: { kernel: w(9, 1, 3, 3), bias: w(9) } }) };
 for (const type of ACTIVATION_TYPES as ActivationType[]) {
   cases[`activation ${type}`] = { inputs: { x: { shape: [2, 3, 5] } }, define: (_, { x }) => x!.addActivation("a", { type }) };
 }

@@ -86,19 +86,23 @@ __attribute__((always_inline)) inline void channelRows(const Vec8* pixels, Vec8 
   vmath::transpose8(rows);
 }
 
-// N ≤ 4 output pixels of a 3×3 window at column stride S (dilation 1) from the padded rows at `r`: each input
-// pixel loaded once for the (up to three) sums it joins, the nine weights held in registers, and every sum still
-// adds its taps row by row, left to right, as the general loop does (the results are the same bits).
+// N ≤ 8 output pixels of a 3×3 window at column stride S (dilation 1) from the padded rows at `r`: each input
+// pixel loaded once for the (up to three) sums it joins, and every sum still adds its taps row by row, left to right,
+// as the general loop does (the results are the same bits). Eight sums in flight hide the FMA latency along each
+// sum's chain of nine (four left the FMA units idle half the time); with AVX2's 16 registers the weights then come
+// from memory, which the FMAs read for free.
 template <int S, int N>
-__attribute__((always_inline)) inline void sums3x3(const Vec8* r, int64_t Wp, const Vec8 (&w)[9], Vec8 bias, Vec8 (&sums)[4]) {
-  Vec8 a[4] = {bias, bias, bias, bias};
+__attribute__((always_inline)) inline void sums3x3(const Vec8* r, int64_t Wp, const Vec8* w, Vec8 bias, Vec8 (&sums)[8]) {
+  Vec8 a[N];
+#pragma GCC unroll 8
+  for (int i = 0; i < N; i++) a[i] = bias;
 #pragma GCC unroll 3
   for (int kh = 0; kh < 3; kh++) {
     const Vec8* p = r + kh * Wp;
-#pragma GCC unroll 9
+#pragma GCC unroll 17
     for (int j = 0; j < S * (N - 1) + 3; j++) {  // input pixel j joins output i at tap j − S·i, when in 0…2
       const Vec8 x = p[j];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int i = 0; i < N; i++)
         if (j - S * i >= 0 && j - S * i < 3) a[i] += w[3 * kh + j - S * i] * x;
     }
@@ -106,8 +110,30 @@ __attribute__((always_inline)) inline void sums3x3(const Vec8* r, int64_t Wp, co
   for (int i = 0; i < N; i++) sums[i] = a[i];
 }
 
-// Σ taps over the padded buffer, 4 output pixels at a time (4 independent sums; 3×3 windows at column stride 1 or 2
-// by sums3x3), then split into planes.
+// A row's output pixels in near-equal runs of up to eight (a 28-wide row as four runs of 7, not 8 + 8 + 8 + 4).
+struct Runs {
+  int64_t parts, base, longer;  // the first `longer` runs have base + 1 pixels, the rest `base`
+  Runs(int64_t total, int64_t most) : parts((total + most - 1) / most), base(parts ? total / parts : 0), longer(parts ? total % parts : 0) {}
+  int64_t length(int64_t part) const { return base + (part < longer); }
+};
+
+// One run of n ≤ 8 output pixels of a 3×3 window at column stride S.
+template <int S>
+__attribute__((always_inline)) inline void run3x3(int64_t n, const Vec8* r, int64_t Wp, const Vec8* w, Vec8 bias, Vec8 (&sums)[8]) {
+  switch (n) {
+    case 8: return sums3x3<S, 8>(r, Wp, w, bias, sums);
+    case 7: return sums3x3<S, 7>(r, Wp, w, bias, sums);
+    case 6: return sums3x3<S, 6>(r, Wp, w, bias, sums);
+    case 5: return sums3x3<S, 5>(r, Wp, w, bias, sums);
+    case 4: return sums3x3<S, 4>(r, Wp, w, bias, sums);
+    case 3: return sums3x3<S, 3>(r, Wp, w, bias, sums);
+    case 2: return sums3x3<S, 2>(r, Wp, w, bias, sums);
+    default: return sums3x3<S, 1>(r, Wp, w, bias, sums);
+  }
+}
+
+// Σ taps over the padded buffer (3×3 windows at column stride 1 or 2 in runs of up to 8 pixels by sums3x3, others 4
+// pixels at a time), then split into planes.
 NETDEF_CLONES
 void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, ActivationFn::Round round,
                   const DepthwisePlanes<float>& y, Vec8* scratch) {
@@ -125,28 +151,18 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
     for (int64_t c = 0; c < channels; c++) v[c] = w[c * taps + t];
     weights[t] = v;
   }
-  Vec8 tapWeights[9];  // a 3×3 kernel's, in registers for sums3x3
-  for (int64_t t = 0; t < 9; t++) tapWeights[t] = t < taps ? weights[t] : Vec8{};
+  const Runs runs(g.OW, 8);
   for (int64_t oh = 0; oh < g.OH; oh++) {
     const Vec8* rowBase = padded + oh * g.sh * Wp;
     int64_t ow = 0;
     if (g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sw <= 2)
-      for (; ow < g.OW; ow += 4) {  // a last run of 1–3 pixels too, with as many independent sums
-        Vec8 sums[4];
-        const Vec8* r = rowBase + g.sw * ow;
-        const int64_t n = std::min<int64_t>(4, g.OW - ow);
-        if (g.sw == 1) {
-          if (n == 4) sums3x3<1, 4>(r, Wp, tapWeights, bias, sums);
-          else if (n == 3) sums3x3<1, 3>(r, Wp, tapWeights, bias, sums);
-          else if (n == 2) sums3x3<1, 2>(r, Wp, tapWeights, bias, sums);
-          else sums3x3<1, 1>(r, Wp, tapWeights, bias, sums);
-        } else {
-          if (n == 4) sums3x3<2, 4>(r, Wp, tapWeights, bias, sums);
-          else if (n == 3) sums3x3<2, 3>(r, Wp, tapWeights, bias, sums);
-          else if (n == 2) sums3x3<2, 2>(r, Wp, tapWeights, bias, sums);
-          else sums3x3<2, 1>(r, Wp, tapWeights, bias, sums);
-        }
+      for (int64_t part = 0; part < runs.parts; part++) {
+        Vec8 sums[8];
+        const int64_t n = runs.length(part);
+        if (g.sw == 1) run3x3<1>(n, rowBase + ow, Wp, weights, bias, sums);
+        else run3x3<2>(n, rowBase + 2 * ow, Wp, weights, bias, sums);
         for (int64_t i = 0; i < n; i++) out[oh * g.OW + ow + i] = finishLanes(sums[i], lower, upper, round);
+        ow += n;
       }
     for (; ow + 4 <= g.OW; ow += 4) {
       Vec8 a0 = bias, a1 = bias, a2 = bias, a3 = bias;
