@@ -6,25 +6,10 @@
 // means the builtin engine is faster), the same ratio of the fastest runs (less disturbed by a noisy machine), and
 // the builtin engine's GFLOP/s.
 import { readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
-import { calibrate, exportOnnx, loadWeights, quantize, reducedFloat, type Engine, type Network, type WeightSource } from "netdef";
-import { defineLeNet } from "../examples/lenet/network.js";
-import { defineMobileNetV2 } from "../examples/mobilenet-v2/network.js";
-import { defineResNet18, randomWeights } from "../examples/resnet18/network.js";
-import { defineYoloBlock } from "../examples/yolo-block/network.js";
+import { calibrate, exportOnnx, quantize, reducedFloat, type Engine, type Network } from "netdef";
+import { benchCases as cases, type Precision } from "./cases.js";
 import { countFlops } from "./flops.js";
-
-const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures");
-const fixture = (file: string) => () => loadWeights(path.join(fixtures, file));
-type Precision = "float32" | "bfloat16" | "int8";
-const cases: { model: string; define: (w?: WeightSource) => Network; weights: () => Promise<WeightSource>; input: string; item: number[]; batches: number[]; precisions?: Precision[] }[] = [
-  { model: "lenet", define: defineLeNet, weights: fixture("lenet.safetensors"), input: "data", item: [1, 28, 28], batches: [1, 256], precisions: ["float32", "int8"] },
-  { model: "yolo_block", define: defineYoloBlock, weights: fixture("yolo_block.safetensors"), input: "input", item: [3, 64, 64], batches: [1] },
-  { model: "mobilenet_v2", define: defineMobileNetV2, weights: fixture("mobilenet_v2.safetensors"), input: "input", item: [3, 224, 224], batches: [1, 8] },
-  { model: "resnet18", define: defineResNet18, weights: async () => randomWeights(defineResNet18()), input: "input", item: [3, 224, 224], batches: [1, 8], precisions: ["float32", "bfloat16", "int8"] },
-];
 const only = process.argv[2];
 
 /**
