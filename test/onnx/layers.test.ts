@@ -38,6 +38,7 @@ const cases: Record<string, OracleCase> = {
   "conv 1×1": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 5, kernel: 1, weights: { kernel: w(5, 3, 1, 1), bias: w(5) } }) },
   // 169 pixels: a wide GEMM reading 10 whole panels of the input in place, then packing the partial 11th.
   "conv 1×1 on 13×13 (panels read in place)": { inputs: img(20, 13, 13), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 14, kernel: 1, weights: { kernel: w(14, 20, 1, 1), bias: w(14) } }).addActivation("r", { type: "relu" }) },
+  "conv 1×1 + clip, 16 → 24 on 23×25 at batch 1 (a short sum split between threads in long runs of panel groups)": { inputs: { x: { shape: [1, 16, 23, 25] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 1, weights: { kernel: w(24, 16, 1, 1), bias: w(24) } }).addActivation("relu6", { type: "clip", alpha: 0, beta: 6 }) },
   "matmul wide (panels read in place)": { inputs: { a: { shape: [1, 9, 40] }, b: { shape: [1, 40, 170] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },
   "deconv stride 2": { inputs: img(), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1, weights: { kernel: w(3, 2, 3, 3), bias: w(2) } }) },
   "deconv groups, dilation": { inputs: img(4), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 2, dilation: 2, groups: 2, weights: { kernel: w(4, 1, 2, 2), bias: w(2) } }) },
