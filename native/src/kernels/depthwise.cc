@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/vector_math.h"
+#include "thread_pool.h"
 
 namespace netdef {
 
@@ -110,13 +111,6 @@ __attribute__((always_inline)) inline void sums3x3(const Vec8* r, int64_t Wp, co
   for (int i = 0; i < N; i++) sums[i] = a[i];
 }
 
-// A row's output pixels in near-equal runs of up to eight (a 28-wide row as four runs of 7, not 8 + 8 + 8 + 4).
-struct Runs {
-  int64_t parts, base, longer;  // the first `longer` runs have base + 1 pixels, the rest `base`
-  Runs(int64_t total, int64_t most) : parts((total + most - 1) / most), base(parts ? total / parts : 0), longer(parts ? total % parts : 0) {}
-  int64_t length(int64_t part) const { return base + (part < longer); }
-};
-
 // One run of n ≤ 8 output pixels of a 3×3 window at column stride S.
 template <int S>
 __attribute__((always_inline)) inline void run3x3(int64_t n, const Vec8* r, int64_t Wp, const Vec8* w, Vec8 bias, Vec8 (&sums)[8]) {
@@ -151,14 +145,16 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
     for (int64_t c = 0; c < channels; c++) v[c] = w[c * taps + t];
     weights[t] = v;
   }
-  const Runs runs(g.OW, 8);
+  // A row's output pixels in near-equal runs of up to eight (partBegin: a 28-wide row as four runs of 7, not
+  // 8 + 8 + 8 + 4).
+  const int64_t runs = (g.OW + 7) / 8;
   for (int64_t oh = 0; oh < g.OH; oh++) {
     const Vec8* rowBase = padded + oh * g.sh * Wp;
     int64_t ow = 0;
     if (g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && g.sw <= 2)
-      for (int64_t part = 0; part < runs.parts; part++) {
+      for (int64_t run = 0; run < runs; run++) {
         Vec8 sums[8];
-        const int64_t n = runs.length(part);
+        const int64_t n = partBegin(g.OW, runs, run + 1) - ow;
         if (g.sw == 1) run3x3<1>(n, rowBase + ow, Wp, weights, bias, sums);
         else run3x3<2>(n, rowBase + 2 * ow, Wp, weights, bias, sums);
         for (int64_t i = 0; i < n; i++) out[oh * g.OW + ow + i] = finishLanes(sums[i], lower, upper, round);
