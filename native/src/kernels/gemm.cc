@@ -318,11 +318,16 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
   // chunks of A panels (a few tens of KiB, kept in L2) and run them against each B panel in turn (kept in L1), so
   // large weights stream from memory once.
   const bool wide = nPanels >= 8;
-  // A narrow B is packed whole, so its K needs no blocks for B's sake: up to 1,024 deep in one block, each tile
-  // finished in one visit (960→160 on 7×7: 0.120 → 0.109 ms against blocks of 240).
-  if (!wide) kBlock = std::max(kBlock, std::min<int64_t>(K, kNarrowBlock));
   const int64_t mChunks = balancedParts(mPanels, std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)));
   const bool parallel = M * N * K > (1 << 16);
+  const bool oneThread = !parallel || insideParallelLoop();
+  // K blocks where B needs none. A narrow B is packed whole: up to 1,024 deep in one block, each tile finished in
+  // one visit (960→160 on 7×7: 0.120 → 0.109 ms against blocks of 240). A wide B read in place and split between
+  // threads: each K block is a parallel loop of its own, whose end waits for the slower thread (on a VM, for a
+  // descheduled one), so one block there too (MobileNetV2's 14×14 projections, 384 and 576 deep, 8–17 % faster in
+  // median at batch 1). On one thread the blocks stay: a group's 4 panels of up to 256 rows are read from L2 by
+  // every A panel, and 1,024 rows would not fit (5 % slower at batch 8).
+  if (!wide || (rowMajorB && !oneThread)) kBlock = std::max(kBlock, std::min<int64_t>(K, kNarrowBlock));
   kBlock = evenBlock(K, kBlock);
   if (epilogue && epilogue->out16 && (accumulate || (K > kBlock && !C))) throw std::logic_error("sgemmPackedB: a 16-bit output's partial sums need C");
   for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
@@ -343,7 +348,6 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
       // rows of the next group of panels, which this thread takes next (MobileNetV2's 1×1 projections at batch 8
       // 6–13 % faster; where groups are handed out one at a time between threads the next group is the other
       // thread's, and the same fetch lost 4 %).
-      const bool oneThread = !parallel || insideParallelLoop();
       // Split between threads, a short sum over many panels goes in a few long runs of consecutive groups instead:
       // a group is little work there, and groups handed out one at a time interleaved the threads' reads of each
       // row of B; in runs each thread streams its own stretch and fetches its next group ahead (MobileNetV2's
