@@ -32,6 +32,20 @@ struct TileOutput {
   ActivationFn::Round round;
 };
 
+// One padded row (`phase` · sw values) dealt into sw runs by column phase: padded column sw·i + k to k·phase + i.
+// Stride 2 (a stem's) is its own loop, which the compiler vectorises.
+NETDEF_CLONES
+void splitByPhase(const float* row, float* destination, int64_t sw, int64_t phase) {
+  if (sw == 2) {
+    float* __restrict even = destination;
+    float* __restrict odd = destination + phase;
+    for (int64_t i = 0; i < phase; i++) { even[i] = row[2 * i]; odd[i] = row[2 * i + 1]; }
+    return;
+  }
+  for (int64_t k = 0; k < sw; k++)
+    for (int64_t i = 0; i < phase; i++) destination[k * phase + i] = row[sw * i + k];
+}
+
 // `valid` values of a tile row (`kWidth` wide) from src to dst: a fixed size, one or two moves, when the row is whole.
 template <int kWidth, class T>
 __attribute__((always_inline)) inline void copyRow(T* dst, const T* src, int64_t valid) {
@@ -207,24 +221,23 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
     std::fill(paddedInput.end() - 16, paddedInput.end(), 0.0f);
     float* p = paddedInput.data();  // the caller's buffer: workers see it through `p`
     const int64_t inPlane = size[0] * size[1] * size[2];
-    parallelItems(channels, plane, [&](int64_t c) {
-      float* pc = p + c * plane;
+    // Row by row: a stem has 3 channels, too few to share between two threads (with the split by phase vectorised,
+    // mobilenet_v2's stem 9 % faster at batch 1 in per-layer medians, builds alternating by process).
+    const int64_t rowsPerChannel = padded[0] * padded[1];
+    parallelItems(channels * rowsPerChannel, rowLength, [&](int64_t item) {
+      const int64_t c = item / rowsPerChannel, d = item % rowsPerChannel / padded[1], h = item % padded[1];
       static thread_local Floats line;  // a padded row before its split by phase
       line.resize(static_cast<size_t>(rowLength));
-      for (int64_t d = 0; d < padded[0]; d++)
-        for (int64_t h = 0; h < padded[1]; h++) {
-          float* const destination = pc + (d * padded[1] + h) * rowLength;
-          float* row = sw > 1 ? line.data() : destination;
-          const int64_t id = d - pad[0], ih = h - pad[1];
-          const int64_t lo = std::min(padded[2], pad[2]), hi = id < 0 || id >= size[0] || ih < 0 || ih >= size[1] ? lo : std::max(lo, std::min(padded[2], pad[2] + size[2]));
-          std::fill(row, row + lo, 0.0f);
-          const int64_t from = c * inPlane + (id * size[1] + ih) * size[2] + (lo - pad[2]);
-          if (hi > lo && image.x) std::memcpy(row + lo, image.x + from, static_cast<size_t>(hi - lo) * sizeof(float));
-          if (hi > lo && image.x16) widenHalves(image.x16 + from, row + lo, hi - lo, image.x16Type);
-          std::fill(row + hi, row + rowLength, 0.0f);
-          for (int64_t k = 0; sw > 1 && k < sw; k++)
-            for (int64_t i = 0; i < phase; i++) destination[k * phase + i] = row[sw * i + k];
-        }
+      float* const destination = p + c * plane + (d * padded[1] + h) * rowLength;
+      float* row = sw > 1 ? line.data() : destination;
+      const int64_t id = d - pad[0], ih = h - pad[1];
+      const int64_t lo = std::min(padded[2], pad[2]), hi = id < 0 || id >= size[0] || ih < 0 || ih >= size[1] ? lo : std::max(lo, std::min(padded[2], pad[2] + size[2]));
+      std::fill(row, row + lo, 0.0f);
+      const int64_t from = c * inPlane + (id * size[1] + ih) * size[2] + (lo - pad[2]);
+      if (hi > lo && image.x) std::memcpy(row + lo, image.x + from, static_cast<size_t>(hi - lo) * sizeof(float));
+      if (hi > lo && image.x16) widenHalves(image.x16 + from, row + lo, hi - lo, image.x16Type);
+      std::fill(row + hi, row + rowLength, 0.0f);
+      if (sw > 1) splitByPhase(row, destination, sw, phase);
     }, channels * plane > (1 << 14));
     source = p;
   }
