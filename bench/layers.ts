@@ -10,6 +10,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { exportOnnx } from "netdef";
 import { benchCases } from "./cases.js";
+import { printTable, summary } from "./report.js";
 
 const model = process.argv[2] ?? "mobilenet_v2", batch = Number(process.argv[3] ?? 1), runs = 20;
 const c = benchCases.find((b) => b.model === model);
@@ -18,7 +19,7 @@ if (!Number.isInteger(batch) || batch < 1) throw new Error(`bench:layers: batch 
 const net = c.define(await c.weights());
 const shape = [batch, ...c.item];
 const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+const median = (samples: number[]) => summary(samples).median;
 
 const engine = await net.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: shape, max: shape } }], tuning: "fast" });
 const ctx = engine.createExecutionContext();
@@ -57,7 +58,6 @@ for (const layer of engine.inspect().layers) {
 const unmatched = [...theirs.keys()].filter((n) => !matched.has(n));
 for (const n of unmatched) { const ms = median(theirs.get(n)!); peerTotal += ms; rows.push(["", "", ms.toFixed(3), "", n]); }
 rows.push(["total", total.toFixed(3), peerTotal.toFixed(3), (peerTotal / total).toFixed(2), ""]);
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 console.log(`${model} float32, batch ${batch}: medians of ${runs} profiled runs; ratio = onnxruntime ms / builtin ms`);
-for (const r of rows) console.log(r.map((cell, i) => (i === 0 || i === 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+printTable(rows, [0, 4]);
 engine.dispose();

@@ -10,6 +10,7 @@ import * as ort from "onnxruntime-node";
 import { calibrate, exportOnnx, quantize, reducedFloat, type Engine, type Network } from "netdef";
 import { benchCases as cases, type Precision } from "./cases.js";
 import { countFlops } from "./flops.js";
+import { printTable, summary } from "./report.js";
 const only = process.argv[2];
 
 /**
@@ -28,12 +29,6 @@ async function timeTurn(run: () => Promise<unknown>, samples: number[], seconds:
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 const turns = 4;
-
-/** The median and the fastest of the samples. */
-function summary(samples: number[]): { median: number; best: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { median: sorted[sorted.length >> 1]!, best: sorted[0]! };
-}
 
 /** The network in `precision`: bfloat16 rounding, or INT8 Q/DQ calibrated (min-max) on two batches of `sample`. */
 async function inPrecision(net: Network, precision: Precision, input: string, sample: { data: Float32Array; shape: number[] }): Promise<Network> {
@@ -91,8 +86,7 @@ for (const c of cases.filter((c) => !only || c.model === only)) {
   for (const { engine } of engines) engine.dispose();
   await session.release();
 }
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-for (const r of rows) console.log(r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  "));
+printTable(rows, [0, 1]);
 const ticksAfter = cpuTicks();
 if (ticksBefore && ticksAfter && ticksAfter.total > ticksBefore.total) {
   const share = (100 * (ticksAfter.steal - ticksBefore.steal)) / (ticksAfter.total - ticksBefore.total);
