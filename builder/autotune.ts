@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { addon } from "../native/addon.js";
 import { encodePlan } from "../native/plan.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
-import type { BuildGraph, BuildOp } from "./graph.js";
+import { roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /** How hard the builder searches for the fastest implementation of each heavy layer. */
 export type TuningLevel = "off" | "fast" | "thorough";
@@ -141,26 +141,35 @@ export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, st
   }
 }
 
-/** One layer compiled alone with `tactic`, ready to run on a random input of its shape at `batch`. */
+/**
+ * One layer compiled alone with `tactic`, ready to run on a random input of its shape at `batch`, each input held as
+ * in the network (16-bit storage where the network rounds it: a kernel may then take another path).
+ */
 async function singleLayerRunner(graph: BuildGraph, op: BuildOp, batch: number, tactic: string) {
-  // Every input of the layer (a fused residual too) becomes an input of the one-layer plan, at the tuned batch.
-  const inputs = op.inputs.map((name) => ({ name, dtype: "float32" as const, shape: graph.tensors.get(name)!.shape.map((d, i) => (i === 0 && d < 0 ? batch : d)) }));
+  // Every input of the layer (a fused residual too) becomes an input of the one-layer plan, at the tuned batch, or
+  // of a rounding step in front of it.
+  const inputs = op.inputs.map((name) => ({ name, dtype: "float32" as const, shape: graph.tensors.get(name)!.shape.map((d, i) => (i === 0 && d < 0 ? batch : d)), rounded: roundedType(graph, name) }));
+  const fed = inputs.map((t) => ({ name: t.rounded ? `${t.name}.unrounded` : t.name, dtype: t.dtype, shape: t.shape }));
+  const rounding: BuildOp[] = inputs.flatMap((t, i) => t.rounded ? [{
+    kind: "pointwiseChain", name: `${t.name}.round`, inputs: [fed[i]!.name], outputs: [t.name], weights: {}, weightNames: {}, fusedFrom: [],
+    params: { steps: `cast:${t.rounded}|cast:float32`, alpha: [0, 0], beta: [0, 0] },
+  }] : []);
   const output = op.outputs[0]!;
   const single: BuildGraph = {
     name: `tune.${op.name}`,
-    inputs,
-    tensors: new Map([...inputs.map((t) => [t.name, { dtype: t.dtype, shape: t.shape }] as const), [output, graph.tensors.get(output)!]]),
-    ops: [{ ...op, params: { ...op.params, tactic } }],
+    inputs: fed,
+    tensors: new Map([...[...inputs, ...fed].map((t) => [t.name, { dtype: t.dtype, shape: t.shape }] as const), [output, graph.tensors.get(output)!] as const]),
+    ops: [...rounding, { ...op, params: { ...op.params, tactic } }],
     outputs: [{ name: output, tensor: output }],
   };
   const engine = await addon().Engine.deserialize(encodePlan(single, {}));
   const ctx = engine.createContext();
-  const feeds = inputs.map((t) => ({ name: t.name, shape: [...t.shape], data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) }));
+  const feeds = fed.map((t) => ({ name: t.name, shape: [...t.shape], data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) }));
   // The layer's own time, as the engine measures it around the kernel (copying the input in and the output out
   // would add the same time to every candidate, and its noise), fastest of `repeats` runs back to back in the
   // engine: as in a network, the pool's workers are still awake when the layer starts (timed one call at a time,
   // a layer of 0.07 ms measured 0.1–0.85 ms, the rest being a sleeping worker's wake-up, which decided the choice).
-  const run = async (repeats: number): Promise<number> => (await ctx.execute(feeds, true, repeats)).profile![0]!.milliseconds;
+  const run = async (repeats: number): Promise<number> => (await ctx.execute(feeds, true, repeats)).profile!.find((p) => p.layer === op.name)!.milliseconds;
   return { run, dispose: () => engine.dispose() };
 }
 

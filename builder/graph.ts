@@ -17,6 +17,8 @@ export interface BuildOp {
   weightNames: Record<string, string>;
   /** The network's layers this op computes (itself alone unless a pass fused others in). */
   fusedFrom: string[];
+  /** The 16-bit type every value of the layer's own kernel had before a BatchNorm or scale was folded into it. */
+  kernelType?: "bfloat16" | "float16";
 }
 
 /** The network being optimised: passes rewrite `ops`; inputs, outputs and tensor descriptions stay. */
@@ -61,4 +63,19 @@ export function readers(graph: BuildGraph): Map<string, number> {
   for (const op of graph.ops) for (const t of op.inputs) count.set(t, (count.get(t) ?? 0) + 1);
   for (const o of graph.outputs) count.set(o.tensor, (count.get(o.tensor) ?? 0) + 1);
   return count;
+}
+
+/**
+ * The 16-bit type a tensor's values are rounded to in the optimised network, in which the engine then holds it: its
+ * producer's fused rounding, a chain of element-wise steps ending in a cast, or the type of what a layer that only
+ * selects or moves values read.
+ */
+export function roundedType(graph: BuildGraph, tensor: string): "bfloat16" | "float16" | undefined {
+  const producer = graph.ops.find((o) => o.outputs.includes(tensor));
+  if (!producer) return undefined;
+  const type = (t: unknown) => (t === "bfloat16" || t === "float16" ? t : undefined);
+  if (producer.kind === "cast") return producer.params.to === "float32" ? type(graph.ops.find((o) => o.outputs.includes(producer.inputs[0]!) && o.kind === "cast")?.params.to) : type(producer.params.to);
+  if (producer.kind === "pointwiseChain") return type(String(producer.params.steps).split("|").filter((s) => s.startsWith("cast:") && s !== "cast:float32").at(-1)?.slice(5));
+  const selects = producer.kind === "shuffle" || producer.kind === "identity" || (producer.kind === "pooling" && producer.params.type === "max") || (producer.kind === "activation" && producer.params.type === "relu");
+  return selects ? roundedType(graph, producer.inputs[0]!) : type(producer.params.roundTo);
 }

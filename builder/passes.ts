@@ -1,5 +1,6 @@
 import { foldConstants } from "./fold-constants.js";
-import { readers, type BuildGraph, type BuildOp } from "./graph.js";
+import { roundToBfloat16, roundToFloat16 } from "../precision/reduced-float.js";
+import { readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /**
  * The builder's graph rewrites, run in order. Each keeps outputs unchanged (within float32 rounding) and records in
@@ -27,6 +28,7 @@ export const PASSES: readonly Pass[] = [
   { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
   { name: "fuse reduced-precision rounding into convolutions and dense layers", run: fuseRoundTrip },
+  { name: "hold the folded weights of reduced-precision layers in their type", run: roundFoldedWeights },
   { name: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
 ];
 
@@ -138,6 +140,7 @@ export function foldAffineIntoConvolutionOrDense(graph: BuildGraph): void {
     if (!affine) continue;
     const { scale, shift } = affine;
     const kernel = Float32Array.from(producer.weights.kernel!);
+    producer.kernelType ??= [["bfloat16", roundToBfloat16], ["float16", roundToFloat16]].find(([, round]) => kernel.every((v) => (round as (v: number) => number)(v) === v))?.[0] as BuildOp["kernelType"];
     const perChannel = kernel.length / channels;
     for (let i = 0; i < kernel.length; i++) kernel[i] = kernel[i]! * scale[Math.floor(i / perChannel)]!;
     const bias = new Float32Array(channels);
@@ -366,6 +369,21 @@ export function fuseRoundTrip(graph: BuildGraph): void {
     producer.params = { ...producer.params, roundTo: trip.narrow.params.to };
     replaceOutput(graph, trip.narrow, producer);
     replaceOutput(graph, trip.wide, producer);
+  }
+}
+
+/**
+ * A convolution or dense layer of a bfloat16 or float16 network (its kernel was of that type, and it reads or writes
+ * values rounded to it) computes in that type, its weights too, as TensorRT casts folded weights to the layer's
+ * type: weights that folding a BatchNorm or scale made float32 are rounded back, so that the engine can multiply in
+ * the reduced type (AVX-512 BF16). The one pass that changes values beyond float32 rounding: by at most half a step
+ * of the layer's own type in each weight. Layers kept in float32 (reducedFloat's keepFloat) had float32 kernels.
+ */
+export function roundFoldedWeights(graph: BuildGraph): void {
+  for (const op of graph.ops) {
+    const type = op.kernelType;
+    if (!type || !op.weights.kernel || (op.params.roundTo !== type && roundedType(graph, op.inputs[0]!) !== type)) continue;
+    op.weights = { ...op.weights, kernel: Float32Array.from(op.weights.kernel, type === "bfloat16" ? roundToBfloat16 : roundToFloat16) };
   }
 }
 

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { Network, reducedFloat, roundToBfloat16, roundToFloat16, type BuildOptions } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
+import { buildGraph } from "../../builder/graph.js";
+import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseResidualAdd, fuseRoundTrip, roundFoldedWeights } from "../../builder/passes.js";
+import { addon } from "../../native/addon.js";
 
 describe("rounding", () => {
   it("bfloat16: 8 significant bits, ties to even", () => {
@@ -58,13 +61,17 @@ describe("LeNet in reduced precision", () => {
 
 describe("16-bit storage between layers", () => {
   /** Builds `net` twice, with 16-bit storage and with NETDEF_HALF_STORAGE=0 (every tensor float32). */
+  // Both in float32 arithmetic (NETDEF_BF16_DOT=0): bfloat16 products would change the order of the sums, and with
+  // it the last bits, of the 16-bit engine only (they are tested below, against float32 arithmetic).
   async function bothStorages(net: Network, options: BuildOptions = {}) {
-    const packed = await net.build(options);
-    process.env.NETDEF_HALF_STORAGE = "0";
+    process.env.NETDEF_BF16_DOT = "0";
     try {
+      const packed = await net.build(options);
+      process.env.NETDEF_HALF_STORAGE = "0";
       return { packed, float32: await net.build(options) };
     } finally {
       delete process.env.NETDEF_HALF_STORAGE;
+      delete process.env.NETDEF_BF16_DOT;
     }
   }
   const bitwiseEqual = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -210,4 +217,71 @@ describe("16-bit storage between layers", () => {
     const output = Object.keys(p)[0]!;
     bitwiseEqual(p[output]!.data as Float32Array, f[output]!.data as Float32Array);
   }, 60_000);
+});
+
+describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 products (AVX-512 BF16)", () => {
+  /**
+   * A bfloat16 network with every GEMM path: a 1×1 layer over an odd channel count (a last pair half empty), with a
+   * folded BatchNorm (its weights rounded back to bfloat16) and a residual; a 3×3 implicit GEMM whose sum (44
+   * channels × 9 = 198 pairs) takes two K blocks of 128 pairs into a 16-bit output; a strided one, the output (in
+   * float32); batch 3 of odd-sized maps (partial panels). Winograd stays in float32 arithmetic: its transformed
+   * values are not bfloat16 values, and rounded to it they erred by 1 % (F(2×2)) and 10 % (F(4×4)) of the range.
+   */
+  function network(keepFloat: string[] = []): Network {
+    const net = new Network("pairs");
+    const w = (seed: number, ...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.61 + seed) * 0.25);
+    const x = net.addInput("x", "float32", [-1, 8, 13, 11]);
+    const stem = x.addConvolution("stem", { outChannels: 7, kernel: 3, padding: 1, weights: { kernel: w(1, 7, 8, 3, 3), bias: w(2, 7) } }).addActivation("stem_relu", { type: "relu" });
+    const point = stem.addConvolution("point", { outChannels: 7, kernel: 1, bias: false, weights: { kernel: w(3, 7, 7, 1, 1) } })
+      .addBatchNorm("point_bn", { weights: { weight: w(4, 7).map((v) => v + 1), bias: w(5, 7), mean: w(6, 7), variance: w(7, 7).map((v) => v * v + 0.5) } })
+      .addElementWise("point_add", stem, "sum").addActivation("point_relu", { type: "relu" });
+    const wide = point.addConvolution("wide", { outChannels: 44, kernel: 1, weights: { kernel: w(8, 44, 7, 1, 1), bias: w(9, 44) } }).addActivation("wide_relu", { type: "relu" });
+    const deep = wide.addConvolution("deep", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: w(10, 20, 44, 3, 3), bias: w(11, 20) } }).addActivation("deep_relu", { type: "relu" });
+    net.markOutput(deep.addConvolution("strided", { outChannels: 24, kernel: 3, stride: 2, padding: 1, weights: { kernel: w(12, 24, 20, 3, 3), bias: w(13, 24) } }), "y");
+    return reducedFloat(net, "bfloat16", { keepFloat });
+  }
+  const tactics = { point: "pointwise_gemm", wide: "pointwise_gemm", deep: "implicit_gemm_k128", strided: "implicit_gemm_k256" };
+  const shape = [3, 8, 13, 11];
+  const input = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.37));
+  async function outputs(dot: boolean): Promise<Float32Array> {
+    if (!dot) process.env.NETDEF_BF16_DOT = "0";
+    try {
+      const engine = await network().build({ tactics, profiles: [{ x: { min: [1, 8, 13, 11], opt: shape, max: shape } }] });
+      return (await engine.createExecutionContext().execute({ x: { data: input, shape } })).y!.data as Float32Array;
+    } finally {
+      delete process.env.NETDEF_BF16_DOT;
+    }
+  }
+
+  it("compute what float32 arithmetic on the same bfloat16 values does, within a bfloat16 step of the output's range", async () => {
+    const [pairs, float32] = [await outputs(true), await outputs(false)];
+    const range = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const worst = pairs.reduce((m, v, i) => Math.max(m, Math.abs(v - float32[i]!)), 0) / range;
+    // Only the order of the sums differs (each product of two bfloat16 values is exact in float32); each layer's
+    // output is rounded to bfloat16 (steps of 2^-8 relative), so a different last bit of a sum may move a value
+    // one step, and the layers after it carry that on. Measured: 4.9e-8 (no step moved).
+    expect(worst).toBeLessThan(2 ** -8);
+    // The bfloat16 kernels ran: their sums are in another order, so some of the (float32) outputs differ in the last bits.
+    expect(pairs.some((v, i) => v !== float32[i])).toBe(true);
+  });
+
+  it("hold a folded BatchNorm's weights in bfloat16, and leave layers kept in float32 alone", async () => {
+    const engine = await network().build({ tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+    expect(engine.inspect().layers.find((l) => l.name === "point")!.fusedFrom).toContain("point_bn");
+    const folded = (keepFloat: string[]) => {
+      const net = network(keepFloat), graph = buildGraph(net.toJSON(), net.weights);
+      for (const pass of [dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseResidualAdd, fuseActivation, fuseRoundTrip]) pass(graph);
+      const kernel = () => Array.from(graph.ops.find((o) => o.name === "point")!.weights.kernel!);
+      const before = kernel();
+      roundFoldedWeights(graph);
+      return { before, after: kernel() };
+    };
+    const bfloat16 = (values: number[]) => values.every((v) => roundToBfloat16(v) === v);
+    const reduced = folded([]);
+    expect(bfloat16(reduced.before)).toBe(false);  // folding made them float32
+    expect(reduced.after).toEqual(reduced.before.map(roundToBfloat16));
+    const kept = folded(["point", "point_bn"]);
+    expect(bfloat16(kept.before)).toBe(false);
+    expect(kept.after).toEqual(kept.before);
+  });
 });

@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/kernel.h"
 #include "thread_pool.h"
@@ -19,6 +21,36 @@ inline void copyShort(float* dst, const float* src, int64_t count) {
   for (; i + 8 <= count; i += 8) __builtin_memcpy(dst + i, src + i, 8 * sizeof(float));
   for (; i + 4 <= count; i += 4) __builtin_memcpy(dst + i, src + i, 4 * sizeof(float));
   for (; i < count; i++) dst[i] = src[i];
+}
+
+// Pair rows [p0, p0 + pc) of a [K, ld] matrix of bfloat16 bits (`b` at row 0), columns [j0, j0 + nr), as one panel
+// for bf16PairsGemm: row 2p's value in the low half of each lane, row 2p + 1's (zero past K) in the high half.
+NETDEF_CLONES
+void packPairRows(const uint16_t* b, int64_t K, int64_t ld, int64_t p0, int64_t pc, int64_t j0, int64_t nr, float* panel) {
+  uint32_t* out = reinterpret_cast<uint32_t*>(panel);
+  for (int64_t p = 0; p < pc; p++, out += kGemmPanel) {
+    const uint16_t* low = b + 2 * (p0 + p) * ld + j0;
+    const uint16_t* high = 2 * (p0 + p) + 1 < K ? low + ld : nullptr;
+    if (high) for (int64_t j = 0; j < nr; j++) out[j] = low[j] | static_cast<uint32_t>(high[j]) << 16;
+    else for (int64_t j = 0; j < nr; j++) out[j] = low[j];
+    for (int64_t j = nr; j < kGemmPanel; j++) out[j] = 0;
+  }
+}
+
+// `rows` rows of a 16-bit panel (16 values a row) as ⌈rows/2⌉ rows of pairs (packPairRows' layout).
+NETDEF_CLONES
+void pairUp(const uint16_t* staged, int64_t rows, float* panel) {
+  uint32_t* out = reinterpret_cast<uint32_t*>(panel);
+  for (int64_t r = 0; r < rows; r += 2, out += kGemmPanel) {
+    const uint16_t* low = staged + r * kGemmPanel;
+    if (r + 1 < rows) for (int64_t j = 0; j < kGemmPanel; j++) out[j] = low[j] | static_cast<uint32_t>(low[kGemmPanel + j]) << 16;
+    else for (int64_t j = 0; j < kGemmPanel; j++) out[j] = low[j];
+  }
+}
+
+// Whether every value is a bfloat16 value (its low 16 bits zero).
+bool allBfloat16(const std::vector<float>& values) {
+  return std::all_of(values.begin(), values.end(), [](float v) { uint32_t bits; std::memcpy(&bits, &v, 4); return (bits & 0xffffu) == 0; });
 }
 
 // Convolution: direct (direct_c16), implicit im2col + GEMM per group, Winograd, or a direct loop for depthwise;
@@ -60,6 +92,10 @@ class Convolution : public Kernel {
     depthwise_ = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
     if (!depthwise_) {
       for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k));
+      // Weights that are all bfloat16 values (a bfloat16 network's) are packed as pairs too, for a bfloat16 input.
+      if (bf16DotSupported() && allBfloat16(weight_)) {
+        for (int64_t g = 0; g < groups_; g++) pairs_.push_back(prepackPairsA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k));
+      }
     }
   }
 
@@ -117,6 +153,23 @@ class Convolution : public Kernel {
         }
         const float* packed = packed_.at(g).data();
         const GemmEpilogue epilogue = convolutionEpilogue(image, outOffset, bias_.empty() ? nullptr : bias_.data() + g * outPerGroup, activation_);
+        if (!pairs_.empty() && xg16 && image.x16Type == Storage::kBfloat16) {
+          // bfloat16 input and weights: products at twice float32's rate, the same values up to the order of the sums.
+          const int64_t K = inPerGroup_ * kernelVolume_;  // (a 16-bit output's partial sums: as above, K > kBlock_ pairs or not)
+          bf16PairsGemm(outPerGroup, outPixels, (K + 1) / 2, [&](int64_t p0, int64_t pc, int64_t j0, int64_t nr, float* panel) {
+            if (pointwise) {
+              packPairRows(xg16, K, outPixels, p0, pc, j0, nr, panel);
+              return panel;
+            }
+            static thread_local std::vector<uint16_t> staged;
+            const int64_t rows = std::min(2 * pc, K - 2 * p0);
+            staged.resize(static_cast<size_t>(rows * kGemmPanel));
+            packPatches(xg, xg16, image.x16Type, size, out, pad, 2 * p0, rows, j0, nr, staged.data());
+            pairUp(staged.data(), rows, panel);
+            return panel;
+          }, yg, outPixels, kBlock_, pairs_.at(g).data(), &epilogue);
+          continue;
+        }
         if (pointwise) {
           // B is the input itself, [channels, pixels]: read in place when float32, widened panel by panel otherwise.
           sgemmPackedB(outPerGroup, outPixels, inPerGroup_, wg, inPerGroup_, [&](int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) {
@@ -195,8 +248,10 @@ class Convolution : public Kernel {
   // the tap (kd, kh, kw) but not on the channel: it is found once per tap and run, and every row is then copies
   // between zero-filled edges.
   // The input is float32 (x) or 16-bit storage of `type` (x16), widened as it is copied.
+  // Into a panel of uint16_t, the 16-bit values are copied as they are (for bf16PairsGemm).
+  template <typename T>
   void packPatches(const float* x, const uint16_t* x16, Storage type, const int64_t size[3], const int64_t out[3], const int64_t pad[3],
-                   int64_t k0, int64_t kc, int64_t j0, int64_t nr, float* panel) const {
+                   int64_t k0, int64_t kc, int64_t j0, int64_t nr, T* panel) const {
     struct Segment { int64_t j, length, lo, hi, source; };  // pixels [lo, hi) of the run read source + t·sw
     int64_t runCount = 0;
     int64_t runJ[kGemmPanel], runLength[kGemmPanel], runD[kGemmPanel], runH[kGemmPanel], runW[kGemmPanel];
@@ -231,17 +286,22 @@ class Convolution : public Kernel {
     for (int64_t r = 0; r < kc; r++) {
       const float* xc = x ? x + c * plane : nullptr;
       const uint16_t* xc16 = x16 ? x16 + c * plane : nullptr;
-      float* dst = panel + r * kGemmPanel;
+      T* dst = panel + r * kGemmPanel;
       for (const Segment* seg = segments.data() + t * runCount, *end = seg + runCount; seg < end; seg++) {
-        float* d = dst + seg->j;
-        for (int64_t i = 0; i < seg->lo; i++) d[i] = 0.0f;
-        if (xc16 && sw == 1) widenHalves(xc16 + seg->source + seg->lo, d + seg->lo, seg->hi - seg->lo, type);
-        else if (xc16) for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = fromHalfBits(xc16[seg->source + i * sw], type);
-        else if (sw == 1) copyShort(d + seg->lo, xc + seg->source + seg->lo, seg->hi - seg->lo);
-        else for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = xc[seg->source + i * sw];
-        for (int64_t i = seg->hi; i < seg->length; i++) d[i] = 0.0f;
+        T* d = dst + seg->j;
+        for (int64_t i = 0; i < seg->lo; i++) d[i] = T(0);
+        if constexpr (std::is_same_v<T, uint16_t>) {
+          if (sw == 1) for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = xc16[seg->source + i];
+          else for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = xc16[seg->source + i * sw];
+        } else {
+          if (xc16 && sw == 1) widenHalves(xc16 + seg->source + seg->lo, d + seg->lo, seg->hi - seg->lo, type);
+          else if (xc16) for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = fromHalfBits(xc16[seg->source + i * sw], type);
+          else if (sw == 1) copyShort(d + seg->lo, xc + seg->source + seg->lo, seg->hi - seg->lo);
+          else for (int64_t i = seg->lo; i < seg->hi; i++) d[i] = xc[seg->source + i * sw];
+        }
+        for (int64_t i = seg->hi; i < seg->length; i++) d[i] = T(0);
       }
-      for (int64_t j = nr; j < kGemmPanel; j++) dst[j] = 0.0f;
+      for (int64_t j = nr; j < kGemmPanel; j++) dst[j] = T(0);
       if (++t == kernelVolume_) { t = 0; c++; }
     }
   }
@@ -324,6 +384,7 @@ class Convolution : public Kernel {
   int64_t kBlock_ = 256;
   bool residual_ = false;
   std::vector<std::vector<float>> packed_;  // per group, in the GEMM's panel layout
+  std::vector<std::vector<float>> pairs_;   // the same as bfloat16 pairs (prepackPairsA), where the CPU and weights allow
   std::unique_ptr<Winograd> winograd_;  // the Winograd tactics' transformed, packed weights
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops

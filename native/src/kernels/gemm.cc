@@ -4,6 +4,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -103,12 +104,46 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
   vmath::store(cr + 8, hi);
 }
 
+// The 32 bits at p in all eight lanes, as they are (a float add would quiet a NaN pattern and turn -0 into +0).
+__attribute__((always_inline)) inline Vec8 splatBits(const float* p) {
+  int32_t bits;
+  __builtin_memcpy(&bits, p, 4);
+  const vmath::Int8 lanes = vmath::Int8{} + bits;
+  Vec8 v;
+  __builtin_memcpy(&v, &lanes, sizeof v);
+  return v;
+}
+// sum += a.low·b.low + a.high·b.high in each 32-bit lane of bfloat16 pairs. In assembly: the intrinsic could not be
+// inlined into microKernel, which is compiled for the baseline; this is only ever emitted in sweepPairTiles.
+__attribute__((always_inline)) inline void dotPairs(Vec8& sum, Vec8 a, Vec8 b) { asm("vdpbf16ps %2, %1, %0" : "+v"(sum) : "v"(a), "v"(b)); }
+
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
 // the stored rows; stored to C or, for a 16-bit output, narrowed into it. A plain epilogue takes the short way.
+// With `Pairs`, A and B hold bfloat16 pairs instead of floats (see bf16PairsGemm): each step is two of K, multiplied
+// by VDPBF16PS, which adds both products of a 32-bit lane into its float32 sum.
+template <bool Pairs = false>
 __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
                  const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain, const int64_t* taps = nullptr, int64_t prefetchAhead = 0) {
   Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+  if constexpr (Pairs) {
+    for (int64_t k = 0; k < kc; k++) {
+      const float* row = bp + k * bStride;
+      Vec8 b0, b1;
+      __builtin_memcpy(&b0, row, sizeof(Vec8));
+      __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
+      const float* a = ap + k * kMR;
+      Vec8 a0 = splatBits(a), a1 = splatBits(a + 1), a2 = splatBits(a + 2);
+      dotPairs(c00, a0, b0); dotPairs(c01, a0, b1);
+      dotPairs(c10, a1, b0); dotPairs(c11, a1, b1);
+      dotPairs(c20, a2, b0); dotPairs(c21, a2, b1);
+      a0 = splatBits(a + 3); a1 = splatBits(a + 4); a2 = splatBits(a + 5);
+      dotPairs(c30, a0, b0); dotPairs(c31, a0, b1);
+      dotPairs(c40, a1, b0); dotPairs(c41, a1, b1);
+      dotPairs(c50, a2, b0); dotPairs(c51, a2, b1);
+    }
+    kc = 0;  // the float32 loops below do nothing
+  }
   // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
   // B's row k at bp + k·bStride, or (taps) at bp plus taps[k] bytes.
   for (int64_t k = 0; k < kc && nr <= 8; k++) {
@@ -227,9 +262,9 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
 // strides[q − q0] apart, or `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one
 // call for the block with the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the
 // tile's multiply-adds.
-NETDEF_CLONES
-void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
-                bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead = 0) {
+template <bool Pairs>
+__attribute__((always_inline)) inline void sweepTilesOf(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride,
+                                                        int64_t q0, int64_t q1, bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
   // (No lambda here: a lambda is compiled for the baseline target, not for this clone's.)
   const PlainEpilogue plain = plainEpilogue(ep);
   const int64_t outer = panelsOuter ? q1 - q0 : p1 - p0, inner = panelsOuter ? p1 - p0 : q1 - q0;
@@ -238,10 +273,30 @@ void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_
       const int64_t p = panelsOuter ? p0 + j : p0 + i, q = panelsOuter ? q0 + i : q0 + j;
       const int64_t bStride = strides ? strides[q - q0] : stride;
       const int64_t ahead = p == p0 && bStride != kNR ? fetchAhead : 0;  // B read in place: see sgemmPackedB
-      microKernel(kc, ap + p * aStride, bps[q - q0], bStride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
+      microKernel<Pairs>(kc, ap + p * aStride, bps[q - q0], bStride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
                   std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR, plain, nullptr, ahead);
     }
 }
+
+NETDEF_CLONES
+void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
+                bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
+  sweepTilesOf<false>(kc, ap, aStride, p0, p1, bps, strides, stride, q0, q1, panelsOuter, M, N, C, ldc, add, ep, fetchAhead);
+}
+
+#if defined(__x86_64__)
+// The same sweep over bfloat16 pairs, for CPUs with AVX-512 BF16 (bf16DotSupported).
+__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
+void sweepPairTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
+                    bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
+  sweepTilesOf<true>(kc, ap, aStride, p0, p1, bps, strides, stride, q0, q1, panelsOuter, M, N, C, ldc, add, ep, fetchAhead);
+}
+#else
+void sweepPairTiles(int64_t, const float*, int64_t, int64_t, int64_t, const float* const*, const int64_t*, int64_t, int64_t, int64_t, bool, int64_t, int64_t, float*, int64_t, bool, const GemmEpilogue*, int64_t) {
+  throw std::logic_error("bfloat16 pair GEMM without AVX-512 BF16");
+}
+#endif
+using SweepFn = void (*)(int64_t, const float*, int64_t, int64_t, int64_t, const float* const*, const int64_t*, int64_t, int64_t, int64_t, bool, int64_t, int64_t, float*, int64_t, bool, const GemmEpilogue*, int64_t);
 
 }  // namespace
 
@@ -304,8 +359,12 @@ std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda) {
   return packed;
 }
 
-void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
-                  const float* prepackedA, const GemmEpilogue* epilogue, const float* rowMajorB, int64_t ldb) {
+namespace {
+
+// sgemmPackedB, its tiles swept by `sweep`: float32 (sweepTiles), or bfloat16 pairs (sweepPairTiles), where K counts
+// pairs and each float of A and B holds one.
+void gemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
+                 const float* prepackedA, const GemmEpilogue* epilogue, const float* rowMajorB, int64_t ldb, SweepFn sweep) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
@@ -375,7 +434,7 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
             strides[q - q0] = rowMajorB && nr == kNR ? ldb : kNR;
             bps[q - q0] = rowMajorB && nr == kNR ? rowMajorB + k0 * ldb + q * kNR : packB(k0, kc, q * kNR, nr, buffer + (q - q0) * kNR * kc);
           }
-          sweepTiles(kc, ap, aStride, 0, mPanels, bps, strides, 0, q0, q1, false, M, N, C, ldc, add, ep, fetchAhead);
+          sweep(kc, ap, aStride, 0, mPanels, bps, strides, 0, q0, q1, false, M, N, C, ldc, add, ep, fetchAhead);
         }
       }, parallel);
       continue;
@@ -386,9 +445,46 @@ void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
     const float** panels = panelList.data();
     parallelFor(nPanels, [&](int64_t q) { panels[q] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
-      sweepTiles(kc, ap, aStride, partBegin(mPanels, mChunks, chunk), partBegin(mPanels, mChunks, chunk + 1), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep);
+      sweep(kc, ap, aStride, partBegin(mPanels, mChunks, chunk), partBegin(mPanels, mChunks, chunk + 1), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep, 0);
     }, parallel);
   }
+}
+
+}  // namespace
+
+void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
+                  const float* prepackedA, const GemmEpilogue* epilogue, const float* rowMajorB, int64_t ldb) {
+  gemmPackedB(M, N, K, A, lda, packB, C, ldc, accumulate, kBlock, prepackedA, epilogue, rowMajorB, ldb, sweepTiles);
+}
+
+bool bf16DotSupported() {
+#if defined(__x86_64__)
+  static const bool cpu = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  const char* flag = std::getenv("NETDEF_BF16_DOT");  // read as each kernel is made, so that tests can compare both
+  return cpu && !(flag && std::string(flag) == "0");
+#else
+  return false;
+#endif
+}
+
+std::vector<float> prepackPairsA(int64_t M, int64_t K, const float* A, int64_t lda) {
+  const int64_t pairs = (K + 1) / 2, panels = (M + kMR - 1) / kMR;
+  std::vector<float> packed(static_cast<size_t>(panels * kMR * pairs));
+  const auto high = [](float v) { uint32_t bits; std::memcpy(&bits, &v, 4); return bits >> 16; };
+  for (int64_t p = 0; p < panels; p++)
+    for (int64_t k = 0; k < pairs; k++)
+      for (int64_t r = 0; r < kMR; r++) {
+        const int64_t i = p * kMR + r;
+        const uint32_t low = i < M ? high(A[i * lda + 2 * k]) : 0, upper = i < M && 2 * k + 1 < K ? high(A[i * lda + 2 * k + 1]) : 0;
+        const uint32_t pair = low | upper << 16;
+        std::memcpy(&packed[(p * pairs + k) * kMR + r], &pair, 4);
+      }
+  return packed;
+}
+
+void bf16PairsGemm(int64_t M, int64_t N, int64_t pairs, const PackB& packPairs, float* C, int64_t ldc, int64_t kBlock, const float* prepackedPairs, const GemmEpilogue* epilogue) {
+  if (!bf16DotSupported()) throw std::logic_error("bf16PairsGemm: this CPU has no AVX-512 BF16");
+  gemmPackedB(M, N, pairs, nullptr, 0, packPairs, C, ldc, false, kBlock, prepackedPairs, epilogue, nullptr, 0, sweepPairTiles);
 }
 
 namespace {

@@ -272,6 +272,18 @@ void packBPanel(int64_t kc, int64_t j0, int64_t nr, const float* b, int64_t ldb,
 // A[M,K] in the GEMM's panel layout: panels of 6 rows, each all of K, k-major (any block of K is a run of each).
 std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda);
 
+// bfloat16 products at twice float32's rate, on CPUs with AVX-512 BF16 (VDPBF16PS: each 32-bit lane of A and B
+// holds a pair of bfloat16 values, of two consecutive k, and both products are added to the lane's float32 sum;
+// each product is exact in float32, so only the order of the additions differs from float32 arithmetic on the same
+// values). NETDEF_BF16_DOT=0 turns it off (the float32 kernels then compute the same values).
+bool bf16DotSupported();
+// A[M,K] (bfloat16 values held as floats) in panels of 6 rows of ⌈K/2⌉ pairs, as prepackA's layout with K halved.
+std::vector<float> prepackPairsA(int64_t M, int64_t K, const float* A, int64_t lda);
+// C[M,N] = A · B over `pairs` pairs of K, A from prepackPairsA and B's panels of pairs from `packPairs` (k0 and kc
+// count pairs: kc rows of 16 lanes, each lane the bfloat16 values of rows 2k and 2k+1 of its column, the second
+// in the high half), then the epilogue. Only where bf16DotSupported().
+void bf16PairsGemm(int64_t M, int64_t N, int64_t pairs, const PackB& packPairs, float* C, int64_t ldc, int64_t kBlock, const float* prepackedPairs, const GemmEpilogue* epilogue);
+
 // C[M,N] (+)= A[M,K] · B, B given as [K,N] (transB false) or [N,K] (transB true); row-major with leading dims.
 void sgemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB,
            float* C, int64_t ldc, bool accumulate);
