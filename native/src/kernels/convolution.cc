@@ -155,7 +155,8 @@ class Convolution : public Kernel {
         const GemmEpilogue epilogue = convolutionEpilogue(image, outOffset, bias_.empty() ? nullptr : bias_.data() + g * outPerGroup, activation_);
         if (!pairs_.empty() && xg16 && image.x16Type == Storage::kBfloat16) {
           // bfloat16 input and weights: products at twice float32's rate, the same values up to the order of the sums.
-          const int64_t K = inPerGroup_ * kernelVolume_;  // (a 16-bit output's partial sums: as above, K > kBlock_ pairs or not)
+          // (A 16-bit output's partial sums go to `partial`, set above whenever K > kBlock_: a fortiori for K/2 pairs.)
+          const int64_t K = inPerGroup_ * kernelVolume_;
           bf16PairsGemm(outPerGroup, outPixels, (K + 1) / 2, [&](int64_t p0, int64_t pc, int64_t j0, int64_t nr, float* panel) {
             if (pointwise) {
               packPairRows(xg16, K, outPixels, p0, pc, j0, nr, panel);
