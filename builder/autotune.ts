@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { addon } from "../native/addon.js";
 import { encodePlan } from "../native/plan.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
+import { roundToBfloat16 } from "../precision/reduced-float.js";
 import { roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /** How hard the builder searches for the fastest implementation of each heavy layer. */
@@ -219,7 +220,10 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     if (options.signal?.aborted) throw new BuildCancelledError(`build cancelled while tuning ${op.name}`);
     options.onLayer?.(op.name, index, tunable.length);
     const { tactic: _previous, ...params } = op.params;
-    const key = JSON.stringify({ kind: op.kind, params, shape, weights: Object.fromEntries(Object.entries(op.weights).map(([r, w]) => [r, w.length])) });
+    // The inputs' storage and whether the weights are bfloat16 values decide which kernels run (bfloat16 products).
+    const storage = op.inputs.map((t) => roundedType(graph, t) ?? "float32");
+    const bfloat16Weights = storage[0] === "bfloat16" && (op.weights.kernel?.every((v) => roundToBfloat16(v) === v) ?? false);
+    const key = JSON.stringify({ kind: op.kind, params, shape, storage, bfloat16Weights, weights: Object.fromEntries(Object.entries(op.weights).map(([r, w]) => [r, w.length])) });
     const entry = cache.entries[key];
     // An entry that did not time every candidate of this version (a tactic added since) is measured again.
     const cached = entry !== undefined && candidates.every((c) => c in entry.milliseconds);

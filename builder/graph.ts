@@ -67,8 +67,8 @@ export function readers(graph: BuildGraph): Map<string, number> {
 
 /**
  * The 16-bit type a tensor's values are rounded to in the optimised network, in which the engine then holds it: its
- * producer's fused rounding, a chain of element-wise steps ending in a cast, or the type of what a layer that only
- * selects or moves values read.
+ * producer's fused rounding, a chain of element-wise steps ending in a cast (or, before chains are fused, a cast
+ * back to float32 after a cast to the type), or the type of all that a layer that only selects or moves values read.
  */
 export function roundedType(graph: BuildGraph, tensor: string): "bfloat16" | "float16" | undefined {
   const producer = graph.ops.find((o) => o.outputs.includes(tensor));
@@ -76,6 +76,9 @@ export function roundedType(graph: BuildGraph, tensor: string): "bfloat16" | "fl
   const type = (t: unknown) => (t === "bfloat16" || t === "float16" ? t : undefined);
   if (producer.kind === "cast") return producer.params.to === "float32" ? type(graph.ops.find((o) => o.outputs.includes(producer.inputs[0]!) && o.kind === "cast")?.params.to) : type(producer.params.to);
   if (producer.kind === "pointwiseChain") return type(String(producer.params.steps).split("|").filter((s) => s.startsWith("cast:") && s !== "cast:float32").at(-1)?.slice(5));
-  const selects = producer.kind === "shuffle" || producer.kind === "identity" || (producer.kind === "pooling" && producer.params.type === "max") || (producer.kind === "activation" && producer.params.type === "relu");
-  return selects ? roundedType(graph, producer.inputs[0]!) : type(producer.params.roundTo);
+  const selects = producer.kind === "shuffle" || producer.kind === "identity" || producer.kind === "concatenation" || (producer.kind === "pooling" && producer.params.type === "max")
+    || (producer.kind === "activation" && producer.params.type === "relu") || (producer.kind === "resize" && producer.params.mode === "nearest");
+  if (!selects) return type(producer.params.roundTo);
+  const types = new Set(producer.inputs.map((t) => roundedType(graph, t)));
+  return types.size === 1 ? [...types][0] : undefined;
 }

@@ -68,3 +68,17 @@ it("measures a layer over runs back to back in the engine: the outputs of one ru
   for (const bad of [0, 1001, Number.NaN]) await expect(async () => ctx.execute(feeds, true, bad)).rejects.toThrow(/repeats must be from 1 to 1000/);
   native.dispose();
 });
+
+it("times a bfloat16 network's layers on the storage they read, under timing-cache entries of their own", async () => {
+  const { reducedFloat } = await import("netdef");
+  const weights = await loadFixtureWeights("yolo_block.safetensors");
+  const profiles = [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }];
+  const timingCacheFile = path.join(await mkdtemp(path.join(tmpdir(), "netdef-tune-")), "yolo.timing.json");
+  await defineYoloBlock(weights).build({ profiles, tuning: "fast", timingCacheFile });
+  const reduced = await reducedFloat(defineYoloBlock(weights), "bfloat16").build({ profiles, tuning: "fast", timingCacheFile });
+  // The stem reads the float32 network input; the other three read bfloat16 storage.
+  expect(reduced.inspect().halfStorage.bfloat16.length).toBeGreaterThan(0);
+  const entries = Object.keys(JSON.parse(await readFile(timingCacheFile, "utf8")).entries).map((k) => JSON.parse(k) as { storage: string[] });
+  expect(entries.filter((e) => e.storage[0] === "bfloat16")).toHaveLength(3);
+  expect(reduced.inspect().tactics.map((t) => t.cached)).toEqual(reduced.inspect().tactics.map(() => false));
+}, 60_000);
