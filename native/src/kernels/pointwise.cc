@@ -61,11 +61,14 @@ float roundToFloat16(float v) {
 
 namespace {
 
-// The fused rounding of a stored reduced-precision activation.
+// The fused rounding of a stored reduced-precision activation, eight lanes at a time (the same bits as the scalar
+// roundings: a call per value cost resnet18's bfloat16 Winograd layers a tenth of their time).
 NETDEF_CLONES
 void roundAll(ActivationFn::Round round, float* x, int64_t n) {
-  if (round == ActivationFn::Round::kFloat16) for (int64_t i = 0; i < n; i++) x[i] = roundToFloat16(x[i]);
-  else if (round == ActivationFn::Round::kBfloat16) for (int64_t i = 0; i < n; i++) x[i] = roundToBfloat16(x[i]);
+  if (round == ActivationFn::Round::kNone) return;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) vmath::store(x + i, vmath::round(round, vmath::load(x + i)));
+  for (; i < n; i++) x[i] = round == ActivationFn::Round::kFloat16 ? roundToFloat16(x[i]) : roundToBfloat16(x[i]);
 }
 
 }  // namespace
