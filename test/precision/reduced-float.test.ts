@@ -47,6 +47,26 @@ describe("rounding fused into a convolution's epilogue", () => {
   });
 });
 
+describe("rounding fused into a dense layer (applied to the stored rows)", () => {
+  it.each(["bfloat16", "float16"] as const)("%s: each value as the TypeScript rounding gives it, exact ties included", async (dtype) => {
+    // An identity dense layer over 259 values (whole vectors of 8 and a tail): ties with even and odd kept bits.
+    const features = 259, dropped = dtype === "bfloat16" ? 16 : 13, half = 1 << (dropped - 1);
+    const bits = Uint32Array.from({ length: features }, (_, i) => ((0x3f80 + (i % 97)) << 16) + (dtype === "float16" ? (i % 8) << 13 : 0) + [half, half - 1, half + 1][i % 3]!);
+    const input = new Float32Array(bits.buffer);
+    const net = new Network("round");
+    const x = net.addInput("x", "float32", [3, features]);
+    const identity = Float32Array.from({ length: features * features }, (_, i) => (i % (features + 1) === 0 ? 1 : 0));
+    net.markOutput(x.addFullyConnected("fc", { outFeatures: features, bias: false, weights: { kernel: identity } }).addCast("narrow", { to: dtype }).addCast("wide", { to: "float32" }));
+    const engine = await net.build();
+    expect(engine.inspect().layers.map((l) => l.fusedFrom.join("+"))).toEqual(["fc+narrow+wide"]);
+    const rows = new Float32Array(3 * features);
+    for (let r = 0; r < 3; r++) rows.set(input, r * features);
+    const { wide } = await engine.createExecutionContext().execute({ x: rows });
+    const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
+    expect(Array.from(wide!.data)).toEqual(Array.from(rows, round));
+  });
+});
+
 describe("LeNet in reduced precision", () => {
   it.each([["bfloat16", 0.995], ["float16", 0.995]] as const)("%s: ≥ %d of the 2,000 digits classified as PyTorch does", async (dtype, bound) => {
     const io = await loadFixtureWeights("lenet_io.safetensors");
