@@ -3,8 +3,9 @@ import { roundToBfloat16, roundToFloat16 } from "../precision/reduced-float.js";
 import { readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /**
- * The builder's graph rewrites, run in order. Each keeps outputs unchanged (within float32 rounding) and records in
- * `fusedFrom` which of the network's layers an op now computes.
+ * The builder's graph rewrites, run in order. Each keeps outputs unchanged (within float32 rounding; roundFoldedWeights
+ * within the precision a reduced-precision layer declares) and records in `fusedFrom` which of the network's layers
+ * an op now computes.
  */
 export interface Pass {
   name: string;
@@ -140,7 +141,8 @@ export function foldAffineIntoConvolutionOrDense(graph: BuildGraph): void {
     if (!affine) continue;
     const { scale, shift } = affine;
     const kernel = Float32Array.from(producer.weights.kernel!);
-    producer.kernelType ??= [["bfloat16", roundToBfloat16], ["float16", roundToFloat16]].find(([, round]) => kernel.every((v) => (round as (v: number) => number)(v) === v))?.[0] as BuildOp["kernelType"];
+    const all = (round: (v: number) => number) => kernel.every((v) => round(v) === v);
+    producer.kernelType ??= all(roundToBfloat16) ? "bfloat16" : all(roundToFloat16) ? "float16" : undefined;
     const perChannel = kernel.length / channels;
     for (let i = 0; i < kernel.length; i++) kernel[i] = kernel[i]! * scale[Math.floor(i / perChannel)]!;
     const bias = new Float32Array(channels);

@@ -115,7 +115,14 @@ __attribute__((always_inline)) inline Vec8 splatBits(const float* p) {
 }
 // sum += a.low·b.low + a.high·b.high in each 32-bit lane of bfloat16 pairs. In assembly: the intrinsic could not be
 // inlined into microKernel, which is compiled for the baseline; this is only ever emitted in sweepPairTiles.
-__attribute__((always_inline)) inline void dotPairs(Vec8& sum, Vec8 a, Vec8 b) { asm("vdpbf16ps %2, %1, %0" : "+v"(sum) : "v"(a), "v"(b)); }
+__attribute__((always_inline)) inline void dotPairs(Vec8& sum, Vec8 a, Vec8 b) {
+#if defined(__x86_64__)
+  asm("vdpbf16ps %2, %1, %0" : "+v"(sum) : "v"(a), "v"(b));
+#else
+  (void)sum, (void)a, (void)b;
+  __builtin_trap();  // never reached: bf16DotSupported() is false off x86-64
+#endif
+}
 
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
