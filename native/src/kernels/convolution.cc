@@ -90,6 +90,7 @@ class Convolution : public Kernel {
     // Weights are constant: each group's matrix is packed for the GEMM once here, not on every execution.
     const int64_t outPerGroup = outChannels_ / groups_, k = inPerGroup_ * kernelVolume_;
     depthwise_ = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
+    if (depthwise_ && w_.spatial < 3) depthwiseWeights_ = interleaveDepthwiseWeights(weight_, outChannels_, kernelVolume_);
     if (!depthwise_) {
       for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k));
       // Weights that are all bfloat16 values (a bfloat16 network's) are packed as pairs too, for a bfloat16 input.
@@ -332,7 +333,7 @@ class Convolution : public Kernel {
     parallelItems((outChannels_ + 7) / 8, outPixels * kernelVolume_ + inPixels, [&](int64_t group) {  // vector steps a group
       const int64_t c0 = group * 8, count = std::min<int64_t>(8, outChannels_ - c0);
       const DepthwisePlanes<const float> x{image.x ? image.x + c0 * inPixels : nullptr, image.x16 ? image.x16 + c0 * inPixels : nullptr, image.x16Type, inPixels};
-      const float* w = weight_.data() + c0 * kernelVolume_;
+      const float* w = depthwiseWeights_.data() + group * kernelVolume_ * 8;
       DepthwiseFinish finish[8];
       if (inRegister) {
         for (int64_t i = 0; i < count; i++) {
@@ -389,6 +390,7 @@ class Convolution : public Kernel {
   std::unique_ptr<Winograd> winograd_;  // the Winograd tactics' transformed, packed weights
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops
+  std::vector<float> depthwiseWeights_;  // 2-d depthwise: interleaveDepthwiseWeights
   std::vector<float> weight_, bias_;
   ActivationFn activation_;
 };

@@ -140,11 +140,7 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
     const DepthwiseFinish& f = finish[c < channels ? c : 0];
     bias[c] = f.bias; lower[c] = f.lower; upper[c] = f.upper;
   }
-  for (int64_t t = 0; t < taps; t++) {
-    Vec8 v = {};
-    for (int64_t c = 0; c < channels; c++) v[c] = w[c * taps + t];
-    weights[t] = v;
-  }
+  for (int64_t t = 0; t < taps; t++) weights[t] = vmath::load(w + t * 8);
   // A row's output pixels in near-equal runs of up to eight (partBegin: a 28-wide row as four runs of 7, not
   // 8 + 8 + 8 + 4).
   const int64_t runs = (g.OW + 7) / 8;
@@ -227,6 +223,13 @@ DepthwiseGeometry band(const DepthwiseGeometry& g, int64_t first, int64_t rows) 
 }
 
 }  // namespace
+
+std::vector<float> interleaveDepthwiseWeights(const std::vector<float>& weights, int64_t channels, int64_t taps) {
+  std::vector<float> interleaved(static_cast<size_t>((channels + 7) / 8 * taps * 8), 0.0f);
+  for (int64_t c = 0; c < channels; c++)
+    for (int64_t t = 0; t < taps; t++) interleaved[((c / 8) * taps + t) * 8 + c % 8] = weights[c * taps + t];
+  return interleaved;
+}
 
 Vec8* depthwiseScratch(const DepthwiseGeometry& whole) {
   static thread_local std::vector<float> scratch;  // vectors of 8 floats, aligned to 32 bytes below

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/kernel.h"
 
@@ -38,7 +39,12 @@ struct DepthwisePlanes {
   int64_t pixels;  // values between channels
 };
 
-// Up to 8 channels (`channels`) from input planes into output planes; `w` holds each channel's KH·KW weights,
+// The weights of a depthwise layer ([channels][taps]) interleaved by groups of 8 channels, tap by tap: group g's tap t
+// at (g·taps + t)·8, zero past the last channel. Done once, at load, instead of for each group of each image (a
+// 7×7 layer of 960 channels 5 % faster, fastest of 20 runs, builds alternating by process).
+std::vector<float> interleaveDepthwiseWeights(const std::vector<float>& weights, int64_t channels, int64_t taps);
+
+// Up to 8 channels (`channels`) from input planes into output planes; `w` holds the group's interleaved weights,
 // `finish` one entry per channel; `round`: the sums are rounded to that 16-bit type after the clamp (the output's
 // values when it is held in 16 bits).
 void depthwiseEight(const DepthwisePlanes<const float>& x, int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
