@@ -67,6 +67,11 @@ export interface EngineInspection {
    * ones and element-wise layers outside fused chains).
    */
   halfStorage: { bfloat16: string[]; float16: string[] };
+  /**
+   * Layers that multiply in bfloat16 (AVX-512 BF16's VDPBF16PS): the GEMM tactics of convolutions whose weights are
+   * bfloat16 values and whose input is held in bfloat16. Empty on other CPUs, where every product is float32.
+   */
+  bfloat16Products: string[];
 }
 
 /** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
@@ -111,10 +116,12 @@ export class Engine {
   #weights: WeightSource | undefined;
   #disposed = false;
   readonly #halfStorage: { bfloat16: string[]; float16: string[] };
+  #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
 
   private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array, weights: WeightSource | undefined) {
     this.#native = native;
     this.#halfStorage = native.halfStorage();
+    this.#bfloat16Products = native.bfloat16Products();
     this.header = header;
     this.#plan = plan;
     this.#weights = weights;
@@ -155,6 +162,7 @@ export class Engine {
       passes: (this.header.config.passes as string[] | undefined) ?? [],
       tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
       halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },
+      bfloat16Products: [...this.#bfloat16Products],
     };
   }
 
@@ -224,6 +232,7 @@ export class Engine {
     await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });
     this.#plan = plan;
     this.#weights = merged;
+    this.#bfloat16Products = this.#native.bfloat16Products();
   }
 
   /** Releases the engine; contexts already made keep what they need until disposed. */

@@ -51,6 +51,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       InstanceMethod<&EngineWrap::header>("header"),
       InstanceMethod<&EngineWrap::io>("io"),
       InstanceMethod<&EngineWrap::halfStorage>("halfStorage"),
+      InstanceMethod<&EngineWrap::bfloat16Products>("bfloat16Products"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::refit>("refit"),
       InstanceMethod<&EngineWrap::dispose>("dispose"),
@@ -123,6 +124,19 @@ Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
   result.Set("bfloat16", bfloat16);
   result.Set("float16", float16);
   return result;
+}
+
+// The names of the layers that multiply in bfloat16, given the storage the engine chose for their inputs.
+Napi::Value EngineWrap::bfloat16Products(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  const std::shared_ptr<const Engine> engine = slot_->get();
+  const Graph& g = engine->graph();
+  Napi::Array layers = Napi::Array::New(env);
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    if (!g.ops[i].inputs.empty() && engine->kernels()[i]->multipliesInBfloat16(engine->storage(g.ops[i].inputs[0]))) layers.Set(layers.Length(), g.ops[i].name);
+  }
+  return layers;
 }
 
 Napi::Value EngineWrap::createContext(const Napi::CallbackInfo& info) {

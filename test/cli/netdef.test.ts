@@ -40,7 +40,9 @@ describe("netdef CLI", () => {
     expect(JSON.parse(await readFile(path.join(calib, "calibration.json"), "utf8")).method).toBe("entropy");
     // bf16 LeNet: conv1, pool1, conv2 and pool2 write bfloat16 values read only by layers that take 16-bit input.
     expect((await netdef("inspect", path.join(dir, "bf16.plan"))).stdout).toMatch(/bfloat16 storage: 4 tensors \(conv1.float32, pool1.float32, conv2.float32, pool2.float32\)/);
-    expect(JSON.parse((await netdef("inspect", path.join(dir, "bf16.plan"), "--json")).stdout).halfStorage).toEqual({ bfloat16: ["conv1.float32", "pool1.float32", "conv2.float32", "pool2.float32"], float16: [] });
+    const bf16Json = JSON.parse((await netdef("inspect", path.join(dir, "bf16.plan"), "--json")).stdout);
+    expect(bf16Json.halfStorage).toEqual({ bfloat16: ["conv1.float32", "pool1.float32", "conv2.float32", "pool2.float32"], float16: [] });
+    expect(bf16Json.bfloat16Products).toEqual([]);  // LeNet's convolutions take the direct tactics: float32 products
 
     const inspect = await netdef("inspect", plan);
     expect(inspect.stdout).toContain("input  data float32 [-1,1,28,28] profiles [1,1,28,28]…[16,1,28,28]");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Network, reducedFloat, roundToBfloat16, roundToFloat16, type BuildOptions } from "netdef";
+import { Network, reducedFloat, roundToBfloat16, roundToFloat16, WeightStore, type BuildOptions } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
 import { buildGraph } from "../../builder/graph.js";
@@ -267,6 +267,8 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     if (!dot) process.env.NETDEF_BF16_DOT = "0";
     try {
       const engine = await network().build({ tactics, profiles: [{ x: { min: [1, 8, 13, 11], opt: shape, max: shape } }] });
+      // The stem reads the float32 network input: float32 products.
+      expect(engine.inspect().bfloat16Products).toEqual(dot ? ["point", "wide", "deep", "strided"] : []);
       return (await engine.createExecutionContext().execute({ x: { data: input, shape } })).y!.data as Float32Array;
     } finally {
       delete process.env.NETDEF_BF16_DOT;
@@ -283,6 +285,16 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     expect(worst).toBeLessThan(2 ** -8);
     // The bfloat16 kernels ran: their sums are in another order, so some of the (float32) outputs differ in the last bits.
     expect(pairs.some((v, i) => v !== float32[i])).toBe(true);
+  });
+
+  it("inspect() lists the layers that multiply in bfloat16, after a refit too", async () => {
+    const net = network();
+    const engine = await net.build({ tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+    expect(engine.inspect().bfloat16Products).toEqual(["point", "wide", "deep", "strided"]);
+    // New weights for `wide` that are not bfloat16 values: it multiplies in float32 from then on.
+    const kernel = net.weights.get("wide.kernel")!;
+    await engine.refit(new WeightStore([["wide.kernel", { ...kernel, data: Float32Array.from({ length: 44 * 7 }, (_, i) => 0.1 + i * 1e-5) }]]));
+    expect(engine.inspect().bfloat16Products).toEqual(["point", "deep", "strided"]);
   });
 
   it("hold a folded BatchNorm's weights in bfloat16, and leave layers kept in float32 alone", async () => {

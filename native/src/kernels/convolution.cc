@@ -107,6 +107,7 @@ class Convolution : public Kernel {
     if (direct_) return kernelVolume_ > 1;
     return !depthwise_ || w_.spatial < 3;
   }
+  bool multipliesInBfloat16(Storage input) const override { return !pairs_.empty() && input == Storage::kBfloat16; }
   // Every output value is of the type the fused activation rounds to, whichever implementation runs.
   Storage writes16BitValues() const override {
     using Round = ActivationFn::Round;

@@ -139,6 +139,8 @@ class Kernel {
   virtual Storage writes16BitValues() const { return Storage::kFloat32; }
   // Whether the outputs are values of the inputs' 16-bit type whenever the inputs are (max pooling: it only selects).
   virtual bool keeps16BitValues() const { return false; }
+  // Whether it multiplies in bfloat16 (AVX-512 BF16) when its first input is held in `input` storage.
+  virtual bool multipliesInBfloat16(Storage input) const { (void)input; return false; }
 
  protected:
   [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }
