@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@ namespace netdef {
 namespace {
 
 thread_local bool tInsideLoop = false;
+thread_local int64_t tThreadIndex = 0;  // the pool's workers are 1…, whichever thread calls a loop 0
 
 // Workers spin for a short while after each loop before they sleep: at batch 1 a network is a chain of short
 // parallel loops, and waking a sleeping thread (a futex call, an inter-processor interrupt on a VM) costs tens of
@@ -28,7 +30,8 @@ class ThreadPool {
       const long wanted = std::strtol(limit, nullptr, 10);
       if (wanted >= 1) cores = std::min<unsigned>(cores, static_cast<unsigned>(wanted));
     }
-    for (unsigned i = 1; i < cores; i++) workers_.emplace_back([this] { loop(); });
+    shares_ = std::make_unique<Share[]>(cores);
+    for (unsigned i = 1; i < cores; i++) workers_.emplace_back([this, i] { tThreadIndex = i; loop(); });
   }
   ~ThreadPool() {
     {
@@ -49,7 +52,10 @@ class ThreadPool {
     }
     body_ = &body;
     count_ = count;
-    next_.store(0, std::memory_order_relaxed);
+    for (int64_t t = 0; t < threads(); t++) {
+      shares_[t].next.store(count * t / threads(), std::memory_order_relaxed);
+      shares_[t].end = count * (t + 1) / threads();
+    }
     error_ = nullptr;
     members_.store(0, std::memory_order_release);  // open to workers; publishes the fields above to those who join
     {
@@ -75,15 +81,31 @@ class ThreadPool {
     __builtin_ia32_pause();
 #endif
   }
+  // The next item for this thread: from its own share while any is left, then from the others' (a thread late to
+  // the loop, descheduled or asleep, has its share taken over). Item i of every loop of n items goes to the same
+  // thread whenever the threads keep pace, so consecutive layers split alike find their data in that core's caches
+  // (a layer's channels or pixel panels, as the layer before wrote them): in-process alternation against handing
+  // items out in one sequence, mobilenet_v2 at batch 1 10–19 % faster, resnet18 6 % (batch 1 and 8), yolo_block
+  // 5 %, LeNet and mobilenet_v2 at batch 8 level.
+  int64_t claim() {
+    const int64_t n = threads();
+    for (int64_t k = 0; k < n; k++) {
+      Share& share = shares_[(tThreadIndex + k) % n];
+      if (share.next.load(std::memory_order_relaxed) >= share.end) continue;
+      const int64_t i = share.next.fetch_add(1, std::memory_order_relaxed);
+      if (i < share.end) return i;
+    }
+    return count_;
+  }
   void work() {
     tInsideLoop = true;
-    for (int64_t i; (i = next_.fetch_add(1, std::memory_order_relaxed)) < count_;) {
+    for (int64_t i; (i = claim()) < count_;) {
       try {
         (*body_)(i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!error_) error_ = std::current_exception();
-        next_ = count_;  // stop handing out work
+        for (int64_t t = 0; t < threads(); t++) shares_[t].next = count_;  // stop handing out work
       }
     }
     tInsideLoop = false;
@@ -126,7 +148,12 @@ class ThreadPool {
   std::mutex mutex_;  // guards sleeping, stopping and the first error
   std::condition_variable wake_;
   const std::function<void(int64_t)>* body_ = nullptr;
-  std::atomic<int64_t> next_{0};
+  // Each thread's share of the loop in progress, [next, end), a cache line each.
+  struct alignas(64) Share {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::unique_ptr<Share[]> shares_;
   int64_t count_ = 0;
   // The workers inside the loop in progress, and kClosed once the caller has taken the last item.
   static constexpr uint64_t kClosed = uint64_t{1} << 63;

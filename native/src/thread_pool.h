@@ -7,7 +7,9 @@ namespace netdef {
 // Runs body(i) for every i in [0, count) on a process-wide pool of workers (one per core, the caller being one of
 // them), when `parallel` is true and the pool is free; otherwise on the caller alone. One parallel loop runs at a
 // time: a loop started inside another, or by another execution context meanwhile, runs on its own thread, which
-// keeps cores from being oversubscribed. The first exception a body throws is rethrown to the caller.
+// keeps cores from being oversubscribed. The items are split into one contiguous share per thread (the caller's the
+// first); each thread takes its own share's items first, then helps with the others'. The first exception a body
+// throws is rethrown to the caller.
 void parallelFor(int64_t count, const std::function<void(int64_t)>& body, bool parallel = true);
 
 // Whether the calling thread is running an item of a parallel loop, so that a loop it starts runs on it alone.
