@@ -35,8 +35,8 @@ inline void parallelRanges(int64_t count, int64_t chunk, const std::function<voi
 }
 
 // parallelFor over items of about `itemWork` elementary steps each, handed out in runs of several items when items
-// are small (a 4×4 pooling plane, a 7×7 channel), so that each hand-out (an atomic shared by the cores) is paid
-// for by a few thousand steps of work; runs balanced between the threads (balancedParts).
+// are small (a 4×4 pooling plane, a 7×7 channel), so that each hand-out (an atomic add) is paid for by a few
+// thousand steps of work; runs balanced between the threads (balancedParts).
 inline void parallelItems(int64_t count, int64_t itemWork, const std::function<void(int64_t)>& body, bool parallel = true) {
   const int64_t perTask = 4096 / (itemWork < 1 ? 1 : itemWork);
   const int64_t tasks = balancedParts(count, perTask < 1 ? 1 : perTask);
