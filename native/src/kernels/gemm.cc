@@ -412,8 +412,8 @@ void gemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
       // B read in place by a GEMM that runs on one thread (one image per thread, at batch > 1): its K rows are as
       // many streams from memory, more than the hardware prefetcher follows, so the first A panel fetches the same
       // rows of the next group of panels, which this thread takes next (MobileNetV2's 1×1 projections at batch 8
-      // 6–13 % faster; where groups are handed out one at a time between threads the next group is the other
-      // thread's, and the same fetch lost 4 %).
+      // 6–13 % faster; when groups were handed out in one sequence between threads the next group was the other
+      // thread's, and the same fetch lost 4 %; with each thread's own share of groups it is level, within noise).
       // Split between threads, a short sum over many panels goes in a few long runs of consecutive groups instead:
       // a group is little work there, and groups handed out one at a time interleaved the threads' reads of each
       // row of B; in runs each thread streams its own stretch and fetches its next group ahead (MobileNetV2's
