@@ -37,22 +37,6 @@ void packPairRows(const uint16_t* b, int64_t K, int64_t ld, int64_t p0, int64_t 
   }
 }
 
-// `rows` rows of a 16-bit panel (16 values a row) as ⌈rows/2⌉ rows of pairs (packPairRows' layout).
-NETDEF_CLONES
-void pairUp(const uint16_t* staged, int64_t rows, float* panel) {
-  uint32_t* out = reinterpret_cast<uint32_t*>(panel);
-  for (int64_t r = 0; r < rows; r += 2, out += kGemmPanel) {
-    const uint16_t* low = staged + r * kGemmPanel;
-    if (r + 1 < rows) for (int64_t j = 0; j < kGemmPanel; j++) out[j] = low[j] | static_cast<uint32_t>(low[kGemmPanel + j]) << 16;
-    else for (int64_t j = 0; j < kGemmPanel; j++) out[j] = low[j];
-  }
-}
-
-// Whether every value is a bfloat16 value (its low 16 bits zero).
-bool allBfloat16(const std::vector<float>& values) {
-  return std::all_of(values.begin(), values.end(), [](float v) { uint32_t bits; std::memcpy(&bits, &v, 4); return (bits & 0xffffu) == 0; });
-}
-
 // Convolution: direct (direct_c16), implicit im2col + GEMM per group, Winograd, or a direct loop for depthwise;
 // bias, residual and activation applied as each tile or channel is finished.
 class Convolution : public Kernel {
@@ -94,7 +78,7 @@ class Convolution : public Kernel {
     if (!depthwise_) {
       for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k));
       // Weights that are all bfloat16 values (a bfloat16 network's) are packed as pairs too, for a bfloat16 input.
-      if (bf16DotSupported() && allBfloat16(weight_)) {
+      if (bf16DotSupported() && allBfloat16Values(weight_)) {
         for (int64_t g = 0; g < groups_; g++) pairs_.push_back(prepackPairsA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k));
       }
     }
@@ -168,7 +152,7 @@ class Convolution : public Kernel {
             const int64_t rows = std::min(2 * pc, K - 2 * p0);
             staged.resize(static_cast<size_t>(rows * kGemmPanel));
             packPatches(xg, xg16, image.x16Type, size, out, pad, 2 * p0, rows, j0, nr, staged.data());
-            pairUp(staged.data(), rows, panel);
+            packPairRows(staged.data(), rows, kGemmPanel, 0, (rows + 1) / 2, 0, kGemmPanel, panel);
             return panel;
           }, yg, outPixels, kBlock_, pairs_.at(g).data(), &epilogue);
           continue;

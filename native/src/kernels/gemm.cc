@@ -702,10 +702,9 @@ class FullyConnected : public Kernel {
   void compactWeights() {
 #if defined(__x86_64__)
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c") || weight_.empty()) return;
-    const auto bits = [](float v) { uint32_t b; std::memcpy(&b, &v, 4); return b; };
-    if (std::all_of(weight_.begin(), weight_.end(), [&](float v) { return (bits(v) & 0xffffu) == 0; })) {
+    if (allBfloat16Values(weight_)) {
       bfloat16_ = true;
-      for (float v : weight_) weight16_.push_back(static_cast<uint16_t>(bits(v) >> 16));
+      for (float v : weight_) { uint32_t bits; std::memcpy(&bits, &v, 4); weight16_.push_back(static_cast<uint16_t>(bits >> 16)); }
       return;
     }
     if (!std::all_of(weight_.begin(), weight_.end(), [](float v) { return std::isfinite(v) && roundToFloat16(v) == v; })) return;

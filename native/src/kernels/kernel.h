@@ -207,6 +207,8 @@ struct ActivationFn {
 // The nearest float16 / bfloat16 (ties to even; float16 overflows to ±∞ and has subnormals), as a float.
 float roundToFloat16(float v);
 float roundToBfloat16(float v);
+// Whether every value is a bfloat16 value (its low 16 bits zero): a bfloat16 network's weights.
+bool allBfloat16Values(const std::vector<float>& values);
 
 // Hot inner loops are compiled for AVX-512, AVX2+FMA and baseline x86-64; the loader picks by CPU at run time.
 #if defined(__x86_64__) && !defined(NETDEF_NO_MULTIVERSION)

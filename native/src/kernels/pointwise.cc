@@ -47,6 +47,10 @@ float roundToBfloat16(float v) {
   return v != v ? v : r;
 }
 
+bool allBfloat16Values(const std::vector<float>& values) {
+  return std::all_of(values.begin(), values.end(), [](float v) { uint32_t bits; std::memcpy(&bits, &v, 4); return (bits & 0xffffu) == 0; });
+}
+
 float roundToFloat16(float v) {
   const float a = std::fabs(v);
   uint32_t bits;
