@@ -157,18 +157,19 @@ async function main(): Promise<void> {
       }
       const engine = await Engine.load(file);
       const { header } = engine;
-      const { halfStorage, bfloat16Products, memory } = engine.inspect();
+      const { halfStorage, channelBlocked, bfloat16Products, memory } = engine.inspect();
       const human = [
         `plan of "${header.network}" (netdef ${header.netdef}, ${header.backend}, built on ${header.builtOn.platform} with ${header.builtOn.cpuFeatures.join(" ")})`,
         ...header.inputs.map((t) => `input  ${t.name} ${t.dtype} [${t.shape.join(",")}]${t.profiles?.length ? ` profiles ${t.profiles.map((p) => `[${p.min.join(",")}]…[${p.max.join(",")}]`).join(" ")}` : ""}`),
         ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
         `activation memory at ${Object.entries(memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * memory.peakBytes) / memory.naiveBytes).toFixed(0)}%)`,
         ...(["bfloat16", "float16"] as const).filter((type) => halfStorage[type].length).map((type) => `${type} storage: ${halfStorage[type].length} tensors (${halfStorage[type].join(", ")})`),
+        ...(channelBlocked.length ? [`channel-blocked (NCHW8c): ${channelBlocked.length} tensors (${channelBlocked.join(", ")})`] : []),
         ...(bfloat16Products.length ? [`bfloat16 products (AVX-512 BF16): ${bfloat16Products.length} layers (${bfloat16Products.join(", ")})`] : []),
         `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
         ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.tactic ? ` tactic ${l.tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
       ].join("\n");
-      print(human, { ...header, memory, halfStorage, bfloat16Products });
+      print(human, { ...header, memory, halfStorage, channelBlocked, bfloat16Products });
       return;
     }
     case "bench": {

@@ -12,6 +12,7 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size)
   engine->graph_ = readPlan(data, size);
   for (const OpDesc& op : engine->graph_.ops) engine->kernels_.push_back(makeKernel(op));
   engine->chooseStorage();
+  engine->chooseLayout();
   return engine;
 }
 
@@ -41,6 +42,52 @@ void Engine::chooseStorage() {
   for (int t : g.inputs) candidate[t] = false;
   for (auto& [name, t] : g.outputs) candidate[t] = false;
   for (size_t t = 0; t < g.tensors.size(); t++) if (candidate[t] && read[t]) storage_[t] = exact[t];
+}
+
+void Engine::chooseLayout() {
+  const Graph& g = graph_;
+  layout_.assign(g.tensors.size(), Layout::kPlanar);
+  if (const char* flag = std::getenv("NETDEF_CHANNEL_BLOCKED"); flag && std::string(flag) == "0") return;
+  std::vector<bool> blocked(g.tensors.size(), false), read(g.tensors.size(), false);
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    if (!kernels_[i]->writesBlocked()) continue;
+    for (int t : g.ops[i].outputs) {
+      const std::vector<int64_t>& dims = g.tensors[t].dims;
+      blocked[t] = dims.size() == 4 && dims[1] > 0 && dims[1] % 8 == 0 && storage_[t] == Storage::kFloat32;
+    }
+  }
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    for (size_t k = 0; k < g.ops[i].inputs.size(); k++) {
+      const int t = g.ops[i].inputs[k];
+      read[t] = true;
+      if (!kernels_[i]->readsBlocked(k)) blocked[t] = false;
+    }
+  }
+  for (int t : g.inputs) blocked[t] = false;
+  for (auto& [name, t] : g.outputs) blocked[t] = false;
+  for (size_t t = 0; t < g.tensors.size(); t++) blocked[t] = blocked[t] && read[t];
+  // Until nothing changes: inputs that must be laid out as the output (a fused residual) are planar where the two
+  // differ, and a layer touching a blocked tensor has all of its tensors in float32 (the blocked kernels' only type).
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < g.ops.size(); i++) {
+      const OpDesc& op = g.ops[i];
+      if (op.outputs.empty()) continue;
+      const int out = op.outputs[0];
+      for (size_t k : kernels_[i]->blockedLike()) {
+        const int t = op.inputs.at(k);
+        if (blocked[t] != blocked[out]) { blocked[t] = blocked[out] = false; changed = true; }
+      }
+      bool touches = false, allFloat = true;
+      for (const auto* list : {&op.inputs, &op.outputs})
+        for (int t : *list) { touches = touches || blocked[t]; allFloat = allFloat && storage_[t] == Storage::kFloat32; }
+      if (touches && !allFloat) {
+        for (const auto* list : {&op.inputs, &op.outputs}) for (int t : *list) blocked[t] = false;
+        changed = true;
+      }
+    }
+  }
+  for (size_t t = 0; t < g.tensors.size(); t++) if (blocked[t]) layout_[t] = Layout::kBlocked8;
 }
 
 void EngineSlot::replace(std::shared_ptr<const Engine> engine) {

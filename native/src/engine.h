@@ -21,15 +21,21 @@ class Engine {
   const std::vector<std::unique_ptr<Kernel>>& kernels() const { return kernels_; }
   // How each tensor is held between layers (network inputs and outputs: always float32).
   Storage storage(int tensor) const { return storage_[tensor]; }
+  // How each tensor's values are ordered (network inputs and outputs: always planar).
+  Layout layout(int tensor) const { return layout_[tensor]; }
 
  private:
   // 16 bits for tensors whose producer writes values of a 16-bit type and whose every reader takes 16-bit storage;
   // NETDEF_HALF_STORAGE=0 keeps every tensor in float32 (the same results: a debugging switch).
   void chooseStorage();
+  // Channel-blocked for float32 tensors whose producer writes and every reader reads that layout (and whose channels
+  // are a multiple of 8); NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar (the same results: a debugging switch).
+  void chooseLayout();
 
   Graph graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<Storage> storage_;
+  std::vector<Layout> layout_;
 };
 
 // The engine an EngineWrap and its contexts currently run. Refit swaps in an engine with new weights; executions

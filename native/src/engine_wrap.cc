@@ -51,6 +51,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       InstanceMethod<&EngineWrap::header>("header"),
       InstanceMethod<&EngineWrap::io>("io"),
       InstanceMethod<&EngineWrap::halfStorage>("halfStorage"),
+      InstanceMethod<&EngineWrap::channelBlocked>("channelBlocked"),
       InstanceMethod<&EngineWrap::bfloat16Products>("bfloat16Products"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::refit>("refit"),
@@ -124,6 +125,18 @@ Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
   result.Set("bfloat16", bfloat16);
   result.Set("float16", float16);
   return result;
+}
+
+// The names of the tensors held channel-blocked between layers.
+Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  const std::shared_ptr<const Engine> engine = slot_->get();
+  Napi::Array tensors = Napi::Array::New(env);
+  for (size_t t = 0; t < engine->graph().tensors.size(); t++) {
+    if (engine->layout(static_cast<int>(t)) == Layout::kBlocked8) tensors.Set(tensors.Length(), engine->graph().tensors[t].name);
+  }
+  return tensors;
 }
 
 // The names of the layers that multiply in bfloat16, given the storage the engine chose for their inputs.

@@ -19,6 +19,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value header(const Napi::CallbackInfo& info);
   Napi::Value io(const Napi::CallbackInfo& info);
   Napi::Value halfStorage(const Napi::CallbackInfo& info);
+  Napi::Value channelBlocked(const Napi::CallbackInfo& info);
   Napi::Value bfloat16Products(const Napi::CallbackInfo& info);
   Napi::Value createContext(const Napi::CallbackInfo& info);
   Napi::Value refit(const Napi::CallbackInfo& info);

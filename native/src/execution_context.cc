@@ -90,6 +90,7 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
       Buffer& b = buffers_[op.outputs[o]];
       b.shape = shapes[o];
       b.storage = engine->storage(op.outputs[o]);
+      b.layout = engine->layout(op.outputs[o]);
       const size_t slots = slotsFor(volume(shapes[o]), b.storage);
       if (b.data.capacity() == 0) b.data = takeBuffer(slots);
       else b.data.resize(slots);

@@ -6,6 +6,7 @@
 #include "kernels/kernel.h"
 #include "thread_pool.h"
 #include "kernels/window.h"
+#include "kernels/blocked_pointwise.h"
 #include "kernels/depthwise.h"
 #include "kernels/winograd.h"
 #include "kernels/direct_convolution.h"
@@ -58,6 +59,14 @@ class Convolution : public Kernel {
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
     else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16" && tactic_ != "direct_rows") bad("tactic '" + tactic_ + "'");
+    // Between channel-blocked tensors (the engine's choice, after this), 1×1 and depthwise convolutions whose
+    // epilogue is a clamp at most have kernels of their own, whatever the tactic for planar tensors.
+    const auto act = activation_.type;
+    clampOnly_ = activation_.round == ActivationFn::Round::kNone && (act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip);
+    bool unitWindow = kernelVolume_ == 1 && groups_ == 1;
+    for (int j = 0; j < 3; j++) unitWindow = unitWindow && w_.stride[j] == 1 && w_.pre[j] == 0 && w_.post[j] == 0;
+    if (unitWindow && clampOnly_) blocked_ = std::make_unique<BlockedPointwise>(weight_, outChannels_, inPerGroup_);
+    blockedDepthwise_ = clampOnly_ && !residual_ && w_.spatial == 2 && groups_ == outChannels_ && inPerGroup_ == 1 && kernelVolume_ > 1;
     if (tactic_ == "direct_c16") {
       direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_);
       return;
@@ -74,7 +83,7 @@ class Convolution : public Kernel {
     // Weights are constant: each group's matrix is packed for the GEMM once here, not on every execution.
     const int64_t outPerGroup = outChannels_ / groups_, k = inPerGroup_ * kernelVolume_;
     depthwise_ = inPerGroup_ == 1 && outPerGroup == 1 && tactic_.rfind("implicit_gemm", 0) != 0;
-    if (depthwise_ && w_.spatial < 3) depthwiseWeights_ = interleaveDepthwiseWeights(weight_, outChannels_, kernelVolume_);
+    if ((depthwise_ && w_.spatial < 3) || blockedDepthwise_) depthwiseWeights_ = interleaveDepthwiseWeights(weight_, outChannels_, kernelVolume_);
     if (!depthwise_) {
       for (int64_t g = 0; g < groups_; g++) packed_.push_back(prepackA(outPerGroup, k, weight_.data() + g * outPerGroup * k, k));
       // Weights that are all bfloat16 values (a bfloat16 network's) are packed as pairs too, for a bfloat16 input.
@@ -92,6 +101,9 @@ class Convolution : public Kernel {
     return !depthwise_ || w_.spatial < 3;
   }
   bool multipliesInBfloat16(Storage input) const override { return !pairs_.empty() && input == Storage::kBfloat16; }
+  bool readsBlocked(size_t input) const override { return blocked_ || (blockedDepthwise_ && input == 0); }
+  bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
+  std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
   // Every output value is of the type the fused activation rounds to, whichever implementation runs.
   Storage writes16BitValues() const override {
     using Round = ActivationFn::Round;
@@ -118,6 +130,19 @@ class Convolution : public Kernel {
     const int64_t outPerGroup = outChannels_ / groups_;
     const bool pointwiseShape = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
     const bool pointwise = pointwiseShape && tactic_.rfind("implicit_gemm", 0) != 0;
+    const bool xBlocked = in[0]->layout == Layout::kBlocked8, yBlocked = outs[0]->layout == Layout::kBlocked8;
+    if ((xBlocked || yBlocked) && blocked_) {
+      BlockedPointwise::Finish finish;
+      finish.bias = bias_.empty() ? nullptr : bias_.data();
+      finish.residual = residual_ ? in[1]->data.data() : nullptr;
+      clampBounds(finish.lower, finish.upper);
+      return blocked_->run(batch, outPixels, in[0]->data.data(), xBlocked, outs[0]->data.data(), yBlocked, finish);
+    }
+    if (xBlocked || yBlocked) {
+      if (!blockedDepthwise_) fail("a channel-blocked tensor reached a layer without a kernel for it");
+      parallelFor(batch, [&](int64_t n) { depthwiseConv(imageOf(in, outs, n), size, out, pad); }, batch > 1);
+      return;
+    }
     if (winograd_) return runWinograd(in, outs, size, out, pad);
     // Several images: one per thread (the GEMMs inside then run serially: the pool runs one parallel loop at a time),
     // which beats splitting each small per-image GEMM across cores.
@@ -187,7 +212,15 @@ class Convolution : public Kernel {
     else image.y16 = outs[0]->halves() + outAt;
     if (residual_ && image.residual16Type == Storage::kFloat32) image.residual = in[1]->data.data() + outAt;
     else if (residual_) image.residual16 = in[1]->halves() + outAt;
+    image.xBlocked = in[0]->layout == Layout::kBlocked8;
+    image.yBlocked = outs[0]->layout == Layout::kBlocked8;
     return image;
+  }
+
+  // The fused activation as a clamp (clampOnly_): ReLU [0, ∞), clip [α, β], none (−∞, ∞).
+  void clampBounds(float& lower, float& upper) const {
+    lower = activation_.type == ActivationFn::Type::kRelu ? 0.0f : activation_.type == ActivationFn::Type::kClip ? activation_.alpha : -INFINITY;
+    upper = activation_.type == ActivationFn::Type::kClip ? activation_.beta : INFINITY;
   }
 
   // All images through the Winograd GEMMs at once. A 16-bit output is computed into a float32 batch, each channel
@@ -317,7 +350,7 @@ class Convolution : public Kernel {
     DepthwiseGeometry g{size[1], size[2], out[1], out[2], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[1], pad[2]};
     parallelItems((outChannels_ + 7) / 8, outPixels * kernelVolume_ + inPixels, [&](int64_t group) {  // vector steps a group
       const int64_t c0 = group * 8, count = std::min<int64_t>(8, outChannels_ - c0);
-      const DepthwisePlanes<const float> x{image.x ? image.x + c0 * inPixels : nullptr, image.x16 ? image.x16 + c0 * inPixels : nullptr, image.x16Type, inPixels};
+      const DepthwisePlanes<const float> x{image.x ? image.x + c0 * inPixels : nullptr, image.x16 ? image.x16 + c0 * inPixels : nullptr, image.x16Type, inPixels, image.xBlocked};
       const float* w = depthwiseWeights_.data() + group * kernelVolume_ * 8;
       DepthwiseFinish finish[8];
       if (inRegister) {
@@ -326,7 +359,7 @@ class Convolution : public Kernel {
           if (type == ActivationFn::Type::kRelu) finish[i].lower = 0;
           if (type == ActivationFn::Type::kClip) { finish[i].lower = activation_.alpha; finish[i].upper = activation_.beta; }
         }
-        const DepthwisePlanes<float> y{image.y ? image.y + c0 * outPixels : nullptr, image.y16 ? image.y16 + c0 * outPixels : nullptr, image.y16Type, outPixels};
+        const DepthwisePlanes<float> y{image.y ? image.y + c0 * outPixels : nullptr, image.y16 ? image.y16 + c0 * outPixels : nullptr, image.y16Type, outPixels, image.yBlocked};
         return depthwiseEight(x, count, w, g, finish, activation_.round, y, depthwiseScratch(g));
       }
       static thread_local Floats planes;
@@ -375,6 +408,9 @@ class Convolution : public Kernel {
   std::unique_ptr<Winograd> winograd_;  // the Winograd tactics' transformed, packed weights
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops
+  bool clampOnly_ = false;  // the fused activation is a clamp at most, with no rounding
+  std::unique_ptr<BlockedPointwise> blocked_;  // a 1×1 convolution's kernel for channel-blocked tensors
+  bool blockedDepthwise_ = false;  // a 2-d depthwise convolution that can read and write channel-blocked tensors
   std::vector<float> depthwiseWeights_;  // 2-d depthwise: interleaveDepthwiseWeights
   std::vector<float> weight_, bias_;
   ActivationFn activation_;

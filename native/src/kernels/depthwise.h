@@ -9,8 +9,8 @@
 namespace netdef {
 
 // 2-d depthwise convolution 8 channels at a time, channels innermost: the 8 channels' planes are interleaved into a
-// zero-padded buffer of 8-float pixels, each output pixel is Σ taps w[tap] · x[pixel + tap] with the channels as
-// the vector lanes, and the result is split back into planes: vectorised across channels, so small planes
+// zero-padded buffer of 8-float pixels (a channel-blocked input is copied: it is in that order already), each output pixel is Σ taps w[tap] · x[pixel + tap] with the channels as
+// the vector lanes, and the result is split back into planes (or stored as it is into a channel-blocked output): vectorised across channels, so small planes
 // (14×14, 7×7) cost no more per value than large ones.
 
 // What happens to a channel's sums before they are stored: its bias, then a clamp to [lower, upper] (ReLU, clip,
@@ -30,13 +30,15 @@ struct DepthwiseGeometry {
 // This thread's scratch for one group of 8 channels (32-byte aligned): weights, padded input, output.
 Vec8* depthwiseScratch(const DepthwiseGeometry& g);
 
-// Planes of up to 8 channels, float32 (`f`) or 16-bit storage of `type` (`h`): one of the two pointers set.
+// Planes of up to 8 channels, float32 (`f`) or 16-bit storage of `type` (`h`): one of the two pointers set; or
+// (`blocked`, float32 only) one block of a channel-blocked tensor, a pixel's 8 channels side by side.
 template <class T>
 struct DepthwisePlanes {
   T* f;
   typename std::conditional<std::is_const<T>::value, const uint16_t, uint16_t>::type* h;
   Storage type;
   int64_t pixels;  // values between channels
+  bool blocked = false;
 };
 
 // The weights of a depthwise layer ([channels][taps]) interleaved by groups of 8 channels, tap by tap: group g's tap t

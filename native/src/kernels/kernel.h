@@ -48,6 +48,12 @@ using Floats = std::vector<float, UninitialisedAllocator<float>>;
 // memory and traffic, the same numbers.
 enum class Storage { kFloat32, kBfloat16, kFloat16 };
 
+// How a 4-d tensor's values are ordered between layers: planar (NCHW, the network's own order), or channel-blocked
+// (NCHW8c: per image, blocks of 8 channels, each block's pixels in order with the 8 channels' values side by side).
+// Blocked tensors run between 1×1 and depthwise convolutions (a MobileNet's inverted residuals): both compute 8
+// channels in the lanes of a vector, so in planar order each had to transpose its input or output on the way.
+enum class Layout { kPlanar, kBlocked8 };
+
 // A tensor's values during one execution: its concrete shape and elements in their storage (every dtype is computed
 // in float32 by the builtin engine; integers and booleans are exact up to 2^24). 16-bit storage packs two values
 // into each float slot of `data`.
@@ -55,6 +61,7 @@ struct Buffer {
   Shape shape;
   Floats data;
   Storage storage = Storage::kFloat32;
+  Layout layout = Layout::kPlanar;
   const uint16_t* halves() const { return reinterpret_cast<const uint16_t*>(data.data()); }
   uint16_t* halves() { return reinterpret_cast<uint16_t*>(data.data()); }
 };
@@ -122,6 +129,7 @@ struct ImageIO {
   const float* residual = nullptr;
   const uint16_t* residual16 = nullptr;
   Storage x16Type = Storage::kFloat32, y16Type = Storage::kFloat32, residual16Type = Storage::kFloat32;
+  bool xBlocked = false, yBlocked = false;  // channel-blocked (float32 only; a residual is laid out as the output)
 };
 
 // One layer's implementation. Kernels are immutable once made, so one engine serves many execution contexts.
@@ -141,6 +149,11 @@ class Kernel {
   virtual bool keeps16BitValues() const { return false; }
   // Whether it multiplies in bfloat16 (AVX-512 BF16) when its first input is held in `input` storage.
   virtual bool multipliesInBfloat16(Storage input) const { (void)input; return false; }
+  // Whether run() reads input `input`, and writes its output, channel-blocked when the engine holds them so (float32
+  // tensors of 4 dimensions whose channels are a multiple of 8); `blockedLike`: inputs laid out as the output.
+  virtual bool readsBlocked(size_t input) const { (void)input; return false; }
+  virtual bool writesBlocked() const { return false; }
+  virtual std::vector<size_t> blockedLike() const { return {}; }
 
  protected:
   [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }

@@ -70,9 +70,28 @@ class Reduce : public Kernel {
   }
   // Reads 16-bit storage (widening the input once); its outputs are float32.
   bool takes16BitStorage() const override { return true; }
+  // Global pooling over the two spatial axes reads a channel-blocked input (the engine blocks only 4-d tensors).
+  bool readsBlocked(size_t) const override { return axes_ == std::vector<int64_t>{2, 3}; }
 
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& s = in[0]->shape;
+    if (in[0]->layout == Layout::kBlocked8) {  // [N, C/8, H·W, 8]: each output a walk 8 values apart
+      const int64_t blocks = s[0] * s[1] / 8, pixels = s[2] * s[3];
+      const float* x = in[0]->data.data();
+      float* y = out[0]->data.data();
+      parallelItems(blocks, 8 * pixels, [&](int64_t b) {
+        const float* xb = x + b * 8 * pixels;
+        if (op_ == Op::kSum || op_ == Op::kAvg) {  // the 8 lanes' double sums side by side
+          double sums[8] = {};
+          for (int64_t p = 0; p < pixels; p++)
+            for (int lane = 0; lane < 8; lane++) sums[lane] += xb[p * 8 + lane];
+          for (int lane = 0; lane < 8; lane++) y[b * 8 + lane] = finish(sums[lane], pixels);
+          return;
+        }
+        for (int64_t lane = 0; lane < 8; lane++) y[b * 8 + lane] = finish(walk(xb + lane, pixels, 8), pixels);
+      }, volume(s) > (1 << 15));
+      return;
+    }
     static thread_local Floats widened;
     const float* x = floatValues(*in[0], widened);
     float* y = out[0]->data.data();

@@ -1,0 +1,86 @@
+// Channel-blocked tensors (NCHW8c) between 1×1 convolutions, depthwise ones and global pooling: which tensors the
+// engine blocks, and every blocked kernel against onnxruntime (CPU) on the ONNX export, |builtin − onnxruntime| ≤
+// 1e-5·max|onnxruntime| + 1e-6 (the oracle's tolerance): blocked and planar inputs and outputs of the 1×1 kernel,
+// a residual in either layout, panels of 16 and of 8 channels, pixel counts off the tile size, batches of 1 and 3.
+import * as ort from "onnxruntime-node";
+import { afterEach, describe, expect, it } from "vitest";
+import { exportOnnx, Network, type Tensor } from "netdef";
+import { random } from "../weights/fuzz.js";
+import { agreement } from "../onnx/oracle.js";
+
+const clip6 = { type: "clip", alpha: 0, beta: 6 } as const;
+
+/** An inverted-residual stack: expand, depthwise, project, in the layouts named beside each tensor below. */
+function stack(x: Tensor, w: (...shape: number[]) => Float32Array): Tensor[] {
+  const channels = x.shape[1]!;
+  const e1 = x.addConvolution("e1", { outChannels: 40, kernel: 1, weights: { kernel: w(40, channels, 1, 1), bias: w(40) } }).addActivation("e1.relu6", clip6);  // planar in, blocked out (40: panels of 16, 16, 8)
+  const d1 = e1.addConvolution("d1", { outChannels: 40, kernel: 3, groups: 40, padding: 1, weights: { kernel: w(40, 1, 3, 3), bias: w(40) } }).addActivation("d1.relu", { type: "relu" });
+  // The residual is the network's (planar) input: p1 reads blocked and writes planar.
+  const p1 = d1.addConvolution("p1", { outChannels: channels, kernel: 1, weights: { kernel: w(channels, 40, 1, 1), bias: w(channels) } }).addElementWise("p1.add", x, "sum");
+  const e2 = p1.addConvolution("e2", { outChannels: 48, kernel: 1, weights: { kernel: w(48, channels, 1, 1), bias: w(48) } }).addActivation("e2.relu6", clip6);
+  // A network output: d2 writes planar from a blocked input, p2 reads planar and writes blocked.
+  const d2 = e2.addConvolution("d2", { outChannels: 48, kernel: 3, groups: 48, stride: 2, padding: 1, weights: { kernel: w(48, 1, 3, 3), bias: w(48) } }).addActivation("d2.relu6", clip6);
+  const p2 = d2.addConvolution("p2", { outChannels: 16, kernel: 1, bias: false, weights: { kernel: w(16, 48, 1, 1) } });
+  const e3 = p2.addConvolution("e3", { outChannels: 32, kernel: 1, weights: { kernel: w(32, 16, 1, 1), bias: w(32) } }).addActivation("e3.relu", { type: "relu" });
+  const d3 = e3.addConvolution("d3", { outChannels: 32, kernel: 3, groups: 32, padding: 1, weights: { kernel: w(32, 1, 3, 3), bias: w(32) } }).addActivation("d3.relu6", clip6);
+  // Both blocked unless p3 is a network output: the residual and the output of p3, then global average pooling.
+  const p3 = d3.addConvolution("p3", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 32, 1, 1), bias: w(16) } }).addElementWise("p3.add", p2, "sum");
+  return [p3.addReduce("pool", { op: "avg", axes: [2, 3] }), d2, p3];
+}
+
+async function compare(shape: number[], seed: number) {
+  const rand = random(seed);
+  const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+  const net = new Network("blocked");
+  const outputs = stack(net.addInput("x", "float32", shape), w);
+  outputs.forEach((t, i) => net.markOutput(t, `out${i}`));
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+  const engine = await net.build();
+  const builtin = await engine.createExecutionContext().execute({ x: data });
+  const session = await ort.InferenceSession.create(await exportOnnx(net));
+  const reference = await session.run({ x: new ort.Tensor("float32", data, shape) });
+  return { engine, results: outputs.map((_, i) => agreement(builtin[`out${i}`]!, reference[`out${i}`]!)) };
+}
+
+describe("channel-blocked tensors", () => {
+  afterEach(() => { delete process.env.NETDEF_CHANNEL_BLOCKED; });
+
+  // 9×7 = 63 pixels (tiles of 6 and a tile of 3), 5×4 after the stride; 7×7 at batch 1 splits the panels between
+  // work items (few pixels).
+  for (const shape of [[3, 24, 9, 7], [1, 24, 7, 7], [2, 8, 13, 11]]) {
+    it(`an inverted-residual stack on ${shape.join("×")}: the blocked kernels against onnxruntime`, async () => {
+      const { engine, results } = await compare(shape, 7);
+      // Not the network's outputs (d2.relu6, p3.add), nor what must be laid out as them: p1.add (its residual is the
+      // input) and p2 (the residual of p3, an output).
+      expect(engine.inspect().channelBlocked).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "e3.relu", "d3.relu6"]);
+      for (const r of results) {
+        expect(r.sameShape).toBe(true);
+        expect(r.ratio).toBeLessThanOrEqual(1);
+      }
+    });
+  }
+
+  it("the blocked residual and global pooling: p3 and its pooling blocked once p3 is no network output", async () => {
+    const rand = random(3);
+    const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+    const net = new Network("blocked");
+    const shape = [2, 16, 10, 9];
+    const [pooled] = stack(net.addInput("x", "float32", shape), w);
+    net.markOutput(pooled!, "out0");
+    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+    const engine = await net.build();
+    expect(engine.inspect().channelBlocked).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "d2.relu6", "p2", "e3.relu", "d3.relu6", "p3.add"]);
+    const builtin = await engine.createExecutionContext().execute({ x: data });
+    const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
+    const r = agreement(builtin.out0!, reference.out0!);
+    expect(r.sameShape).toBe(true);
+    expect(r.ratio).toBeLessThanOrEqual(1);
+  });
+
+  it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
+    process.env.NETDEF_CHANNEL_BLOCKED = "0";
+    const { engine, results } = await compare([3, 24, 9, 7], 7);
+    expect(engine.inspect().channelBlocked).toEqual([]);
+    for (const r of results) expect(r.ratio).toBeLessThanOrEqual(1);
+  });
+});
