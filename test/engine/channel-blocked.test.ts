@@ -1,4 +1,4 @@
-// Channel-blocked tensors (NCHW8c) between 1×1 convolutions, depthwise ones and global pooling: which tensors the
+// Channel-blocked tensors (NCHW8c) between 1×1 convolutions, stems, depthwise ones and global pooling: which tensors the
 // engine blocks, and every blocked kernel against onnxruntime (CPU) on the ONNX export, |builtin − onnxruntime| ≤
 // 1e-5·max|onnxruntime| + 1e-6 (the oracle's tolerance): blocked and planar inputs and outputs of the 1×1 kernel,
 // a residual in either layout, panels of 16 and of 8 channels, pixel counts off the tile size, batches of 1 and 3.
@@ -76,6 +76,33 @@ describe("channel-blocked tensors", () => {
     expect(r.sameShape).toBe(true);
     expect(r.ratio).toBeLessThanOrEqual(1);
   });
+
+  // Short sums (3 channels × taps) write the blocked output from the input's padded rows.
+  const stems = {
+    "3×3 stride 2, padding 1 (MobileNetV2's stem)": { kernel: 3, stride: 2, padding: 1 },
+    "5×3, dilation 2, stride [1, 2], padding [2, 1] / [0, 3]": { kernel: [5, 3], dilation: 2, stride: [1, 2], prePadding: [2, 1], postPadding: [0, 3] },
+  };
+  for (const [name, window] of Object.entries(stems)) {
+    it(`a stem into a depthwise layer, ${name}: against onnxruntime`, async () => {
+      const rand = random(5);
+      const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+      const net = new Network("stem");
+      const shape = [2, 3, 15, 13];
+      const kernel = [window.kernel].flat();
+      const stem = net.addInput("x", "float32", shape)
+        .addConvolution("stem", { outChannels: 24, ...window, weights: { kernel: w(24, 3, kernel[0]!, kernel.at(-1)!), bias: w(24) } }).addActivation("stem.relu6", clip6);
+      const dw = stem.addConvolution("dw", { outChannels: 24, kernel: 3, groups: 24, padding: 1, weights: { kernel: w(24, 1, 3, 3), bias: w(24) } });
+      net.markOutput(dw.addConvolution("project", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 24, 1, 1), bias: w(8) } }), "out0");
+      const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+      const engine = await net.build();
+      expect(engine.inspect().channelBlocked).toEqual(["stem.relu6", "dw"]);
+      const builtin = await engine.createExecutionContext().execute({ x: data });
+      const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
+      const r = agreement(builtin.out0!, reference.out0!);
+      expect(r.sameShape).toBe(true);
+      expect(r.ratio).toBeLessThanOrEqual(1);
+    });
+  }
 
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";

@@ -6,7 +6,7 @@
 #include "kernels/kernel.h"
 #include "thread_pool.h"
 #include "kernels/window.h"
-#include "kernels/blocked_pointwise.h"
+#include "kernels/blocked_convolution.h"
 #include "kernels/depthwise.h"
 #include "kernels/winograd.h"
 #include "kernels/direct_convolution.h"
@@ -38,6 +38,10 @@ void packPairRows(const uint16_t* b, int64_t K, int64_t ld, int64_t p0, int64_t 
   }
 }
 
+// The longest sums (input channels × taps) a convolution of several taps writes a channel-blocked output with: a stem's
+// (3 channels of 3×3: 27; ResNet's 7×7: 147), whose direct tactics would otherwise write it planar.
+constexpr int64_t kShortSums = 150;
+
 // Convolution: direct (direct_c16), implicit im2col + GEMM per group, Winograd, or a direct loop for depthwise;
 // bias, residual and activation applied as each tile or channel is finished.
 class Convolution : public Kernel {
@@ -59,14 +63,19 @@ class Convolution : public Kernel {
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
     else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16" && tactic_ != "direct_rows") bad("tactic '" + tactic_ + "'");
-    // Between channel-blocked tensors (the engine's choice, after this), 1×1 and depthwise convolutions whose
-    // epilogue is a clamp at most have kernels of their own, whatever the tactic for planar tensors.
+    // Where the engine holds a tensor channel-blocked (its choice, after this), convolutions whose epilogue is a clamp
+    // at most have kernels of their own, whatever the tactic for planar tensors: 1×1 ones read and write blocked
+    // tensors, short sums (a stem) write them, 2-d depthwise ones read and write them.
     const auto act = activation_.type;
-    clampOnly_ = activation_.round == ActivationFn::Round::kNone && (act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip);
-    bool unitWindow = kernelVolume_ == 1 && groups_ == 1;
+    const bool clampOnly = activation_.round == ActivationFn::Round::kNone && (act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip);
+    bool unitWindow = kernelVolume_ == 1;
     for (int j = 0; j < 3; j++) unitWindow = unitWindow && w_.stride[j] == 1 && w_.pre[j] == 0 && w_.post[j] == 0;
-    if (unitWindow && clampOnly_) blocked_ = std::make_unique<BlockedPointwise>(weight_, outChannels_, inPerGroup_);
-    blockedDepthwise_ = clampOnly_ && !residual_ && w_.spatial == 2 && groups_ == outChannels_ && inPerGroup_ == 1 && kernelVolume_ > 1;
+    const bool shortSums = w_.spatial == 2 && inPerGroup_ * kernelVolume_ <= kShortSums;
+    if (clampOnly && groups_ == 1 && (unitWindow || shortSums)) {
+      blocked_ = std::make_unique<BlockedConvolution>(weight_, outChannels_, inPerGroup_, w_);
+      blockedInput_ = unitWindow;
+    }
+    blockedDepthwise_ = clampOnly && !residual_ && w_.spatial == 2 && groups_ == outChannels_ && inPerGroup_ == 1 && kernelVolume_ > 1;
     if (tactic_ == "direct_c16") {
       direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_);
       return;
@@ -101,7 +110,7 @@ class Convolution : public Kernel {
     return !depthwise_ || w_.spatial < 3;
   }
   bool multipliesInBfloat16(Storage input) const override { return !pairs_.empty() && input == Storage::kBfloat16; }
-  bool readsBlocked(size_t input) const override { return blocked_ || (blockedDepthwise_ && input == 0); }
+  bool readsBlocked(size_t input) const override { return input == 0 ? blockedInput_ || blockedDepthwise_ : blocked_ != nullptr; }
   bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
   std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
   // Every output value is of the type the fused activation rounds to, whichever implementation runs.
@@ -132,11 +141,11 @@ class Convolution : public Kernel {
     const bool pointwise = pointwiseShape && tactic_.rfind("implicit_gemm", 0) != 0;
     const bool xBlocked = in[0]->layout == Layout::kBlocked8, yBlocked = outs[0]->layout == Layout::kBlocked8;
     if ((xBlocked || yBlocked) && blocked_) {
-      BlockedPointwise::Finish finish;
+      BlockedConvolution::Finish finish;
       finish.bias = bias_.empty() ? nullptr : bias_.data();
       finish.residual = residual_ ? in[1]->data.data() : nullptr;
       clampBounds(finish.lower, finish.upper);
-      return blocked_->run(batch, outPixels, in[0]->data.data(), xBlocked, outs[0]->data.data(), yBlocked, finish);
+      return blocked_->run(batch, size[1], size[2], out[1], out[2], pad + 1, in[0]->data.data(), xBlocked, outs[0]->data.data(), yBlocked, finish);
     }
     if (xBlocked || yBlocked) {
       if (!blockedDepthwise_) fail("a channel-blocked tensor reached a layer without a kernel for it");
@@ -217,7 +226,7 @@ class Convolution : public Kernel {
     return image;
   }
 
-  // The fused activation as a clamp (clampOnly_): ReLU [0, ∞), clip [α, β], none (−∞, ∞).
+  // The fused activation as a clamp (the blocked kernels take no other): ReLU [0, ∞), clip [α, β], none (−∞, ∞).
   void clampBounds(float& lower, float& upper) const {
     lower = activation_.type == ActivationFn::Type::kRelu ? 0.0f : activation_.type == ActivationFn::Type::kClip ? activation_.alpha : -INFINITY;
     upper = activation_.type == ActivationFn::Type::kClip ? activation_.beta : INFINITY;
@@ -408,8 +417,8 @@ class Convolution : public Kernel {
   std::unique_ptr<Winograd> winograd_;  // the Winograd tactics' transformed, packed weights
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops
-  bool clampOnly_ = false;  // the fused activation is a clamp at most, with no rounding
-  std::unique_ptr<BlockedPointwise> blocked_;  // a 1×1 convolution's kernel for channel-blocked tensors
+  std::unique_ptr<BlockedConvolution> blocked_;  // the kernel for a channel-blocked output (and a 1×1's blocked input)
+  bool blockedInput_ = false;  // a 1×1 convolution: blocked_ reads a blocked input too
   bool blockedDepthwise_ = false;  // a 2-d depthwise convolution that can read and write channel-blocked tensors
   std::vector<float> depthwiseWeights_;  // 2-d depthwise: interleaveDepthwiseWeights
   std::vector<float> weight_, bias_;

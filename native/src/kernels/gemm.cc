@@ -104,15 +104,6 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
   vmath::store(cr + 8, hi);
 }
 
-// The 32 bits at p in all eight lanes, as they are (a float add would quiet a NaN pattern and turn -0 into +0).
-__attribute__((always_inline)) inline Vec8 splatBits(const float* p) {
-  int32_t bits;
-  __builtin_memcpy(&bits, p, 4);
-  const vmath::Int8 lanes = vmath::Int8{} + bits;
-  Vec8 v;
-  __builtin_memcpy(&v, &lanes, sizeof v);
-  return v;
-}
 // sum += a.low·b.low + a.high·b.high in each 32-bit lane of bfloat16 pairs. In assembly: the intrinsic could not be
 // inlined into microKernel, which is compiled for the baseline; this is only ever emitted in sweepPairTiles.
 __attribute__((always_inline)) inline void dotPairs(Vec8& sum, Vec8 a, Vec8 b) {
@@ -140,11 +131,11 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
       __builtin_memcpy(&b0, row, sizeof(Vec8));
       __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
       const float* a = ap + k * kMR;
-      Vec8 a0 = splatBits(a), a1 = splatBits(a + 1), a2 = splatBits(a + 2);
+      Vec8 a0 = vmath::broadcast(a), a1 = vmath::broadcast(a + 1), a2 = vmath::broadcast(a + 2);
       dotPairs(c00, a0, b0); dotPairs(c01, a0, b1);
       dotPairs(c10, a1, b0); dotPairs(c11, a1, b1);
       dotPairs(c20, a2, b0); dotPairs(c21, a2, b1);
-      a0 = splatBits(a + 3); a1 = splatBits(a + 4); a2 = splatBits(a + 5);
+      a0 = vmath::broadcast(a + 3); a1 = vmath::broadcast(a + 4); a2 = vmath::broadcast(a + 5);
       dotPairs(c30, a0, b0); dotPairs(c31, a0, b1);
       dotPairs(c40, a1, b0); dotPairs(c41, a1, b1);
       dotPairs(c50, a2, b0); dotPairs(c51, a2, b1);

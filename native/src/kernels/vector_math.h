@@ -23,6 +23,17 @@ NETDEF_VMATH Vec8 load(const float* p) {
   return v;
 }
 NETDEF_VMATH void store(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
+// The 32 bits at p in all eight lanes, as they are: one broadcast load. (Through an integer vector: adding a float to
+// a zero vector, as splat does, must be computed (it turns −0 into +0), and a vector of eight copies of a float
+// compiled to a chain of lane inserts.)
+NETDEF_VMATH Vec8 broadcast(const float* p) {
+  int32_t bits;
+  std::memcpy(&bits, p, 4);
+  const Int8 lanes = Int8{} + bits;
+  Vec8 v;
+  std::memcpy(&v, &lanes, sizeof v);
+  return v;
+}
 NETDEF_VMATH Vec8 select(Int8 mask, Vec8 a, Vec8 b) { return mask ? a : b; }
 NETDEF_VMATH Vec8 abs(Vec8 x) {
   Int8 bits;

@@ -1,0 +1,207 @@
+#include "kernels/blocked_convolution.h"
+
+#include <algorithm>
+
+#include "kernels/vector_math.h"
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+constexpr int kTilePixels = 6;   // 12 accumulators of 8 floats: two FMAs in flight per cycle need 8+ chains
+constexpr int kMaxRows = 2 * kTilePixels;  // a panel 8 wide takes two tiles at once: 12 accumulators again
+constexpr int64_t kChunkTiles = 8;  // tiles a work item sweeps for each panel, so the panel is reused while in cache
+
+// Where a tile finds its input: pixel i's value of sum term k at x + taps[k] + i·step (a planar input: the channel's
+// plane, or a tap's place in the padded rows), or (blocked) at x + (k/8)·8·pixels + 8i + k%8, x at the tile's first
+// pixel.
+struct Source {
+  const float* x;
+  bool blocked;
+  const int64_t* taps;
+  int64_t step, pixels;
+};
+
+// Σ_k value(k, i) · w[k, 0 … 8·NV) for the tile's MR pixels, w the panel of NV vectors a row.
+template <int MR, int NV, bool Blocked>
+__attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
+  Vec8 a[MR][NV];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; j++) a[i][j] = Vec8{};
+  if constexpr (Blocked) {
+    for (int64_t kb = 0; kb < K; kb += 8) {
+      const float* xb = s.x + kb * s.pixels;  // block kb/8 starts kb·pixels values in
+      const float* wb = w + kb * 8 * NV;
+#pragma GCC unroll 8
+      for (int kk = 0; kk < 8; kk++) {
+        Vec8 wv[NV];
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; j++) wv[j] = vmath::load(wb + (kk * NV + j) * 8);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+          const Vec8 v = vmath::broadcast(xb + i * 8 + kk);
+#pragma GCC unroll 2
+          for (int j = 0; j < NV; j++) a[i][j] += v * wv[j];
+        }
+      }
+    }
+  } else {
+    const int64_t step = s.step;
+    for (int64_t k = 0; k < K; k++) {
+      const float* xk = s.x + s.taps[k];
+      Vec8 wv[NV];
+#pragma GCC unroll 2
+      for (int j = 0; j < NV; j++) wv[j] = vmath::load(w + (k * NV + j) * 8);
+#pragma GCC unroll 12
+      for (int i = 0; i < MR; i++) {
+        const Vec8 v = vmath::broadcast(xk + i * step);
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; j++) a[i][j] += v * wv[j];
+      }
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NV; j++) acc[i][j] = a[i][j];
+}
+
+template <int NV, bool Blocked>
+__attribute__((always_inline)) inline void sums(int mr, int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
+  switch (mr) {
+    case 12: if constexpr (NV == 1) return tileSums<12, 1, Blocked>(K, s, w, acc); else break;
+    case 6: return tileSums<6, NV, Blocked>(K, s, w, acc);
+    case 5: return tileSums<5, NV, Blocked>(K, s, w, acc);
+    case 4: return tileSums<4, NV, Blocked>(K, s, w, acc);
+    case 3: return tileSums<3, NV, Blocked>(K, s, w, acc);
+    case 2: return tileSums<2, NV, Blocked>(K, s, w, acc);
+    default: return tileSums<1, NV, Blocked>(K, s, w, acc);
+  }
+}
+
+// Where a sweep's tiles go: output pixel n of channel m at y + (m/8)·8·pixels + 8n + m%8 (blocked) or m·pixels + n.
+struct Target {
+  float* y;
+  bool blocked;
+  int64_t pixels;
+  const float* bias;
+  const float* residual;  // laid out as y
+  float lower, upper;
+};
+
+// Pixels [first, first + count) of one image (consecutive output pixels, `s.x` at the first) against panels
+// [g0, g1), panel by panel.
+NETDEF_CLONES
+void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, const Target& t) {
+  const Vec8 lower = vmath::splat(t.lower), upper = vmath::splat(t.upper);
+  const float* x0 = s.x;
+  const int64_t step = s.blocked ? 8 : s.step;
+  for (int64_t g = g0; g < g1; g++) {
+    const int64_t m0 = 16 * g, width = std::min<int64_t>(16, M - m0), nv = (width + 7) / 8;
+    const float* w = panels + m0 * K;
+    Vec8 b[2] = {Vec8{}, Vec8{}};
+    for (int64_t j = 0; j < width; j++) b[j / 8][j % 8] = t.bias ? t.bias[m0 + j] : 0.0f;
+    for (int64_t done = 0; done < count;) {
+      int mr = static_cast<int>(std::min<int64_t>(kTilePixels, count - done));
+      if (nv == 1 && count - done >= kMaxRows) mr = kMaxRows;
+      s.x = x0 + done * step;
+      Vec8 acc[kMaxRows][2];
+      if (nv == 2) { if (s.blocked) sums<2, true>(mr, K, s, w, acc); else sums<2, false>(mr, K, s, w, acc); }
+      else { if (s.blocked) sums<1, true>(mr, K, s, w, acc); else sums<1, false>(mr, K, s, w, acc); }
+      const int64_t n0 = first + done;
+      done += mr;
+      if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
+        for (int i = 0; i < mr; i++)
+          for (int64_t j = 0; j < nv; j++) {
+            const int64_t at = (m0 / 8 + j) * 8 * t.pixels + (n0 + i) * 8;
+            Vec8 v = acc[i][j] + b[j];
+            if (t.residual) v += vmath::load(t.residual + at);
+            v = v < lower ? lower : v;
+            v = upper < v ? upper : v;
+            vmath::store(t.y + at, v);
+          }
+        continue;
+      }
+      for (int64_t c = 0; c < width; c++)  // planar: each channel's run of mr pixels
+        for (int i = 0; i < mr; i++) {
+          const int64_t at = (m0 + c) * t.pixels + n0 + i;
+          float v = acc[i][c / 8][c % 8] + b[c / 8][c % 8];
+          if (t.residual) v += t.residual[at];
+          v = v < t.lower ? t.lower : v;
+          t.y[at] = t.upper < v ? t.upper : v;
+        }
+    }
+  }
+}
+
+}  // namespace
+
+BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t outChannels, int64_t inChannels, const Window& w)
+    : out_(outChannels), in_(inChannels), KH_(w.kernel[1]), KW_(w.kernel[2]), sh_(w.stride[1]), sw_(w.stride[2]), dh_(w.dilation[1]), dw_(w.dilation[2]),
+      panels_(weight.size()) {
+  const int64_t K = in_ * KH_ * KW_;
+  for (int64_t m0 = 0; m0 < out_; m0 += 16) {
+    const int64_t width = std::min<int64_t>(16, out_ - m0);
+    float* panel = panels_.data() + m0 * K;
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t j = 0; j < width; j++) panel[k * width + j] = weight[(m0 + j) * K + k];
+  }
+}
+
+void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, bool xBlocked, float* y, bool yBlocked,
+                             const Finish& finish) const {
+  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yBlocked, finish);
+  runWindows(batch, H, W, OH, OW, pad, x, y, yBlocked, finish);
+}
+
+void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float* x, bool xBlocked, float* y, bool yBlocked, const Finish& finish) const {
+  const int64_t tiles = (pixels + kTilePixels - 1) / kTilePixels, chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
+  const int64_t panels = (out_ + 15) / 16;
+  std::vector<int64_t> planes;  // a planar input: term k is channel k's plane
+  if (!xBlocked) for (int64_t k = 0; k < in_; k++) planes.push_back(k * pixels);
+  // Few pixels (a 7×7 map at batch 1): the panels split between work items too, so both threads have some.
+  int64_t parts = 1;
+  while (batch * chunks * parts < 8 && parts < panels) parts++;
+  const int64_t perImage = chunks * parts;
+  parallelFor(batch * perImage, [&](int64_t item) {
+    const int64_t n = item / perImage, chunk = (item % perImage) / parts, part = item % parts;
+    const int64_t imageOut = n * out_ * pixels, first = chunk * kChunkTiles * kTilePixels;
+    const Source s{x + n * in_ * pixels + first * (xBlocked ? 8 : 1), xBlocked, planes.data(), 1, pixels};
+    const Target t{y + imageOut, yBlocked, pixels, finish.bias, finish.residual ? finish.residual + imageOut : nullptr, finish.lower, finish.upper};
+    sweep(first, std::min(pixels - first, kChunkTiles * kTilePixels), panels * part / parts, panels * (part + 1) / parts, in_, out_, panels_.data(), s, t);
+  }, batch * pixels * in_ * out_ > (1 << 16));
+}
+
+void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked,
+                                    const Finish& finish) const {
+  // Each output row's input rows, zero-padded, as [channel][kernel row][Wp]: term (c, kh, kw) of output column ow
+  // at (c·KH + kh)·Wp + kw·dw + ow·sw.
+  const int64_t Wp = (OW - 1) * sw_ + (KW_ - 1) * dw_ + 1, K = in_ * KH_ * KW_, pixels = OH * OW, panels = (out_ + 15) / 16;
+  std::vector<int64_t> taps(static_cast<size_t>(K));
+  for (int64_t c = 0; c < in_; c++)
+    for (int64_t kh = 0; kh < KH_; kh++)
+      for (int64_t kw = 0; kw < KW_; kw++) taps[(c * KH_ + kh) * KW_ + kw] = (c * KH_ + kh) * Wp + kw * dw_;
+  parallelFor(batch * OH, [&](int64_t item) {
+    const int64_t n = item / OH, oh = item % OH;
+    static thread_local std::vector<float> rows;
+    rows.resize(static_cast<size_t>(in_ * KH_ * Wp));
+    for (int64_t c = 0; c < in_; c++)
+      for (int64_t kh = 0; kh < KH_; kh++) {
+        float* row = rows.data() + (c * KH_ + kh) * Wp;
+        const int64_t ih = oh * sh_ - pad[0] + kh * dh_;
+        if (ih < 0 || ih >= H) { std::fill(row, row + Wp, 0.0f); continue; }
+        // Padded columns [lo, hi) lie inside the input row.
+        const int64_t lo = std::min(Wp, pad[1]), hi = std::max(lo, std::min(Wp, W + pad[1]));
+        std::fill(row, row + lo, 0.0f);
+        std::copy(x + ((n * in_ + c) * H + ih) * W + (lo - pad[1]), x + ((n * in_ + c) * H + ih) * W + (hi - pad[1]), row + lo);
+        std::fill(row + hi, row + Wp, 0.0f);
+      }
+    const int64_t imageOut = n * out_ * pixels;
+    const Source s{rows.data(), false, taps.data(), sw_, pixels};
+    const Target t{y + imageOut, yBlocked, pixels, finish.bias, finish.residual ? finish.residual + imageOut : nullptr, finish.lower, finish.upper};
+    sweep(oh * OW, OW, 0, panels, K, out_, panels_.data(), s, t);
+  }, batch * pixels * K * out_ > (1 << 16));
+}
+
+}  // namespace netdef

@@ -1,0 +1,43 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernel.h"
+#include "kernels/window.h"
+
+namespace netdef {
+
+// The convolutions (one group) that write a channel-blocked output (Layout::kBlocked8) or read a blocked input:
+// tiles of up to 6 pixels × 16 output channels in registers, each input value broadcast straight from the input
+// (no packing), the weights in panels of 16 output channels (8 for the last when the count is an odd multiple of 8).
+// A pixel row of a tile is two vectors of 8 channels: one block's values of that pixel, stored as they are into a
+// blocked output; a planar output takes the tile's values channel by channel.
+// - 1×1 (stride 1, no padding): the input planar or blocked.
+// - Windows with short sums (a stem: 3 channels × 3×3): the input planar, each output row's input rows copied
+//   zero-padded first, so every tap of a tile is a run of pixels `stride` apart.
+class BlockedConvolution {
+ public:
+  // `weight` as [outChannels][inChannels][taps] (PyTorch's order); `w` the window.
+  BlockedConvolution(const std::vector<float>& weight, int64_t outChannels, int64_t inChannels, const Window& w);
+
+  // What is done to the sums before they are stored: bias (null: none), a residual laid out as the output (null:
+  // none), then a clamp to [lower, upper] (a ReLU, a clip, or ±∞ for none).
+  struct Finish {
+    const float* bias = nullptr;
+    const float* residual = nullptr;
+    float lower, upper;
+  };
+  // `batch` images from x (H × W, inChannels) into y (OH × OW, outChannels), each in its layout; `pad`: the leading
+  // padding (rows, columns) resolved for these extents.
+  void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, bool xBlocked, float* y, bool yBlocked,
+           const Finish& finish) const;
+
+ private:
+  void runPointwise(int64_t batch, int64_t pixels, const float* x, bool xBlocked, float* y, bool yBlocked, const Finish& finish) const;
+  void runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked, const Finish& finish) const;
+
+  int64_t out_, in_, KH_, KW_, sh_, sw_, dh_, dw_;
+  std::vector<float> panels_;  // panel g (channels 16g …) at 16g·K: K = in_·KH·KW rows of its width
+};
+
+}  // namespace netdef
