@@ -10,8 +10,9 @@ namespace netdef {
 namespace {
 
 constexpr int kTilePixels = 6;   // 12 accumulators of 8 floats: two FMAs in flight per cycle need 8+ chains
-constexpr int kMaxRows = 2 * kTilePixels;  // a panel 8 wide takes two tiles at once: 12 accumulators again
-constexpr int64_t kChunkTiles = 8;  // tiles a work item sweeps for each panel, so the panel is reused while in cache
+constexpr int kMaxRows = 2 * kTilePixels;  // a panel 8 wide takes tiles of twice the pixels: 12 accumulators again
+constexpr int64_t kChunkTiles = 9;  // tiles a work item sweeps for each panel, so the panel is reused while in cache
+                                    // (9: a 7×7 map is one chunk)
 
 // Where a tile finds its input: pixel i's value of sum term k at x + taps[k] + i·step (a planar input: the channel's
 // plane, or a tap's place in the padded rows), or (blocked) at x + (k/8)·8·pixels + 8i + k%8, x at the tile's first
@@ -69,8 +70,18 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
 
 template <int NV, bool Blocked>
 __attribute__((always_inline)) inline void sums(int mr, int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
+  if constexpr (NV == 1) {
+    switch (mr) {
+      case 12: return tileSums<12, 1, Blocked>(K, s, w, acc);
+      case 11: return tileSums<11, 1, Blocked>(K, s, w, acc);
+      case 10: return tileSums<10, 1, Blocked>(K, s, w, acc);
+      case 9: return tileSums<9, 1, Blocked>(K, s, w, acc);
+      case 8: return tileSums<8, 1, Blocked>(K, s, w, acc);
+      case 7: return tileSums<7, 1, Blocked>(K, s, w, acc);
+      default: break;
+    }
+  }
   switch (mr) {
-    case 12: if constexpr (NV == 1) return tileSums<12, 1, Blocked>(K, s, w, acc); else break;
     case 6: return tileSums<6, NV, Blocked>(K, s, w, acc);
     case 5: return tileSums<5, NV, Blocked>(K, s, w, acc);
     case 4: return tileSums<4, NV, Blocked>(K, s, w, acc);
@@ -91,7 +102,8 @@ struct Target {
 };
 
 // Pixels [first, first + count) of one image (consecutive output pixels, `s.x` at the first) against panels
-// [g0, g1), panel by panel.
+// [g0, g1), panel by panel, in tiles of near-equal size (49 pixels: 5 and 6, not 8 × 6 + 1, whose last tile would
+// read the whole panel for one pixel).
 NETDEF_CLONES
 void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, const Target& t) {
   const Vec8 lower = vmath::splat(t.lower), upper = vmath::splat(t.upper);
@@ -102,15 +114,15 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
     const float* w = panels + m0 * K;
     Vec8 b[2] = {Vec8{}, Vec8{}};
     for (int64_t j = 0; j < width; j++) b[j / 8][j % 8] = t.bias ? t.bias[m0 + j] : 0.0f;
-    for (int64_t done = 0; done < count;) {
-      int mr = static_cast<int>(std::min<int64_t>(kTilePixels, count - done));
-      if (nv == 1 && count - done >= kMaxRows) mr = kMaxRows;
+    const int64_t most = nv == 2 ? kTilePixels : kMaxRows, tiles = (count + most - 1) / most;
+    for (int64_t tile = 0; tile < tiles; tile++) {
+      const int64_t done = count * tile / tiles;
+      const int mr = static_cast<int>(count * (tile + 1) / tiles - done);
       s.x = x0 + done * step;
       Vec8 acc[kMaxRows][2];
       if (nv == 2) { if (s.blocked) sums<2, true>(mr, K, s, w, acc); else sums<2, false>(mr, K, s, w, acc); }
       else { if (s.blocked) sums<1, true>(mr, K, s, w, acc); else sums<1, false>(mr, K, s, w, acc); }
       const int64_t n0 = first + done;
-      done += mr;
       if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
         for (int i = 0; i < mr; i++)
           for (int64_t j = 0; j < nv; j++) {
@@ -156,6 +168,7 @@ void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, in
 }
 
 void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float* x, bool xBlocked, float* y, bool yBlocked, const Finish& finish) const {
+  // Chunks of whole tiles of 6 pixels, near-equal in number (the last chunk's last tile may be short).
   const int64_t tiles = (pixels + kTilePixels - 1) / kTilePixels, chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
   const int64_t panels = (out_ + 15) / 16;
   std::vector<int64_t> planes;  // a planar input: term k is channel k's plane
@@ -166,10 +179,10 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float
   const int64_t perImage = chunks * parts;
   parallelFor(batch * perImage, [&](int64_t item) {
     const int64_t n = item / perImage, chunk = (item % perImage) / parts, part = item % parts;
-    const int64_t imageOut = n * out_ * pixels, first = chunk * kChunkTiles * kTilePixels;
+    const int64_t imageOut = n * out_ * pixels, first = tiles * chunk / chunks * kTilePixels, last = std::min(pixels, tiles * (chunk + 1) / chunks * kTilePixels);
     const Source s{x + n * in_ * pixels + first * (xBlocked ? 8 : 1), xBlocked, planes.data(), 1, pixels};
     const Target t{y + imageOut, yBlocked, pixels, finish.bias, finish.residual ? finish.residual + imageOut : nullptr, finish.lower, finish.upper};
-    sweep(first, std::min(pixels - first, kChunkTiles * kTilePixels), panels * part / parts, panels * (part + 1) / parts, in_, out_, panels_.data(), s, t);
+    sweep(first, last - first, panels * part / parts, panels * (part + 1) / parts, in_, out_, panels_.data(), s, t);
   }, batch * pixels * in_ * out_ > (1 << 16));
 }
 
