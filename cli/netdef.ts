@@ -164,7 +164,7 @@ async function main(): Promise<void> {
         ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
         `activation memory at ${Object.entries(memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * memory.peakBytes) / memory.naiveBytes).toFixed(0)}%)`,
         ...(["bfloat16", "float16"] as const).filter((type) => halfStorage[type].length).map((type) => `${type} storage: ${halfStorage[type].length} tensors (${halfStorage[type].join(", ")})`),
-        ...(channelBlocked.length ? [`channel-blocked (NCHW8c): ${channelBlocked.length} tensors (${channelBlocked.join(", ")})`] : []),
+        ...(channelBlocked.tensors.length ? [`channel-blocked (NCHW8c): ${channelBlocked.tensors.length} tensors (${channelBlocked.tensors.join(", ")}), read or written by ${channelBlocked.layers.length} layers`] : []),
         ...(bfloat16Products.length ? [`bfloat16 products (AVX-512 BF16): ${bfloat16Products.length} layers (${bfloat16Products.join(", ")})`] : []),
         `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
         ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.tactic ? ` tactic ${l.tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),

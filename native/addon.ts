@@ -34,8 +34,8 @@ export interface NativeEngine {
   io(): { inputs: NativeTensor[]; outputs: NativeTensor[] };
   /** The tensors the engine holds in each 16-bit storage between layers. */
   halfStorage(): { bfloat16: string[]; float16: string[] };
-  /** The tensors the engine holds channel-blocked between layers. */
-  channelBlocked(): string[];
+  /** The tensors the engine holds channel-blocked between layers, and the layers that read or write one. */
+  channelBlocked(): { tensors: string[]; layers: string[] };
   bfloat16Products(): string[];
   createContext(): NativeContext;
   /** Swaps in the same network compiled with new weights. */

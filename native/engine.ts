@@ -69,10 +69,12 @@ export interface EngineInspection {
   halfStorage: { bfloat16: string[]; float16: string[] };
   /**
    * Tensors held channel-blocked between layers (NCHW8c: per image, blocks of 8 channels, a pixel's 8 values side by
-   * side): float32 tensors between 1×1 convolutions, 2-d depthwise ones and global pooling, whose kernels compute 8
-   * channels in a vector's lanes (so none transposes on the way). Inputs and outputs of the network are always planar.
+   * side) and the layers that read or write one: float32 tensors of 8k channels between 1×1 convolutions, stems
+   * (short sums) that write them, 2-d depthwise convolutions and global pooling, whose kernels compute 8 channels in
+   * a vector's lanes (so none transposes on the way). Those layers run the blocked kernels whatever their tactic (the
+   * tactics are for planar tensors). Inputs and outputs of the network are always planar.
    */
-  channelBlocked: string[];
+  channelBlocked: { tensors: string[]; layers: string[] };
   /**
    * Layers that multiply in bfloat16 (AVX-512 BF16's VDPBF16PS): the GEMM tactics of convolutions whose weights are
    * bfloat16 values and whose input is held in bfloat16. Empty on other CPUs, where every product is float32.
@@ -122,7 +124,7 @@ export class Engine {
   #weights: WeightSource | undefined;
   #disposed = false;
   readonly #halfStorage: { bfloat16: string[]; float16: string[] };
-  readonly #channelBlocked: string[];
+  readonly #channelBlocked: { tensors: string[]; layers: string[] };
   #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
 
   private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array, weights: WeightSource | undefined) {
@@ -170,7 +172,7 @@ export class Engine {
       passes: (this.header.config.passes as string[] | undefined) ?? [],
       tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
       halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },
-      channelBlocked: [...this.#channelBlocked],
+      channelBlocked: { tensors: [...this.#channelBlocked.tensors], layers: [...this.#channelBlocked.layers] },
       bfloat16Products: [...this.#bfloat16Products],
     };
   }

@@ -127,16 +127,26 @@ Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// The names of the tensors held channel-blocked between layers.
+// { tensors, layers }: the names of the tensors held channel-blocked between layers, and of the layers reading or
+// writing one (which run the blocked kernels, whatever their tactic).
 Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
   const std::shared_ptr<const Engine> engine = slot_->get();
-  Napi::Array tensors = Napi::Array::New(env);
-  for (size_t t = 0; t < engine->graph().tensors.size(); t++) {
-    if (engine->layout(static_cast<int>(t)) == Layout::kBlocked8) tensors.Set(tensors.Length(), engine->graph().tensors[t].name);
+  const Graph& g = engine->graph();
+  Napi::Array tensors = Napi::Array::New(env), layers = Napi::Array::New(env);
+  for (size_t t = 0; t < g.tensors.size(); t++) {
+    if (engine->layout(static_cast<int>(t)) == Layout::kBlocked8) tensors.Set(tensors.Length(), g.tensors[t].name);
   }
-  return tensors;
+  for (const OpDesc& op : g.ops) {
+    bool touches = false;
+    for (const auto* list : {&op.inputs, &op.outputs}) for (int t : *list) touches = touches || engine->layout(t) == Layout::kBlocked8;
+    if (touches) layers.Set(layers.Length(), op.name);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("tensors", tensors);
+  result.Set("layers", layers);
+  return result;
 }
 
 // The names of the layers that multiply in bfloat16, given the storage the engine chose for their inputs.

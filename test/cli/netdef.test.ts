@@ -43,6 +43,7 @@ describe("netdef CLI", () => {
     const bf16Json = JSON.parse((await netdef("inspect", path.join(dir, "bf16.plan"), "--json")).stdout);
     expect(bf16Json.halfStorage).toEqual({ bfloat16: ["conv1.float32", "pool1.float32", "conv2.float32", "pool2.float32"], float16: [] });
     expect(bf16Json.bfloat16Products).toEqual([]);  // LeNet's convolutions take the direct tactics: float32 products
+    expect(bf16Json.channelBlocked).toEqual({ tensors: [], layers: [] });  // 20 and 50 channels, and 16-bit storage
 
     const inspect = await netdef("inspect", plan);
     expect(inspect.stdout).toContain("input  data float32 [-1,1,28,28] profiles [1,1,28,28]…[16,1,28,28]");

@@ -52,7 +52,7 @@ describe("channel-blocked tensors", () => {
       const { engine, results } = await compare(shape, 7);
       // Not the network's outputs (d2.relu6, p3.add), nor what must be laid out as them: p1.add (its residual is the
       // input) and p2 (the residual of p3, an output).
-      expect(engine.inspect().channelBlocked).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "e3.relu", "d3.relu6"]);
+      expect(engine.inspect().channelBlocked).toEqual({ tensors: ["e1.relu6", "d1.relu", "e2.relu6", "e3.relu", "d3.relu6"], layers: ["e1", "d1", "p1", "e2", "d2", "e3", "d3", "p3"] });
       for (const r of results) {
         expect(r.sameShape).toBe(true);
         expect(r.ratio).toBeLessThanOrEqual(1);
@@ -69,7 +69,7 @@ describe("channel-blocked tensors", () => {
     net.markOutput(pooled!, "out0");
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
     const engine = await net.build();
-    expect(engine.inspect().channelBlocked).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "d2.relu6", "p2", "e3.relu", "d3.relu6", "p3.add"]);
+    expect(engine.inspect().channelBlocked.tensors).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "d2.relu6", "p2", "e3.relu", "d3.relu6", "p3.add"]);
     const builtin = await engine.createExecutionContext().execute({ x: data });
     const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
     const r = agreement(builtin.out0!, reference.out0!);
@@ -95,7 +95,7 @@ describe("channel-blocked tensors", () => {
       net.markOutput(dw.addConvolution("project", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 24, 1, 1), bias: w(8) } }), "out0");
       const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
       const engine = await net.build();
-      expect(engine.inspect().channelBlocked).toEqual(["stem.relu6", "dw"]);
+      expect(engine.inspect().channelBlocked).toEqual({ tensors: ["stem.relu6", "dw"], layers: ["stem", "dw", "project"] });
       const builtin = await engine.createExecutionContext().execute({ x: data });
       const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
       const r = agreement(builtin.out0!, reference.out0!);
@@ -107,7 +107,7 @@ describe("channel-blocked tensors", () => {
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";
     const { engine, results } = await compare([3, 24, 9, 7], 7);
-    expect(engine.inspect().channelBlocked).toEqual([]);
+    expect(engine.inspect().channelBlocked).toEqual({ tensors: [], layers: [] });
     for (const r of results) expect(r.ratio).toBeLessThanOrEqual(1);
   });
 });
