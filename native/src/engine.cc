@@ -13,6 +13,7 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size)
   for (const OpDesc& op : engine->graph_.ops) engine->kernels_.push_back(makeKernel(op));
   engine->chooseStorage();
   engine->chooseLayout();
+  engine->chooseFusions();
   return engine;
 }
 
@@ -88,6 +89,23 @@ void Engine::chooseLayout() {
     }
   }
   for (size_t t = 0; t < g.tensors.size(); t++) if (blocked[t]) layout_[t] = Layout::kBlocked8;
+}
+
+void Engine::chooseFusions() {
+  const Graph& g = graph_;
+  fusedInto_.assign(g.ops.size(), -1);
+  if (const char* flag = std::getenv("NETDEF_FUSE_PRODUCERS"); flag && std::string(flag) == "0") return;
+  std::vector<int> readers(g.tensors.size(), 0);
+  for (const OpDesc& op : g.ops) for (int t : op.inputs) readers[t]++;
+  for (auto& [name, t] : g.outputs) readers[t]++;
+  for (size_t i = 0; i + 1 < g.ops.size(); i++) {
+    const OpDesc &op = g.ops[i], &next = g.ops[i + 1];
+    if (op.outputs.size() != 1 || next.inputs.empty()) continue;
+    const int between = op.outputs[0];
+    // The next layer is the only reader, and of its first input only.
+    bool only = readers[between] == 1 && next.inputs[0] == between;
+    if (only && kernels_[i + 1]->canFuseProducer(*kernels_[i])) fusedInto_[i] = static_cast<int>(i + 1);
+  }
 }
 
 void EngineSlot::replace(std::shared_ptr<const Engine> engine) {

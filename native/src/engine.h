@@ -23,6 +23,8 @@ class Engine {
   Storage storage(int tensor) const { return storage_[tensor]; }
   // How each tensor's values are ordered (network inputs and outputs: always planar).
   Layout layout(int tensor) const { return layout_[tensor]; }
+  // The layer that may compute layer `op` along with its own work (the next one), or -1 (see Kernel::canFuseProducer).
+  int fusedInto(size_t op) const { return fusedInto_[op]; }
 
  private:
   // 16 bits for tensors whose producer writes values of a 16-bit type and whose every reader takes 16-bit storage;
@@ -31,11 +33,15 @@ class Engine {
   // Channel-blocked for float32 tensors whose producer writes and every reader reads that layout (and whose channels
   // are a multiple of 8); NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar (the same results: a debugging switch).
   void chooseLayout();
+  // Layers the next layer can compute along with its own (canFuseProducer), being the only reader of their output;
+  // NETDEF_FUSE_PRODUCERS=0 fuses none (the same results: a debugging switch).
+  void chooseFusions();
 
   Graph graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<Storage> storage_;
   std::vector<Layout> layout_;
+  std::vector<int> fusedInto_;
 };
 
 // The engine an EngineWrap and its contexts currently run. Refit swaps in an engine with new weights; executions

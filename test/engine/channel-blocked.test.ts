@@ -43,7 +43,10 @@ async function compare(shape: number[], seed: number) {
 }
 
 describe("channel-blocked tensors", () => {
-  afterEach(() => { delete process.env.NETDEF_CHANNEL_BLOCKED; });
+  afterEach(() => {
+    delete process.env.NETDEF_CHANNEL_BLOCKED;
+    delete process.env.NETDEF_FUSE_PRODUCERS;
+  });
 
   // 9×7 = 63 pixels (tiles of 6 and a tile of 3), 5×4 after the stride; 7×7 at batch 1 splits the panels between
   // work items (few pixels).
@@ -102,6 +105,37 @@ describe("channel-blocked tensors", () => {
       expect(r.sameShape).toBe(true);
       expect(r.ratio).toBeLessThanOrEqual(1);
     });
+  }
+
+  // The depthwise layer computed inside the 1×1 after it (its output never written): several images, or one whose
+  // depthwise output is 1 MiB or more. The profile shows it at 0 ms (its time is in the 1×1's).
+  const fusedCases = {
+    "one image, 1 MiB between them, a planar output with the input as residual": { shape: [1, 16, 64, 64], stride: 1, residual: true },
+    "two images, stride 2, a blocked output into global pooling": { shape: [2, 16, 30, 22], stride: 2, residual: false },
+  };
+  for (const [name, c] of Object.entries(fusedCases)) {
+    for (const fuse of ["1", "0"]) {
+      it(`depthwise inside the 1×1 after it (NETDEF_FUSE_PRODUCERS=${fuse}), ${name}: against onnxruntime`, async () => {
+        process.env.NETDEF_FUSE_PRODUCERS = fuse;
+        const rand = random(11);
+        const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+        const net = new Network("fused");
+        const x = net.addInput("x", "float32", c.shape);
+        const e = x.addConvolution("e", { outChannels: 64, kernel: 1, weights: { kernel: w(64, 16, 1, 1), bias: w(64) } }).addActivation("e.relu6", clip6);
+        const d = e.addConvolution("d", { outChannels: 64, kernel: 3, groups: 64, stride: c.stride, padding: 1, weights: { kernel: w(64, 1, 3, 3), bias: w(64) } }).addActivation("d.relu6", clip6);
+        const p = d.addConvolution("p", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 64, 1, 1), bias: w(16) } });
+        net.markOutput(c.residual ? p.addElementWise("p.add", x, "sum") : p.addReduce("pool", { op: "avg", axes: [2, 3] }), "out0");
+        const data = Float32Array.from({ length: c.shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+        const engine = await net.build();
+        expect(engine.inspect().channelBlocked.tensors).toEqual(c.residual ? ["e.relu6", "d.relu6"] : ["e.relu6", "d.relu6", "p"]);
+        const result = await engine.createExecutionContext().execute({ x: data }, { profile: true });
+        expect(result.profile.find((l) => l.layer === "d")!.milliseconds === 0).toBe(fuse === "1");
+        const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, c.shape) });
+        const r = agreement(result.out0!, reference.out0!);
+        expect(r.sameShape).toBe(true);
+        expect(r.ratio).toBeLessThanOrEqual(1);
+      });
+    }
   }
 
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {

@@ -186,6 +186,12 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float
   }, batch * pixels * in_ * out_ > (1 << 16));
 }
 
+void BlockedConvolution::runPixels(const float* x, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish) const {
+  const Source s{x, true, nullptr, 1, stride};
+  const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper};
+  sweep(first, count, 0, (out_ + 15) / 16, in_, out_, panels_.data(), s, t);
+}
+
 void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked,
                                     const Finish& finish) const {
   // Each output row's input rows, zero-padded, as [channel][kernel row][Wp]: term (c, kh, kw) of output column ow

@@ -250,13 +250,13 @@ Vec8* depthwiseScratch(const DepthwiseGeometry& whole) {
 }
 
 void depthwiseEight(const DepthwisePlanes<const float>& x, int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
-                    ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch) {
-  const int64_t rows = bandRows(g);
-  for (int64_t first = 0; first < g.OH; first += rows) {
-    const DepthwiseGeometry b = band(g, first, std::min(rows, g.OH - first));
+                    ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch, int64_t firstRow, int64_t rowCount) {
+  const int64_t rows = bandRows(g), end = rowCount < 0 ? g.OH : firstRow + rowCount;
+  for (int64_t first = firstRow; first < end; first += rows) {
+    const DepthwiseGeometry b = band(g, first, std::min(rows, end - first));
     DepthwisePlanes<float> yb = y;
-    if (yb.f) yb.f += first * g.OW * (y.blocked ? 8 : 1);
-    if (yb.h) yb.h += first * g.OW;
+    if (yb.f) yb.f += (first - firstRow) * g.OW * (y.blocked ? 8 : 1);
+    if (yb.h) yb.h += (first - firstRow) * g.OW;
     interleaveEight(x, channels, b, scratch + g.KH * g.KW);
     computeEight(channels, w, b, finish, round, yb, scratch);
   }

@@ -48,8 +48,9 @@ std::vector<float> interleaveDepthwiseWeights(const std::vector<float>& weights,
 
 // Up to 8 channels (`channels`) from input planes into output planes; `w` holds the group's interleaved weights,
 // `finish` one entry per channel; `round`: the sums are rounded to that 16-bit type after the clamp (the output's
-// values when it is held in 16 bits).
+// values when it is held in 16 bits). Output rows [firstRow, firstRow + rowCount) only (all: rowCount < 0), `y` at
+// the first of them.
 void depthwiseEight(const DepthwisePlanes<const float>& x, int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
-                    ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch);
+                    ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch, int64_t firstRow = 0, int64_t rowCount = -1);
 
 }  // namespace netdef

@@ -154,6 +154,15 @@ class Kernel {
   virtual bool readsBlocked(size_t input) const { (void)input; return false; }
   virtual bool writesBlocked() const { return false; }
   virtual std::vector<size_t> blockedLike() const { return {}; }
+  // Whether this layer can compute `producer`, the layer before it that writes its first input, along with its own
+  // work, so that the tensor between them is never written (a depthwise convolution inside the 1×1 after it); whether
+  // it does for these shapes; and that run, given the producer's inputs (inputs[0], never written, only has a shape).
+  virtual bool canFuseProducer(const Kernel& producer) const { (void)producer; return false; }
+  virtual bool fusesProducerAt(const Shape& between) const { (void)between; return false; }
+  virtual void runFused(const Kernel& producer, const std::vector<const Buffer*>& producerInputs, const std::vector<const Buffer*>& inputs,
+                        const std::vector<Buffer*>& outputs) const {
+    (void)producer, (void)producerInputs, (void)inputs, (void)outputs;
+  }
 
  protected:
   [[noreturn]] void fail(const std::string& message) const { throw ExecutionError(name_ + " (" + kind_ + "): " + message); }
