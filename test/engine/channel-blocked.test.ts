@@ -138,6 +138,25 @@ describe("channel-blocked tensors", () => {
     }
   }
 
+  it("a refit reaches the blocked kernels (their weight panels made anew): against onnxruntime on the new weights", async () => {
+    const network = (seed: number) => {
+      const rand = random(seed);
+      const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+      const net = new Network("blocked");
+      stack(net.addInput("x", "float32", [3, 24, 9, 7]), w).forEach((t, i) => net.markOutput(t, `out${i}`));
+      return net;
+    };
+    const engine = await network(7).build();
+    const blocked = engine.inspect().channelBlocked;
+    const next = network(8);
+    await engine.refit(next.weights);
+    expect(engine.inspect().channelBlocked).toEqual(blocked);
+    const data = Float32Array.from({ length: 3 * 24 * 9 * 7 }, (_, i) => Math.sin(i));
+    const builtin = await engine.createExecutionContext().execute({ x: data });
+    const reference = await (await ort.InferenceSession.create(await exportOnnx(next))).run({ x: new ort.Tensor("float32", data, [3, 24, 9, 7]) });
+    for (const name of ["out0", "out1", "out2"]) expect(agreement(builtin[name]!, reference[name]!).ratio).toBeLessThanOrEqual(1);
+  });
+
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";
     const { engine, results } = await compare([3, 24, 9, 7], 7);
