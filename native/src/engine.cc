@@ -98,13 +98,21 @@ void Engine::chooseFusions() {
   std::vector<int> readers(g.tensors.size(), 0);
   for (const OpDesc& op : g.ops) for (int t : op.inputs) readers[t]++;
   for (auto& [name, t] : g.outputs) readers[t]++;
-  for (size_t i = 0; i + 1 < g.ops.size(); i++) {
+  // Op i feeds op i + 1 alone: its only output is read once, as the next op's first input.
+  auto feedsNext = [&](size_t i) {
     const OpDesc &op = g.ops[i], &next = g.ops[i + 1];
-    if (op.outputs.size() != 1 || next.inputs.empty()) continue;
-    const int between = op.outputs[0];
-    // The next layer is the only reader, and of its first input only.
-    bool only = readers[between] == 1 && next.inputs[0] == between;
-    if (only && kernels_[i + 1]->canFuseProducer(*kernels_[i])) fusedInto_[i] = static_cast<int>(i + 1);
+    return op.outputs.size() == 1 && !next.inputs.empty() && readers[op.outputs[0]] == 1 && next.inputs[0] == op.outputs[0];
+  };
+  for (size_t j = 1; j < g.ops.size(); j++) {
+    // The longest chain ending at op j - 1 that op j can compute (two layers at most: an expansion and a depthwise).
+    for (size_t length = std::min<size_t>(2, j); length >= 1; length--) {
+      std::vector<const Kernel*> chain;
+      bool linked = true;
+      for (size_t i = j - length; i < j; i++) { chain.push_back(kernels_[i].get()); linked = linked && feedsNext(i) && fusedInto_[i] < 0; }
+      if (!linked || !kernels_[j]->canFuseProducers(chain)) continue;
+      for (size_t i = j - length; i < j; i++) fusedInto_[i] = static_cast<int>(j);
+      break;
+    }
   }
 }
 

@@ -23,7 +23,7 @@ class Engine {
   Storage storage(int tensor) const { return storage_[tensor]; }
   // How each tensor's values are ordered (network inputs and outputs: always planar).
   Layout layout(int tensor) const { return layout_[tensor]; }
-  // The layer that may compute layer `op` along with its own work (the next one), or -1 (see Kernel::canFuseProducer).
+  // The layer that may compute layer `op` along with its own work (one of the next two), or -1 (Kernel::canFuseProducers).
   int fusedInto(size_t op) const { return fusedInto_[op]; }
 
  private:
@@ -33,7 +33,8 @@ class Engine {
   // Channel-blocked for float32 tensors whose producer writes and every reader reads that layout (and whose channels
   // are a multiple of 8); NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar (the same results: a debugging switch).
   void chooseLayout();
-  // Layers the next layer can compute along with its own (canFuseProducer), being the only reader of their output;
+  // Chains of layers a later layer can compute along with its own (canFuseProducers), each the only reader of the
+  // one before;
   // NETDEF_FUSE_PRODUCERS=0 fuses none (the same results: a debugging switch).
   void chooseFusions();
 

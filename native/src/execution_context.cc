@@ -80,8 +80,11 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
   std::vector<Shape> inShapes;
   std::vector<const Buffer*> ins;
   std::vector<Buffer*> outs;
-  std::vector<const Buffer*> deferred;  // the inputs of a layer the next one computes (deferredOp)
-  int deferredOp = -1;
+  // The layers a later one (fusedUntil) computes along with its own: kernels, inputs, indices.
+  std::vector<const Kernel*> chain;
+  std::vector<std::vector<const Buffer*>> chainInputs;
+  std::vector<int> chainOps;
+  int fusedUntil = -1;
   for (size_t i = 0; i < g.ops.size(); i++) {
     const OpDesc& op = g.ops[i];
     inShapes.clear(); ins.clear(); outs.clear();
@@ -99,23 +102,34 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
       outs.push_back(&b);
     }
     const auto start = std::chrono::steady_clock::now();
-    // A layer the next one computes along with its own (its output never written): its inputs are kept for the next
-    // layer, and its time is counted there.
-    const int fusedInto = engine->fusedInto(i);
-    if (fusedInto >= 0 && kernels[fusedInto]->fusesProducerAt(shapes[0])) {
-      deferred = ins;
-      deferredOp = static_cast<int>(i);
+    // Layers a later one computes along with its own (their outputs never written): their inputs are kept for that
+    // layer, and their time is counted there. The whole chain or none of it, as the shapes between decide.
+    if (fusedUntil < 0 && engine->fusedInto(i) >= 0) {
+      const int until = engine->fusedInto(i);
+      Shape between = shapes[0];
+      bool fuses = kernels[until]->fusesProducerAt(between);
+      for (int k = static_cast<int>(i) + 1; fuses && k < until; k++) {
+        between = kernels[k]->outputShapes({between})[0];
+        fuses = kernels[until]->fusesProducerAt(between);
+      }
+      if (fuses) fusedUntil = until;
+    }
+    if (fusedUntil > static_cast<int>(i)) {
+      chain.push_back(kernels[i].get());
+      chainInputs.push_back(ins);
+      chainOps.push_back(static_cast<int>(i));
       if (times) times->push_back({op.name, 0.0});
       continue;
     }
-    if (deferredOp >= 0) kernels[i]->runFused(*kernels[deferredOp], deferred, ins, outs);
+    if (!chain.empty()) kernels[i]->runFused(chain, chainInputs, ins, outs);
     else kernels[i]->run(ins, outs);
     if (times) times->push_back({op.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
     // Hand back what no later layer reads: activation memory stays near the live set, not the whole network.
-    if (deferredOp >= 0) {
-      for (int t : g.ops[deferredOp].inputs) if (lastUse_[t] == deferredOp) giveBack(std::move(buffers_[t].data));
-      deferredOp = -1;
-    }
+    for (int k : chainOps) for (int t : g.ops[k].inputs) if (lastUse_[t] == k) giveBack(std::move(buffers_[t].data));
+    chain.clear();
+    chainInputs.clear();
+    chainOps.clear();
+    fusedUntil = -1;
     for (int t : op.inputs) if (lastUse_[t] == static_cast<int>(i)) giveBack(std::move(buffers_[t].data));
   }
   // Outputs are handed to the caller, who gives their buffers back once copied out; a tensor that is two outputs is

@@ -186,8 +186,14 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float
   }, batch * pixels * in_ * out_ > (1 << 16));
 }
 
-void BlockedConvolution::runPixels(const float* x, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish) const {
-  const Source s{x, true, nullptr, 1, stride};
+void BlockedConvolution::runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked,
+                                   const Finish& finish) const {
+  static thread_local std::vector<int64_t> planes;  // a planar input: term k is channel k's plane
+  if (!xBlocked) {
+    planes.resize(static_cast<size_t>(in_));
+    for (int64_t k = 0; k < in_; k++) planes[k] = k * stride;
+  }
+  const Source s{x, xBlocked, planes.data(), 1, stride};
   const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper};
   sweep(first, count, 0, (out_ + 15) / 16, in_, out_, panels_.data(), s, t);
 }

@@ -31,9 +31,10 @@ class BlockedConvolution {
   // padding (rows, columns) resolved for these extents.
   void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, bool xBlocked, float* y, bool yBlocked,
            const Finish& finish) const;
-  // A 1×1 convolution's pixels [first, first + count) of one image of `pixels`, on this thread: x blocked, its
-  // blocks `stride` pixels apart, at pixel `first`; y (and the residual) the image's, in their layout.
-  void runPixels(const float* x, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish) const;
+  // A 1×1 convolution's pixels [first, first + count) of one image of `pixels`, on this thread: x (at pixel
+  // `first`) blocked, its blocks `stride` pixels apart, or planar, its planes `stride` apart; y (and the residual) the
+  // image's, in their layout.
+  void runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish) const;
 
  private:
   void runPointwise(int64_t batch, int64_t pixels, const float* x, bool xBlocked, float* y, bool yBlocked, const Finish& finish) const;

@@ -120,45 +120,77 @@ class Convolution : public Kernel {
   bool readsBlocked(size_t input) const override { return input == 0 ? blockedInput_ || blockedDepthwise_ : blocked_ != nullptr; }
   bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
   std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
-  // A 1×1 convolution reading a blocked input computes the blocked depthwise convolution before it too, a band of
-  // rows at a time: the band's depthwise output (all channels) stays in this core's cache for the 1×1, instead of
-  // going out to memory and back (the largest tensors of a MobileNet, 6× its blocks' inputs and outputs).
-  bool canFuseProducer(const Kernel& producer) const override {
-    const auto* depthwise = dynamic_cast<const Convolution*>(&producer);
-    return blockedInput_ && depthwise && depthwise->blockedDepthwise_;
+  // A 1×1 convolution reading a blocked input computes the blocked depthwise convolution before it too, and the
+  // blocked 1×1 expansion before that, a band of rows at a time: the band's expansion and depthwise output (all
+  // channels) stay in this core's cache for the next step, instead of going out to memory and back (the largest
+  // tensors of a MobileNet, 6× its blocks' inputs and outputs; the expansion's rows a band's depthwise windows
+  // overlap are computed for each band).
+  bool canFuseProducers(const std::vector<const Kernel*>& chain) const override {
+    const auto* depthwise = dynamic_cast<const Convolution*>(chain.back());
+    if (!blockedInput_ || !depthwise || !depthwise->blockedDepthwise_) return false;
+    if (chain.size() == 1) return true;
+    const auto* expansion = dynamic_cast<const Convolution*>(chain[0]);
+    return chain.size() == 2 && expansion && expansion->blockedInput_ && !expansion->residual_;
   }
   bool fusesProducerAt(const Shape& between) const override { return between[0] > 1 || volume(between) * 4 >= kFuseBytes; }
-  void runFused(const Kernel& producer, const std::vector<const Buffer*>& producerInputs, const std::vector<const Buffer*>& in,
+  void runFused(const std::vector<const Kernel*>& chain, const std::vector<std::vector<const Buffer*>>& chainInputs, const std::vector<const Buffer*>& in,
                 const std::vector<Buffer*>& outs) const override {
-    const auto& depthwise = static_cast<const Convolution&>(producer);
-    const Buffer& x = *producerInputs[0];
+    const auto& depthwise = static_cast<const Convolution&>(*chain.back());
+    const Convolution* expansion = chain.size() == 2 ? static_cast<const Convolution*>(chain[0]) : nullptr;
+    const Buffer& x = *chainInputs[0][0];  // the chain's input: the expansion's, or the depthwise layer's
+    const Shape& expanded = chainInputs.back()[0]->shape;  // the depthwise layer's input
     const Shape& between = in[0]->shape;
-    const int64_t batch = between[0], channels = between[1], OH = between[2], OW = between[3], inPixels = x.shape[2] * x.shape[3], outPixels = OH * OW;
-    const DepthwiseGeometry g = depthwise.geometry(x.shape, between);
-    // Bands of near-equal rows, about kFusedBand bytes of depthwise output each, and as many for each thread (where
-    // the rows allow): 7 bands of a 56×56 map on two threads made one wait for the other's fourth.
-    const int64_t threads = poolThreads(), rowsPerBand = std::max<int64_t>(1, kFusedBand / (channels * OW * 4));
+    const int64_t batch = between[0], channels = between[1], OH = between[2], OW = between[3], H = expanded[2], W = expanded[3];
+    const int64_t inChannels = x.shape[1], inPixels = H * W, outPixels = OH * OW;
+    const bool xBlocked = x.layout == Layout::kBlocked8;
+    const DepthwiseGeometry g = depthwise.geometry(expanded, between);
+    // Bands of near-equal rows, about kFusedBand bytes of depthwise output (and twice that of expansion) each, and as
+    // many for each thread where the rows allow (7 bands of a 56×56 map on two threads made one wait for the other's
+    // fourth).
+    const int64_t rowBytes = channels * 4 * (OW + (expansion ? g.sh * W : 0));
+    const int64_t threads = poolThreads(), rowsPerBand = std::max<int64_t>(1, (expansion ? 3 : 1) * kFusedBand / rowBytes);
     const int64_t items = ((batch * ((OH + rowsPerBand - 1) / rowsPerBand)) + threads - 1) / threads * threads;
     const int64_t bands = std::min(OH, (items + batch - 1) / batch);
-    BlockedConvolution::Finish finish;
+    BlockedConvolution::Finish finish, expansionFinish;
     finish.bias = bias_.empty() ? nullptr : bias_.data();
     clampBounds(finish.lower, finish.upper);
+    if (expansion) {
+      expansionFinish.bias = expansion->bias_.empty() ? nullptr : expansion->bias_.data();
+      expansion->clampBounds(expansionFinish.lower, expansionFinish.upper);
+    }
     const bool yBlocked = outs[0]->layout == Layout::kBlocked8;
     parallelFor(batch * bands, [&](int64_t item) {
       const int64_t n = item / bands, first = partBegin(OH, bands, item % bands), count = partBegin(OH, bands, item % bands + 1) - first;
-      static thread_local Floats band;
+      // The depthwise layer's input: the image's, or the expansion of the rows [top, bottom) this band's windows reach.
+      const float* planes = x.data.data() + n * channels * inPixels;
+      int64_t rows = H;
+      bool planeBlocked = xBlocked;
+      DepthwiseGeometry bandGeometry = g;
+      static thread_local Floats expandedRows, band;
+      if (expansion) {
+        const int64_t top = std::max<int64_t>(0, first * g.sh - g.padTop), bottom = std::min(H, (first + count - 1) * g.sh - g.padTop + (g.KH - 1) * g.dh + 1);
+        rows = std::max<int64_t>(0, bottom - top);
+        expandedRows.resize(static_cast<size_t>(channels * std::max<int64_t>(1, rows) * W));
+        if (rows > 0)
+          expansion->blocked_->runPixels(x.data.data() + n * inChannels * inPixels + top * W * (xBlocked ? 8 : 1), xBlocked, inPixels, 0, rows * W, rows * W,
+                                         expandedRows.data(), true, expansionFinish);
+        planes = expandedRows.data();
+        planeBlocked = true;
+        bandGeometry.H = std::max<int64_t>(1, rows);  // rows outside [top, bottom) read as padding: the band never needs them
+        bandGeometry.padTop = g.padTop + top;
+      }
       band.resize(static_cast<size_t>(channels * count * OW));
       for (int64_t c0 = 0; c0 < channels; c0 += 8) {
         DepthwiseFinish groupFinish[8];
         depthwise.depthwiseFinish(c0, groupFinish);
-        const DepthwisePlanes<const float> planes{x.data.data() + (n * channels + c0) * inPixels, nullptr, Storage::kFloat32, inPixels, x.layout == Layout::kBlocked8};
+        const DepthwisePlanes<const float> from{planes + c0 * rows * W, nullptr, Storage::kFloat32, rows * W, planeBlocked};
         const DepthwisePlanes<float> into{band.data() + c0 * count * OW, nullptr, Storage::kFloat32, count * OW, true};
-        depthwiseEight(planes, 8, depthwise.depthwiseWeights_.data() + c0 * depthwise.kernelVolume_, g, groupFinish, ActivationFn::Round::kNone, into,
-                       depthwiseScratch(g), first, count);
+        depthwiseEight(from, 8, depthwise.depthwiseWeights_.data() + c0 * depthwise.kernelVolume_, bandGeometry, groupFinish, ActivationFn::Round::kNone, into,
+                       depthwiseScratch(bandGeometry), first, count);
       }
       BlockedConvolution::Finish image = finish;
       if (residual_) image.residual = in[1]->data.data() + n * outChannels_ * outPixels;
-      blocked_->runPixels(band.data(), count * OW, first * OW, count * OW, outPixels, outs[0]->data.data() + n * outChannels_ * outPixels, yBlocked, image);
+      blocked_->runPixels(band.data(), true, count * OW, first * OW, count * OW, outPixels, outs[0]->data.data() + n * outChannels_ * outPixels, yBlocked, image);
     });
   }
   // Every output value is of the type the fused activation rounds to, whichever implementation runs.

@@ -154,14 +154,17 @@ class Kernel {
   virtual bool readsBlocked(size_t input) const { (void)input; return false; }
   virtual bool writesBlocked() const { return false; }
   virtual std::vector<size_t> blockedLike() const { return {}; }
-  // Whether this layer can compute `producer`, the layer before it that writes its first input, along with its own
-  // work, so that the tensor between them is never written (a depthwise convolution inside the 1×1 after it); whether
-  // it does for these shapes; and that run, given the producer's inputs (inputs[0], never written, only has a shape).
-  virtual bool canFuseProducer(const Kernel& producer) const { (void)producer; return false; }
+  // Producer fusion: this layer computes the layers before it that lead to its first input along with its own work,
+  // so that the tensors between them are never written (a depthwise convolution inside the 1×1 after it, and the 1×1
+  // expansion before the depthwise one). canFuseProducers: whether it can for this chain of layers (in execution
+  // order, each the only reader of the one before, the last writing this layer's first input); fusesProducerAt:
+  // whether it does with a tensor of this shape between two of them; runFused: the run, given each producer's inputs
+  // (the tensors between, never written, only have shapes).
+  virtual bool canFuseProducers(const std::vector<const Kernel*>& chain) const { (void)chain; return false; }
   virtual bool fusesProducerAt(const Shape& between) const { (void)between; return false; }
-  virtual void runFused(const Kernel& producer, const std::vector<const Buffer*>& producerInputs, const std::vector<const Buffer*>& inputs,
+  virtual void runFused(const std::vector<const Kernel*>& chain, const std::vector<std::vector<const Buffer*>>& chainInputs, const std::vector<const Buffer*>& inputs,
                         const std::vector<Buffer*>& outputs) const {
-    (void)producer, (void)producerInputs, (void)inputs, (void)outputs;
+    (void)chain, (void)chainInputs, (void)inputs, (void)outputs;
   }
 
  protected:
