@@ -42,12 +42,13 @@ void packPairRows(const uint16_t* b, int64_t K, int64_t ld, int64_t p0, int64_t 
 // (3 channels of 3×3: 27; ResNet's 7×7: 147), whose direct tactics would otherwise write it planar.
 constexpr int64_t kShortSums = 150;
 
-// A depthwise convolution is computed inside the 1×1 after it, in bands of about kFusedBand bytes of its output (a
-// quarter of a 1 MiB L2), for several images, or one image whose depthwise output is at least kFuseBytes. With one
-// image, smaller layers (MobileNetV2's from 28×28 on) were 10–25 % slower fused (two bands a thread, each reading all
-// of the 1×1's weights, against its own split of them): 112×112 and 56×56 ones 10–20 % faster; with 8 images every
-// layer was faster fused, MobileNetV2 1.2× in all (in-process alternation, NETDEF_FUSE_PRODUCERS=0 against 1).
-constexpr int64_t kFuseBytes = 1 << 20, kFusedBand = 256 << 10;
+// A depthwise convolution (and the 1×1 expansion before it) is computed inside the 1×1 after it, in bands of about
+// kFusedBand bytes of its output, for several images, or one image whose tensors between them have kFuseRows rows
+// or more. In-process alternation on MobileNetV2 at batch 1, every block's three layers fused against none: 1.1–1.16×
+// on 28×28 maps, level on 14×14, 0.92–0.94× on 7×7 ones (two bands a thread, each reading all of the 1×1's weights,
+// against its own split of them); the 112×112 and 56×56 blocks 7–9 % faster in the whole network. With 8 images,
+// every block faster fused, MobileNetV2 1.2× in all.
+constexpr int64_t kFuseRows = 14, kFusedBand = 256 << 10;
 
 // Convolution: direct (direct_c16), implicit im2col + GEMM per group, Winograd, or a direct loop for depthwise;
 // bias, residual and activation applied as each tile or channel is finished.
@@ -132,7 +133,7 @@ class Convolution : public Kernel {
     const auto* expansion = dynamic_cast<const Convolution*>(chain[0]);
     return chain.size() == 2 && expansion && expansion->blockedInput_ && !expansion->residual_;
   }
-  bool fusesProducerAt(const Shape& between) const override { return between[0] > 1 || volume(between) * 4 >= kFuseBytes; }
+  bool fusesProducerAt(const Shape& between) const override { return between[0] > 1 || between[2] >= kFuseRows; }
   void runFused(const std::vector<const Kernel*>& chain, const std::vector<std::vector<const Buffer*>>& chainInputs, const std::vector<const Buffer*>& in,
                 const std::vector<Buffer*>& outs) const override {
     const auto& depthwise = static_cast<const Convolution&>(*chain.back());
