@@ -48,9 +48,10 @@ void Engine::chooseStorage() {
 void Engine::chooseLayout() {
   const Graph& g = graph_;
   layout_.assign(g.tensors.size(), Layout::kPlanar);
-  if (const char* flag = std::getenv("NETDEF_CHANNEL_BLOCKED"); flag && std::string(flag) == "0") return;
   std::vector<bool> blocked(g.tensors.size(), false), read(g.tensors.size(), false);
-  for (size_t i = 0; i < g.ops.size(); i++) {
+  const char* flag = std::getenv("NETDEF_CHANNEL_BLOCKED");
+  const bool enabled = !flag || std::string(flag) != "0";
+  for (size_t i = 0; i < g.ops.size() && enabled; i++) {
     if (!kernels_[i]->writesBlocked()) continue;
     for (int t : g.ops[i].outputs) {
       const std::vector<int64_t>& dims = g.tensors[t].dims;
@@ -89,6 +90,10 @@ void Engine::chooseLayout() {
     }
   }
   for (size_t t = 0; t < g.tensors.size(); t++) if (blocked[t]) layout_[t] = Layout::kBlocked8;
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    const OpDesc& op = g.ops[i];
+    kernels_[i]->settleLayouts(!op.inputs.empty() && blocked[op.inputs[0]], !op.outputs.empty() && blocked[op.outputs[0]]);
+  }
 }
 
 void Engine::chooseFusions() {
@@ -98,10 +103,11 @@ void Engine::chooseFusions() {
   std::vector<int> readers(g.tensors.size(), 0);
   for (const OpDesc& op : g.ops) for (int t : op.inputs) readers[t]++;
   for (auto& [name, t] : g.outputs) readers[t]++;
-  // Op i feeds op i + 1 alone: its only output is read once, as the next op's first input.
+  // Op i feeds op i + 1 alone, through a blocked tensor: its only output is read once, as the next op's first input.
   auto feedsNext = [&](size_t i) {
     const OpDesc &op = g.ops[i], &next = g.ops[i + 1];
-    return op.outputs.size() == 1 && !next.inputs.empty() && readers[op.outputs[0]] == 1 && next.inputs[0] == op.outputs[0];
+    return op.outputs.size() == 1 && !next.inputs.empty() && readers[op.outputs[0]] == 1 && next.inputs[0] == op.outputs[0] &&
+           layout_[op.outputs[0]] == Layout::kBlocked8;
   };
   for (size_t j = 1; j < g.ops.size(); j++) {
     // The longest chain ending at op j - 1 that op j can compute (two layers at most: an expansion and a depthwise).

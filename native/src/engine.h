@@ -34,7 +34,7 @@ class Engine {
   // are a multiple of 8); NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar (the same results: a debugging switch).
   void chooseLayout();
   // Chains of layers a later layer can compute along with its own (canFuseProducers), each the only reader of the
-  // one before;
+  // one before, through blocked tensors (whose layers run the blocked kernels alone: see Kernel::settleLayouts);
   // NETDEF_FUSE_PRODUCERS=0 fuses none (the same results: a debugging switch).
   void chooseFusions();
 

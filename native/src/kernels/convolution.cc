@@ -118,6 +118,17 @@ class Convolution : public Kernel {
     return !depthwise_ || w_.spatial < 3;
   }
   bool multipliesInBfloat16(Storage input) const override { return !pairs_.empty() && input == Storage::kBfloat16; }
+  void settleLayouts(bool inputBlocked, bool outputBlocked) override {
+    if (inputBlocked || outputBlocked) {  // run() takes the blocked kernels alone
+      packed_ = {};
+      pairs_ = {};
+      direct_.reset();
+      winograd_.reset();
+      if (!blockedDepthwise_) depthwiseWeights_ = {};
+    } else {
+      blocked_.reset();
+    }
+  }
   bool readsBlocked(size_t input) const override { return input == 0 ? blockedInput_ || blockedDepthwise_ : blocked_ != nullptr; }
   bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
   std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
@@ -145,8 +156,8 @@ class Convolution : public Kernel {
     const int64_t inChannels = x.shape[1], inPixels = H * W, outPixels = OH * OW;
     const bool xBlocked = x.layout == Layout::kBlocked8;
     const DepthwiseGeometry g = depthwise.geometry(expanded, between);
-    // Bands of near-equal rows, about kFusedBand bytes of depthwise output (and twice that of expansion) each, and as
-    // many for each thread where the rows allow (7 bands of a 56×56 map on two threads made one wait for the other's
+    // Bands of near-equal rows, about kFusedBand bytes of depthwise output (three times that with the expansion's
+    // rows) each, and as many for each thread where the rows allow (7 bands of a 56×56 map on two threads made one wait for the other's
     // fourth).
     const int64_t rowBytes = channels * 4 * (OW + (expansion ? g.sh * W : 0));
     const int64_t threads = poolThreads(), rowsPerBand = std::max<int64_t>(1, (expansion ? 3 : 1) * kFusedBand / rowBytes);

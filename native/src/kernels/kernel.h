@@ -154,6 +154,9 @@ class Kernel {
   virtual bool readsBlocked(size_t input) const { (void)input; return false; }
   virtual bool writesBlocked() const { return false; }
   virtual std::vector<size_t> blockedLike() const { return {}; }
+  // Told once, when the engine is made (before any run), whether its first input and its output are blocked: a kernel
+  // may drop what it then never uses (a 1×1 convolution's weights are packed for both layouts until then).
+  virtual void settleLayouts(bool inputBlocked, bool outputBlocked) { (void)inputBlocked, (void)outputBlocked; }
   // Producer fusion: this layer computes the layers before it that lead to its first input along with its own work,
   // so that the tensors between them are never written (a depthwise convolution inside the 1×1 after it, and the 1×1
   // expansion before the depthwise one). canFuseProducers: whether it can for this chain of layers (in execution
