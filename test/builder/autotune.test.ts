@@ -41,11 +41,13 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   expect(worst).toBeLessThan(1e-5);
 }, 60_000);
 
-it("tunes convolutions that carry a fused residual input (mobilenet_v2's projections)", async () => {
+it("tunes convolutions that carry a fused residual input (mobilenet_v2's projections, held planar)", async () => {
   const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
+  // Channel-blocked, its projections run the blocked kernel and are not tuned (test/engine/channel-blocked.test.ts).
+  process.env.NETDEF_CHANNEL_BLOCKED = "0";
   const engine = await defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")).build({
     profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }], tuning: "fast",
-  });
+  }).finally(() => { delete process.env.NETDEF_CHANNEL_BLOCKED; });
   const tuned = engine.inspect().tactics.find((t) => t.layer === "features.3.conv.2")!;
   expect(Object.keys(tuned.milliseconds)).toEqual(["pointwise_gemm", "implicit_gemm_k256", "direct_c16"]);
   expect(engine.inspect().fusedGroups.find((g) => g.name === "features.3.conv.2")!.fusedFrom).toContain("features.3.add");

@@ -140,6 +140,16 @@ describe("channel-blocked tensors", () => {
     }
   }
 
+  it("tuning times only the layers that run planar (a blocked layer's tactic is never used)", async () => {
+    const rand = random(7);
+    const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+    const net = new Network("blocked");
+    stack(net.addInput("x", "float32", [3, 24, 9, 7]), w).forEach((t, i) => net.markOutput(t, `out${i}`));
+    const inspection = (await net.build({ tuning: "fast" })).inspect();
+    expect(inspection.channelBlocked.layers).toEqual(["e1", "d1", "p1", "e2", "d2", "e3", "d3", "p3"]);
+    expect(inspection.tactics.map((t) => t.layer)).toEqual(["p2"]);
+  });
+
   it("a refit reaches the blocked kernels (their weight panels made anew): against onnxruntime on the new weights", async () => {
     const network = (seed: number) => {
       const rand = random(seed);
