@@ -140,6 +140,28 @@ describe("channel-blocked tensors", () => {
     }
   }
 
+  it("a dynamic batch: one context at batch 1 (layers on their own), 3 (fused), then 1 again, each against onnxruntime", async () => {
+    const rand = random(9);
+    const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+    const net = new Network("blocked");
+    stack(net.addInput("x", "float32", [-1, 24, 9, 7]), w).forEach((t, i) => net.markOutput(t, `out${i}`));
+    const engine = await net.build({ profiles: [{ x: { min: [1, 24, 9, 7], opt: [3, 24, 9, 7], max: [4, 24, 9, 7] } }] });
+    const ctx = engine.createExecutionContext();
+    const session = await ort.InferenceSession.create(await exportOnnx(net));
+    for (const batch of [1, 3, 1]) {
+      const shape = [batch, 24, 9, 7];
+      const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * batch));
+      const result = await ctx.execute({ x: { data, shape } }, { profile: true });
+      expect(result.profile.find((l) => l.layer === "d1")!.milliseconds === 0).toBe(batch > 1);
+      const reference = await session.run({ x: new ort.Tensor("float32", data, shape) });
+      for (const name of ["out0", "out1", "out2"]) {
+        const r = agreement(result[name]!, reference[name]!);
+        expect(r.sameShape).toBe(true);
+        expect(r.ratio).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
   it("tuning times only the layers that run planar (a blocked layer's tactic is never used)", async () => {
     const rand = random(7);
     const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
