@@ -80,7 +80,8 @@ describe("channel-blocked tensors", () => {
     expect(r.ratio).toBeLessThanOrEqual(1);
   });
 
-  // Short sums (3 channels × taps) write the blocked output from the input's padded rows.
+  // Short sums (3 channels × taps) write the blocked output from the input's padded rows (here inside the 1×1 after
+  // the depthwise layer, with it, rows by rows).
   const stems = {
     "3×3 stride 2, padding 1 (MobileNetV2's stem)": { kernel: 3, stride: 2, padding: 1 },
     "5×3, dilation 2, stride [1, 2], padding [2, 1] / [0, 3]": { kernel: [5, 3], dilation: 2, stride: [1, 2], prePadding: [2, 1], postPadding: [0, 3] },
@@ -99,7 +100,9 @@ describe("channel-blocked tensors", () => {
       const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
       const engine = await net.build();
       expect(engine.inspect().channelBlocked).toEqual({ tensors: ["stem.relu6", "dw"], layers: ["stem", "dw", "project"] });
-      const builtin = await engine.createExecutionContext().execute({ x: data });
+      // Two images: the stem and the depthwise layer run inside the 1×1, band by band.
+      const builtin = await engine.createExecutionContext().execute({ x: data }, { profile: true });
+      for (const layer of ["stem", "dw"]) expect(builtin.profile.find((l) => l.layer === layer)!.milliseconds).toBe(0);
       const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
       const r = agreement(builtin.out0!, reference.out0!);
       expect(r.sameShape).toBe(true);

@@ -200,17 +200,28 @@ void BlockedConvolution::runPixels(const float* x, bool xBlocked, int64_t stride
 
 void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked,
                                     const Finish& finish) const {
+  const int64_t pixels = OH * OW;
+  parallelFor(batch * OH, [&](int64_t item) {
+    const int64_t n = item / OH, oh = item % OH, imageOut = n * out_ * pixels;
+    Finish image = finish;
+    if (finish.residual) image.residual = finish.residual + imageOut;
+    windowRows(x + n * in_ * H * W, H, W, OW, pad, oh, 1, y + imageOut, yBlocked, pixels, oh * OW, image);
+  }, batch * pixels * in_ * KH_ * KW_ * out_ > (1 << 16));
+}
+
+void BlockedConvolution::windowRows(const float* x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, bool yBlocked,
+                                    int64_t pixels, int64_t first, const Finish& finish) const {
   // Each output row's input rows, zero-padded, as [channel][kernel row][Wp]: term (c, kh, kw) of output column ow
   // at (c·KH + kh)·Wp + kw·dw + ow·sw.
-  const int64_t Wp = (OW - 1) * sw_ + (KW_ - 1) * dw_ + 1, K = in_ * KH_ * KW_, pixels = OH * OW, panels = (out_ + 15) / 16;
-  std::vector<int64_t> taps(static_cast<size_t>(K));
+  const int64_t Wp = (OW - 1) * sw_ + (KW_ - 1) * dw_ + 1, K = in_ * KH_ * KW_, panels = (out_ + 15) / 16;
+  static thread_local std::vector<int64_t> taps;
+  static thread_local std::vector<float> rows;
+  taps.resize(static_cast<size_t>(K));
   for (int64_t c = 0; c < in_; c++)
     for (int64_t kh = 0; kh < KH_; kh++)
       for (int64_t kw = 0; kw < KW_; kw++) taps[(c * KH_ + kh) * KW_ + kw] = (c * KH_ + kh) * Wp + kw * dw_;
-  parallelFor(batch * OH, [&](int64_t item) {
-    const int64_t n = item / OH, oh = item % OH;
-    static thread_local std::vector<float> rows;
-    rows.resize(static_cast<size_t>(in_ * KH_ * Wp));
+  rows.resize(static_cast<size_t>(in_ * KH_ * Wp));
+  for (int64_t oh = top; oh < top + count; oh++) {
     for (int64_t c = 0; c < in_; c++)
       for (int64_t kh = 0; kh < KH_; kh++) {
         float* row = rows.data() + (c * KH_ + kh) * Wp;
@@ -219,14 +230,19 @@ void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t
         // Padded columns [lo, hi) lie inside the input row.
         const int64_t lo = std::min(Wp, pad[1]), hi = std::max(lo, std::min(Wp, W + pad[1]));
         std::fill(row, row + lo, 0.0f);
-        std::copy(x + ((n * in_ + c) * H + ih) * W + (lo - pad[1]), x + ((n * in_ + c) * H + ih) * W + (hi - pad[1]), row + lo);
+        std::copy(x + (c * H + ih) * W + (lo - pad[1]), x + (c * H + ih) * W + (hi - pad[1]), row + lo);
         std::fill(row + hi, row + Wp, 0.0f);
       }
-    const int64_t imageOut = n * out_ * pixels;
     const Source s{rows.data(), false, taps.data(), sw_, pixels};
-    const Target t{y + imageOut, yBlocked, pixels, finish.bias, finish.residual ? finish.residual + imageOut : nullptr, finish.lower, finish.upper};
-    sweep(oh * OW, OW, 0, panels, K, out_, panels_.data(), s, t);
-  }, batch * pixels * K * out_ > (1 << 16));
+    const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper};
+    sweep(first + (oh - top) * OW, OW, 0, panels, K, out_, panels_.data(), s, t);
+  }
+}
+
+void BlockedConvolution::runRows(const float* x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y,
+                                 const Finish& finish) const {
+  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPixels(x + top * W * (xBlocked ? 8 : 1), xBlocked, H * W, 0, count * W, count * W, y, true, finish);
+  windowRows(x, H, W, OW, pad, top, count, y, true, count * OW, 0, finish);
 }
 
 }  // namespace netdef

@@ -35,10 +35,18 @@ class BlockedConvolution {
   // `first`) blocked, its blocks `stride` pixels apart, or planar, its planes `stride` apart; y (and the residual) the
   // image's, in their layout.
   void runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish) const;
+  // Output rows [top, top + count) of one image (x: its input, planar or, for a 1×1, blocked), on this thread, into
+  // y: blocked, those rows only.
+  void runRows(const float* x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y,
+               const Finish& finish) const;
 
  private:
   void runPointwise(int64_t batch, int64_t pixels, const float* x, bool xBlocked, float* y, bool yBlocked, const Finish& finish) const;
   void runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked, const Finish& finish) const;
+  // Output rows [top, top + count) of one planar image x, each row's input rows zero-padded first, into y (pixels
+  // of it, row `top` at pixel `first`), on this thread.
+  void windowRows(const float* x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, bool yBlocked,
+                  int64_t pixels, int64_t first, const Finish& finish) const;
 
   int64_t out_, in_, KH_, KW_, sh_, sw_, dh_, dw_;
   std::vector<float> panels_;  // panel g (channels 16g …) at 16g·K: K = in_·KH·KW rows of its width

@@ -133,7 +133,7 @@ class Convolution : public Kernel {
   bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
   std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
   // A 1×1 convolution reading a blocked input computes the blocked depthwise convolution before it too, and the
-  // blocked 1×1 expansion before that, a band of rows at a time: the band's expansion and depthwise output (all
+  // blocked 1×1 expansion (or stem) before that, a band of rows at a time: the band's expansion and depthwise output (all
   // channels) stay in this core's cache for the next step, instead of going out to memory and back (the largest
   // tensors of a MobileNet, 6× its blocks' inputs and outputs; the expansion's rows a band's depthwise windows
   // overlap are computed for each band).
@@ -142,7 +142,7 @@ class Convolution : public Kernel {
     if (!blockedInput_ || !depthwise || !depthwise->blockedDepthwise_) return false;
     if (chain.size() == 1) return true;
     const auto* expansion = dynamic_cast<const Convolution*>(chain[0]);
-    return chain.size() == 2 && expansion && expansion->blockedInput_ && !expansion->residual_;
+    return chain.size() == 2 && expansion && expansion->blocked_ && !expansion->residual_;
   }
   bool fusesProducerAt(const Shape& between) const override { return between[0] > 1 || between[2] >= kFuseRows; }
   void runFused(const std::vector<const Kernel*>& chain, const std::vector<std::vector<const Buffer*>>& chainInputs, const std::vector<const Buffer*>& in,
@@ -153,7 +153,7 @@ class Convolution : public Kernel {
     const Shape& expanded = chainInputs.back()[0]->shape;  // the depthwise layer's input
     const Shape& between = in[0]->shape;
     const int64_t batch = between[0], channels = between[1], OH = between[2], OW = between[3], H = expanded[2], W = expanded[3];
-    const int64_t inChannels = x.shape[1], inPixels = H * W, outPixels = OH * OW;
+    const int64_t inPixels = H * W, outPixels = OH * OW;
     const bool xBlocked = x.layout == Layout::kBlocked8;
     const DepthwiseGeometry g = depthwise.geometry(expanded, between);
     // Bands of near-equal rows, about kFusedBand bytes of depthwise output (three times that with the expansion's
@@ -163,6 +163,8 @@ class Convolution : public Kernel {
     const int64_t threads = poolThreads(), rowsPerBand = std::max<int64_t>(1, (expansion ? 3 : 1) * kFusedBand / rowBytes);
     const int64_t items = ((batch * ((OH + rowsPerBand - 1) / rowsPerBand)) + threads - 1) / threads * threads;
     const int64_t bands = std::min(OH, (items + batch - 1) / batch);
+    int64_t expansionPad[2] = {0, 0};
+    if (expansion) expansion->pads(x.shape, expansionPad);
     BlockedConvolution::Finish finish, expansionFinish;
     finish.bias = bias_.empty() ? nullptr : bias_.data();
     clampBounds(finish.lower, finish.upper);
@@ -184,8 +186,8 @@ class Convolution : public Kernel {
         rows = std::max<int64_t>(0, bottom - top);
         expandedRows.resize(static_cast<size_t>(channels * std::max<int64_t>(1, rows) * W));
         if (rows > 0)
-          expansion->blocked_->runPixels(x.data.data() + n * inChannels * inPixels + top * W * (xBlocked ? 8 : 1), xBlocked, inPixels, 0, rows * W, rows * W,
-                                         expandedRows.data(), true, expansionFinish);
+          expansion->blocked_->runRows(x.data.data() + n * volume(x.shape) / batch, xBlocked, x.shape[2], x.shape[3], W, expansionPad, top, rows, expandedRows.data(),
+                                       expansionFinish);
         planes = expandedRows.data();
         planeBlocked = true;
         bandGeometry.H = std::max<int64_t>(1, rows);  // rows outside [top, bottom) read as padding: the band never needs them
@@ -318,10 +320,15 @@ class Convolution : public Kernel {
     return image;
   }
 
+  // The leading padding (rows, columns) of a 2-d window on an input shape ([N, C, H, W]).
+  void pads(const Shape& in, int64_t pad[2]) const {
+    for (int j = 0; j < 2; j++) { int64_t after, extent; w_.resolve(j + 1, in[2 + j], pad[j], after, extent); }
+  }
+
   // The depthwise window for an input and output shape ([N, C, H, W]).
   DepthwiseGeometry geometry(const Shape& in, const Shape& out) const {
     int64_t pad[2];
-    for (int j = 0; j < 2; j++) { int64_t after, extent; w_.resolve(j + 1, in[2 + j], pad[j], after, extent); }
+    pads(in, pad);
     return {in[2], in[3], out[2], out[3], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[0], pad[1]};
   }
 
