@@ -194,6 +194,28 @@ describe("channel-blocked tensors", () => {
     for (const name of ["out0", "out1", "out2"]) expect(agreement(builtin[name]!, reference[name]!).ratio).toBeLessThanOrEqual(1);
   });
 
+  // A 1×1 reading a blocked input may write any number of channels planar: 20 = a panel of 16 and one of 4 (its
+  // weights padded to 8 lanes), on its own (one image of 7 rows) or with the chain before it (two images).
+  for (const shape of [[1, 24, 7, 9], [2, 24, 7, 9]]) {
+    it(`a blocked input into a 1×1 of 20 output channels, planar (${shape.join("×")}): against onnxruntime`, async () => {
+      const rand = random(13);
+      const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+      const net = new Network("narrow");
+      const e = net.addInput("x", "float32", shape).addConvolution("e", { outChannels: 32, kernel: 1, weights: { kernel: w(32, 24, 1, 1), bias: w(32) } });
+      const d = e.addConvolution("d", { outChannels: 32, kernel: 3, groups: 32, padding: 1, weights: { kernel: w(32, 1, 3, 3), bias: w(32) } });
+      net.markOutput(d.addConvolution("q", { outChannels: 20, kernel: 1, weights: { kernel: w(20, 32, 1, 1), bias: w(20) } }).addActivation("q.relu", { type: "relu" }), "out0");
+      const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+      const engine = await net.build();
+      expect(engine.inspect().channelBlocked.tensors).toEqual(["e", "d"]);
+      const result = await engine.createExecutionContext().execute({ x: data }, { profile: true });
+      expect(result.profile.find((l) => l.layer === "d")!.milliseconds === 0).toBe(shape[0]! > 1);
+      const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
+      const r = agreement(result.out0!, reference.out0!);
+      expect(r.sameShape).toBe(true);
+      expect(r.ratio).toBeLessThanOrEqual(1);
+    });
+  }
+
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";
     const { engine, results } = await compare([3, 24, 9, 7], 7);

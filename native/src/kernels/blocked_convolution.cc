@@ -150,14 +150,16 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
 }  // namespace
 
 BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t outChannels, int64_t inChannels, const Window& w)
-    : out_(outChannels), in_(inChannels), KH_(w.kernel[1]), KW_(w.kernel[2]), sh_(w.stride[1]), sw_(w.stride[2]), dh_(w.dilation[1]), dw_(w.dilation[2]),
-      panels_(weight.size()) {
-  const int64_t K = in_ * KH_ * KW_;
+    : out_(outChannels), in_(inChannels), KH_(w.kernel[1]), KW_(w.kernel[2]), sh_(w.stride[1]), sw_(w.stride[2]), dh_(w.dilation[1]), dw_(w.dilation[2]) {
+  // Each panel's rows are whole vectors: a last panel of 1–7 or 9–15 channels (a 1×1 writing 20 planar channels) is
+  // padded with zero weights to 8 or 16 lanes.
+  const int64_t K = in_ * KH_ * KW_, last = out_ - (out_ - 1) / 16 * 16;
+  panels_.assign(static_cast<size_t>((out_ - last) * K + (last + 7) / 8 * 8 * K), 0.0f);
   for (int64_t m0 = 0; m0 < out_; m0 += 16) {
-    const int64_t width = std::min<int64_t>(16, out_ - m0);
+    const int64_t width = std::min<int64_t>(16, out_ - m0), lanes = (width + 7) / 8 * 8;
     float* panel = panels_.data() + m0 * K;
     for (int64_t k = 0; k < K; k++)
-      for (int64_t j = 0; j < width; j++) panel[k * width + j] = weight[(m0 + j) * K + k];
+      for (int64_t j = 0; j < width; j++) panel[k * lanes + j] = weight[(m0 + j) * K + k];
   }
 }
 

@@ -9,7 +9,7 @@ namespace netdef {
 
 // The convolutions (one group) that write a channel-blocked output (Layout::kBlocked8) or read a blocked input:
 // tiles of up to 6 pixels × 16 output channels in registers, each input value broadcast straight from the input
-// (no packing), the weights in panels of 16 output channels (8 for the last when the count is an odd multiple of 8).
+// (no packing), the weights in panels of 16 output channels (the last one 8 wide, or zero-padded to 8 or 16).
 // A pixel row of a tile is two vectors of 8 channels: one block's values of that pixel, stored as they are into a
 // blocked output; a planar output takes the tile's values channel by channel.
 // - 1×1 (stride 1, no padding): the input planar or blocked.
@@ -49,7 +49,7 @@ class BlockedConvolution {
                   int64_t pixels, int64_t first, const Finish& finish) const;
 
   int64_t out_, in_, KH_, KW_, sh_, sw_, dh_, dw_;
-  std::vector<float> panels_;  // panel g (channels 16g …) at 16g·K: K = in_·KH·KW rows of its width
+  std::vector<float> panels_;  // panel g (channels 16g …) at 16g·K: K = in_·KH·KW rows of its width in vectors (8 or 16)
 };
 
 }  // namespace netdef
