@@ -11,7 +11,7 @@ import { agreement } from "../onnx/oracle.js";
 const clip6 = { type: "clip", alpha: 0, beta: 6 } as const;
 
 /** An inverted-residual stack: expand, depthwise, project, in the layouts named beside each tensor below. */
-function stack(x: Tensor, w: (...shape: number[]) => Float32Array): Tensor[] {
+function stack(x: Tensor, w: (...shape: number[]) => Float32Array, pooling: "avg" | "max" | "min" | "sum" = "avg"): Tensor[] {
   const channels = x.shape[1]!;
   const e1 = x.addConvolution("e1", { outChannels: 40, kernel: 1, weights: { kernel: w(40, channels, 1, 1), bias: w(40) } }).addActivation("e1.relu6", clip6);  // planar in, blocked out (40: panels of 16, 16, 8)
   const d1 = e1.addConvolution("d1", { outChannels: 40, kernel: 3, groups: 40, padding: 1, weights: { kernel: w(40, 1, 3, 3), bias: w(40) } }).addActivation("d1.relu", { type: "relu" });
@@ -25,7 +25,7 @@ function stack(x: Tensor, w: (...shape: number[]) => Float32Array): Tensor[] {
   const d3 = e3.addConvolution("d3", { outChannels: 32, kernel: 3, groups: 32, padding: 1, weights: { kernel: w(32, 1, 3, 3), bias: w(32) } }).addActivation("d3.relu6", clip6);
   // Both blocked unless p3 is a network output: the residual and the output of p3, then global average pooling.
   const p3 = d3.addConvolution("p3", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 32, 1, 1), bias: w(16) } }).addElementWise("p3.add", p2, "sum");
-  return [p3.addReduce("pool", { op: "avg", axes: [2, 3] }), d2, p3];
+  return [p3.addReduce("pool", { op: pooling, axes: [2, 3] }), d2, p3];
 }
 
 async function compare(shape: number[], seed: number) {
@@ -63,22 +63,24 @@ describe("channel-blocked tensors", () => {
     });
   }
 
-  it("the blocked residual and global pooling: p3 and its pooling blocked once p3 is no network output", async () => {
-    const rand = random(3);
-    const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
-    const net = new Network("blocked");
-    const shape = [2, 16, 10, 9];
-    const [pooled] = stack(net.addInput("x", "float32", shape), w);
-    net.markOutput(pooled!, "out0");
-    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
-    const engine = await net.build();
-    expect(engine.inspect().channelBlocked.tensors).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "d2.relu6", "p2", "e3.relu", "d3.relu6", "p3.add"]);
-    const builtin = await engine.createExecutionContext().execute({ x: data });
-    const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
-    const r = agreement(builtin.out0!, reference.out0!);
-    expect(r.sameShape).toBe(true);
-    expect(r.ratio).toBeLessThanOrEqual(1);
-  });
+  for (const pooling of ["avg", "max", "min", "sum"] as const) {
+    it(`the blocked residual and global ${pooling} pooling: p3 and its pooling blocked once p3 is no network output`, async () => {
+      const rand = random(3);
+      const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+      const net = new Network("blocked");
+      const shape = [2, 16, 10, 9];
+      const [pooled] = stack(net.addInput("x", "float32", shape), w, pooling);
+      net.markOutput(pooled!, "out0");
+      const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+      const engine = await net.build();
+      expect(engine.inspect().channelBlocked.tensors).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "d2.relu6", "p2", "e3.relu", "d3.relu6", "p3.add"]);
+      const builtin = await engine.createExecutionContext().execute({ x: data });
+      const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
+      const r = agreement(builtin.out0!, reference.out0!);
+      expect(r.sameShape).toBe(true);
+      expect(r.ratio).toBeLessThanOrEqual(1);
+    });
+  }
 
   // Short sums (3 channels × taps) write the blocked output from the input's padded rows (here inside the 1×1 after
   // the depthwise layer, with it, rows by rows).
