@@ -218,6 +218,37 @@ describe("channel-blocked tensors", () => {
     });
   }
 
+  // Other depthwise windows between blocked tensors: 5×5 at stride 2, 3×3 dilated, [3, 5] strided unevenly (`rows`:
+  // the depthwise output's, 14 or more fusing at batch 1 too).
+  const windows = {
+    "5×5 stride 2, padding 2": { rows: 9, window: { kernel: 5, stride: 2, padding: 2 } },
+    "3×3 dilation 2, padding 2": { rows: 17, window: { kernel: 3, dilation: 2, padding: 2 } },
+    "[3, 5] stride [2, 1], padding [1, 2]": { rows: 9, window: { kernel: [3, 5], stride: [2, 1], padding: [1, 2] } },
+  };
+  for (const [name, { rows, window }] of Object.entries(windows)) {
+    for (const batch of [1, 2]) {
+      it(`a depthwise ${name} between blocked 1×1s, batch ${batch}: against onnxruntime`, async () => {
+        const rand = random(17);
+        const w = (...s: number[]) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+        const net = new Network("windows");
+        const shape = [batch, 16, 17, 15];
+        const kernel = [window.kernel].flat();
+        const e = net.addInput("x", "float32", shape).addConvolution("e", { outChannels: 24, kernel: 1, weights: { kernel: w(24, 16, 1, 1), bias: w(24) } }).addActivation("e.relu6", clip6);
+        const d = e.addConvolution("d", { outChannels: 24, groups: 24, ...window, weights: { kernel: w(24, 1, kernel[0]!, kernel.at(-1)!), bias: w(24) } });
+        net.markOutput(d.addConvolution("p", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 24, 1, 1), bias: w(8) } }), "out0");
+        const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1);
+        const engine = await net.build();
+        expect(engine.inspect().channelBlocked.tensors).toEqual(["e.relu6", "d"]);
+        const result = await engine.createExecutionContext().execute({ x: data }, { profile: true });
+        expect(result.profile.find((l) => l.layer === "d")!.milliseconds === 0).toBe(batch > 1 || rows >= 14);
+        const reference = await (await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
+        const r = agreement(result.out0!, reference.out0!);
+        expect(r.sameShape).toBe(true);
+        expect(r.ratio).toBeLessThanOrEqual(1);
+      });
+    }
+  }
+
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";
     const { engine, results } = await compare([3, 24, 9, 7], 7);
