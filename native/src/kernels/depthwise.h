@@ -9,9 +9,10 @@
 namespace netdef {
 
 // 2-d depthwise convolution 8 channels at a time, channels innermost: the 8 channels' planes are interleaved into a
-// zero-padded buffer of 8-float pixels (a channel-blocked input is copied: it is in that order already), each output pixel is Σ taps w[tap] · x[pixel + tap] with the channels as
-// the vector lanes, and the result is split back into planes (or stored as it is into a channel-blocked output): vectorised across channels, so small planes
-// (14×14, 7×7) cost no more per value than large ones.
+// zero-padded buffer of 8-float pixels (a channel-blocked input is copied: it is in that order already), each output
+// pixel is Σ taps w[tap] · x[pixel + tap] with the channels as the vector lanes, and the result is split back into
+// planes (or stored as it is into a channel-blocked output): vectorised across channels, so small planes (14×14,
+// 7×7) cost no more per value than large ones.
 
 // What happens to a channel's sums before they are stored: its bias, then a clamp to [lower, upper] (ReLU, clip,
 // or ±∞ for none). Other activations run on the stored planes.

@@ -50,8 +50,9 @@ enum class Storage { kFloat32, kBfloat16, kFloat16 };
 
 // How a 4-d tensor's values are ordered between layers: planar (NCHW, the network's own order), or channel-blocked
 // (NCHW8c: per image, blocks of 8 channels, each block's pixels in order with the 8 channels' values side by side).
-// Blocked tensors run between 1×1 and depthwise convolutions (a MobileNet's inverted residuals): both compute 8
-// channels in the lanes of a vector, so in planar order each had to transpose its input or output on the way.
+// Blocked tensors run between 1×1 convolutions, short-sum stems, depthwise convolutions and global pooling (a
+// MobileNet's inverted residuals): their kernels compute 8 channels in the lanes of a vector, so in planar order each
+// had to transpose its input or output on the way (see Engine::chooseLayout).
 enum class Layout { kPlanar, kBlocked8 };
 
 // A tensor's values during one execution: its concrete shape and elements in their storage (every dtype is computed
