@@ -96,6 +96,12 @@ void Engine::chooseLayout() {
   }
 }
 
+bool Engine::runsBlocked(size_t op) const {
+  for (const auto* list : {&graph_.ops[op].inputs, &graph_.ops[op].outputs})
+    for (int t : *list) if (layout_[t] == Layout::kBlocked8) return true;
+  return false;
+}
+
 void Engine::chooseFusions() {
   const Graph& g = graph_;
   fusedInto_.assign(g.ops.size(), -1);

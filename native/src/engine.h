@@ -23,6 +23,8 @@ class Engine {
   Storage storage(int tensor) const { return storage_[tensor]; }
   // How each tensor's values are ordered (network inputs and outputs: always planar).
   Layout layout(int tensor) const { return layout_[tensor]; }
+  // Whether layer `op` reads or writes a blocked tensor (and so runs its blocked kernels, whatever its tactic).
+  bool runsBlocked(size_t op) const;
   // The layer that may compute layer `op` along with its own work (one of the next two), or -1 (Kernel::canFuseProducers).
   int fusedInto(size_t op) const { return fusedInto_[op]; }
 

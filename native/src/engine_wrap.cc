@@ -138,11 +138,7 @@ Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
   for (size_t t = 0; t < g.tensors.size(); t++) {
     if (engine->layout(static_cast<int>(t)) == Layout::kBlocked8) tensors.Set(tensors.Length(), g.tensors[t].name);
   }
-  for (const OpDesc& op : g.ops) {
-    bool touches = false;
-    for (const auto* list : {&op.inputs, &op.outputs}) for (int t : *list) touches = touches || engine->layout(t) == Layout::kBlocked8;
-    if (touches) layers.Set(layers.Length(), op.name);
-  }
+  for (size_t i = 0; i < g.ops.size(); i++) if (engine->runsBlocked(i)) layers.Set(layers.Length(), g.ops[i].name);
   Napi::Object result = Napi::Object::New(env);
   result.Set("tensors", tensors);
   result.Set("layers", layers);

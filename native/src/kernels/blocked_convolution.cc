@@ -173,8 +173,6 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float
   // Chunks of whole tiles of 6 pixels, near-equal in number (the last chunk's last tile may be short).
   const int64_t tiles = (pixels + kTilePixels - 1) / kTilePixels, chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
   const int64_t panels = (out_ + 15) / 16;
-  std::vector<int64_t> planes;  // a planar input: term k is channel k's plane
-  if (!xBlocked) for (int64_t k = 0; k < in_; k++) planes.push_back(k * pixels);
   // Few pixels (a 7×7 map at batch 1): the panels split between work items too, so both threads have some.
   int64_t parts = 1;
   while (batch * chunks * parts < 8 && parts < panels) parts++;
@@ -182,14 +180,15 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float
   parallelFor(batch * perImage, [&](int64_t item) {
     const int64_t n = item / perImage, chunk = (item % perImage) / parts, part = item % parts;
     const int64_t imageOut = n * out_ * pixels, first = tiles * chunk / chunks * kTilePixels, last = std::min(pixels, tiles * (chunk + 1) / chunks * kTilePixels);
-    const Source s{x + n * in_ * pixels + first * (xBlocked ? 8 : 1), xBlocked, planes.data(), 1, pixels};
-    const Target t{y + imageOut, yBlocked, pixels, finish.bias, finish.residual ? finish.residual + imageOut : nullptr, finish.lower, finish.upper};
-    sweep(first, last - first, panels * part / parts, panels * (part + 1) / parts, in_, out_, panels_.data(), s, t);
+    Finish image = finish;
+    if (finish.residual) image.residual = finish.residual + imageOut;
+    runPixels(x + n * in_ * pixels + first * (xBlocked ? 8 : 1), xBlocked, pixels, first, last - first, pixels, y + imageOut, yBlocked, image,
+              panels * part / parts, panels * (part + 1) / parts);
   }, batch * pixels * in_ * out_ > (1 << 16));
 }
 
 void BlockedConvolution::runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked,
-                                   const Finish& finish) const {
+                                   const Finish& finish, int64_t g0, int64_t g1) const {
   static thread_local std::vector<int64_t> planes;  // a planar input: term k is channel k's plane
   if (!xBlocked) {
     planes.resize(static_cast<size_t>(in_));
@@ -197,7 +196,7 @@ void BlockedConvolution::runPixels(const float* x, bool xBlocked, int64_t stride
   }
   const Source s{x, xBlocked, planes.data(), 1, stride};
   const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper};
-  sweep(first, count, 0, (out_ + 15) / 16, in_, out_, panels_.data(), s, t);
+  sweep(first, count, g0, g1 < 0 ? (out_ + 15) / 16 : g1, in_, out_, panels_.data(), s, t);
 }
 
 void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked,

@@ -33,8 +33,9 @@ class BlockedConvolution {
            const Finish& finish) const;
   // A 1×1 convolution's pixels [first, first + count) of one image of `pixels`, on this thread: x (at pixel
   // `first`) blocked, its blocks `stride` pixels apart, or planar, its planes `stride` apart; y (and the residual) the
-  // image's, in their layout.
-  void runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish) const;
+  // image's, in their layout; output panels of 16 channels [g0, g1) (all: g1 < 0).
+  void runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish,
+                 int64_t g0 = 0, int64_t g1 = -1) const;
   // Output rows [top, top + count) of one image (x: its input, planar or, for a 1×1, blocked), on this thread, into
   // y: blocked, those rows only.
   void runRows(const float* x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y,
