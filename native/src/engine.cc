@@ -11,8 +11,8 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size)
   auto engine = std::make_shared<Engine>();
   engine->graph_ = readPlan(data, size);
   for (const OpDesc& op : engine->graph_.ops) engine->kernels_.push_back(makeKernel(op));
-  engine->chooseStorage();
   engine->chooseLayout();
+  engine->chooseStorage();
   engine->chooseFusions();
   return engine;
 }
@@ -42,6 +42,10 @@ void Engine::chooseStorage() {
   }
   for (int t : g.inputs) candidate[t] = false;
   for (auto& [name, t] : g.outputs) candidate[t] = false;
+  // A layer running its blocked kernels (float32 only) has all of its tensors in float32: a blocked tensor holding
+  // 16-bit values is faster than a planar one in 16 bits (a bfloat16 MobileNetV2 1.3× at batch 1).
+  for (size_t i = 0; i < g.ops.size(); i++)
+    if (runsBlocked(i)) for (const auto* list : {&g.ops[i].inputs, &g.ops[i].outputs}) for (int t : *list) candidate[t] = false;
   for (size_t t = 0; t < g.tensors.size(); t++) if (candidate[t] && read[t]) storage_[t] = exact[t];
 }
 
@@ -55,7 +59,7 @@ void Engine::chooseLayout() {
     if (!kernels_[i]->writesBlocked()) continue;
     for (int t : g.ops[i].outputs) {
       const std::vector<int64_t>& dims = g.tensors[t].dims;
-      blocked[t] = dims.size() == 4 && dims[1] > 0 && dims[1] % 8 == 0 && storage_[t] == Storage::kFloat32;
+      blocked[t] = dims.size() == 4 && dims[1] > 0 && dims[1] % 8 == 0;
     }
   }
   for (size_t i = 0; i < g.ops.size(); i++) {
@@ -69,7 +73,7 @@ void Engine::chooseLayout() {
   for (auto& [name, t] : g.outputs) blocked[t] = false;
   for (size_t t = 0; t < g.tensors.size(); t++) blocked[t] = blocked[t] && read[t];
   // Until nothing changes: inputs that must be laid out as the output (a fused residual) are planar where the two
-  // differ, and a layer touching a blocked tensor has all of its tensors in float32 (the blocked kernels' only type).
+  // differ.
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t i = 0; i < g.ops.size(); i++) {
@@ -79,13 +83,6 @@ void Engine::chooseLayout() {
       for (size_t k : kernels_[i]->blockedLike()) {
         const int t = op.inputs.at(k);
         if (blocked[t] != blocked[out]) { blocked[t] = blocked[out] = false; changed = true; }
-      }
-      bool touches = false, allFloat = true;
-      for (const auto* list : {&op.inputs, &op.outputs})
-        for (int t : *list) { touches = touches || blocked[t]; allFloat = allFloat && storage_[t] == Storage::kFloat32; }
-      if (touches && !allFloat) {
-        for (const auto* list : {&op.inputs, &op.outputs}) for (int t : *list) blocked[t] = false;
-        changed = true;
       }
     }
   }

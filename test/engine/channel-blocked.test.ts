@@ -4,7 +4,7 @@
 // a residual in either layout, panels of 16 and of 8 channels, pixel counts off the tile size, batches of 1 and 3.
 import * as ort from "onnxruntime-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { exportOnnx, Network, type Tensor } from "netdef";
+import { exportOnnx, Network, reducedFloat, roundToBfloat16, roundToFloat16, type Tensor } from "netdef";
 import { random } from "../weights/fuzz.js";
 import { agreement } from "../onnx/oracle.js";
 
@@ -226,6 +226,46 @@ describe("channel-blocked tensors", () => {
       });
     }
   }
+
+  // A reduced-float network's blocked tensors hold its 16-bit values in float32: each blocked kernel rounds as it
+  // stores. Weights of ones (and 0.75) make every sum after the stem one of two values of the type, exact in float32
+  // (inputs in [0.5, 8): the terms within a factor of 16), so each layer's output is exactly round(its float32 sums),
+  // computed here in TypeScript: a kernel that stored unrounded sums would be caught by the next layer's rounding.
+  // (The input and the network's output are not rounded: reducedFloat keeps the network's boundary in float32.)
+  const roundings = (["bfloat16", "float16"] as const).flatMap((dtype) => ["1", "0"].map((fuse) => [dtype, fuse] as const));
+  it.each(roundings)("%s values in blocked tensors, rounded by the stem, 1×1, depthwise and fused kernels (NETDEF_FUSE_PRODUCERS=%s)", async (dtype, fuse) => {
+    const [N, H, W] = [2, 14, 9];
+    const net = new Network("rounding");
+    const x = net.addInput("x", "float32", [-1, 16, H, W]);
+    const weights = (out: number, inPerGroup: number, k: number, one: (o: number, i: number, tap: number) => number) =>
+      Float32Array.from({ length: out * inPerGroup * k * k }, (_, j) => one(Math.floor(j / (inPerGroup * k * k)), Math.floor(j / (k * k)) % inPerGroup, j % (k * k)));
+    // s = clip(0.75·x, 0, 6) (a stem: 16 channels × 3×3 taps, its centre); e_c = s_c%16 + s_(c+1)%16;
+    // d_c = e_c at (h, w) + at (h, w + 1) (zero padding past the last column); p_c = d_c + d_c+16.
+    const s = x.addConvolution("s", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: weights(16, 16, 3, (o, i, t) => (o === i && t === 4 ? 0.75 : 0)) } }).addActivation("s.relu6", clip6);
+    const e = s.addConvolution("e", { outChannels: 32, kernel: 1, bias: false, weights: { kernel: weights(32, 16, 1, (o, i) => (i === o % 16 || i === (o + 1) % 16 ? 1 : 0)) } });
+    const d = e.addConvolution("d", { outChannels: 32, kernel: 3, groups: 32, padding: 1, bias: false, weights: { kernel: weights(32, 1, 3, (_o, _i, t) => (t === 4 || t === 5 ? 1 : 0)) } });
+    net.markOutput(d.addConvolution("p", { outChannels: 16, kernel: 1, bias: false, weights: { kernel: weights(16, 32, 1, (o, i) => (i === o || i === o + 16 ? 1 : 0)) } }), "y");
+    process.env.NETDEF_FUSE_PRODUCERS = fuse;
+    const engine = await reducedFloat(net, dtype).build({ profiles: [{ x: { min: [1, 16, H, W], opt: [N, 16, H, W], max: [N, 16, H, W] } }] });
+    expect(engine.inspect().channelBlocked.layers).toEqual(["s", "e", "d", "p"]);
+    expect(engine.inspect().channelBlocked.tensors).toHaveLength(3);
+    expect(engine.inspect().halfStorage[dtype]).toEqual([]);  // blocked tensors hold the 16-bit values in float32
+    const rand = random(5);
+    const input = Float32Array.from({ length: N * 16 * H * W }, () => 0.5 + rand() * 7.5);
+    const { y, profile } = await engine.createExecutionContext().execute({ x: { data: input, shape: [N, 16, H, W] } }, { profile: true });
+    expect(profile.find((l) => l.layer === "d")!.milliseconds === 0).toBe(fuse === "1");  // computed inside p, or not
+    const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
+    const plane = H * W, at = (c: number, h: number, w: number) => c * plane + h * W + w;
+    const expected: number[] = [];
+    for (let n = 0; n < N; n++) {
+      const image = input.subarray(n * 16 * plane, (n + 1) * 16 * plane);
+      const sv = Float32Array.from({ length: 16 * plane }, (_, j) => round(Math.min(6, Math.max(0, Math.fround(0.75 * image[j]!)))));
+      const ev = Float32Array.from({ length: 32 * plane }, (_, j) => { const c = Math.floor(j / plane), p = j % plane; return round(sv[(c % 16) * plane + p]! + sv[((c + 1) % 16) * plane + p]!); });
+      const dv = Float32Array.from({ length: 32 * plane }, (_, j) => { const c = Math.floor(j / plane), h = Math.floor((j % plane) / W), w = j % W; return round(ev[at(c, h, w)]! + (w + 1 < W ? ev[at(c, h, w + 1)]! : 0)); });
+      for (let j = 0; j < 16 * plane; j++) expected.push(dv[j]! + dv[j + 16 * plane]!);  // a network output: not rounded
+    }
+    expect(Array.from(y!.data)).toEqual(expected);
+  });
 
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";

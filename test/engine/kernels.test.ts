@@ -111,6 +111,13 @@ describe("pooling", () => {
     const y = await runNetwork({ x: { shape: [1, 1, 1, 40], data } }, (_, { x }) => x!.addPooling("p", { type: "max", window: [1, 3], stride: [1, 2], padding: [0, 1] }));
     expect(y.values).toEqual(Array.from({ length: 20 }, (_, j) => (j === 2 || j === 3 || j === 19 ? NaN : Math.min(2 * j + 1, 39))));
   });
+  it("max 2×2 propagates NaN from either row, in 8-wide, 4-wide and single outputs", async () => {
+    // 2×30 values i (each window's max is its bottom-right value, 31 + 2j), NaN at (0, 3), (1, 20) and (1, 28):
+    // outputs 1 (of the first 8), 10 (of the next 4) and 14 (of the last 3).
+    const data = Array.from({ length: 60 }, (_, i) => (i === 3 || i === 30 + 20 || i === 30 + 28 ? NaN : i));
+    const y = await runNetwork({ x: { shape: [1, 1, 2, 30], data } }, (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }));
+    expect(y.values).toEqual(Array.from({ length: 15 }, (_, j) => (j === 1 || j === 10 || j === 14 ? NaN : 31 + 2 * j)));
+  });
   it("max 3×3 stride 2 pad 1 propagates NaN through the column pass, from a window's first row and from a later one", async () => {
     // 6×8 values h·8 + w (each window's max is its bottom-right in-bounds value), NaN at (1, 3) and (4, 6). Output
     // (oh, ow) covers rows 2oh−1 … 2oh+1 and columns 2ow−1 … 2ow+1: row 1 is the last row of oh = 0's windows and the

@@ -50,6 +50,7 @@ const cases: Record<string, OracleCase> = {
   "avg pool exclude pad": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, countIncludePad: false }) },
   "avg pool ceil exclude pad": { inputs: img(3, 6, 6), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, paddingMode: "explicit_round_up", countIncludePad: false }) },
   "max pool 3×3 stride 2 pad 1 on 20×37 (8 outputs per vector, then the tail)": { inputs: img(3, 20, 37), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1 }) },
+  "max pool 2×2 on 9×31 (rows of 15 outputs: 8, 4, then 3 one by one; the last row and column unused)": { inputs: img(3, 9, 31), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
   "max pool 4×5 stride 2 on 11×40": { inputs: img(2, 11, 40), define: (_, { x }) => x!.addPooling("p", { type: "max", window: [4, 5], stride: 2 }) },
   "max pool same_upper": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2, paddingMode: "same_upper" }) },
   "max pool 1-d, 3-d": { inputs: { x: { shape: [1, 2, 4, 4, 4] } }, define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },

@@ -99,6 +99,7 @@ struct Target {
   const float* bias;
   const float* residual;  // laid out as y
   float lower, upper;
+  ActivationFn::Round round;
 };
 
 // Pixels [first, first + count) of one image (consecutive output pixels, `s.x` at the first) against panels
@@ -131,7 +132,7 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
             if (t.residual) v += vmath::load(t.residual + at);
             v = v < lower ? lower : v;
             v = upper < v ? upper : v;
-            vmath::store(t.y + at, v);
+            vmath::store(t.y + at, vmath::round(t.round, v));
           }
         continue;
       }
@@ -141,7 +142,8 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
           float v = acc[i][c / 8][c % 8] + b[c / 8][c % 8];
           if (t.residual) v += t.residual[at];
           v = v < t.lower ? t.lower : v;
-          t.y[at] = t.upper < v ? t.upper : v;
+          v = t.upper < v ? t.upper : v;
+          t.y[at] = t.round == ActivationFn::Round::kNone ? v : t.round == ActivationFn::Round::kBfloat16 ? roundToBfloat16(v) : roundToFloat16(v);
         }
     }
   }
@@ -195,7 +197,7 @@ void BlockedConvolution::runPixels(const float* x, bool xBlocked, int64_t stride
     for (int64_t k = 0; k < in_; k++) planes[k] = k * stride;
   }
   const Source s{x, xBlocked, planes.data(), 1, stride};
-  const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper};
+  const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
   sweep(first, count, g0, g1 < 0 ? (out_ + 15) / 16 : g1, in_, out_, panels_.data(), s, t);
 }
 
@@ -235,7 +237,7 @@ void BlockedConvolution::windowRows(const float* x, int64_t H, int64_t W, int64_
         std::fill(row + hi, row + Wp, 0.0f);
       }
     const Source s{rows.data(), false, taps.data(), sw_, pixels};
-    const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper};
+    const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
     sweep(first + (oh - top) * OW, OW, 0, panels, K, out_, panels_.data(), s, t);
   }
 }

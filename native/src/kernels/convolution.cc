@@ -72,10 +72,10 @@ class Convolution : public Kernel {
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
     else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16" && tactic_ != "direct_rows") bad("tactic '" + tactic_ + "'");
     // Where the engine holds a tensor channel-blocked (its choice, after this), convolutions whose epilogue is a clamp
-    // at most have kernels of their own, whatever the tactic for planar tensors: 1×1 ones read and write blocked
-    // tensors, short sums (a stem) write them, 2-d depthwise ones read and write them.
+    // at most (and a rounding to a 16-bit type) have kernels of their own, whatever the tactic for planar tensors:
+    // 1×1 ones read and write blocked tensors, short sums (a stem) write them, 2-d depthwise ones read and write them.
     const auto act = activation_.type;
-    const bool clampOnly = activation_.round == ActivationFn::Round::kNone && (act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip);
+    const bool clampOnly = act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip;
     bool unitWindow = kernelVolume_ == 1;
     for (int j = 0; j < 3; j++) unitWindow = unitWindow && w_.stride[j] == 1 && w_.pre[j] == 0 && w_.post[j] == 0;
     const bool shortSums = w_.spatial == 2 && inPerGroup_ * kernelVolume_ <= kShortSums;
@@ -168,9 +168,11 @@ class Convolution : public Kernel {
     BlockedConvolution::Finish finish, expansionFinish;
     finish.bias = bias_.empty() ? nullptr : bias_.data();
     clampBounds(finish.lower, finish.upper);
+    finish.round = activation_.round;
     if (expansion) {
       expansionFinish.bias = expansion->bias_.empty() ? nullptr : expansion->bias_.data();
       expansion->clampBounds(expansionFinish.lower, expansionFinish.upper);
+      expansionFinish.round = expansion->activation_.round;
     }
     const bool yBlocked = outs[0]->layout == Layout::kBlocked8;
     parallelFor(batch * bands, [&](int64_t item) {
@@ -199,7 +201,7 @@ class Convolution : public Kernel {
         depthwise.depthwiseFinish(c0, groupFinish);
         const DepthwisePlanes<const float> from{planes + c0 * rows * W, nullptr, Storage::kFloat32, rows * W, planeBlocked};
         const DepthwisePlanes<float> into{band.data() + c0 * count * OW, nullptr, Storage::kFloat32, count * OW, true};
-        depthwiseEight(from, 8, depthwise.depthwiseWeights_.data() + c0 * depthwise.kernelVolume_, bandGeometry, groupFinish, ActivationFn::Round::kNone, into,
+        depthwiseEight(from, 8, depthwise.depthwiseWeights_.data() + c0 * depthwise.kernelVolume_, bandGeometry, groupFinish, depthwise.activation_.round, into,
                        depthwiseScratch(bandGeometry), first, count);
       }
       BlockedConvolution::Finish image = finish;
@@ -239,6 +241,7 @@ class Convolution : public Kernel {
       finish.bias = bias_.empty() ? nullptr : bias_.data();
       finish.residual = residual_ ? in[1]->data.data() : nullptr;
       clampBounds(finish.lower, finish.upper);
+      finish.round = activation_.round;
       return blocked_->run(batch, size[1], size[2], out[1], out[2], pad + 1, in[0]->data.data(), xBlocked, outs[0]->data.data(), yBlocked, finish);
     }
     if (xBlocked || yBlocked) {

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 #include <limits>
 
@@ -14,8 +15,9 @@ namespace {
 // (v > m or v is NaN) ? v : m — max that propagates NaN, as PyTorch's max pooling does.
 inline float pick(float m, float v) { return (v > m || v != v) ? v : m; }
 
-// pick on 8 lanes.
-__attribute__((always_inline)) inline Vec8 pickLanes(Vec8 m, Vec8 v) { return (v > m) | (v != v) ? v : m; }
+// pick on 8 or 4 lanes.
+template <class V>
+__attribute__((always_inline)) inline V pickLanes(V m, V v) { return (v > m) | (v != v) ? v : m; }
 
 // out[i] = max over j < window of row[i·stride + j]. At stride 2 (ResNet's 3×3/2 pooling) 8 outputs at a time:
 // each tap's inputs are the even lanes of 16 loaded floats. `row` must be readable 16 floats past its windows.
@@ -50,14 +52,48 @@ void maxInto(float* y, const float* x, int64_t count) {
   for (int64_t i = 0; i < count; i++) y[i] = pick(y[i], x[i]);
 }
 
-// The commonest window, 2×2 stride 2 inside the input: each output the max of its four inputs, no padding.
+// The commonest window, 2×2 stride 2 inside the input, eight or four outputs at a time (LeNet's two poolings on one
+// thread: 3.1 and 2.6 µs scalar, 1.4 and 0.9 so). Eight outputs: the maxima of two rows' 16 values, then of their
+// even lanes against their odd ones.
+__attribute__((always_inline)) inline Vec8 maxOf2x2(const float* r0, const float* r1) {
+  Vec8 a0, a1, b0, b1;
+  __builtin_memcpy(&a0, r0, sizeof(Vec8));
+  __builtin_memcpy(&a1, r0 + 8, sizeof(Vec8));
+  __builtin_memcpy(&b0, r1, sizeof(Vec8));
+  __builtin_memcpy(&b1, r1 + 8, sizeof(Vec8));
+  const Vec8 lo = pickLanes(a0, b0), hi = pickLanes(a1, b1);
+  return pickLanes(__builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14), __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15));
+}
+
+// The same for four outputs (LeNet's rows of 12 and 4).
+typedef float Vec4 __attribute__((vector_size(16)));
+__attribute__((always_inline)) inline Vec4 maxOf2x2Four(const float* r0, const float* r1) {
+  Vec4 a0, a1, b0, b1;
+  __builtin_memcpy(&a0, r0, sizeof(Vec4));
+  __builtin_memcpy(&a1, r0 + 4, sizeof(Vec4));
+  __builtin_memcpy(&b0, r1, sizeof(Vec4));
+  __builtin_memcpy(&b1, r1 + 4, sizeof(Vec4));
+  const Vec4 lo = pickLanes(a0, b0), hi = pickLanes(a1, b1);
+  return pickLanes(__builtin_shufflevector(lo, hi, 0, 2, 4, 6), __builtin_shufflevector(lo, hi, 1, 3, 5, 7));
+}
+
 NETDEF_CLONES
 void maxPool2x2(const float* x, int64_t W, float* y, int64_t OH, int64_t OW) {
   for (int64_t oh = 0; oh < OH; oh++) {
     const float* r0 = x + 2 * oh * W;
     const float* r1 = r0 + W;
     float* yr = y + oh * OW;
-    for (int64_t ow = 0; ow < OW; ow++) yr[ow] = pick(pick(pick(r0[2 * ow], r0[2 * ow + 1]), r1[2 * ow]), r1[2 * ow + 1]);
+    int64_t ow = 0;
+    for (; ow + 8 <= OW; ow += 8) {
+      const Vec8 m = maxOf2x2(r0 + 2 * ow, r1 + 2 * ow);
+      __builtin_memcpy(yr + ow, &m, sizeof(Vec8));
+    }
+    if (ow + 4 <= OW) {
+      const Vec4 m = maxOf2x2Four(r0 + 2 * ow, r1 + 2 * ow);
+      __builtin_memcpy(yr + ow, &m, sizeof(Vec4));
+      ow += 4;
+    }
+    for (; ow < OW; ow++) yr[ow] = pick(pick(pick(r0[2 * ow], r0[2 * ow + 1]), r1[2 * ow]), r1[2 * ow + 1]);
   }
 }
 
