@@ -75,9 +75,9 @@ __attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpil
 // One row of a tile, `nr` of its 16 columns real.
 __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr, bool add, const float* bias, const float* residual, const PlainEpilogue& plain, float* cr) {
   if (nr < kNR && !add && !residual) {
-    // The last panel of a row, finished in registers, its real lanes copied out: a loop over the lanes through the
-    // stack was vectorised into masked loads of the stores just made, which are not forwarded (a stall per row:
-    // LeNet's conv1 as rows of 24 pixels, 16 + 8, ran at a third of its speed).
+    // The last panel of a row, finished in registers, its real lanes stored from there (vmath::storeFirst): a loop
+    // over the lanes through the stack stalled on every row (LeNet's conv1 as rows of 24 pixels, 16 + 8, ran at a
+    // fifth of its speed).
     if (bias) { lo += *bias; hi += *bias; }
     if (plain.clamp) {
       lo = lo < plain.lower ? plain.lower : lo;
@@ -85,11 +85,12 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
       hi = hi < plain.lower ? plain.lower : hi;
       hi = plain.upper < hi ? plain.upper : hi;
     }
-    const Vec8 last = nr > 8 ? hi : lo;
-    if (nr > 8) vmath::store(cr, lo);
-    alignas(32) float lanes[8];
-    vmath::store(lanes, last);
-    __builtin_memcpy(cr + (nr > 8 ? 8 : 0), lanes, static_cast<size_t>(nr > 8 ? nr - 8 : nr) * sizeof(float));
+    if (nr > 8) {
+      vmath::store(cr, lo);
+      vmath::storeFirst(cr + 8, hi, nr - 8);
+    } else {
+      vmath::storeFirst(cr, lo, nr);
+    }
     return;
   }
   if (nr < kNR) {  // the same with partial sums in C or a residual: value by value, the same arithmetic

@@ -23,6 +23,27 @@ NETDEF_VMATH Vec8 load(const float* p) {
   return v;
 }
 NETDEF_VMATH void store(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
+// The first n ≤ 8 lanes of v to p, from the register in stores of 4, 2 and 1 lanes (through memory, a copy of the
+// vector would cost a call to memcpy, or a vectorised lane loop's masked loads of the store just made, which are not
+// forwarded: a stall each time).
+NETDEF_VMATH void storeFirst(float* p, Vec8 v, int64_t n) {
+  typedef float Vec4 __attribute__((vector_size(16)));
+  typedef float Vec2 __attribute__((vector_size(8)));
+  if (n >= 8) return store(p, v);
+  if (n & 4) {
+    const Vec4 q = __builtin_shufflevector(v, v, 0, 1, 2, 3);
+    std::memcpy(p, &q, sizeof q);
+    p += 4;
+    v = __builtin_shufflevector(v, v, 4, 5, 6, 7, 4, 5, 6, 7);
+  }
+  if (n & 2) {
+    const Vec2 d = __builtin_shufflevector(v, v, 0, 1);
+    std::memcpy(p, &d, sizeof d);
+    p += 2;
+    v = __builtin_shufflevector(v, v, 2, 3, 2, 3, 2, 3, 2, 3);
+  }
+  if (n & 1) *p = v[0];
+}
 // The 32 bits at p in all eight lanes, as they are: one broadcast load. (Through an integer vector: adding a float to
 // a zero vector, as splat does, must be computed (it turns −0 into +0), and a vector of eight copies of a float
 // compiled to a chain of lane inserts.)
