@@ -321,9 +321,9 @@ export class ExecutionContext {
   }
 
   /**
-   * Runs the network on the calling thread and returns the outputs, like TensorRT's `executeV2`: no hand-over to a
-   * worker thread and back (0.1–0.3 ms on a small VM, 3–4 % of a mobilenet_v2 run), but the event loop waits for the
-   * whole run. For worker threads, command-line tools and latency loops with nothing else to do; `execute` otherwise.
+   * Runs the network on the calling thread and returns the outputs, like TensorRT's `executeV2`: no hand-over to the
+   * context's thread and back (60–200 µs on a small VM), but the event loop waits for the whole run. For worker
+   * threads, command-line tools and latency loops with nothing else to do; `execute` otherwise.
    * An ExecutionError while an `execute` of this context is still running (one execution at a time per context).
    */
   executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): Record<string, OutputValue> & { profile: { layer: string; milliseconds: number }[] };

@@ -111,8 +111,9 @@ describe("engines and contexts", () => {
     expect(() => ctx.executeSync(x)).toThrow(DisposedError);
   });
 
-  it("NETDEF_NUM_THREADS caps the thread pool (1: no worker threads at all)", async () => {
-    // A child process counts its threads before and after a parallel execution; the pool starts on first use.
+  it("each context runs its executions on a thread of its own; NETDEF_NUM_THREADS caps the pool (1: no workers at all)", async () => {
+    // A child process counts its threads before and after a parallel execution (the pool starts on first use), then
+    // exits with the contexts' threads idle and never disposed.
     const script = `
       const { Network } = await import("netdef");
       const { readdirSync } = await import("node:fs");
@@ -122,13 +123,16 @@ describe("engines and contexts", () => {
       const ctx = (await net.build()).createExecutionContext();
       const before = readdirSync("/proc/self/task").length;
       for (let i = 0; i < 3; i++) await ctx.execute({ x: new Float32Array(64 * 64 * 64) });
-      console.log(readdirSync("/proc/self/task").length - before);`;
+      const one = readdirSync("/proc/self/task").length - before;
+      const other = (await net.build()).createExecutionContext();
+      await Promise.all([ctx.execute({ x: new Float32Array(64 * 64 * 64) }), other.execute({ x: new Float32Array(64 * 64 * 64) })]);
+      console.log(one, readdirSync("/proc/self/task").length - before);`;
     const added = async (env: Record<string, string>) => {
       const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, ...env } });
-      return Number(stdout.trim());
+      return stdout.trim().split(" ").map(Number);
     };
-    expect(await added({ NETDEF_NUM_THREADS: "1" })).toBe(0);
-    expect(await added({})).toBe(cpus().length - 1);  // one worker per core besides the caller
+    expect(await added({ NETDEF_NUM_THREADS: "1" })).toEqual([1, 2]);  // the contexts' threads
+    expect(await added({})).toEqual([cpus().length, cpus().length + 1]);  // and one worker per core besides the caller
   }, 30_000);
 
   it("refuses a plan that needs CPU features this machine lacks, naming them", async () => {
@@ -161,6 +165,18 @@ describe("engines and contexts", () => {
     const error = await ctx.execute(inputs as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecutionError);
     expect((error as Error).message).toMatch(message);
+  });
+
+  it("a context disposed while an execution runs on its thread: the execution finishes and its promise resolves", async () => {
+    const engine = await lenet();
+    const x = { data: { data: await digits(64), shape: [64, 1, 28, 28] } };
+    const expected = await engine.createExecutionContext().execute(x);
+    const ctx = engine.createExecutionContext();
+    const pending = ctx.execute(x);  // a context's first execution always runs on its thread
+    await Promise.resolve();  // the execution has been handed to the thread
+    ctx.dispose();
+    expect(await pending).toEqual(expected);
+    expect(() => ctx.executeSync(x)).toThrow(DisposedError);
   });
 
   it("disposed engines and contexts give DisposedErrors", async () => {
