@@ -32,9 +32,9 @@ class Engine {
   // Channel-blocked for tensors whose producer writes and every reader reads that layout (and whose channels are a
   // multiple of 8); NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar (the same results: a debugging switch).
   void chooseLayout();
-  // 16 bits, after the layouts, for tensors whose producer writes values of a 16-bit type and whose every reader takes
-  // 16-bit storage, unless a layer around them runs blocked; NETDEF_HALF_STORAGE=0 keeps every tensor in float32
-  // (the same results: a debugging switch).
+  // 16 bits for tensors whose producer writes values of a 16-bit type and whose every reader takes 16-bit storage (in
+  // the layouts chosen before); NETDEF_HALF_STORAGE=0 keeps every tensor in float32 (the same results: a debugging
+  // switch).
   void chooseStorage();
   // Chains of layers a later layer can compute along with its own (canFuseProducers), each the only reader of the
   // one before, through blocked tensors (whose layers run the blocked kernels alone: see Kernel::settleLayouts);

@@ -227,8 +227,8 @@ describe("channel-blocked tensors", () => {
     }
   }
 
-  // A reduced-float network's blocked tensors hold its 16-bit values in float32: each blocked kernel rounds as it
-  // stores. Weights of ones (and 0.75) make every sum after the stem one of two values of the type, exact in float32
+  // A reduced-float network's blocked tensors hold its 16-bit values (in 16-bit storage): each blocked kernel rounds
+  // as it stores. Weights of ones (and 0.75) make every sum after the stem one of two values of the type, exact in float32
   // (inputs in [0.5, 8): the terms within a factor of 16), so each layer's output is exactly round(its float32 sums),
   // computed here in TypeScript: a kernel that stored unrounded sums would be caught by the next layer's rounding.
   // (The input and the network's output are not rounded: reducedFloat keeps the network's boundary in float32.)
@@ -249,7 +249,7 @@ describe("channel-blocked tensors", () => {
     const engine = await reducedFloat(net, dtype).build({ profiles: [{ x: { min: [1, 16, H, W], opt: [N, 16, H, W], max: [N, 16, H, W] } }] });
     expect(engine.inspect().channelBlocked.layers).toEqual(["s", "e", "d", "p"]);
     expect(engine.inspect().channelBlocked.tensors).toHaveLength(3);
-    expect(engine.inspect().halfStorage[dtype]).toEqual([]);  // blocked tensors hold the 16-bit values in float32
+    expect(engine.inspect().halfStorage[dtype]).toEqual(["s.relu6.float32", "e.float32", "d.float32"]);  // the blocked tensors, in 16 bits
     const rand = random(5);
     const input = Float32Array.from({ length: N * 16 * H * W }, () => 0.5 + rand() * 7.5);
     const { y, profile } = await engine.createExecutionContext().execute({ x: { data: input, shape: [N, 16, H, W] } }, { profile: true });
@@ -265,6 +265,21 @@ describe("channel-blocked tensors", () => {
       for (let j = 0; j < 16 * plane; j++) expected.push(dv[j]! + dv[j + 16 * plane]!);  // a network output: not rounded
     }
     expect(Array.from(y!.data)).toEqual(expected);
+  });
+
+  it.each(["bfloat16", "float16"] as const)("the inverted-residual stack in %s: blocked and planar tensors in 16 bits, the outputs bit for bit those of float32 storage", async (dtype) => {
+    const { w, input } = sampler(11);
+    const net = reducedFloat(stackNetwork([2, 24, 9, 7], w), dtype);
+    const data = input([2, 24, 9, 7]);
+    const packed = await net.build();
+    process.env.NETDEF_HALF_STORAGE = "0";
+    const wide = await net.build().finally(() => delete process.env.NETDEF_HALF_STORAGE);
+    // Blocked (e1…d3) and planar (p1.add: its residual is the input; p2: the residual of an output), read widened
+    // by the 1×1 and depthwise kernels, written narrowed by them.
+    expect(packed.inspect().halfStorage[dtype]).toEqual(["e1.relu6.float32", "d1.relu.float32", "p1.add.float32", "e2.relu6.float32", "p2.float32", "e3.relu.float32", "d3.relu6.float32"]);
+    expect(packed.inspect().channelBlocked.layers).toEqual(["e1", "d1", "p1", "e2", "d2", "e3", "d3", "p3"]);
+    const [a, b] = [await packed.createExecutionContext().execute({ x: data }), await wide.createExecutionContext().execute({ x: data })];
+    for (const name of ["out0", "out1", "out2"]) expect(new Uint32Array(Float32Array.from(a[name]!.data).buffer)).toEqual(new Uint32Array(Float32Array.from(b[name]!.data).buffer));
   });
 
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {

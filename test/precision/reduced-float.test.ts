@@ -187,12 +187,13 @@ describe("16-bit storage between layers", () => {
     expect(new Set(p.y!.data).size).toBeGreaterThan(20);  // not a constant output
   });
 
-  it.each(["bfloat16", "float16"] as const)("MobileNetV2 in %s: every tensor between layers in 16 bits, the output bit for bit that of float32 storage", async (dtype) => {
+  const mobileNetCases = (["bfloat16", "float16"] as const).flatMap((dtype) => [["blocked", "1"], ["planar", "0"]].map(([layout, flag]) => [dtype, layout!, flag!] as const));
+  it.each(mobileNetCases)("MobileNetV2 in %s, %s tensors: every tensor between layers in 16 bits, the output bit for bit that of float32 storage", async (dtype, layout, flag) => {
     const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
     const net = reducedFloat(defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")), dtype);
-    // Planar tensors (channel-blocked ones hold the 16-bit values in float32: test/engine/channel-blocked.test.ts).
-    process.env.NETDEF_CHANNEL_BLOCKED = "0";
+    process.env.NETDEF_CHANNEL_BLOCKED = flag;
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] }).finally(() => delete process.env.NETDEF_CHANNEL_BLOCKED);
+    expect(packed.inspect().channelBlocked.tensors).toHaveLength(layout === "blocked" ? 52 : 0);
     // Every tensor between layers: the 52 convolutions' outputs (the last one read by the global pooling) and the
     // rounded pooled features the classifier reads.
     expect(packed.inspect().halfStorage[dtype]).toHaveLength(53);

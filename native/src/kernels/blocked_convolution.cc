@@ -93,11 +93,11 @@ __attribute__((always_inline)) inline void sums(int mr, int64_t K, const Source&
 
 // Where a sweep's tiles go: output pixel n of channel m at y + (m/8)·8·pixels + 8n + m%8 (blocked) or m·pixels + n.
 struct Target {
-  float* y;
+  BlockedConvolution::Out y;
   bool blocked;
   int64_t pixels;
   const float* bias;
-  const float* residual;  // laid out as y
+  BlockedConvolution::In residual;  // laid out as y
   float lower, upper;
   ActivationFn::Round round;
 };
@@ -129,10 +129,13 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
           for (int64_t j = 0; j < nv; j++) {
             const int64_t at = (m0 / 8 + j) * 8 * t.pixels + (n0 + i) * 8;
             Vec8 v = acc[i][j] + b[j];
-            if (t.residual) v += vmath::load(t.residual + at);
+            if (t.residual.f) v += vmath::load(t.residual.f + at);
+            if (t.residual.h) v += vmath::widen8(t.residual.h + at, t.residual.type);
             v = v < lower ? lower : v;
             v = upper < v ? upper : v;
-            vmath::store(t.y + at, vmath::round(t.round, v));
+            v = vmath::round(t.round, v);
+            if (t.y.h) vmath::narrow8(v, t.y.type, t.y.h + at);
+            else vmath::store(t.y.f + at, v);
           }
         continue;
       }
@@ -140,10 +143,13 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
         for (int i = 0; i < mr; i++) {
           const int64_t at = (m0 + c) * t.pixels + n0 + i;
           float v = acc[i][c / 8][c % 8] + b[c / 8][c % 8];
-          if (t.residual) v += t.residual[at];
+          if (t.residual.f) v += t.residual.f[at];
+          if (t.residual.h) v += fromHalfBits(t.residual.h[at], t.residual.type);
           v = v < t.lower ? t.lower : v;
           v = t.upper < v ? t.upper : v;
-          t.y[at] = t.round == ActivationFn::Round::kNone ? v : t.round == ActivationFn::Round::kBfloat16 ? roundToBfloat16(v) : roundToFloat16(v);
+          v = t.round == ActivationFn::Round::kNone ? v : t.round == ActivationFn::Round::kBfloat16 ? roundToBfloat16(v) : roundToFloat16(v);
+          if (t.y.h) t.y.h[at] = toHalfBits(v, t.y.type);
+          else t.y.f[at] = v;
         }
     }
   }
@@ -165,13 +171,13 @@ BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t
   }
 }
 
-void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, bool xBlocked, float* y, bool yBlocked,
+void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked,
                              const Finish& finish) const {
   if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yBlocked, finish);
   runWindows(batch, H, W, OH, OW, pad, x, y, yBlocked, finish);
 }
 
-void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float* x, bool xBlocked, float* y, bool yBlocked, const Finish& finish) const {
+void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const {
   // Chunks of whole tiles of 6 pixels, near-equal in number (the last chunk's last tile may be short).
   const int64_t tiles = (pixels + kTilePixels - 1) / kTilePixels, chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
   const int64_t panels = (out_ + 15) / 16;
@@ -183,39 +189,48 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, const float
     const int64_t n = item / perImage, chunk = (item % perImage) / parts, part = item % parts;
     const int64_t imageOut = n * out_ * pixels, first = tiles * chunk / chunks * kTilePixels, last = std::min(pixels, tiles * (chunk + 1) / chunks * kTilePixels);
     Finish image = finish;
-    if (finish.residual) image.residual = finish.residual + imageOut;
-    runPixels(x + n * in_ * pixels + first * (xBlocked ? 8 : 1), xBlocked, pixels, first, last - first, pixels, y + imageOut, yBlocked, image,
+    image.residual = finish.residual.at(imageOut);
+    runPixels(x.at(n * in_ * pixels + first * (xBlocked ? 8 : 1)), xBlocked, pixels, first, last - first, pixels, y.at(imageOut), yBlocked, image,
               panels * part / parts, panels * (part + 1) / parts);
   }, batch * pixels * in_ * out_ > (1 << 16));
 }
 
-void BlockedConvolution::runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked,
-                                   const Finish& finish, int64_t g0, int64_t g1) const {
+void BlockedConvolution::runPixels(In x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, Out y, bool yBlocked, const Finish& finish,
+                                   int64_t g0, int64_t g1) const {
+  // An input in 16-bit storage: this run's pixels widened first (blocks or planes `count` apart), in cache.
+  static thread_local Floats widened;
+  if (x.h) {
+    widened.resize(static_cast<size_t>(in_ * count));
+    if (xBlocked) for (int64_t b = 0; b < in_ / 8; b++) widenHalves(x.h + b * 8 * stride, widened.data() + b * 8 * count, 8 * count, x.type);
+    else for (int64_t k = 0; k < in_; k++) widenHalves(x.h + k * stride, widened.data() + k * count, count, x.type);
+    x = In{widened.data()};
+    stride = count;
+  }
   static thread_local std::vector<int64_t> planes;  // a planar input: term k is channel k's plane
   if (!xBlocked) {
     planes.resize(static_cast<size_t>(in_));
     for (int64_t k = 0; k < in_; k++) planes[k] = k * stride;
   }
-  const Source s{x, xBlocked, planes.data(), 1, stride};
+  const Source s{x.f, xBlocked, planes.data(), 1, stride};
   const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
   sweep(first, count, g0, g1 < 0 ? (out_ + 15) / 16 : g1, in_, out_, panels_.data(), s, t);
 }
 
-void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked,
+void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked,
                                     const Finish& finish) const {
   const int64_t pixels = OH * OW;
   parallelFor(batch * OH, [&](int64_t item) {
     const int64_t n = item / OH, oh = item % OH, imageOut = n * out_ * pixels;
     Finish image = finish;
-    if (finish.residual) image.residual = finish.residual + imageOut;
-    windowRows(x + n * in_ * H * W, H, W, OW, pad, oh, 1, y + imageOut, yBlocked, pixels, oh * OW, image);
+    image.residual = finish.residual.at(imageOut);
+    windowRows(x.at(n * in_ * H * W), H, W, OW, pad, oh, 1, y.at(imageOut), yBlocked, pixels, oh * OW, image);
   }, batch * pixels * in_ * KH_ * KW_ * out_ > (1 << 16));
 }
 
-void BlockedConvolution::windowRows(const float* x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, bool yBlocked,
-                                    int64_t pixels, int64_t first, const Finish& finish) const {
-  // Each output row's input rows, zero-padded, as [channel][kernel row][Wp]: term (c, kh, kw) of output column ow
-  // at (c·KH + kh)·Wp + kw·dw + ow·sw.
+void BlockedConvolution::windowRows(In x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, Out y, bool yBlocked, int64_t pixels,
+                                    int64_t first, const Finish& finish) const {
+  // Each output row's input rows, zero-padded (and widened from 16-bit storage), as [channel][kernel row][Wp]: term
+  // (c, kh, kw) of output column ow at (c·KH + kh)·Wp + kw·dw + ow·sw.
   const int64_t Wp = (OW - 1) * sw_ + (KW_ - 1) * dw_ + 1, K = in_ * KH_ * KW_, panels = (out_ + 15) / 16;
   static thread_local std::vector<int64_t> taps;
   static thread_local std::vector<float> rows;
@@ -231,9 +246,10 @@ void BlockedConvolution::windowRows(const float* x, int64_t H, int64_t W, int64_
         const int64_t ih = oh * sh_ - pad[0] + kh * dh_;
         if (ih < 0 || ih >= H) { std::fill(row, row + Wp, 0.0f); continue; }
         // Padded columns [lo, hi) lie inside the input row.
-        const int64_t lo = std::min(Wp, pad[1]), hi = std::max(lo, std::min(Wp, W + pad[1]));
+        const int64_t lo = std::min(Wp, pad[1]), hi = std::max(lo, std::min(Wp, W + pad[1])), from = (c * H + ih) * W + (lo - pad[1]);
         std::fill(row, row + lo, 0.0f);
-        std::copy(x + (c * H + ih) * W + (lo - pad[1]), x + (c * H + ih) * W + (hi - pad[1]), row + lo);
+        if (x.f) std::copy(x.f + from, x.f + from + (hi - lo), row + lo);
+        else widenHalves(x.h + from, row + lo, hi - lo, x.type);
         std::fill(row + hi, row + Wp, 0.0f);
       }
     const Source s{rows.data(), false, taps.data(), sw_, pixels};
@@ -242,10 +258,10 @@ void BlockedConvolution::windowRows(const float* x, int64_t H, int64_t W, int64_
   }
 }
 
-void BlockedConvolution::runRows(const float* x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y,
+void BlockedConvolution::runRows(In x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y,
                                  const Finish& finish) const {
-  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPixels(x + top * W * (xBlocked ? 8 : 1), xBlocked, H * W, 0, count * W, count * W, y, true, finish);
-  windowRows(x, H, W, OW, pad, top, count, y, true, count * OW, 0, finish);
+  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPixels(x.at(top * W * (xBlocked ? 8 : 1)), xBlocked, H * W, 0, count * W, count * W, Out{y}, true, finish);
+  windowRows(x, H, W, OW, pad, top, count, Out{y}, true, count * OW, 0, finish);
 }
 
 }  // namespace netdef

@@ -17,6 +17,21 @@ namespace netdef {
 //   zero-padded first, so every tap of a tile is a run of pixels `stride` apart.
 class BlockedConvolution {
  public:
+  // A tensor's values in float32 (`f`) or in 16-bit storage of `type` (`h`): one of the two pointers set (neither:
+  // no tensor). A reduced-float network's blocked tensors are held in 16 bits, widened as they are read.
+  template <class F, class H>
+  struct Values {
+    F* f = nullptr;
+    H* h = nullptr;
+    Storage type = Storage::kFloat32;
+    Values at(int64_t offset) const { return {f ? f + offset : nullptr, h ? h + offset : nullptr, type}; }
+    explicit operator bool() const { return f || h; }
+  };
+  using In = Values<const float, const uint16_t>;
+  using Out = Values<float, uint16_t>;
+  static In in(const Buffer& b) { return b.storage == Storage::kFloat32 ? In{b.data.data(), nullptr, b.storage} : In{nullptr, b.halves(), b.storage}; }
+  static Out out(Buffer& b) { return b.storage == Storage::kFloat32 ? Out{b.data.data(), nullptr, b.storage} : Out{nullptr, b.halves(), b.storage}; }
+
   // `weight` as [outChannels][inChannels][taps] (PyTorch's order); `w` the window.
   BlockedConvolution(const std::vector<float>& weight, int64_t outChannels, int64_t inChannels, const Window& w);
 
@@ -25,31 +40,29 @@ class BlockedConvolution {
   // reduced-float network's values, held in float32).
   struct Finish {
     const float* bias = nullptr;
-    const float* residual = nullptr;
+    In residual;
     float lower, upper;
     ActivationFn::Round round = ActivationFn::Round::kNone;
   };
   // `batch` images from x (H × W, inChannels) into y (OH × OW, outChannels), each in its layout; `pad`: the leading
   // padding (rows, columns) resolved for these extents.
-  void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, bool xBlocked, float* y, bool yBlocked,
-           const Finish& finish) const;
+  void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const;
   // A 1×1 convolution's pixels [first, first + count) of one image of `pixels`, on this thread: x (at pixel
   // `first`) blocked, its blocks `stride` pixels apart, or planar, its planes `stride` apart; y (and the residual) the
   // image's, in their layout; output panels of 16 channels [g0, g1) (all: g1 < 0).
-  void runPixels(const float* x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, float* y, bool yBlocked, const Finish& finish,
-                 int64_t g0 = 0, int64_t g1 = -1) const;
+  void runPixels(In x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, Out y, bool yBlocked, const Finish& finish, int64_t g0 = 0,
+                 int64_t g1 = -1) const;
   // Output rows [top, top + count) of one image (x: its input, planar or, for a 1×1, blocked), on this thread, into
   // y: blocked, those rows only.
-  void runRows(const float* x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y,
-               const Finish& finish) const;
+  void runRows(In x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, const Finish& finish) const;
 
  private:
-  void runPointwise(int64_t batch, int64_t pixels, const float* x, bool xBlocked, float* y, bool yBlocked, const Finish& finish) const;
-  void runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], const float* x, float* y, bool yBlocked, const Finish& finish) const;
+  void runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const;
+  void runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked, const Finish& finish) const;
   // Output rows [top, top + count) of one planar image x, each row's input rows zero-padded first, into y (pixels
   // of it, row `top` at pixel `first`), on this thread.
-  void windowRows(const float* x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, bool yBlocked,
-                  int64_t pixels, int64_t first, const Finish& finish) const;
+  void windowRows(In x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, Out y, bool yBlocked, int64_t pixels, int64_t first,
+                  const Finish& finish) const;
 
   int64_t out_, in_, KH_, KW_, sh_, sw_, dh_, dw_;
   std::vector<float> panels_;  // panel g (channels 16g …) at 16g·K: K = in_·KH·KW rows of its width in vectors (8 or 16)

@@ -114,12 +114,14 @@ class Convolution : public Kernel {
   // kernels: they read a float32 input in place, where 16 bits would take a widening pass over the whole input (the
   // 1×1 GEMMs widen B panel by panel, in cache; the other kernels copy their input anyway).
   bool takes16BitStorage() const override {
+    if (runsBlocked_) return true;
     if (direct_) return kernelVolume_ > 1;
     return !depthwise_ || w_.spatial < 3;
   }
   bool multipliesInBfloat16(Storage input) const override { return !pairs_.empty() && input == Storage::kBfloat16; }
   void settleLayouts(bool inputBlocked, bool outputBlocked) override {
-    if (inputBlocked || outputBlocked) {  // run() takes the blocked kernels alone
+    runsBlocked_ = inputBlocked || outputBlocked;
+    if (runsBlocked_) {  // run() takes the blocked kernels alone
       packed_ = {};
       pairs_ = {};
       direct_.reset();
@@ -178,7 +180,7 @@ class Convolution : public Kernel {
     parallelFor(batch * bands, [&](int64_t item) {
       const int64_t n = item / bands, first = partBegin(OH, bands, item % bands), count = partBegin(OH, bands, item % bands + 1) - first;
       // The depthwise layer's input: the image's, or the expansion of the rows [top, bottom) this band's windows reach.
-      const float* planes = x.data.data() + n * channels * inPixels;
+      BlockedConvolution::In planes = BlockedConvolution::in(x).at(n * channels * inPixels);
       int64_t rows = H;
       bool planeBlocked = xBlocked;
       DepthwiseGeometry bandGeometry = g;
@@ -188,9 +190,9 @@ class Convolution : public Kernel {
         rows = std::max<int64_t>(0, bottom - top);
         expandedRows.resize(static_cast<size_t>(channels * std::max<int64_t>(1, rows) * W));
         if (rows > 0)
-          expansion->blocked_->runRows(x.data.data() + n * volume(x.shape) / batch, xBlocked, x.shape[2], x.shape[3], W, expansionPad, top, rows, expandedRows.data(),
-                                       expansionFinish);
-        planes = expandedRows.data();
+          expansion->blocked_->runRows(BlockedConvolution::in(x).at(n * volume(x.shape) / batch), xBlocked, x.shape[2], x.shape[3], W, expansionPad, top, rows,
+                                       expandedRows.data(), expansionFinish);
+        planes = BlockedConvolution::In{expandedRows.data()};
         planeBlocked = true;
         bandGeometry.H = std::max<int64_t>(1, rows);  // rows outside [top, bottom) read as padding: the band never needs them
         bandGeometry.padTop = g.padTop + top;
@@ -199,14 +201,16 @@ class Convolution : public Kernel {
       for (int64_t c0 = 0; c0 < channels; c0 += 8) {
         DepthwiseFinish groupFinish[8];
         depthwise.depthwiseFinish(c0, groupFinish);
-        const DepthwisePlanes<const float> from{planes + c0 * rows * W, nullptr, Storage::kFloat32, rows * W, planeBlocked};
+        const BlockedConvolution::In group = planes.at(c0 * rows * W);
+        const DepthwisePlanes<const float> from{group.f, group.h, group.type, rows * W, planeBlocked};
         const DepthwisePlanes<float> into{band.data() + c0 * count * OW, nullptr, Storage::kFloat32, count * OW, true};
         depthwiseEight(from, 8, depthwise.depthwiseWeights_.data() + c0 * depthwise.kernelVolume_, bandGeometry, groupFinish, depthwise.activation_.round, into,
                        depthwiseScratch(bandGeometry), first, count);
       }
       BlockedConvolution::Finish image = finish;
-      if (residual_) image.residual = in[1]->data.data() + n * outChannels_ * outPixels;
-      blocked_->runPixels(band.data(), true, count * OW, first * OW, count * OW, outPixels, outs[0]->data.data() + n * outChannels_ * outPixels, yBlocked, image);
+      if (residual_) image.residual = BlockedConvolution::in(*in[1]).at(n * outChannels_ * outPixels);
+      blocked_->runPixels(BlockedConvolution::In{band.data()}, true, count * OW, first * OW, count * OW, outPixels,
+                          BlockedConvolution::out(*outs[0]).at(n * outChannels_ * outPixels), yBlocked, image);
     });
   }
   // Every output value is of the type the fused activation rounds to, whichever implementation runs.
@@ -239,10 +243,10 @@ class Convolution : public Kernel {
     if ((xBlocked || yBlocked) && blocked_) {
       BlockedConvolution::Finish finish;
       finish.bias = bias_.empty() ? nullptr : bias_.data();
-      finish.residual = residual_ ? in[1]->data.data() : nullptr;
+      if (residual_) finish.residual = BlockedConvolution::in(*in[1]);
       clampBounds(finish.lower, finish.upper);
       finish.round = activation_.round;
-      return blocked_->run(batch, size[1], size[2], out[1], out[2], pad + 1, in[0]->data.data(), xBlocked, outs[0]->data.data(), yBlocked, finish);
+      return blocked_->run(batch, size[1], size[2], out[1], out[2], pad + 1, BlockedConvolution::in(*in[0]), xBlocked, BlockedConvolution::out(*outs[0]), yBlocked, finish);
     }
     if (xBlocked || yBlocked) {
       if (!blockedDepthwise_) fail("a channel-blocked tensor reached a layer without a kernel for it");
@@ -532,6 +536,7 @@ class Convolution : public Kernel {
   std::unique_ptr<BlockedConvolution> blocked_;  // the kernel for a channel-blocked output (and a 1×1's blocked input)
   bool blockedInput_ = false;  // a 1×1 convolution: blocked_ reads a blocked input too
   bool blockedDepthwise_ = false;  // a 2-d depthwise convolution that can read and write channel-blocked tensors
+  bool runsBlocked_ = false;  // settled by the engine: a tensor of this layer is blocked
   std::vector<float> depthwiseWeights_;  // 2-d depthwise: interleaveDepthwiseWeights
   std::vector<float> weight_, bias_;
   ActivationFn activation_;

@@ -43,8 +43,10 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
     for (int64_t pw = 0; pw < lo; pw++) row[pw] = Vec8{};
     int64_t pw = lo;
     const int64_t at = ih * g.W - g.padLeft;  // input offset of padded column pw: at + pw
-    if (x.blocked)
+    if (x.blocked && x.f)
       for (; pw < hi; pw++) row[pw] = vmath::load(x.f + (at + pw) * 8);
+    if (x.blocked && x.h)
+      for (; pw < hi; pw++) row[pw] = vmath::widen8(x.h + (at + pw) * 8, x.type);
     if (channels == 8 && x.f)
       for (; pw + 8 <= hi; pw += 8) {
         Vec8 block[8];
@@ -81,10 +83,11 @@ __attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 
   return vmath::round(round, clampLanes(v, lower, upper));
 }
 
-// Output pixel p's vector: into the scratch `out`, or (a channel-blocked output) straight into its place.
-__attribute__((always_inline)) inline void put(Vec8* out, float* blocked, int64_t p, Vec8 v) {
-  if (blocked) vmath::store(blocked + p * 8, v);
-  else out[p] = v;
+// Output pixel p's vector: into the scratch `out`, or (a channel-blocked output y) straight into its place.
+__attribute__((always_inline)) inline void put(Vec8* out, const DepthwisePlanes<float>& y, int64_t p, Vec8 v) {
+  if (!y.blocked) out[p] = v;
+  else if (y.h) vmath::narrow8(v, y.type, y.h + p * 8);
+  else vmath::store(y.f + p * 8, v);
 }
 
 // 8 pixels' vectors of the 8 channels as the channels' rows of 8 pixels: an 8×8 transpose kept in registers
@@ -143,7 +146,7 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
   Vec8* weights = scratch;
   const Vec8* padded = scratch + taps;
   Vec8* out = scratch + taps + g.paddedRows() * Wp;
-  float* const blocked = y.blocked ? y.f : nullptr;  // a blocked output takes each vector as it is finished
+  const DepthwisePlanes<float> into = y;  // a local: the stores may not alias its fields, which stay in registers
   Vec8 bias = {}, lower = {}, upper = {};
   for (int64_t c = 0; c < 8; c++) {
     const DepthwiseFinish& f = finish[c < channels ? c : 0];
@@ -162,7 +165,7 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
         const int64_t n = partBegin(g.OW, runs, run + 1) - ow;
         if (g.sw == 1) run3x3<1>(n, rowBase + ow, Wp, weights, bias, sums);
         else run3x3<2>(n, rowBase + 2 * ow, Wp, weights, bias, sums);
-        for (int64_t i = 0; i < n; i++) put(out, blocked, oh * g.OW + ow + i, finishLanes(sums[i], lower, upper, round));
+        for (int64_t i = 0; i < n; i++) put(out, into, oh * g.OW + ow + i, finishLanes(sums[i], lower, upper, round));
         ow += n;
       }
     for (; ow + 4 <= g.OW; ow += 4) {
@@ -175,17 +178,17 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
           a0 += wt * p[0]; a1 += wt * p[g.sw]; a2 += wt * p[2 * g.sw]; a3 += wt * p[3 * g.sw];
         }
       }
-      put(out, blocked, oh * g.OW + ow, finishLanes(a0, lower, upper, round)); put(out, blocked, oh * g.OW + ow + 1, finishLanes(a1, lower, upper, round));
-      put(out, blocked, oh * g.OW + ow + 2, finishLanes(a2, lower, upper, round)); put(out, blocked, oh * g.OW + ow + 3, finishLanes(a3, lower, upper, round));
+      put(out, into, oh * g.OW + ow, finishLanes(a0, lower, upper, round)); put(out, into, oh * g.OW + ow + 1, finishLanes(a1, lower, upper, round));
+      put(out, into, oh * g.OW + ow + 2, finishLanes(a2, lower, upper, round)); put(out, into, oh * g.OW + ow + 3, finishLanes(a3, lower, upper, round));
     }
     for (; ow < g.OW; ow++) {
       Vec8 a = bias;
       for (int64_t kh = 0; kh < g.KH; kh++)
         for (int64_t kw = 0; kw < g.KW; kw++) a += weights[kh * g.KW + kw] * rowBase[kh * g.dh * Wp + ow * g.sw + kw * g.dw];
-      put(out, blocked, oh * g.OW + ow, finishLanes(a, lower, upper, round));
+      put(out, into, oh * g.OW + ow, finishLanes(a, lower, upper, round));
     }
   }
-  if (blocked) return;
+  if (y.blocked) return;  // each vector stored as it was finished
   const int64_t outPixels = g.OH * g.OW;
   int64_t p = 0;
   // The planes in locals: the stores (byte copies, which may alias anything) made the compiler reload y's fields
@@ -256,7 +259,7 @@ void depthwiseEight(const DepthwisePlanes<const float>& x, int64_t channels, con
     const DepthwiseGeometry b = band(g, first, std::min(rows, end - first));
     DepthwisePlanes<float> yb = y;
     if (yb.f) yb.f += (first - firstRow) * g.OW * (y.blocked ? 8 : 1);
-    if (yb.h) yb.h += (first - firstRow) * g.OW;
+    if (yb.h) yb.h += (first - firstRow) * g.OW * (y.blocked ? 8 : 1);
     interleaveEight(x, channels, b, scratch + g.KH * g.KW);
     computeEight(channels, w, b, finish, round, yb, scratch);
   }

@@ -32,7 +32,7 @@ struct DepthwiseGeometry {
 Vec8* depthwiseScratch(const DepthwiseGeometry& g);
 
 // Planes of up to 8 channels, float32 (`f`) or 16-bit storage of `type` (`h`): one of the two pointers set; or
-// (`blocked`, float32 only) one block of a channel-blocked tensor, a pixel's 8 channels side by side.
+// (`blocked`) one block of a channel-blocked tensor, a pixel's 8 channels side by side.
 template <class T>
 struct DepthwisePlanes {
   T* f;

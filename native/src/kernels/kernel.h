@@ -130,7 +130,7 @@ struct ImageIO {
   const float* residual = nullptr;
   const uint16_t* residual16 = nullptr;
   Storage x16Type = Storage::kFloat32, y16Type = Storage::kFloat32, residual16Type = Storage::kFloat32;
-  bool xBlocked = false, yBlocked = false;  // channel-blocked (float32 only; a residual is laid out as the output)
+  bool xBlocked = false, yBlocked = false;  // channel-blocked (a residual is laid out as the output)
 };
 
 // One layer's implementation. Kernels are immutable once made, so one engine serves many execution contexts.

@@ -75,9 +75,10 @@ class Reduce : public Kernel {
 
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& s = in[0]->shape;
+    static thread_local Floats widened;
+    const float* x = floatValues(*in[0], widened);
     if (in[0]->layout == Layout::kBlocked8) {  // [N, C/8, H·W, 8]: each output a walk 8 values apart
       const int64_t blocks = s[0] * s[1] / 8, pixels = s[2] * s[3];
-      const float* x = in[0]->data.data();
       float* y = out[0]->data.data();
       parallelItems(blocks, 8 * pixels, [&](int64_t b) {
         const float* xb = x + b * 8 * pixels;
@@ -92,8 +93,6 @@ class Reduce : public Kernel {
       }, volume(s) > (1 << 15));
       return;
     }
-    static thread_local Floats widened;
-    const float* x = floatValues(*in[0], widened);
     float* y = out[0]->data.data();
     const int64_t outCount = static_cast<int64_t>(out[0]->data.size());
     const int64_t count = outCount ? volume(s) / outCount : 0;
