@@ -290,6 +290,38 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     expect(pairs.some((v, i) => v !== float32[i])).toBe(true);
   });
 
+  it.each([[1, "each layer on its own"], [2, "the depthwise layer and expansion computed inside the projection"]] as const)(
+    "channel-blocked 1×1s multiply blocked bfloat16 inputs in pairs, at batch %d (%s), within a bfloat16 step of float32 products", async (batch, _how) => {
+    // expand (planar float32 input: float32 products) → depthwise → project → widen, all blocked but the output.
+    const net = new Network("blocked pairs");
+    const w = (seed: number, ...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.61 + seed) * 0.25);
+    const x = net.addInput("x", "float32", [-1, 16, 9, 7]);
+    const clip6 = { type: "clip", alpha: 0, beta: 6 } as const;
+    const expand = x.addConvolution("expand", { outChannels: 40, kernel: 1, weights: { kernel: w(1, 40, 16, 1, 1), bias: w(2, 40) } }).addActivation("expand_relu6", clip6);
+    const depthwise = expand.addConvolution("depthwise", { outChannels: 40, kernel: 3, groups: 40, padding: 1, weights: { kernel: w(3, 40, 1, 3, 3), bias: w(4, 40) } }).addActivation("depthwise_relu6", clip6);
+    const project = depthwise.addConvolution("project", { outChannels: 24, kernel: 1, weights: { kernel: w(5, 24, 40, 1, 1), bias: w(6, 24) } });
+    net.markOutput(project.addConvolution("widen", { outChannels: 20, kernel: 1, weights: { kernel: w(7, 20, 24, 1, 1), bias: w(8, 20) } }).addActivation("widen_relu", { type: "relu" }), "y");
+    const shape = [batch, 16, 9, 7];
+    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
+    const run = async (dot: boolean) => {
+      if (!dot) process.env.NETDEF_BF16_DOT = "0";
+      try {
+        const engine = await reducedFloat(net, "bfloat16").build({ profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+        expect(engine.inspect().channelBlocked.layers).toEqual(["expand", "depthwise", "project", "widen"]);
+        expect(engine.inspect().bfloat16Products).toEqual(dot ? ["project", "widen"] : []);
+        const { y, profile } = await engine.createExecutionContext().execute({ x: { data, shape } }, { profile: true });
+        expect(profile.find((l) => l.layer === "depthwise")!.milliseconds === 0).toBe(batch > 1);  // fused at batch 2
+        return y!.data as Float32Array;
+      } finally {
+        delete process.env.NETDEF_BF16_DOT;
+      }
+    };
+    const [pairs, float32] = [await run(true), await run(false)];
+    const range = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(pairs.reduce((m, v, i) => Math.max(m, Math.abs(v - float32[i]!)), 0) / range).toBeLessThan(2 ** -8);
+    expect(pairs.some((v, i) => v !== float32[i])).toBe(true);  // the pairs ran: their sums in another order
+  });
+
   it("inspect() lists the layers that multiply in bfloat16, after a refit too", async () => {
     const net = network();
     const engine = await net.build({ tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });

@@ -1,6 +1,8 @@
 #include "kernels/blocked_convolution.h"
 
 #include <algorithm>
+#include <cstring>
+#include <stdexcept>
 
 #include "kernels/vector_math.h"
 #include "thread_pool.h"
@@ -14,25 +16,46 @@ constexpr int kMaxRows = 2 * kTilePixels;  // a panel 8 wide takes tiles of twic
 constexpr int64_t kChunkTiles = 9;  // tiles a work item sweeps for each panel, so the panel is reused while in cache
                                     // (9: a 7×7 map is one chunk)
 
+// How a tile's input is laid out: planar, blocked, or blocked bfloat16 read as pairs of channels.
+enum class Terms { kPlanar, kBlocked, kPairs };
+
 // Where a tile finds its input: pixel i's value of sum term k at x + taps[k] + i·step (a planar input: the channel's
 // plane, or a tap's place in the padded rows), or (blocked) at x + (k/8)·8·pixels + 8i + k%8, x at the tile's first
-// pixel.
+// pixel (x16, in bfloat16, for pairs).
 struct Source {
   const float* x;
-  bool blocked;
+  const uint16_t* x16;
   const int64_t* taps;
   int64_t step, pixels;
 };
 
-// Σ_k value(k, i) · w[k, 0 … 8·NV) for the tile's MR pixels, w the panel of NV vectors a row.
-template <int MR, int NV, bool Blocked>
+// Σ_k value(k, i) · w[k, 0 … 8·NV) for the tile's MR pixels, w the panel of NV vectors a row. Pairs: channels 2p and
+// 2p + 1 of a pixel are one 32-bit broadcast, multiplied by VDPBF16PS against row p of the panel's weight pairs.
+template <int MR, int NV, Terms T>
 __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
   Vec8 a[MR][NV];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 2
     for (int j = 0; j < NV; j++) a[i][j] = Vec8{};
-  if constexpr (Blocked) {
+  if constexpr (T == Terms::kPairs) {
+    for (int64_t kb = 0; kb < K; kb += 8) {
+      const uint16_t* xb = s.x16 + kb * s.pixels;  // block kb/8 starts kb·pixels values in
+      const float* wb = w + kb / 2 * 8 * NV;
+#pragma GCC unroll 4
+      for (int kk = 0; kk < 4; kk++) {
+        Vec8 wv[NV];
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; j++) wv[j] = vmath::load(wb + (kk * NV + j) * 8);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+          const Vec8 v = vmath::broadcast(reinterpret_cast<const float*>(xb + i * 8 + 2 * kk));
+#pragma GCC unroll 2
+          for (int j = 0; j < NV; j++) vmath::dotPairs(a[i][j], v, wv[j]);
+        }
+      }
+    }
+  } else if constexpr (T == Terms::kBlocked) {
     for (int64_t kb = 0; kb < K; kb += 8) {
       const float* xb = s.x + kb * s.pixels;  // block kb/8 starts kb·pixels values in
       const float* wb = w + kb * 8 * NV;
@@ -68,26 +91,26 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
     for (int j = 0; j < NV; j++) acc[i][j] = a[i][j];
 }
 
-template <int NV, bool Blocked>
+template <int NV, Terms T>
 __attribute__((always_inline)) inline void sums(int mr, int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
   if constexpr (NV == 1) {
     switch (mr) {
-      case 12: return tileSums<12, 1, Blocked>(K, s, w, acc);
-      case 11: return tileSums<11, 1, Blocked>(K, s, w, acc);
-      case 10: return tileSums<10, 1, Blocked>(K, s, w, acc);
-      case 9: return tileSums<9, 1, Blocked>(K, s, w, acc);
-      case 8: return tileSums<8, 1, Blocked>(K, s, w, acc);
-      case 7: return tileSums<7, 1, Blocked>(K, s, w, acc);
+      case 12: return tileSums<12, 1, T>(K, s, w, acc);
+      case 11: return tileSums<11, 1, T>(K, s, w, acc);
+      case 10: return tileSums<10, 1, T>(K, s, w, acc);
+      case 9: return tileSums<9, 1, T>(K, s, w, acc);
+      case 8: return tileSums<8, 1, T>(K, s, w, acc);
+      case 7: return tileSums<7, 1, T>(K, s, w, acc);
       default: break;
     }
   }
   switch (mr) {
-    case 6: return tileSums<6, NV, Blocked>(K, s, w, acc);
-    case 5: return tileSums<5, NV, Blocked>(K, s, w, acc);
-    case 4: return tileSums<4, NV, Blocked>(K, s, w, acc);
-    case 3: return tileSums<3, NV, Blocked>(K, s, w, acc);
-    case 2: return tileSums<2, NV, Blocked>(K, s, w, acc);
-    default: return tileSums<1, NV, Blocked>(K, s, w, acc);
+    case 6: return tileSums<6, NV, T>(K, s, w, acc);
+    case 5: return tileSums<5, NV, T>(K, s, w, acc);
+    case 4: return tileSums<4, NV, T>(K, s, w, acc);
+    case 3: return tileSums<3, NV, T>(K, s, w, acc);
+    case 2: return tileSums<2, NV, T>(K, s, w, acc);
+    default: return tileSums<1, NV, T>(K, s, w, acc);
   }
 }
 
@@ -104,25 +127,28 @@ struct Target {
 
 // Pixels [first, first + count) of one image (consecutive output pixels, `s.x` at the first) against panels
 // [g0, g1), panel by panel, in tiles of near-equal size (49 pixels: 5 and 6, not 8 × 6 + 1, whose last tile would
-// read the whole panel for one pixel).
-NETDEF_CLONES
-void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, const Target& t) {
+// read the whole panel for one pixel). Panel g starts at m0·K (pairs: m0·K/2).
+template <Terms T>
+__attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s,
+                                                   const Target& t) {
   const Vec8 lower = vmath::splat(t.lower), upper = vmath::splat(t.upper);
   const float* x0 = s.x;
-  const int64_t step = s.blocked ? 8 : s.step;
+  const uint16_t* x16 = s.x16;
+  const int64_t step = T == Terms::kPlanar ? s.step : 8;
   for (int64_t g = g0; g < g1; g++) {
     const int64_t m0 = 16 * g, width = std::min<int64_t>(16, M - m0), nv = (width + 7) / 8;
-    const float* w = panels + m0 * K;
+    const float* w = panels + m0 * (T == Terms::kPairs ? K / 2 : K);
     Vec8 b[2] = {Vec8{}, Vec8{}};
     for (int64_t j = 0; j < width; j++) b[j / 8][j % 8] = t.bias ? t.bias[m0 + j] : 0.0f;
     const int64_t most = nv == 2 ? kTilePixels : kMaxRows, tiles = (count + most - 1) / most;
     for (int64_t tile = 0; tile < tiles; tile++) {
       const int64_t done = count * tile / tiles;
       const int mr = static_cast<int>(count * (tile + 1) / tiles - done);
-      s.x = x0 + done * step;
+      if (T == Terms::kPairs) s.x16 = x16 + done * step;
+      else s.x = x0 + done * step;
       Vec8 acc[kMaxRows][2];
-      if (nv == 2) { if (s.blocked) sums<2, true>(mr, K, s, w, acc); else sums<2, false>(mr, K, s, w, acc); }
-      else { if (s.blocked) sums<1, true>(mr, K, s, w, acc); else sums<1, false>(mr, K, s, w, acc); }
+      if (nv == 2) sums<2, T>(mr, K, s, w, acc);
+      else sums<1, T>(mr, K, s, w, acc);
       const int64_t n0 = first + done;
       if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
         for (int i = 0; i < mr; i++)
@@ -155,6 +181,24 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
   }
 }
 
+NETDEF_CLONES
+void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, bool blocked, const Target& t) {
+  if (blocked) sweepOf<Terms::kBlocked>(first, count, g0, g1, K, M, panels, s, t);
+  else sweepOf<Terms::kPlanar>(first, count, g0, g1, K, M, panels, s, t);
+}
+
+#if defined(__x86_64__)
+// The same over a blocked bfloat16 input, its channels multiplied in pairs (where bf16DotSupported()).
+__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
+void sweepPairs(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* pairPanels, Source s, const Target& t) {
+  sweepOf<Terms::kPairs>(first, count, g0, g1, K, M, pairPanels, s, t);
+}
+#else
+void sweepPairs(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const float*, Source, const Target&) {
+  throw std::logic_error("bfloat16 pairs without AVX-512 BF16");
+}
+#endif
+
 }  // namespace
 
 BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t outChannels, int64_t inChannels, const Window& w)
@@ -168,6 +212,21 @@ BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t
     float* panel = panels_.data() + m0 * K;
     for (int64_t k = 0; k < K; k++)
       for (int64_t j = 0; j < width; j++) panel[k * lanes + j] = weight[(m0 + j) * K + k];
+  }
+  // A 1×1 whose weights are all bfloat16 values (a bfloat16 network's) also as pairs, for a blocked bfloat16 input:
+  // row p of a panel holds, per output channel, the bits of weights 2p (low half) and 2p + 1 (high half).
+  if (KH_ * KW_ == 1 && in_ % 8 == 0 && bf16DotSupported() && allBfloat16Values(weight)) {
+    pairPanels_.assign(panels_.size() / 2, 0.0f);
+    const auto bits = [](float v) { uint32_t b; std::memcpy(&b, &v, 4); return b >> 16; };
+    for (int64_t m0 = 0; m0 < out_; m0 += 16) {
+      const int64_t width = std::min<int64_t>(16, out_ - m0), lanes = (width + 7) / 8 * 8;
+      float* panel = pairPanels_.data() + m0 * K / 2;
+      for (int64_t p = 0; p < K / 2; p++)
+        for (int64_t j = 0; j < width; j++) {
+          const uint32_t pair = bits(weight[(m0 + j) * K + 2 * p]) | bits(weight[(m0 + j) * K + 2 * p + 1]) << 16;
+          std::memcpy(&panel[p * lanes + j], &pair, 4);
+        }
+    }
   }
 }
 
@@ -197,7 +256,11 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool 
 
 void BlockedConvolution::runPixels(In x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, Out y, bool yBlocked, const Finish& finish,
                                    int64_t g0, int64_t g1) const {
-  // An input in 16-bit storage: this run's pixels widened first (blocks or planes `count` apart), in cache.
+  const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
+  const int64_t g1End = g1 < 0 ? (out_ + 15) / 16 : g1;
+  if (x.h && xBlocked && x.type == Storage::kBfloat16 && !pairPanels_.empty())
+    return sweepPairs(first, count, g0, g1End, in_, out_, pairPanels_.data(), Source{nullptr, x.h, nullptr, 8, stride}, t);
+  // Otherwise an input in 16-bit storage: this run's pixels widened first (blocks or planes `count` apart), in cache.
   static thread_local Floats widened;
   if (x.h) {
     widened.resize(static_cast<size_t>(in_ * count));
@@ -211,9 +274,7 @@ void BlockedConvolution::runPixels(In x, bool xBlocked, int64_t stride, int64_t 
     planes.resize(static_cast<size_t>(in_));
     for (int64_t k = 0; k < in_; k++) planes[k] = k * stride;
   }
-  const Source s{x.f, xBlocked, planes.data(), 1, stride};
-  const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
-  sweep(first, count, g0, g1 < 0 ? (out_ + 15) / 16 : g1, in_, out_, panels_.data(), s, t);
+  sweep(first, count, g0, g1End, in_, out_, panels_.data(), Source{x.f, nullptr, planes.data(), 1, stride}, xBlocked, t);
 }
 
 void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked,
@@ -252,9 +313,8 @@ void BlockedConvolution::windowRows(In x, int64_t H, int64_t W, int64_t OW, cons
         else widenHalves(x.h + from, row + lo, hi - lo, x.type);
         std::fill(row + hi, row + Wp, 0.0f);
       }
-    const Source s{rows.data(), false, taps.data(), sw_, pixels};
     const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
-    sweep(first + (oh - top) * OW, OW, 0, panels, K, out_, panels_.data(), s, t);
+    sweep(first + (oh - top) * OW, OW, 0, panels, K, out_, panels_.data(), Source{rows.data(), nullptr, taps.data(), sw_, pixels}, false, t);
   }
 }
 

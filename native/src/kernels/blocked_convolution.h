@@ -12,7 +12,8 @@ namespace netdef {
 // (no packing), the weights in panels of 16 output channels (the last one 8 wide, or zero-padded to 8 or 16).
 // A pixel row of a tile is two vectors of 8 channels: one block's values of that pixel, stored as they are into a
 // blocked output; a planar output takes the tile's values channel by channel.
-// - 1×1 (stride 1, no padding): the input planar or blocked.
+// - 1×1 (stride 1, no padding): the input planar or blocked; a blocked bfloat16 input against bfloat16 weights
+//   multiplied two channels at a time by VDPBF16PS (each value of a pixel's block pair one 32-bit broadcast).
 // - Windows with short sums (a stem: 3 channels × 3×3): the input planar, each output row's input rows copied
 //   zero-padded first, so every tap of a tile is a run of pixels `stride` apart.
 class BlockedConvolution {
@@ -54,6 +55,9 @@ class BlockedConvolution {
                  int64_t g1 = -1) const;
   // Output rows [top, top + count) of one image (x: its input, planar or, for a 1×1, blocked), on this thread, into
   // y: blocked, those rows only.
+  // Whether a blocked bfloat16 input is multiplied in bfloat16 pairs (VDPBF16PS): a 1×1 whose weights are all bfloat16
+  // values, on a CPU with AVX-512 BF16 (NETDEF_BF16_DOT=0 turns it off, read as the kernel is made).
+  bool takesPairs() const { return !pairPanels_.empty(); }
   void runRows(In x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, const Finish& finish) const;
 
  private:
@@ -66,6 +70,7 @@ class BlockedConvolution {
 
   int64_t out_, in_, KH_, KW_, sh_, sw_, dh_, dw_;
   std::vector<float> panels_;  // panel g (channels 16g …) at 16g·K: K = in_·KH·KW rows of its width in vectors (8 or 16)
+  std::vector<float> pairPanels_;  // the same as bfloat16 pairs, K/2 rows (a 1×1 of bfloat16 weights, where the CPU has AVX-512 BF16)
 };
 
 }  // namespace netdef

@@ -118,9 +118,13 @@ class Convolution : public Kernel {
     if (direct_) return kernelVolume_ > 1;
     return !depthwise_ || w_.spatial < 3;
   }
-  bool multipliesInBfloat16(Storage input) const override { return !pairs_.empty() && input == Storage::kBfloat16; }
+  bool multipliesInBfloat16(Storage input) const override {
+    if (runsBlocked_) return inputBlocked_ && blocked_ && blocked_->takesPairs() && input == Storage::kBfloat16;
+    return !pairs_.empty() && input == Storage::kBfloat16;
+  }
   void settleLayouts(bool inputBlocked, bool outputBlocked) override {
     runsBlocked_ = inputBlocked || outputBlocked;
+    inputBlocked_ = inputBlocked;
     if (runsBlocked_) {  // run() takes the blocked kernels alone
       packed_ = {};
       pairs_ = {};
@@ -177,6 +181,8 @@ class Convolution : public Kernel {
       expansionFinish.round = expansion->activation_.round;
     }
     const bool yBlocked = outs[0]->layout == Layout::kBlocked8;
+    // A band of bfloat16 values (the depthwise layer rounds to them) is held in 16 bits for this 1×1's bfloat16 pairs.
+    const bool pairBand = depthwise.activation_.round == ActivationFn::Round::kBfloat16 && blocked_->takesPairs();
     parallelFor(batch * bands, [&](int64_t item) {
       const int64_t n = item / bands, first = partBegin(OH, bands, item % bands), count = partBegin(OH, bands, item % bands + 1) - first;
       // The depthwise layer's input: the image's, or the expansion of the rows [top, bottom) this band's windows reach.
@@ -185,6 +191,7 @@ class Convolution : public Kernel {
       bool planeBlocked = xBlocked;
       DepthwiseGeometry bandGeometry = g;
       static thread_local Floats expandedRows, band;
+      static thread_local std::vector<uint16_t> band16;
       if (expansion) {
         const int64_t top = std::max<int64_t>(0, first * g.sh - g.padTop), bottom = std::min(H, (first + count - 1) * g.sh - g.padTop + (g.KH - 1) * g.dh + 1);
         rows = std::max<int64_t>(0, bottom - top);
@@ -197,19 +204,22 @@ class Convolution : public Kernel {
         bandGeometry.H = std::max<int64_t>(1, rows);  // rows outside [top, bottom) read as padding: the band never needs them
         bandGeometry.padTop = g.padTop + top;
       }
-      band.resize(static_cast<size_t>(channels * count * OW));
+      if (pairBand) band16.resize(static_cast<size_t>(channels * count * OW));
+      else band.resize(static_cast<size_t>(channels * count * OW));
       for (int64_t c0 = 0; c0 < channels; c0 += 8) {
         DepthwiseFinish groupFinish[8];
         depthwise.depthwiseFinish(c0, groupFinish);
         const BlockedConvolution::In group = planes.at(c0 * rows * W);
         const DepthwisePlanes<const float> from{group.f, group.h, group.type, rows * W, planeBlocked};
-        const DepthwisePlanes<float> into{band.data() + c0 * count * OW, nullptr, Storage::kFloat32, count * OW, true};
+        const DepthwisePlanes<float> into = pairBand ? DepthwisePlanes<float>{nullptr, band16.data() + c0 * count * OW, Storage::kBfloat16, count * OW, true}
+                                                     : DepthwisePlanes<float>{band.data() + c0 * count * OW, nullptr, Storage::kFloat32, count * OW, true};
         depthwiseEight(from, 8, depthwise.depthwiseWeights_.data() + c0 * depthwise.kernelVolume_, bandGeometry, groupFinish, depthwise.activation_.round, into,
                        depthwiseScratch(bandGeometry), first, count);
       }
       BlockedConvolution::Finish image = finish;
       if (residual_) image.residual = BlockedConvolution::in(*in[1]).at(n * outChannels_ * outPixels);
-      blocked_->runPixels(BlockedConvolution::In{band.data()}, true, count * OW, first * OW, count * OW, outPixels,
+      const BlockedConvolution::In bandValues = pairBand ? BlockedConvolution::In{nullptr, band16.data(), Storage::kBfloat16} : BlockedConvolution::In{band.data()};
+      blocked_->runPixels(bandValues, true, count * OW, first * OW, count * OW, outPixels,
                           BlockedConvolution::out(*outs[0]).at(n * outChannels_ * outPixels), yBlocked, image);
     });
   }
@@ -536,7 +546,7 @@ class Convolution : public Kernel {
   std::unique_ptr<BlockedConvolution> blocked_;  // the kernel for a channel-blocked output (and a 1×1's blocked input)
   bool blockedInput_ = false;  // a 1×1 convolution: blocked_ reads a blocked input too
   bool blockedDepthwise_ = false;  // a 2-d depthwise convolution that can read and write channel-blocked tensors
-  bool runsBlocked_ = false;  // settled by the engine: a tensor of this layer is blocked
+  bool runsBlocked_ = false, inputBlocked_ = false;  // settled by the engine: a tensor of this layer is blocked, the input is
   std::vector<float> depthwiseWeights_;  // 2-d depthwise: interleaveDepthwiseWeights
   std::vector<float> weight_, bias_;
   ActivationFn activation_;

@@ -123,17 +123,6 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
   vmath::store(cr + 8, hi);
 }
 
-// sum += a.low·b.low + a.high·b.high in each 32-bit lane of bfloat16 pairs. In assembly: the intrinsic could not be
-// inlined into microKernel, which is compiled for the baseline; this is only ever emitted in sweepPairTiles.
-__attribute__((always_inline)) inline void dotPairs(Vec8& sum, Vec8 a, Vec8 b) {
-#if defined(__x86_64__)
-  asm("vdpbf16ps %2, %1, %0" : "+v"(sum) : "v"(a), "v"(b));
-#else
-  (void)sum, (void)a, (void)b;
-  __builtin_trap();  // never reached: bf16DotSupported() is false off x86-64
-#endif
-}
-
 // C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
 // registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
 // the stored rows; stored to C or, for a 16-bit output, narrowed into it. A plain epilogue takes the short way.
@@ -151,13 +140,13 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
       __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
       const float* a = ap + k * kMR;
       Vec8 a0 = vmath::broadcast(a), a1 = vmath::broadcast(a + 1), a2 = vmath::broadcast(a + 2);
-      dotPairs(c00, a0, b0); dotPairs(c01, a0, b1);
-      dotPairs(c10, a1, b0); dotPairs(c11, a1, b1);
-      dotPairs(c20, a2, b0); dotPairs(c21, a2, b1);
+      vmath::dotPairs(c00, a0, b0); vmath::dotPairs(c01, a0, b1);
+      vmath::dotPairs(c10, a1, b0); vmath::dotPairs(c11, a1, b1);
+      vmath::dotPairs(c20, a2, b0); vmath::dotPairs(c21, a2, b1);
       a0 = vmath::broadcast(a + 3); a1 = vmath::broadcast(a + 4); a2 = vmath::broadcast(a + 5);
-      dotPairs(c30, a0, b0); dotPairs(c31, a0, b1);
-      dotPairs(c40, a1, b0); dotPairs(c41, a1, b1);
-      dotPairs(c50, a2, b0); dotPairs(c51, a2, b1);
+      vmath::dotPairs(c30, a0, b0); vmath::dotPairs(c31, a0, b1);
+      vmath::dotPairs(c40, a1, b0); vmath::dotPairs(c41, a1, b1);
+      vmath::dotPairs(c50, a2, b0); vmath::dotPairs(c51, a2, b1);
     }
     kc = 0;  // the float32 loops below do nothing
   }

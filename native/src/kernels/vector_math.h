@@ -23,6 +23,17 @@ NETDEF_VMATH Vec8 load(const float* p) {
   return v;
 }
 NETDEF_VMATH void store(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
+// sum += a.low·b.low + a.high·b.high in each 32-bit lane of bfloat16 pairs (VDPBF16PS). In assembly: the intrinsic
+// cannot be inlined into code compiled for the baseline; only functions compiled for AVX-512 BF16 may reach this
+// (the GEMM's and the blocked 1×1's pair sweeps, where bf16DotSupported()).
+NETDEF_VMATH void dotPairs(Vec8& sum, Vec8 a, Vec8 b) {
+#if defined(__x86_64__)
+  asm("vdpbf16ps %2, %1, %0" : "+v"(sum) : "v"(a), "v"(b));
+#else
+  (void)sum, (void)a, (void)b;
+  __builtin_trap();  // never reached: bf16DotSupported() is false off x86-64
+#endif
+}
 // The first n ≤ 8 lanes of v to p, from the register in stores of 4, 2 and 1 lanes (through memory, a copy of the
 // vector would cost a call to memcpy, or a vectorised lane loop's masked loads of the store just made, which are not
 // forwarded: a stall each time).
