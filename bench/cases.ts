@@ -25,6 +25,6 @@ export interface BenchCase {
 export const benchCases: BenchCase[] = [
   { model: "lenet", define: defineLeNet, weights: fixture("lenet.safetensors"), input: "data", item: [1, 28, 28], batches: [1, 256], precisions: ["float32", "int8"] },
   { model: "yolo_block", define: defineYoloBlock, weights: fixture("yolo_block.safetensors"), input: "input", item: [3, 64, 64], batches: [1] },
-  { model: "mobilenet_v2", define: defineMobileNetV2, weights: fixture("mobilenet_v2.safetensors"), input: "input", item: [3, 224, 224], batches: [1, 8] },
+  { model: "mobilenet_v2", define: defineMobileNetV2, weights: fixture("mobilenet_v2.safetensors"), input: "input", item: [3, 224, 224], batches: [1, 8], precisions: ["float32", "bfloat16"] },
   { model: "resnet18", define: defineResNet18, weights: async () => randomWeights(defineResNet18()), input: "input", item: [3, 224, 224], batches: [1, 8], precisions: ["float32", "bfloat16", "int8"] },
 ];

@@ -130,7 +130,8 @@ struct Target {
 // read the whole panel for one pixel). Panel g starts at m0·K (pairs: m0·K/2).
 template <Terms T>
 __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s,
-                                                   const Target& t) {
+                                                   const Target& target) {
+  const Target t = target;  // a local: the stores below cannot alias its fields, which then stay in registers
   const Vec8 lower = vmath::splat(t.lower), upper = vmath::splat(t.upper);
   const float* x0 = s.x;
   const uint16_t* x16 = s.x16;
@@ -140,15 +141,15 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
     const float* w = panels + m0 * (T == Terms::kPairs ? K / 2 : K);
     Vec8 b[2] = {Vec8{}, Vec8{}};
     for (int64_t j = 0; j < width; j++) b[j / 8][j % 8] = t.bias ? t.bias[m0 + j] : 0.0f;
-    const int64_t most = nv == 2 ? kTilePixels : kMaxRows, tiles = (count + most - 1) / most;
-    for (int64_t tile = 0; tile < tiles; tile++) {
-      const int64_t done = count * tile / tiles;
-      const int mr = static_cast<int>(count * (tile + 1) / tiles - done);
+    // Tiles of near-equal size, the first count % tiles one pixel larger (found by increments: no division per tile).
+    const int64_t most = nv == 2 ? kTilePixels : kMaxRows, tiles = (count + most - 1) / most, base = count / tiles, larger = count % tiles;
+    for (int64_t tile = 0, done = 0, mr; tile < tiles; tile++, done += mr) {
+      mr = base + (tile < larger ? 1 : 0);
       if (T == Terms::kPairs) s.x16 = x16 + done * step;
       else s.x = x0 + done * step;
       Vec8 acc[kMaxRows][2];
-      if (nv == 2) sums<2, T>(mr, K, s, w, acc);
-      else sums<1, T>(mr, K, s, w, acc);
+      if (nv == 2) sums<2, T>(static_cast<int>(mr), K, s, w, acc);
+      else sums<1, T>(static_cast<int>(mr), K, s, w, acc);
       const int64_t n0 = first + done;
       if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
         for (int i = 0; i < mr; i++)
