@@ -91,19 +91,9 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     for (int t : op.inputs) { inShapes.push_back(buffers_[t].shape); ins.push_back(&buffers_[t]); }
     std::vector<Shape> shapes = kernels[i]->outputShapes(inShapes);
     if (shapes.size() != op.outputs.size()) throw PlanError(op.name + ": kernel produced " + std::to_string(shapes.size()) + " outputs");
-    for (size_t o = 0; o < shapes.size(); o++) {
-      Buffer& b = buffers_[op.outputs[o]];
-      b.shape = shapes[o];
-      b.storage = engine->storage(op.outputs[o]);
-      b.layout = engine->layout(op.outputs[o]);
-      const size_t slots = slotsFor(volume(shapes[o]), b.storage);
-      if (b.data.capacity() == 0) b.data = takeBuffer(slots);
-      else b.data.resize(slots);
-      outs.push_back(&b);
-    }
-    const auto start = std::chrono::steady_clock::now();
-    // Layers a later one computes along with its own (their outputs never written): their inputs are kept for that
-    // layer, and their time is counted there. The whole chain or none of it, as the shapes between decide.
+    // Layers a later one computes along with its own: their outputs are never written, nor allocated (only their
+    // shapes are read: a MobileNetV2 block's expanded tensor, 6× its input, never takes memory); their inputs are kept
+    // for that layer, and their time is counted there. The whole chain or none of it, as the shapes between decide.
     if (fusedUntil < 0 && engine->fusedInto(i) >= 0) {
       const int until = engine->fusedInto(i);
       Shape between = shapes[0];
@@ -114,7 +104,19 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
       }
       if (fuses) fusedUntil = until;
     }
-    if (fusedUntil > static_cast<int>(i)) {
+    const bool fused = fusedUntil > static_cast<int>(i);
+    for (size_t o = 0; o < shapes.size(); o++) {
+      Buffer& b = buffers_[op.outputs[o]];
+      b.shape = shapes[o];
+      b.storage = engine->storage(op.outputs[o]);
+      b.layout = engine->layout(op.outputs[o]);
+      if (fused) giveBack(std::move(b.data));
+      else if (b.data.capacity() == 0) b.data = takeBuffer(slotsFor(volume(shapes[o]), b.storage));
+      else b.data.resize(slotsFor(volume(shapes[o]), b.storage));
+      outs.push_back(&b);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    if (fused) {
       chain.push_back(kernels[i].get());
       chainInputs.push_back(ins);
       chainOps.push_back(static_cast<int>(i));

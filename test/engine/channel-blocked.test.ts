@@ -2,6 +2,8 @@
 // engine blocks, and every blocked kernel against onnxruntime (CPU) on the ONNX export, |builtin − onnxruntime| ≤
 // 1e-5·max|onnxruntime| + 1e-6 (the oracle's tolerance): blocked and planar inputs and outputs of the 1×1 kernel,
 // a residual in either layout, panels of 16 and of 8 channels, pixel counts off the tile size, batches of 1 and 3.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import * as ort from "onnxruntime-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { exportOnnx, Network, reducedFloat, roundToBfloat16, roundToFloat16, type Tensor } from "netdef";
@@ -9,6 +11,7 @@ import { random } from "../weights/fuzz.js";
 import { agreement } from "../onnx/oracle.js";
 
 const clip6 = { type: "clip", alpha: 0, beta: 6 } as const;
+const run = promisify(execFile);
 
 /** An inverted-residual stack: expand, depthwise, project, in the layouts named beside each tensor below. */
 function stack(x: Tensor, w: (...shape: number[]) => Float32Array, pooling: "avg" | "max" | "min" | "sum" = "avg"): Tensor[] {
@@ -281,6 +284,25 @@ describe("channel-blocked tensors", () => {
     const [a, b] = [await packed.createExecutionContext().execute({ x: data }), await wide.createExecutionContext().execute({ x: data })];
     for (const name of ["out0", "out1", "out2"]) expect(new Uint32Array(Float32Array.from(a[name]!.data).buffer)).toEqual(new Uint32Array(Float32Array.from(b[name]!.data).buffer));
   });
+
+  it("fused chains keep their intermediate tensors out of memory: MobileNetV2 at batch 8 peaks 40+ MB lower than unfused (child processes)", async () => {
+    // The expanded tensors of the 112×112 block alone are 96 × 112² × 8 floats (38.5 MB) and its depthwise output 9.6 MB.
+    const script = `
+      const { defineMobileNetV2 } = await import("./examples/mobilenet-v2/network.ts");
+      const { loadWeights } = await import("netdef");
+      const net = defineMobileNetV2(await loadWeights("fixtures/mobilenet_v2.safetensors"));
+      const shape = [8, 3, 224, 224];
+      const ctx = (await net.build({ profiles: [{ input: { min: shape, opt: shape, max: shape } }] })).createExecutionContext();
+      const before = process.resourceUsage().maxRSS;
+      for (let i = 0; i < 2; i++) await ctx.execute({ input: { data: new Float32Array(8 * 3 * 224 * 224), shape } });
+      console.log((process.resourceUsage().maxRSS - before) / 1024);`;
+    const growth = async (fuse: string) => {
+      const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, NETDEF_FUSE_PRODUCERS: fuse } });
+      return Number(stdout.trim());
+    };
+    const [fused, unfused] = [await growth("1"), await growth("0")];
+    expect(unfused - fused).toBeGreaterThan(40);  // MB (measured: 82 against 15)
+  }, 60_000);
 
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";
