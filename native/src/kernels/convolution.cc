@@ -110,9 +110,10 @@ class Convolution : public Kernel {
     }
   }
 
-  // Every implementation reads and writes 16-bit storage but the 3-d depthwise loop, and the direct tactic's 1×1
-  // kernels: they read a float32 input in place, where 16 bits would take a widening pass over the whole input (the
-  // 1×1 GEMMs widen B panel by panel, in cache; the other kernels copy their input anyway).
+  // Every implementation reads and writes 16-bit storage (the blocked kernels included) but the 3-d depthwise loop,
+  // and the direct tactic's 1×1 kernels: they read a float32 input in place, where 16 bits would take a widening
+  // pass over the whole input (the 1×1 GEMMs widen B panel by panel, in cache; the other kernels copy their input
+  // anyway). Asked after settleLayouts.
   bool takes16BitStorage() const override {
     if (runsBlocked_) return true;
     if (direct_) return kernelVolume_ > 1;
