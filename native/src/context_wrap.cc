@@ -1,5 +1,6 @@
 #include "context_wrap.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -130,9 +131,10 @@ constexpr double kInlineMilliseconds = 0.5;
 }  // namespace
 
 // The context's own thread, where its longer executions run one after another (as on a TensorRT context's stream),
-// each settling its promise back on the JS thread. Always the same thread, so the kernels' thread-local scratch
-// buffers stay in its core's caches from one execution to the next: on libuv's four workers taking turns,
-// mobilenet_v2 at batch 1 ran 6–12 % slower than on the JS thread.
+// each settling its promise back on the JS thread. The same thread from one execution to the next, so the kernels'
+// thread-local scratch buffers stay in its core's caches: on libuv's four workers taking turns, mobilenet_v2 at
+// batch 1 ran 6–12 % slower than on the JS thread. It ends after a second without work (and starts again with the
+// next execution), so contexts left undisposed hold no threads until they are collected.
 class ContextThread {
  public:
   explicit ContextThread(Napi::Env env) : shared_(std::make_shared<Shared>()) {
@@ -145,7 +147,6 @@ class ContextThread {
     });
     shared_->handle = settler_;
     settler_.Unref(env);  // referenced only while an execution is under way (the event loop waits for it then)
-    thread_ = std::thread([this] { loop(); });
   }
   // On the JS thread: the queued executions finish (their promises settle later), then the thread ends.
   ~ContextThread() {
@@ -154,16 +155,19 @@ class ContextThread {
       stop_ = true;
     }
     wake_.notify_one();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    if (!shared_->finalized) settler_.Release();
   }
 
   void run(Napi::Env env, std::unique_ptr<Job> job) {
     if (shared_->pending++ == 0) settler_.Ref(env);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back(std::move(job));
-    }
-    wake_.notify_one();
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(std::move(job));
+    if (running_) return wake_.notify_one();
+    if (thread_.joinable()) thread_.join();  // ended idle (or about to)
+    running_ = true;
+    thread_ = std::thread([this] { loop(); });
   }
 
  private:
@@ -185,29 +189,29 @@ class ContextThread {
   using Settler = Napi::TypedThreadSafeFunction<std::shared_ptr<Shared>, Job, &ContextThread::settle>;
 
   void loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      std::unique_ptr<Job> job;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) break;
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      }
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopped, or idle for a second
+      std::unique_ptr<Job> job = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
       job->execution.run();
-      std::lock_guard<std::mutex> lock(shared_->mutex);
-      if (!shared_->finalized && settler_.NonBlockingCall(job.get()) == napi_ok) job.release();  // settled on the JS thread
+      {
+        std::lock_guard<std::mutex> settling(shared_->mutex);
+        if (!shared_->finalized && settler_.NonBlockingCall(job.get()) == napi_ok) job.release();  // settled on the JS thread
+      }
+      lock.lock();
     }
-    std::lock_guard<std::mutex> lock(shared_->mutex);
-    if (!shared_->finalized) settler_.Release();
+    running_ = false;
   }
 
   std::shared_ptr<Shared> shared_;
   Settler settler_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // guards the queue, stop_ and running_
   std::condition_variable wake_;
   std::deque<std::unique_ptr<Job>> queue_;
-  bool stop_ = false;
+  bool stop_ = false, running_ = false;
   std::thread thread_;
 };
 

@@ -112,8 +112,8 @@ describe("engines and contexts", () => {
   });
 
   it("each context runs its executions on a thread of its own; NETDEF_NUM_THREADS caps the pool (1: no workers at all)", async () => {
-    // A child process counts its threads before and after a parallel execution (the pool starts on first use), then
-    // exits with the contexts' threads idle and never disposed.
+    // A child process counts its threads before and after parallel executions (the pool starts on first use), after
+    // a pause and after one more execution, then exits with a context's thread waiting and no context disposed.
     const script = `
       const { Network } = await import("netdef");
       const { readdirSync } = await import("node:fs");
@@ -126,13 +126,18 @@ describe("engines and contexts", () => {
       const one = readdirSync("/proc/self/task").length - before;
       const other = (await net.build()).createExecutionContext();
       await Promise.all([ctx.execute({ x: new Float32Array(64 * 64 * 64) }), other.execute({ x: new Float32Array(64 * 64 * 64) })]);
-      console.log(one, readdirSync("/proc/self/task").length - before);`;
+      const two = readdirSync("/proc/self/task").length - before;
+      await new Promise((resolve) => setTimeout(resolve, 1500));  // idle for over a second: the contexts' threads end
+      const idle = readdirSync("/proc/self/task").length - before;
+      await ctx.execute({ x: new Float32Array(64 * 64 * 64) });  // and start again
+      console.log(one, two, idle, readdirSync("/proc/self/task").length - before);`;
     const added = async (env: Record<string, string>) => {
       const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, ...env } });
       return stdout.trim().split(" ").map(Number);
     };
-    expect(await added({ NETDEF_NUM_THREADS: "1" })).toEqual([1, 2]);  // the contexts' threads
-    expect(await added({})).toEqual([cpus().length, cpus().length + 1]);  // and one worker per core besides the caller
+    expect(await added({ NETDEF_NUM_THREADS: "1" })).toEqual([1, 2, 0, 1]);  // the contexts' threads
+    const workers = cpus().length - 1;  // and one worker per core besides the caller
+    expect(await added({})).toEqual([workers + 1, workers + 2, workers, workers + 1]);
   }, 30_000);
 
   it("refuses a plan that needs CPU features this machine lacks, naming them", async () => {
