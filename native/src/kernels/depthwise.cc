@@ -83,10 +83,15 @@ __attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 
   return vmath::round(round, clampLanes(v, lower, upper));
 }
 
+// Where output vectors go: into the scratch (planes, split after the band), or straight into a channel-blocked
+// output, float32 or 16-bit. A template argument: one of the three in the unrolled loops, not a branch between them.
+enum class Into { kScratch, kBlocked, kBlocked16 };
+
 // Output pixel p's vector: into the scratch `out`, or (a channel-blocked output y) straight into its place.
+template <Into kInto>
 __attribute__((always_inline)) inline void put(Vec8* out, const DepthwisePlanes<float>& y, int64_t p, Vec8 v) {
-  if (!y.blocked) out[p] = v;
-  else if (y.h) vmath::narrow8(v, y.type, y.h + p * 8);
+  if constexpr (kInto == Into::kScratch) out[p] = v;
+  else if constexpr (kInto == Into::kBlocked16) vmath::narrow8(v, y.type, y.h + p * 8);
   else vmath::store(y.f + p * 8, v);
 }
 
@@ -139,9 +144,9 @@ __attribute__((always_inline)) inline void run3x3(int64_t n, const Vec8* r, int6
 
 // Σ taps over the padded buffer (3×3 windows at column stride 1 or 2 in runs of up to 8 pixels by sums3x3, others 4
 // pixels at a time), then split into planes.
-NETDEF_CLONES
-void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, ActivationFn::Round round,
-                  const DepthwisePlanes<float>& y, Vec8* scratch) {
+template <Into kInto>
+__attribute__((always_inline)) inline void computeEightInto(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
+                                                            ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch) {
   const int64_t taps = g.KH * g.KW, Wp = g.paddedColumns();
   Vec8* weights = scratch;
   const Vec8* padded = scratch + taps;
@@ -165,7 +170,7 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
         const int64_t n = partBegin(g.OW, runs, run + 1) - ow;
         if (g.sw == 1) run3x3<1>(n, rowBase + ow, Wp, weights, bias, sums);
         else run3x3<2>(n, rowBase + 2 * ow, Wp, weights, bias, sums);
-        for (int64_t i = 0; i < n; i++) put(out, into, oh * g.OW + ow + i, finishLanes(sums[i], lower, upper, round));
+        for (int64_t i = 0; i < n; i++) put<kInto>(out, into, oh * g.OW + ow + i, finishLanes(sums[i], lower, upper, round));
         ow += n;
       }
     for (; ow + 4 <= g.OW; ow += 4) {
@@ -178,17 +183,17 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
           a0 += wt * p[0]; a1 += wt * p[g.sw]; a2 += wt * p[2 * g.sw]; a3 += wt * p[3 * g.sw];
         }
       }
-      put(out, into, oh * g.OW + ow, finishLanes(a0, lower, upper, round)); put(out, into, oh * g.OW + ow + 1, finishLanes(a1, lower, upper, round));
-      put(out, into, oh * g.OW + ow + 2, finishLanes(a2, lower, upper, round)); put(out, into, oh * g.OW + ow + 3, finishLanes(a3, lower, upper, round));
+      put<kInto>(out, into, oh * g.OW + ow, finishLanes(a0, lower, upper, round)); put<kInto>(out, into, oh * g.OW + ow + 1, finishLanes(a1, lower, upper, round));
+      put<kInto>(out, into, oh * g.OW + ow + 2, finishLanes(a2, lower, upper, round)); put<kInto>(out, into, oh * g.OW + ow + 3, finishLanes(a3, lower, upper, round));
     }
     for (; ow < g.OW; ow++) {
       Vec8 a = bias;
       for (int64_t kh = 0; kh < g.KH; kh++)
         for (int64_t kw = 0; kw < g.KW; kw++) a += weights[kh * g.KW + kw] * rowBase[kh * g.dh * Wp + ow * g.sw + kw * g.dw];
-      put(out, into, oh * g.OW + ow, finishLanes(a, lower, upper, round));
+      put<kInto>(out, into, oh * g.OW + ow, finishLanes(a, lower, upper, round));
     }
   }
-  if (y.blocked) return;  // each vector stored as it was finished
+  if (kInto != Into::kScratch) return;  // each vector stored as it was finished
   const int64_t outPixels = g.OH * g.OW;
   int64_t p = 0;
   // The planes in locals: the stores (byte copies, which may alias anything) made the compiler reload y's fields
@@ -217,6 +222,13 @@ void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, 
     }
 }
 
+NETDEF_CLONES
+void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, ActivationFn::Round round,
+                  const DepthwisePlanes<float>& y, Vec8* scratch) {
+  if (!y.blocked) computeEightInto<Into::kScratch>(channels, w, g, finish, round, y, scratch);
+  else if (y.h) computeEightInto<Into::kBlocked16>(channels, w, g, finish, round, y, scratch);
+  else computeEightInto<Into::kBlocked>(channels, w, g, finish, round, y, scratch);
+}
 
 // Output rows per band: a plane is interleaved, computed and split a band of rows at a time, so the padded input
 // and the sums of a band (about 128 KiB) stay in L2; whole planes of 112 × 112 × 8 floats (0.8 MB for input and
