@@ -127,7 +127,7 @@ describe("engines and contexts", () => {
       const other = (await net.build()).createExecutionContext();
       await Promise.all([ctx.execute({ x: new Float32Array(64 * 64 * 64) }), other.execute({ x: new Float32Array(64 * 64 * 64) })]);
       const two = readdirSync("/proc/self/task").length - before;
-      await new Promise((resolve) => setTimeout(resolve, 1500));  // idle for over a second: the contexts' threads end
+      await new Promise((resolve) => setTimeout(resolve, 2000));  // idle for over a second: the contexts' threads end
       const idle = readdirSync("/proc/self/task").length - before;
       await ctx.execute({ x: new Float32Array(64 * 64 * 64) });  // and start again
       console.log(one, two, idle, readdirSync("/proc/self/task").length - before);`;
