@@ -274,9 +274,14 @@ describe("channel-blocked tensors", () => {
     const { w, input } = sampler(11);
     const net = reducedFloat(stackNetwork([2, 24, 9, 7], w), dtype);
     const data = input([2, 24, 9, 7]);
+    process.env.NETDEF_BF16_DOT = "0";  // float32 products (bfloat16 pairs sum in another order: test/precision)
     const packed = await net.build();
     process.env.NETDEF_HALF_STORAGE = "0";
-    const wide = await net.build().finally(() => delete process.env.NETDEF_HALF_STORAGE);
+    const wide = await net.build().finally(() => {
+      delete process.env.NETDEF_HALF_STORAGE;
+      delete process.env.NETDEF_BF16_DOT;
+    });
+    expect(packed.inspect().bfloat16Products).toEqual([]);
     // Blocked (e1…d3) and planar (p1.add: its residual is the input; p2: the residual of an output), read widened
     // by the 1×1 and depthwise kernels, written narrowed by them.
     expect(packed.inspect().halfStorage[dtype]).toEqual(["e1.relu6.float32", "d1.relu.float32", "p1.add.float32", "e2.relu6.float32", "p2.float32", "e3.relu.float32", "d3.relu6.float32"]);
