@@ -6,6 +6,8 @@ export interface ActivationMemory {
   naiveBytes: number;
   /** The largest sum of live tensors at any layer (inputs and outputs included), which buffer reuse achieves. */
   peakBytes: number;
+  /** Tensors never allocated (a fused chain's, computed inside the layer after them): in the naive sum, not the peak. */
+  unallocated: string[];
   /** The input shapes these figures are for (the profiles' opt shapes). */
   shapes: Record<string, number[]>;
 }
@@ -43,14 +45,24 @@ export function liveness(graph: BuildGraph, optShapes: Record<string, readonly n
   return { tensors, steps: graph.ops.length, shapes: Object.fromEntries(Object.entries(optShapes).map(([k, v]) => [k, [...v]])) };
 }
 
-/** The naive sum and the live-set peak, each tensor counted at `bytesPerValue(name)` (4, or 2 in 16-bit storage). */
-export function activationMemory(live: Liveness, bytesPerValue: (tensor: string) => number = () => 4): ActivationMemory {
+/**
+ * The naive sum and the live-set peak, each tensor counted at `bytesPerValue(name)` (4, or 2 in 16-bit storage). The
+ * `unallocated` tensors (written by layers that a later one computes along with its own) count in the naive sum
+ * only, and what those layers read stays live until that later layer has run.
+ */
+export function activationMemory(live: Liveness, bytesPerValue: (tensor: string) => number = () => 4, unallocated: ReadonlySet<string> = new Set()): ActivationMemory {
   const bytes = live.tensors.map((t) => t.values * bytesPerValue(t.name));
+  const fusedSteps = new Set(live.tensors.filter((t) => unallocated.has(t.name)).map((t) => t.from));
+  const lastStep = (to: number) => {
+    while (fusedSteps.has(to)) to++;  // read inside a fused chain: kept for the layer computing it
+    return to;
+  };
+  const ends = live.tensors.map((t) => lastStep(t.to));
   let peak = 0;
   for (let step = -1; step < live.steps; step++) {
     // At a step the live set holds what was written before it or by it and is read by it or later.
-    const sum = live.tensors.reduce((s, t, i) => (t.from <= step && t.to >= step ? s + bytes[i]! : s), 0);
+    const sum = live.tensors.reduce((s, t, i) => (t.from <= step && ends[i]! >= step && !unallocated.has(t.name) ? s + bytes[i]! : s), 0);
     peak = Math.max(peak, sum);
   }
-  return { naiveBytes: bytes.reduce((a, b) => a + b, 0), peakBytes: peak, shapes: live.shapes };
+  return { naiveBytes: bytes.reduce((a, b) => a + b, 0), peakBytes: peak, unallocated: live.tensors.filter((t) => unallocated.has(t.name)).map((t) => t.name), shapes: live.shapes };
 }

@@ -162,7 +162,7 @@ async function main(): Promise<void> {
         `plan of "${header.network}" (netdef ${header.netdef}, ${header.backend}, built on ${header.builtOn.platform} with ${header.builtOn.cpuFeatures.join(" ")})`,
         ...header.inputs.map((t) => `input  ${t.name} ${t.dtype} [${t.shape.join(",")}]${t.profiles?.length ? ` profiles ${t.profiles.map((p) => `[${p.min.join(",")}]…[${p.max.join(",")}]`).join(" ")}` : ""}`),
         ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
-        `activation memory at ${Object.entries(memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * memory.peakBytes) / memory.naiveBytes).toFixed(0)}%)`,
+        `activation memory at ${Object.entries(memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * memory.peakBytes) / memory.naiveBytes).toFixed(0)}%)${memory.unallocated.length ? `; ${memory.unallocated.length} tensors of fused chains never allocated` : ""}`,
         ...(["bfloat16", "float16"] as const).filter((type) => halfStorage[type].length).map((type) => `${type} storage: ${halfStorage[type].length} tensors (${halfStorage[type].join(", ")})`),
         ...(channelBlocked.tensors.length ? [`channel-blocked (NCHW8c): ${channelBlocked.tensors.length} tensors (${channelBlocked.tensors.join(", ")}), read or written by ${channelBlocked.layers.length} layers`] : []),
         ...(bfloat16Products.length ? [`bfloat16 products (AVX-512 BF16): ${bfloat16Products.length} layers (${bfloat16Products.join(", ")})`] : []),

@@ -36,6 +36,8 @@ export interface NativeEngine {
   halfStorage(): { bfloat16: string[]; float16: string[] };
   /** The tensors the engine holds channel-blocked between layers, and the layers that read or write one. */
   channelBlocked(): { tensors: string[]; layers: string[] };
+  /** The tensors never allocated at these input shapes: outputs of layers a later one computes along with its own. */
+  fusedAway(shapes: Record<string, number[]>): string[];
   bfloat16Products(): string[];
   createContext(): NativeContext;
   /** Swaps in the same network compiled with new weights. */

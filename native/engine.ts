@@ -69,15 +69,16 @@ export interface EngineInspection {
   halfStorage: { bfloat16: string[]; float16: string[] };
   /**
    * Tensors held channel-blocked between layers (NCHW8c: per image, blocks of 8 channels, a pixel's 8 values side by
-   * side) and the layers that read or write one: float32 tensors of 8k channels between 1×1 convolutions, stems
-   * (short sums) that write them, 2-d depthwise convolutions and global pooling, whose kernels compute 8 channels in
-   * a vector's lanes (so none transposes on the way). Those layers run the blocked kernels whatever their tactic (the
-   * tactics are for planar tensors). Inputs and outputs of the network are always planar.
+   * side) and the layers that read or write one: tensors of 8k channels (in float32 or 16 bits) between 1×1
+   * convolutions, stems (short sums) that write them, 2-d depthwise convolutions and global pooling, whose kernels
+   * compute 8 channels in a vector's lanes (so none transposes on the way). Those layers run the blocked kernels
+   * whatever their tactic (the tactics are for planar tensors). Inputs and outputs of the network are always planar.
    */
   channelBlocked: { tensors: string[]; layers: string[] };
   /**
-   * Layers that multiply in bfloat16 (AVX-512 BF16's VDPBF16PS): the GEMM tactics of convolutions whose weights are
-   * bfloat16 values and whose input is held in bfloat16. Empty on other CPUs, where every product is float32.
+   * Layers that multiply in bfloat16 (AVX-512 BF16's VDPBF16PS): convolutions whose weights are bfloat16 values and
+   * whose input is held in bfloat16, in a GEMM tactic or (channel-blocked 1×1s) a blocked input. Empty on other CPUs,
+   * where every product is float32.
    */
   bfloat16Products: string[];
 }
@@ -125,6 +126,7 @@ export class Engine {
   #disposed = false;
   readonly #halfStorage: { bfloat16: string[]; float16: string[] };
   readonly #channelBlocked: { tensors: string[]; layers: string[] };
+  readonly #fusedAway: ReadonlySet<string>;  // never allocated at the memory record's shapes
   #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
 
   private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array, weights: WeightSource | undefined) {
@@ -132,6 +134,9 @@ export class Engine {
     this.#halfStorage = native.halfStorage();
     this.#channelBlocked = native.channelBlocked();
     this.#bfloat16Products = native.bfloat16Products();
+    // Every input's shape as the memory record counts them: the opt shapes, static dimensions as declared.
+    const batch = Object.values(header.memory.shapes)[0]?.[0] ?? 1;
+    this.#fusedAway = new Set(native.fusedAway(Object.fromEntries(header.inputs.map((t) => [t.name, header.memory.shapes[t.name] ?? t.shape.map((d) => (d < 0 ? batch : d))]))));
     this.header = header;
     this.#plan = plan;
     this.#weights = weights;
@@ -168,7 +173,7 @@ export class Engine {
     return {
       layers: this.header.layers,
       fusedGroups: this.header.layers.filter((l) => l.fusedFrom.length > 1),
-      memory: activationMemory(this.header.memory, (tensor) => (half.has(tensor) ? 2 : 4)),
+      memory: activationMemory(this.header.memory, (tensor) => (half.has(tensor) ? 2 : 4), this.#fusedAway),
       passes: (this.header.config.passes as string[] | undefined) ?? [],
       tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
       halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },

@@ -121,6 +121,17 @@ void Engine::chooseFusions() {
   }
 }
 
+int Engine::fusedUntil(size_t op, const Shape& output) const {
+  const int until = fusedInto_[op];
+  if (until < 0) return -1;
+  Shape between = output;
+  for (int k = static_cast<int>(op) + 1;; k++) {
+    if (!kernels_[until]->fusesProducerAt(between)) return -1;
+    if (k >= until) return until;
+    between = kernels_[k]->outputShapes({between})[0];
+  }
+}
+
 void EngineSlot::replace(std::shared_ptr<const Engine> engine) {
   const Graph &a = get()->graph(), &b = engine->graph();
   bool same = a.tensors.size() == b.tensors.size() && a.ops.size() == b.ops.size() && a.inputs == b.inputs && a.outputs == b.outputs;

@@ -27,6 +27,9 @@ class Engine {
   bool runsBlocked(size_t op) const;
   // The layer that may compute layer `op` along with its own work (one of the next two), or -1 (Kernel::canFuseProducers).
   int fusedInto(size_t op) const { return fusedInto_[op]; }
+  // That layer where it does so with layer `op` writing `output` (Kernel::fusesProducerAt at every shape between,
+  // the whole chain or none of it), or -1.
+  int fusedUntil(size_t op, const Shape& output) const;
 
  private:
   // Channel-blocked for tensors whose producer writes and every reader reads that layout (and whose channels are a

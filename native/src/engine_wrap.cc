@@ -1,5 +1,7 @@
 #include "engine_wrap.h"
 
+#include <algorithm>
+
 #include <vector>
 
 #include "addon_errors.h"
@@ -53,6 +55,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       InstanceMethod<&EngineWrap::halfStorage>("halfStorage"),
       InstanceMethod<&EngineWrap::channelBlocked>("channelBlocked"),
       InstanceMethod<&EngineWrap::bfloat16Products>("bfloat16Products"),
+      InstanceMethod<&EngineWrap::fusedAway>("fusedAway"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::refit>("refit"),
       InstanceMethod<&EngineWrap::dispose>("dispose"),
@@ -143,6 +146,38 @@ Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
   result.Set("tensors", tensors);
   result.Set("layers", layers);
   return result;
+}
+
+// fusedAway({ input: shape, … }) → the names of the tensors never allocated at these input shapes: the outputs of
+// the layers a later one computes along with its own (Engine::fusedUntil), as an execution decides.
+Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "fusedAway(shapes): shapes must be an object of input shapes");
+  const std::shared_ptr<const Engine> engine = slot_->get();
+  const Graph& g = engine->graph();
+  Napi::Object given = info[0].As<Napi::Object>();
+  std::vector<Shape> shapes(g.tensors.size());
+  for (int t : g.inputs) {
+    Napi::Value v = given.Get(g.tensors[t].name);
+    if (!v.IsArray()) throw Napi::TypeError::New(env, "fusedAway: no shape for input '" + g.tensors[t].name + "'");
+    Napi::Array dims = v.As<Napi::Array>();
+    for (uint32_t d = 0; d < dims.Length(); d++) shapes[t].push_back(static_cast<int64_t>(dims.Get(d).ToNumber().DoubleValue()));
+  }
+  Napi::Array names = Napi::Array::New(env);
+  try {
+    for (size_t i = 0, until = 0; i < g.ops.size(); i++) {
+      std::vector<Shape> in;
+      for (int t : g.ops[i].inputs) in.push_back(shapes[t]);
+      const std::vector<Shape> out = engine->kernels()[i]->outputShapes(in);
+      for (size_t o = 0; o < out.size() && o < g.ops[i].outputs.size(); o++) shapes[g.ops[i].outputs[o]] = out[o];
+      if (until <= i && !out.empty()) until = static_cast<size_t>(std::max(0, engine->fusedUntil(i, out[0])));
+      if (until > i) for (int t : g.ops[i].outputs) names.Set(names.Length(), g.tensors[t].name);
+    }
+  } catch (const std::exception& e) {
+    throw jsError(env, "ERR_EXECUTION", std::string("fusedAway: ") + e.what());
+  }
+  return names;
 }
 
 // The names of the layers that multiply in bfloat16, given the storage the engine chose for their inputs.

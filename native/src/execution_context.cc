@@ -94,16 +94,7 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     // Layers a later one computes along with its own: their outputs are never written, nor allocated (only their
     // shapes are read: a MobileNetV2 block's expanded tensor, 6× its input, never takes memory); their inputs are kept
     // for that layer, and their time is counted there. The whole chain or none of it, as the shapes between decide.
-    if (fusedUntil < 0 && engine->fusedInto(i) >= 0) {
-      const int until = engine->fusedInto(i);
-      Shape between = shapes[0];
-      bool fuses = kernels[until]->fusesProducerAt(between);
-      for (int k = static_cast<int>(i) + 1; fuses && k < until; k++) {
-        between = kernels[k]->outputShapes({between})[0];
-        fuses = kernels[until]->fusesProducerAt(between);
-      }
-      if (fuses) fusedUntil = until;
-    }
+    if (fusedUntil < 0 && !shapes.empty()) fusedUntil = engine->fusedUntil(i, shapes[0]);
     const bool fused = fusedUntil > static_cast<int>(i);
     for (size_t o = 0; o < shapes.size(); o++) {
       Buffer& b = buffers_[op.outputs[o]];

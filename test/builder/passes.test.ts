@@ -89,11 +89,24 @@ describe("optimised engines compute what the plain ones do (1e-5 relative)", () 
 });
 
 describe("activation memory", () => {
-  it("mobilenet_v2's live-set peak is at most half the naive sum", async () => {
-    const engine = await defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [8, 3, 224, 224] } }] });
+  it("mobilenet_v2's live-set peak is at most half the naive sum, and the tensors its fused chains never allocate do not count", async () => {
+    const net = defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors"));
+    const options = { profiles: [{ input: { min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [8, 3, 224, 224] } }] };
+    const engine = await net.build(options);
     const { memory, fusedGroups } = engine.inspect();
     expect(memory.shapes).toEqual({ input: [8, 3, 224, 224] });
     expect(memory.peakBytes / memory.naiveBytes).toBeLessThanOrEqual(0.5);
+    // At batch 8 every block's depthwise layer (and the stem or expansion before it) runs inside the 1×1 after it: 17
+    // depthwise outputs and 17 stem/expansion outputs (the first block has no expansion: its stem joins the chain).
+    expect(memory.unallocated).toHaveLength(34);
+    expect(memory.unallocated).toContain("features.2.conv.0.relu6");  // the 112×112 expansion, 96 channels
+    process.env.NETDEF_FUSE_PRODUCERS = "0";
+    const unfused = (await net.build(options).finally(() => delete process.env.NETDEF_FUSE_PRODUCERS)).inspect().memory;
+    expect(unfused.unallocated).toEqual([]);
+    expect(unfused.naiveBytes).toBe(memory.naiveBytes);
+    // The unfused peak holds the 112×112 expansion (96 × 112² × 8 floats) beside its input (16 channels).
+    expect(unfused.peakBytes).toBeGreaterThanOrEqual((96 + 16) * 112 * 112 * 8 * 4);
+    expect(memory.peakBytes).toBeLessThan(unfused.peakBytes / 2);
     expect(fusedGroups.map((g) => g.name)).toContain("features.0.0");
     expect(fusedGroups.find((g) => g.name === "features.0.0")!.fusedFrom).toEqual(["features.0.0", "features.0.1", "features.0.relu6"]);
   });
@@ -104,9 +117,12 @@ describe("activation memory", () => {
       { name: "x", values: 10, from: -1, to: 0 }, { name: "a", values: 20, from: 0, to: 1 }, { name: "b", values: 5, from: 1, to: 2 },
     ] };
     // Live sets: {x} before the first layer, {x, a} at it (40 + 80 bytes), {a, b} at the second (80 + 20).
-    expect(activationMemory(live)).toEqual({ naiveBytes: 140, peakBytes: 120, shapes: { x: [10] } });
+    expect(activationMemory(live)).toEqual({ naiveBytes: 140, peakBytes: 120, unallocated: [], shapes: { x: [10] } });
     // a in 16-bit storage: {x, a} = 40 + 40, {a, b} = 40 + 20.
-    expect(activationMemory(live, (t) => (t === "a" ? 2 : 4))).toEqual({ naiveBytes: 100, peakBytes: 80, shapes: { x: [10] } });
+    expect(activationMemory(live, (t) => (t === "a" ? 2 : 4))).toEqual({ naiveBytes: 100, peakBytes: 80, unallocated: [], shapes: { x: [10] } });
+    // a never allocated (the second layer computes the first along with its own): x, read by the first, is kept
+    // until the second has run, {x, b} = 40 + 20; the naive sum still counts a.
+    expect(activationMemory(live, () => 4, new Set(["a"]))).toEqual({ naiveBytes: 140, peakBytes: 60, unallocated: ["a"], shapes: { x: [10] } });
   });
 });
 
