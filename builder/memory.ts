@@ -20,6 +20,12 @@ export interface LiveTensor {
   to: number;
 }
 
+/** A tensor's shape at the opt shapes: the one given for it, or its own with dynamic dimensions at the opt batch. */
+export function shapeAt(optShapes: Record<string, readonly number[]>, name: string, declared: readonly number[]): number[] {
+  const batch = Object.values(optShapes)[0]?.[0] ?? 1;
+  return [...(optShapes[name] ?? declared.map((d) => (d < 0 ? batch : d)))];
+}
+
 /** The plan's record: its tensors' lifetimes, from which the bytes follow once each tensor's storage is known. */
 export interface Liveness {
   tensors: LiveTensor[];
@@ -32,11 +38,7 @@ export interface Liveness {
  * (network outputs to the end). `optShapes` fixes the dynamic dimensions; other dims come from the IR.
  */
 export function liveness(graph: BuildGraph, optShapes: Record<string, readonly number[]>): Liveness {
-  const batch = (Object.values(optShapes)[0]?.[0]) ?? 1;
-  const values = (name: string) => {
-    const t = graph.tensors.get(name)!;
-    return (optShapes[name] ?? t.shape.map((d) => (d < 0 ? batch : d))).reduce((a, b) => a * b, 1);
-  };
+  const values = (name: string) => shapeAt(optShapes, name, graph.tensors.get(name)!.shape).reduce((a, b) => a * b, 1);
   const lastUse = new Map<string, number>();
   graph.ops.forEach((op, i) => op.inputs.forEach((t) => lastUse.set(t, i)));
   for (const o of graph.outputs) lastUse.set(o.tensor, graph.ops.length);

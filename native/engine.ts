@@ -6,7 +6,7 @@ import { PASSES, runPasses } from "../builder/passes.js";
 import { nearestSuffix, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { encodePlan } from "./plan.js";
-import { activationMemory, type ActivationMemory, type Liveness } from "../builder/memory.js";
+import { activationMemory, shapeAt, type ActivationMemory, type Liveness } from "../builder/memory.js";
 import type { TacticChoice } from "../builder/autotune.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine, type NativeResult } from "./addon.js";
@@ -134,9 +134,7 @@ export class Engine {
     this.#halfStorage = native.halfStorage();
     this.#channelBlocked = native.channelBlocked();
     this.#bfloat16Products = native.bfloat16Products();
-    // Every input's shape as the memory record counts them: the opt shapes, static dimensions as declared.
-    const batch = Object.values(header.memory.shapes)[0]?.[0] ?? 1;
-    this.#fusedAway = new Set(native.fusedAway(Object.fromEntries(header.inputs.map((t) => [t.name, header.memory.shapes[t.name] ?? t.shape.map((d) => (d < 0 ? batch : d))]))));
+    this.#fusedAway = new Set(native.fusedAway(Object.fromEntries(header.inputs.map((t) => [t.name, shapeAt(header.memory.shapes, t.name, t.shape)]))));
     this.header = header;
     this.#plan = plan;
     this.#weights = weights;

@@ -83,16 +83,19 @@ EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine
   slot_ = std::make_shared<EngineSlot>(*info[0].As<Napi::External<std::shared_ptr<const Engine>>>().Data());
 }
 
-Napi::Value EngineWrap::header(const Napi::CallbackInfo& info) {
-  if (!slot_) throw jsError(info.Env(), "ERR_DISPOSED", "the engine has been disposed");
-  return Napi::String::New(info.Env(), slot_->get()->graph().header);
+// The engine now in the slot (a refit may swap it), or an ERR_DISPOSED error.
+std::shared_ptr<const Engine> EngineWrap::engine(Napi::Env env) const {
+  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  return slot_->get();
 }
+
+Napi::Value EngineWrap::header(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), engine(info.Env())->graph().header); }
 
 // { inputs, outputs }: each { name, dtype, shape } as the plan's body (not its header) has them.
 Napi::Value EngineWrap::io(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
-  const Graph& g = slot_->get()->graph();
+  const std::shared_ptr<const Engine> live = engine(env);
+  const Graph& g = live->graph();
   auto describe = [&](const std::string& name, int id) {
     Napi::Object t = Napi::Object::New(env);
     t.Set("name", name);
@@ -115,14 +118,13 @@ Napi::Value EngineWrap::io(const Napi::CallbackInfo& info) {
 // { bfloat16, float16 }: the names of the tensors held in each 16-bit storage between layers.
 Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
-  const std::shared_ptr<const Engine> engine = slot_->get();
+  const std::shared_ptr<const Engine> live = engine(env);
   Napi::Array bfloat16 = Napi::Array::New(env), float16 = Napi::Array::New(env);
-  for (size_t t = 0; t < engine->graph().tensors.size(); t++) {
-    const Storage storage = engine->storage(static_cast<int>(t));
+  for (size_t t = 0; t < live->graph().tensors.size(); t++) {
+    const Storage storage = live->storage(static_cast<int>(t));
     if (storage == Storage::kFloat32) continue;
     Napi::Array& list = storage == Storage::kBfloat16 ? bfloat16 : float16;
-    list.Set(list.Length(), engine->graph().tensors[t].name);
+    list.Set(list.Length(), live->graph().tensors[t].name);
   }
   Napi::Object result = Napi::Object::New(env);
   result.Set("bfloat16", bfloat16);
@@ -134,14 +136,13 @@ Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
 // writing one (which run the blocked kernels, whatever their tactic).
 Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
-  const std::shared_ptr<const Engine> engine = slot_->get();
-  const Graph& g = engine->graph();
+  const std::shared_ptr<const Engine> live = engine(env);
+  const Graph& g = live->graph();
   Napi::Array tensors = Napi::Array::New(env), layers = Napi::Array::New(env);
   for (size_t t = 0; t < g.tensors.size(); t++) {
-    if (engine->layout(static_cast<int>(t)) == Layout::kBlocked8) tensors.Set(tensors.Length(), g.tensors[t].name);
+    if (live->layout(static_cast<int>(t)) == Layout::kBlocked8) tensors.Set(tensors.Length(), g.tensors[t].name);
   }
-  for (size_t i = 0; i < g.ops.size(); i++) if (engine->runsBlocked(i)) layers.Set(layers.Length(), g.ops[i].name);
+  for (size_t i = 0; i < g.ops.size(); i++) if (live->runsBlocked(i)) layers.Set(layers.Length(), g.ops[i].name);
   Napi::Object result = Napi::Object::New(env);
   result.Set("tensors", tensors);
   result.Set("layers", layers);
@@ -152,10 +153,9 @@ Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
 // the layers a later one computes along with its own (Engine::fusedUntil), as an execution decides.
 Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
+  const std::shared_ptr<const Engine> live = engine(env);
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "fusedAway(shapes): shapes must be an object of input shapes");
-  const std::shared_ptr<const Engine> engine = slot_->get();
-  const Graph& g = engine->graph();
+  const Graph& g = live->graph();
   Napi::Object given = info[0].As<Napi::Object>();
   std::vector<Shape> shapes(g.tensors.size());
   for (int t : g.inputs) {
@@ -169,9 +169,9 @@ Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
     for (size_t i = 0, until = 0; i < g.ops.size(); i++) {
       std::vector<Shape> in;
       for (int t : g.ops[i].inputs) in.push_back(shapes[t]);
-      const std::vector<Shape> out = engine->kernels()[i]->outputShapes(in);
+      const std::vector<Shape> out = live->kernels()[i]->outputShapes(in);
       for (size_t o = 0; o < out.size() && o < g.ops[i].outputs.size(); o++) shapes[g.ops[i].outputs[o]] = out[o];
-      if (until <= i && !out.empty()) until = static_cast<size_t>(std::max(0, engine->fusedUntil(i, out[0])));
+      if (until <= i && !out.empty()) until = static_cast<size_t>(std::max(0, live->fusedUntil(i, out[0])));
       if (until > i) for (int t : g.ops[i].outputs) names.Set(names.Length(), g.tensors[t].name);
     }
   } catch (const std::exception& e) {
@@ -183,12 +183,11 @@ Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
 // The names of the layers that multiply in bfloat16, given the storage the engine chose for their inputs.
 Napi::Value EngineWrap::bfloat16Products(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!slot_) throw jsError(env, "ERR_DISPOSED", "the engine has been disposed");
-  const std::shared_ptr<const Engine> engine = slot_->get();
-  const Graph& g = engine->graph();
+  const std::shared_ptr<const Engine> live = engine(env);
+  const Graph& g = live->graph();
   Napi::Array layers = Napi::Array::New(env);
   for (size_t i = 0; i < g.ops.size(); i++) {
-    if (!g.ops[i].inputs.empty() && engine->kernels()[i]->multipliesInBfloat16(engine->storage(g.ops[i].inputs[0]))) layers.Set(layers.Length(), g.ops[i].name);
+    if (!g.ops[i].inputs.empty() && live->kernels()[i]->multipliesInBfloat16(live->storage(g.ops[i].inputs[0]))) layers.Set(layers.Length(), g.ops[i].name);
   }
   return layers;
 }

@@ -16,6 +16,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
 
  private:
+  std::shared_ptr<const Engine> engine(Napi::Env env) const;
   Napi::Value header(const Napi::CallbackInfo& info);
   Napi::Value io(const Napi::CallbackInfo& info);
   Napi::Value halfStorage(const Napi::CallbackInfo& info);

@@ -172,15 +172,7 @@ class Convolution : public Kernel {
     const int64_t bands = std::min(OH, (items + batch - 1) / batch);
     int64_t expansionPad[2] = {0, 0};
     if (expansion) expansion->pads(x.shape, expansionPad);
-    BlockedConvolution::Finish finish, expansionFinish;
-    finish.bias = bias_.empty() ? nullptr : bias_.data();
-    clampBounds(finish.lower, finish.upper);
-    finish.round = activation_.round;
-    if (expansion) {
-      expansionFinish.bias = expansion->bias_.empty() ? nullptr : expansion->bias_.data();
-      expansion->clampBounds(expansionFinish.lower, expansionFinish.upper);
-      expansionFinish.round = expansion->activation_.round;
-    }
+    const BlockedConvolution::Finish finish = blockedFinish(), expansionFinish = expansion ? expansion->blockedFinish() : BlockedConvolution::Finish{};
     const bool yBlocked = outs[0]->layout == Layout::kBlocked8;
     // A band of bfloat16 values (the depthwise layer rounds to them) is held in 16 bits for this 1×1's bfloat16 pairs.
     const bool pairBand = depthwise.activation_.round == ActivationFn::Round::kBfloat16 && blocked_->takesPairs();
@@ -252,11 +244,8 @@ class Convolution : public Kernel {
     const bool pointwise = pointwiseShape && tactic_.rfind("implicit_gemm", 0) != 0;
     const bool xBlocked = in[0]->layout == Layout::kBlocked8, yBlocked = outs[0]->layout == Layout::kBlocked8;
     if ((xBlocked || yBlocked) && blocked_) {
-      BlockedConvolution::Finish finish;
-      finish.bias = bias_.empty() ? nullptr : bias_.data();
+      BlockedConvolution::Finish finish = blockedFinish();
       if (residual_) finish.residual = BlockedConvolution::in(*in[1]);
-      clampBounds(finish.lower, finish.upper);
-      finish.round = activation_.round;
       return blocked_->run(batch, size[1], size[2], out[1], out[2], pad + 1, BlockedConvolution::in(*in[0]), xBlocked, BlockedConvolution::out(*outs[0]), yBlocked, finish);
     }
     if (xBlocked || yBlocked) {
@@ -355,6 +344,15 @@ class Convolution : public Kernel {
     float lower, upper;
     clampBounds(lower, upper);
     for (int64_t i = 0; i < 8 && c0 + i < outChannels_; i++) finish[i] = {bias_.empty() ? 0.0f : bias_[c0 + i], lower, upper};
+  }
+
+  // What the blocked kernels do to this layer's sums: bias, the clamp, the rounding (the residual is the caller's).
+  BlockedConvolution::Finish blockedFinish() const {
+    BlockedConvolution::Finish finish;
+    finish.bias = bias_.empty() ? nullptr : bias_.data();
+    clampBounds(finish.lower, finish.upper);
+    finish.round = activation_.round;
+    return finish;
   }
 
   // The fused activation as a clamp (the blocked kernels take no other): ReLU [0, ∞), clip [α, β], none (−∞, ∞).
