@@ -129,12 +129,12 @@ export class Engine {
   readonly #fusedAway: ReadonlySet<string>;  // never allocated at the memory record's shapes
   #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
 
-  private constructor(native: NativeEngine, header: PlanHeader, plan: Uint8Array, weights: WeightSource | undefined) {
+  private constructor(native: NativeEngine, header: PlanHeader, fusedAway: ReadonlySet<string>, plan: Uint8Array, weights: WeightSource | undefined) {
     this.#native = native;
     this.#halfStorage = native.halfStorage();
     this.#channelBlocked = native.channelBlocked();
     this.#bfloat16Products = native.bfloat16Products();
-    this.#fusedAway = new Set(native.fusedAway(Object.fromEntries(header.inputs.map((t) => [t.name, shapeAt(header.memory.shapes, t.name, t.shape)]))));
+    this.#fusedAway = fusedAway;
     this.header = header;
     this.#plan = plan;
     this.#weights = weights;
@@ -157,7 +157,14 @@ export class Engine {
       native.dispose();
       throw new PlanError(`this plan needs CPU features this machine lacks: ${missing.join(", ")} (it was built on a CPU with ${header.builtOn.cpuFeatures.join(", ")}); rebuild it here`);
     }
-    return new Engine(native, header, Uint8Array.from(plan), options.weights);
+    let fusedAway: Set<string>;
+    try {
+      fusedAway = new Set(native.fusedAway(Object.fromEntries(header.inputs.map((t) => [t.name, shapeAt(header.memory.shapes, t.name, t.shape)]))));
+    } catch (error) {
+      native.dispose();
+      throw new PlanError(`the plan's layers do not take its own opt shapes: ${(error as Error).message}`);
+    }
+    return new Engine(native, header, fusedAway, Uint8Array.from(plan), options.weights);
   }
 
   /** An engine from a plan file written by `save`. */
@@ -280,6 +287,15 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
         for (const dims of [p?.min, p?.max, p?.opt]) if (!Array.isArray(dims) || dims.length !== t.shape.length || dims.some((d) => typeof d !== "number")) bad(`profile of '${t.name}'`);
       }
     });
+  }
+  // The memory record's shapes reach the native shape inference (fusedAway), so they must be shapes the inputs take.
+  const shapes = header.memory.shapes;
+  if (typeof shapes !== "object" || shapes === null || !Object.values(shapes).every(Array.isArray)) bad("memory shapes missing");
+  for (const t of header.inputs) {
+    const dims = shapeAt(shapes, t.name, t.shape), profile = t.profiles?.[0];
+    const fits = dims.length === t.shape.length && dims.every((d, i) => Number.isInteger(d) && d >= 1 && d <= 2 ** 31 && (t.shape[i]! < 0 || d === t.shape[i])
+      && (!profile || (d >= profile.min[i]! && d <= profile.max[i]!)));
+    if (!fits) bad(`memory shape of '${t.name}' is not one the input takes`);
   }
   return header;
 }

@@ -48,6 +48,38 @@ describe("malformed fused element-wise chains", () => {
   });
 });
 
+/** The plan with its JSON header edited (and the checksum recomputed). */
+function withHeaderEdit(plan: Uint8Array, edit: (header: Record<string, any>) => void): Uint8Array {
+  const at = 8 + 4, view = new DataView(plan.buffer, plan.byteOffset);
+  const length = view.getUint32(at, true);
+  const header = JSON.parse(new TextDecoder().decode(plan.subarray(at + 4, at + 4 + length)));
+  edit(header);
+  const text = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(plan.length - length + text.length);
+  out.set(plan.subarray(0, at));
+  new DataView(out.buffer).setUint32(at, text.length, true);
+  out.set(text, at + 4);
+  out.set(plan.subarray(at + 4 + length), at + 4 + text.length);
+  return resealed(out);
+}
+
+describe("the header's memory record", () => {
+  // Its shapes reach the native shape inference when the engine lists the tensors fused chains never allocate.
+  it.each([
+    ["missing", (h: Record<string, any>) => { delete h.memory.shapes; }, /memory shapes missing/],
+    ["not lists", (h: Record<string, any>) => { h.memory.shapes = { x: {} }; }, /memory shapes missing/],
+    ["of another rank", (h: Record<string, any>) => { h.memory.shapes = { x: [1, 2, 6] }; }, /memory shape of 'x'/],
+    ["outside the profile", (h: Record<string, any>) => { h.memory.shapes = { x: [5, 2, 6, 6] }; }, /memory shape of 'x'/],
+    ["against a fixed dimension", (h: Record<string, any>) => { h.memory.shapes = { x: [1, 3, 6, 6] }; }, /memory shape of 'x'/],
+  ])("%s is a PlanError", async (_, edit, message) => {
+    const plan = (await smallEngine()).serialize();
+    await expect(Engine.deserialize(withHeaderEdit(plan, () => {}))).resolves.toBeInstanceOf(Engine);
+    const error = await Engine.deserialize(withHeaderEdit(plan, edit)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PlanError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
 describe("plan fuzzing", () => {
   it("5,000 mutated plans (half resealed past the checksum) give only PlanErrors or working engines", async () => {
     const plan = (await smallEngine()).serialize();
