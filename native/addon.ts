@@ -49,6 +49,7 @@ export interface NativeAddon {
   Engine: { deserialize(plan: Uint8Array): Promise<NativeEngine> };
   cpuFeatures(): string[];
   int8KernelName(): string;
+  gemmTileName(): string;
   recordTensorRTLowering(plan: Uint8Array): { calls: { target: string; method: string; args: string }[]; weights: { owner: string; values: Float32Array }[] };
   /** Whether the addon was built with the TensorRT backend. */
   tensorrt: boolean;

@@ -114,6 +114,13 @@ export interface ExecuteOptions {
 export const int8KernelName = (): string => addon().int8KernelName();
 
 /**
+ * The register tile of the float32 GEMM (convolutions, Winograd's products, dense layers): "12x16", rows of 16-float
+ * vectors on CPUs with AVX-512, else "6x16", of 8-float vectors (both compute the same bits). NETDEF_WIDE_TILES=0,
+ * set before the first engine loads, keeps the 6x16 tile.
+ */
+export const gemmTileName = (): string => addon().gemmTileName();
+
+/**
  * A built network, ready to run: TensorRT's ICudaEngine for the builtin backend. Deserialised from a plan;
  * any number of execution contexts share it.
  */

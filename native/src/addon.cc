@@ -71,6 +71,7 @@ static Napi::Object initNetdef(Napi::Env env, Napi::Object exports) {
   exports.Set("ExecutionContext", ContextWrap::define(env));
   exports.Set("cpuFeatures", Napi::Function::New(env, cpuFeaturesJs));
   exports.Set("int8KernelName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), int8KernelName()); }));
+  exports.Set("gemmTileName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), wideTiles() ? "12x16" : "6x16"); }));
   exports.Set("recordTensorRTLowering", Napi::Function::New(env, recordTensorRTLoweringJs));
 #ifdef NETDEF_WITH_TENSORRT
   defineTensorRT(env, exports);

@@ -1,11 +1,16 @@
 // Every layer kind and option variant, builtin engine vs onnxruntime (CPU) on the ONNX export: random inputs and
 // weights, float32, |builtin − onnxruntime| ≤ 1e-5·max|onnxruntime| + 1e-6. One row per variant.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, exportOnnx, Network, OnnxExportError, roundToBfloat16, roundToFloat16, UNARY_OPS, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
 import { onInt8Grid } from "../fixtures.js";
 import { agreement, runBoth, type OracleCase } from "./oracle.js";
+import { img, tacticCases } from "./tactic-cases.js";
 
-const img = (c = 3, h = 7, w = 7) => ({ x: { shape: [2, c, h, w] } });
+const run = promisify(execFile);
+
 const cases: Record<string, OracleCase> = {
   "conv 3×3 pad 1": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, padding: 1, weights: { kernel: w(4, 3, 3, 3), bias: w(4) } }) },
   "conv stride 2, no bias": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, stride: 2, bias: false, weights: { kernel: w(4, 3, 3, 3) } }) },
@@ -155,36 +160,6 @@ describe("builtin engine vs onnxruntime", () => {
   });
 });
 
-// Every implementation of a convolution on the same case (pinned with BuildOptions.tactics), so each tactic meets
-// the oracle on its own, whatever the shape rules would pick: partial blocks of output channels and of pixels,
-// stride, dilation, asymmetric and same_upper padding, groups, 1-d and 3-d, fused residual and activations, batch 2;
-// for direct_c16 both its 16- and 8-channel tiles.
-const gemm = ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16"];
-const winograd = ["winograd_2x2_3x3", "winograd_4x4_3x3"];
-const tacticCases: Record<string, OracleCase & { tactics: string[] }> = {
-  "3×3 16→24 pad 1 on 9×11": { tactics: [...gemm, ...winograd, "direct_rows"], inputs: img(16, 9, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 3, padding: 1, weights: { kernel: w(24, 16, 3, 3), bias: w(24) } }) },
-  "5×5 20→50 on 12×12 (LeNet's conv2)": { tactics: [...gemm, "direct_rows"], inputs: img(20, 12, 12), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 50, kernel: 5, weights: { kernel: w(50, 20, 5, 5), bias: w(50) } }) },
-  "3×3 stride 2 dilation 2, pre/post padding [2, 0]/[1, 3]": { tactics: [...gemm, "direct_rows"], inputs: img(12, 13, 14), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 19, kernel: 3, stride: 2, dilation: 2, prePadding: [2, 0], postPadding: [1, 3], weights: { kernel: w(19, 12, 3, 3), bias: w(19) } }) },
-  "stem-like 3→8, 3×3 stride 2 pad 1 on 97×131 at batch 1 (padded rows shared between threads, split by phase)": { tactics: [...gemm, "direct_rows"], inputs: { x: { shape: [1, 3, 97, 131] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 8, kernel: 3, stride: 2, padding: 1, weights: { kernel: w(8, 3, 3, 3), bias: w(8) } }) },
-  "5×5 stride 3 pad 2 on 19×23 (three column phases)": { tactics: [...gemm, "direct_rows"], inputs: img(4, 19, 23), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 7, kernel: 5, stride: 3, padding: 2, weights: { kernel: w(7, 4, 5, 5), bias: w(7) } }) },
-  "4×3 stride [2, 1] same_upper": { tactics: [...gemm, "direct_rows"], inputs: img(9, 10, 7), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: [4, 3], stride: [2, 1], paddingMode: "same_upper", bias: false, weights: { kernel: w(16, 9, 4, 3) } }) },
-  "groups 2, 9 filters each": { tactics: [...gemm, "direct_rows"], inputs: img(8, 9, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 18, kernel: 3, groups: 2, padding: 1, weights: { kernel: w(18, 4, 3, 3), bias: w(18) } }) },
-  "1-d, kernel 5": { tactics: [...gemm, "direct_rows"], inputs: { x: { shape: [2, 12, 40] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 17, kernel: 5, padding: 2, weights: { kernel: w(17, 12, 5), bias: w(17) } }) },
-  "3-d, 3×3×3 pad 1": { tactics: [...gemm, "direct_rows"], inputs: { x: { shape: [1, 4, 4, 5, 6] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 4, 3, 3, 3), bias: w(16) } }) },
-  "3×3 16→20 pad 1 on 37×30 (10 × 8 tiles of 4×4 in 5 panels, 19 × 15 of 2×2)": { tactics: ["direct_c16", ...winograd], inputs: img(16, 37, 30), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: w(20, 16, 3, 3), bias: w(20) } }) },
-  "3×3 16→16 no padding on 8×7": { tactics: [...winograd, "direct_c16", "direct_rows"], inputs: img(16, 8, 7), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, bias: false, weights: { kernel: w(16, 16, 3, 3) } }) },
-  "3×3 20→17 pre/post padding [0, 2]/[2, 1] on 6×5": { tactics: [...winograd, "direct_c16", "direct_rows"], inputs: img(20, 6, 5), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 17, kernel: 3, prePadding: [0, 2], postPadding: [2, 1], weights: { kernel: w(17, 20, 3, 3), bias: w(17) } }) },
-  "3×3 16→16 same_lower on 6×6": { tactics: [...winograd, "direct_c16"], inputs: img(16, 6, 6), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, paddingMode: "same_lower", weights: { kernel: w(16, 16, 3, 3), bias: w(16) } }) },
-  "64→64 on 56×56 + residual, batch 5 (Winograd takes the images in groups: 4 + 1 of 4×4 tiles, 2 + 2 + 1 of 2×2)": { tactics: winograd, inputs: { x: { shape: [5, 64, 56, 56] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 64, kernel: 3, padding: 1, weights: { kernel: w(64, 64, 3, 3), bias: w(64) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
-  "256→32 on 7×7 (long sums)": { tactics: [...gemm, ...winograd, "direct_rows"], inputs: { x: { shape: [1, 256, 7, 7] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 32, kernel: 3, padding: 1, weights: { kernel: w(32, 256, 3, 3), bias: w(32) } }) },
-  "+ residual + relu (fused)": { tactics: [...gemm, ...winograd, "direct_rows"], inputs: img(16, 10, 10), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 16, 3, 3), bias: w(16) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
-  "20 channels + residual + relu (fused; a last block of 4)": { tactics: [...gemm, "direct_rows"], inputs: img(20, 9, 7), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: w(20, 20, 3, 3), bias: w(20) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
-  "+ sigmoid (fused)": { tactics: [...gemm, "direct_rows"], inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, stride: 2, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("s", { type: "sigmoid" }) },
-  "+ clip [−0.1, 0.2] (fused)": { tactics: [...gemm, "direct_rows"], inputs: img(10, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 12, kernel: 3, padding: 1, weights: { kernel: w(12, 10, 3, 3), bias: w(12) } }).addActivation("clip", { type: "clip", alpha: -0.1, beta: 0.2 }) },
-  "1×1 24→24 + residual + relu on 8×8 (whole 6 × 16 tiles)": { tactics: ["pointwise_gemm", "direct_c16"], inputs: img(24, 8, 8), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 1, weights: { kernel: w(24, 24, 1, 1), bias: w(24) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
-  "1×1 32→20 on 7×9": { tactics: ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"], inputs: img(32, 7, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 1, weights: { kernel: w(20, 32, 1, 1), bias: w(20) } }) },
-};
-
 describe("every convolution tactic vs onnxruntime", () => {
   it.each(Object.entries(tacticCases).flatMap(([name, c]) => c.tactics.map((tactic) => [`${name}: ${tactic}`, c, tactic] as const)))("%s", async (_, c, tactic) => {
     for (const { builtin, onnxruntime } of await runBoth(c, 1, { tactics: { c: tactic } })) {
@@ -193,6 +168,44 @@ describe("every convolution tactic vs onnxruntime", () => {
       expect(ratio).toBeLessThanOrEqual(1);
     }
   });
+});
+
+// The float32 GEMM's two register tiles (12 × 16 of 16-float vectors where the CPU has AVX-512, 6 × 16 of 8-float
+// vectors elsewhere) run each sum as the same chain of FMAs, so they must give the same bits: every tactic case, a
+// dense layer at batch 20 (the packed GEMM) and a bfloat16 network (its 16-bit output stored from the tile), each in
+// a child process started with one tile. (The cases above meet onnxruntime with the CPU's own tile.)
+describe("the GEMM's register tiles", () => {
+  it("12x16 and 6x16 give the same bits", async () => {
+    const script = `
+      const { gemmTileName, Network, reducedFloat } = await import("netdef");
+      const { runBoth } = await import(${JSON.stringify(new URL("./oracle.ts", import.meta.url).pathname)});
+      const { tacticCases } = await import(${JSON.stringify(new URL("./tactic-cases.ts", import.meta.url).pathname)});
+      const outputs = [];
+      for (const c of Object.values(tacticCases)) for (const tactic of c.tactics)
+        for (const { builtin } of await runBoth(c, 1, { tactics: { c: tactic } })) outputs.push(Array.from(builtin.data));
+      const dense = { inputs: { x: { shape: [20, 75] } }, define: (_, { x }, w) => x.addFullyConnected("fc", { outFeatures: 37, weights: { kernel: w(37, 75), bias: w(37) } }).addActivation("r", { type: "relu" }) };
+      for (const { builtin } of await runBoth(dense)) outputs.push(Array.from(builtin.data));
+      const wave = (n, k) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
+      const net = new Network("bf16");
+      const x = net.addInput("x", "float32", [2, 16, 9, 10]);
+      net.markOutput(x.addConvolution("c", { outChannels: 19, kernel: 3, padding: 1, weights: { kernel: wave(19 * 16 * 9, 1.3), bias: wave(19, 0.7) } })
+        .addActivation("r", { type: "relu" }).addConvolution("d", { outChannels: 13, kernel: 3, stride: 2, weights: { kernel: wave(13 * 19 * 9, 0.9), bias: wave(13, 0.3) } }));
+      const engine = await reducedFloat(net, "bfloat16").build({ tactics: { c: "implicit_gemm_k256", d: "direct_rows" } });
+      const y = await engine.createExecutionContext().execute({ x: wave(2 * 16 * 9 * 10, 0.37) });
+      outputs.push(Array.from(y.d.data));
+      console.log(JSON.stringify({ tile: gemmTileName(), outputs }));`;
+    const outputs = async (env: Record<string, string>) => {
+      const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script],
+        { env: { ...process.env, NETDEF_BF16_DOT: "0", ...env }, maxBuffer: 1 << 28 });
+      return JSON.parse(stdout) as { tile: string; outputs: number[][] };
+    };
+    const [best, narrow] = await Promise.all([outputs({}), outputs({ NETDEF_WIDE_TILES: "0" })]);
+    expect(narrow.tile).toBe("6x16");
+    if (!/ avx512f .* avx512dq .* avx512bw .* avx512vl /.test(readFileSync("/proc/cpuinfo", "utf8"))) return;  // only the 6x16 tile on this CPU
+    expect(best.tile).toBe("12x16");
+    expect(best.outputs.length).toBe(narrow.outputs.length);
+    best.outputs.forEach((values, i) => expect(values, `output ${i}`).toEqual(narrow.outputs[i]));
+  }, 120_000);
 });
 
 // Winograd F(4×4)'s transforms scale by up to 8 and 1/24, so on long sums it strays further from the exact sum than

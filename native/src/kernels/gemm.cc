@@ -123,68 +123,20 @@ __attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr
   vmath::store(cr + 8, hi);
 }
 
-// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then (last K block) the epilogue on the tile while it is in
-// registers: row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit type, others on
-// the stored rows; stored to C or, for a 16-bit output, narrowed into it. A plain epilogue takes the short way.
-// With `Pairs`, A and B hold bfloat16 pairs instead of floats (see bf16PairsGemm): each step is two of K, multiplied
-// by VDPBF16PS, which adds both products of a 32-bit lane into its float32 sum.
-template <bool Pairs = false>
-__attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
-                 const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain, const int64_t* taps = nullptr, int64_t prefetchAhead = 0) {
-  Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
-  if constexpr (Pairs) {
-    for (int64_t k = 0; k < kc; k++) {
-      const float* row = bp + k * bStride;
-      Vec8 b0, b1;
-      __builtin_memcpy(&b0, row, sizeof(Vec8));
-      __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
-      const float* a = ap + k * kMR;
-      Vec8 a0 = vmath::broadcast(a), a1 = vmath::broadcast(a + 1), a2 = vmath::broadcast(a + 2);
-      vmath::dotPairs(c00, a0, b0); vmath::dotPairs(c01, a0, b1);
-      vmath::dotPairs(c10, a1, b0); vmath::dotPairs(c11, a1, b1);
-      vmath::dotPairs(c20, a2, b0); vmath::dotPairs(c21, a2, b1);
-      a0 = vmath::broadcast(a + 3); a1 = vmath::broadcast(a + 4); a2 = vmath::broadcast(a + 5);
-      vmath::dotPairs(c30, a0, b0); vmath::dotPairs(c31, a0, b1);
-      vmath::dotPairs(c40, a1, b0); vmath::dotPairs(c41, a1, b1);
-      vmath::dotPairs(c50, a2, b0); vmath::dotPairs(c51, a2, b1);
-    }
-    kc = 0;  // the float32 loops below do nothing
-  }
-  // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
-  // B's row k at bp + k·bStride, or (taps) at bp plus taps[k] bytes.
-  for (int64_t k = 0; k < kc && nr <= 8; k++) {
-    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
-    Vec8 b0;
-    __builtin_memcpy(&b0, row, sizeof(Vec8));
-    const float* a = ap + k * kMR;
-    c00 += a[0] * b0; c10 += a[1] * b0; c20 += a[2] * b0; c30 += a[3] * b0; c40 += a[4] * b0; c50 += a[5] * b0;
-  }
-  for (int64_t k = 0; k < kc && nr > 8; k++) {
-    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
-    if (prefetchAhead) __builtin_prefetch(row + prefetchAhead);
-    Vec8 b0, b1;
-    __builtin_memcpy(&b0, row, sizeof(Vec8));
-    __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
-    const float* a = ap + k * kMR;
-    c00 += a[0] * b0; c01 += a[0] * b1;
-    c10 += a[1] * b0; c11 += a[1] * b1;
-    c20 += a[2] * b0; c21 += a[2] * b1;
-    c30 += a[3] * b0; c31 += a[3] * b1;
-    c40 += a[4] * b0; c41 += a[4] * b1;
-    c50 += a[5] * b0; c51 += a[5] * b1;
-  }
+// The epilogue on a finished tile of C[0:mr, 0:nr] held in registers, rows[r] its row r (16 columns, two vectors):
+// on the last K block, row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit
+// type, others on the stored rows; stored to C (added to it on later K blocks) or, for a 16-bit output, narrowed into
+// it. A plain epilogue takes the short way.
+__attribute__((always_inline)) inline void finishTile(Vec8 (&rows)[kMR][2], float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
+                                                      int64_t col0, const PlainEpilogue& plain) {
   if (plain.on) {  // rows past mr are A's zero padding: not stored
     const float* bias = ep && ep->bias ? ep->bias + row0 : nullptr;
     const float* res = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
-    plainRow(c00, c01, nr, add, bias, res, plain, c);
-    if (mr > 1) plainRow(c10, c11, nr, add, bias ? bias + 1 : nullptr, res ? res + ldc : nullptr, plain, c + ldc);
-    if (mr > 2) plainRow(c20, c21, nr, add, bias ? bias + 2 : nullptr, res ? res + 2 * ldc : nullptr, plain, c + 2 * ldc);
-    if (mr > 3) plainRow(c30, c31, nr, add, bias ? bias + 3 : nullptr, res ? res + 3 * ldc : nullptr, plain, c + 3 * ldc);
-    if (mr > 4) plainRow(c40, c41, nr, add, bias ? bias + 4 : nullptr, res ? res + 4 * ldc : nullptr, plain, c + 4 * ldc);
-    if (mr > 5) plainRow(c50, c51, nr, add, bias ? bias + 5 : nullptr, res ? res + 5 * ldc : nullptr, plain, c + 5 * ldc);
+#pragma GCC unroll 6
+    for (int64_t r = 0; r < kMR; r++)
+      if (r < mr) plainRow(rows[r][0], rows[r][1], nr, add, bias ? bias + r : nullptr, res ? res + r * ldc : nullptr, plain, c + r * ldc);
     return;
   }
-  Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   using Type = ActivationFn::Type;
   using Round = ActivationFn::Round;
   const Type act = ep ? ep->activation.type : Type::kNone;
@@ -264,6 +216,153 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
   }
 }
 
+// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then the epilogue (finishTile) on the tile
+// while it is in registers.
+// With `Pairs`, A and B hold bfloat16 pairs instead of floats (see bf16PairsGemm): each step is two of K, multiplied
+// by VDPBF16PS, which adds both products of a 32-bit lane into its float32 sum.
+template <bool Pairs = false>
+__attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
+                 const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain, const int64_t* taps = nullptr, int64_t prefetchAhead = 0) {
+  Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+  if constexpr (Pairs) {
+    for (int64_t k = 0; k < kc; k++) {
+      const float* row = bp + k * bStride;
+      Vec8 b0, b1;
+      __builtin_memcpy(&b0, row, sizeof(Vec8));
+      __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
+      const float* a = ap + k * kMR;
+      Vec8 a0 = vmath::broadcast(a), a1 = vmath::broadcast(a + 1), a2 = vmath::broadcast(a + 2);
+      vmath::dotPairs(c00, a0, b0); vmath::dotPairs(c01, a0, b1);
+      vmath::dotPairs(c10, a1, b0); vmath::dotPairs(c11, a1, b1);
+      vmath::dotPairs(c20, a2, b0); vmath::dotPairs(c21, a2, b1);
+      a0 = vmath::broadcast(a + 3); a1 = vmath::broadcast(a + 4); a2 = vmath::broadcast(a + 5);
+      vmath::dotPairs(c30, a0, b0); vmath::dotPairs(c31, a0, b1);
+      vmath::dotPairs(c40, a1, b0); vmath::dotPairs(c41, a1, b1);
+      vmath::dotPairs(c50, a2, b0); vmath::dotPairs(c51, a2, b1);
+    }
+    kc = 0;  // the float32 loops below do nothing
+  }
+  // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
+  // B's row k at bp + k·bStride, or (taps) at bp plus taps[k] bytes.
+  for (int64_t k = 0; k < kc && nr <= 8; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
+    Vec8 b0;
+    __builtin_memcpy(&b0, row, sizeof(Vec8));
+    const float* a = ap + k * kMR;
+    c00 += a[0] * b0; c10 += a[1] * b0; c20 += a[2] * b0; c30 += a[3] * b0; c40 += a[4] * b0; c50 += a[5] * b0;
+  }
+  for (int64_t k = 0; k < kc && nr > 8; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
+    if (prefetchAhead) __builtin_prefetch(row + prefetchAhead);
+    Vec8 b0, b1;
+    __builtin_memcpy(&b0, row, sizeof(Vec8));
+    __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
+    const float* a = ap + k * kMR;
+    c00 += a[0] * b0; c01 += a[0] * b1;
+    c10 += a[1] * b0; c11 += a[1] * b1;
+    c20 += a[2] * b0; c21 += a[2] * b1;
+    c30 += a[3] * b0; c31 += a[3] * b1;
+    c40 += a[4] * b0; c41 += a[4] * b1;
+    c50 += a[5] * b0; c51 += a[5] * b1;
+  }
+  Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  finishTile(rows, c, ldc, mr, nr, add, ep, row0, col0, plain);
+}
+
+#if defined(__x86_64__)
+// Sixteen floats, one AVX-512 register.
+typedef float Vec16 __attribute__((vector_size(64)));
+#define NETDEF_WIDE __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq")))
+
+// microKernel for CPUs with AVX-512: on a Xeon (two 16-float FMA units) the 6 × 16 tile of 8-float vectors runs at
+// half the FMA rate (87 of 178 GFLOP/s on one core of a Xeon 5th gen: an 8-float FMA issues at the rate of a 16-float
+// one), and 6 accumulators of 16 floats would leave the FMA latency uncovered. So two A panels (12 rows) meet one B
+// panel, one 16-float accumulator a row: 12 FMA chains, a 16-float load and 12 broadcasts a step (178 GFLOP/s, the
+// peak; on Zen 4, whose 16-float FMA takes two 8-float slots, the same rate as before). `Panels` 1 for a last odd
+// panel. Each sum is the same chain of FMAs in the same order as microKernel's: the results are the same bits.
+template <int Panels>
+NETDEF_WIDE __attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, int64_t bStride,
+                                                                       float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
+                                                                       int64_t col0, const PlainEpilogue& plain, const int64_t* taps, int64_t prefetchAhead) {
+  Vec16 acc[kMR * Panels] = {};
+  for (int64_t k = 0; k < kc; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
+    if (prefetchAhead) __builtin_prefetch(row + prefetchAhead);
+    // A last panel of at most 8 columns is read as 8 (B read in place may end there), the upper lanes zero.
+    Vec16 b;
+    if (nr > 8) {
+      __builtin_memcpy(&b, row, sizeof b);
+    } else {
+      const Vec8 low = vmath::load(row);
+      b = __builtin_shufflevector(low, Vec8{}, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+    const float* a = ap + k * kMR;
+#pragma GCC unroll 6
+    for (int r = 0; r < kMR; r++) acc[r] += a[r] * b;
+    if constexpr (Panels == 2) {
+      const float* a2 = ap2 + k * kMR;
+#pragma GCC unroll 6
+      for (int r = 0; r < kMR; r++) acc[kMR + r] += a2[r] * b;
+    }
+  }
+#pragma GCC unroll 2
+  for (int half = 0; half < Panels; half++) {
+    Vec8 rows[kMR][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < kMR; r++) {
+      rows[r][0] = __builtin_shufflevector(acc[half * kMR + r], acc[half * kMR + r], 0, 1, 2, 3, 4, 5, 6, 7);
+      rows[r][1] = __builtin_shufflevector(acc[half * kMR + r], acc[half * kMR + r], 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+    finishTile(rows, c + half * kMR * ldc, ldc, std::min(kMR, mr - half * kMR), nr, add, ep, row0 + half * kMR, col0, plain);
+  }
+}
+
+// sweepTiles' loop with wideMicroKernel: A panels in pairs, [p0, p1) starting a pair.
+NETDEF_WIDE void sweepWideTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride,
+                                int64_t q0, int64_t q1, bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
+  const PlainEpilogue plain = plainEpilogue(ep);
+  const int64_t pairs = (p1 - p0 + 1) / 2;
+  const int64_t outer = panelsOuter ? q1 - q0 : pairs, inner = panelsOuter ? pairs : q1 - q0;
+  for (int64_t i = 0; i < outer; i++)
+    for (int64_t j = 0; j < inner; j++) {
+      const int64_t p = p0 + 2 * (panelsOuter ? j : i), q = panelsOuter ? q0 + i : q0 + j;
+      const int64_t bStride = strides ? strides[q - q0] : stride;
+      const int64_t ahead = p == p0 && bStride != kNR ? fetchAhead : 0;  // B read in place: see sgemmPackedB
+      float* tile = C + p * kMR * ldc + q * kNR;
+      const int64_t mr = std::min(2 * kMR, M - p * kMR), nr = std::min(kNR, N - q * kNR);
+      if (p + 1 < p1) wideMicroKernel<2>(kc, ap + p * aStride, ap + (p + 1) * aStride, bps[q - q0], bStride, tile, ldc, mr, nr, add, ep, p * kMR, q * kNR, plain, nullptr, ahead);
+      else wideMicroKernel<1>(kc, ap + p * aStride, nullptr, bps[q - q0], bStride, tile, ldc, mr, nr, add, ep, p * kMR, q * kNR, plain, nullptr, ahead);
+    }
+}
+
+// sgemmTaps with wideMicroKernel.
+NETDEF_WIDE void wideTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0, const GemmEpilogue* epilogue) {
+  const PlainEpilogue plain = plainEpilogue(epilogue);
+  const int64_t mPanels = (M + kMR - 1) / kMR;
+  for (int64_t p = 0; p < mPanels; p += 2) {
+    const int64_t mr = std::min(2 * kMR, M - p * kMR);
+    if (p + 1 < mPanels) wideMicroKernel<2>(K, prepackedA + p * K * kMR, prepackedA + (p + 1) * K * kMR, b, 0, C + p * kMR * ldc, ldc, mr, nr, false, epilogue, p * kMR, col0, plain, taps, 0);
+    else wideMicroKernel<1>(K, prepackedA + p * K * kMR, nullptr, b, 0, C + p * kMR * ldc, ldc, mr, nr, false, epilogue, p * kMR, col0, plain, taps, 0);
+  }
+}
+#endif
+
+}  // namespace
+
+// Whether the float32 GEMM runs wideMicroKernel: on CPUs with AVX-512, unless NETDEF_WIDE_TILES=0 (read once, at the
+// first GEMM: tests compare the two in a child process).
+bool wideTiles() {
+#if defined(__x86_64__)
+  static const bool wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
+                           && !(std::getenv("NETDEF_WIDE_TILES") && std::string(std::getenv("NETDEF_WIDE_TILES")) == "0");
+  return wide;
+#else
+  return false;
+#endif
+}
+
+namespace {
+
 // The micro-kernel over A panels [p0, p1) (`aStride` floats apart) × B panels [q0, q1) (bps[q − q0], rows
 // strides[q − q0] apart, or `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one
 // call for the block with the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the
@@ -308,6 +407,9 @@ using SweepFn = void (*)(int64_t, const float*, int64_t, int64_t, int64_t, const
 
 NETDEF_CLONES
 void sgemmTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0, const GemmEpilogue* epilogue) {
+#if defined(__x86_64__)
+  if (wideTiles()) return wideTaps(M, nr, K, prepackedA, b, taps, C, ldc, col0, epilogue);
+#endif
   const PlainEpilogue plain = plainEpilogue(epilogue);
   const int64_t mPanels = (M + kMR - 1) / kMR;
   for (int64_t p = 0; p < mPanels; p++)
@@ -383,7 +485,9 @@ void gemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
   // chunks of A panels (a few tens of KiB, kept in L2) and run them against each B panel in turn (kept in L1), so
   // large weights stream from memory once.
   const bool wide = nPanels >= 8;
-  const int64_t mChunks = balancedParts(mPanels, std::min<int64_t>(8, std::max<int64_t>(1, mPanels / 8)));
+  // Chunks of A panels start at even panels: the wide sweep takes them in pairs.
+  const int64_t mPairs = (mPanels + 1) / 2, mChunks = balancedParts(mPairs, (std::clamp<int64_t>(mPanels / 8, 1, 8) + 1) / 2);
+  const auto chunkBegin = [&](int64_t chunk) { return std::min(mPanels, 2 * partBegin(mPairs, mChunks, chunk)); };
   const bool parallel = M * N * K > (1 << 16);
   const bool oneThread = !parallel || insideParallelLoop();
   // K blocks where B needs none. A narrow B is packed whole: up to 1,024 deep in one block, each tile finished in
@@ -451,7 +555,7 @@ void gemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
     const float** panels = panelList.data();
     parallelFor(nPanels, [&](int64_t q) { panels[q] = packB(k0, kc, q * kNR, std::min(kNR, N - q * kNR), shared + q * kNR * kc); }, N * kc > (1 << 13));
     parallelFor(mChunks, [&](int64_t chunk) {
-      sweep(kc, ap, aStride, partBegin(mPanels, mChunks, chunk), partBegin(mPanels, mChunks, chunk + 1), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep, 0);
+      sweep(kc, ap, aStride, chunkBegin(chunk), chunkBegin(chunk + 1), panels, nullptr, kNR, 0, nPanels, true, M, N, C, ldc, add, ep, 0);
     }, parallel);
   }
 }
@@ -460,6 +564,9 @@ void gemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, c
 
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
                   const float* prepackedA, const GemmEpilogue* epilogue, const float* rowMajorB, int64_t ldb) {
+#if defined(__x86_64__)
+  if (wideTiles()) return gemmPackedB(M, N, K, A, lda, packB, C, ldc, accumulate, kBlock, prepackedA, epilogue, rowMajorB, ldb, sweepWideTiles);
+#endif
   gemmPackedB(M, N, K, A, lda, packB, C, ldc, accumulate, kBlock, prepackedA, epilogue, rowMajorB, ldb, sweepTiles);
 }
 

@@ -294,6 +294,9 @@ inline GemmEpilogue convolutionEpilogue(const ImageIO& image, int64_t offset, co
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
                   int64_t kBlock = 256, const float* prepackedA = nullptr, const GemmEpilogue* epilogue = nullptr, const float* rowMajorB = nullptr, int64_t ldb = 0);
 
+// Whether the float32 GEMM runs its tile of 16-float vectors (CPUs with AVX-512, unless NETDEF_WIDE_TILES=0 at start).
+bool wideTiles();
+
 // C[0:M, 0:nr] = A · B, nr ≤ 16, A prepacked (prepackA), B's row k the nr floats at b plus taps[k]
 // bytes (a convolution's input read in place, a window's taps apart), then the epilogue (its bias, residual and
 // 16-bit output indexed from column col0 of rows 0…M).
