@@ -173,7 +173,8 @@ describe("every convolution tactic vs onnxruntime", () => {
 // The float32 GEMM's two register tiles (12 × 16 of 16-float vectors where the CPU has AVX-512, 6 × 16 of 8-float
 // vectors elsewhere) run each sum as the same chain of FMAs, so they must give the same bits: every tactic case, a
 // dense layer at batch 20 (the packed GEMM) and a bfloat16 network (its 16-bit output stored from the tile), each in
-// a child process started with one tile. (The cases above meet onnxruntime with the CPU's own tile.)
+// a child process started with one tile; and the channel-blocked convolutions' tiles (16 channels as one vector or
+// two). (The cases above meet onnxruntime with the CPU's own tile.)
 describe("the GEMM's register tiles", () => {
   it("12x16 and 6x16 give the same bits", async () => {
     const script = `
@@ -193,6 +194,24 @@ describe("the GEMM's register tiles", () => {
       const engine = await reducedFloat(net, "bfloat16").build({ tactics: { c: "implicit_gemm_k256", d: "direct_rows" } });
       const y = await engine.createExecutionContext().execute({ x: wave(2 * 16 * 9 * 10, 0.37) });
       outputs.push(Array.from(y.d.data));
+      // The channel-blocked kernels (stem, 1×1 between blocked tensors, 24 channels: a last panel of 8), in float32
+      // and in bfloat16 storage, fused at batch 2 and not at batch 1.
+      const blocked = new Network("blocked");
+      const image = blocked.addInput("x", "float32", [-1, 3, 29, 31]);
+      const stem = image.addConvolution("stem", { outChannels: 24, kernel: 3, stride: 2, padding: 1, weights: { kernel: wave(24 * 27, 0.6), bias: wave(24, 0.2) } }).addActivation("s6", { type: "clip", alpha: 0, beta: 6 });
+      const expand = stem.addConvolution("expand", { outChannels: 96, kernel: 1, weights: { kernel: wave(96 * 24, 0.8), bias: wave(96, 0.4) } }).addActivation("e6", { type: "clip", alpha: 0, beta: 6 });
+      const dw = expand.addConvolution("dw", { outChannels: 96, kernel: 3, padding: 1, groups: 96, weights: { kernel: wave(96 * 9, 1.1), bias: wave(96, 0.5) } }).addActivation("d6", { type: "clip", alpha: 0, beta: 6 });
+      const project = dw.addConvolution("project", { outChannels: 24, kernel: 1, weights: { kernel: wave(24 * 96, 0.45), bias: wave(24, 0.9) } }).addElementWise("add", stem, "sum");
+      blocked.markOutput(project.addConvolution("head", { outChannels: 40, kernel: 1, weights: { kernel: wave(40 * 24, 0.33), bias: wave(40, 0.1) } }));
+      const profiles = [{ x: { min: [1, 3, 29, 31], opt: [1, 3, 29, 31], max: [2, 3, 29, 31] } }];
+      for (const network of [blocked, reducedFloat(blocked, "bfloat16")]) {
+        const built = await network.build({ profiles });
+        if (built.inspect().channelBlocked.layers.length < 4) throw new Error("the blocked kernels did not run");
+        for (const batch of [1, 2]) {
+          const out = await built.createExecutionContext().execute({ x: { data: wave(batch * 3 * 29 * 31, 0.21), shape: [batch, 3, 29, 31] } });
+          outputs.push(Array.from(out.head.data));
+        }
+      }
       console.log(JSON.stringify({ tile: gemmTileName(), outputs }));`;
     const outputs = async (env: Record<string, string>) => {
       const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script],
@@ -201,7 +220,8 @@ describe("the GEMM's register tiles", () => {
     };
     const [best, narrow] = await Promise.all([outputs({}), outputs({ NETDEF_WIDE_TILES: "0" })]);
     expect(narrow.tile).toBe("6x16");
-    if (!/ avx512f .* avx512dq .* avx512bw .* avx512vl /.test(readFileSync("/proc/cpuinfo", "utf8"))) return;  // only the 6x16 tile on this CPU
+    const flags = new Set(readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1]?.trim().split(/\s+/));
+    if (!["avx512f", "avx512dq", "avx512bw", "avx512vl"].every((f) => flags.has(f))) return;  // only the 6x16 tile on this CPU
     expect(best.tile).toBe("12x16");
     expect(best.outputs.length).toBe(narrow.outputs.length);
     best.outputs.forEach((values, i) => expect(values, `output ${i}`).toEqual(narrow.outputs[i]));

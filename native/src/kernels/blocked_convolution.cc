@@ -31,8 +31,43 @@ struct Source {
 
 // Σ_k value(k, i) · w[k, 0 … 8·NV) for the tile's MR pixels, w the panel of NV vectors a row. Pairs: channels 2p and
 // 2p + 1 of a pixel are one 32-bit broadcast, multiplied by VDPBF16PS against row p of the panel's weight pairs.
-template <int MR, int NV, Terms T>
+// `Wide` (wideTiles(), code compiled for AVX-512): a panel of 16 channels as one 16-float vector a pixel, so up to
+// 12 pixels make the 12 FMA chains (two 8-float vectors a pixel issue at half the FMA rate of a Xeon); the same
+// FMAs on the same values, so the same bits.
+template <int MR, int NV, Terms T, bool Wide>
 __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
+  if constexpr (Wide && NV == 2 && T != Terms::kPairs) {
+    Vec16 a[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) a[i] = Vec16{};
+    if constexpr (T == Terms::kBlocked) {
+      for (int64_t kb = 0; kb < K; kb += 8) {
+        const float* xb = s.x + kb * s.pixels;
+        const float* wb = w + kb * 16;
+#pragma GCC unroll 8
+        for (int kk = 0; kk < 8; kk++) {
+          Vec16 wv;
+          __builtin_memcpy(&wv, wb + kk * 16, sizeof wv);
+#pragma GCC unroll 12
+          for (int i = 0; i < MR; i++) a[i] += xb[i * 8 + kk] * wv;
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < K; k++) {
+        const float* xk = s.x + s.taps[k];
+        Vec16 wv;
+        __builtin_memcpy(&wv, w + k * 16, sizeof wv);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) a[i] += xk[i * s.step] * wv;
+      }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+      acc[i][0] = __builtin_shufflevector(a[i], a[i], 0, 1, 2, 3, 4, 5, 6, 7);
+      acc[i][1] = __builtin_shufflevector(a[i], a[i], 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+    return;
+  }
   Vec8 a[MR][NV];
 #pragma GCC unroll 12
   for (int i = 0; i < MR; i++)
@@ -91,26 +126,30 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
     for (int j = 0; j < NV; j++) acc[i][j] = a[i][j];
 }
 
-template <int NV, Terms T>
+// The most pixels a tile of a panel `nv` vectors wide takes: 12 accumulators.
+template <Terms T, bool Wide>
+constexpr int64_t tilePixels(int64_t nv) { return nv == 2 && !(Wide && T != Terms::kPairs) ? kTilePixels : kMaxRows; }
+
+template <int NV, Terms T, bool Wide>
 __attribute__((always_inline)) inline void sums(int mr, int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
-  if constexpr (NV == 1) {
+  if constexpr (tilePixels<T, Wide>(NV) == kMaxRows) {
     switch (mr) {
-      case 12: return tileSums<12, 1, T>(K, s, w, acc);
-      case 11: return tileSums<11, 1, T>(K, s, w, acc);
-      case 10: return tileSums<10, 1, T>(K, s, w, acc);
-      case 9: return tileSums<9, 1, T>(K, s, w, acc);
-      case 8: return tileSums<8, 1, T>(K, s, w, acc);
-      case 7: return tileSums<7, 1, T>(K, s, w, acc);
+      case 12: return tileSums<12, NV, T, Wide>(K, s, w, acc);
+      case 11: return tileSums<11, NV, T, Wide>(K, s, w, acc);
+      case 10: return tileSums<10, NV, T, Wide>(K, s, w, acc);
+      case 9: return tileSums<9, NV, T, Wide>(K, s, w, acc);
+      case 8: return tileSums<8, NV, T, Wide>(K, s, w, acc);
+      case 7: return tileSums<7, NV, T, Wide>(K, s, w, acc);
       default: break;
     }
   }
   switch (mr) {
-    case 6: return tileSums<6, NV, T>(K, s, w, acc);
-    case 5: return tileSums<5, NV, T>(K, s, w, acc);
-    case 4: return tileSums<4, NV, T>(K, s, w, acc);
-    case 3: return tileSums<3, NV, T>(K, s, w, acc);
-    case 2: return tileSums<2, NV, T>(K, s, w, acc);
-    default: return tileSums<1, NV, T>(K, s, w, acc);
+    case 6: return tileSums<6, NV, T, Wide>(K, s, w, acc);
+    case 5: return tileSums<5, NV, T, Wide>(K, s, w, acc);
+    case 4: return tileSums<4, NV, T, Wide>(K, s, w, acc);
+    case 3: return tileSums<3, NV, T, Wide>(K, s, w, acc);
+    case 2: return tileSums<2, NV, T, Wide>(K, s, w, acc);
+    default: return tileSums<1, NV, T, Wide>(K, s, w, acc);
   }
 }
 
@@ -130,7 +169,7 @@ struct Target {
 // read the whole panel for one pixel). Panel g starts at m0·K (pairs: m0·K/2). `Plain`: float32 output, no 16-bit
 // residual, no rounding, so the finish of each vector is an add, a clamp and a store (with the other cases' branches
 // in it, MobileNetV2 in float32 ran 5–8 % slower at batch 8).
-template <Terms T, bool Plain>
+template <Terms T, bool Plain, bool Wide>
 __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s,
                                                    const Target& target) {
   const Target t = target;  // a local: the stores below cannot alias its fields, which then stay in registers
@@ -144,14 +183,14 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
     Vec8 b[2] = {Vec8{}, Vec8{}};
     for (int64_t j = 0; j < width; j++) b[j / 8][j % 8] = t.bias ? t.bias[m0 + j] : 0.0f;
     // Tiles of near-equal size, the first count % tiles one pixel larger (found by increments: no division per tile).
-    const int64_t most = nv == 2 ? kTilePixels : kMaxRows, tiles = (count + most - 1) / most, base = count / tiles, larger = count % tiles;
+    const int64_t most = tilePixels<T, Wide>(nv), tiles = (count + most - 1) / most, base = count / tiles, larger = count % tiles;
     for (int64_t tile = 0, done = 0, mr; tile < tiles; tile++, done += mr) {
       mr = base + (tile < larger ? 1 : 0);
       if (T == Terms::kPairs) s.x16 = x16 + done * step;
       else s.x = x0 + done * step;
       Vec8 acc[kMaxRows][2];
-      if (nv == 2) sums<2, T>(static_cast<int>(mr), K, s, w, acc);
-      else sums<1, T>(static_cast<int>(mr), K, s, w, acc);
+      if (nv == 2) sums<2, T, Wide>(static_cast<int>(mr), K, s, w, acc);
+      else sums<1, T, Wide>(static_cast<int>(mr), K, s, w, acc);
       const int64_t n0 = first + done;
       if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
         for (int i = 0; i < mr; i++)
@@ -188,20 +227,40 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
   }
 }
 
-NETDEF_CLONES
-void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, bool blocked, const Target& t) {
+template <bool Wide>
+__attribute__((always_inline)) inline void sweepAny(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, bool blocked,
+                                                    const Target& t) {
   const bool plain = !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone;
-  if (blocked && plain) sweepOf<Terms::kBlocked, true>(first, count, g0, g1, K, M, panels, s, t);
-  else if (blocked) sweepOf<Terms::kBlocked, false>(first, count, g0, g1, K, M, panels, s, t);
-  else if (plain) sweepOf<Terms::kPlanar, true>(first, count, g0, g1, K, M, panels, s, t);
-  else sweepOf<Terms::kPlanar, false>(first, count, g0, g1, K, M, panels, s, t);
+  if (blocked && plain) sweepOf<Terms::kBlocked, true, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else if (blocked) sweepOf<Terms::kBlocked, false, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else if (plain) sweepOf<Terms::kPlanar, true, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else sweepOf<Terms::kPlanar, false, Wide>(first, count, g0, g1, K, M, panels, s, t);
+}
+
+NETDEF_CLONES
+void sweepNarrow(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, bool blocked, const Target& t) {
+  sweepAny<false>(first, count, g0, g1, K, M, panels, s, blocked, t);
+}
+
+#if defined(__x86_64__)
+NETDEF_WIDE void sweepWide(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, bool blocked, const Target& t) {
+  sweepAny<true>(first, count, g0, g1, K, M, panels, s, blocked, t);
+}
+#endif
+
+// The float32 sweep: wide on CPUs with AVX-512 (wideTiles).
+void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, bool blocked, const Target& t) {
+#if defined(__x86_64__)
+  if (wideTiles()) return sweepWide(first, count, g0, g1, K, M, panels, s, blocked, t);
+#endif
+  sweepNarrow(first, count, g0, g1, K, M, panels, s, blocked, t);
 }
 
 #if defined(__x86_64__)
 // The same over a blocked bfloat16 input, its channels multiplied in pairs (where bf16DotSupported()).
 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
 void sweepPairs(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* pairPanels, Source s, const Target& t) {
-  sweepOf<Terms::kPairs, false>(first, count, g0, g1, K, M, pairPanels, s, t);
+  sweepOf<Terms::kPairs, false, false>(first, count, g0, g1, K, M, pairPanels, s, t);
 }
 #else
 void sweepPairs(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const float*, Source, const Target&) {

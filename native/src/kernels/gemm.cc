@@ -270,10 +270,6 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
 }
 
 #if defined(__x86_64__)
-// Sixteen floats, one AVX-512 register.
-typedef float Vec16 __attribute__((vector_size(64)));
-#define NETDEF_WIDE __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq")))
-
 // microKernel for CPUs with AVX-512: on a Xeon (two 16-float FMA units) the 6 × 16 tile of 8-float vectors runs at
 // half the FMA rate (87 of 178 GFLOP/s on one core of a Xeon 5th gen: an 8-float FMA issues at the rate of a 16-float
 // one), and 6 accumulators of 16 floats would leave the FMA latency uncovered. So two A panels (12 rows) meet one B

@@ -248,6 +248,10 @@ bool allBfloat16Values(const std::vector<float>& values);
 
 // Eight floats, one AVX register (two SSE registers on baseline x86-64).
 typedef float Vec8 __attribute__((vector_size(32)));
+// Sixteen floats, one AVX-512 register: only in functions compiled for AVX-512 (NETDEF_WIDE), reached where
+// wideTiles() (GCC lowers it to AVX2 registers badly, spilling: a tenth of the 8-float code's speed).
+typedef float Vec16 __attribute__((vector_size(64)));
+#define NETDEF_WIDE __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq")))
 
 // A layer's optional bias, checked to hold one value per output channel.
 std::vector<float> optionalBias(const OpDesc& op, int64_t channels);
