@@ -271,7 +271,7 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
   const shape = [3, 8, 13, 11];
   const input = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.37));
   async function outputs(dot: boolean): Promise<Float32Array> {
-    if (!dot) process.env.NETDEF_BF16_DOT = "0";
+    process.env.NETDEF_BF16_DOT = dot ? "1" : "0";  // 1: even where the CPU's bfloat16 products are the slower
     try {
       const engine = await network().build({ tactics, profiles: [{ x: { min: [1, 8, 13, 11], opt: shape, max: shape } }] });
       // The stem reads the float32 network input: float32 products.
@@ -308,7 +308,7 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     const shape = [batch, 16, 9, 7];
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
     const run = async (dot: boolean) => {
-      if (!dot) process.env.NETDEF_BF16_DOT = "0";
+      process.env.NETDEF_BF16_DOT = dot ? "1" : "0";  // 1: even where the CPU's bfloat16 products are the slower
       try {
         const engine = await reducedFloat(net, "bfloat16").build({ profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
         expect(engine.inspect().channelBlocked.layers).toEqual(["expand", "depthwise", "project", "widen"]);
@@ -328,12 +328,17 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
 
   it("inspect() lists the layers that multiply in bfloat16, after a refit too", async () => {
     const net = network();
-    const engine = await net.build({ tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
-    expect(engine.inspect().bfloat16Products).toEqual(["point", "wide", "deep", "strided"]);
-    // New weights for `wide` that are not bfloat16 values: it multiplies in float32 from then on.
-    const kernel = net.weights.get("wide.kernel")!;
-    await engine.refit(new WeightStore([["wide.kernel", { ...kernel, data: Float32Array.from({ length: 44 * 7 }, (_, i) => 0.1 + i * 1e-5) }]]));
-    expect(engine.inspect().bfloat16Products).toEqual(["point", "deep", "strided"]);
+    process.env.NETDEF_BF16_DOT = "1";  // read as kernels are made, by the refit too
+    try {
+      const engine = await net.build({ tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+      expect(engine.inspect().bfloat16Products).toEqual(["point", "wide", "deep", "strided"]);
+      // New weights for `wide` that are not bfloat16 values: it multiplies in float32 from then on.
+      const kernel = net.weights.get("wide.kernel")!;
+      await engine.refit(new WeightStore([["wide.kernel", { ...kernel, data: Float32Array.from({ length: 44 * 7 }, (_, i) => 0.1 + i * 1e-5) }]]));
+      expect(engine.inspect().bfloat16Products).toEqual(["point", "deep", "strided"]);
+    } finally {
+      delete process.env.NETDEF_BF16_DOT;
+    }
   });
 
   it("hold a folded BatchNorm's weights in bfloat16, and leave layers kept in float32 alone", async () => {

@@ -56,7 +56,7 @@ class BlockedConvolution {
   // Output rows [top, top + count) of one image (x: its input, planar or, for a 1×1, blocked), on this thread, into
   // y: blocked, those rows only.
   // Whether a blocked bfloat16 input is multiplied in bfloat16 pairs (VDPBF16PS): a 1×1 whose weights are all bfloat16
-  // values, on a CPU with AVX-512 BF16 (NETDEF_BF16_DOT=0 turns it off, read as the kernel is made).
+  // values, where bf16DotSupported() (read as the kernel is made).
   bool takesPairs() const { return !pairPanels_.empty(); }
   void runRows(In x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, const Finish& finish) const;
 

@@ -315,7 +315,8 @@ std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda);
 // bfloat16 products at twice float32's rate, on CPUs with AVX-512 BF16 (VDPBF16PS: each 32-bit lane of A and B
 // holds a pair of bfloat16 values, of two consecutive k, and both products are added to the lane's float32 sum;
 // each product is exact in float32, so only the order of the additions differs from float32 arithmetic on the same
-// values). NETDEF_BF16_DOT=0 turns it off (the float32 kernels then compute the same values).
+// values). Only where that is faster than float32 FMAs on this CPU (timed once); NETDEF_BF16_DOT=0 turns it off
+// (the float32 kernels then compute the same values), =1 on wherever the CPU has the instruction.
 bool bf16DotSupported();
 // A[M,K] (bfloat16 values held as floats) in panels of 6 rows of ⌈K/2⌉ pairs, as prepackA's layout with K halved.
 std::vector<float> prepackPairsA(int64_t M, int64_t K, const float* A, int64_t lda);
