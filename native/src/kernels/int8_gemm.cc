@@ -91,14 +91,19 @@ NETDEF_VNNI_KERNEL(microAvxVnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
 
 // 512-bit VNNI over `Panels` A panels (up to 12 rows) against one B panel, one 16-column accumulator a row: 12
 // vpdpbusd chains. The 256-bit kernel's 8 chains of half vectors ran at half the rate of a Xeon's two 512-bit units.
-// Only for a B without negative values: AVX-512 has no sign_epi8 to move B's signs onto A.
-template <int Panels>
-__attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni"))) void microVnniWide(int64_t quads, const int8_t* ap, int64_t aPanelBytes, const int8_t* bp, Tile* tiles) {
+// A B with negative values is made unsigned by adding 128 to each byte (flipping its top bit), and 128 times each
+// row's sum of A taken off the row's sums after: the same integers (AVX-512 has no sign_epi8 for the other kernels'
+// way, and that costs two instructions a product).
+template <int Panels, bool kNegative>
+__attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni"))) void microVnniWide(int64_t quads, const int8_t* ap, int64_t aPanelBytes, const int32_t* rowSums, const int8_t* bp,
+                                                                                        Tile* tiles) {
   __m512i acc[Panels * kInt8Rows];
 #pragma GCC unroll 12
   for (int i = 0; i < Panels * kInt8Rows; i++) acc[i] = _mm512_setzero_si512();
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (int64_t q = 0; q < quads; q++) {
-    const __m512i b = _mm512_loadu_si512(bp + q * 64);
+    __m512i b = _mm512_loadu_si512(bp + q * 64);
+    if (kNegative) b = _mm512_xor_si512(b, flip);
 #pragma GCC unroll 3
     for (int p = 0; p < Panels; p++)
 #pragma GCC unroll 4
@@ -111,23 +116,28 @@ __attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni"))) void microV
 #pragma GCC unroll 3
   for (int p = 0; p < Panels; p++)
 #pragma GCC unroll 4
-    for (int r = 0; r < kInt8Rows; r++) _mm512_storeu_si512(tiles[p] + r * kCols, acc[p * kInt8Rows + r]);
+    for (int r = 0; r < kInt8Rows; r++) {
+      __m512i sums = acc[p * kInt8Rows + r];
+      if (kNegative) sums = _mm512_sub_epi32(sums, _mm512_set1_epi32(128 * rowSums[p * kInt8Rows + r]));
+      _mm512_storeu_si512(tiles[p] + r * kCols, sums);
+    }
 }
-void microVnniWideAny(int64_t quads, const int8_t* ap, int64_t aPanelBytes, int64_t panels, const int8_t* bp, Tile* tiles) {
-  if (panels == 3) microVnniWide<3>(quads, ap, aPanelBytes, bp, tiles);
-  else if (panels == 2) microVnniWide<2>(quads, ap, aPanelBytes, bp, tiles);
-  else microVnniWide<1>(quads, ap, aPanelBytes, bp, tiles);
+template <bool kNegative>
+void microVnniWideAny(int64_t quads, const int8_t* ap, int64_t aPanelBytes, const int32_t* rowSums, int64_t panels, const int8_t* bp, Tile* tiles) {
+  if (panels == 3) microVnniWide<3, kNegative>(quads, ap, aPanelBytes, rowSums, bp, tiles);
+  else if (panels == 2) microVnniWide<2, kNegative>(quads, ap, aPanelBytes, rowSums, bp, tiles);
+  else microVnniWide<1, kNegative>(quads, ap, aPanelBytes, rowSums, bp, tiles);
 }
 #endif
 
-// Up to kWidePanels A panels against one B panel without negative values, into a tile each.
-using WideKernel = void (*)(int64_t quads, const int8_t* ap, int64_t aPanelBytes, int64_t panels, const int8_t* bp, Tile* tiles);
+// Up to kWidePanels A panels (their rows' sums at rowSums) against one B panel, into a tile each.
+using WideKernel = void (*)(int64_t quads, const int8_t* ap, int64_t aPanelBytes, const int32_t* rowSums, int64_t panels, const int8_t* bp, Tile* tiles);
 constexpr int64_t kWidePanels = 3;
 
 struct Implementation {
   const char* name;
   MicroKernel nonNegative, negative;
-  WideKernel wide = nullptr;  // where the CPU has one
+  WideKernel wideNonNegative = nullptr, wideNegative = nullptr;  // where the CPU has them
 };
 
 // The best implementation the CPU has, lowered by NETDEF_INT8_KERNEL (avxvnni, avx2 or scalar: how each is checked
@@ -138,7 +148,7 @@ Implementation chooseImplementation() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (limit.empty() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
-    return {"avx512vnni", microAvx512Vnni<false>, microAvx512Vnni<true>, microVnniWideAny};
+    return {"avx512vnni", microAvx512Vnni<false>, microAvx512Vnni<true>, microVnniWideAny<false>, microVnniWideAny<true>};
   if ((limit.empty() || limit == "avxvnni") && __builtin_cpu_supports("avxvnni")) return {"avxvnni", microAvxVnni<false>, microAvxVnni<true>};
   if (limit != "scalar" && __builtin_cpu_supports("avx2")) return {"avx2", microAvx2<false>, microAvx2<true>};
 #endif
@@ -269,6 +279,7 @@ Int8Matrix Int8Matrix::fromGrid(const float* a, int64_t rows, int64_t depth, std
   const int64_t panels = (rows + kInt8Rows - 1) / kInt8Rows;
   m.packed.assign(static_cast<size_t>(panels * m.quads * kInt8Rows * 4), 0);
   m.step.assign(static_cast<size_t>(rows), 1.0f);
+  m.sums.assign(static_cast<size_t>(panels * kInt8Rows), 0);
   for (int64_t i = 0; i < rows; i++) {
     const float* row = a + i * depth;
     float amax = 0;
@@ -284,6 +295,7 @@ Int8Matrix Int8Matrix::fromGrid(const float* a, int64_t rows, int64_t depth, std
         return m;
       }
       panel[((k / 4) * kInt8Rows + i % kInt8Rows) * 4 + k % 4] = static_cast<int8_t>(rounded);
+      m.sums[i] += static_cast<int32_t>(rounded);
     }
   }
   return m;
@@ -293,7 +305,8 @@ void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, 
   const int64_t M = a.rows, quads = a.quads;
   if (M == 0 || N == 0) return;
   const MicroKernel kernel = negativeB ? implementation().negative : implementation().nonNegative;
-  const WideKernel wide = negativeB ? nullptr : implementation().wide;
+  // (Offset by 128, a product reaches 127 · 255: the int32 sums hold 65,536 of them.)
+  const WideKernel wide = negativeB ? (a.depth <= 65536 ? implementation().wideNegative : nullptr) : implementation().wideNonNegative;
   const int64_t step = wide ? kWidePanels : 1;  // A panels a kernel call takes
   const int64_t mPanels = (M + kInt8Rows - 1) / kInt8Rows, nPanels = (N + kCols - 1) / kCols;
   const int64_t panelBytes = quads * 4 * kCols, aPanelBytes = quads * kInt8Rows * 4;
@@ -301,7 +314,7 @@ void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, 
   // A panels [p0, p1) (at most `step`) against B panel q.
   auto tiles = [&](int64_t p0, int64_t p1, int64_t q, const int8_t* bp) {
     alignas(64) Tile sums[kWidePanels];
-    if (wide) wide(quads, a.packed.data() + p0 * aPanelBytes, aPanelBytes, p1 - p0, bp, sums);
+    if (wide) wide(quads, a.packed.data() + p0 * aPanelBytes, aPanelBytes, a.sums.data() + p0 * kInt8Rows, p1 - p0, bp, sums);
     else kernel(quads, a.packed.data() + p0 * aPanelBytes, bp, sums[0]);
     for (int64_t p = p0; p < p1; p++)
       finishTile(sums[p - p0], p * kInt8Rows, q * kCols, std::min(kInt8Rows, M - p * kInt8Rows), std::min(kCols, N - q * kCols), rowScale, C, ldc, epilogue);

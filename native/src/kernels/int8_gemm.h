@@ -22,6 +22,7 @@ struct Int8Matrix {
   int64_t rows = 0, depth = 0, quads = 0;
   std::vector<int8_t> packed;  // ⌈rows / kInt8Rows⌉ panels × quads × kInt8Rows × 4 bytes
   std::vector<float> step;     // per row: its grid step amax/127
+  std::vector<int32_t> sums;   // per row (padded to whole panels with zeros): the sum of its integers
   // The rows × depth matrix `a` as INT8, or `problem` set to the first row whose values lie off its grid.
   static Int8Matrix fromGrid(const float* a, int64_t rows, int64_t depth, std::string& problem);
 };
