@@ -8,7 +8,7 @@
 namespace netdef {
 
 // The convolutions (one group) that write a channel-blocked output (Layout::kBlocked8) or read a blocked input:
-// tiles of up to 6 pixels × 16 output channels in registers, each input value broadcast straight from the input
+// tiles of up to 6 pixels × 16 output channels in registers (12 pixels, a 16-float vector each, where wideTiles()), each input value broadcast straight from the input
 // (no packing), the weights in panels of 16 output channels (the last one 8 wide, or zero-padded to 8 or 16).
 // A pixel row of a tile is two vectors of 8 channels: one block's values of that pixel, stored as they are into a
 // blocked output; a planar output takes the tile's values channel by channel.

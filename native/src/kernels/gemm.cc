@@ -20,7 +20,8 @@ namespace netdef {
 namespace {
 
 // Register-blocked GEMM (the BLIS/GotoBLAS scheme): A packed in panels of kMR rows, B in panels of kNR columns,
-// K in equal blocks of at most `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors).
+// K in equal blocks of at most `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors),
+// or on CPUs with AVX-512 two panels' tile (12 rows of 16-float vectors: wideMicroKernel).
 constexpr int64_t kMR = 6, kNR = kGemmPanel;
 constexpr int64_t kWideGroup = 4;  // B panels per task when B is wide: 64 columns, 64 KiB packed at kc = 256
 constexpr int64_t kNarrowBlock = 1024;  // the K block of a narrow B
