@@ -54,6 +54,7 @@ const cases: Record<string, ConvCase> = {
   "1 channel (planar input), LeNet's 5×5": { channels: 1, outChannels: 20, size: [28, 28], kernel: [5, 5], batch: 3 },
   "1-d": { channels: 6, outChannels: 5, size: [19], kernel: [3], padding: 1 },
   "3×3 + residual + ReLU (fused epilogue), 64 channels": { channels: 64, outChannels: 64, size: [12, 12], kernel: [3, 3], padding: 1, residual: true },
+  "3×3 stride 2, 125 → 36 channels (two blocks of 16 words a pixel, the last padded; panels span rows), 2 images": { channels: 125, outChannels: 36, size: [13, 19], kernel: [3, 3], stride: 2, padding: 1, batch: 2 },
 };
 
 describe("INT8 convolutions and dense layers (quantize → dequantize → layer, fused)", () => {

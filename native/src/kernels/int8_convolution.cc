@@ -2,6 +2,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/int8_gemm.h"
 #include "kernels/kernel.h"
 #include "kernels/window.h"
@@ -10,6 +14,42 @@
 namespace netdef {
 
 namespace {
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12's AVX-512 headers, in the unpack and shuffle intrinsics
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Words [16·block, 16·block + 16) of 16 pixels (pixel j's words at pixels[j]) into 16 rows of a GEMM panel, row w
+// holding word w of each pixel in turn: a 16 × 16 transpose of 32-bit words in registers (four rounds of
+// unpacks and 128-bit shuffles), where word-by-word copies took 256 loads and stores. Only where wideTiles().
+NETDEF_WIDE void transposeWords(const int8_t* const* pixels, int64_t block, int8_t* rows) {
+  __m512i t[16], u[16];
+  for (int j = 0; j < 16; j++) t[j] = _mm512_loadu_si512(pixels[j] + 64 * block);
+  for (int i = 0; i < 8; i++) {
+    u[2 * i] = _mm512_unpacklo_epi32(t[2 * i], t[2 * i + 1]);
+    u[2 * i + 1] = _mm512_unpackhi_epi32(t[2 * i], t[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {  // t[4i + k], 128-bit lane L: pixels 4i … 4i + 3, word 4L + k
+    t[4 * i] = _mm512_unpacklo_epi64(u[4 * i], u[4 * i + 2]);
+    t[4 * i + 1] = _mm512_unpackhi_epi64(u[4 * i], u[4 * i + 2]);
+    t[4 * i + 2] = _mm512_unpacklo_epi64(u[4 * i + 1], u[4 * i + 3]);
+    t[4 * i + 3] = _mm512_unpackhi_epi64(u[4 * i + 1], u[4 * i + 3]);
+  }
+  for (int k = 0; k < 4; k++) {
+    u[k] = _mm512_shuffle_i32x4(t[k], t[4 + k], 0x88);
+    u[4 + k] = _mm512_shuffle_i32x4(t[k], t[4 + k], 0xdd);
+    u[8 + k] = _mm512_shuffle_i32x4(t[8 + k], t[12 + k], 0x88);
+    u[12 + k] = _mm512_shuffle_i32x4(t[8 + k], t[12 + k], 0xdd);
+  }
+  for (int k = 0; k < 4; k++) {  // word w of the 16 pixels
+    _mm512_storeu_si512(rows + 64 * k, _mm512_shuffle_i32x4(u[k], u[8 + k], 0x88));
+    _mm512_storeu_si512(rows + 64 * (8 + k), _mm512_shuffle_i32x4(u[k], u[8 + k], 0xdd));
+    _mm512_storeu_si512(rows + 64 * (4 + k), _mm512_shuffle_i32x4(u[4 + k], u[12 + k], 0x88));
+    _mm512_storeu_si512(rows + 64 * (12 + k), _mm512_shuffle_i32x4(u[4 + k], u[12 + k], 0xdd));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
 
 // An explicitly quantized convolution (the builder fused quantize → dequantize → convolution): the input is
 // quantized with `inputScale`, the kernel (on per-output-channel INT8 grids) multiplies it in integers, and the
@@ -154,7 +194,13 @@ class Int8Convolution : public Kernel {
     static thread_local std::vector<int8_t> zeros;  // only ever grown, so all zero
     if (zeros.size() < static_cast<size_t>(paddedChannels_)) zeros.resize(static_cast<size_t>(paddedChannels_), 0);
     const int64_t wordsPerTap = paddedChannels_ / 4, tapBytes = wordsPerTap * 4 * kGemmPanel;
-    if (nr < kGemmPanel) std::memset(panel, 0, static_cast<size_t>(taps_ * tapBytes));
+#if defined(__x86_64__)
+    // Whole blocks of 16 words a pixel (64 channels and more): each tap's pixels gathered, then transposed.
+    const bool transposed = wordsPerTap % 16 == 0 && wideTiles();
+#else
+    const bool transposed = false;
+#endif
+    if (nr < kGemmPanel && !transposed) std::memset(panel, 0, static_cast<size_t>(taps_ * tapBytes));
     struct Run { int64_t j, length, id, ih, iw; };
     Run runs[kGemmPanel];
     int64_t runCount = 0;
@@ -170,6 +216,8 @@ class Int8Convolution : public Kernel {
       for (int64_t kh = 0; kh < w_.kernel[1]; kh++)
         for (int64_t kw = 0; kw < w_.kernel[2]; kw++, tap++) {
           int8_t* tapPanel = panel + tap * tapBytes;
+          const int8_t* pixels[kGemmPanel];  // the transposed path's: each column's pixel, or zeros
+          if (transposed) std::fill(pixels, pixels + kGemmPanel, zeros.data());
           for (int64_t r = 0; r < runCount; r++) {
             const Run& run = runs[r];
             const int64_t id = run.id + kd * w_.dilation[0], ih = run.ih + kh * w_.dilation[1];
@@ -182,6 +230,10 @@ class Int8Convolution : public Kernel {
             }
             const int8_t* row = hi > lo ? q + (id * g.size[1] + ih) * g.size[2] * paddedChannels_ : nullptr;
             int8_t* dst = tapPanel + run.j * 4;
+            if (transposed) {
+              for (int64_t t = lo; t < hi; t++) pixels[run.j + t] = row + (iw0 + t * sw) * paddedChannels_;
+              continue;
+            }
             if (wordsPerTap == 1) {  // 4 channels or fewer (a network's first layer): one word per pixel
               for (int64_t t = 0; t < lo; t++) std::memset(dst + t * 4, 0, 4);
               for (int64_t t = lo; t < hi; t++) std::memcpy(dst + t * 4, row + (iw0 + t * sw) * 4, 4);
@@ -193,6 +245,10 @@ class Int8Convolution : public Kernel {
               for (int64_t word = 0; word < wordsPerTap; word++) std::memcpy(dst + t * 4 + word * 4 * kGemmPanel, pixel + word * 4, 4);
             }
           }
+#if defined(__x86_64__)
+          if (transposed)
+            for (int64_t block = 0; block < wordsPerTap / 16; block++) transposeWords(pixels, block, tapPanel + block * 16 * 4 * kGemmPanel);
+#endif
         }
   }
 
