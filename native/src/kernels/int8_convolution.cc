@@ -2,10 +2,6 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include "kernels/int8_gemm.h"
 #include "kernels/kernel.h"
 #include "kernels/window.h"
@@ -15,41 +11,6 @@ namespace netdef {
 
 namespace {
 
-#if defined(__x86_64__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12's AVX-512 headers, in the unpack and shuffle intrinsics
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// Words [16·block, 16·block + 16) of 16 pixels (pixel j's words at pixels[j]) into 16 rows of a GEMM panel, row w
-// holding word w of each pixel in turn: a 16 × 16 transpose of 32-bit words in registers (four rounds of
-// unpacks and 128-bit shuffles), where word-by-word copies took 256 loads and stores. Only where wideTiles().
-NETDEF_WIDE void transposeWords(const int8_t* const* pixels, int64_t block, int8_t* rows) {
-  __m512i t[16], u[16];
-  for (int j = 0; j < 16; j++) t[j] = _mm512_loadu_si512(pixels[j] + 64 * block);
-  for (int i = 0; i < 8; i++) {
-    u[2 * i] = _mm512_unpacklo_epi32(t[2 * i], t[2 * i + 1]);
-    u[2 * i + 1] = _mm512_unpackhi_epi32(t[2 * i], t[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; i++) {  // t[4i + k], 128-bit lane L: pixels 4i … 4i + 3, word 4L + k
-    t[4 * i] = _mm512_unpacklo_epi64(u[4 * i], u[4 * i + 2]);
-    t[4 * i + 1] = _mm512_unpackhi_epi64(u[4 * i], u[4 * i + 2]);
-    t[4 * i + 2] = _mm512_unpacklo_epi64(u[4 * i + 1], u[4 * i + 3]);
-    t[4 * i + 3] = _mm512_unpackhi_epi64(u[4 * i + 1], u[4 * i + 3]);
-  }
-  for (int k = 0; k < 4; k++) {
-    u[k] = _mm512_shuffle_i32x4(t[k], t[4 + k], 0x88);
-    u[4 + k] = _mm512_shuffle_i32x4(t[k], t[4 + k], 0xdd);
-    u[8 + k] = _mm512_shuffle_i32x4(t[8 + k], t[12 + k], 0x88);
-    u[12 + k] = _mm512_shuffle_i32x4(t[8 + k], t[12 + k], 0xdd);
-  }
-  for (int k = 0; k < 4; k++) {  // word w of the 16 pixels
-    _mm512_storeu_si512(rows + 64 * k, _mm512_shuffle_i32x4(u[k], u[8 + k], 0x88));
-    _mm512_storeu_si512(rows + 64 * (8 + k), _mm512_shuffle_i32x4(u[k], u[8 + k], 0xdd));
-    _mm512_storeu_si512(rows + 64 * (4 + k), _mm512_shuffle_i32x4(u[4 + k], u[12 + k], 0x88));
-    _mm512_storeu_si512(rows + 64 * (12 + k), _mm512_shuffle_i32x4(u[4 + k], u[12 + k], 0xdd));
-  }
-}
-#pragma GCC diagnostic pop
-#endif
 
 // An explicitly quantized convolution (the builder fused quantize → dequantize → convolution): the input is
 // quantized with `inputScale`, the kernel (on per-output-channel INT8 grids) multiplies it in integers, and the
@@ -247,7 +208,7 @@ class Int8Convolution : public Kernel {
           }
 #if defined(__x86_64__)
           if (transposed)
-            for (int64_t block = 0; block < wordsPerTap / 16; block++) transposeWords(pixels, block, tapPanel + block * 16 * 4 * kGemmPanel);
+            for (int64_t block = 0; block < wordsPerTap / 16; block++) transposeWords(pixels, 64 * block, tapPanel + block * 16 * 4 * kGemmPanel, 4 * kGemmPanel);
 #endif
         }
   }

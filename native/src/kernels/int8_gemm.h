@@ -45,6 +45,13 @@ bool quantizeChannelsLast(const float* x, int64_t pixels, int64_t channels, int6
 // C = rowScale · (A · B), then `epilogue`; B given panel by panel, `negativeB` when it holds negative values.
 void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, const float* rowScale, float* C, int64_t ldc, const GemmEpilogue& epilogue);
 
+#if defined(__x86_64__)
+// Row w (of 16, `rowStride` bytes apart) = word w of each of 16 sources (source j's 16 words at sources[j] + offset,
+// in turn): a 16 × 16 transpose of 32-bit words in registers (four rounds of unpacks and 128-bit shuffles), where
+// word-by-word copies took 256 loads and stores. Only where wideTiles().
+NETDEF_WIDE void transposeWords(const int8_t* const* sources, int64_t offset, int8_t* rows, int64_t rowStride);
+#endif
+
 // The implementation this CPU runs: "avx512vnni", "avxvnni", "avx2" or "scalar". NETDEF_INT8_KERNEL=avx2 or scalar
 // caps it (to compare implementations, which must agree bit for bit).
 const char* int8KernelName();
