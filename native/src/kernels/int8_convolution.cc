@@ -11,7 +11,6 @@ namespace netdef {
 
 namespace {
 
-
 // An explicitly quantized convolution (the builder fused quantize → dequantize → convolution): the input is
 // quantized with `inputScale`, the kernel (on per-output-channel INT8 grids) multiplies it in integers, and the
 // epilogue scales the exact int32 sums back to float with the bias, residual and activation.

@@ -90,8 +90,9 @@ NETDEF_VNNI_KERNEL(microAvxVnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
 #undef NETDEF_VNNI_KERNEL
 
 // 512-bit VNNI over `Panels` A panels (up to 16 rows) against one B panel, one 16-column accumulator a row: 16
-// vpdpbusd chains (16 rows: 64 to 512 channels in whole groups, where groups of 12 left a last one of 4 rows at a
-// third of the rate; ResNet's 3×3 INT8 layers 3–5 % faster). The 256-bit kernel's 8 chains of half vectors ran at half the rate of a Xeon's two 512-bit units.
+// vpdpbusd chains, where the 256-bit kernel's 8 chains of half vectors ran at half the rate of a Xeon's two 512-bit
+// units (16 rows: 64 to 512 channels in whole groups, where groups of 12 left a last one of 4 rows at a third of the
+// rate; ResNet's 3×3 INT8 layers 3–5 % faster).
 // A B with negative values is made unsigned by adding 128 to each byte (flipping its top bit), and 128 times each
 // row's sum of A taken off the row's sums after: the same integers (AVX-512 has no sign_epi8 for the other kernels'
 // way, and that costs two instructions a product).
