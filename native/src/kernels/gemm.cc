@@ -271,15 +271,14 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
   finishTile(rows, c, ldc, mr, nr, add, ep, row0, col0, plain);
 }
 
-#if defined(__x86_64__)
-// microKernel for CPUs with AVX-512: on a Xeon (two 16-float FMA units) the 6 × 16 tile of 8-float vectors runs at
+// microKernel for CPUs with AVX-512 (inlined only into code compiled for it, NETDEF_WIDE): on a Xeon (two 16-float FMA units) the 6 × 16 tile of 8-float vectors runs at
 // half the FMA rate (87 of 178 GFLOP/s on one core of a Xeon 5th gen: an 8-float FMA issues at the rate of a 16-float
 // one), and 6 accumulators of 16 floats would leave the FMA latency uncovered. So two A panels (12 rows) meet one B
 // panel, one 16-float accumulator a row: 12 FMA chains, a 16-float load and 12 broadcasts a step (178 GFLOP/s, the
 // peak; on Zen 4, whose 16-float FMA takes two 8-float slots, the same rate as before). `Panels` 1 for a last odd
 // panel. Each sum is the same chain of FMAs in the same order as microKernel's: the results are the same bits.
 template <int Panels>
-NETDEF_WIDE __attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, int64_t bStride,
+__attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, int64_t bStride,
                                                                        float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
                                                                        int64_t col0, const PlainEpilogue& plain, const int64_t* taps, int64_t prefetchAhead) {
   Vec16 acc[kMR * Panels] = {};
@@ -315,35 +314,6 @@ NETDEF_WIDE __attribute__((always_inline)) inline void wideMicroKernel(int64_t k
   }
 }
 
-// sweepTiles' loop with wideMicroKernel: A panels in pairs, [p0, p1) starting a pair.
-NETDEF_WIDE void sweepWideTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride,
-                                int64_t q0, int64_t q1, bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
-  const PlainEpilogue plain = plainEpilogue(ep);
-  const int64_t pairs = (p1 - p0 + 1) / 2;
-  const int64_t outer = panelsOuter ? q1 - q0 : pairs, inner = panelsOuter ? pairs : q1 - q0;
-  for (int64_t i = 0; i < outer; i++)
-    for (int64_t j = 0; j < inner; j++) {
-      const int64_t p = p0 + 2 * (panelsOuter ? j : i), q = panelsOuter ? q0 + i : q0 + j;
-      const int64_t bStride = strides ? strides[q - q0] : stride;
-      const int64_t ahead = p == p0 && bStride != kNR ? fetchAhead : 0;  // B read in place: see sgemmPackedB
-      float* tile = C + p * kMR * ldc + q * kNR;
-      const int64_t mr = std::min(2 * kMR, M - p * kMR), nr = std::min(kNR, N - q * kNR);
-      if (p + 1 < p1) wideMicroKernel<2>(kc, ap + p * aStride, ap + (p + 1) * aStride, bps[q - q0], bStride, tile, ldc, mr, nr, add, ep, p * kMR, q * kNR, plain, nullptr, ahead);
-      else wideMicroKernel<1>(kc, ap + p * aStride, nullptr, bps[q - q0], bStride, tile, ldc, mr, nr, add, ep, p * kMR, q * kNR, plain, nullptr, ahead);
-    }
-}
-
-// sgemmTaps with wideMicroKernel.
-NETDEF_WIDE void wideTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0, const GemmEpilogue* epilogue) {
-  const PlainEpilogue plain = plainEpilogue(epilogue);
-  const int64_t mPanels = (M + kMR - 1) / kMR;
-  for (int64_t p = 0; p < mPanels; p += 2) {
-    const int64_t mr = std::min(2 * kMR, M - p * kMR);
-    if (p + 1 < mPanels) wideMicroKernel<2>(K, prepackedA + p * K * kMR, prepackedA + (p + 1) * K * kMR, b, 0, C + p * kMR * ldc, ldc, mr, nr, false, epilogue, p * kMR, col0, plain, taps, 0);
-    else wideMicroKernel<1>(K, prepackedA + p * K * kMR, nullptr, b, 0, C + p * kMR * ldc, ldc, mr, nr, false, epilogue, p * kMR, col0, plain, taps, 0);
-  }
-}
-#endif
 
 }  // namespace
 
@@ -351,8 +321,9 @@ NETDEF_WIDE void wideTaps(int64_t M, int64_t nr, int64_t K, const float* prepack
 // first GEMM: tests compare the two in a child process).
 bool wideTiles() {
 #if defined(__x86_64__)
+  static const char* flag = std::getenv("NETDEF_WIDE_TILES");
   static const bool wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-                           && !(std::getenv("NETDEF_WIDE_TILES") && std::string(std::getenv("NETDEF_WIDE_TILES")) == "0");
+                           && !(flag && std::string(flag) == "0");
   return wide;
 #else
   return false;
@@ -361,30 +332,52 @@ bool wideTiles() {
 
 namespace {
 
-// The micro-kernel over A panels [p0, p1) (`aStride` floats apart) × B panels [q0, q1) (bps[q − q0], rows
+// Which micro-kernel a sweep runs: float32 (microKernel), bfloat16 pairs (microKernel<true>), or float32 in 16-float
+// rows (wideMicroKernel, two A panels a tile).
+enum class Tiles { kFloat, kPairs, kWide };
+constexpr int64_t panelsPerTile(Tiles kind) { return kind == Tiles::kWide ? 2 : 1; }
+
+// The tile of A panels [p, min(p + panelsPerTile, pEnd)) (`aStride` apart) against one B panel, into C's rows from
+// p·kMR (C, the epilogue and `col0` at the panel's first column).
+template <Tiles Kind>
+__attribute__((always_inline)) inline void tileAt(int64_t kc, const float* ap, int64_t aStride, int64_t p, int64_t pEnd, const float* bp, int64_t bStride, float* C, int64_t ldc,
+                                                  int64_t M, int64_t nr, int64_t col0, bool add, const GemmEpilogue* ep, const PlainEpilogue& plain, const int64_t* taps,
+                                                  int64_t ahead) {
+  float* tile = C + p * kMR * ldc;
+  if constexpr (Kind == Tiles::kWide) {
+    const int64_t mr = std::min(2 * kMR, M - p * kMR);
+    if (p + 1 < pEnd) wideMicroKernel<2>(kc, ap + p * aStride, ap + (p + 1) * aStride, bp, bStride, tile, ldc, mr, nr, add, ep, p * kMR, col0, plain, taps, ahead);
+    else wideMicroKernel<1>(kc, ap + p * aStride, nullptr, bp, bStride, tile, ldc, mr, nr, add, ep, p * kMR, col0, plain, taps, ahead);
+  } else {
+    microKernel<Kind == Tiles::kPairs>(kc, ap + p * aStride, bp, bStride, tile, ldc, std::min(kMR, M - p * kMR), nr, add, ep, p * kMR, col0, plain, taps, ahead);
+  }
+}
+
+// The tiles of A panels [p0, p1) (`aStride` floats apart) × B panels [q0, q1) (bps[q − q0], rows
 // strides[q − q0] apart, or `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one
 // call for the block with the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the
 // tile's multiply-adds.
-template <bool Pairs>
+template <Tiles Kind>
 __attribute__((always_inline)) inline void sweepTilesOf(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride,
                                                         int64_t q0, int64_t q1, bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
   // (No lambda here: a lambda is compiled for the baseline target, not for this clone's.)
   const PlainEpilogue plain = plainEpilogue(ep);
-  const int64_t outer = panelsOuter ? q1 - q0 : p1 - p0, inner = panelsOuter ? p1 - p0 : q1 - q0;
+  constexpr int64_t step = panelsPerTile(Kind);
+  const int64_t tiles = (p1 - p0 + step - 1) / step;
+  const int64_t outer = panelsOuter ? q1 - q0 : tiles, inner = panelsOuter ? tiles : q1 - q0;
   for (int64_t i = 0; i < outer; i++)
     for (int64_t j = 0; j < inner; j++) {
-      const int64_t p = panelsOuter ? p0 + j : p0 + i, q = panelsOuter ? q0 + i : q0 + j;
+      const int64_t p = p0 + step * (panelsOuter ? j : i), q = panelsOuter ? q0 + i : q0 + j;
       const int64_t bStride = strides ? strides[q - q0] : stride;
       const int64_t ahead = p == p0 && bStride != kNR ? fetchAhead : 0;  // B read in place: see sgemmPackedB
-      microKernel<Pairs>(kc, ap + p * aStride, bps[q - q0], bStride, C + p * kMR * ldc + q * kNR, ldc, std::min(kMR, M - p * kMR),
-                  std::min(kNR, N - q * kNR), add, ep, p * kMR, q * kNR, plain, nullptr, ahead);
+      tileAt<Kind>(kc, ap, aStride, p, p1, bps[q - q0], bStride, C + q * kNR, ldc, M, std::min(kNR, N - q * kNR), q * kNR, add, ep, plain, nullptr, ahead);
     }
 }
 
 NETDEF_CLONES
 void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
                 bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
-  sweepTilesOf<false>(kc, ap, aStride, p0, p1, bps, strides, stride, q0, q1, panelsOuter, M, N, C, ldc, add, ep, fetchAhead);
+  sweepTilesOf<Tiles::kFloat>(kc, ap, aStride, p0, p1, bps, strides, stride, q0, q1, panelsOuter, M, N, C, ldc, add, ep, fetchAhead);
 }
 
 #if defined(__x86_64__)
@@ -392,13 +385,32 @@ void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_
 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
 void sweepPairTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
                     bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
-  sweepTilesOf<true>(kc, ap, aStride, p0, p1, bps, strides, stride, q0, q1, panelsOuter, M, N, C, ldc, add, ep, fetchAhead);
+  sweepTilesOf<Tiles::kPairs>(kc, ap, aStride, p0, p1, bps, strides, stride, q0, q1, panelsOuter, M, N, C, ldc, add, ep, fetchAhead);
+}
+// The same in 16-float rows, for CPUs with AVX-512 (wideTiles).
+NETDEF_WIDE void sweepWideTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride,
+                                int64_t q0, int64_t q1, bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
+  sweepTilesOf<Tiles::kWide>(kc, ap, aStride, p0, p1, bps, strides, stride, q0, q1, panelsOuter, M, N, C, ldc, add, ep, fetchAhead);
 }
 #else
 void sweepPairTiles(int64_t, const float*, int64_t, int64_t, int64_t, const float* const*, const int64_t*, int64_t, int64_t, int64_t, bool, int64_t, int64_t, float*, int64_t, bool, const GemmEpilogue*, int64_t) {
   throw std::logic_error("bfloat16 pair GEMM without AVX-512 BF16");
 }
 #endif
+// sgemmTaps' tiles, every A panel against B's rows read in place at `taps`.
+template <Tiles Kind>
+__attribute__((always_inline)) inline void tapsOf(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0,
+                                                  const GemmEpilogue* epilogue) {
+  const PlainEpilogue plain = plainEpilogue(epilogue);
+  const int64_t mPanels = (M + kMR - 1) / kMR;
+  for (int64_t p = 0; p < mPanels; p += panelsPerTile(Kind)) tileAt<Kind>(K, prepackedA, K * kMR, p, mPanels, b, 0, C, ldc, M, nr, col0, false, epilogue, plain, taps, 0);
+}
+#if defined(__x86_64__)
+NETDEF_WIDE void wideTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const float* b, const int64_t* taps, float* C, int64_t ldc, int64_t col0, const GemmEpilogue* epilogue) {
+  tapsOf<Tiles::kWide>(M, nr, K, prepackedA, b, taps, C, ldc, col0, epilogue);
+}
+#endif
+
 using SweepFn = void (*)(int64_t, const float*, int64_t, int64_t, int64_t, const float* const*, const int64_t*, int64_t, int64_t, int64_t, bool, int64_t, int64_t, float*, int64_t, bool, const GemmEpilogue*, int64_t);
 
 }  // namespace
@@ -408,10 +420,7 @@ void sgemmTaps(int64_t M, int64_t nr, int64_t K, const float* prepackedA, const 
 #if defined(__x86_64__)
   if (wideTiles()) return wideTaps(M, nr, K, prepackedA, b, taps, C, ldc, col0, epilogue);
 #endif
-  const PlainEpilogue plain = plainEpilogue(epilogue);
-  const int64_t mPanels = (M + kMR - 1) / kMR;
-  for (int64_t p = 0; p < mPanels; p++)
-    microKernel(K, prepackedA + p * K * kMR, b, 0, C + p * kMR * ldc, ldc, std::min(kMR, M - p * kMR), nr, false, epilogue, p * kMR, col0, plain, taps);
+  tapsOf<Tiles::kFloat>(M, nr, K, prepackedA, b, taps, C, ldc, col0, epilogue);
 }
 
 namespace {
