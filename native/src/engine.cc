@@ -69,7 +69,7 @@ void Engine::chooseLayout() {
   for (auto& [name, t] : g.outputs) blocked[t] = false;
   for (size_t t = 0; t < g.tensors.size(); t++) blocked[t] = blocked[t] && read[t];
   // Until nothing changes: inputs that must be laid out as the output (a fused residual) are planar where the two
-  // differ.
+  // differ, and so are the outputs of layers that write a blocked output slowly from a planar input.
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t i = 0; i < g.ops.size(); i++) {
@@ -80,6 +80,7 @@ void Engine::chooseLayout() {
         const int t = op.inputs.at(k);
         if (blocked[t] != blocked[out]) { blocked[t] = blocked[out] = false; changed = true; }
       }
+      if (blocked[out] && !op.inputs.empty() && !kernels_[i]->writesBlockedFrom(blocked[op.inputs[0]])) { blocked[out] = false; changed = true; }
     }
   }
   for (size_t t = 0; t < g.tensors.size(); t++) if (blocked[t]) layout_[t] = Layout::kBlocked8;

@@ -310,6 +310,38 @@ describe("channel-blocked tensors", () => {
     expect(unfused - fused).toBeGreaterThan(80);  // MB (measured: 160 against −4 to 26)
   }, 60_000);
 
+  // ResNet-style blocks on blocked tensors: 3×3 windows read a blocked input from bands of rows copied zero-padded
+  // (pairs of 16-channel panels in wide tiles, a last panel of 8 for 40 channels), max pooling reads and writes
+  // blocked vectors, 1×1 at stride 2 is a window too; 29×27 maps (rows of 15, 8, 4 pixels after the strides).
+  it("ResNet-style blocks: blocked 3×3 windows (strides 1 and 2, dilation, a residual), max pooling and a strided 1×1, against onnxruntime", async () => {
+    const { w, input } = sampler(11);
+    const net = new Network("resnet-style");
+    const shape = [2, 16, 29, 27];
+    const conv = (x: Tensor, name: string, out: number, options: { kernel?: number; stride?: number | number[]; padding?: number; dilation?: number } = {}) =>
+      x.addConvolution(name, { outChannels: out, kernel: options.kernel ?? 3, stride: options.stride ?? 1, padding: options.padding ?? 1, dilation: options.dilation ?? 1,
+                               weights: { kernel: w(out, x.shape[1]!, options.kernel ?? 3, options.kernel ?? 3), bias: w(out) } });
+    const relu = { type: "relu" } as const;
+    const c0 = conv(net.addInput("x", "float32", shape), "c0", 32, { kernel: 1, padding: 0 }).addActivation("c0.relu", relu);  // planar in, blocked out
+    const pool = c0.addPooling("pool", { type: "max", window: 3, stride: 2, padding: 1 });                                         // 15×14
+    const c1 = conv(pool, "c1", 40).addActivation("c1.relu", relu);                                                                 // panels 16 + 16, 8
+    const c2 = conv(c1, "c2", 32, { stride: 2 }).addActivation("c2.relu", relu);                                                   // 8×7
+    const c3 = conv(c2, "c3", 32).addElementWise("c3.add", c2, "sum").addActivation("c3.relu", relu);                             // a blocked residual
+    const down = conv(c3, "down", 48, { kernel: 1, stride: 2, padding: 0 });                                                       // 4×4
+    const dilated = conv(down, "dilated", 48, { dilation: 2, padding: 2, stride: [1, 2] });                                       // blocked in, planar out (an output)
+    const pooledOut = c3.addPooling("pool2", { type: "max", window: 2, stride: 2 });                                               // blocked in, planar out
+    net.markOutput(dilated, "out0");
+    net.markOutput(pooledOut, "out1");
+    net.markOutput(down.addReduce("gap", { op: "avg", axes: [2, 3] }), "out2");
+    const data = input(shape);
+    const engine = await net.build();
+    expect(engine.inspect().channelBlocked).toEqual({
+      tensors: ["c0.relu", "pool", "c1.relu", "c2.relu", "c3.relu", "down"],
+      layers: ["c0", "pool", "c1", "c2", "c3", "down", "dilated", "pool2", "gap"],
+    });
+    const builtin = await engine.createExecutionContext().execute({ x: data });
+    await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1", "out2"]);
+  });
+
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";
     const { engine, check } = await compare([3, 24, 9, 7], 7);

@@ -54,10 +54,17 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
     expect(maxAbs).toBeLessThan(1e-4);
   });
 
-  it("resnet18 (seeded random weights) with its default tactics: Winograd F(4×4) and F(2×2), direct, strided 1×1 GEMMs", async () => {
+  // Blocked (the default): every convolution and the max pooling on channel-blocked tensors, whatever the tactics
+  // tuned for planar ones; planar (NETDEF_CHANNEL_BLOCKED=0): the tuned tactics run.
+  it.each([["blocked", "1"], ["planar", "0"]])("resnet18 (seeded random weights), %s tensors: Winograd F(4×4) and F(2×2), direct, strided 1×1 GEMMs planar", async (layout, flag) => {
     const io = await loadFixtureWeights("resnet18_io.safetensors");
     const input = io.get("input")!;
-    const engine = await defineResNet18(randomWeights(defineResNet18())).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] });
+    process.env.NETDEF_CHANNEL_BLOCKED = flag;
+    const engine = await defineResNet18(randomWeights(defineResNet18())).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] })
+      .finally(() => delete process.env.NETDEF_CHANNEL_BLOCKED);
+    const blockedLayers = engine.inspect().channelBlocked.layers;
+    if (layout === "blocked") expect(blockedLayers).toHaveLength(22);  // 20 convolutions, the max pooling, the global average pooling
+    else expect(blockedLayers).toEqual([]);
     const tactics = new Set(engine.inspect().layers.map((l) => l.tactic));
     for (const tactic of ["winograd_4x4_3x3", "winograd_2x2_3x3", "direct_c16", "direct_rows", "implicit_gemm_k256"]) expect(tactics).toContain(tactic);
     const outputs = await engine.createExecutionContext().execute({ input: { data: io.float32("input"), shape: input.shape } });

@@ -174,7 +174,8 @@ describe("every convolution tactic vs onnxruntime", () => {
 // vectors elsewhere) run each sum as the same chain of FMAs, so they must give the same bits: every tactic case, a
 // dense layer at batch 20 (the packed GEMM) and a bfloat16 network (its 16-bit output stored from the tile), each in
 // a child process started with one tile; and the channel-blocked convolutions' tiles (16 channels as one vector or
-// two). (The cases above meet onnxruntime with the CPU's own tile.)
+// two; a 3×3 window over a blocked input, two panels a tile or one). (The cases above meet onnxruntime with the CPU's
+// own tile.)
 describe("the GEMM's register tiles", () => {
   it("12x16 and 6x16 give the same bits", async () => {
     const script = `
@@ -202,7 +203,10 @@ describe("the GEMM's register tiles", () => {
       const expand = stem.addConvolution("expand", { outChannels: 96, kernel: 1, weights: { kernel: wave(96 * 24, 0.8), bias: wave(96, 0.4) } }).addActivation("e6", { type: "clip", alpha: 0, beta: 6 });
       const dw = expand.addConvolution("dw", { outChannels: 96, kernel: 3, padding: 1, groups: 96, weights: { kernel: wave(96 * 9, 1.1), bias: wave(96, 0.5) } }).addActivation("d6", { type: "clip", alpha: 0, beta: 6 });
       const project = dw.addConvolution("project", { outChannels: 24, kernel: 1, weights: { kernel: wave(24 * 96, 0.45), bias: wave(24, 0.9) } }).addElementWise("add", stem, "sum");
-      blocked.markOutput(project.addConvolution("head", { outChannels: 40, kernel: 1, weights: { kernel: wave(40 * 24, 0.33), bias: wave(40, 0.1) } }));
+      // A 3×3 window over the blocked tensor (40 channels: a pair of panels and one of 8) and max pooling of blocked vectors.
+      const window = project.addConvolution("window", { outChannels: 40, kernel: 3, padding: 1, weights: { kernel: wave(40 * 24 * 9, 0.27), bias: wave(40, 0.3) } }).addActivation("w6", { type: "relu" });
+      const pooled = window.addPooling("pool", { type: "max", window: 3, stride: 2, padding: 1 });
+      blocked.markOutput(pooled.addConvolution("head", { outChannels: 40, kernel: 1, weights: { kernel: wave(40 * 40, 0.33), bias: wave(40, 0.1) } }));
       const profiles = [{ x: { min: [1, 3, 29, 31], opt: [1, 3, 29, 31], max: [2, 3, 29, 31] } }];
       for (const network of [blocked, reducedFloat(blocked, "bfloat16")]) {
         const built = await network.build({ profiles });

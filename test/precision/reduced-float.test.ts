@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Network, reducedFloat, roundToBfloat16, roundToFloat16, WeightStore, type BuildOptions } from "netdef";
+import { Network, reducedFloat, roundToBfloat16, roundToFloat16, WeightStore, type BuildOptions, type Tensor } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
 import { buildGraph } from "../../builder/graph.js";
@@ -185,6 +185,25 @@ describe("16-bit storage between layers", () => {
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
     bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
     expect(new Set(p.y!.data).size).toBeGreaterThan(20);  // not a constant output
+  });
+
+  it.each(["bfloat16", "float16"] as const)("%s ResNet-style blocks on blocked tensors (3×3 windows, max pooling, a residual) compute exactly what float32 storage does", async (dtype) => {
+    const net = new Network("resnet-style");
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.37 + shape.length) * 0.2);
+    const conv = (x: Tensor, name: string, out: number, stride = 1) =>
+      x.addConvolution(name, { outChannels: out, kernel: 3, stride, padding: 1, weights: { kernel: w(out, x.shape[1]!, 3, 3), bias: w(out) } });
+    const stem = net.addInput("x", "float32", [2, 3, 23, 21]).addConvolution("stem", { outChannels: 16, kernel: 3, stride: 2, padding: 1, weights: { kernel: w(16, 3, 3, 3), bias: w(16) } })
+      .addActivation("stem.relu", { type: "relu" }).addPooling("pool", { type: "max", window: 3, stride: 2, padding: 1 });
+    const a = conv(stem, "a", 24).addActivation("a.relu", { type: "relu" });
+    const b = conv(a, "b", 24).addElementWise("b.add", a, "sum").addActivation("b.relu", { type: "relu" });
+    net.markOutput(conv(b, "c", 32, 2).addActivation("y", { type: "relu" }), "y");
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype));
+    expect(packed.inspect().channelBlocked.layers).toEqual(["stem", "pool", "a", "b", "c"]);
+    expect(packed.inspect().halfStorage[dtype]!.length).toBeGreaterThanOrEqual(4);
+    const input = { x: { data: Float32Array.from({ length: 2 * 3 * 23 * 21 }, (_, i) => Math.cos(i * 1.3) * 2), shape: [2, 3, 23, 21] } };
+    const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
+    bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
+    expect(new Set(p.y!.data).size).toBeGreaterThan(20);
   });
 
   const mobileNetCases = (["bfloat16", "float16"] as const).flatMap((dtype) => [["blocked", "1"], ["planar", "0"]].map(([layout, flag]) => [dtype, layout!, flag!] as const));

@@ -1,6 +1,7 @@
 #include "kernels/blocked_convolution.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -164,11 +165,56 @@ struct Target {
   ActivationFn::Round round;
 };
 
+// A tile's sums (mr pixels from output pixel n0, channels [m0, m0 + width) in nv vectors) finished — bias `b`,
+// residual, clamp, rounding — and stored. `Plain`: float32 output, no 16-bit residual, no rounding, so the finish
+// of each vector is an add, a clamp and a store (with the other cases' branches in it, MobileNetV2 in float32 ran
+// 5–8 % slower at batch 8).
+template <bool Plain>
+__attribute__((always_inline)) inline void finishTile(const Vec8 (&acc)[kMaxRows][2], int64_t mr, int64_t n0, int64_t m0, int64_t width, const Vec8 (&b)[2],
+                                                      const Target& t, Vec8 lower, Vec8 upper) {
+  const int64_t nv = (width + 7) / 8;
+  if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
+    for (int i = 0; i < mr; i++)
+      for (int64_t j = 0; j < nv; j++) {
+        const int64_t at = (m0 / 8 + j) * 8 * t.pixels + (n0 + i) * 8;
+        Vec8 v = acc[i][j] + b[j];
+        if (t.residual.f) v += vmath::load(t.residual.f + at);
+        if (!Plain && t.residual.h) v += vmath::widen8(t.residual.h + at, t.residual.type);
+        v = v < lower ? lower : v;
+        v = upper < v ? upper : v;
+        if (Plain) {
+          vmath::store(t.y.f + at, v);
+          continue;
+        }
+        v = vmath::round(t.round, v);
+        if (t.y.h) vmath::narrow8(v, t.y.type, t.y.h + at);
+        else vmath::store(t.y.f + at, v);
+      }
+    return;
+  }
+  for (int64_t c = 0; c < width; c++)  // planar: each channel's run of mr pixels
+    for (int i = 0; i < mr; i++) {
+      const int64_t at = (m0 + c) * t.pixels + n0 + i;
+      float v = acc[i][c / 8][c % 8] + b[c / 8][c % 8];
+      if (t.residual.f) v += t.residual.f[at];
+      if (t.residual.h) v += fromHalfBits(t.residual.h[at], t.residual.type);
+      v = v < t.lower ? t.lower : v;
+      v = t.upper < v ? t.upper : v;
+      v = t.round == ActivationFn::Round::kNone ? v : t.round == ActivationFn::Round::kBfloat16 ? roundToBfloat16(v) : roundToFloat16(v);
+      if (t.y.h) t.y.h[at] = toHalfBits(v, t.y.type);
+      else t.y.f[at] = v;
+    }
+}
+
+// Panel g's bias (channels [m0, m0 + width)) as two vectors, zero past the width or without a bias.
+inline void panelBias(const Target& t, int64_t m0, int64_t width, Vec8 (&b)[2]) {
+  b[0] = b[1] = Vec8{};
+  for (int64_t j = 0; j < width; j++) b[j / 8][j % 8] = t.bias ? t.bias[m0 + j] : 0.0f;
+}
+
 // Pixels [first, first + count) of one image (consecutive output pixels, `s.x` at the first) against panels
 // [g0, g1), panel by panel, in tiles of near-equal size (49 pixels: 5 and 6, not 8 × 6 + 1, whose last tile would
-// read the whole panel for one pixel). Panel g starts at m0·K (pairs: m0·K/2). `Plain`: float32 output, no 16-bit
-// residual, no rounding, so the finish of each vector is an add, a clamp and a store (with the other cases' branches
-// in it, MobileNetV2 in float32 ran 5–8 % slower at batch 8).
+// read the whole panel for one pixel). Panel g starts at m0·K (pairs: m0·K/2).
 template <Terms T, bool Plain, bool Wide>
 __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s,
                                                    const Target& target) {
@@ -180,8 +226,8 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
   for (int64_t g = g0; g < g1; g++) {
     const int64_t m0 = 16 * g, width = std::min<int64_t>(16, M - m0), nv = (width + 7) / 8;
     const float* w = panels + m0 * (T == Terms::kPairs ? K / 2 : K);
-    Vec8 b[2] = {Vec8{}, Vec8{}};
-    for (int64_t j = 0; j < width; j++) b[j / 8][j % 8] = t.bias ? t.bias[m0 + j] : 0.0f;
+    Vec8 b[2];
+    panelBias(t, m0, width, b);
     // Tiles of near-equal size, the first count % tiles one pixel larger (found by increments: no division per tile).
     const int64_t most = tilePixels<T, Wide>(nv), tiles = (count + most - 1) / most, base = count / tiles, larger = count % tiles;
     for (int64_t tile = 0, done = 0, mr; tile < tiles; tile++, done += mr) {
@@ -191,38 +237,7 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
       Vec8 acc[kMaxRows][2];
       if (nv == 2) sums<2, T, Wide>(static_cast<int>(mr), K, s, w, acc);
       else sums<1, T, Wide>(static_cast<int>(mr), K, s, w, acc);
-      const int64_t n0 = first + done;
-      if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
-        for (int i = 0; i < mr; i++)
-          for (int64_t j = 0; j < nv; j++) {
-            const int64_t at = (m0 / 8 + j) * 8 * t.pixels + (n0 + i) * 8;
-            Vec8 v = acc[i][j] + b[j];
-            if (t.residual.f) v += vmath::load(t.residual.f + at);
-            if (!Plain && t.residual.h) v += vmath::widen8(t.residual.h + at, t.residual.type);
-            v = v < lower ? lower : v;
-            v = upper < v ? upper : v;
-            if (Plain) {
-              vmath::store(t.y.f + at, v);
-              continue;
-            }
-            v = vmath::round(t.round, v);
-            if (t.y.h) vmath::narrow8(v, t.y.type, t.y.h + at);
-            else vmath::store(t.y.f + at, v);
-          }
-        continue;
-      }
-      for (int64_t c = 0; c < width; c++)  // planar: each channel's run of mr pixels
-        for (int i = 0; i < mr; i++) {
-          const int64_t at = (m0 + c) * t.pixels + n0 + i;
-          float v = acc[i][c / 8][c % 8] + b[c / 8][c % 8];
-          if (t.residual.f) v += t.residual.f[at];
-          if (t.residual.h) v += fromHalfBits(t.residual.h[at], t.residual.type);
-          v = v < t.lower ? t.lower : v;
-          v = t.upper < v ? t.upper : v;
-          v = t.round == ActivationFn::Round::kNone ? v : t.round == ActivationFn::Round::kBfloat16 ? roundToBfloat16(v) : roundToFloat16(v);
-          if (t.y.h) t.y.h[at] = toHalfBits(v, t.y.type);
-          else t.y.f[at] = v;
-        }
+      finishTile<Plain>(acc, mr, first + done, m0, width, b, t, lower, upper);
     }
   }
 }
@@ -256,6 +271,184 @@ void sweep(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int6
   sweepNarrow(first, count, g0, g1, K, M, panels, s, blocked, t);
 }
 
+// The 32 bits at p in all 16 lanes: one broadcast load, as vmath::broadcast.
+__attribute__((always_inline)) inline Vec16 broadcast16(const float* p) {
+  typedef int32_t Int16 __attribute__((vector_size(64)));
+  int32_t bits;
+  std::memcpy(&bits, p, 4);
+  const Int16 lanes = Int16{} + bits;
+  Vec16 v;
+  std::memcpy(&v, &lanes, sizeof v);
+  return v;
+}
+
+// A blocked input's band of rows of one image, zero-padded and in float32 (BlockedConvolution::runBlockedWindows):
+// block b's row r at x + b·blockStride + r·rowStride, column p of it at 8p; tap t of the window at column 0 of row 0
+// at taps[t]. The panels' sum terms run block by block, tap by tap, 8 channels each.
+struct Band {
+  const float* x;
+  int64_t blockStride, rowStride, blocks;
+  const int64_t* taps;
+  int64_t tapCount;
+};
+
+// Σ over the band's terms for MR pixels `step` floats apart (SW: the stride in pixels, 0 for `step` at run time),
+// x at the first pixel's window, w the panel of NV vectors a row. Wide: NP (1 or 2) panels of 16 channels (the
+// second `panelStride` floats on, its sums into `second`), each pixel's value broadcast once for both: 2 panels × 12
+// pixels make 24 accumulators for 14 loads (weights and inputs), where one panel took 13 loads for 12. (4 panels ×
+// 6 pixels, 10 loads for 24, measured a few percent slower on ResNet-18's layers, and 7-pixel rows split badly.)
+template <int MR, int NV, int NP, bool Wide, int SW>
+__attribute__((always_inline)) inline void windowSums(const Band& s, const float* x, int64_t step, const float* w, int64_t panelStride,
+                                                     Vec8 (&acc)[kMaxRows][2], Vec8 (&second)[kMaxRows][2]) {
+  const int64_t st = SW ? SW * 8 : step;
+  if constexpr (Wide && NV == 2) {
+    Vec16 a[MR][NP];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+      for (int p = 0; p < NP; p++) a[i][p] = Vec16{};
+    for (int64_t b = 0; b < s.blocks; b++, x += s.blockStride)
+      for (int64_t t = 0; t < s.tapCount; t++) {
+        const float* xt = x + s.taps[t];
+#pragma GCC unroll 8
+        for (int kk = 0; kk < 8; kk++, w += 16) {
+          Vec16 wv[NP];
+#pragma GCC unroll 2
+          for (int p = 0; p < NP; p++) __builtin_memcpy(&wv[p], w + p * panelStride, sizeof(Vec16));
+#pragma GCC unroll 12
+          for (int i = 0; i < MR; i++) {
+            if constexpr (NP == 1) {
+              a[i][0] += xt[i * st + kk] * wv[0];
+            } else {
+              const Vec16 v = broadcast16(xt + i * st + kk);
+              a[i][0] += v * wv[0];
+              a[i][1] += v * wv[1];
+            }
+          }
+        }
+      }
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+      acc[i][0] = __builtin_shufflevector(a[i][0], a[i][0], 0, 1, 2, 3, 4, 5, 6, 7);
+      acc[i][1] = __builtin_shufflevector(a[i][0], a[i][0], 8, 9, 10, 11, 12, 13, 14, 15);
+      if constexpr (NP == 2) {
+        second[i][0] = __builtin_shufflevector(a[i][1], a[i][1], 0, 1, 2, 3, 4, 5, 6, 7);
+        second[i][1] = __builtin_shufflevector(a[i][1], a[i][1], 8, 9, 10, 11, 12, 13, 14, 15);
+      }
+    }
+  } else {
+    Vec8 a[MR][NV];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 2
+      for (int j = 0; j < NV; j++) a[i][j] = Vec8{};
+    for (int64_t b = 0; b < s.blocks; b++, x += s.blockStride)
+      for (int64_t t = 0; t < s.tapCount; t++) {
+        const float* xt = x + s.taps[t];
+#pragma GCC unroll 8
+        for (int kk = 0; kk < 8; kk++, w += 8 * NV) {
+          Vec8 wv[NV];
+#pragma GCC unroll 2
+          for (int j = 0; j < NV; j++) wv[j] = vmath::load(w + j * 8);
+#pragma GCC unroll 12
+          for (int i = 0; i < MR; i++) {
+            const Vec8 v = vmath::broadcast(xt + i * st + kk);
+#pragma GCC unroll 2
+            for (int j = 0; j < NV; j++) a[i][j] += v * wv[j];
+          }
+        }
+      }
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NV; j++) acc[i][j] = a[i][j];
+  }
+}
+
+template <int NV, int NP, bool Wide, int SW>
+__attribute__((always_inline)) inline void windowTile(int mr, const Band& s, const float* x, int64_t step, const float* w, int64_t panelStride,
+                                                     Vec8 (&acc)[kMaxRows][2], Vec8 (&second)[kMaxRows][2]) {
+  if constexpr (NV == 1 || Wide) {
+    switch (mr) {
+      case 12: return windowSums<12, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+      case 11: return windowSums<11, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+      case 10: return windowSums<10, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+      case 9: return windowSums<9, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+      case 8: return windowSums<8, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+      case 7: return windowSums<7, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+      default: break;
+    }
+  }
+  switch (mr) {
+    case 6: return windowSums<6, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+    case 5: return windowSums<5, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+    case 4: return windowSums<4, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+    case 3: return windowSums<3, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+    case 2: return windowSums<2, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+    default: return windowSums<1, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+  }
+}
+
+// `rows` output rows of OW pixels (row r's windows at band row r·sh; the first row output pixel `first`) against
+// panels [g0, g1), two at a time in wide tiles, so their weights are read once for the band.
+template <bool Plain, bool Wide, int SW>
+__attribute__((always_inline)) inline void windowSweepOf(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1,
+                                                         int64_t K, int64_t M, const float* panels, const Target& target) {
+  const Target t = target;
+  const Vec8 lower = vmath::splat(t.lower), upper = vmath::splat(t.upper);
+  const int64_t step = sw * 8, panelStride = 16 * K;
+  for (int64_t g = g0, np; g < g1; g += np) {
+    const int64_t m0 = 16 * g, width = std::min<int64_t>(16, M - m0), nv = (width + 7) / 8;
+    np = Wide && g + 2 <= g1 && M >= 16 * (g + 2) ? 2 : 1;
+    const float* w = panels + m0 * K;
+    Vec8 b[2][2];
+    for (int64_t p = 0; p < np; p++) panelBias(t, m0 + 16 * p, p ? 16 : width, b[p]);
+    const int64_t most = nv == 2 && !Wide ? kTilePixels : kMaxRows, tiles = (OW + most - 1) / most, base = OW / tiles, larger = OW % tiles;
+    for (int64_t r = 0; r < rows; r++) {
+      const float* xr = s.x + r * sh * s.rowStride;
+      for (int64_t tile = 0, done = 0, mr; tile < tiles; tile++, done += mr) {
+        mr = base + (tile < larger ? 1 : 0);
+        Vec8 acc[kMaxRows][2], second[kMaxRows][2];
+        const float* x = xr + done * step;
+        if (np == 2) windowTile<2, 2, Wide, SW>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
+        else if (nv == 2) windowTile<2, 1, Wide, SW>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
+        else windowTile<1, 1, Wide, SW>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
+        finishTile<Plain>(acc, mr, first + r * OW + done, m0, width, b[0], t, lower, upper);
+        if (np == 2) finishTile<Plain>(second, mr, first + r * OW + done, m0 + 16, 16, b[1], t, lower, upper);
+      }
+    }
+  }
+}
+
+template <bool Wide>
+__attribute__((always_inline)) inline void windowSweepAny(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1,
+                                                          int64_t K, int64_t M, const float* panels, const Target& t) {
+  const bool plain = t.blocked && !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone;
+  if (plain && sw == 1) windowSweepOf<true, Wide, 1>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (plain && sw == 2) windowSweepOf<true, Wide, 2>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (plain) windowSweepOf<true, Wide, 0>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else windowSweepOf<false, Wide, 0>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+}
+
+NETDEF_CLONES
+void windowSweepNarrow(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1, int64_t K, int64_t M,
+                       const float* panels, const Target& t) {
+  windowSweepAny<false>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+}
+
+#if defined(__x86_64__)
+NETDEF_WIDE void windowSweepWide(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1, int64_t K,
+                                 int64_t M, const float* panels, const Target& t) {
+  windowSweepAny<true>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+}
+#endif
+
+void windowSweep(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1, int64_t K, int64_t M,
+                 const float* panels, const Target& t) {
+#if defined(__x86_64__)
+  if (wideTiles()) return windowSweepWide(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+#endif
+  windowSweepNarrow(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+}
+
 #if defined(__x86_64__)
 // The same over a blocked bfloat16 input, its channels multiplied in pairs (where bf16DotSupported()).
 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
@@ -279,8 +472,12 @@ BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t
   for (int64_t m0 = 0; m0 < out_; m0 += 16) {
     const int64_t width = std::min<int64_t>(16, out_ - m0), lanes = (width + 7) / 8 * 8;
     float* panel = panels_.data() + m0 * K;
-    for (int64_t k = 0; k < K; k++)
-      for (int64_t j = 0; j < width; j++) panel[k * lanes + j] = weight[(m0 + j) * K + k];
+    for (int64_t c = 0; c < in_; c++)
+      for (int64_t kh = 0; kh < KH_; kh++)
+        for (int64_t kw = 0; kw < KW_; kw++) {
+          const int64_t k = (c * KH_ + kh) * KW_ + kw;
+          for (int64_t j = 0; j < width; j++) panel[term(c, kh, kw) * lanes + j] = weight[(m0 + j) * K + k];
+        }
   }
   // A 1×1 whose weights are all bfloat16 values (a bfloat16 network's) also as pairs, for a blocked bfloat16 input:
   // row p of a panel holds, per output channel, the bits of weights 2p (low half) and 2p + 1 (high half).
@@ -302,7 +499,66 @@ BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t
 void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked,
                              const Finish& finish) const {
   if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yBlocked, finish);
+  if (xBlocked) return runBlockedWindows(batch, H, W, OH, OW, pad, x, y, yBlocked, finish);
   runWindows(batch, H, W, OH, OW, pad, x, y, yBlocked, finish);
+}
+
+void BlockedConvolution::runBlockedWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked,
+                                           const Finish& finish) const {
+  const int64_t blocks = in_ / 8, panels = (out_ + 15) / 16, K = in_ * KH_ * KW_, pixels = OH * OW;
+  const int64_t Wp = (OW - 1) * sw_ + (KW_ - 1) * dw_ + 1;  // the columns the windows reach, from −pad[1]
+  const auto bandRows = [&](int64_t outRows) { return (outRows - 1) * sh_ + (KH_ - 1) * dh_ + 1; };
+  // Work items: bands of output rows × groups of output panels, for each image. An item copies its band of input
+  // rows (all channels, zero-padded: the windows then need no bounds) and reads each of its panels once for the whole
+  // band. Weights are read once per band and the input once per group: the cheapest split into enough items for
+  // the threads (twice as many where the shape allows, a multiple of the threads where the panels allow), its bands
+  // held in a core's L2 (512 KB, half of it).
+  // Groups of panels are whole pairs where wide tiles take two at a time.
+  const int64_t together = wideTiles() ? 2 : 1;
+  const int64_t units = (panels + together - 1) / together;
+  const int64_t threads = poolThreads(), wanted = std::min(2 * threads, batch * OH * units);
+  const double weightBytes = 4.0 * K * out_;
+  int64_t bands = OH, groups = 1;
+  double best = INFINITY;
+  for (int64_t b = 1; b <= OH; b++) {
+    const double bandBytes = 4.0 * in_ * bandRows((OH + b - 1) / b) * Wp;
+    if (bandBytes > (512 << 10) && b < OH) continue;
+    const int64_t least = std::min(units, (wanted + batch * b - 1) / (batch * b));
+    for (int64_t g = least; g <= std::min(units, least + threads - 1); g++) {
+      const int64_t items = batch * b * g;
+      const double rounds = static_cast<double>((items + threads - 1) / threads * threads) / static_cast<double>(items);
+      const double cost = (b * weightBytes + b * g * bandBytes) * rounds;
+      if (cost < best) best = cost, bands = b, groups = g;
+    }
+  }
+  parallelFor(batch * bands * groups, [&](int64_t item) {
+    const int64_t n = item / (bands * groups), band = item / groups % bands, group = item % groups;
+    const int64_t oh0 = partBegin(OH, bands, band), rows = partBegin(OH, bands, band + 1) - oh0, inputRows = bandRows(rows), top = oh0 * sh_ - pad[0];
+    static thread_local Floats copied;
+    static thread_local std::vector<int64_t> taps;
+    copied.resize(static_cast<size_t>(blocks * inputRows * Wp * 8));
+    // Padded columns [lo, hi) lie inside the input row.
+    const int64_t lo = std::min(Wp, pad[1]), hi = std::max(lo, std::min(Wp, W + pad[1]));
+    for (int64_t b = 0; b < blocks; b++)
+      for (int64_t r = 0; r < inputRows; r++) {
+        float* row = copied.data() + (b * inputRows + r) * Wp * 8;
+        const int64_t ih = top + r;
+        if (ih < 0 || ih >= H) { std::fill(row, row + Wp * 8, 0.0f); continue; }
+        const int64_t from = (((n * blocks + b) * H + ih) * W + lo - pad[1]) * 8;
+        std::fill(row, row + lo * 8, 0.0f);
+        if (x.f) std::copy(x.f + from, x.f + from + (hi - lo) * 8, row + lo * 8);
+        else widenHalves(x.h + from, row + lo * 8, (hi - lo) * 8, x.type);
+        std::fill(row + hi * 8, row + Wp * 8, 0.0f);
+      }
+    taps.resize(static_cast<size_t>(KH_ * KW_));
+    for (int64_t kh = 0; kh < KH_; kh++)
+      for (int64_t kw = 0; kw < KW_; kw++) taps[kh * KW_ + kw] = (kh * dh_ * Wp + kw * dw_) * 8;
+    const Band source{copied.data(), inputRows * Wp * 8, Wp * 8, blocks, taps.data(), KH_ * KW_};
+    const int64_t imageOut = n * out_ * pixels;
+    const Target t{y.at(imageOut), yBlocked, pixels, finish.bias, finish.residual.at(imageOut), finish.lower, finish.upper, finish.round};
+    const int64_t g0 = together * partBegin(units, groups, group), g1 = std::min(panels, together * partBegin(units, groups, group + 1));
+    windowSweep(source, sh_, sw_, rows, OW, oh0 * OW, g0, g1, K, out_, panels_.data(), t);
+  }, batch * pixels * K * out_ > (1 << 16));
 }
 
 void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const {
@@ -367,7 +623,7 @@ void BlockedConvolution::windowRows(In x, int64_t H, int64_t W, int64_t OW, cons
   taps.resize(static_cast<size_t>(K));
   for (int64_t c = 0; c < in_; c++)
     for (int64_t kh = 0; kh < KH_; kh++)
-      for (int64_t kw = 0; kw < KW_; kw++) taps[(c * KH_ + kh) * KW_ + kw] = (c * KH_ + kh) * Wp + kw * dw_;
+      for (int64_t kw = 0; kw < KW_; kw++) taps[term(c, kh, kw)] = (c * KH_ + kh) * Wp + kw * dw_;
   rows.resize(static_cast<size_t>(in_ * KH_ * Wp));
   for (int64_t oh = top; oh < top + count; oh++) {
     for (int64_t c = 0; c < in_; c++)

@@ -73,15 +73,19 @@ class Convolution : public Kernel {
     else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16" && tactic_ != "direct_rows") bad("tactic '" + tactic_ + "'");
     // Where the engine holds a tensor channel-blocked (its choice, after this), convolutions whose epilogue is a clamp
     // at most (and a rounding to a 16-bit type) have kernels of their own, whatever the tactic for planar tensors:
-    // 1×1 ones read and write blocked tensors, short sums (a stem) write them, 2-d depthwise ones read and write them.
+    // 2-d ones of one group read and write blocked tensors (and short sums, a stem's, write them from a planar
+    // input), 2-d depthwise ones read and write them.
     const auto act = activation_.type;
     const bool clampOnly = act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip;
     bool unitWindow = kernelVolume_ == 1;
     for (int j = 0; j < 3; j++) unitWindow = unitWindow && w_.stride[j] == 1 && w_.pre[j] == 0 && w_.post[j] == 0;
     const bool shortSums = w_.spatial == 2 && inPerGroup_ * kernelVolume_ <= kShortSums;
-    if (clampOnly && groups_ == 1 && (unitWindow || shortSums)) {
+    if (clampOnly && groups_ == 1 && (unitWindow || w_.spatial == 2)) {
       blocked_ = std::make_unique<BlockedConvolution>(weight_, outChannels_, inPerGroup_, w_);
-      blockedInput_ = unitWindow;
+      blockedInput_ = true;
+      // A planar input is summed tap by tap from rows copied for each output row: fast for short sums only.
+      writesBlockedFromPlanar_ = unitWindow || shortSums;
+      unitWindow_ = unitWindow;
     }
     blockedDepthwise_ = clampOnly && !residual_ && w_.spatial == 2 && groups_ == outChannels_ && inPerGroup_ == 1 && kernelVolume_ > 1;
     if (tactic_ == "direct_c16") {
@@ -138,6 +142,7 @@ class Convolution : public Kernel {
   }
   bool readsBlocked(size_t input) const override { return input == 0 ? blockedInput_ || blockedDepthwise_ : blocked_ != nullptr; }
   bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
+  bool writesBlockedFrom(bool inputBlocked) const override { return inputBlocked ? writesBlocked() : writesBlockedFromPlanar_ || blockedDepthwise_; }
   std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
   // A 1×1 convolution reading a blocked input computes the blocked depthwise convolution before it too, and the
   // blocked 1×1 expansion (or stem) before that, a band of rows at a time: the band's expansion and depthwise output (all
@@ -149,7 +154,7 @@ class Convolution : public Kernel {
     if (!blockedInput_ || !depthwise || !depthwise->blockedDepthwise_) return false;
     if (chain.size() == 1) return true;
     const auto* expansion = dynamic_cast<const Convolution*>(chain[0]);
-    return chain.size() == 2 && expansion && expansion->blocked_ && !expansion->residual_;
+    return chain.size() == 2 && expansion && expansion->blocked_ && !expansion->residual_ && (expansion->unitWindow_ || !expansion->inputBlocked_);
   }
   bool fusesProducerAt(const Shape& between) const override { return between[0] > 1 || between[2] >= kFuseRows; }
   void runFused(const std::vector<const Kernel*>& chain, const std::vector<std::vector<const Buffer*>>& chainInputs, const std::vector<const Buffer*>& in,
@@ -543,7 +548,9 @@ class Convolution : public Kernel {
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops
   std::unique_ptr<BlockedConvolution> blocked_;  // the kernel for a channel-blocked output (and a 1×1's blocked input)
-  bool blockedInput_ = false;  // a 1×1 convolution: blocked_ reads a blocked input too
+  bool blockedInput_ = false;  // blocked_ reads a blocked input too
+  bool writesBlockedFromPlanar_ = false;  // blocked_ writes a blocked output from a planar input fast (a 1×1, a stem)
+  bool unitWindow_ = false;  // 1×1, stride 1, no padding
   bool blockedDepthwise_ = false;  // a 2-d depthwise convolution that can read and write channel-blocked tensors
   bool runsBlocked_ = false, inputBlocked_ = false;  // settled by the engine: a tensor of this layer is blocked, the input is
   std::vector<float> depthwiseWeights_;  // 2-d depthwise: interleaveDepthwiseWeights

@@ -154,6 +154,8 @@ class Kernel {
   // tensors of 4 dimensions whose channels are a multiple of 8); `blockedLike`: inputs laid out as the output.
   virtual bool readsBlocked(size_t input) const { (void)input; return false; }
   virtual bool writesBlocked() const { return false; }
+  // Whether it writes a blocked output fast enough when its first input is (or is not) blocked.
+  virtual bool writesBlockedFrom(bool inputBlocked) const { (void)inputBlocked; return writesBlocked(); }
   virtual std::vector<size_t> blockedLike() const { return {}; }
   // Told once, when the engine is made (before any run), whether its first input and its output are blocked: a kernel
   // may drop what it then never uses (a 1×1 convolution's weights are packed for both layouts until then).

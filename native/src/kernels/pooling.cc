@@ -7,6 +7,7 @@
 #include "kernels/kernel.h"
 #include "thread_pool.h"
 #include "kernels/window.h"
+#include "kernels/vector_math.h"
 
 namespace netdef {
 
@@ -97,6 +98,38 @@ void maxPool2x2(const float* x, int64_t W, float* y, int64_t OH, int64_t OW) {
   }
 }
 
+// Output rows [oh0, oh1) of one block (8 channels) of a 2-d max pooling over a blocked input: the block's [H][W][8]
+// at x (float32) or x16 (16-bit `xType`); into y / y16 as [OH][OW][8] (blocked) or, planar, 8 planes `yPlane` floats
+// apart. Each output pixel the lane-wise maximum of its window's vectors (−∞ where it lies in the padding only).
+struct BlockWindow { int64_t H, W, OW, kh, kw, sh, sw, padTop, padLeft; };
+NETDEF_CLONES
+void maxBlockRows(const float* x, const uint16_t* x16, Storage xType, const BlockWindow& g, int64_t oh0, int64_t oh1, float* y, uint16_t* y16, Storage yType,
+                  int64_t yPlane) {
+  for (int64_t oh = oh0; oh < oh1; oh++) {
+    const int64_t h0 = std::max<int64_t>(0, oh * g.sh - g.padTop), h1 = std::min(g.H, oh * g.sh - g.padTop + g.kh);
+    for (int64_t ow = 0; ow < g.OW; ow++) {
+      const int64_t w0 = std::max<int64_t>(0, ow * g.sw - g.padLeft), w1 = std::min(g.W, ow * g.sw - g.padLeft + g.kw);
+      Vec8 best = -Vec8{} - __builtin_inff();
+      for (int64_t h = h0; h < h1; h++)
+        for (int64_t w = w0; w < w1; w++) {
+          const int64_t at = (h * g.W + w) * 8;
+          best = pickLanes(best, x ? vmath::load(x + at) : vmath::widen8(x16 + at, xType));
+        }
+      const int64_t to = oh * g.OW + ow;
+      if (yPlane) {
+        for (int j = 0; j < 8; j++) {
+          if (y) y[j * yPlane + to] = best[j];
+          else y16[j * yPlane + to] = toHalfBits(best[j], yType);
+        }
+      } else if (y) {
+        vmath::store(y + to * 8, best);
+      } else {
+        vmath::narrow8(best, yType, y16 + to * 8);
+      }
+    }
+  }
+}
+
 // Max / average / blended pooling. Average divisors follow PyTorch: with countIncludePad the window is clipped to
 // the padded extent (so ceil-mode overhang past the padding is not counted), otherwise to the input.
 class Pooling : public Kernel {
@@ -112,6 +145,10 @@ class Pooling : public Kernel {
   // 1-d and 2-d max pooling (the separable path) reads and writes 16-bit storage; max pooling only selects.
   bool takes16BitStorage() const override { return isMax_ && w_.spatial <= 2; }
   bool keeps16BitValues() const override { return isMax_; }
+  // 2-d max pooling reads a blocked input, and writes a blocked output from one.
+  bool readsBlocked(size_t input) const override { return input == 0 && blockedMax(); }
+  bool writesBlocked() const override { return blockedMax(); }
+  bool writesBlockedFrom(bool inputBlocked) const override { return inputBlocked && blockedMax(); }
 
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const Shape& s = in.at(0);
@@ -137,6 +174,7 @@ class Pooling : public Kernel {
     const int64_t planes = s[0] * s[1], inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
     const float* x = in[0]->data.data();
     float* y = outs[0]->data.data();
+    if (in[0]->layout == Layout::kBlocked8) return maxOfBlocks(*in[0], *outs[0], pad);
     if (isMax_ && size[0] == 1 && w_.kernel[0] == 1) {
       separableMax(*in[0], *outs[0], planes, size, out, pad);
       return;
@@ -175,6 +213,21 @@ class Pooling : public Kernel {
   }
 
  private:
+  bool blockedMax() const { return isMax_ && w_.spatial == 2; }
+
+  // 2-d max pooling of a blocked input, block by block, into a blocked or planar output.
+  void maxOfBlocks(const Buffer& input, Buffer& output, const int64_t pad[3]) const {
+    const Shape &s = input.shape, &o = output.shape;
+    const BlockWindow g{s[2], s[3], o[3], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], pad[1], pad[2]};
+    const int64_t blocks = s[0] * s[1] / 8, inBlock = s[2] * s[3] * 8, outBlock = o[2] * o[3] * 8;
+    const bool halfIn = input.storage != Storage::kFloat32, halfOut = output.storage != Storage::kFloat32;
+    const int64_t yPlane = output.layout == Layout::kBlocked8 ? 0 : o[2] * o[3];
+    parallelItems(blocks, outBlock * g.kh * g.kw, [&](int64_t b) {
+      maxBlockRows(halfIn ? nullptr : input.data.data() + b * inBlock, halfIn ? input.halves() + b * inBlock : nullptr, input.storage, g, 0, o[2],
+                   halfOut ? nullptr : output.data.data() + b * outBlock, halfOut ? output.halves() + b * outBlock : nullptr, output.storage, yPlane);
+    }, blocks * outBlock > 4096);
+  }
+
   // 2-d max pooling as a column pass then a row pass: K + K comparisons per output instead of K·K (SPP's 13×13). Per
   // output row, the window's input rows are combined column by column into a row padded with −∞ (widened from
   // 16-bit storage), then each output is the maximum of its window along that row: at stride 2 (ResNet's 3×3/2) the
