@@ -14,6 +14,7 @@ namespace {
 
 constexpr int kTilePixels = 6;   // 12 accumulators of 8 floats: two FMAs in flight per cycle need 8+ chains
 constexpr int kMaxRows = 2 * kTilePixels;  // a panel 8 wide takes tiles of twice the pixels: 12 accumulators again
+constexpr int kPairPixels = 8;  // a wide tile of two panels: 16 accumulators (24, for 12 pixels, made GCC spill them)
 constexpr int64_t kChunkTiles = 9;  // tiles a work item sweeps for each panel, so the panel is reused while in cache
                                     // (9: a 7×7 map is one chunk)
 
@@ -282,25 +283,28 @@ __attribute__((always_inline)) inline Vec16 broadcast16(const float* p) {
   return v;
 }
 
-// A blocked input's band of rows of one image, zero-padded and in float32 (BlockedConvolution::runBlockedWindows):
-// block b's row r at x + b·blockStride + r·rowStride, column p of it at 8p; tap t of the window at column 0 of row 0
-// at taps[t]. The panels' sum terms run block by block, tap by tap, 8 channels each.
+// A band of input rows of one image, zero-padded and in float32 (BlockedConvolution::runBandWindows), `channels`
+// values a pixel: a blocked input's 8 (block b's row r at x + b·blockStride + r·rowStride), or the 3 of an RGB image
+// interleaved (one block); column p of a row at p·channels; tap t of the window at column 0 of row 0 at taps[t]. The
+// panels' sum terms run block by block, tap by tap, a pixel's channels each.
 struct Band {
   const float* x;
-  int64_t blockStride, rowStride, blocks;
+  int64_t channels, blockStride, rowStride, blocks;
   const int64_t* taps;
   int64_t tapCount;
 };
 
-// Σ over the band's terms for MR pixels `step` floats apart (SW: the stride in pixels, 0 for `step` at run time),
+// Σ over the band's terms for MR pixels `step` floats apart (SW: the stride in pixels, 0 for `step` at run time; CPP:
+// the band's channels a pixel),
 // x at the first pixel's window, w the panel of NV vectors a row. Wide: NP (1 or 2) panels of 16 channels (the
-// second `panelStride` floats on, its sums into `second`), each pixel's value broadcast once for both: 2 panels × 12
-// pixels make 24 accumulators for 14 loads (weights and inputs), where one panel took 13 loads for 12. (4 panels ×
-// 6 pixels, 10 loads for 24, measured a few percent slower on ResNet-18's layers, and 7-pixel rows split badly.)
-template <int MR, int NV, int NP, bool Wide, int SW>
+// second `panelStride` floats on, its sums into `second`), each pixel's value broadcast once for both: 2 panels × 8
+// pixels make 16 accumulators for 10 loads (weights and inputs), where one panel took 13 loads for 12. (4 panels × 6
+// pixels, 10 loads for 24, measured a few percent slower on ResNet-18's layers, and 7-pixel rows split badly; 2 × 12
+// made GCC spill accumulators.)
+template <int MR, int NV, int NP, bool Wide, int SW, int CPP>
 __attribute__((always_inline)) inline void windowSums(const Band& s, const float* x, int64_t step, const float* w, int64_t panelStride,
                                                      Vec8 (&acc)[kMaxRows][2], Vec8 (&second)[kMaxRows][2]) {
-  const int64_t st = SW ? SW * 8 : step;
+  const int64_t st = SW ? SW * CPP : step;
   if constexpr (Wide && NV == 2) {
     Vec16 a[MR][NP];
 #pragma GCC unroll 12
@@ -311,7 +315,7 @@ __attribute__((always_inline)) inline void windowSums(const Band& s, const float
       for (int64_t t = 0; t < s.tapCount; t++) {
         const float* xt = x + s.taps[t];
 #pragma GCC unroll 8
-        for (int kk = 0; kk < 8; kk++, w += 16) {
+        for (int kk = 0; kk < CPP; kk++, w += 16) {
           Vec16 wv[NP];
 #pragma GCC unroll 2
           for (int p = 0; p < NP; p++) __builtin_memcpy(&wv[p], w + p * panelStride, sizeof(Vec16));
@@ -346,7 +350,7 @@ __attribute__((always_inline)) inline void windowSums(const Band& s, const float
       for (int64_t t = 0; t < s.tapCount; t++) {
         const float* xt = x + s.taps[t];
 #pragma GCC unroll 8
-        for (int kk = 0; kk < 8; kk++, w += 8 * NV) {
+        for (int kk = 0; kk < CPP; kk++, w += 8 * NV) {
           Vec8 wv[NV];
 #pragma GCC unroll 2
           for (int j = 0; j < NV; j++) wv[j] = vmath::load(w + j * 8);
@@ -363,54 +367,57 @@ __attribute__((always_inline)) inline void windowSums(const Band& s, const float
   }
 }
 
-template <int NV, int NP, bool Wide, int SW>
+template <int NV, int NP, bool Wide, int SW, int CPP>
 __attribute__((always_inline)) inline void windowTile(int mr, const Band& s, const float* x, int64_t step, const float* w, int64_t panelStride,
                                                      Vec8 (&acc)[kMaxRows][2], Vec8 (&second)[kMaxRows][2]) {
-  if constexpr (NV == 1 || Wide) {
+  if constexpr (NP == 2) {
+    if (mr == 8) return windowSums<8, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+    if (mr == 7) return windowSums<7, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+  } else if constexpr (NV == 1 || Wide) {
     switch (mr) {
-      case 12: return windowSums<12, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-      case 11: return windowSums<11, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-      case 10: return windowSums<10, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-      case 9: return windowSums<9, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-      case 8: return windowSums<8, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-      case 7: return windowSums<7, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+      case 12: return windowSums<12, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+      case 11: return windowSums<11, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+      case 10: return windowSums<10, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+      case 9: return windowSums<9, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+      case 8: return windowSums<8, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+      case 7: return windowSums<7, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
       default: break;
     }
   }
   switch (mr) {
-    case 6: return windowSums<6, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-    case 5: return windowSums<5, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-    case 4: return windowSums<4, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-    case 3: return windowSums<3, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-    case 2: return windowSums<2, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
-    default: return windowSums<1, NV, NP, Wide, SW>(s, x, step, w, panelStride, acc, second);
+    case 6: return windowSums<6, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+    case 5: return windowSums<5, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+    case 4: return windowSums<4, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+    case 3: return windowSums<3, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+    case 2: return windowSums<2, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
+    default: return windowSums<1, NV, NP, Wide, SW, CPP>(s, x, step, w, panelStride, acc, second);
   }
 }
 
 // `rows` output rows of OW pixels (row r's windows at band row r·sh; the first row output pixel `first`) against
 // panels [g0, g1), two at a time in wide tiles, so their weights are read once for the band.
-template <bool Plain, bool Wide, int SW>
+template <bool Plain, bool Wide, int SW, int CPP>
 __attribute__((always_inline)) inline void windowSweepOf(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1,
                                                          int64_t K, int64_t M, const float* panels, const Target& target) {
   const Target t = target;
   const Vec8 lower = vmath::splat(t.lower), upper = vmath::splat(t.upper);
-  const int64_t step = sw * 8, panelStride = 16 * K;
+  const int64_t step = sw * CPP, panelStride = 16 * K;
   for (int64_t g = g0, np; g < g1; g += np) {
     const int64_t m0 = 16 * g, width = std::min<int64_t>(16, M - m0), nv = (width + 7) / 8;
     np = Wide && g + 2 <= g1 && M >= 16 * (g + 2) ? 2 : 1;
     const float* w = panels + m0 * K;
     Vec8 b[2][2];
     for (int64_t p = 0; p < np; p++) panelBias(t, m0 + 16 * p, p ? 16 : width, b[p]);
-    const int64_t most = nv == 2 && !Wide ? kTilePixels : kMaxRows, tiles = (OW + most - 1) / most, base = OW / tiles, larger = OW % tiles;
+    const int64_t most = np == 2 ? kPairPixels : nv == 2 && !Wide ? kTilePixels : kMaxRows, tiles = (OW + most - 1) / most, base = OW / tiles, larger = OW % tiles;
     for (int64_t r = 0; r < rows; r++) {
       const float* xr = s.x + r * sh * s.rowStride;
       for (int64_t tile = 0, done = 0, mr; tile < tiles; tile++, done += mr) {
         mr = base + (tile < larger ? 1 : 0);
         Vec8 acc[kMaxRows][2], second[kMaxRows][2];
         const float* x = xr + done * step;
-        if (np == 2) windowTile<2, 2, Wide, SW>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
-        else if (nv == 2) windowTile<2, 1, Wide, SW>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
-        else windowTile<1, 1, Wide, SW>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
+        if (np == 2) windowTile<2, 2, Wide, SW, CPP>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
+        else if (nv == 2) windowTile<2, 1, Wide, SW, CPP>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
+        else windowTile<1, 1, Wide, SW, CPP>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
         finishTile<Plain>(acc, mr, first + r * OW + done, m0, width, b[0], t, lower, upper);
         if (np == 2) finishTile<Plain>(second, mr, first + r * OW + done, m0 + 16, 16, b[1], t, lower, upper);
       }
@@ -418,14 +425,21 @@ __attribute__((always_inline)) inline void windowSweepOf(const Band& s, int64_t 
   }
 }
 
+template <bool Wide, int CPP>
+__attribute__((always_inline)) inline void windowSweepOfChannels(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0,
+                                                                 int64_t g1, int64_t K, int64_t M, const float* panels, const Target& t) {
+  const bool plain = t.blocked && !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone;
+  if (plain && sw == 1) windowSweepOf<true, Wide, 1, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (plain && sw == 2) windowSweepOf<true, Wide, 2, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (plain) windowSweepOf<true, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else windowSweepOf<false, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+}
+
 template <bool Wide>
 __attribute__((always_inline)) inline void windowSweepAny(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1,
                                                           int64_t K, int64_t M, const float* panels, const Target& t) {
-  const bool plain = t.blocked && !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone;
-  if (plain && sw == 1) windowSweepOf<true, Wide, 1>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else if (plain && sw == 2) windowSweepOf<true, Wide, 2>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else if (plain) windowSweepOf<true, Wide, 0>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else windowSweepOf<false, Wide, 0>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  if (s.channels == 3) windowSweepOfChannels<Wide, 3>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else windowSweepOfChannels<Wide, 8>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
 }
 
 NETDEF_CLONES
@@ -499,13 +513,13 @@ BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t
 void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked,
                              const Finish& finish) const {
   if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yBlocked, finish);
-  if (xBlocked) return runBlockedWindows(batch, H, W, OH, OW, pad, x, y, yBlocked, finish);
+  if (xBlocked || in_ == 3) return runBandWindows(batch, H, W, OH, OW, pad, x, xBlocked, y, yBlocked, finish);
   runWindows(batch, H, W, OH, OW, pad, x, y, yBlocked, finish);
 }
 
-void BlockedConvolution::runBlockedWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked,
-                                           const Finish& finish) const {
-  const int64_t blocks = in_ / 8, panels = (out_ + 15) / 16, K = in_ * KH_ * KW_, pixels = OH * OW;
+void BlockedConvolution::runBandWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y,
+                                        bool yBlocked, const Finish& finish) const {
+  const int64_t channels = xBlocked ? 8 : in_, blocks = in_ / channels, panels = (out_ + 15) / 16, K = in_ * KH_ * KW_, pixels = OH * OW;
   const int64_t Wp = (OW - 1) * sw_ + (KW_ - 1) * dw_ + 1;  // the columns the windows reach, from −pad[1]
   const auto bandRows = [&](int64_t outRows) { return (outRows - 1) * sh_ + (KH_ - 1) * dh_ + 1; };
   // Work items: bands of output rows × groups of output panels, for each image. An item copies its band of input
@@ -536,24 +550,38 @@ void BlockedConvolution::runBlockedWindows(int64_t batch, int64_t H, int64_t W, 
     const int64_t oh0 = partBegin(OH, bands, band), rows = partBegin(OH, bands, band + 1) - oh0, inputRows = bandRows(rows), top = oh0 * sh_ - pad[0];
     static thread_local Floats copied;
     static thread_local std::vector<int64_t> taps;
-    copied.resize(static_cast<size_t>(blocks * inputRows * Wp * 8));
+    copied.resize(static_cast<size_t>(blocks * inputRows * Wp * channels));
     // Padded columns [lo, hi) lie inside the input row.
     const int64_t lo = std::min(Wp, pad[1]), hi = std::max(lo, std::min(Wp, W + pad[1]));
+    static thread_local Floats planeRow;
     for (int64_t b = 0; b < blocks; b++)
       for (int64_t r = 0; r < inputRows; r++) {
-        float* row = copied.data() + (b * inputRows + r) * Wp * 8;
+        float* row = copied.data() + (b * inputRows + r) * Wp * channels;
         const int64_t ih = top + r;
-        if (ih < 0 || ih >= H) { std::fill(row, row + Wp * 8, 0.0f); continue; }
-        const int64_t from = (((n * blocks + b) * H + ih) * W + lo - pad[1]) * 8;
-        std::fill(row, row + lo * 8, 0.0f);
-        if (x.f) std::copy(x.f + from, x.f + from + (hi - lo) * 8, row + lo * 8);
-        else widenHalves(x.h + from, row + lo * 8, (hi - lo) * 8, x.type);
-        std::fill(row + hi * 8, row + Wp * 8, 0.0f);
+        if (ih < 0 || ih >= H) { std::fill(row, row + Wp * channels, 0.0f); continue; }
+        std::fill(row, row + lo * channels, 0.0f);
+        std::fill(row + hi * channels, row + Wp * channels, 0.0f);
+        if (xBlocked) {
+          const int64_t from = (((n * blocks + b) * H + ih) * W + lo - pad[1]) * 8;
+          if (x.f) std::copy(x.f + from, x.f + from + (hi - lo) * 8, row + lo * 8);
+          else widenHalves(x.h + from, row + lo * 8, (hi - lo) * 8, x.type);
+          continue;
+        }
+        for (int64_t c = 0; c < channels; c++) {  // a planar image's row, its channels interleaved
+          const int64_t from = ((n * in_ + c) * H + ih) * W + lo - pad[1];
+          const float* values = x.f + from;
+          if (x.h) {
+            planeRow.resize(static_cast<size_t>(hi - lo));
+            widenHalves(x.h + from, planeRow.data(), hi - lo, x.type);
+            values = planeRow.data();
+          }
+          for (int64_t p = 0; p < hi - lo; p++) row[(lo + p) * channels + c] = values[p];
+        }
       }
     taps.resize(static_cast<size_t>(KH_ * KW_));
     for (int64_t kh = 0; kh < KH_; kh++)
-      for (int64_t kw = 0; kw < KW_; kw++) taps[kh * KW_ + kw] = (kh * dh_ * Wp + kw * dw_) * 8;
-    const Band source{copied.data(), inputRows * Wp * 8, Wp * 8, blocks, taps.data(), KH_ * KW_};
+      for (int64_t kw = 0; kw < KW_; kw++) taps[kh * KW_ + kw] = (kh * dh_ * Wp + kw * dw_) * channels;
+    const Band source{copied.data(), channels, inputRows * Wp * channels, Wp * channels, blocks, taps.data(), KH_ * KW_};
     const int64_t imageOut = n * out_ * pixels;
     const Target t{y.at(imageOut), yBlocked, pixels, finish.bias, finish.residual.at(imageOut), finish.lower, finish.upper, finish.round};
     const int64_t g0 = together * partBegin(units, groups, group), g1 = std::min(panels, together * partBegin(units, groups, group + 1));

@@ -62,18 +62,21 @@ class BlockedConvolution {
 
  private:
   void runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const;
-  // A blocked input's windows (any but a 1×1 at stride 1): in bands of rows copied zero-padded.
-  void runBlockedWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked, const Finish& finish) const;
+  // The windows (any but a 1×1 at stride 1) of a blocked input, or of a planar RGB image, in bands of rows copied
+  // zero-padded (the image's channels interleaved).
+  void runBandWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked,
+                      const Finish& finish) const;
   void runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked, const Finish& finish) const;
   // Output rows [top, top + count) of one planar image x, each row's input rows zero-padded first, into y (pixels
   // of it, row `top` at pixel `first`), on this thread.
   void windowRows(In x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, Out y, bool yBlocked, int64_t pixels, int64_t first,
                   const Finish& finish) const;
 
-  // The row of a panel holding input channel c's weight at (kh, kw): PyTorch's order, or, where the channels fill
-  // blocks of 8 (a blocked input's), block by block, tap by tap, 8 channels each (the order a blocked input's windows
-  // are summed in; the same order for a 1×1).
+  // The row of a panel holding input channel c's weight at (kh, kw): the order a band's windows are summed in, block
+  // by block, tap by tap, a pixel's channels each, where the channels fill blocks of 8 (a blocked input's) or are an
+  // RGB image's 3; otherwise PyTorch's. (The same order for a 1×1.)
   int64_t term(int64_t c, int64_t kh, int64_t kw) const {
+    if (in_ == 3) return (kh * KW_ + kw) * 3 + c;
     return in_ % 8 ? (c * KH_ + kh) * KW_ + kw : ((c / 8 * KH_ + kh) * KW_ + kw) * 8 + c % 8;
   }
 

@@ -101,20 +101,35 @@ void maxPool2x2(const float* x, int64_t W, float* y, int64_t OH, int64_t OW) {
 // Output rows [oh0, oh1) of one block (8 channels) of a 2-d max pooling over a blocked input: the block's [H][W][8]
 // at x (float32) or x16 (16-bit `xType`); into y / y16 as [OH][OW][8] (blocked) or, planar, 8 planes `yPlane` floats
 // apart. Each output pixel the lane-wise maximum of its window's vectors (−∞ where it lies in the padding only).
+// KH × KW (0 × 0: the window's own) fixed where the window lies inside the input: its taps unrolled, no bounds (the
+// bounds and loops of a general window per pixel cost ResNet's 3×3 pooling 3×).
 struct BlockWindow { int64_t H, W, OW, kh, kw, sh, sw, padTop, padLeft; };
-NETDEF_CLONES
-void maxBlockRows(const float* x, const uint16_t* x16, Storage xType, const BlockWindow& g, int64_t oh0, int64_t oh1, float* y, uint16_t* y16, Storage yType,
-                  int64_t yPlane) {
+
+template <int KH, int KW>
+__attribute__((always_inline)) inline void maxBlockRowsOf(const float* x, const uint16_t* x16, Storage xType, const BlockWindow& g, int64_t oh0, int64_t oh1, float* y,
+                                                         uint16_t* y16, Storage yType, int64_t yPlane) {
+  const auto at = [&](int64_t h, int64_t w) { const int64_t i = (h * g.W + w) * 8; return x ? vmath::load(x + i) : vmath::widen8(x16 + i, xType); };
+  // Output columns [inside0, inside1) have windows inside the input's columns.
+  const int64_t inside0 = std::min(g.OW, (g.padLeft + g.sw - 1) / g.sw), inside1 = std::max(inside0, std::min(g.OW, (g.W + g.padLeft - g.kw) / g.sw + 1));
   for (int64_t oh = oh0; oh < oh1; oh++) {
-    const int64_t h0 = std::max<int64_t>(0, oh * g.sh - g.padTop), h1 = std::min(g.H, oh * g.sh - g.padTop + g.kh);
+    const int64_t top = oh * g.sh - g.padTop, h0 = std::max<int64_t>(0, top), h1 = std::min(g.H, top + g.kh);
+    const bool rowsInside = KH && h0 == top && h1 == top + KH;
     for (int64_t ow = 0; ow < g.OW; ow++) {
-      const int64_t w0 = std::max<int64_t>(0, ow * g.sw - g.padLeft), w1 = std::min(g.W, ow * g.sw - g.padLeft + g.kw);
-      Vec8 best = -Vec8{} - __builtin_inff();
-      for (int64_t h = h0; h < h1; h++)
-        for (int64_t w = w0; w < w1; w++) {
-          const int64_t at = (h * g.W + w) * 8;
-          best = pickLanes(best, x ? vmath::load(x + at) : vmath::widen8(x16 + at, xType));
-        }
+      const int64_t left = ow * g.sw - g.padLeft;
+      Vec8 best;
+      if (rowsInside && ow >= inside0 && ow < inside1) {
+        best = at(top, left);
+#pragma GCC unroll 4
+        for (int i = 0; i < KH; i++)
+#pragma GCC unroll 4
+          for (int j = 0; j < KW; j++)
+            if (i || j) best = pickLanes(best, at(top + i, left + j));
+      } else {
+        const int64_t w0 = std::max<int64_t>(0, left), w1 = std::min(g.W, left + g.kw);
+        best = -Vec8{} - __builtin_inff();
+        for (int64_t h = h0; h < h1; h++)
+          for (int64_t w = w0; w < w1; w++) best = pickLanes(best, at(h, w));
+      }
       const int64_t to = oh * g.OW + ow;
       if (yPlane) {
         for (int j = 0; j < 8; j++) {
@@ -128,6 +143,14 @@ void maxBlockRows(const float* x, const uint16_t* x16, Storage xType, const Bloc
       }
     }
   }
+}
+
+NETDEF_CLONES
+void maxBlockRows(const float* x, const uint16_t* x16, Storage xType, const BlockWindow& g, int64_t oh0, int64_t oh1, float* y, uint16_t* y16, Storage yType,
+                  int64_t yPlane) {
+  if (g.kh == 3 && g.kw == 3) return maxBlockRowsOf<3, 3>(x, x16, xType, g, oh0, oh1, y, y16, yType, yPlane);
+  if (g.kh == 2 && g.kw == 2) return maxBlockRowsOf<2, 2>(x, x16, xType, g, oh0, oh1, y, y16, yType, yPlane);
+  maxBlockRowsOf<0, 0>(x, x16, xType, g, oh0, oh1, y, y16, yType, yPlane);
 }
 
 // Max / average / blended pooling. Average divisors follow PyTorch: with countIncludePad the window is clipped to
