@@ -14,7 +14,10 @@ namespace netdef {
 // blocked output; a planar output takes the tile's values channel by channel.
 // - 1×1 (stride 1, no padding): the input planar or blocked; a blocked bfloat16 input against bfloat16 weights
 //   multiplied two channels at a time by VDPBF16PS (each value of a pixel's block pair one 32-bit broadcast).
-// - Windows with short sums (a stem: 3 channels × 3×3): the input planar, each output row's input rows copied
+// - Other windows over a blocked input, or a planar RGB image (a stem): bands of output rows, each band's input rows
+//   copied zero-padded first (the image's 3 channels interleaved), so a tile's taps need no bounds; two panels a
+//   tile where wideTiles(), each input value broadcast once for both.
+// - Windows with short sums over other planar inputs (and a fused stem's rows): each output row's input rows copied
 //   zero-padded first, so every tap of a tile is a run of pixels `stride` apart.
 class BlockedConvolution {
  public:
