@@ -345,6 +345,36 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     expect(pairs.some((v, i) => v !== float32[i])).toBe(true);  // the pairs ran: their sums in another order
   });
 
+  it("channel-blocked windows multiply blocked bfloat16 inputs in pairs (3×3 at strides 1 and 2, 1×1 at stride 2), within a bfloat16 step of float32 products", async () => {
+    const net = new Network("blocked window pairs");
+    const w = (seed: number, ...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.61 + seed) * 0.2);
+    const conv = (x: Tensor, name: string, out: number, kernel: number, stride: number, seed: number) =>
+      x.addConvolution(name, { outChannels: out, kernel, stride, padding: (kernel - 1) >> 1, weights: { kernel: w(seed, out, x.shape[1]!, kernel, kernel), bias: w(seed + 1, out) } });
+    const stem = conv(net.addInput("x", "float32", [2, 16, 19, 17]), "stem", 16, 3, 1, 1).addActivation("stem_relu", { type: "relu" });  // float32 input: float32 products
+    const a = conv(stem, "a", 48, 3, 1, 3).addActivation("a_relu", { type: "relu" });      // 16 → 48: a pair of panels and one alone
+    const b = conv(a, "b", 32, 3, 2, 5).addActivation("b_relu", { type: "relu" });         // stride 2
+    const c = conv(b, "c", 32, 3, 1, 7).addElementWise("c_add", b, "sum");                   // a bfloat16 residual
+    const d = conv(c, "d", 24, 1, 2, 9);                                                     // 1×1 at stride 2, 24 channels: float32 products
+    net.markOutput(d.addConvolution("e", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(11, 16, 24, 3, 3), bias: w(12, 16) } }), "y");
+    const shape = [2, 16, 19, 17];
+    const data = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
+    const run = async (dot: boolean) => {
+      process.env.NETDEF_BF16_DOT = dot ? "1" : "0";
+      try {
+        const engine = await reducedFloat(net, "bfloat16").build();
+        expect(engine.inspect().channelBlocked.layers).toEqual(["stem", "a", "b", "c", "d", "e"]);
+        expect(engine.inspect().bfloat16Products).toEqual(dot ? ["a", "b", "c", "e"] : []);
+        return (await engine.createExecutionContext().execute({ x: { data, shape } })).y!.data as Float32Array;
+      } finally {
+        delete process.env.NETDEF_BF16_DOT;
+      }
+    };
+    const [pairs, float32] = [await run(true), await run(false)];
+    const range = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(pairs.reduce((m, v, i) => Math.max(m, Math.abs(v - float32[i]!)), 0) / range).toBeLessThan(2 ** -8);
+    expect(pairs.some((v, i) => v !== float32[i])).toBe(true);  // the pairs ran: their sums in another order
+  });
+
   it("inspect() lists the layers that multiply in bfloat16, after a refit too", async () => {
     const net = network();
     process.env.NETDEF_BF16_DOT = "1";  // read as kernels are made, by the refit too

@@ -58,8 +58,8 @@ class BlockedConvolution {
                  int64_t g1 = -1) const;
   // Output rows [top, top + count) of one image (x: its input, planar or, for a 1×1, blocked), on this thread, into
   // y: blocked, those rows only.
-  // Whether a blocked bfloat16 input is multiplied in bfloat16 pairs (VDPBF16PS): a 1×1 whose weights are all bfloat16
-  // values, where bf16DotSupported() (read as the kernel is made).
+  // Whether a blocked bfloat16 input is multiplied in bfloat16 pairs (VDPBF16PS): a 1×1, or windows of 16k output
+  // channels, whose weights are all bfloat16 values, where bf16DotSupported() (read as the kernel is made).
   bool takesPairs() const { return !pairPanels_.empty(); }
   void runRows(In x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, const Finish& finish) const;
 
@@ -85,7 +85,7 @@ class BlockedConvolution {
 
   int64_t out_, in_, KH_, KW_, sh_, sw_, dh_, dw_;
   std::vector<float> panels_;  // panel g (channels 16g …) at 16g·K: K = in_·KH·KW rows of its width in vectors (8 or 16)
-  std::vector<float> pairPanels_;  // the same as bfloat16 pairs, K/2 rows (a 1×1 of bfloat16 weights, where the CPU has AVX-512 BF16)
+  std::vector<float> pairPanels_;  // the same as bfloat16 pairs, K/2 rows (bfloat16 weights, where the CPU has AVX-512 BF16 and they are faster)
 };
 
 }  // namespace netdef
