@@ -414,17 +414,15 @@ __attribute__((always_inline)) inline void windowSweepOf(const Band& s, int64_t 
   }
 }
 
+// Wide tiles with a float32 output have the stride fixed at 1 and 2 (a tile's inputs at fixed offsets); the rest
+// read it at run time (fewer copies of the kernel: each one compiled for every tile size and band layout).
 template <bool Wide, int CPP>
 __attribute__((always_inline)) inline void windowSweepOfChannels(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0,
                                                                  int64_t g1, int64_t K, int64_t M, const float* panels, const Target& t) {
-  // The stride fixed at 1 and 2, so a tile's inputs are at fixed offsets (a stride read at run time held twelve
-  // offsets in registers: a bfloat16 ResNet's 7×7 stem took twice float32's time).
   const bool plain = t.blocked && !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone;
-  if (plain && sw == 1) windowSweepOf<true, Wide, 1, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else if (plain && sw == 2) windowSweepOf<true, Wide, 2, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  if (Wide && plain && sw == 1) windowSweepOf<true, Wide, Wide ? 1 : 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (Wide && plain && sw == 2) windowSweepOf<true, Wide, Wide ? 2 : 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
   else if (plain) windowSweepOf<true, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else if (sw == 1) windowSweepOf<false, Wide, 1, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else if (sw == 2) windowSweepOf<false, Wide, 2, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
   else windowSweepOf<false, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
 }
 
