@@ -342,6 +342,22 @@ describe("channel-blocked tensors", () => {
     await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1", "out2"]);
   });
 
+  // Only a 1×1 computes the depthwise layer before it: a 3×3 after a blocked depthwise layer reads its blocked output.
+  it("a blocked 3×3 after a depthwise layer, batch 2 (where a 1×1 would fuse it): against onnxruntime", async () => {
+    const { w, input } = sampler(13);
+    const net = new Network("depthwise-then-3x3");
+    const shape = [2, 16, 15, 14];
+    const e = net.addInput("x", "float32", shape).addConvolution("e", { outChannels: 32, kernel: 1, weights: { kernel: w(32, 16, 1, 1), bias: w(32) } }).addActivation("e.relu6", clip6);
+    const d = e.addConvolution("d", { outChannels: 32, kernel: 3, groups: 32, padding: 1, weights: { kernel: w(32, 1, 3, 3), bias: w(32) } }).addActivation("d.relu6", clip6);
+    net.markOutput(d.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 32, 3, 3), bias: w(16) } }), "out0");
+    const data = input(shape);
+    const engine = await net.build();
+    expect(engine.inspect().channelBlocked).toEqual({ tensors: ["e.relu6", "d.relu6"], layers: ["e", "d", "c"] });
+    const builtin = await engine.createExecutionContext().execute({ x: data }, { profile: true });
+    expect(builtin.profile.find((l) => l.layer === "d")!.milliseconds).toBeGreaterThan(0);  // run on its own
+    await expectOnnxruntimeAgrees(net, data, shape, builtin);
+  });
+
   it("NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar, with the same results", async () => {
     process.env.NETDEF_CHANNEL_BLOCKED = "0";
     const { engine, check } = await compare([3, 24, 9, 7], 7);

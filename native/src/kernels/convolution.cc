@@ -82,7 +82,6 @@ class Convolution : public Kernel {
     const bool shortSums = w_.spatial == 2 && inPerGroup_ * kernelVolume_ <= kShortSums;
     if (clampOnly && groups_ == 1 && (unitWindow || w_.spatial == 2)) {
       blocked_ = std::make_unique<BlockedConvolution>(weight_, outChannels_, inPerGroup_, w_);
-      blockedInput_ = true;
       // A planar input is summed tap by tap from rows copied for each output row: fast for short sums only.
       writesBlockedFromPlanar_ = unitWindow || shortSums;
       unitWindow_ = unitWindow;
@@ -140,7 +139,7 @@ class Convolution : public Kernel {
       blocked_.reset();
     }
   }
-  bool readsBlocked(size_t input) const override { return input == 0 ? blockedInput_ || blockedDepthwise_ : blocked_ != nullptr; }
+  bool readsBlocked(size_t input) const override { return input == 0 ? blocked_ || blockedDepthwise_ : blocked_ != nullptr; }
   bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
   bool writesBlockedFrom(bool inputBlocked) const override { return inputBlocked ? writesBlocked() : writesBlockedFromPlanar_ || blockedDepthwise_; }
   std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
@@ -151,7 +150,7 @@ class Convolution : public Kernel {
   // overlap are computed for each band).
   bool canFuseProducers(const std::vector<const Kernel*>& chain) const override {
     const auto* depthwise = dynamic_cast<const Convolution*>(chain.back());
-    if (!blockedInput_ || !depthwise || !depthwise->blockedDepthwise_) return false;
+    if (!blocked_ || !unitWindow_ || !depthwise || !depthwise->blockedDepthwise_) return false;  // this layer: a 1×1
     if (chain.size() == 1) return true;
     const auto* expansion = dynamic_cast<const Convolution*>(chain[0]);
     return chain.size() == 2 && expansion && expansion->blocked_ && !expansion->residual_ && (expansion->unitWindow_ || !expansion->inputBlocked_);
@@ -548,7 +547,6 @@ class Convolution : public Kernel {
   std::unique_ptr<DirectConvolution> direct_;  // the direct_c16 tactic's packed weights
   bool depthwise_ = false;  // one input and one output channel per group, not pinned to a GEMM: the depthwise loops
   std::unique_ptr<BlockedConvolution> blocked_;  // the kernel for a channel-blocked output (and a 1×1's blocked input)
-  bool blockedInput_ = false;  // blocked_ reads a blocked input too
   bool writesBlockedFromPlanar_ = false;  // blocked_ writes a blocked output from a planar input fast (a 1×1, a stem)
   bool unitWindow_ = false;  // 1×1, stride 1, no padding
   bool blockedDepthwise_ = false;  // a 2-d depthwise convolution that can read and write channel-blocked tensors
