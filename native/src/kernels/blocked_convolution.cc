@@ -41,6 +41,36 @@ struct Source {
 // FMAs on the same values, so the same bits.
 template <int MR, int NV, Terms T, bool Wide>
 __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
+#if defined(__x86_64__)
+  if constexpr (Wide && NV == 2 && T == Terms::kPairs) {  // 16-lane VDPBF16PS: a pixel's pair against 16 channels
+    typedef int32_t Int16 __attribute__((vector_size(64)));
+    Vec16 a[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) a[i] = Vec16{};
+    for (int64_t kb = 0; kb < K; kb += 8) {
+      const uint16_t* xb = s.x16 + kb * s.pixels;
+      const float* wb = w + kb / 2 * 16;
+#pragma GCC unroll 4
+      for (int kk = 0; kk < 4; kk++) {
+        Vec16 wv;
+        __builtin_memcpy(&wv, wb + kk * 16, sizeof wv);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+          int32_t pair;
+          __builtin_memcpy(&pair, xb + i * 8 + 2 * kk, 4);
+          const Int16 lanes = Int16{} + pair;
+          asm("vdpbf16ps %2, %1, %0" : "+v"(a[i]) : "v"(lanes), "v"(wv));
+        }
+      }
+    }
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+      acc[i][0] = __builtin_shufflevector(a[i], a[i], 0, 1, 2, 3, 4, 5, 6, 7);
+      acc[i][1] = __builtin_shufflevector(a[i], a[i], 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+    return;
+  }
+#endif
   if constexpr (Wide && NV == 2 && T != Terms::kPairs) {
     Vec16 a[MR];
 #pragma GCC unroll 12
@@ -133,7 +163,7 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
 
 // The most pixels a tile of a panel `nv` vectors wide takes: 12 accumulators.
 template <Terms T, bool Wide>
-constexpr int64_t tilePixels(int64_t nv) { return nv == 2 && !(Wide && T != Terms::kPairs) ? kTilePixels : kMaxRows; }
+constexpr int64_t tilePixels(int64_t nv) { return nv == 2 && !Wide ? kTilePixels : kMaxRows; }
 
 template <int NV, Terms T, bool Wide>
 __attribute__((always_inline)) inline void sums(int mr, int64_t K, const Source& s, const float* w, Vec8 (&acc)[kMaxRows][2]) {
@@ -559,7 +589,7 @@ void windowPairSweep(const BandOf<uint16_t>&, int64_t, int64_t, int64_t, int64_t
 // The same over a blocked bfloat16 input, its channels multiplied in pairs (where bf16DotSupported()).
 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
 void sweepPairs(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* pairPanels, Source s, const Target& t) {
-  sweepOf<Terms::kPairs, false, false>(first, count, g0, g1, K, M, pairPanels, s, t);
+  sweepOf<Terms::kPairs, false, true>(first, count, g0, g1, K, M, pairPanels, s, t);
 }
 #else
 void sweepPairs(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const float*, Source, const Target&) {
