@@ -313,6 +313,24 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     expect(pairs.some((v, i) => v !== float32[i])).toBe(true);
   });
 
+  /** A network's output with bfloat16 products (NETDEF_BF16_DOT=1: even where the CPU's are the slower; read as kernels
+   *  are made) within a bfloat16 step of the output's range of float32 products (=0), and not all equal to it (the
+   *  pairs ran: their sums in another order). */
+  async function expectPairsNearFloat32(outputs: (dot: boolean) => Promise<Float32Array>) {
+    const withProducts = async (dot: boolean) => {
+      process.env.NETDEF_BF16_DOT = dot ? "1" : "0";
+      try {
+        return await outputs(dot);
+      } finally {
+        delete process.env.NETDEF_BF16_DOT;
+      }
+    };
+    const [pairs, float32] = [await withProducts(true), await withProducts(false)];
+    const range = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(pairs.reduce((m, v, i) => Math.max(m, Math.abs(v - float32[i]!)), 0) / range).toBeLessThan(2 ** -8);
+    expect(pairs.some((v, i) => v !== float32[i])).toBe(true);
+  }
+
   it.each([[1, "each layer on its own"], [2, "the depthwise layer and expansion computed inside the projection"]] as const)(
     "channel-blocked 1×1s multiply blocked bfloat16 inputs in pairs, at batch %d (%s), within a bfloat16 step of float32 products", async (batch, _how) => {
     // expand (planar float32 input: float32 products) → depthwise → project → widen, all blocked but the output.
@@ -326,23 +344,14 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     net.markOutput(project.addConvolution("widen", { outChannels: 20, kernel: 1, weights: { kernel: w(7, 20, 24, 1, 1), bias: w(8, 20) } }).addActivation("widen_relu", { type: "relu" }), "y");
     const shape = [batch, 16, 9, 7];
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
-    const run = async (dot: boolean) => {
-      process.env.NETDEF_BF16_DOT = dot ? "1" : "0";  // 1: even where the CPU's bfloat16 products are the slower
-      try {
-        const engine = await reducedFloat(net, "bfloat16").build({ profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
-        expect(engine.inspect().channelBlocked.layers).toEqual(["expand", "depthwise", "project", "widen"]);
-        expect(engine.inspect().bfloat16Products).toEqual(dot ? ["project", "widen"] : []);
-        const { y, profile } = await engine.createExecutionContext().execute({ x: { data, shape } }, { profile: true });
-        expect(profile.find((l) => l.layer === "depthwise")!.milliseconds === 0).toBe(batch > 1);  // fused at batch 2
-        return y!.data as Float32Array;
-      } finally {
-        delete process.env.NETDEF_BF16_DOT;
-      }
-    };
-    const [pairs, float32] = [await run(true), await run(false)];
-    const range = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    expect(pairs.reduce((m, v, i) => Math.max(m, Math.abs(v - float32[i]!)), 0) / range).toBeLessThan(2 ** -8);
-    expect(pairs.some((v, i) => v !== float32[i])).toBe(true);  // the pairs ran: their sums in another order
+    await expectPairsNearFloat32(async (dot) => {
+      const engine = await reducedFloat(net, "bfloat16").build({ profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+      expect(engine.inspect().channelBlocked.layers).toEqual(["expand", "depthwise", "project", "widen"]);
+      expect(engine.inspect().bfloat16Products).toEqual(dot ? ["project", "widen"] : []);
+      const { y, profile } = await engine.createExecutionContext().execute({ x: { data, shape } }, { profile: true });
+      expect(profile.find((l) => l.layer === "depthwise")!.milliseconds === 0).toBe(batch > 1);  // fused at batch 2
+      return y!.data as Float32Array;
+    });
   });
 
   it("channel-blocked windows multiply blocked bfloat16 inputs in pairs (3×3 at strides 1 and 2, 1×1 at stride 2), within a bfloat16 step of float32 products", async () => {
@@ -358,21 +367,12 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     net.markOutput(d.addConvolution("e", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(11, 16, 24, 3, 3), bias: w(12, 16) } }), "y");
     const shape = [2, 16, 19, 17];
     const data = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
-    const run = async (dot: boolean) => {
-      process.env.NETDEF_BF16_DOT = dot ? "1" : "0";
-      try {
-        const engine = await reducedFloat(net, "bfloat16").build();
-        expect(engine.inspect().channelBlocked.layers).toEqual(["stem", "a", "b", "c", "d", "e"]);
-        expect(engine.inspect().bfloat16Products).toEqual(dot ? ["a", "b", "c", "e"] : []);
-        return (await engine.createExecutionContext().execute({ x: { data, shape } })).y!.data as Float32Array;
-      } finally {
-        delete process.env.NETDEF_BF16_DOT;
-      }
-    };
-    const [pairs, float32] = [await run(true), await run(false)];
-    const range = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    expect(pairs.reduce((m, v, i) => Math.max(m, Math.abs(v - float32[i]!)), 0) / range).toBeLessThan(2 ** -8);
-    expect(pairs.some((v, i) => v !== float32[i])).toBe(true);  // the pairs ran: their sums in another order
+    await expectPairsNearFloat32(async (dot) => {
+      const engine = await reducedFloat(net, "bfloat16").build();
+      expect(engine.inspect().channelBlocked.layers).toEqual(["stem", "a", "b", "c", "d", "e"]);
+      expect(engine.inspect().bfloat16Products).toEqual(dot ? ["a", "b", "c", "e"] : []);
+      return (await engine.createExecutionContext().execute({ x: { data, shape } })).y!.data as Float32Array;
+    });
   });
 
   it("inspect() lists the layers that multiply in bfloat16, after a refit too", async () => {

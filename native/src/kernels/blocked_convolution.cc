@@ -34,6 +34,12 @@ struct Source {
   int64_t step, pixels;
 };
 
+// A 16-float row's two halves, the 8-channel vectors a tile finishes.
+__attribute__((always_inline)) inline void splitHalves(Vec16 v, Vec8 (&halves)[2]) {
+  halves[0] = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+  halves[1] = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
 // Σ_k value(k, i) · w[k, 0 … 8·NV) for the tile's MR pixels, w the panel of NV vectors a row. Pairs: channels 2p and
 // 2p + 1 of a pixel are one 32-bit broadcast, multiplied by VDPBF16PS against row p of the panel's weight pairs.
 // `Wide` (wideTiles(), code compiled for AVX-512): a panel of 16 channels as one 16-float vector a pixel, so up to
@@ -64,10 +70,7 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
       }
     }
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
-      acc[i][0] = __builtin_shufflevector(a[i], a[i], 0, 1, 2, 3, 4, 5, 6, 7);
-      acc[i][1] = __builtin_shufflevector(a[i], a[i], 8, 9, 10, 11, 12, 13, 14, 15);
-    }
+    for (int i = 0; i < MR; i++) splitHalves(a[i], acc[i]);
     return;
   }
 #endif
@@ -97,10 +100,7 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
       }
     }
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
-      acc[i][0] = __builtin_shufflevector(a[i], a[i], 0, 1, 2, 3, 4, 5, 6, 7);
-      acc[i][1] = __builtin_shufflevector(a[i], a[i], 8, 9, 10, 11, 12, 13, 14, 15);
-    }
+    for (int i = 0; i < MR; i++) splitHalves(a[i], acc[i]);
     return;
   }
   Vec8 a[MR][NV];
@@ -352,12 +352,8 @@ __attribute__((always_inline)) inline void windowSums(const Band& s, const float
       }
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) {
-      acc[i][0] = __builtin_shufflevector(a[i][0], a[i][0], 0, 1, 2, 3, 4, 5, 6, 7);
-      acc[i][1] = __builtin_shufflevector(a[i][0], a[i][0], 8, 9, 10, 11, 12, 13, 14, 15);
-      if constexpr (NP == 2) {
-        second[i][0] = __builtin_shufflevector(a[i][1], a[i][1], 0, 1, 2, 3, 4, 5, 6, 7);
-        second[i][1] = __builtin_shufflevector(a[i][1], a[i][1], 8, 9, 10, 11, 12, 13, 14, 15);
-      }
+      splitHalves(a[i][0], acc[i]);
+      if constexpr (NP == 2) splitHalves(a[i][1], second[i]);
     }
   } else {
     Vec8 a[MR][NV];
@@ -518,14 +514,8 @@ NETDEF_BF16 __attribute__((always_inline)) inline void windowPairSums(const Band
     }
 #pragma GCC unroll 12
   for (int i = 0; i < MR; i++) {
-    const Vec16 first = (Vec16)a[i][0];
-    acc[i][0] = __builtin_shufflevector(first, first, 0, 1, 2, 3, 4, 5, 6, 7);
-    acc[i][1] = __builtin_shufflevector(first, first, 8, 9, 10, 11, 12, 13, 14, 15);
-    if constexpr (NP == 2) {
-      const Vec16 other = (Vec16)a[i][1];
-      second[i][0] = __builtin_shufflevector(other, other, 0, 1, 2, 3, 4, 5, 6, 7);
-      second[i][1] = __builtin_shufflevector(other, other, 8, 9, 10, 11, 12, 13, 14, 15);
-    }
+    splitHalves((Vec16)a[i][0], acc[i]);
+    if constexpr (NP == 2) splitHalves((Vec16)a[i][1], second[i]);
   }
 }
 
