@@ -78,12 +78,17 @@ function winogradFits(p: ConvolutionShape): boolean {
  * panels. F(4×4) won from 64→64 on 56×56 (1.4 vs 1.7 ms) and 128→128 on 28×28 (1.0 vs 1.3) to 256→256 on
  * 14×14 (0.9 vs 1.4), lost at 64→64 on 14×14 and on 7×7 maps (4 tiles); F(2×2) won only on 7×7 with ≥ 256 channels
  * (512→512: 1.1–1.5 vs 1.6–1.8 ms); below 64 channels the direct tactic won everywhere (16→16 on 16×16: 3×).
+ * On channel-blocked tensors (8k channels, where the engine blocks them) the same F(4×4) shapes won on a Zen 5
+ * (batch 1: 64→64 on 56×56 0.24 vs 0.52 ms, 128→128 on 28×28 0.26 vs 0.52, 256→256 on 14×14 0.29 vs 0.51) but
+ * F(2×2) on 7×7 lost to direct in ResNet-18 (0.73–0.79 vs 0.60–0.72 ms at batch 1: its weights, 1.8× the direct
+ * tactic's, come from memory), so F(2×2) is left to channel counts that stay planar.
  */
 function winogradTactic(inChannels: number, outChannels: number, outputSize: readonly number[]): string | undefined {
   const ratio = (inChannels * outChannels) / (inChannels + outChannels);
   const tiles4 = outputSize.reduce((n, d) => n * Math.ceil(d / 4), 1);
   if ((ratio >= 32 && tiles4 >= 49) || (ratio >= 64 && tiles4 >= 16)) return "winograd_4x4_3x3";
-  if (ratio >= 128) return "winograd_2x2_3x3";
+  const blockable = inChannels % 8 === 0 && outChannels % 8 === 0;
+  if (ratio >= 128 && !blockable) return "winograd_2x2_3x3";
   return undefined;
 }
 
@@ -199,7 +204,8 @@ async function timeTactics(graph: BuildGraph, op: BuildOp, batch: number, tactic
 /**
  * The layers the engine will run on channel-blocked tensors, whatever their tactic (`inspect().channelBlocked`): the
  * engine decides when it loads a plan, from the layers alone, so a plan of the graph as it stands tells. Their
- * tactics are not worth timing (MobileNetV2's tuned build: 2.1–2.4 s with them).
+ * tactics are left to the shape rules: the tuner times a layer alone, on planar tensors, which is not how they run
+ * (and timing them made MobileNetV2's tuned build 2.1–2.4 s).
  */
 async function layersRunningBlocked(graph: BuildGraph): Promise<Set<string>> {
   const engine = await addon().Engine.deserialize(encodePlan(graph, {}));

@@ -71,8 +71,10 @@ export interface EngineInspection {
    * Tensors held channel-blocked between layers (NCHW8c: per image, blocks of 8 channels, a pixel's 8 values side by
    * side) and the layers that read or write one: tensors of 8k channels (in float32 or 16 bits) between 1×1
    * convolutions, stems (short sums) that write them, 2-d depthwise convolutions and global pooling, whose kernels
-   * compute 8 channels in a vector's lanes (so none transposes on the way). Those layers run the blocked kernels
-   * whatever their tactic (the tactics are for planar tensors). Inputs and outputs of the network are always planar.
+   * compute 8 channels in a vector's lanes (so none transposes on the way). Those layers run the blocked kernels: a
+   * Winograd tactic on a blocked input the blocked Winograd kernel (but where it multiplies bfloat16 pairs, listed in
+   * bfloat16Products), every other tactic the direct one; the tuner leaves their tactics to the shape rules.
+   * Inputs and outputs of the network are always planar.
    */
   channelBlocked: { tensors: string[]; layers: string[] };
   /**

@@ -133,7 +133,7 @@ Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
 }
 
 // { tensors, layers }: the names of the tensors held channel-blocked between layers, and of the layers reading or
-// writing one (which run the blocked kernels, whatever their tactic).
+// writing one (which run the blocked kernels: engine.ts says which).
 Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::shared_ptr<const Engine> live = engine(env);

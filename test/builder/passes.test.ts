@@ -249,7 +249,7 @@ describe("element-wise chain fusion", () => {
 });
 
 describe("convolution tactics chosen by shape rules (tuning off)", () => {
-  it("Winograd for 3×3 stride 1 with many channels (F(4×4) on maps of ≥ 16 tiles, F(2×2) on smaller ones), direct for other convolutions, the engine's own rules (a GEMM) for 1×1 ones", async () => {
+  it("Winograd for 3×3 stride 1 with many channels (F(4×4) on maps of ≥ 16 tiles, F(2×2) on smaller ones of channels that stay planar), direct for other convolutions, the engine's own rules (a GEMM) for 1×1 ones", async () => {
     const net = new Network("tactics");
     const x = net.addInput("x", "float32", [1, 16, 9, 11]);
     const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1);
@@ -267,16 +267,17 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
     const h = wideInput.addConvolution("projection", { outChannels: 32, kernel: 1, bias: false, weights: { kernel: w(32, 128, 1, 1) } });
     const i = wideInput.addConvolution("short projection", { outChannels: 64, kernel: 1, bias: false, weights: { kernel: w(64, 128, 1, 1) } });
     const e3real = net.addInput("rgb", "float32", [1, 3, 9, 11]).addConvolution("shorter sums", { outChannels: 16, kernel: 3, padding: 1, bias: false, weights: { kernel: w(16, 3, 3, 3) } });  // 27 products
-    // in·out / (in + out) = 32 on 7 × 7 tiles of 4×4, 64 on 4 × 4 tiles, 128 on 2 × 2 tiles, 32 on 4 × 4 tiles.
+    // in·out / (in + out) = 32 on 7 × 7 tiles of 4×4, 64 on 4 × 4 tiles, 130 and 128 on 2 × 2 tiles (260 channels stay
+    // planar; 256 are blocked, where F(2×2) lost to direct), 32 on 4 × 4 tiles.
     const c64 = (input: number[], name: string, outChannels: number) =>
       net.addInput(`${name} input`, "float32", input).addConvolution(name, { outChannels, kernel: 3, padding: 1, bias: false, weights: { kernel: w(outChannels, input[1]!, 3, 3) } });
-    const winograd = [c64([1, 64, 28, 28], "F4, 64 channels", 64), c64([1, 128, 14, 14], "F4, 128 channels", 128), c64([1, 256, 7, 7], "F2, 256 channels", 256), c64([1, 64, 14, 14], "too few channels for 16 tiles", 64)];
+    const winograd = [c64([1, 64, 28, 28], "F4, 64 channels", 64), c64([1, 128, 14, 14], "F4, 128 channels", 128), c64([1, 260, 7, 7], "F2, 260 channels", 260), c64([1, 256, 7, 7], "256 channels on 7×7", 256), c64([1, 64, 14, 14], "too few channels for 16 tiles", 64)];
     for (const t of [e, e2, e3real, f, g, g2, h, i, ...winograd]) net.markOutput(t);
     const engine = await net.build();
     expect(Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]))).toEqual({
       wide: "direct_rows", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_rows", "short sums": "direct_rows", "short sums, stride 2": "direct_rows", "shorter sums": "direct_rows", "large map": "direct_rows", "1x1": "rules", "1x1 stride 2": "implicit_gemm_k256",
       projection: "rules", "short projection": "rules",
-      "F4, 64 channels": "winograd_4x4_3x3", "F4, 128 channels": "winograd_4x4_3x3", "F2, 256 channels": "winograd_2x2_3x3", "too few channels for 16 tiles": "direct_c16",
+      "F4, 64 channels": "winograd_4x4_3x3", "F4, 128 channels": "winograd_4x4_3x3", "F2, 260 channels": "winograd_2x2_3x3", "256 channels on 7×7": "direct_c16", "too few channels for 16 tiles": "direct_c16",
     });
   });
 });

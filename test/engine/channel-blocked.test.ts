@@ -167,7 +167,7 @@ describe("channel-blocked tensors", () => {
     }
   });
 
-  it("tuning times only the layers that run planar (a blocked layer's tactic is never used)", async () => {
+  it("tuning times only the layers that run planar (blocked ones keep the shape rules' tactics)", async () => {
     const inspection = (await stackNetwork([3, 24, 9, 7], sampler(7).w).build({ tuning: "fast" })).inspect();
     expect(inspection.channelBlocked.layers).toEqual(["e1", "d1", "p1", "e2", "d2", "e3", "d3", "p3"]);
     expect(inspection.tactics.map((t) => t.layer)).toEqual(["p2"]);
@@ -340,6 +340,29 @@ describe("channel-blocked tensors", () => {
     });
     const builtin = await engine.createExecutionContext().execute({ x: data });
     await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1", "out2"]);
+  });
+
+  // Winograd F(4×4) and F(2×2) on blocked tensors: tiles cut by the map's edges (13×11, and 11×9 unpadded), a blocked
+  // residual, a planar output, a batch of 3 whose tiles split between work items mid-image; and 512 channels on 5×5,
+  // whose items split the output panels into groups (one ξ's transformed weights fill a core's L2).
+  it("blocked Winograd F(4×4) and F(2×2): edge tiles, a residual, planar outputs, groups of output panels, against onnxruntime", async () => {
+    const { w, input } = sampler(17);
+    const net = new Network("winograd");
+    const shape = [3, 16, 13, 11];
+    const relu = { type: "relu" } as const;
+    const conv = (x: Tensor, name: string, out: number, padding = 1) =>
+      x.addConvolution(name, { outChannels: out, kernel: 3, padding, weights: { kernel: w(out, x.shape[1]!, 3, 3), bias: w(out) } });
+    const c0 = net.addInput("x", "float32", shape).addConvolution("c0", { outChannels: 32, kernel: 1, weights: { kernel: w(32, 16, 1, 1), bias: w(32) } }).addActivation("c0.relu", relu);
+    const f4 = conv(c0, "f4", 40).addActivation("f4.relu", relu);
+    const f2 = conv(f4, "f2", 32).addElementWise("f2.add", c0, "sum").addActivation("f2.relu", relu);
+    net.markOutput(conv(f2, "edge", 24, 0), "out0");
+    const wide = c0.addPooling("shrink", { type: "max", window: 3, stride: 2 }).addConvolution("widen", { outChannels: 512, kernel: 1, weights: { kernel: w(512, 32, 1, 1), bias: w(512) } });
+    net.markOutput(conv(wide, "groups", 512), "out1");
+    const data = input(shape);
+    const engine = await net.build({ tactics: { f4: "winograd_4x4_3x3", f2: "winograd_2x2_3x3", edge: "winograd_4x4_3x3", groups: "winograd_2x2_3x3" } });
+    expect(engine.inspect().channelBlocked.layers).toEqual(["c0", "f4", "f2", "edge", "shrink", "widen", "groups"]);
+    const builtin = await engine.createExecutionContext().execute({ x: data });
+    await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1"]);
   });
 
   // Only a 1×1 computes the depthwise layer before it: a 3×3 after a blocked depthwise layer reads its blocked output.

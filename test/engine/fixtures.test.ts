@@ -54,13 +54,14 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
     expect(maxAbs).toBeLessThan(1e-4);
   });
 
-  // Blocked (the default): every convolution and the max pooling on channel-blocked tensors, whatever the tactics
-  // tuned for planar ones; planar (NETDEF_CHANNEL_BLOCKED=0): the tuned tactics run.
+  // Blocked (the default): every convolution and the max pooling on channel-blocked tensors, the Winograd tactics in
+  // the blocked Winograd kernel; planar (NETDEF_CHANNEL_BLOCKED=0): the planar kernels. One layer pinned to F(2×2),
+  // which the shape rules leave to channel counts that stay planar.
   it.each([["blocked", "1"], ["planar", "0"]])("resnet18 (seeded random weights), %s tensors: Winograd F(4×4) and F(2×2), direct, strided 1×1 GEMMs planar", async (layout, flag) => {
     const io = await loadFixtureWeights("resnet18_io.safetensors");
     const input = io.get("input")!;
     process.env.NETDEF_CHANNEL_BLOCKED = flag;
-    const engine = await defineResNet18(randomWeights(defineResNet18())).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] })
+    const engine = await defineResNet18(randomWeights(defineResNet18())).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }], tactics: { "layer4.1.conv1": "winograd_2x2_3x3" } })
       .finally(() => delete process.env.NETDEF_CHANNEL_BLOCKED);
     const blockedLayers = engine.inspect().channelBlocked.layers;
     if (layout === "blocked") expect(blockedLayers).toHaveLength(22);  // 20 convolutions, the max pooling, the global average pooling

@@ -206,6 +206,25 @@ describe("16-bit storage between layers", () => {
     expect(new Set(p.y!.data).size).toBeGreaterThan(20);
   });
 
+  // The blocked Winograd kernel widens a 16-bit input tile by tile and rounds its finished output as the direct
+  // kernels do (bfloat16 without VDPBF16PS here: with it, bfloat16 pairs run direct).
+  it.each(["bfloat16", "float16"] as const)("%s blocked Winograd F(4×4) and F(2×2) (edge tiles, a residual) compute exactly what float32 storage does", async (dtype) => {
+    const net = new Network("winograd");
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.37 + shape.length) * 0.2);
+    const conv = (x: Tensor, name: string, out: number) => x.addConvolution(name, { outChannels: out, kernel: 3, padding: 1, weights: { kernel: w(out, x.shape[1]!, 3, 3), bias: w(out) } });
+    const a = net.addInput("x", "float32", [2, 8, 11, 9]).addConvolution("a", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 8, 1, 1), bias: w(16) } }).addActivation("a.relu", { type: "relu" });
+    const b = conv(a, "b", 16).addActivation("b.relu", { type: "relu" });
+    const c = conv(b, "c", 16).addElementWise("c.add", b, "sum").addActivation("c.relu", { type: "relu" });
+    net.markOutput(c.addConvolution("y", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 16, 1, 1), bias: w(8) } }), "y");
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { tactics: { b: "winograd_4x4_3x3", c: "winograd_2x2_3x3" } });
+    expect(packed.inspect().channelBlocked.layers).toEqual(["a", "b", "c", "y"]);
+    expect(packed.inspect().halfStorage[dtype]).toEqual(["a.relu.float32", "b.relu.float32", "c.relu.float32"]);
+    const input = { x: { data: Float32Array.from({ length: 2 * 8 * 11 * 9 }, (_, i) => Math.cos(i * 1.3) * 2), shape: [2, 8, 11, 9] } };
+    const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
+    bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
+    expect(new Set(p.y!.data).size).toBeGreaterThan(20);
+  });
+
   const mobileNetCases = (["bfloat16", "float16"] as const).flatMap((dtype) => [["blocked", "1"], ["planar", "0"]].map(([layout, flag]) => [dtype, layout!, flag!] as const));
   it.each(mobileNetCases)("MobileNetV2 in %s, %s tensors: every tensor between layers in 16 bits, the output bit for bit that of float32 storage", async (dtype, layout, flag) => {
     const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");

@@ -5,76 +5,16 @@
 
 #include "kernels/kernel.h"
 #include "kernels/vector_math.h"
+#include "kernels/winograd_transforms.h"
 #include "thread_pool.h"
 
 namespace netdef {
 
 namespace {
 
-// Y = Aᵀ·M·A, V = Bᵀ·d·B and U = G·g·Gᵀ (Lavin & Gray, 2015), for m = 2:
-//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1];
-// for m = 4:
-//   Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1],
-//   G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1],
-//   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
-// Each 2-d transform is the 1-d one applied to rows, then to columns. The 1-d transforms below take `n` tiles at
-// once (d[k][x] is element k of tile x), so they vectorise across tiles; written out rather than as matrix
-// products, because a product by a zero entry cannot be dropped in IEEE arithmetic (∞·0).
+// G of F(2×2, 3×3) and F(4×4, 3×3) (winograd_transforms.h has the matrices).
 constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 constexpr double kG4[6][3] = {{0.25, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-
-// The 1-d transforms of tile size M, inlined into the per-channel loops below (one call per channel, not per row),
-// on n tiles, n a multiple of 8: written with explicit vectors, because with six input and six output rows the
-// compiler would need more run-time aliasing checks than it allows and leave the loops scalar.
-using vmath::load;
-using vmath::store;
-
-template <int M> struct Transforms;
-template <> struct Transforms<2> {
-  // t = Bᵀ·d.
-  __attribute__((always_inline)) static inline void input(const float* const* d, float* const* t, int64_t n) {
-    for (int64_t x = 0; x < n; x += 8) {
-      const Vec8 d0 = load(d[0] + x), d1 = load(d[1] + x), d2 = load(d[2] + x), d3 = load(d[3] + x);
-      store(t[0] + x, d0 - d2);
-      store(t[1] + x, d1 + d2);
-      store(t[2] + x, d2 - d1);
-      store(t[3] + x, d1 - d3);
-    }
-  }
-  // y = Aᵀ·s (s: M + 2 elements, y: M).
-  __attribute__((always_inline)) static inline void output(const float* const* s, float* const* y, int64_t n) {
-    for (int64_t x = 0; x < n; x += 8) {
-      const Vec8 s0 = load(s[0] + x), s1 = load(s[1] + x), s2 = load(s[2] + x), s3 = load(s[3] + x);
-      store(y[0] + x, s0 + s1 + s2);
-      store(y[1] + x, s1 - s2 - s3);
-    }
-  }
-};
-template <> struct Transforms<4> {
-  __attribute__((always_inline)) static inline void input(const float* const* d, float* const* t, int64_t n) {
-    for (int64_t x = 0; x < n; x += 8) {
-      const Vec8 d0 = load(d[0] + x), d1 = load(d[1] + x), d2 = load(d[2] + x), d3 = load(d[3] + x), d4 = load(d[4] + x), d5 = load(d[5] + x);
-      const Vec8 a = d4 - 4.0f * d2, b = d3 - 4.0f * d1;  // rows 1 and 2: a ± b
-      const Vec8 c = d4 - d2, e = 2.0f * (d3 - d1);        // rows 3 and 4: c ± e
-      store(t[0] + x, 4.0f * d0 - 5.0f * d2 + d4);
-      store(t[1] + x, a + b);
-      store(t[2] + x, a - b);
-      store(t[3] + x, c + e);
-      store(t[4] + x, c - e);
-      store(t[5] + x, 4.0f * d1 - 5.0f * d3 + d5);
-    }
-  }
-  __attribute__((always_inline)) static inline void output(const float* const* s, float* const* y, int64_t n) {
-    for (int64_t x = 0; x < n; x += 8) {
-      const Vec8 s0 = load(s[0] + x), s1 = load(s[1] + x), s2 = load(s[2] + x), s3 = load(s[3] + x), s4 = load(s[4] + x), s5 = load(s[5] + x);
-      const Vec8 p = s1 + s2, q = s1 - s2, r = s3 + s4, u = s3 - s4;
-      store(y[0] + x, s0 + p + r);
-      store(y[1] + x, q + 2.0f * u);
-      store(y[2] + x, p + 4.0f * r);
-      store(y[3] + x, q + 8.0f * u + s5);
-    }
-  }
-};
 
 // One channel's input transform, from its rows split by phase (phases[k][r][i], `half` apart, `paddedRows` rows a
 // phase): rows first, rowT[r][j][tx] = (d·B)[j] of padded row r; then columns, V_{α·i + j}[tx] = (Bᵀ·rowT)[i] over
@@ -150,25 +90,31 @@ struct Scratch {
 
 }  // namespace
 
+std::vector<float> winogradWeights(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int tile) {
+  const int a = tile + 2;
+  const double* G = tile == 2 ? &kG2[0][0] : &kG4[0][0];
+  std::vector<float> u(static_cast<size_t>(a * a * outChannels * inChannels));
+  for (int64_t o = 0; o < outChannels; o++)
+    for (int64_t c = 0; c < inChannels; c++) {
+      const float* g = weights.data() + (o * inChannels + c) * 9;
+      double gg[6][3];  // G·g
+      for (int i = 0; i < a; i++)
+        for (int j = 0; j < 3; j++) gg[i][j] = G[i * 3] * g[j] + G[i * 3 + 1] * g[3 + j] + G[i * 3 + 2] * g[6 + j];
+      for (int i = 0; i < a; i++)
+        for (int j = 0; j < a; j++)
+          u[((a * i + j) * outChannels + o) * inChannels + c] = static_cast<float>(gg[i][0] * G[j * 3] + gg[i][1] * G[j * 3 + 1] + gg[i][2] * G[j * 3 + 2]);
+    }
+  return u;
+}
+
 bool Winograd::fits(const int64_t kernel[3], const int64_t stride[3], const int64_t dilation[3], int64_t groups, int spatial) {
   return spatial == 2 && groups == 1 && kernel[1] == 3 && kernel[2] == 3 && stride[1] == 1 && stride[2] == 1 && dilation[1] == 1 && dilation[2] == 1;
 }
 
 Winograd::Winograd(const std::vector<float>& weights, int64_t outChannels, int64_t inChannels, int64_t kBlock, int tile)
     : out_(outChannels), in_(inChannels), kBlock_(kBlock), tile_(tile), alpha_(tile + 2) {
-  // U_ξ[o][c] for ξ = α·i + j: G·g·Gᵀ in double, rounded once.
   const int a = alpha_;
-  const double* G = tile == 2 ? &kG2[0][0] : &kG4[0][0];
-  std::vector<float> u(static_cast<size_t>(a * a * out_ * in_));
-  for (int64_t o = 0; o < out_; o++)
-    for (int64_t c = 0; c < in_; c++) {
-      const float* g = weights.data() + (o * in_ + c) * 9;
-      double gg[6][3];  // G·g
-      for (int i = 0; i < a; i++)
-        for (int j = 0; j < 3; j++) gg[i][j] = G[i * 3] * g[j] + G[i * 3 + 1] * g[3 + j] + G[i * 3 + 2] * g[6 + j];
-      for (int i = 0; i < a; i++)
-        for (int j = 0; j < a; j++) u[((a * i + j) * out_ + o) * in_ + c] = static_cast<float>(gg[i][0] * G[j * 3] + gg[i][1] * G[j * 3 + 1] + gg[i][2] * G[j * 3 + 2]);
-    }
+  const std::vector<float> u = winogradWeights(weights, out_, in_, tile);
   for (int xi = 0; xi < a * a; xi++) packed_.push_back(prepackA(out_, in_, u.data() + xi * out_ * in_, in_));
 }
 
