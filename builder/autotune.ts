@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { addon } from "../native/addon.js";
 import { encodePlan } from "../native/plan.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
-import { roundToBfloat16 } from "../precision/reduced-float.js";
+import { representableIn } from "../precision/reduced-float.js";
 import { roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /** How hard the builder searches for the fastest implementation of each heavy layer. */
@@ -248,7 +248,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const { tactic: _previous, ...params } = op.params;
     // The inputs' storage and whether the weights are bfloat16 values decide which kernels run (bfloat16 products).
     const storage = op.inputs.map((t) => roundedType(graph, t) ?? "float32");
-    const bfloat16Weights = storage[0] === "bfloat16" && (op.weights.kernel?.every((v) => roundToBfloat16(v) === v) ?? false);
+    const bfloat16Weights = storage[0] === "bfloat16" && (op.weights.kernel !== undefined && representableIn(op.weights.kernel, "bfloat16"));
     const key = JSON.stringify({ kind: op.kind, params, shape, storage, bfloat16Weights, weights: Object.fromEntries(Object.entries(op.weights).map(([r, w]) => [r, w.length])) });
     const entry = cache.entries[key];
     // An entry that did not time every candidate of this version (a tactic added since) is measured again.

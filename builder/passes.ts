@@ -1,5 +1,5 @@
 import { foldConstants } from "./fold-constants.js";
-import { roundToBfloat16, roundToFloat16 } from "../precision/reduced-float.js";
+import { representableIn, roundedTo } from "../precision/reduced-float.js";
 import { readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /**
@@ -141,8 +141,7 @@ export function foldAffineIntoConvolutionOrDense(graph: BuildGraph): void {
     if (!affine) continue;
     const { scale, shift } = affine;
     const kernel = Float32Array.from(producer.weights.kernel!);
-    const all = (round: (v: number) => number) => kernel.every((v) => round(v) === v);
-    producer.kernelType ??= all(roundToBfloat16) ? "bfloat16" : all(roundToFloat16) ? "float16" : undefined;
+    producer.kernelType ??= representableIn(kernel, "bfloat16") ? "bfloat16" : representableIn(kernel, "float16") ? "float16" : undefined;
     const perChannel = kernel.length / channels;
     for (let i = 0; i < kernel.length; i++) kernel[i] = kernel[i]! * scale[Math.floor(i / perChannel)]!;
     const bias = new Float32Array(channels);
@@ -385,7 +384,7 @@ export function roundFoldedWeights(graph: BuildGraph): void {
   for (const op of graph.ops) {
     const type = op.kernelType;
     if (!type || !op.weights.kernel || (op.params.roundTo !== type && roundedType(graph, op.inputs[0]!) !== type)) continue;
-    op.weights = { ...op.weights, kernel: Float32Array.from(op.weights.kernel, type === "bfloat16" ? roundToBfloat16 : roundToFloat16) };
+    op.weights = { ...op.weights, kernel: roundedTo(op.weights.kernel, type) };
   }
 }
 

@@ -5,6 +5,7 @@ import { loadFixtureWeights, sameClass } from "../fixtures.js";
 import { buildGraph } from "../../builder/graph.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseResidualAdd, fuseRoundTrip, roundFoldedWeights } from "../../builder/passes.js";
 import { addon } from "../../native/addon.js";
+import { representableIn, roundedTo } from "../../precision/reduced-float.js";
 
 describe("rounding", () => {
   it("bfloat16: 8 significant bits, ties to even", () => {
@@ -17,6 +18,19 @@ describe("rounding", () => {
     expect(roundToFloat16(1 + 3 * 2 ** -11)).toBe(1 + 2 ** -9);
     expect(roundToFloat16(2 ** -25 * 3)).toBe(2 ** -23); // 1.5 steps of 2^-24 → 2 steps (ties to even)
     expect(roundToFloat16(70000)).toBe(Infinity);
+  });
+  // The whole-array forms (weights) against the per-value ones: ties, the largest values (to ∞), subnormals, ±0,
+  // ±∞, NaN, and random bit patterns.
+  it.each(["bfloat16", "float16"] as const)("%s: roundedTo is the per-value rounding bit for bit; representableIn says whether rounding leaves every value equal", (dtype) => {
+    const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
+    const special = [1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -11, -(1 + 3 * 2 ** -11), 3.4028234663852886e38, -3.4e38, 65519, 70000, 2 ** -130, -(2 ** -149), 2 ** -25 * 3, 0, -0, Infinity, -Infinity, NaN];
+    const bits = new Uint32Array(4096).map((_, i) => (Math.imul(i + 1, 2654435761) ^ (i << 7)) >>> 0);
+    const values = Float32Array.from([...special, ...new Float32Array(bits.buffer)]);
+    const rounded = roundedTo(values, dtype), expected = Float32Array.from(values, round);
+    expect(Array.from(new Uint32Array(rounded.buffer))).toEqual(Array.from(new Uint32Array(expected.buffer)));
+    expect(representableIn(expected.filter((v) => !Number.isNaN(v)), dtype)).toBe(true);
+    expect(representableIn(Float32Array.of(1, 1 + 2 ** -11), dtype)).toBe(false);  // neither type's value (steps of 2^-7 and 2^-10 at 1)
+    expect(representableIn(Float32Array.of(1, NaN), dtype)).toBe(false);
   });
 });
 
