@@ -131,8 +131,10 @@ class Convolution : public Kernel {
     runsBlocked_ = inputBlocked || outputBlocked;
     inputBlocked_ = inputBlocked;
     if (runsBlocked_) {  // run() takes the blocked kernels alone
-      // The Winograd tactics on a blocked input: the blocked Winograd kernel (Winograd's products in float32).
-      if (winograd_ && inputBlocked && blocked_ && inPerGroup_ % 8 == 0) blockedWinograd_ = std::make_unique<BlockedWinograd>(weight_, outChannels_, inPerGroup_, tactic_ == "winograd_2x2_3x3" ? 2 : 4);
+      // The Winograd tactics on a blocked input: the blocked Winograd kernel (Winograd's products in float32), but
+      // for bfloat16 weights multiplied in pairs, whose direct sums were faster (ResNet-18 in bfloat16 at batch 1:
+      // 5.5 ms against 7.7 with float32 Winograd).
+      if (winograd_ && inputBlocked && blocked_ && !blocked_->takesPairs() && inPerGroup_ % 8 == 0) blockedWinograd_ = std::make_unique<BlockedWinograd>(weight_, outChannels_, inPerGroup_, tactic_ == "winograd_2x2_3x3" ? 2 : 4);
       packed_ = {};
       pairs_ = {};
       direct_.reset();
@@ -253,10 +255,7 @@ class Convolution : public Kernel {
     if ((xBlocked || yBlocked) && blocked_) {
       BlockedConvolution::Finish finish = blockedFinish();
       if (residual_) finish.residual = BlockedConvolution::in(*in[1]);
-      // A Winograd tactic runs Winograd on a blocked input, but for bfloat16 values multiplied in pairs: their direct
-      // sums were faster (ResNet-18 in bfloat16 at batch 1: 5.5 ms against 7.7 with float32 Winograd).
-      const bool pairs = in[0]->storage == Storage::kBfloat16 && blocked_->takesPairs();
-      if (blockedWinograd_ && xBlocked && !pairs) return blockedWinograd_->run(batch, size[1], size[2], out[1], out[2], pad + 1, BlockedConvolution::in(*in[0]), BlockedConvolution::out(*outs[0]), yBlocked, finish);
+      if (blockedWinograd_ && xBlocked) return blockedWinograd_->run(batch, size[1], size[2], out[1], out[2], pad + 1, BlockedConvolution::in(*in[0]), BlockedConvolution::out(*outs[0]), yBlocked, finish);
       return blocked_->run(batch, size[1], size[2], out[1], out[2], pad + 1, BlockedConvolution::in(*in[0]), xBlocked, BlockedConvolution::out(*outs[0]), yBlocked, finish);
     }
     if (xBlocked || yBlocked) {
