@@ -208,8 +208,9 @@ describe("the GEMM's register tiles", () => {
       const pooled = window.addPooling("pool", { type: "max", window: 3, stride: 2, padding: 1 });
       blocked.markOutput(pooled.addConvolution("head", { outChannels: 40, kernel: 1, weights: { kernel: wave(40 * 40, 0.33), bias: wave(40, 0.1) } }));
       const profiles = [{ x: { min: [1, 3, 29, 31], opt: [1, 3, 29, 31], max: [2, 3, 29, 31] } }];
-      for (const network of [blocked, reducedFloat(blocked, "bfloat16")]) {
-        const built = await network.build({ profiles });
+      // The window direct, then Winograd F(4×4) on the blocked tensor (its products by the blocked 1×1's tiles).
+      for (const network of [blocked, reducedFloat(blocked, "bfloat16")]) for (const tactics of [{}, { window: "winograd_4x4_3x3" }]) {
+        const built = await network.build({ profiles, tactics });
         if (built.inspect().channelBlocked.layers.length < 4) throw new Error("the blocked kernels did not run");
         for (const batch of [1, 2]) {
           const out = await built.createExecutionContext().execute({ x: { data: wave(batch * 3 * 29 * 31, 0.21), shape: [batch, 3, 29, 31] } });

@@ -166,6 +166,43 @@ void directTileNarrow(int64_t K, const int64_t* __restrict taps, const float* __
   finishRows<8>(rows, out);
 }
 
+#if defined(__x86_64__)
+// directTile in 16-float vectors, for CPUs with AVX-512 (wideTiles(): two FMA units that each take a 16-float
+// vector, so 8-float tiles reach half the peak): 16 channels × 8 pixels, one vector a pixel, 8 FMA chains. The same
+// FMAs lane by lane as directTile's, so the same bits.
+NETDEF_WIDE void directTileWide(int64_t K, const int64_t* __restrict taps, const float* __restrict w, const float* x, const int64_t* base, const float* bias,
+                                const TileOutput& out) {
+  const char* bytes = reinterpret_cast<const char*>(x);
+  const char* xs[8];
+  for (int j = 0; j < 8; j++) xs[j] = bytes + base[j] * 4;
+  Vec16 b;
+  __builtin_memcpy(&b, bias, sizeof(Vec16));
+  Vec16 a[8];
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; j++) a[j] = b;
+  for (int64_t k = 0; k < K; k++) {
+    const int64_t off = taps[k];
+    Vec16 wk;
+    __builtin_memcpy(&wk, w + k * kLanes, sizeof(Vec16));
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) {
+      float v;
+      __builtin_memcpy(&v, xs[j] + off, 4);
+      a[j] += v * wk;
+    }
+  }
+  Vec8 rows[16];
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; j++) {
+    rows[j] = __builtin_shufflevector(a[j], a[j], 0, 1, 2, 3, 4, 5, 6, 7);
+    rows[8 + j] = __builtin_shufflevector(a[j], a[j], 8, 9, 10, 11, 12, 13, 14, 15);
+  }
+  vmath::transpose8(*reinterpret_cast<Vec8(*)[8]>(rows));
+  vmath::transpose8(*reinterpret_cast<Vec8(*)[8]>(rows + 8));
+  finishRows<8>(rows, out);
+}
+#endif
+
 // Whether the tiles finish in registers with this fused activation (none or a vectorised one) and its rounding;
 // others run on stored values.
 bool finishesInRegisters(const ActivationFn& activation) {
@@ -271,9 +308,9 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
     alignas(32) float staging[kLanes * 8];
     TileOutput to{nullptr, nullptr, image.y16Type, staged ? 8 : pixels, nullptr, nullptr, image.residual16Type, pixels, count, 0, act.type, act.alpha, act.beta,
                   inRegister && act.type != ActivationFn::Type::kNone, inRegister ? act.round : ActivationFn::Round::kNone};
-    // A block of at most 8 channels takes the narrow tile, 8 pixels wide.
-    const bool narrow = count <= 8;
-    const int64_t width = narrow ? 8 : kPixels;
+    // A block of at most 8 channels takes the narrow tile, 8 pixels wide; so do 16 channels in 16-float vectors.
+    const bool narrow = count <= 8, wide = !narrow && wideTiles();
+    const int64_t width = narrow || wide ? 8 : kPixels;
     int64_t base[8];
     // The next pixel's coordinates, advanced pixel by pixel (a division per pixel would cost as much as a short sum).
     const int64_t first = run * tilesPerRun * kPixels, end = std::min(pixels, first + tilesPerRun * kPixels);
@@ -291,6 +328,9 @@ void DirectConvolution::run(const ImageIO& image, const int64_t size[3], const i
       to.residual = image.residual ? image.residual + at : nullptr;
       to.residual16 = image.residual16 ? image.residual16 + at : nullptr;
       if (narrow) directTileNarrow(K, taps, w, xg, base, bias, to);
+#if defined(__x86_64__)
+      else if (wide) directTileWide(K, taps, w, xg, base, bias, to);
+#endif
       else directTile(K, taps, w, xg, base, bias, to);
       if (staged) {
         act.apply(staging, kLanes * 8);
