@@ -8,7 +8,8 @@
 namespace netdef {
 
 // The direct_c16 tactic: a convolution computed straight from its (zero-padded) input, 16 output channels × 6
-// output pixels per tile (8 × 8 for a last block of at most 8 channels), the channels in vector lanes. Each step of
+// output pixels per tile (16 × 8 in 16-float vectors where wideTiles(); 8 × 8 for a last block of at most 8
+// channels), the channels in vector lanes. Each step of
 // the sum over (input channel, tap) loads the 16 weights and broadcasts 6 input values from where they lie, so
 // nothing is packed (the implicit GEMM's panels copy 9× a 3×3 layer's input); the sums are transposed into the
 // output's channel planes at the end. Any kernel size, stride, dilation and group count, 1-d to 3-d.
