@@ -150,9 +150,9 @@ void BlockedWinograd::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64
   // core's L2 along with the transformed weights it reuses (all of them where they fit in half the L2, as they are
   // then read again by the next chunk; else one ξ's, read once for the chunk's tiles), in its group's share. The
   // fewest groups whose chunks can have kMinChunk tiles, then the largest chunks: each chunk reads all the weights
-  // once. Measured at batch 1 (single-layer runs): 64→64 on 56×56, F(4×4): 10 chunks 0.25 ms, 6 chunks 0.39; 256→256 on 14×14, F(4×4):
-  // 2 chunks of 8 tiles 0.27–0.30, and 3 groups of them 0.45–0.54; 512→512 on 7×7, F(2×2): 2 groups of 2 chunks
-  // 0.47–0.56, 1 group 1.2.
+  // once. Measured at batch 1 (single-layer runs): 64→64 on 56×56, F(4×4): 10 chunks 0.25 ms, 6 chunks 0.39;
+  // 256→256 on 14×14, F(4×4): 2 chunks of 8 tiles 0.27–0.30, and 3 groups of them 0.45–0.54; 512→512 on 7×7,
+  // F(2×2): 2 groups of 2 chunks 0.47–0.56, 1 group 1.2.
   const int64_t panels = (out_ + 15) / 16, threads = poolThreads();
   const double inBytes = 4.0 * planes * in_, outBytes = 4.0 * planes * outBlocks * 8, weightBytes = 4.0 * planes * in_ * out_;
   const int64_t wanted = std::min<int64_t>(kMinChunk, (tiles + threads - 1) / threads);

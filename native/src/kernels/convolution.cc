@@ -124,7 +124,7 @@ class Convolution : public Kernel {
     return !depthwise_ || w_.spatial < 3;
   }
   bool multipliesInBfloat16(Storage input) const override {
-    if (runsBlocked_) return inputBlocked_ && blocked_ && !blockedWinograd_ && blocked_->takesPairs() && input == Storage::kBfloat16;
+    if (runsBlocked_) return inputBlocked_ && blocked_ && blocked_->takesPairs() && input == Storage::kBfloat16;
     return !pairs_.empty() && input == Storage::kBfloat16;
   }
   void settleLayouts(bool inputBlocked, bool outputBlocked) override {
