@@ -15,7 +15,7 @@ export { parseNpy, serializeNpy } from "./weights/npy.js";
 export { parseWts, serializeWts } from "./weights/wts.js";
 export { WeightFileError } from "./weights/errors.js";
 export { bindingReport, type BindingReport } from "./weights/binding-report.js";
-export { Engine, ExecutionContext, RefitError, int8KernelName, gemmTileName, type IOTensor, type PlanHeader, type ShapeRange, type InputValue, type OutputValue, type ExecuteOptions, type EngineInspection } from "./native/engine.js";
+export { Engine, ExecutionContext, RefitError, int8KernelName, gemmTileName, type IOTensor, type PlanHeader, type ShapeRange, type InputValue, type OutputValue, type ExecuteOptions, type EngineInspection, type InspectedLayer } from "./native/engine.js";
 export type { ActivationMemory } from "./builder/memory.js";
 export type { TacticChoice, TuningLevel } from "./builder/autotune.js";
 export { PlanError, ExecutionError, DisposedError, LoweringError } from "./native/addon.js";

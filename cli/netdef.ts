@@ -157,7 +157,7 @@ async function main(): Promise<void> {
       }
       const engine = await Engine.load(file);
       const { header } = engine;
-      const { halfStorage, channelBlocked, bfloat16Products, memory } = engine.inspect();
+      const { halfStorage, channelBlocked, bfloat16Products, memory, layers } = engine.inspect();
       const human = [
         `plan of "${header.network}" (netdef ${header.netdef}, ${header.backend}, built on ${header.builtOn.platform} with ${header.builtOn.cpuFeatures.join(" ")})`,
         ...header.inputs.map((t) => `input  ${t.name} ${t.dtype} [${t.shape.join(",")}]${t.profiles?.length ? ` profiles ${t.profiles.map((p) => `[${p.min.join(",")}]…[${p.max.join(",")}]`).join(" ")}` : ""}`),
@@ -167,9 +167,9 @@ async function main(): Promise<void> {
         ...(channelBlocked.tensors.length ? [`channel-blocked (NCHW8c): ${channelBlocked.tensors.length} tensors (${channelBlocked.tensors.join(", ")}), read or written by ${channelBlocked.layers.length} layers`] : []),
         ...(bfloat16Products.length ? [`bfloat16 products (AVX-512 BF16): ${bfloat16Products.length} layers (${bfloat16Products.join(", ")})`] : []),
         `${header.layers.length} layers after optimisation (${header.ir.layers.length} defined):`,
-        ...header.layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.tactic ? ` tactic ${l.tactic}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
+        ...layers.map((l) => `  ${l.name.padEnd(28)} ${l.kind.padEnd(16)}${l.tactic ? ` tactic ${l.tactic}` : ""}${l.kernel && l.kernel !== l.tactic ? ` runs ${l.kernel}` : ""}${l.fusedFrom.length > 1 ? ` fused: ${l.fusedFrom.join(" + ")}` : ""}`),
       ].join("\n");
-      print(human, { ...header, memory, halfStorage, channelBlocked, bfloat16Products });
+      print(human, { ...header, layers, memory, halfStorage, channelBlocked, bfloat16Products });
       return;
     }
     case "bench": {

@@ -39,6 +39,7 @@ export interface NativeEngine {
   /** The tensors never allocated at these input shapes: outputs of layers a later one computes along with its own. */
   fusedAway(shapes: Record<string, number[]>): string[];
   bfloat16Products(): string[];
+  kernelNames(): Record<string, string>;
   createContext(): NativeContext;
   /** Swaps in the same network compiled with new weights. */
   refit(plan: Uint8Array): Promise<void>;

@@ -50,11 +50,19 @@ export interface PlanHeader {
   ir: NetworkIR;
 }
 
+/**
+ * A plan layer as the engine runs it: beside the tactic chosen at build time, `kernel`, the implementation this
+ * engine runs (convolutions), which the tactic alone does not say where tensors are channel-blocked: e.g.
+ * `blocked_winograd_4x4_3x3`, `blocked_direct`, `blocked_depthwise`; on planar tensors the tactic itself, or
+ * `pointwise_gemm`, `implicit_gemm_k256`, `depthwise_direct` where the engine's rules chose.
+ */
+export type InspectedLayer = PlanHeader["layers"][number] & { kernel?: string };
+
 /** What the builder made of the network. */
 export interface EngineInspection {
   /** Each executed layer and the network layers fused into it. */
-  layers: PlanHeader["layers"];
-  fusedGroups: PlanHeader["layers"];
+  layers: InspectedLayer[];
+  fusedGroups: InspectedLayer[];
   /** Activation memory at the profiles' opt shapes, each tensor in its storage: naive sum against the live-set peak. */
   memory: ActivationMemory;
   /** The optimisation passes the builder ran, in order. */
@@ -137,12 +145,14 @@ export class Engine {
   readonly #channelBlocked: { tensors: string[]; layers: string[] };
   readonly #fusedAway: ReadonlySet<string>;  // never allocated at the memory record's shapes
   #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
+  #kernels: Readonly<Record<string, string>>;  // after a refit too, as bfloat16Products
 
   private constructor(native: NativeEngine, header: PlanHeader, fusedAway: ReadonlySet<string>, plan: Uint8Array, weights: WeightSource | undefined) {
     this.#native = native;
     this.#halfStorage = native.halfStorage();
     this.#channelBlocked = native.channelBlocked();
     this.#bfloat16Products = native.bfloat16Products();
+    this.#kernels = native.kernelNames();
     this.#fusedAway = fusedAway;
     this.header = header;
     this.#plan = plan;
@@ -184,9 +194,10 @@ export class Engine {
   /** The fused groups, the passes run and the activation memory (naive sum vs live-set peak). */
   inspect(): EngineInspection {
     const half = new Set([...this.#halfStorage.bfloat16, ...this.#halfStorage.float16]);
+    const layers = this.header.layers.map((l) => (this.#kernels[l.name] ? { ...l, kernel: this.#kernels[l.name] } : { ...l }));
     return {
-      layers: this.header.layers,
-      fusedGroups: this.header.layers.filter((l) => l.fusedFrom.length > 1),
+      layers,
+      fusedGroups: layers.filter((l) => l.fusedFrom.length > 1),
       memory: activationMemory(this.header.memory, (tensor) => (half.has(tensor) ? 2 : 4), this.#fusedAway),
       passes: (this.header.config.passes as string[] | undefined) ?? [],
       tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
@@ -263,6 +274,7 @@ export class Engine {
     this.#plan = plan;
     this.#weights = merged;
     this.#bfloat16Products = this.#native.bfloat16Products();
+    this.#kernels = this.#native.kernelNames();
   }
 
   /** Releases the engine; contexts already made keep what they need until disposed. */

@@ -55,6 +55,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       InstanceMethod<&EngineWrap::halfStorage>("halfStorage"),
       InstanceMethod<&EngineWrap::channelBlocked>("channelBlocked"),
       InstanceMethod<&EngineWrap::bfloat16Products>("bfloat16Products"),
+      InstanceMethod<&EngineWrap::kernelNames>("kernelNames"),
       InstanceMethod<&EngineWrap::fusedAway>("fusedAway"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::refit>("refit"),
@@ -190,6 +191,19 @@ Napi::Value EngineWrap::bfloat16Products(const Napi::CallbackInfo& info) {
     if (!g.ops[i].inputs.empty() && live->kernels()[i]->multipliesInBfloat16(live->storage(g.ops[i].inputs[0]))) layers.Set(layers.Length(), g.ops[i].name);
   }
   return layers;
+}
+
+// { layer: kernel } for the layers whose kernel names the implementation it runs (Kernel::kernelName).
+Napi::Value EngineWrap::kernelNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::shared_ptr<const Engine> live = engine(env);
+  const Graph& g = live->graph();
+  Napi::Object names = Napi::Object::New(env);
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    const std::string name = live->kernels()[i]->kernelName();
+    if (!name.empty()) names.Set(g.ops[i].name, name);
+  }
+  return names;
 }
 
 Napi::Value EngineWrap::createContext(const Napi::CallbackInfo& info) {

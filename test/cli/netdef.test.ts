@@ -55,6 +55,9 @@ describe("netdef CLI", () => {
     const pinned = (await netdef("inspect", pinnedPlan)).stdout;
     expect(pinned).toMatch(/conv1 +convolution +tactic direct_c16/);
     expect(pinned).toMatch(/conv2 +convolution +tactic implicit_gemm_k128/);
+    // What each convolution runs, from the engine itself (here the pinned tactics: planar tensors).
+    const pinnedJson = JSON.parse((await netdef("inspect", pinnedPlan, "--json")).stdout) as { layers: { name: string; kernel?: string }[] };
+    expect(pinnedJson.layers.filter((l) => l.kernel).map((l) => [l.name, l.kernel])).toEqual([["conv1", "direct_c16"], ["conv2", "implicit_gemm_k128"]]);
     // Tactics ruled out for every layer: the shape rules' direct tactics give way to their next choice.
     const excludedPlan = path.join(dir, "excluded.plan");
     expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/4x1x28x28", "--exclude-tactic", "direct_c16", "--exclude-tactic", "direct_rows", "-o", excludedPlan)).code).toBe(0);

@@ -338,6 +338,7 @@ describe("channel-blocked tensors", () => {
       tensors: ["c0.relu", "pool", "c1.relu", "c2.relu", "c3.relu", "down"],
       layers: ["c0", "pool", "c1", "c2", "c3", "down", "dilated", "pool2", "gap"],
     });
+    expect(engine.inspect().layers.filter((l) => l.kernel).map((l) => [l.name, l.kernel])).toEqual(["c0", "c1", "c2", "c3", "down", "dilated"].map((n) => [n, "blocked_direct"]));
     const builtin = await engine.createExecutionContext().execute({ x: data });
     await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1", "out2"]);
   });
@@ -361,6 +362,8 @@ describe("channel-blocked tensors", () => {
     const data = input(shape);
     const engine = await net.build({ tactics: { f4: "winograd_4x4_3x3", f2: "winograd_2x2_3x3", edge: "winograd_4x4_3x3", groups: "winograd_2x2_3x3" } });
     expect(engine.inspect().channelBlocked.layers).toEqual(["c0", "f4", "f2", "edge", "shrink", "widen", "groups"]);
+    const kernels = Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.kernel]));
+    expect(kernels).toMatchObject({ c0: "blocked_direct", f4: "blocked_winograd_4x4_3x3", f2: "blocked_winograd_2x2_3x3", edge: "blocked_winograd_4x4_3x3", groups: "blocked_winograd_2x2_3x3" });
     const builtin = await engine.createExecutionContext().execute({ x: data });
     await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1"]);
   });

@@ -68,6 +68,10 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
     else expect(blockedLayers).toEqual([]);
     const tactics = new Set(engine.inspect().layers.map((l) => l.tactic));
     for (const tactic of ["winograd_4x4_3x3", "winograd_2x2_3x3", "direct_c16", "direct_rows", "implicit_gemm_k256"]) expect(tactics).toContain(tactic);
+    const kernels = Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.kernel]));
+    expect(kernels).toMatchObject(layout === "blocked"
+      ? { conv1: "blocked_direct", "layer1.0.conv1": "blocked_winograd_4x4_3x3", "layer3.1.conv2": "blocked_winograd_4x4_3x3", "layer4.0.conv2": "blocked_direct", "layer4.1.conv1": "blocked_winograd_2x2_3x3" }
+      : { conv1: "direct_rows", "layer1.0.conv1": "winograd_4x4_3x3", "layer4.0.conv2": "direct_c16", "layer4.1.conv1": "winograd_2x2_3x3", "layer2.0.downsample.0": "implicit_gemm_k256" });
     const outputs = await engine.createExecutionContext().execute({ input: { data: io.float32("input"), shape: input.shape } });
     const { maxAbs, agree } = compare(outputs.output!.data as Float32Array, io.get("output_fp64")!.data as Float64Array, 1000);
     expect(agree).toBe(2);

@@ -401,9 +401,11 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     const shape = [2, 16, 19, 17];
     const data = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
     await expectPairsNearFloat32(async (dot) => {
-      const engine = await reducedFloat(net, "bfloat16").build();
+      const engine = await reducedFloat(net, "bfloat16").build({ tactics: { c: "winograd_4x4_3x3" } });
       expect(engine.inspect().channelBlocked.layers).toEqual(["stem", "a", "b", "c", "d", "e"]);
       expect(engine.inspect().bfloat16Products).toEqual(dot ? ["a", "b", "c", "e"] : []);
+      // A Winograd tactic on bfloat16 pairs runs them direct (no Winograd kernel is built); without them, Winograd.
+      expect(engine.inspect().layers.find((l) => l.name === "c")!.kernel).toBe(dot ? "blocked_direct" : "blocked_winograd_4x4_3x3");
       return (await engine.createExecutionContext().execute({ x: { data, shape } })).y!.data as Float32Array;
     });
   });

@@ -127,6 +127,17 @@ class Convolution : public Kernel {
     if (runsBlocked_) return inputBlocked_ && blocked_ && blocked_->takesPairs() && input == Storage::kBfloat16;
     return !pairs_.empty() && input == Storage::kBfloat16;
   }
+  std::string kernelName() const override {
+    if (runsBlocked_) {
+      if (blockedWinograd_) return tactic_ == "winograd_2x2_3x3" ? "blocked_winograd_2x2_3x3" : "blocked_winograd_4x4_3x3";
+      return blocked_ ? "blocked_direct" : "blocked_depthwise";
+    }
+    if (winograd_ || direct_) return tactic_;
+    if (depthwise_) return "depthwise_direct";
+    bool pointwise = kernelVolume_ == 1 && tactic_.rfind("implicit_gemm", 0) != 0;  // as run() decides
+    for (int j = 0; j < 3; j++) pointwise = pointwise && w_.stride[j] == 1 && w_.pre[j] == 0 && w_.post[j] == 0;
+    return pointwise ? "pointwise_gemm" : "implicit_gemm_k" + std::to_string(kBlock_);
+  }
   void settleLayouts(bool inputBlocked, bool outputBlocked) override {
     runsBlocked_ = inputBlocked || outputBlocked;
     inputBlocked_ = inputBlocked;

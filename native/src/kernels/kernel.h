@@ -150,6 +150,9 @@ class Kernel {
   virtual bool keeps16BitValues() const { return false; }
   // Whether it multiplies in bfloat16 (AVX-512 BF16) when its first input is held in `input` storage.
   virtual bool multipliesInBfloat16(Storage input) const { (void)input; return false; }
+  // The implementation run() takes once the layouts are settled, where a layer kind has several and the plan's tactic
+  // does not say which (inspect() shows it beside the tactic); empty otherwise.
+  virtual std::string kernelName() const { return {}; }
   // Whether run() reads input `input`, and writes its output, channel-blocked when the engine holds them so (float32
   // tensors of 4 dimensions whose channels are a multiple of 8); `blockedLike`: inputs laid out as the output.
   virtual bool readsBlocked(size_t input) const { (void)input; return false; }
