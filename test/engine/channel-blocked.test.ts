@@ -368,6 +368,29 @@ describe("channel-blocked tensors", () => {
     await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1"]);
   });
 
+  // Random shapes through the blocked Winograd kernels: maps of 3 to 17 pixels a side (tiles cut anywhere), padding 0
+  // or 1, 8 to 32 input channels, outputs of 8k channels (blocked, read by a 1×1) or not (planar, the network's
+  // output), ReLU or none, batches of 1 to 3.
+  it.each(Array.from({ length: 24 }, (_, seed) => seed))("blocked Winograd on random shapes (seed %i), against onnxruntime", async (seed) => {
+    const rand = random(100 + seed);
+    const pick = <T,>(values: readonly T[]) => values[Math.floor(rand() * values.length)]!;
+    const { w, input } = sampler(200 + seed);
+    const [batch, inChannels, outChannels, padding] = [pick([1, 2, 3]), pick([8, 16, 24, 32]), pick([8, 16, 20, 40]), pick([0, 1])];
+    const [H, W] = [3 + Math.floor(rand() * 15), 3 + Math.floor(rand() * 15)];
+    const tactic = pick(["winograd_2x2_3x3", "winograd_4x4_3x3"] as const);
+    const shape = [batch, 4, H, W];
+    const net = new Network("winograd-random");
+    const blocked = net.addInput("x", "float32", shape).addConvolution("c0", { outChannels: inChannels, kernel: 1, weights: { kernel: w(inChannels, 4, 1, 1), bias: w(inChannels) } }).addActivation("c0.relu", { type: "relu" });
+    let y: Tensor = blocked.addConvolution("wino", { outChannels, kernel: 3, padding, weights: { kernel: w(outChannels, inChannels, 3, 3), bias: w(outChannels) } });
+    if (rand() < 0.5) y = y.addActivation("wino.relu", { type: "relu" });
+    if (outChannels % 8 === 0) y = y.addConvolution("c1", { outChannels: 8, kernel: 1, weights: { kernel: w(8, outChannels, 1, 1), bias: w(8) } });
+    net.markOutput(y, "out0");
+    const engine = await net.build({ tactics: { wino: tactic } });
+    expect(engine.inspect().layers.find((l) => l.name === "wino")!.kernel).toBe(`blocked_${tactic}`);
+    const data = input(shape);
+    await expectOnnxruntimeAgrees(net, data, shape, await engine.createExecutionContext().execute({ x: data }));
+  });
+
   // Only a 1×1 computes the depthwise layer before it: a 3×3 after a blocked depthwise layer reads its blocked output.
   it("a blocked 3×3 after a depthwise layer, batch 2 (where a 1×1 would fuse it): against onnxruntime", async () => {
     const { w, input } = sampler(13);
