@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/blocked_finish.h"
 #include "kernels/vector_math.h"
 #include "kernels/winograd_transforms.h"
 #include "thread_pool.h"
@@ -101,28 +102,12 @@ NETDEF_CLONES void transformOutput(const float* products, int64_t blocks, int64_
       for (int r = 0; r < M && ty * M + r < OH; r++)
         for (int c = 0; c < M && tx * M + c < OW; c++) {
           const int64_t pixel = (ty * M + r) * OW + tx * M + c;
-          Vec8 v = vmath::load(finished[r][c]) + bias;
+          const Vec8 v = vmath::load(finished[r][c]) + bias;
           if (yBlocked) {  // the block's 8 channels of the pixel: one vector
-            const int64_t at = ((n * blocks + b) * pixels + pixel) * 8;
-            if (f.residual.f) v += vmath::load(f.residual.f + at);
-            if (f.residual.h) v += vmath::widen8(f.residual.h + at, f.residual.type);
-            v = v < lower ? lower : v;
-            v = upper < v ? upper : v;
-            v = vmath::round(f.round, v);
-            if (y.h) vmath::narrow8(v, y.type, y.h + at);
-            else vmath::store(y.f + at, v);
+            storeBlocked<false>(v, ((n * blocks + b) * pixels + pixel) * 8, y, f.residual, lower, upper, f.round);
             continue;
           }
-          for (int64_t c = 0; c < lanes; c++) {  // planar: each channel's plane
-            const int64_t at = (n * outChannels + c0 + c) * pixels + pixel;
-            float value = v[c];
-            if (f.residual.f) value += f.residual.f[at];
-            if (f.residual.h) value += fromHalfBits(f.residual.h[at], f.residual.type);
-            value = std::min(std::max(value, f.lower), f.upper);
-            value = f.round == ActivationFn::Round::kNone ? value : f.round == ActivationFn::Round::kBfloat16 ? roundToBfloat16(value) : roundToFloat16(value);
-            if (y.h) y.h[at] = toHalfBits(value, y.type);
-            else y.f[at] = value;
-          }
+          for (int64_t k = 0; k < lanes; k++) storePlanar(v[k], (n * outChannels + c0 + k) * pixels + pixel, y, f.residual, f.lower, f.upper, f.round);  // each channel's plane
         }
     }
   }

@@ -98,7 +98,7 @@ class Convolution : public Kernel {
     }
     if (tactic_ == "winograd_2x2_3x3" || tactic_ == "winograd_4x4_3x3") {
       if (!Winograd::fits(w_.kernel, w_.stride, w_.dilation, groups_, w_.spatial)) bad("the " + tactic_ + " tactic needs a 2-d 3×3 kernel, stride 1, dilation 1, one group");
-      winograd_ = std::make_unique<Winograd>(weight_, outChannels_, inPerGroup_, kBlock_, tactic_ == "winograd_2x2_3x3" ? 2 : 4);
+      winograd_ = std::make_unique<Winograd>(weight_, outChannels_, inPerGroup_, kBlock_, winogradTile());
       return;
     }
     // Weights are constant: each group's matrix is packed for the GEMM once here, not on every execution.
@@ -127,9 +127,11 @@ class Convolution : public Kernel {
     if (runsBlocked_) return inputBlocked_ && blocked_ && blocked_->takesPairs() && input == Storage::kBfloat16;
     return !pairs_.empty() && input == Storage::kBfloat16;
   }
+  // The output tile side m of the Winograd tactics, F(m×m, 3×3).
+  int winogradTile() const { return tactic_ == "winograd_2x2_3x3" ? 2 : 4; }
   std::string kernelName() const override {
     if (runsBlocked_) {
-      if (blockedWinograd_) return tactic_ == "winograd_2x2_3x3" ? "blocked_winograd_2x2_3x3" : "blocked_winograd_4x4_3x3";
+      if (blockedWinograd_) return "blocked_" + tactic_;
       return blocked_ ? "blocked_direct" : "blocked_depthwise";
     }
     if (winograd_ || direct_) return tactic_;
@@ -145,7 +147,7 @@ class Convolution : public Kernel {
       // The Winograd tactics on a blocked input: the blocked Winograd kernel (Winograd's products in float32), but
       // for bfloat16 weights multiplied in pairs, whose direct sums were faster (ResNet-18 in bfloat16 at batch 1:
       // 5.5 ms against 7.7 with float32 Winograd).
-      if (winograd_ && inputBlocked && blocked_ && !blocked_->takesPairs() && inPerGroup_ % 8 == 0) blockedWinograd_ = std::make_unique<BlockedWinograd>(weight_, outChannels_, inPerGroup_, tactic_ == "winograd_2x2_3x3" ? 2 : 4);
+      if (winograd_ && inputBlocked && blocked_ && !blocked_->takesPairs() && inPerGroup_ % 8 == 0) blockedWinograd_ = std::make_unique<BlockedWinograd>(weight_, outChannels_, inPerGroup_, winogradTile());
       packed_ = {};
       pairs_ = {};
       direct_.reset();
