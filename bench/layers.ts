@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { exportOnnx } from "netdef";
+import { buildEngine, exportOnnx } from "netdef";
 import { benchCases } from "./cases.js";
 import { printTable, summary } from "./report.js";
 
@@ -21,7 +21,7 @@ const shape = [batch, ...c.item];
 const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
 const median = (samples: number[]) => summary(samples).median;
 
-const engine = await net.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: shape, max: shape } }], tuning: "fast" });
+const engine = await buildEngine(net, { profiles: [{ [c.input]: { min: [1, ...c.item], opt: shape, max: shape } }], tuning: "fast" });
 const ctx = engine.createExecutionContext();
 const ours = new Map<string, number[]>();
 for (let i = 0; i < runs + 2; i++) {

@@ -7,7 +7,7 @@
 // the builtin engine's GFLOP/s.
 import { readFileSync } from "node:fs";
 import * as ort from "onnxruntime-node";
-import { calibrate, exportOnnx, quantize, reducedFloat, type Engine, type Network } from "netdef";
+import { buildEngine, calibrate, type Engine, exportOnnx, type Network, quantize, reducedFloat } from "netdef";
 import { benchCases as cases, type Precision } from "./cases.js";
 import { countFlops } from "./flops.js";
 import { printTable, summary } from "./report.js";
@@ -64,7 +64,7 @@ for (const c of cases.filter((c) => !only || c.model === only)) {
   for (const precision of c.precisions ?? ["float32"]) {
     const variant = await inPrecision(net, precision, c.input, inputs[0]!);
     const started = performance.now();
-    const engine = await variant.build({ profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }], tuning: "fast" });
+    const engine = await buildEngine(variant, { profiles: [{ [c.input]: { min: [1, ...c.item], opt: [1, ...c.item], max: [maxBatch, ...c.item] } }], tuning: "fast" });
     process.stderr.write(`built ${c.model} (${precision}) in ${(performance.now() - started).toFixed(0)} ms\n`);
     engines.push({ precision, engine, ctx: engine.createExecutionContext() });
   }

@@ -1,9 +1,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { addon } from "../native/addon.js";
-import { encodePlan } from "../native/plan.js";
+import { encodePlan } from "../plan/encode.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { representableIn } from "../precision/reduced-float.js";
 import { roundedType, type BuildGraph, type BuildOp } from "./graph.js";
+import type { TacticChoice } from "../plan/header.js";
 
 /** How hard the builder searches for the fastest implementation of each heavy layer. */
 export type TuningLevel = "off" | "fast" | "thorough";
@@ -16,14 +17,6 @@ export interface TuningOptions {
   onLayer?: (layer: string, index: number, count: number) => void;
   /** Tactics never timed nor chosen (BuildOptions.excludeTactics). */
   excluded?: ReadonlySet<string>;
-}
-
-/** One tuned layer: the tactic chosen and what each candidate measured (fastest ms). */
-export interface TacticChoice {
-  layer: string;
-  tactic: string;
-  milliseconds: Record<string, number>;
-  cached: boolean;
 }
 
 interface TimingCache {

@@ -1,16 +1,15 @@
 import type { NetworkIR } from "../dsl/ir.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon } from "../native/addon.js";
-import { Engine, type IOTensor, type PlanHeader, type ShapeRange } from "../native/engine.js";
 import { packageVersion } from "../native/package-root.js";
-import { encodePlan } from "../native/plan.js";
-import { requireTensorRT, TensorRTEngine, type TensorRTBuildOptions } from "../native/tensorrt-engine.js";
+import { encodePlan } from "../plan/encode.js";
+import type { IOTensor, PlanHeader, ShapeRange, TacticChoice } from "../plan/header.js";
 import type { WeightSource } from "../weights/source.js";
+import { assignDefaultTactics, autotune, excludedTactics, pinTactics, type TuningLevel } from "./autotune.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { buildGraph } from "./graph.js";
-import { liveness } from "./memory.js";
-import { assignDefaultTactics, autotune, excludedTactics, pinTactics, type TacticChoice, type TuningLevel } from "./autotune.js";
-import { passesFor, runPasses } from "./passes.js";
+import { liveness } from "./liveness.js";
+import { passesFor, runPasses } from "./optimize.js";
 
 /** An optimization profile: min/opt/max shapes for every dynamic input, by input name. */
 export type OptimizationProfile = Record<string, ShapeRange>;
@@ -22,8 +21,6 @@ export interface BuildProgress {
 }
 
 export interface BuildOptions {
-  /** "builtin" (default): netdef's own CPU engine. */
-  backend?: "builtin";
   /** Required when an input has a -1 dimension: the shapes each dynamic input may take. */
   profiles?: readonly OptimizationProfile[];
   /** Called as the build advances through its phases. */
@@ -57,7 +54,8 @@ export interface BuildOptions {
   requiredCpuFeatures?: readonly string[];
 }
 
-function checkProfiles(ir: NetworkIR, profiles: readonly OptimizationProfile[]): IOTensor[] {
+/** Each input as the plan records it, its profiles checked against its shape. */
+export function checkProfiles(ir: NetworkIR, profiles: readonly OptimizationProfile[]): IOTensor[] {
   return ir.inputs.map((input) => {
     const dynamic = input.shape.some((d) => d < 0);
     const ranges = profiles.map((p, i) => {
@@ -83,17 +81,11 @@ function checkProfiles(ir: NetworkIR, profiles: readonly OptimizationProfile[]):
   });
 }
 
-/** Builds with TensorRT: the network lowered into an INetworkDefinition (needs an addon built with TensorRT). */
-export async function buildTensorRTEngine(network: { toJSON(): NetworkIR; weights: WeightSource }, options: TensorRTBuildOptions & { backend: "tensorrt" }): Promise<TensorRTEngine> {
-  requireTensorRT();
-  const inputs = checkProfiles(network.toJSON(), options.profiles ?? []);
-  return TensorRTEngine.build(network, inputs, options);
-}
-
-/** Builds a network into an engine: weights bound, graph optimised, plan encoded, then compiled natively. */
-export async function buildEngine(network: { toJSON(): NetworkIR; weights: WeightSource }, options: BuildOptions = {}): Promise<Engine> {
-  const backend = options.backend ?? "builtin";
-  if (backend !== "builtin") throw new BuildError(`unknown backend ${JSON.stringify(backend)}; use "builtin" or "tensorrt"`);
+/**
+ * Builds a network into a plan for the builtin engine (TensorRT's buildSerializedNetwork): weights bound, graph
+ * optimised, tactics chosen, plan encoded.
+ */
+export async function buildPlan(network: { toJSON(): NetworkIR; weights: WeightSource }, options: BuildOptions = {}): Promise<Uint8Array> {
   const ir = network.toJSON();
   if (ir.outputs.length === 0) throw new BuildError(`network "${ir.name}" has no outputs; mark at least one with net.markOutput(tensor)`);
   const passes = passesFor(options.optimize ?? true);
@@ -135,11 +127,5 @@ export async function buildEngine(network: { toJSON(): NetworkIR; weights: Weigh
     memory: liveness(graph, Object.fromEntries(inputs.map((t) => [t.name, t.profiles?.[0]?.opt ?? t.shape]))),
     ir,
   };
-  const engine = await Engine.deserialize(encodePlan(graph, header), { weights: options.weights ?? network.weights });
-  if (options.signal?.aborted) {
-    engine.dispose();
-    throw new BuildCancelledError(`build of "${ir.name}" cancelled`);
-  }
-  options.onProgress?.({ phase: "done", step: steps, steps });
-  return engine;
+  return encodePlan(graph, header);
 }

@@ -7,3 +7,11 @@ export class BuildError extends Error {
 export class BuildCancelledError extends Error {
   override readonly name = "BuildCancelledError";
 }
+
+/** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
+export class RefitError extends Error {
+  override readonly name = "RefitError";
+  constructor(readonly problems: readonly string[]) {
+    super(`refit refused, engine unchanged (${problems.length} problem(s)):\n  ${problems.join("\n  ")}`);
+  }
+}

@@ -1,5 +1,5 @@
 import { addon } from "../native/addon.js";
-import { encodePlan } from "../native/plan.js";
+import { encodePlan } from "../plan/encode.js";
 import type { BuildGraph, BuildOp } from "./graph.js";
 import { removeDeadLayers } from "./passes.js";
 

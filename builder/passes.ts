@@ -1,4 +1,3 @@
-import { foldConstants } from "./fold-constants.js";
 import { representableIn, roundedTo } from "../precision/reduced-float.js";
 import { readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
@@ -32,30 +31,6 @@ export const PASSES: readonly Pass[] = [
   { name: "hold the folded weights of reduced-precision layers in their type", run: roundFoldedWeights },
   { name: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
 ];
-
-/** The passes a build runs: all of them, or with `optimize: false` only the required ones. */
-export const passesFor = (optimize: boolean): readonly Pass[] => PASSES.filter((p) => optimize || p.required);
-
-/**
- * Runs `passes` in the builder's order, shared by builds and refits so both give the same structure: the passes
- * before constant folding, the folding itself (when `fold`), then the rest. Returns the layers folded.
- */
-export async function runPasses(graph: BuildGraph, passes: readonly Pass[], fold: boolean, onStep?: (phase: string) => void): Promise<string[]> {
-  for (const pass of passes.filter((p) => !p.afterConstantFolding)) {
-    onStep?.(pass.name);
-    pass.run(graph);
-  }
-  const folded: string[] = [];
-  if (fold) {
-    onStep?.("fold constants");
-    folded.push(...await foldConstants(graph));
-  }
-  for (const pass of passes.filter((p) => p.afterConstantFolding)) {
-    onStep?.(pass.name);
-    pass.run(graph);
-  }
-  return folded;
-}
 
 /** Layers none of whose outputs is read by another layer or marked as an output, repeatedly (chains die whole). */
 export function removeDeadLayers(graph: BuildGraph): void {

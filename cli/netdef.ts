@@ -4,9 +4,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  calibrate, compareLayers, Engine, exportOnnx, loadWeights, Network, parseNpy, quantize, reducedFloat, serializeNpy, type OptimizationProfile, type WeightSource,
-} from "netdef";
+import { buildEngine, calibrate, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
 
 const USAGE = `usage: netdef <command> [options]
 
@@ -121,7 +119,7 @@ async function main(): Promise<void> {
         if (at < 1 || at === spec.length - 1) throw new UsageError(`--tactic ${spec}: expected layer=tactic, e.g. conv2=direct_c16`);
         return [spec.slice(0, at), spec.slice(at + 1)];
       }));
-      const engine = await network.build({
+      const engine = await buildEngine(network, {
         profiles: parseProfiles((options.profile as string[] | undefined) ?? []), onProgress: progressBar("build"), signal: controller.signal,
         tuning: tuning as "off" | "fast" | "thorough", timingCacheFile: options["timing-cache"] as string | undefined, tactics,
         excludeTactics: (options["exclude-tactic"] as string[] | undefined) ?? [],
@@ -213,7 +211,7 @@ async function main(): Promise<void> {
     case "refit": {
       const file = need(target, "the plan file");
       const engine = await Engine.load(file);
-      await engine.refit(await loadWeights(need(options.weights, "--weights")));
+      await refit(engine, await loadWeights(need(options.weights, "--weights")));
       const out = (options.output as string | undefined) ?? file;
       await engine.save(out);
       print(`refit ${engine.header.network} with ${options.weights as string} → ${out}`, { plan: out });

@@ -1,7 +1,8 @@
-import type { InputValue } from "../native/engine.js";
+import type { InputValue } from "../runtime/engine.js";
 import { Network } from "../dsl/network.js";
 import type { WeightSource } from "../weights/source.js";
 import { toFloat32 } from "../weights/tensor.js";
+import { buildEngine } from "../api/build.js";
 
 /** Reference activations by tensor (= layer) name: a weight source (activations saved with safetensors/npy) or arrays. */
 export type ActivationReference = WeightSource | Record<string, Float32Array | { data: ArrayLike<number>; shape?: readonly number[] }>;
@@ -65,7 +66,7 @@ export async function compareLayers(network: Network, inputs: Record<string, Inp
     const shape = value && !ArrayBuffer.isView(value) ? [...value.shape] : t.shape.map((d) => Math.max(d, 1));
     return [t.name, { min: shape, opt: shape, max: shape }] as const;
   });
-  const engine = await debug.build(profiles.length ? { profiles: [Object.fromEntries(profiles)] } : {});
+  const engine = await buildEngine(debug, profiles.length ? { profiles: [Object.fromEntries(profiles)] } : {});
   const outputs = await engine.createExecutionContext().execute(inputs);
   engine.dispose();
   const rows = compared.map((layer): LayerComparison => {

@@ -1,6 +1,3 @@
-import { buildEngine, buildTensorRTEngine, type BuildOptions } from "../builder/build.js";
-import type { TensorRTBuildOptions, TensorRTEngine } from "../native/tensorrt-engine.js";
-import type { Engine } from "../native/engine.js";
 import * as L from "../layers/index.js";
 import { LayerContext, type LayerDefinition, type TensorDesc, type WeightInput, type WeightRequest } from "../layers/layer.js";
 import { nearestNames, nearestSuffix, type WeightSource } from "../weights/source.js";
@@ -122,19 +119,6 @@ export class Network implements LayerSink {
       get: (name) => inline.get(name) ?? source?.get(name),
       names: () => [...new Set([...inline.names(), ...(source?.names() ?? [])])],
     };
-  }
-
-  /**
-   * Builds an engine: weights bound, the graph optimised (BatchNorm folding, fusions), the plan compiled.
-   * ```ts
-   * const engine = await net.build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [8, 1, 28, 28], max: [256, 1, 28, 28] } }] });
-   * ```
-   */
-  build(options?: BuildOptions): Promise<Engine>;
-  /** With TensorRT: the same network lowered into an INetworkDefinition, built, and run on the GPU. */
-  build(options: TensorRTBuildOptions & { backend: "tensorrt" }): Promise<TensorRTEngine>;
-  build(options: BuildOptions | (TensorRTBuildOptions & { backend: "tensorrt" }) = {}): Promise<Engine | TensorRTEngine> {
-    return options.backend === "tensorrt" ? buildTensorRTEngine(this, options) : buildEngine(this, options as BuildOptions);
   }
 
   /** Per layer: kind, output shape, dtype and parameter count, with totals. `toString()` prints the table. */

@@ -1,7 +1,7 @@
 // Shared by the examples: build a ported network from its PyTorch fixture and report how close it comes.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadWeights, type Network, type WeightSource } from "netdef";
+import { buildEngine, loadWeights, type Network, type WeightSource } from "netdef";
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures");
 
@@ -10,7 +10,7 @@ export async function checkAgainstPyTorch(model: string, define: (w: WeightSourc
   const net = define(await loadWeights(path.join(fixtures, `${model}.safetensors`)));
   const io = await loadWeights(path.join(fixtures, `${model}_io.safetensors`));
   const shape = [...io.get("input")!.shape];
-  const engine = await net.build({ profiles: [{ [inputName]: { min: shape, opt: shape, max: shape } }] });
+  const engine = await buildEngine(net, { profiles: [{ [inputName]: { min: shape, opt: shape, max: shape } }] });
   const started = performance.now();
   const outputs = await engine.createExecutionContext().execute({ [inputName]: { data: io.float32("input"), shape } });
   const elapsed = performance.now() - started;

@@ -3,7 +3,9 @@ import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
 import type { WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { toFloat32 } from "../weights/tensor.js";
-import type { CalibrationTable } from "./calibrate.js";
+
+/** Per-tensor amax (the largest magnitude kept un-clipped): INT8 scale = amax / 127. */
+export type CalibrationTable = Record<string, number>;
 
 export interface QuantizeOptions {
   /** Layers kept in float32 (no Q/DQ before them, weights untouched). */

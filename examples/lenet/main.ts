@@ -1,7 +1,7 @@
 // The README's main job: LeNet from PyTorch's weights classifies the 2,000 held-out MNIST digits on the builtin engine.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadWeights } from "netdef";
+import { buildEngine, loadWeights } from "netdef";
 import { defineLeNet } from "./network.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../fixtures");
@@ -11,7 +11,7 @@ const digits = await loadWeights(path.join(fixtures, "lenet_io.safetensors"));
 const net = defineLeNet(weights);
 console.log(net.summary().toString());
 const buildStarted = performance.now();
-const engine = await net.build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [1, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
+const engine = await buildEngine(net, { profiles: [{ data: { min: [1, 1, 28, 28], opt: [1, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
 console.log(`build: ${(performance.now() - buildStarted).toFixed(1)} ms`);
 const ctx = engine.createExecutionContext();
 

@@ -1,12 +1,12 @@
 // Swap weights live: refit a running LeNet engine by PyTorch name, no rebuild: npm run example:refit
 import path from "node:path";
-import { loadWeights, WeightStore } from "netdef";
+import { buildEngine, loadWeights, refit, WeightStore } from "netdef";
 import { fixtures } from "../fixture-check.js";
 import { defineLeNet } from "../lenet/network.js";
 
 const weights = await loadWeights(path.join(fixtures, "lenet.safetensors"));
 const digits = await loadWeights(path.join(fixtures, "lenet_io.safetensors"));
-const engine = await defineLeNet(weights).build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [100, 1, 28, 28], max: [100, 1, 28, 28] } }] });
+const engine = await buildEngine(defineLeNet(weights), { profiles: [{ data: { min: [1, 1, 28, 28], opt: [100, 1, 28, 28], max: [100, 1, 28, 28] } }] });
 const ctx = engine.createExecutionContext();
 const labels = digits.get("labels")!.data as Int32Array;
 const batch = { data: { data: digits.float32("input").subarray(0, 100 * 784), shape: [100, 1, 28, 28] } };
@@ -26,7 +26,7 @@ const fc2 = weights.float32("fc2.weight").slice();
 const bias = weights.float32("fc2.bias").slice();
 fc2.copyWithin(0, 500, 1000).set(weights.float32("fc2.weight").subarray(0, 500), 500);
 [bias[0], bias[1]] = [bias[1]!, bias[0]!];
-await engine.refit(new WeightStore([["fc2.weight", { dtype: "float32", shape: [10, 500], data: fc2 }], ["fc2.bias", { dtype: "float32", shape: [10], data: bias }]]));
+await refit(engine, new WeightStore([["fc2.weight", { dtype: "float32", shape: [10, 500], data: fc2 }], ["fc2.bias", { dtype: "float32", shape: [10], data: bias }]]));
 console.log(`after swapping classes 0 and 1 by refit: ${await accuracy()}/100 correct`);
-await engine.refit(weights);
+await refit(engine, weights);
 console.log(`after refitting the trained weights back: ${await accuracy()}/100 correct`);

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { buildEngine } from "netdef";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
@@ -11,7 +12,7 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   const io = await loadFixtureWeights("yolo_block_io.safetensors");
   const profiles = [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }];
   const timingCacheFile = path.join(await mkdtemp(path.join(tmpdir(), "netdef-tune-")), "yolo.timing.json");
-  const tuned = await defineYoloBlock(weights).build({ profiles, tuning: "fast", timingCacheFile });
+  const tuned = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
   const { tactics } = tuned.inspect();
   expect(tactics.map((t) => t.layer)).toEqual(["stem.conv", "down.conv", "reduce.conv", "head"]);
   for (const t of tactics) {
@@ -21,7 +22,7 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   expect(tactics.find((t) => t.layer === "head")!.milliseconds).toHaveProperty("pointwise_gemm");
   expect(Object.keys(JSON.parse(await readFile(timingCacheFile, "utf8")).entries)).toHaveLength(4);
 
-  const again = await defineYoloBlock(weights).build({ profiles, tuning: "fast", timingCacheFile });
+  const again = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
   expect(again.inspect().tactics.map((t) => [t.tactic, t.cached])).toEqual(tactics.map((t) => [t.tactic, true]));
 
   // A cache written before a tactic existed: the entry lacking it is timed again, the others stay cached.
@@ -29,11 +30,11 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   const [firstKey] = Object.keys(file.entries);
   delete file.entries[firstKey!].milliseconds.direct_c16;
   await writeFile(timingCacheFile, JSON.stringify(file));
-  const stale = await defineYoloBlock(weights).build({ profiles, tuning: "fast", timingCacheFile });
+  const stale = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
   expect(stale.inspect().tactics.map((t) => t.cached)).toEqual([false, true, true, true]);
   expect(stale.inspect().tactics[0]!.milliseconds).toHaveProperty("direct_c16");
 
-  const plain = await defineYoloBlock(weights).build({ profiles });
+  const plain = await buildEngine(defineYoloBlock(weights), { profiles });
   const input = { input: { data: io.float32("input"), shape: [1, 3, 64, 64] } };
   const [a, b] = await Promise.all([tuned.createExecutionContext().execute(input), plain.createExecutionContext().execute(input)]);
   let worst = 0;
@@ -45,7 +46,7 @@ it("tunes convolutions that carry a fused residual input (mobilenet_v2's project
   const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
   // Channel-blocked, its projections run the blocked kernel and are not tuned (test/engine/channel-blocked.test.ts).
   process.env.NETDEF_CHANNEL_BLOCKED = "0";
-  const engine = await defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")).build({
+  const engine = await buildEngine(defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")), {
     profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }], tuning: "fast",
   }).finally(() => { delete process.env.NETDEF_CHANNEL_BLOCKED; });
   const tuned = engine.inspect().tactics.find((t) => t.layer === "features.3.conv.2")!;
@@ -58,7 +59,7 @@ it("measures a layer over runs back to back in the engine: the outputs of one ru
   // asleep and each timing would include its wake-up.
   const { addon } = await import("../../native/addon.js");
   const { defineLeNet } = await import("../../examples/lenet/network.js");
-  const engine = await defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [4, 1, 28, 28] } }] });
+  const engine = await buildEngine(defineLeNet(await loadFixtureWeights("lenet.safetensors")), { profiles: [{ data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [4, 1, 28, 28] } }] });
   const native = await addon().Engine.deserialize(engine.serialize());
   const ctx = native.createContext();
   const feeds = [{ name: "data", shape: [4, 1, 28, 28], data: Float32Array.from({ length: 4 * 784 }, (_, i) => Math.sin(i) * 0.5 + 0.5) }];
@@ -76,8 +77,8 @@ it("times a bfloat16 network's layers on the storage they read, under timing-cac
   const weights = await loadFixtureWeights("yolo_block.safetensors");
   const profiles = [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }];
   const timingCacheFile = path.join(await mkdtemp(path.join(tmpdir(), "netdef-tune-")), "yolo.timing.json");
-  await defineYoloBlock(weights).build({ profiles, tuning: "fast", timingCacheFile });
-  const reduced = await reducedFloat(defineYoloBlock(weights), "bfloat16").build({ profiles, tuning: "fast", timingCacheFile });
+  await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
+  const reduced = await buildEngine(reducedFloat(defineYoloBlock(weights), "bfloat16"), { profiles, tuning: "fast", timingCacheFile });
   // The stem reads the float32 network input; the other three read bfloat16 storage.
   expect(reduced.inspect().halfStorage.bfloat16.length).toBeGreaterThan(0);
   const entries = Object.keys(JSON.parse(await readFile(timingCacheFile, "utf8")).entries).map((k) => JSON.parse(k) as { storage: string[] });

@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { BuildError, Network, type Engine } from "netdef";
+import { buildEngine, BuildError, type Engine, Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
-import { activationMemory } from "../../builder/memory.js";
+import { activationMemory } from "../../plan/memory.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
@@ -20,7 +20,7 @@ const kinds = (net: Network, passes: ((g: ReturnType<typeof buildGraph>) => void
 
 async function optimisedVsPlain(net: Network, input: string, shape: number[], data: Float32Array) {
   const profiles = [{ [input]: { min: shape, opt: shape, max: shape } }];
-  const [fast, plain] = await Promise.all([net.build({ profiles }), net.build({ profiles, optimize: false })]);
+  const [fast, plain] = await Promise.all([buildEngine(net, { profiles }), buildEngine(net, { profiles, optimize: false })]);
   const a = await fast.createExecutionContext().execute({ [input]: { data, shape } });
   const b = await plain.createExecutionContext().execute({ [input]: { data, shape } });
   let worst = 0;
@@ -92,7 +92,7 @@ describe("activation memory", () => {
   it("mobilenet_v2's live-set peak is at most half the naive sum, and the tensors its fused chains never allocate do not count", async () => {
     const net = defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors"));
     const options = { profiles: [{ input: { min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [8, 3, 224, 224] } }] };
-    const engine = await net.build(options);
+    const engine = await buildEngine(net, options);
     const { memory, fusedGroups } = engine.inspect();
     expect(memory.shapes).toEqual({ input: [8, 3, 224, 224] });
     expect(memory.peakBytes / memory.naiveBytes).toBeLessThanOrEqual(0.5);
@@ -101,7 +101,7 @@ describe("activation memory", () => {
     expect(memory.unallocated).toHaveLength(34);
     expect(memory.unallocated).toContain("features.2.conv.0.relu6");  // the 112×112 expansion, 96 channels
     process.env.NETDEF_FUSE_PRODUCERS = "0";
-    const unfused = (await net.build(options).finally(() => delete process.env.NETDEF_FUSE_PRODUCERS)).inspect().memory;
+    const unfused = (await buildEngine(net, options).finally(() => delete process.env.NETDEF_FUSE_PRODUCERS)).inspect().memory;
     expect(unfused.unallocated).toEqual([]);
     expect(unfused.naiveBytes).toBe(memory.naiveBytes);
     // The unfused peak holds the 112×112 expansion (96 × 112² × 8 floats) beside its input (16 channels).
@@ -142,7 +142,7 @@ describe("clean-up passes", () => {
     removeDeadLayers(graph);
     removeNoOps(graph);
     expect(graph.ops.find((op) => op.name === "relu")!.inputs).toEqual(["x"]);
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     const out = await engine.createExecutionContext().execute({ x: Float32Array.from([1, -2, 3, -4, 5, -6]) });
     expect(Array.from(out.flip!.data)).toEqual([1, 0, 0, 5, 3, 0]);   // relu, transposed
     expect(Array.from(out.out_identity!.data)).toEqual([1, 0, 3, 0, 5, 0]);
@@ -158,13 +158,13 @@ describe("constant folding", () => {
     const b = net.addConstant("b", { shape: [3], weights: Float32Array.from([10, 20, 30]) });
     const offset = a.addElementWise("ab", b, "prod").addUnary("sqrt", "sqrt");   // √(a·b): constant
     net.markOutput(x.addElementWise("y", offset, "sum"));
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     expect(engine.inspect().layers.map((l) => `${l.kind}:${l.name}`)).toEqual(["constant:sqrt", "elementWise:y"]);
     expect(engine.header.config.foldedConstants).toEqual(["ab", "sqrt"]);
     const { y } = await engine.createExecutionContext().execute({ x: Float32Array.from([0, 1, 2]) });
     const expected = [Math.sqrt(10), 1 + Math.sqrt(40), 2 + Math.sqrt(90)];
     Array.from(y!.data).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
-    const plain = await net.build({ optimize: false });
+    const plain = await buildEngine(net, { optimize: false });
     expect(plain.inspect().layers).toHaveLength(5);
   });
 });
@@ -238,7 +238,7 @@ describe("element-wise chain fusion", () => {
   it("computes what the unfused layers do, at two batch sizes", async () => {
     const net = chainNetwork();
     const profiles = [Object.fromEntries(["x", "m", "s"].map((n) => [n, { min: [1, 3, 5, 7], opt: [2, 3, 5, 7], max: [40, 3, 5, 7] }]))];
-    const [fused, plain] = await Promise.all([net.build({ profiles }), net.build({ profiles, optimize: false })]);
+    const [fused, plain] = await Promise.all([buildEngine(net, { profiles }), buildEngine(net, { profiles, optimize: false })]);
     expect(fused.inspect().fusedGroups.map((g) => g.name)).toContain("grow");
     for (const batch of [2, 40]) {  // 40 · 105 elements: several chunks, run in parallel
       const a = await fused.createExecutionContext().execute(feeds(batch));
@@ -273,7 +273,7 @@ describe("convolution tactics chosen by shape rules (tuning off)", () => {
       net.addInput(`${name} input`, "float32", input).addConvolution(name, { outChannels, kernel: 3, padding: 1, bias: false, weights: { kernel: w(outChannels, input[1]!, 3, 3) } });
     const winograd = [c64([1, 64, 28, 28], "F4, 64 channels", 64), c64([1, 128, 14, 14], "F4, 128 channels", 128), c64([1, 260, 7, 7], "F2, 260 channels", 260), c64([1, 256, 7, 7], "256 channels on 7×7", 256), c64([1, 64, 14, 14], "too few channels for 16 tiles", 64)];
     for (const t of [e, e2, e3real, f, g, g2, h, i, ...winograd]) net.markOutput(t);
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     expect(Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]))).toEqual({
       wide: "direct_rows", strided: "direct_c16", narrow: "direct_c16", "few filters": "direct_rows", "short sums": "direct_rows", "short sums, stride 2": "direct_rows", "shorter sums": "direct_rows", "large map": "direct_rows", "1x1": "rules", "1x1 stride 2": "implicit_gemm_k256",
       projection: "rules", "short projection": "rules",
@@ -295,9 +295,9 @@ describe("tactics excluded for every layer (BuildOptions.excludeTactics, like Te
   const tacticsOf = (engine: Engine) => Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.tactic ?? "rules"]));
 
   it("the shape rules take their next choice, and compute the same within the tactics' tolerance", async () => {
-    const rules = await define().build();
+    const rules = await buildEngine(define());
     expect(tacticsOf(rules)).toEqual({ wide: "winograd_4x4_3x3", mix: "rules", dw: "rules" });
-    const excluded = await define().build({ excludeTactics: ["winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct"] });
+    const excluded = await buildEngine(define(), { excludeTactics: ["winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct"] });
     expect(tacticsOf(excluded)).toEqual({ wide: "direct_c16", mix: "implicit_gemm_k256", dw: "implicit_gemm_k256" });
     const input = { x: Float32Array.from({ length: 64 * 28 * 28 }, (_, i) => Math.cos(i)) };
     const [a, b] = await Promise.all([rules.createExecutionContext().execute(input), excluded.createExecutionContext().execute(input)]);
@@ -306,7 +306,7 @@ describe("tactics excluded for every layer (BuildOptions.excludeTactics, like Te
   });
 
   it("the tuner neither times nor picks them", async () => {
-    const tuned = await define().build({ tuning: "fast", excludeTactics: ["winograd_4x4_3x3", "winograd_2x2_3x3"] });
+    const tuned = await buildEngine(define(), { tuning: "fast", excludeTactics: ["winograd_4x4_3x3", "winograd_2x2_3x3"] });
     const wide = tuned.inspect().tactics.find((t) => t.layer === "wide")!;
     expect(Object.keys(wide.milliseconds).sort()).toEqual(["direct_c16", "direct_rows", "implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512"]);
     expect(wide.tactic.startsWith("winograd")).toBe(false);
@@ -314,8 +314,8 @@ describe("tactics excluded for every layer (BuildOptions.excludeTactics, like Te
 
   it("a timing cache's choice gives way to the fastest tactic left", async () => {
     const cacheFile = path.join(await mkdtemp(path.join(os.tmpdir(), "netdef-exclude-")), "timing.json");
-    const first = (await define().build({ tuning: "fast", timingCacheFile: cacheFile })).inspect().tactics.find((t) => t.layer === "wide")!;
-    const again = (await define().build({ tuning: "fast", timingCacheFile: cacheFile, excludeTactics: [first.tactic] })).inspect().tactics.find((t) => t.layer === "wide")!;
+    const first = (await buildEngine(define(), { tuning: "fast", timingCacheFile: cacheFile })).inspect().tactics.find((t) => t.layer === "wide")!;
+    const again = (await buildEngine(define(), { tuning: "fast", timingCacheFile: cacheFile, excludeTactics: [first.tactic] })).inspect().tactics.find((t) => t.layer === "wide")!;
     expect(again.cached).toBe(true);
     expect(again.tactic).not.toBe(first.tactic);
     const left = Object.entries(first.milliseconds).filter(([t]) => t !== first.tactic).sort((a, b) => a[1] - b[1]);
@@ -324,10 +324,10 @@ describe("tactics excluded for every layer (BuildOptions.excludeTactics, like Te
   });
 
   it("refuses an unknown name, a pinned tactic it excludes, and a layer left with no implementation", async () => {
-    await expect(define().build({ excludeTactics: ["winograd_6x6"] })).rejects.toThrow(/excludeTactics: 'winograd_6x6' is not a tactic; the tactics are implicit_gemm_k128, .*depthwise_direct$/);
-    await expect(define().build({ excludeTactics: ["direct_c16"], tactics: { wide: "direct_c16" } })).rejects.toThrow(/layer 'wide' is pinned to 'direct_c16', which excludeTactics rules out/);
-    await expect(define().build({ excludeTactics: ["depthwise_direct", "implicit_gemm_k256"] })).rejects.toThrow(/excludeTactics rules out every implementation of layer 'dw' \(depthwise_direct, implicit_gemm_k256\)/);
-    await expect(define().build({ excludeTactics: ["winograd_6x6"] })).rejects.toBeInstanceOf(BuildError);
+    await expect(buildEngine(define(), { excludeTactics: ["winograd_6x6"] })).rejects.toThrow(/excludeTactics: 'winograd_6x6' is not a tactic; the tactics are implicit_gemm_k128, .*depthwise_direct$/);
+    await expect(buildEngine(define(), { excludeTactics: ["direct_c16"], tactics: { wide: "direct_c16" } })).rejects.toThrow(/layer 'wide' is pinned to 'direct_c16', which excludeTactics rules out/);
+    await expect(buildEngine(define(), { excludeTactics: ["depthwise_direct", "implicit_gemm_k256"] })).rejects.toThrow(/excludeTactics rules out every implementation of layer 'dw' \(depthwise_direct, implicit_gemm_k256\)/);
+    await expect(buildEngine(define(), { excludeTactics: ["winograd_6x6"] })).rejects.toBeInstanceOf(BuildError);
   });
 });
 
@@ -341,9 +341,9 @@ describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
   };
 
   it("keeps the pinned tactic over the rules and the tuner, and computes the same", async () => {
-    const rules = await define().build();
+    const rules = await buildEngine(define());
     expect(rules.inspect().layers[0]!.tactic).toBe("direct_rows");
-    const pinned = await define().build({ tactics: { conv: "implicit_gemm_k128" }, tuning: "fast" });
+    const pinned = await buildEngine(define(), { tactics: { conv: "implicit_gemm_k128" }, tuning: "fast" });
     expect(pinned.inspect().layers[0]!.tactic).toBe("implicit_gemm_k128");
     expect(pinned.inspect().tactics).toEqual([]);  // nothing left to tune
     const input = { x: Float32Array.from({ length: 16 * 64 }, (_, i) => Math.cos(i)) };
@@ -352,9 +352,9 @@ describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
   });
 
   it("refuses a layer without a choice of implementation, and a tactic the layer cannot use", async () => {
-    await expect(define().build({ tactics: { relu: "direct_c16" } })).rejects.toThrow(/'relu' is not a layer with a choice of implementation after fusion; these are: conv/);
-    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toThrow(/layer 'conv' cannot use 'depthwise_direct'; its implementations are implicit_gemm_k128, .*direct_c16, direct_rows, winograd_2x2_3x3, winograd_4x4_3x3$/);
-    await expect(define().build({ tactics: { conv: "depthwise_direct" } })).rejects.toBeInstanceOf(BuildError);
+    await expect(buildEngine(define(), { tactics: { relu: "direct_c16" } })).rejects.toThrow(/'relu' is not a layer with a choice of implementation after fusion; these are: conv/);
+    await expect(buildEngine(define(), { tactics: { conv: "depthwise_direct" } })).rejects.toThrow(/layer 'conv' cannot use 'depthwise_direct'; its implementations are implicit_gemm_k128, .*direct_c16, direct_rows, winograd_2x2_3x3, winograd_4x4_3x3$/);
+    await expect(buildEngine(define(), { tactics: { conv: "depthwise_direct" } })).rejects.toBeInstanceOf(BuildError);
   });
 });
 
@@ -391,7 +391,7 @@ describe("reduced precision and fusion", () => {
     // The layers themselves kept in float32, so that the unfused build rounds at the same places (after each
     // activation) as the fused one, where the rounding joins the activation in the layer's epilogue.
     const reduced = reducedFloat(net, dtype, { keepFloat: ["wino", "gemm", "dw", "fc"] });
-    const [fused, plain] = await Promise.all([reduced.build(), reduced.build({ optimize: false })]);
+    const [fused, plain] = await Promise.all([buildEngine(reduced), buildEngine(reduced, { optimize: false })]);
     expect(fused.inspect().layers.map((l) => `${l.kind}:${l.fusedFrom.join("+")}`)).toEqual([
       `convolution:wino+r1+r1.${dtype}+r1.float32`, `convolution:gemm+r2+r2.${dtype}+r2.float32`, `convolution:dw+r3+r3.${dtype}+r3.float32`,
       `fullyConnected:fc+r4+r4.${dtype}+r4.float32`, "softMax:sm",
@@ -407,7 +407,7 @@ describe("reduced precision and fusion", () => {
     const net = reducedFloat(defineLeNet(await loadFixtureWeights("lenet.safetensors")), dtype);
     const shape = [4, 1, 28, 28];
     const profiles = [{ data: { min: shape, opt: shape, max: shape } }];
-    const [fused, plain] = await Promise.all([net.build({ profiles }), net.build({ profiles, optimize: false })]);
+    const [fused, plain] = await Promise.all([buildEngine(net, { profiles }), buildEngine(net, { profiles, optimize: false })]);
     expect(fused.inspect().layers.map((l) => l.fusedFrom.join("+")).slice(0, 4)).toEqual([
       `conv1+conv1.${dtype}+conv1.float32`, `pool1+pool1.${dtype}+pool1.float32`, `conv2+conv2.${dtype}+conv2.float32`, `pool2+pool2.${dtype}+pool2.float32`,
     ]);

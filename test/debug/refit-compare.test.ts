@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareLayers, Engine, Network, RefitError, WeightStore, type WeightSource } from "netdef";
+import { buildEngine, compareLayers, Engine, Network, refit, RefitError, type WeightSource, WeightStore } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
@@ -34,11 +34,11 @@ describe("refit by name (builtin engine)", () => {
     const inputs = { [input]: { data: io.float32("input").subarray(0, shape.reduce((a, b) => a * b, 1)), shape } };
     const profiles = [{ [input]: { min: shape, opt: shape, max: shape } }];
     const second = perturbed(original);
-    const engine = await define(original).build({ profiles });
+    const engine = await buildEngine(define(original), { profiles });
     const ctx = engine.createExecutionContext();
     const before = await ctx.execute(inputs);
-    await engine.refit(second);
-    const fresh = await define(second).build({ profiles });
+    await refit(engine, second);
+    const fresh = await buildEngine(define(second), { profiles });
     expect(await maxDifference(engine, fresh, inputs)).toBeLessThanOrEqual(1e-6);
     // The context made before the refit runs the new weights too.
     const after = await ctx.execute(inputs);
@@ -49,13 +49,13 @@ describe("refit by name (builtin engine)", () => {
   it("lists every unknown, missing and misshapen weight in one error and leaves the engine unchanged", async () => {
     const weights = await loadFixtureWeights("lenet.safetensors");
     const profiles = [{ data: { min: [1, 1, 28, 28], opt: [1, 1, 28, 28], max: [1, 1, 28, 28] } }];
-    const engine = await Engine.deserialize((await defineLeNet(weights).build({ profiles })).serialize()); // a plan: needs every weight
+    const engine = await Engine.deserialize((await buildEngine(defineLeNet(weights), { profiles })).serialize()); // a plan: needs every weight
     const inputs = { data: { data: (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, 784), shape: [1, 1, 28, 28] } };
     const before = await engine.createExecutionContext().execute(inputs);
     const bad = new WeightStore([...weights.entries()].filter(([n]) => n !== "fc2.bias"));
     bad.set("fc1.weight", { dtype: "float32", shape: [500, 801], data: new Float32Array(500 * 801) });
     bad.set("fc3.weight", { dtype: "float32", shape: [1], data: new Float32Array(1) });
-    const error = await engine.refit(bad).catch((e: unknown) => e);
+    const error = await refit(engine, bad).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RefitError);
     expect((error as RefitError).problems).toEqual([
       "'fc3.weight' is not a weight of this engine; nearest: 'fc1.weight', 'fc2.weight', 'conv1.weight'",
@@ -68,14 +68,14 @@ describe("refit by name (builtin engine)", () => {
   it("a refit during executions lets running ones finish on consistent weights", async () => {
     const weights = await loadFixtureWeights("lenet.safetensors");
     const profiles = [{ data: { min: [1, 1, 28, 28], opt: [64, 1, 28, 28], max: [64, 1, 28, 28] } }];
-    const engine = await defineLeNet(weights).build({ profiles });
+    const engine = await buildEngine(defineLeNet(weights), { profiles });
     const second = perturbed(weights);
-    const fresh = [await defineLeNet(weights).build({ profiles }), await defineLeNet(second).build({ profiles })];
+    const fresh = [await buildEngine(defineLeNet(weights), { profiles }), await buildEngine(defineLeNet(second), { profiles })];
     const inputs = { data: { data: (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, 64 * 784), shape: [64, 1, 28, 28] } };
     const expected = await Promise.all(fresh.map((e) => e.createExecutionContext().execute(inputs)));
     const contexts = [0, 1, 2, 3].map(() => engine.createExecutionContext());
     const running = contexts.map((c) => c.execute(inputs));
-    await engine.refit(second);
+    await refit(engine, second);
     for (const result of await Promise.all(running)) expect([expected[0], expected[1]]).toContainEqual(result);
   });
 });

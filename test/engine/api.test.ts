@@ -4,13 +4,13 @@ import { cpus, tmpdir } from "node:os";
 import { promisify } from "node:util";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BuildCancelledError, BuildError, DisposedError, Engine, ExecutionError, Network, PlanError, type BuildProgress } from "netdef";
+import { BuildCancelledError, buildEngine, BuildError, type BuildProgress, DisposedError, Engine, ExecutionError, Network, PlanError } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 const run = promisify(execFile);
 const profile = { data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [64, 1, 28, 28] } };
-const lenet = async () => defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [profile] });
+const lenet = async () => buildEngine(defineLeNet(await loadFixtureWeights("lenet.safetensors")), { profiles: [profile] });
 const digits = async (count: number) => (await loadFixtureWeights("lenet_io.safetensors")).float32("input").subarray(0, count * 784);
 /** y = concat(a, b) along rows, both inputs dynamic: other dimensions that disagree pass the TypeScript checks and fail in the kernel. */
 const concatenationContext = async () => {
@@ -19,22 +19,22 @@ const concatenationContext = async () => {
   const b = net.addInput("b", "float32", [-1, -1]);
   net.markOutput(net.addConcatenation("cat", [a, b], { axis: 0 }), "y");
   const range = { min: [1, 1], opt: [1, 2], max: [4, 4] };
-  return (await net.build({ profiles: [{ a: range, b: range }] })).createExecutionContext();
+  return (await buildEngine(net, { profiles: [{ a: range, b: range }] })).createExecutionContext();
 };
 
 describe("building", () => {
   it("refuses a dynamic input without a profile, naming the input and what to add", async () => {
-    await expect(defineLeNet(await loadFixtureWeights("lenet.safetensors")).build()).rejects.toThrow(
+    await expect(buildEngine(defineLeNet(await loadFixtureWeights("lenet.safetensors")))).rejects.toThrow(
       /input 'data' has dynamic shape \[-1,1,28,28\]; build with profiles: \[\{ data: \{ min: \[\.\.\.\], opt: \[\.\.\.\], max: \[\.\.\.\] \} \}\]/);
   });
 
   it("refuses a profile with min > max", async () => {
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
-    await expect(net.build({ profiles: [{ data: { min: [8, 1, 28, 28], opt: [4, 1, 28, 28], max: [2, 1, 28, 28] } }] })).rejects.toThrow(BuildError);
+    await expect(buildEngine(net, { profiles: [{ data: { min: [8, 1, 28, 28], opt: [4, 1, 28, 28], max: [2, 1, 28, 28] } }] })).rejects.toThrow(BuildError);
   });
 
   it("lists every missing weight when the network was defined without a source", async () => {
-    const error = (await defineLeNet().build({ profiles: [profile] }).catch((e: unknown) => e)) as Error;
+    const error = (await buildEngine(defineLeNet(), { profiles: [profile] }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(BuildError);
     expect(error.message).toContain("8 weight problem(s)");
     expect(error.message).toContain("conv1: weight 'conv1.weight' is missing");
@@ -42,17 +42,17 @@ describe("building", () => {
 
   it("reports progress and can be cancelled", async () => {
     const phases: BuildProgress[] = [];
-    await defineLeNet(await loadFixtureWeights("lenet.safetensors")).build({ profiles: [profile], onProgress: (p) => phases.push(p) });
+    await buildEngine(defineLeNet(await loadFixtureWeights("lenet.safetensors")), { profiles: [profile], onProgress: (p) => phases.push(p) });
     expect(phases[0]).toMatchObject({ step: 0, phase: "checking optimization profiles" });
     expect(phases.at(-1)).toMatchObject({ phase: "done" });
     const controller = new AbortController();
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
-    const build = net.build({ profiles: [profile], signal: controller.signal, onProgress: (p) => { if (p.step === 2) controller.abort(); } });
+    const build = buildEngine(net, { profiles: [profile], signal: controller.signal, onProgress: (p) => { if (p.step === 2) controller.abort(); } });
     await expect(build).rejects.toBeInstanceOf(BuildCancelledError);
   });
 
   it("the TensorRT backend, absent from this build, says how to get it", async () => {
-    await expect(defineLeNet().build({ backend: "tensorrt" })).rejects.toThrow(/built without TensorRT.*NETDEF_WITH_TENSORRT=ON/);
+    await expect(buildEngine(defineLeNet(), { backend: "tensorrt" })).rejects.toThrow(/built without TensorRT.*NETDEF_WITH_TENSORRT=ON/);
   });
 });
 
@@ -115,16 +115,16 @@ describe("engines and contexts", () => {
     // A child process counts its threads before and after parallel executions (the pool starts on first use), after
     // a pause and after one more execution, then exits with a context's thread waiting and no context disposed.
     const script = `
-      const { Network } = await import("netdef");
+      const { buildEngine, Network } = await import("netdef");
       const { readdirSync } = await import("node:fs");
       const net = new Network("t");
       const x = net.addInput("x", "float32", [1, 64, 64, 64]);
       net.markOutput(x.addConvolution("c", { outChannels: 64, kernel: 3, padding: 1, bias: false, weights: { kernel: new Float32Array(64 * 64 * 9) } }));
-      const ctx = (await net.build()).createExecutionContext();
+      const ctx = (await buildEngine(net)).createExecutionContext();
       const before = readdirSync("/proc/self/task").length;
       for (let i = 0; i < 3; i++) await ctx.execute({ x: new Float32Array(64 * 64 * 64) });
       const one = readdirSync("/proc/self/task").length - before;
-      const other = (await net.build()).createExecutionContext();
+      const other = (await buildEngine(net)).createExecutionContext();
       await Promise.all([ctx.execute({ x: new Float32Array(64 * 64 * 64) }), other.execute({ x: new Float32Array(64 * 64 * 64) })]);
       const two = readdirSync("/proc/self/task").length - before;
       await new Promise((resolve) => setTimeout(resolve, 2000));  // idle for over a second: the contexts' threads end
@@ -142,7 +142,7 @@ describe("engines and contexts", () => {
 
   it("refuses a plan that needs CPU features this machine lacks, naming them", async () => {
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
-    await expect(net.build({ profiles: [profile], requiredCpuFeatures: ["avx2", "imaginary-isa"] })).rejects.toThrow(/needs CPU features this machine lacks: imaginary-isa/);
+    await expect(buildEngine(net, { profiles: [profile], requiredCpuFeatures: ["avx2", "imaginary-isa"] })).rejects.toThrow(/needs CPU features this machine lacks: imaginary-isa/);
   });
 
   it("runs several contexts of one engine concurrently with the results of one-at-a-time runs", async () => {
@@ -197,7 +197,7 @@ describe("engines and contexts", () => {
     const net = new Network("argmax");
     const x = net.addInput("x", "float32", [2, 3]);
     net.markOutput(x.addTopK("top", { op: "max", k: 1, axis: 1 }).indices, "index");
-    const { index } = await (await net.build()).createExecutionContext().execute({ x: Int32Array.from([1, 5, 2, 9, 0, 3]) });
+    const { index } = await (await buildEngine(net)).createExecutionContext().execute({ x: Int32Array.from([1, 5, 2, 9, 0, 3]) });
     expect(index).toEqual({ data: Int32Array.from([1, 0]), shape: [2, 1], dtype: "int32" });
   });
 
@@ -208,7 +208,7 @@ describe("engines and contexts", () => {
     net.markOutput(r, "a");
     net.markOutput(r, "b");
     net.markOutput(x, "same");
-    const ctx = (await net.build()).createExecutionContext();
+    const ctx = (await buildEngine(net)).createExecutionContext();
     const results: Awaited<ReturnType<typeof ctx.execute>>[] = [];  // checked after the last: earlier outputs must stay intact
     for (const k of [1, -2, 3]) results.push(await ctx.execute({ x: Float32Array.of(k, -k, 2 * k, 0) }));
     [1, -2, 3].forEach((k, i) => {
@@ -224,7 +224,7 @@ describe("engines and contexts", () => {
     // Input buffers newly allocated per execution (and pooled buffers evicted for them) faulted ~150 pages a run in.
     const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
     const net = defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors"));
-    const ctx = (await net.build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] })).createExecutionContext();
+    const ctx = (await buildEngine(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] })).createExecutionContext();
     const input = { input: { data: new Float32Array(3 * 224 * 224).fill(0.5), shape: [1, 3, 224, 224] } };
     for (let i = 0; i < 3; i++) await ctx.execute(input);
     // The quietest of three rounds: a garbage collection growing V8's heap meanwhile faults pages of its own.

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as ort from "onnxruntime-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { exportOnnx, Network, reducedFloat, roundToBfloat16, roundToFloat16, type Tensor } from "netdef";
+import { buildEngine, exportOnnx, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Tensor } from "netdef";
 import { random } from "../weights/fuzz.js";
 import { agreement } from "../onnx/oracle.js";
 
@@ -60,7 +60,7 @@ async function compare(shape: number[], seed: number) {
   const { w, input } = sampler(seed);
   const net = stackNetwork(shape, w);
   const data = input(shape);
-  const engine = await net.build();
+  const engine = await buildEngine(net);
   const builtin = await engine.createExecutionContext().execute({ x: data });
   return { engine, check: () => expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1", "out2"]) };
 }
@@ -91,7 +91,7 @@ describe("channel-blocked tensors", () => {
       const [pooled] = stack(net.addInput("x", "float32", shape), w, pooling);
       net.markOutput(pooled!, "out0");
       const data = input(shape);
-      const engine = await net.build();
+      const engine = await buildEngine(net);
       expect(engine.inspect().channelBlocked.tensors).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "d2.relu6", "p2", "e3.relu", "d3.relu6", "p3.add"]);
       const builtin = await engine.createExecutionContext().execute({ x: data });
       await expectOnnxruntimeAgrees(net, data, shape, builtin);
@@ -115,7 +115,7 @@ describe("channel-blocked tensors", () => {
       const dw = stem.addConvolution("dw", { outChannels: 24, kernel: 3, groups: 24, padding: 1, weights: { kernel: w(24, 1, 3, 3), bias: w(24) } });
       net.markOutput(dw.addConvolution("project", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 24, 1, 1), bias: w(8) } }), "out0");
       const data = input(shape);
-      const engine = await net.build();
+      const engine = await buildEngine(net);
       expect(engine.inspect().channelBlocked).toEqual({ tensors: ["stem.relu6", "dw"], layers: ["stem", "dw", "project"] });
       // Two images: the stem and the depthwise layer run inside the 1×1, band by band.
       const builtin = await engine.createExecutionContext().execute({ x: data }, { profile: true });
@@ -143,7 +143,7 @@ describe("channel-blocked tensors", () => {
         const p = d.addConvolution("p", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 64, 1, 1), bias: w(16) } });
         net.markOutput(c.residual ? p.addElementWise("p.add", x, "sum") : p.addReduce("pool", { op: "avg", axes: [2, 3] }), "out0");
         const data = input(c.shape);
-        const engine = await net.build();
+        const engine = await buildEngine(net);
         expect(engine.inspect().channelBlocked.tensors).toEqual(c.residual ? ["e.relu6", "d.relu6"] : ["e.relu6", "d.relu6", "p"]);
         const result = await engine.createExecutionContext().execute({ x: data }, { profile: true });
         // The expansion too: e → d → p run as one, band by band.
@@ -155,7 +155,7 @@ describe("channel-blocked tensors", () => {
 
   it("a dynamic batch: one context at batch 1 (layers on their own), 3 (fused), then 1 again, each against onnxruntime", async () => {
     const net = stackNetwork([-1, 24, 9, 7], sampler(9).w);
-    const engine = await net.build({ profiles: [{ x: { min: [1, 24, 9, 7], opt: [3, 24, 9, 7], max: [4, 24, 9, 7] } }] });
+    const engine = await buildEngine(net, { profiles: [{ x: { min: [1, 24, 9, 7], opt: [3, 24, 9, 7], max: [4, 24, 9, 7] } }] });
     const ctx = engine.createExecutionContext();
     const session = await ort.InferenceSession.create(await exportOnnx(net));
     for (const batch of [1, 3, 1]) {
@@ -168,17 +168,17 @@ describe("channel-blocked tensors", () => {
   });
 
   it("tuning times only the layers that run planar (blocked ones keep the shape rules' tactics)", async () => {
-    const inspection = (await stackNetwork([3, 24, 9, 7], sampler(7).w).build({ tuning: "fast" })).inspect();
+    const inspection = (await buildEngine(stackNetwork([3, 24, 9, 7], sampler(7).w), { tuning: "fast" })).inspect();
     expect(inspection.channelBlocked.layers).toEqual(["e1", "d1", "p1", "e2", "d2", "e3", "d3", "p3"]);
     expect(inspection.tactics.map((t) => t.layer)).toEqual(["p2"]);
   });
 
   it("a refit reaches the blocked kernels (their weight panels made anew): against onnxruntime on the new weights", async () => {
     const shape = [3, 24, 9, 7];
-    const engine = await stackNetwork(shape, sampler(7).w).build();
+    const engine = await buildEngine(stackNetwork(shape, sampler(7).w));
     const blocked = engine.inspect().channelBlocked;
     const next = stackNetwork(shape, sampler(8).w);
-    await engine.refit(next.weights);
+    await refit(engine, next.weights);
     expect(engine.inspect().channelBlocked).toEqual(blocked);
     const data = Float32Array.from({ length: 3 * 24 * 9 * 7 }, (_, i) => Math.sin(i));
     const builtin = await engine.createExecutionContext().execute({ x: data });
@@ -195,7 +195,7 @@ describe("channel-blocked tensors", () => {
       const d = e.addConvolution("d", { outChannels: 32, kernel: 3, groups: 32, padding: 1, weights: { kernel: w(32, 1, 3, 3), bias: w(32) } });
       net.markOutput(d.addConvolution("q", { outChannels: 20, kernel: 1, weights: { kernel: w(20, 32, 1, 1), bias: w(20) } }).addActivation("q.relu", { type: "relu" }), "out0");
       const data = input(shape);
-      const engine = await net.build();
+      const engine = await buildEngine(net);
       expect(engine.inspect().channelBlocked.tensors).toEqual(["e", "d"]);
       const result = await engine.createExecutionContext().execute({ x: data }, { profile: true });
       expect(result.profile.find((l) => l.layer === "d")!.milliseconds === 0).toBe(shape[0]! > 1);
@@ -221,7 +221,7 @@ describe("channel-blocked tensors", () => {
         const d = e.addConvolution("d", { outChannels: 24, groups: 24, ...window, weights: { kernel: w(24, 1, kernel[0]!, kernel.at(-1)!), bias: w(24) } });
         net.markOutput(d.addConvolution("p", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 24, 1, 1), bias: w(8) } }), "out0");
         const data = input(shape);
-        const engine = await net.build();
+        const engine = await buildEngine(net);
         expect(engine.inspect().channelBlocked.tensors).toEqual(["e.relu6", "d"]);
         const result = await engine.createExecutionContext().execute({ x: data }, { profile: true });
         expect(result.profile.find((l) => l.layer === "d")!.milliseconds === 0).toBe(batch > 1 || rows >= 14);
@@ -249,7 +249,7 @@ describe("channel-blocked tensors", () => {
     const d = e.addConvolution("d", { outChannels: 32, kernel: 3, groups: 32, padding: 1, bias: false, weights: { kernel: weights(32, 1, 3, (_o, _i, t) => (t === 4 || t === 5 ? 1 : 0)) } });
     net.markOutput(d.addConvolution("p", { outChannels: 16, kernel: 1, bias: false, weights: { kernel: weights(16, 32, 1, (o, i) => (i === o || i === o + 16 ? 1 : 0)) } }), "y");
     process.env.NETDEF_FUSE_PRODUCERS = fuse;
-    const engine = await reducedFloat(net, dtype).build({ profiles: [{ x: { min: [1, 16, H, W], opt: [N, 16, H, W], max: [N, 16, H, W] } }] });
+    const engine = await buildEngine(reducedFloat(net, dtype), { profiles: [{ x: { min: [1, 16, H, W], opt: [N, 16, H, W], max: [N, 16, H, W] } }] });
     expect(engine.inspect().channelBlocked.layers).toEqual(["s", "e", "d", "p"]);
     expect(engine.inspect().channelBlocked.tensors).toHaveLength(3);
     expect(engine.inspect().halfStorage[dtype]).toEqual(["s.relu6.float32", "e.float32", "d.float32"]);  // the blocked tensors, in 16 bits
@@ -275,9 +275,9 @@ describe("channel-blocked tensors", () => {
     const net = reducedFloat(stackNetwork([2, 24, 9, 7], w), dtype);
     const data = input([2, 24, 9, 7]);
     process.env.NETDEF_BF16_DOT = "0";  // float32 products (bfloat16 pairs sum in another order: test/precision)
-    const packed = await net.build();
+    const packed = await buildEngine(net);
     process.env.NETDEF_HALF_STORAGE = "0";
-    const wide = await net.build().finally(() => {
+    const wide = await buildEngine(net).finally(() => {
       delete process.env.NETDEF_HALF_STORAGE;
       delete process.env.NETDEF_BF16_DOT;
     });
@@ -295,10 +295,10 @@ describe("channel-blocked tensors", () => {
     // executions against before them: the context's pool keeps what the executions wrote.
     const script = `
       const { defineMobileNetV2 } = await import("./examples/mobilenet-v2/network.ts");
-      const { loadWeights } = await import("netdef");
+      const { buildEngine, loadWeights } = await import("netdef");
       const net = defineMobileNetV2(await loadWeights("fixtures/mobilenet_v2.safetensors"));
       const shape = [16, 3, 224, 224];
-      const ctx = (await net.build({ profiles: [{ input: { min: shape, opt: shape, max: shape } }] })).createExecutionContext();
+      const ctx = (await buildEngine(net, { profiles: [{ input: { min: shape, opt: shape, max: shape } }] })).createExecutionContext();
       const before = process.memoryUsage().rss;
       for (let i = 0; i < 2; i++) await ctx.execute({ input: { data: new Float32Array(16 * 3 * 224 * 224), shape } });
       console.log((process.memoryUsage().rss - before) / 2 ** 20);`;
@@ -333,7 +333,7 @@ describe("channel-blocked tensors", () => {
     net.markOutput(pooledOut, "out1");
     net.markOutput(down.addReduce("gap", { op: "avg", axes: [2, 3] }), "out2");
     const data = input(shape);
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     expect(engine.inspect().channelBlocked).toEqual({
       tensors: ["c0.relu", "pool", "c1.relu", "c2.relu", "c3.relu", "down"],
       layers: ["c0", "pool", "c1", "c2", "c3", "down", "dilated", "pool2", "gap"],
@@ -360,7 +360,7 @@ describe("channel-blocked tensors", () => {
     const wide = c0.addPooling("shrink", { type: "max", window: 3, stride: 2 }).addConvolution("widen", { outChannels: 512, kernel: 1, weights: { kernel: w(512, 32, 1, 1), bias: w(512) } });
     net.markOutput(conv(wide, "groups", 512), "out1");
     const data = input(shape);
-    const engine = await net.build({ tactics: { f4: "winograd_4x4_3x3", f2: "winograd_2x2_3x3", edge: "winograd_4x4_3x3", groups: "winograd_2x2_3x3" } });
+    const engine = await buildEngine(net, { tactics: { f4: "winograd_4x4_3x3", f2: "winograd_2x2_3x3", edge: "winograd_4x4_3x3", groups: "winograd_2x2_3x3" } });
     expect(engine.inspect().channelBlocked.layers).toEqual(["c0", "f4", "f2", "edge", "shrink", "widen", "groups"]);
     const kernels = Object.fromEntries(engine.inspect().layers.map((l) => [l.name, l.kernel]));
     expect(kernels).toMatchObject({ c0: "blocked_direct", f4: "blocked_winograd_4x4_3x3", f2: "blocked_winograd_2x2_3x3", edge: "blocked_winograd_4x4_3x3", groups: "blocked_winograd_2x2_3x3" });
@@ -385,7 +385,7 @@ describe("channel-blocked tensors", () => {
     if (rand() < 0.5) y = y.addActivation("wino.relu", { type: "relu" });
     if (outChannels % 8 === 0) y = y.addConvolution("c1", { outChannels: 8, kernel: 1, weights: { kernel: w(8, outChannels, 1, 1), bias: w(8) } });
     net.markOutput(y, "out0");
-    const engine = await net.build({ tactics: { wino: tactic } });
+    const engine = await buildEngine(net, { tactics: { wino: tactic } });
     expect(engine.inspect().layers.find((l) => l.name === "wino")!.kernel).toBe(`blocked_${tactic}`);
     const data = input(shape);
     await expectOnnxruntimeAgrees(net, data, shape, await engine.createExecutionContext().execute({ x: data }));
@@ -400,7 +400,7 @@ describe("channel-blocked tensors", () => {
     const d = e.addConvolution("d", { outChannels: 32, kernel: 3, groups: 32, padding: 1, weights: { kernel: w(32, 1, 3, 3), bias: w(32) } }).addActivation("d.relu6", clip6);
     net.markOutput(d.addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: w(16, 32, 3, 3), bias: w(16) } }), "out0");
     const data = input(shape);
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     expect(engine.inspect().channelBlocked).toEqual({ tensors: ["e.relu6", "d.relu6"], layers: ["e", "d", "c"] });
     const builtin = await engine.createExecutionContext().execute({ x: data }, { profile: true });
     expect(builtin.profile.find((l) => l.layer === "d")!.milliseconds).toBeGreaterThan(0);  // run on its own

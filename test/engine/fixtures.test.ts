@@ -1,6 +1,7 @@
 // The builtin engine against PyTorch: each fixture's float64 reference output (see fixtures/README.md).
 import { describe, expect, it } from "vitest";
 import type { Network } from "netdef";
+import { buildEngine } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
 import { defineResNet18, randomWeights } from "../../examples/resnet18/network.js";
@@ -26,7 +27,7 @@ function compare(actual: Float32Array, expected: Float64Array, classes: number) 
 async function run(define: (w: Awaited<ReturnType<typeof loadFixtureWeights>>) => Network, weightsFile: string, ioFile: string, inputName: string, outputName: string) {
   const io = await loadFixtureWeights(ioFile);
   const input = io.get("input")!;
-  const engine = await define(await loadFixtureWeights(weightsFile)).build({
+  const engine = await buildEngine(define(await loadFixtureWeights(weightsFile)), {
     profiles: [{ [inputName]: { min: [1, ...input.shape.slice(1)], opt: [...input.shape], max: [...input.shape] } }],
   });
   const outputs = await engine.createExecutionContext().execute({ [inputName]: { data: io.float32("input"), shape: input.shape } });
@@ -61,7 +62,7 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
     const io = await loadFixtureWeights("resnet18_io.safetensors");
     const input = io.get("input")!;
     process.env.NETDEF_CHANNEL_BLOCKED = flag;
-    const engine = await defineResNet18(randomWeights(defineResNet18())).build({ profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }], tactics: { "layer4.1.conv1": "winograd_2x2_3x3" } })
+    const engine = await buildEngine(defineResNet18(randomWeights(defineResNet18())), { profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }], tactics: { "layer4.1.conv1": "winograd_2x2_3x3" } })
       .finally(() => delete process.env.NETDEF_CHANNEL_BLOCKED);
     const blockedLayers = engine.inspect().channelBlocked.layers;
     if (layout === "blocked") expect(blockedLayers).toHaveLength(22);  // 20 convolutions, the max pooling, the global average pooling

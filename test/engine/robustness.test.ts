@@ -1,7 +1,7 @@
 // Malformed plans and long runs: the engine answers with typed errors and keeps its memory bounded.
 import { describe, expect, it } from "vitest";
-import { Engine, ExecutionError, Network, PlanError } from "netdef";
-import { encodePlan, fnv1a64 } from "../../native/plan.js";
+import { buildEngine, Engine, ExecutionError, Network, PlanError } from "netdef";
+import { encodePlan, fnv1a64 } from "../../plan/encode.js";
 import { mutate, random } from "../weights/fuzz.js";
 import { onInt8Grid } from "../fixtures.js";
 
@@ -17,7 +17,7 @@ async function smallEngine() {
     .addSoftMax("softmax", { axis: 1 });
   net.markOutput(y);
   // conv by the implicit GEMM, conv2 by the direct tactic: mutated plans reach both.
-  return net.build({ profiles: [{ x: { min: [1, 2, 6, 6], opt: [1, 2, 6, 6], max: [4, 2, 6, 6] } }], tactics: { conv2: "direct_c16" } });
+  return buildEngine(net, { profiles: [{ x: { min: [1, 2, 6, 6], opt: [1, 2, 6, 6], max: [4, 2, 6, 6] } }], tactics: { conv2: "direct_c16" } });
 }
 
 /** The mutated plan with its checksum recomputed, so that the structure checks (not the checksum) are exercised. */
@@ -114,7 +114,7 @@ describe("plan fuzzing, INT8 and fused Mish layers", () => {
     const mish = conv.addElementWise("mish", conv.addActivation("sp", { type: "softplus" }).addActivation("th", { type: "tanh" }), "prod");
     net.markOutput(mish.addQuantize("q2", { scale }).addDequantize("dq2", { scale })
       .addFullyConnected("fc", { outFeatures: 4, weights: { kernel: onInt8Grid(Float32Array.from({ length: 4 * 108 }, (_, i) => Math.cos(i)), 4), bias: new Float32Array(4) } }));
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     expect(engine.inspect().layers.map((l) => l.tactic ?? l.kind)).toEqual(["int8_implicit_gemm", "int8_gemm"]);
     const plan = engine.serialize();
     const rand = random(Number(process.env.NETDEF_FUZZ_SEED ?? 4243));

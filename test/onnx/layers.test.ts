@@ -179,7 +179,7 @@ describe("every convolution tactic vs onnxruntime", () => {
 describe("the GEMM's register tiles", () => {
   it("12x16 and 6x16 give the same bits", async () => {
     const script = `
-      const { gemmTileName, Network, reducedFloat } = await import("netdef");
+      const { buildEngine, gemmTileName, Network, reducedFloat } = await import("netdef");
       const { runBoth } = await import(${JSON.stringify(new URL("./oracle.ts", import.meta.url).pathname)});
       const { tacticCases } = await import(${JSON.stringify(new URL("./tactic-cases.ts", import.meta.url).pathname)});
       const outputs = [];
@@ -192,7 +192,7 @@ describe("the GEMM's register tiles", () => {
       const x = net.addInput("x", "float32", [2, 16, 9, 10]);
       net.markOutput(x.addConvolution("c", { outChannels: 19, kernel: 3, padding: 1, weights: { kernel: wave(19 * 16 * 9, 1.3), bias: wave(19, 0.7) } })
         .addActivation("r", { type: "relu" }).addConvolution("d", { outChannels: 13, kernel: 3, stride: 2, weights: { kernel: wave(13 * 19 * 9, 0.9), bias: wave(13, 0.3) } }));
-      const engine = await reducedFloat(net, "bfloat16").build({ tactics: { c: "implicit_gemm_k256", d: "direct_rows" } });
+      const engine = await buildEngine(reducedFloat(net, "bfloat16"), { tactics: { c: "implicit_gemm_k256", d: "direct_rows" } });
       const y = await engine.createExecutionContext().execute({ x: wave(2 * 16 * 9 * 10, 0.37) });
       outputs.push(Array.from(y.d.data));
       // The channel-blocked kernels (stem, 1×1 between blocked tensors, 24 channels: a last panel of 8), in float32
@@ -210,7 +210,7 @@ describe("the GEMM's register tiles", () => {
       const profiles = [{ x: { min: [1, 3, 29, 31], opt: [1, 3, 29, 31], max: [2, 3, 29, 31] } }];
       // The window direct, then Winograd F(4×4) on the blocked tensor (its products by the blocked 1×1's tiles).
       for (const network of [blocked, reducedFloat(blocked, "bfloat16")]) for (const tactics of [{}, { window: "winograd_4x4_3x3" }]) {
-        const built = await network.build({ profiles, tactics });
+        const built = await buildEngine(network, { profiles, tactics });
         if (built.inspect().channelBlocked.layers.length < 4) throw new Error("the blocked kernels did not run");
         for (const batch of [1, 2]) {
           const out = await built.createExecutionContext().execute({ x: { data: wave(batch * 3 * 29 * 31, 0.21), shape: [batch, 3, 29, 31] } });

@@ -1,5 +1,5 @@
 import * as ort from "onnxruntime-node";
-import { exportOnnx, Network, type BuildOptions, type Tensor } from "netdef";
+import { buildEngine, type BuildOptions, exportOnnx, Network, type Tensor } from "netdef";
 import { random } from "../weights/fuzz.js";
 
 export interface OracleCase {
@@ -23,7 +23,7 @@ export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {
   const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
   const outputs = [c.define(net, tensors, w)].flat();
   outputs.forEach((t, i) => net.markOutput(t, `out${i}`));
-  const engine = await net.build(options);
+  const engine = await buildEngine(net, options);
   const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data])));
   const session = await ort.InferenceSession.create(await exportOnnx(net));
   const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype === "float32" ? "float32" : v.dtype === "int32" ? "int32" : "bool", v.data, v.shape)]));

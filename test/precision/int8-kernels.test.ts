@@ -4,10 +4,10 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { Engine, Network, PlanError, RefitError, WeightStore } from "netdef";
+import { buildEngine, Engine, Network, PlanError, refit, RefitError, WeightStore } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
 import { fuseQuantizedInputs } from "../../builder/passes.js";
-import { encodePlan } from "../../native/plan.js";
+import { encodePlan } from "../../plan/encode.js";
 import { onInt8Grid } from "../fixtures.js";
 
 const run = promisify(execFile);
@@ -32,7 +32,7 @@ function quantizedConv(c: ConvCase, nonNegative: boolean): Network {
 }
 
 async function fusedVsSimulated(net: Network, c: ConvCase) {
-  const [fused, plain] = await Promise.all([net.build(), net.build({ optimize: false })]);
+  const [fused, plain] = await Promise.all([buildEngine(net), buildEngine(net, { optimize: false })]);
   const input = wave((c.batch ?? 1) * c.channels * c.size.reduce((a, b) => a * b, 1), 0.37).map((v) => v * 1.2);
   const [a, b] = await Promise.all([fused.createExecutionContext().execute({ x: input }), plain.createExecutionContext().execute({ x: input })]);
   const name = Object.keys(b)[0]!;
@@ -104,7 +104,7 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
     const source = nonNegative ? x.addActivation("pre", { type: "relu" }) : x;
     net.markOutput(source.addQuantize("q", { scale }).addDequantize("dq", { scale })
       .addFullyConnected("fc", { outFeatures: 37, weights: { kernel: onInt8Grid(wave(37 * 203), 37), bias: wave(37, 0.7) } }).addActivation("relu", { type: "relu" }));
-    const [fused, plain] = await Promise.all([net.build(), net.build({ optimize: false })]);
+    const [fused, plain] = await Promise.all([buildEngine(net), buildEngine(net, { optimize: false })]);
     expect(fused.inspect().layers.map((l) => `${l.fusedFrom.join("+")}:${l.tactic ?? ""}`)).toEqual([...(nonNegative ? ["pre:"] : []), "q+dq+fc+relu:int8_gemm"]);
     const input = wave(batch * 203, 0.37).map((v) => v * 1.2);
     const [a, b] = await Promise.all([fused.createExecutionContext().execute({ x: input }), plain.createExecutionContext().execute({ x: input })]);
@@ -116,7 +116,7 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
   it("the CPU's INT8 kernels (VNNI, AVX2) and the portable one give the same bits", async () => {
     // Child processes, each with its kernel choice fixed at start-up: prints the kernel's name and the outputs.
     const script = `
-      const { Network, int8KernelName } = await import("netdef");
+      const { buildEngine, Network, int8KernelName } = await import("netdef");
       const { onInt8Grid } = await import(${JSON.stringify(new URL("../fixtures.ts", import.meta.url).pathname)});
       const wave = (n, k = 1.3) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
       const net = new Network("t");
@@ -128,7 +128,7 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
         .addConvolution("d", { outChannels: 9, kernel: 1, weights: { kernel: onInt8Grid(wave(9 * 12), 9), bias: wave(9) } }));
       const flat = x.addShuffle("flat", { reshape: [2, -1] }).addQuantize("q3", { scale }).addDequantize("dq3", { scale });
       net.markOutput(flat.addFullyConnected("e", { outFeatures: 11, weights: { kernel: onInt8Grid(wave(11 * 12 * 17 * 19), 11), bias: wave(11) } }));
-      const out = await (await net.build()).createExecutionContext().execute({ x: wave(2 * 12 * 17 * 19, 0.37) });
+      const out = await (await buildEngine(net)).createExecutionContext().execute({ x: wave(2 * 12 * 17 * 19, 0.37) });
       console.log(JSON.stringify({ kernel: int8KernelName(), c: Array.from(out.c.data), d: Array.from(out.d.data), e: Array.from(out.e.data) }));`;
     const outputs = async (env: Record<string, string>) => {
       const { stdout } = await run(process.execPath, ["--conditions", "netdef-source", "--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, ...env } });
@@ -145,16 +145,16 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
   it("a refit with INT8-grid kernels keeps INT8; a kernel off its grid is a RefitError and the engine is unchanged", async () => {
     const c = cases["1×1 stride 2"]!;
     const net = quantizedConv(c, true);
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     const input = wave(16 * 196, 0.37);
     const ctx = engine.createExecutionContext();
     const before = (await ctx.execute({ x: input })).conv!.data.slice();
     const kernel = net.weights.get("conv.kernel")!;
-    await engine.refit(new WeightStore([["conv.kernel", { ...kernel, data: onInt8Grid(wave(24 * 16, 2.1), 24) }]]));
+    await refit(engine, new WeightStore([["conv.kernel", { ...kernel, data: onInt8Grid(wave(24 * 16, 2.1), 24) }]]));
     const after = (await ctx.execute({ x: input })).conv!.data.slice();
     expect(after).not.toEqual(before);
     expect(engine.inspect().layers.find((l) => l.name === "conv")?.tactic).toBe("int8_implicit_gemm");
-    const error = await engine.refit(new WeightStore([["conv.kernel", { ...kernel, data: wave(24 * 16, 2.1).map((v) => v + 1e-3) }]])).catch((e: unknown) => e);
+    const error = await refit(engine, new WeightStore([["conv.kernel", { ...kernel, data: wave(24 * 16, 2.1).map((v) => v + 1e-3) }]])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RefitError);
     expect((error as Error).message).toMatch(/'conv.kernel': layer "conv" runs in INT8 and the new kernel is not on per-output-channel INT8 grids/);
     expect((await ctx.execute({ x: input })).conv!.data).toEqual(after);

@@ -3,8 +3,8 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { calibrate, quantize } from "netdef";
-import { entropyThreshold } from "../../precision/calibrate.js";
+import { buildEngine, calibrate, quantize } from "netdef";
+import { entropyThreshold } from "../../api/calibrate.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
 
@@ -42,7 +42,7 @@ describe("LeNet in INT8", () => {
 
     const int8 = quantize(net, table);
     expect(int8.toJSON().layers.filter((l) => l.kind === "quantize").map((l) => l.name)).toEqual(["data.quantize", "pool1.quantize", "pool2.quantize", "relu1.quantize"]);
-    const engine = await int8.build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [2000, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
+    const engine = await buildEngine(int8, { profiles: [{ data: { min: [1, 1, 28, 28], opt: [2000, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
     const { prob } = await engine.createExecutionContext().execute({ data: { data: pixels, shape: [2000, 1, 28, 28] } });
     const agree = sameClass(prob!.data, io.get("output_fp64")!.data as Float64Array, 10);
     expect(agree / 2000).toBeGreaterThanOrEqual(0.99);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Network, reducedFloat, roundToBfloat16, roundToFloat16, WeightStore, type BuildOptions, type Tensor } from "netdef";
+import { buildEngine, type BuildOptions, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Tensor, WeightStore } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
 import { buildGraph } from "../../builder/graph.js";
@@ -53,7 +53,7 @@ describe("rounding fused into a convolution's epilogue", () => {
     const x = net.addInput("x", "float32", [1, channels, 8, 8]);
     const identity = Float32Array.from({ length: channels * channels }, (_, i) => (i % (channels + 1) === 0 ? 1 : 0));
     net.markOutput(x.addConvolution("c", { outChannels: channels, kernel: 1, bias: false, weights: { kernel: identity } }).addCast("narrow", { to: dtype }).addCast("wide", { to: "float32" }));
-    const engine = await net.build({ tactics: { c: tactic } });
+    const engine = await buildEngine(net, { tactics: { c: tactic } });
     expect(engine.inspect().layers.map((l) => l.fusedFrom.join("+"))).toEqual(["c+narrow+wide"]);
     const { wide } = await engine.createExecutionContext().execute({ x: input });
     const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
@@ -71,7 +71,7 @@ describe("rounding fused into a dense layer (applied to the stored rows)", () =>
     const x = net.addInput("x", "float32", [3, features]);
     const identity = Float32Array.from({ length: features * features }, (_, i) => (i % (features + 1) === 0 ? 1 : 0));
     net.markOutput(x.addFullyConnected("fc", { outFeatures: features, bias: false, weights: { kernel: identity } }).addCast("narrow", { to: dtype }).addCast("wide", { to: "float32" }));
-    const engine = await net.build();
+    const engine = await buildEngine(net);
     expect(engine.inspect().layers.map((l) => l.fusedFrom.join("+"))).toEqual(["fc+narrow+wide"]);
     const rows = new Float32Array(3 * features);
     for (let r = 0; r < 3; r++) rows.set(input, r * features);
@@ -86,7 +86,7 @@ describe("LeNet in reduced precision", () => {
     const io = await loadFixtureWeights("lenet_io.safetensors");
     const net = reducedFloat(defineLeNet(await loadFixtureWeights("lenet.safetensors")), dtype, { keepFloat: ["softmax", "log_softmax"] });
     expect(net.toJSON().layers.filter((l) => l.kind === "cast").length).toBe(2 * 7);
-    const engine = await net.build({ profiles: [{ data: { min: [1, 1, 28, 28], opt: [2000, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
+    const engine = await buildEngine(net, { profiles: [{ data: { min: [1, 1, 28, 28], opt: [2000, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
     const { prob } = await engine.createExecutionContext().execute({ data: { data: io.float32("input"), shape: [2000, 1, 28, 28] } });
     const agree = sameClass(prob!.data, io.get("output_fp64")!.data as Float64Array, 10);
     expect(agree / 2000).toBeGreaterThanOrEqual(bound);
@@ -100,9 +100,9 @@ describe("16-bit storage between layers", () => {
   async function bothStorages(net: Network, options: BuildOptions = {}) {
     process.env.NETDEF_BF16_DOT = "0";
     try {
-      const packed = await net.build(options);
+      const packed = await buildEngine(net, options);
       process.env.NETDEF_HALF_STORAGE = "0";
-      return { packed, float32: await net.build(options) };
+      return { packed, float32: await buildEngine(net, options) };
     } finally {
       delete process.env.NETDEF_HALF_STORAGE;
       delete process.env.NETDEF_BF16_DOT;
@@ -325,7 +325,7 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
   async function outputs(dot: boolean): Promise<Float32Array> {
     process.env.NETDEF_BF16_DOT = dot ? "1" : "0";  // 1: even where the CPU's bfloat16 products are the slower
     try {
-      const engine = await network().build({ tactics, profiles: [{ x: { min: [1, 8, 13, 11], opt: shape, max: shape } }] });
+      const engine = await buildEngine(network(), { tactics, profiles: [{ x: { min: [1, 8, 13, 11], opt: shape, max: shape } }] });
       // The stem reads the float32 network input: float32 products.
       expect(engine.inspect().bfloat16Products).toEqual(dot ? ["point", "wide", "deep", "strided"] : []);
       return (await engine.createExecutionContext().execute({ x: { data: input, shape } })).y!.data as Float32Array;
@@ -378,7 +378,7 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     const shape = [batch, 16, 9, 7];
     const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
     await expectPairsNearFloat32(async (dot) => {
-      const engine = await reducedFloat(net, "bfloat16").build({ profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+      const engine = await buildEngine(reducedFloat(net, "bfloat16"), { profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
       expect(engine.inspect().channelBlocked.layers).toEqual(["expand", "depthwise", "project", "widen"]);
       expect(engine.inspect().bfloat16Products).toEqual(dot ? ["project", "widen"] : []);
       const { y, profile } = await engine.createExecutionContext().execute({ x: { data, shape } }, { profile: true });
@@ -401,7 +401,7 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     const shape = [2, 16, 19, 17];
     const data = Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.cos(i * 0.37) * 2);
     await expectPairsNearFloat32(async (dot) => {
-      const engine = await reducedFloat(net, "bfloat16").build({ tactics: { c: "winograd_4x4_3x3" } });
+      const engine = await buildEngine(reducedFloat(net, "bfloat16"), { tactics: { c: "winograd_4x4_3x3" } });
       expect(engine.inspect().channelBlocked.layers).toEqual(["stem", "a", "b", "c", "d", "e"]);
       expect(engine.inspect().bfloat16Products).toEqual(dot ? ["a", "b", "c", "e"] : []);
       // A Winograd tactic on bfloat16 pairs runs them direct (no Winograd kernel is built); without them, Winograd.
@@ -414,11 +414,11 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     const net = network();
     process.env.NETDEF_BF16_DOT = "1";  // read as kernels are made, by the refit too
     try {
-      const engine = await net.build({ tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+      const engine = await buildEngine(net, { tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
       expect(engine.inspect().bfloat16Products).toEqual(["point", "wide", "deep", "strided"]);
       // New weights for `wide` that are not bfloat16 values: it multiplies in float32 from then on.
       const kernel = net.weights.get("wide.kernel")!;
-      await engine.refit(new WeightStore([["wide.kernel", { ...kernel, data: Float32Array.from({ length: 44 * 7 }, (_, i) => 0.1 + i * 1e-5) }]]));
+      await refit(engine, new WeightStore([["wide.kernel", { ...kernel, data: Float32Array.from({ length: 44 * 7 }, (_, i) => 0.1 + i * 1e-5) }]]));
       expect(engine.inspect().bfloat16Products).toEqual(["point", "deep", "strided"]);
     } finally {
       delete process.env.NETDEF_BF16_DOT;
@@ -426,7 +426,7 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
   });
 
   it("hold a folded BatchNorm's weights in bfloat16, and leave layers kept in float32 alone", async () => {
-    const engine = await network().build({ tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
+    const engine = await buildEngine(network(), { tactics, profiles: [{ x: { min: shape, opt: shape, max: shape } }] });
     expect(engine.inspect().layers.find((l) => l.name === "point")!.fusedFrom).toContain("point_bn");
     const folded = (keepFloat: string[]) => {
       const net = network(keepFloat), graph = buildGraph(net.toJSON(), net.weights);

@@ -1,54 +1,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { DataType } from "../dsl/dtype.js";
-import type { NetworkIR } from "../dsl/ir.js";
-import { buildGraph } from "../builder/graph.js";
-import { PASSES, runPasses } from "../builder/passes.js";
-import { nearestSuffix, type WeightSource } from "../weights/source.js";
-import { elementCount } from "../weights/tensor.js";
-import { encodePlan } from "./plan.js";
-import { activationMemory, shapeAt, type ActivationMemory, type Liveness } from "../builder/memory.js";
-import type { TacticChoice } from "../builder/autotune.js";
+import type { WeightSource } from "../weights/source.js";
+import { activationMemory, shapeAt, type ActivationMemory } from "../plan/memory.js";
+import type { IOTensor, PlanHeader, TacticChoice } from "../plan/header.js";
 import { formatShape } from "../dsl/shape.js";
-import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine, type NativeResult } from "./addon.js";
-
-/** min/opt/max shapes of one dynamic input. */
-export interface ShapeRange {
-  min: readonly number[];
-  opt: readonly number[];
-  max: readonly number[];
-}
-
-/** An input or output of an engine. */
-export interface IOTensor {
-  name: string;
-  dtype: DataType;
-  /** -1 where the dimension is chosen at run time. */
-  shape: number[];
-  /** For dynamic inputs: the range each optimization profile allows. */
-  profiles?: ShapeRange[];
-}
-
-/** What the plan's header records about how and for what it was built. */
-export interface PlanHeader {
-  netdef: string;
-  network: string;
-  backend: "builtin";
-  requiredCpuFeatures: string[];
-  builtOn: { cpuFeatures: string[]; platform: string };
-  config: Record<string, unknown>;
-  inputs: IOTensor[];
-  outputs: IOTensor[];
-  weights: string[];
-  /**
-   * The plan's layers in execution order, each with the network layers it computes (more than one where the builder
-   * fused them) and `tactic`, the implementation chosen (by tuning or shape rules).
-   */
-  layers: { name: string; kind: string; fusedFrom: string[]; tactic?: string }[];
-  /** Each tensor's lifetime at the profiles' opt shapes: the activation memory once storage is known. */
-  memory: Liveness;
-  /** The network as defined (weights by name only): what refit rebuilds from and `netdef inspect` shows. */
-  ir: NetworkIR;
-}
+import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine, type NativeResult } from "../native/addon.js";
 
 /**
  * A plan layer as the engine runs it: beside the tactic chosen at build time, `kernel`, the implementation this
@@ -91,14 +47,6 @@ export interface EngineInspection {
    * where every product is float32.
    */
   bfloat16Products: string[];
-}
-
-/** A refit that cannot be applied: every unknown, missing or misshapen weight listed; the engine is unchanged. */
-export class RefitError extends Error {
-  override readonly name = "RefitError";
-  constructor(readonly problems: readonly string[]) {
-    super(`refit refused, engine unchanged (${problems.length} problem(s)):\n  ${problems.join("\n  ")}`);
-  }
 }
 
 export type InputArray = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array;
@@ -227,52 +175,23 @@ export class Engine {
   }
 
   /**
-   * New weights by PyTorch name, without a rebuild: BatchNorms folded into convolutions are re-folded from the new
-   * statistics. Engines built in this process accept any subset (the rest keep their values); deserialized ones
-   * need every weight. Unknown or missing names and wrong shapes are one RefitError listing all, and the engine
-   * is unchanged. Contexts see the new weights from their next execution; one already running finishes on the old.
-   * ```ts
-   * await engine.refit(await loadWeights("finetuned.safetensors"));
-   * ```
+   * @internal The weights the engine was built from, when built in this process (a refit may then give only some);
+   * a DisposedError once disposed.
    */
-  async refit(weights: WeightSource): Promise<void> {
+  get boundWeights(): WeightSource | undefined {
     this.#check();
-    const expected = new Map<string, readonly number[]>();
-    for (const layer of this.header.ir.layers) for (const b of Object.values(layer.weights)) expected.set(b.name, b.shape);
-    const problems: string[] = [];
-    for (const name of weights.names()) {
-      if (!expected.has(name)) problems.push(`'${name}' is not a weight of this engine${nearestSuffix(name, [...expected.keys()], "; nearest: ")}`);
-    }
-    const base = this.#weights;
-    for (const [name, shape] of expected) {
-      const given = weights.get(name);
-      if (!given) {
-        if (!base?.get(name)) problems.push(`'${name}' is missing (an engine loaded from a plan needs every weight)`);
-        continue;
-      }
-      const fits = given.flat ? elementCount(given.shape) === elementCount(shape) : given.shape.join() === shape.join();
-      if (!fits) problems.push(`'${name}' has shape [${given.shape.join(",")}], the engine expects [${shape.join(",")}]`);
-      if (given.dtype === "bool") problems.push(`'${name}' is bool; weights must be numeric`);
-    }
-    if (problems.length) throw new RefitError(problems);
-    const merged: WeightSource = { get: (n) => weights.get(n) ?? base?.get(n), names: () => [...expected.keys()] };
-    const graph = buildGraph(this.header.ir, merged);
-    // The same passes as the build, so the refit plan has the engine's structure.
-    const { passes, layers } = this.inspect();
-    await runPasses(graph, PASSES.filter((p) => passes.includes(p.name)), ((this.header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
-    for (const layer of layers) {  // the implementations the build chose, tuned or by shape rules
-      const op = graph.ops.find((o) => o.name === layer.name);
-      if (op && (layer.tactic === "int8_implicit_gemm" || layer.tactic === "int8_gemm") && op.params.inputScale === undefined) {
-        const kernel = this.header.ir.layers.find((l) => l.name === layer.name)?.weights.kernel?.name ?? layer.name;
-        problems.push(`'${kernel}': layer "${layer.name}" runs in INT8 and the new kernel is not on per-output-channel INT8 grids (quantize the weights, e.g. with quantize(), before refitting)`);
-      }
-      if (op && layer.tactic) op.params = { ...op.params, tactic: layer.tactic };
-    }
-    if (problems.length) throw new RefitError(problems);
-    const plan = encodePlan(graph, this.header);
+    return this.#weights;
+  }
+
+  /**
+   * @internal Swaps in a plan of the same structure with new weights (what `refit` computes); contexts see it from
+   * their next execution, one already running finishes on the old.
+   */
+  async replacePlan(plan: Uint8Array, weights: WeightSource): Promise<void> {
+    this.#check();
     await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });
     this.#plan = plan;
-    this.#weights = merged;
+    this.#weights = weights;
     this.#bfloat16Products = this.#native.bfloat16Products();
     this.#kernels = this.#native.kernelNames();
   }

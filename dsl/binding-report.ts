@@ -1,7 +1,7 @@
-import type { NetworkIR } from "../dsl/ir.js";
-import { formatShape } from "../dsl/shape.js";
-import { nearestNames, type WeightSource } from "./source.js";
-import { elementCount } from "./tensor.js";
+import { nearestNames, type WeightSource } from "../weights/source.js";
+import { elementCount } from "../weights/tensor.js";
+import type { NetworkIR } from "./ir.js";
+import { formatShape } from "./shape.js";
 
 export interface BindingProblem {
   readonly layer: string;

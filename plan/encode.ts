@@ -1,5 +1,5 @@
 import { DATA_TYPES, type DataType } from "../dsl/dtype.js";
-import type { BuildGraph } from "../builder/graph.js";
+import type { TensorIR } from "../dsl/ir.js";
 
 /** The plan's binary layout, read by `native/src/plan_reader.cc`; any change bumps PLAN_FORMAT_VERSION there and here. */
 export const PLAN_MAGIC = "NETDEFPL";
@@ -47,7 +47,7 @@ export function fnv1a64(bytes: Uint8Array): bigint {
 }
 
 /** Numbers (and booleans) go as lists of float64, strings as strings; null/undefined parameters are left out. */
-function writeParams(w: Writer, params: Record<string, unknown>): void {
+function writeParams(w: Writer, params: Readonly<Record<string, unknown>>): void {
   const entries = Object.entries(params).filter(([, v]) => v !== null && v !== undefined);
   w.u32(entries.length);
   for (const [key, value] of entries) {
@@ -61,8 +61,30 @@ function writeParams(w: Writer, params: Record<string, unknown>): void {
   }
 }
 
+/** What a plan holds: the builder's graph as the native engine reads it (BuildGraph is one). */
+export interface PlanGraph {
+  readonly name: string;
+  readonly inputs: readonly TensorIR[];
+  readonly tensors: ReadonlyMap<string, { readonly dtype: DataType; readonly shape: readonly number[] }>;
+  readonly outputs: readonly { readonly name: string; readonly tensor: string }[];
+  readonly ops: readonly PlanOp[];
+}
+
+export interface PlanOp {
+  readonly kind: string;
+  readonly name: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly weights: Readonly<Record<string, Float32Array>>;
+  /** The state_dict name each weight came from, by role (absent for values the builder computed). */
+  readonly weightNames: Readonly<Record<string, string>>;
+  /** The network's layers this op computes (the header lists them; the body does not hold them). */
+  readonly fusedFrom?: readonly string[];
+}
+
 /** The plan: magic, version, JSON header, the graph (tensors, IO, ops with params and weights), checksum. */
-export function encodePlan(graph: BuildGraph, header: object): Uint8Array {
+export function encodePlan(graph: PlanGraph, header: object): Uint8Array {
   const w = new Writer();
   w.raw(new TextEncoder().encode(PLAN_MAGIC));
   w.u32(PLAN_FORMAT_VERSION);

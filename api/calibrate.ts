@@ -1,9 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { Network } from "../dsl/network.js";
-import type { InputValue } from "../native/engine.js";
-
-/** Per-tensor amax (the largest magnitude kept un-clipped): INT8 scale = amax / 127. */
-export type CalibrationTable = Record<string, number>;
+import type { InputValue } from "../runtime/engine.js";
+import type { CalibrationTable } from "../precision/quantize.js";
+import { buildEngine } from "./build.js";
 
 export interface CalibrateOptions {
   /**
@@ -86,7 +85,7 @@ export async function calibrate(network: Network, dataset: Iterable<Record<strin
     const max = largest.get(i.name) ?? i.shape.map((d) => Math.max(d, 1));
     return [i.name, { min: max.map((d, j) => (i.shape[j]! < 0 ? 1 : d)), opt: max, max }] as const;
   });
-  const engine = await debug.build(profiles.length ? { profiles: [Object.fromEntries(profiles)] } : {});
+  const engine = await buildEngine(debug, profiles.length ? { profiles: [Object.fromEntries(profiles)] } : {});
   const ctx = engine.createExecutionContext();
   const values = async (batch: Record<string, InputValue>) => {
     const out = await ctx.execute(batch);

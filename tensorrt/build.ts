@@ -1,0 +1,59 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { checkProfiles, type OptimizationProfile } from "../builder/build.js";
+import { BuildCancelledError } from "../builder/errors.js";
+import { buildGraph } from "../builder/graph.js";
+import type { NetworkIR } from "../dsl/ir.js";
+import { typedNativeError } from "../native/addon.js";
+import { packageVersion } from "../native/package-root.js";
+import { requireTensorRT } from "../native/tensorrt.js";
+import { encodePlan } from "../plan/encode.js";
+import { encodeTensorRTContainer, type TensorRTHeader } from "../plan/tensorrt-container.js";
+import type { WeightSource } from "../weights/source.js";
+
+export interface TensorRTBuildOptions {
+  profiles?: readonly OptimizationProfile[];
+  onProgress?: (progress: { phase: string; step: number; steps: number }) => void;
+  signal?: AbortSignal;
+  weights?: WeightSource;
+  /** TensorRT's workspace memory pool limit. Default 1 GiB. */
+  workspaceBytes?: number;
+  /** Builder optimization level 0…5 (TensorRT's default 3): higher searches longer for faster kernels. */
+  optimizationLevel?: number;
+  /** A timing cache file: read when present, written after the build, so that later builds skip measured tactics. */
+  timingCacheFile?: string;
+  /** "all": any weight refittable by name; "identical": same values only (with stripPlan, a weightless plan). */
+  refit?: "none" | "all" | "identical";
+  stripPlan?: boolean;
+}
+
+/**
+ * Builds `network` with TensorRT (the IR lowered into an INetworkDefinition by the addon) and returns the plan file:
+ * our header and TensorRT's serialized engine. Needs an addon built with TensorRT.
+ */
+export async function buildTensorRTPlan(network: { toJSON(): NetworkIR; weights: WeightSource }, options: TensorRTBuildOptions): Promise<Uint8Array> {
+  const native = requireTensorRT();
+  const ir = network.toJSON();
+  const inputs = checkProfiles(ir, options.profiles ?? []);
+  // The raw graph, without the builtin engine's fusions: TensorRT's builder does its own.
+  const plan = encodePlan(buildGraph(ir, options.weights ?? network.weights), {});
+  const timingCache = options.timingCacheFile ? await readFile(options.timingCacheFile).then((b) => new Uint8Array(b), () => undefined) : undefined;
+  const { signal, onProgress, weights: _weights, ...config } = options;
+  const handle = native.tensorrtBuild(plan, { ...config, timingCache }, (phase, step, steps) => onProgress?.({ phase, step, steps }));
+  const abort = () => handle.cancel();
+  signal?.addEventListener("abort", abort);
+  try {
+    const built = await handle.promise.catch((error: unknown) => {
+      if (signal?.aborted) throw new BuildCancelledError(`TensorRT build of "${ir.name}" cancelled`);
+      throw typedNativeError(error);
+    });
+    if (options.timingCacheFile && built.timingCache.length) await writeFile(options.timingCacheFile, built.timingCache);
+    const header: TensorRTHeader = {
+      netdef: packageVersion, network: ir.name, backend: "tensorrt", target: built.target, config: { ...config }, inputs,
+      outputs: ir.outputs.map((o) => { const t = ir.tensors.find((x) => x.name === o.tensor) ?? ir.inputs.find((x) => x.name === o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
+      weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
+    };
+    return encodeTensorRTContainer(header, built.engine);
+  } finally {
+    signal?.removeEventListener("abort", abort);
+  }
+}
