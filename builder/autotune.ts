@@ -5,6 +5,7 @@ import { BuildCancelledError, BuildError } from "./errors.js";
 import { representableIn } from "../precision/reduced-float.js";
 import { roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 import type { TacticChoice } from "../plan/header.js";
+import { CONVOLUTION_TACTICS, type ConvolutionTactic, type PlanParams } from "../plan/schema.js";
 
 /** How hard the builder searches for the fastest implementation of each heavy layer. */
 export type TuningLevel = "off" | "fast" | "thorough";
@@ -16,7 +17,7 @@ export interface TuningOptions {
   signal?: AbortSignal;
   onLayer?: (layer: string, index: number, count: number) => void;
   /** Tactics never timed nor chosen (BuildOptions.excludeTactics). */
-  excluded?: ReadonlySet<string>;
+  excluded?: ReadonlySet<ConvolutionTactic>;
 }
 
 interface TimingCache {
@@ -25,42 +26,37 @@ interface TimingCache {
   entries: Record<string, { tactic: string; milliseconds: Record<string, number> }>;
 }
 
-interface ConvolutionShape {
-  kernel: number[]; stride: number[]; dilation?: number[]; prePadding: number[]; postPadding: number[]; paddingMode: string; groups: number; outChannels: number;
-}
-
-/** Every convolution tactic of the builtin engine (what BuildOptions.excludeTactics may name). */
-export const convolutionTactics: readonly string[] = [
-  "implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", "direct_rows", "winograd_2x2_3x3", "winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct",
-];
+type ConvolutionParams = PlanParams["convolution"];
 
 /** The tactics BuildOptions.excludeTactics names, checked: an unknown name is a BuildError. */
-export function excludedTactics(names: readonly string[]): ReadonlySet<string> {
+export function excludedTactics(names: readonly string[]): ReadonlySet<ConvolutionTactic> {
   for (const name of names) {
-    if (!convolutionTactics.includes(name)) throw new BuildError(`excludeTactics: '${name}' is not a tactic; the tactics are ${convolutionTactics.join(", ")}`);
+    if (!isTactic(name)) throw new BuildError(`excludeTactics: '${name}' is not a tactic; the tactics are ${CONVOLUTION_TACTICS.join(", ")}`);
   }
-  return new Set(names);
+  return new Set(names as ConvolutionTactic[]);
 }
 
+const isTactic = (name: string): name is ConvolutionTactic => (CONVOLUTION_TACTICS as readonly string[]).includes(name);
+
 /** The implementations of a convolution worth timing on its shape (one candidate: nothing to tune), less the excluded ones. */
-export function candidateTactics(op: BuildOp, inputShape: readonly number[], excluded: ReadonlySet<string> = new Set()): string[] {
+export function candidateTactics(op: BuildOp, inputShape: readonly number[], excluded: ReadonlySet<ConvolutionTactic> = new Set()): ConvolutionTactic[] {
   return implementations(op, inputShape).filter((t) => !excluded.has(t));
 }
 
-function implementations(op: BuildOp, inputShape: readonly number[]): string[] {
+function implementations(op: BuildOp, inputShape: readonly number[]): ConvolutionTactic[] {
   if (op.kind !== "convolution" || op.params.inputScale !== undefined) return [];  // INT8: one implementation
-  const p = op.params as unknown as ConvolutionShape;
+  const p = op.params;
   const channels = inputShape[1]!;
   const depthwise = p.groups === channels && p.outChannels === channels;
   const pointwise = p.kernel.every((k) => k === 1) && p.stride.every((s) => s === 1) && [...p.prePadding, ...p.postPadding].every((x) => x === 0) && p.paddingMode.startsWith("explicit");
   if (depthwise) return ["depthwise_direct", "implicit_gemm_k256"];
   if (pointwise) return ["pointwise_gemm", "implicit_gemm_k256", "direct_c16"];
-  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", "direct_rows", ...(winogradFits(p) ? ["winograd_2x2_3x3", "winograd_4x4_3x3"] : [])];
+  return ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", "direct_rows", ...(winogradFits(p) ? ["winograd_2x2_3x3", "winograd_4x4_3x3"] as const : [])];
 }
 
 /** Winograd F(m×m, 3×3) applies: a 2-d 3×3 kernel at stride 1, dilation 1, one group. */
-function winogradFits(p: ConvolutionShape): boolean {
-  return p.kernel.length === 2 && p.kernel.every((k) => k === 3) && p.stride.every((s) => s === 1) && (p.dilation ?? [1, 1]).every((d) => d === 1) && p.groups === 1;
+function winogradFits(p: ConvolutionParams): boolean {
+  return p.kernel.length === 2 && p.kernel.every((k) => k === 3) && p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1) && p.groups === 1;
 }
 
 /**
@@ -76,7 +72,7 @@ function winogradFits(p: ConvolutionShape): boolean {
  * F(2×2) on 7×7 lost to direct in ResNet-18 (0.73–0.79 vs 0.60–0.72 ms at batch 1: its weights, 1.8× the direct
  * tactic's, come from memory), so F(2×2) is left to channel counts that stay planar.
  */
-function winogradTactic(inChannels: number, outChannels: number, outputSize: readonly number[]): string | undefined {
+function winogradTactic(inChannels: number, outChannels: number, outputSize: readonly number[]): ConvolutionTactic | undefined {
   const ratio = (inChannels * outChannels) / (inChannels + outChannels);
   const tiles4 = outputSize.reduce((n, d) => n * Math.ceil(d / 4), 1);
   if ((ratio >= 32 && tiles4 >= 49) || (ratio >= 64 && tiles4 >= 16)) return "winograd_4x4_3x3";
@@ -93,13 +89,13 @@ function winogradTactic(inChannels: number, outChannels: number, outputSize: rea
  * 1×1 as a GEMM: left without a tactic). Where excluded tactics rule the choice out, the next one in that order
  * that is left.
  */
-export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<string> = new Set()): void {
+export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<ConvolutionTactic> = new Set()): void {
   for (const op of graph.ops) {
     if (op.kind !== "convolution" || op.params.tactic !== undefined || op.params.inputScale !== undefined) continue;
     const input = graph.tensors.get(op.inputs[0]!)!.shape, output = graph.tensors.get(op.outputs[0]!)!.shape;
     const all = implementations(op, input), candidates = candidateTactics(op, input, excluded);
     if (candidates.length === 0) throw new BuildError(`excludeTactics rules out every implementation of layer '${op.name}' (${all.join(", ")})`);
-    const p = op.params as unknown as ConvolutionShape;
+    const p = op.params;
     // 1×1 convolutions (pointwise_gemm: as fast as direct on MobileNetV2's projections, whole network at batch 1 and
     // 8, and it widens 16-bit input panel by panel where direct would widen the whole input first) and depthwise
     // ones: the engine's rules.
@@ -115,7 +111,7 @@ export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<st
     // the GEMM then beats both direct tactics (64→128/2 on 56×56: 0.11 vs 0.15 and 0.17 ms; 128→256/2 on 28×28:
     // 0.11 vs 0.14 and 0.16).
     const strided1x1 = taps === 1 ? "implicit_gemm_k256" : undefined;
-    const order = [engineRules, winograd, rows, strided1x1, "direct_c16", "implicit_gemm_k256", "implicit_gemm_k128", "implicit_gemm_k512"];
+    const order: (ConvolutionTactic | undefined)[] = [engineRules, winograd, rows, strided1x1, "direct_c16", "implicit_gemm_k256", "implicit_gemm_k128", "implicit_gemm_k512"];
     const tactic = order.find((t) => t !== undefined && candidates.includes(t)) ?? candidates[0]!;
     if (tactic !== engineRules) op.params = { ...op.params, tactic };
   }
@@ -125,9 +121,9 @@ export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<st
  * Implementations the caller pinned by layer name (BuildOptions.tactics), checked against each layer's candidates.
  * Pinned layers keep their tactic: the rules and the tuner pass over them.
  */
-export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, string>>, excluded: ReadonlySet<string> = new Set()): void {
+export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, string>>, excluded: ReadonlySet<ConvolutionTactic> = new Set()): void {
   for (const [layer, tactic] of Object.entries(pinned)) {
-    if (excluded.has(tactic)) throw new BuildError(`tactics: layer '${layer}' is pinned to '${tactic}', which excludeTactics rules out`);
+    if (isTactic(tactic) && excluded.has(tactic)) throw new BuildError(`tactics: layer '${layer}' is pinned to '${tactic}', which excludeTactics rules out`);
     const op = graph.ops.find((o) => o.name === layer);
     const shape = op && graph.tensors.get(op.inputs[0]!)!.shape;
     const candidates = op && shape ? candidateTactics(op, shape) : [];
@@ -135,8 +131,8 @@ export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, st
       const tunable = graph.ops.filter((o) => candidateTactics(o, graph.tensors.get(o.inputs[0]!)!.shape).length > 0).map((o) => o.name);
       throw new BuildError(`tactics: '${layer}' is not a layer with a choice of implementation after fusion; these are: ${tunable.join(", ") || "none"}`);
     }
-    if (!candidates.includes(tactic)) throw new BuildError(`tactics: layer '${layer}' cannot use '${tactic}'; its implementations are ${candidates.join(", ")}`);
-    op!.params = { ...op!.params, tactic };
+    if (!isTactic(tactic) || !candidates.includes(tactic) || op?.kind !== "convolution") throw new BuildError(`tactics: layer '${layer}' cannot use '${tactic}'; its implementations are ${candidates.join(", ")}`);
+    op.params = { ...op.params, tactic };
   }
 }
 
@@ -144,7 +140,7 @@ export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, st
  * One layer compiled alone with `tactic`, ready to run on a random input of its shape at `batch`, each input held as
  * in the network (16-bit storage where the network rounds it: a kernel may then take another path).
  */
-async function singleLayerRunner(graph: BuildGraph, op: BuildOp, batch: number, tactic: string) {
+async function singleLayerRunner(graph: BuildGraph, op: BuildOp<"convolution">, batch: number, tactic: ConvolutionTactic) {
   // Every input of the layer (a fused residual too) becomes an input of the one-layer plan, at the tuned batch, or
   // of a rounding step in front of it.
   const inputs = op.inputs.map((name) => ({ name, dtype: "float32" as const, shape: graph.tensors.get(name)!.shape.map((d, i) => (i === 0 && d < 0 ? batch : d)), rounded: roundedType(graph, name) }));
@@ -177,7 +173,7 @@ async function singleLayerRunner(graph: BuildGraph, op: BuildOp, batch: number, 
  * to round: on a shared machine noise only ever adds time, so the minimum is the steadiest estimate, and taking
  * turns spreads a slow spell over all candidates instead of condemning the one that happened to run in it.
  */
-async function timeTactics(graph: BuildGraph, op: BuildOp, batch: number, tactics: string[], search: { rounds: number; repeats: number }): Promise<Record<string, number>> {
+async function timeTactics(graph: BuildGraph, op: BuildOp<"convolution">, batch: number, tactics: readonly ConvolutionTactic[], search: { rounds: number; repeats: number }): Promise<Record<string, number>> {
   const runners = [];
   try {
     for (const tactic of tactics) runners.push(await singleLayerRunner(graph, op, batch, tactic));
@@ -222,7 +218,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     if (loaded?.version === 1 && loaded.cpu === cpu && typeof loaded.entries === "object") cache = loaded;  // another CPU's timings do not transfer
   }
   const search = options.level === "thorough" ? { rounds: 8, repeats: 5 } : { rounds: 3, repeats: 4 };
-  let tunable = graph.ops.map((op) => {
+  let tunable = graph.ops.filter((op) => op.kind === "convolution").map((op) => {
     const declared = graph.tensors.get(op.inputs[0] ?? "")?.shape;
     const shape = declared?.map((d, i) => (i === 0 && d < 0 ? batch : d));
     const pinned = op.params.tactic !== undefined;

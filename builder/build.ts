@@ -7,7 +7,7 @@ import type { IOTensor, PlanHeader, ShapeRange, TacticChoice } from "../plan/hea
 import type { WeightSource } from "../weights/source.js";
 import { assignDefaultTactics, autotune, excludedTactics, pinTactics, type TuningLevel } from "./autotune.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
-import { buildGraph } from "./graph.js";
+import { buildGraph, epilogueOf } from "./graph.js";
 import { liveness } from "./liveness.js";
 import { passesFor, runPasses } from "./optimize.js";
 
@@ -123,7 +123,7 @@ export async function buildPlan(network: { toJSON(): NetworkIR; weights: WeightS
     inputs,
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
-    layers: graph.ops.map((op) => ({ name: op.name, kind: op.kind, fusedFrom: op.fusedFrom, ...(op.params.tactic ? { tactic: op.params.tactic as string } : {}) })),
+    layers: graph.ops.map((op) => { const tactic = epilogueOf(op)?.tactic; return { name: op.name, kind: op.kind, fusedFrom: op.fusedFrom, ...(tactic ? { tactic } : {}) }; }),
     memory: liveness(graph, Object.fromEntries(inputs.map((t) => [t.name, t.profiles?.[0]?.opt ?? t.shape]))),
     ir,
   };

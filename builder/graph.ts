@@ -1,17 +1,16 @@
 import type { DataType } from "../dsl/dtype.js";
 import type { NetworkIR, TensorIR } from "../dsl/ir.js";
 import { formatShape } from "../dsl/shape.js";
+import type { Epilogue, PlanKind, PlanParams } from "../plan/schema.js";
 import { nearestSuffix, type WeightSource } from "../weights/source.js";
 import { elementCount, toFloat32 } from "../weights/tensor.js";
 import { BuildError } from "./errors.js";
 
-/** A layer as the builder works on it: the IR's layer with its weights' values, and the layers fused into it. */
-export interface BuildOp {
-  kind: string;
+/** What every op of the build graph holds, whatever its kind. */
+export interface BuildOpBase {
   name: string;
   inputs: string[];
   outputs: string[];
-  params: Record<string, unknown>;
   weights: Record<string, Float32Array>;
   /** The state_dict name each weight came from, by role (absent for values a pass computed). */
   weightNames: Record<string, string>;
@@ -20,6 +19,12 @@ export interface BuildOp {
   /** The 16-bit type every value of the layer's own kernel had before a BatchNorm or scale was folded into it. */
   kernelType?: "bfloat16" | "float16";
 }
+
+/**
+ * A layer as the builder works on it: the IR's layer with its weights' values, and the layers fused into it; a union
+ * over the plan's kinds (the DSL's and the builder's own), so that `op.kind` narrows `op.params`.
+ */
+export type BuildOp<K extends PlanKind = PlanKind> = { [k in K]: BuildOpBase & { kind: k; params: PlanParams[k] } }[K];
 
 /** The network being optimised: passes rewrite `ops`; inputs, outputs and tensor descriptions stay. */
 export interface BuildGraph {
@@ -49,12 +54,18 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
       values[role] = toFloat32(found);
     }
     const weightNames = Object.fromEntries(Object.entries(layer.weights).map(([role, b]) => [role, b.name]));
-    return { kind: layer.kind, name: layer.name, inputs: [...layer.inputs], outputs: [...layer.outputs], params: { ...layer.params }, weights: values, weightNames, fusedFrom: [layer.name] };
+    // A layer's kind and params carry over as they are (every layer kind is a plan kind with at least its params).
+    return { kind: layer.kind, name: layer.name, inputs: [...layer.inputs], outputs: [...layer.outputs], params: { ...layer.params }, weights: values, weightNames, fusedFrom: [layer.name] } as BuildOp;
   });
   if (problems.length) throw new BuildError(`cannot build "${ir.name}": ${problems.length} weight problem(s):\n  ${problems.join("\n  ")}`);
   const tensors = new Map<string, { dtype: DataType; shape: readonly number[] }>();
   for (const t of [...ir.inputs, ...ir.tensors]) tensors.set(t.name, { dtype: t.dtype, shape: t.shape });
   return { name: ir.name, inputs: [...ir.inputs], tensors, ops, outputs: ir.outputs.map((o) => ({ ...o })) };
+}
+
+/** The epilogue (fused activation, rounding, INT8 input) and tactic of a convolution or dense layer; undefined for other kinds. */
+export function epilogueOf(op: BuildOp): (Epilogue & { readonly tactic?: string }) | undefined {
+  return op.kind === "convolution" || op.kind === "fullyConnected" ? op.params : undefined;
 }
 
 /** How many ops read each tensor (network outputs count as a reader). */
@@ -74,11 +85,15 @@ export function roundedType(graph: BuildGraph, tensor: string): "bfloat16" | "fl
   const producer = graph.ops.find((o) => o.outputs.includes(tensor));
   if (!producer) return undefined;
   const type = (t: unknown) => (t === "bfloat16" || t === "float16" ? t : undefined);
-  if (producer.kind === "cast") return producer.params.to === "float32" ? type(graph.ops.find((o) => o.outputs.includes(producer.inputs[0]!) && o.kind === "cast")?.params.to) : type(producer.params.to);
+  if (producer.kind === "cast") {
+    if (producer.params.to !== "float32") return type(producer.params.to);
+    const narrow = graph.ops.find((o) => o.outputs.includes(producer.inputs[0]!));
+    return narrow?.kind === "cast" ? type(narrow.params.to) : undefined;
+  }
   if (producer.kind === "pointwiseChain") return type(String(producer.params.steps).split("|").filter((s) => s.startsWith("cast:") && s !== "cast:float32").at(-1)?.slice(5));
   const selects = producer.kind === "shuffle" || producer.kind === "identity" || producer.kind === "concatenation" || (producer.kind === "pooling" && producer.params.type === "max")
     || (producer.kind === "activation" && producer.params.type === "relu") || (producer.kind === "resize" && producer.params.mode === "nearest");
-  if (!selects) return type(producer.params.roundTo);
+  if (!selects) return epilogueOf(producer)?.roundTo;
   const types = new Set(producer.inputs.map((t) => roundedType(graph, t)));
   return types.size === 1 ? [...types][0] : undefined;
 }

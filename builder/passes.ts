@@ -1,5 +1,6 @@
 import { representableIn, roundedTo } from "../precision/reduced-float.js";
-import { readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
+import type { RoundingType } from "../plan/schema.js";
+import { epilogueOf, readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /**
  * The builder's graph rewrites, run in order. Each keeps outputs unchanged (within float32 rounding; roundFoldedWeights
@@ -70,9 +71,9 @@ function soleConsumerOf(graph: BuildGraph, tensor: string, count = readers(graph
 }
 
 /** BatchNorm as per-channel scale and shift: scale = γ/√(var+ε), shift = β − mean·scale. */
-function batchNormScaleShift(bn: BuildOp): { scale: Float32Array; shift: Float32Array } {
-  const { weight, bias, mean, variance } = bn.weights as Record<string, Float32Array>;
-  const epsilon = bn.params.epsilon as number;
+function batchNormScaleShift(bn: BuildOp<"batchNorm">): { scale: Float32Array; shift: Float32Array } {
+  const { weight, bias, mean, variance } = bn.weights;
+  const epsilon = bn.params.epsilon;
   const scale = new Float32Array(weight!.length);
   const shift = new Float32Array(weight!.length);
   for (let c = 0; c < scale.length; c++) {
@@ -111,7 +112,7 @@ export function foldAffineIntoConvolutionOrDense(graph: BuildGraph): void {
   for (const producer of [...graph.ops]) {
     if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || !graph.ops.includes(producer)) continue;
     const next = soleConsumerOf(graph, producer.outputs[0]!);
-    const channels = (producer.params.outChannels ?? producer.params.outFeatures) as number;
+    const channels = producer.kind === "convolution" ? producer.params.outChannels : producer.params.outFeatures;
     const affine = next && affineOf(next, channels);
     if (!affine) continue;
     const { scale, shift } = affine;
@@ -149,31 +150,29 @@ export function onInt8Grids(kernel: Float32Array, channels: number): boolean {
  */
 export function fuseQuantizedInputs(graph: BuildGraph): void {
   for (const op of graph.ops) {
-    const dense = op.kind === "fullyConnected";
-    if ((!dense && (op.kind !== "convolution" || op.params.groups !== 1)) || op.params.inputScale !== undefined) continue;
+    if ((op.kind !== "fullyConnected" && (op.kind !== "convolution" || op.params.groups !== 1)) || op.params.inputScale !== undefined) continue;
     const dequantize = producerOf(graph, op.inputs[0]!);
-    const quantize = dequantize?.kind === "dequantize" ? producerOf(graph, dequantize.inputs[0]!) : undefined;
+    if (dequantize?.kind !== "dequantize") continue;
+    const quantize = producerOf(graph, dequantize.inputs[0]!);
     const scale = quantize?.weights.scale;
-    if (!quantize || quantize.kind !== "quantize" || scale?.length !== 1 || dequantize!.weights.scale?.length !== 1 || dequantize!.weights.scale[0] !== scale[0]
-      || dequantize!.params.to !== "float32" || graph.tensors.get(quantize.inputs[0]!)?.dtype !== "float32") continue;
-    if (!onInt8Grids(op.weights.kernel!, (dense ? op.params.outFeatures : op.params.outChannels) as number)) continue;
+    if (quantize?.kind !== "quantize" || scale?.length !== 1 || dequantize.weights.scale?.length !== 1 || dequantize.weights.scale[0] !== scale[0]
+      || dequantize.params.to !== "float32" || graph.tensors.get(quantize.inputs[0]!)?.dtype !== "float32") continue;
+    if (!onInt8Grids(op.weights.kernel!, op.kind === "fullyConnected" ? op.params.outFeatures : op.params.outChannels)) continue;
     op.inputs = [quantize.inputs[0]!, ...op.inputs.slice(1)];
-    op.params = { ...op.params, inputScale: scale[0], tactic: dense ? "int8_gemm" : "int8_implicit_gemm" };
-    op.fusedFrom.unshift(...quantize.fusedFrom, ...dequantize!.fusedFrom);
+    if (op.kind === "fullyConnected") op.params = { ...op.params, inputScale: scale[0], tactic: "int8_gemm" };
+    else op.params = { ...op.params, inputScale: scale[0], tactic: "int8_implicit_gemm" };
+    op.fusedFrom.unshift(...quantize.fusedFrom, ...dequantize.fusedFrom);
   }
   removeDeadLayers(graph);
 }
 
 /** A BatchNorm with no convolution or dense layer to fold into becomes a channel-mode scale. */
 export function lowerBatchNorm(graph: BuildGraph): void {
-  for (const op of graph.ops) {
-    if (op.kind !== "batchNorm") continue;
+  graph.ops.forEach((op, i) => {
+    if (op.kind !== "batchNorm") return;
     const { scale, shift } = batchNormScaleShift(op);
-    op.kind = "scale";
-    op.params = { mode: "channel", channelAxis: 1 };
-    op.weights = { scale, shift };
-    op.weightNames = {};
-  }
+    graph.ops[i] = { ...op, kind: "scale", params: { mode: "channel", channelAxis: 1 }, weights: { scale, shift }, weightNames: {} };
+  });
 }
 
 /**
@@ -203,8 +202,9 @@ export function fuseLogSoftMax(graph: BuildGraph): void {
     if (softmax.kind !== "softMax" || !graph.ops.includes(softmax)) continue;
     const log = soleConsumerOf(graph, softmax.outputs[0]!);
     if (!log || log.kind !== "unary" || log.params.op !== "log") continue;
-    softmax.kind = "logSoftMax";
-    replaceOutput(graph, log, softmax);
+    const logSoftMax: BuildOp<"logSoftMax"> = { ...softmax, kind: "logSoftMax" };
+    graph.ops[graph.ops.indexOf(softmax)] = logSoftMax;
+    replaceOutput(graph, log, logSoftMax);
   }
 }
 
@@ -297,11 +297,11 @@ export function fusePointwiseChains(graph: BuildGraph): void {
 }
 
 /** A cast to float16/bfloat16 whose only reader casts back to float32: how reducedFloat marks a stored activation. */
-function roundTripAfter(graph: BuildGraph, op: BuildOp, count: Map<string, number>): { narrow: BuildOp; wide: BuildOp } | undefined {
+function roundTripAfter(graph: BuildGraph, op: BuildOp, count: Map<string, number>): { narrow: BuildOp<"cast">; wide: BuildOp<"cast">; type: RoundingType } | undefined {
   const narrow = soleConsumerOf(graph, op.outputs[0]!, count);
   if (!narrow || narrow.kind !== "cast" || (narrow.params.to !== "float16" && narrow.params.to !== "bfloat16")) return undefined;
   const wide = soleConsumerOf(graph, narrow.outputs[0]!, count);
-  return wide && wide.kind === "cast" && wide.params.to === "float32" ? { narrow, wide } : undefined;
+  return wide && wide.kind === "cast" && wide.params.to === "float32" ? { narrow, wide, type: narrow.params.to } : undefined;
 }
 
 /**
@@ -342,7 +342,7 @@ export function fuseRoundTrip(graph: BuildGraph): void {
     if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || producer.params.roundTo || !graph.ops.includes(producer)) continue;
     const trip = roundTripAfter(graph, producer, readers(graph));
     if (!trip) continue;
-    producer.params = { ...producer.params, roundTo: trip.narrow.params.to };
+    producer.params = { ...producer.params, roundTo: trip.type };
     replaceOutput(graph, trip.narrow, producer);
     replaceOutput(graph, trip.wide, producer);
   }
@@ -358,7 +358,7 @@ export function fuseRoundTrip(graph: BuildGraph): void {
 export function roundFoldedWeights(graph: BuildGraph): void {
   for (const op of graph.ops) {
     const type = op.kernelType;
-    if (!type || !op.weights.kernel || (op.params.roundTo !== type && roundedType(graph, op.inputs[0]!) !== type)) continue;
+    if (!type || !op.weights.kernel || (epilogueOf(op)?.roundTo !== type && roundedType(graph, op.inputs[0]!) !== type)) continue;
     op.weights = { ...op.weights, kernel: roundedTo(op.weights.kernel, type) };
   }
 }

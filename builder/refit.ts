@@ -1,5 +1,6 @@
 import type { PlanHeader } from "../plan/header.js";
 import { encodePlan } from "../plan/encode.js";
+import { CONVOLUTION_TACTICS, type ConvolutionTactic } from "../plan/schema.js";
 import { nearestSuffix, type WeightSource } from "../weights/source.js";
 import { elementCount } from "../weights/tensor.js";
 import { RefitError } from "./errors.js";
@@ -44,11 +45,14 @@ export async function refitPlan(header: PlanHeader, weights: WeightSource, base:
   await runPasses(graph, PASSES.filter((p) => passes.includes(p.name)), ((header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
   for (const layer of header.layers) {  // the implementations the build chose, tuned or by shape rules
     const op = graph.ops.find((o) => o.name === layer.name);
-    if (op && (layer.tactic === "int8_implicit_gemm" || layer.tactic === "int8_gemm") && op.params.inputScale === undefined) {
+    if (op?.kind !== "convolution" && op?.kind !== "fullyConnected") continue;
+    if ((layer.tactic === "int8_implicit_gemm" || layer.tactic === "int8_gemm") && op.params.inputScale === undefined) {
       const kernel = header.ir.layers.find((l) => l.name === layer.name)?.weights.kernel?.name ?? layer.name;
       problems.push(`'${kernel}': layer "${layer.name}" runs in INT8 and the new kernel is not on per-output-channel INT8 grids (quantize the weights, e.g. with quantize(), before refitting)`);
     }
-    if (op && layer.tactic) op.params = { ...op.params, tactic: layer.tactic };
+    const tactic = layer.tactic;
+    if (op.kind === "fullyConnected" && tactic === "int8_gemm") op.params = { ...op.params, tactic };
+    if (op.kind === "convolution" && (tactic === "int8_implicit_gemm" || CONVOLUTION_TACTICS.some((t) => t === tactic))) op.params = { ...op.params, tactic: tactic as ConvolutionTactic | "int8_implicit_gemm" };
   }
   if (problems.length) throw new RefitError(problems);
   return { plan: encodePlan(graph, header), weights: merged };

@@ -1,3 +1,5 @@
+import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
+import { contentHash, LAYER_PARAMS } from "../layers/param-schema.js";
 import type { DataType } from "./dtype.js";
 
 /**
@@ -17,21 +19,27 @@ export interface WeightBindingIR {
   readonly shape: readonly number[];
 }
 
-export interface LayerIR {
-  readonly kind: string;
+/** What every layer of the IR holds, whatever its kind. */
+export interface LayerIRBase {
   /** Unique within the network; by convention the PyTorch module path (`features.3.conv`). */
   readonly name: string;
   /** Names of the tensors consumed, in the layer's order. */
   readonly inputs: readonly string[];
   /** Names of the tensors produced: the layer's name, then `<name>:1`, … for further outputs. */
   readonly outputs: readonly string[];
-  /** Every parameter with its default filled in (the layer's `…Resolved` type). */
-  readonly params: Readonly<Record<string, unknown>>;
   /** Weights by role (`kernel`, `bias`, `mean`, …). */
   readonly weights: Readonly<Record<string, WeightBindingIR>>;
   /** The user's `file:line:column` that added the layer. */
   readonly callSite?: string;
 }
+
+/**
+ * A layer of the IR: a union over the layer kinds, each with its parameters as its definition resolves them (every
+ * default filled in). `switch (layer.kind)` narrows `params`.
+ */
+export type LayerIR<K extends LayerKind = LayerKind> = {
+  [k in K]: LayerIRBase & { readonly kind: k; readonly params: Readonly<ResolvedParams<k>> };
+}[K];
 
 export interface OutputIR {
   /** The name the engine gives the output. */
@@ -39,9 +47,18 @@ export interface OutputIR {
   readonly tensor: string;
 }
 
+/**
+ * The IR's version, derived from every kind's parameter schema: a kind or parameter added, renamed or retyped gives
+ * another version, so an IR of another netdef is refused rather than misread. A change of what a parameter means
+ * with its type unchanged must bump MEANING_REVISION.
+ */
+const MEANING_REVISION = 1;
+export const IR_VERSION = `${MEANING_REVISION}.${contentHash(LAYER_PARAMS)}`;
+
 export interface NetworkIR {
   readonly format: "netdef.network";
-  readonly version: 1;
+  /** IR_VERSION of the netdef that wrote it. */
+  readonly version: string;
   readonly name: string;
   readonly inputs: readonly TensorIR[];
   /** In definition order, which is a topological order. */

@@ -1,11 +1,13 @@
 import * as L from "../layers/index.js";
+import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
+import { LAYER_PARAMS, paramProblems } from "../layers/param-schema.js";
 import { LayerContext, type LayerDefinition, type TensorDesc, type WeightInput, type WeightRequest } from "../layers/layer.js";
 import { nearestNames, nearestSuffix, type WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { elementCount, type WeightTensor } from "../weights/tensor.js";
 import { isDataType, type DataType } from "./dtype.js";
 import { captureCallSite, NetworkError } from "./errors.js";
-import { deepFreeze, type LayerIR, type NetworkIR, type OutputIR, type TensorIR, type WeightBindingIR } from "./ir.js";
+import { deepFreeze, IR_VERSION, type LayerIR, type NetworkIR, type OutputIR, type TensorIR, type WeightBindingIR } from "./ir.js";
 import { formatShape } from "./shape.js";
 import { formatSummary, type NetworkSummary } from "./summary.js";
 import { Tensor, type LayerSink } from "./tensor.js";
@@ -19,10 +21,10 @@ export interface NetworkOptions {
 }
 
 /** A layer as it stands in the network, with its output tensors. */
-export interface LayerHandle extends LayerIR {
+export type LayerHandle = LayerIR & {
   readonly output: Tensor;
   readonly outputTensors: readonly Tensor[];
-}
+};
 
 /**
  * A network under definition: TensorRT's INetworkDefinition, in TypeScript.
@@ -138,7 +140,7 @@ export class Network implements LayerSink {
   /** The graph IR: plain frozen data, JSON-serialisable, weights by name. */
   toJSON(): NetworkIR {
     return deepFreeze({
-      format: "netdef.network", version: 1, name: this.name,
+      format: "netdef.network", version: IR_VERSION, name: this.name,
       inputs: [...this.#inputs], layers: [...this.#layers],
       tensors: this.#layers.flatMap((l) => l.outputs.map((t) => this.#tensors.get(t)!.ir)),
       outputs: [...this.#outputs],
@@ -148,12 +150,18 @@ export class Network implements LayerSink {
   /** A network from its IR (as `toJSON` gives it), its weights from `options.weights`. */
   static fromJSON(ir: NetworkIR, options: NetworkOptions = {}): Network {
     const bad = (what: string) => new NetworkError([{ code: "invalid_argument", layer: String(ir?.name), kind: "network", argument: "ir",
-      expected: "a netdef.network IR of version 1", received: what, message: `Network.fromJSON: not a valid netdef.network IR: ${what}` }]);
-    if (!ir || ir.format !== "netdef.network" || ir.version !== 1) throw bad(`format ${JSON.stringify(ir?.format)} version ${JSON.stringify(ir?.version)}`);
+      expected: `a netdef.network IR of version ${IR_VERSION}`, received: what, message: `Network.fromJSON: not a valid netdef.network IR: ${what}` }]);
+    if (!ir || ir.format !== "netdef.network") throw bad(`format ${JSON.stringify(ir?.format)}`);
+    if (ir.version !== IR_VERSION) {
+      throw bad(`version ${JSON.stringify(ir.version)}, but this netdef (${IR_VERSION}) reads only its own: its layer kinds or parameters differ; define the network again with this netdef and export its IR anew`);
+    }
     const net = new Network(ir.name, options);
     for (const input of ir.inputs) net.addInput(input.name, input.dtype, input.shape);
     const tensorInfo = new Map(ir.tensors.map((t) => [t.name, t]));
     for (const layer of ir.layers) {
+      if (!Object.hasOwn(LAYER_PARAMS, layer.kind)) throw bad(`layer "${layer.name}" is of kind ${JSON.stringify(layer.kind)}, which this netdef does not know`);
+      const problems = paramProblems(LAYER_PARAMS[layer.kind], layer.params);
+      if (problems.length) throw bad(`layer "${layer.name}" (${layer.kind}): ${problems.join("; ")}`);
       const ctx = new LayerContext(layer.name, layer.kind, layer.callSite);
       net.#checkName(ctx, layer.name);
       for (const t of layer.inputs) if (!net.#tensors.has(t)) throw bad(`layer "${layer.name}" reads "${t}", which no earlier layer produces`);
@@ -169,7 +177,7 @@ export class Network implements LayerSink {
   }
 
   /** @internal Called by Tensor and the add* methods: check, infer, bind weights, record. */
-  addLayer<P>(definition: LayerDefinition<P, unknown>, name: string, inputs: readonly Tensor[], params: P, callSite: string | undefined): Tensor[] {
+  addLayer<K extends LayerKind, P>(definition: LayerDefinition<K, P, ResolvedParams<K>>, name: string, inputs: readonly Tensor[], params: P, callSite: string | undefined): Tensor[] {
     const ctx = new LayerContext(name, definition.kind, callSite);
     if (typeof name !== "string" || name.length === 0) ctx.fail("name", "a non-empty string", JSON.stringify(name));
     this.#checkName(ctx, name);
@@ -178,10 +186,11 @@ export class Network implements LayerSink {
     const weights: Record<string, WeightBindingIR> = {};
     for (const request of inference.weights ?? []) weights[request.role] = this.#bindWeight(ctx, request);
     const outputs = inference.outputs.map((o, i): TensorIR => deepFreeze({ name: i === 0 ? name : `${name}:${i}`, dtype: o.dtype, shape: [...o.shape] }));
-    const layer: LayerIR = {
+    // K and its params correlate, which TypeScript cannot follow into the union: the one cast of the IR's making.
+    const layer = {
       kind: definition.kind, name, inputs: inputs.map((t) => t.name), outputs: outputs.map((o) => o.name),
-      params: inference.params as Record<string, unknown>, weights, ...(callSite ? { callSite } : {}),
-    };
+      params: inference.params, weights, ...(callSite ? { callSite } : {}),
+    } as LayerIR;
     this.#layers.push(deepFreeze(structuredClone(layer)));
     return outputs.map((o) => this.#register(o));
   }

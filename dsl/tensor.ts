@@ -1,11 +1,12 @@
 import * as L from "../layers/index.js";
 import type { LayerDefinition } from "../layers/layer.js";
+import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import type { DataType } from "./dtype.js";
 import { captureCallSite } from "./errors.js";
 
 /** How a Tensor hands a new layer to its network (internal; not exported from the package). */
 export interface LayerSink {
-  addLayer<P>(definition: LayerDefinition<P, unknown>, name: string, inputs: readonly Tensor[], params: P, callSite: string | undefined): Tensor[];
+  addLayer<K extends LayerKind, P>(definition: LayerDefinition<K, P, ResolvedParams<K>>, name: string, inputs: readonly Tensor[], params: P, callSite: string | undefined): Tensor[];
 }
 
 /**
@@ -30,7 +31,7 @@ export class Tensor {
     return this.#sink;
   }
 
-  #add<P>(definition: LayerDefinition<P, unknown>, name: string, params: P, others: readonly Tensor[] = []): Tensor {
+  #add<K extends LayerKind, P>(definition: LayerDefinition<K, P, ResolvedParams<K>>, name: string, params: P, others: readonly Tensor[] = []): Tensor {
     return this.#sink.addLayer(definition, name, [this, ...others], params, captureCallSite())[0]!;
   }
 

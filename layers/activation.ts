@@ -31,7 +31,7 @@ export interface ActivationResolved {
   readonly beta: number;
 }
 
-export const activation = defineLayer<ActivationParams, ActivationResolved>({
+export const activation = defineLayer<"activation", ActivationParams, ActivationResolved>({
   kind: "activation",
   infer(ctx, [input], p) {
     const type = ctx.oneOf("type", p.type, ACTIVATION_TYPES);

@@ -16,7 +16,7 @@ export interface BatchNormResolved {
   readonly epsilon: number;
 }
 
-export const batchNorm = defineLayer<BatchNormParams, BatchNormResolved>({
+export const batchNorm = defineLayer<"batchNorm", BatchNormParams, BatchNormResolved>({
   kind: "batchNorm",
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 2, "of rank ≥ 2 ([N, C, …])");

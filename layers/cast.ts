@@ -10,7 +10,7 @@ export interface CastResolved {
   readonly to: DataType;
 }
 
-export const cast = defineLayer<CastParams, CastResolved>({
+export const cast = defineLayer<"cast", CastParams, CastResolved>({
   kind: "cast",
   infer(ctx, [input], p) {
     const to = ctx.oneOf("to", p.to, DATA_TYPES);

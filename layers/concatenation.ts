@@ -10,7 +10,7 @@ export interface ConcatenationResolved {
   readonly axis: number;
 }
 
-export const concatenation = defineLayer<ConcatenationParams, ConcatenationResolved>({
+export const concatenation = defineLayer<"concatenation", ConcatenationParams, ConcatenationResolved>({
   kind: "concatenation",
   infer(ctx, inputs, p) {
     if (inputs.length < 1) ctx.fail("inputs", "at least one tensor", "none");

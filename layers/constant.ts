@@ -14,7 +14,7 @@ export interface ConstantResolved {
   readonly shape: readonly number[];
 }
 
-export const constant = defineLayer<ConstantParams, ConstantResolved>({
+export const constant = defineLayer<"constant", ConstantParams, ConstantResolved>({
   kind: "constant",
   infer(ctx, _inputs, p) {
     const shape = ctx.ints("shape", p.shape, p.shape.length, 1);

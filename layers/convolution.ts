@@ -22,7 +22,7 @@ export interface ConvolutionResolved extends WindowGeometry {
   readonly bias: boolean;
 }
 
-export const convolution = defineLayer<ConvolutionParams, ConvolutionResolved>({
+export const convolution = defineLayer<"convolution", ConvolutionParams, ConvolutionResolved>({
   kind: "convolution",
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3 && r <= 5, "of rank 3 to 5 ([N, C, …spatial])");

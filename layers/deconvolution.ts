@@ -25,7 +25,7 @@ export interface DeconvolutionResolved extends WindowGeometry {
   readonly outputPadding: readonly number[];
 }
 
-export const deconvolution = defineLayer<DeconvolutionParams, DeconvolutionResolved>({
+export const deconvolution = defineLayer<"deconvolution", DeconvolutionParams, DeconvolutionResolved>({
   kind: "deconvolution",
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3 && r <= 5, "of rank 3 to 5 ([N, C, …spatial])");

@@ -16,7 +16,7 @@ export interface DequantizeResolved {
   readonly to: "float32" | "float16" | "bfloat16";
 }
 
-export const dequantize = defineLayer<DequantizeParams, DequantizeResolved>({
+export const dequantize = defineLayer<"dequantize", DequantizeParams, DequantizeResolved>({
   kind: "dequantize",
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["int8"]);

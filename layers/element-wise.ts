@@ -18,7 +18,7 @@ export interface ElementWiseResolved {
  * Two inputs combined element by element, with numpy/PyTorch broadcasting (ranks may differ; backends that need
  * equal ranks, as TensorRT does, insert reshapes). Logical ops take bool; comparisons give bool.
  */
-export const elementWise = defineLayer<ElementWiseOp, ElementWiseResolved>({
+export const elementWise = defineLayer<"elementWise", ElementWiseOp, ElementWiseResolved>({
   kind: "elementWise",
   infer(ctx, [a, b], op) {
     ctx.oneOf("op", op, ELEMENT_WISE_OPS);

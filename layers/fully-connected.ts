@@ -20,7 +20,7 @@ export interface FullyConnectedResolved {
   readonly bias: boolean;
 }
 
-export const fullyConnected = defineLayer<FullyConnectedParams, FullyConnectedResolved>({
+export const fullyConnected = defineLayer<"fullyConnected", FullyConnectedParams, FullyConnectedResolved>({
   kind: "fullyConnected",
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 2, "of rank ≥ 2 ([N, …features])");

@@ -10,7 +10,7 @@ export interface GatherResolved {
   readonly axis: number;
 }
 
-export const gather = defineLayer<GatherParams, GatherResolved>({
+export const gather = defineLayer<"gather", GatherParams, GatherResolved>({
   kind: "gather",
   infer(ctx, [data, indices], p) {
     const axis = ctx.axis("axis", p.axis ?? 0, data!.shape.length);

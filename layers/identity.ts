@@ -1,7 +1,7 @@
 import { defineLayer } from "./layer.js";
 
 /** A copy of its input: TensorRT's addIdentity (useful as a named tap or output). */
-export const identity = defineLayer<Record<string, never>, Record<string, never>>({
+export const identity = defineLayer<"identity", Record<string, never>, Record<string, never>>({
   kind: "identity",
   infer(_ctx, [input]) {
     return { params: {}, outputs: [input!] };

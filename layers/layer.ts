@@ -76,10 +76,13 @@ export class LayerContext {
   }
 }
 
-/** One layer kind: its parameters checked and resolved (every default filled in), its outputs inferred. */
-export interface LayerDefinition<P, R> {
-  readonly kind: string;
+/**
+ * One layer kind: its parameters as the user gives them (P), checked and resolved with every default filled in (R,
+ * what the IR records), and its outputs inferred.
+ */
+export interface LayerDefinition<K extends string, P, R> {
+  readonly kind: K;
   infer(ctx: LayerContext, inputs: readonly TensorDesc[], params: P): Inference<R>;
 }
 
-export const defineLayer = <P, R>(definition: LayerDefinition<P, R>): LayerDefinition<P, R> => definition;
+export const defineLayer = <K extends string, P, R>(definition: LayerDefinition<K, P, R>): LayerDefinition<K, P, R> => definition;

@@ -22,7 +22,7 @@ export interface LRNResolved {
   readonly k: number;
 }
 
-export const lrn = defineLayer<LRNParams, LRNResolved>({
+export const lrn = defineLayer<"lrn", LRNParams, LRNResolved>({
   kind: "lrn",
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3, "of rank ≥ 3 ([N, C, …spatial])");

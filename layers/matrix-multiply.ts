@@ -17,7 +17,7 @@ export interface MatrixMultiplyResolved {
   readonly opB: MatrixOperation;
 }
 
-export const matrixMultiply = defineLayer<MatrixMultiplyParams, MatrixMultiplyResolved>({
+export const matrixMultiply = defineLayer<"matrixMultiply", MatrixMultiplyParams, MatrixMultiplyResolved>({
   kind: "matrixMultiply",
   infer(ctx, [a, b], p) {
     const ops: MatrixOperation[] = ["none", "transpose", "vector"];

@@ -31,7 +31,7 @@ export interface NormalizationResolved {
   readonly affine: boolean;
 }
 
-export const normalization = defineLayer<NormalizationParams, NormalizationResolved>({
+export const normalization = defineLayer<"normalization", NormalizationParams, NormalizationResolved>({
   kind: "normalization",
   infer(ctx, [input], p) {
     const type = ctx.oneOf("type", p.type, ["layer", "instance", "group"]);

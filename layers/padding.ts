@@ -20,7 +20,7 @@ export interface PaddingResolved {
   readonly value: number;
 }
 
-export const padding = defineLayer<PaddingParams, PaddingResolved>({
+export const padding = defineLayer<"padding", PaddingParams, PaddingResolved>({
   kind: "padding",
   infer(ctx, [input], p) {
     const rank = input!.shape.length;

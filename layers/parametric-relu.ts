@@ -13,7 +13,7 @@ export interface ParametricReLUResolved {
   readonly numParameters: number;
 }
 
-export const parametricReLU = defineLayer<ParametricReLUParams, ParametricReLUResolved>({
+export const parametricReLU = defineLayer<"parametricReLU", ParametricReLUParams, ParametricReLUResolved>({
   kind: "parametricReLU",
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

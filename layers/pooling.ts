@@ -25,7 +25,7 @@ export interface PoolingResolved extends WindowGeometry {
   readonly blendFactor: number;
 }
 
-export const pooling = defineLayer<PoolingParams, PoolingResolved>({
+export const pooling = defineLayer<"pooling", PoolingParams, PoolingResolved>({
   kind: "pooling",
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3 && r <= 5, "of rank 3 to 5 ([N, C, …spatial])");

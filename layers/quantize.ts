@@ -18,7 +18,7 @@ export interface QuantizeResolved {
   readonly axis: number | null;
 }
 
-export const quantize = defineLayer<QuantizeParams, QuantizeResolved>({
+export const quantize = defineLayer<"quantize", QuantizeParams, QuantizeResolved>({
   kind: "quantize",
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

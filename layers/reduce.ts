@@ -17,7 +17,7 @@ export interface ReduceResolved {
   readonly keepDims: boolean;
 }
 
-export const reduce = defineLayer<ReduceParams, ReduceResolved>({
+export const reduce = defineLayer<"reduce", ReduceParams, ReduceResolved>({
   kind: "reduce",
   infer(ctx, [input], p) {
     const op = ctx.oneOf("op", p.op, ["sum", "prod", "max", "min", "avg"]);

@@ -36,7 +36,7 @@ export interface ResizeResolved {
   readonly cubicCoefficient: number;
 }
 
-export const resize = defineLayer<ResizeParams, ResizeResolved>({
+export const resize = defineLayer<"resize", ResizeParams, ResizeResolved>({
   kind: "resize",
   infer(ctx, [input], p) {
     const mode = ctx.oneOf("mode", p.mode ?? "nearest", ["nearest", "linear", "cubic"]);

@@ -19,7 +19,7 @@ export interface ScaleResolved {
   readonly channelAxis: number;
 }
 
-export const scale = defineLayer<ScaleParams, ScaleResolved>({
+export const scale = defineLayer<"scale", ScaleParams, ScaleResolved>({
   kind: "scale",
   infer(ctx, [input], p) {
     const mode = ctx.oneOf("mode", p.mode, ["uniform", "channel", "elementwise"]);

@@ -2,7 +2,7 @@ import { broadcastShapes, formatShape } from "../dsl/shape.js";
 import { defineLayer } from "./layer.js";
 
 /** Element-wise choice: condition ? then : else, with broadcasting: TensorRT's addSelect, torch.where. */
-export const select = defineLayer<Record<string, never>, Record<string, never>>({
+export const select = defineLayer<"select", Record<string, never>, Record<string, never>>({
   kind: "select",
   infer(ctx, [condition, a, b]) {
     ctx.dtype(condition!, ["bool"], "condition");

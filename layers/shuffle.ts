@@ -22,7 +22,7 @@ function checkPermutation(fail: (e: string) => never, perm: readonly number[], r
   if (perm.length !== rank || sorted.some((v, i) => v !== i)) fail(`a permutation of 0…${rank - 1}`);
 }
 
-export const shuffle = defineLayer<ShuffleParams, ShuffleResolved>({
+export const shuffle = defineLayer<"shuffle", ShuffleParams, ShuffleResolved>({
   kind: "shuffle",
   infer(ctx, [input], p) {
     const rank = input!.shape.length;

@@ -17,7 +17,7 @@ export interface SliceResolved {
   readonly stride: readonly number[];
 }
 
-export const slice = defineLayer<SliceParams, SliceResolved>({
+export const slice = defineLayer<"slice", SliceParams, SliceResolved>({
   kind: "slice",
   infer(ctx, [input], p) {
     const rank = input!.shape.length;

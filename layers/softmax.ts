@@ -10,7 +10,7 @@ export interface SoftMaxResolved {
   readonly axis: number;
 }
 
-export const softMax = defineLayer<SoftMaxParams, SoftMaxResolved>({
+export const softMax = defineLayer<"softMax", SoftMaxParams, SoftMaxResolved>({
   kind: "softMax",
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

@@ -14,7 +14,7 @@ export interface TopKResolved {
   readonly axis: number;
 }
 
-export const topK = defineLayer<TopKParams, TopKResolved>({
+export const topK = defineLayer<"topK", TopKParams, TopKResolved>({
   kind: "topK",
   infer(ctx, [input], p) {
     const op = ctx.oneOf("op", p.op, ["max", "min"]);

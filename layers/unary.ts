@@ -12,7 +12,7 @@ export interface UnaryResolved {
   readonly op: UnaryOp;
 }
 
-export const unary = defineLayer<UnaryOp, UnaryResolved>({
+export const unary = defineLayer<"unary", UnaryOp, UnaryResolved>({
   kind: "unary",
   infer(ctx, [input], op) {
     ctx.oneOf("op", op, UNARY_OPS);

@@ -1,5 +1,7 @@
 import { DATA_TYPES, type DataType } from "../dsl/dtype.js";
 import type { TensorIR } from "../dsl/ir.js";
+import { paramProblems, type Field } from "../layers/param-schema.js";
+import { PLAN_PARAMS, type PlanKind, type PlanParams } from "./schema.js";
 
 /** The plan's binary layout, read by `native/src/plan_reader.cc`; any change bumps PLAN_FORMAT_VERSION there and here. */
 export const PLAN_MAGIC = "NETDEFPL";
@@ -46,18 +48,26 @@ export function fnv1a64(bytes: Uint8Array): bigint {
   return hash;
 }
 
-/** Numbers (and booleans) go as lists of float64, strings as strings; null/undefined parameters are left out. */
-function writeParams(w: Writer, params: Readonly<Record<string, unknown>>): void {
-  const entries = Object.entries(params).filter(([, v]) => v !== null && v !== undefined);
-  w.u32(entries.length);
-  for (const [key, value] of entries) {
+/**
+ * An op's parameters in its kind's schema order: numbers and booleans as lists of float64, strings as strings,
+ * absent optional ones left out. Parameters that do not fit the schema are the builder's mistake: an Error naming
+ * the op, never a plan the reader would refuse.
+ */
+function writeParams(w: Writer, op: PlanOp, checked: boolean): void {
+  const schema: Readonly<Record<string, Field>> | undefined = PLAN_PARAMS[op.kind];
+  const params = op.params as Readonly<Record<string, unknown>>;
+  const problems = schema ? paramProblems(schema, params) : [`kind '${op.kind}' is not a plan kind`];
+  if (checked && problems.length) throw new Error(`plan writer: op "${op.name}" (${op.kind}): ${problems.join("; ")}`);
+  const present = Object.keys(checked ? schema! : params).filter((key) => params[key] !== null && params[key] !== undefined);
+  w.u32(present.length);
+  for (const key of present) {
+    const value = params[key];
     w.string(key);
     if (typeof value === "string") { w.u32(1); w.string(value); continue; }
-    const list = (Array.isArray(value) ? value : [value]).map((v) => (typeof v === "boolean" ? Number(v) : v));
-    if (list.some((v) => typeof v !== "number")) throw new TypeError(`parameter '${key}' cannot be encoded in a plan`);
+    const list = (Array.isArray(value) ? value : [value]).map((v) => (typeof v === "boolean" ? Number(v) : v as number));
     w.u32(0);
     w.u32(list.length);
-    for (const v of list as number[]) w.f64(v);
+    for (const v of list) w.f64(v);
   }
 }
 
@@ -70,12 +80,10 @@ export interface PlanGraph {
   readonly ops: readonly PlanOp[];
 }
 
-export interface PlanOp {
-  readonly kind: string;
+export interface PlanOpBase {
   readonly name: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
-  readonly params: Readonly<Record<string, unknown>>;
   readonly weights: Readonly<Record<string, Float32Array>>;
   /** The state_dict name each weight came from, by role (absent for values the builder computed). */
   readonly weightNames: Readonly<Record<string, string>>;
@@ -83,8 +91,14 @@ export interface PlanOp {
   readonly fusedFrom?: readonly string[];
 }
 
-/** The plan: magic, version, JSON header, the graph (tensors, IO, ops with params and weights), checksum. */
-export function encodePlan(graph: PlanGraph, header: object): Uint8Array {
+/** One op of a plan: a union over the plan's kinds, each with its parameters. */
+export type PlanOp = { [K in PlanKind]: PlanOpBase & { readonly kind: K; readonly params: PlanParams[K] } }[PlanKind];
+
+/**
+ * The plan: magic, version, JSON header, the graph (tensors, IO, ops with params and weights), checksum.
+ * `unchecked` (@internal, for tests of the native reader's own checks) writes parameters as they are.
+ */
+export function encodePlan(graph: PlanGraph, header: object, options: { unchecked?: boolean } = {}): Uint8Array {
   const w = new Writer();
   w.raw(new TextEncoder().encode(PLAN_MAGIC));
   w.u32(PLAN_FORMAT_VERSION);
@@ -111,7 +125,7 @@ export function encodePlan(graph: PlanGraph, header: object): Uint8Array {
     for (const t of op.inputs) w.u32(ids.get(t)!);
     w.u32(op.outputs.length);
     for (const t of op.outputs) w.u32(ids.get(t)!);
-    writeParams(w, op.params);
+    writeParams(w, op, !options.unchecked);
     const weights = Object.entries(op.weights);
     w.u32(weights.length);
     for (const [role, values] of weights) {

@@ -1,5 +1,6 @@
 import { Network } from "../dsl/network.js";
 import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
+import type { LayerKind } from "../layers/kinds.js";
 import type { WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { toFloat32 } from "../weights/tensor.js";
@@ -25,6 +26,25 @@ function quantizePerChannel(values: Float32Array, channels: number): Float32Arra
   return out;
 }
 
+const SHAPE_ONLY = { float: "it moves, selects or combines values without products to run in INT8" } as const;
+const NO_KERNEL = { float: "its weights scale or shift values per channel: no products to run in INT8" } as const;
+
+/**
+ * What explicit quantization does with each layer kind: a Q/DQ pair before the data input of the layers whose
+ * products run in INT8 (TensorRT fuses it into them), float for the rest, with the reason. A kind missing here does
+ * not compile.
+ */
+export const INT8_QUANTIZATION: { readonly [K in LayerKind]: "quantize input" | { readonly float: string } } = {
+  convolution: "quantize input", deconvolution: "quantize input", fullyConnected: "quantize input",
+  matrixMultiply: { float: "both operands are activations: netdef quantizes weights' products only" },
+  scale: NO_KERNEL, batchNorm: NO_KERNEL, parametricReLU: NO_KERNEL, normalization: { float: "statistics of the input need its full range" },
+  constant: { float: "a constant's values are used as they are" },
+  quantize: { float: "already a quantization step" }, dequantize: { float: "already a quantization step" },
+  activation: SHAPE_ONLY, cast: SHAPE_ONLY, concatenation: SHAPE_ONLY, elementWise: SHAPE_ONLY, gather: SHAPE_ONLY, identity: SHAPE_ONLY,
+  lrn: SHAPE_ONLY, padding: SHAPE_ONLY, pooling: SHAPE_ONLY, reduce: SHAPE_ONLY, resize: SHAPE_ONLY, select: SHAPE_ONLY, shuffle: SHAPE_ONLY,
+  slice: SHAPE_ONLY, softMax: SHAPE_ONLY, topK: SHAPE_ONLY, unary: SHAPE_ONLY,
+};
+
 /**
  * The network in explicit INT8, TensorRT-11 style: a Quantize/Dequantize pair (per-tensor scale amax/127 from the
  * calibration table) before the data input of every calibrated heavy layer, and those layers' kernels rounded to
@@ -41,7 +61,7 @@ export function quantize(network: Network, table: CalibrationTable, options: Qua
   for (const layer of ir.layers) {
     const input = layer.inputs[0];
     const amax = input === undefined ? undefined : table[input];
-    if (amax === undefined || keep.has(layer.name) || !layer.weights.kernel) { layers.push(layer); continue; }
+    if (amax === undefined || keep.has(layer.name) || INT8_QUANTIZATION[layer.kind] !== "quantize input" || !layer.weights.kernel) { layers.push(layer); continue; }
     if (!qdq.has(input!)) {
       const source = shapeOf(input!);
       const q = `${input}.quantize`, dq = `${input}.dequantize`;

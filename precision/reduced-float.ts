@@ -1,5 +1,6 @@
 import { Network } from "../dsl/network.js";
 import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
+import type { LayerKind } from "../layers/kinds.js";
 import type { WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { toFloat32 } from "../weights/tensor.js";
@@ -59,6 +60,19 @@ export function roundToFloat16(v: number): number {
 }
 
 /**
+ * How reduced precision stores each layer kind's float output: "rounded" to the type (a cast to it and back after
+ * the layer), or kept in float32 with the reason. Every kind rounds today (the builder drops the round trips that
+ * are no-ops); a kind missing here does not compile.
+ */
+export const REDUCED_FLOAT_STORAGE: { readonly [K in LayerKind]: "rounded" | { readonly float32: string } } = {
+  activation: "rounded", batchNorm: "rounded", cast: "rounded", concatenation: "rounded", constant: "rounded", convolution: "rounded",
+  deconvolution: "rounded", dequantize: "rounded", elementWise: "rounded", fullyConnected: "rounded", gather: "rounded", identity: "rounded",
+  lrn: "rounded", matrixMultiply: "rounded", normalization: "rounded", padding: "rounded", parametricReLU: "rounded", pooling: "rounded",
+  quantize: "rounded", reduce: "rounded", resize: "rounded", scale: "rounded", select: "rounded", shuffle: "rounded", slice: "rounded",
+  softMax: "rounded", topK: "rounded", unary: "rounded",
+};
+
+/**
  * The network with weights and activations in bfloat16 or float16, strongly typed as TensorRT 11 wants: every
  * weight rounded to the type, and a cast to it (and back to float32, the builtin engine's compute type) after each
  * layer's output, so that every stored activation carries the reduced precision. Per-layer overrides keep a layer
@@ -81,7 +95,7 @@ export function reducedFloat(network: Network, dtype: "bfloat16" | "float16", op
       if (w && !overrides.has(binding.name)) overrides.set(binding.name, { dtype: "float32", shape: w.shape, data: roundedTo(toFloat32(w), dtype) });
     }
     const out = ir.tensors.find((t) => t.name === layer.outputs[0])!;
-    if (out.dtype !== "float32" || outputs.has(out.name)) continue;  // network outputs stay float32
+    if (out.dtype !== "float32" || outputs.has(out.name) || REDUCED_FLOAT_STORAGE[layer.kind] !== "rounded") continue;  // network outputs stay float32
     const narrow = `${out.name}.${dtype}`, wide = `${out.name}.float32`;
     layers.push({ kind: "cast", name: narrow, inputs: [out.name], outputs: [narrow], params: { to: dtype }, weights: {} });
     layers.push({ kind: "cast", name: wide, inputs: [narrow], outputs: [wide], params: { to: "float32" }, weights: {} });

@@ -9,6 +9,7 @@ import { requireTensorRT } from "../native/tensorrt.js";
 import { encodePlan } from "../plan/encode.js";
 import { encodeTensorRTContainer, type TensorRTHeader } from "../plan/tensorrt-container.js";
 import type { WeightSource } from "../weights/source.js";
+import { checkLowerable } from "./support.js";
 
 export interface TensorRTBuildOptions {
   profiles?: readonly OptimizationProfile[];
@@ -34,6 +35,7 @@ export async function buildTensorRTPlan(network: { toJSON(): NetworkIR; weights:
   const native = requireTensorRT();
   const ir = network.toJSON();
   const inputs = checkProfiles(ir, options.profiles ?? []);
+  checkLowerable(ir);
   // The raw graph, without the builtin engine's fusions: TensorRT's builder does its own.
   const plan = encodePlan(buildGraph(ir, options.weights ?? network.weights), {});
   const timingCache = options.timingCacheFile ? await readFile(options.timingCacheFile).then((b) => new Uint8Array(b), () => undefined) : undefined;

@@ -3,6 +3,7 @@ import { buildGraph } from "../builder/graph.js";
 import type { WeightSource } from "../weights/source.js";
 import { addon, typedNativeError } from "../native/addon.js";
 import { encodePlan } from "../plan/encode.js";
+import { checkLowerable } from "./support.js";
 
 /** One call the TensorRT lowering made on the network: the layer or tensor it concerns, the method, its arguments. */
 export interface LoweringCall {
@@ -18,7 +19,9 @@ export interface LoweringCall {
  */
 export function recordTensorRTLowering(network: { toJSON(): NetworkIR; weights: WeightSource }): { calls: LoweringCall[]; weights: { owner: string; values: Float32Array }[] } {
   // The raw graph, without the builtin engine's fusions: TensorRT's builder does its own.
-  const plan = encodePlan(buildGraph(network.toJSON(), network.weights), {});
+  const ir = network.toJSON();
+  checkLowerable(ir);
+  const plan = encodePlan(buildGraph(ir, network.weights), {});
   try {
     return addon().recordTensorRTLowering(plan);
   } catch (error) {

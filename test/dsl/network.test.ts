@@ -93,3 +93,23 @@ describe("weights", () => {
     expect(error.issues[0]).toMatchObject({ code: "invalid_argument", layer: "q", argument: "weights.scale", received: "number 0.01" });
   });
 });
+
+describe("the IR's version and schema", () => {
+  it("refuses an IR of another version, naming both, and parameters that do not fit their kind's schema", async () => {
+    const weights = await loadFixtureWeights("lenet.safetensors");
+    const ir = JSON.parse(JSON.stringify(defineLeNet(weights).toJSON()));
+    expect(ir.version).toMatch(/^\d+\.[0-9a-f]{12}$/);
+    expect(() => Network.fromJSON({ ...ir, version: 1 }, { weights })).toThrow(new RegExp(`version 1, but this netdef \\(${ir.version.replace(".", "\\.")}\\) reads only its own`));
+    const layers = (change: (layer: Record<string, any>) => void) => ir.layers.map((l: Record<string, any>) => {
+      const copy = structuredClone(l);
+      if (copy.name === "pool1") change(copy);
+      return copy;
+    });
+    const refused = (change: (layer: Record<string, any>) => void) => () => Network.fromJSON({ ...ir, layers: layers(change) }, { weights });
+    expect(refused((l) => { l.params.type = "maximum"; })).toThrow(/pool1" \(pooling\): parameter 'type': "maximum" is not one of max, average, max_average_blend/);
+    expect(refused((l) => { delete l.params.blendFactor; })).toThrow(/parameter 'blendFactor': missing/);
+    expect(refused((l) => { l.params.window = [2, 2]; })).toThrow(/parameter 'window' is not one of this kind's/);
+    expect(refused((l) => { l.params.stride = [2.5, 2]; })).toThrow(/parameter 'stride': \[2.5,2\] is not a list of integers/);
+    expect(refused((l) => { l.kind = "maxPool"; })).toThrow(/kind "maxPool", which this netdef does not know/);
+  });
+});

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { buildEngine, Engine, ExecutionError, Network, PlanError } from "netdef";
 import { encodePlan, fnv1a64 } from "../../plan/encode.js";
+import type { PlanParams } from "../../plan/schema.js";
 import { mutate, random } from "../weights/fuzz.js";
 import { onInt8Grid } from "../fixtures.js";
 
@@ -32,9 +33,9 @@ describe("malformed fused element-wise chains", () => {
   const planWith = (params: Record<string, unknown>, inputs = ["x"]) => encodePlan({
     name: "chain", inputs: [{ name: "x", dtype: "float32", shape: [4] }, { name: "w", dtype: "float32", shape: [4] }],
     tensors: new Map([["x", { dtype: "float32", shape: [4] }], ["w", { dtype: "float32", shape: [4] }], ["y", { dtype: "float32", shape: [4] }]]),
-    ops: [{ kind: "pointwiseChain", name: "chain", inputs, outputs: ["y"], params, weights: {}, weightNames: {}, fusedFrom: ["chain"] }],
+    ops: [{ kind: "pointwiseChain", name: "chain", inputs, outputs: ["y"], params: params as PlanParams["pointwiseChain"], weights: {}, weightNames: {}, fusedFrom: ["chain"] }],
     outputs: [{ name: "y", tensor: "y" }],
-  }, {});
+  }, {}, { unchecked: true });
   it.each([
     ["an unknown op", { steps: "unary:exp|unary:nope", alpha: [0, 0], beta: [0, 0] }, ["x"], /chain step 'unary:nope'/],
     ["an empty step", { steps: "unary:exp|", alpha: [0, 0], beta: [0, 0] }, ["x"], /chain step ''/],

@@ -5,9 +5,10 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { buildEngine, Engine, Network, PlanError, refit, RefitError, WeightStore } from "netdef";
-import { buildGraph } from "../../builder/graph.js";
+import { buildGraph, epilogueOf } from "../../builder/graph.js";
 import { fuseQuantizedInputs } from "../../builder/passes.js";
 import { encodePlan } from "../../plan/encode.js";
+import type { PlanParams } from "../../plan/schema.js";
 import { onInt8Grid } from "../fixtures.js";
 
 const run = promisify(execFile);
@@ -71,7 +72,7 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
     const sharedGraph = buildGraph(shared.toJSON(), shared.weights);
     fuseQuantizedInputs(sharedGraph);
     expect(sharedGraph.ops.map((op) => op.kind)).toEqual(["quantize", "dequantize", "convolution", "activation"]);
-    expect(sharedGraph.ops[2]!.params.inputScale).toBeDefined();
+    expect(epilogueOf(sharedGraph.ops[2]!)?.inputScale).toBeDefined();
   });
 
   it("leaves float kernels off INT8 grids, grouped convolutions and mismatched Q/DQ scales in float32", () => {
@@ -85,7 +86,7 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
       .addConvolution("mismatch", { outChannels: 4, kernel: 3, weights: { kernel: onInt8Grid(wave(144), 4), bias: wave(4) } }));
     const graph = buildGraph(offGrid.toJSON(), offGrid.weights);
     fuseQuantizedInputs(graph);
-    expect(graph.ops.filter((op) => op.params.inputScale !== undefined)).toEqual([]);
+    expect(graph.ops.filter((op) => epilogueOf(op)?.inputScale !== undefined)).toEqual([]);
   });
 
   for (const [name, c] of Object.entries(cases)) {
@@ -165,16 +166,16 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
       name: "q", inputs: [{ name: "x", dtype: "float32", shape: [1, 2, 4, 4] }],
       tensors: new Map([["x", { dtype: "float32", shape: [1, 2, 4, 4] }], ["y", { dtype: "float32", shape: [1, 2, 4, 4] }]]),
       ops: [{ kind: "convolution", name: "conv", inputs: ["x"], outputs: ["y"], weights: { kernel }, weightNames: {}, fusedFrom: ["conv"],
-        params: { outChannels: 2, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], prePadding: [0, 0], postPadding: [0, 0], paddingMode: "explicit_round_down", groups: 1, ...params } }],
+        params: { outChannels: 2, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], prePadding: [0, 0], postPadding: [0, 0], paddingMode: "explicit_round_down", groups: 1, bias: false, ...params } as PlanParams["convolution"] }],
       outputs: [{ name: "y", tensor: "y" }],
-    }, {});
+    }, {}, { unchecked: true });
     const grid = onInt8Grid(wave(4), 2);
     it("a dense layer whose kernel is off its grid", async () => {
       const plan = encodePlan({
         name: "q", inputs: [{ name: "x", dtype: "float32", shape: [1, 4] }],
         tensors: new Map([["x", { dtype: "float32", shape: [1, 4] }], ["y", { dtype: "float32", shape: [1, 2] }]]),
         ops: [{ kind: "fullyConnected", name: "fc", inputs: ["x"], outputs: ["y"], weights: { kernel: Float32Array.of(1, 0.3333, 0, 0, 1, 1, 1, 1) }, weightNames: {}, fusedFrom: ["fc"],
-          params: { outFeatures: 2, inFeatures: 4, inputScale: 0.1 } }],
+          params: { outFeatures: 2, inFeatures: 4, bias: false, inputScale: 0.1 } }],
         outputs: [{ name: "y", tensor: "y" }],
       }, {});
       const error = await Engine.deserialize(plan).catch((e: unknown) => e);

@@ -1,0 +1,79 @@
+import { ACTIVATION_TYPES, type ActivationType } from "../layers/activation.js";
+import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
+import { LAYER_PARAMS, values, type Field, type ParamSchema } from "../layers/param-schema.js";
+import type { SoftMaxResolved } from "../layers/softmax.js";
+
+/** The float convolution tactics of the builtin engine (what BuildOptions.tactics and excludeTactics name). */
+export type ConvolutionTactic =
+  | "implicit_gemm_k128" | "implicit_gemm_k256" | "implicit_gemm_k512" | "direct_c16" | "direct_rows"
+  | "winograd_2x2_3x3" | "winograd_4x4_3x3" | "pointwise_gemm" | "depthwise_direct";
+export const CONVOLUTION_TACTICS = values<ConvolutionTactic>({
+  implicit_gemm_k128: 1, implicit_gemm_k256: 1, implicit_gemm_k512: 1, direct_c16: 1, direct_rows: 1,
+  winograd_2x2_3x3: 1, winograd_4x4_3x3: 1, pointwise_gemm: 1, depthwise_direct: 1,
+});
+
+/** Activations a layer can compute: the DSL's, and mish, which the builder fuses from softplus → tanh → product. */
+export type BuildActivation = ActivationType | "mish";
+export type RoundingType = "float16" | "bfloat16";
+
+/** What the builder fuses into a convolution's or dense layer's epilogue. */
+export interface Epilogue {
+  /** An activation fused after the layer, with its alpha and beta. */
+  readonly activation?: BuildActivation;
+  readonly activationAlpha?: number;
+  readonly activationBeta?: number;
+  /** The output rounded to a 16-bit type (a reduced-precision network's storage). */
+  readonly roundTo?: RoundingType;
+  /** The float input quantized per tensor by this scale, the products computed in INT8 (a fused Q/DQ pair). */
+  readonly inputScale?: number;
+}
+
+/**
+ * Every op kind a plan holds, with its parameters: the layer kinds as the DSL resolves them, what the builder adds
+ * to them (epilogues, tactics, a residual input), and the builder's own kinds.
+ */
+export type PlanParams = Omit<{ [K in LayerKind]: ResolvedParams<K> }, "convolution" | "fullyConnected" | "activation"> & {
+  readonly convolution: ResolvedParams<"convolution"> & Epilogue & {
+    /** A second input added before the activation (a residual sum fused in). */
+    readonly residual?: boolean;
+    readonly tactic?: ConvolutionTactic | "int8_implicit_gemm";
+  };
+  readonly fullyConnected: ResolvedParams<"fullyConnected"> & Epilogue & { readonly tactic?: "int8_gemm" };
+  readonly activation: Omit<ResolvedParams<"activation">, "type"> & { readonly type: BuildActivation };
+  /** Element-wise layers run as one pass: `steps` "activation:<type>|unary:<op>|cast:<dtype>|…", one alpha and beta a step. */
+  readonly pointwiseChain: { readonly steps: string; readonly alpha: readonly number[]; readonly beta: readonly number[] };
+  /** softMax → log, computed as one log-softmax. */
+  readonly logSoftMax: SoftMaxResolved;
+};
+export type PlanKind = keyof PlanParams;
+
+const optionalNumber = { type: "number", optional: true } as const;
+const buildActivations = [...ACTIVATION_TYPES, "mish"] as const;
+const epilogue: ParamSchema<Epilogue> = {
+  activation: { type: "string", values: buildActivations, optional: true },
+  activationAlpha: optionalNumber,
+  activationBeta: optionalNumber,
+  roundTo: { type: "string", values: values<RoundingType>({ float16: 1, bfloat16: 1 }), optional: true },
+  inputScale: optionalNumber,
+};
+
+/**
+ * The plan's parameter schema, one per op kind: what the plan writer checks and encodes and the native plan reader
+ * checks again (native/src/plan_schema.h is generated from it by `npm run generate:plan-schema`).
+ */
+export const PLAN_PARAMS: { readonly [K in PlanKind]: ParamSchema<PlanParams[K]> } = {
+  ...LAYER_PARAMS,
+  convolution: {
+    ...LAYER_PARAMS.convolution, ...epilogue,
+    residual: { type: "boolean", optional: true },
+    tactic: { type: "string", values: [...CONVOLUTION_TACTICS, "int8_implicit_gemm"], optional: true },
+  },
+  fullyConnected: { ...LAYER_PARAMS.fullyConnected, ...epilogue, tactic: { type: "string", values: ["int8_gemm"], optional: true } },
+  activation: { ...LAYER_PARAMS.activation, type: { type: "string", values: buildActivations } },
+  pointwiseChain: { steps: { type: "string" }, alpha: { type: "numbers" }, beta: { type: "numbers" } },
+  logSoftMax: LAYER_PARAMS.softMax,
+};
+
+/** The schema of `kind` as plain records (for the writer, the generated header and the tests). */
+export const planSchemaOf = (kind: PlanKind): Readonly<Record<string, Field>> => PLAN_PARAMS[kind];
+export const PLAN_KINDS = Object.keys(PLAN_PARAMS) as PlanKind[];
