@@ -119,7 +119,7 @@ export async function buildPlan(network: { toJSON(): NetworkIR; weights: WeightS
     netdef: packageVersion, network: ir.name, backend: "builtin",
     requiredCpuFeatures: [...(options.requiredCpuFeatures ?? [])],
     builtOn: { cpuFeatures: addon().cpuFeatures(), platform: `${process.platform}-${process.arch}` },
-    config: { passes: passes.map((p) => p.name), foldedConstants, tuning, tactics },
+    config: { passes: passes.map((p) => p.id), foldedConstants, tuning, tactics },
     inputs,
     outputs: ir.outputs.map((o) => { const t = graph.tensors.get(o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
     weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],

@@ -11,7 +11,7 @@ export const passesFor = (optimize: boolean): readonly Pass[] => PASSES.filter((
  */
 export async function runPasses(graph: BuildGraph, passes: readonly Pass[], fold: boolean, onStep?: (phase: string) => void): Promise<string[]> {
   for (const pass of passes.filter((p) => !p.afterConstantFolding)) {
-    onStep?.(pass.name);
+    onStep?.(pass.description);
     pass.run(graph);
   }
   const folded: string[] = [];
@@ -20,7 +20,7 @@ export async function runPasses(graph: BuildGraph, passes: readonly Pass[], fold
     folded.push(...await foldConstants(graph));
   }
   for (const pass of passes.filter((p) => p.afterConstantFolding)) {
-    onStep?.(pass.name);
+    onStep?.(pass.description);
     pass.run(graph);
   }
   return folded;

@@ -1,5 +1,5 @@
 import { representableIn, roundedTo } from "../precision/reduced-float.js";
-import type { RoundingType } from "../plan/schema.js";
+import type { PassId, RoundingType } from "../plan/schema.js";
 import { epilogueOf, readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
 
 /**
@@ -8,7 +8,9 @@ import { epilogueOf, readers, roundedType, type BuildGraph, type BuildOp } from 
  * an op now computes.
  */
 export interface Pass {
-  name: string;
+  /** Stable: plans record it and refit runs the pass again by it. */
+  id: PassId;
+  description: string;
   run: (graph: BuildGraph) => void;
   /** Required for the builtin kernels (not an optimisation): runs even with `optimize: false`. */
   required?: boolean;
@@ -17,20 +19,20 @@ export interface Pass {
 }
 
 export const PASSES: readonly Pass[] = [
-  { name: "remove layers whose outputs nothing reads", run: removeDeadLayers },
-  { name: "remove identities and no-op shuffles", run: removeNoOps },
-  { name: "round reduced-precision activations at fused-group outputs only", run: dropRoundTripsInsideFusions },
-  { name: "drop roundings of values already representable", run: dropRedundantRoundTrips },
-  { name: "fold BatchNorm and channel scales into the preceding convolution or dense layer", run: foldAffineIntoConvolutionOrDense },
-  { name: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
-  { name: "run convolutions and dense layers behind quantize → dequantize in INT8", run: fuseQuantizedInputs },
-  { name: "fuse softplus → tanh → product with the input into mish", run: fuseMish },
-  { name: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
-  { name: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
-  { name: "fuse activations into convolutions and dense layers", run: fuseActivation },
-  { name: "fuse reduced-precision rounding into convolutions and dense layers", run: fuseRoundTrip },
-  { name: "hold the folded weights of reduced-precision layers in their type", run: roundFoldedWeights },
-  { name: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
+  { id: "remove-dead-layers", description: "remove layers whose outputs nothing reads", run: removeDeadLayers },
+  { id: "remove-no-ops", description: "remove identities and no-op shuffles", run: removeNoOps },
+  { id: "drop-round-trips-in-fusions", description: "round reduced-precision activations at fused-group outputs only", run: dropRoundTripsInsideFusions },
+  { id: "drop-redundant-round-trips", description: "drop roundings of values already representable", run: dropRedundantRoundTrips },
+  { id: "fold-affine", description: "fold BatchNorm and channel scales into the preceding convolution or dense layer", run: foldAffineIntoConvolutionOrDense },
+  { id: "lower-batchnorm", description: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
+  { id: "fuse-int8-inputs", description: "run convolutions and dense layers behind quantize → dequantize in INT8", run: fuseQuantizedInputs },
+  { id: "fuse-mish", description: "fuse softplus → tanh → product with the input into mish", run: fuseMish },
+  { id: "fuse-residual-add", description: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
+  { id: "fuse-log-softmax", description: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
+  { id: "fuse-activation", description: "fuse activations into convolutions and dense layers", run: fuseActivation },
+  { id: "fuse-rounding", description: "fuse reduced-precision rounding into convolutions and dense layers", run: fuseRoundTrip },
+  { id: "round-folded-weights", description: "hold the folded weights of reduced-precision layers in their type", run: roundFoldedWeights },
+  { id: "fuse-pointwise-chains", description: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
 ];
 
 /** Layers none of whose outputs is read by another layer or marked as an output, repeatedly (chains die whole). */

@@ -42,7 +42,7 @@ export async function refitPlan(header: PlanHeader, weights: WeightSource, base:
   const merged: WeightSource = { get: (n) => weights.get(n) ?? base?.get(n), names: () => [...expected.keys()] };
   const graph = buildGraph(header.ir, merged);
   const passes = (header.config.passes as string[] | undefined) ?? [];
-  await runPasses(graph, PASSES.filter((p) => passes.includes(p.name)), ((header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
+  await runPasses(graph, PASSES.filter((p) => passes.includes(p.id)), ((header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
   for (const layer of header.layers) {  // the implementations the build chose, tuned or by shape rules
     const op = graph.ops.find((o) => o.name === layer.name);
     if (op?.kind !== "convolution" && op?.kind !== "fullyConnected") continue;

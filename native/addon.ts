@@ -52,6 +52,8 @@ export interface NativeAddon {
   int8KernelName(): string;
   gemmTileName(): string;
   recordTensorRTLowering(plan: Uint8Array): { calls: { target: string; method: string; args: string }[]; weights: { owner: string; values: Float32Array }[] };
+  /** The plan schema the addon was compiled with (native/src/plan_schema.h). */
+  planSchema(): { format: string; kinds: Record<string, { name: string; type: string; optional: boolean; values?: string[] }[]>; tactics: string[] };
   /** Whether the addon was built with the TensorRT backend. */
   tensorrt: boolean;
 }

@@ -1,11 +1,11 @@
 import { DATA_TYPES, type DataType } from "../dsl/dtype.js";
 import type { TensorIR } from "../dsl/ir.js";
 import { paramProblems, type Field } from "../layers/param-schema.js";
-import { PLAN_PARAMS, type PlanKind, type PlanParams } from "./schema.js";
+import { PLAN_FORMAT, PLAN_PARAMS, type PlanKind, type PlanParams } from "./schema.js";
 
-/** The plan's binary layout, read by `native/src/plan_reader.cc`; any change bumps PLAN_FORMAT_VERSION there and here. */
+/** The plan's binary layout, read by `native/src/plan_reader.cc`; a change of layout bumps PLAN_LAYOUT there and here. */
 export const PLAN_MAGIC = "NETDEFPL";
-export const PLAN_FORMAT_VERSION = 1;
+export const PLAN_LAYOUT = 2;
 
 /** A growing little-endian byte buffer. */
 class Writer {
@@ -101,7 +101,8 @@ export type PlanOp = { [K in PlanKind]: PlanOpBase & { readonly kind: K; readonl
 export function encodePlan(graph: PlanGraph, header: object, options: { unchecked?: boolean } = {}): Uint8Array {
   const w = new Writer();
   w.raw(new TextEncoder().encode(PLAN_MAGIC));
-  w.u32(PLAN_FORMAT_VERSION);
+  w.u32(PLAN_LAYOUT);
+  w.string(PLAN_FORMAT);
   w.string(JSON.stringify(header));
   const ids = new Map<string, number>();
   const tensors = [...graph.tensors];

@@ -1,6 +1,7 @@
 import { ACTIVATION_TYPES, type ActivationType } from "../layers/activation.js";
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
-import { LAYER_PARAMS, values, type Field, type ParamSchema } from "../layers/param-schema.js";
+import { contentHash, LAYER_PARAMS, values, type Field, type ParamSchema } from "../layers/param-schema.js";
+import { packageVersion } from "../native/package-root.js";
 import type { SoftMaxResolved } from "../layers/softmax.js";
 
 /** The float convolution tactics of the builtin engine (what BuildOptions.tactics and excludeTactics name). */
@@ -73,6 +74,24 @@ export const PLAN_PARAMS: { readonly [K in PlanKind]: ParamSchema<PlanParams[K]>
   pointwiseChain: { steps: { type: "string" }, alpha: { type: "numbers" }, beta: { type: "numbers" } },
   logSoftMax: LAYER_PARAMS.softMax,
 };
+
+/**
+ * The builder's passes by stable id: a plan's header lists those that built it, and refit runs them again by id
+ * (builder/passes.ts holds one pass for each, with its description).
+ */
+export const PASS_IDS = [
+  "remove-dead-layers", "remove-no-ops", "drop-round-trips-in-fusions", "drop-redundant-round-trips", "fold-affine",
+  "lower-batchnorm", "fuse-int8-inputs", "fuse-mish", "fuse-residual-add", "fuse-log-softmax", "fuse-activation",
+  "fuse-rounding", "round-folded-weights", "fuse-pointwise-chains",
+] as const;
+export type PassId = (typeof PASS_IDS)[number];
+
+/**
+ * The plan format's version, derived from all a plan's meaning depends on: the netdef version, every op kind's
+ * parameter schema, the tactics and the pass ids. A plan of another format is refused, naming both; the native
+ * reader holds the same string (native/src/plan_schema.h, generated: a test fails until it is regenerated).
+ */
+export const PLAN_FORMAT = `${packageVersion}+${contentHash({ params: PLAN_PARAMS, tactics: CONVOLUTION_TACTICS, passes: PASS_IDS })}`;
 
 /** The schema of `kind` as plain records (for the writer, the generated header and the tests). */
 export const planSchemaOf = (kind: PlanKind): Readonly<Record<string, Field>> => PLAN_PARAMS[kind];

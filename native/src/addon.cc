@@ -61,6 +61,38 @@ Napi::Value recordTensorRTLoweringJs(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// planSchema() → { format, kinds: { [kind]: [{ name, type, optional, values? }] }, tactics }: the schema this addon
+// was compiled with, for the test that checks it against plan/schema.ts.
+Napi::Value planSchemaJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  static const char* const kTypes[] = {"number", "integer", "numbers", "integers", "boolean", "string"};
+  Napi::Object kinds = Napi::Object::New(env);
+  for (const auto& kind : schema::kKinds) {
+    Napi::Array fields = Napi::Array::New(env, kind.fieldCount);
+    for (size_t i = 0; i < kind.fieldCount; i++) {
+      const schema::Field& f = kind.fields[i];
+      Napi::Object field = Napi::Object::New(env);
+      field.Set("name", f.name);
+      field.Set("type", kTypes[static_cast<int>(f.type)]);
+      field.Set("optional", f.optional);
+      if (f.values) {
+        Napi::Array values = Napi::Array::New(env, f.valueCount);
+        for (size_t v = 0; v < f.valueCount; v++) values.Set(v, f.values[v]);
+        field.Set("values", values);
+      }
+      fields.Set(i, field);
+    }
+    kinds.Set(kind.name, fields);
+  }
+  Napi::Array tactics = Napi::Array::New(env);
+  for (const char* tactic : schema::kConvolutionTactics) tactics.Set(tactics.Length(), tactic);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("format", schema::kPlanFormat);
+  result.Set("kinds", kinds);
+  result.Set("tactics", tactics);
+  return result;
+}
+
 }  // namespace
 
 }  // namespace netdef
@@ -73,6 +105,7 @@ static Napi::Object initNetdef(Napi::Env env, Napi::Object exports) {
   exports.Set("int8KernelName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), int8KernelName()); }));
   exports.Set("gemmTileName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), wideTiles() ? "12x16" : "6x16"); }));
   exports.Set("recordTensorRTLowering", Napi::Function::New(env, recordTensorRTLoweringJs));
+  exports.Set("planSchema", Napi::Function::New(env, planSchemaJs));
 #ifdef NETDEF_WITH_TENSORRT
   defineTensorRT(env, exports);
   exports.Set("tensorrt", Napi::Boolean::New(env, true));

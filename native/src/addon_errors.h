@@ -12,4 +12,11 @@ inline Napi::Error jsError(Napi::Env env, const char* code, const std::string& m
   return error;
 }
 
+// An exception's message for an AsyncWorker's SetError, never empty: node-addon-api takes an empty error for success
+// and would resolve with what the failed work never made.
+inline std::string workerError(const std::exception& e) {
+  std::string message = e.what();
+  return message.empty() ? std::string("failed without a message") : message;
+}
+
 }  // namespace netdef

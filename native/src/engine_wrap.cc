@@ -23,10 +23,10 @@ class DeserializeWorker : public Napi::AsyncWorker {
       engine_ = Engine::fromPlan(plan_.data(), plan_.size());
     } catch (const PlanError& e) {
       code_ = "ERR_PLAN";
-      SetError(e.what());
+      SetError(workerError(e));
     } catch (const std::exception& e) {
       code_ = "ERR_NATIVE";
-      SetError(e.what());
+      SetError(workerError(e));
     }
   }
   void OnOK() override {
@@ -223,7 +223,7 @@ class RefitWorker : public Napi::AsyncWorker {
     try {
       slot_->replace(Engine::fromPlan(plan_.data(), plan_.size()));
     } catch (const std::exception& e) {
-      SetError(e.what());
+      SetError(workerError(e));
     }
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }

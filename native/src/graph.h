@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "plan_schema.h"
 
 namespace netdef {
 
@@ -24,18 +25,25 @@ struct TensorInfo {
   Shape dims;         // -1: dynamic
 };
 
-// A layer's resolved parameters, by name, as the plan stores them: numbers (lists of doubles) or strings.
+// A layer's resolved parameters, by name, as the plan stores them: numbers (lists of doubles) or strings, checked
+// by the plan reader against the kind's schema (plan_schema.h).
 class Params {
  public:
   std::map<std::string, std::vector<double>> numbers;
   std::map<std::string, std::string> strings;
+  // The kind's schema: reading a parameter it does not declare is a PlanError, so no kernel reads what the plan
+  // writer and reader never check.
+  const schema::Kind* kind = nullptr;
 
   const std::vector<double>& list(const std::string& op, const std::string& key) const;
   double number(const std::string& op, const std::string& key) const;
   int64_t integer(const std::string& op, const std::string& key) const;
   std::vector<int64_t> integers(const std::string& op, const std::string& key) const;
-  bool has(const std::string& key) const { return numbers.count(key) || strings.count(key); }
+  bool has(const std::string& key) const;
   const std::string& string(const std::string& op, const std::string& key) const;
+
+ private:
+  void declared(const std::string& op, const std::string& key) const;
 };
 
 struct OpDesc {

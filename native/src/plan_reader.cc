@@ -14,7 +14,28 @@ std::string formatShape(const Shape& s) {
   return out.str();
 }
 
+namespace {
+
+const schema::Field* findField(const schema::Kind& kind, const std::string& key) {
+  for (size_t i = 0; i < kind.fieldCount; i++) if (key == kind.fields[i].name) return &kind.fields[i];
+  return nullptr;
+}
+
+}  // namespace
+
+void Params::declared(const std::string& op, const std::string& key) const {
+  if (!kind || !findField(*kind, key)) {
+    throw PlanError(op + ": reads parameter '" + key + "', which the schema of kind '" + (kind ? kind->name : "?") + "' does not declare");
+  }
+}
+
+bool Params::has(const std::string& key) const {
+  declared("a layer", key);
+  return numbers.count(key) || strings.count(key);
+}
+
 const std::vector<double>& Params::list(const std::string& op, const std::string& key) const {
+  declared(op, key);
   auto it = numbers.find(key);
   if (it == numbers.end()) throw PlanError(op + ": parameter '" + key + "' is missing from the plan");
   return it->second;
@@ -42,6 +63,7 @@ std::vector<int64_t> Params::integers(const std::string& op, const std::string& 
 }
 
 const std::string& Params::string(const std::string& op, const std::string& key) const {
+  declared(op, key);
   auto it = strings.find(key);
   if (it == strings.end()) throw PlanError(op + ": parameter '" + key + "' is missing from the plan");
   return it->second;
@@ -102,6 +124,8 @@ class Reader {
     if (n > maxLength) throw PlanError("plan is corrupted: " + std::string(what) + " length " + std::to_string(n) + " at byte " + std::to_string(pos_ - 4));
     need(n, what);
     std::string s(reinterpret_cast<const char*>(data_ + pos_), n);
+    // Names reach error messages, whose what() a NUL would cut short (an empty message reads as success to N-API).
+    if (s.find('\0') != std::string::npos) throw PlanError("plan is corrupted: " + std::string(what) + " at byte " + std::to_string(pos_) + " holds a NUL character");
     pos_ += n;
     return s;
   }
@@ -119,6 +143,46 @@ class Reader {
 
 const char* kDataTypes[] = {"float32", "float16", "bfloat16", "int8", "uint8", "int32", "int64", "bool"};
 
+const schema::Kind* findKind(const std::string& name) {
+  for (const auto& kind : schema::kKinds) if (name == kind.name) return &kind;
+  return nullptr;
+}
+
+// An op's parameters against its kind's schema: each declared, of its type (a number, an integer or a boolean as one
+// value; strings among those allowed), the required ones present. What memory safety needs beyond (values in range,
+// consistent with the shapes) each kernel checks when it is made.
+void checkParams(const OpDesc& op) {
+  const std::string where = "plan is corrupted: layer '" + op.name + "' (" + op.kind + ")";
+  const schema::Kind& kind = *op.params.kind;
+  for (const auto& [key, values] : op.params.numbers) {
+    const schema::Field* field = findField(kind, key);
+    if (!field) throw PlanError(where + " has parameter '" + key + "', which its kind does not have");
+    using T = schema::FieldType;
+    if (field->type == T::kString) throw PlanError(where + " parameter '" + key + "' should be a string");
+    const bool one = field->type == T::kNumber || field->type == T::kInteger || field->type == T::kBoolean;
+    if (one && values.size() != 1) throw PlanError(where + " parameter '" + key + "' should be one value, not " + std::to_string(values.size()));
+    for (double v : values) {
+      const bool integral = std::floor(v) == v && std::fabs(v) <= 9007199254740992.0;
+      if ((field->type == T::kInteger || field->type == T::kIntegers) && !integral) throw PlanError(where + " parameter '" + key + "' should hold integers");
+      if (field->type == T::kBoolean && v != 0 && v != 1) throw PlanError(where + " parameter '" + key + "' should be 0 or 1");
+    }
+  }
+  for (const auto& [key, value] : op.params.strings) {
+    const schema::Field* field = findField(kind, key);
+    if (!field) throw PlanError(where + " has parameter '" + key + "', which its kind does not have");
+    if (field->type != schema::FieldType::kString) throw PlanError(where + " parameter '" + key + "' should be numbers");
+    bool allowed = field->values == nullptr;
+    for (size_t i = 0; i < field->valueCount; i++) allowed = allowed || value == field->values[i];
+    if (!allowed) throw PlanError(where + " parameter '" + key + "' is '" + value + "', not a value its kind allows");
+  }
+  for (size_t i = 0; i < kind.fieldCount; i++) {
+    const schema::Field& field = kind.fields[i];
+    if (!field.optional && !op.params.numbers.count(field.name) && !op.params.strings.count(field.name)) {
+      throw PlanError(where + " lacks parameter '" + std::string(field.name) + "'");
+    }
+  }
+}
+
 void checkTensorId(int64_t id, size_t count, const std::string& where) {
   if (id < 0 || static_cast<size_t>(id) >= count) throw PlanError("plan is corrupted: " + where + " refers to tensor " + std::to_string(id) + " of " + std::to_string(count));
 }
@@ -135,9 +199,14 @@ Graph readPlan(const uint8_t* data, size_t size) {
   in.need(8, "magic");
   uint8_t magic[8];
   in.bytes(magic, 8, "magic");
-  uint32_t version = in.u32("format version");
-  if (version != kPlanFormatVersion) {
-    throw PlanError("plan format version " + std::to_string(version) + " is not supported by this netdef (it reads version " + std::to_string(kPlanFormatVersion) + "); rebuild the plan");
+  uint32_t layout = in.u32("layout version");
+  if (layout != kPlanLayoutVersion) {
+    throw PlanError("plan layout version " + std::to_string(layout) + " is not supported by this netdef (it reads layout " + std::to_string(kPlanLayoutVersion) +
+                    ", plan format " + schema::kPlanFormat + "); rebuild the plan with this netdef");
+  }
+  const std::string format = in.string("plan format", 256);
+  if (format != schema::kPlanFormat) {
+    throw PlanError("plan format " + format + " is not this netdef's (" + schema::kPlanFormat + "): a plan loads only in the netdef version that built it, as TensorRT's engines; rebuild the plan with this netdef");
   }
   Graph g;
   g.header = in.string("header", 64u << 20);
@@ -179,6 +248,8 @@ Graph readPlan(const uint8_t* data, size_t size) {
     op.kind = in.string("layer kind", 64);
     op.name = in.string("layer name", 4096);
     const std::string where = "layer '" + op.name + "'";
+    op.params.kind = findKind(op.kind);
+    if (!op.params.kind) throw PlanError(op.name + ": layer kind '" + op.kind + "' is not known to this netdef's builtin engine");
     uint32_t nIn = in.count("layer input count", 4);
     for (uint32_t i = 0; i < nIn; i++) {
       int64_t id = in.u32("layer input");
@@ -210,6 +281,7 @@ Graph readPlan(const uint8_t* data, size_t size) {
         throw PlanError("plan is corrupted: " + where + " parameter '" + key + "' has type " + std::to_string(type));
       }
     }
+    checkParams(op);
     uint32_t nWeights = in.count("weight count", 16);
     for (uint32_t w = 0; w < nWeights; w++) {
       std::string role = in.string("weight role", 64);

@@ -51,7 +51,8 @@ describe("malformed fused element-wise chains", () => {
 
 /** The plan with its JSON header edited (and the checksum recomputed). */
 function withHeaderEdit(plan: Uint8Array, edit: (header: Record<string, any>) => void): Uint8Array {
-  const at = 8 + 4, view = new DataView(plan.buffer, plan.byteOffset);
+  const view = new DataView(plan.buffer, plan.byteOffset);
+  const at = 8 + 4 + 4 + view.getUint32(8 + 4, true);  // magic, layout, the format string
   const length = view.getUint32(at, true);
   const header = JSON.parse(new TextDecoder().decode(plan.subarray(at + 4, at + 4 + length)));
   edit(header);

@@ -69,9 +69,9 @@ class Convolution : public Kernel {
     residual_ = op.params.has("residual") && op.params.number(op.name, "residual") != 0;
     if (residual_ != (op.inputs.size() == 2)) bad("a fused residual needs exactly a second input");
     if (tactic_ == "int8_implicit_gemm") bad("the int8_implicit_gemm tactic needs an inputScale");
+    // The plan reader has checked the tactic against the schema's list (plan_schema.h).
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
-    else if (tactic_ != "auto" && tactic_ != "implicit_gemm_k256" && tactic_ != "depthwise_direct" && tactic_ != "pointwise_gemm" && tactic_ != "winograd_2x2_3x3" && tactic_ != "winograd_4x4_3x3" && tactic_ != "direct_c16" && tactic_ != "direct_rows") bad("tactic '" + tactic_ + "'");
     // Where the engine holds a tensor channel-blocked (its choice, after this), convolutions whose epilogue is a clamp
     // at most (and a rounding to a 16-bit type) have kernels of their own: 2-d ones of one group read and write
     // blocked tensors (and short sums, a stem's, write them from a planar input), directly or, for the Winograd

@@ -63,7 +63,7 @@ class BuildWorker : public Napi::AsyncProgressQueueWorker<Progress> {
       target_ = currentTensorRTTarget();
     } catch (const std::exception& e) {
       code_ = dynamic_cast<const LoweringError*>(&e) ? "ERR_LOWERING" : dynamic_cast<const PlanError*>(&e) ? "ERR_PLAN" : "ERR_TENSORRT";
-      SetError(e.what());
+      SetError(workerError(e));
     }
   }
   void OnProgress(const Progress* p, size_t count) override {
@@ -134,7 +134,7 @@ class TaskWorker : public Napi::AsyncWorker {
     try {
       task_();
     } catch (const std::exception& e) {
-      SetError(e.what());
+      SetError(workerError(e));
     }
   }
   void OnOK() override { deferred_.Resolve(resolve_(Env())); }
