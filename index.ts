@@ -1,6 +1,7 @@
 /** netdef: write inference networks by hand in TypeScript, build them for the builtin engine or TensorRT. */
 export { Network, type NetworkOptions, type LayerHandle } from "./dsl/network.js";
 export { Tensor } from "./dsl/tensor.js";
+export { NetdefError, type NetdefErrorCode } from "./core/errors.js";
 export { NetworkError, type NetworkIssue } from "./dsl/errors.js";
 export { DATA_TYPES, type DataType } from "./dsl/dtype.js";
 export type { NetworkIR, LayerIR, TensorIR, OutputIR, WeightBindingIR } from "./dsl/ir.js";

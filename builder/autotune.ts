@@ -94,7 +94,7 @@ export function assignDefaultTactics(graph: BuildGraph, excluded: ReadonlySet<Co
     if (op.kind !== "convolution" || op.params.tactic !== undefined || op.params.inputScale !== undefined) continue;
     const input = graph.tensors.get(op.inputs[0]!)!.shape, output = graph.tensors.get(op.outputs[0]!)!.shape;
     const all = implementations(op, input), candidates = candidateTactics(op, input, excluded);
-    if (candidates.length === 0) throw new BuildError(`excludeTactics rules out every implementation of layer '${op.name}' (${all.join(", ")})`);
+    if (candidates.length === 0) throw new BuildError(`excludeTactics rules out every implementation of layer '${op.name}' (${all.join(", ")})`, { layer: op.name, callSite: op.callSite });
     const p = op.params;
     // 1×1 convolutions (pointwise_gemm: as fast as direct on MobileNetV2's projections, whole network at batch 1 and
     // 8, and it widens 16-bit input panel by panel where direct would widen the whole input first) and depthwise
@@ -131,7 +131,9 @@ export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, st
       const tunable = graph.ops.filter((o) => candidateTactics(o, graph.tensors.get(o.inputs[0]!)!.shape).length > 0).map((o) => o.name);
       throw new BuildError(`tactics: '${layer}' is not a layer with a choice of implementation after fusion; these are: ${tunable.join(", ") || "none"}`);
     }
-    if (!isTactic(tactic) || !candidates.includes(tactic) || op?.kind !== "convolution") throw new BuildError(`tactics: layer '${layer}' cannot use '${tactic}'; its implementations are ${candidates.join(", ")}`);
+    if (!isTactic(tactic) || !candidates.includes(tactic) || op?.kind !== "convolution") {
+      throw new BuildError(`tactics: layer '${layer}' cannot use '${tactic}'; its implementations are ${candidates.join(", ")}`, { layer, callSite: op?.callSite });
+    }
     op.params = { ...op.params, tactic };
   }
 }

@@ -1,7 +1,7 @@
 import type { NetworkIR } from "../dsl/ir.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon } from "../native/addon.js";
-import { packageVersion } from "../native/package-root.js";
+import { packageVersion } from "../core/package-root.js";
 import { encodePlan } from "../plan/encode.js";
 import type { IOTensor, PlanHeader, ShapeRange, TacticChoice } from "../plan/header.js";
 import type { WeightSource } from "../weights/source.js";

@@ -16,6 +16,8 @@ export interface BuildOpBase {
   weightNames: Record<string, string>;
   /** The network's layers this op computes (itself alone unless a pass fused others in). */
   fusedFrom: string[];
+  /** The user's `file:line:column` that added the layer (the first of those fused into it), for errors about it. */
+  callSite?: string;
   /** The 16-bit type every value of the layer's own kernel had before a BatchNorm or scale was folded into it. */
   kernelType?: "bfloat16" | "float16";
 }
@@ -35,6 +37,8 @@ export interface BuildGraph {
   outputs: { name: string; tensor: string }[];
 }
 
+const at = (layer: { callSite?: string }) => (layer.callSite ? ` (${layer.callSite})` : "");
+
 /** The IR with every weight looked up and converted to float32; all missing or misshapen weights in one error. */
 export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
   const problems: string[] = [];
@@ -44,20 +48,24 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
       const found = weights.get(binding.name);
       if (!found) {
         const nearest = nearestSuffix(binding.name, weights.names(), "nearest: ");
-        problems.push(`${layer.name}: weight '${binding.name}' is missing${nearest && ` (${nearest})`}`);
+        problems.push(`${layer.name}: weight '${binding.name}' is missing${nearest && ` (${nearest})`}${at(layer)}`);
         continue;
       }
       if (elementCount(found.shape) !== elementCount(binding.shape) || (!found.flat && formatShape(found.shape) !== formatShape(binding.shape))) {
-        problems.push(`${layer.name}: weight '${binding.name}' has shape ${formatShape(found.shape)}, expected ${formatShape(binding.shape)}`);
+        problems.push(`${layer.name}: weight '${binding.name}' has shape ${formatShape(found.shape)}, expected ${formatShape(binding.shape)}${at(layer)}`);
         continue;
       }
       values[role] = toFloat32(found);
     }
     const weightNames = Object.fromEntries(Object.entries(layer.weights).map(([role, b]) => [role, b.name]));
     // A layer's kind and params carry over as they are (every layer kind is a plan kind with at least its params).
-    return { kind: layer.kind, name: layer.name, inputs: [...layer.inputs], outputs: [...layer.outputs], params: { ...layer.params }, weights: values, weightNames, fusedFrom: [layer.name] } as BuildOp;
+    return { kind: layer.kind, name: layer.name, inputs: [...layer.inputs], outputs: [...layer.outputs], params: { ...layer.params }, weights: values, weightNames,
+      fusedFrom: [layer.name], ...(layer.callSite ? { callSite: layer.callSite } : {}) } as BuildOp;
   });
-  if (problems.length) throw new BuildError(`cannot build "${ir.name}": ${problems.length} weight problem(s):\n  ${problems.join("\n  ")}`);
+  if (problems.length) {
+    const first = ir.layers.find((l) => problems[0]!.startsWith(`${l.name}: `));
+    throw new BuildError(`cannot build "${ir.name}": ${problems.length} weight problem(s):\n  ${problems.join("\n  ")}`, problems.length === 1 && first ? { layer: first.name, callSite: first.callSite } : {});
+  }
   const tensors = new Map<string, { dtype: DataType; shape: readonly number[] }>();
   for (const t of [...ir.inputs, ...ir.tensors]) tensors.set(t.name, { dtype: t.dtype, shape: t.shape });
   return { name: ir.name, inputs: [...ir.inputs], tensors, ops, outputs: ir.outputs.map((o) => ({ ...o })) };

@@ -23,7 +23,13 @@ export interface RefittedPlan {
  */
 export async function refitPlan(header: PlanHeader, weights: WeightSource, base: WeightSource | undefined): Promise<RefittedPlan> {
   const expected = new Map<string, readonly number[]>();
-  for (const layer of header.ir.layers) for (const b of Object.values(layer.weights)) expected.set(b.name, b.shape);
+  const site = new Map<string, string>();  // a weight's first layer's call site, for the problems about it
+  for (const layer of header.ir.layers) {
+    for (const b of Object.values(layer.weights)) {
+      expected.set(b.name, b.shape);
+      if (layer.callSite && !site.has(b.name)) site.set(b.name, ` (${layer.name}, ${layer.callSite})`);
+    }
+  }
   const problems: string[] = [];
   for (const name of weights.names()) {
     if (!expected.has(name)) problems.push(`'${name}' is not a weight of this engine${nearestSuffix(name, [...expected.keys()], "; nearest: ")}`);
@@ -31,11 +37,11 @@ export async function refitPlan(header: PlanHeader, weights: WeightSource, base:
   for (const [name, shape] of expected) {
     const given = weights.get(name);
     if (!given) {
-      if (!base?.get(name)) problems.push(`'${name}' is missing (an engine loaded from a plan needs every weight)`);
+      if (!base?.get(name)) problems.push(`'${name}' is missing (an engine loaded from a plan needs every weight)${site.get(name) ?? ""}`);
       continue;
     }
     const fits = given.flat ? elementCount(given.shape) === elementCount(shape) : given.shape.join() === shape.join();
-    if (!fits) problems.push(`'${name}' has shape [${given.shape.join(",")}], the engine expects [${shape.join(",")}]`);
+    if (!fits) problems.push(`'${name}' has shape [${given.shape.join(",")}], the engine expects [${shape.join(",")}]${site.get(name) ?? ""}`);
     if (given.dtype === "bool") problems.push(`'${name}' is bool; weights must be numeric`);
   }
   if (problems.length) throw new RefitError(problems);

@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { buildEngine, calibrate, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
+import { buildEngine, calibrate, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
 
 const USAGE = `usage: netdef <command> [options]
 
@@ -22,7 +22,11 @@ A network file is a TypeScript or JavaScript module whose default export (or fir
 weights and returns the Network. Shapes in --profile are x-separated: data:1x1x28x28/8x1x28x28/64x1x28x28.
 Exit codes: 0 success, 1 failure, 2 usage error.`;
 
-class UsageError extends Error {}
+/** The command line used wrongly: exit code 2. */
+class UsageError extends NetdefError {
+  override readonly name = "UsageError";
+  readonly code = "usage";
+}
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,

@@ -6,7 +6,8 @@ import { nearestNames, nearestSuffix, type WeightSource } from "../weights/sourc
 import { WeightStore } from "../weights/store.js";
 import { elementCount, type WeightTensor } from "../weights/tensor.js";
 import { isDataType, type DataType } from "./dtype.js";
-import { captureCallSite, NetworkError } from "./errors.js";
+import { captureCallSite } from "../core/call-site.js";
+import { NetworkError } from "./errors.js";
 import { deepFreeze, IR_VERSION, type LayerIR, type NetworkIR, type OutputIR, type TensorIR, type WeightBindingIR } from "./ir.js";
 import { formatShape } from "./shape.js";
 import { formatSummary, type NetworkSummary } from "./summary.js";

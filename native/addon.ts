@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
-import { packageRoot } from "./package-root.js";
+import { NetdefError, type ErrorPlace } from "../core/errors.js";
+import { packageRoot } from "../core/package-root.js";
 
 /** The native surface, as `native/src/addon.cc` exports it. */
 export interface NativeIO {
@@ -75,27 +76,42 @@ export function addon(): NativeAddon {
   return loaded;
 }
 
-/** Typed errors for the codes the addon sets. */
-export class PlanError extends Error {
+/** A plan that cannot be trusted or loaded here: truncated, corrupted, of another format, for another CPU. */
+export class PlanError extends NetdefError {
   override readonly name = "PlanError";
+  readonly code = "plan";
 }
-export class ExecutionError extends Error {
+/** An execution request that cannot be run: inputs of the wrong shape, type or count; a layer that cannot run them. */
+export class ExecutionError extends NetdefError {
   override readonly name = "ExecutionError";
+  readonly code = "execution";
 }
-export class DisposedError extends Error {
+/** An engine or context used after `dispose()`. */
+export class DisposedError extends NetdefError {
   override readonly name = "DisposedError";
+  readonly code = "disposed";
 }
 /** A network the TensorRT lowering cannot express (names the layer and what). */
-export class LoweringError extends Error {
+export class LoweringError extends NetdefError {
   override readonly name = "LoweringError";
+  readonly code = "lowering";
 }
 
-/** Native errors carry a `code`; this maps them to the typed errors above. */
-export function typedNativeError(error: unknown): Error {
+/**
+ * Native errors carry a `code`; this maps them to the typed errors above. A message that starts with a layer's name
+ * (the kernels' and the lowering's "name (kind): …") gets that layer's call site from `callSites`.
+ */
+export function typedNativeError(error: unknown, callSites: ReadonlyMap<string, string | undefined> = new Map()): Error {
   const { code, message } = error as { code?: string; message: string };
-  if (code === "ERR_PLAN") return new PlanError(message);
-  if (code === "ERR_EXECUTION") return new ExecutionError(message);
-  if (code === "ERR_DISPOSED") return new DisposedError(message);
-  if (code === "ERR_LOWERING") return new LoweringError(message);
-  return error as Error;
+  const types: Record<string, new (message: string, place?: ErrorPlace) => NetdefError> = {
+    ERR_PLAN: PlanError, ERR_EXECUTION: ExecutionError, ERR_DISPOSED: DisposedError, ERR_LOWERING: LoweringError,
+  };
+  const Type = code === undefined ? undefined : types[code];
+  if (!Type) return error as Error;
+  const layer = /^([^\s:()]+) \(\w+\): /.exec(message)?.[1];
+  return new Type(message, layer !== undefined && callSites.has(layer) ? { layer, callSite: callSites.get(layer) } : {});
 }
+
+/** Each layer's call site, by name, for typedNativeError. */
+export const callSitesOf = (layers: readonly { name: string; callSite?: string }[]): Map<string, string | undefined> =>
+  new Map(layers.map((l) => [l.name, l.callSite]));

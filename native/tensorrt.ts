@@ -1,3 +1,4 @@
+import { NetdefError } from "../core/errors.js";
 import { addon } from "./addon.js";
 
 /** The TensorRT version (major·10000 + minor·100 + patch) and GPU compute capability (major·10 + minor) a plan is for. */
@@ -32,6 +33,7 @@ export function requireTensorRT(): NativeTensorRT {
 
 
 /** The addon was built without TensorRT (the message says how to rebuild it with TensorRT). */
-export class TensorRTUnavailableError extends Error {
+export class TensorRTUnavailableError extends NetdefError {
   override readonly name = "TensorRTUnavailableError";
+  readonly code = "tensorrt_unavailable";
 }

@@ -1,4 +1,7 @@
+import { NetdefError } from "../core/errors.js";
+
 /** A network that cannot be exported faithfully: names the layer, its kind and what ONNX lacks. */
-export class OnnxExportError extends Error {
+export class OnnxExportError extends NetdefError {
   override readonly name = "OnnxExportError";
+  readonly code = "onnx_export";
 }

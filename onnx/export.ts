@@ -26,7 +26,7 @@ class OnnxContext {
   constructor(readonly g: GraphBuilder, private readonly ir: NetworkIR, private readonly weights: WeightSource, private readonly exported: Set<string>) {}
 
   refuse(layer: LayerIR, what: string): never {
-    throw new OnnxExportError(`${layer.name} (${layer.kind}): ${what} has no faithful ONNX opset ${ONNX_OPSET} form, so the network is not exported`);
+    throw new OnnxExportError(`${layer.name} (${layer.kind}): ${what} has no faithful ONNX opset ${ONNX_OPSET} form, so the network is not exported`, { layer: layer.name, callSite: layer.callSite });
   }
 
   tensor(name: string): TensorIR {
@@ -36,7 +36,7 @@ class OnnxContext {
   /** The layer's weight as an initializer under its PyTorch name (each weight once), reshaped if asked. */
   weight(layer: LayerIR, role: string, shape?: readonly number[]): string {
     const binding = layer.weights[role]!;
-    const values = toFloat32(this.weights.get(binding.name) ?? (() => { throw new OnnxExportError(`${layer.name}: weight '${binding.name}' is missing from the weight source`); })());
+    const values = toFloat32(this.weights.get(binding.name) ?? (() => { throw new OnnxExportError(`${layer.name}: weight '${binding.name}' is missing from the weight source`, { layer: layer.name, callSite: layer.callSite }); })());
     if (!this.exported.has(binding.name)) {
       this.g.floats(binding.name, binding.shape, values);
       this.exported.add(binding.name);

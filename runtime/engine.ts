@@ -4,7 +4,7 @@ import type { WeightSource } from "../weights/source.js";
 import { activationMemory, shapeAt, type ActivationMemory } from "../plan/memory.js";
 import type { IOTensor, PlanHeader, TacticChoice } from "../plan/header.js";
 import { formatShape } from "../dsl/shape.js";
-import { addon, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine, type NativeResult } from "../native/addon.js";
+import { addon, callSitesOf, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine, type NativeResult } from "../native/addon.js";
 
 /**
  * A plan layer as the engine runs it: beside the tactic chosen at build time, `kernel`, the implementation this
@@ -155,6 +155,13 @@ export class Engine {
     };
   }
 
+  /** @internal Each layer's call site, by name, for errors about a layer. */
+  get callSites(): ReadonlyMap<string, string | undefined> {
+    this.#callSites ??= callSitesOf(this.header.ir.layers);
+    return this.#callSites;
+  }
+  #callSites: ReadonlyMap<string, string | undefined> | undefined;
+
   get inputs(): readonly IOTensor[] { return this.header.inputs; }
   get outputs(): readonly IOTensor[] { return this.header.outputs; }
 
@@ -189,7 +196,7 @@ export class Engine {
    */
   async replacePlan(plan: Uint8Array, weights: WeightSource): Promise<void> {
     this.#check();
-    await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error); });
+    await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error, this.callSites); });
     this.#plan = plan;
     this.#weights = weights;
     this.#bfloat16Products = this.#native.bfloat16Products();
@@ -270,7 +277,7 @@ export class ExecutionContext {
   execute(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Promise<Record<string, OutputValue>> {
     const run = async () => {
       this.#checkOpen();
-      const result = await this.#native.execute(this.#prepare(inputs), options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error); });
+      const result = await this.#native.execute(this.#prepare(inputs), options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error, this.#engine.callSites); });
       return this.#outputsOf(result);
     };
     this.#pending++;
@@ -294,7 +301,7 @@ export class ExecutionContext {
     try {
       return this.#outputsOf(this.#native.executeSync(prepared, options.profile ?? false));
     } catch (error) {
-      throw typedNativeError(error);
+      throw typedNativeError(error, this.#engine.callSites);
     }
   }
 

@@ -3,8 +3,8 @@ import { checkProfiles, type OptimizationProfile } from "../builder/build.js";
 import { BuildCancelledError } from "../builder/errors.js";
 import { buildGraph } from "../builder/graph.js";
 import type { NetworkIR } from "../dsl/ir.js";
-import { typedNativeError } from "../native/addon.js";
-import { packageVersion } from "../native/package-root.js";
+import { callSitesOf, typedNativeError } from "../native/addon.js";
+import { packageVersion } from "../core/package-root.js";
 import { requireTensorRT } from "../native/tensorrt.js";
 import { encodePlan } from "../plan/encode.js";
 import { encodeTensorRTContainer, type TensorRTHeader } from "../plan/tensorrt-container.js";
@@ -46,7 +46,7 @@ export async function buildTensorRTPlan(network: { toJSON(): NetworkIR; weights:
   try {
     const built = await handle.promise.catch((error: unknown) => {
       if (signal?.aborted) throw new BuildCancelledError(`TensorRT build of "${ir.name}" cancelled`);
-      throw typedNativeError(error);
+      throw typedNativeError(error, callSitesOf(ir.layers));
     });
     if (options.timingCacheFile && built.timingCache.length) await writeFile(options.timingCacheFile, built.timingCache);
     const header: TensorRTHeader = {

@@ -1,7 +1,7 @@
 import type { NetworkIR } from "../dsl/ir.js";
 import { buildGraph } from "../builder/graph.js";
 import type { WeightSource } from "../weights/source.js";
-import { addon, typedNativeError } from "../native/addon.js";
+import { addon, callSitesOf, typedNativeError } from "../native/addon.js";
 import { encodePlan } from "../plan/encode.js";
 import { checkLowerable } from "./support.js";
 
@@ -25,6 +25,6 @@ export function recordTensorRTLowering(network: { toJSON(): NetworkIR; weights: 
   try {
     return addon().recordTensorRTLowering(plan);
   } catch (error) {
-    throw typedNativeError(error);
+    throw typedNativeError(error, callSitesOf(ir.layers));
   }
 }

@@ -1,6 +1,9 @@
+import { NetdefError } from "../core/errors.js";
+
 /** A weight file that cannot be read as it claims to be: names the file, and the byte offset or tensor. */
-export class WeightFileError extends Error {
+export class WeightFileError extends NetdefError {
   override readonly name = "WeightFileError";
+  readonly code = "weight_file";
   constructor(
     readonly file: string,
     readonly problem: string,

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { LIBRARY_FOLDERS } from "../../core/call-site.js";
 
 // The floors of docs/architecture.md: a module imports only from its own floor or the floors below it (type-only
 // imports included: a type from above is a dependency on the layer above all the same).
 const FLOORS: readonly (readonly string[])[] = [
+  ["core"],
   ["weights"],
   ["dsl", "layers"],
   ["native", "plan"],
@@ -72,6 +74,10 @@ describe("imports point one way", () => {
     };
     for (const file of files) visit(file, []);
     expect(cycles).toEqual([]);
+  });
+
+  it("the call-site filter knows every library folder as netdef's own", () => {
+    expect([...LIBRARY_FOLDERS].sort()).toEqual(FLOORS.flat().filter((f) => f !== "index.ts").sort());
   });
 
   it("the check finds a wrong-way import and a cycle (its own fixture)", () => {

@@ -59,8 +59,8 @@ describe("refit by name (builtin engine)", () => {
     expect(error).toBeInstanceOf(RefitError);
     expect((error as RefitError).problems).toEqual([
       "'fc3.weight' is not a weight of this engine; nearest: 'fc1.weight', 'fc2.weight', 'conv1.weight'",
-      "'fc1.weight' has shape [500,801], the engine expects [500,800]",
-      "'fc2.bias' is missing (an engine loaded from a plan needs every weight)",
+      "'fc1.weight' has shape [500,801], the engine expects [500,800] (fc1, examples/lenet/network.ts:14:6)",
+      "'fc2.bias' is missing (an engine loaded from a plan needs every weight) (fc2, examples/lenet/network.ts:16:6)",
     ]);
     expect(await engine.createExecutionContext().execute(inputs)).toEqual(before);
   });
