@@ -1,7 +1,7 @@
 /** netdef: write inference networks by hand in TypeScript, build them for the builtin engine or TensorRT. */
 export { Network, type NetworkOptions, type LayerHandle } from "./dsl/network.js";
 export { Tensor } from "./dsl/tensor.js";
-export { NetdefError, type NetdefErrorCode } from "./core/errors.js";
+export { NetdefError, OptionError, type NetdefErrorCode } from "./core/errors.js";
 export { NetworkError, type NetworkIssue } from "./dsl/errors.js";
 export { DATA_TYPES, type DataType } from "./dsl/dtype.js";
 export type { NetworkIR, LayerIR, TensorIR, OutputIR, WeightBindingIR } from "./dsl/ir.js";
@@ -23,6 +23,7 @@ export type { IOTensor, PlanHeader, ShapeRange, TacticChoice } from "./plan/head
 export type { ActivationMemory } from "./plan/memory.js";
 export type { TuningLevel } from "./builder/autotune.js";
 export { PlanError, ExecutionError, DisposedError, LoweringError } from "./native/addon.js";
+export type { EngineOptions } from "./native/engine-options.js";
 export { recordTensorRTLowering, type LoweringCall } from "./tensorrt/recording.js";
 export { TensorRTUnavailableError, type TensorRTTarget } from "./native/tensorrt.js";
 export { BuildError, BuildCancelledError, RefitError } from "./builder/errors.js";

@@ -28,7 +28,7 @@ export async function buildEngine(network: BuildableNetwork, options: (BuildOpti
   if (backend !== "builtin") throw new BuildError(`unknown backend ${JSON.stringify(backend)}; use "builtin" or "tensorrt"`);
   let steps = 0;
   const plan = await buildPlan(network, { ...builtin, onProgress: (p) => { steps = p.steps; builtin.onProgress?.(p); } });
-  const engine = await Engine.deserialize(plan, { weights: builtin.weights ?? network.weights });
+  const engine = await Engine.deserialize(plan, { ...builtin.engine, weights: builtin.weights ?? network.weights });
   if (builtin.signal?.aborted) {
     engine.dispose();
     throw new BuildCancelledError(`build of "${network.toJSON().name}" cancelled`);

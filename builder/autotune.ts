@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { addon } from "../native/addon.js";
+import type { EngineOptions } from "../native/engine-options.js";
 import { encodePlan } from "../plan/encode.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { representableIn } from "../precision/reduced-float.js";
@@ -18,6 +19,8 @@ export interface TuningOptions {
   onLayer?: (layer: string, index: number, count: number) => void;
   /** Tactics never timed nor chosen (BuildOptions.excludeTactics). */
   excluded?: ReadonlySet<ConvolutionTactic>;
+  /** The options the engine will run with: layers are timed under them (threads, tiles, bfloat16 products, layouts). */
+  engine: Required<EngineOptions>;
 }
 
 interface TimingCache {
@@ -142,7 +145,7 @@ export function pinTactics(graph: BuildGraph, pinned: Readonly<Record<string, st
  * One layer compiled alone with `tactic`, ready to run on a random input of its shape at `batch`, each input held as
  * in the network (16-bit storage where the network rounds it: a kernel may then take another path).
  */
-async function singleLayerRunner(graph: BuildGraph, op: BuildOp<"convolution">, batch: number, tactic: ConvolutionTactic) {
+async function singleLayerRunner(graph: BuildGraph, op: BuildOp<"convolution">, batch: number, tactic: ConvolutionTactic, options: Required<EngineOptions>) {
   // Every input of the layer (a fused residual too) becomes an input of the one-layer plan, at the tuned batch, or
   // of a rounding step in front of it.
   const inputs = op.inputs.map((name) => ({ name, dtype: "float32" as const, shape: graph.tensors.get(name)!.shape.map((d, i) => (i === 0 && d < 0 ? batch : d)), rounded: roundedType(graph, name) }));
@@ -159,7 +162,7 @@ async function singleLayerRunner(graph: BuildGraph, op: BuildOp<"convolution">, 
     ops: [...rounding, { ...op, params: { ...op.params, tactic } }],
     outputs: [{ name: output, tensor: output }],
   };
-  const engine = await addon().Engine.deserialize(encodePlan(single, {}));
+  const engine = await addon().Engine.deserialize(encodePlan(single, {}), options);
   const ctx = engine.createContext();
   const feeds = fed.map((t) => ({ name: t.name, shape: [...t.shape], data: Float32Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)) }));
   // The layer's own time, as the engine measures it around the kernel (copying the input in and the output out
@@ -175,10 +178,11 @@ async function singleLayerRunner(graph: BuildGraph, op: BuildOp<"convolution">, 
  * to round: on a shared machine noise only ever adds time, so the minimum is the steadiest estimate, and taking
  * turns spreads a slow spell over all candidates instead of condemning the one that happened to run in it.
  */
-async function timeTactics(graph: BuildGraph, op: BuildOp<"convolution">, batch: number, tactics: readonly ConvolutionTactic[], search: { rounds: number; repeats: number }): Promise<Record<string, number>> {
+async function timeTactics(graph: BuildGraph, op: BuildOp<"convolution">, batch: number, tactics: readonly ConvolutionTactic[], search: { rounds: number; repeats: number },
+  options: Required<EngineOptions>): Promise<Record<string, number>> {
   const runners = [];
   try {
-    for (const tactic of tactics) runners.push(await singleLayerRunner(graph, op, batch, tactic));
+    for (const tactic of tactics) runners.push(await singleLayerRunner(graph, op, batch, tactic, options));
     for (const runner of runners) await runner.run(1);  // warm-up: first-touch of buffers and packed weights
     const best = tactics.map(() => Infinity);
     for (let round = 0; round < search.rounds; round++) {
@@ -198,8 +202,8 @@ async function timeTactics(graph: BuildGraph, op: BuildOp<"convolution">, batch:
  * tactics are left to the shape rules: the tuner times a layer alone, on planar tensors, which is not how they run
  * (and timing them made MobileNetV2's tuned build 2.1–2.4 s).
  */
-async function layersRunningBlocked(graph: BuildGraph): Promise<Set<string>> {
-  const engine = await addon().Engine.deserialize(encodePlan(graph, {}));
+async function layersRunningBlocked(graph: BuildGraph, options: Required<EngineOptions>): Promise<Set<string>> {
+  const engine = await addon().Engine.deserialize(encodePlan(graph, {}), options);
   try {
     return new Set(engine.channelBlocked().layers);
   } finally {
@@ -229,7 +233,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
   // Only tensors of 8k channels are ever blocked: without any, no plan need be asked (LeNet's 20 and 50 channels).
   const channels = (tensor: string) => graph.tensors.get(tensor)?.shape[1] ?? 0;
   if (tunable.some(({ op }) => [...op.inputs, ...op.outputs].some((t) => channels(t) > 0 && channels(t) % 8 === 0))) {
-    const blocked = await layersRunningBlocked(graph);
+    const blocked = await layersRunningBlocked(graph, options.engine);
     tunable = tunable.filter(({ op }) => !blocked.has(op.name));
   }
   const choices: TacticChoice[] = [];
@@ -244,7 +248,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     const entry = cache.entries[key];
     // An entry that did not time every candidate of this version (a tactic added since) is measured again.
     const cached = entry !== undefined && candidates.every((c) => c in entry.milliseconds);
-    const milliseconds = cached ? entry.milliseconds : await timeTactics(graph, op, batch, candidates, search);
+    const milliseconds = cached ? entry.milliseconds : await timeTactics(graph, op, batch, candidates, search, options.engine);
     // The fastest of this build's candidates: a cached entry may have timed tactics this build excludes.
     const tactic = [...candidates].sort((a, b) => milliseconds[a]! - milliseconds[b]!)[0]!;
     if (!cached) cache.entries[key] = { tactic, milliseconds };

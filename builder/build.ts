@@ -1,6 +1,7 @@
 import type { NetworkIR } from "../dsl/ir.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon } from "../native/addon.js";
+import { resolveEngineOptions, type EngineOptions } from "../native/engine-options.js";
 import { packageVersion } from "../core/package-root.js";
 import { encodePlan } from "../plan/encode.js";
 import type { IOTensor, PlanHeader, ShapeRange, TacticChoice } from "../plan/header.js";
@@ -50,6 +51,11 @@ export interface BuildOptions {
   timingCacheFile?: string;
   /** Run the optimisation passes (fusions, folding). Default true; false keeps every layer as defined, for debugging. */
   optimize?: boolean;
+  /**
+   * How the engine will run (threads, layouts, kernel families): the tuner times layers under these options, and
+   * `buildEngine` loads the engine with them. Environment defaults for what is left out (docs/options.md).
+   */
+  engine?: EngineOptions;
   /** Refuse to load the plan on CPUs lacking these features (default: none; kernels dispatch at run time). */
   requiredCpuFeatures?: readonly string[];
 }
@@ -109,7 +115,7 @@ export async function buildPlan(network: { toJSON(): NetworkIR; weights: WeightS
     advance("auto-tuning convolutions");
     const batch = inputs[0]?.profiles?.[0]?.opt[0] ?? 1;
     tactics = await autotune(graph, batch, {
-      level: tuning, timingCacheFile: options.timingCacheFile, signal: options.signal, excluded,
+      level: tuning, timingCacheFile: options.timingCacheFile, signal: options.signal, excluded, engine: resolveEngineOptions(options.engine),
       onLayer: (layer, i, n) => options.onProgress?.({ phase: `auto-tuning ${layer} (${i + 1}/${n})`, step: step - 1, steps }),
     });
   }

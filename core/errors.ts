@@ -13,6 +13,7 @@ export type NetdefErrorCode =
   | "lowering"             // a network the TensorRT lowering cannot express
   | "tensorrt_unavailable" // the addon was built without TensorRT
   | "onnx_export"          // a network with no faithful ONNX form
+  | "option"               // an option of the wrong kind or out of range
   | "usage";               // the command line used wrongly
 
 /** Where an error belongs: the layer it is about and the user's line that added that layer. */
@@ -39,4 +40,10 @@ export abstract class NetdefError extends Error {
     this.layer = place.layer;
     this.callSite = place.callSite;
   }
+}
+
+/** An option of the wrong kind or out of its range, named with what it must be. */
+export class OptionError extends NetdefError {
+  override readonly name = "OptionError";
+  readonly code = "option";
 }

@@ -48,11 +48,14 @@ export interface NativeEngine {
 }
 
 export interface NativeAddon {
-  Engine: { deserialize(plan: Uint8Array): Promise<NativeEngine> };
+  /** `options`: all of EngineOptions, resolved (native/engine-options.ts); defaults where left out. */
+  Engine: { deserialize(plan: Uint8Array, options?: object): Promise<NativeEngine> };
   cpuFeatures(): string[];
-  int8KernelName(): string;
-  gemmTileName(): string;
+  int8KernelName(options?: object): string;
+  gemmTileName(options?: object): string;
   recordTensorRTLowering(plan: Uint8Array): { calls: { target: string; method: string; args: string }[]; weights: { owner: string; values: Float32Array }[] };
+  /** The most threads that took items of one parallel loop since the last call (for the thread-cap test). */
+  takeMostLoopThreads(): number;
   /** The plan schema the addon was compiled with (native/src/plan_schema.h). */
   planSchema(): { format: string; kinds: Record<string, { name: string; type: string; optional: boolean; values?: string[] }[]>; tactics: string[] };
   /** Whether the addon was built with the TensorRT backend. */

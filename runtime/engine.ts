@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { DataType } from "../dsl/dtype.js";
+import { resolveEngineOptions, type EngineOptions } from "../native/engine-options.js";
 import type { WeightSource } from "../weights/source.js";
 import { activationMemory, shapeAt, type ActivationMemory } from "../plan/memory.js";
 import type { IOTensor, PlanHeader, TacticChoice } from "../plan/header.js";
@@ -66,17 +67,17 @@ export interface ExecuteOptions {
 }
 
 /**
- * The INT8 kernel family this CPU runs for INT8 layers: "avx512vnni", "avxvnni", "avx2" or "scalar" (all compute
- * the same integers). NETDEF_INT8_KERNEL=avx2 or scalar, set before the first engine loads, caps it.
+ * The INT8 kernel family this CPU runs for INT8 layers of an engine loaded with `options`: "avx512vnni", "avxvnni",
+ * "avx2" or "scalar" (all compute the same integers); `int8Kernel` caps it.
  */
-export const int8KernelName = (): string => addon().int8KernelName();
+export const int8KernelName = (options: EngineOptions = {}): string => addon().int8KernelName(resolveEngineOptions(options));
 
 /**
- * The register tile of the float32 GEMM (convolutions, Winograd's products, dense layers): "12x16", rows of 16-float
- * vectors on CPUs with AVX-512, else "6x16", of 8-float vectors (both compute the same bits). NETDEF_WIDE_TILES=0,
- * set before the first engine loads, keeps the 6x16 tile.
+ * The register tile of the float32 GEMM (convolutions, Winograd's products, dense layers) of an engine loaded with
+ * `options`: "12x16", rows of 16-float vectors on CPUs with AVX-512, else "6x16", of 8-float vectors (both compute the
+ * same bits); `wideTiles: false` keeps the 6x16 tile.
  */
-export const gemmTileName = (): string => addon().gemmTileName();
+export const gemmTileName = (options: EngineOptions = {}): string => addon().gemmTileName(resolveEngineOptions(options));
 
 /**
  * A built network, ready to run: TensorRT's ICudaEngine for the builtin backend. Deserialised from a plan;
@@ -95,7 +96,12 @@ export class Engine {
   #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
   #kernels: Readonly<Record<string, string>>;  // after a refit too, as bfloat16Products
 
-  private constructor(native: NativeEngine, header: PlanHeader, fusedAway: ReadonlySet<string>, plan: Uint8Array, weights: WeightSource | undefined) {
+  /** The options the engine runs with, every one resolved. */
+  readonly options: Readonly<Required<EngineOptions>>;
+
+  private constructor(native: NativeEngine, header: PlanHeader, fusedAway: ReadonlySet<string>, plan: Uint8Array, weights: WeightSource | undefined,
+    options: Required<EngineOptions>) {
+    this.options = Object.freeze(options);
     this.#native = native;
     this.#halfStorage = native.halfStorage();
     this.#channelBlocked = native.channelBlocked();
@@ -107,10 +113,15 @@ export class Engine {
     this.#weights = weights;
   }
 
-  /** An engine from plan bytes; a truncated, corrupted, foreign or incompatible plan is a PlanError. */
-  static async deserialize(plan: Uint8Array, options: { /** @internal */ weights?: WeightSource } = {}): Promise<Engine> {
-    if (!(plan instanceof Uint8Array)) throw new TypeError("Engine.deserialize(plan): plan must be a Uint8Array");
-    const native = await addon().Engine.deserialize(plan).catch((error: unknown) => { throw typedNativeError(error); });
+  /**
+   * An engine from plan bytes, run as `options` say (environment defaults for what they leave out); a truncated,
+   * corrupted, foreign or incompatible plan is a PlanError.
+   */
+  static async deserialize(plan: Uint8Array, options: EngineOptions & { /** @internal */ weights?: WeightSource } = {}): Promise<Engine> {
+    if (!(plan instanceof Uint8Array)) throw new PlanError("Engine.deserialize(plan): plan must be a Uint8Array");
+    const { weights, ...engineOptions } = options;
+    const resolved = resolveEngineOptions(engineOptions);
+    const native = await addon().Engine.deserialize(plan, resolved).catch((error: unknown) => { throw typedNativeError(error); });
     let header: PlanHeader;
     try {
       header = checkedHeader(JSON.parse(native.header()), native.io());
@@ -131,12 +142,12 @@ export class Engine {
       native.dispose();
       throw new PlanError(`the plan's layers do not take its own opt shapes: ${(error as Error).message}`);
     }
-    return new Engine(native, header, fusedAway, Uint8Array.from(plan), options.weights);
+    return new Engine(native, header, fusedAway, Uint8Array.from(plan), weights, resolved);
   }
 
-  /** An engine from a plan file written by `save`. */
-  static async load(file: string): Promise<Engine> {
-    return Engine.deserialize(new Uint8Array(await readFile(file)));
+  /** An engine from a plan file written by `save`, run as `options` say. */
+  static async load(file: string, options: EngineOptions = {}): Promise<Engine> {
+    return Engine.deserialize(new Uint8Array(await readFile(file)), options);
   }
 
   /** The fused groups, the passes run and the activation memory (naive sum vs live-set peak). */

@@ -2,6 +2,7 @@
 
 #include "context_wrap.h"
 #include "cpu_features.h"
+#include "thread_pool.h"
 #include "kernels/int8_gemm.h"
 #include "engine_wrap.h"
 #include "tensorrt/record_lowering.h"
@@ -102,10 +103,22 @@ static Napi::Object initNetdef(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", EngineWrap::define(env));
   exports.Set("ExecutionContext", ContextWrap::define(env));
   exports.Set("cpuFeatures", Napi::Function::New(env, cpuFeaturesJs));
-  exports.Set("int8KernelName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), int8KernelName()); }));
-  exports.Set("gemmTileName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value { return Napi::String::New(info.Env(), wideTiles() ? "12x16" : "6x16"); }));
+  // The kernel families an engine of these options runs.
+  exports.Set("int8KernelName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const EngineOptions options = engineOptions(info.Env(), info.Length() > 0 ? info[0] : info.Env().Undefined());
+    const OptionsScope scope(options);
+    return Napi::String::New(info.Env(), int8KernelName());
+  }));
+  exports.Set("gemmTileName", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const EngineOptions options = engineOptions(info.Env(), info.Length() > 0 ? info[0] : info.Env().Undefined());
+    const OptionsScope scope(options);
+    return Napi::String::New(info.Env(), wideTiles() ? "12x16" : "6x16");
+  }));
   exports.Set("recordTensorRTLowering", Napi::Function::New(env, recordTensorRTLoweringJs));
   exports.Set("planSchema", Napi::Function::New(env, planSchemaJs));
+  exports.Set("takeMostLoopThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(takeMostLoopThreads()));
+  }));
 #ifdef NETDEF_WITH_TENSORRT
   defineTensorRT(env, exports);
   exports.Set("tensorrt", Napi::Boolean::New(env, true));

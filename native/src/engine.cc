@@ -7,8 +7,10 @@
 
 namespace netdef {
 
-std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size) {
+std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size, const EngineOptions& options) {
   auto engine = std::make_shared<Engine>();
+  engine->options_ = options;
+  const OptionsScope scope(engine->options_);  // kernels are made under the engine's options (tiles, bfloat16 products)
   engine->graph_ = readPlan(data, size);
   for (const OpDesc& op : engine->graph_.ops) engine->kernels_.push_back(makeKernel(op));
   engine->chooseLayout();
@@ -20,7 +22,7 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size)
 void Engine::chooseStorage() {
   const Graph& g = graph_;
   storage_.assign(g.tensors.size(), Storage::kFloat32);
-  if (const char* flag = std::getenv("NETDEF_HALF_STORAGE"); flag && std::string(flag) == "0") return;
+  if (!options_.halfStorage) return;
   // The 16-bit type each tensor's values all belong to, in execution order (a layer's inputs are produced first).
   std::vector<Storage> exact(g.tensors.size(), Storage::kFloat32);
   std::vector<bool> candidate(g.tensors.size(), false), read(g.tensors.size(), false);
@@ -49,8 +51,7 @@ void Engine::chooseLayout() {
   const Graph& g = graph_;
   layout_.assign(g.tensors.size(), Layout::kPlanar);
   std::vector<bool> blocked(g.tensors.size(), false), read(g.tensors.size(), false);
-  const char* flag = std::getenv("NETDEF_CHANNEL_BLOCKED");
-  const bool enabled = !flag || std::string(flag) != "0";
+  const bool enabled = options_.channelBlocked;
   for (size_t i = 0; i < g.ops.size() && enabled; i++) {
     if (!kernels_[i]->writesBlocked()) continue;
     for (int t : g.ops[i].outputs) {
@@ -99,7 +100,7 @@ bool Engine::runsBlocked(size_t op) const {
 void Engine::chooseFusions() {
   const Graph& g = graph_;
   fusedInto_.assign(g.ops.size(), -1);
-  if (const char* flag = std::getenv("NETDEF_FUSE_PRODUCERS"); flag && std::string(flag) == "0") return;
+  if (!options_.fuseProducers) return;
   std::vector<int> readers(g.tensors.size(), 0);
   for (const OpDesc& op : g.ops) for (int t : op.inputs) readers[t]++;
   for (auto& [name, t] : g.outputs) readers[t]++;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine_options.h"
 #include "graph.h"
 #include "kernels/kernel.h"
 
@@ -14,8 +15,10 @@ namespace netdef {
 // A deserialized plan with a kernel per layer. Immutable, so any number of execution contexts share it.
 class Engine {
  public:
-  // Validates the plan (PlanError when it is not one we can trust) and makes every kernel.
-  static std::shared_ptr<const Engine> fromPlan(const uint8_t* data, size_t size);
+  // Validates the plan (PlanError when it is not one we can trust) and makes every kernel, under `options`.
+  static std::shared_ptr<const Engine> fromPlan(const uint8_t* data, size_t size, const EngineOptions& options);
+
+  const EngineOptions& options() const { return options_; }
 
   const Graph& graph() const { return graph_; }
   const std::vector<std::unique_ptr<Kernel>>& kernels() const { return kernels_; }
@@ -33,17 +36,17 @@ class Engine {
 
  private:
   // Channel-blocked for tensors whose producer writes and every reader reads that layout (and whose channels are a
-  // multiple of 8); NETDEF_CHANNEL_BLOCKED=0 keeps every tensor planar (the same results: a debugging switch).
+  // multiple of 8); options' channelBlocked false keeps every tensor planar (the same results).
   void chooseLayout();
   // 16 bits for tensors whose producer writes values of a 16-bit type and whose every reader takes 16-bit storage (in
-  // the layouts chosen before); NETDEF_HALF_STORAGE=0 keeps every tensor in float32 (the same results: a debugging
-  // switch).
+  // the layouts chosen before); options' halfStorage false keeps every tensor in float32 (the same results).
   void chooseStorage();
   // Chains of layers a later layer can compute along with its own (canFuseProducers), each the only reader of the
   // one before, through blocked tensors (whose layers run the blocked kernels alone: see Kernel::settleLayouts);
-  // NETDEF_FUSE_PRODUCERS=0 fuses none (the same results: a debugging switch).
+  // options' fuseProducers false fuses none (the same results).
   void chooseFusions();
 
+  EngineOptions options_;
   Graph graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<Storage> storage_;

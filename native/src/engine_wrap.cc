@@ -14,13 +14,13 @@ namespace {
 // Parses, validates and compiles a plan on a worker thread; resolves to an EngineWrap.
 class DeserializeWorker : public Napi::AsyncWorker {
  public:
-  DeserializeWorker(Napi::Env env, std::vector<uint8_t> plan, Napi::FunctionReference& constructor)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), plan_(std::move(plan)), constructor_(constructor) {}
+  DeserializeWorker(Napi::Env env, std::vector<uint8_t> plan, EngineOptions options, Napi::FunctionReference& constructor)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), plan_(std::move(plan)), options_(std::move(options)), constructor_(constructor) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      engine_ = Engine::fromPlan(plan_.data(), plan_.size());
+      engine_ = Engine::fromPlan(plan_.data(), plan_.size(), options_);
     } catch (const PlanError& e) {
       code_ = "ERR_PLAN";
       SetError(workerError(e));
@@ -38,6 +38,7 @@ class DeserializeWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::vector<uint8_t> plan_;
+  EngineOptions options_;
   Napi::FunctionReference& constructor_;
   std::shared_ptr<const Engine> engine_;
   const char* code_ = "ERR_NATIVE";
@@ -46,6 +47,30 @@ class DeserializeWorker : public Napi::AsyncWorker {
 }  // namespace
 
 static Napi::FunctionReference* gEngineConstructor = nullptr;
+
+// The engine options from JS ({ threads, channelBlocked, fuseProducers, halfStorage, bfloat16Products, wideTiles,
+// int8Kernel }, each optional: the TypeScript side has filled them in and checked them), defaults for the rest.
+EngineOptions engineOptions(Napi::Env env, Napi::Value value) {
+  EngineOptions options;
+  if (value.IsUndefined()) return options;
+  if (!value.IsObject()) throw Napi::TypeError::New(env, "deserialize(plan, options): options must be an object");
+  Napi::Object o = value.As<Napi::Object>();
+  auto flag = [&](const char* key, bool& out) { if (o.Has(key) && o.Get(key).IsBoolean()) out = o.Get(key).As<Napi::Boolean>().Value(); };
+  if (o.Has("threads") && o.Get("threads").IsNumber()) options.threads = std::max(0, o.Get("threads").As<Napi::Number>().Int32Value());
+  flag("channelBlocked", options.channelBlocked);
+  flag("fuseProducers", options.fuseProducers);
+  flag("halfStorage", options.halfStorage);
+  flag("wideTiles", options.wideTiles);
+  if (o.Has("bfloat16Products") && o.Get("bfloat16Products").IsString()) {
+    const std::string mode = o.Get("bfloat16Products").As<Napi::String>().Utf8Value();
+    options.bfloat16Products = mode == "on" ? EngineOptions::Toggle::kOn : mode == "off" ? EngineOptions::Toggle::kOff : EngineOptions::Toggle::kAuto;
+  }
+  if (o.Has("int8Kernel") && o.Get("int8Kernel").IsString()) {
+    const std::string cap = o.Get("int8Kernel").As<Napi::String>().Utf8Value();
+    options.int8Kernel = cap == "auto" ? "" : cap;
+  }
+  return options;
+}
 
 Napi::Function EngineWrap::define(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "Engine", {
@@ -73,7 +98,7 @@ Napi::Value EngineWrap::deserialize(const Napi::CallbackInfo& info) {
   const uint8_t* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   // Copied: the caller may reuse its buffer while the worker validates this one.
   std::vector<uint8_t> plan(bytes, bytes + array.ByteLength());
-  auto* worker = new DeserializeWorker(env, std::move(plan), *gEngineConstructor);
+  auto* worker = new DeserializeWorker(env, std::move(plan), engineOptions(env, info.Length() > 1 ? info[1] : env.Undefined()), *gEngineConstructor);
   Napi::Promise promise = worker->promise();
   worker->Queue();  // the worker deletes itself when done
   return promise;
@@ -221,7 +246,7 @@ class RefitWorker : public Napi::AsyncWorker {
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      slot_->replace(Engine::fromPlan(plan_.data(), plan_.size()));
+      slot_->replace(Engine::fromPlan(plan_.data(), plan_.size(), slot_->get()->options()));
     } catch (const std::exception& e) {
       SetError(workerError(e));
     }

@@ -7,7 +7,10 @@
 
 namespace netdef {
 
-// JS handle of an Engine: made by `deserialize(plan)`, which validates and compiles off the JS thread.
+// Engine options from a JS object (see engine_options.h), defaults for what it leaves out.
+EngineOptions engineOptions(Napi::Env env, Napi::Value value);
+
+// JS handle of an Engine: made by `deserialize(plan, options)`, which validates and compiles off the JS thread.
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function define(Napi::Env env);

@@ -60,6 +60,7 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
   const auto started = std::chrono::steady_clock::now();
   const int64_t elements = elementsOf(inputs);
   const std::shared_ptr<const Engine> engine = slot_->get();  // this execution's weights, whatever a refit does meanwhile
+  const OptionsScope scope(engine->options());
   const Graph& g = engine->graph();
   if (inputs.size() != g.inputs.size()) throw ExecutionError("expected " + std::to_string(g.inputs.size()) + " inputs, received " + std::to_string(inputs.size()));
   for (NamedBuffer& in : inputs) {

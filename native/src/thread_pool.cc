@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "engine_options.h"
+
 namespace netdef {
 
 namespace {
@@ -43,20 +45,31 @@ class ThreadPool {
   }
 
   int64_t threads() const { return static_cast<int64_t>(workers_.size()) + 1; }
+  int64_t takeMostParticipants() { return maxParticipants_.exchange(0); }
+  // The threads a loop of the calling thread's engine runs on: the pool, capped by the engine's options.
+  int64_t threadsFor(const EngineOptions& options) const {
+    return options.threads > 0 ? std::min<int64_t>(threads(), options.threads) : threads();
+  }
 
   void run(int64_t count, const std::function<void(int64_t)>& body) {
+    const EngineOptions& options = currentOptions();
+    const int64_t n = threadsFor(options);
     std::unique_lock<std::mutex> own(busy_, std::try_to_lock);
-    if (!own.owns_lock() || workers_.empty() || count < 2) {
+    if (!own.owns_lock() || n < 2 || count < 2) {
+      recordParticipants(1);
       for (int64_t i = 0; i < count; i++) body(i);
       return;
     }
     body_ = &body;
     count_ = count;
-    for (int64_t t = 0; t < threads(); t++) {
-      shares_[t].next.store(count * t / threads(), std::memory_order_relaxed);
-      shares_[t].end = count * (t + 1) / threads();
+    loopThreads_ = n;
+    loopOptions_ = &options;
+    for (int64_t t = 0; t < n; t++) {
+      shares_[t].next.store(count * t / n, std::memory_order_relaxed);
+      shares_[t].end = count * (t + 1) / n;
     }
     error_ = nullptr;
+    participants_.store(0, std::memory_order_relaxed);
     members_.store(0, std::memory_order_release);  // open to workers; publishes the fields above to those who join
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -72,10 +85,14 @@ class ThreadPool {
       if (spins < 4096) pause(); else std::this_thread::yield();
     }
     body_ = nullptr;
+    recordParticipants(participants_.load(std::memory_order_relaxed));
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
+  void recordParticipants(int64_t took) {
+    for (int64_t most = maxParticipants_.load(); took > most && !maxParticipants_.compare_exchange_weak(most, took);) {}
+  }
   static void pause() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
@@ -88,7 +105,7 @@ class ThreadPool {
   // items out in one sequence, mobilenet_v2 at batch 1 10–19 % faster, resnet18 6 % (batch 1 and 8), yolo_block
   // 5 %, LeNet and mobilenet_v2 at batch 8 level.
   int64_t claim() {
-    const int64_t n = threads();
+    const int64_t n = loopThreads_;
     for (int64_t k = 0; k < n; k++) {
       Share& share = shares_[(tThreadIndex + k) % n];
       if (share.next.load(std::memory_order_relaxed) >= share.end) continue;
@@ -98,14 +115,17 @@ class ThreadPool {
     return count_;
   }
   void work() {
+    if (tThreadIndex >= loopThreads_) return;  // beyond the engine's thread cap: this loop is not for it
+    const OptionsScope scope(*loopOptions_);  // the caller's engine options, for the kernels' choices inside the body
     tInsideLoop = true;
-    for (int64_t i; (i = claim()) < count_;) {
+    for (int64_t i, taken = 0; (i = claim()) < count_; taken++) {
+      if (taken == 0) participants_.fetch_add(1, std::memory_order_relaxed);
       try {
         (*body_)(i);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!error_) error_ = std::current_exception();
-        for (int64_t t = 0; t < threads(); t++) shares_[t].next = count_;  // stop handing out work
+        for (int64_t t = 0; t < loopThreads_; t++) shares_[t].next = count_;  // stop handing out work
       }
     }
     tInsideLoop = false;
@@ -155,6 +175,10 @@ class ThreadPool {
   };
   std::unique_ptr<Share[]> shares_;
   int64_t count_ = 0;
+  int64_t loopThreads_ = 1;                     // the threads the loop in progress runs on (the first shares)
+  std::atomic<int64_t> participants_{0};        // threads that took an item of the loop in progress
+  std::atomic<int64_t> maxParticipants_{0};     // the most threads that took items of one loop, since last asked
+  const EngineOptions* loopOptions_ = nullptr;  // the caller's engine options
   // The workers inside the loop in progress, and kClosed once the caller has taken the last item.
   static constexpr uint64_t kClosed = uint64_t{1} << 63;
   std::atomic<uint64_t> members_{kClosed};
@@ -170,7 +194,9 @@ ThreadPool& pool() {
 
 }  // namespace
 
-int64_t poolThreads() { return pool().threads(); }
+int64_t poolThreads() { return pool().threadsFor(currentOptions()); }
+
+int64_t takeMostLoopThreads() { return pool().takeMostParticipants(); }
 
 bool insideParallelLoop() { return tInsideLoop; }
 

@@ -15,8 +15,12 @@ void parallelFor(int64_t count, const std::function<void(int64_t)>& body, bool p
 // Whether the calling thread is running an item of a parallel loop, so that a loop it starts runs on it alone.
 bool insideParallelLoop();
 
-// The threads a parallel loop runs on (the pool's workers and the caller).
+// The threads a parallel loop of the calling thread's engine runs on (the pool's workers and the caller, capped by the
+// engine's options).
 int64_t poolThreads();
+
+// The most threads that took items of one parallel loop since the last call (a test's view of the thread cap).
+int64_t takeMostLoopThreads();
 
 // How many parts to split `count` items into, each of at most about `perPart`: a multiple of the pool's threads
 // (where there are items enough), so that no thread is left alone with a last part while the others wait. With

@@ -317,14 +317,12 @@ __attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const flo
 
 }  // namespace
 
-// Whether the float32 GEMM runs wideMicroKernel: on CPUs with AVX-512, unless NETDEF_WIDE_TILES=0 (read once, at the
-// first GEMM: tests compare the two in a child process).
+// Whether the float32 GEMM runs wideMicroKernel: on CPUs with AVX-512, unless the engine's options say wideTiles false
+// (the same bits: tests compare the two).
 bool wideTiles() {
 #if defined(__x86_64__)
-  static const char* flag = std::getenv("NETDEF_WIDE_TILES");
-  static const bool wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-                           && !(flag && std::string(flag) == "0");
-  return wide;
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+  return cpu && currentOptions().wideTiles;
 #else
   return false;
 #endif
@@ -636,10 +634,10 @@ bool bf16ProductsFaster() {
 bool bf16DotSupported() {
 #if defined(__x86_64__)
   static const bool cpu = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-  // Read as each kernel is made, so that tests can compare both: 0 off, 1 on wherever the CPU has the instruction.
-  const char* flag = std::getenv("NETDEF_BF16_DOT");
-  if (!cpu || (flag && std::string(flag) == "0")) return false;
-  if (flag && std::string(flag) == "1") return true;
+  // The engine's options, read as each kernel is made: off, on wherever the CPU has the instruction, or where faster.
+  const EngineOptions::Toggle mode = currentOptions().bfloat16Products;
+  if (!cpu || mode == EngineOptions::Toggle::kOff) return false;
+  if (mode == EngineOptions::Toggle::kOn) return true;
   static const bool faster = bf16ProductsFaster();
   return faster;
 #else

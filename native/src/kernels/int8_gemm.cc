@@ -143,11 +143,9 @@ struct Implementation {
   WideKernel wideNonNegative = nullptr, wideNegative = nullptr;  // where the CPU has them
 };
 
-// The best implementation the CPU has, lowered by NETDEF_INT8_KERNEL (avxvnni, avx2 or scalar: how each is checked
-// against the portable one on a CPU that has the better ones).
-Implementation chooseImplementation() {
-  const char* cap = std::getenv("NETDEF_INT8_KERNEL");
-  const std::string limit = cap ? cap : "";
+// The best implementation the CPU has, lowered by a cap (avxvnni, avx2 or scalar: how each is checked against the
+// portable one on a CPU that has the better ones).
+Implementation chooseImplementation(const std::string& limit) {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (limit.empty() && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw"))
@@ -158,9 +156,12 @@ Implementation chooseImplementation() {
   return {"scalar", microScalar, microScalar};
 }
 
+// The implementation under the calling thread's engine options (int8Kernel).
 const Implementation& implementation() {
-  static const Implementation chosen = chooseImplementation();
-  return chosen;
+  static const Implementation best = chooseImplementation(""), vnni = chooseImplementation("avxvnni"), avx2 = chooseImplementation("avx2"),
+                              scalar = chooseImplementation("scalar");
+  const std::string& cap = currentOptions().int8Kernel;
+  return cap == "scalar" ? scalar : cap == "avx2" ? avx2 : cap == "avxvnni" ? vnni : best;
 }
 
 // One tile of C from its int32 sums: scale, bias, residual, then ReLU/clip as it is stored or any other activation

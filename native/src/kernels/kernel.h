@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine_options.h"
 #include "graph.h"
 
 namespace netdef {
