@@ -6,7 +6,16 @@ export { NetworkError, type NetworkIssue } from "./dsl/errors.js";
 export { DATA_TYPES, type DataType } from "./dsl/dtype.js";
 export type { NetworkIR, LayerIR, TensorIR, OutputIR, WeightBindingIR } from "./dsl/ir.js";
 export type { NetworkSummary, SummaryRow } from "./dsl/summary.js";
-export * from "./layers/index.js";
+// Layer definitions and their constant lists are in "netdef/layers"; here only the parameter types a user writes.
+export type {
+  ActivationParams, ActivationType, BatchNormParams, CastParams, ConcatenationParams, ConstantParams,
+  ConvolutionParams, CoordinateTransformation, DeconvolutionParams, DequantizeParams, ElementWiseOp, FullyConnectedParams,
+  GatherParams, LRNParams, MatrixMultiplyParams, MatrixOperation, NearestRounding, NormalizationParams,
+  NormalizationType, PaddingMode, PaddingParams, ParametricReLUParams, PoolingParams, PoolingType,
+  QuantizeParams, ReduceOp, ReduceParams, ResizeMode, ResizeParams, ScaleMode,
+  ScaleParams, ShuffleParams, SliceParams, SoftMaxParams, TopKParams, UnaryOp,
+  WindowParams,
+} from "./layers/index.js";
 export { WeightStore } from "./weights/store.js";
 export type { WeightSource } from "./weights/source.js";
 export { toFloat32, type WeightTensor, type WeightDType, type WeightArray } from "./weights/tensor.js";
@@ -18,13 +27,12 @@ export { WeightFileError } from "./weights/errors.js";
 export { bindingReport, type BindingReport } from "./dsl/binding-report.js";
 export { buildEngine, type BuildableNetwork } from "./api/build.js";
 export { refit } from "./api/refit.js";
-export { Engine, ExecutionContext, int8KernelName, gemmTileName, type InputValue, type OutputValue, type ExecuteOptions, type EngineInspection, type InspectedLayer } from "./runtime/engine.js";
+export { Engine, ExecutionContext, type InputValue, type OutputValue, type ExecuteOptions, type EngineInspection, type InspectedLayer } from "./runtime/engine.js";
 export type { IOTensor, PlanHeader, ShapeRange, TacticChoice } from "./plan/header.js";
 export type { ActivationMemory } from "./plan/memory.js";
 export type { TuningLevel } from "./builder/autotune.js";
 export { PlanError, ExecutionError, DisposedError, LoweringError } from "./native/addon.js";
 export type { EngineOptions } from "./native/engine-options.js";
-export { recordTensorRTLowering, type LoweringCall } from "./tensorrt/recording.js";
 export { TensorRTUnavailableError, type TensorRTTarget } from "./native/tensorrt.js";
 export { BuildError, BuildCancelledError, RefitError } from "./builder/errors.js";
 export type { BuildOptions, BuildProgress, OptimizationProfile } from "./builder/build.js";

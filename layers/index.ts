@@ -1,4 +1,4 @@
-/** Every layer kind, by the name the IR records. */
+/** Every layer kind, by the name the IR records (the package's "netdef/layers" entry is public.ts). */
 export { activation, ACTIVATION_DEFAULTS, ACTIVATION_TYPES, type ActivationParams, type ActivationType } from "./activation.js";
 export { batchNorm, type BatchNormParams } from "./batch-norm.js";
 export { cast, type CastParams } from "./cast.js";

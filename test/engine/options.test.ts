@@ -2,7 +2,8 @@
 // variables only their defaults. Each option is checked by what it changes and by the outputs it must not change.
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
-import { buildEngine, Engine, gemmTileName, int8KernelName, Network, OptionError, reducedFloat } from "netdef";
+import { buildEngine, Engine, Network, OptionError, reducedFloat } from "netdef";
+import { gemmTileName, int8KernelName } from "netdef/diagnostics";
 import { addon } from "../../native/addon.js";
 import { onInt8Grid } from "../fixtures.js";
 

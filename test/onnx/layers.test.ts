@@ -4,7 +4,8 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, exportOnnx, Network, OnnxExportError, roundToBfloat16, roundToFloat16, UNARY_OPS, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
+import { exportOnnx, Network, OnnxExportError, roundToBfloat16, roundToFloat16, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
+import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, UNARY_OPS } from "netdef/layers";
 import { onInt8Grid } from "../fixtures.js";
 import { agreement, runBoth, type OracleCase } from "./oracle.js";
 import { img, tacticCases } from "./tactic-cases.js";
@@ -179,7 +180,8 @@ describe("every convolution tactic vs onnxruntime", () => {
 describe("the GEMM's register tiles", () => {
   it("12x16 and 6x16 give the same bits", async () => {
     const script = `
-      const { buildEngine, gemmTileName, Network, reducedFloat } = await import("netdef");
+      const { buildEngine, Network, reducedFloat } = await import("netdef");
+      const { gemmTileName } = await import("netdef/diagnostics");
       const { runBoth } = await import(${JSON.stringify(new URL("./oracle.ts", import.meta.url).pathname)});
       const { tacticCases } = await import(${JSON.stringify(new URL("./tactic-cases.ts", import.meta.url).pathname)});
       const outputs = [];

@@ -117,7 +117,8 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
   it("the CPU's INT8 kernels (VNNI, AVX2) and the portable one give the same bits", async () => {
     // Child processes, each with its kernel choice fixed at start-up: prints the kernel's name and the outputs.
     const script = `
-      const { buildEngine, Network, int8KernelName } = await import("netdef");
+      const { buildEngine, Network } = await import("netdef");
+      const { int8KernelName } = await import("netdef/diagnostics");
       const { onInt8Grid } = await import(${JSON.stringify(new URL("../fixtures.ts", import.meta.url).pathname)});
       const wave = (n, k = 1.3) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
       const net = new Network("t");

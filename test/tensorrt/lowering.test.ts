@@ -2,7 +2,8 @@
 // template instantiated over a recorder). `npm run check:tensorrt` compiles the same template against TensorRT's
 // real headers.
 import { describe, expect, it } from "vitest";
-import { LoweringError, Network, recordTensorRTLowering, type Tensor } from "netdef";
+import { LoweringError, Network, type Tensor } from "netdef";
+import { recordTensorRTLowering } from "netdef/diagnostics";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
