@@ -6,16 +6,8 @@ export { NetworkError, type NetworkIssue } from "./dsl/errors.js";
 export { DATA_TYPES, type DataType } from "./dsl/dtype.js";
 export type { NetworkIR, LayerIR, TensorIR, OutputIR, WeightBindingIR } from "./dsl/ir.js";
 export type { NetworkSummary, SummaryRow } from "./dsl/summary.js";
-// Layer definitions and their constant lists are in "netdef/layers"; here only the parameter types a user writes.
-export type {
-  ActivationParams, ActivationType, BatchNormParams, CastParams, ConcatenationParams, ConstantParams,
-  ConvolutionParams, CoordinateTransformation, DeconvolutionParams, DequantizeParams, ElementWiseOp, FullyConnectedParams,
-  GatherParams, LRNParams, MatrixMultiplyParams, MatrixOperation, NearestRounding, NormalizationParams,
-  NormalizationType, PaddingMode, PaddingParams, ParametricReLUParams, PoolingParams, PoolingType,
-  QuantizeParams, ReduceOp, ReduceParams, ResizeMode, ResizeParams, ScaleMode,
-  ScaleParams, ShuffleParams, SliceParams, SoftMaxParams, TopKParams, UnaryOp,
-  WindowParams,
-} from "./layers/index.js";
+// Layer definitions and their lists of allowed values are in "netdef/layers"; here only the parameter types.
+export type * from "./layers/param-types.js";
 export { WeightStore } from "./weights/store.js";
 export type { WeightSource } from "./weights/source.js";
 export { toFloat32, type WeightTensor, type WeightDType, type WeightArray } from "./weights/tensor.js";

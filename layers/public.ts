@@ -8,12 +8,4 @@ export { ELEMENT_WISE_OPS } from "./element-wise.js";
 export { LAYERS, LAYER_KINDS, type LayerKind, type LayerParams, type ResolvedParams } from "./kinds.js";
 export { UNARY_OPS } from "./unary.js";
 export { PADDING_MODES } from "./window.js";
-export type {
-  ActivationParams, ActivationType, BatchNormParams, CastParams, ConcatenationParams, ConstantParams,
-  ConvolutionParams, CoordinateTransformation, DeconvolutionParams, DequantizeParams, ElementWiseOp, FullyConnectedParams,
-  GatherParams, LRNParams, MatrixMultiplyParams, MatrixOperation, NearestRounding, NormalizationParams,
-  NormalizationType, PaddingMode, PaddingParams, ParametricReLUParams, PoolingParams, PoolingType,
-  QuantizeParams, ReduceOp, ReduceParams, ResizeMode, ResizeParams, ScaleMode,
-  ScaleParams, ShuffleParams, SliceParams, SoftMaxParams, TopKParams, UnaryOp,
-  WindowParams,
-} from "./index.js";
+export type * from "./param-types.js";

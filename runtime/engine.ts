@@ -22,7 +22,7 @@ export interface EngineInspection {
   fusedGroups: InspectedLayer[];
   /** Activation memory at the profiles' opt shapes, each tensor in its storage: naive sum against the live-set peak. */
   memory: ActivationMemory;
-  /** The optimisation passes the builder ran, in order. */
+  /** The optimisation passes the builder ran, in order, by their stable ids (`fold-affine`, `fuse-activation`, …). */
   passes: string[];
   /** Auto-tuned layers: the tactic chosen and each candidate's time (empty when built with tuning "off"). */
   tactics: TacticChoice[];

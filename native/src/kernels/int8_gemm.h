@@ -52,7 +52,7 @@ void igemm(const Int8Matrix& a, int64_t N, const PackB8& packB, bool negativeB, 
 NETDEF_WIDE void transposeWords(const int8_t* const* sources, int64_t offset, int8_t* rows, int64_t rowStride);
 #endif
 
-// The implementation this CPU runs: "avx512vnni", "avxvnni", "avx2" or "scalar". NETDEF_INT8_KERNEL=avx2 or scalar
+// The implementation this CPU runs: "avx512vnni", "avxvnni", "avx2" or "scalar"; the engine's options' int8Kernel
 // caps it (to compare implementations, which must agree bit for bit).
 const char* int8KernelName();
 

@@ -304,7 +304,8 @@ inline GemmEpilogue convolutionEpilogue(const ImageIO& image, int64_t offset, co
 void sgemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate,
                   int64_t kBlock = 256, const float* prepackedA = nullptr, const GemmEpilogue* epilogue = nullptr, const float* rowMajorB = nullptr, int64_t ldb = 0);
 
-// Whether the float32 GEMM runs its tile of 16-float vectors (CPUs with AVX-512, unless NETDEF_WIDE_TILES=0 at start).
+// Whether the float32 GEMM runs its tile of 16-float vectors (CPUs with AVX-512, unless the engine's options say
+// wideTiles false).
 bool wideTiles();
 
 // C[0:M, 0:nr] = A · B, nr ≤ 16, A prepacked (prepackA), B's row k the nr floats at b plus taps[k]
@@ -321,8 +322,9 @@ std::vector<float> prepackA(int64_t M, int64_t K, const float* A, int64_t lda);
 // bfloat16 products at twice float32's rate, on CPUs with AVX-512 BF16 (VDPBF16PS: each 32-bit lane of A and B
 // holds a pair of bfloat16 values, of two consecutive k, and both products are added to the lane's float32 sum;
 // each product is exact in float32, so only the order of the additions differs from float32 arithmetic on the same
-// values). Only where that is faster than float32 FMAs on this CPU (timed once); NETDEF_BF16_DOT=0 turns it off
-// (the float32 kernels then compute the same values), =1 on wherever the CPU has the instruction.
+// values). Only where that is faster than float32 FMAs on this CPU (timed once); the engine's options'
+// bfloat16Products "off" turns it off (the float32 kernels then compute the same values), "on" on wherever the CPU
+// has the instruction.
 bool bf16DotSupported();
 // A[M,K] (bfloat16 values held as floats) in panels of 6 rows of ⌈K/2⌉ pairs, as prepackA's layout with K halved.
 std::vector<float> prepackPairsA(int64_t M, int64_t K, const float* A, int64_t lda);
