@@ -1,0 +1,62 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/kernel.h"
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+class Concatenation : public Kernel {
+  static constexpr int64_t kPiece = 16384;
+
+ public:
+  explicit Concatenation(const OpDesc& op) : Kernel(op), axis_(op.params.integer(op.name, "axis")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Shape out = in.at(0);
+    if (axis_ < 0 || axis_ >= static_cast<int64_t>(out.size())) fail("axis out of range");
+    for (size_t t = 1; t < in.size(); t++) {
+      if (in[t].size() != out.size()) fail("input " + std::to_string(t) + " " + formatShape(in[t]) + " has another rank");
+      for (size_t d = 0; d < out.size(); d++) {
+        if (static_cast<int64_t>(d) == axis_) continue;
+        if (in[t][d] != out[d]) fail("input " + std::to_string(t) + " " + formatShape(in[t]) + " differs from input 0 " + formatShape(in[0]) + " off the axis");
+      }
+      out[axis_] += in[t][axis_];
+    }
+    return {out};
+  }
+  // Copies values: 16-bit storage in and out, each input converted where its storage differs from the output's.
+  bool takes16BitStorage() const override { return true; }
+  bool keeps16BitValues() const override { return true; }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& os = out[0]->shape;
+    int64_t outer, extent, inner;
+    around(os, axis_, outer, extent, inner);
+    const int64_t outRow = extent * inner;
+    // The copies (each input's rows), cut into pieces of at most kPiece values shared out among the cores.
+    struct Piece { const Buffer* from; int64_t at, toAt, count; };
+    static thread_local std::vector<Piece> pieces;
+    pieces.clear();
+    int64_t offset = 0;
+    for (const Buffer* b : in) {
+      const int64_t row = b->shape[axis_] * inner;
+      for (int64_t o = 0; o < outer; o++)
+        for (int64_t done = 0; done < row; done += kPiece) pieces.push_back({b, o * row + done, o * outRow + offset + done, std::min(kPiece, row - done)});
+      offset += row;
+    }
+    const Piece* list = pieces.data();  // the caller's: workers see it through `list`
+    parallelItems(static_cast<int64_t>(pieces.size()), kPiece / 4, [&](int64_t i) { copyValues(*list[i].from, list[i].at, *out[0], list[i].toAt, list[i].count); },
+                  outer * outRow > 2 * kPiece);
+  }
+
+ private:
+  int64_t axis_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeConcatenation(const OpDesc& op) { return std::make_unique<Concatenation>(op); }
+
+}  // namespace netdef

@@ -1,0 +1,134 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "kernels/kernel.h"
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+class Reduce : public Kernel {
+ public:
+  explicit Reduce(const OpDesc& op)
+      : Kernel(op), axes_(op.params.integers(op.name, "axes")), keepDims_(op.params.number(op.name, "keepDims") != 0) {
+    const std::string name = op.params.string(op.name, "op");
+    if (name == "sum") op_ = Op::kSum;
+    else if (name == "avg") op_ = Op::kAvg;
+    else if (name == "prod") op_ = Op::kProd;
+    else if (name == "max") op_ = Op::kMax;
+    else if (name == "min") op_ = Op::kMin;
+    else bad("reduce op '" + name + "'");
+    std::sort(axes_.begin(), axes_.end());
+    if (std::adjacent_find(axes_.begin(), axes_.end()) != axes_.end() || axes_.empty()) bad("axes must be distinct and not empty");
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const Shape& s = in.at(0);
+    for (auto a : axes_) if (a < 0 || a >= static_cast<int64_t>(s.size())) fail("axis " + std::to_string(a) + " out of range for " + formatShape(s));
+    Shape out;
+    for (size_t d = 0; d < s.size(); d++) {
+      if (!reduced(d)) out.push_back(s[d]);
+      else if (keepDims_) out.push_back(1);
+    }
+    return {out};
+  }
+  // Reads 16-bit storage (widening the input once); its outputs are float32.
+  bool takes16BitStorage() const override { return true; }
+  // Global pooling over the two spatial axes reads a channel-blocked input (the engine blocks only 4-d tensors).
+  bool readsBlocked(size_t) const override { return axes_ == std::vector<int64_t>{2, 3}; }
+
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape& s = in[0]->shape;
+    static thread_local Floats widened;
+    const float* x = floatValues(*in[0], widened);
+    if (in[0]->layout == Layout::kBlocked8) {  // [N, C/8, H·W, 8]: each output a walk 8 values apart
+      const int64_t blocks = s[0] * s[1] / 8, pixels = s[2] * s[3];
+      float* y = out[0]->data.data();
+      parallelItems(blocks, 8 * pixels, [&](int64_t b) {
+        const float* xb = x + b * 8 * pixels;
+        if (op_ == Op::kSum || op_ == Op::kAvg) {  // the 8 lanes' double sums side by side
+          double sums[8] = {};
+          for (int64_t p = 0; p < pixels; p++)
+            for (int lane = 0; lane < 8; lane++) sums[lane] += xb[p * 8 + lane];
+          for (int lane = 0; lane < 8; lane++) y[b * 8 + lane] = finish(sums[lane], pixels);
+          return;
+        }
+        for (int64_t lane = 0; lane < 8; lane++) y[b * 8 + lane] = finish(walk(xb + lane, pixels, 8), pixels);
+      }, volume(s) > (1 << 15));
+      return;
+    }
+    float* y = out[0]->data.data();
+    const int64_t outCount = static_cast<int64_t>(out[0]->data.size());
+    const int64_t count = outCount ? volume(s) / outCount : 0;
+    // Reduced axes in one run (global pooling's [2, 3], a single axis): outer × extent × inner, each output a
+    // strided walk. Otherwise each input element finds its output by index arithmetic.
+    if (axes_.back() - axes_.front() + 1 == static_cast<int64_t>(axes_.size())) {
+      int64_t outer = 1, inner = 1;
+      for (int64_t d = 0; d < axes_.front(); d++) outer *= s[d];
+      for (size_t d = axes_.back() + 1; d < s.size(); d++) inner *= s[d];
+      parallelItems(outer, count * inner, [&](int64_t o) {
+        for (int64_t i = 0; i < inner; i++) {
+          const float* xi = x + o * count * inner + i;
+          y[o * inner + i] = finish(inner == 1 && (op_ == Op::kSum || op_ == Op::kAvg) ? sumOf(xi, count) : walk(xi, count, inner), count);
+        }
+      }, volume(s) > (1 << 15));
+      return;
+    }
+    const size_t rank = s.size();
+    Shape kept(rank);
+    for (size_t d = 0; d < rank; d++) kept[d] = reduced(d) ? 1 : s[d];
+    const auto keptStrides = stridesOf(kept);
+    std::vector<double> acc(outCount, initial());
+    std::vector<int64_t> idx(rank, 0);
+    for (int64_t k = 0, total = volume(s); k < total; k++) {
+      const float v = x[k];
+      int64_t o = 0;
+      for (size_t d = 0; d < rank; d++) if (kept[d] != 1) o += idx[d] * keptStrides[d];
+      acc[o] = combine(acc[o], v);
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < s[d]) break; idx[d] = 0; }
+    }
+    for (int64_t o = 0; o < outCount; o++) y[o] = finish(acc[o], count);
+  }
+
+ private:
+  enum class Op { kSum, kAvg, kProd, kMax, kMin };
+  bool reduced(size_t d) const { return std::binary_search(axes_.begin(), axes_.end(), static_cast<int64_t>(d)); }
+  double initial() const { return op_ == Op::kProd ? 1.0 : op_ == Op::kMax ? -INFINITY : op_ == Op::kMin ? INFINITY : 0.0; }
+  // Sums accumulate in double: a float running sum over a large axis loses the small terms.
+  double combine(double a, float v) const {
+    switch (op_) {
+      case Op::kSum: case Op::kAvg: return a + v;
+      case Op::kProd: return a * v;
+      case Op::kMax: return (v > a || std::isnan(v)) ? v : a;
+      case Op::kMin: return (v < a || std::isnan(v)) ? v : a;
+    }
+    return a;
+  }
+  // The combination of `count` values `stride` apart.
+  double walk(const float* x, int64_t count, int64_t stride) const {
+    double a = initial();
+    for (int64_t e = 0; e < count; e++) a = combine(a, x[e * stride]);
+    return a;
+  }
+  // The sum of a contiguous run in four interleaved double sums: four additions in flight instead of one chain.
+  static double sumOf(const float* x, int64_t count) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int64_t e = 0;
+    for (; e + 4 <= count; e += 4) { a0 += x[e]; a1 += x[e + 1]; a2 += x[e + 2]; a3 += x[e + 3]; }
+    for (; e < count; e++) a0 += x[e];
+    return (a0 + a1) + (a2 + a3);
+  }
+  float finish(double a, int64_t count) const { return static_cast<float>(op_ == Op::kAvg ? a / static_cast<double>(count) : a); }
+
+  Op op_ = Op::kSum;
+  std::vector<int64_t> axes_;
+  bool keepDims_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeReduce(const OpDesc& op) { return std::make_unique<Reduce>(op); }
+
+}  // namespace netdef

@@ -1,0 +1,109 @@
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/kernel.h"
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+// y = x permuted: output dim i is input dim perm[i].
+void permute(const float* x, const Shape& in, const std::vector<int64_t>& perm, float* y) {
+  const size_t rank = in.size();
+  Shape out(rank);
+  for (size_t i = 0; i < rank; i++) out[i] = in[perm[i]];
+  auto inStrides = stridesOf(in);
+  std::vector<int64_t> st(rank);
+  for (size_t i = 0; i < rank; i++) st[i] = inStrides[perm[i]];
+  const int64_t total = volume(out);
+  std::vector<int64_t> idx(rank, 0);
+  int64_t off = 0;
+  for (int64_t e = 0; e < total; e++) {
+    y[e] = x[off];
+    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) {
+      off += st[d];
+      if (++idx[d] < out[d]) break;
+      off -= st[d] * out[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+bool isIdentity(const std::vector<int64_t>& perm) {
+  for (size_t i = 0; i < perm.size(); i++) if (perm[i] != static_cast<int64_t>(i)) return false;
+  return true;
+}
+
+class Shuffle : public Kernel {
+ public:
+  explicit Shuffle(const OpDesc& op)
+      : Kernel(op), first_(op.params.integers(op.name, "firstTranspose")), second_(op.params.integers(op.name, "secondTranspose")),
+        hasReshape_(op.params.has("reshape")) {
+    if (hasReshape_) reshape_ = op.params.integers(op.name, "reshape");
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Shape s = transposed(in.at(0), first_, "firstTranspose");
+    if (hasReshape_) {
+      Shape r;
+      int64_t known = 1, inferred = -1;
+      for (size_t i = 0; i < reshape_.size(); i++) {
+        int64_t d = reshape_[i];
+        if (d == 0) {
+          if (i >= s.size()) fail("reshape copies dimension " + std::to_string(i) + " of " + formatShape(s));
+          d = s[i];
+        }
+        if (d == -1) inferred = static_cast<int64_t>(i);
+        else known *= d;
+        r.push_back(d);
+      }
+      const int64_t total = volume(s);
+      if (inferred >= 0) {
+        if (known == 0 || total % known) fail("cannot reshape " + formatShape(s) + " to " + formatShape(reshape_));
+        r[inferred] = total / known;
+      } else if (known != total) {
+        fail("cannot reshape " + formatShape(s) + " (" + std::to_string(total) + " elements) to " + formatShape(r));
+      }
+      s = r;
+    }
+    return {transposed(s, second_, "secondTranspose")};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    // The reshape between the transposes moves no data in row-major order.
+    const Shape& x = in[0]->shape;
+    std::vector<float> tmp;
+    const float* src = in[0]->data.data();
+    if (!isIdentity(first_)) {
+      tmp.resize(in[0]->data.size());
+      permute(src, x, first_, tmp.data());
+      src = tmp.data();
+    }
+    if (isIdentity(second_)) {
+      std::copy(src, src + out[0]->data.size(), out[0]->data.begin());
+      return;
+    }
+    Shape beforeSecond(second_.size());
+    for (size_t i = 0; i < second_.size(); i++) beforeSecond[second_[i]] = out[0]->shape[i];
+    permute(src, beforeSecond, second_, out[0]->data.data());
+  }
+
+ private:
+  Shape transposed(const Shape& s, const std::vector<int64_t>& perm, const char* which) const {
+    if (perm.size() != s.size()) fail(std::string(which) + " of " + std::to_string(perm.size()) + " axes for a rank-" + std::to_string(s.size()) + " tensor");
+    Shape r(s.size());
+    for (size_t i = 0; i < s.size(); i++) {
+      if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(s.size())) fail(std::string(which) + " is not a permutation");
+      r[i] = s[perm[i]];
+    }
+    return r;
+  }
+  std::vector<int64_t> first_, second_, reshape_;
+  bool hasReshape_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeShuffle(const OpDesc& op) { return std::make_unique<Shuffle>(op); }
+
+}  // namespace netdef

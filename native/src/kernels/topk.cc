@@ -1,0 +1,54 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "kernels/kernel.h"
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+// Sorted top-k values and their indices; ties keep the lower index first (stable), as PyTorch on CPU.
+class TopK : public Kernel {
+ public:
+  explicit TopK(const OpDesc& op)
+      : Kernel(op), max_(op.params.string(op.name, "op") == "max"), k_(op.params.integer(op.name, "k")), axis_(op.params.integer(op.name, "axis")) {}
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Shape s = in.at(0);
+    if (axis_ < 0 || axis_ >= static_cast<int64_t>(s.size()) || k_ > s[axis_]) fail("k = " + std::to_string(k_) + " does not fit input " + formatShape(s));
+    s[axis_] = k_;
+    return {s, s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    int64_t outer, extent, inner;
+    around(in[0]->shape, axis_, outer, extent, inner);
+    std::vector<int64_t> order(extent);
+    for (int64_t t = 0; t < outer * inner; t++) {
+      const int64_t o = t / inner, i = t % inner;
+      const float* x = in[0]->data.data() + o * extent * inner + i;
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        const float va = x[a * inner], vb = x[b * inner];
+        if (std::isnan(va) || std::isnan(vb)) return std::isnan(va) && !std::isnan(vb) && max_;
+        return max_ ? va > vb : va < vb;
+      });
+      for (int64_t r = 0; r < k_; r++) {
+        const int64_t at = o * k_ * inner + r * inner + i;
+        out[0]->data[at] = x[order[r] * inner];
+        out[1]->data[at] = static_cast<float>(order[r]);
+      }
+    }
+  }
+
+ private:
+  bool max_;
+  int64_t k_, axis_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeTopK(const OpDesc& op) { return std::make_unique<TopK>(op); }
+
+}  // namespace netdef
