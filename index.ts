@@ -1,7 +1,7 @@
 /** netdef: write inference networks by hand in TypeScript, build them for the builtin engine or TensorRT. */
 export { Network, type NetworkOptions, type LayerHandle } from "./dsl/network.js";
 export { Tensor } from "./dsl/tensor.js";
-export { NetdefError, OptionError, type NetdefErrorCode } from "./core/errors.js";
+export { NetdefError, OptionError, type NetdefErrorCode } from "./weights/netdef-error.js";
 export { NetworkError, type NetworkIssue } from "./dsl/errors.js";
 export { DATA_TYPES, type DataType } from "./dsl/dtype.js";
 export type { NetworkIR, LayerIR, TensorIR, OutputIR, WeightBindingIR } from "./dsl/ir.js";
@@ -20,9 +20,8 @@ export { bindingReport, type BindingReport } from "./dsl/binding-report.js";
 export { buildEngine, type BuildableNetwork } from "./api/build.js";
 export { refit } from "./api/refit.js";
 export { Engine, ExecutionContext, type InputValue, type OutputValue, type ExecuteOptions, type EngineInspection, type InspectedLayer } from "./runtime/engine.js";
-export type { IOTensor, PlanHeader, ShapeRange, TacticChoice } from "./plan/header.js";
+export type { IOTensor, PlanConfig, PlanHeader, ShapeRange, TacticChoice, TuningLevel } from "./plan/header.js";
 export type { ActivationMemory } from "./plan/memory.js";
-export type { TuningLevel } from "./builder/autotune.js";
 export { PlanError, ExecutionError, DisposedError, LoweringError } from "./native/addon.js";
 export type { EngineOptions } from "./native/engine-options.js";
 export { TensorRTUnavailableError, type TensorRTTarget } from "./native/tensorrt.js";

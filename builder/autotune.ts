@@ -5,11 +5,9 @@ import { encodePlan } from "../plan/encode.js";
 import { BuildCancelledError, BuildError } from "./errors.js";
 import { representableIn } from "../precision/reduced-float.js";
 import { roundedType, type BuildGraph, type BuildOp } from "./graph.js";
-import type { TacticChoice } from "../plan/header.js";
+import type { TacticChoice, TuningLevel } from "../plan/header.js";
 import { CONVOLUTION_TACTICS, type ConvolutionTactic, type PlanParams } from "../plan/schema.js";
 
-/** How hard the builder searches for the fastest implementation of each heavy layer. */
-export type TuningLevel = "off" | "fast" | "thorough";
 
 export interface TuningOptions {
   level: TuningLevel;

@@ -1,4 +1,4 @@
-import { NetdefError } from "../core/errors.js";
+import { NetdefError } from "../weights/netdef-error.js";
 
 /** A network that cannot be built as asked: missing weights, a dynamic input without a profile, a bad option. */
 export class BuildError extends NetdefError {

@@ -47,8 +47,8 @@ export async function refitPlan(header: PlanHeader, weights: WeightSource, base:
   if (problems.length) throw new RefitError(problems);
   const merged: WeightSource = { get: (n) => weights.get(n) ?? base?.get(n), names: () => [...expected.keys()] };
   const graph = buildGraph(header.ir, merged);
-  const passes = (header.config.passes as string[] | undefined) ?? [];
-  await runPasses(graph, PASSES.filter((p) => passes.includes(p.id)), ((header.config.foldedConstants as string[] | undefined) ?? []).length > 0);
+  const passes: readonly string[] = header.config.passes;
+  await runPasses(graph, PASSES.filter((p) => passes.includes(p.id)), header.config.foldedConstants.length > 0);
   for (const layer of header.layers) {  // the implementations the build chose, tuned or by shape rules
     const op = graph.ops.find((o) => o.name === layer.name);
     if (op?.kind !== "convolution" && op?.kind !== "fullyConnected") continue;

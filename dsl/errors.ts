@@ -1,4 +1,4 @@
-import { NetdefError } from "../core/errors.js";
+import { NetdefError } from "../weights/netdef-error.js";
 
 /** One problem found in a network definition; `code` says which kind, the other fields say where and what. */
 export interface NetworkIssue {

@@ -6,7 +6,7 @@ import { nearestNames, nearestSuffix, type WeightSource } from "../weights/sourc
 import { WeightStore } from "../weights/store.js";
 import { elementCount, type WeightTensor } from "../weights/tensor.js";
 import { isDataType, type DataType } from "./dtype.js";
-import { captureCallSite } from "../core/call-site.js";
+import { captureCallSite } from "./call-site.js";
 import { NetworkError } from "./errors.js";
 import { deepFreeze, IR_VERSION, type LayerIR, type NetworkIR, type OutputIR, type TensorIR, type WeightBindingIR } from "./ir.js";
 import { formatShape } from "./shape.js";

@@ -2,7 +2,7 @@ import * as L from "../layers/index.js";
 import type { LayerDefinition } from "../layers/layer.js";
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import type { DataType } from "./dtype.js";
-import { captureCallSite } from "../core/call-site.js";
+import { captureCallSite } from "./call-site.js";
 
 /** How a Tensor hands a new layer to its network (internal; not exported from the package). */
 export interface LayerSink {

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
-import { NetdefError, type ErrorPlace } from "../core/errors.js";
-import { packageRoot } from "../core/package-root.js";
+import { NetdefError, type ErrorPlace } from "../weights/netdef-error.js";
+import { packageRoot } from "../dsl/package-root.js";
 
 /** The native surface, as `native/src/addon.cc` exports it. */
 export interface NativeIO {

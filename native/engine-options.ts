@@ -1,4 +1,4 @@
-import { OptionError } from "../core/errors.js";
+import { OptionError } from "../weights/netdef-error.js";
 
 /**
  * How an engine runs, chosen when it is loaded (`Engine.deserialize`, `Engine.load`, `buildEngine`'s `engine`).

@@ -1,4 +1,4 @@
-import { NetdefError } from "../core/errors.js";
+import { NetdefError } from "../weights/netdef-error.js";
 import { addon } from "./addon.js";
 
 /** The TensorRT version (major·10000 + minor·100 + patch) and GPU compute capability (major·10 + minor) a plan is for. */

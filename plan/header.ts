@@ -1,6 +1,7 @@
 import type { DataType } from "../dsl/dtype.js";
 import type { NetworkIR } from "../dsl/ir.js";
 import type { Liveness } from "./memory.js";
+import type { PassId } from "./schema.js";
 
 /** min/opt/max shapes of one dynamic input. */
 export interface ShapeRange {
@@ -19,6 +20,17 @@ export interface IOTensor {
   profiles?: ShapeRange[];
 }
 
+/** How hard the builder searches for the fastest implementation of each heavy layer. */
+export type TuningLevel = "off" | "fast" | "thorough";
+
+/** How the plan was built: the passes run (by id), the layers constant folding computed, the tuning and its choices. */
+export interface PlanConfig {
+  passes: PassId[];
+  foldedConstants: string[];
+  tuning: TuningLevel;
+  tactics: TacticChoice[];
+}
+
 /** What the plan's header records about how and for what it was built. */
 export interface PlanHeader {
   netdef: string;
@@ -26,7 +38,7 @@ export interface PlanHeader {
   backend: "builtin";
   requiredCpuFeatures: string[];
   builtOn: { cpuFeatures: string[]; platform: string };
-  config: Record<string, unknown>;
+  config: PlanConfig;
   inputs: IOTensor[];
   outputs: IOTensor[];
   weights: string[];

@@ -1,7 +1,7 @@
 import { ACTIVATION_TYPES, type ActivationType } from "../layers/activation.js";
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import { contentHash, LAYER_PARAMS, values, type Field, type ParamSchema } from "../layers/param-schema.js";
-import { packageVersion } from "../core/package-root.js";
+import { packageVersion } from "../dsl/package-root.js";
 import type { SoftMaxResolved } from "../layers/softmax.js";
 
 /** The float convolution tactics of the builtin engine (what BuildOptions.tactics and excludeTactics name). */

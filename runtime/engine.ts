@@ -4,6 +4,7 @@ import { resolveEngineOptions, type EngineOptions } from "../native/engine-optio
 import type { WeightSource } from "../weights/source.js";
 import { activationMemory, shapeAt, type ActivationMemory } from "../plan/memory.js";
 import type { IOTensor, PlanHeader, TacticChoice } from "../plan/header.js";
+import { PASS_IDS } from "../plan/schema.js";
 import { formatShape } from "../dsl/shape.js";
 import { addon, callSitesOf, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine, type NativeResult } from "../native/addon.js";
 
@@ -158,8 +159,8 @@ export class Engine {
       layers,
       fusedGroups: layers.filter((l) => l.fusedFrom.length > 1),
       memory: activationMemory(this.header.memory, (tensor) => (half.has(tensor) ? 2 : 4), this.#fusedAway),
-      passes: (this.header.config.passes as string[] | undefined) ?? [],
-      tactics: (this.header.config.tactics as TacticChoice[] | undefined) ?? [],
+      passes: [...this.header.config.passes],
+      tactics: [...this.header.config.tactics],
       halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },
       channelBlocked: { tensors: [...this.#channelBlocked.tensors], layers: [...this.#channelBlocked.layers] },
       bfloat16Products: [...this.#bfloat16Products],
@@ -234,7 +235,10 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
   if (typeof header !== "object" || header === null) bad("not an object");
   if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)
     || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || !Array.isArray(header.memory?.tensors)
-    || typeof header.config !== "object" || header.config === null || !Array.isArray(header.config.tactics ?? []) || !Array.isArray(header.config.passes ?? []) || !Array.isArray(header.config.foldedConstants ?? [])) bad("fields missing");
+    || typeof header.config !== "object" || header.config === null || !Array.isArray(header.config.tactics) || !isStringList(header.config.passes)
+    || !isStringList(header.config.foldedConstants)) bad("fields missing");
+  const unknown = header.config.passes.filter((id) => !(PASS_IDS as readonly string[]).includes(id));
+  if (unknown.length) bad(`passes ${unknown.join(", ")} are not this netdef's`);
   for (const side of ["inputs", "outputs"] as const) {
     const described = header[side];
     if (!Array.isArray(described) || described.length !== io[side].length) return bad(`${side} differ from the plan's body`);

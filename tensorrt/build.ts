@@ -4,7 +4,7 @@ import { BuildCancelledError } from "../builder/errors.js";
 import { buildGraph } from "../builder/graph.js";
 import type { NetworkIR } from "../dsl/ir.js";
 import { callSitesOf, typedNativeError } from "../native/addon.js";
-import { packageVersion } from "../core/package-root.js";
+import { packageVersion } from "../dsl/package-root.js";
 import { requireTensorRT } from "../native/tensorrt.js";
 import { encodePlan } from "../plan/encode.js";
 import { encodeTensorRTContainer, type TensorRTHeader } from "../plan/tensorrt-container.js";

@@ -1,4 +1,4 @@
-import { NetdefError } from "../core/errors.js";
+import { NetdefError } from "./netdef-error.js";
 
 /** A weight file that cannot be read as it claims to be: names the file, and the byte offset or tensor. */
 export class WeightFileError extends NetdefError {

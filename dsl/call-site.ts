@@ -7,7 +7,7 @@ import { packageRoot } from "./package-root.js";
  * the sources by source maps) are netdef's; the test of the floors checks this list against them.
  */
 export const LIBRARY_FOLDERS: readonly string[] = [
-  "core", "weights", "dsl", "layers", "native", "plan", "builder", "precision", "onnx", "tensorrt", "runtime", "api", "debug", "cli",
+  "weights", "dsl", "layers", "native", "plan", "builder", "precision", "onnx", "tensorrt", "runtime", "api", "debug", "cli",
 ];
 
 const internalPrefixes = [...LIBRARY_FOLDERS, "dist"].map((d) => path.join(packageRoot, d) + path.sep);

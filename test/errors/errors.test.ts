@@ -19,7 +19,7 @@ const caught = async (work: () => unknown): Promise<NetdefError> => {
 };
 // The call site of the line marked `// site: <name>` in this file.
 const source = readFileSync(new URL(import.meta.url), "utf8").split("\n");
-const here = (name: string) => `test/core/errors.test.ts:${source.findIndex((l) => l.endsWith(`// site: ${name}`)) + 1}:`;
+const here = (name: string) => `test/errors/errors.test.ts:${source.findIndex((l) => l.endsWith(`// site: ${name}`)) + 1}:`;
 
 describe("one error family", () => {
   it("every error class is a NetdefError with its own code", () => {
@@ -72,7 +72,7 @@ describe("one error family", () => {
     const error = await caught(() => engine.createExecutionContext().execute({ x: { data: new Float32Array(8), shape: [1, 2, 2, 2] } }));
     expect(error).toMatchObject({ code: "execution", layer: "c" });
     expect(error.callSite).toContain(here("execution"));
-    expect(error.message).toMatch(/^c \(convolution\): input \[1,2,2,2\] is smaller than the window \(test\/core\/errors\.test\.ts:\d+:\d+\)$/);
+    expect(error.message).toMatch(/^c \(convolution\): input \[1,2,2,2\] is smaller than the window \(test\/errors\/errors\.test\.ts:\d+:\d+\)$/);
     expect(error.message.endsWith(`(${error.callSite})`)).toBe(true);
   });
 });
