@@ -1,5 +1,5 @@
 import type { DataType } from "../dsl/dtype.js";
-import type { NetworkIR, TensorIR } from "../dsl/ir.js";
+import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
 import { formatShape } from "../dsl/shape.js";
 import type { Epilogue, PlanKind, PlanParams } from "../plan/schema.js";
 import { nearestSuffix, type WeightSource } from "../weights/source.js";
@@ -37,22 +37,21 @@ export interface BuildGraph {
   outputs: { name: string; tensor: string }[];
 }
 
-const at = (layer: { callSite?: string }) => (layer.callSite ? ` (${layer.callSite})` : "");
-
 /** The IR with every weight looked up and converted to float32; all missing or misshapen weights in one error. */
 export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
-  const problems: string[] = [];
+  const problems: { layer: LayerIR; text: string }[] = [];
   const ops = ir.layers.map((layer): BuildOp => {
+    const problem = (text: string) => problems.push({ layer, text: `${layer.name}: ${text}${layer.callSite ? ` (${layer.callSite})` : ""}` });
     const values: Record<string, Float32Array> = {};
     for (const [role, binding] of Object.entries(layer.weights)) {
       const found = weights.get(binding.name);
       if (!found) {
         const nearest = nearestSuffix(binding.name, weights.names(), "nearest: ");
-        problems.push(`${layer.name}: weight '${binding.name}' is missing${nearest && ` (${nearest})`}${at(layer)}`);
+        problem(`weight '${binding.name}' is missing${nearest && ` (${nearest})`}`);
         continue;
       }
       if (elementCount(found.shape) !== elementCount(binding.shape) || (!found.flat && formatShape(found.shape) !== formatShape(binding.shape))) {
-        problems.push(`${layer.name}: weight '${binding.name}' has shape ${formatShape(found.shape)}, expected ${formatShape(binding.shape)}${at(layer)}`);
+        problem(`weight '${binding.name}' has shape ${formatShape(found.shape)}, expected ${formatShape(binding.shape)}`);
         continue;
       }
       values[role] = toFloat32(found);
@@ -63,8 +62,9 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
       fusedFrom: [layer.name], ...(layer.callSite ? { callSite: layer.callSite } : {}) } as BuildOp;
   });
   if (problems.length) {
-    const first = ir.layers.find((l) => problems[0]!.startsWith(`${l.name}: `));
-    throw new BuildError(`cannot build "${ir.name}": ${problems.length} weight problem(s):\n  ${problems.join("\n  ")}`, problems.length === 1 && first ? { layer: first.name, callSite: first.callSite } : {});
+    const only = problems.length === 1 ? problems[0]!.layer : undefined;
+    throw new BuildError(`cannot build "${ir.name}": ${problems.length} weight problem(s):\n  ${problems.map((p) => p.text).join("\n  ")}`,
+      only ? { layer: only.name, callSite: only.callSite } : {});
   }
   const tensors = new Map<string, { dtype: DataType; shape: readonly number[] }>();
   for (const t of [...ir.inputs, ...ir.tensors]) tensors.set(t.name, { dtype: t.dtype, shape: t.shape });

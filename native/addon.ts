@@ -100,16 +100,17 @@ export class LoweringError extends NetdefError {
   readonly code = "lowering";
 }
 
+const NATIVE_ERRORS: Readonly<Record<string, new (message: string, place?: ErrorPlace) => NetdefError>> = {
+  ERR_PLAN: PlanError, ERR_EXECUTION: ExecutionError, ERR_DISPOSED: DisposedError, ERR_LOWERING: LoweringError,
+};
+
 /**
  * Native errors carry a `code`; this maps them to the typed errors above. A message that starts with a layer's name
  * (the kernels' and the lowering's "name (kind): …") gets that layer's call site from `callSites`.
  */
 export function typedNativeError(error: unknown, callSites: ReadonlyMap<string, string | undefined> = new Map()): Error {
   const { code, message } = error as { code?: string; message: string };
-  const types: Record<string, new (message: string, place?: ErrorPlace) => NetdefError> = {
-    ERR_PLAN: PlanError, ERR_EXECUTION: ExecutionError, ERR_DISPOSED: DisposedError, ERR_LOWERING: LoweringError,
-  };
-  const Type = code === undefined ? undefined : types[code];
+  const Type = code === undefined ? undefined : NATIVE_ERRORS[code];
   if (!Type) return error as Error;
   const layer = /^([^\s:()]+) \(\w+\): /.exec(message)?.[1];
   return new Type(message, layer !== undefined && callSites.has(layer) ? { layer, callSite: callSites.get(layer) } : {});

@@ -31,7 +31,6 @@ export function requireTensorRT(): NativeTensorRT {
   return native as unknown as NativeTensorRT;
 }
 
-
 /** The addon was built without TensorRT (the message says how to rebuild it with TensorRT). */
 export class TensorRTUnavailableError extends NetdefError {
   override readonly name = "TensorRTUnavailableError";
