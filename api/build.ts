@@ -2,7 +2,6 @@ import { buildPlan, type BuildOptions } from "../builder/build.js";
 import { BuildCancelledError, BuildError } from "../builder/errors.js";
 import type { NetworkIR } from "../dsl/ir.js";
 import { Engine } from "../runtime/engine.js";
-import { TensorRTEngine } from "../runtime/tensorrt-engine.js";
 import { buildTensorRTPlan, type TensorRTBuildOptions } from "../tensorrt/build.js";
 import type { WeightSource } from "../weights/source.js";
 
@@ -19,11 +18,11 @@ export interface BuildableNetwork {
  * const engine = await buildEngine(net, { profiles: [{ data: { min: [1, 1, 28, 28], opt: [8, 1, 28, 28], max: [256, 1, 28, 28] } }] });
  * ```
  */
-export function buildEngine(network: BuildableNetwork, options?: BuildOptions & { backend?: "builtin" }): Promise<Engine>;
+export function buildEngine(network: BuildableNetwork, options?: BuildOptions & { backend?: "builtin" }): Promise<Engine<"builtin">>;
 /** With TensorRT: the same network lowered into an INetworkDefinition, built, and run on the GPU. */
-export function buildEngine(network: BuildableNetwork, options: TensorRTBuildOptions & { backend: "tensorrt" }): Promise<TensorRTEngine>;
-export async function buildEngine(network: BuildableNetwork, options: (BuildOptions & { backend?: "builtin" }) | (TensorRTBuildOptions & { backend: "tensorrt" }) = {}): Promise<Engine | TensorRTEngine> {
-  if (options.backend === "tensorrt") return TensorRTEngine.deserialize(await buildTensorRTPlan(network, options));
+export function buildEngine(network: BuildableNetwork, options: TensorRTBuildOptions & { backend: "tensorrt" }): Promise<Engine<"tensorrt">>;
+export async function buildEngine(network: BuildableNetwork, options: (BuildOptions & { backend?: "builtin" }) | (TensorRTBuildOptions & { backend: "tensorrt" }) = {}): Promise<Engine> {
+  if (options.backend === "tensorrt") return Engine.deserialize(await buildTensorRTPlan(network, options));
   const { backend = "builtin", ...builtin } = options as BuildOptions & { backend?: string };
   if (backend !== "builtin") throw new BuildError(`unknown backend ${JSON.stringify(backend)}; use "builtin" or "tensorrt"`);
   let steps = 0;

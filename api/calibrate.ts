@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { Network } from "../dsl/network.js";
-import type { InputValue } from "../runtime/engine.js";
+import type { InputValue } from "../runtime/io.js";
 import type { CalibrationTable } from "../precision/quantize.js";
 import { buildEngine } from "./build.js";
 

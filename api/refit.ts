@@ -1,6 +1,6 @@
 import { refitPlan } from "../builder/refit.js";
-import { Engine } from "../runtime/engine.js";
-import type { TensorRTEngine } from "../runtime/tensorrt-engine.js";
+import type { Engine } from "../runtime/engine.js";
+import { TensorRTEngine } from "../runtime/tensorrt-engine-backend.js";
 import type { WeightSource } from "../weights/source.js";
 
 /**
@@ -13,8 +13,9 @@ import type { WeightSource } from "../weights/source.js";
  * await refit(engine, await loadWeights("finetuned.safetensors"));
  * ```
  */
-export async function refit(engine: Engine | TensorRTEngine, weights: WeightSource): Promise<void> {
-  if (!(engine instanceof Engine)) return engine.refit(weights);
-  const refitted = await refitPlan(engine.header, weights, engine.boundWeights);
-  await engine.replacePlan(refitted.plan, refitted.weights);
+export async function refit(engine: Engine, weights: WeightSource): Promise<void> {
+  const backend = engine.implementation;
+  if (backend instanceof TensorRTEngine) return backend.refit(weights);
+  const refitted = await refitPlan(backend.header, weights, backend.boundWeights);
+  await backend.replacePlan(refitted.plan, refitted.weights);
 }

@@ -3,7 +3,7 @@ import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
 import { formatShape } from "../dsl/shape.js";
 import type { Epilogue, PlanKind, PlanParams } from "../plan/schema.js";
 import { nearestSuffix, type WeightSource } from "../weights/source.js";
-import { elementCount, toFloat32 } from "../weights/tensor.js";
+import { elementCount, toFloat32, toInt64 } from "../weights/tensor.js";
 import { BuildError } from "./errors.js";
 
 /** What every op of the build graph holds, whatever its kind. */
@@ -11,6 +11,7 @@ export interface BuildOpBase {
   name: string;
   inputs: string[];
   outputs: string[];
+  /** State_dict name each weight came from… by role, the values (float32; an integer constant's `values`: int64). */
   weights: Record<string, Float32Array>;
   /** The state_dict name each weight came from, by role (absent for values a pass computed). */
   weightNames: Record<string, string>;
@@ -26,7 +27,10 @@ export interface BuildOpBase {
  * A layer as the builder works on it: the IR's layer with its weights' values, and the layers fused into it; a union
  * over the plan's kinds (the DSL's and the builder's own), so that `op.kind` narrows `op.params`.
  */
-export type BuildOp<K extends PlanKind = PlanKind> = { [k in K]: BuildOpBase & { kind: k; params: PlanParams[k] } }[K];
+export type BuildOp<K extends PlanKind = PlanKind> = { [k in K]: Omit<BuildOpBase, "weights"> & { kind: k; params: PlanParams[k]; weights: WeightValues<k> } }[K];
+
+/** An op's weight values by role: float32, but for a constant, whose values are int64 when its tensor is an integer one. */
+export type WeightValues<K extends PlanKind> = K extends "constant" ? { values?: Float32Array | BigInt64Array } : Record<string, Float32Array>;
 
 /** The network being optimised: passes rewrite `ops`; inputs, outputs and tensor descriptions stay. */
 export interface BuildGraph {
@@ -42,7 +46,8 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
   const problems: { layer: LayerIR; text: string }[] = [];
   const ops = ir.layers.map((layer): BuildOp => {
     const problem = (text: string) => problems.push({ layer, text: `${layer.name}: ${text}${layer.callSite ? ` (${layer.callSite})` : ""}` });
-    const values: Record<string, Float32Array> = {};
+    const values: Record<string, Float32Array | BigInt64Array> = {};
+    const integerType = layer.kind === "constant" ? integerDtype(ir, layer.outputs[0]!) : undefined;
     for (const [role, binding] of Object.entries(layer.weights)) {
       const found = weights.get(binding.name);
       if (!found) {
@@ -54,7 +59,10 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
         problem(`weight '${binding.name}' has shape ${formatShape(found.shape)}, expected ${formatShape(binding.shape)}`);
         continue;
       }
-      values[role] = toFloat32(found);
+      if (!integerType) { values[role] = toFloat32(found); continue; }
+      const integers = toInt64(found, integerType);
+      if (typeof integers === "string") problem(`weight '${binding.name}' ${integers}`);
+      else values[role] = integers;
     }
     const weightNames = Object.fromEntries(Object.entries(layer.weights).map(([role, b]) => [role, b.name]));
     // A layer's kind and params carry over as they are (every layer kind is a plan kind with at least its params).
@@ -69,6 +77,11 @@ export function buildGraph(ir: NetworkIR, weights: WeightSource): BuildGraph {
   const tensors = new Map<string, { dtype: DataType; shape: readonly number[] }>();
   for (const t of [...ir.inputs, ...ir.tensors]) tensors.set(t.name, { dtype: t.dtype, shape: t.shape });
   return { name: ir.name, inputs: [...ir.inputs], tensors, ops, outputs: ir.outputs.map((o) => ({ ...o })) };
+}
+
+function integerDtype(ir: NetworkIR, tensor: string): "int32" | "int64" | undefined {
+  const dtype = ir.tensors.find((t) => t.name === tensor)?.dtype;
+  return dtype === "int32" || dtype === "int64" ? dtype : undefined;
 }
 
 /** The epilogue (fused activation, rounding, INT8 input) and tactic of a convolution or dense layer; undefined for other kinds. */

@@ -156,8 +156,9 @@ export function fuseQuantizedInputs(graph: BuildGraph): void {
     const dequantize = producerOf(graph, op.inputs[0]!);
     if (dequantize?.kind !== "dequantize") continue;
     const quantize = producerOf(graph, dequantize.inputs[0]!);
-    const scale = quantize?.weights.scale;
-    if (quantize?.kind !== "quantize" || scale?.length !== 1 || dequantize.weights.scale?.length !== 1 || dequantize.weights.scale[0] !== scale[0]
+    if (quantize?.kind !== "quantize") continue;
+    const scale = quantize.weights.scale;
+    if (scale?.length !== 1 || dequantize.weights.scale?.length !== 1 || dequantize.weights.scale[0] !== scale[0]
       || dequantize.params.to !== "float32" || graph.tensors.get(quantize.inputs[0]!)?.dtype !== "float32") continue;
     if (!onInt8Grids(op.weights.kernel!, op.kind === "fullyConnected" ? op.params.outFeatures : op.params.outChannels)) continue;
     op.inputs = [quantize.inputs[0]!, ...op.inputs.slice(1)];
@@ -248,12 +249,13 @@ export function fuseActivation(graph: BuildGraph): void {
 
 /**
  * How one layer acts on a chain's running value, or undefined if it cannot join a chain: activations, unary ops,
- * casts, per-tensor quantize/dequantize (scale as alpha), and same-shape element-wise ops whose other input is
+ * casts (between non-integer types), per-tensor quantize/dequantize (scale as alpha), and same-shape element-wise ops whose other input is
  * computed elsewhere (it becomes an input of the chain).
  */
 function pointwiseStep(graph: BuildGraph, op: BuildOp, value: string): { step: string; alpha: number; beta: number; operand?: string } | undefined {
   const shape = (t: string) => graph.tensors.get(t)!.shape.join();
-  if (op.inputs[0] !== value && op.inputs[1] !== value) return undefined;
+  const integer = (t: string) => ["int32", "int64"].includes(graph.tensors.get(t)!.dtype);  // a chain computes in float32
+  if ((op.inputs[0] !== value && op.inputs[1] !== value) || [...op.inputs, ...op.outputs].some(integer)) return undefined;
   if (op.kind === "activation") return { step: `activation:${op.params.type}`, alpha: (op.params.alpha as number) ?? 0, beta: (op.params.beta as number) ?? 0 };
   if (op.kind === "unary") return { step: `unary:${op.params.op}`, alpha: 0, beta: 0 };
   if (op.kind === "cast") return { step: `cast:${op.params.to}`, alpha: 0, beta: 0 };
@@ -360,7 +362,7 @@ export function fuseRoundTrip(graph: BuildGraph): void {
 export function roundFoldedWeights(graph: BuildGraph): void {
   for (const op of graph.ops) {
     const type = op.kernelType;
-    if (!type || !op.weights.kernel || (epilogueOf(op)?.roundTo !== type && roundedType(graph, op.inputs[0]!) !== type)) continue;
+    if (!type || op.kind === "constant" || !op.weights.kernel || (epilogueOf(op)?.roundTo !== type && roundedType(graph, op.inputs[0]!) !== type)) continue;
     op.weights = { ...op.weights, kernel: roundedTo(op.weights.kernel, type) };
   }
 }

@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { buildEngine, calibrate, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
+import { buildEngine, calibrate, type IOTensor, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
 
 const USAGE = `usage: netdef <command> [options]
 
@@ -158,12 +158,20 @@ async function main(): Promise<void> {
         return;
       }
       const engine = await Engine.load(file);
+      const io = (header: { inputs: IOTensor[]; outputs: IOTensor[] }) => [
+        ...header.inputs.map((t) => `input  ${t.name} ${t.dtype} [${t.shape.join(",")}]${t.profiles?.length ? ` profiles ${t.profiles.map((p) => `[${p.min.join(",")}]…[${p.max.join(",")}]`).join(" ")}` : ""}`),
+        ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
+      ];
+      if (engine.backend === "tensorrt") {
+        const { header } = engine;
+        print([`TensorRT plan of "${header.network}" (netdef ${header.netdef}, TensorRT ${header.target.tensorrtVersion}, compute capability ${header.target.computeCapability / 10})`, ...io(header)].join("\n"), header);
+        return;
+      }
       const { header } = engine;
       const { halfStorage, channelBlocked, bfloat16Products, memory, layers } = engine.inspect();
       const human = [
         `plan of "${header.network}" (netdef ${header.netdef}, ${header.backend}, built on ${header.builtOn.platform} with ${header.builtOn.cpuFeatures.join(" ")})`,
-        ...header.inputs.map((t) => `input  ${t.name} ${t.dtype} [${t.shape.join(",")}]${t.profiles?.length ? ` profiles ${t.profiles.map((p) => `[${p.min.join(",")}]…[${p.max.join(",")}]`).join(" ")}` : ""}`),
-        ...header.outputs.map((t) => `output ${t.name} ${t.dtype} [${t.shape.join(",")}]`),
+        ...io(header),
         `activation memory at ${Object.entries(memory.shapes).map(([n, s]) => `${n} [${s.join(",")}]`).join(", ")}: peak ${(memory.peakBytes / 2 ** 20).toFixed(2)} MiB of ${(memory.naiveBytes / 2 ** 20).toFixed(2)} MiB naive (${((100 * memory.peakBytes) / memory.naiveBytes).toFixed(0)}%)${memory.unallocated.length ? `; ${memory.unallocated.length} tensors of fused chains never allocated` : ""}`,
         ...(["bfloat16", "float16"] as const).filter((type) => halfStorage[type].length).map((type) => `${type} storage: ${halfStorage[type].length} tensors (${halfStorage[type].join(", ")})`),
         ...(channelBlocked.tensors.length ? [`channel-blocked (NCHW8c): ${channelBlocked.tensors.length} tensors (${channelBlocked.tensors.join(", ")}), read or written by ${channelBlocked.layers.length} layers`] : []),

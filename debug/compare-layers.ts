@@ -1,4 +1,4 @@
-import type { InputValue } from "../runtime/engine.js";
+import type { InputValue } from "../runtime/io.js";
 import { Network } from "../dsl/network.js";
 import type { WeightSource } from "../weights/source.js";
 import { toFloat32 } from "../weights/tensor.js";

@@ -33,6 +33,10 @@ export const padding = defineLayer<"padding", PaddingParams, PaddingResolved>({
       return j < 0 || d < 0 ? d : d + pre[j]! + post[j]!;
     });
     if (shape.some((d) => d === 0 || d < -1)) ctx.fail("pre/post", `amounts that leave every dimension non-empty (input ${formatShape(input!.shape)})`, `${formatShape(pre)} / ${formatShape(post)}`);
-    return { params: { pre, post, value: p.value ?? 0 }, outputs: [{ dtype: input!.dtype, shape }] };
+    const value = p.value ?? 0;
+    if (["int8", "uint8", "int32", "int64", "bool"].includes(input!.dtype) && !Number.isSafeInteger(value)) {
+      ctx.fail("value", `an integer to fill a ${input!.dtype} tensor`, String(value));
+    }
+    return { params: { pre, post, value }, outputs: [{ dtype: input!.dtype, shape }] };
   },
 });

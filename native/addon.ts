@@ -4,9 +4,17 @@ import { NetdefError, type ErrorPlace } from "../weights/netdef-error.js";
 import { packageRoot } from "../dsl/package-root.js";
 
 /** The native surface, as `native/src/addon.cc` exports it. */
-export interface NativeIO {
+/** An input: float32 values (every type float32 holds exactly), or int32/int64 tensors' integers. */
+export interface NativeInput {
   name: string;
-  data: Float32Array;
+  data: Float32Array | Int32Array | BigInt64Array;
+  shape: number[];
+}
+
+/** An output: float32 values, or an int32/int64 tensor's integers as int64. */
+export interface NativeOutput {
+  name: string;
+  data: Float32Array | BigInt64Array;
   shape: number[];
 }
 
@@ -17,15 +25,15 @@ export interface NativeTensor {
 }
 
 export interface NativeResult {
-  outputs: NativeIO[];
+  outputs: NativeOutput[];
   profile?: { layer: string; milliseconds: number }[];
 }
 
 export interface NativeContext {
   /** `repeats` (the tuner's): runs back to back, each layer's profile time the fastest of them. */
-  execute(inputs: NativeIO[], profile: boolean, repeats?: number): Promise<NativeResult>;
+  execute(inputs: NativeInput[], profile: boolean, repeats?: number): Promise<NativeResult>;
   /** The same on the calling thread. */
-  executeSync(inputs: NativeIO[], profile: boolean): NativeResult;
+  executeSync(inputs: NativeInput[], profile: boolean): NativeResult;
   dispose(): void;
 }
 

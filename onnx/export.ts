@@ -6,7 +6,7 @@ import type { LayerKind } from "../layers/kinds.js";
 import type { ReduceOp } from "../layers/reduce.js";
 import type { UnaryOp } from "../layers/unary.js";
 import type { WeightSource } from "../weights/source.js";
-import { toFloat32 } from "../weights/tensor.js";
+import { toFloat32, toInt64, type WeightTensor } from "../weights/tensor.js";
 import { OnnxExportError } from "./errors.js";
 import { GraphBuilder, onnx } from "./graph-builder.js";
 
@@ -36,7 +36,7 @@ class OnnxContext {
   /** The layer's weight as an initializer under its PyTorch name (each weight once), reshaped if asked. */
   weight(layer: LayerIR, role: string, shape?: readonly number[]): string {
     const binding = layer.weights[role]!;
-    const values = toFloat32(this.weights.get(binding.name) ?? (() => { throw new OnnxExportError(`${layer.name}: weight '${binding.name}' is missing from the weight source`, { layer: layer.name, callSite: layer.callSite }); })());
+    const values = this.values(layer, role);
     if (!this.exported.has(binding.name)) {
       this.g.floats(binding.name, binding.shape, values);
       this.exported.add(binding.name);
@@ -47,9 +47,17 @@ class OnnxContext {
     return reshaped;
   }
 
+  /** A weight as stored; a missing one is an OnnxExportError. */
+  stored(layer: LayerIR, role: string): WeightTensor {
+    const binding = layer.weights[role]!;
+    const found = this.weights.get(binding.name);
+    if (!found) throw new OnnxExportError(`${layer.name}: weight '${binding.name}' is missing from the weight source`, { layer: layer.name, callSite: layer.callSite });
+    return found;
+  }
+
   /** A weight's values, for layers whose ONNX form takes them as attributes or typed initializers. */
   values(layer: LayerIR, role: string): Float32Array {
-    return toFloat32(this.weights.get(layer.weights[role]!.name)!);
+    return toFloat32(this.stored(layer, role));
   }
 
   scalar(name: string, value: number): string {
@@ -115,8 +123,12 @@ export const ONNX_EXPORTERS: { readonly [K in LayerKind]: Exporter<K> } = {
   activation: exportActivation,
   elementWise(c, layer) {
     const { op } = layer.params, n = layer.name;
-    if (op === "floor_div") c.op("Floor", [c.op("Div", layer.inputs, c.part(n, "div"), `${n}.div`)], layer.outputs[0]!, n);
-    else c.op(ELEMENT_WISE[op], layer.inputs, layer.outputs[0]!, n);
+    const [a, b] = layer.inputs as [string, string];
+    const integer = ["int32", "int64"].includes(c.tensor(a).dtype);
+    if (op !== "floor_div") c.op(ELEMENT_WISE[op], layer.inputs, layer.outputs[0]!, n);
+    else if (!integer) c.op("Floor", [c.op("Div", layer.inputs, c.part(n, "div"), `${n}.div`)], layer.outputs[0]!, n);
+    // Integer Div truncates; a − mod(a, b) (mod taking the divisor's sign) is the multiple of b that floor division reaches.
+    else c.op("Div", [c.op("Sub", [a, c.op("Mod", [a, b], c.part(n, "mod"), `${n}.mod`, { fmod: 0 })], c.part(n, "multiple"), `${n}.multiple`), b], layer.outputs[0]!, n);
   },
   unary: (c, layer) => { c.op(UNARY[layer.params.op], [layer.inputs[0]!], layer.outputs[0]!, layer.name); },
   scale(c, layer) {
@@ -179,15 +191,18 @@ export const ONNX_EXPORTERS: { readonly [K in LayerKind]: Exporter<K> } = {
     const { pre, post, value } = layer.params, [x, n] = [layer.inputs[0]!, layer.name];
     const rank = c.tensor(x).shape.length;
     const pads = [...Array(rank - pre.length).fill(0), ...pre, ...Array(rank - post.length).fill(0), ...post];
-    c.op("Pad", [x, c.g.int64s(c.part(n, "pads"), [pads.length], pads), c.scalar(`${n}.value`, value)], layer.outputs[0]!, n, { mode: "constant" });
+    const dtype = c.tensor(x).dtype;
+    const fill = dtype === "int32" ? c.g.int32s(c.g.fresh(`${n}.value`), [], [value]) : dtype === "int64" ? c.g.int64s(c.g.fresh(`${n}.value`), [], [value]) : c.scalar(`${n}.value`, value);
+    c.op("Pad", [x, c.g.int64s(c.part(n, "pads"), [pads.length], pads), fill], layer.outputs[0]!, n, { mode: "constant" });
   },
   constant(c, layer) {
     const y = layer.outputs[0]!, shape = layer.params.shape;
-    const values = c.values(layer, "values");
     const dtype = c.tensor(y).dtype;
-    if (dtype === "int32") c.g.int32s(y, shape, values);
-    else if (dtype === "int64") c.g.int64s(y, shape, Array.from(values));
-    else c.g.floats(y, shape, values);
+    if (dtype !== "int32" && dtype !== "int64") return void c.g.floats(y, shape, c.values(layer, "values"));
+    const integers = toInt64(c.stored(layer, "values"), dtype);
+    if (typeof integers === "string") c.refuse(layer, `values: the weight ${integers}`);
+    else if (dtype === "int32") c.g.int32s(y, shape, Int32Array.from(integers, Number));
+    else c.g.int64s(y, shape, integers);
   },
   identity: (c, layer) => { c.op("Identity", [layer.inputs[0]!], layer.outputs[0]!, layer.name); },
   cast: (c, layer) => { c.op("Cast", [layer.inputs[0]!], layer.outputs[0]!, layer.name, { to: ONNX_TYPES[layer.params.to] }); },

@@ -48,10 +48,10 @@ export class GraphBuilder {
   }
 
   /** An int64 initializer (shapes, axes, indices). */
-  int64s(name: string, dims: readonly number[], values: readonly number[]): string {
+  int64s(name: string, dims: readonly number[], values: readonly number[] | BigInt64Array): string {
     this.reserve(name);
-    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(data.buffer) }));
+    const data = values instanceof BigInt64Array ? values : BigInt64Array.from(values, (v) => BigInt(v));
+    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }));
     return name;
   }
 

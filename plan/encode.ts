@@ -5,7 +5,7 @@ import { PLAN_FORMAT, PLAN_PARAMS, type PlanKind, type PlanParams } from "./sche
 
 /** The plan's binary layout, read by `native/src/plan_reader.cc`; a change of layout bumps PLAN_LAYOUT there and here. */
 export const PLAN_MAGIC = "NETDEFPL";
-export const PLAN_LAYOUT = 2;
+export const PLAN_LAYOUT = 3;
 
 /** A growing little-endian byte buffer. */
 class Writer {
@@ -84,7 +84,8 @@ export interface PlanOpBase {
   readonly name: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
-  readonly weights: Readonly<Record<string, Float32Array>>;
+  /** By role: float32 values, or an int32/int64 constant's values as int64. */
+  readonly weights: Readonly<Record<string, Float32Array | BigInt64Array>>;
   /** The state_dict name each weight came from, by role (absent for values the builder computed). */
   readonly weightNames: Readonly<Record<string, string>>;
   /** The network's layers this op computes (the header lists them; the body does not hold them). */
@@ -132,6 +133,7 @@ export function encodePlan(graph: PlanGraph, header: object, options: { unchecke
     for (const [role, values] of weights) {
       w.string(role);
       w.string(op.weightNames[role] ?? "");
+      w.u32(values instanceof BigInt64Array ? 1 : 0);
       w.u64(BigInt(values.length));
       w.raw(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     }

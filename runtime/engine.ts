@@ -1,186 +1,87 @@
 import { readFile, writeFile } from "node:fs/promises";
-import type { DataType } from "../dsl/dtype.js";
-import { resolveEngineOptions, type EngineOptions } from "../native/engine-options.js";
+import { DisposedError, ExecutionError, PlanError, typedNativeError, type NativeResult } from "../native/addon.js";
+import type { EngineOptions } from "../native/engine-options.js";
+import type { IOTensor, PlanHeader } from "../plan/header.js";
+import { TENSORRT_MAGIC, type TensorRTHeader } from "../plan/tensorrt-container.js";
 import type { WeightSource } from "../weights/source.js";
-import { activationMemory, shapeAt, type ActivationMemory } from "../plan/memory.js";
-import type { IOTensor, PlanHeader, TacticChoice } from "../plan/header.js";
-import { PASS_IDS } from "../plan/schema.js";
-import { formatShape } from "../dsl/shape.js";
-import { addon, callSitesOf, DisposedError, ExecutionError, PlanError, typedNativeError, type NativeContext, type NativeEngine, type NativeResult } from "../native/addon.js";
+import type { Backend, BackendContext } from "./backend.js";
+import { BuiltinEngine, type BuiltinInspection } from "./builtin-engine.js";
+import { nativeInputs, outputValue, type InputValue, type OutputValue } from "./io.js";
+import { TensorRTEngine, type TensorRTInspection } from "./tensorrt-engine-backend.js";
 
-/**
- * A plan layer as the engine runs it: beside the tactic chosen at build time, `kernel`, the implementation this
- * engine runs (convolutions), which the tactic alone does not say where tensors are channel-blocked: e.g.
- * `blocked_winograd_4x4_3x3`, `blocked_direct`, `blocked_depthwise`; on planar tensors the tactic itself, or
- * `pointwise_gemm`, `implicit_gemm_k256`, `depthwise_direct` where the engine's rules chose.
- */
-export type InspectedLayer = PlanHeader["layers"][number] & { kernel?: string };
-
-/** What the builder made of the network. */
-export interface EngineInspection {
-  /** Each executed layer and the network layers fused into it. */
-  layers: InspectedLayer[];
-  fusedGroups: InspectedLayer[];
-  /** Activation memory at the profiles' opt shapes, each tensor in its storage: naive sum against the live-set peak. */
-  memory: ActivationMemory;
-  /** The optimisation passes the builder ran, in order, by their stable ids (`fold-affine`, `fuse-activation`, …). */
-  passes: string[];
-  /** Auto-tuned layers: the tactic chosen and each candidate's time (empty when built with tuning "off"). */
-  tactics: TacticChoice[];
-  /**
-   * Tensors held as 16 bits a value between layers (half the bytes), by type: those whose producer rounds to the type
-   * and whose every reader takes 16-bit input (every layer but the direct tactic's 1×1 convolutions, 3-d depthwise
-   * ones and element-wise layers outside fused chains).
-   */
-  halfStorage: { bfloat16: string[]; float16: string[] };
-  /**
-   * Tensors held channel-blocked between layers (NCHW8c: per image, blocks of 8 channels, a pixel's 8 values side by
-   * side) and the layers that read or write one: tensors of 8k channels (in float32 or 16 bits) between 1×1
-   * convolutions, stems (short sums) that write them, 2-d depthwise convolutions and global pooling, whose kernels
-   * compute 8 channels in a vector's lanes (so none transposes on the way). Those layers run the blocked kernels: a
-   * Winograd tactic on a blocked input the blocked Winograd kernel (but where it multiplies bfloat16 pairs, listed in
-   * bfloat16Products), every other tactic the direct one; the tuner leaves their tactics to the shape rules.
-   * Inputs and outputs of the network are always planar.
-   */
-  channelBlocked: { tensors: string[]; layers: string[] };
-  /**
-   * Layers that multiply in bfloat16 (AVX-512 BF16's VDPBF16PS): convolutions whose weights are bfloat16 values and
-   * whose input is held in bfloat16, in a GEMM tactic or (channel-blocked 1×1s) a blocked input. Empty on other CPUs,
-   * where every product is float32.
-   */
-  bfloat16Products: string[];
+interface Backends {
+  builtin: { implementation: BuiltinEngine; header: PlanHeader; inspection: BuiltinInspection };
+  tensorrt: { implementation: TensorRTEngine; header: TensorRTHeader; inspection: TensorRTInspection };
 }
 
-export type InputArray = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array;
-/** An input: a typed array of the input's exact shape (static inputs), or the data with its shape. */
-export type InputValue = InputArray | { data: InputArray; shape: readonly number[] };
-
-export type OutputArray = Float32Array | Int32Array | Int8Array | Uint8Array;
-export interface OutputValue {
-  data: OutputArray;
-  shape: number[];
-  dtype: DataType;
-}
+/** What `inspect()` tells: the builtin engine's layers, fusions and memory, or what a TensorRT engine was built for. */
+export type EngineInspection<B extends Backend = Backend> = Backends[B]["inspection"];
 
 export interface ExecuteOptions {
   /** Measure each layer's time; the result's `profile` lists them in execution order. */
   profile?: boolean;
 }
 
-/**
- * The INT8 kernel family this CPU runs for INT8 layers of an engine loaded with `options`: "avx512vnni", "avxvnni",
- * "avx2" or "scalar" (all compute the same integers); `int8Kernel` caps it.
- */
-export const int8KernelName = (options: EngineOptions = {}): string => addon().int8KernelName(resolveEngineOptions(options));
+export type Outputs = Record<string, OutputValue>;
+export type ProfiledOutputs = Outputs & { profile: { layer: string; milliseconds: number }[] };
 
 /**
- * The register tile of the float32 GEMM (convolutions, Winograd's products, dense layers) of an engine loaded with
- * `options`: "12x16", rows of 16-float vectors on CPUs with AVX-512, else "6x16", of 8-float vectors (both compute the
- * same bits); `wideTiles: false` keeps the 6x16 tile.
+ * A built network, ready to run: TensorRT's ICudaEngine, for either backend (`backend` says which). Deserialised
+ * from a plan; any number of execution contexts share it.
  */
-export const gemmTileName = (options: EngineOptions = {}): string => addon().gemmTileName(resolveEngineOptions(options));
-
-/**
- * A built network, ready to run: TensorRT's ICudaEngine for the builtin backend. Deserialised from a plan;
- * any number of execution contexts share it.
- */
-export class Engine {
-  readonly #native: NativeEngine;
-  readonly header: PlanHeader;
-  #plan: Uint8Array;
-  /** The weights the engine was built from, when built in this process: a refit may then give only some. */
-  #weights: WeightSource | undefined;
+export class Engine<B extends Backend = Backend> {
+  readonly #backend: Backends[B]["implementation"];
   #disposed = false;
-  readonly #halfStorage: { bfloat16: string[]; float16: string[] };
-  readonly #channelBlocked: { tensors: string[]; layers: string[] };
-  readonly #fusedAway: ReadonlySet<string>;  // never allocated at the memory record's shapes
-  #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
-  #kernels: Readonly<Record<string, string>>;  // after a refit too, as bfloat16Products
 
-  /** The options the engine runs with, every one resolved. */
-  readonly options: Readonly<Required<EngineOptions>>;
-
-  private constructor(native: NativeEngine, header: PlanHeader, fusedAway: ReadonlySet<string>, plan: Uint8Array, weights: WeightSource | undefined,
-    options: Required<EngineOptions>) {
-    this.options = Object.freeze(options);
-    this.#native = native;
-    this.#halfStorage = native.halfStorage();
-    this.#channelBlocked = native.channelBlocked();
-    this.#bfloat16Products = native.bfloat16Products();
-    this.#kernels = native.kernelNames();
-    this.#fusedAway = fusedAway;
-    this.header = header;
-    this.#plan = plan;
-    this.#weights = weights;
+  private constructor(backend: Backends[B]["implementation"]) {
+    this.#backend = backend;
   }
 
   /**
-   * An engine from plan bytes, run as `options` say (environment defaults for what they leave out); a truncated,
-   * corrupted, foreign or incompatible plan is a PlanError.
+   * An engine from plan bytes, of either backend (told apart by the plan's magic); the builtin one runs as `options`
+   * say (environment defaults for what they leave out). A truncated, corrupted, foreign or incompatible plan is a
+   * PlanError; a TensorRT plan where the addon has no TensorRT a TensorRTUnavailableError.
    */
-  static async deserialize(plan: Uint8Array, options: EngineOptions & { /** @internal */ weights?: WeightSource } = {}): Promise<Engine> {
+  static async deserialize(plan: Uint8Array, options: EngineOptions & { /** @internal */ weights?: WeightSource } = {}): Promise<Engine<"builtin"> | Engine<"tensorrt">> {
     if (!(plan instanceof Uint8Array)) throw new PlanError("Engine.deserialize(plan): plan must be a Uint8Array");
     const { weights, ...engineOptions } = options;
-    const resolved = resolveEngineOptions(engineOptions);
-    const native = await addon().Engine.deserialize(plan, resolved).catch((error: unknown) => { throw typedNativeError(error); });
-    let header: PlanHeader;
-    try {
-      header = checkedHeader(JSON.parse(native.header()), native.io());
-    } catch (error) {
-      native.dispose();
-      throw error instanceof PlanError ? error : new PlanError("plan header is not valid JSON");
-    }
-    const available = new Set(addon().cpuFeatures());
-    const missing = (header.requiredCpuFeatures ?? []).filter((f) => !available.has(f));
-    if (missing.length) {
-      native.dispose();
-      throw new PlanError(`this plan needs CPU features this machine lacks: ${missing.join(", ")} (it was built on a CPU with ${header.builtOn.cpuFeatures.join(", ")}); rebuild it here`);
-    }
-    let fusedAway: Set<string>;
-    try {
-      fusedAway = new Set(native.fusedAway(Object.fromEntries(header.inputs.map((t) => [t.name, shapeAt(header.memory.shapes, t.name, t.shape)]))));
-    } catch (error) {
-      native.dispose();
-      throw new PlanError(`the plan's layers do not take its own opt shapes: ${(error as Error).message}`);
-    }
-    return new Engine(native, header, fusedAway, Uint8Array.from(plan), weights, resolved);
+    if (new TextDecoder().decode(plan.subarray(0, TENSORRT_MAGIC.length)) === TENSORRT_MAGIC) return new Engine<"tensorrt">(await TensorRTEngine.deserialize(plan));
+    return new Engine<"builtin">(await BuiltinEngine.deserialize(plan, engineOptions, weights));
   }
 
   /** An engine from a plan file written by `save`, run as `options` say. */
-  static async load(file: string, options: EngineOptions = {}): Promise<Engine> {
+  static async load(file: string, options: EngineOptions = {}): Promise<Engine<"builtin"> | Engine<"tensorrt">> {
     return Engine.deserialize(new Uint8Array(await readFile(file)), options);
   }
 
-  /** The fused groups, the passes run and the activation memory (naive sum vs live-set peak). */
-  inspect(): EngineInspection {
-    const half = new Set([...this.#halfStorage.bfloat16, ...this.#halfStorage.float16]);
-    const layers = this.header.layers.map((l) => (this.#kernels[l.name] ? { ...l, kernel: this.#kernels[l.name] } : { ...l }));
-    return {
-      layers,
-      fusedGroups: layers.filter((l) => l.fusedFrom.length > 1),
-      memory: activationMemory(this.header.memory, (tensor) => (half.has(tensor) ? 2 : 4), this.#fusedAway),
-      passes: [...this.header.config.passes],
-      tactics: [...this.header.config.tactics],
-      halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },
-      channelBlocked: { tensors: [...this.#channelBlocked.tensors], layers: [...this.#channelBlocked.layers] },
-      bfloat16Products: [...this.#bfloat16Products],
-    };
+  /** Which backend runs the engine. */
+  get backend(): B { return this.#backend.kind as B; }
+
+  /** Whether `backend` runs the engine; narrows `header` and `inspect()` to that backend's. */
+  is<K extends Backend>(backend: K): this is Engine<K> {
+    return this.#backend.kind === backend;
   }
 
-  /** @internal Each layer's call site, by name, for errors about a layer. */
-  get callSites(): ReadonlyMap<string, string | undefined> {
-    this.#callSites ??= callSitesOf(this.header.ir.layers);
-    return this.#callSites;
-  }
-  #callSites: ReadonlyMap<string, string | undefined> | undefined;
+  /** The plan's header: the network, its IO and (builtin) what the builder did. */
+  get header(): Backends[B]["header"] { return this.#backend.header; }
 
-  get inputs(): readonly IOTensor[] { return this.header.inputs; }
-  get outputs(): readonly IOTensor[] { return this.header.outputs; }
+  /** The builtin engine's options, every one resolved (the TensorRT backend has none: an empty object). */
+  get options(): Readonly<Partial<Required<EngineOptions>>> {
+    return this.#backend instanceof BuiltinEngine ? this.#backend.options : {};
+  }
+
+  get inputs(): readonly IOTensor[] { return this.#backend.inputs; }
+  get outputs(): readonly IOTensor[] { return this.#backend.outputs; }
+
+  /** The builtin engine's fused groups, passes and activation memory (naive sum vs live-set peak); a TensorRT engine's target. */
+  inspect(): EngineInspection<B> {
+    return this.#backend.inspect() as EngineInspection<B>;
+  }
 
   /** The plan's bytes, for Engine.deserialize on a compatible machine. */
   serialize(): Uint8Array {
     this.#check();
-    return Uint8Array.from(this.#plan);
+    return this.#backend.serialize();
   }
 
   async save(file: string): Promise<void> {
@@ -190,109 +91,59 @@ export class Engine {
   /** A new execution context: its own activation memory; contexts of one engine run concurrently. */
   createExecutionContext(): ExecutionContext {
     this.#check();
-    return new ExecutionContext(this, this.#native.createContext());
+    return new ExecutionContext(this.#backend.inputs, this.#backend.outputs, this.#backend.callSites, this.#backend.createContext());
   }
 
-  /**
-   * @internal The weights the engine was built from, when built in this process (a refit may then give only some);
-   * a DisposedError once disposed.
-   */
-  get boundWeights(): WeightSource | undefined {
+  /** @internal The backend itself (refit's way in); a DisposedError once disposed. */
+  get implementation(): Backends[B]["implementation"] {
     this.#check();
-    return this.#weights;
-  }
-
-  /**
-   * @internal Swaps in a plan of the same structure with new weights (what `refit` computes); contexts see it from
-   * their next execution, one already running finishes on the old.
-   */
-  async replacePlan(plan: Uint8Array, weights: WeightSource): Promise<void> {
-    this.#check();
-    await this.#native.refit(plan).catch((error: unknown) => { throw typedNativeError(error, this.callSites); });
-    this.#plan = plan;
-    this.#weights = weights;
-    this.#bfloat16Products = this.#native.bfloat16Products();
-    this.#kernels = this.#native.kernelNames();
+    return this.#backend;
   }
 
   /** Releases the engine; contexts already made keep what they need until disposed. */
   dispose(): void {
     this.#disposed = true;
-    this.#native.dispose();
+    this.#backend.dispose();
   }
 
   #check(): void {
-    if (this.#disposed) throw new DisposedError(`engine "${this.header.network}" has been disposed`);
+    if (this.#disposed) throw new DisposedError(`engine "${this.#backend.network}" has been disposed`);
   }
 }
-
-const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
-
-/** The header, checked for the fields we read and against the IO that the plan's body declares. */
-function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): PlanHeader {
-  const header = value as PlanHeader;
-  const bad = (what: string): never => { throw new PlanError(`plan header is inconsistent: ${what}`); };
-  if (typeof header !== "object" || header === null) bad("not an object");
-  if (!isStringList(header.requiredCpuFeatures) || !isStringList(header.builtOn?.cpuFeatures) || !isStringList(header.weights) || !Array.isArray(header.layers)
-    || !Array.isArray(header.ir?.layers) || !Array.isArray(header.ir?.inputs) || !Array.isArray(header.memory?.tensors)
-    || typeof header.config !== "object" || header.config === null || !Array.isArray(header.config.tactics) || !isStringList(header.config.passes)
-    || !isStringList(header.config.foldedConstants)) bad("fields missing");
-  const unknown = header.config.passes.filter((id) => !(PASS_IDS as readonly string[]).includes(id));
-  if (unknown.length) bad(`passes ${unknown.join(", ")} are not this netdef's`);
-  for (const side of ["inputs", "outputs"] as const) {
-    const described = header[side];
-    if (!Array.isArray(described) || described.length !== io[side].length) return bad(`${side} differ from the plan's body`);
-    described.forEach((t, i) => {
-      const body = io[side][i]!;
-      if (t?.name !== body.name || t.dtype !== body.dtype || !Array.isArray(t.shape) || t.shape.join() !== body.shape.join()) bad(`${side} '${body.name}' differs from the plan's body`);
-      for (const p of t.profiles ?? []) {
-        for (const dims of [p?.min, p?.max, p?.opt]) if (!Array.isArray(dims) || dims.length !== t.shape.length || dims.some((d) => typeof d !== "number")) bad(`profile of '${t.name}'`);
-      }
-    });
-  }
-  // The memory record's shapes reach the native shape inference (fusedAway), so they must be shapes the inputs take.
-  const shapes = header.memory.shapes;
-  if (typeof shapes !== "object" || shapes === null || !Object.values(shapes).every(Array.isArray)) bad("memory shapes missing");
-  for (const t of header.inputs) {
-    const dims = shapeAt(shapes, t.name, t.shape), profile = t.profiles?.[0];
-    const fits = dims.length === t.shape.length && dims.every((d, i) => Number.isInteger(d) && d >= 1 && d <= 2 ** 31 && (t.shape[i]! < 0 || d === t.shape[i])
-      && (!profile || (d >= profile.min[i]! && d <= profile.max[i]!)));
-    if (!fits) bad(`memory shape of '${t.name}' is not one the input takes`);
-  }
-  return header;
-}
-
-const OUTPUT_ARRAYS: Partial<Record<DataType, new (values: Float32Array) => OutputArray>> = {
-  int32: Int32Array, int64: Int32Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
-};
 
 /** TensorRT's IExecutionContext: runs the engine on inputs; one execution at a time (later calls queue). */
 export class ExecutionContext {
-  readonly #engine: Engine;
-  readonly #native: NativeContext;
+  readonly #inputs: readonly IOTensor[];
+  readonly #outputs: readonly IOTensor[];
+  readonly #callSites: ReadonlyMap<string, string | undefined>;
+  readonly #native: BackendContext;
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;  // executions queued or running
   #disposed = false;
 
   /** @internal Made by Engine.createExecutionContext. */
-  constructor(engine: Engine, native: NativeContext) {
-    this.#engine = engine;
+  constructor(inputs: readonly IOTensor[], outputs: readonly IOTensor[], callSites: ReadonlyMap<string, string | undefined>, native: BackendContext) {
+    this.#inputs = inputs;
+    this.#outputs = outputs;
+    this.#callSites = callSites;
     this.#native = native;
   }
 
   /**
-   * Runs the network. Inputs by name: a typed array of the input's shape, or `{ data, shape }` for dynamic inputs.
-   * Resolves to the outputs by name, each with data, shape and dtype (and `profile` when asked for).
+   * Runs the network. Inputs by name, each in the typed array of its data type (Float32Array for float32,
+   * Int32Array, BigInt64Array for int64, Uint8Array for bool, Uint16Array of 16-bit patterns for float16/bfloat16):
+   * the array alone where the input's shape is static, `{ data, shape }` where it is dynamic. Resolves to the outputs
+   * by name, each with data (in its type's array), shape and dtype (and `profile` when asked for).
    * ```ts
    * const { prob } = await ctx.execute({ data: { data: pixels, shape: [1, 1, 28, 28] } });
    * ```
    */
-  execute(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): Promise<Record<string, OutputValue> & { profile: { layer: string; milliseconds: number }[] }>;
-  execute(inputs: Record<string, InputValue>, options?: ExecuteOptions): Promise<Record<string, OutputValue>>;
-  execute(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Promise<Record<string, OutputValue>> {
+  execute(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): Promise<ProfiledOutputs>;
+  execute(inputs: Record<string, InputValue>, options?: ExecuteOptions): Promise<Outputs>;
+  execute(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Promise<Outputs> {
     const run = async () => {
       this.#checkOpen();
-      const result = await this.#native.execute(this.#prepare(inputs), options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error, this.#engine.callSites); });
+      const result = await this.#native.execute(nativeInputs(this.#inputs, inputs), options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error, this.#callSites); });
       return this.#outputsOf(result);
     };
     this.#pending++;
@@ -304,35 +155,21 @@ export class ExecutionContext {
   /**
    * Runs the network on the calling thread and returns the outputs, like TensorRT's `executeV2`: no hand-over to the
    * context's thread and back (60–200 µs on a small VM), but the event loop waits for the whole run. For worker
-   * threads, command-line tools and latency loops with nothing else to do; `execute` otherwise.
-   * An ExecutionError while an `execute` of this context is still running (one execution at a time per context).
+   * threads, command-line tools and latency loops with nothing else to do; `execute` otherwise (the only way on the
+   * TensorRT backend). An ExecutionError while an `execute` of this context is still running (one execution at a
+   * time per context).
    */
-  executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): Record<string, OutputValue> & { profile: { layer: string; milliseconds: number }[] };
-  executeSync(inputs: Record<string, InputValue>, options?: ExecuteOptions): Record<string, OutputValue>;
-  executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Record<string, OutputValue> {
+  executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): ProfiledOutputs;
+  executeSync(inputs: Record<string, InputValue>, options?: ExecuteOptions): Outputs;
+  executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Outputs {
     this.#checkOpen();
     if (this.#pending > 0) throw new ExecutionError("executeSync: an execute() of this context is still running; await it first, or use another context");
-    const prepared = this.#prepare(inputs);
+    const prepared = nativeInputs(this.#inputs, inputs);
     try {
       return this.#outputsOf(this.#native.executeSync(prepared, options.profile ?? false));
     } catch (error) {
-      throw typedNativeError(error, this.#engine.callSites);
+      throw typedNativeError(error, this.#callSites);
     }
-  }
-
-  #checkOpen(): void {
-    if (this.#disposed) throw new DisposedError("the execution context has been disposed");
-  }
-
-  #outputsOf(result: NativeResult): Record<string, OutputValue> {
-    const outputs: Record<string, OutputValue> = {};
-    for (const o of result.outputs) {
-      const dtype = this.#engine.outputs.find((t) => t.name === o.name)!.dtype;
-      const Array = OUTPUT_ARRAYS[dtype];
-      outputs[o.name] = { data: Array ? new Array(o.data) : o.data, shape: o.shape, dtype };
-    }
-    if (result.profile) Object.defineProperty(outputs, "profile", { value: result.profile, enumerable: false });
-    return outputs;
   }
 
   dispose(): void {
@@ -340,28 +177,14 @@ export class ExecutionContext {
     this.#native.dispose();
   }
 
-  #prepare(inputs: Record<string, InputValue>) {
-    if (typeof inputs !== "object" || inputs === null) throw new ExecutionError("execute(inputs): inputs must be an object of named arrays");
-    const expected = this.#engine.inputs;
-    const unknown = Object.keys(inputs).filter((n) => !expected.some((t) => t.name === n));
-    if (unknown.length) throw new ExecutionError(`unknown input(s) ${unknown.map((n) => `'${n}'`).join(", ")}; the engine's inputs are ${expected.map((t) => `'${t.name}'`).join(", ")}`);
-    return expected.map((tensor) => {
-      const value = inputs[tensor.name];
-      if (value === undefined) throw new ExecutionError(`missing input '${tensor.name}' (${tensor.dtype} ${formatShape(tensor.shape)})`);
-      const { data, shape } = ArrayBuffer.isView(value) ? { data: value, shape: tensor.shape } : value;
-      if (!ArrayBuffer.isView(data) || data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) {
-        throw new ExecutionError(`input '${tensor.name}' must be a typed array (Float32Array, Int32Array, Uint8Array, …), received ${Object.prototype.toString.call(data)}`);
-      }
-      if (shape.some((d) => d < 0)) throw new ExecutionError(`input '${tensor.name}' has dynamic shape ${formatShape(tensor.shape)}: pass { data, shape } with the actual shape`);
-      if (shape.length !== tensor.shape.length || shape.some((d, i) => !Number.isInteger(d) || d < 1 || (tensor.shape[i] !== -1 && d !== tensor.shape[i]))) {
-        throw new ExecutionError(`input '${tensor.name}' has shape ${formatShape(shape)}, expected ${formatShape(tensor.shape)}`);
-      }
-      if (tensor.profiles?.length && !tensor.profiles.some((p) => shape.every((d, i) => d >= p.min[i]! && d <= p.max[i]!))) {
-        throw new ExecutionError(`input '${tensor.name}' shape ${formatShape(shape)} is outside the optimization profile(s): ${tensor.profiles.map((p) => `${formatShape(p.min)}…${formatShape(p.max)}`).join(", ")}`);
-      }
-      const count = shape.reduce((a, b) => a * b, 1);
-      if (data.length !== count) throw new ExecutionError(`input '${tensor.name}' holds ${data.length} values but shape ${formatShape(shape)} needs ${count}`);
-      return { name: tensor.name, data: data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), shape: [...shape] };
-    });
+  #checkOpen(): void {
+    if (this.#disposed) throw new DisposedError("the execution context has been disposed");
+  }
+
+  #outputsOf(result: NativeResult): Outputs {
+    const outputs: Outputs = {};
+    for (const o of result.outputs) outputs[o.name] = outputValue(this.#outputs.find((t) => t.name === o.name)!, o);
+    if (result.profile) Object.defineProperty(outputs, "profile", { value: result.profile, enumerable: false });
+    return outputs;
   }
 }

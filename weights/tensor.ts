@@ -60,6 +60,22 @@ export function toFloat32(tensor: WeightTensor): Float32Array {
   return out;
 }
 
+/** An integer constant's values as int64, exactly, or what is wrong with them: fractions, or values the type cannot hold. */
+export function toInt64(tensor: WeightTensor, dtype: "int32" | "int64"): BigInt64Array | string {
+  const { data } = tensor;
+  const out = new BigInt64Array(data.length);
+  const [low, high] = dtype === "int32" ? [-(2n ** 31n), 2n ** 31n - 1n] : [-(2n ** 63n), 2n ** 63n - 1n];
+  const floats = tensor.dtype === "float16" || tensor.dtype === "bfloat16" ? toFloat32(tensor) : undefined;
+  for (let i = 0; i < data.length; i++) {
+    const value = floats ? floats[i]! : data[i]!;
+    if (typeof value === "number" && !Number.isInteger(value)) return `holds ${value}, which is not an integer, for an ${dtype} constant`;
+    const integer = BigInt(value);
+    if (integer < low || integer > high) return `holds ${integer}, outside the range of ${dtype}`;
+    out[i] = integer;
+  }
+  return out;
+}
+
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }

@@ -20,6 +20,7 @@ const labels = digits.get("labels")!.data as Int32Array;
 const reference = digits.get("output_fp64")!.data as Float64Array;
 const count = labels.length;
 const { prob } = await ctx.execute({ data: { data: pixels, shape: [count, 1, 28, 28] } });
+if (prob?.dtype !== "float32") throw new Error("the network's output 'prob' is float32");  // each dtype has its own array type
 const argmax = (values: ArrayLike<number>, row: number) => {
   let best = 0;
   for (let k = 1; k < 10; k++) if (values[row * 10 + k]! > values[row * 10 + best]!) best = k;
@@ -27,7 +28,7 @@ const argmax = (values: ArrayLike<number>, row: number) => {
 };
 let correct = 0, agree = 0;
 for (let i = 0; i < count; i++) {
-  const predicted = argmax(prob!.data, i);
+  const predicted = argmax(prob.data, i);
   if (predicted === labels[i]) correct++;
   if (predicted === argmax(reference, i)) agree++;
 }

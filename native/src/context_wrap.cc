@@ -56,9 +56,16 @@ class Execution {
       NamedBuffer& o = outputs_[i];
       Napi::Object item = Napi::Object::New(env);
       item.Set("name", o.name);
-      Napi::Float32Array data = Napi::Float32Array::New(env, o.buffer.data.size());
-      std::memcpy(data.Data(), o.buffer.data.data(), o.buffer.data.size() * sizeof(float));
-      item.Set("data", data);
+      const size_t count = static_cast<size_t>(volume(o.buffer.shape));
+      if (isInteger(o.buffer.storage)) {
+        Napi::BigInt64Array data = Napi::BigInt64Array::New(env, count);
+        std::memcpy(data.Data(), o.buffer.integers(), count * sizeof(int64_t));
+        item.Set("data", data);
+      } else {
+        Napi::Float32Array data = Napi::Float32Array::New(env, count);
+        std::memcpy(data.Data(), o.buffer.data.data(), count * sizeof(float));
+        item.Set("data", data);
+      }
       Napi::Array shape = Napi::Array::New(env, o.buffer.shape.size());
       for (size_t d = 0; d < o.buffer.shape.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(o.buffer.shape[d])));
       item.Set("shape", shape);
@@ -83,7 +90,7 @@ class Execution {
   std::vector<NamedBuffer> copyOfInputs() {
     std::vector<NamedBuffer> copy;
     for (const NamedBuffer& b : inputs_) {
-      NamedBuffer c{b.name, {b.buffer.shape, context_->takeBuffer(b.buffer.data.size())}};
+      NamedBuffer c{b.name, {b.buffer.shape, context_->takeBuffer(b.buffer.data.size()), b.buffer.storage}};
       std::memcpy(c.buffer.data.data(), b.buffer.data.data(), b.buffer.data.size() * sizeof(float));
       copy.push_back(std::move(c));
     }
@@ -250,8 +257,9 @@ Execution ContextWrap::executionOf(const Napi::CallbackInfo& info) {
     if (!v.IsObject()) throw Napi::TypeError::New(env, "execute: input " + std::to_string(i) + " is not an object");
     Napi::Object o = v.As<Napi::Object>();
     Napi::Value name = o.Get("name"), data = o.Get("data"), shape = o.Get("shape");
-    if (!name.IsString() || !data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !shape.IsArray()) {
-      throw Napi::TypeError::New(env, "execute: input " + std::to_string(i) + " must be { name: string, data: Float32Array, shape: number[] }");
+    const napi_typedarray_type type = data.IsTypedArray() ? data.As<Napi::TypedArray>().TypedArrayType() : napi_float64_array;
+    if (!name.IsString() || (type != napi_float32_array && type != napi_int32_array && type != napi_bigint64_array) || !shape.IsArray()) {
+      throw Napi::TypeError::New(env, "execute: input " + std::to_string(i) + " must be { name: string, data: Float32Array | Int32Array | BigInt64Array, shape: number[] }");
     }
     NamedBuffer b;
     b.name = name.As<Napi::String>().Utf8Value();
@@ -265,9 +273,14 @@ Execution ContextWrap::executionOf(const Napi::CallbackInfo& info) {
       }
       b.buffer.shape.push_back(static_cast<int64_t>(value));
     }
-    Napi::Float32Array array = data.As<Napi::Float32Array>();
-    b.buffer.data = context_->takeBuffer(array.ElementLength());
-    std::memcpy(b.buffer.data.data(), array.Data(), array.ElementLength() * sizeof(float));
+    // Integers arrive as int32 or int64 and are held as int64 (the execution then checks them against the input's type).
+    Napi::TypedArray array = data.As<Napi::TypedArray>();
+    const size_t count = array.ElementLength();
+    b.buffer.storage = type == napi_float32_array ? Storage::kFloat32 : Storage::kInt64;
+    b.buffer.data = context_->takeBuffer(slotsFor(static_cast<int64_t>(count), b.buffer.storage));
+    if (type == napi_float32_array) std::memcpy(b.buffer.data.data(), data.As<Napi::Float32Array>().Data(), count * sizeof(float));
+    else if (type == napi_bigint64_array) std::memcpy(b.buffer.integers(), data.As<Napi::BigInt64Array>().Data(), count * sizeof(int64_t));
+    else std::copy_n(data.As<Napi::Int32Array>().Data(), count, b.buffer.integers());
     inputs.push_back(std::move(b));
   }
   const bool profile = info.Length() > 1 && info[1].ToBoolean().Value();

@@ -15,13 +15,37 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size,
   for (const OpDesc& op : engine->graph_.ops) engine->kernels_.push_back(makeKernel(op));
   engine->chooseLayout();
   engine->chooseStorage();
+  engine->checkIntegers();
   engine->chooseFusions();
   return engine;
+}
+
+namespace {
+
+Storage integerStorage(const std::string& dtype) {
+  return dtype == "int32" ? Storage::kInt32 : dtype == "int64" ? Storage::kInt64 : Storage::kFloat32;
+}
+
+}  // namespace
+
+void Engine::checkIntegers() const {
+  const Graph& g = graph_;
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    if (kernels_[i]->computesIntegers()) continue;
+    for (const auto* list : {&g.ops[i].inputs, &g.ops[i].outputs}) {
+      for (int t : *list) {
+        if (!isInteger(storage_[t])) continue;
+        throw PlanError(g.ops[i].name + " (" + g.ops[i].kind + "): tensor '" + g.tensors[t].name + "' is " + g.tensors[t].dtype +
+                        ", but the builtin engine computes this layer kind in floating point only (integers: constant, cast, identity, element-wise, unary, select, reduce, gather, shuffle, slice, concatenation, padding, top-k)");
+      }
+    }
+  }
 }
 
 void Engine::chooseStorage() {
   const Graph& g = graph_;
   storage_.assign(g.tensors.size(), Storage::kFloat32);
+  for (size_t t = 0; t < g.tensors.size(); t++) storage_[t] = integerStorage(g.tensors[t].dtype);
   if (!options_.halfStorage) return;
   // The 16-bit type each tensor's values all belong to, in execution order (a layer's inputs are produced first).
   std::vector<Storage> exact(g.tensors.size(), Storage::kFloat32);
@@ -44,7 +68,7 @@ void Engine::chooseStorage() {
   }
   for (int t : g.inputs) candidate[t] = false;
   for (auto& [name, t] : g.outputs) candidate[t] = false;
-  for (size_t t = 0; t < g.tensors.size(); t++) if (candidate[t] && read[t]) storage_[t] = exact[t];
+  for (size_t t = 0; t < g.tensors.size(); t++) if (candidate[t] && read[t] && !isInteger(storage_[t])) storage_[t] = exact[t];
 }
 
 void Engine::chooseLayout() {
@@ -56,7 +80,7 @@ void Engine::chooseLayout() {
     if (!kernels_[i]->writesBlocked()) continue;
     for (int t : g.ops[i].outputs) {
       const std::vector<int64_t>& dims = g.tensors[t].dims;
-      blocked[t] = dims.size() == 4 && dims[1] > 0 && dims[1] % 8 == 0;
+      blocked[t] = dims.size() == 4 && dims[1] > 0 && dims[1] % 8 == 0 && integerStorage(g.tensors[t].dtype) == Storage::kFloat32;
     }
   }
   for (size_t i = 0; i < g.ops.size(); i++) {

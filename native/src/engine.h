@@ -41,6 +41,8 @@ class Engine {
   // 16 bits for tensors whose producer writes values of a 16-bit type and whose every reader takes 16-bit storage (in
   // the layouts chosen before); options' halfStorage false keeps every tensor in float32 (the same results).
   void chooseStorage();
+  // A PlanError where an int32/int64 tensor meets a layer whose kernel computes in floating point only.
+  void checkIntegers() const;
   // Chains of layers a later layer can compute along with its own (canFuseProducers), each the only reader of the
   // one before, through blocked tensors (whose layers run the blocked kernels alone: see Kernel::settleLayouts);
   // options' fuseProducers false fuses none (the same results).

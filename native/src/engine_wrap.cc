@@ -148,7 +148,7 @@ Napi::Value EngineWrap::halfStorage(const Napi::CallbackInfo& info) {
   Napi::Array bfloat16 = Napi::Array::New(env), float16 = Napi::Array::New(env);
   for (size_t t = 0; t < live->graph().tensors.size(); t++) {
     const Storage storage = live->storage(static_cast<int>(t));
-    if (storage == Storage::kFloat32) continue;
+    if (!is16Bit(storage)) continue;
     Napi::Array& list = storage == Storage::kBfloat16 ? bfloat16 : float16;
     list.Set(list.Length(), live->graph().tensors[t].name);
   }

@@ -74,7 +74,20 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
         throw ExecutionError("input '" + in.name + "' has shape " + formatShape(in.buffer.shape) + ", expected " + formatShape(info.dims));
       }
     }
-    if (static_cast<int64_t>(in.buffer.data.size()) != volume(in.buffer.shape)) throw ExecutionError("input '" + in.name + "' holds " + std::to_string(in.buffer.data.size()) + " values for shape " + formatShape(in.buffer.shape));
+    const Storage storage = engine->storage(id);
+    if (isInteger(in.buffer.storage) != isInteger(storage)) {
+      throw ExecutionError("input '" + in.name + "' is " + info.dtype + ", but " + (isInteger(storage) ? "floating-point" : "integer") + " values were given");
+    }
+    if (storage == Storage::kInt32) {
+      for (size_t v = 0; v < in.buffer.data.size() / 2; v++) {
+        const int64_t value = in.buffer.integers()[v];
+        if (value != wrapInteger(value, storage)) throw ExecutionError("input '" + in.name + "' is int32, but holds " + std::to_string(value));
+      }
+    }
+    in.buffer.storage = storage;
+    if (in.buffer.data.size() != slotsFor(volume(in.buffer.shape), storage)) {
+      throw ExecutionError("input '" + in.name + "' holds " + std::to_string(in.buffer.data.size() / (isInteger(storage) ? 2 : 1)) + " values for shape " + formatShape(in.buffer.shape));
+    }
     buffers_[id] = std::move(in.buffer);
   }
   const auto& kernels = engine->kernels();

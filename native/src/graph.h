@@ -21,7 +21,7 @@ std::string formatShape(const Shape& s);
 
 struct TensorInfo {
   std::string name;
-  std::string dtype;  // netdef DataType name; the builtin engine computes every type in float32
+  std::string dtype;  // netdef DataType name
   Shape dims;         // -1: dynamic
 };
 
@@ -53,9 +53,11 @@ struct OpDesc {
   std::vector<int> outputs;
   Params params;
   std::map<std::string, std::vector<float>> weights;  // by role
+  std::map<std::string, std::vector<int64_t>> integerWeights;  // by role: an int32/int64 constant's values
   std::map<std::string, std::string> weightNames;      // by role: the PyTorch state_dict name, for refit
 
   const std::vector<float>& weight(const std::string& role) const;
+  const std::vector<int64_t>& integerWeight(const std::string& role) const;
   bool hasWeight(const std::string& role) const { return weights.count(role) != 0; }
 };
 

@@ -71,7 +71,17 @@ const std::string& Params::string(const std::string& op, const std::string& key)
 
 const std::vector<float>& OpDesc::weight(const std::string& role) const {
   auto it = weights.find(role);
-  if (it == weights.end()) throw PlanError(name + " (" + kind + "): weight '" + role + "' is missing from the plan");
+  if (it == weights.end()) {
+    throw PlanError(name + " (" + kind + "): weight '" + role + (integerWeights.count(role) ? "' holds integers where floats are expected" : "' is missing from the plan"));
+  }
+  return it->second;
+}
+
+const std::vector<int64_t>& OpDesc::integerWeight(const std::string& role) const {
+  auto it = integerWeights.find(role);
+  if (it == integerWeights.end()) {
+    throw PlanError(name + " (" + kind + "): weight '" + role + (weights.count(role) ? "' holds floats where integers are expected" : "' is missing from the plan"));
+  }
   return it->second;
 }
 
@@ -286,11 +296,20 @@ Graph readPlan(const uint8_t* data, size_t size) {
     for (uint32_t w = 0; w < nWeights; w++) {
       std::string role = in.string("weight role", 64);
       std::string weightName = in.string("weight name", 4096);
-      uint64_t n = in.scalar<uint64_t>("weight element count");
-      if (n > in.remaining() / 4) throw PlanError("plan is truncated or corrupted: " + where + " weight '" + role + "' claims " + std::to_string(n) + " elements");
-      std::vector<float> values(n);
-      if (n) in.bytes(values.data(), n * 4, "weight values");
-      op.weights[role] = std::move(values);
+      const uint32_t type = in.u32("weight type");  // 0: float32, 1: int64
+      if (type > 1) throw PlanError("plan is corrupted: " + where + " weight '" + role + "' has type " + std::to_string(type));
+      if (op.weights.count(role) || op.integerWeights.count(role)) throw PlanError("plan is corrupted: " + where + " weight '" + role + "' appears twice");
+      const uint64_t n = in.scalar<uint64_t>("weight element count"), size = type == 0 ? 4 : 8;
+      if (n > in.remaining() / size) throw PlanError("plan is truncated or corrupted: " + where + " weight '" + role + "' claims " + std::to_string(n) + " elements");
+      if (type == 0) {
+        std::vector<float> values(n);
+        if (n) in.bytes(values.data(), n * size, "weight values");
+        op.weights[role] = std::move(values);
+      } else {
+        std::vector<int64_t> values(n);
+        if (n) in.bytes(values.data(), n * size, "weight values");
+        op.integerWeights[role] = std::move(values);
+      }
       if (!weightName.empty()) op.weightNames[role] = std::move(weightName);
     }
     g.ops.push_back(std::move(op));

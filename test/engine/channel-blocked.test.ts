@@ -6,9 +6,10 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as ort from "onnxruntime-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildEngine, exportOnnx, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Tensor } from "netdef";
+import { buildEngine, exportOnnx, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Outputs, type Tensor } from "netdef";
 import { random } from "../weights/fuzz.js";
 import { agreement } from "../onnx/oracle.js";
+import { floats, values } from "../outputs.js";
 
 const clip6 = { type: "clip", alpha: 0, beta: 6 } as const;
 const run = promisify(execFile);
@@ -46,7 +47,7 @@ function stackNetwork(shape: number[], w: (...shape: number[]) => Float32Array):
 }
 
 /** Each named output of the builtin engine within the oracle's tolerance of onnxruntime's on the same input x. */
-async function expectOnnxruntimeAgrees(net: Network, data: Float32Array, shape: number[], builtin: Record<string, { data: ArrayLike<number>; shape: readonly number[] }>,
+async function expectOnnxruntimeAgrees(net: Network, data: Float32Array, shape: number[], builtin: Outputs,
                                        names = ["out0"], session?: ort.InferenceSession) {
   const reference = await (session ?? await ort.InferenceSession.create(await exportOnnx(net))).run({ x: new ort.Tensor("float32", data, shape) });
   for (const name of names) {
@@ -267,7 +268,7 @@ describe("channel-blocked tensors", () => {
       const dv = Float32Array.from({ length: 32 * plane }, (_, j) => { const c = Math.floor(j / plane), h = Math.floor((j % plane) / W), w = j % W; return round(ev[at(c, h, w)]! + (w + 1 < W ? ev[at(c, h, w + 1)]! : 0)); });
       for (let j = 0; j < 16 * plane; j++) expected.push(dv[j]! + dv[j + 16 * plane]!);  // a network output: not rounded
     }
-    expect(Array.from(y!.data)).toEqual(expected);
+    expect(values(y)).toEqual(expected);
   });
 
   it.each(["bfloat16", "float16"] as const)("the inverted-residual stack in %s: blocked and planar tensors in 16 bits, the outputs bit for bit those of float32 storage", async (dtype) => {
@@ -287,7 +288,7 @@ describe("channel-blocked tensors", () => {
     expect(packed.inspect().halfStorage[dtype]).toEqual(["e1.relu6.float32", "d1.relu.float32", "p1.add.float32", "e2.relu6.float32", "p2.float32", "e3.relu.float32", "d3.relu6.float32"]);
     expect(packed.inspect().channelBlocked.layers).toEqual(["e1", "d1", "p1", "e2", "d2", "e3", "d3", "p3"]);
     const [a, b] = [await packed.createExecutionContext().execute({ x: data }), await wide.createExecutionContext().execute({ x: data })];
-    for (const name of ["out0", "out1", "out2"]) expect(new Uint32Array(Float32Array.from(a[name]!.data).buffer)).toEqual(new Uint32Array(Float32Array.from(b[name]!.data).buffer));
+    for (const name of ["out0", "out1", "out2"]) expect(new Uint32Array(floats(a[name]).buffer)).toEqual(new Uint32Array(floats(b[name]).buffer));
   });
 
   it("fused chains keep their intermediate tensors out of memory: MobileNetV2 at batch 16 holds 80+ MB less than unfused (child processes)", async () => {

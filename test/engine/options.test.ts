@@ -6,6 +6,7 @@ import { buildEngine, Engine, Network, OptionError, reducedFloat } from "netdef"
 import { gemmTileName, int8KernelName } from "netdef/diagnostics";
 import { addon } from "../../native/addon.js";
 import { onInt8Grid } from "../fixtures.js";
+import { builtin, floats, values } from "../outputs.js";
 
 const wave = (n: number, k = 1.3) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
 
@@ -34,8 +35,8 @@ describe("engine options", () => {
   it("channelBlocked and fuseProducers change the layouts and fusions, not the outputs", async () => {
     const plan = (await buildEngine(invertedResidual())).serialize();
     const run = async (options: { channelBlocked?: boolean; fuseProducers?: boolean }) => {
-      const engine = await Engine.deserialize(plan, options);
-      return { inspection: engine.inspect(), out: (await engine.createExecutionContext().execute(input)).project!.data };
+      const engine = builtin(await Engine.deserialize(plan, options));
+      return { inspection: engine.inspect(), out: floats((await engine.createExecutionContext().execute(input)).project) };
     };
     const [all, planar, unfused] = await Promise.all([run({}), run({ channelBlocked: false }), run({ fuseProducers: false })]);
     expect(all.inspection.channelBlocked.tensors.length).toBeGreaterThan(0);
@@ -48,11 +49,11 @@ describe("engine options", () => {
 
   it("halfStorage: 16-bit storage of a bfloat16 network's tensors, or none, with the same outputs", async () => {
     const plan = (await buildEngine(reducedFloat(invertedResidual(), "bfloat16"), { engine: { bfloat16Products: "off" } })).serialize();
-    const [half, full] = await Promise.all([{ bfloat16Products: "off" as const }, { bfloat16Products: "off" as const, halfStorage: false }].map((o) => Engine.deserialize(plan, o)));
+    const [half, full] = await Promise.all([{ bfloat16Products: "off" as const }, { bfloat16Products: "off" as const, halfStorage: false }].map(async (o) => builtin(await Engine.deserialize(plan, o))));
     expect(half!.inspect().halfStorage.bfloat16.length).toBeGreaterThan(0);
     expect(full!.inspect().halfStorage.bfloat16).toEqual([]);
-    const [a, b] = await Promise.all([half!, full!].map(async (e) => (await e.createExecutionContext().execute(input)).project!.data));
-    expect(Array.from(a!)).toEqual(Array.from(b!));
+    const [a, b] = await Promise.all([half!, full!].map(async (e) => values((await e.createExecutionContext().execute(input)).project)));
+    expect(a).toEqual(b);
   });
 
   it("threads caps the threads of an execution's parallel loops (1: the calling thread alone)", async () => {
@@ -79,7 +80,7 @@ describe("engine options", () => {
     const plan = (await buildEngine(net)).serialize();
     const outputs = async (options: object) => {
       const out = await (await Engine.deserialize(plan, options)).createExecutionContext().execute({ x: wave(2 * 12 * 81, 0.37) });
-      return [Array.from(out.c!.data), Array.from(out.f!.data)];
+      return [values(out.c), values(out.f)];
     };
     const best = await outputs({});
     expect(await outputs({ wideTiles: false, int8Kernel: "scalar" })).toEqual(best);

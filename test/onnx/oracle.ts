@@ -1,9 +1,10 @@
 import * as ort from "onnxruntime-node";
-import { buildEngine, type BuildOptions, exportOnnx, Network, type Tensor } from "netdef";
+import { buildEngine, type BuildOptions, exportOnnx, Network, type OutputValue, type Tensor } from "netdef";
+import { values } from "../outputs.js";
 import { random } from "../weights/fuzz.js";
 
 export interface OracleCase {
-  inputs: Record<string, { shape: number[]; dtype?: "float32" | "int32" | "bool"; values?: number[] }>;
+  inputs: Record<string, { shape: number[]; dtype?: "float32" | "int32" | "int64" | "bool"; values?: readonly (number | bigint)[] }>;
   define: (net: Network, x: Record<string, Tensor>, w: (...shape: number[]) => Float32Array) => Tensor | Tensor[];
 }
 
@@ -12,13 +13,14 @@ export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {
   const rand = random(seed);
   const net = new Network("oracle");
   const tensors: Record<string, Tensor> = {};
-  const feeds: Record<string, { data: Float32Array | Int32Array | Uint8Array; shape: number[]; dtype: string }> = {};
+  const feeds: Record<string, { data: Float32Array | Int32Array | BigInt64Array | Uint8Array; shape: number[]; dtype: "float32" | "int32" | "int64" | "bool" }> = {};
   for (const [name, spec] of Object.entries(c.inputs)) {
     const dtype = spec.dtype ?? "float32";
     tensors[name] = net.addInput(name, dtype, spec.shape);
     const count = spec.shape.reduce((a, b) => a * b, 1);
     const values = spec.values ?? Array.from({ length: count }, () => (dtype === "bool" ? Number(rand() < 0.5) : dtype === "int32" ? Math.floor(rand() * 3) : rand() * 2 - 1));
-    feeds[name] = { data: dtype === "bool" ? Uint8Array.from(values) : dtype === "int32" ? Int32Array.from(values) : Float32Array.from(values), shape: spec.shape, dtype };
+    const data = dtype === "int64" ? BigInt64Array.from(values, (v) => BigInt(v)) : values.map(Number);
+    feeds[name] = { data: data instanceof BigInt64Array ? data : dtype === "bool" ? Uint8Array.from(data) : dtype === "int32" ? Int32Array.from(data) : Float32Array.from(data), shape: spec.shape, dtype };
   }
   const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
   const outputs = [c.define(net, tensors, w)].flat();
@@ -26,20 +28,20 @@ export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {
   const engine = await buildEngine(net, options);
   const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data])));
   const session = await ort.InferenceSession.create(await exportOnnx(net));
-  const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype === "float32" ? "float32" : v.dtype === "int32" ? "int32" : "bool", v.data, v.shape)]));
+  const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype, v.data, v.shape)]));
   const reference = await session.run(ortFeeds);
   return outputs.map((_, i) => ({ builtin: builtin[`out${i}`]!, onnxruntime: reference[`out${i}`]! }));
 }
 
 /** Largest |a − b| over the tolerance 1e-5·max|b| + 1e-6 (≤ 1 passes), and whether the shapes agree. */
-export function agreement(a: { data: ArrayLike<number>; shape: readonly number[] }, b: ort.Tensor): { ratio: number; sameShape: boolean } {
-  const expected = Array.from(b.data as ArrayLike<number | bigint>, Number);
+export function agreement(a: OutputValue, b: ort.Tensor): { ratio: number; sameShape: boolean } {
+  const expected = Array.from(b.data as ArrayLike<number | bigint>, Number), actual = values(a);
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);  // (spread arguments overflow the stack on large outputs)
   let ratio = 0;
   for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs(Number(a.data[i]) - expected[i]!);
-    if (Number.isNaN(expected[i]) && Number.isNaN(Number(a.data[i]))) continue;
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    if (Number.isNaN(expected[i]) && Number.isNaN(actual[i])) continue;
     ratio = Math.max(ratio, diff / (1e-5 * scale + 1e-6));
   }
-  return { ratio, sameShape: a.shape.join() === b.dims.join() && a.data.length === expected.length };
+  return { ratio, sameShape: a.shape.join() === b.dims.join() && actual.length === expected.length };
 }

@@ -10,6 +10,7 @@ import { fuseQuantizedInputs } from "../../builder/passes.js";
 import { encodePlan } from "../../plan/encode.js";
 import type { PlanParams } from "../../plan/schema.js";
 import { onInt8Grid } from "../fixtures.js";
+import { floats } from "../outputs.js";
 
 const run = promisify(execFile);
 const wave = (n: number, k = 1.3) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
@@ -37,10 +38,10 @@ async function fusedVsSimulated(net: Network, c: ConvCase) {
   const input = wave((c.batch ?? 1) * c.channels * c.size.reduce((a, b) => a * b, 1), 0.37).map((v) => v * 1.2);
   const [a, b] = await Promise.all([fused.createExecutionContext().execute({ x: input }), plain.createExecutionContext().execute({ x: input })]);
   const name = Object.keys(b)[0]!;
-  const got = a[name]!.data, want = b[name]!.data;
-  const scale = Math.max(...Array.from(want, (v) => Math.abs(Number(v))));
+  const got = floats(a[name]), want = floats(b[name]);
+  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(Number(got[i]) - Number(want[i])) / scale);
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / scale);
   return { worst, fused, output: got };
 }
 
@@ -109,9 +110,9 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
     expect(fused.inspect().layers.map((l) => `${l.fusedFrom.join("+")}:${l.tactic ?? ""}`)).toEqual([...(nonNegative ? ["pre:"] : []), "q+dq+fc+relu:int8_gemm"]);
     const input = wave(batch * 203, 0.37).map((v) => v * 1.2);
     const [a, b] = await Promise.all([fused.createExecutionContext().execute({ x: input }), plain.createExecutionContext().execute({ x: input })]);
-    const got = a.relu!.data, want = b.relu!.data;
-    const top = Math.max(...Array.from(want, (v) => Math.abs(Number(v))));
-    for (let i = 0; i < want.length; i++) expect(Math.abs(Number(got[i]) - Number(want[i]))).toBeLessThan(1e-5 * top);
+    const got = floats(a.relu), want = floats(b.relu);
+    const top = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * top);
   });
 
   it("the CPU's INT8 kernels (VNNI, AVX2) and the portable one give the same bits", async () => {

@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 import { buildEngine, type BuildOptions, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Tensor, WeightStore } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
-import { buildGraph } from "../../builder/graph.js";
+import { buildGraph, type BuildOp } from "../../builder/graph.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseResidualAdd, fuseRoundTrip, roundFoldedWeights } from "../../builder/passes.js";
 import { addon } from "../../native/addon.js";
 import { representableIn, roundedTo } from "../../precision/reduced-float.js";
+import { floats, values } from "../outputs.js";
 
 describe("rounding", () => {
   it("bfloat16: 8 significant bits, ties to even", () => {
@@ -57,7 +58,7 @@ describe("rounding fused into a convolution's epilogue", () => {
     expect(engine.inspect().layers.map((l) => l.fusedFrom.join("+"))).toEqual(["c+narrow+wide"]);
     const { wide } = await engine.createExecutionContext().execute({ x: input });
     const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
-    expect(Array.from(wide!.data)).toEqual(Array.from(input, round));
+    expect(values(wide)).toEqual(Array.from(input, round));
   });
 });
 
@@ -77,7 +78,7 @@ describe("rounding fused into a dense layer (applied to the stored rows)", () =>
     for (let r = 0; r < 3; r++) rows.set(input, r * features);
     const { wide } = await engine.createExecutionContext().execute({ x: rows });
     const round = dtype === "bfloat16" ? roundToBfloat16 : roundToFloat16;
-    expect(Array.from(wide!.data)).toEqual(Array.from(rows, round));
+    expect(values(wide)).toEqual(Array.from(rows, round));
   });
 });
 
@@ -88,7 +89,7 @@ describe("LeNet in reduced precision", () => {
     expect(net.toJSON().layers.filter((l) => l.kind === "cast").length).toBe(2 * 7);
     const engine = await buildEngine(net, { profiles: [{ data: { min: [1, 1, 28, 28], opt: [2000, 1, 28, 28], max: [2000, 1, 28, 28] } }] });
     const { prob } = await engine.createExecutionContext().execute({ data: { data: io.float32("input"), shape: [2000, 1, 28, 28] } });
-    const agree = sameClass(prob!.data, io.get("output_fp64")!.data as Float64Array, 10);
+    const agree = sameClass(floats(prob), io.get("output_fp64")!.data as Float64Array, 10);
     expect(agree / 2000).toBeGreaterThanOrEqual(bound);
   }, 60_000);
 });
@@ -198,7 +199,7 @@ describe("16-bit storage between layers", () => {
     const input = { x: { data: Float32Array.from({ length: 3 * 4 * 99 }, (_, i) => Math.cos(i * 1.7) * 3), shape: [3, 4, 9, 11] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
     bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
-    expect(new Set(p.y!.data).size).toBeGreaterThan(20);  // not a constant output
+    expect(new Set(floats(p.y)).size).toBeGreaterThan(20);  // not a constant output
   });
 
   it.each(["bfloat16", "float16"] as const)("%s ResNet-style blocks on blocked tensors (3×3 windows, max pooling, a residual) compute exactly what float32 storage does", async (dtype) => {
@@ -217,7 +218,7 @@ describe("16-bit storage between layers", () => {
     const input = { x: { data: Float32Array.from({ length: 2 * 3 * 23 * 21 }, (_, i) => Math.cos(i * 1.3) * 2), shape: [2, 3, 23, 21] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
     bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
-    expect(new Set(p.y!.data).size).toBeGreaterThan(20);
+    expect(new Set(floats(p.y)).size).toBeGreaterThan(20);
   });
 
   // The blocked Winograd kernel widens a 16-bit input tile by tile and rounds its finished output as the direct
@@ -236,7 +237,7 @@ describe("16-bit storage between layers", () => {
     const input = { x: { data: Float32Array.from({ length: 2 * 8 * 11 * 9 }, (_, i) => Math.cos(i * 1.3) * 2), shape: [2, 8, 11, 9] } };
     const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
     bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
-    expect(new Set(p.y!.data).size).toBeGreaterThan(20);
+    expect(new Set(floats(p.y)).size).toBeGreaterThan(20);
   });
 
   const mobileNetCases = (["bfloat16", "float16"] as const).flatMap((dtype) => [["blocked", "1"], ["planar", "0"]].map(([layout, flag]) => [dtype, layout!, flag!] as const));
@@ -431,7 +432,7 @@ describe.skipIf(!addon().cpuFeatures().includes("avx512bf16"))("bfloat16 product
     const folded = (keepFloat: string[]) => {
       const net = network(keepFloat), graph = buildGraph(net.toJSON(), net.weights);
       for (const pass of [dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseResidualAdd, fuseActivation, fuseRoundTrip]) pass(graph);
-      const kernel = () => Array.from(graph.ops.find((o) => o.name === "point")!.weights.kernel!);
+      const kernel = () => Array.from((graph.ops.find((o) => o.name === "point") as BuildOp<"convolution">).weights.kernel!);
       const before = kernel();
       roundFoldedWeights(graph);
       return { before, after: kernel() };

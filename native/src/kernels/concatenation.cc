@@ -30,6 +30,7 @@ class Concatenation : public Kernel {
   // Copies values: 16-bit storage in and out, each input converted where its storage differs from the output's.
   bool takes16BitStorage() const override { return true; }
   bool keeps16BitValues() const override { return true; }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape& os = out[0]->shape;
     int64_t outer, extent, inner;

@@ -20,24 +20,33 @@ class Gather : public Kernel {
     out.insert(out.end(), d.begin() + axis_ + 1, d.end());
     return {out};
   }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
-    int64_t outer, extent, inner;
-    around(in[0]->shape, axis_, outer, extent, inner);
-    const int64_t count = static_cast<int64_t>(in[1]->data.size());
-    for (int64_t j = 0; j < count; j++) {
-      int64_t index = static_cast<int64_t>(in[1]->data[j]);
-      if (index < 0) index += extent;  // negative indices count from the end, as TensorRT and PyTorch
-      if (index < 0 || index >= extent) fail("index " + std::to_string(static_cast<int64_t>(in[1]->data[j])) + " is outside axis " + std::to_string(axis_) + " of extent " + std::to_string(extent));
-    }
-    for (int64_t o = 0; o < outer; o++)
-      for (int64_t j = 0; j < count; j++) {
-        int64_t index = static_cast<int64_t>(in[1]->data[j]);
-        if (index < 0) index += extent;
-        std::copy_n(in[0]->data.begin() + (o * extent + index) * inner, inner, out[0]->data.begin() + (o * count + j) * inner);
-      }
+    if (!isInteger(in[1]->storage)) fail("indices must be int32 or int64");
+    if (isInteger(in[0]->storage)) gather<int64_t>(in, out);
+    else gather<float>(in, out);
   }
 
  private:
+  template <class T>
+  void gather(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const {
+    int64_t outer, extent, inner;
+    around(in[0]->shape, axis_, outer, extent, inner);
+    const int64_t count = volume(in[1]->shape);
+    const int64_t* indices = in[1]->integers();
+    for (int64_t j = 0; j < count; j++) {
+      // Negative indices count from the end, as TensorRT and PyTorch.
+      if (indices[j] < -extent || indices[j] >= extent) fail("index " + std::to_string(indices[j]) + " is outside axis " + std::to_string(axis_) + " of extent " + std::to_string(extent));
+    }
+    const T* x = valuesAs<T>(*in[0]);
+    T* y = valuesAs<T>(*out[0]);
+    for (int64_t o = 0; o < outer; o++)
+      for (int64_t j = 0; j < count; j++) {
+        const int64_t index = indices[j] < 0 ? indices[j] + extent : indices[j];
+        std::copy_n(x + (o * extent + index) * inner, inner, y + (o * count + j) * inner);
+      }
+  }
+
   int64_t axis_;
 };
 

@@ -27,7 +27,12 @@ void narrowToHalves(const float* f, uint16_t* h, int64_t count, Storage type) {
 }
 
 void copyValues(const Buffer& from, int64_t at, Buffer& to, int64_t toAt, int64_t count) {
-  const bool from16 = from.storage != Storage::kFloat32, to16 = to.storage != Storage::kFloat32;
+  if (isInteger(from.storage) || isInteger(to.storage)) {
+    if (isInteger(from.storage) != isInteger(to.storage)) throw ExecutionError("copyValues: integer and floating-point storage do not mix");
+    for (int64_t i = 0; i < count; i++) to.integers()[toAt + i] = wrapInteger(from.integers()[at + i], to.storage);
+    return;
+  }
+  const bool from16 = is16Bit(from.storage), to16 = is16Bit(to.storage);
   if (from16 && to16) std::memcpy(to.halves() + toAt, from.halves() + at, static_cast<size_t>(count) * sizeof(uint16_t));
   else if (from16) widenHalves(from.halves() + at, to.data.data() + toAt, count, from.storage);
   else if (to16) narrowToHalves(from.data.data() + at, to.halves() + toAt, count, to.storage);

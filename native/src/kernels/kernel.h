@@ -47,7 +47,14 @@ using Floats = std::vector<float, UninitialisedAllocator<float>>;
 // How a tensor's values are held between layers: float32, or 16 bits a value (bfloat16, float16) where every value
 // is a value of that type (its producer rounds to it) and every layer that reads it takes 16-bit input: half the
 // memory and traffic, the same numbers.
-enum class Storage { kFloat32, kBfloat16, kFloat16 };
+// Integer tensors (int32 and int64) are held as int64 values, two float slots each, and computed as integers: an
+// int32 tensor's values are wrapped to 32 bits by whatever writes them (isInteger, wrapInteger).
+enum class Storage { kFloat32, kBfloat16, kFloat16, kInt32, kInt64 };
+
+inline bool isInteger(Storage s) { return s == Storage::kInt32 || s == Storage::kInt64; }
+inline bool is16Bit(Storage s) { return s == Storage::kBfloat16 || s == Storage::kFloat16; }
+// A value computed in int64 as the tensor of storage `s` holds it (int32: wrapped, as C++ and PyTorch wrap).
+inline int64_t wrapInteger(int64_t v, Storage s) { return s == Storage::kInt32 ? static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(v))) : v; }
 
 // How a 4-d tensor's values are ordered between layers: planar (NCHW, the network's own order), or channel-blocked
 // (NCHW8c: per image, blocks of 8 channels, each block's pixels in order with the 8 channels' values side by side).
@@ -56,9 +63,9 @@ enum class Storage { kFloat32, kBfloat16, kFloat16 };
 // had to transpose its input or output on the way (see Engine::chooseLayout).
 enum class Layout { kPlanar, kBlocked8 };
 
-// A tensor's values during one execution: its concrete shape and elements in their storage (every dtype is computed
-// in float32 by the builtin engine; integers and booleans are exact up to 2^24). 16-bit storage packs two values
-// into each float slot of `data`.
+// A tensor's values during one execution: its concrete shape and elements in their storage (floating-point types,
+// booleans and 8-bit integers are computed in float32, where each of their values is exact; int32 and int64 as
+// int64). 16-bit storage packs two values into each float slot of `data`, integer storage takes two slots a value.
 struct Buffer {
   Shape shape;
   Floats data;
@@ -66,10 +73,19 @@ struct Buffer {
   Layout layout = Layout::kPlanar;
   const uint16_t* halves() const { return reinterpret_cast<const uint16_t*>(data.data()); }
   uint16_t* halves() { return reinterpret_cast<uint16_t*>(data.data()); }
+  const int64_t* integers() const { return reinterpret_cast<const int64_t*>(data.data()); }
+  int64_t* integers() { return reinterpret_cast<int64_t*>(data.data()); }
 };
 
+// A buffer's values as T: float in float32 storage, int64_t in integer storage (kernels that only move values, for
+// either kind of tensor).
+template <class T> T* valuesAs(Buffer& b) { return reinterpret_cast<T*>(b.data.data()); }
+template <class T> const T* valuesAs(const Buffer& b) { return reinterpret_cast<const T*>(b.data.data()); }
+
 // The float slots `count` values take in `storage`.
-inline size_t slotsFor(int64_t count, Storage storage) { return static_cast<size_t>(storage == Storage::kFloat32 ? count : (count + 1) / 2); }
+inline size_t slotsFor(int64_t count, Storage storage) {
+  return static_cast<size_t>(isInteger(storage) ? 2 * count : is16Bit(storage) ? (count + 1) / 2 : count);
+}
 
 // The 16 bits of a float that is a value of the 16-bit `type` (so nothing is rounded here); a NaN stays a NaN.
 inline uint16_t toHalfBits(float value, Storage type) {
@@ -108,7 +124,8 @@ void widenHalves(const uint16_t* halves, float* floats, int64_t count, Storage t
 void narrowToHalves(const float* floats, uint16_t* halves, int64_t count, Storage type);
 
 // `count` values from `from` (starting at value `at`) into `to` (at value `toAt`), each buffer in its own storage:
-// copied, widened, or narrowed (the values then being of the 16-bit type). For layers that move values.
+// copied, widened, or narrowed (the values then being of the 16-bit type); integers only to integer storage. For
+// layers that move values.
 void copyValues(const Buffer& from, int64_t at, Buffer& to, int64_t toAt, int64_t count);
 
 // A buffer's values as float32: in place, or widened from 16-bit storage into `scratch` (for layers that read a
@@ -145,6 +162,9 @@ class Kernel {
   virtual void run(const std::vector<const Buffer*>& inputs, const std::vector<Buffer*>& outputs) const = 0;
   // Whether run() reads and writes buffers in 16-bit storage (those not taking it only ever see float32).
   virtual bool takes16BitStorage() const { return false; }
+  // Whether run() reads and writes int32/int64 tensors in integer storage; the engine refuses a plan that gives
+  // integer tensors to a layer whose kernel does not (Engine::checkIntegers).
+  virtual bool computesIntegers() const { return false; }
   // The 16-bit type every value written belongs to, rounded by the kernel itself (kFloat32: none).
   virtual Storage writes16BitValues() const { return Storage::kFloat32; }
   // Whether the outputs are values of the inputs' 16-bit type whenever the inputs are (max pooling: it only selects).

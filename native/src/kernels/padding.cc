@@ -12,7 +12,7 @@ namespace {
 class Padding : public Kernel {
  public:
   explicit Padding(const OpDesc& op)
-      : Kernel(op), pre_(op.params.integers(op.name, "pre")), post_(op.params.integers(op.name, "post")), value_(static_cast<float>(op.params.number(op.name, "value"))) {
+      : Kernel(op), pre_(op.params.integers(op.name, "pre")), post_(op.params.integers(op.name, "post")), value_(op.params.number(op.name, "value")) {
     if (pre_.size() != post_.size()) bad("pre and post lengths differ");
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
@@ -25,12 +25,23 @@ class Padding : public Kernel {
     }
     return {s};
   }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
-    const Shape &is = in[0]->shape, &os = out[0]->shape;
+    if (isInteger(in[0]->storage)) pad<int64_t>(*in[0], *out[0], static_cast<int64_t>(value_));
+    else pad<float>(*in[0], *out[0], static_cast<float>(value_));
+  }
+
+ private:
+  template <class T>
+  void pad(const Buffer& x, Buffer& y, T value) const {
+    const Shape &is = x.shape, &os = y.shape;
     const size_t rank = os.size(), first = rank - pre_.size();
     auto ist = stridesOf(is);
     std::vector<int64_t> idx(rank, 0);
-    for (size_t e = 0; e < out[0]->data.size(); e++) {
+    const T* from = valuesAs<T>(x);
+    T* to = valuesAs<T>(y);
+    const int64_t total = volume(os);
+    for (int64_t e = 0; e < total; e++) {
       int64_t off = 0;
       bool inside = true;
       for (size_t d = 0; d < rank && inside; d++) {
@@ -38,14 +49,13 @@ class Padding : public Kernel {
         if (src < 0 || src >= is[d]) inside = false;
         else off += src * ist[d];
       }
-      out[0]->data[e] = inside ? in[0]->data[off] : value_;
+      to[e] = inside ? from[off] : value;
       for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < os[d]) break; idx[d] = 0; }
     }
   }
 
- private:
   std::vector<int64_t> pre_, post_;
-  float value_;
+  double value_;
 };
 
 }  // namespace

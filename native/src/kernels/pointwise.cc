@@ -196,7 +196,8 @@ float roundHalfEven(float v) { return std::nearbyint(v); }  // the default round
 
 class Unary : public Kernel {
  public:
-  explicit Unary(const OpDesc& op) : Kernel(op), fn_(lookup(op.params.string(op.name, "op"))) {
+  explicit Unary(const OpDesc& op)
+      : Kernel(op), fn_(lookup(op.params.string(op.name, "op"))), integerFn_(integerLookup(op.params.string(op.name, "op"))) {
     if (!fn_) bad("unary op '" + op.params.string(op.name, "op") + "'");
   }
   static float (*lookup(const std::string& op))(float) {
@@ -220,15 +221,31 @@ class Unary : public Kernel {
     return nullptr;
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
+  bool computesIntegers() const override { return integerFn_ != nullptr; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const int64_t n = volume(in[0]->shape);
+    if (isInteger(in[0]->storage)) {
+      const int64_t* x = in[0]->integers();
+      int64_t* y = out[0]->integers();
+      const Storage storage = out[0]->storage;
+      parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = wrapInteger(integerFn_(x[i]), storage); }, n > 65536);
+      return;
+    }
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
-    const int64_t n = static_cast<int64_t>(in[0]->data.size());
     parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn_(x[i]); }, n > 65536);
   }
 
  private:
+  // The ops defined on integers (in wrapping arithmetic: |INT_MIN| and −INT_MIN are INT_MIN, as in C++ and PyTorch).
+  static int64_t (*integerLookup(const std::string& op))(int64_t) {
+    if (op == "abs") return [](int64_t v) { return v < 0 ? static_cast<int64_t>(0 - static_cast<uint64_t>(v)) : v; };
+    if (op == "neg") return [](int64_t v) { return static_cast<int64_t>(0 - static_cast<uint64_t>(v)); };
+    if (op == "sign") return [](int64_t v) { return static_cast<int64_t>((v > 0) - (v < 0)); };
+    return nullptr;
+  }
   float (*fn_)(float);
+  int64_t (*integerFn_)(int64_t);
 };
 
 // Binary ops and the ternary select share the broadcasting walk.
@@ -244,6 +261,37 @@ class ElementWise : public Broadcasting {
  public:
   explicit ElementWise(const OpDesc& op) : Broadcasting(op), fn_(lookup(op.params.string(op.name, "op"))) {
     if (!fn_) bad("element-wise op '" + op.params.string(op.name, "op") + "'");
+    integerLookup(op.params.string(op.name, "op"));
+  }
+  // Integer arithmetic wraps (computed in unsigned 64 bits, then wrapped to the output's width). Division truncates
+  // toward zero (C++, onnxruntime; TensorRT's kDIV on integers), floor_div rounds down (PyTorch's //); a division by
+  // zero gives 0 rather than a crash. pow by squaring; a negative exponent gives 1/aⁿ truncated (0 unless |a| is 1).
+  void integerLookup(const std::string& op) {
+    using U = uint64_t;
+    static const std::pair<const char*, int64_t (*)(int64_t, int64_t)> arithmetic[] = {
+        {"sum", [](int64_t a, int64_t b) { return static_cast<int64_t>(U(a) + U(b)); }},
+        {"sub", [](int64_t a, int64_t b) { return static_cast<int64_t>(U(a) - U(b)); }},
+        {"prod", [](int64_t a, int64_t b) { return static_cast<int64_t>(U(a) * U(b)); }},
+        {"max", [](int64_t a, int64_t b) { return std::max(a, b); }}, {"min", [](int64_t a, int64_t b) { return std::min(a, b); }},
+        {"div", [](int64_t a, int64_t b) { return b == 0 ? 0 : b == -1 ? static_cast<int64_t>(0 - U(a)) : a / b; }},
+        {"floor_div", [](int64_t a, int64_t b) {
+           if (b == 0) return int64_t{0};
+           if (b == -1) return static_cast<int64_t>(0 - U(a));
+           const int64_t q = a / b;
+           return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+         }},
+        {"pow", [](int64_t a, int64_t b) {
+           if (b < 0) return a == 1 ? int64_t{1} : a == -1 ? (b % 2 ? int64_t{-1} : int64_t{1}) : int64_t{0};
+           U result = 1, base = U(a);
+           for (U e = U(b); e; e >>= 1, base *= base) if (e & 1) result *= base;
+           return static_cast<int64_t>(result);
+         }}};
+    static const std::pair<const char*, float (*)(int64_t, int64_t)> comparisons[] = {
+        {"equal", [](int64_t a, int64_t b) { return a == b ? 1.0f : 0.0f; }},
+        {"greater", [](int64_t a, int64_t b) { return a > b ? 1.0f : 0.0f; }},
+        {"less", [](int64_t a, int64_t b) { return a < b ? 1.0f : 0.0f; }}};
+    for (auto& [n, f] : arithmetic) if (op == n) integerFn_ = f;
+    for (auto& [n, f] : comparisons) if (op == n) integerComparison_ = f;
   }
   static float (*lookup(const std::string& op))(float, float) {
     static const std::pair<const char*, float (*)(float, float)> ops[] = {
@@ -262,23 +310,42 @@ class ElementWise : public Broadcasting {
     for (auto& [n, f] : ops) if (op == n) return f;
     return nullptr;
   }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
-    const float* a = in[0]->data.data();
-    const float* b = in[1]->data.data();
-    float* y = out[0]->data.data();
-    const int64_t n = static_cast<int64_t>(out[0]->data.size());
-    if (in[0]->shape == in[1]->shape) {
-      parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn_(a[i], b[i]); }, n > 65536);
-      return;
+    const Buffer &a = *in[0], &b = *in[1];
+    if (isInteger(a.storage) != isInteger(b.storage)) fail("inputs of integer and floating-point types");
+    if (!isInteger(a.storage)) return combine<float>(a, b, valuesAs<float>(*out[0]), fn_);
+    const Storage storage = out[0]->storage;
+    if (isInteger(storage) && integerFn_) {
+      const auto fn = integerFn_;
+      combine<int64_t>(a, b, out[0]->integers(), [fn, storage](int64_t x, int64_t y) { return wrapInteger(fn(x, y), storage); });
+    } else if (!isInteger(storage) && integerComparison_) {
+      combine<int64_t>(a, b, valuesAs<float>(*out[0]), integerComparison_);
+    } else {
+      fail("this op is not defined on integers");
     }
-    std::vector<int64_t> oa, ob;
-    broadcastOffsets(in[0]->shape, out[0]->shape, oa);
-    broadcastOffsets(in[1]->shape, out[0]->shape, ob);
-    parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn_(a[oa[i]], b[ob[i]]); }, n > 65536);
   }
 
  private:
+  template <class T, class Y, class Fn>
+  void combine(const Buffer& x0, const Buffer& x1, Y* y, Fn fn) const {
+    const T* a = valuesAs<T>(x0);
+    const T* b = valuesAs<T>(x1);
+    const Shape out = broadcast({x0.shape, x1.shape}, [this](const std::string& m) { fail(m); });
+    const int64_t n = volume(out);
+    if (x0.shape == x1.shape) {
+      parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn(a[i], b[i]); }, n > 65536);
+      return;
+    }
+    std::vector<int64_t> oa, ob;
+    broadcastOffsets(x0.shape, out, oa);
+    broadcastOffsets(x1.shape, out, ob);
+    parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = fn(a[oa[i]], b[ob[i]]); }, n > 65536);
+  }
+
   float (*fn_)(float, float);
+  int64_t (*integerFn_)(int64_t, int64_t) = nullptr;      // arithmetic on integers
+  float (*integerComparison_)(int64_t, int64_t) = nullptr;  // comparisons of integers, giving bool
 };
 
 class Select : public Broadcasting {
@@ -289,8 +356,18 @@ class Select : public Broadcasting {
     broadcastOffsets(in[0]->shape, out[0]->shape, oc);
     broadcastOffsets(in[1]->shape, out[0]->shape, oa);
     broadcastOffsets(in[2]->shape, out[0]->shape, ob);
-    float* y = out[0]->data.data();
-    for (size_t i = 0; i < out[0]->data.size(); i++) y[i] = in[0]->data[oc[i]] != 0 ? in[1]->data[oa[i]] : in[2]->data[ob[i]];
+    if (isInteger(out[0]->storage)) choose<int64_t>(in, *out[0], oc, oa, ob);
+    else choose<float>(in, *out[0], oc, oa, ob);
+  }
+  bool computesIntegers() const override { return true; }
+
+ private:
+  template <class T>
+  static void choose(const std::vector<const Buffer*>& in, Buffer& out, const std::vector<int64_t>& oc, const std::vector<int64_t>& oa, const std::vector<int64_t>& ob) {
+    const float* condition = in[0]->data.data();
+    const T *a = valuesAs<T>(*in[1]), *b = valuesAs<T>(*in[2]);
+    T* y = valuesAs<T>(out);
+    for (size_t i = 0; i < oc.size(); i++) y[i] = condition[oc[i]] != 0 ? a[oa[i]] : b[ob[i]];
   }
 };
 
@@ -367,26 +444,45 @@ class ParametricReLU : public Kernel {
   std::vector<float> slope_;
 };
 
-// Conversions: to integer types truncate toward zero and wrap as C++ does for the target width (float inputs
-// out of range saturate, TensorRT's behaviour); to bool, nonzero is true.
+// Conversions: to integer types truncate toward zero; floats out of the target's range saturate (NaN gives 0),
+// integers wrap to the target's width as C++ and PyTorch do; to bool, nonzero is true.
 class Cast : public Kernel {
  public:
-  explicit Cast(const OpDesc& op) : Kernel(op), convert_(converter(op.params.string(op.name, "to"))) {
-    if (!convert_) bad("cast to '" + op.params.string(op.name, "to") + "'");
+  explicit Cast(const OpDesc& op) : Kernel(op), to_(op.params.string(op.name, "to")), convert_(converter(to_)) {
+    if (!convert_ && to_ != "int32" && to_ != "int64") bad("cast to '" + to_ + "'");
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
-    const auto& x = in[0]->data;
-    auto& y = out[0]->data;
-    const int64_t n = static_cast<int64_t>(x.size());
-    parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) y[i] = convert_(x[i]); }, n > 65536);
+    const Buffer& x = *in[0];
+    Buffer& y = *out[0];
+    const int64_t n = volume(x.shape);
+    const Storage to = y.storage;
+    auto each = [n](auto&& convert) {
+      parallelRanges(n, 16384, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) convert(i); }, n > 65536);
+    };
+    if (isInteger(x.storage) && isInteger(to)) {
+      each([&](int64_t i) { y.integers()[i] = wrapInteger(x.integers()[i], to); });
+    } else if (isInteger(to)) {
+      const double low = to == Storage::kInt32 ? -2147483648.0 : -9223372036854775808.0, high = -low;
+      each([&](int64_t i) {
+        const double v = std::trunc(static_cast<double>(x.data[i]));
+        y.integers()[i] = v != v ? 0 : v <= low ? static_cast<int64_t>(low) : v >= high ? (to == Storage::kInt32 ? INT32_MAX : INT64_MAX) : static_cast<int64_t>(v);
+      });
+    } else if (isInteger(x.storage)) {
+      const std::string& type = to_;
+      if (type == "int8") each([&](int64_t i) { y.data[i] = static_cast<float>(static_cast<int8_t>(static_cast<uint8_t>(x.integers()[i]))); });
+      else if (type == "uint8") each([&](int64_t i) { y.data[i] = static_cast<float>(static_cast<uint8_t>(x.integers()[i])); });
+      else each([&](int64_t i) { y.data[i] = convert_(static_cast<float>(x.integers()[i])); });
+    } else {
+      each([&](int64_t i) { y.data[i] = convert_(x.data[i]); });
+    }
   }
-  // Chosen once per layer: the conversion runs per element.
+  // Chosen once per layer: the conversion of a float runs per element.
   static float (*converter(const std::string& to))(float) {
     if (to == "bool") return [](float v) { return v != 0 ? 1.0f : 0.0f; };
     if (to == "int8") return [](float v) { return std::isnan(v) ? 0.0f : std::trunc(std::min(127.0f, std::max(-128.0f, v))); };
     if (to == "uint8") return [](float v) { return std::isnan(v) ? 0.0f : std::trunc(std::min(255.0f, std::max(0.0f, v))); };
-    if (to == "int32" || to == "int64") return [](float v) { return std::trunc(v); };
     if (to == "float16") return roundToFloat16;
     if (to == "bfloat16") return roundToBfloat16;
     if (to == "float32") return [](float v) { return v; };
@@ -394,6 +490,7 @@ class Cast : public Kernel {
   }
 
  private:
+  std::string to_;
   float (*convert_)(float);
 };
 
@@ -434,7 +531,11 @@ class Identity : public Kernel {
  public:
   using Kernel::Kernel;
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override { return {in.at(0)}; }
-  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override { out[0]->data = in[0]->data; }
+  bool computesIntegers() const override { return true; }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    if (in[0]->storage != out[0]->storage) fail("input and output types differ");
+    out[0]->data = in[0]->data;
+  }
 };
 
 // A chain of element-wise layers fused by the builder: steps "activation:<type>", "unary:<op>", "cast:<dtype>" and

@@ -39,7 +39,10 @@ class Reduce : public Kernel {
   // Global pooling over the two spatial axes reads a channel-blocked input (the engine blocks only 4-d tensors).
   bool readsBlocked(size_t) const override { return axes_ == std::vector<int64_t>{2, 3}; }
 
+  bool computesIntegers() const override { return true; }
+
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    if (isInteger(in[0]->storage)) return reduceIntegers(*in[0], *out[0]);
     const Shape& s = in[0]->shape;
     static thread_local Floats widened;
     const float* x = floatValues(*in[0], widened);
@@ -94,6 +97,36 @@ class Reduce : public Kernel {
 
  private:
   enum class Op { kSum, kAvg, kProd, kMax, kMin };
+  // Integers in int64, sums and products wrapping (as the int32 result then does), the average truncated toward zero.
+  void reduceIntegers(const Buffer& x, Buffer& y) const {
+    const Shape& s = x.shape;
+    const int64_t outCount = volume(y.shape), count = outCount ? volume(s) / outCount : 0;
+    const size_t rank = s.size();
+    Shape kept(rank);
+    for (size_t d = 0; d < rank; d++) kept[d] = reduced(d) ? 1 : s[d];
+    const auto keptStrides = stridesOf(kept);
+    const uint64_t start = op_ == Op::kProd ? 1 : op_ == Op::kMax ? static_cast<uint64_t>(INT64_MIN) : op_ == Op::kMin ? static_cast<uint64_t>(INT64_MAX) : 0;
+    std::vector<uint64_t> acc(static_cast<size_t>(outCount), start);
+    std::vector<int64_t> idx(rank, 0);
+    const int64_t* values = x.integers();
+    for (int64_t k = 0, total = volume(s); k < total; k++) {
+      int64_t o = 0;
+      for (size_t d = 0; d < rank; d++) if (kept[d] != 1) o += idx[d] * keptStrides[d];
+      const int64_t v = values[k];
+      uint64_t& a = acc[o];
+      switch (op_) {
+        case Op::kSum: case Op::kAvg: a += static_cast<uint64_t>(v); break;
+        case Op::kProd: a *= static_cast<uint64_t>(v); break;
+        case Op::kMax: a = static_cast<uint64_t>(std::max(static_cast<int64_t>(a), v)); break;
+        case Op::kMin: a = static_cast<uint64_t>(std::min(static_cast<int64_t>(a), v)); break;
+      }
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < s[d]) break; idx[d] = 0; }
+    }
+    for (int64_t o = 0; o < outCount; o++) {
+      const int64_t a = static_cast<int64_t>(acc[o]);
+      y.integers()[o] = wrapInteger(op_ == Op::kAvg && count ? a / count : a, y.storage);
+    }
+  }
   bool reduced(size_t d) const { return std::binary_search(axes_.begin(), axes_.end(), static_cast<int64_t>(d)); }
   double initial() const { return op_ == Op::kProd ? 1.0 : op_ == Op::kMax ? -INFINITY : op_ == Op::kMin ? INFINITY : 0.0; }
   // Sums accumulate in double: a float running sum over a large axis loses the small terms.

@@ -10,7 +10,8 @@ namespace netdef {
 namespace {
 
 // y = x permuted: output dim i is input dim perm[i].
-void permute(const float* x, const Shape& in, const std::vector<int64_t>& perm, float* y) {
+template <class T>
+void permute(const T* x, const Shape& in, const std::vector<int64_t>& perm, T* y) {
   const size_t rank = in.size();
   Shape out(rank);
   for (size_t i = 0; i < rank; i++) out[i] = in[perm[i]];
@@ -69,25 +70,32 @@ class Shuffle : public Kernel {
     }
     return {transposed(s, second_, "secondTranspose")};
   }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    if (isInteger(in[0]->storage)) shuffle<int64_t>(*in[0], *out[0]);
+    else shuffle<float>(*in[0], *out[0]);
+  }
+
+ private:
+  template <class T>
+  void shuffle(const Buffer& x, Buffer& y) const {
     // The reshape between the transposes moves no data in row-major order.
-    const Shape& x = in[0]->shape;
-    std::vector<float> tmp;
-    const float* src = in[0]->data.data();
+    const int64_t count = volume(x.shape);
+    std::vector<T> tmp;
+    const T* src = valuesAs<T>(x);
     if (!isIdentity(first_)) {
-      tmp.resize(in[0]->data.size());
-      permute(src, x, first_, tmp.data());
+      tmp.resize(static_cast<size_t>(count));
+      permute(src, x.shape, first_, tmp.data());
       src = tmp.data();
     }
     if (isIdentity(second_)) {
-      std::copy(src, src + out[0]->data.size(), out[0]->data.begin());
+      std::copy(src, src + count, valuesAs<T>(y));
       return;
     }
     Shape beforeSecond(second_.size());
-    for (size_t i = 0; i < second_.size(); i++) beforeSecond[second_[i]] = out[0]->shape[i];
-    permute(src, beforeSecond, second_, out[0]->data.data());
+    for (size_t i = 0; i < second_.size(); i++) beforeSecond[second_[i]] = y.shape[i];
+    permute(src, beforeSecond, second_, valuesAs<T>(y));
   }
-
  private:
   Shape transposed(const Shape& s, const std::vector<int64_t>& perm, const char* which) const {
     if (perm.size() != s.size()) fail(std::string(which) + " of " + std::to_string(perm.size()) + " axes for a rank-" + std::to_string(s.size()) + " tensor");

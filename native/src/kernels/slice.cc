@@ -21,20 +21,29 @@ class Slice : public Kernel {
     }
     return {size_};
   }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
-    auto st = stridesOf(in[0]->shape);
+    if (isInteger(in[0]->storage)) slice<int64_t>(*in[0], *out[0]);
+    else slice<float>(*in[0], *out[0]);
+  }
+
+ private:
+  template <class T>
+  void slice(const Buffer& x, Buffer& y) const {
+    auto st = stridesOf(x.shape);
     const size_t rank = st.size();
     std::vector<int64_t> idx(rank, 0);
     const int64_t total = volume(size_);
+    const T* from = valuesAs<T>(x);
+    T* to = valuesAs<T>(y);
     for (int64_t e = 0; e < total; e++) {
       int64_t off = 0;
       for (size_t d = 0; d < rank; d++) off += (start_[d] + idx[d] * stride_[d]) * st[d];
-      out[0]->data[e] = in[0]->data[off];
+      to[e] = from[off];
       for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < size_[d]) break; idx[d] = 0; }
     }
   }
 
- private:
   std::vector<int64_t> start_, size_, stride_;
 };
 

@@ -21,28 +21,36 @@ class TopK : public Kernel {
     s[axis_] = k_;
     return {s, s};
   }
+  bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    if (!isInteger(out[1]->storage)) fail("indices must be int32");
+    if (isInteger(in[0]->storage)) topK<int64_t>(*in[0], *out[0], out[1]->integers());
+    else topK<float>(*in[0], *out[0], out[1]->integers());
+  }
+
+ private:
+  template <class T>
+  void topK(const Buffer& input, Buffer& values, int64_t* indices) const {
     int64_t outer, extent, inner;
-    around(in[0]->shape, axis_, outer, extent, inner);
+    around(input.shape, axis_, outer, extent, inner);
     std::vector<int64_t> order(extent);
     for (int64_t t = 0; t < outer * inner; t++) {
       const int64_t o = t / inner, i = t % inner;
-      const float* x = in[0]->data.data() + o * extent * inner + i;
+      const T* x = valuesAs<T>(input) + o * extent * inner + i;
       std::iota(order.begin(), order.end(), 0);
       std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-        const float va = x[a * inner], vb = x[b * inner];
-        if (std::isnan(va) || std::isnan(vb)) return std::isnan(va) && !std::isnan(vb) && max_;
+        const T va = x[a * inner], vb = x[b * inner];
+        if (va != va || vb != vb) return va != va && vb == vb && max_;  // NaN (floats only) ranks highest
         return max_ ? va > vb : va < vb;
       });
       for (int64_t r = 0; r < k_; r++) {
         const int64_t at = o * k_ * inner + r * inner + i;
-        out[0]->data[at] = x[order[r] * inner];
-        out[1]->data[at] = static_cast<float>(order[r]);
+        valuesAs<T>(values)[at] = x[order[r] * inner];
+        indices[at] = order[r];
       }
     }
   }
 
- private:
   bool max_;
   int64_t k_, axis_;
 };

@@ -362,14 +362,14 @@ class Lowering {
 
   void constantLayer(const OpDesc& op) {
     const std::string& dtype = g_.tensors.at(op.outputs.at(0)).dtype;
-    const std::vector<float>& values = op.weight("values");
     Weights w{};
     if (dtype == "int32") {
+      const std::vector<int64_t>& values = op.integerWeight("values");  // int64 in the plan, each within int32
       ints_.emplace_back(values.begin(), values.end());
       w = Weights{DataType::kINT32, ints_.back().data(), static_cast<int64_t>(values.size())};
     } else if (dtype == "int64") {
-      longs_.emplace_back(values.begin(), values.end());
-      w = Weights{DataType::kINT64, longs_.back().data(), static_cast<int64_t>(values.size())};
+      const std::vector<int64_t>& values = op.integerWeight("values");
+      w = Weights{DataType::kINT64, values.data(), static_cast<int64_t>(values.size())};
     } else {
       w = named(op, "values");
     }
@@ -460,7 +460,6 @@ class Lowering {
   std::vector<ITensor*> tensors_;
   std::deque<std::vector<float>> owned_;
   std::deque<std::vector<int32_t>> ints_;
-  std::deque<std::vector<int64_t>> longs_;
 };
 
 }  // namespace netdef

@@ -1,21 +1,32 @@
-import { readFile, writeFile } from "node:fs/promises";
-import { DisposedError, PlanError, typedNativeError } from "../native/addon.js";
-import { requireTensorRT, type NativeTensorRTEngine } from "../native/tensorrt.js";
+import { ExecutionError, PlanError, typedNativeError, type NativeInput, type NativeResult } from "../native/addon.js";
+import { requireTensorRT, type NativeTensorRTEngine, type TensorRTTarget } from "../native/tensorrt.js";
 import { fnv1a64 } from "../plan/encode.js";
 import type { IOTensor } from "../plan/header.js";
 import { TENSORRT_MAGIC, type TensorRTHeader } from "../plan/tensorrt-container.js";
 import type { WeightSource } from "../weights/source.js";
 import { toFloat32 } from "../weights/tensor.js";
-import type { OutputValue } from "./engine.js";
+import type { BackendContext, EngineBackend } from "./backend.js";
 
 const version = (v: number) => `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
 
-/** An engine built by TensorRT: the same run API as the builtin Engine, plus refit through IRefitter. */
-export class TensorRTEngine {
+/** What an engine built by TensorRT tells about itself (TensorRT's own engine inspector is not wired yet). */
+export interface TensorRTInspection {
+  backend: "tensorrt";
+  /** The TensorRT version and GPU the engine was built for. */
+  target: TensorRTTarget;
+  /** The build options that shaped the engine. */
+  config: Record<string, unknown>;
+  /** The weights the engine was built from, by their state_dict names (what refit takes). */
+  weights: string[];
+}
+
+/** The TensorRT backend of an Engine: our header and TensorRT's serialized engine, run through the addon. */
+export class TensorRTEngine implements EngineBackend {
+  readonly kind = "tensorrt";
   readonly #native: NativeTensorRTEngine;
   readonly #file: Uint8Array;
   readonly header: TensorRTHeader;
-  #disposed = false;
+  readonly callSites: ReadonlyMap<string, string | undefined> = new Map();
 
   private constructor(native: NativeTensorRTEngine, header: TensorRTHeader, file: Uint8Array) {
     this.#native = native;
@@ -24,8 +35,8 @@ export class TensorRTEngine {
   }
 
   /**
-   * Loads a TensorRT plan file written by `serialize`/`save`. Refused with a PlanError that says which and why
-   * when it was built by another TensorRT version or for a GPU of another compute capability.
+   * A TensorRT plan file as `serialize` writes it. Refused with a PlanError that says which and why when it was built
+   * by another TensorRT version or for a GPU of another compute capability.
    */
   static async deserialize(file: Uint8Array): Promise<TensorRTEngine> {
     const native = requireTensorRT();
@@ -47,51 +58,38 @@ export class TensorRTEngine {
     return new TensorRTEngine(engine, header, Uint8Array.from(file));
   }
 
-  static async load(path: string): Promise<TensorRTEngine> {
-    return TensorRTEngine.deserialize(new Uint8Array(await readFile(path)));
-  }
-
+  get network(): string { return this.header.network; }
   get inputs(): readonly IOTensor[] { return this.header.inputs; }
   get outputs(): readonly IOTensor[] { return this.header.outputs; }
 
-  serialize(): Uint8Array {
-    this.#check();
-    return Uint8Array.from(this.#file);
+  inspect(): TensorRTInspection {
+    return { backend: "tensorrt", target: { ...this.header.target }, config: { ...this.header.config }, weights: [...this.header.weights] };
   }
 
-  async save(path: string): Promise<void> {
-    await writeFile(path, this.serialize());
-  }
+  serialize(): Uint8Array { return Uint8Array.from(this.#file); }
 
-  /** One context per engine in this version: executions are serialised on the engine's CUDA stream. */
-  createExecutionContext(): { execute(inputs: Record<string, { data: Float32Array; shape: readonly number[] }>): Promise<Record<string, OutputValue>> } {
-    this.#check();
+  /** Executions are serialised on the engine's CUDA stream, whichever context runs them. */
+  createContext(): BackendContext {
+    const native = this.#native;
     return {
-      execute: async (inputs) => {
-        this.#check();
-        const outputs = await this.#native.execute(this.inputs.map((t) => {
-          const value = inputs[t.name];
-          if (!value) throw new PlanError(`missing input '${t.name}'`);
-          return { name: t.name, data: value.data, shape: [...value.shape] };
-        })).catch((e: unknown) => { throw typedNativeError(e); });
-        return Object.fromEntries(outputs.map((o) => [o.name, { data: o.data, shape: o.shape, dtype: this.outputs.find((t) => t.name === o.name)?.dtype ?? "float32" }]));
+      execute: async (inputs: NativeInput[], profile: boolean): Promise<NativeResult> => {
+        if (profile) throw new ExecutionError("profile: per-layer times are not wired to TensorRT's IProfiler yet");
+        const floats = inputs.map((i) => {
+          if (!(i.data instanceof Float32Array)) throw new ExecutionError(`input '${i.name}': the TensorRT runtime takes float32 inputs only so far`);
+          return { name: i.name, data: i.data, shape: i.shape };
+        });
+        return { outputs: await native.execute(floats).catch((e: unknown) => { throw typedNativeError(e); }) };
       },
+      executeSync: () => { throw new ExecutionError("executeSync: the TensorRT backend runs asynchronously only; use execute"); },
+      dispose: () => {},
     };
   }
 
   /** New weights by PyTorch name, through TensorRT's IRefitter (the engine must be built with `refit`). */
   async refit(weights: WeightSource): Promise<void> {
-    this.#check();
     const values = Object.fromEntries(weights.names().map((n) => [n, toFloat32(weights.get(n)!)]));
     await this.#native.refit(values).catch((e: unknown) => { throw typedNativeError(e); });
   }
 
-  dispose(): void {
-    this.#disposed = true;
-    this.#native.dispose();
-  }
-
-  #check(): void {
-    if (this.#disposed) throw new DisposedError(`TensorRT engine "${this.header.network}" has been disposed`);
-  }
+  dispose(): void { this.#native.dispose(); }
 }
