@@ -204,6 +204,24 @@ describe("engines and contexts", () => {
     await expect(ctx.execute({ x: Float32Array.from([1, 5, 2, 9, 0, 3]) })).rejects.toThrow(new ExecutionError("input 'x' is int32: pass its values in an Int32Array, received Float32Array"));
   });
 
+  it("float16 and bfloat16 travel as their 16-bit patterns, int8 and bool in their own byte arrays", async () => {
+    const net = new Network("types");
+    for (const dtype of ["float16", "bfloat16", "int8", "bool"] as const) {
+      const x = net.addInput(dtype, dtype, [4]);
+      net.markOutput(x.addIdentity(`${dtype}.same`), `${dtype}_same`);
+      net.markOutput(x.addCast(`${dtype}.wide`, { to: "float32" }), `${dtype}_wide`);
+    }
+    const half = Uint16Array.of(0x3e00, 0x7bff, 0x0001, 0xc000), brain = Uint16Array.of(0x3fc0, 0x7f7f, 0x0001, 0xc000);
+    const out = await (await buildEngine(net)).createExecutionContext().execute({ float16: half, bfloat16: brain, int8: Int8Array.of(-128, 127, 0, -1), bool: Uint8Array.of(1, 0, 1, 1) });
+    expect(out.float16_same).toEqual({ data: half, shape: [4], dtype: "float16" });
+    expect(out.float16_wide!.data).toEqual(Float32Array.of(1.5, 65504, 2 ** -24, -2));
+    expect(out.bfloat16_same).toEqual({ data: brain, shape: [4], dtype: "bfloat16" });
+    expect(out.bfloat16_wide!.data).toEqual(Float32Array.of(1.5, 3.3895313892515355e38, 2 ** -133, -2));
+    expect(out.int8_same).toEqual({ data: Int8Array.of(-128, 127, 0, -1), shape: [4], dtype: "int8" });
+    expect(out.bool_same).toEqual({ data: Uint8Array.of(1, 0, 1, 1), shape: [4], dtype: "bool" });
+    expect(out.bool_wide!.data).toEqual(Float32Array.of(1, 0, 1, 1));
+  });
+
   it("hands output buffers back for reuse, yet each execution's outputs are its own: a tensor marked twice, an input marked as an output", async () => {
     const net = new Network("reuse");
     const x = net.addInput("x", "float32", [1, 4]);
