@@ -10,6 +10,7 @@
 #include "tensorrt/lowering.h"
 #ifdef NETDEF_WITH_TENSORRT
 #include "tensorrt/tensorrt_wrap.h"
+#include "kernels/gemm/gemm.h"
 #endif
 
 namespace netdef {

@@ -13,6 +13,8 @@
 
 #include "engine.h"
 #include "engine_options.h"
+#include "kernels/activation_fn.h"
+#include "kernels/gemm/gemm.h"
 #include "kernels/kernel.h"
 #include "plan_reader.h"
 #include "thread_pool.h"

@@ -11,6 +11,9 @@
 #include "kernels/blocked_finish.h"
 #include "kernels/vector_math.h"
 #include "thread_pool.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/activation_fn.h"
+#include "kernels/simd.h"
 
 namespace netdef {
 

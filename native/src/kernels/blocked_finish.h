@@ -5,7 +5,9 @@
 // kernel (blocked_winograd.cc).
 #include <cstdint>
 
+#include "kernels/activation_fn.h"
 #include "kernels/blocked_convolution.h"
+#include "kernels/simd.h"
 #include "kernels/vector_math.h"
 
 namespace netdef {

@@ -7,6 +7,8 @@
 #include "kernels/vector_math.h"
 #include "kernels/winograd_transforms.h"
 #include "thread_pool.h"
+#include "kernels/activation_fn.h"
+#include "kernels/simd.h"
 
 namespace netdef {
 

@@ -3,14 +3,17 @@
 #include <cstring>
 #include <type_traits>
 
-#include "kernels/kernel.h"
-#include "thread_pool.h"
-#include "kernels/window.h"
+#include "kernels/activation_fn.h"
 #include "kernels/blocked_convolution.h"
 #include "kernels/blocked_winograd.h"
 #include "kernels/depthwise.h"
-#include "kernels/winograd.h"
 #include "kernels/direct_convolution.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/kernel.h"
+#include "kernels/simd.h"
+#include "kernels/window.h"
+#include "kernels/winograd.h"
+#include "thread_pool.h"
 
 namespace netdef {
 

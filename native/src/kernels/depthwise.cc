@@ -5,6 +5,8 @@
 
 #include "kernels/vector_math.h"
 #include "thread_pool.h"
+#include "kernels/activation_fn.h"
+#include "kernels/simd.h"
 
 namespace netdef {
 

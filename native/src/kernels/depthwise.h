@@ -4,7 +4,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/activation_fn.h"
 #include "kernels/kernel.h"
+#include "kernels/simd.h"
 
 namespace netdef {
 

@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/activation_fn.h"
+#include "kernels/gemm/gemm.h"
 #include "kernels/kernel.h"
 #include "kernels/window.h"
 

@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "kernels/kernel.h"
+#include "kernels/simd.h"
 #include "kernels/vector_math.h"
 
 namespace netdef {

@@ -8,6 +8,8 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/activation_fn.h"
+#include "kernels/gemm/gemm.h"
 #include "kernels/int8_gemm.h"
 #include "kernels/kernel.h"
 #include "thread_pool.h"

@@ -10,6 +10,10 @@
 #endif
 
 #include "thread_pool.h"
+#include "engine_options.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/activation_fn.h"
+#include "kernels/simd.h"
 
 namespace netdef {
 

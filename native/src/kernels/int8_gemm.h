@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/gemm/gemm.h"
 #include "kernels/kernel.h"
+#include "kernels/simd.h"
 
 namespace netdef {
 

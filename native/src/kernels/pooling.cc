@@ -5,9 +5,10 @@
 #include <limits>
 
 #include "kernels/kernel.h"
-#include "thread_pool.h"
-#include "kernels/window.h"
+#include "kernels/simd.h"
 #include "kernels/vector_math.h"
+#include "kernels/window.h"
+#include "thread_pool.h"
 
 namespace netdef {
 

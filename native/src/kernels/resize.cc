@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "kernels/kernel.h"
+#include "kernels/simd.h"
 #include "thread_pool.h"
 
 namespace netdef {

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/kernel.h"
+#include "kernels/activation_fn.h"
+#include "kernels/buffer.h"
+#include "kernels/simd.h"
 
 namespace netdef::vmath {
 

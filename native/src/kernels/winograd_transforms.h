@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/simd.h"
 #include "kernels/vector_math.h"
 
 namespace netdef {

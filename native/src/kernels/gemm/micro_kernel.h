@@ -1,0 +1,369 @@
+#pragma once
+// The GEMM's register tiles (internal to kernels/gemm/): the micro-kernels, their epilogues, and the sweep over a
+// block of tiles that each caller compiles with the micro-kernel inlined, for its own instruction set.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "kernels/activation_fn.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/simd.h"
+#include "kernels/vector_math.h"
+
+namespace netdef::gemm_detail {
+
+// Register-blocked GEMM (the BLIS/GotoBLAS scheme): A packed in panels of kMR rows, B in panels of kNR columns,
+// K in equal blocks of at most `kBlock` (a tactic: 256 by default); a micro-kernel keeps a kMR × kNR tile of C in registers (12 × 8-float vectors),
+// or on CPUs with AVX-512 two panels' tile (12 rows of 16-float vectors: wideMicroKernel).
+constexpr int64_t kMR = 6, kNR = kGemmPanel;
+constexpr int64_t kWideGroup = 4;  // B panels per task when B is wide: 64 columns, 64 KiB packed at kc = 256
+constexpr int64_t kNarrowBlock = 1024;  // the K block of a narrow B
+
+struct AlignedBuffer {
+  float* data = nullptr;
+  size_t size = 0;
+  ~AlignedBuffer() { std::free(data); }
+  float* get(size_t n) {
+    if (n > size) {
+      std::free(data);
+      data = static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64));
+      if (!data) throw std::bad_alloc();
+      size = n;
+    }
+    return data;
+  }
+};
+
+// The epilogue's vectorised activation and rounding on eight finished sums.
+__attribute__((always_inline)) inline Vec8 finishVector(Vec8 v, bool activate, ActivationFn::Round round, ActivationFn::Type act, float alpha, float beta) {
+  return vmath::round(round, activate ? vmath::activate(act, alpha, beta, v) : v);
+}
+
+// The common epilogue, decided once per sweep of tiles: none at all, or bias and a float32 residual, then nothing, a
+// ReLU or a clip, float32 out; the activation as one clamp with no dispatch (what vmath::activate computes for ReLU
+// and clip, NaN included: it stays NaN). With the dispatch per row (and the rows through the stack), a 1×1
+// convolution with 16 input channels spent as long finishing a tile as computing it.
+struct PlainEpilogue {
+  bool on = false, clamp = false;
+  Vec8 lower, upper;
+  float low = 0, high = 0;  // the same bounds, for a partial row
+};
+__attribute__((always_inline)) inline PlainEpilogue plainEpilogue(const GemmEpilogue* ep) {
+  using Type = ActivationFn::Type;
+  PlainEpilogue plain;
+  if (!ep) {  // no epilogue (K blocks before the last, Winograd's products): the sums stored (or added) as they are
+    plain.on = true;
+    return plain;
+  }
+  if (ep->residual16 || ep->out16 || ep->activation.round != ActivationFn::Round::kNone) return plain;
+  const Type act = ep->activation.type;
+  if (act != Type::kNone && act != Type::kRelu && act != Type::kClip) return plain;
+  plain.on = true;
+  plain.clamp = act != Type::kNone;
+  plain.low = act == Type::kClip ? ep->activation.alpha : 0.0f;
+  plain.high = act == Type::kClip ? ep->activation.beta : __builtin_inff();
+  plain.lower = vmath::splat(plain.low);
+  plain.upper = vmath::splat(plain.high);
+  return plain;
+}
+// One row of a tile, `nr` of its 16 columns real.
+__attribute__((always_inline)) inline void plainRow(Vec8 lo, Vec8 hi, int64_t nr, bool add, const float* bias, const float* residual, const PlainEpilogue& plain, float* cr) {
+  if (nr < kNR && !add && !residual) {
+    // The last panel of a row, finished in registers, its real lanes stored from there (vmath::storeFirst): a loop
+    // over the lanes through the stack stalled on every row (LeNet's conv1 as rows of 24 pixels, 16 + 8, ran at a
+    // fifth of its speed).
+    if (bias) { lo += *bias; hi += *bias; }
+    if (plain.clamp) {
+      lo = lo < plain.lower ? plain.lower : lo;
+      lo = plain.upper < lo ? plain.upper : lo;
+      hi = hi < plain.lower ? plain.lower : hi;
+      hi = plain.upper < hi ? plain.upper : hi;
+    }
+    if (nr > 8) {
+      vmath::store(cr, lo);
+      vmath::storeFirst(cr + 8, hi, nr - 8);
+    } else {
+      vmath::storeFirst(cr, lo, nr);
+    }
+    return;
+  }
+  if (nr < kNR) {  // the same with partial sums in C or a residual: value by value, the same arithmetic
+    alignas(32) float sums[kNR];
+    __builtin_memcpy(sums, &lo, sizeof(Vec8));
+    __builtin_memcpy(sums + 8, &hi, sizeof(Vec8));
+    for (int64_t j = 0; j < nr; j++) {
+      float v = sums[j];
+      if (add) v += cr[j];
+      if (bias) v += *bias;
+      if (residual) v += residual[j];
+      if (plain.clamp) {
+        v = v < plain.low ? plain.low : v;
+        v = plain.high < v ? plain.high : v;
+      }
+      cr[j] = v;
+    }
+    return;
+  }
+  if (add) { lo += vmath::load(cr); hi += vmath::load(cr + 8); }  // a later K block: onto the partial sums in C
+  if (bias) { lo += *bias; hi += *bias; }
+  if (residual) { lo += vmath::load(residual); hi += vmath::load(residual + 8); }
+  if (plain.clamp) {
+    lo = lo < plain.lower ? plain.lower : lo;
+    lo = plain.upper < lo ? plain.upper : lo;
+    hi = hi < plain.lower ? plain.lower : hi;
+    hi = plain.upper < hi ? plain.upper : hi;
+  }
+  vmath::store(cr, lo);
+  vmath::store(cr + 8, hi);
+}
+
+// The epilogue on a finished tile of C[0:mr, 0:nr] held in registers, rows[r] its row r (16 columns, two vectors):
+// on the last K block, row bias, residual (float32 or 16-bit), a vectorised activation and the rounding to a 16-bit
+// type, others on the stored rows; stored to C (added to it on later K blocks) or, for a 16-bit output, narrowed into
+// it. A plain epilogue takes the short way.
+__attribute__((always_inline)) inline void finishTile(Vec8 (&rows)[kMR][2], float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
+                                                      int64_t col0, const PlainEpilogue& plain) {
+  if (plain.on) {  // rows past mr are A's zero padding: not stored
+    const float* bias = ep && ep->bias ? ep->bias + row0 : nullptr;
+    const float* res = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
+#pragma GCC unroll 6
+    for (int64_t r = 0; r < kMR; r++)
+      if (r < mr) plainRow(rows[r][0], rows[r][1], nr, add, bias ? bias + r : nullptr, res ? res + r * ldc : nullptr, plain, c + r * ldc);
+    return;
+  }
+  using Type = ActivationFn::Type;
+  using Round = ActivationFn::Round;
+  const Type act = ep ? ep->activation.type : Type::kNone;
+  const Round round = ep ? ep->activation.round : Round::kNone;
+  const float alpha = ep ? ep->activation.alpha : 0.0f, beta = ep ? ep->activation.beta : 0.0f;
+  // Vectorised activations (vmath::activate) and the rounding run on the tile in registers; other activations
+  // (and the rounding after them) on the finished rows.
+  const bool inRegister = act == Type::kNone || vmath::vectorised(act);
+  const bool activate = inRegister && act != Type::kNone;
+  const Round roundHere = inRegister ? round : Round::kNone;
+  const float* residual = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
+  const uint16_t* residual16 = ep && ep->residual16 ? ep->residual16 + row0 * ldc + col0 : nullptr;
+  uint16_t* out16 = ep && ep->out16 ? ep->out16 + row0 * ldc + col0 : nullptr;
+  if (mr == kMR && nr == kNR && (inRegister || !out16)) {
+    for (int64_t r = 0; r < kMR; r++) {
+      float* cr = c + r * ldc;
+      Vec8 lo = rows[r][0], hi = rows[r][1];
+      if (add) {
+        Vec8 old0, old1;
+        __builtin_memcpy(&old0, cr, sizeof(Vec8));
+        __builtin_memcpy(&old1, cr + 8, sizeof(Vec8));
+        lo += old0; hi += old1;
+      }
+      if (ep) {
+        if (ep->bias) { lo += ep->bias[row0 + r]; hi += ep->bias[row0 + r]; }
+        if (residual) {
+          Vec8 r0, r1;
+          __builtin_memcpy(&r0, residual + r * ldc, sizeof(Vec8));
+          __builtin_memcpy(&r1, residual + r * ldc + 8, sizeof(Vec8));
+          lo += r0; hi += r1;
+        }
+        if (residual16) {
+          lo += vmath::widen8(residual16 + r * ldc, ep->residual16Type);
+          hi += vmath::widen8(residual16 + r * ldc + 8, ep->residual16Type);
+        }
+        lo = finishVector(lo, activate, roundHere, act, alpha, beta);
+        hi = finishVector(hi, activate, roundHere, act, alpha, beta);
+      }
+      if (out16) {
+        vmath::narrow8(lo, ep->out16Type, out16 + r * ldc);
+        vmath::narrow8(hi, ep->out16Type, out16 + r * ldc + 8);
+        continue;
+      }
+      __builtin_memcpy(cr, &lo, sizeof(Vec8));
+      __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
+      if (!inRegister) ep->activation.apply(cr, kNR);
+    }
+    return;
+  }
+  // A partial tile, or a 16-bit output whose activation runs on stored values: sums finished row by row in a
+  // staging tile, with the same vector arithmetic as a whole tile, then stored.
+  alignas(32) float tile[kMR][kNR];
+  for (int64_t r = 0; r < kMR; r++) {
+    __builtin_memcpy(&tile[r][0], &rows[r][0], sizeof(Vec8));
+    __builtin_memcpy(&tile[r][8], &rows[r][1], sizeof(Vec8));
+  }
+  alignas(32) float wide[kNR];
+  for (int64_t r = 0; r < mr; r++) {
+    float* cr = c + r * ldc;
+    float* row = tile[r];
+    if (add) for (int64_t j = 0; j < nr; j++) row[j] += cr[j];
+    if (ep && ep->bias) for (int64_t j = 0; j < nr; j++) row[j] += ep->bias[row0 + r];
+    if (residual) for (int64_t j = 0; j < nr; j++) row[j] += residual[r * ldc + j];
+    if (residual16) {
+      widenHalves(residual16 + r * ldc, wide, nr, ep->residual16Type);
+      for (int64_t j = 0; j < nr; j++) row[j] += wide[j];
+    }
+    for (int64_t h = 0; ep && h < kNR && (activate || roundHere != Round::kNone); h += 8) {
+      Vec8 v;
+      __builtin_memcpy(&v, row + h, sizeof(Vec8));
+      v = finishVector(v, activate, roundHere, act, alpha, beta);
+      __builtin_memcpy(row + h, &v, sizeof(Vec8));
+    }
+    if (!inRegister) ep->activation.apply(row, nr);
+    if (out16) narrowToHalves(row, out16 + r * ldc, nr, ep->out16Type);
+    else for (int64_t j = 0; j < nr; j++) cr[j] = row[j];
+  }
+}
+
+// C[0:mr, 0:nr] (+)= Ap (kc × kMR) · Bp (kc rows of kNR, `bStride` apart), then the epilogue (finishTile) on the tile
+// while it is in registers.
+// With `Pairs`, A and B hold bfloat16 pairs instead of floats (see bf16PairsGemm): each step is two of K, multiplied
+// by VDPBF16PS, which adds both products of a 32-bit lane into its float32 sum.
+template <bool Pairs = false>
+__attribute__((always_inline)) inline void microKernel(int64_t kc, const float* __restrict ap, const float* __restrict bp, int64_t bStride, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add,
+                 const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain, const int64_t* taps = nullptr, int64_t prefetchAhead = 0) {
+  Vec8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+  if constexpr (Pairs) {
+    for (int64_t k = 0; k < kc; k++) {
+      const float* row = bp + k * bStride;
+      Vec8 b0, b1;
+      __builtin_memcpy(&b0, row, sizeof(Vec8));
+      __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
+      const float* a = ap + k * kMR;
+      Vec8 a0 = vmath::broadcast(a), a1 = vmath::broadcast(a + 1), a2 = vmath::broadcast(a + 2);
+      vmath::dotPairs(c00, a0, b0); vmath::dotPairs(c01, a0, b1);
+      vmath::dotPairs(c10, a1, b0); vmath::dotPairs(c11, a1, b1);
+      vmath::dotPairs(c20, a2, b0); vmath::dotPairs(c21, a2, b1);
+      a0 = vmath::broadcast(a + 3); a1 = vmath::broadcast(a + 4); a2 = vmath::broadcast(a + 5);
+      vmath::dotPairs(c30, a0, b0); vmath::dotPairs(c31, a0, b1);
+      vmath::dotPairs(c40, a1, b0); vmath::dotPairs(c41, a1, b1);
+      vmath::dotPairs(c50, a2, b0); vmath::dotPairs(c51, a2, b1);
+    }
+    kc = 0;  // the float32 loops below do nothing
+  }
+  // A last panel of at most 8 columns (49 pixels: 3 panels and 1 column) takes half the multiply-adds.
+  // B's row k at bp + k·bStride, or (taps) at bp plus taps[k] bytes.
+  for (int64_t k = 0; k < kc && nr <= 8; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
+    Vec8 b0;
+    __builtin_memcpy(&b0, row, sizeof(Vec8));
+    const float* a = ap + k * kMR;
+    c00 += a[0] * b0; c10 += a[1] * b0; c20 += a[2] * b0; c30 += a[3] * b0; c40 += a[4] * b0; c50 += a[5] * b0;
+  }
+  for (int64_t k = 0; k < kc && nr > 8; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
+    if (prefetchAhead) __builtin_prefetch(row + prefetchAhead);
+    Vec8 b0, b1;
+    __builtin_memcpy(&b0, row, sizeof(Vec8));
+    __builtin_memcpy(&b1, row + 8, sizeof(Vec8));
+    const float* a = ap + k * kMR;
+    c00 += a[0] * b0; c01 += a[0] * b1;
+    c10 += a[1] * b0; c11 += a[1] * b1;
+    c20 += a[2] * b0; c21 += a[2] * b1;
+    c30 += a[3] * b0; c31 += a[3] * b1;
+    c40 += a[4] * b0; c41 += a[4] * b1;
+    c50 += a[5] * b0; c51 += a[5] * b1;
+  }
+  Vec8 rows[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  finishTile(rows, c, ldc, mr, nr, add, ep, row0, col0, plain);
+}
+
+// microKernel for CPUs with AVX-512 (inlined only into code compiled for it, NETDEF_WIDE): on a Xeon (two 16-float FMA units) the 6 × 16 tile of 8-float vectors runs at
+// half the FMA rate (87 of 178 GFLOP/s on one core of a Xeon 5th gen: an 8-float FMA issues at the rate of a 16-float
+// one), and 6 accumulators of 16 floats would leave the FMA latency uncovered. So two A panels (12 rows) meet one B
+// panel, one 16-float accumulator a row: 12 FMA chains, a 16-float load and 12 broadcasts a step (178 GFLOP/s, the
+// peak; on Zen 4, whose 16-float FMA takes two 8-float slots, the same rate as before). `Panels` 1 for a last odd
+// panel. Each sum is the same chain of FMAs in the same order as microKernel's: the results are the same bits.
+template <int Panels>
+__attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, int64_t bStride,
+                                                                       float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
+                                                                       int64_t col0, const PlainEpilogue& plain, const int64_t* taps, int64_t prefetchAhead) {
+  Vec16 acc[kMR * Panels] = {};
+  for (int64_t k = 0; k < kc; k++) {
+    const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
+    if (prefetchAhead) __builtin_prefetch(row + prefetchAhead);
+    // A last panel of at most 8 columns is read as 8 (B read in place may end there), the upper lanes zero.
+    Vec16 b;
+    if (nr > 8) {
+      __builtin_memcpy(&b, row, sizeof b);
+    } else {
+      const Vec8 low = vmath::load(row);
+      b = __builtin_shufflevector(low, Vec8{}, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+    const float* a = ap + k * kMR;
+#pragma GCC unroll 6
+    for (int r = 0; r < kMR; r++) acc[r] += a[r] * b;
+    if constexpr (Panels == 2) {
+      const float* a2 = ap2 + k * kMR;
+#pragma GCC unroll 6
+      for (int r = 0; r < kMR; r++) acc[kMR + r] += a2[r] * b;
+    }
+  }
+#pragma GCC unroll 2
+  for (int half = 0; half < Panels; half++) {
+    Vec8 rows[kMR][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < kMR; r++) {
+      rows[r][0] = __builtin_shufflevector(acc[half * kMR + r], acc[half * kMR + r], 0, 1, 2, 3, 4, 5, 6, 7);
+      rows[r][1] = __builtin_shufflevector(acc[half * kMR + r], acc[half * kMR + r], 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+    finishTile(rows, c + half * kMR * ldc, ldc, std::min(kMR, mr - half * kMR), nr, add, ep, row0 + half * kMR, col0, plain);
+  }
+}
+
+// Which micro-kernel a sweep runs: float32 (microKernel), bfloat16 pairs (microKernel<true>), or float32 in 16-float
+// rows (wideMicroKernel, two A panels a tile).
+enum class Tiles { kFloat, kPairs, kWide };
+constexpr int64_t panelsPerTile(Tiles kind) { return kind == Tiles::kWide ? 2 : 1; }
+
+// The tile of A panels [p, min(p + panelsPerTile, pEnd)) (`aStride` apart) against one B panel, into C's rows from
+// p·kMR (C, the epilogue and `col0` at the panel's first column).
+template <Tiles Kind>
+__attribute__((always_inline)) inline void tileAt(int64_t kc, const float* ap, int64_t aStride, int64_t p, int64_t pEnd, const float* bp, int64_t bStride, float* C, int64_t ldc,
+                                                  int64_t M, int64_t nr, int64_t col0, bool add, const GemmEpilogue* ep, const PlainEpilogue& plain, const int64_t* taps,
+                                                  int64_t ahead) {
+  float* tile = C + p * kMR * ldc;
+  if constexpr (Kind == Tiles::kWide) {
+    const int64_t mr = std::min(2 * kMR, M - p * kMR);
+    if (p + 1 < pEnd) wideMicroKernel<2>(kc, ap + p * aStride, ap + (p + 1) * aStride, bp, bStride, tile, ldc, mr, nr, add, ep, p * kMR, col0, plain, taps, ahead);
+    else wideMicroKernel<1>(kc, ap + p * aStride, nullptr, bp, bStride, tile, ldc, mr, nr, add, ep, p * kMR, col0, plain, taps, ahead);
+  } else {
+    microKernel<Kind == Tiles::kPairs>(kc, ap + p * aStride, bp, bStride, tile, ldc, std::min(kMR, M - p * kMR), nr, add, ep, p * kMR, col0, plain, taps, ahead);
+  }
+}
+
+// The tiles of A panels [p0, p1) (`aStride` floats apart) × B panels [q0, q1) (bps[q − q0], rows
+// strides[q − q0] apart, or `stride` apart when strides is null), A panels outer or (panelsOuter) B panels outer; one
+// call for the block with the micro-kernel inlined: at short sums (K = 16) a call per tile cost about as much as the
+// tile's multiply-adds.
+template <Tiles Kind>
+__attribute__((always_inline)) inline void sweepTilesOf(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride,
+                                                        int64_t q0, int64_t q1, bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead) {
+  // (No lambda here: a lambda is compiled for the baseline target, not for this clone's.)
+  const PlainEpilogue plain = plainEpilogue(ep);
+  constexpr int64_t step = panelsPerTile(Kind);
+  const int64_t tiles = (p1 - p0 + step - 1) / step;
+  const int64_t outer = panelsOuter ? q1 - q0 : tiles, inner = panelsOuter ? tiles : q1 - q0;
+  for (int64_t i = 0; i < outer; i++)
+    for (int64_t j = 0; j < inner; j++) {
+      const int64_t p = p0 + step * (panelsOuter ? j : i), q = panelsOuter ? q0 + i : q0 + j;
+      const int64_t bStride = strides ? strides[q - q0] : stride;
+      const int64_t ahead = p == p0 && bStride != kNR ? fetchAhead : 0;  // B read in place: see sgemmPackedB
+      tileAt<Kind>(kc, ap, aStride, p, p1, bps[q - q0], bStride, C + q * kNR, ldc, M, std::min(kNR, N - q * kNR), q * kNR, add, ep, plain, nullptr, ahead);
+    }
+}
+
+// A sweep over a block of tiles (sweepTilesOf compiled for one micro-kernel).
+using SweepFn = void (*)(int64_t, const float*, int64_t, int64_t, int64_t, const float* const*, const int64_t*, int64_t, int64_t, int64_t, bool, int64_t, int64_t, float*, int64_t, bool, const GemmEpilogue*, int64_t);
+void sweepTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
+                bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead);
+void sweepPairTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride, int64_t q0, int64_t q1,
+                    bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead);
+#if defined(__x86_64__)
+void sweepWideTiles(int64_t kc, const float* ap, int64_t aStride, int64_t p0, int64_t p1, const float* const* bps, const int64_t* strides, int64_t stride,
+                    int64_t q0, int64_t q1, bool panelsOuter, int64_t M, int64_t N, float* C, int64_t ldc, bool add, const GemmEpilogue* ep, int64_t fetchAhead);
+#endif
+
+// sgemmPackedB with the sweep given: float32 (sweepTiles, sweepWideTiles) or bfloat16 pairs (sweepPairTiles), where K
+// counts pairs and each float of A and B holds one.
+void gemmPackedB(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackB& packB, float* C, int64_t ldc, bool accumulate, int64_t kBlock,
+                 const float* prepackedA, const GemmEpilogue* epilogue, const float* rowMajorB, int64_t ldb, SweepFn sweep);
+
+}  // namespace netdef::gemm_detail

@@ -1,0 +1,85 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/activation_fn.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/kernel.h"
+#include "thread_pool.h"
+
+namespace netdef {
+
+namespace {
+
+// Batched matrix product with broadcast batch dimensions, transposes and vectors.
+class MatrixMultiply : public Kernel {
+ public:
+  explicit MatrixMultiply(const OpDesc& op) : Kernel(op), opA_(op.params.string(op.name, "opA")), opB_(op.params.string(op.name, "opB")) {}
+
+  struct Layout { Shape batch; int64_t m, k, n; };
+
+  Layout layout(const Shape& a, const Shape& b) const {
+    const bool va = opA_ == "vector", vb = opB_ == "vector";
+    const size_t ra = va ? 1 : 2, rb = vb ? 1 : 2;
+    if (a.size() < ra || b.size() < rb) fail("inputs " + formatShape(a) + " and " + formatShape(b) + " have too few dimensions");
+    int64_t m = va ? 1 : (opA_ == "transpose" ? a[a.size() - 1] : a[a.size() - 2]);
+    int64_t ka = va ? a.back() : (opA_ == "transpose" ? a[a.size() - 2] : a.back());
+    int64_t kb = vb ? b.back() : (opB_ == "transpose" ? b.back() : b[b.size() - 2]);
+    int64_t n = vb ? 1 : (opB_ == "transpose" ? b[b.size() - 2] : b.back());
+    if (ka != kb) fail("inner dimensions differ: " + formatShape(a) + " × " + formatShape(b));
+    Shape ba(a.begin(), a.end() - ra), bb(b.begin(), b.end() - rb);
+    if (ba.size() != bb.size()) fail("batch ranks differ: " + formatShape(a) + " × " + formatShape(b));
+    Shape batch;
+    for (size_t i = 0; i < ba.size(); i++) {
+      if (ba[i] != bb[i] && ba[i] != 1 && bb[i] != 1) fail("batch dimensions do not broadcast: " + formatShape(a) + " × " + formatShape(b));
+      batch.push_back(std::max(ba[i], bb[i]));
+    }
+    return {batch, m, ka, n};
+  }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    Layout l = layout(in.at(0), in.at(1));
+    Shape s = l.batch;
+    if (opA_ != "vector") s.push_back(l.m);
+    if (opB_ != "vector") s.push_back(l.n);
+    return {s};
+  }
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
+    const Shape &a = in[0]->shape, &b = in[1]->shape;
+    Layout l = layout(a, b);
+    const int64_t batches = volume(l.batch);
+    const size_t rank = l.batch.size();
+    std::vector<int64_t> idx(rank, 0);
+    std::vector<float> aT, bT;
+    for (int64_t t = 0; t < batches; t++) {
+      int64_t offA = 0, offB = 0, strideA = l.m * l.k, strideB = l.k * l.n;
+      // Batch offsets with broadcasting: a dimension of extent 1 does not advance.
+      for (int64_t d = static_cast<int64_t>(rank) - 1, ma = 1, mb = 1; d >= 0; d--) {
+        const int64_t ea = a[d], eb = b[d];
+        if (ea != 1) offA += idx[d] * ma;
+        if (eb != 1) offB += idx[d] * mb;
+        ma *= ea; mb *= eb;
+      }
+      const float* pa = in[0]->data.data() + offA * strideA;
+      const float* pb = in[1]->data.data() + offB * strideB;
+      if (opA_ == "transpose") {  // materialise Aᵀ [m, k]
+        aT.resize(l.m * l.k);
+        for (int64_t i = 0; i < l.k; i++) for (int64_t j = 0; j < l.m; j++) aT[j * l.k + i] = pa[i * l.m + j];
+        pa = aT.data();
+      }
+      float* pc = out[0]->data.data() + t * l.m * l.n;
+      // B as [k, n] (none, vector) or [n, k] (transpose).
+      sgemm(l.m, l.n, l.k, pa, l.k, pb, opB_ == "transpose" ? l.k : l.n, opB_ == "transpose", pc, l.n, false);
+      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < l.batch[d]) break; idx[d] = 0; }
+    }
+  }
+
+ private:
+  std::string opA_, opB_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> makeMatrixMultiply(const OpDesc& op) { return std::make_unique<MatrixMultiply>(op); }
+
+}  // namespace netdef
