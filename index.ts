@@ -22,7 +22,7 @@ export { refit } from "./api/refit.js";
 export { Engine, ExecutionContext, type ExecuteOptions, type EngineInspection, type Outputs, type ProfiledOutputs } from "./runtime/engine.js";
 export type { Backend } from "./runtime/backend.js";
 export type { BuiltinInspection, InspectedLayer } from "./runtime/builtin-engine.js";
-export type { TensorRTInspection } from "./runtime/tensorrt-engine-backend.js";
+export type { TensorRTInspection } from "./runtime/tensorrt-engine.js";
 export type { ArrayOf, InputArray, InputValue, OutputValue } from "./runtime/io.js";
 export type { IOTensor, PlanConfig, PlanHeader, ShapeRange, TacticChoice, TuningLevel } from "./plan/header.js";
 export type { ActivationMemory } from "./plan/memory.js";

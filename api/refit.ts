@@ -1,6 +1,6 @@
 import { refitPlan } from "../builder/refit.js";
 import type { Engine } from "../runtime/engine.js";
-import { TensorRTEngine } from "../runtime/tensorrt-engine-backend.js";
+import { TensorRTEngine } from "../runtime/tensorrt-engine.js";
 import type { WeightSource } from "../weights/source.js";
 
 /**

@@ -52,7 +52,7 @@ export interface OutputIR {
  * another version, so an IR of another netdef is refused rather than misread. A change of what a parameter means
  * with its type unchanged must bump MEANING_REVISION.
  */
-const MEANING_REVISION = 1;
+const MEANING_REVISION = 2;  // 2: pooling's blendFactor and scale's elementwise channelAxis as TensorRT means them
 export const IR_VERSION = `${MEANING_REVISION}.${contentHash(LAYER_PARAMS)}`;
 
 export interface NetworkIR {

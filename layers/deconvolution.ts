@@ -39,6 +39,7 @@ export const deconvolution = defineLayer<"deconvolution", DeconvolutionParams, D
       ctx.fail("groups", `a divisor of the input channels (${channels}) and outChannels (${outChannels})`, String(groups));
     }
     const g = resolveWindow(ctx, "kernel", p.kernel, p, spatial);
+    if (g.ceilMode) ctx.fail("ceilMode", "false: a transposed convolution has no ceil mode (its output size is exact)", "true");
     const outputPadding = ctx.ints("outputPadding", p.outputPadding ?? 0, spatial, 0);
     outputPadding.forEach((op, i) => {
       if (op >= Math.max(g.stride[i]!, g.dilation[i]!)) ctx.fail("outputPadding", `smaller than stride or dilation in every dimension`, formatShape(outputPadding));

@@ -35,7 +35,7 @@ const integers = { type: "integers" } as const;
 const number = { type: "number" } as const;
 const boolean = { type: "boolean" } as const;
 const window = { kernel: integers, stride: integers, dilation: integers, prePadding: integers, postPadding: integers,
-  paddingMode: { type: "string", values: PADDING_MODES } } as const;
+  paddingMode: { type: "string", values: PADDING_MODES }, ceilMode: boolean } as const;
 
 /** Every layer kind's resolved parameters: what the IR records and `Network.fromJSON` checks. */
 export const LAYER_PARAMS: { readonly [K in LayerKind]: ParamSchema<ResolvedParams<K>> } = {

@@ -15,7 +15,7 @@ export interface PoolingParams extends Omit<WindowParams, "dilation"> {
    * as PyTorch; TensorRT's `averageCountExcludesPadding` is its negation.
    */
   countIncludePad?: boolean;
-  /** max_average_blend: output = blend·max + (1 − blend)·average. Default 0. */
+  /** max_average_blend, TensorRT's meaning: output = (1 − blendFactor)·max + blendFactor·average. Default 0 (max). */
   blendFactor?: number;
 }
 

@@ -6,7 +6,10 @@ export type ScaleMode = "uniform" | "channel" | "elementwise";
 /** out = (in · scale + shift) ^ power, per tensor, per channel or per element: TensorRT's addScaleNd. */
 export interface ScaleParams {
   mode: ScaleMode;
-  /** Axis of the channels in "channel" mode. Default 1. */
+  /**
+   * The channel axis (TensorRT's): "channel" mode has a value per index of this axis, "elementwise" mode one per
+   * element of the dimensions from this axis on. Default 1.
+   */
   channelAxis?: number;
   /** Each may be omitted: shift defaults to 0, scale and power to 1. Names are looked up in the weight source. */
   shift?: WeightInput;
@@ -29,10 +32,10 @@ export const scale = defineLayer<"scale", ScaleParams, ScaleResolved>({
     let shape: number[];
     if (mode === "uniform") shape = [1];
     else if (mode === "channel") shape = [input!.shape[channelAxis]!];
-    else shape = input!.shape.slice(1);
+    else shape = input!.shape.slice(channelAxis);
     if (shape.some((d) => d < 0)) ctx.fail("input", `known dimensions for ${mode} mode`, `shape ${formatShape(input!.shape)}`, "shape_mismatch");
     const because = mode === "uniform" ? "mode is uniform" : mode === "channel" ? `the input has ${shape[0]} channels on axis ${channelAxis}`
-      : `the input's per-item shape is ${formatShape(shape)}`;
+      : `the input's dimensions from axis ${channelAxis} on are ${formatShape(shape)}`;
     const weights: WeightRequest[] = [];
     for (const role of ["shift", "scale", "power"] as const) {
       const given = p[role];

@@ -16,10 +16,17 @@ export interface WindowParams {
   /** Padding after each spatial dimension; overrides `padding` there (TensorRT's setPostPadding). */
   postPadding?: readonly number[];
   /**
-   * Default "explicit_round_down" (floor, PyTorch's default). "explicit_round_up" is PyTorch's `ceil_mode=True`.
+   * TensorRT's PaddingMode, with TensorRT's meaning. Default "explicit_round_down" (floor, PyTorch's default).
+   * "explicit_round_up": O = ceil((I + pre + post − D·(K−1) − 1) / S) + 1, every window kept — not PyTorch's
+   * `ceil_mode=True`, which drops a last window starting in the trailing padding (that is `ceilMode`).
    * "same_upper"/"same_lower" give ceil(I/S) outputs and ignore explicit padding, the odd pad after/before.
    */
   paddingMode?: PaddingMode;
+  /**
+   * PyTorch's `ceil_mode=True` (convolution and pooling): outputs rounded up, but a last window that would start in
+   * the trailing padding dropped. With the explicit modes only. Default false.
+   */
+  ceilMode?: boolean;
   /** Spacing of kernel taps per spatial dimension. Default 1. */
   dilation?: number | readonly number[];
 }
@@ -32,6 +39,7 @@ export interface WindowGeometry {
   readonly prePadding: readonly number[];
   readonly postPadding: readonly number[];
   readonly paddingMode: PaddingMode;
+  readonly ceilMode: boolean;
 }
 
 export function resolveWindow(ctx: LayerContext, kernelArgument: string, kernel: number | readonly number[], p: WindowParams,
@@ -45,14 +53,17 @@ export function resolveWindow(ctx: LayerContext, kernelArgument: string, kernel:
     prePadding: p.prePadding ? ctx.ints("prePadding", p.prePadding, spatial, 0) : padding,
     postPadding: p.postPadding ? ctx.ints("postPadding", p.postPadding, spatial, 0) : padding,
     paddingMode: ctx.oneOf("paddingMode", p.paddingMode ?? "explicit_round_down", PADDING_MODES),
+    ceilMode: p.ceilMode ?? false,
   };
+  if (typeof window.ceilMode !== "boolean") ctx.fail("ceilMode", "true or false", String(p.ceilMode));
+  if (window.ceilMode && window.paddingMode !== "explicit_round_down") ctx.fail("ceilMode", `no paddingMode beside it (it rounds up itself)`, `paddingMode "${window.paddingMode}"`);
   return window;
 }
 
 /**
  * Output extent of spatial dimension i. SAME modes: ceil(I/S). Explicit modes: (I + pre + post − D·(K−1) − 1)/S + 1,
- * floored or ceiled; ceiling follows PyTorch's rule that the last window must start inside the input or its
- * leading padding.
+ * floored or ceiled (TensorRT's rules); ceilMode ceils with PyTorch's rule that the last window must start inside the
+ * input or its leading padding.
  */
 export function windowOutput(size: number, g: WindowGeometry, i: number): number {
   if (size < 0) return -1;
@@ -61,7 +72,8 @@ export function windowOutput(size: number, g: WindowGeometry, i: number): number
   if (g.paddingMode === "same_upper" || g.paddingMode === "same_lower") return Math.ceil(size / s);
   const span = size + g.prePadding[i]! + g.postPadding[i]! - k;
   if (span < 0) return 0;
-  if (g.paddingMode === "explicit_round_down") return Math.floor(span / s) + 1;
+  if (g.paddingMode === "explicit_round_up") return Math.ceil(span / s) + 1;
+  if (!g.ceilMode) return Math.floor(span / s) + 1;
   let out = Math.ceil(span / s) + 1;
   if ((out - 1) * s >= size + g.prePadding[i]!) out--;
   return out;

@@ -5,6 +5,7 @@ import type { ElementWiseOp } from "../layers/element-wise.js";
 import type { LayerKind } from "../layers/kinds.js";
 import type { ReduceOp } from "../layers/reduce.js";
 import type { UnaryOp } from "../layers/unary.js";
+import { windowOutput, type WindowGeometry } from "../layers/window.js";
 import type { WeightSource } from "../weights/source.js";
 import { toFloat32, toInt64, type WeightTensor } from "../weights/tensor.js";
 import { OnnxExportError } from "./errors.js";
@@ -78,10 +79,23 @@ class OnnxContext {
 
 export type Exporter<K extends LayerKind> = (c: OnnxContext, layer: LayerIR<K>) => void;
 
+/**
+ * How ONNX's ceil_mode gives a windowed layer's output extents: 0 (floor) or 1 (PyTorch's ceil: a last window in the
+ * trailing padding dropped), undefined where neither does (TensorRT's round-up keeping that window).
+ */
+function onnxCeilMode(c: OnnxContext, layer: LayerIR<"convolution" | "deconvolution" | "pooling">): 0 | 1 | undefined {
+  const spatial = c.tensor(layer.inputs[0]!).shape.slice(2), out = c.tensor(layer.outputs[0]!).shape.slice(2);
+  if (spatial.some((d) => d < 0)) return layer.params.ceilMode ? 1 : layer.params.paddingMode === "explicit_round_up" ? undefined : 0;
+  const extents = (g: WindowGeometry) => spatial.map((size, i) => windowOutput(size, g, i)).join();
+  const explicit = { ...layer.params, paddingMode: "explicit_round_down" as const };
+  if (extents({ ...explicit, ceilMode: false }) === out.join()) return 0;
+  return extents({ ...explicit, ceilMode: true }) === out.join() ? 1 : undefined;
+}
+
 function windowLayer(c: OnnxContext, layer: LayerIR<"convolution" | "deconvolution">): void {
   const p = layer.params;
   const mode = p.paddingMode;
-  if (mode === "explicit_round_up") c.refuse(layer, "ceil-mode output size");
+  if (layer.kind === "convolution" && mode !== "same_upper" && mode !== "same_lower" && onnxCeilMode(c, layer) !== 0) c.refuse(layer, "a rounded-up output size");
   const attrs: Record<string, readonly number[] | number | string> = { kernel_shape: p.kernel, strides: p.stride, dilations: p.dilation, group: p.groups };
   if (mode === "same_upper" || mode === "same_lower") attrs.auto_pad = mode.toUpperCase();
   else attrs.pads = [...p.prePadding, ...p.postPadding];
@@ -107,11 +121,15 @@ export const ONNX_EXPORTERS: { readonly [K in LayerKind]: Exporter<K> } = {
   pooling(c, layer) {
     const { type, paddingMode: mode, countIncludePad } = layer.params;
     if (type === "max_average_blend") c.refuse(layer, "max/average blending");
-    // PyTorch clips a ceil-mode window to the padded input before counting; onnxruntime counts the whole window.
-    if (type === "average" && mode === "explicit_round_up" && countIncludePad) c.refuse(layer, "ceil-mode average pooling that counts padding (PyTorch's divisor)");
     const attrs: Record<string, readonly number[] | number | string> = { kernel_shape: layer.params.kernel, strides: layer.params.stride };
     if (mode === "same_upper" || mode === "same_lower") attrs.auto_pad = mode.toUpperCase();
-    else { attrs.pads = [...layer.params.prePadding, ...layer.params.postPadding]; attrs.ceil_mode = mode === "explicit_round_up" ? 1 : 0; }
+    else {
+      const ceil = onnxCeilMode(c, layer) ?? c.refuse(layer, "TensorRT's round-up output size (a last window starting in the padding, which ONNX's ceil_mode drops)");
+      // PyTorch clips a ceil-mode window to the padded input before counting; onnxruntime counts the whole window.
+      if (ceil && type === "average" && countIncludePad) c.refuse(layer, "ceil-mode average pooling that counts padding (PyTorch's divisor)");
+      attrs.pads = [...layer.params.prePadding, ...layer.params.postPadding];
+      attrs.ceil_mode = ceil;
+    }
     if (type === "average") attrs.count_include_pad = countIncludePad ? 1 : 0;
     c.op(type === "max" ? "MaxPool" : "AveragePool", [layer.inputs[0]!], layer.outputs[0]!, layer.name, attrs);
   },

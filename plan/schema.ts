@@ -1,6 +1,7 @@
 import { ACTIVATION_TYPES, type ActivationType } from "../layers/activation.js";
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import { contentHash, LAYER_PARAMS, values, type Field, type ParamSchema } from "../layers/param-schema.js";
+import { IR_VERSION } from "../dsl/ir.js";
 import { packageVersion } from "../dsl/package-root.js";
 import type { SoftMaxResolved } from "../layers/softmax.js";
 
@@ -87,11 +88,11 @@ export const PASS_IDS = [
 export type PassId = (typeof PASS_IDS)[number];
 
 /**
- * The plan format's version, derived from all a plan's meaning depends on: the netdef version, every op kind's
- * parameter schema, the tactics and the pass ids. A plan of another format is refused, naming both; the native
- * reader holds the same string (native/src/plan_schema.h, generated: a test fails until it is regenerated).
+ * The plan format's version, derived from all a plan's meaning depends on: the netdef version, the IR version (what
+ * each layer's parameters mean), every op kind's parameter schema, the tactics and the pass ids. A plan of another
+ * format is refused, naming both; the native reader holds the same string (native/src/plan_schema.h, generated: a test fails until it is regenerated).
  */
-export const PLAN_FORMAT = `${packageVersion}+${contentHash({ params: PLAN_PARAMS, tactics: CONVOLUTION_TACTICS, passes: PASS_IDS })}`;
+export const PLAN_FORMAT = `${packageVersion}+${contentHash({ params: PLAN_PARAMS, tactics: CONVOLUTION_TACTICS, passes: PASS_IDS, ir: IR_VERSION })}`;
 
 /** The schema of `kind` as plain records (for the writer, the generated header and the tests). */
 export const planSchemaOf = (kind: PlanKind): Readonly<Record<string, Field>> => PLAN_PARAMS[kind];

@@ -7,7 +7,7 @@ import type { WeightSource } from "../weights/source.js";
 import type { Backend, BackendContext } from "./backend.js";
 import { BuiltinEngine, type BuiltinInspection } from "./builtin-engine.js";
 import { nativeInputs, outputValue, type InputValue, type OutputValue } from "./io.js";
-import { TensorRTEngine, type TensorRTInspection } from "./tensorrt-engine-backend.js";
+import { TensorRTEngine, type TensorRTInspection } from "./tensorrt-engine.js";
 
 interface Backends {
   builtin: { implementation: BuiltinEngine; header: PlanHeader; inspection: BuiltinInspection };

@@ -20,7 +20,7 @@ struct Kind {
   size_t fieldCount;
 };
 
-inline constexpr const char kPlanFormat[] = "0.1.0+d3de682396e3";
+inline constexpr const char kPlanFormat[] = "0.1.0+776061148231";
 
 inline constexpr const char* k_activation_type[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "mish"};
 inline constexpr Field k_activation[] = {
@@ -52,6 +52,7 @@ inline constexpr Field k_convolution[] = {
     {"prePadding", FieldType::kIntegers, false, nullptr, 0},
     {"postPadding", FieldType::kIntegers, false, nullptr, 0},
     {"paddingMode", FieldType::kString, false, k_convolution_paddingMode, 4},
+    {"ceilMode", FieldType::kBoolean, false, nullptr, 0},
     {"outChannels", FieldType::kInteger, false, nullptr, 0},
     {"groups", FieldType::kInteger, false, nullptr, 0},
     {"bias", FieldType::kBoolean, false, nullptr, 0},
@@ -71,6 +72,7 @@ inline constexpr Field k_deconvolution[] = {
     {"prePadding", FieldType::kIntegers, false, nullptr, 0},
     {"postPadding", FieldType::kIntegers, false, nullptr, 0},
     {"paddingMode", FieldType::kString, false, k_deconvolution_paddingMode, 4},
+    {"ceilMode", FieldType::kBoolean, false, nullptr, 0},
     {"outChannels", FieldType::kInteger, false, nullptr, 0},
     {"groups", FieldType::kInteger, false, nullptr, 0},
     {"bias", FieldType::kBoolean, false, nullptr, 0},
@@ -139,6 +141,7 @@ inline constexpr Field k_pooling[] = {
     {"prePadding", FieldType::kIntegers, false, nullptr, 0},
     {"postPadding", FieldType::kIntegers, false, nullptr, 0},
     {"paddingMode", FieldType::kString, false, k_pooling_paddingMode, 4},
+    {"ceilMode", FieldType::kBoolean, false, nullptr, 0},
     {"type", FieldType::kString, false, k_pooling_type, 3},
     {"countIncludePad", FieldType::kBoolean, false, nullptr, 0},
     {"blendFactor", FieldType::kNumber, false, nullptr, 0},
@@ -206,8 +209,8 @@ inline constexpr Kind kKinds[] = {
     {"cast", k_cast, 1},
     {"concatenation", k_concatenation, 1},
     {"constant", k_constant, 1},
-    {"convolution", k_convolution, 16},
-    {"deconvolution", k_deconvolution, 10},
+    {"convolution", k_convolution, 17},
+    {"deconvolution", k_deconvolution, 11},
     {"dequantize", k_dequantize, 2},
     {"elementWise", k_elementWise, 1},
     {"fullyConnected", k_fullyConnected, 9},
@@ -218,7 +221,7 @@ inline constexpr Kind kKinds[] = {
     {"normalization", k_normalization, 5},
     {"padding", k_padding, 3},
     {"parametricReLU", k_parametricReLU, 1},
-    {"pooling", k_pooling, 9},
+    {"pooling", k_pooling, 10},
     {"quantize", k_quantize, 1},
     {"reduce", k_reduce, 3},
     {"resize", k_resize, 6},

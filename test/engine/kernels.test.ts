@@ -21,7 +21,7 @@ describe("convolution", () => {
     // [1 2 3 4 5] (and ×10) at stride 2: rows {1,2}, {3,4}, {5,·} → 3, 7, 5; the second channel's 100s follow the
     // first channel's last row in memory, so a read past it would add them instead of the zero.
     const input = { x: { shape: [1, 2, 5, 2], data: [1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100] } };
-    const y = await runNetwork(input, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: [2, 1], stride: [2, 1], paddingMode: "explicit_round_up", bias: false, weights: { kernel: Float32Array.from([1, 1, 0, 0]) } }));
+    const y = await runNetwork(input, (_, { x }) => x!.addConvolution("c", { outChannels: 1, kernel: [2, 1], stride: [2, 1], ceilMode: true, bias: false, weights: { kernel: Float32Array.from([1, 1, 0, 0]) } }));
     expect(y).toMatchObject({ shape: [1, 1, 3, 2], values: [3, 30, 7, 70, 5, 50] });
   });
   it("3×3 centre tap with padding 1 is the identity; dilation 2 with a corner kernel picks x[i-2][j-2]", async () => {
@@ -95,12 +95,21 @@ describe("pooling", () => {
   it("ceil-mode average counting padding divides by the window clipped to the padded input, as PyTorch", async () => {
     // windows start at −1, 1, 3, 5 over 1…6 with one pad each side: (0+1+2)/3, (2+3+4)/3, (4+5+6)/3, then [5, 7) → (6+0)/2
     const y = await runNetwork({ x: { shape: [1, 1, 1, 6], data: [1, 2, 3, 4, 5, 6] } }, (_, { x }) =>
-      x!.addPooling("p", { type: "average", window: [1, 3], stride: [1, 2], padding: [0, 1], paddingMode: "explicit_round_up" }));
+      x!.addPooling("p", { type: "average", window: [1, 3], stride: [1, 2], padding: [0, 1], ceilMode: true }));
     expect(y.values).toEqual([1, 3, 5, 3]);
+  });
+  it("TensorRT's round-up keeps a last window starting in the trailing padding, which PyTorch's ceil mode drops", async () => {
+    // 1…3 with one pad each side, window 2, stride 2: windows start at −1, 1, 3; the last covers only padding.
+    const input = { x: { shape: [1, 1, 1, 3], data: [1, 2, 3] } };
+    const round = await runNetwork(input, (_, { x }) => x!.addPooling("p", { type: "max", window: [1, 2], padding: [0, 1], paddingMode: "explicit_round_up" }));
+    const ceil = await runNetwork(input, (_, { x }) => x!.addPooling("p", { type: "max", window: [1, 2], padding: [0, 1], ceilMode: true }));
+    expect(round).toMatchObject({ shape: [1, 1, 1, 3] });
+    expect(round.values.slice(0, 2)).toEqual([1, 3]);  // the third window covers padding alone (PyTorch has no such window)
+    expect(ceil).toMatchObject({ shape: [1, 1, 1, 2], values: [1, 3] });
   });
   it("ceil mode keeps the partial last window (max of the last column / row)", async () => {
     const y = await runNetwork({ x: { shape: [1, 1, 1, 5], data: [1, 5, 2, 4, 3] } }, (_, { x }) =>
-      x!.addPooling("p", { type: "max", window: [1, 2], paddingMode: "explicit_round_up" }));
+      x!.addPooling("p", { type: "max", window: [1, 2], ceilMode: true }));
     expect(y.values).toEqual([5, 4, 3]);
   });
   it("max 3×3 stride 2 pad 1 propagates NaN (as PyTorch), in the 8-wide row pass and its tail", async () => {

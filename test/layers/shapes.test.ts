@@ -18,6 +18,7 @@ describe("convolution", () => {
     ["same_upper", [1, 3, 15, 15], { outChannels: 4, kernel: 3, stride: 2, paddingMode: "same_upper" as const }, [1, 4, 8, 8]],
     // ceil((10 − 3) / 2) + 1 = 5 (floor would give 4)
     ["explicit_round_up", [1, 3, 10, 10], { outChannels: 4, kernel: 3, stride: 2, paddingMode: "explicit_round_up" as const }, [1, 4, 5, 5]],
+    ["ceilMode", [1, 3, 10, 10], { outChannels: 4, kernel: 3, stride: 2, ceilMode: true }, [1, 4, 5, 5]],
     ["explicit_round_down", [1, 3, 10, 10], { outChannels: 4, kernel: 3, stride: 2 }, [1, 4, 4, 4]],
     // H: 5 + 1 + 0 − 3 + 1 = 4; W: 5 + 0 + 2 − 3 + 1 = 5
     ["pre/post padding", [1, 1, 5, 5], { outChannels: 2, kernel: 3, prePadding: [1, 0], postPadding: [0, 2] }, [1, 2, 4, 5]],
@@ -40,9 +41,12 @@ describe("pooling", () => {
     ["default stride = window", [1, 20, 24, 24], { type: "max" as const, window: 2 }, [1, 20, 12, 12]],
     // floor((5 − 2) / 2) + 1 = 2; ceil gives ceil(3 / 2) + 1 = 3
     ["floor", [1, 1, 5, 5], { type: "max" as const, window: 2 }, [1, 1, 2, 2]],
-    ["ceil mode", [1, 1, 5, 5], { type: "max" as const, window: 2, paddingMode: "explicit_round_up" as const }, [1, 1, 3, 3]],
+    ["ceil mode", [1, 1, 5, 5], { type: "max" as const, window: 2, ceilMode: true }, [1, 1, 3, 3]],
     // PyTorch's ceil rule: ceil((3 + 2 − 2) / 2) + 1 = 3, but window 3 would start at 4 ≥ 3 + 1, so 2
-    ["ceil mode, last window dropped", [1, 1, 3, 3], { type: "max" as const, window: 2, padding: 1, paddingMode: "explicit_round_up" as const }, [1, 1, 2, 2]],
+    ["ceil mode, last window dropped", [1, 1, 3, 3], { type: "max" as const, window: 2, padding: 1, ceilMode: true }, [1, 1, 2, 2]],
+    // TensorRT's kEXPLICIT_ROUND_UP keeps it: "O = ceil((M - F) / S) + 1" (the 5×5, window 2, stride 2, pad 1: 4×4)
+    ["explicit_round_up keeps it", [1, 1, 5, 5], { type: "max" as const, window: 2, padding: 1, paddingMode: "explicit_round_up" as const }, [1, 1, 4, 4]],
+    ["ceil mode on the same", [1, 1, 5, 5], { type: "max" as const, window: 2, padding: 1, ceilMode: true }, [1, 1, 3, 3]],
     // SPP pool: k13 s1 p6 keeps 32
     ["SPP", [1, 32, 32, 32], { type: "max" as const, window: 13, stride: 1, padding: 6 }, [1, 32, 32, 32]],
     ["average 3-d", [1, 2, 4, 4, 4], { type: "average" as const, window: 2 }, [1, 2, 2, 2, 2]],

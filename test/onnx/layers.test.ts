@@ -51,10 +51,11 @@ const cases: Record<string, OracleCase> = {
   "deconv stride 2": { inputs: img(), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1, weights: { kernel: w(3, 2, 3, 3), bias: w(2) } }) },
   "deconv groups, dilation": { inputs: img(4), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 2, dilation: 2, groups: 2, weights: { kernel: w(4, 1, 2, 2), bias: w(2) } }) },
   "max pool": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
-  "max pool ceil, padding": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1, paddingMode: "explicit_round_up" }) },
+  "max pool ceil, padding": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1, ceilMode: true }) },
   "avg pool count_include_pad": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1 }) },
   "avg pool exclude pad": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, countIncludePad: false }) },
-  "avg pool ceil exclude pad": { inputs: img(3, 6, 6), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, paddingMode: "explicit_round_up", countIncludePad: false }) },
+  "avg pool ceil exclude pad": { inputs: img(3, 6, 6), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }) },
+  "max pool, TensorRT's round-up where it equals PyTorch's ceil": { inputs: img(3, 6, 6), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, paddingMode: "explicit_round_up" }) },
   "max pool 3×3 stride 2 pad 1 on 20×37 (8 outputs per vector, then the tail)": { inputs: img(3, 20, 37), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1 }) },
   "max pool 2×2 on 9×31 (rows of 15 outputs: 8, 4, then 3 one by one; the last row and column unused)": { inputs: img(3, 9, 31), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
   "max pool 4×5 stride 2 on 11×40": { inputs: img(2, 11, 40), define: (_, { x }) => x!.addPooling("p", { type: "max", window: [4, 5], stride: 2 }) },
@@ -250,9 +251,10 @@ describe("Winograd F(4×4) on long sums, at its stated tolerance", () => {
 
 describe("export refusals", () => {
   it.each([
-    ["ceil-mode convolution", (net: Network) => net.addInput("x", "float32", [1, 1, 5, 5]).addConvolution("c", { outChannels: 1, kernel: 2, stride: 2, paddingMode: "explicit_round_up", weights: { kernel: new Float32Array(4), bias: new Float32Array(1) } })],
+    ["ceil-mode convolution", (net: Network) => net.addInput("x", "float32", [1, 1, 5, 5]).addConvolution("c", { outChannels: 1, kernel: 2, stride: 2, ceilMode: true, weights: { kernel: new Float32Array(4), bias: new Float32Array(1) } })],
+    ["TensorRT's round-up pooling keeping a window in the padding", (net: Network) => net.addInput("x", "float32", [1, 1, 3, 3]).addPooling("p", { type: "max", window: 2, padding: 1, paddingMode: "explicit_round_up" })],
     ["max-average blend pooling", (net: Network) => net.addInput("x", "float32", [1, 1, 4, 4]).addPooling("p", { type: "max_average_blend", window: 2 })],
-    ["ceil-mode average pooling counting padding", (net: Network) => net.addInput("x", "float32", [1, 1, 6, 6]).addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, paddingMode: "explicit_round_up" })],
+    ["ceil-mode average pooling counting padding", (net: Network) => net.addInput("x", "float32", [1, 1, 6, 6]).addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, ceilMode: true })],
   ])("%s is an OnnxExportError naming the layer", async (_, define) => {
     const net = new Network("refused");
     net.markOutput(define(net));

@@ -168,7 +168,7 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
       name: "q", inputs: [{ name: "x", dtype: "float32", shape: [1, 2, 4, 4] }],
       tensors: new Map([["x", { dtype: "float32", shape: [1, 2, 4, 4] }], ["y", { dtype: "float32", shape: [1, 2, 4, 4] }]]),
       ops: [{ kind: "convolution", name: "conv", inputs: ["x"], outputs: ["y"], weights: { kernel }, weightNames: {}, fusedFrom: ["conv"],
-        params: { outChannels: 2, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], prePadding: [0, 0], postPadding: [0, 0], paddingMode: "explicit_round_down", groups: 1, bias: false, ...params } as PlanParams["convolution"] }],
+        params: { outChannels: 2, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], prePadding: [0, 0], postPadding: [0, 0], paddingMode: "explicit_round_down", ceilMode: false, groups: 1, bias: false, ...params } as PlanParams["convolution"] }],
       outputs: [{ name: "y", tensor: "y" }],
     }, {}, { unchecked: true });
     const grid = onInt8Grid(wave(4), 2);

@@ -230,7 +230,7 @@ class Pooling : public Kernel {
                   valid++;
                 }
             const float avg = valid ? sum / static_cast<float>(countIncludePad_ ? padded : valid) : 0.0f;
-            const float r = isMax_ ? mx : isAverage_ ? avg : blend_ * mx + (1 - blend_) * avg;
+            const float r = isMax_ ? mx : isAverage_ ? avg : (1 - blend_) * mx + blend_ * avg;  // TensorRT's blend
             yp[(od * out[1] + oh) * out[2] + ow] = r;
           }
     }, planes * outPixels > 4096);

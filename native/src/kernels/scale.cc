@@ -12,7 +12,8 @@ namespace netdef {
 
 namespace {
 
-// (x · scale + shift) ^ power, per tensor, channel (on channelAxis) or element (per item of the batch).
+// (x · scale + shift) ^ power, per tensor, per channel (on channelAxis) or per element of the dimensions from
+// channelAxis on (TensorRT's kELEMENTWISE).
 class Scale : public Kernel {
  public:
   explicit Scale(const OpDesc& op)
@@ -22,7 +23,8 @@ class Scale : public Kernel {
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const Shape& s = in.at(0);
-    const int64_t need = mode_ == "uniform" ? 1 : mode_ == "channel" ? (axis_ < static_cast<int64_t>(s.size()) ? s[axis_] : -1) : volume(s) / std::max<int64_t>(1, s.empty() ? 1 : s[0]);
+    if (axis_ < 0 || axis_ >= static_cast<int64_t>(s.size())) fail("channelAxis " + std::to_string(axis_) + " is outside input " + formatShape(s));
+    const int64_t need = mode_ == "uniform" ? 1 : mode_ == "channel" ? s[axis_] : volume(Shape(s.begin() + axis_, s.end()));
     for (auto& [role, v] : values_) {
       if (static_cast<int64_t>(v.size()) != need) fail(role + " has " + std::to_string(v.size()) + " values; input " + formatShape(s) + " in " + mode_ + " mode needs " + std::to_string(need));
     }
@@ -36,7 +38,7 @@ class Scale : public Kernel {
       extent = s[axis_];
       for (size_t i = axis_ + 1; i < s.size(); i++) inner *= s[i];
     } else if (mode_ == "elementwise") {
-      extent = n / std::max<int64_t>(1, s[0]);
+      extent = volume(Shape(s.begin() + axis_, s.end()));
     }
     const auto find = [this](const char* role) { auto it = values_.find(role); return it == values_.end() ? nullptr : it->second.data(); };
     const float *sc = find("scale"), *sh = find("shift"), *pw = find("power");

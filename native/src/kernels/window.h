@@ -11,6 +11,7 @@ struct Window {
   int spatial = 0;
   int64_t kernel[3] = {1, 1, 1}, stride[3] = {1, 1, 1}, dilation[3] = {1, 1, 1}, pre[3] = {0, 0, 0}, post[3] = {0, 0, 0};
   std::string mode;
+  bool ceil = false;  // PyTorch's ceil_mode (with explicit_round_down): round up, but drop a last window in the padding
 
   static Window read(const OpDesc& op) {
     Window w;
@@ -20,6 +21,7 @@ struct Window {
     auto pre = op.params.integers(op.name, "prePadding");
     auto post = op.params.integers(op.name, "postPadding");
     w.mode = op.params.string(op.name, "paddingMode");
+    w.ceil = op.params.number(op.name, "ceilMode") != 0;
     w.spatial = static_cast<int>(k.size());
     if (w.spatial < 1 || w.spatial > 3 || s.size() != k.size() || d.size() != k.size() || pre.size() != k.size() || post.size() != k.size()) {
       throw PlanError(op.name + ": window parameters of inconsistent lengths");
@@ -50,9 +52,9 @@ struct Window {
     padAfter = post[j];
     const int64_t span = size + pre[j] + post[j] - k;
     if (span < 0) { out = 0; return; }
-    if (mode == "explicit_round_down") { out = span / stride[j] + 1; return; }
-    out = (span + stride[j] - 1) / stride[j] + 1;
-    if ((out - 1) * stride[j] >= size + pre[j]) out--;  // PyTorch: the last window starts inside input or leading pad
+    if (mode == "explicit_round_down" && !ceil) { out = span / stride[j] + 1; return; }
+    out = (span + stride[j] - 1) / stride[j] + 1;  // TensorRT's kEXPLICIT_ROUND_UP: "O = ceil((M - F) / S) + 1"
+    if (ceil && (out - 1) * stride[j] >= size + pre[j]) out--;  // PyTorch: the last window starts inside input or leading pad
   }
 };
 

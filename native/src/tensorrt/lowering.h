@@ -1,6 +1,7 @@
 #pragma once
 // The IR (as a plan's Graph) lowered into a TensorRT INetworkDefinition, written once as a template over the API:
 // `Api` is TensorRTApi (nvinfer1's real types) or recording::RecordingApi (a stand-in that records every call).
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <map>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include "graph.h"
+#include "kernels/activation_fn.h"
+#include "kernels/buffer.h"
 
 namespace netdef {
 
@@ -32,6 +35,7 @@ class Lowering {
     for (int id : g_.inputs) {
       const TensorInfo& t = g_.tensors[id];
       tensors_[id] = net_.addInput(t.name.c_str(), dataType(t.dtype), dims(t.dims));
+      if (!tensors_[id]) throw LoweringError("input '" + t.name + "': TensorRT's addInput refused it (returned nullptr)");
     }
     for (const OpDesc& op : g_.ops) lower(op);
     for (const auto& [name, id] : g_.outputs) {
@@ -39,12 +43,14 @@ class Lowering {
       if (name != t->getName()) {
         // A tensor can carry one name only: an output named apart from its layer gets an identity of its own.
         auto* identity = net_.addIdentity(*t);
+        if (!identity) throw LoweringError("output '" + name + "': TensorRT's addIdentity refused it (returned nullptr)");
         identity->setName((name + ".output").c_str());
         t = identity->getOutput(0);
       }
       t->setName(name.c_str());
       net_.markOutput(*t);
     }
+    nameWeights();
   }
 
  private:
@@ -75,29 +81,82 @@ class Lowering {
   ITensor& input(const OpDesc& op, size_t i) const { return *tensors_.at(op.inputs.at(i)); }
   const Shape& shapeOf(const OpDesc& op, size_t i) const { return g_.tensors.at(op.inputs.at(i)).dims; }
   static Weights none() { return Weights{DataType::kFLOAT, nullptr, 0}; }
-  // A weight of the plan, named with its PyTorch name so that IRefitter can find it.
+  // A weight of the plan under its PyTorch name, for IRefitter: one buffer per name, so that a weight tied between
+  // layers is one refittable weight. Named once every layer is added (nameWeights): "The name must be set after the
+  // Weights are used in the network" (NvInfer.h, setWeightsName).
+  // In the layer's own type: a strongly typed network computes a float16 or bfloat16 layer in that type, and a
+  // constant's "output type is weights.type" (NvInfer.h, IConstantLayer::setWeights).
   Weights named(const OpDesc& op, const std::string& role) {
     const std::vector<float>& values = op.weight(role);
-    Weights w{DataType::kFLOAT, values.data(), static_cast<int64_t>(values.size())};
+    const DataType type = weightType(op);
     auto name = op.weightNames.find(role);
-    if (name != op.weightNames.end()) net_.setWeightsName(w, name->second.c_str());
-    return w;
+    if (name == op.weightNames.end()) return typed(values, type);
+    auto it = weightsByName_.find(name->second);
+    if (it == weightsByName_.end()) {
+      it = weightsByName_.emplace(name->second, typed(values, type)).first;
+      weightNames_.push_back(name->second);
+    } else if (it->second.count != static_cast<int64_t>(values.size()) || it->second.type != type) {
+      throw LoweringError(op.name + " (" + op.kind + "): weight '" + name->second + "' is used here with " + std::to_string(values.size()) +
+                          " values of another type or count than where another layer uses it");
+    }
+    return it->second;
+  }
+  // The type of a layer's weights: its input's where that is float16 or bfloat16 (Q/DQ scales stay float32).
+  DataType weightType(const OpDesc& op) const {
+    if (op.inputs.empty() || op.kind == "quantize" || op.kind == "dequantize") return DataType::kFLOAT;
+    const std::string& dtype = g_.tensors.at(op.inputs[0]).dtype;
+    return dtype == "float16" ? DataType::kHALF : dtype == "bfloat16" ? DataType::kBF16 : DataType::kFLOAT;
+  }
+  // `values` as Weights of `type`: in place for float32, else rounded to the 16-bit type (ties to even) and kept alive.
+  Weights typed(const std::vector<float>& values, DataType type) {
+    if (type == DataType::kFLOAT) return Weights{type, values.data(), static_cast<int64_t>(values.size())};
+    const Storage storage = type == DataType::kHALF ? Storage::kFloat16 : Storage::kBfloat16;
+    std::vector<uint16_t>& bits = halves_.emplace_back(values.size());
+    for (size_t i = 0; i < values.size(); i++) {
+      bits[i] = toHalfBits(storage == Storage::kFloat16 ? roundToFloat16(values[i]) : roundToBfloat16(values[i]), storage);
+    }
+    return Weights{type, bits.data(), static_cast<int64_t>(bits.size())};
   }
   // Values computed here (folded, converted): kept alive until the build returns, and named `<layer>.<role>`.
   Weights owned(const OpDesc& op, const std::string& role, std::vector<float> values) {
     owned_.push_back(std::move(values));
-    Weights w{DataType::kFLOAT, owned_.back().data(), static_cast<int64_t>(owned_.back().size())};
-    net_.setWeightsName(w, (op.name + "." + role).c_str());
+    const Weights w = typed(owned_.back(), weightType(op));
+    const std::string name = op.name + "." + role;
+    if (!weightsByName_.emplace(name, w).second) throw LoweringError(op.name + " (" + op.kind + "): the weight name '" + name + "' is taken");
+    weightNames_.push_back(name);
     return w;
   }
-  ITensor& constant(const std::string& name, const std::vector<int64_t>& shape, Weights w) {
-    auto* layer = net_.addConstant(dims(shape), w);
-    layer->setName(name.c_str());
-    return *layer->getOutput(0);
+  // Every weight named, once all layers use them; "If the name has already been used for other weights, return false".
+  void nameWeights() {
+    for (const std::string& name : weightNames_) {
+      if (!net_.setWeightsName(weightsByName_.at(name), name.c_str())) throw LoweringError("TensorRT refused the weight name '" + name + "' (setWeightsName returned false)");
+    }
+  }
+  // The layer an add* call made, or a LoweringError naming the layer: "The new … layer, or nullptr if it could not be
+  // created" (NvInfer.h, every add* method).
+  template <class Layer>
+  Layer* checked(const OpDesc& op, Layer* layer) const {
+    if (!layer) throw LoweringError(op.name + " (" + op.kind + "): TensorRT refused the layer (its add* call returned nullptr)");
+    return layer;
+  }
+  // A layer that is one step of op's lowering, named `<layer>.<step>`.
+  template <class Layer>
+  Layer* step(const OpDesc& op, Layer* layer, const std::string& name) const {
+    checked(op, layer)->setName((op.name + "." + name).c_str());
+    return layer;
+  }
+  ITensor& constant(const OpDesc& op, const std::string& name, const std::vector<int64_t>& shape, Weights w) {
+    return *step(op, net_.addConstant(dims(shape), w), name)->getOutput(0);
+  }
+  // `in` reshaped (0 copies a dimension, TensorRT's default placeholder), as a step named `name`.
+  ITensor& reshaped(const OpDesc& op, ITensor& in, const std::vector<int64_t>& shape, const std::string& name) {
+    auto* l = checked(op, net_.addShuffle(in));
+    l->setReshapeDimensions(dims(shape));
+    return *step(op, l, name)->getOutput(0);
   }
   template <class Layer>
   void finish(const OpDesc& op, Layer* layer, int outputs = 1) {
-    layer->setName(op.name.c_str());
+    checked(op, layer)->setName(op.name.c_str());
     for (int i = 0; i < outputs; i++) tensors_[op.outputs.at(i)] = layer->getOutput(i);
   }
   // TensorRT broadcasts only between equal ranks: a lower-rank operand gets leading 1s (numpy's alignment).
@@ -108,10 +167,7 @@ class Lowering {
     int dynamic = 0;
     for (int64_t d : s) { target.push_back(d); dynamic += d < 0; }
     if (dynamic > 1) unsupported(op, "broadcasting an input with several dynamic dimensions to a higher rank");
-    auto* shuffle = net_.addShuffle(input(op, i));
-    shuffle->setReshapeDimensions(dims(target));
-    shuffle->setName((op.name + ".broadcast" + std::to_string(i)).c_str());
-    return *shuffle->getOutput(0);
+    return reshaped(op, input(op, i), target, "broadcast" + std::to_string(i));
   }
   typename Api::PaddingMode paddingMode(const OpDesc& op) const {
     return pick<typename Api::PaddingMode>(op, "paddingMode", {{"explicit_round_down", Api::PaddingMode::kEXPLICIT_ROUND_DOWN},
@@ -157,60 +213,136 @@ class Lowering {
     else unsupported(op, "layer kind '" + k + "'");
   }
 
-  // Convolution and deconvolution share their arguments; only the layer and the post-padding differ.
-  template <class Add>
-  void windowed(const OpDesc& op, Add add, const std::vector<int64_t>& postPadding, bool paddingModeToo) {
-    // Weights named first, kernel then bias, so the calls come in one order whatever the compiler.
-    const Weights kernel = named(op, "kernel");
-    const Weights bias = op.hasWeight("bias") ? named(op, "bias") : none();
-    auto* l = add(input(op, 0), op.params.integer(op.name, "outChannels"), dims(op.params.integers(op.name, "kernel")), kernel, bias);
-    l->setStrideNd(dims(op.params.integers(op.name, "stride")));
-    l->setDilationNd(dims(op.params.integers(op.name, "dilation")));
-    l->setNbGroups(op.params.integer(op.name, "groups"));
-    l->setPrePadding(dims(op.params.integers(op.name, "prePadding")));
-    l->setPostPadding(dims(postPadding));
-    if (paddingModeToo) l->setPaddingMode(paddingMode(op));
-    finish(op, l);
+  // Convolution, deconvolution and pooling take 2-d or 3-d windows ("Only 2D or 3D convolution is supported",
+  // NvInfer.h): a 1-d one runs as 2-d on the input with a trailing dimension of 1, squeezed off after (as
+  // onnx-tensorrt does). `windowInput` gives the input so and the window parameters with their second entry.
+  bool oneD(const OpDesc& op) const { return op.params.integers(op.name, "kernel").size() == 1; }
+  ITensor& windowInput(const OpDesc& op) {
+    return oneD(op) ? reshaped(op, input(op, 0), {0, 0, 0, 1}, "unsqueeze") : input(op, 0);
+  }
+  std::vector<int64_t> windowParam(const OpDesc& op, const std::string& key, int64_t second) const {
+    std::vector<int64_t> v = op.params.integers(op.name, key);
+    if (v.size() == 1) v.push_back(second);
+    return v;
+  }
+  // The layer's output, squeezed back to 1-d where it was unsqueezed.
+  template <class Layer>
+  void finishWindow(const OpDesc& op, Layer* layer) {
+    if (!oneD(op)) return finish(op, layer);
+    ITensor& out = *step(op, layer, "2d")->getOutput(0);
+    auto* squeeze = net_.addShuffle(out);
+    if (squeeze) squeeze->setReshapeDimensions(dims({0, 0, 0}));
+    finish(op, squeeze);
+  }
+  // PyTorch's ceil_mode: TensorRT's kEXPLICIT_ROUND_UP keeps a last window that starts in the trailing padding, which
+  // PyTorch drops ("O = ceil((M - F) / S) + 1"), so ceil mode is floor mode with the post-padding that reaches
+  // PyTorch's extent (from the output shapes the DSL inferred).
+  std::vector<int64_t> postPaddingOf(const OpDesc& op) const {
+    std::vector<int64_t> post = op.params.integers(op.name, "postPadding");
+    if (op.params.number(op.name, "ceilMode") == 0) return post;
+    const Shape &in = shapeOf(op, 0), &out = g_.tensors.at(op.outputs.at(0)).dims;
+    const std::vector<int64_t> kernel = op.params.integers(op.name, "kernel"), stride = op.params.integers(op.name, "stride"), pre = op.params.integers(op.name, "prePadding");
+    const std::vector<int64_t> dilation = op.params.has("dilation") ? op.params.integers(op.name, "dilation") : std::vector<int64_t>(kernel.size(), 1);
+    for (size_t i = 0; i < post.size(); i++) {
+      const int64_t size = in.at(2 + i), extent = out.at(2 + i);
+      if (size < 0 || extent < 0) unsupported(op, "ceilMode on a dynamic spatial dimension");
+      const int64_t extra = (extent - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - (size + pre[i] + post[i]);
+      if (extra <= 0) continue;
+      if (op.kind == "pooling" && op.params.string(op.name, "type") != "max" && op.params.number(op.name, "countIncludePad") != 0) {
+        unsupported(op, "ceil-mode average pooling that counts padding (PyTorch's divisor stops at the padding)");
+      }
+      post[i] += extra;
+    }
+    return post;
+  }
+  template <class Layer>
+  void setWindow(const OpDesc& op, Layer* l, const std::vector<int64_t>& postPadding) {
+    checked(op, l);
+    l->setStrideNd(dims(windowParam(op, "stride", 1)));
+    l->setPrePadding(dims(windowParam(op, "prePadding", 0)));
+    std::vector<int64_t> post = postPadding;
+    if (post.size() == 1) post.push_back(0);
+    l->setPostPadding(dims(post));
   }
 
   void convolution(const OpDesc& op) {
-    windowed(op, [&](ITensor& in, int64_t maps, Dims k, Weights w, Weights b) { return net_.addConvolutionNd(in, maps, k, w, b); },
-             op.params.integers(op.name, "postPadding"), true);
+    // Weights named first, kernel then bias, so the calls come in one order whatever the compiler.
+    const Weights kernel = named(op, "kernel");
+    const Weights bias = op.hasWeight("bias") ? named(op, "bias") : none();
+    auto* l = net_.addConvolutionNd(windowInput(op), op.params.integer(op.name, "outChannels"), dims(windowParam(op, "kernel", 1)), kernel, bias);
+    setWindow(op, l, postPaddingOf(op));
+    l->setDilationNd(dims(windowParam(op, "dilation", 1)));
+    l->setNbGroups(op.params.integer(op.name, "groups"));
+    l->setPaddingMode(paddingMode(op));
+    finishWindow(op, l);
   }
 
+  // PyTorch's output_padding extends the end of each dimension: TensorRT's post-padding crops, so it shrinks by it.
+  // Where that would make it negative ("Negative padding is not supported"), the deconvolution crops nothing there
+  // and a fill slice extends its output by the rest, the bias added after, as onnx-tensorrt does.
   void deconvolution(const OpDesc& op) {
-    // PyTorch's output_padding extends the end of each dimension: TensorRT's post-padding crops, so it shrinks by it.
     std::vector<int64_t> post = op.params.integers(op.name, "postPadding");
     const std::vector<int64_t> extra = op.params.integers(op.name, "outputPadding");
-    for (size_t i = 0; i < post.size(); i++) post[i] -= extra.at(i);
-    windowed(op, [&](ITensor& in, int64_t maps, Dims k, Weights w, Weights b) { return net_.addDeconvolutionNd(in, maps, k, w, b); }, post, false);
+    std::vector<int64_t> beyond(post.size(), 0);
+    bool extend = false;
+    for (size_t i = 0; i < post.size(); i++) {
+      post[i] -= extra.at(i);
+      if (post[i] < 0) { beyond[i] = -post[i]; post[i] = 0; extend = true; }
+    }
+    const Weights kernel = named(op, "kernel");
+    const bool bias = op.hasWeight("bias");
+    const Weights biasW = bias && !extend ? named(op, "bias") : none();
+    auto* l = net_.addDeconvolutionNd(windowInput(op), op.params.integer(op.name, "outChannels"), dims(windowParam(op, "kernel", 1)), kernel, biasW);
+    setWindow(op, l, post);
+    l->setDilationNd(dims(windowParam(op, "dilation", 1)));
+    l->setNbGroups(op.params.integer(op.name, "groups"));
+    if (!extend) return finishWindow(op, l);
+    // Output shapes are static here (the DSL infers them): the slice reads past the end, filling zeros.
+    const Shape& out = g_.tensors.at(op.outputs.at(0)).dims;
+    for (int64_t d : out) if (d < 0) unsupported(op, "output padding beyond the padding on a dynamic shape");
+    std::vector<int64_t> size = out, start(out.size(), 0), stride(out.size(), 1);
+    if (oneD(op)) size.push_back(1), start.push_back(0), stride.push_back(1);
+    auto* fill = checked(op, net_.addSlice(*step(op, l, "deconvolution")->getOutput(0), dims(start), dims(size), dims(stride)));
+    fill->setMode(Api::SampleMode::kFILL);
+    fill->setInput(4, constant(op, "fill", {}, owned(op, "fill", {0.0f})));
+    if (!bias && !oneD(op)) return finish(op, fill);
+    fill->setName((op.name + ".output_padding").c_str());
+    ITensor* result = fill->getOutput(0);
+    if (bias) {
+      std::vector<int64_t> biasShape(size.size(), 1);
+      biasShape[1] = op.params.integer(op.name, "outChannels");
+      ITensor& b = constant(op, "bias", biasShape, named(op, "bias"));
+      auto* sum = net_.addElementWise(*result, b, Api::ElementWiseOperation::kSUM);
+      if (!oneD(op)) return finish(op, sum);
+      result = step(op, sum, "2d")->getOutput(0);
+    }
+    auto* squeeze = net_.addShuffle(*result);
+    if (squeeze) squeeze->setReshapeDimensions(dims({0, 0, 0}));
+    finish(op, squeeze);
   }
 
   void pooling(const OpDesc& op) {
     const auto type = pick<typename Api::PoolingType>(op, "type", {{"max", Api::PoolingType::kMAX}, {"average", Api::PoolingType::kAVERAGE},
         {"max_average_blend", Api::PoolingType::kMAX_AVERAGE_BLEND}});
-    auto* l = net_.addPoolingNd(input(op, 0), type, dims(op.params.integers(op.name, "kernel")));
-    l->setStrideNd(dims(op.params.integers(op.name, "stride")));  // TensorRT's default is 1, PyTorch's the window
-    l->setPrePadding(dims(op.params.integers(op.name, "prePadding")));
-    l->setPostPadding(dims(op.params.integers(op.name, "postPadding")));
+    auto* l = net_.addPoolingNd(windowInput(op), type, dims(windowParam(op, "kernel", 1)));
+    setWindow(op, l, postPaddingOf(op));  // stride always set: TensorRT's default is 1, PyTorch's the window
     l->setPaddingMode(paddingMode(op));
     l->setAverageCountExcludesPadding(op.params.number(op.name, "countIncludePad") == 0);
+    // "(1-blendFactor)*maxPool + blendFactor*avgPool": the DSL's blendFactor means the same.
     if (type == Api::PoolingType::kMAX_AVERAGE_BLEND) l->setBlendFactor(static_cast<float>(op.params.number(op.name, "blendFactor")));
-    finish(op, l);
+    finishWindow(op, l);
   }
 
   // TensorRT 10 has no fully-connected layer: flatten, multiply by the constant Wᵀ, add the bias row.
   void fullyConnected(const OpDesc& op) {
     const int64_t out = op.params.integer(op.name, "outFeatures"), in = op.params.integer(op.name, "inFeatures");
-    auto* flatten = net_.addShuffle(input(op, 0));
-    flatten->setReshapeDimensions(dims({0, -1}));
-    flatten->setName((op.name + ".flatten").c_str());
-    ITensor& w = constant(op.name + ".weight", {out, in}, named(op, "kernel"));
-    auto* mm = net_.addMatrixMultiply(*flatten->getOutput(0), Api::MatrixOperation::kNONE, w, Api::MatrixOperation::kTRANSPOSE);
+    ITensor& flat = reshaped(op, input(op, 0), {0, -1}, "flatten");
+    ITensor& w = constant(op, "weight", {out, in}, named(op, "kernel"));
+    auto* mm = net_.addMatrixMultiply(flat, Api::MatrixOperation::kNONE, w, Api::MatrixOperation::kTRANSPOSE);
     if (!op.hasWeight("bias")) return finish(op, mm);
-    mm->setName((op.name + ".matmul").c_str());
-    ITensor& b = constant(op.name + ".bias", {1, out}, named(op, "bias"));
-    finish(op, net_.addElementWise(*mm->getOutput(0), b, Api::ElementWiseOperation::kSUM));
+    ITensor& product = *step(op, mm, "matmul")->getOutput(0);
+    ITensor& b = constant(op, "bias", {1, out}, named(op, "bias"));
+    finish(op, net_.addElementWise(product, b, Api::ElementWiseOperation::kSUM));
   }
 
   void activation(const OpDesc& op) {
@@ -219,7 +351,7 @@ class Lowering {
         {"elu", A::kELU}, {"selu", A::kSELU}, {"softsign", A::kSOFTSIGN}, {"softplus", A::kSOFTPLUS}, {"clip", A::kCLIP},
         {"hard_sigmoid", A::kHARD_SIGMOID}, {"scaled_tanh", A::kSCALED_TANH}, {"thresholded_relu", A::kTHRESHOLDED_RELU},
         {"gelu_erf", A::kGELU_ERF}, {"gelu_tanh", A::kGELU_TANH}});
-    auto* l = net_.addActivation(input(op, 0), type);
+    auto* l = checked(op, net_.addActivation(input(op, 0), type));
     l->setAlpha(static_cast<float>(op.params.number(op.name, "alpha")));
     l->setBeta(static_cast<float>(op.params.number(op.name, "beta")));
     finish(op, l);
@@ -243,7 +375,37 @@ class Lowering {
         {"acos", U::kACOS}, {"atan", U::kATAN}, {"asinh", U::kASINH}, {"acosh", U::kACOSH}, {"atanh", U::kATANH}, {"ceil", U::kCEIL},
         {"floor", U::kFLOOR}, {"erf", U::kERF}, {"not", U::kNOT}, {"sign", U::kSIGN}, {"round", U::kROUND}, {"isinf", U::kISINF}};
     if constexpr (Api::kVersion >= 1001) ops["isnan"] = U::kISNAN;  // added in TensorRT 10.1
+    const std::string& name = op.params.string(op.name, "op");
+    const std::string& dtype = g_.tensors.at(op.inputs.at(0)).dtype;
+    // "Generally the input must have a floating-point type (or kINT8 as a quantized float), except …: kSIGN accepts a
+    // floating-point or Int32 tensor." Integer negation is 0 − x and its absolute value max(x, 0 − x), as in
+    // onnx-tensorrt; int8 here holds integers, not TensorRT's quantized floats.
+    if (dtype == "int8") unsupported(op, "'" + name + "' on int8 (TensorRT takes int8 as quantized floats)");
+    if ((dtype == "int32" || dtype == "int64") && name != "sign") {
+      const size_t rank = shapeOf(op, 0).size();
+      Weights zero = dtype == "int32" ? Weights{DataType::kINT32, ints_.emplace_back(1, 0).data(), 1} : Weights{DataType::kINT64, longs_.emplace_back(1, 0).data(), 1};
+      ITensor& zeros = constant(op, "zero", std::vector<int64_t>(rank, 1), zero);
+      auto* negated = net_.addElementWise(zeros, input(op, 0), Api::ElementWiseOperation::kSUB);
+      if (name == "neg") return finish(op, negated);
+      return finish(op, net_.addElementWise(input(op, 0), *step(op, negated, "negated")->getOutput(0), Api::ElementWiseOperation::kMAX));
+    }
+    if (dtype == "int64") unsupported(op, "'sign' on int64 (TensorRT's kSIGN takes int32)");
     finish(op, net_.addUnary(input(op, 0), pick<U>(op, "op", ops)));
+  }
+
+  // IScaleLayer: "The input tensor is required to have at least 4 dimensions": a rank-2 or rank-3 input is scaled
+  // with trailing dimensions of 1 (which change no weight count) and reshaped back.
+  template <class Add>
+  void scaled(const OpDesc& op, ITensor& x, Add add) {
+    const size_t rank = shapeOf(op, 0).size();
+    if (rank >= 4) return finish(op, add(x));
+    if (rank < 2) unsupported(op, "a scale of a rank-" + std::to_string(rank) + " tensor");
+    std::vector<int64_t> wide(rank, 0);
+    wide.resize(4, 1);
+    auto* l = add(reshaped(op, x, wide, "unsqueeze"));
+    auto* back = net_.addShuffle(*step(op, l, "4d")->getOutput(0));
+    if (back) back->setReshapeDimensions(dims(std::vector<int64_t>(rank, 0)));
+    finish(op, back);
   }
 
   void scale(const OpDesc& op) {
@@ -251,7 +413,8 @@ class Lowering {
         {"elementwise", Api::ScaleMode::kELEMENTWISE}});
     auto w = [&](const char* role) { return op.hasWeight(role) ? named(op, role) : none(); };
     const Weights shift = w("shift"), scale = w("scale"), power = w("power");
-    finish(op, net_.addScaleNd(input(op, 0), mode, shift, scale, power, static_cast<int32_t>(op.params.integer(op.name, "channelAxis"))));
+    const auto axis = static_cast<int32_t>(op.params.integer(op.name, "channelAxis"));
+    scaled(op, input(op, 0), [&](ITensor& in) { return net_.addScaleNd(in, mode, shift, scale, power, axis); });
   }
 
   // BatchNorm folded into a channel scale: scale = γ/√(var+ε), shift = β − mean·scale (computed in double).
@@ -266,11 +429,11 @@ class Lowering {
     }
     Weights shiftW = owned(op, "shift", std::move(shift));
     Weights scaleW = owned(op, "scale", std::move(scale));
-    finish(op, net_.addScaleNd(input(op, 0), Api::ScaleMode::kCHANNEL, shiftW, scaleW, none(), 1));
+    scaled(op, input(op, 0), [&](ITensor& in) { return net_.addScaleNd(in, Api::ScaleMode::kCHANNEL, shiftW, scaleW, none(), 1); });
   }
 
   void softMax(const OpDesc& op) {
-    auto* l = net_.addSoftMax(input(op, 0));
+    auto* l = checked(op, net_.addSoftMax(input(op, 0)));
     l->setAxes(1u << op.params.integer(op.name, "axis"));  // always set: TensorRT's default axis is rank − 3
     finish(op, l);
   }
@@ -278,7 +441,7 @@ class Lowering {
   void concatenation(const OpDesc& op) {
     std::vector<ITensor*> inputs;
     for (int t : op.inputs) inputs.push_back(tensors_.at(t));
-    auto* l = net_.addConcatenation(inputs.data(), static_cast<int32_t>(inputs.size()));
+    auto* l = checked(op, net_.addConcatenation(inputs.data(), static_cast<int32_t>(inputs.size())));
     l->setAxis(static_cast<int32_t>(op.params.integer(op.name, "axis")));  // always set: the default is rank − 3
     finish(op, l);
   }
@@ -289,11 +452,26 @@ class Lowering {
     return p;
   }
 
+  // With a first transpose, which dimension a 0 placeholder copies is not documented: it is resolved here, from the
+  // transposed input shape (a dynamic one becomes the reshape's one -1).
   void shuffle(const OpDesc& op) {
-    auto* l = net_.addShuffle(input(op, 0));
-    l->setFirstTranspose(permutation(op.params.integers(op.name, "firstTranspose")));
+    auto* l = checked(op, net_.addShuffle(input(op, 0)));
+    const std::vector<int64_t> first = op.params.integers(op.name, "firstTranspose");
+    l->setFirstTranspose(permutation(first));
     if (op.params.has("reshape")) {
-      l->setReshapeDimensions(dims(op.params.integers(op.name, "reshape")));
+      std::vector<int64_t> shape = op.params.integers(op.name, "reshape");
+      bool identity = true;
+      for (size_t i = 0; i < first.size(); i++) identity = identity && first[i] == static_cast<int64_t>(i);
+      if (!identity) {
+        const Shape& in = shapeOf(op, 0);
+        for (size_t i = 0; i < shape.size(); i++) {
+          if (shape[i] != 0) continue;
+          const int64_t d = in.at(first.at(i));
+          if (d < 0 && std::count(shape.begin(), shape.end(), int64_t{-1})) unsupported(op, "a reshape after a transpose that copies a dynamic dimension beside a -1");
+          shape[i] = d < 0 ? -1 : d;
+        }
+      }
+      l->setReshapeDimensions(dims(shape));
       l->setZeroIsPlaceholder(true);
     }
     l->setSecondTranspose(permutation(op.params.integers(op.name, "secondTranspose")));
@@ -321,7 +499,7 @@ class Lowering {
     using I = typename Api::InterpolationMode;
     using C = typename Api::ResizeCoordinateTransformation;
     using R = typename Api::ResizeRoundMode;
-    auto* l = net_.addResize(input(op, 0));
+    auto* l = checked(op, net_.addResize(input(op, 0)));
     l->setResizeMode(pick<I>(op, "mode", {{"nearest", I::kNEAREST}, {"linear", I::kLINEAR}, {"cubic", I::kCUBIC}}));
     if (op.params.has("scales")) {
       std::vector<float> scales;
@@ -353,9 +531,9 @@ class Lowering {
     std::vector<int64_t> start(in.size(), 0), stride(in.size(), 1);
     for (size_t i = 0; i < pre.size(); i++) start[in.size() - pre.size() + i] = -pre[i];
     for (int64_t d : out) if (d < 0) unsupported(op, "non-zero or other-than-2-d padding of a dynamic shape");
-    auto* l = net_.addSlice(input(op, 0), dims(start), dims(out), dims(stride));
+    auto* l = checked(op, net_.addSlice(input(op, 0), dims(start), dims(out), dims(stride)));
     l->setMode(Api::SampleMode::kFILL);
-    ITensor& fill = constant(op.name + ".value", {}, owned(op, "value", {static_cast<float>(value)}));
+    ITensor& fill = constant(op, "value", {}, owned(op, "value", {static_cast<float>(value)}));
     l->setInput(4, fill);
     finish(op, l);
   }
@@ -380,39 +558,42 @@ class Lowering {
     const auto type = op.params.string(op.name, "op") == "max" ? Api::TopKOperation::kMAX : Api::TopKOperation::kMIN;
     const auto k = static_cast<int32_t>(op.params.integer(op.name, "k"));
     const uint32_t axes = 1u << op.params.integer(op.name, "axis");
-    if constexpr (Api::kVersion >= 1016) finish(op, net_.addTopK(input(op, 0), type, k, axes, DataType::kINT32), 2);
+    // The 5-argument form from 10.14, where the 4-argument one is deprecated.
+    if constexpr (Api::kVersion >= 1014) finish(op, net_.addTopK(input(op, 0), type, k, axes, DataType::kINT32), 2);
     else finish(op, net_.addTopK(input(op, 0), type, k, axes), 2);
   }
 
-  // Layer norm: scale/bias over the normalised trailing dims. Instance norm: per channel, [1, C, 1…]. Group norm:
-  // TensorRT's scale and bias are per group, so the normalisation gets ones/zeros and a channel scale follows
-  // with PyTorch's per-channel affine.
+  // Layer norm: scale/bias over the normalised trailing dims. Instance and group norm: per channel, [1, C, 1…] —
+  // "In the case of InstanceNorm or GroupNorm, the shapes of scale and bias are expected to be [1, C, 1, 1]"
+  // (addNormalizationV2, 10.15) — but before 10.15 group norm's are "[1, G, 1, 1]": there it gets ones and zeros per
+  // group, and PyTorch's per-channel affine follows as a channel scale.
   void normalization(const OpDesc& op) {
     const std::string type = op.params.string(op.name, "type");
     const Shape& in = shapeOf(op, 0);
     const std::vector<int64_t> axes = op.params.integers(op.name, "axes");
     const int64_t groups = op.params.integer(op.name, "groups");
     const bool affine = op.hasWeight("scale");
+    const bool perGroup = type == "group" && Api::kVersion < 1015;
     std::vector<int64_t> paramShape(in.size(), 1);
     int64_t count = 1;
     if (type == "layer") {
       for (int64_t a : axes) { paramShape[a] = in.at(a); count *= in.at(a); }
     } else {
-      paramShape[1] = type == "group" ? groups : in.at(1);
+      paramShape[1] = perGroup ? groups : in.at(1);
       count = paramShape[1];
     }
-    const bool perGroupAffine = type == "group" && affine;
-    Weights scaleW = affine && !perGroupAffine ? named(op, "scale") : owned(op, "unit_scale", std::vector<float>(count, 1.0f));
-    Weights biasW = affine && !perGroupAffine ? named(op, "bias") : owned(op, "zero_bias", std::vector<float>(count, 0.0f));
-    ITensor& scale = constant(op.name + ".scale", paramShape, scaleW);
-    ITensor& bias = constant(op.name + ".bias", paramShape, biasW);
-    auto* l = addNormalization(input(op, 0), scale, bias, mask(axes));
+    const bool affineAfter = perGroup && affine;
+    Weights scaleW = affine && !affineAfter ? named(op, "scale") : owned(op, "unit_scale", std::vector<float>(count, 1.0f));
+    Weights biasW = affine && !affineAfter ? named(op, "bias") : owned(op, "zero_bias", std::vector<float>(count, 0.0f));
+    ITensor& scale = constant(op, "scale", paramShape, scaleW);
+    ITensor& bias = constant(op, "bias", paramShape, biasW);
+    auto* l = checked(op, addNormalization(input(op, 0), scale, bias, mask(axes)));
     l->setEpsilon(static_cast<float>(op.params.number(op.name, "epsilon")));
     if (type == "group") l->setNbGroups(groups);
-    if (!perGroupAffine) return finish(op, l);
-    l->setName((op.name + ".normalize").c_str());
+    if (!affineAfter) return finish(op, l);
+    ITensor& normalized = *step(op, l, "normalize")->getOutput(0);
     const Weights channelShift = named(op, "bias"), channelScale = named(op, "scale");
-    finish(op, net_.addScaleNd(*l->getOutput(0), Api::ScaleMode::kCHANNEL, channelShift, channelScale, none(), 1));
+    scaled(op, normalized, [&](ITensor& x) { return net_.addScaleNd(x, Api::ScaleMode::kCHANNEL, channelShift, channelScale, none(), 1); });
   }
 
   auto* addNormalization(ITensor& in, ITensor& scale, ITensor& bias, uint32_t axes) {
@@ -434,25 +615,37 @@ class Lowering {
     std::vector<int64_t> shape(in.size(), 1);
     const auto& slope = op.weight("slope");
     if (slope.size() > 1) shape.at(1) = static_cast<int64_t>(slope.size());
-    ITensor& s = constant(op.name + ".slope", shape, named(op, "slope"));
+    ITensor& s = constant(op, "slope", shape, named(op, "slope"));
     finish(op, net_.addParametricReLU(input(op, 0), s));
   }
 
+  // "Per-channel quantization is supported only for weight inputs" and a per-channel dequantize only "for input that
+  // is rooted at an IConstantLayer" (NvInfer.h, IQuantizeLayer / IDequantizeLayer): activations go per tensor.
   void quantization(const OpDesc& op) {
     const bool quantize = op.kind == "quantize";
     const auto& values = op.weight("scale");
     const bool perChannel = op.params.has("axis");
+    if (perChannel && !producedByConstant(op.inputs.at(0))) unsupported(op, "per-channel quantization of an activation (TensorRT quantizes weights per channel, activations per tensor)");
     // A per-tensor scale is a 0-d constant; a per-channel one 1-d along `axis`.
-    ITensor& scale = constant(op.name + ".scale", perChannel ? std::vector<int64_t>{static_cast<int64_t>(values.size())} : std::vector<int64_t>{}, named(op, "scale"));
+    ITensor& scale = constant(op, "scale", perChannel ? std::vector<int64_t>{static_cast<int64_t>(values.size())} : std::vector<int64_t>{}, named(op, "scale"));
     if (quantize) {
-      auto* l = net_.addQuantize(input(op, 0), scale, DataType::kINT8);
+      auto* l = checked(op, net_.addQuantize(input(op, 0), scale, DataType::kINT8));
       if (perChannel) l->setAxis(static_cast<int32_t>(op.params.integer(op.name, "axis")));
       finish(op, l);
     } else {
-      auto* l = net_.addDequantize(input(op, 0), scale, dataType(op.params.string(op.name, "to")));
+      auto* l = checked(op, net_.addDequantize(input(op, 0), scale, dataType(op.params.string(op.name, "to"))));
       if (perChannel) l->setAxis(static_cast<int32_t>(op.params.integer(op.name, "axis")));
       finish(op, l);
     }
+  }
+
+  // Whether a constant layer writes the tensor, or a quantize of one (a weight's Q/DQ pair).
+  bool producedByConstant(int tensor) const {
+    for (const OpDesc& op : g_.ops) {
+      if (std::find(op.outputs.begin(), op.outputs.end(), tensor) == op.outputs.end()) continue;
+      return op.kind == "constant" || (op.kind == "quantize" && producedByConstant(op.inputs.at(0)));
+    }
+    return false;
   }
 
   Network& net_;
@@ -460,6 +653,10 @@ class Lowering {
   std::vector<ITensor*> tensors_;
   std::deque<std::vector<float>> owned_;
   std::deque<std::vector<int32_t>> ints_;
+  std::deque<std::vector<int64_t>> longs_;
+  std::deque<std::vector<uint16_t>> halves_;
+  std::map<std::string, Weights> weightsByName_;  // every named weight, by its name
+  std::vector<std::string> weightNames_;          // in the order first used
 };
 
 }  // namespace netdef

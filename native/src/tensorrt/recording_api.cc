@@ -56,14 +56,14 @@ std::string toString(TopKOperation v) { static const char* const n[] = {"kMAX", 
 std::string toString(PaddingMode v) { static const char* const n[] = {"kEXPLICIT_ROUND_DOWN", "kEXPLICIT_ROUND_UP", "kSAME_UPPER", "kSAME_LOWER"}; return name(v, n); }
 std::string toString(SampleMode v) { static const char* const n[] = {"kSTRICT_BOUNDS", "kWRAP", "kCLAMP", "kFILL", "kREFLECT"}; return name(v, n); }
 
-std::string Recorder::describe(const Weights& w, const std::string& owner) {
+std::string Recorder::describe(const Weights& w) {
   if (w.values == nullptr || w.count == 0) return "Weights{}";
-  // Recorded by address so that tests can read the values a layer was given (folded BatchNorm, say).
-  if (w.type == DataType::kFLOAT) {
-    const float* v = static_cast<const float*>(w.values);
-    weightValues.emplace_back(owner, std::vector<float>(v, v + w.count));
-  }
   return "Weights{" + toString(w.type) + "," + std::to_string(w.count) + "}";
+}
+
+std::string Recorder::use(const Weights& w) {
+  if (w.values != nullptr && w.count != 0) used.push_back(w);
+  return describe(w);
 }
 
 void ITensor::setName(char const* name) {
@@ -114,6 +114,11 @@ void ILayer::setCubicCoeff(float v) { record("setCubicCoeff", number(v)); }
 void ILayer::setEpsilon(float v) { record("setEpsilon", number(v)); }
 void ILayer::setMode(SampleMode v) { record("setMode", toString(v)); }
 
+ILayer* INetworkDefinition::refused(const std::string& method, const std::string& args) {
+  r_.calls.push_back({"network", method, args + " → nullptr"});
+  return nullptr;
+}
+
 ILayer* INetworkDefinition::layer(const std::string& method, const std::string& args, int outputs) {
   const std::string id = "(Unnamed Layer* " + std::to_string(r_.nextLayer++) + ")";
   r_.calls.push_back({"network", method, args});
@@ -127,18 +132,40 @@ ITensor* INetworkDefinition::addInput(char const* name, DataType type, Dims cons
   return r_.inputs.back().get();
 }
 void INetworkDefinition::markOutput(ITensor& tensor) { r_.calls.push_back({"network", "markOutput", tensor.getName()}); }
+// "Associate a name with all current uses of the given weights. The name must be set after the Weights are used in
+// the network. … If Weights with a matching value pointer, but different type or count exists in the network, … the
+// name is rejected, and return false. If the name has already been used for other weights, return false."
 bool INetworkDefinition::setWeightsName(Weights weights, char const* name) {
-  r_.calls.push_back({"network", "setWeightsName", r_.describe(weights, name) + "," + name});
+  r_.calls.push_back({"network", "setWeightsName", r_.describe(weights) + "," + name});
+  bool inUse = false;
+  for (const Weights& w : r_.used) {
+    if (w.values != weights.values) continue;
+    if (w.type != weights.type || w.count != weights.count) return false;
+    inUse = true;
+  }
+  if (!inUse) return false;
+  for (const auto& [other, w] : r_.names) if (other == name && w.values != weights.values) return false;
+  r_.names.emplace_back(name, weights);
+  // Kept by name so that tests can read the values a layer was given (a folded BatchNorm's, say).
+  if (weights.type == DataType::kFLOAT) {
+    const float* v = static_cast<const float*>(weights.values);
+    r_.weightValues.emplace_back(name, std::vector<float>(v, v + weights.count));
+  }
   return true;
 }
+// "Only 2D or 3D convolution is supported" (likewise deconvolution and pooling): other windows get nullptr, "if it
+// could not be created".
 ILayer* INetworkDefinition::addConvolutionNd(ITensor& input, int64_t maps, Dims const& kernel, Weights k, Weights b) {
-  return layer("addConvolutionNd", std::string(input.getName()) + "," + std::to_string(maps) + "," + toString(kernel) + "," + r_.describe(k, "kernel") + "," + r_.describe(b, "bias"));
+  const std::string args = std::string(input.getName()) + "," + std::to_string(maps) + "," + toString(kernel) + "," + r_.use(k) + "," + r_.use(b);
+  return kernel.nbDims == 2 || kernel.nbDims == 3 ? layer("addConvolutionNd", args) : refused("addConvolutionNd", args);
 }
 ILayer* INetworkDefinition::addDeconvolutionNd(ITensor& input, int64_t maps, Dims kernel, Weights k, Weights b) {
-  return layer("addDeconvolutionNd", std::string(input.getName()) + "," + std::to_string(maps) + "," + toString(kernel) + "," + r_.describe(k, "kernel") + "," + r_.describe(b, "bias"));
+  const std::string args = std::string(input.getName()) + "," + std::to_string(maps) + "," + toString(kernel) + "," + r_.use(k) + "," + r_.use(b);
+  return kernel.nbDims == 2 || kernel.nbDims == 3 ? layer("addDeconvolutionNd", args) : refused("addDeconvolutionNd", args);
 }
 ILayer* INetworkDefinition::addPoolingNd(ITensor& input, PoolingType type, Dims const& window) {
-  return layer("addPoolingNd", std::string(input.getName()) + "," + toString(type) + "," + toString(window));
+  const std::string args = std::string(input.getName()) + "," + toString(type) + "," + toString(window);
+  return window.nbDims == 2 || window.nbDims == 3 ? layer("addPoolingNd", args) : refused("addPoolingNd", args);
 }
 ILayer* INetworkDefinition::addActivation(ITensor& input, ActivationType type) { return layer("addActivation", std::string(input.getName()) + "," + toString(type)); }
 ILayer* INetworkDefinition::addElementWise(ITensor& a, ITensor& b, ElementWiseOperation op) {
@@ -146,8 +173,8 @@ ILayer* INetworkDefinition::addElementWise(ITensor& a, ITensor& b, ElementWiseOp
 }
 ILayer* INetworkDefinition::addUnary(ITensor& input, UnaryOperation op) { return layer("addUnary", std::string(input.getName()) + "," + toString(op)); }
 ILayer* INetworkDefinition::addScaleNd(ITensor& input, ScaleMode mode, Weights shift, Weights scale, Weights power, int32_t axis) {
-  return layer("addScaleNd", std::string(input.getName()) + "," + toString(mode) + "," + r_.describe(shift, "shift") + "," + r_.describe(scale, "scale") + "," +
-                                 r_.describe(power, "power") + "," + std::to_string(axis));
+  return layer("addScaleNd", std::string(input.getName()) + "," + toString(mode) + "," + r_.use(shift) + "," + r_.use(scale) + "," + r_.use(power) + "," +
+                                 std::to_string(axis));
 }
 ILayer* INetworkDefinition::addSoftMax(ITensor& input) { return layer("addSoftMax", input.getName()); }
 ILayer* INetworkDefinition::addConcatenation(ITensor* const* inputs, int32_t count) {
@@ -169,14 +196,16 @@ ILayer* INetworkDefinition::addResize(ITensor& input) { return layer("addResize"
 ILayer* INetworkDefinition::addPaddingNd(ITensor& input, Dims const& pre, Dims const& post) {
   return layer("addPaddingNd", std::string(input.getName()) + "," + toString(pre) + "," + toString(post));
 }
-ILayer* INetworkDefinition::addConstant(Dims const& dims, Weights weights) { return layer("addConstant", toString(dims) + "," + r_.describe(weights, "constant")); }
+ILayer* INetworkDefinition::addConstant(Dims const& dims, Weights weights) { return layer("addConstant", toString(dims) + "," + r_.use(weights)); }
 ILayer* INetworkDefinition::addIdentity(ITensor& input) { return layer("addIdentity", input.getName()); }
 ILayer* INetworkDefinition::addCast(ITensor& input, DataType to) { return layer("addCast", std::string(input.getName()) + "," + toString(to)); }
 ILayer* INetworkDefinition::addGather(ITensor& data, ITensor& indices, int32_t axis) {
   return layer("addGather", std::string(data.getName()) + "," + indices.getName() + "," + std::to_string(axis));
 }
+// "Currently only values of K up to 3840 are supported."
 ILayer* INetworkDefinition::addTopK(ITensor& input, TopKOperation op, int32_t k, uint32_t axes, DataType indicesType) {
-  return layer("addTopK", std::string(input.getName()) + "," + toString(op) + "," + std::to_string(k) + "," + std::to_string(axes) + "," + toString(indicesType), 2);
+  const std::string args = std::string(input.getName()) + "," + toString(op) + "," + std::to_string(k) + "," + std::to_string(axes) + "," + toString(indicesType);
+  return k >= 1 && k <= 3840 ? layer("addTopK", args, 2) : refused("addTopK", args);
 }
 ILayer* INetworkDefinition::addNormalizationV2(ITensor& input, ITensor& scale, ITensor& bias, uint32_t axes) {
   return layer("addNormalizationV2", std::string(input.getName()) + "," + scale.getName() + "," + bias.getName() + "," + std::to_string(axes));

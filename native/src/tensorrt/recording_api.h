@@ -126,7 +126,11 @@ class Recorder {
   int nextLayer = 0;
   std::deque<std::unique_ptr<ILayer>> layers;
   std::deque<std::unique_ptr<ITensor>> inputs;
-  std::string describe(const Weights& w, const std::string& owner);
+  std::vector<Weights> used;                                  // every Weights a layer was given
+  std::vector<std::pair<std::string, Weights>> names;          // setWeightsName's accepted names
+  std::string describe(const Weights& w);
+  // `describe`, the weights then in use (what setWeightsName can name).
+  std::string use(const Weights& w);
 };
 
 class INetworkDefinition {
@@ -164,6 +168,8 @@ class INetworkDefinition {
 
  private:
   ILayer* layer(const std::string& method, const std::string& args, int outputs = 1);
+  // A call TensorRT documents as failing: recorded, and nullptr returned.
+  ILayer* refused(const std::string& method, const std::string& args);
   Recorder& r_;
 };
 
