@@ -10,15 +10,27 @@ export interface TensorRTTarget {
 /** The native TensorRT surface, present only in addons built with NETDEF_WITH_TENSORRT. */
 export interface NativeTensorRT {
   tensorrtBuild(plan: Uint8Array, config: object, onProgress: (phase: string, step: number, steps: number) => void): {
-    promise: Promise<{ engine: Uint8Array; timingCache: Uint8Array; target: TensorRTTarget }>;
+    promise: Promise<{ engine: Uint8Array; timingCache: Uint8Array; target: TensorRTTarget; warnings: string[] }>;
     cancel(): void;
   };
   TensorRTEngine: { deserialize(bytes: Uint8Array): Promise<NativeTensorRTEngine> };
   tensorrtTarget(): TensorRTTarget;
 }
+/** A tensor crossing to or from TensorRT: its data type's name and the bytes of its values. */
+export interface NativeTensorBytes {
+  name: string;
+  dtype: string;
+  data: Uint8Array;
+  shape: number[];
+}
 export interface NativeTensorRTEngine {
-  execute(inputs: { name: string; data: Float32Array; shape: number[] }[]): Promise<{ name: string; data: Float32Array; shape: number[] }[]>;
-  refit(weights: Record<string, Float32Array>): Promise<void>;
+  /** A context (stream, device buffers) on optimization profile `profile`. */
+  createContext(profile: number): Promise<NativeTensorRTContext>;
+  refit(weights: Record<string, { dtype: string; data: Uint8Array }>): Promise<void>;
+  dispose(): void;
+}
+export interface NativeTensorRTContext {
+  execute(inputs: NativeTensorBytes[]): Promise<NativeTensorBytes[]>;
   dispose(): void;
 }
 

@@ -14,7 +14,13 @@ export interface TensorRTHeader {
   config: Record<string, unknown>;
   inputs: IOTensor[];
   outputs: IOTensor[];
+  /** The state_dict names of the weights the engine was built from. */
   weights: string[];
+  /**
+   * BatchNorms the lowering folded into channel scales (`<layer>.scale`, `<layer>.shift`), with the state_dict names
+   * of their weight, bias, running mean and variance: a refit by those names folds them again.
+   */
+  foldedBatchNorms: { layer: string; epsilon: number; weight: string; bias: string; mean: string; variance: string }[];
 }
 
 /** Our header and TensorRT's engine in one file. */

@@ -1,8 +1,23 @@
-import type { NativeInput, NativeResult } from "../native/addon.js";
+import type { DataType } from "../dsl/dtype.js";
 import type { IOTensor } from "../plan/header.js";
+import type { InputArray, OutputValue } from "./io.js";
 
 /** The backends an engine runs on. */
 export type Backend = "builtin" | "tensorrt";
+
+/** An input as the ExecutionContext checked it: the engine's name and data type, the caller's array, its shape. */
+export interface CheckedInput {
+  name: string;
+  dtype: DataType;
+  data: InputArray;
+  shape: number[];
+}
+
+/** What an execution gives back: the outputs in their types' arrays, and each layer's time when asked for. */
+export interface BackendResult {
+  outputs: Record<string, OutputValue>;
+  profile?: { layer: string; milliseconds: number }[];
+}
 
 /** What a backend gives Engine and ExecutionContext, which hold everything the two have in common. */
 export interface EngineBackend {
@@ -13,13 +28,14 @@ export interface EngineBackend {
   /** Each layer's call site, by name, for errors about a layer. */
   readonly callSites: ReadonlyMap<string, string | undefined>;
   serialize(): Uint8Array;
-  createContext(): BackendContext;
+  /** A context on optimization profile `profile` (TensorRT: one profile per context). */
+  createContext(profile: number): BackendContext;
   dispose(): void;
 }
 
-/** One execution context of a backend: inputs checked and converted by the ExecutionContext. */
+/** One execution context of a backend: inputs checked by the ExecutionContext, converted here as the backend needs. */
 export interface BackendContext {
-  execute(inputs: NativeInput[], profile: boolean): Promise<NativeResult>;
-  executeSync(inputs: NativeInput[], profile: boolean): NativeResult;
+  execute(inputs: CheckedInput[], profile: boolean): Promise<BackendResult>;
+  executeSync(inputs: CheckedInput[], profile: boolean): BackendResult;
   dispose(): void;
 }

@@ -3,8 +3,9 @@ import type { WeightSource } from "../weights/source.js";
 import { activationMemory, shapeAt, type ActivationMemory } from "../plan/memory.js";
 import type { IOTensor, PlanHeader, TacticChoice } from "../plan/header.js";
 import { PASS_IDS } from "../plan/schema.js";
-import { addon, callSitesOf, PlanError, typedNativeError, type NativeContext, type NativeEngine } from "../native/addon.js";
-import type { EngineBackend } from "./backend.js";
+import { addon, callSitesOf, PlanError, typedNativeError, type NativeEngine, type NativeResult } from "../native/addon.js";
+import type { BackendContext, BackendResult, EngineBackend } from "./backend.js";
+import { builtinInput, builtinOutput } from "./io.js";
 
 /**
  * A plan layer as the engine runs it: beside the tactic chosen at build time, `kernel`, the implementation this
@@ -145,7 +146,19 @@ export class BuiltinEngine implements EngineBackend {
 
   serialize(): Uint8Array { return Uint8Array.from(this.#plan); }
 
-  createContext(): NativeContext { return this.#native.createContext(); }
+  /** A context of the native engine, with the inputs and outputs converted to and from its storage. */
+  createContext(): BackendContext {
+    const native = this.#native.createContext(), outputs = this.outputs;
+    const result = (r: NativeResult): BackendResult => ({
+      outputs: Object.fromEntries(r.outputs.map((o) => [o.name, builtinOutput(outputs.find((t) => t.name === o.name)!, o)])),
+      ...(r.profile ? { profile: r.profile } : {}),
+    });
+    return {
+      execute: async (inputs, profile) => result(await native.execute(inputs.map(builtinInput), profile)),
+      executeSync: (inputs, profile) => result(native.executeSync(inputs.map(builtinInput), profile)),
+      dispose: () => native.dispose(),
+    };
+  }
 
   /** The weights the engine was built from, when built in this process (a refit may then give only some). */
   get boundWeights(): WeightSource | undefined { return this.#weights; }

@@ -1,12 +1,13 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { DisposedError, ExecutionError, PlanError, typedNativeError, type NativeResult } from "../native/addon.js";
+import { DisposedError, ExecutionError, PlanError, typedNativeError } from "../native/addon.js";
 import type { EngineOptions } from "../native/engine-options.js";
 import type { IOTensor, PlanHeader } from "../plan/header.js";
 import { TENSORRT_MAGIC, type TensorRTHeader } from "../plan/tensorrt-container.js";
 import type { WeightSource } from "../weights/source.js";
-import type { Backend, BackendContext } from "./backend.js";
+import { OptionError } from "../weights/netdef-error.js";
+import type { Backend, BackendContext, BackendResult, CheckedInput, EngineBackend } from "./backend.js";
 import { BuiltinEngine, type BuiltinInspection } from "./builtin-engine.js";
-import { nativeInputs, outputValue, type InputValue, type OutputValue } from "./io.js";
+import { checkedInputs, type InputValue, type OutputValue } from "./io.js";
 import { TensorRTEngine, type TensorRTInspection } from "./tensorrt-engine.js";
 
 interface Backends {
@@ -88,10 +89,20 @@ export class Engine<B extends Backend = Backend> {
     await writeFile(file, this.serialize());
   }
 
-  /** A new execution context: its own activation memory; contexts of one engine run concurrently. */
-  createExecutionContext(): ExecutionContext {
+  /**
+   * A new execution context: its own activation memory; contexts of one engine run concurrently. `profile` makes it
+   * a context of that optimization profile, whose ranges its inputs must then keep (TensorRT: one profile per
+   * context, the first by default); without it a builtin context takes the shapes of every profile.
+   */
+  createExecutionContext(options: { profile?: number } = {}): ExecutionContext {
     this.#check();
-    return new ExecutionContext(this.#backend.inputs, this.#backend.outputs, this.#backend.callSites, this.#backend.createContext());
+    const { profile } = options;
+    const profiles = Math.max(1, ...this.inputs.map((t) => t.profiles?.length ?? 0));
+    if (profile !== undefined && !(Number.isInteger(profile) && profile >= 0 && profile < profiles)) {
+      throw new OptionError(`createExecutionContext: profile must be an integer from 0 to ${profiles - 1} (the engine has ${profiles}), received ${String(profile)}`);
+    }
+    const chosen = profile ?? (this.#backend.kind === "tensorrt" ? 0 : undefined);
+    return new ExecutionContext(this.#backend, chosen, this.#backend.createContext(chosen ?? 0));
   }
 
   /** @internal The backend itself (refit's way in); a DisposedError once disposed. */
@@ -113,19 +124,17 @@ export class Engine<B extends Backend = Backend> {
 
 /** TensorRT's IExecutionContext: runs the engine on inputs; one execution at a time (later calls queue). */
 export class ExecutionContext {
-  readonly #inputs: readonly IOTensor[];
-  readonly #outputs: readonly IOTensor[];
-  readonly #callSites: ReadonlyMap<string, string | undefined>;
+  readonly #engine: EngineBackend;
+  readonly #profile: number | undefined;
   readonly #native: BackendContext;
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;  // executions queued or running
   #disposed = false;
 
   /** @internal Made by Engine.createExecutionContext. */
-  constructor(inputs: readonly IOTensor[], outputs: readonly IOTensor[], callSites: ReadonlyMap<string, string | undefined>, native: BackendContext) {
-    this.#inputs = inputs;
-    this.#outputs = outputs;
-    this.#callSites = callSites;
+  constructor(engine: EngineBackend, profile: number | undefined, native: BackendContext) {
+    this.#engine = engine;
+    this.#profile = profile;
     this.#native = native;
   }
 
@@ -143,7 +152,7 @@ export class ExecutionContext {
   execute(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Promise<Outputs> {
     const run = async () => {
       this.#checkOpen();
-      const result = await this.#native.execute(nativeInputs(this.#inputs, inputs), options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error, this.#callSites); });
+      const result = await this.#native.execute(this.#checked(inputs), options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error, this.#engine.callSites); });
       return this.#outputsOf(result);
     };
     this.#pending++;
@@ -164,11 +173,11 @@ export class ExecutionContext {
   executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Outputs {
     this.#checkOpen();
     if (this.#pending > 0) throw new ExecutionError("executeSync: an execute() of this context is still running; await it first, or use another context");
-    const prepared = nativeInputs(this.#inputs, inputs);
+    const checked = this.#checked(inputs);
     try {
-      return this.#outputsOf(this.#native.executeSync(prepared, options.profile ?? false));
+      return this.#outputsOf(this.#native.executeSync(checked, options.profile ?? false));
     } catch (error) {
-      throw typedNativeError(error, this.#callSites);
+      throw typedNativeError(error, this.#engine.callSites);
     }
   }
 
@@ -181,9 +190,12 @@ export class ExecutionContext {
     if (this.#disposed) throw new DisposedError("the execution context has been disposed");
   }
 
-  #outputsOf(result: NativeResult): Outputs {
-    const outputs: Outputs = {};
-    for (const o of result.outputs) outputs[o.name] = outputValue(this.#outputs.find((t) => t.name === o.name)!, o);
+  #checked(inputs: Record<string, InputValue>): CheckedInput[] {
+    return checkedInputs(this.#engine.inputs, inputs, this.#profile);
+  }
+
+  #outputsOf(result: BackendResult): Outputs {
+    const outputs: Outputs = { ...result.outputs };
     if (result.profile) Object.defineProperty(outputs, "profile", { value: result.profile, enumerable: false });
     return outputs;
   }

@@ -1,6 +1,7 @@
 import type { DataType } from "../dsl/dtype.js";
 import { formatShape } from "../dsl/shape.js";
 import { ExecutionError, type NativeInput, type NativeOutput } from "../native/addon.js";
+import type { CheckedInput } from "./backend.js";
 import type { IOTensor } from "../plan/header.js";
 import { float16BitsToNumber } from "../weights/tensor.js";
 
@@ -30,8 +31,11 @@ export type InputValue = InputArray | { data: InputArray; shape: readonly number
 /** An output: its values in the typed array of its data type (ArrayOf), its shape and data type. */
 export type OutputValue = { [D in DataType]: { data: ArrayOf[D]; shape: number[]; dtype: D } }[DataType];
 
-/** Each input checked against the engine's (name, data type, shape, profiles) and converted for the native engine. */
-export function nativeInputs(expected: readonly IOTensor[], inputs: Record<string, InputValue>): NativeInput[] {
+/**
+ * Each input checked against the engine's: name, data type (its array), shape, and the optimization profile's
+ * ranges (`profile`'s, or any profile's where undefined).
+ */
+export function checkedInputs(expected: readonly IOTensor[], inputs: Record<string, InputValue>, profile: number | undefined): CheckedInput[] {
   if (typeof inputs !== "object" || inputs === null) throw new ExecutionError("execute(inputs): inputs must be an object of named arrays");
   const unknown = Object.keys(inputs).filter((n) => !expected.some((t) => t.name === n));
   if (unknown.length) throw new ExecutionError(`unknown input(s) ${unknown.map((n) => `'${n}'`).join(", ")}; the engine's inputs are ${expected.map((t) => `'${t.name}'`).join(", ")}`);
@@ -49,13 +53,20 @@ export function nativeInputs(expected: readonly IOTensor[], inputs: Record<strin
     if (shape.length !== tensor.shape.length || shape.some((d, i) => !Number.isInteger(d) || d < 1 || (tensor.shape[i] !== -1 && d !== tensor.shape[i]))) {
       throw new ExecutionError(`input '${tensor.name}' has shape ${formatShape(shape)}, expected ${formatShape(tensor.shape)}`);
     }
-    if (tensor.profiles?.length && !tensor.profiles.some((p) => shape.every((d, i) => d >= p.min[i]! && d <= p.max[i]!))) {
-      throw new ExecutionError(`input '${tensor.name}' shape ${formatShape(shape)} is outside the optimization profile(s): ${tensor.profiles.map((p) => `${formatShape(p.min)}…${formatShape(p.max)}`).join(", ")}`);
+    const ranges = profile === undefined ? tensor.profiles : tensor.profiles?.slice(profile, profile + 1);
+    if (ranges?.length && !ranges.some((p) => shape.every((d, i) => d >= p.min[i]! && d <= p.max[i]!))) {
+      const which = profile === undefined ? "the optimization profile(s)" : `optimization profile ${profile} (this context's)`;
+      throw new ExecutionError(`input '${tensor.name}' shape ${formatShape(shape)} is outside ${which}: ${ranges.map((p) => `${formatShape(p.min)}…${formatShape(p.max)}`).join(", ")}`);
     }
     const count = shape.reduce((a, b) => a * b, 1);
     if (data.length !== count) throw new ExecutionError(`input '${tensor.name}' holds ${data.length} values but shape ${formatShape(shape)} needs ${count}`);
-    return { name: tensor.name, data: nativeData(tensor.dtype, data), shape: [...shape] };
+    return { name: tensor.name, dtype: tensor.dtype, data, shape: [...shape] };
   });
+}
+
+/** An input as the builtin engine takes it. */
+export function builtinInput(input: CheckedInput): NativeInput {
+  return { name: input.name, data: nativeData(input.dtype, input.data), shape: input.shape };
 }
 
 function describe(value: unknown): string {
@@ -76,8 +87,8 @@ function nativeData(dtype: DataType, data: InputArray): NativeInput["data"] {
   }
 }
 
-/** A native output in the typed array of its data type (the values are already of that type: nothing is rounded here). */
-export function outputValue(tensor: IOTensor, output: NativeOutput): OutputValue {
+/** A builtin engine's output in the typed array of its data type (the values are already of that type: nothing is rounded here). */
+export function builtinOutput(tensor: IOTensor, output: NativeOutput): OutputValue {
   const { data } = output, shape = output.shape;
   const value = (converted: InputArray) => ({ data: converted, shape, dtype: tensor.dtype }) as OutputValue;
   switch (tensor.dtype) {
@@ -94,8 +105,21 @@ export function outputValue(tensor: IOTensor, output: NativeOutput): OutputValue
   }
 }
 
+/** An output given as the bytes of its data type's values (TensorRT's), in that type's array. */
+export function outputFromBytes(dtype: DataType, bytes: Uint8Array, shape: number[]): OutputValue {
+  const Array = ARRAYS[dtype] as unknown as new (buffer: ArrayBufferLike, offset: number, length: number) => InputArray;
+  const size = (ARRAYS[dtype] as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  const copy = bytes.slice();  // its own buffer, aligned for the type
+  return { data: new Array(copy.buffer, 0, copy.length / size), shape, dtype } as OutputValue;
+}
+
+/** An input's bytes, as TensorRT takes them. */
+export function inputBytes(input: CheckedInput): Uint8Array {
+  return new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
+}
+
 /** The 16-bit pattern of a float16 value (ties to even where it is not one; ±∞ beyond 65504; NaN stays NaN). */
-export function float16Bits(value: number): number {
+function float16Bits(value: number): number {
   const f = new Float32Array([value]), bits = new Uint32Array(f.buffer)[0]!;
   const sign = (bits >>> 16) & 0x8000, magnitude = Math.abs(value);
   if (Number.isNaN(value)) return sign | 0x7e00;

@@ -1,11 +1,11 @@
-import { ExecutionError, PlanError, typedNativeError, type NativeInput, type NativeResult } from "../native/addon.js";
-import { requireTensorRT, type NativeTensorRTEngine, type TensorRTTarget } from "../native/tensorrt.js";
+import type { DataType } from "../dsl/dtype.js";
+import { ExecutionError, PlanError, typedNativeError } from "../native/addon.js";
+import { requireTensorRT, type NativeTensorRTContext, type NativeTensorRTEngine, type TensorRTTarget } from "../native/tensorrt.js";
 import { fnv1a64 } from "../plan/encode.js";
 import type { IOTensor } from "../plan/header.js";
 import { TENSORRT_MAGIC, type TensorRTHeader } from "../plan/tensorrt-container.js";
-import type { WeightSource } from "../weights/source.js";
-import { toFloat32 } from "../weights/tensor.js";
 import type { BackendContext, EngineBackend } from "./backend.js";
+import { inputBytes, outputFromBytes } from "./io.js";
 
 const version = (v: number) => `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
 
@@ -68,27 +68,33 @@ export class TensorRTEngine implements EngineBackend {
 
   serialize(): Uint8Array { return Uint8Array.from(this.#file); }
 
-  /** Executions are serialised on the engine's CUDA stream, whichever context runs them. */
-  createContext(): BackendContext {
-    const native = this.#native;
+  /**
+   * A TensorRT execution context on optimization profile `profile`, with a CUDA stream of its own (made on its first
+   * execution); inputs and outputs cross as their types' bytes.
+   */
+  createContext(profile: number): BackendContext {
+    let native: Promise<NativeTensorRTContext> | undefined;
     return {
-      execute: async (inputs: NativeInput[], profile: boolean): Promise<NativeResult> => {
-        if (profile) throw new ExecutionError("profile: per-layer times are not wired to TensorRT's IProfiler yet");
-        const floats = inputs.map((i) => {
-          if (!(i.data instanceof Float32Array)) throw new ExecutionError(`input '${i.name}': the TensorRT runtime takes float32 inputs only so far`);
-          return { name: i.name, data: i.data, shape: i.shape };
-        });
-        return { outputs: await native.execute(floats).catch((e: unknown) => { throw typedNativeError(e); }) };
+      execute: async (inputs, profiled) => {
+        if (profiled) throw new ExecutionError("profile: per-layer times are not wired to TensorRT's IProfiler yet");
+        native ??= this.#native.createContext(profile);
+        const context = await native.catch((e: unknown) => { throw typedNativeError(e); });
+        const outputs = await context.execute(inputs.map((i) => ({ name: i.name, dtype: i.dtype, data: inputBytes(i), shape: i.shape })))
+          .catch((e: unknown) => { throw typedNativeError(e); });
+        return { outputs: Object.fromEntries(outputs.map((o) => [o.name, outputFromBytes(o.dtype as DataType, o.data, o.shape)])) };
       },
       executeSync: () => { throw new ExecutionError("executeSync: the TensorRT backend runs asynchronously only; use execute"); },
-      dispose: () => {},
+      dispose: () => { void native?.then((c) => c.dispose(), () => undefined); },
     };
   }
 
-  /** New weights by PyTorch name, through TensorRT's IRefitter (the engine must be built with `refit`). */
-  async refit(weights: WeightSource): Promise<void> {
-    const values = Object.fromEntries(weights.names().map((n) => [n, toFloat32(weights.get(n)!)]));
-    await this.#native.refit(values).catch((e: unknown) => { throw typedNativeError(e); });
+  /**
+   * New values for the weights the engine holds, by their names there (api/refit.ts maps PyTorch's names onto them),
+   * through TensorRT's IRefitter; the engine must be built with `refit`.
+   */
+  async refit(values: Readonly<Record<string, Float32Array>>): Promise<void> {
+    const bytes = Object.fromEntries(Object.entries(values).map(([name, v]) => [name, { dtype: "float32", data: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) }]));
+    await this.#native.refit(bytes).catch((e: unknown) => { throw typedNativeError(e); });
   }
 
   dispose(): void { this.#native.dispose(); }

@@ -22,9 +22,24 @@ export interface TensorRTBuildOptions {
   optimizationLevel?: number;
   /** A timing cache file: read when present, written after the build, so that later builds skip measured tactics. */
   timingCacheFile?: string;
+  /**
+   * Let float32 layers multiply in TF32 (10-bit mantissas, on Ampere and later): TensorRT's default, off here so
+   * that float32 means float32.
+   */
+  allowTF32?: boolean;
   /** "all": any weight refittable by name; "identical": same values only (with stripPlan, a weightless plan). */
   refit?: "none" | "all" | "identical";
   stripPlan?: boolean;
+}
+
+/** What a refit by PyTorch names needs to know of the network: its weights' names and the BatchNorms the lowering folds. */
+export function refitRecord(ir: NetworkIR): Pick<TensorRTHeader, "weights" | "foldedBatchNorms"> {
+  return {
+    weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
+    foldedBatchNorms: ir.layers.flatMap((l) => l.kind !== "batchNorm" ? [] : [{
+      layer: l.name, epsilon: l.params.epsilon, weight: l.weights.weight!.name, bias: l.weights.bias!.name, mean: l.weights.mean!.name, variance: l.weights.variance!.name,
+    }]),
+  };
 }
 
 /**
@@ -48,11 +63,12 @@ export async function buildTensorRTPlan(network: { toJSON(): NetworkIR; weights:
       if (signal?.aborted) throw new BuildCancelledError(`TensorRT build of "${ir.name}" cancelled`);
       throw typedNativeError(error, callSitesOf(ir.layers));
     });
+    for (const warning of built.warnings) process.emitWarning(`TensorRT build of "${ir.name}": ${warning}`, "TensorRTWarning");
     if (options.timingCacheFile && built.timingCache.length) await writeFile(options.timingCacheFile, built.timingCache);
     const header: TensorRTHeader = {
       netdef: packageVersion, network: ir.name, backend: "tensorrt", target: built.target, config: { ...config }, inputs,
       outputs: ir.outputs.map((o) => { const t = ir.tensors.find((x) => x.name === o.tensor) ?? ir.inputs.find((x) => x.name === o.tensor)!; return { name: o.name, dtype: t.dtype, shape: [...t.shape] }; }),
-      weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
+      ...refitRecord(ir),
     };
     return encodeTensorRTContainer(header, built.engine);
   } finally {

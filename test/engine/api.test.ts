@@ -4,7 +4,7 @@ import { cpus, tmpdir } from "node:os";
 import { promisify } from "node:util";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BuildCancelledError, buildEngine, BuildError, type BuildProgress, DisposedError, Engine, ExecutionError, Network, PlanError } from "netdef";
+import { BuildCancelledError, buildEngine, BuildError, type BuildProgress, DisposedError, Engine, ExecutionError, Network, OptionError, PlanError } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
 import { values } from "../outputs.js";
@@ -202,6 +202,19 @@ describe("engines and contexts", () => {
     const { index } = await ctx.execute({ x: Int32Array.from([1, 5, 2, 9, 0, 3]) });
     expect(index).toEqual({ data: Int32Array.from([1, 0]), shape: [2, 1], dtype: "int32" });
     await expect(ctx.execute({ x: Float32Array.from([1, 5, 2, 9, 0, 3]) })).rejects.toThrow(new ExecutionError("input 'x' is int32: pass its values in an Int32Array, received Float32Array"));
+  });
+
+  it("a context of one optimization profile takes that profile's shapes only (TensorRT: one profile per context)", async () => {
+    const net = new Network("profiles");
+    net.markOutput(net.addInput("x", "float32", [-1, 2]).addActivation("r", { type: "relu" }), "y");
+    const engine = await buildEngine(net, { profiles: [{ x: { min: [1, 2], opt: [2, 2], max: [4, 2] } }, { x: { min: [8, 2], opt: [8, 2], max: [16, 2] } }] });
+    const x = (n: number) => ({ x: { data: new Float32Array(2 * n).fill(-1), shape: [n, 2] } });
+    expect((await engine.createExecutionContext().execute(x(2))).y!.shape).toEqual([2, 2]);  // any profile's shapes
+    expect((await engine.createExecutionContext().execute(x(8))).y!.shape).toEqual([8, 2]);
+    const second = engine.createExecutionContext({ profile: 1 });
+    expect((await second.execute(x(16))).y!.shape).toEqual([16, 2]);
+    await expect(second.execute(x(2))).rejects.toThrow(new ExecutionError("input 'x' shape [2,2] is outside optimization profile 1 (this context's): [8,2]…[16,2]"));
+    expect(() => engine.createExecutionContext({ profile: 2 })).toThrow(new OptionError("createExecutionContext: profile must be an integer from 0 to 1 (the engine has 2), received 2"));
   });
 
   it("float16 and bfloat16 travel as their 16-bit patterns, int8 and bool in their own byte arrays", async () => {

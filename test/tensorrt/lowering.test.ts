@@ -2,7 +2,10 @@
 // template instantiated over a recorder). `npm run check:tensorrt` compiles the same template against TensorRT's
 // real headers.
 import { describe, expect, it } from "vitest";
-import { buildEngine, LoweringError, Network, type Tensor, WeightStore } from "netdef";
+import { buildEngine, LoweringError, Network, type Tensor, type WeightTensor, WeightStore } from "netdef";
+import { refitValues } from "../../api/refit.js";
+import type { TensorRTHeader } from "../../plan/tensorrt-container.js";
+import { refitRecord } from "../../tensorrt/build.js";
 import { addon, typedNativeError } from "../../native/addon.js";
 import { encodePlan } from "../../plan/encode.js";
 import { recordTensorRTLowering } from "netdef/diagnostics";
@@ -302,5 +305,23 @@ describe("lowering as TensorRT's headers document it", () => {
     const error = (() => { try { addon().recordTensorRTLowering(plan); } catch (e) { return typedNativeError(e); } })();
     expect(error).toBeInstanceOf(LoweringError);
     expect((error as Error).message).toBe("top (topK): TensorRT refused the layer (its add* call returned nullptr)");
+  });
+
+  it("a refit by PyTorch's names folds a BatchNorm again into the scale and shift the engine holds, as the lowering folded them", async () => {
+    const weights = await loadFixtureWeights("yolo_block.safetensors");
+    const net = defineYoloBlock(weights);
+    const folded = recordTensorRTLowering(net).weights;
+    const extra = new WeightStore([...weights.names().map((n) => [n, weights.get(n)!] as [string, WeightTensor]), ["stem.bn.num_batches_tracked", { dtype: "int64", shape: [], data: BigInt64Array.of(7n) }]]);
+    const { values, ignored } = refitValues({ ...refitRecord(net.toJSON()) } as TensorRTHeader, extra);
+    for (const role of ["scale", "shift"]) {
+      const lowered = folded.find((w) => w.owner === `stem.bn.${role}`)!.values;
+      values[`stem.bn.${role}`]!.forEach((v, c) => expect(v).toBeCloseTo(lowered[c]!, 6));
+    }
+    expect(Object.keys(values)).not.toContain("stem.bn.running_mean");
+    expect(values["stem.conv.weight"]).toEqual(weights.float32("stem.conv.weight"));
+    expect(ignored).toEqual(["stem.bn.num_batches_tracked"]);
+    const partial = new WeightStore([["stem.bn.weight", weights.get("stem.bn.weight")!]]);
+    expect(() => refitValues({ ...refitRecord(net.toJSON()) } as TensorRTHeader, partial))
+      .toThrow(/stem\.bn: stem\.bn\.bias, stem\.bn\.running_mean, stem\.bn\.running_var missing \(a BatchNorm's four weights fold together\)/);
   });
 });

@@ -6,6 +6,7 @@
 #include <NvInferRuntime.h>
 
 #include <cstring>
+#include <deque>
 #include <sstream>
 
 #include "tensorrt/lowering.h"
@@ -15,24 +16,29 @@ namespace netdef {
 
 namespace {
 
-// Collects TensorRT's warnings and errors so that a failed call can say why.
+// Collects TensorRT's warnings and errors so that a failed call can say why: the last few only (a long-lived process
+// would otherwise hold every warning ever logged), cleared as each operation starts (`take`), so that an old warning
+// never reads as the cause of a later error.
 class Logger : public nvinfer1::ILogger {
  public:
   void log(Severity severity, nvinfer1::AsciiChar const* message) noexcept override {
     if (severity > Severity::kWARNING) return;
     std::lock_guard<std::mutex> lock(mutex_);
-    messages_ += (messages_.empty() ? "" : "\n") + std::string(message);
+    if (messages_.size() == kKept) messages_.erase(messages_.begin());
+    messages_.emplace_back(message);
   }
   std::string take() {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::string m;
-    m.swap(messages_);
-    return m;
+    std::string all;
+    for (const std::string& m : messages_) all += (all.empty() ? "" : "\n") + m;
+    messages_.clear();
+    return all;
   }
 
  private:
+  static constexpr size_t kKept = 16;
   std::mutex mutex_;
-  std::string messages_;
+  std::vector<std::string> messages_;
 };
 
 Logger& logger() {
@@ -101,6 +107,9 @@ nvinfer1::Dims toDims(const Shape& s) {
 }  // namespace
 
 std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& config, const BuildProgressFn& progress) {
+  logger().take();  // what earlier operations logged is not this build's
+  // The timing cache is declared first, so destroyed last: its "lifetime … must exceed … all builders" using it.
+  Owned<nvinfer1::ITimingCache> cache;
   Owned<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(logger()));
   if (!builder) fail("createInferBuilder failed");
   // Strongly typed: tensor types come from the network. TensorRT 11 networks are always so (the flag is deprecated).
@@ -122,6 +131,8 @@ std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& 
   else if (config.refit == "identical") cfg->setFlag(nvinfer1::BuilderFlag::kREFIT_IDENTICAL);
   else if (config.refit != "none") throw TensorRTError("refit mode '" + config.refit + "' is not one of none, all, identical");
   if (config.stripPlan) cfg->setFlag(nvinfer1::BuilderFlag::kSTRIP_PLAN);
+  // kTF32 is "Enabled by default": float32 layers would multiply in TF32's 10-bit mantissa. Float32 means float32.
+  if (!config.allowTF32) cfg->clearFlag(nvinfer1::BuilderFlag::kTF32);
   for (const auto& ranges : config.profiles) {
     nvinfer1::IOptimizationProfile* profile = builder->createOptimizationProfile();  // owned by the builder
     for (const auto& [name, r] : ranges) {
@@ -133,8 +144,13 @@ std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& 
     }
     if (cfg->addOptimizationProfile(profile) < 0) fail("optimization profile was refused");
   }
-  Owned<nvinfer1::ITimingCache> cache(cfg->createTimingCache(config.timingCache.data(), config.timingCache.size()));
-  if (!cache || !cfg->setTimingCache(*cache, false)) fail("timing cache could not be used");
+  // A cache from another GPU or TensorRT version is refused: the build starts from an empty one instead.
+  cache.reset(cfg->createTimingCache(config.timingCache.data(), config.timingCache.size()));
+  if (!config.timingCache.empty() && (!cache || !cfg->setTimingCache(*cache, false))) {
+    config.warnings.push_back("the timing cache was not usable (from another GPU or TensorRT version?): " + logger().take() + "; the build starts from an empty cache");
+    cache.reset(cfg->createTimingCache(nullptr, 0));
+  }
+  if (!cache || !cfg->setTimingCache(*cache, false)) fail("timing cache could not be created");
   ProgressMonitor monitor(progress);
   cfg->setProgressMonitor(&monitor);
 
@@ -155,18 +171,49 @@ TensorRTTarget currentTensorRTTarget() {
   return {NV_TENSORRT_MAJOR * 10000 + NV_TENSORRT_MINOR * 100 + NV_TENSORRT_PATCH, prop.major * 10 + prop.minor};
 }
 
+namespace {
+
+// Bytes a value of netdef's `dtype` takes, and TensorRT's DataType for it.
+size_t elementSize(const std::string& dtype) {
+  if (dtype == "float32" || dtype == "int32") return 4;
+  if (dtype == "float16" || dtype == "bfloat16") return 2;
+  if (dtype == "int64") return 8;
+  if (dtype == "int8" || dtype == "uint8" || dtype == "bool") return 1;
+  throw TensorRTError("data type '" + dtype + "' is not one netdef exchanges with TensorRT");
+}
+std::string dtypeName(nvinfer1::DataType t) {
+  switch (t) {
+    case nvinfer1::DataType::kFLOAT: return "float32";
+    case nvinfer1::DataType::kHALF: return "float16";
+    case nvinfer1::DataType::kBF16: return "bfloat16";
+    case nvinfer1::DataType::kINT8: return "int8";
+    case nvinfer1::DataType::kUINT8: return "uint8";
+    case nvinfer1::DataType::kINT32: return "int32";
+    case nvinfer1::DataType::kINT64: return "int64";
+    case nvinfer1::DataType::kBOOL: return "bool";
+    default: return "?";
+  }
+}
+
+}  // namespace
+
 struct TensorRTEngine::Impl {
   Owned<nvinfer1::IRuntime> runtime;  // outlives the engine (declared first, destroyed last)
   Owned<nvinfer1::ICudaEngine> engine;
+  std::shared_mutex use;  // executions share it; a refit takes it alone
+};
+
+struct TensorRTContext::Impl {
+  std::shared_ptr<TensorRTEngine> engine;  // kept alive while the context lives
   Owned<nvinfer1::IExecutionContext> context;
   cudaStream_t stream = nullptr;
   std::map<std::string, void*> device;       // device buffers by tensor name
   std::map<std::string, size_t> capacity;    // their sizes in bytes
   ~Impl() {
+    if (stream) cudaStreamSynchronize(stream);
     for (auto& [name, ptr] : device) cudaFree(ptr);
     if (stream) cudaStreamDestroy(stream);
     context.reset();
-    engine.reset();
   }
   void* buffer(const std::string& name, size_t bytes) {
     if (capacity[name] < bytes) {
@@ -180,64 +227,108 @@ struct TensorRTEngine::Impl {
 };
 
 std::shared_ptr<TensorRTEngine> TensorRTEngine::deserialize(const uint8_t* data, size_t size) {
+  logger().take();
   std::shared_ptr<TensorRTEngine> e(new TensorRTEngine());
   e->impl_ = std::make_unique<Impl>();
   e->impl_->runtime.reset(nvinfer1::createInferRuntime(logger()));
   if (!e->impl_->runtime) fail("createInferRuntime failed");
   e->impl_->engine.reset(e->impl_->runtime->deserializeCudaEngine(data, size));
   if (!e->impl_->engine) fail("deserializeCudaEngine failed (a plan built by another TensorRT version or for another GPU?)");
-  e->impl_->context.reset(e->impl_->engine->createExecutionContext());
-  if (!e->impl_->context) fail("createExecutionContext failed");
-  check(cudaStreamCreate(&e->impl_->stream), "cudaStreamCreate");
   return e;
 }
 
 TensorRTEngine::~TensorRTEngine() = default;
 
-std::vector<TensorRTEngine::Output> TensorRTEngine::execute(const std::vector<std::pair<std::string, Buffer>>& inputs) {
+int TensorRTEngine::profiles() const { return impl_->engine->getNbOptimizationProfiles(); }
+
+std::shared_ptr<TensorRTContext> TensorRTEngine::createContext(int profile) {
+  logger().take();
+  if (profile < 0 || profile >= profiles()) throw TensorRTError("optimization profile " + std::to_string(profile) + " does not exist: the engine has " + std::to_string(profiles()));
+  std::shared_ptr<TensorRTContext> c(new TensorRTContext());
+  c->impl_ = std::make_unique<TensorRTContext::Impl>();
+  c->impl_->engine = shared_from_this();
+  c->impl_->context.reset(impl_->engine->createExecutionContext());
+  if (!c->impl_->context) fail("createExecutionContext failed");
+  check(cudaStreamCreate(&c->impl_->stream), "cudaStreamCreate");
+  if (!c->impl_->context->setOptimizationProfileAsync(profile, c->impl_->stream)) fail("setOptimizationProfileAsync(" + std::to_string(profile) + ") failed");
+  check(cudaStreamSynchronize(c->impl_->stream), "cudaStreamSynchronize");
+  return c;
+}
+
+TensorRTContext::~TensorRTContext() = default;
+
+std::vector<TensorBytes> TensorRTContext::execute(const std::vector<TensorBytes>& inputs) {
   std::lock_guard<std::mutex> lock(mutex_);
   Impl& m = *impl_;
-  for (const auto& [name, buffer] : inputs) {
-    if (m.engine->getTensorDataType(name.c_str()) != nvinfer1::DataType::kFLOAT) throw TensorRTError("input '" + name + "' is not float32; only float32 IO is bridged so far");
-    if (!m.context->setInputShape(name.c_str(), toDims(buffer.shape))) fail("setInputShape('" + name + "') refused shape " + formatShape(buffer.shape));
-    void* dst = m.buffer(name, buffer.data.size() * sizeof(float));
-    check(cudaMemcpyAsync(dst, buffer.data.data(), buffer.data.size() * sizeof(float), cudaMemcpyHostToDevice, m.stream), "cudaMemcpyAsync to device");
-    if (!m.context->setTensorAddress(name.c_str(), dst)) fail("setTensorAddress('" + name + "') failed");
+  std::shared_lock<std::shared_mutex> inUse(m.engine->impl_->use);
+  nvinfer1::ICudaEngine& engine = *m.engine->impl_->engine;
+  for (const TensorBytes& in : inputs) {
+    const std::string expected = dtypeName(engine.getTensorDataType(in.name.c_str()));
+    if (in.dtype != expected) throw TensorRTError("input '" + in.name + "' is " + expected + " in the engine, but " + in.dtype + " values were given");
+    if (in.bytes.size() != static_cast<size_t>(volume(in.shape)) * elementSize(in.dtype)) {
+      throw TensorRTError("input '" + in.name + "' holds " + std::to_string(in.bytes.size()) + " bytes, shape " + formatShape(in.shape) + " of " + in.dtype + " needs " +
+                          std::to_string(volume(in.shape) * elementSize(in.dtype)));
+    }
+    if (!m.context->setInputShape(in.name.c_str(), toDims(in.shape))) fail("setInputShape('" + in.name + "') refused shape " + formatShape(in.shape));
+    void* dst = m.buffer(in.name, std::max<size_t>(in.bytes.size(), 1));
+    check(cudaMemcpyAsync(dst, in.bytes.data(), in.bytes.size(), cudaMemcpyHostToDevice, m.stream), "cudaMemcpyAsync to device");
+    if (!m.context->setTensorAddress(in.name.c_str(), dst)) fail("setTensorAddress('" + in.name + "') failed");
   }
-  std::vector<Output> outputs;
-  for (int32_t i = 0; i < m.engine->getNbIOTensors(); i++) {
-    const char* name = m.engine->getIOTensorName(i);
-    if (m.engine->getTensorIOMode(name) != nvinfer1::TensorIOMode::kOUTPUT) continue;
+  std::vector<TensorBytes> outputs;
+  for (int32_t i = 0; i < engine.getNbIOTensors(); i++) {
+    const char* name = engine.getIOTensorName(i);
+    if (engine.getTensorIOMode(name) != nvinfer1::TensorIOMode::kOUTPUT) continue;
     const nvinfer1::Dims d = m.context->getTensorShape(name);
-    Output o{name, Shape(d.d, d.d + d.nbDims), {}};
-    o.data.resize(volume(o.shape));
-    if (!m.context->setTensorAddress(name, m.buffer(name, std::max<size_t>(o.data.size(), 1) * sizeof(float)))) fail(std::string("setTensorAddress('") + name + "') failed");
+    TensorBytes o{name, dtypeName(engine.getTensorDataType(name)), Shape(d.d, d.d + d.nbDims), {}};
+    o.bytes.resize(static_cast<size_t>(volume(o.shape)) * elementSize(o.dtype));
+    if (!m.context->setTensorAddress(name, m.buffer(name, std::max<size_t>(o.bytes.size(), 1)))) fail(std::string("setTensorAddress('") + name + "') failed");
     outputs.push_back(std::move(o));
   }
   if (!m.context->enqueueV3(m.stream)) fail("enqueueV3 failed");
-  for (Output& o : outputs) {
-    check(cudaMemcpyAsync(o.data.data(), m.device[o.name], o.data.size() * sizeof(float), cudaMemcpyDeviceToHost, m.stream), "cudaMemcpyAsync to host");
+  for (TensorBytes& o : outputs) {
+    check(cudaMemcpyAsync(o.bytes.data(), m.device[o.name], o.bytes.size(), cudaMemcpyDeviceToHost, m.stream), "cudaMemcpyAsync to host");
   }
   check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
   return outputs;
 }
 
-void TensorRTEngine::refit(const std::map<std::string, std::vector<float>>& weights) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Impl& m = *impl_;
-  if (!m.engine->isRefittable()) throw TensorRTError("this engine was built without refit: build with refit: \"all\" (or \"identical\")");
-  Owned<nvinfer1::IRefitter> refitter(nvinfer1::createInferRefitter(*m.engine, logger()));
+void TensorRTEngine::refit(const std::map<std::string, TensorBytes>& weights) {
+  std::unique_lock<std::shared_mutex> alone(impl_->use);
+  logger().take();
+  nvinfer1::ICudaEngine& engine = *impl_->engine;
+  if (!engine.isRefittable()) throw TensorRTError("this engine was built without refit: build with refit: \"all\" (or \"identical\")");
+  Owned<nvinfer1::IRefitter> refitter(nvinfer1::createInferRefitter(engine, logger()));
   if (!refitter) fail("createInferRefitter failed");
   std::vector<std::string> problems;
-  for (const auto& [name, values] : weights) {
+  std::deque<std::vector<uint8_t>> converted;  // kept until the refit is done
+  for (const auto& [name, given] : weights) {
     const nvinfer1::Weights prototype = refitter->getWeightsPrototype(name.c_str());
     if (prototype.count < 0) { problems.push_back("'" + name + "' is not a refittable weight of this engine"); continue; }
-    if (prototype.count != static_cast<int64_t>(values.size())) {
-      problems.push_back("'" + name + "' has " + std::to_string(values.size()) + " values, the engine expects " + std::to_string(prototype.count));
+    const std::string type = dtypeName(prototype.type);
+    // float32 values for a float16/bfloat16 weight (the lowering gives half layers weights of their type) are rounded
+    // to it, ties to even, as the lowering rounded them.
+    const TensorBytes* source = &given;
+    TensorBytes rounded;
+    if (given.dtype == "float32" && (type == "float16" || type == "bfloat16")) {
+      const Storage storage = type == "float16" ? Storage::kFloat16 : Storage::kBfloat16;
+      const size_t n = given.bytes.size() / sizeof(float);
+      rounded = TensorBytes{name, type, given.shape, std::vector<uint8_t>(n * sizeof(uint16_t))};
+      for (size_t i = 0; i < n; i++) {
+        float v;
+        std::memcpy(&v, given.bytes.data() + i * sizeof(float), sizeof v);
+        const uint16_t bits = toHalfBits(storage == Storage::kFloat16 ? roundToFloat16(v) : roundToBfloat16(v), storage);
+        std::memcpy(rounded.bytes.data() + i * sizeof bits, &bits, sizeof bits);
+      }
+      source = &rounded;
+    }
+    const TensorBytes& w = *source;
+    if (type != w.dtype) { problems.push_back("'" + name + "' is " + type + " in the engine, " + w.dtype + " values were given"); continue; }
+    if (static_cast<int64_t>(w.bytes.size()) != prototype.count * static_cast<int64_t>(elementSize(w.dtype))) {
+      problems.push_back("'" + name + "' has " + std::to_string(w.bytes.size() / elementSize(w.dtype)) + " values, the engine expects " + std::to_string(prototype.count));
       continue;
     }
-    if (prototype.type != nvinfer1::DataType::kFLOAT) { problems.push_back("'" + name + "' is not float32 in the engine"); continue; }
-    if (!refitter->setNamedWeights(name.c_str(), nvinfer1::Weights{nvinfer1::DataType::kFLOAT, values.data(), prototype.count})) {
+    converted.push_back(w.bytes);
+    if (!refitter->setNamedWeights(name.c_str(), nvinfer1::Weights{prototype.type, converted.back().data(), prototype.count})) {
       problems.push_back("'" + name + "' was refused: " + logger().take());
     }
   }

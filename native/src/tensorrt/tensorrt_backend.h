@@ -7,11 +7,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "graph.h"
-#include "kernels/kernel.h"
+
 
 namespace nvinfer1 {
 class ICudaEngine;
@@ -37,6 +38,8 @@ struct TensorRTBuildConfig {
   std::vector<uint8_t> timingCache;                                // read before, written back after the build
   std::string refit = "none";                                      // "none" | "all" | "identical" (pairs with stripPlan)
   bool stripPlan = false;
+  bool allowTF32 = false;                                          // TensorRT enables TF32 by default: off unless asked
+  std::vector<std::string> warnings;                               // what the build says the caller should know
 };
 
 // Phase name, step, step count; returns false to cancel the build.
@@ -52,26 +55,49 @@ struct TensorRTTarget {
 };
 TensorRTTarget currentTensorRTTarget();
 
-class TensorRTEngine {
+// A tensor crossing to or from TensorRT: its data type (netdef's name), shape and raw bytes.
+struct TensorBytes {
+  std::string name;
+  std::string dtype;
+  Shape shape;
+  std::vector<uint8_t> bytes;
+};
+
+class TensorRTContext;
+
+class TensorRTEngine : public std::enable_shared_from_this<TensorRTEngine> {
  public:
   static std::shared_ptr<TensorRTEngine> deserialize(const uint8_t* data, size_t size);
   ~TensorRTEngine();
 
-  struct Output {
-    std::string name;
-    Shape shape;
-    std::vector<float> data;
-  };
-  // Copies inputs to the device, sets input shapes, runs enqueueV3 on its own stream, copies outputs back.
-  // One call at a time per engine context; the engine itself is shared.
-  std::vector<Output> execute(const std::vector<std::pair<std::string, Buffer>>& inputs);
+  int profiles() const;
+  // An execution context of its own (stream, device buffers) on optimization profile `profile`: "one optimization
+  // profile per context", several contexts per engine.
+  std::shared_ptr<TensorRTContext> createContext(int profile);
 
-  // Refit by PyTorch name: every name must be refittable and match its prototype's count; loops until TensorRT
-  // reports no missing weights. Throws TensorRTError listing unknown names, count mismatches and missing ones.
-  void refit(const std::map<std::string, std::vector<float>>& weights);
+  // Refit by PyTorch name: every name must be refittable and match its prototype's count and type; loops until
+  // TensorRT reports no missing weights. Throws TensorRTError listing unknown names, count mismatches and missing ones.
+  // Waits for executions in flight (a refit and an inference never overlap).
+  void refit(const std::map<std::string, TensorBytes>& weights);
 
  private:
+  friend class TensorRTContext;
   TensorRTEngine() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class TensorRTContext {
+ public:
+  ~TensorRTContext();
+  // Checks each input against the engine's tensor (data type, byte count for its shape), copies it to the device,
+  // sets its shape, runs enqueueV3 on the context's stream and copies every output back in its own type. One call
+  // at a time per context; contexts of one engine run concurrently.
+  std::vector<TensorBytes> execute(const std::vector<TensorBytes>& inputs);
+
+ private:
+  friend class TensorRTEngine;
+  TensorRTContext() = default;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::mutex mutex_;

@@ -75,6 +75,9 @@ class BuildWorker : public Napi::AsyncProgressQueueWorker<Progress> {
     result.Set("engine", bytesOf(Env(), engine_));
     result.Set("timingCache", bytesOf(Env(), config_.timingCache));
     result.Set("target", targetObject(Env(), target_));
+    Napi::Array warnings = Napi::Array::New(Env(), config_.warnings.size());
+    for (size_t i = 0; i < config_.warnings.size(); i++) warnings.Set(i, config_.warnings[i]);
+    result.Set("warnings", warnings);
     deferred_.Resolve(result);
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(jsError(Env(), code_, e.Message()).Value()); }
@@ -99,6 +102,7 @@ Napi::Value build(const Napi::CallbackInfo& info) {
   if (c.Has("optimizationLevel")) config.optimizationLevel = c.Get("optimizationLevel").As<Napi::Number>().Int32Value();
   if (c.Has("refit")) config.refit = c.Get("refit").As<Napi::String>().Utf8Value();
   if (c.Has("stripPlan")) config.stripPlan = c.Get("stripPlan").ToBoolean().Value();
+  if (c.Has("allowTF32")) config.allowTF32 = c.Get("allowTF32").ToBoolean().Value();
   if (c.Has("timingCache") && c.Get("timingCache").IsTypedArray()) config.timingCache = bytesFrom(c.Get("timingCache"));
   if (c.Has("profiles")) {
     Napi::Array profiles = c.Get("profiles").As<Napi::Array>();
@@ -146,14 +150,72 @@ class TaskWorker : public Napi::AsyncWorker {
   std::function<Napi::Value(Napi::Env)> resolve_;
 };
 
+// { name, dtype, data: TypedArray, shape } → TensorBytes (the bytes as the typed array holds them).
+TensorBytes tensorFrom(const Napi::Object& o) {
+  return TensorBytes{o.Get("name").As<Napi::String>().Utf8Value(), o.Get("dtype").As<Napi::String>().Utf8Value(), o.Has("shape") ? shapeFrom(o.Get("shape")) : Shape{},
+                     bytesFrom(o.Get("data"))};
+}
+
+Napi::Object tensorObject(Napi::Env env, const TensorBytes& t) {
+  Napi::Object item = Napi::Object::New(env);
+  item.Set("name", t.name);
+  item.Set("dtype", t.dtype);
+  item.Set("data", bytesOf(env, t.bytes));
+  Napi::Array shape = Napi::Array::New(env, t.shape.size());
+  for (size_t d = 0; d < t.shape.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(t.shape[d])));
+  item.Set("shape", shape);
+  return item;
+}
+
+class ContextHandle : public Napi::ObjectWrap<ContextHandle> {
+ public:
+  static Napi::FunctionReference* constructor;
+  static Napi::Function define(Napi::Env env) {
+    Napi::Function fn = DefineClass(env, "TensorRTContext", {
+        InstanceMethod<&ContextHandle::execute>("execute"),
+        InstanceMethod<&ContextHandle::dispose>("dispose"),
+    });
+    constructor = new Napi::FunctionReference(Napi::Persistent(fn));
+    env.AddCleanupHook([] { delete constructor; constructor = nullptr; });
+    return fn;
+  }
+  explicit ContextHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ContextHandle>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "use engine.createContext(profile)");
+    context_ = *info[0].As<Napi::External<std::shared_ptr<TensorRTContext>>>().Data();
+  }
+  // execute([{ name, dtype, data, shape }]) → Promise<[{ name, dtype, data: Uint8Array, shape }]>
+  Napi::Value execute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!context_) throw jsError(env, "ERR_DISPOSED", "the TensorRT execution context has been disposed");
+    auto inputs = std::make_shared<std::vector<TensorBytes>>();
+    Napi::Array list = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) inputs->push_back(tensorFrom(list.Get(i).As<Napi::Object>()));
+    auto context = context_;
+    auto outputs = std::make_shared<std::vector<TensorBytes>>();
+    auto* worker = new TaskWorker(env, [context, inputs, outputs] { *outputs = context->execute(*inputs); }, [outputs](Napi::Env env) -> Napi::Value {
+      Napi::Array result = Napi::Array::New(env, outputs->size());
+      for (size_t i = 0; i < outputs->size(); i++) result.Set(i, tensorObject(env, (*outputs)[i]));
+      return result;
+    });
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+  void dispose(const Napi::CallbackInfo&) { context_.reset(); }
+
+ private:
+  std::shared_ptr<TensorRTContext> context_;
+};
+
+Napi::FunctionReference* ContextHandle::constructor = nullptr;
+
 class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
  public:
   static Napi::FunctionReference* constructor;
-
   static Napi::Function define(Napi::Env env) {
     Napi::Function fn = DefineClass(env, "TensorRTEngine", {
         StaticMethod<&EngineHandle::deserialize>("deserialize"),
-        InstanceMethod<&EngineHandle::execute>("execute"),
+        InstanceMethod<&EngineHandle::createContext>("createContext"),
         InstanceMethod<&EngineHandle::refit>("refit"),
         InstanceMethod<&EngineHandle::dispose>("dispose"),
     });
@@ -161,12 +223,10 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
     env.AddCleanupHook([] { delete constructor; constructor = nullptr; });
     return fn;
   }
-
   explicit EngineHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineHandle>(info) {
     if (info.Length() != 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "use TensorRTEngine.deserialize(bytes)");
     engine_ = *info[0].As<Napi::External<std::shared_ptr<TensorRTEngine>>>().Data();
   }
-
   static Napi::Value deserialize(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "TensorRTEngine.deserialize(bytes)");
     auto bytes = std::make_shared<std::vector<uint8_t>>(bytesFrom(info[0]));
@@ -177,55 +237,31 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
     worker->Queue();
     return p;
   }
-
-  // execute([{ name, data: Float32Array, shape }]) → Promise<[{ name, data, shape }]>
-  Napi::Value execute(const Napi::CallbackInfo& info) {
+  // createContext(profile) → Promise<TensorRTContext> on that optimization profile
+  Napi::Value createContext(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!engine_) throw jsError(env, "ERR_DISPOSED", "the TensorRT engine has been disposed");
-    auto inputs = std::make_shared<std::vector<std::pair<std::string, Buffer>>>();
-    Napi::Array list = info[0].As<Napi::Array>();
-    for (uint32_t i = 0; i < list.Length(); i++) {
-      Napi::Object o = list.Get(i).As<Napi::Object>();
-      Buffer b;
-      b.shape = shapeFrom(o.Get("shape"));
-      Napi::Float32Array data = o.Get("data").As<Napi::Float32Array>();
-      b.data.assign(data.Data(), data.Data() + data.ElementLength());
-      inputs->emplace_back(o.Get("name").As<Napi::String>().Utf8Value(), std::move(b));
-    }
+    const int profile = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
     auto engine = engine_;
-    auto outputs = std::make_shared<std::vector<TensorRTEngine::Output>>();
-    auto* worker = new TaskWorker(env, [engine, inputs, outputs] { *outputs = engine->execute(*inputs); }, [outputs](Napi::Env env) -> Napi::Value {
-      Napi::Array result = Napi::Array::New(env, outputs->size());
-      for (size_t i = 0; i < outputs->size(); i++) {
-        const auto& o = (*outputs)[i];
-        Napi::Object item = Napi::Object::New(env);
-        item.Set("name", o.name);
-        Napi::Float32Array data = Napi::Float32Array::New(env, o.data.size());
-        if (!o.data.empty()) std::memcpy(data.Data(), o.data.data(), o.data.size() * sizeof(float));
-        item.Set("data", data);
-        Napi::Array shape = Napi::Array::New(env, o.shape.size());
-        for (size_t d = 0; d < o.shape.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(o.shape[d])));
-        item.Set("shape", shape);
-        result.Set(i, item);
-      }
-      return result;
-    });
+    auto context = std::make_shared<std::shared_ptr<TensorRTContext>>();
+    auto* worker = new TaskWorker(env, [engine, profile, context] { *context = engine->createContext(profile); },
+                                  [context](Napi::Env env) -> Napi::Value { return ContextHandle::constructor->New({Napi::External<std::shared_ptr<TensorRTContext>>::New(env, context.get())}); });
     Napi::Promise p = worker->promise();
     worker->Queue();
     return p;
   }
-
-  // refit({ [pytorchName]: Float32Array }) → Promise<void>
+  // refit({ [pytorchName]: { dtype, data } }) → Promise<void>
   Napi::Value refit(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!engine_) throw jsError(env, "ERR_DISPOSED", "the TensorRT engine has been disposed");
-    auto weights = std::make_shared<std::map<std::string, std::vector<float>>>();
+    auto weights = std::make_shared<std::map<std::string, TensorBytes>>();
     Napi::Object o = info[0].As<Napi::Object>();
     Napi::Array names = o.GetPropertyNames();
     for (uint32_t i = 0; i < names.Length(); i++) {
       const std::string name = names.Get(i).As<Napi::String>().Utf8Value();
-      Napi::Float32Array data = o.Get(name).As<Napi::Float32Array>();
-      (*weights)[name].assign(data.Data(), data.Data() + data.ElementLength());
+      Napi::Object w = o.Get(name).As<Napi::Object>();
+      w.Set("name", name);
+      (*weights)[name] = tensorFrom(w);
     }
     auto engine = engine_;
     auto* worker = new TaskWorker(env, [engine, weights] { engine->refit(*weights); }, [](Napi::Env env) -> Napi::Value { return env.Undefined(); });
@@ -247,6 +283,7 @@ Napi::FunctionReference* EngineHandle::constructor = nullptr;
 void defineTensorRT(Napi::Env env, Napi::Object exports) {
   exports.Set("tensorrtBuild", Napi::Function::New(env, build));
   exports.Set("TensorRTEngine", EngineHandle::define(env));
+  ContextHandle::define(env);
   exports.Set("tensorrtTarget", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     try {
       return targetObject(info.Env(), currentTensorRTTarget());

@@ -1,0 +1,24 @@
+// The TensorRT runtime's TypeScript half, which needs no GPU: inputs handed over as their types' bytes, outputs read
+// back into their types' arrays. (The native half compiles against TensorRT's headers: npm run check:tensorrt:versions.)
+import { describe, expect, it } from "vitest";
+import { inputBytes, outputFromBytes } from "../../runtime/io.js";
+
+describe("TensorRT's bytes and the typed arrays", () => {
+  it.each([
+    ["float32", Float32Array.of(1.5, -2)],
+    ["float16", Uint16Array.of(0x3e00, 0xc000)],
+    ["bfloat16", Uint16Array.of(0x3fc0, 0xc000)],
+    ["int8", Int8Array.of(-128, 127)],
+    ["uint8", Uint8Array.of(0, 255)],
+    ["bool", Uint8Array.of(1, 0)],
+    ["int32", Int32Array.of(2 ** 31 - 1, -(2 ** 31))],
+    ["int64", BigInt64Array.of(2n ** 53n + 1n, -(2n ** 63n))],
+  ] as const)("%s: an input's bytes come back as the same values", (dtype, data) => {
+    const bytes = inputBytes({ name: "x", dtype, data, shape: [2] });
+    expect(bytes.byteLength).toBe(data.byteLength);
+    // As TensorRT hands bytes back: a Uint8Array at any offset of a larger buffer.
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    expect(outputFromBytes(dtype, shifted.subarray(3), [2])).toEqual({ data, shape: [2], dtype });
+  });
+});
