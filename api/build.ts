@@ -22,7 +22,7 @@ export function buildEngine(network: BuildableNetwork, options?: BuildOptions & 
 /** With TensorRT: the same network lowered into an INetworkDefinition, built, and run on the GPU. */
 export function buildEngine(network: BuildableNetwork, options: TensorRTBuildOptions & { backend: "tensorrt" }): Promise<Engine<"tensorrt">>;
 export async function buildEngine(network: BuildableNetwork, options: (BuildOptions & { backend?: "builtin" }) | (TensorRTBuildOptions & { backend: "tensorrt" }) = {}): Promise<Engine> {
-  if (options.backend === "tensorrt") return Engine.deserialize(await buildTensorRTPlan(network, options));
+  if (options.backend === "tensorrt") return Engine.deserialize(await buildTensorRTPlan(network, options), { device: options.device });
   const { backend = "builtin", ...builtin } = options as BuildOptions & { backend?: string };
   if (backend !== "builtin") throw new BuildError(`unknown backend ${JSON.stringify(backend)}; use "builtin" or "tensorrt"`);
   let steps = 0;

@@ -31,6 +31,8 @@ export interface CompareOptions {
   /** |engine − reference| ≤ absolute + relative·max|reference| passes. Defaults 1e-4 and 1e-3. */
   absolute?: number;
   relative?: number;
+  /** The backend whose layers are compared: "builtin" (default) or "tensorrt" (each compared tensor marked an output). */
+  backend?: "builtin" | "tensorrt";
 }
 
 function referenceValues(reference: ActivationReference, name: string): Float32Array | undefined {
@@ -66,7 +68,8 @@ export async function compareLayers(network: Network, inputs: Record<string, Inp
     const shape = value && !ArrayBuffer.isView(value) ? [...value.shape] : t.shape.map((d) => Math.max(d, 1));
     return [t.name, { min: shape, opt: shape, max: shape }] as const;
   });
-  const engine = await buildEngine(debug, profiles.length ? { profiles: [Object.fromEntries(profiles)] } : {});
+  const build = profiles.length ? { profiles: [Object.fromEntries(profiles)] } : {};
+  const engine = options.backend === "tensorrt" ? await buildEngine(debug, { ...build, backend: "tensorrt" }) : await buildEngine(debug, build);
   const outputs = await engine.createExecutionContext().execute(inputs);
   engine.dispose();
   const rows = compared.map((layer): LayerComparison => {

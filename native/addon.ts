@@ -108,20 +108,40 @@ export class LoweringError extends NetdefError {
   readonly code = "lowering";
 }
 
+/** What TensorRT itself refused (a build, a load, an execution, a refit), with the messages its logger gave. */
+export class TensorRTError extends NetdefError {
+  override readonly name = "TensorRTError";
+  readonly code = "tensorrt";
+}
+
 const NATIVE_ERRORS: Readonly<Record<string, new (message: string, place?: ErrorPlace) => NetdefError>> = {
-  ERR_PLAN: PlanError, ERR_EXECUTION: ExecutionError, ERR_DISPOSED: DisposedError, ERR_LOWERING: LoweringError,
+  ERR_PLAN: PlanError, ERR_EXECUTION: ExecutionError, ERR_DISPOSED: DisposedError, ERR_LOWERING: LoweringError, ERR_TENSORRT: TensorRTError,
 };
 
 /**
  * Native errors carry a `code`; this maps them to the typed errors above. A message that starts with a layer's name
- * (the kernels' and the lowering's "name (kind): …") gets that layer's call site from `callSites`.
+ * (the kernels' and the lowering's "name (kind): …") gets that layer's call site from `callSites`; one of TensorRT's,
+ * the first layer it names (its messages say "<layer>: …", and every layer bears its DSL name).
  */
 export function typedNativeError(error: unknown, callSites: ReadonlyMap<string, string | undefined> = new Map()): Error {
   const { code, message } = error as { code?: string; message: string };
   const Type = code === undefined ? undefined : NATIVE_ERRORS[code];
   if (!Type) return error as Error;
-  const layer = /^([^\s:()]+) \(\w+\): /.exec(message)?.[1];
+  const layer = /^([^\s:()]+) \(\w+\): /.exec(message)?.[1] ?? (code === "ERR_TENSORRT" ? namedLayer(message, callSites) : undefined);
   return new Type(message, layer !== undefined && callSites.has(layer) ? { layer, callSite: callSites.get(layer) } : {});
+}
+
+/** The layer a TensorRT message names first ("conv1: …", "'conv1'", "(conv1)"), of those in `callSites`. */
+function namedLayer(message: string, callSites: ReadonlyMap<string, string | undefined>): string | undefined {
+  let first: { layer: string; at: number } | undefined;
+  for (const layer of callSites.keys()) {
+    for (const form of [`${layer}:`, `'${layer}'`, `(${layer})`]) {
+      const at = message.indexOf(form);
+      const boundary = at <= 0 || /[\s[(:'"]/.test(message[at - 1]!);
+      if (at >= 0 && boundary && (!first || at < first.at)) first = { layer, at };
+    }
+  }
+  return first?.layer;
 }
 
 /** Each layer's call site, by name, for typedNativeError. */

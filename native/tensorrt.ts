@@ -13,8 +13,8 @@ export interface NativeTensorRT {
     promise: Promise<{ engine: Uint8Array; timingCache: Uint8Array; target: TensorRTTarget; warnings: string[] }>;
     cancel(): void;
   };
-  TensorRTEngine: { deserialize(bytes: Uint8Array): Promise<NativeTensorRTEngine> };
-  tensorrtTarget(): TensorRTTarget;
+  TensorRTEngine: { deserialize(bytes: Uint8Array, device: number): Promise<NativeTensorRTEngine> };
+  tensorrtTarget(device: number): TensorRTTarget;
 }
 /** A tensor crossing to or from TensorRT: its data type's name and the bytes of its values. */
 export interface NativeTensorBytes {
@@ -24,13 +24,15 @@ export interface NativeTensorBytes {
   shape: number[];
 }
 export interface NativeTensorRTEngine {
-  /** A context (stream, device buffers) on optimization profile `profile`. */
-  createContext(profile: number): Promise<NativeTensorRTContext>;
+  /** A context (device buffers, a stream of its own or the caller's `stream`) on optimization profile `profile`. */
+  createContext(profile: number, stream?: bigint): Promise<NativeTensorRTContext>;
   refit(weights: Record<string, { dtype: string; data: Uint8Array }>): Promise<void>;
   dispose(): void;
 }
 export interface NativeTensorRTContext {
   execute(inputs: NativeTensorBytes[]): Promise<NativeTensorBytes[]>;
+  /** Device memory in place: each tensor's CUDA address (inputs with their shapes); resolves to the outputs' shapes. */
+  enqueue(bindings: { name: string; address: bigint; shape?: number[] }[]): Promise<{ name: string; shape: number[] }[]>;
   dispose(): void;
 }
 

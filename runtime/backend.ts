@@ -28,9 +28,18 @@ export interface EngineBackend {
   /** Each layer's call site, by name, for errors about a layer. */
   readonly callSites: ReadonlyMap<string, string | undefined>;
   serialize(): Uint8Array;
-  /** A context on optimization profile `profile` (TensorRT: one profile per context). */
-  createContext(profile: number): BackendContext;
+  /** A context on optimization profile `profile` (TensorRT: one profile per context; on the caller's CUDA `stream` if given). */
+  createContext(profile: number, stream?: bigint): BackendContext & Partial<DeviceContext>;
   dispose(): void;
+}
+
+/** Device memory in place (the TensorRT backend's): each tensor's CUDA address, inputs with their shapes. */
+export type DeviceBindings = Readonly<Record<string, { readonly address: bigint; readonly shape?: readonly number[] }>>;
+
+/** A context that runs on device memory given in place (TensorRT's setTensorAddress + enqueueV3). */
+export interface DeviceContext {
+  /** Resolves to the outputs' shapes, once enqueued on the caller's stream, or once done on the context's own. */
+  enqueue(bindings: DeviceBindings): Promise<Record<string, number[]>>;
 }
 
 /** One execution context of a backend: inputs checked by the ExecutionContext, converted here as the backend needs. */

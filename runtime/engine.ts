@@ -5,7 +5,7 @@ import type { IOTensor, PlanHeader } from "../plan/header.js";
 import { TENSORRT_MAGIC, type TensorRTHeader } from "../plan/tensorrt-container.js";
 import type { WeightSource } from "../weights/source.js";
 import { OptionError } from "../weights/netdef-error.js";
-import type { Backend, BackendContext, BackendResult, CheckedInput, EngineBackend } from "./backend.js";
+import type { Backend, BackendContext, BackendResult, CheckedInput, DeviceBindings, DeviceContext, EngineBackend } from "./backend.js";
 import { BuiltinEngine, type BuiltinInspection } from "./builtin-engine.js";
 import { checkedInputs, type InputValue, type OutputValue } from "./io.js";
 import { TensorRTEngine, type TensorRTInspection } from "./tensorrt-engine.js";
@@ -17,6 +17,9 @@ interface Backends {
 
 /** What `inspect()` tells: the builtin engine's layers, fusions and memory, or what a TensorRT engine was built for. */
 export type EngineInspection<B extends Backend = Backend> = Backends[B]["inspection"];
+
+/** How an engine loads: the builtin engine's options; `device`, the CUDA device a TensorRT plan runs on (default 0). */
+export type LoadOptions = EngineOptions & { device?: number };
 
 export interface ExecuteOptions {
   /** Measure each layer's time; the result's `profile` lists them in execution order. */
@@ -43,15 +46,16 @@ export class Engine<B extends Backend = Backend> {
    * say (environment defaults for what they leave out). A truncated, corrupted, foreign or incompatible plan is a
    * PlanError; a TensorRT plan where the addon has no TensorRT a TensorRTUnavailableError.
    */
-  static async deserialize(plan: Uint8Array, options: EngineOptions & { /** @internal */ weights?: WeightSource } = {}): Promise<Engine<"builtin"> | Engine<"tensorrt">> {
+  static async deserialize(plan: Uint8Array, options: LoadOptions & { /** @internal */ weights?: WeightSource } = {}): Promise<Engine<"builtin"> | Engine<"tensorrt">> {
     if (!(plan instanceof Uint8Array)) throw new PlanError("Engine.deserialize(plan): plan must be a Uint8Array");
-    const { weights, ...engineOptions } = options;
-    if (new TextDecoder().decode(plan.subarray(0, TENSORRT_MAGIC.length)) === TENSORRT_MAGIC) return new Engine<"tensorrt">(await TensorRTEngine.deserialize(plan));
+    const { weights, device, ...engineOptions } = options;
+    if (new TextDecoder().decode(plan.subarray(0, TENSORRT_MAGIC.length)) === TENSORRT_MAGIC) return new Engine<"tensorrt">(await TensorRTEngine.deserialize(plan, device));
+    if (device !== undefined) throw new OptionError("Engine.deserialize: device is the TensorRT backend's (a CUDA device); a builtin plan runs on the CPU");
     return new Engine<"builtin">(await BuiltinEngine.deserialize(plan, engineOptions, weights));
   }
 
   /** An engine from a plan file written by `save`, run as `options` say. */
-  static async load(file: string, options: EngineOptions = {}): Promise<Engine<"builtin"> | Engine<"tensorrt">> {
+  static async load(file: string, options: LoadOptions = {}): Promise<Engine<"builtin"> | Engine<"tensorrt">> {
     return Engine.deserialize(new Uint8Array(await readFile(file)), options);
   }
 
@@ -94,15 +98,16 @@ export class Engine<B extends Backend = Backend> {
    * a context of that optimization profile, whose ranges its inputs must then keep (TensorRT: one profile per
    * context, the first by default); without it a builtin context takes the shapes of every profile.
    */
-  createExecutionContext(options: { profile?: number } = {}): ExecutionContext {
+  createExecutionContext(options: { profile?: number; /** The caller's cudaStream_t (TensorRT backend). */ stream?: bigint } = {}): ExecutionContext {
     this.#check();
-    const { profile } = options;
+    const { profile, stream } = options;
+    if (stream !== undefined && this.#backend.kind !== "tensorrt") throw new OptionError("createExecutionContext: stream is the TensorRT backend's (a cudaStream_t); builtin contexts run on the CPU");
     const profiles = Math.max(1, ...this.inputs.map((t) => t.profiles?.length ?? 0));
     if (profile !== undefined && !(Number.isInteger(profile) && profile >= 0 && profile < profiles)) {
       throw new OptionError(`createExecutionContext: profile must be an integer from 0 to ${profiles - 1} (the engine has ${profiles}), received ${String(profile)}`);
     }
     const chosen = profile ?? (this.#backend.kind === "tensorrt" ? 0 : undefined);
-    return new ExecutionContext(this.#backend, chosen, this.#backend.createContext(chosen ?? 0));
+    return new ExecutionContext(this.#backend, chosen, this.#backend.createContext(chosen ?? 0, stream));
   }
 
   /** @internal The backend itself (refit's way in); a DisposedError once disposed. */
@@ -126,13 +131,13 @@ export class Engine<B extends Backend = Backend> {
 export class ExecutionContext {
   readonly #engine: EngineBackend;
   readonly #profile: number | undefined;
-  readonly #native: BackendContext;
+  readonly #native: BackendContext & Partial<DeviceContext>;
   #queue: Promise<unknown> = Promise.resolve();
   #pending = 0;  // executions queued or running
   #disposed = false;
 
   /** @internal Made by Engine.createExecutionContext. */
-  constructor(engine: EngineBackend, profile: number | undefined, native: BackendContext) {
+  constructor(engine: EngineBackend, profile: number | undefined, native: BackendContext & Partial<DeviceContext>) {
     this.#engine = engine;
     this.#profile = profile;
     this.#native = native;
@@ -179,6 +184,24 @@ export class ExecutionContext {
     } catch (error) {
       throw typedNativeError(error, this.#engine.callSites);
     }
+  }
+
+  /**
+   * TensorRT backend: runs on device memory in place, without a host copy — each input's and output's CUDA address
+   * (inputs with their shapes), as TensorRT's setTensorAddress and enqueueV3. Resolves to the outputs' shapes once
+   * enqueued on the caller's stream (`createExecutionContext({ stream })`: synchronize it before reading), or once
+   * done on the context's own. An ExecutionError on the builtin backend, which has no device memory.
+   */
+  async enqueue(bindings: DeviceBindings): Promise<Record<string, number[]>> {
+    this.#checkOpen();
+    if (!this.#native.enqueue) throw new ExecutionError("enqueue: device memory is the TensorRT backend's; use execute on the builtin one");
+    const known = new Set([...this.#engine.inputs, ...this.#engine.outputs].map((t) => t.name));
+    const unknown = Object.keys(bindings).filter((n) => !known.has(n));
+    if (unknown.length) throw new ExecutionError(`enqueue: ${unknown.map((n) => `'${n}'`).join(", ")} is no input or output of the engine`);
+    const missing = [...known].filter((n) => !(n in bindings));
+    if (missing.length) throw new ExecutionError(`enqueue: no address for ${missing.map((n) => `'${n}'`).join(", ")}`);
+    for (const t of this.#engine.inputs) if (!bindings[t.name]!.shape) throw new ExecutionError(`enqueue: input '${t.name}' needs its shape`);
+    return this.#native.enqueue(bindings);
   }
 
   dispose(): void {

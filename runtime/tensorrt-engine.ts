@@ -4,7 +4,7 @@ import { requireTensorRT, type NativeTensorRTContext, type NativeTensorRTEngine,
 import { fnv1a64 } from "../plan/encode.js";
 import type { IOTensor } from "../plan/header.js";
 import { TENSORRT_MAGIC, type TensorRTHeader } from "../plan/tensorrt-container.js";
-import type { BackendContext, EngineBackend } from "./backend.js";
+import type { BackendContext, DeviceContext, EngineBackend } from "./backend.js";
 import { inputBytes, outputFromBytes } from "./io.js";
 
 const version = (v: number) => `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
@@ -27,18 +27,21 @@ export class TensorRTEngine implements EngineBackend {
   readonly #file: Uint8Array;
   readonly header: TensorRTHeader;
   readonly callSites: ReadonlyMap<string, string | undefined> = new Map();
+  /** A plan built with stripPlan holds no weights: it runs once a refit has given them all. */
+  #weightless: boolean;
 
   private constructor(native: NativeTensorRTEngine, header: TensorRTHeader, file: Uint8Array) {
     this.#native = native;
     this.header = header;
     this.#file = file;
+    this.#weightless = header.config.stripPlan === true;
   }
 
   /**
    * A TensorRT plan file as `serialize` writes it. Refused with a PlanError that says which and why when it was built
    * by another TensorRT version or for a GPU of another compute capability.
    */
-  static async deserialize(file: Uint8Array): Promise<TensorRTEngine> {
+  static async deserialize(file: Uint8Array, device = 0): Promise<TensorRTEngine> {
     const native = requireTensorRT();
     if (file.length < 20 || new TextDecoder().decode(file.subarray(0, 8)) !== TENSORRT_MAGIC) throw new PlanError("not a netdef TensorRT plan (the magic NETDEFTR is missing)");
     if (fnv1a64(file.subarray(0, file.length - 8)) !== new DataView(file.buffer, file.byteOffset).getBigUint64(file.length - 8, true)) {
@@ -47,14 +50,14 @@ export class TensorRTEngine implements EngineBackend {
     const headerLength = new DataView(file.buffer, file.byteOffset).getUint32(8, true);
     if (12 + headerLength > file.length - 8) throw new PlanError("TensorRT plan is corrupted: its header runs past its end");
     const header = JSON.parse(new TextDecoder().decode(file.subarray(12, 12 + headerLength))) as TensorRTHeader;
-    const here = native.tensorrtTarget();
+    const here = native.tensorrtTarget(device);
     if (header.target.tensorrtVersion !== here.tensorrtVersion) {
       throw new PlanError(`this plan was built by TensorRT ${version(header.target.tensorrtVersion)} but this addon uses TensorRT ${version(here.tensorrtVersion)}: TensorRT engines load only in the version that built them; rebuild the plan here`);
     }
     if (header.target.computeCapability !== here.computeCapability) {
       throw new PlanError(`this plan was built for a GPU of compute capability ${header.target.computeCapability / 10} but this GPU has ${here.computeCapability / 10}: TensorRT engines are tuned for one GPU architecture; rebuild the plan here`);
     }
-    const engine = await native.TensorRTEngine.deserialize(file.subarray(12 + headerLength, file.length - 8)).catch((e: unknown) => { throw typedNativeError(e); });
+    const engine = await native.TensorRTEngine.deserialize(file.subarray(12 + headerLength, file.length - 8), device).catch((e: unknown) => { throw typedNativeError(e); });
     return new TensorRTEngine(engine, header, Uint8Array.from(file));
   }
 
@@ -72,18 +75,24 @@ export class TensorRTEngine implements EngineBackend {
    * A TensorRT execution context on optimization profile `profile`, with a CUDA stream of its own (made on its first
    * execution); inputs and outputs cross as their types' bytes.
    */
-  createContext(profile: number): BackendContext {
+  createContext(profile: number, stream?: bigint): BackendContext & DeviceContext {
     let native: Promise<NativeTensorRTContext> | undefined;
+    const context = async () => (native ??= this.#native.createContext(profile, stream)).catch((e: unknown) => { throw typedNativeError(e); });
     return {
       execute: async (inputs, profiled) => {
         if (profiled) throw new ExecutionError("profile: per-layer times are not wired to TensorRT's IProfiler yet");
-        native ??= this.#native.createContext(profile);
-        const context = await native.catch((e: unknown) => { throw typedNativeError(e); });
-        const outputs = await context.execute(inputs.map((i) => ({ name: i.name, dtype: i.dtype, data: inputBytes(i), shape: i.shape })))
+        if (this.#weightless) throw new ExecutionError(`"${this.header.network}" was built with stripPlan and holds no weights: refit it with every weight before running it`);
+        const outputs = await (await context()).execute(inputs.map((i) => ({ name: i.name, dtype: i.dtype, data: inputBytes(i), shape: i.shape })))
           .catch((e: unknown) => { throw typedNativeError(e); });
         return { outputs: Object.fromEntries(outputs.map((o) => [o.name, outputFromBytes(o.dtype as DataType, o.data, o.shape)])) };
       },
       executeSync: () => { throw new ExecutionError("executeSync: the TensorRT backend runs asynchronously only; use execute"); },
+      enqueue: async (bindings) => {
+        if (this.#weightless) throw new ExecutionError(`"${this.header.network}" was built with stripPlan and holds no weights: refit it with every weight before running it`);
+        const shapes = await (await context()).enqueue(Object.entries(bindings).map(([name, b]) => ({ name, address: b.address, ...(b.shape ? { shape: [...b.shape] } : {}) })))
+          .catch((e: unknown) => { throw typedNativeError(e); });
+        return Object.fromEntries(shapes.map((s) => [s.name, s.shape]));
+      },
       dispose: () => { void native?.then((c) => c.dispose(), () => undefined); },
     };
   }
@@ -95,6 +104,7 @@ export class TensorRTEngine implements EngineBackend {
   async refit(values: Readonly<Record<string, Float32Array>>): Promise<void> {
     const bytes = Object.fromEntries(Object.entries(values).map(([name, v]) => [name, { dtype: "float32", data: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) }]));
     await this.#native.refit(bytes).catch((e: unknown) => { throw typedNativeError(e); });
+    this.#weightless = false;  // the refitter refuses a refit that leaves any weight missing
   }
 
   dispose(): void { this.#native.dispose(); }

@@ -27,6 +27,8 @@ export interface TensorRTBuildOptions {
    * that float32 means float32.
    */
   allowTF32?: boolean;
+  /** The CUDA device to build for and run on. Default 0. */
+  device?: number;
   /** "all": any weight refittable by name; "identical": same values only (with stripPlan, a weightless plan). */
   refit?: "none" | "all" | "identical";
   stripPlan?: boolean;

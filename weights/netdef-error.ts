@@ -11,6 +11,7 @@ export type NetdefErrorCode =
   | "execution"            // an execution request that cannot be run
   | "disposed"             // an engine or context used after dispose()
   | "lowering"             // a network the TensorRT lowering cannot express
+  | "tensorrt"             // what TensorRT itself refused (build, load, execution, refit)
   | "tensorrt_unavailable" // the addon was built without TensorRT
   | "onnx_export"          // a network with no faithful ONNX form
   | "option"               // an option of the wrong kind or out of range

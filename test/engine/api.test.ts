@@ -217,6 +217,16 @@ describe("engines and contexts", () => {
     expect(() => engine.createExecutionContext({ profile: 2 })).toThrow(new OptionError("createExecutionContext: profile must be an integer from 0 to 1 (the engine has 2), received 2"));
   });
 
+  it("device memory, CUDA streams and devices are the TensorRT backend's: a builtin engine refuses them with typed errors", async () => {
+    const net = new Network("cpu");
+    net.markOutput(net.addInput("x", "float32", [1, 2]).addActivation("r", { type: "relu" }), "y");
+    const engine = await buildEngine(net);
+    await expect(engine.createExecutionContext().enqueue({ x: { address: 0x1000n, shape: [1, 2] }, y: { address: 0x2000n } }))
+      .rejects.toThrow(new ExecutionError("enqueue: device memory is the TensorRT backend's; use execute on the builtin one"));
+    expect(() => engine.createExecutionContext({ stream: 1n })).toThrow(OptionError);
+    await expect(Engine.deserialize(engine.serialize(), { device: 1 })).rejects.toBeInstanceOf(OptionError);
+  });
+
   it("float16 and bfloat16 travel as their 16-bit patterns, int8 and bool in their own byte arrays", async () => {
     const net = new Network("types");
     for (const dtype of ["float16", "bfloat16", "int8", "bool"] as const) {

@@ -1,10 +1,11 @@
 // One error family: every error netdef throws is a NetdefError with a code, and errors about a layer carry the
 // user's call site from the IR at every stage (definition, build, refit, ONNX export, TensorRT lowering, execution).
 import { readFileSync } from "node:fs";
+import { typedNativeError } from "../../native/addon.js";
 import { describe, expect, it } from "vitest";
 import {
   BuildCancelledError, buildEngine, BuildError, DisposedError, ExecutionError, exportOnnx, LoweringError, NetdefError, Network, NetworkError,
-  OnnxExportError, PlanError, RefitError, TensorRTUnavailableError, WeightFileError,
+  OnnxExportError, PlanError, RefitError, TensorRTError, TensorRTUnavailableError, WeightFileError,
 } from "netdef";
 import { recordTensorRTLowering } from "netdef/diagnostics";
 
@@ -27,13 +28,22 @@ describe("one error family", () => {
       [new NetworkError([]), "network"], [new WeightFileError("f", "p"), "weight_file"], [new BuildError("b"), "build"],
       [new BuildCancelledError("c"), "build_cancelled"], [new RefitError([]), "refit"], [new PlanError("p"), "plan"],
       [new ExecutionError("e"), "execution"], [new DisposedError("d"), "disposed"], [new LoweringError("l"), "lowering"],
-      [new TensorRTUnavailableError("t"), "tensorrt_unavailable"], [new OnnxExportError("o"), "onnx_export"],
+      [new TensorRTUnavailableError("t"), "tensorrt_unavailable"], [new OnnxExportError("o"), "onnx_export"], [new TensorRTError("r"), "tensorrt"],
     ];
     for (const [error, code] of errors) {
       expect(error).toBeInstanceOf(NetdefError);
       expect(error).toBeInstanceOf(Error);
       expect(error.code).toBe(code);
     }
+  });
+
+  it("TensorRT's own messages become a TensorRTError with the call site of the first layer they name", () => {
+    const sites = new Map([["conv1", "model.ts:3:5"], ["conv10", "model.ts:9:5"], ["fc", "model.ts:12:5"]]);
+    const native = (message: string) => Object.assign(new Error(message), { code: "ERR_TENSORRT" });
+    const error = typedNativeError(native("buildSerializedNetwork failed: [network.cpp::validate] conv10: kernel weights has count 500 but 250 was expected; fc: …"), sites);
+    expect(error).toBeInstanceOf(TensorRTError);
+    expect(error).toMatchObject({ code: "tensorrt", layer: "conv10", callSite: "model.ts:9:5" });
+    expect(typedNativeError(native("enqueueV3 failed"), sites)).toMatchObject({ code: "tensorrt", layer: undefined });
   });
 
   it("build: a pinned tactic the layer cannot use", async () => {

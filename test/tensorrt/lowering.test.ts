@@ -285,6 +285,15 @@ describe("lowering as TensorRT's headers document it", () => {
       .toThrow(/p \(pooling\): ceil-mode average pooling that counts padding \(PyTorch's divisor stops at the padding\) is not supported/);
   });
 
+  it("a padding fill value in the input's own type (ISliceLayer converts only among float, half, int8 and fp8)", () => {
+    const net = new Network("fills");
+    net.markOutput(net.addInput("i", "int64", [1, 3, 4]).addPadding("pi", { pre: [1], post: [1], value: 7 }), "a");
+    net.markOutput(net.addInput("b", "bool", [1, 3, 4]).addPadding("pb", { pre: [1], post: [1], value: 1 }), "c");
+    const calls = lines(net);
+    expect(callsOf(calls, "pi.value")).toEqual(["network.addConstant([],Weights{kINT64,1})", "#.setName(pi.value)"]);
+    expect(callsOf(calls, "pb.value")).toEqual(["network.addConstant([],Weights{kBOOL,1})", "#.setName(pb.value)"]);
+  });
+
   it("limits TensorRT documents are refused before the lowering, with the header's words", () => {
     const refused = (add: (x: Tensor) => Tensor, shape = [1, 4, 8, 8]) => () => single(shape, add);
     expect(refused((x) => x.addTopK("t", { op: "max", k: 4000, axis: 1 }).values, [1, 5000]))

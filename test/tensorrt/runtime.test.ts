@@ -1,7 +1,11 @@
 // The TensorRT runtime's TypeScript half, which needs no GPU: inputs handed over as their types' bytes, outputs read
 // back into their types' arrays. (The native half compiles against TensorRT's headers: npm run check:tensorrt:versions.)
 import { describe, expect, it } from "vitest";
+import { compareLayers, Network, TensorRTUnavailableError } from "netdef";
+import { recordTensorRTLowering } from "netdef/diagnostics";
+import { defineLeNet } from "../../examples/lenet/network.js";
 import { inputBytes, outputFromBytes } from "../../runtime/io.js";
+import { loadFixtureWeights } from "../fixtures.js";
 
 describe("TensorRT's bytes and the typed arrays", () => {
   it.each([
@@ -20,5 +24,16 @@ describe("TensorRT's bytes and the typed arrays", () => {
     const shifted = new Uint8Array(bytes.length + 3);
     shifted.set(bytes, 3);
     expect(outputFromBytes(dtype, shifted.subarray(3), [2])).toEqual({ data, shape: [2], dtype });
+  });
+});
+
+describe("layer-by-layer comparison on the TensorRT backend", () => {
+  it("marks each compared tensor a network output of the TensorRT build (here, without TensorRT, the build says so)", async () => {
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    const debug = Network.fromJSON(net.toJSON(), { weights: net.weights });
+    debug.markDebug(debug.tensor("conv1")!);
+    expect(recordTensorRTLowering(debug).calls.filter((c) => c.method === "markOutput").map((c) => c.args)).toEqual(["prob", "conv1"]);
+    const input = { data: { data: new Float32Array(784), shape: [1, 1, 28, 28] } };
+    await expect(compareLayers(net, input, { conv1: new Float32Array(20 * 24 * 24) }, { backend: "tensorrt" })).rejects.toBeInstanceOf(TensorRTUnavailableError);
   });
 });

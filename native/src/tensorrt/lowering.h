@@ -533,9 +533,21 @@ class Lowering {
     for (int64_t d : out) if (d < 0) unsupported(op, "non-zero or other-than-2-d padding of a dynamic shape");
     auto* l = checked(op, net_.addSlice(input(op, 0), dims(start), dims(out), dims(stride)));
     l->setMode(Api::SampleMode::kFILL);
-    ITensor& fill = constant(op, "value", {}, owned(op, "value", {static_cast<float>(value)}));
-    l->setInput(4, fill);
+    l->setInput(4, fillValue(op, value));
     finish(op, l);
+  }
+
+  // The fill value of a kFILL slice, a 0-d constant of the input's type: it "should either be the same or be
+  // implicitly convertible to the input data type … among kFLOAT, kHALF, kINT8, and kFP8" (ISliceLayer::setInput).
+  ITensor& fillValue(const OpDesc& op, double value) {
+    const std::string& dtype = g_.tensors.at(op.inputs.at(0)).dtype;
+    if (dtype == "int32") return constant(op, "value", {}, Weights{DataType::kINT32, ints_.emplace_back(1, static_cast<int32_t>(value)).data(), 1});
+    if (dtype == "int64") return constant(op, "value", {}, Weights{DataType::kINT64, longs_.emplace_back(1, static_cast<int64_t>(value)).data(), 1});
+    if (dtype == "uint8" || dtype == "bool") {
+      const DataType type = dtype == "bool" ? DataType::kBOOL : DataType::kUINT8;
+      return constant(op, "value", {}, Weights{type, bytes_.emplace_back(1, static_cast<uint8_t>(dtype == "bool" ? value != 0 : value)).data(), 1});
+    }
+    return constant(op, "value", {}, owned(op, "value", {static_cast<float>(value)}));
   }
 
   void constantLayer(const OpDesc& op) {
@@ -655,6 +667,7 @@ class Lowering {
   std::deque<std::vector<int32_t>> ints_;
   std::deque<std::vector<int64_t>> longs_;
   std::deque<std::vector<uint16_t>> halves_;
+  std::deque<std::vector<uint8_t>> bytes_;
   std::map<std::string, Weights> weightsByName_;  // every named weight, by its name
   std::vector<std::string> weightNames_;          // in the order first used
 };

@@ -46,14 +46,81 @@ Logger& logger() {
   return instance;
 }
 
+// TensorRT's error recorder, set on the builder, network, runtime, contexts and refitters: errors TensorRT reports
+// through it rather than the logger (thread-safe, as "multiple execution contexts" may report at once). None is fatal
+// to us: TensorRT then fails the call, and `fail` says why with what both recorded.
+class ErrorRecorder : public nvinfer1::IErrorRecorder {
+ public:
+  int32_t getNbErrors() const noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<int32_t>(errors_.size());
+  }
+  nvinfer1::ErrorCode getErrorCode(int32_t i) const noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return i >= 0 && i < static_cast<int32_t>(errors_.size()) ? errors_[i].first : nvinfer1::ErrorCode::kUNSPECIFIED_ERROR;
+  }
+  ErrorDesc getErrorDesc(int32_t i) const noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return i >= 0 && i < static_cast<int32_t>(errors_.size()) ? errors_[i].second.c_str() : "";
+  }
+  bool hasOverflowed() const noexcept override { return overflowed_; }
+  void clear() noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    errors_.clear();
+    overflowed_ = false;
+  }
+  bool reportError(nvinfer1::ErrorCode code, ErrorDesc desc) noexcept override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (errors_.size() == kKept) { errors_.pop_front(); overflowed_ = true; }
+    errors_.emplace_back(code, desc ? desc : "");  // "must not store the desc pointer"
+    return false;
+  }
+  RefCount incRefCount() noexcept override { return ++references_; }
+  RefCount decRefCount() noexcept override { return --references_; }
+  std::string take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string all;
+    for (const auto& [code, desc] : errors_) all += (all.empty() ? "" : "\n") + desc;
+    errors_.clear();
+    overflowed_ = false;
+    return all;
+  }
+
+ private:
+  static constexpr size_t kKept = 16;
+  mutable std::mutex mutex_;
+  std::deque<std::pair<nvinfer1::ErrorCode, std::string>> errors_;
+  std::atomic<bool> overflowed_{false};
+  std::atomic<RefCount> references_{0};
+};
+
+ErrorRecorder& recorder() {
+  static ErrorRecorder instance;
+  return instance;
+}
+
+// What the logger and the error recorder hold now, and cleared: the start of an operation calls it to drop what
+// earlier ones left, a failure to say why.
+std::string takeMessages() {
+  const std::string logged = logger().take(), recorded = recorder().take();
+  return logged.empty() ? recorded : recorded.empty() ? logged : logged + "\n" + recorded;
+}
+
 [[noreturn]] void fail(const std::string& what) {
-  const std::string details = logger().take();
+  const std::string details = takeMessages();
   throw TensorRTError(what + (details.empty() ? "" : ": " + details));
 }
 
 void check(cudaError_t status, const char* what) {
   if (status != cudaSuccess) throw TensorRTError(std::string(what) + ": " + cudaGetErrorString(status));
 }
+
+// TensorRT works on the calling thread's current CUDA device: each operation (on whichever worker thread) sets the
+// engine's first.
+void useDevice(int device) {
+  check(cudaSetDevice(device), "cudaSetDevice");
+}
+
 
 template <class T>
 struct Deleter {
@@ -107,11 +174,13 @@ nvinfer1::Dims toDims(const Shape& s) {
 }  // namespace
 
 std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& config, const BuildProgressFn& progress) {
-  logger().take();  // what earlier operations logged is not this build's
+  takeMessages();  // what earlier operations logged is not this build's
   // The timing cache is declared first, so destroyed last: its "lifetime … must exceed … all builders" using it.
   Owned<nvinfer1::ITimingCache> cache;
+  useDevice(config.device);
   Owned<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(logger()));
   if (!builder) fail("createInferBuilder failed");
+  builder->setErrorRecorder(&recorder());
   // Strongly typed: tensor types come from the network. TensorRT 11 networks are always so (the flag is deprecated).
 #if NV_TENSORRT_MAJOR >= 11
   const uint32_t flags = 0U;
@@ -121,6 +190,7 @@ std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& 
   Owned<nvinfer1::INetworkDefinition> network(builder->createNetworkV2(flags));
   Owned<nvinfer1::IBuilderConfig> cfg(builder->createBuilderConfig());
   if (!network || !cfg) fail("cannot create a network definition or builder config");
+  network->setErrorRecorder(&recorder());
 
   Lowering<TensorRTApi> lowering(*network, graph);  // owns derived weight buffers until the build returns
   lowering.run();
@@ -147,7 +217,7 @@ std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& 
   // A cache from another GPU or TensorRT version is refused: the build starts from an empty one instead.
   cache.reset(cfg->createTimingCache(config.timingCache.data(), config.timingCache.size()));
   if (!config.timingCache.empty() && (!cache || !cfg->setTimingCache(*cache, false))) {
-    config.warnings.push_back("the timing cache was not usable (from another GPU or TensorRT version?): " + logger().take() + "; the build starts from an empty cache");
+    config.warnings.push_back("the timing cache was not usable (from another GPU or TensorRT version?): " + takeMessages() + "; the build starts from an empty cache");
     cache.reset(cfg->createTimingCache(nullptr, 0));
   }
   if (!cache || !cfg->setTimingCache(*cache, false)) fail("timing cache could not be created");
@@ -163,10 +233,8 @@ std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& 
   return std::vector<uint8_t>(bytes, bytes + plan->size());
 }
 
-TensorRTTarget currentTensorRTTarget() {
-  int device = 0;
+TensorRTTarget currentTensorRTTarget(int device) {
   cudaDeviceProp prop{};
-  check(cudaGetDevice(&device), "cudaGetDevice");
   check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
   return {NV_TENSORRT_MAJOR * 10000 + NV_TENSORRT_MINOR * 100 + NV_TENSORRT_PATCH, prop.major * 10 + prop.minor};
 }
@@ -198,6 +266,7 @@ std::string dtypeName(nvinfer1::DataType t) {
 }  // namespace
 
 struct TensorRTEngine::Impl {
+  int device = 0;
   Owned<nvinfer1::IRuntime> runtime;  // outlives the engine (declared first, destroyed last)
   Owned<nvinfer1::ICudaEngine> engine;
   std::shared_mutex use;  // executions share it; a refit takes it alone
@@ -207,12 +276,14 @@ struct TensorRTContext::Impl {
   std::shared_ptr<TensorRTEngine> engine;  // kept alive while the context lives
   Owned<nvinfer1::IExecutionContext> context;
   cudaStream_t stream = nullptr;
+  bool ownStream = true;                     // made here (else the caller's, never destroyed here)
   std::map<std::string, void*> device;       // device buffers by tensor name
   std::map<std::string, size_t> capacity;    // their sizes in bytes
   ~Impl() {
+    cudaSetDevice(engine->impl_->device);
     if (stream) cudaStreamSynchronize(stream);
     for (auto& [name, ptr] : device) cudaFree(ptr);
-    if (stream) cudaStreamDestroy(stream);
+    if (stream && ownStream) cudaStreamDestroy(stream);
     context.reset();
   }
   void* buffer(const std::string& name, size_t bytes) {
@@ -226,12 +297,15 @@ struct TensorRTContext::Impl {
   }
 };
 
-std::shared_ptr<TensorRTEngine> TensorRTEngine::deserialize(const uint8_t* data, size_t size) {
-  logger().take();
+std::shared_ptr<TensorRTEngine> TensorRTEngine::deserialize(const uint8_t* data, size_t size, int device) {
+  takeMessages();
+  useDevice(device);
   std::shared_ptr<TensorRTEngine> e(new TensorRTEngine());
   e->impl_ = std::make_unique<Impl>();
+  e->impl_->device = device;
   e->impl_->runtime.reset(nvinfer1::createInferRuntime(logger()));
   if (!e->impl_->runtime) fail("createInferRuntime failed");
+  e->impl_->runtime->setErrorRecorder(&recorder());
   e->impl_->engine.reset(e->impl_->runtime->deserializeCudaEngine(data, size));
   if (!e->impl_->engine) fail("deserializeCudaEngine failed (a plan built by another TensorRT version or for another GPU?)");
   return e;
@@ -241,15 +315,19 @@ TensorRTEngine::~TensorRTEngine() = default;
 
 int TensorRTEngine::profiles() const { return impl_->engine->getNbOptimizationProfiles(); }
 
-std::shared_ptr<TensorRTContext> TensorRTEngine::createContext(int profile) {
-  logger().take();
+std::shared_ptr<TensorRTContext> TensorRTEngine::createContext(int profile, uintptr_t stream) {
+  takeMessages();
+  useDevice(impl_->device);
   if (profile < 0 || profile >= profiles()) throw TensorRTError("optimization profile " + std::to_string(profile) + " does not exist: the engine has " + std::to_string(profiles()));
   std::shared_ptr<TensorRTContext> c(new TensorRTContext());
   c->impl_ = std::make_unique<TensorRTContext::Impl>();
   c->impl_->engine = shared_from_this();
   c->impl_->context.reset(impl_->engine->createExecutionContext());
   if (!c->impl_->context) fail("createExecutionContext failed");
-  check(cudaStreamCreate(&c->impl_->stream), "cudaStreamCreate");
+  c->impl_->context->setErrorRecorder(&recorder());
+  c->impl_->ownStream = stream == 0;
+  if (stream) c->impl_->stream = reinterpret_cast<cudaStream_t>(stream);
+  else check(cudaStreamCreate(&c->impl_->stream), "cudaStreamCreate");
   if (!c->impl_->context->setOptimizationProfileAsync(profile, c->impl_->stream)) fail("setOptimizationProfileAsync(" + std::to_string(profile) + ") failed");
   check(cudaStreamSynchronize(c->impl_->stream), "cudaStreamSynchronize");
   return c;
@@ -261,6 +339,7 @@ std::vector<TensorBytes> TensorRTContext::execute(const std::vector<TensorBytes>
   std::lock_guard<std::mutex> lock(mutex_);
   Impl& m = *impl_;
   std::shared_lock<std::shared_mutex> inUse(m.engine->impl_->use);
+  useDevice(m.engine->impl_->device);
   nvinfer1::ICudaEngine& engine = *m.engine->impl_->engine;
   for (const TensorBytes& in : inputs) {
     const std::string expected = dtypeName(engine.getTensorDataType(in.name.c_str()));
@@ -292,13 +371,40 @@ std::vector<TensorBytes> TensorRTContext::execute(const std::vector<TensorBytes>
   return outputs;
 }
 
+std::vector<std::pair<std::string, Shape>> TensorRTContext::enqueue(const std::vector<DeviceBinding>& bindings) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Impl& m = *impl_;
+  std::shared_lock<std::shared_mutex> inUse(m.engine->impl_->use);
+  useDevice(m.engine->impl_->device);
+  nvinfer1::ICudaEngine& engine = *m.engine->impl_->engine;
+  for (const DeviceBinding& b : bindings) {
+    if (engine.getTensorIOMode(b.name.c_str()) == nvinfer1::TensorIOMode::kNONE) throw TensorRTError("'" + b.name + "' is neither an input nor an output of the engine");
+    if (engine.getTensorIOMode(b.name.c_str()) == nvinfer1::TensorIOMode::kINPUT && !m.context->setInputShape(b.name.c_str(), toDims(b.shape))) {
+      fail("setInputShape('" + b.name + "') refused shape " + formatShape(b.shape));
+    }
+    if (!m.context->setTensorAddress(b.name.c_str(), reinterpret_cast<void*>(b.address))) fail("setTensorAddress('" + b.name + "') failed");
+  }
+  std::vector<std::pair<std::string, Shape>> shapes;
+  for (int32_t i = 0; i < engine.getNbIOTensors(); i++) {
+    const char* name = engine.getIOTensorName(i);
+    if (engine.getTensorIOMode(name) != nvinfer1::TensorIOMode::kOUTPUT) continue;
+    const nvinfer1::Dims d = m.context->getTensorShape(name);
+    shapes.emplace_back(name, Shape(d.d, d.d + d.nbDims));
+  }
+  if (!m.context->enqueueV3(m.stream)) fail("enqueueV3 failed");
+  if (m.ownStream) check(cudaStreamSynchronize(m.stream), "cudaStreamSynchronize");
+  return shapes;
+}
+
 void TensorRTEngine::refit(const std::map<std::string, TensorBytes>& weights) {
   std::unique_lock<std::shared_mutex> alone(impl_->use);
-  logger().take();
+  takeMessages();
+  useDevice(impl_->device);
   nvinfer1::ICudaEngine& engine = *impl_->engine;
   if (!engine.isRefittable()) throw TensorRTError("this engine was built without refit: build with refit: \"all\" (or \"identical\")");
   Owned<nvinfer1::IRefitter> refitter(nvinfer1::createInferRefitter(engine, logger()));
   if (!refitter) fail("createInferRefitter failed");
+  refitter->setErrorRecorder(&recorder());
   std::vector<std::string> problems;
   std::deque<std::vector<uint8_t>> converted;  // kept until the refit is done
   for (const auto& [name, given] : weights) {
@@ -329,7 +435,7 @@ void TensorRTEngine::refit(const std::map<std::string, TensorBytes>& weights) {
     }
     converted.push_back(w.bytes);
     if (!refitter->setNamedWeights(name.c_str(), nvinfer1::Weights{prototype.type, converted.back().data(), prototype.count})) {
-      problems.push_back("'" + name + "' was refused: " + logger().take());
+      problems.push_back("'" + name + "' was refused: " + takeMessages());
     }
   }
   // Fusions can make weights interdependent: TensorRT lists what it still needs; every one must have been given.

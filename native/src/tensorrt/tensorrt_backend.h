@@ -39,6 +39,7 @@ struct TensorRTBuildConfig {
   std::string refit = "none";                                      // "none" | "all" | "identical" (pairs with stripPlan)
   bool stripPlan = false;
   bool allowTF32 = false;                                          // TensorRT enables TF32 by default: off unless asked
+  int device = 0;                                                  // the CUDA device to build for
   std::vector<std::string> warnings;                               // what the build says the caller should know
 };
 
@@ -51,9 +52,9 @@ std::vector<uint8_t> buildTensorRTPlan(const Graph& graph, TensorRTBuildConfig& 
 // What a TensorRT engine file needs to be loaded on this machine: TensorRT version and GPU compute capability.
 struct TensorRTTarget {
   int tensorrtVersion;     // major·10000 + minor·100 + patch
-  int computeCapability;   // major·10 + minor of device 0
+  int computeCapability;   // major·10 + minor of the device
 };
-TensorRTTarget currentTensorRTTarget();
+TensorRTTarget currentTensorRTTarget(int device);
 
 // A tensor crossing to or from TensorRT: its data type (netdef's name), shape and raw bytes.
 struct TensorBytes {
@@ -67,13 +68,15 @@ class TensorRTContext;
 
 class TensorRTEngine : public std::enable_shared_from_this<TensorRTEngine> {
  public:
-  static std::shared_ptr<TensorRTEngine> deserialize(const uint8_t* data, size_t size);
+  // The engine on CUDA device `device` (every later operation of it and its contexts runs there).
+  static std::shared_ptr<TensorRTEngine> deserialize(const uint8_t* data, size_t size, int device);
   ~TensorRTEngine();
 
   int profiles() const;
   // An execution context of its own (stream, device buffers) on optimization profile `profile`: "one optimization
   // profile per context", several contexts per engine.
-  std::shared_ptr<TensorRTContext> createContext(int profile);
+  // `stream`: the caller's cudaStream_t (0: the context makes and owns one).
+  std::shared_ptr<TensorRTContext> createContext(int profile, uintptr_t stream);
 
   // Refit by PyTorch name: every name must be refittable and match its prototype's count and type; loops until
   // TensorRT reports no missing weights. Throws TensorRTError listing unknown names, count mismatches and missing ones.
@@ -94,6 +97,16 @@ class TensorRTContext {
   // sets its shape, runs enqueueV3 on the context's stream and copies every output back in its own type. One call
   // at a time per context; contexts of one engine run concurrently.
   std::vector<TensorBytes> execute(const std::vector<TensorBytes>& inputs);
+
+  // Device memory in place, no host copy: each input's and output's CUDA address given by the caller, input shapes
+  // set, enqueueV3 on the context's stream. Returns the outputs' shapes. On the caller's stream it returns once
+  // enqueued (the caller synchronizes, as with TensorRT); on the context's own, once done.
+  struct DeviceBinding {
+    std::string name;
+    uintptr_t address;
+    Shape shape;  // inputs only
+  };
+  std::vector<std::pair<std::string, Shape>> enqueue(const std::vector<DeviceBinding>& bindings);
 
  private:
   friend class TensorRTEngine;

@@ -60,7 +60,7 @@ class BuildWorker : public Napi::AsyncProgressQueueWorker<Progress> {
         progress.Send(new Progress{phase, step, steps}, 1);
         return !cancel_->load();
       });
-      target_ = currentTensorRTTarget();
+      target_ = currentTensorRTTarget(config_.device);
     } catch (const std::exception& e) {
       code_ = dynamic_cast<const LoweringError*>(&e) ? "ERR_LOWERING" : dynamic_cast<const PlanError*>(&e) ? "ERR_PLAN" : "ERR_TENSORRT";
       SetError(workerError(e));
@@ -103,6 +103,7 @@ Napi::Value build(const Napi::CallbackInfo& info) {
   if (c.Has("refit")) config.refit = c.Get("refit").As<Napi::String>().Utf8Value();
   if (c.Has("stripPlan")) config.stripPlan = c.Get("stripPlan").ToBoolean().Value();
   if (c.Has("allowTF32")) config.allowTF32 = c.Get("allowTF32").ToBoolean().Value();
+  if (c.Has("device")) config.device = c.Get("device").As<Napi::Number>().Int32Value();
   if (c.Has("timingCache") && c.Get("timingCache").IsTypedArray()) config.timingCache = bytesFrom(c.Get("timingCache"));
   if (c.Has("profiles")) {
     Napi::Array profiles = c.Get("profiles").As<Napi::Array>();
@@ -173,6 +174,7 @@ class ContextHandle : public Napi::ObjectWrap<ContextHandle> {
   static Napi::Function define(Napi::Env env) {
     Napi::Function fn = DefineClass(env, "TensorRTContext", {
         InstanceMethod<&ContextHandle::execute>("execute"),
+        InstanceMethod<&ContextHandle::enqueue>("enqueue"),
         InstanceMethod<&ContextHandle::dispose>("dispose"),
     });
     constructor = new Napi::FunctionReference(Napi::Persistent(fn));
@@ -195,6 +197,37 @@ class ContextHandle : public Napi::ObjectWrap<ContextHandle> {
     auto* worker = new TaskWorker(env, [context, inputs, outputs] { *outputs = context->execute(*inputs); }, [outputs](Napi::Env env) -> Napi::Value {
       Napi::Array result = Napi::Array::New(env, outputs->size());
       for (size_t i = 0; i < outputs->size(); i++) result.Set(i, tensorObject(env, (*outputs)[i]));
+      return result;
+    });
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+  // enqueue([{ name, address: bigint, shape? }]) → Promise<[{ name, shape }]> (the outputs' shapes)
+  Napi::Value enqueue(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!context_) throw jsError(env, "ERR_DISPOSED", "the TensorRT execution context has been disposed");
+    auto bindings = std::make_shared<std::vector<TensorRTContext::DeviceBinding>>();
+    Napi::Array list = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Object o = list.Get(i).As<Napi::Object>();
+      bool lossless = true;
+      const uintptr_t address = static_cast<uintptr_t>(o.Get("address").As<Napi::BigInt>().Uint64Value(&lossless));
+      if (!lossless) throw Napi::RangeError::New(env, "enqueue: an address is not 64-bit");
+      bindings->push_back({o.Get("name").As<Napi::String>().Utf8Value(), address, o.Has("shape") ? shapeFrom(o.Get("shape")) : Shape{}});
+    }
+    auto context = context_;
+    auto shapes = std::make_shared<std::vector<std::pair<std::string, Shape>>>();
+    auto* worker = new TaskWorker(env, [context, bindings, shapes] { *shapes = context->enqueue(*bindings); }, [shapes](Napi::Env env) -> Napi::Value {
+      Napi::Array result = Napi::Array::New(env, shapes->size());
+      for (size_t i = 0; i < shapes->size(); i++) {
+        Napi::Object item = Napi::Object::New(env);
+        item.Set("name", (*shapes)[i].first);
+        Napi::Array shape = Napi::Array::New(env, (*shapes)[i].second.size());
+        for (size_t d = 0; d < (*shapes)[i].second.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>((*shapes)[i].second[d])));
+        item.Set("shape", shape);
+        result.Set(i, item);
+      }
       return result;
     });
     Napi::Promise p = worker->promise();
@@ -230,8 +263,9 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
   static Napi::Value deserialize(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "TensorRTEngine.deserialize(bytes)");
     auto bytes = std::make_shared<std::vector<uint8_t>>(bytesFrom(info[0]));
+    const int device = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
     auto engine = std::make_shared<std::shared_ptr<TensorRTEngine>>();
-    auto* worker = new TaskWorker(info.Env(), [bytes, engine] { *engine = TensorRTEngine::deserialize(bytes->data(), bytes->size()); },
+    auto* worker = new TaskWorker(info.Env(), [bytes, engine, device] { *engine = TensorRTEngine::deserialize(bytes->data(), bytes->size(), device); },
                                   [engine](Napi::Env env) -> Napi::Value { return constructor->New({Napi::External<std::shared_ptr<TensorRTEngine>>::New(env, engine.get())}); });
     Napi::Promise p = worker->promise();
     worker->Queue();
@@ -242,9 +276,12 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
     Napi::Env env = info.Env();
     if (!engine_) throw jsError(env, "ERR_DISPOSED", "the TensorRT engine has been disposed");
     const int profile = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+    bool lossless = true;
+    const uintptr_t stream = info.Length() > 1 && info[1].IsBigInt() ? static_cast<uintptr_t>(info[1].As<Napi::BigInt>().Uint64Value(&lossless)) : 0;
+    if (!lossless) throw Napi::RangeError::New(env, "createContext: the stream is not a 64-bit address");
     auto engine = engine_;
     auto context = std::make_shared<std::shared_ptr<TensorRTContext>>();
-    auto* worker = new TaskWorker(env, [engine, profile, context] { *context = engine->createContext(profile); },
+    auto* worker = new TaskWorker(env, [engine, profile, stream, context] { *context = engine->createContext(profile, stream); },
                                   [context](Napi::Env env) -> Napi::Value { return ContextHandle::constructor->New({Napi::External<std::shared_ptr<TensorRTContext>>::New(env, context.get())}); });
     Napi::Promise p = worker->promise();
     worker->Queue();
@@ -286,7 +323,7 @@ void defineTensorRT(Napi::Env env, Napi::Object exports) {
   ContextHandle::define(env);
   exports.Set("tensorrtTarget", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     try {
-      return targetObject(info.Env(), currentTensorRTTarget());
+      return targetObject(info.Env(), currentTensorRTTarget(info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0));
     } catch (const std::exception& e) {
       throw jsError(info.Env(), "ERR_TENSORRT", e.what());
     }
