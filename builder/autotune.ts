@@ -27,6 +27,29 @@ interface TimingCache {
   entries: Record<string, { tactic: string; milliseconds: Record<string, number> }>;
 }
 
+/**
+ * A cache file's timings where they are this CPU's (another CPU's do not transfer); entries that are not an object of
+ * finite times are dropped, so they are measured again. Undefined where the file is no such cache at all.
+ */
+function usableCache(text: string, cpu: string): TimingCache | undefined {
+  let loaded: unknown;
+  try {
+    loaded = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const cache = loaded as Partial<TimingCache> | null;
+  if (typeof cache !== "object" || cache === null || cache.version !== 1 || cache.cpu !== cpu || typeof cache.entries !== "object" || cache.entries === null) return undefined;
+  const entries: TimingCache["entries"] = {};
+  for (const [key, entry] of Object.entries(cache.entries)) {
+    const times = (entry as { milliseconds?: unknown } | null)?.milliseconds;
+    if (typeof entry?.tactic === "string" && typeof times === "object" && times !== null && Object.values(times).every((t) => typeof t === "number" && Number.isFinite(t))) {
+      entries[key] = { tactic: entry.tactic, milliseconds: times as Record<string, number> };
+    }
+  }
+  return { version: 1, cpu, entries };
+}
+
 type ConvolutionParams = PlanParams["convolution"];
 
 /** The tactics BuildOptions.excludeTactics names, checked: an unknown name is a BuildError. */
@@ -218,8 +241,10 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
   const cpu = addon().cpuFeatures().join(" ");
   let cache: TimingCache = { version: 1, cpu, entries: {} };
   if (options.timingCacheFile) {
-    const loaded = await readFile(options.timingCacheFile, "utf8").then((t) => JSON.parse(t) as TimingCache, () => undefined);
-    if (loaded?.version === 1 && loaded.cpu === cpu && typeof loaded.entries === "object") cache = loaded;  // another CPU's timings do not transfer
+    const text = await readFile(options.timingCacheFile, "utf8").catch(() => undefined);
+    const loaded = text === undefined ? undefined : usableCache(text, cpu);
+    if (loaded) cache = loaded;
+    else if (text !== undefined) process.emitWarning(`timing cache ${options.timingCacheFile} is not this netdef's for this CPU, or is corrupt: the build times every tactic and writes it anew`, "TimingCacheWarning");
   }
   const search = options.level === "thorough" ? { rounds: 8, repeats: 5 } : { rounds: 3, repeats: 4 };
   let tunable = graph.ops.filter((op) => op.kind === "convolution").map((op) => {

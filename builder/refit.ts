@@ -42,6 +42,7 @@ export async function refitPlan(header: PlanHeader, weights: WeightSource, base:
     }
     const fits = given.flat ? elementCount(given.shape) === elementCount(shape) : given.shape.join() === shape.join();
     if (!fits) problems.push(`'${name}' has shape [${given.shape.join(",")}], the engine expects [${shape.join(",")}]${site.get(name) ?? ""}`);
+    else if (given.data.length !== elementCount(given.shape)) problems.push(`'${name}' holds ${given.data.length} values for its shape [${given.shape.join(",")}] (${elementCount(given.shape)})${site.get(name) ?? ""}`);
     if (given.dtype === "bool") problems.push(`'${name}' is bool; weights must be numeric`);
   }
   if (problems.length) throw new RefitError(problems);

@@ -116,6 +116,7 @@ export class TensorRTError extends NetdefError {
 
 const NATIVE_ERRORS: Readonly<Record<string, new (message: string, place?: ErrorPlace) => NetdefError>> = {
   ERR_PLAN: PlanError, ERR_EXECUTION: ExecutionError, ERR_DISPOSED: DisposedError, ERR_LOWERING: LoweringError, ERR_TENSORRT: TensorRTError,
+  ERR_NATIVE: ExecutionError,  // what else failed in a native call: out of memory, a library error
 };
 
 /**

@@ -4,6 +4,7 @@ import type { LayerKind } from "../layers/kinds.js";
 import type { WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { toFloat32 } from "../weights/tensor.js";
+import { OptionError } from "../weights/netdef-error.js";
 
 /** Per-tensor amax (the largest magnitude kept un-clipped): INT8 scale = amax / 127. */
 export type CalibrationTable = Record<string, number>;
@@ -51,6 +52,11 @@ export const INT8_QUANTIZATION: { readonly [K in LayerKind]: "quantize input" | 
  * per-output-channel INT8 grids. Returns a new network; the original is unchanged.
  */
 export function quantize(network: Network, table: CalibrationTable, options: QuantizeOptions = {}): Network {
+  // An amax of 0 made a scale of 1 (amax / 127 || 1), silently wrong: every entry must give a real scale.
+  const unusable = Object.entries(table).filter(([, amax]) => !(typeof amax === "number" && Number.isFinite(amax) && amax > 0));
+  if (unusable.length) {
+    throw new OptionError(`quantize: calibration table entries must be finite amax values > 0, received ${unusable.map(([t, a]) => `'${t}': ${String(a)}`).join(", ")} (calibrate on inputs that reach those tensors, or keep their layers in float with keepFloat)`);
+  }
   const ir = network.toJSON();
   const keep = new Set(options.keepFloat ?? []);
   const overrides = new WeightStore();
@@ -65,7 +71,7 @@ export function quantize(network: Network, table: CalibrationTable, options: Qua
     if (!qdq.has(input!)) {
       const source = shapeOf(input!);
       const q = `${input}.quantize`, dq = `${input}.dequantize`;
-      overrides.set(`${q}.scale`, { dtype: "float32", shape: [1], data: Float32Array.of(amax / 127 || 1) });
+      overrides.set(`${q}.scale`, { dtype: "float32", shape: [1], data: Float32Array.of(amax / 127) });
       layers.push({ kind: "quantize", name: q, inputs: [input!], outputs: [q], params: { axis: null }, weights: { scale: { name: `${q}.scale`, shape: [1] } } });
       layers.push({ kind: "dequantize", name: dq, inputs: [q], outputs: [dq], params: { axis: null, to: "float32" }, weights: { scale: { name: `${q}.scale`, shape: [1] } } });
       tensors.push({ name: q, dtype: "int8", shape: source.shape }, { name: dq, dtype: "float32", shape: source.shape });

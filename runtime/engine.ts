@@ -7,7 +7,7 @@ import type { WeightSource } from "../weights/source.js";
 import { OptionError } from "../weights/netdef-error.js";
 import type { Backend, BackendContext, BackendResult, CheckedInput, DeviceBindings, DeviceContext, EngineBackend } from "./backend.js";
 import { BuiltinEngine, type BuiltinInspection } from "./builtin-engine.js";
-import { checkedInputs, type InputValue, type OutputValue } from "./io.js";
+import { checkedInputs, type InputArray, type InputValue, type OutputValue } from "./io.js";
 import { TensorRTEngine, type TensorRTInspection } from "./tensorrt-engine.js";
 
 interface Backends {
@@ -154,14 +154,33 @@ export class ExecutionContext {
    */
   execute(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): Promise<ProfiledOutputs>;
   execute(inputs: Record<string, InputValue>, options?: ExecuteOptions): Promise<Outputs>;
-  execute(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Promise<Outputs> {
-    const run = async () => {
+  execute(inputs: Record<string, InputValue>, options: ExecuteOptions | null = {}): Promise<Outputs> {
+    // The inputs are taken at the call, as onnxruntime and TensorRT's enqueue do: the caller may refill its arrays as
+    // soon as execute returns. An idle context hands them to the backend now (which copies them before returning);
+    // a busy one copies them until its turn.
+    let checked: CheckedInput[];
+    try {
       this.#checkOpen();
-      const result = await this.#native.execute(this.#checked(inputs), options.profile ?? false).catch((error: unknown) => { throw typedNativeError(error, this.#engine.callSites); });
+      checked = this.#checked(inputs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const profile = options?.profile ?? false;
+    const run = async (taken: CheckedInput[]) => {
+      this.#checkOpen();
+      const result = await this.#native.execute(taken, profile).catch((error: unknown) => { throw typedNativeError(error, this.#engine.callSites); });
       return this.#outputsOf(result);
     };
+    let started: Promise<Outputs>;
+    if (this.#pending === 0) {
+      started = run(checked);
+    } else {
+      const copies = checked.map((i) => ({ ...i, data: i.data.slice() as InputArray }));
+      const later = () => run(copies);
+      started = this.#queue.then(later, later);
+    }
     this.#pending++;
-    const next = this.#queue.then(run, run).finally(() => { this.#pending--; });
+    const next = started.finally(() => { this.#pending--; });
     this.#queue = next.catch(() => undefined);
     return next;
   }
@@ -175,12 +194,12 @@ export class ExecutionContext {
    */
   executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions & { profile: true }): ProfiledOutputs;
   executeSync(inputs: Record<string, InputValue>, options?: ExecuteOptions): Outputs;
-  executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions = {}): Outputs {
+  executeSync(inputs: Record<string, InputValue>, options: ExecuteOptions | null = {}): Outputs {
     this.#checkOpen();
     if (this.#pending > 0) throw new ExecutionError("executeSync: an execute() of this context is still running; await it first, or use another context");
     const checked = this.#checked(inputs);
     try {
-      return this.#outputsOf(this.#native.executeSync(checked, options.profile ?? false));
+      return this.#outputsOf(this.#native.executeSync(checked, options?.profile ?? false));
     } catch (error) {
       throw typedNativeError(error, this.#engine.callSites);
     }

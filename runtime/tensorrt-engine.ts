@@ -82,8 +82,9 @@ export class TensorRTEngine implements EngineBackend {
       execute: async (inputs, profiled) => {
         if (profiled) throw new ExecutionError("profile: per-layer times are not wired to TensorRT's IProfiler yet");
         if (this.#weightless) throw new ExecutionError(`"${this.header.network}" was built with stripPlan and holds no weights: refit it with every weight before running it`);
-        const outputs = await (await context()).execute(inputs.map((i) => ({ name: i.name, dtype: i.dtype, data: inputBytes(i), shape: i.shape })))
-          .catch((e: unknown) => { throw typedNativeError(e); });
+        // Copied before the first await: the caller may refill its arrays as soon as execute returns.
+        const tensors = inputs.map((i) => ({ name: i.name, dtype: i.dtype, data: inputBytes(i).slice(), shape: i.shape }));
+        const outputs = await (await context()).execute(tensors).catch((e: unknown) => { throw typedNativeError(e); });
         return { outputs: Object.fromEntries(outputs.map((o) => [o.name, outputFromBytes(o.dtype as DataType, o.data, o.shape)])) };
       },
       executeSync: () => { throw new ExecutionError("executeSync: the TensorRT backend runs asynchronously only; use execute"); },

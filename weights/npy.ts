@@ -13,14 +13,20 @@ const DESCR = Object.fromEntries(Object.entries(KINDS).map(([k, d]) => [d, k])) 
 
 type PyValue = string | boolean | number | PyValue[] | { [key: string]: PyValue };
 
+/** numpy's own limit on dimensions (NPY_MAXDIMS). */
+export const MAX_NPY_RANK = 64;
+/** How deep a header's literal may nest: numpy writes a dict holding a tuple (2); a deeper one is no .npy header. */
+const MAX_NPY_NESTING = 8;
+
 /** A strict parser for the Python literal numpy writes as the header: a dict of strings, booleans, ints and tuples. */
 function parsePythonLiteral(text: string, fail: (problem: string) => never): PyValue {
   let i = 0;
   const skip = () => { while (i < text.length && " \t\n\r".includes(text[i]!)) i++; };
-  const value = (): PyValue => {
+  const value = (depth: number): PyValue => {
     skip();
     const c = text[i];
     if (c === "{" || c === "(" || c === "[") {
+      if (depth >= MAX_NPY_NESTING) fail(`header nests deeper than ${MAX_NPY_NESTING} levels`);
       const close = c === "{" ? "}" : c === "(" ? ")" : "]";
       i++;
       const items: PyValue[] = [];
@@ -28,13 +34,13 @@ function parsePythonLiteral(text: string, fail: (problem: string) => never): PyV
       for (;;) {
         skip();
         if (text[i] === close) { i++; break; }
-        const item = value();
+        const item = value(depth + 1);
         if (c === "{") {
           skip();
           if (text[i++] !== ":") fail("header dict is missing a ':'");
           if (typeof item !== "string") fail("header dict has a non-string key");
           if ((item as string) in dict) fail(`header dict repeats the key '${item}'`);
-          dict[item as string] = value();
+          dict[item as string] = value(depth + 1);
         } else items.push(item);
         skip();
         if (text[i] === ",") i++;
@@ -53,7 +59,7 @@ function parsePythonLiteral(text: string, fail: (problem: string) => never): PyV
     i += word.length;
     return word === "True" ? true : word === "False" ? false : Number(word);
   };
-  const result = value();
+  const result = value(0);
   skip();
   if (i !== text.length) fail("header has text after its dict");
   return result;
@@ -91,6 +97,7 @@ export function parseNpy(bytes: Uint8Array, file = "<buffer>"): WeightTensor {
   if (typeof descr !== "string") return fail(`descr ${JSON.stringify(descr)} is not a simple dtype (structured dtypes are not supported)`, headerStart);
   if (typeof fortran !== "boolean") fail("fortran_order is missing or not True/False", headerStart);
   if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isSafeInteger(d) || d < 0)) fail(`shape ${JSON.stringify(shape)} is not a tuple of non-negative integers`, headerStart);
+  if ((shape as number[]).length > MAX_NPY_RANK) fail(`shape has ${(shape as number[]).length} dimensions; numpy allows at most ${MAX_NPY_RANK}`, headerStart);
   const match = /^([<>|=]?)([a-zA-Z]\d*)$/.exec(descr);
   const dtype = match ? KINDS[match[2]!] : undefined;
   if (!match || !dtype) return fail(`dtype '${descr}' is not supported (${descr.includes("O") ? "object arrays can hold arbitrary Python objects" : `supported: ${Object.keys(KINDS).join(", ")}`})`, headerStart);

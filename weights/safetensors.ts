@@ -83,7 +83,7 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
     }
     if (typeof info !== "object" || info === null) return fail("entry is not an object", { tensor: name });
     const { dtype: code, shape, data_offsets: offsets } = info as Record<string, unknown>;
-    if (typeof code !== "string" || !(code in DTYPES)) {
+    if (typeof code !== "string" || !Object.hasOwn(DTYPES, code)) {
       fail(`dtype ${JSON.stringify(code)} is not supported (supported: ${Object.keys(DTYPES).join(", ")})`, { tensor: name });
     }
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`, { tensor: name });

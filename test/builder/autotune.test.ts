@@ -34,6 +34,22 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   expect(stale.inspect().tactics.map((t) => t.cached)).toEqual([false, true, true, true]);
   expect(stale.inspect().tactics[0]!.milliseconds).toHaveProperty("direct_c16");
 
+  // Corrupt entries (were a raw TypeError) are timed again; a file that is no cache at all starts a new one, with a warning.
+  file.entries[firstKey!] = null;
+  file.entries[Object.keys(file.entries)[1]!].milliseconds = "fast";
+  await writeFile(timingCacheFile, JSON.stringify(file));
+  const repaired = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
+  expect(repaired.inspect().tactics.map((t) => t.cached)).toEqual([false, false, true, true]);
+  await writeFile(timingCacheFile, "{ not json");
+  const warnings: string[] = [];
+  const listen = (w: Error) => warnings.push(w.message);
+  process.on("warning", listen);
+  const fresh = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile }).finally(() => setTimeout(() => process.off("warning", listen), 0));
+  expect(fresh.inspect().tactics.every((t) => !t.cached)).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  expect(warnings.some((w) => w.includes("is not this netdef's for this CPU, or is corrupt"))).toBe(true);
+  expect(Object.keys(JSON.parse(await readFile(timingCacheFile, "utf8")).entries)).toHaveLength(4);
+
   const plain = await buildEngine(defineYoloBlock(weights), { profiles });
   const input = { input: { data: io.float32("input"), shape: [1, 3, 64, 64] } };
   const [a, b] = await Promise.all([tuned.createExecutionContext().execute(input), plain.createExecutionContext().execute(input)]);

@@ -55,10 +55,12 @@ describe("refit by name (builtin engine)", () => {
     const bad = new WeightStore([...weights.entries()].filter(([n]) => n !== "fc2.bias"));
     bad.set("fc1.weight", { dtype: "float32", shape: [500, 801], data: new Float32Array(500 * 801) });
     bad.set("fc3.weight", { dtype: "float32", shape: [1], data: new Float32Array(1) });
+    bad.set("conv1.bias", { dtype: "float32", shape: [20], data: new Float32Array(3) });  // was a PlanError
     const error = await refit(engine, bad).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RefitError);
     expect((error as RefitError).problems).toEqual([
       "'fc3.weight' is not a weight of this engine; nearest: 'fc1.weight', 'fc2.weight', 'conv1.weight'",
+      "'conv1.bias' holds 3 values for its shape [20] (20) (conv1, examples/lenet/network.ts:10:6)",
       "'fc1.weight' has shape [500,801], the engine expects [500,800] (fc1, examples/lenet/network.ts:14:6)",
       "'fc2.bias' is missing (an engine loaded from a plan needs every weight) (fc2, examples/lenet/network.ts:16:6)",
     ]);

@@ -227,6 +227,27 @@ describe("engines and contexts", () => {
     await expect(Engine.deserialize(engine.serialize(), { device: 1 })).rejects.toBeInstanceOf(OptionError);
   });
 
+  it("takes the inputs at the call: refilling the array right after execute() (before awaiting) changes nothing, idle or queued", async () => {
+    const net = new Network("copy");
+    net.markOutput(net.addInput("x", "float32", [4]).addActivation("r", { type: "relu" }), "y");
+    const ctx = (await buildEngine(net)).createExecutionContext();
+    const x = Float32Array.of(1, 2, 3, 4);
+    const first = ctx.execute({ x });
+    x.fill(-1);
+    const second = ctx.execute({ x });  // queued behind the first
+    x.fill(5);
+    expect((await first).y!.data).toEqual(Float32Array.of(1, 2, 3, 4));
+    expect((await second).y!.data).toEqual(Float32Array.of(0, 0, 0, 0));
+  });
+
+  it("execute's bad arguments are typed errors: a shape that is no array, options null", async () => {
+    const net = new Network("args");
+    net.markOutput(net.addInput("x", "float32", [-1, 2]).addActivation("r", { type: "relu" }), "y");
+    const ctx = (await buildEngine(net, { profiles: [{ x: { min: [1, 2], opt: [1, 2], max: [4, 2] } }] })).createExecutionContext();
+    await expect(ctx.execute({ x: { data: new Float32Array(2), shape: "1,2" as never } })).rejects.toThrow(new ExecutionError("input 'x': shape must be an array of dimensions, received String"));
+    expect((await ctx.execute({ x: { data: new Float32Array(2), shape: [1, 2] } }, null as never)).y!.shape).toEqual([1, 2]);
+  });
+
   it("float16 and bfloat16 travel as their 16-bit patterns, int8 and bool in their own byte arrays", async () => {
     const net = new Network("types");
     for (const dtype of ["float16", "bfloat16", "int8", "bool"] as const) {

@@ -44,6 +44,8 @@ describe("one error family", () => {
     expect(error).toBeInstanceOf(TensorRTError);
     expect(error).toMatchObject({ code: "tensorrt", layer: "conv10", callSite: "model.ts:9:5" });
     expect(typedNativeError(native("enqueueV3 failed"), sites)).toMatchObject({ code: "tensorrt", layer: undefined });
+    // What else fails in a native call (out of memory, a library error) was a plain Error.
+    expect(typedNativeError(Object.assign(new Error("out of memory while executing"), { code: "ERR_NATIVE" }))).toBeInstanceOf(ExecutionError);
   });
 
   it("build: a pinned tactic the layer cannot use", async () => {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildEngine, calibrate, quantize } from "netdef";
+import { buildEngine, calibrate, OptionError, quantize } from "netdef";
 import { entropyThreshold } from "../../api/calibrate.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
@@ -48,4 +48,10 @@ describe("LeNet in INT8", () => {
     const agree = sameClass(floats(prob), io.get("output_fp64")!.data as Float64Array, 10);
     expect(agree / 2000).toBeGreaterThanOrEqual(0.99);
   }, 60_000);
+
+  it("a calibration table with an amax of 0 (or not a finite number) is an OptionError, not a silent scale of 1", async () => {
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    expect(() => quantize(net, { data: 1, pool1: 0, relu1: Number.NaN })).toThrow(OptionError);
+    expect(() => quantize(net, { data: 1, pool1: 0 })).toThrow(/'pool1': 0/);
+  });
 });

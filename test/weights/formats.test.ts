@@ -116,9 +116,18 @@ describe(".npy layouts", () => {
     ["trailing bytes", "{'descr': '<i2', 'fortran_order': False, 'shape': (1,), }", [1, 0, 2], /1 bytes follow the data/],
     ["truncated data", "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", [1, 0, 0, 0], /truncated: shape \[2\] of <i4 needs 8 bytes, 4 present/],
     ["structured dtype", "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 0], /not a simple dtype/],
+    // Was a stack overflow (RangeError) in the recursive literal parser.
+    ["a header nested 20,000 deep", `{'descr': '<f4', 'fortran_order': False, 'shape': ${"(".repeat(20_000)}${")".repeat(20_000)}, }`, [], /header nests deeper than 8 levels/],
   ])("refuses %s", (_, header, data, message) => {
     expect(() => parseNpy(npyFile(header, data), "bad.npy")).toThrow(WeightFileError);
     expect(() => parseNpy(npyFile(header, data), "bad.npy")).toThrow(message);
+  });
+
+  it("refuses more than numpy's 64 dimensions at once (a Fortran-order header of 200,000 took minutes: strides in O(rank²))", () => {
+    const header = `{'descr': '|u1', 'fortran_order': True, 'shape': (${"1, ".repeat(200_000)}), }`;
+    const started = performance.now();
+    expect(() => parseNpy(npyFile(header, [1], 2), "deep.npy")).toThrow(/shape has 200000 dimensions; numpy allows at most 64/);
+    expect(performance.now() - started).toBeLessThan(2000);  // a hang guard, not a timing claim: it took minutes
   });
 });
 
@@ -144,6 +153,8 @@ describe("safetensors validation, as huggingface/safetensors enforces it", () =>
     ["a duplicate name", () => { const f = valid(); const text = new TextDecoder().decode(f); return new TextEncoder().encode(text.replace('"b"', '"a"')); }, /tensor name appears twice.*tensor 'a'/],
     ["invalid UTF-8", () => { const f = valid(); f[10] = 0xff; return f; }, /not valid UTF-8/],
     ["a shape element count overflowing 2^64", () => withHeader({ a: { dtype: "F32", shape: [2 ** 40, 2 ** 40, 2 ** 40], data_offsets: [0, 11] } }), /needs \d{30,}/],
+    // `code in DTYPES` matched inherited keys: a TypeError (Cannot convert undefined to a BigInt).
+    ["an inherited name as dtype", () => withHeader({ a: { dtype: "__proto__", shape: [11], data_offsets: [0, 11] } }), /dtype "__proto__" is not supported/],
   ])("refuses %s", (_, make, message) => {
     expect(() => parseSafetensors(make(), "bad.safetensors")).toThrow(WeightFileError);
     expect(() => parseSafetensors(make(), "bad.safetensors")).toThrow(message);
