@@ -1,5 +1,5 @@
 import type { Field } from "../layers/param-schema.js";
-import { CONVOLUTION_TACTICS, PLAN_FORMAT, PLAN_KINDS, planSchemaOf } from "./schema.js";
+import { CONVOLUTION_TACTICS, PLAN_ARITY, PLAN_FORMAT, PLAN_KINDS, planSchemaOf } from "./schema.js";
 
 const TYPES: Readonly<Record<Field["type"], string>> = {
   number: "kNumber", integer: "kInteger", numbers: "kNumbers", integers: "kIntegers", boolean: "kBoolean", string: "kString",
@@ -8,7 +8,8 @@ const cString = (s: string) => JSON.stringify(s);
 
 /**
  * native/src/plan_schema.h as the plan schema makes it: the format string, every kind's fields (type, optional,
- * allowed strings) and the convolution tactics, for the native plan reader to check plans against.
+ * allowed strings) and input and output counts, and the convolution tactics, for the native plan reader to check
+ * plans against.
  */
 export function nativePlanSchemaHeader(): string {
   const lines = [
@@ -32,6 +33,7 @@ export function nativePlanSchemaHeader(): string {
     "  const char* name;",
     "  const Field* fields;",
     "  size_t fieldCount;",
+    "  size_t minInputs, maxInputs, outputs;",
     "};",
     "",
     `inline constexpr const char kPlanFormat[] = ${cString(PLAN_FORMAT)};`,
@@ -47,7 +49,8 @@ export function nativePlanSchemaHeader(): string {
       return `{${cString(name)}, FieldType::${TYPES[field.type]}, ${field.optional ? "true" : "false"}, ${values}, ${allowed?.length ?? 0}}`;
     });
     if (entries.length) lines.push(`inline constexpr Field k_${kind}[] = {`, ...entries.map((e) => `    ${e},`), "};");
-    kinds.push(`    {${cString(kind)}, ${entries.length ? `k_${kind}` : "nullptr"}, ${entries.length}},`);
+    const arity = PLAN_ARITY[kind];
+    kinds.push(`    {${cString(kind)}, ${entries.length ? `k_${kind}` : "nullptr"}, ${entries.length}, ${arity.inputs[0]}, ${arity.inputs[1]}, ${arity.outputs}},`);
   }
   lines.push("", "inline constexpr Kind kKinds[] = {", ...kinds, "};", "");
   lines.push(`inline constexpr const char* kConvolutionTactics[] = {${CONVOLUTION_TACTICS.map(cString).join(", ")}};`, "");

@@ -87,12 +87,29 @@ export const PASS_IDS = [
 ] as const;
 export type PassId = (typeof PASS_IDS)[number];
 
+/** How many inputs (least, most) and outputs an op of each kind has: the native reader refuses a plan whose ops differ. */
+export const PLAN_ARITY: { readonly [K in PlanKind]: { readonly inputs: readonly [number, number]; readonly outputs: number } } = {
+  activation: { inputs: [1, 1], outputs: 1 }, batchNorm: { inputs: [1, 1], outputs: 1 }, cast: { inputs: [1, 1], outputs: 1 },
+  concatenation: { inputs: [1, 65535], outputs: 1 }, constant: { inputs: [0, 0], outputs: 1 },
+  convolution: { inputs: [1, 2], outputs: 1 },  // the second: a fused residual
+  deconvolution: { inputs: [1, 1], outputs: 1 }, dequantize: { inputs: [1, 1], outputs: 1 }, elementWise: { inputs: [2, 2], outputs: 1 },
+  fullyConnected: { inputs: [1, 1], outputs: 1 }, gather: { inputs: [2, 2], outputs: 1 }, identity: { inputs: [1, 1], outputs: 1 },
+  lrn: { inputs: [1, 1], outputs: 1 }, matrixMultiply: { inputs: [2, 2], outputs: 1 }, normalization: { inputs: [1, 1], outputs: 1 },
+  padding: { inputs: [1, 1], outputs: 1 }, parametricReLU: { inputs: [1, 1], outputs: 1 }, pooling: { inputs: [1, 1], outputs: 1 },
+  quantize: { inputs: [1, 1], outputs: 1 }, reduce: { inputs: [1, 1], outputs: 1 }, resize: { inputs: [1, 1], outputs: 1 },
+  scale: { inputs: [1, 1], outputs: 1 }, select: { inputs: [3, 3], outputs: 1 }, shuffle: { inputs: [1, 1], outputs: 1 },
+  slice: { inputs: [1, 1], outputs: 1 }, softMax: { inputs: [1, 1], outputs: 1 }, topK: { inputs: [1, 1], outputs: 2 },
+  unary: { inputs: [1, 1], outputs: 1 },
+  pointwiseChain: { inputs: [1, 65535], outputs: 1 },  // the running value, then one operand per binary step
+  logSoftMax: { inputs: [1, 1], outputs: 1 },
+};
+
 /**
  * The plan format's version, derived from all a plan's meaning depends on: the netdef version, the IR version (what
- * each layer's parameters mean), every op kind's parameter schema, the tactics and the pass ids. A plan of another
+ * each layer's parameters mean), every op kind's parameter schema and arity, the tactics and the pass ids. A plan of another
  * format is refused, naming both; the native reader holds the same string (native/src/plan_schema.h, generated: a test fails until it is regenerated).
  */
-export const PLAN_FORMAT = `${packageVersion}+${contentHash({ params: PLAN_PARAMS, tactics: CONVOLUTION_TACTICS, passes: PASS_IDS, ir: IR_VERSION })}`;
+export const PLAN_FORMAT = `${packageVersion}+${contentHash({ params: PLAN_PARAMS, arity: PLAN_ARITY, tactics: CONVOLUTION_TACTICS, passes: PASS_IDS, ir: IR_VERSION })}`;
 
 /** The schema of `kind` as plain records (for the writer, the generated header and the tests). */
 export const planSchemaOf = (kind: PlanKind): Readonly<Record<string, Field>> => PLAN_PARAMS[kind];

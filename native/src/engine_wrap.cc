@@ -176,7 +176,8 @@ Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
 }
 
 // fusedAway({ input: shape, … }) → the names of the tensors never allocated at these input shapes: the outputs of
-// the layers a later one computes along with its own (Engine::fusedUntil), as an execution decides.
+// the layers a later one computes along with its own (Engine::fusedUntil), as an execution decides. Each layer's
+// output shapes are checked against the plan's declared ones on the way.
 Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::shared_ptr<const Engine> live = engine(env);
@@ -196,7 +197,17 @@ Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
       std::vector<Shape> in;
       for (int t : g.ops[i].inputs) in.push_back(shapes[t]);
       const std::vector<Shape> out = live->kernels()[i]->outputShapes(in);
-      for (size_t o = 0; o < out.size() && o < g.ops[i].outputs.size(); o++) shapes[g.ops[i].outputs[o]] = out[o];
+      for (size_t o = 0; o < out.size() && o < g.ops[i].outputs.size(); o++) {
+        // The plan's declared shapes are trusted by later decisions (channel blocking by the declared channel count):
+        // each must be what the layer gives.
+        const TensorInfo& declared = g.tensors[g.ops[i].outputs[o]];
+        bool same = declared.dims.size() == out[o].size();
+        for (size_t d = 0; same && d < out[o].size(); d++) same = declared.dims[d] < 0 || declared.dims[d] == out[o][d];
+        if (!same) {
+          throw PlanError(g.ops[i].name + " (" + g.ops[i].kind + "): tensor '" + declared.name + "' is declared " + formatShape(declared.dims) + " but the layer gives " + formatShape(out[o]));
+        }
+        shapes[g.ops[i].outputs[o]] = out[o];
+      }
       if (until <= i && !out.empty()) until = static_cast<size_t>(std::max(0, live->fusedUntil(i, out[0])));
       if (until > i) for (int t : g.ops[i].outputs) names.Set(names.Length(), g.tensors[t].name);
     }

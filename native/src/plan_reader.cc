@@ -164,6 +164,12 @@ const schema::Kind* findKind(const std::string& name) {
 void checkParams(const OpDesc& op) {
   const std::string where = "plan is corrupted: layer '" + op.name + "' (" + op.kind + ")";
   const schema::Kind& kind = *op.params.kind;
+  // Kernels index their inputs and outputs by position: a count other than the kind's is refused here, once.
+  if (op.inputs.size() < kind.minInputs || op.inputs.size() > kind.maxInputs || op.outputs.size() != kind.outputs) {
+    const std::string inputs = kind.minInputs == kind.maxInputs ? std::to_string(kind.minInputs) : std::to_string(kind.minInputs) + " to " + std::to_string(kind.maxInputs);
+    throw PlanError(where + " has " + std::to_string(op.inputs.size()) + " inputs and " + std::to_string(op.outputs.size()) + " outputs; its kind takes " + inputs +
+                    " inputs and gives " + std::to_string(kind.outputs));
+  }
   for (const auto& [key, values] : op.params.numbers) {
     const schema::Field* field = findField(kind, key);
     if (!field) throw PlanError(where + " has parameter '" + key + "', which its kind does not have");
@@ -174,6 +180,11 @@ void checkParams(const OpDesc& op) {
     for (double v : values) {
       const bool integral = std::floor(v) == v && std::fabs(v) <= 9007199254740992.0;
       if ((field->type == T::kInteger || field->type == T::kIntegers) && !integral) throw PlanError(where + " parameter '" + key + "' should hold integers");
+      // No parameter of any kind (extents, strides, paddings, axes, counts) needs more than 31 bits: bounding them
+      // here keeps every product of them inside int64 in the kernels.
+      if ((field->type == T::kInteger || field->type == T::kIntegers) && std::fabs(v) > 2147483647.0) {
+        throw PlanError(where + " parameter '" + key + "' holds " + std::to_string(static_cast<int64_t>(v)) + ", beyond the 31 bits any parameter needs");
+      }
       if (field->type == T::kBoolean && v != 0 && v != 1) throw PlanError(where + " parameter '" + key + "' should be 0 or 1");
     }
   }

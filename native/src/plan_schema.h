@@ -18,9 +18,10 @@ struct Kind {
   const char* name;
   const Field* fields;
   size_t fieldCount;
+  size_t minInputs, maxInputs, outputs;
 };
 
-inline constexpr const char kPlanFormat[] = "0.1.0+776061148231";
+inline constexpr const char kPlanFormat[] = "0.1.0+84c1a2d7aa7c";
 
 inline constexpr const char* k_activation_type[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "mish"};
 inline constexpr Field k_activation[] = {
@@ -204,36 +205,36 @@ inline constexpr Field k_logSoftMax[] = {
 };
 
 inline constexpr Kind kKinds[] = {
-    {"activation", k_activation, 3},
-    {"batchNorm", k_batchNorm, 1},
-    {"cast", k_cast, 1},
-    {"concatenation", k_concatenation, 1},
-    {"constant", k_constant, 1},
-    {"convolution", k_convolution, 17},
-    {"deconvolution", k_deconvolution, 11},
-    {"dequantize", k_dequantize, 2},
-    {"elementWise", k_elementWise, 1},
-    {"fullyConnected", k_fullyConnected, 9},
-    {"gather", k_gather, 1},
-    {"identity", nullptr, 0},
-    {"lrn", k_lrn, 4},
-    {"matrixMultiply", k_matrixMultiply, 2},
-    {"normalization", k_normalization, 5},
-    {"padding", k_padding, 3},
-    {"parametricReLU", k_parametricReLU, 1},
-    {"pooling", k_pooling, 10},
-    {"quantize", k_quantize, 1},
-    {"reduce", k_reduce, 3},
-    {"resize", k_resize, 6},
-    {"scale", k_scale, 2},
-    {"select", nullptr, 0},
-    {"shuffle", k_shuffle, 3},
-    {"slice", k_slice, 3},
-    {"softMax", k_softMax, 1},
-    {"topK", k_topK, 3},
-    {"unary", k_unary, 1},
-    {"pointwiseChain", k_pointwiseChain, 3},
-    {"logSoftMax", k_logSoftMax, 1},
+    {"activation", k_activation, 3, 1, 1, 1},
+    {"batchNorm", k_batchNorm, 1, 1, 1, 1},
+    {"cast", k_cast, 1, 1, 1, 1},
+    {"concatenation", k_concatenation, 1, 1, 65535, 1},
+    {"constant", k_constant, 1, 0, 0, 1},
+    {"convolution", k_convolution, 17, 1, 2, 1},
+    {"deconvolution", k_deconvolution, 11, 1, 1, 1},
+    {"dequantize", k_dequantize, 2, 1, 1, 1},
+    {"elementWise", k_elementWise, 1, 2, 2, 1},
+    {"fullyConnected", k_fullyConnected, 9, 1, 1, 1},
+    {"gather", k_gather, 1, 2, 2, 1},
+    {"identity", nullptr, 0, 1, 1, 1},
+    {"lrn", k_lrn, 4, 1, 1, 1},
+    {"matrixMultiply", k_matrixMultiply, 2, 2, 2, 1},
+    {"normalization", k_normalization, 5, 1, 1, 1},
+    {"padding", k_padding, 3, 1, 1, 1},
+    {"parametricReLU", k_parametricReLU, 1, 1, 1, 1},
+    {"pooling", k_pooling, 10, 1, 1, 1},
+    {"quantize", k_quantize, 1, 1, 1, 1},
+    {"reduce", k_reduce, 3, 1, 1, 1},
+    {"resize", k_resize, 6, 1, 1, 1},
+    {"scale", k_scale, 2, 1, 1, 1},
+    {"select", nullptr, 0, 3, 3, 1},
+    {"shuffle", k_shuffle, 3, 1, 1, 1},
+    {"slice", k_slice, 3, 1, 1, 1},
+    {"softMax", k_softMax, 1, 1, 1, 1},
+    {"topK", k_topK, 3, 1, 1, 2},
+    {"unary", k_unary, 1, 1, 1, 1},
+    {"pointwiseChain", k_pointwiseChain, 3, 1, 65535, 1},
+    {"logSoftMax", k_logSoftMax, 1, 1, 1, 1},
 };
 
 inline constexpr const char* kConvolutionTactics[] = {"implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", "direct_rows", "winograd_2x2_3x3", "winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct"};

@@ -1,10 +1,12 @@
 // Malformed plans and long runs: the engine answers with typed errors and keeps its memory bounded.
 import { describe, expect, it } from "vitest";
 import { buildEngine, Engine, ExecutionError, Network, PlanError } from "netdef";
+import { buildGraph, type BuildOp } from "../../builder/graph.js";
+import { defineLeNet } from "../../examples/lenet/network.js";
 import { encodePlan, fnv1a64 } from "../../plan/encode.js";
 import type { PlanParams } from "../../plan/schema.js";
 import { mutate, random } from "../weights/fuzz.js";
-import { onInt8Grid } from "../fixtures.js";
+import { loadFixtureWeights, onInt8Grid } from "../fixtures.js";
 
 async function smallEngine() {
   const net = new Network("small");
@@ -157,4 +159,52 @@ describe("leaks", () => {
     expect(Math.min(...growth)).toBeLessThan(1.5 * 2 ** 20);
     expect(growth.reduce((a, b) => a + b, 0)).toBeLessThan(32 * 2 ** 20);
   }, 120_000);
+});
+
+// The plans an independent probe crafted (issue 29): each crashed the process or corrupted its heap; now a PlanError.
+describe("crafted plans are refused at load, naming the layer", () => {
+  const profiles = [{ data: { min: [1, 1, 28, 28], opt: [1, 1, 28, 28], max: [4, 1, 28, 28] } }];
+  const lenet = async () => {
+    const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
+    return { net, header: (await buildEngine(net, { profiles })).header };
+  };
+  const refused = async (plan: Uint8Array, message: RegExp) => {
+    const error = await Engine.deserialize(plan).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PlanError);
+    expect((error as Error).message).toMatch(message);
+  };
+
+  it("a tensor declared with other channels than its layer gives (was a heap corruption once channel-blocked)", async () => {
+    const { net, header } = await lenet();
+    const graph = buildGraph(net.toJSON(), net.weights);
+    graph.tensors.set("conv1", { dtype: "float32", shape: [-1, 8, 24, 24] });
+    await refused(encodePlan(graph, header), /conv1 \(convolution\): tensor 'conv1' is declared \[-1,8,24,24\] but the layer gives \[1,20,24,24\]/);
+  });
+
+  it("a layer's kind renamed to one of more inputs (select read a third input that was not there)", async () => {
+    const { net, header } = await lenet();
+    const graph = buildGraph(net.toJSON(), net.weights);
+    const relu = graph.ops.findIndex((o) => o.name === "relu1");
+    graph.ops[relu] = { ...graph.ops[relu]!, kind: "select", params: {} } as (typeof graph.ops)[number];
+    await refused(encodePlan(graph, header, { unchecked: true }), /layer 'relu1' \(select\) has 1 inputs and 1 outputs; its kind takes 3 inputs and gives 1/);
+  });
+
+  it("a group norm's bias cut to no values (was read past its end)", async () => {
+    const net = new Network("gn");
+    net.markOutput(net.addInput("x", "float32", [1, 8, 4, 4]).addNormalization("gn", { type: "group", groups: 2, weights: { scale: new Float32Array(8).fill(1), bias: new Float32Array(8) } }));
+    const header = (await buildEngine(net)).header;
+    const graph = buildGraph(net.toJSON(), net.weights);
+    graph.ops[0]!.weights = { ...graph.ops[0]!.weights, bias: new Float32Array(0) };
+    await refused(encodePlan(graph, header), /gn \(normalization\): scale has 8 values, bias 0/);
+  });
+
+  it("a depthwise convolution with a kernel of 2^40 and 2^32 output channels (was a SIGFPE)", async () => {
+    const net = new Network("dw");
+    net.markOutput(net.addInput("x", "float32", [1, 4, 6, 6]).addConvolution("dw", { outChannels: 4, kernel: 3, groups: 4, weights: { kernel: new Float32Array(36), bias: new Float32Array(4) } }));
+    const header = (await buildEngine(net)).header;
+    const graph = buildGraph(net.toJSON(), net.weights);
+    const op = graph.ops[0] as BuildOp<"convolution">;
+    op.params = { ...op.params, kernel: [2 ** 40, 3], outChannels: 2 ** 32 };
+    await refused(encodePlan(graph, header, { unchecked: true }), /layer 'dw' \(convolution\) parameter '(kernel|outChannels)' holds \d+, beyond the 31 bits any parameter needs/);
+  });
 });

@@ -18,11 +18,18 @@ class Normalization : public Kernel {
       : Kernel(op), type_(op.params.string(op.name, "type")), axes_(op.params.integers(op.name, "axes")),
         groups_(op.params.integer(op.name, "groups")), epsilon_(op.params.number(op.name, "epsilon")) {
     if (op.hasWeight("scale")) { scale_ = op.weight("scale"); bias_ = op.weight("bias"); }
+    if (scale_.size() != bias_.size()) bad("scale has " + std::to_string(scale_.size()) + " values, bias " + std::to_string(bias_.size()));
+    if (groups_ < 1) bad("groups must be at least 1");
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const Shape& s = in.at(0);
     for (auto a : axes_) if (a < 0 || a >= static_cast<int64_t>(s.size())) fail("axis out of range for " + formatShape(s));
     if (type_ != "layer" && (s.size() < 2 || s[1] % groups_)) fail(std::to_string(groups_) + " groups do not divide the channels of " + formatShape(s));
+    // The affine's values: one per normalised element (layer) or per channel (instance, group).
+    int64_t per = 1;
+    if (type_ == "layer") for (auto a : axes_) per *= s[a];
+    else per = s[1];
+    if (!scale_.empty() && static_cast<int64_t>(scale_.size()) != per) fail("scale and bias have " + std::to_string(scale_.size()) + " values; input " + formatShape(s) + " needs " + std::to_string(per));
     return {s};
   }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
