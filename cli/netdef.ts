@@ -164,7 +164,8 @@ async function main(): Promise<void> {
       ];
       if (engine.backend === "tensorrt") {
         const { header } = engine;
-        print([`TensorRT plan of "${header.network}" (netdef ${header.netdef}, TensorRT ${header.target.tensorrtVersion}, compute capability ${header.target.computeCapability / 10})`, ...io(header)].join("\n"), header);
+        const trt = (v: number) => `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
+        print([`TensorRT plan of "${header.network}" (netdef ${header.netdef}, TensorRT ${trt(header.target.tensorrtVersion)}, compute capability ${header.target.computeCapability / 10})`, ...io(header)].join("\n"), header);
         return;
       }
       const { header } = engine;

@@ -106,8 +106,9 @@ export const PLAN_ARITY: { readonly [K in PlanKind]: { readonly inputs: readonly
 
 /**
  * The plan format's version, derived from all a plan's meaning depends on: the netdef version, the IR version (what
- * each layer's parameters mean), every op kind's parameter schema and arity, the tactics and the pass ids. A plan of another
- * format is refused, naming both; the native reader holds the same string (native/src/plan_schema.h, generated: a test fails until it is regenerated).
+ * each layer's parameters mean), every op kind's parameter schema and arity, the tactics and the pass ids. A plan of
+ * another format is refused, naming both; the native reader holds the same string (native/src/plan_schema.h,
+ * generated: a test fails until it is regenerated).
  */
 export const PLAN_FORMAT = `${packageVersion}+${contentHash({ params: PLAN_PARAMS, arity: PLAN_ARITY, tactics: CONVOLUTION_TACTICS, passes: PASS_IDS, ir: IR_VERSION })}`;
 
