@@ -7,6 +7,7 @@ import { encodePlan, fnv1a64 } from "../../plan/encode.js";
 import type { PlanParams } from "../../plan/schema.js";
 import { mutate, random } from "../weights/fuzz.js";
 import { loadFixtureWeights, onInt8Grid } from "../fixtures.js";
+import { planParts, planSubjects, runPlanMutants } from "./plan-mutants.js";
 
 async function smallEngine() {
   const net = new Network("small");
@@ -105,6 +106,15 @@ describe("plan fuzzing", () => {
     }
     expect(rejected + loaded).toBe(Number(process.env.NETDEF_FUZZ_CASES ?? 5000));
     expect(rejected).toBeGreaterThan(4000);
+  }, 120_000);
+});
+
+describe("structure-aware plan mutants (kinds, input counts, shapes, weight lengths, parameters past their ranges)", async () => {
+  const subjects = await planSubjects();
+  it.each(subjects.map((s) => [s.name, s] as const))("%s: 120 mutants give only PlanErrors, ExecutionErrors or working engines", async (_, subject) => {
+    const outcome = await runPlanMutants(subject, await planParts(subject), Number(process.env.NETDEF_FUZZ_CASES ?? 120), Number(process.env.NETDEF_FUZZ_SEED ?? 29));
+    expect(outcome.failures).toEqual([]);
+    expect(outcome.rejected).toBeGreaterThan(outcome.loaded);
   }, 120_000);
 });
 
