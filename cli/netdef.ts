@@ -63,7 +63,11 @@ function parseProfiles(specs: readonly string[]): OptimizationProfile[] {
   for (const spec of specs) {
     const match = /^([^:]+):([\dx]+)\/([\dx]+)\/([\dx]+)$/.exec(spec);
     if (!match) throw new UsageError(`--profile ${spec}: expected name:min/opt/max with x-separated shapes, e.g. data:1x1x28x28/8x1x28x28/64x1x28x28`);
-    const dims = (s: string) => s.split("x").map(Number);
+    const dims = (s: string) => s.split("x").map((d) => {
+      const n = Number(d);
+      if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1) throw new UsageError(`--profile ${spec}: dimension ${d} is not an integer from 1 to ${2 ** 31 - 1}`);
+      return n;
+    });
     profile[match[1]!] = { min: dims(match[2]!), opt: dims(match[3]!), max: dims(match[4]!) };
   }
   return [profile];
@@ -184,8 +188,9 @@ async function main(): Promise<void> {
       return;
     }
     case "bench": {
-      const engine = await Engine.load(need(target, "the plan file"));
       const batch = Number(options.batch ?? 1);
+      if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch ${String(options.batch)}: expected an integer ≥ 1`);
+      const engine = await Engine.load(need(target, "the plan file"));
       const ctx = engine.createExecutionContext();
       const inputs = Object.fromEntries(engine.inputs.map((t) => {
         const shape = t.shape.map((d, i) => (d < 0 ? (i === 0 ? batch : t.profiles?.[0]?.opt[i] ?? 1) : d));
@@ -243,9 +248,15 @@ async function main(): Promise<void> {
   }
 }
 
+/** A file the command line names that cannot be read as one: the user's mistake, like a bad flag. */
+const PATH_ERRORS: Readonly<Record<string, string>> = { ENOENT: "no such file or directory", EISDIR: "is a directory, not a file", ENOTDIR: "a part of the path is not a directory", EACCES: "permission denied" };
+
 main().catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    console.error(`netdef: ${error.message}\n\n${USAGE}`);
+  // Node's EISDIR from a read names no path: the file then is the command's own (its first argument).
+  const { code, path: file = positionals[1] } = error as { code?: string; path?: string };
+  if (error instanceof UsageError || (code !== undefined && file !== undefined && code in PATH_ERRORS)) {
+    const message = error instanceof UsageError ? error.message : `${file}: ${PATH_ERRORS[code!]}`;
+    console.error(`netdef: ${message}\n\n${USAGE}`);
     process.exitCode = 2;
   } else {
     console.error(`netdef: ${(error as Error).name}: ${(error as Error).message}`);

@@ -105,6 +105,15 @@ describe("netdef CLI", () => {
     expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int8", "-o", "x.plan")).stderr).toContain("missing --calib");
     expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int4", "-o", "x.plan")).stderr).toContain("expected fp32, fp16, bf16 or int8");
     expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--tactic", "conv1", "-o", "x.plan")).stderr).toContain("--tactic conv1: expected layer=tactic");
+    // Were a raw ENOENT/EISDIR, a build with a profile of 10^20, a raw RangeError (exit 1).
+    const nowhere = await netdef("inspect", "no/such/plan.plan");
+    expect([nowhere.code, nowhere.stderr.split("\n")[0]]).toEqual([2, "netdef: no/such/plan.plan: no such file or directory"]);
+    const folder = await netdef("inspect", "examples");
+    expect([folder.code, folder.stderr.split("\n")[0]]).toEqual([2, "netdef: examples: is a directory, not a file"]);
+    const huge = await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/100000000000000000000x1x28x28", "-o", "x.plan");
+    expect([huge.code, huge.stderr.split("\n")[0]]).toEqual([2, "netdef: --profile data:1x1x28x28/1x1x28x28/100000000000000000000x1x28x28: dimension 100000000000000000000 is not an integer from 1 to 2147483647"]);
+    const batch = await netdef("bench", fixturePath("README.md"), "--batch", "-3");
+    expect([batch.code, batch.stderr.split("\n")[0]]).toEqual([2, "netdef: --batch -3: expected an integer ≥ 1"]);
   });
 
   it("reports failures with exit code 1 and the typed error", async () => {
