@@ -46,7 +46,12 @@ export interface NativeEngine {
   /** The tensors the engine holds channel-blocked between layers, and the layers that read or write one. */
   channelBlocked(): { tensors: string[]; layers: string[] };
   /** The tensors never allocated at these input shapes: outputs of layers a later one computes along with its own. */
-  fusedAway(shapes: Record<string, number[]>): string[];
+  /**
+   * At these input shapes, shapes only (nothing allocated): the tensors never allocated (outputs of layers a later one
+   * computes along with its own) and the largest tensor with its bytes; each layer's output checked against the
+   * plan's declared shape.
+   */
+  shapesAt(shapes: Record<string, number[]>): { fusedAway: string[]; largest: { tensor: string; bytes: number } };
   bfloat16Products(): string[];
   kernelNames(): Record<string, string>;
   createContext(): NativeContext;

@@ -1,3 +1,4 @@
+import { totalmem } from "node:os";
 import { resolveEngineOptions, type EngineOptions } from "../native/engine-options.js";
 import type { WeightSource } from "../weights/source.js";
 import { activationMemory, shapeAt, type ActivationMemory } from "../plan/memory.js";
@@ -114,14 +115,26 @@ export class BuiltinEngine implements EngineBackend {
       native.dispose();
       throw new PlanError(`this plan needs CPU features this machine lacks: ${missing.join(", ")} (it was built on a CPU with ${header.builtOn.cpuFeatures.join(", ")}); rebuild it here`);
     }
-    let fusedAway: Set<string>;
-    try {
-      fusedAway = new Set(native.fusedAway(Object.fromEntries(header.inputs.map((t) => [t.name, shapeAt(header.memory.shapes, t.name, t.shape)]))));
-    } catch (error) {
+    const at = (shapes: Record<string, number[]>, which: string) => {
+      try {
+        return native.shapesAt(shapes);
+      } catch (error) {
+        native.dispose();
+        throw new PlanError(`the plan's layers do not take its own ${which} shapes: ${(error as Error).message}`);
+      }
+    };
+    const atOpt = at(Object.fromEntries(header.inputs.map((t) => [t.name, shapeAt(header.memory.shapes, t.name, t.shape)])), "opt");
+    // Every tensor must fit this machine's memory at the profiles' largest shapes, found before anything is allocated
+    // (a stem convolution padded by 65,535 would have taken seconds and gigabytes to fail, or the process).
+    const profiles = Math.max(0, ...header.inputs.map((t) => t.profiles?.length ?? 0));
+    const largest = [atOpt.largest, ...Array.from({ length: profiles }, (_, p) =>
+      at(Object.fromEntries(header.inputs.map((t) => [t.name, [...(t.profiles?.[p]?.max ?? t.shape)]])), `profile ${p} max`).largest)]
+      .reduce((a, b) => (b.bytes > a.bytes ? b : a));
+    if (largest.bytes > totalmem()) {
       native.dispose();
-      throw new PlanError(`the plan's layers do not take its own opt shapes: ${(error as Error).message}`);
+      throw new PlanError(`tensor '${largest.tensor}' would take ${(largest.bytes / 2 ** 30).toFixed(1)} GiB at the plan's largest shapes, more than this machine's ${(totalmem() / 2 ** 30).toFixed(0)} GiB of memory`);
     }
-    return new BuiltinEngine(native, header, fusedAway, Uint8Array.from(plan), weights, resolved);
+    return new BuiltinEngine(native, header, new Set(atOpt.fusedAway), Uint8Array.from(plan), weights, resolved);
   }
 
   get network(): string { return this.header.network; }

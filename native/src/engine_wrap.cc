@@ -81,7 +81,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       InstanceMethod<&EngineWrap::channelBlocked>("channelBlocked"),
       InstanceMethod<&EngineWrap::bfloat16Products>("bfloat16Products"),
       InstanceMethod<&EngineWrap::kernelNames>("kernelNames"),
-      InstanceMethod<&EngineWrap::fusedAway>("fusedAway"),
+      InstanceMethod<&EngineWrap::shapesAt>("shapesAt"),
       InstanceMethod<&EngineWrap::createContext>("createContext"),
       InstanceMethod<&EngineWrap::refit>("refit"),
       InstanceMethod<&EngineWrap::dispose>("dispose"),
@@ -175,23 +175,26 @@ Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// fusedAway({ input: shape, … }) → the names of the tensors never allocated at these input shapes: the outputs of
-// the layers a later one computes along with its own (Engine::fusedUntil), as an execution decides. Each layer's
-// output shapes are checked against the plan's declared ones on the way.
-Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
+// shapesAt({ input: shape, … }) → { fusedAway, largest: { tensor, bytes } } at these input shapes: the names of the
+// tensors never allocated (the outputs of the layers a later one computes along with its own, Engine::fusedUntil,
+// as an execution decides) and the largest tensor with its bytes in its storage — shapes only, nothing allocated.
+// Each layer's output shapes are checked against the plan's declared ones on the way.
+Napi::Value EngineWrap::shapesAt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::shared_ptr<const Engine> live = engine(env);
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "fusedAway(shapes): shapes must be an object of input shapes");
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "shapesAt(shapes): shapes must be an object of input shapes");
   const Graph& g = live->graph();
   Napi::Object given = info[0].As<Napi::Object>();
   std::vector<Shape> shapes(g.tensors.size());
   for (int t : g.inputs) {
     Napi::Value v = given.Get(g.tensors[t].name);
-    if (!v.IsArray()) throw Napi::TypeError::New(env, "fusedAway: no shape for input '" + g.tensors[t].name + "'");
+    if (!v.IsArray()) throw Napi::TypeError::New(env, "shapesAt: no shape for input '" + g.tensors[t].name + "'");
     Napi::Array dims = v.As<Napi::Array>();
     for (uint32_t d = 0; d < dims.Length(); d++) shapes[t].push_back(static_cast<int64_t>(dims.Get(d).ToNumber().DoubleValue()));
   }
   Napi::Array names = Napi::Array::New(env);
+  std::string largest;
+  double largestBytes = 0;  // in double: an absurd plan's shapes may multiply past int64
   try {
     for (size_t i = 0, until = 0; i < g.ops.size(); i++) {
       std::vector<Shape> in;
@@ -207,14 +210,24 @@ Napi::Value EngineWrap::fusedAway(const Napi::CallbackInfo& info) {
           throw PlanError(g.ops[i].name + " (" + g.ops[i].kind + "): tensor '" + declared.name + "' is declared " + formatShape(declared.dims) + " but the layer gives " + formatShape(out[o]));
         }
         shapes[g.ops[i].outputs[o]] = out[o];
+        double values = 1;
+        for (int64_t d : out[o]) values *= static_cast<double>(d);
+        const Storage storage = live->storage(g.ops[i].outputs[o]);
+        const double bytes = values * (isInteger(storage) ? 8 : is16Bit(storage) ? 2 : 4);
+        if (bytes > largestBytes) { largestBytes = bytes; largest = declared.name; }
       }
       if (until <= i && !out.empty()) until = static_cast<size_t>(std::max(0, live->fusedUntil(i, out[0])));
       if (until > i) for (int t : g.ops[i].outputs) names.Set(names.Length(), g.tensors[t].name);
     }
   } catch (const std::exception& e) {
-    throw jsError(env, "ERR_EXECUTION", std::string("fusedAway: ") + e.what());
+    throw jsError(env, "ERR_EXECUTION", std::string("shapesAt: ") + e.what());
   }
-  return names;
+  Napi::Object result = Napi::Object::New(env), top = Napi::Object::New(env);
+  top.Set("tensor", largest);
+  top.Set("bytes", largestBytes);
+  result.Set("fusedAway", names);
+  result.Set("largest", top);
+  return result;
 }
 
 // The names of the layers that multiply in bfloat16, given the storage the engine chose for their inputs.

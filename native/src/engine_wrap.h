@@ -26,7 +26,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value channelBlocked(const Napi::CallbackInfo& info);
   Napi::Value bfloat16Products(const Napi::CallbackInfo& info);
   Napi::Value kernelNames(const Napi::CallbackInfo& info);
-  Napi::Value fusedAway(const Napi::CallbackInfo& info);
+  Napi::Value shapesAt(const Napi::CallbackInfo& info);
   Napi::Value createContext(const Napi::CallbackInfo& info);
   Napi::Value refit(const Napi::CallbackInfo& info);
   void dispose(const Napi::CallbackInfo& info);

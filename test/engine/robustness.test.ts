@@ -208,6 +208,20 @@ describe("crafted plans are refused at load, naming the layer", () => {
     await refused(encodePlan(graph, header), /gn \(normalization\): scale has 8 values, bias 0/);
   });
 
+  it("a stem convolution padded by 65,535 (one execution took 12.6 s and 2.6 GB): refused before anything is allocated", async () => {
+    const net = new Network("stem");
+    net.markOutput(net.addInput("x", "float32", [1, 3, 224, 224]).addConvolution("stem", { outChannels: 64, kernel: 7, stride: 2, padding: 3, weights: { kernel: new Float32Array(64 * 3 * 49), bias: new Float32Array(64) } }));
+    const header = (await buildEngine(net)).header;
+    const graph = buildGraph(net.toJSON(), net.weights);
+    const op = graph.ops[0] as BuildOp<"convolution">;
+    op.params = { ...op.params, prePadding: [65535, 65535], postPadding: [65535, 65535] };
+    graph.tensors.set("stem", { dtype: "float32", shape: [-1, -1, -1, -1] });  // declared as anything, so only the size can refuse it
+    const forged = { ...header, outputs: [{ ...header.outputs[0]!, shape: [-1, -1, -1, -1] }] };
+    const started = performance.now();
+    await refused(encodePlan(graph, forged), /tensor 'stem' would take [\d.]+ GiB at the plan's largest shapes, more than this machine's \d+ GiB of memory/);
+    expect(performance.now() - started).toBeLessThan(5000);  // a hang guard: nothing is computed
+  });
+
   it("a depthwise convolution with a kernel of 2^40 and 2^32 output channels (was a SIGFPE)", async () => {
     const net = new Network("dw");
     net.markOutput(net.addInput("x", "float32", [1, 4, 6, 6]).addConvolution("dw", { outChannels: 4, kernel: 3, groups: 4, weights: { kernel: new Float32Array(36), bias: new Float32Array(4) } }));
