@@ -3,7 +3,7 @@ import { formatShape } from "../dsl/shape.js";
 import { ExecutionError, type NativeInput, type NativeOutput } from "../native/addon.js";
 import type { CheckedInput } from "./backend.js";
 import type { IOTensor } from "../plan/header.js";
-import { float16BitsToNumber } from "../weights/tensor.js";
+import { float16BitsToNumber, numberToFloat16Bits } from "../weights/tensor.js";
 
 /**
  * The typed array that holds each data type's values, for inputs and outputs alike. float16 and bfloat16 values are
@@ -95,7 +95,7 @@ export function builtinOutput(tensor: IOTensor, output: NativeOutput): OutputVal
     case "float32": return value(data as Float32Array);
     case "int64": return value(data as BigInt64Array);
     case "int32": return value(data instanceof BigInt64Array ? Int32Array.from(data, Number) : Int32Array.from(data));
-    case "float16": return value(Uint16Array.from(data as Float32Array, float16Bits));
+    case "float16": return value(Uint16Array.from(data as Float32Array, numberToFloat16Bits));
     case "bfloat16": {
       const floats = data as Float32Array;
       return value(Uint16Array.from(new Uint32Array(floats.buffer, floats.byteOffset, floats.length), (b) => b >>> 16));
@@ -116,20 +116,4 @@ export function outputFromBytes(dtype: DataType, bytes: Uint8Array, shape: numbe
 /** An input's bytes, as TensorRT takes them. */
 export function inputBytes(input: CheckedInput): Uint8Array {
   return new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
-}
-
-/** The 16-bit pattern of a float16 value (ties to even where it is not one; ±∞ beyond 65504; NaN stays NaN). */
-function float16Bits(value: number): number {
-  const f = new Float32Array([value]), bits = new Uint32Array(f.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000, magnitude = Math.abs(value);
-  if (Number.isNaN(value)) return sign | 0x7e00;
-  if (magnitude >= 65520) return sign | 0x7c00;
-  if (magnitude < 2 ** -14) {  // subnormal: steps of 2^-24
-    const scaled = magnitude * 2 ** 24, floor = Math.floor(scaled), fraction = scaled - floor;
-    return sign | (floor + (fraction > 0.5 || (fraction === 0.5 && floor % 2 === 1) ? 1 : 0));
-  }
-  const exponent = ((bits >>> 23) & 0xff) - 112, mantissa = bits & 0x7fffff;
-  const kept = mantissa >>> 13, rest = mantissa & 0x1fff;
-  const rounded = (exponent << 10 | kept) + (rest > 0x1000 || (rest === 0x1000 && (kept & 1)) ? 1 : 0);
-  return sign | rounded;
 }

@@ -43,6 +43,22 @@ export function float16BitsToNumber(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+/** The 16-bit pattern of a float16 value (ties to even where it is not one; ±∞ beyond 65504; NaN stays NaN). */
+export function numberToFloat16Bits(value: number): number {
+  const f = new Float32Array([value]), bits = new Uint32Array(f.buffer)[0]!;
+  const sign = (bits >>> 16) & 0x8000, magnitude = Math.abs(value);
+  if (Number.isNaN(value)) return sign | 0x7e00;
+  if (magnitude >= 65520) return sign | 0x7c00;
+  if (magnitude < 2 ** -14) {  // subnormal: steps of 2^-24
+    const scaled = magnitude * 2 ** 24, floor = Math.floor(scaled), fraction = scaled - floor;
+    return sign | (floor + (fraction > 0.5 || (fraction === 0.5 && floor % 2 === 1) ? 1 : 0));
+  }
+  const exponent = ((bits >>> 23) & 0xff) - 112, mantissa = bits & 0x7fffff;
+  const kept = mantissa >>> 13, rest = mantissa & 0x1fff;
+  const rounded = (exponent << 10 | kept) + (rest > 0x1000 || (rest === 0x1000 && (kept & 1)) ? 1 : 0);
+  return sign | rounded;
+}
+
 /**
  * The elements as float32. float32 data is returned as is (no copy); every other type converts, exactly where
  * float32 can represent the value (all of f16/bf16/(u)int8/(u)int16, wider integers up to 2^24 in magnitude; float64 rounds to nearest).

@@ -9,6 +9,7 @@ import {
 } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { fixturePath, loadFixtureWeights } from "../fixtures.js";
+import { float16BitsToNumber, numberToFloat16Bits } from "../../weights/tensor.js";
 
 const tmp = () => mkdtemp(path.join(tmpdir(), "netdef-weights-"));
 const bitsOf = (t: WeightTensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -180,6 +181,15 @@ describe("dtype conversion to float32 is exact", () => {
   it("int64 and NaN", () => {
     expect(Array.from(toFloat32({ dtype: "int64", shape: [2], data: new BigInt64Array([-5n, 1n << 24n]) }))).toEqual([-5, 2 ** 24]);
     expect(Number.isNaN(toFloat32({ dtype: "float16", shape: [1], data: new Uint16Array([0x7e00]) })[0])).toBe(true);
+  });
+
+  it("float16 bit patterns from numbers: exact where the value is one, ties to even where it is not", () => {
+    for (const bits of [0x3c00, 0xc000, 0x7bff, 0x0001, 0x0400, 0x7c00, 0x8000]) expect(numberToFloat16Bits(float16BitsToNumber(bits))).toBe(bits);
+    expect(numberToFloat16Bits(1 + 2 ** -11)).toBe(0x3c00);      // halfway between 1 and its successor: to the even one
+    expect(numberToFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);  // halfway between 0x3c01 and 0x3c02: to 0x3c02
+    expect(numberToFloat16Bits(3 * 2 ** -25)).toBe(0x0002);      // subnormal halfway between 1 and 2 steps of 2^-24
+    expect(numberToFloat16Bits(65520)).toBe(0x7c00);
+    expect(numberToFloat16Bits(Number.NaN) & 0x7e00).toBe(0x7e00);
   });
 });
 
