@@ -42,6 +42,57 @@ export function mutate(bytes: Uint8Array, rand: () => number): Uint8Array {
   }
 }
 
+const EXTREME_DIMS = [0, 1, 2, 3, -1, 7, 2 ** 31, 2 ** 53, 2 ** 64, 1e300, 0.5];
+const DTYPE_NAMES = ["F32", "F16", "BF16", "I64", "BOOL", "U8", "F8_E4M3", "__proto__", "constructor", "", "f4", "<f4", "|O", ">i8", "<u2", "|b1"];
+const pickOf = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+
+/**
+ * One change to what a file says rather than to its bytes: a safetensors header's dtypes, shapes and offsets, a .npy
+ * header's descr, order and shape (ranks up to 100), a .wts file's counts — the file re-framed so that its lengths
+ * hold, and the checks past the framing are reached.
+ */
+export function mutateStructure(format: keyof typeof formats, bytes: Uint8Array, rand: () => number): Uint8Array {
+  if (format === "safetensors") {
+    const length = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, Record<string, unknown>>;
+    const names = Object.keys(header).filter((n) => n !== "__metadata__");
+    const entry = header[pickOf(rand, names)]!;
+    switch (Math.floor(rand() * 4)) {
+      case 0: entry.dtype = pickOf(rand, DTYPE_NAMES); break;
+      case 1: entry.shape = Array.from({ length: Math.floor(rand() * 5) }, () => pickOf(rand, EXTREME_DIMS)); break;
+      case 2: entry.data_offsets = [pickOf(rand, EXTREME_DIMS), pickOf(rand, EXTREME_DIMS)]; break;
+      default: header.__metadata__ = pickOf(rand, [{ a: 1 }, [], { format: { nested: true } }, "text"]) as never;
+    }
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(8 + json.length + bytes.length - 8 - length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(json, 8);
+    out.set(bytes.subarray(8 + length), 8 + json.length);
+    return out;
+  }
+  if (format === "npy") {
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const length = view.getUint16(8, true), data = bytes.subarray(10 + length);
+    const rank = pickOf(rand, [0, 1, 2, 4, 65, 100]);
+    const shape = Array.from({ length: rank }, () => pickOf(rand, [0, 1, 2, 8, -1, 2 ** 40]));
+    const descr = pickOf(rand, DTYPE_NAMES), fortran = rand() < 0.5 ? "True" : "False";
+    const text = `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': (${shape.join(", ")}${rank === 1 ? "," : ""}), }`;
+    const padded = text + " ".repeat((64 - ((10 + text.length + 1) % 64)) % 64) + "\n";
+    const out = new Uint8Array(10 + padded.length + data.length);
+    out.set(bytes.subarray(0, 8));
+    new DataView(out.buffer).setUint16(8, padded.length, true);
+    for (let i = 0; i < padded.length; i++) out[10 + i] = padded.charCodeAt(i);
+    out.set(data, 10 + padded.length);
+    return out;
+  }
+  const lines = new TextDecoder().decode(bytes).split("\n");
+  const at = Math.floor(rand() * lines.length), words = lines[at]!.split(" ");
+  if (words.length > 1 && rand() < 0.5) words[1] = String(pickOf(rand, EXTREME_DIMS));  // a tensor's count
+  else words[0] = String(pickOf(rand, EXTREME_DIMS));  // the tensor count, or a name
+  lines[at] = words.join(" ");
+  return new TextEncoder().encode(lines.join("\n"));
+}
+
 export interface FuzzOutcome {
   loaded: number;
   rejected: number;
@@ -49,13 +100,16 @@ export interface FuzzOutcome {
   failures: string[];
 }
 
-/** Runs `cases` mutations of one format's valid file; every outcome must be a typed error or a coherent load. */
+/**
+ * Runs `cases` mutations of one format's valid file, alternately of its bytes and of what it says (mutateStructure);
+ * every outcome must be a typed error or a coherent load.
+ */
 export function fuzz(format: keyof typeof formats, cases: number, seed: number): FuzzOutcome {
   const { bytes, parse } = formats[format];
   const rand = random(seed);
   const outcome: FuzzOutcome = { loaded: 0, rejected: 0, failures: [] };
   for (let i = 0; i < cases; i++) {
-    const input = mutate(bytes, rand);
+    const input = i % 2 ? mutateStructure(format, bytes, rand) : mutate(bytes, rand);
     try {
       for (const t of parse(input)) {
         const count = t.shape.reduce((a, b) => a * b, 1);
