@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { Network } from "../dsl/network.js";
 import type { InputValue } from "../runtime/io.js";
-import type { CalibrationTable } from "../precision/quantize.js";
+import { INT8_QUANTIZATION, type CalibrationTable } from "../precision/quantize.js";
 import { buildEngine } from "./build.js";
 
 export interface CalibrateOptions {
@@ -18,12 +18,11 @@ export interface CalibrateOptions {
   cacheFile?: string;
 }
 
-const QUANTISED_KINDS = new Set(["convolution", "deconvolution", "fullyConnected", "matrixMultiply"]);
 const BINS = 2048;
 
-/** The tensors whose INT8 scales a quantised network needs: the data inputs of the heavy layers. */
+/** The tensors whose INT8 scales a quantised network needs: the data inputs of the layers quantize() quantizes. */
 export function quantisedInputs(network: Network): string[] {
-  return [...new Set(network.toJSON().layers.filter((l) => QUANTISED_KINDS.has(l.kind)).map((l) => l.inputs[0]!))];
+  return [...new Set(network.toJSON().layers.filter((l) => INT8_QUANTIZATION[l.kind] === "quantize input").map((l) => l.inputs[0]!))];
 }
 
 /** KL-divergence threshold search over a histogram of |x| (TensorRT's entropy calibrator, 128 quantised bins). */

@@ -3,7 +3,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildEngine, calibrate, OptionError, quantize } from "netdef";
+import { buildEngine, calibrate, Network, OptionError, quantisedInputs, quantize } from "netdef";
 import { entropyThreshold } from "../../api/calibrate.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
@@ -53,5 +53,14 @@ describe("LeNet in INT8", () => {
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
     expect(() => quantize(net, { data: 1, pool1: 0, relu1: Number.NaN })).toThrow(OptionError);
     expect(() => quantize(net, { data: 1, pool1: 0 })).toThrow(/'pool1': 0/);
+  });
+
+  it("calibrates exactly the tensors quantize() quantizes: a product of two activations stays float, uncalibrated", () => {
+    const net = new Network("mixed");
+    const x = net.addInput("x", "float32", [1, 2, 4, 4]);
+    const c = x.addConvolution("c", { outChannels: 2, kernel: 1, weights: { kernel: new Float32Array(4).fill(1), bias: new Float32Array(2) } });
+    const flat = c.addShuffle("flat", { reshape: [2, 16] });
+    net.markOutput(flat.addMatrixMultiply("mm", flat, { opB: "transpose" }));
+    expect(quantisedInputs(net)).toEqual(["x"]);
   });
 });
