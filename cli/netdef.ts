@@ -168,8 +168,7 @@ async function main(): Promise<void> {
       ];
       if (engine.backend === "tensorrt") {
         const { header } = engine;
-        const trt = (v: number) => `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
-        print([`TensorRT plan of "${header.network}" (netdef ${header.netdef}, TensorRT ${trt(header.target.tensorrtVersion)}, compute capability ${header.target.computeCapability / 10})`, ...io(header)].join("\n"), header);
+        print([`TensorRT plan of "${header.network}" (netdef ${header.netdef}, TensorRT ${engine.inspect().tensorrt}, compute capability ${header.target.computeCapability / 10})`, ...io(header)].join("\n"), header);
         return;
       }
       const { header } = engine;

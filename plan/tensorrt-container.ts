@@ -23,6 +23,9 @@ export interface TensorRTHeader {
   foldedBatchNorms: { layer: string; epsilon: number; weight: string; bias: string; mean: string; variance: string }[];
 }
 
+/** A TensorRT version as the header holds it (major·10000 + minor·100 + patch), written major.minor.patch. */
+export const tensorrtVersionText = (v: number): string => `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
+
 /** Our header and TensorRT's engine in one file. */
 export function encodeTensorRTContainer(header: TensorRTHeader, engine: Uint8Array): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));

@@ -3,17 +3,18 @@ import { ExecutionError, PlanError, typedNativeError } from "../native/addon.js"
 import { requireTensorRT, type NativeTensorRTContext, type NativeTensorRTEngine, type TensorRTTarget } from "../native/tensorrt.js";
 import { fnv1a64 } from "../plan/encode.js";
 import type { IOTensor } from "../plan/header.js";
-import { TENSORRT_MAGIC, type TensorRTHeader } from "../plan/tensorrt-container.js";
+import { TENSORRT_MAGIC, tensorrtVersionText, type TensorRTHeader } from "../plan/tensorrt-container.js";
 import type { BackendContext, DeviceContext, EngineBackend } from "./backend.js";
 import { inputBytes, outputFromBytes } from "./io.js";
 
-const version = (v: number) => `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
 
 /** What an engine built by TensorRT tells about itself (TensorRT's own engine inspector is not wired yet). */
 export interface TensorRTInspection {
   backend: "tensorrt";
   /** The TensorRT version and GPU the engine was built for. */
   target: TensorRTTarget;
+  /** That TensorRT version as major.minor.patch. */
+  tensorrt: string;
   /** The build options that shaped the engine. */
   config: Record<string, unknown>;
   /** The weights the engine was built from, by their state_dict names (what refit takes). */
@@ -52,7 +53,7 @@ export class TensorRTEngine implements EngineBackend {
     const header = JSON.parse(new TextDecoder().decode(file.subarray(12, 12 + headerLength))) as TensorRTHeader;
     const here = native.tensorrtTarget(device);
     if (header.target.tensorrtVersion !== here.tensorrtVersion) {
-      throw new PlanError(`this plan was built by TensorRT ${version(header.target.tensorrtVersion)} but this addon uses TensorRT ${version(here.tensorrtVersion)}: TensorRT engines load only in the version that built them; rebuild the plan here`);
+      throw new PlanError(`this plan was built by TensorRT ${tensorrtVersionText(header.target.tensorrtVersion)} but this addon uses TensorRT ${tensorrtVersionText(here.tensorrtVersion)}: TensorRT engines load only in the version that built them; rebuild the plan here`);
     }
     if (header.target.computeCapability !== here.computeCapability) {
       throw new PlanError(`this plan was built for a GPU of compute capability ${header.target.computeCapability / 10} but this GPU has ${here.computeCapability / 10}: TensorRT engines are tuned for one GPU architecture; rebuild the plan here`);
@@ -66,7 +67,7 @@ export class TensorRTEngine implements EngineBackend {
   get outputs(): readonly IOTensor[] { return this.header.outputs; }
 
   inspect(): TensorRTInspection {
-    return { backend: "tensorrt", target: { ...this.header.target }, config: { ...this.header.config }, weights: [...this.header.weights] };
+    return { backend: "tensorrt", target: { ...this.header.target }, tensorrt: tensorrtVersionText(this.header.target.tensorrtVersion), config: { ...this.header.config }, weights: [...this.header.weights] };
   }
 
   serialize(): Uint8Array { return Uint8Array.from(this.#file); }
@@ -81,7 +82,7 @@ export class TensorRTEngine implements EngineBackend {
     return {
       execute: async (inputs, profiled) => {
         if (profiled) throw new ExecutionError("profile: per-layer times are not wired to TensorRT's IProfiler yet");
-        if (this.#weightless) throw new ExecutionError(`"${this.header.network}" was built with stripPlan and holds no weights: refit it with every weight before running it`);
+        this.#checkWeights();
         // Copied before the first await: the caller may refill its arrays as soon as execute returns.
         const tensors = inputs.map((i) => ({ name: i.name, dtype: i.dtype, data: inputBytes(i).slice(), shape: i.shape }));
         const outputs = await (await context()).execute(tensors).catch((e: unknown) => { throw typedNativeError(e); });
@@ -89,13 +90,18 @@ export class TensorRTEngine implements EngineBackend {
       },
       executeSync: () => { throw new ExecutionError("executeSync: the TensorRT backend runs asynchronously only; use execute"); },
       enqueue: async (bindings) => {
-        if (this.#weightless) throw new ExecutionError(`"${this.header.network}" was built with stripPlan and holds no weights: refit it with every weight before running it`);
+        this.#checkWeights();
         const shapes = await (await context()).enqueue(Object.entries(bindings).map(([name, b]) => ({ name, address: b.address, ...(b.shape ? { shape: [...b.shape] } : {}) })))
           .catch((e: unknown) => { throw typedNativeError(e); });
         return Object.fromEntries(shapes.map((s) => [s.name, s.shape]));
       },
       dispose: () => { void native?.then((c) => c.dispose(), () => undefined); },
     };
+  }
+
+  /** A plan built with stripPlan runs only once a refit has given it every weight. */
+  #checkWeights(): void {
+    if (this.#weightless) throw new ExecutionError(`"${this.header.network}" was built with stripPlan and holds no weights: refit it with every weight before running it`);
   }
 
   /**
