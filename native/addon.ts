@@ -66,6 +66,8 @@ export interface NativeAddon {
   cpuFeatures(): string[];
   int8KernelName(options?: object): string;
   gemmTileName(options?: object): string;
+  /** The network the lowering defines on the reference's INetworkDefinition: tensorrt/reference/network.ts types it. */
+  referenceTensorRTLowering(plan: Uint8Array): unknown;
   recordTensorRTLowering(plan: Uint8Array): { calls: { target: string; method: string; args: string }[]; weights: { owner: string; values: Float32Array }[] };
   /** The most threads that took items of one parallel loop since the last call (for the thread-cap test). */
   takeMostLoopThreads(): number;

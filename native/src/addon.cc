@@ -6,6 +6,7 @@
 #include "kernels/int8_gemm.h"
 #include "engine_wrap.h"
 #include "tensorrt/record_lowering.h"
+#include "tensorrt/reference_wrap.h"
 #include "addon_errors.h"
 #include "tensorrt/lowering.h"
 #ifdef NETDEF_WITH_TENSORRT
@@ -116,6 +117,7 @@ static Napi::Object initNetdef(Napi::Env env, Napi::Object exports) {
     return Napi::String::New(info.Env(), wideTiles() ? "12x16" : "6x16");
   }));
   exports.Set("recordTensorRTLowering", Napi::Function::New(env, recordTensorRTLoweringJs));
+  exports.Set("referenceTensorRTLowering", Napi::Function::New(env, referenceTensorRTLoweringJs));
   exports.Set("planSchema", Napi::Function::New(env, planSchemaJs));
   exports.Set("takeMostLoopThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::Number::New(info.Env(), static_cast<double>(takeMostLoopThreads()));

@@ -5,6 +5,9 @@ import { buildEngine } from "netdef";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
 import { defineResNet18, randomWeights } from "../../examples/resnet18/network.js";
+import { defineShuffleNetV2 } from "../../examples/shufflenet-v2/network.js";
+import { defineSqueezeNet } from "../../examples/squeezenet/network.js";
+import { defineTransformerEncoder } from "../../examples/transformer-encoder/network.js";
 import { defineYoloBlock } from "../../examples/yolo-block/network.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
@@ -76,6 +79,19 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
     const outputs = await engine.createExecutionContext().execute({ input: { data: io.float32("input"), shape: input.shape } });
     const { maxAbs, agree } = compare(outputs.output!.data as Float32Array, io.get("output_fp64")!.data as Float64Array, 1000);
     expect(agree).toBe(2);
+    expect(maxAbs).toBeLessThan(1e-4);
+  });
+
+  // Ported from the shared fixtures' README alone (torchvision's squeezenet1_1 and shufflenet_v2_x0_5, PyTorch's
+  // TransformerEncoderLayer), as a user would port them.
+  it.each([
+    ["squeezenet1_1 (Fire modules, ceil-mode pooling)", defineSqueezeNet, "squeezenet", 1000],
+    ["shufflenet_v2_x0_5 (channel split by gather, channel shuffle)", defineShuffleNetV2, "shufflenet_v2", 1000],
+    ["a transformer encoder layer (attention from in_proj_weight's rows, layer norm, erf GELU)", defineTransformerEncoder, "encoder", 64],
+  ] as const)("%s", async (_, define, fixture, classes) => {
+    const { actual, expected } = await run(define, `${fixture}.safetensors`, `${fixture}_io.safetensors`, "input", "output");
+    const { maxAbs, agree } = compare(actual, expected, classes);
+    expect(agree).toBe(expected.length / classes);
     expect(maxAbs).toBeLessThan(1e-4);
   });
 });

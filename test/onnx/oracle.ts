@@ -8,12 +8,14 @@ export interface OracleCase {
   define: (net: Network, x: Record<string, Tensor>, w: (...shape: number[]) => Float32Array) => Tensor | Tensor[];
 }
 
-/** Runs one case on the builtin engine (built with `options`) and on onnxruntime (CPU) from its ONNX export; returns both outputs. */
-export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {}) {
+export type CaseFeeds = Record<string, { data: Float32Array | Int32Array | BigInt64Array | Uint8Array; shape: number[]; dtype: "float32" | "int32" | "int64" | "bool" }>;
+
+/** One case's network (outputs marked out0, out1, …) and input values, from the seeded generator. */
+export function defineCase(c: OracleCase, seed = 1): { net: Network; feeds: CaseFeeds; outputs: number } {
   const rand = random(seed);
   const net = new Network("oracle");
   const tensors: Record<string, Tensor> = {};
-  const feeds: Record<string, { data: Float32Array | Int32Array | BigInt64Array | Uint8Array; shape: number[]; dtype: "float32" | "int32" | "int64" | "bool" }> = {};
+  const feeds: CaseFeeds = {};
   for (const [name, spec] of Object.entries(c.inputs)) {
     const dtype = spec.dtype ?? "float32";
     tensors[name] = net.addInput(name, dtype, spec.shape);
@@ -25,12 +27,22 @@ export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {
   const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
   const outputs = [c.define(net, tensors, w)].flat();
   outputs.forEach((t, i) => net.markOutput(t, `out${i}`));
+  return { net, feeds, outputs: outputs.length };
+}
+
+/** onnxruntime's (CPU) outputs for the network's ONNX export. */
+export async function runOnnxruntime(net: Network, feeds: CaseFeeds): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const session = await ort.InferenceSession.create(await exportOnnx(net));
+  return session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype, v.data, v.shape)])));
+}
+
+/** Runs one case on the builtin engine (built with `options`) and on onnxruntime (CPU) from its ONNX export; returns both outputs. */
+export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {}) {
+  const { net, feeds, outputs } = defineCase(c, seed);
   const engine = await buildEngine(net, options);
   const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data])));
-  const session = await ort.InferenceSession.create(await exportOnnx(net));
-  const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.dtype, v.data, v.shape)]));
-  const reference = await session.run(ortFeeds);
-  return outputs.map((_, i) => ({ builtin: builtin[`out${i}`]!, onnxruntime: reference[`out${i}`]! }));
+  const reference = await runOnnxruntime(net, feeds);
+  return Array.from({ length: outputs }, (_, i) => ({ builtin: builtin[`out${i}`]!, onnxruntime: reference[`out${i}`]! as ort.Tensor }));
 }
 
 /** Largest |a − b| over the tolerance 1e-5·max|b| + 1e-6 (≤ 1 passes), and whether the shapes agree. */

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "tensorrt/definition_rules.h"
+
 namespace netdef::recording {
 
 namespace {
@@ -153,19 +155,17 @@ bool INetworkDefinition::setWeightsName(Weights weights, char const* name) {
   }
   return true;
 }
-// "Only 2D or 3D convolution is supported" (likewise deconvolution and pooling): other windows get nullptr, "if it
-// could not be created".
 ILayer* INetworkDefinition::addConvolutionNd(ITensor& input, int64_t maps, Dims const& kernel, Weights k, Weights b) {
   const std::string args = std::string(input.getName()) + "," + std::to_string(maps) + "," + toString(kernel) + "," + r_.use(k) + "," + r_.use(b);
-  return kernel.nbDims == 2 || kernel.nbDims == 3 ? layer("addConvolutionNd", args) : refused("addConvolutionNd", args);
+  return definition_rules::windowSupported(kernel.nbDims) ? layer("addConvolutionNd", args) : refused("addConvolutionNd", args);
 }
 ILayer* INetworkDefinition::addDeconvolutionNd(ITensor& input, int64_t maps, Dims kernel, Weights k, Weights b) {
   const std::string args = std::string(input.getName()) + "," + std::to_string(maps) + "," + toString(kernel) + "," + r_.use(k) + "," + r_.use(b);
-  return kernel.nbDims == 2 || kernel.nbDims == 3 ? layer("addDeconvolutionNd", args) : refused("addDeconvolutionNd", args);
+  return definition_rules::windowSupported(kernel.nbDims) ? layer("addDeconvolutionNd", args) : refused("addDeconvolutionNd", args);
 }
 ILayer* INetworkDefinition::addPoolingNd(ITensor& input, PoolingType type, Dims const& window) {
   const std::string args = std::string(input.getName()) + "," + toString(type) + "," + toString(window);
-  return window.nbDims == 2 || window.nbDims == 3 ? layer("addPoolingNd", args) : refused("addPoolingNd", args);
+  return definition_rules::windowSupported(window.nbDims) ? layer("addPoolingNd", args) : refused("addPoolingNd", args);
 }
 ILayer* INetworkDefinition::addActivation(ITensor& input, ActivationType type) { return layer("addActivation", std::string(input.getName()) + "," + toString(type)); }
 ILayer* INetworkDefinition::addElementWise(ITensor& a, ITensor& b, ElementWiseOperation op) {
@@ -202,10 +202,9 @@ ILayer* INetworkDefinition::addCast(ITensor& input, DataType to) { return layer(
 ILayer* INetworkDefinition::addGather(ITensor& data, ITensor& indices, int32_t axis) {
   return layer("addGather", std::string(data.getName()) + "," + indices.getName() + "," + std::to_string(axis));
 }
-// "Currently only values of K up to 3840 are supported."
 ILayer* INetworkDefinition::addTopK(ITensor& input, TopKOperation op, int32_t k, uint32_t axes, DataType indicesType) {
   const std::string args = std::string(input.getName()) + "," + toString(op) + "," + std::to_string(k) + "," + std::to_string(axes) + "," + toString(indicesType);
-  return k >= 1 && k <= 3840 ? layer("addTopK", args, 2) : refused("addTopK", args);
+  return definition_rules::topKSupported(k) ? layer("addTopK", args, 2) : refused("addTopK", args);
 }
 ILayer* INetworkDefinition::addNormalizationV2(ITensor& input, ITensor& scale, ITensor& bias, uint32_t axes) {
   return layer("addNormalizationV2", std::string(input.getName()) + "," + scale.getName() + "," + bias.getName() + "," + std::to_string(axes));

@@ -1,0 +1,148 @@
+// Every layer kind and option variant, one row per variant: random inputs and weights, float32. Run against
+// onnxruntime (layers.test.ts) and through the TensorRT lowering on the reference (test/tensorrt/reference.test.ts).
+import { roundToBfloat16, roundToFloat16, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
+import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, UNARY_OPS } from "netdef/layers";
+import { onInt8Grid } from "../fixtures.js";
+import type { OracleCase } from "./oracle.js";
+import { img } from "./tactic-cases.js";
+
+export const layerCases: Record<string, OracleCase> = {
+  "conv 3×3 pad 1": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, padding: 1, weights: { kernel: w(4, 3, 3, 3), bias: w(4) } }) },
+  "conv stride 2, no bias": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, stride: 2, bias: false, weights: { kernel: w(4, 3, 3, 3) } }) },
+  "conv dilation 2": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, dilation: 2, padding: 2, weights: { kernel: w(2, 3, 3, 3), bias: w(2) } }) },
+  "conv groups 3, 2 filters each": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 6, kernel: 3, groups: 3, padding: 1, weights: { kernel: w(6, 1, 3, 3), bias: w(6) } }) },
+  "conv depthwise 3×5 stride 2, pre/post padding": { inputs: img(4, 9, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: [3, 5], groups: 4, stride: 2, prePadding: [1, 2], postPadding: [0, 1], weights: { kernel: w(4, 1, 3, 5), bias: w(4) } }) },
+  "conv depthwise dilation 2, stride [1, 3]": { inputs: img(3, 10, 17), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 3, kernel: 3, groups: 3, dilation: 2, stride: [1, 3], padding: 2, weights: { kernel: w(3, 1, 3, 3), bias: w(3) } }) },
+  "conv depthwise same_upper stride 2": { inputs: img(2, 8, 9), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 4, groups: 2, stride: 2, paddingMode: "same_upper", bias: false, weights: { kernel: w(2, 1, 4, 4) } }) },
+  // Wide rows: the plane is computed in bands of output rows (a few here), each band's input found through a shifted padding.
+  "conv depthwise in row bands: 3×3 dilation 2, stride 2, padding [2, 1]/[0, 2], 9 channels on 61×400": { inputs: img(9, 61, 400), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 9, kernel: 3, groups: 9, dilation: 2, stride: 2, prePadding: [2, 1], postPadding: [0, 2], weights: { kernel: w(9, 1, 3, 3), bias: w(9) } }).addActivation("relu", { type: "relu" }) },
+  "conv depthwise in row bands + residual, stride 1 on 40×300": { inputs: img(8, 40, 300), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 8, kernel: 3, groups: 8, padding: 1, weights: { kernel: w(8, 1, 3, 3), bias: w(8) } }).addElementWise("add", x!, "sum") },
+  "conv depthwise 3×3 stride 2, 19 channels on 23×37 (four-pixel runs, a group of 3)": { inputs: img(19, 23, 37), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 19, kernel: 3, groups: 19, stride: 2, padding: 1, weights: { kernel: w(19, 1, 3, 3), bias: w(19) } }).addActivation("relu6", { type: "clip", alpha: 0, beta: 6 }) },
+  "conv depthwise 3×3 stride [2, 1], 10 channels on 14×21": { inputs: img(10, 14, 21), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 10, kernel: 3, groups: 10, stride: [2, 1], padding: 1, weights: { kernel: w(10, 1, 3, 3), bias: w(10) } }) },
+  "conv depthwise 3-d": { inputs: { x: { shape: [1, 2, 4, 5, 5] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, groups: 2, padding: 1, weights: { kernel: w(2, 1, 3, 3, 3), bias: w(2) } }) },
+  "conv depthwise + residual + relu (fused)": { inputs: img(3, 12, 12), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 3, kernel: 3, groups: 3, padding: 1, weights: { kernel: w(3, 1, 3, 3), bias: w(3) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
+  "conv 3×3 stride 2 on 20×23 (panels span rows)": { inputs: img(3, 20, 23), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 7, kernel: 3, stride: 2, padding: 1, weights: { kernel: w(7, 3, 3, 3), bias: w(7) } }) },
+  "conv + residual + relu (fused epilogue)": { inputs: img(3, 13, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 3, kernel: 3, padding: 1, weights: { kernel: w(3, 3, 3, 3), bias: w(3) } }).addElementWise("add", x!, "sum").addActivation("relu", { type: "relu" }) },
+  "conv + clip (relu6, fused epilogue)": { inputs: img(3, 13, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 3, 1, 1), bias: w(8) } }).addActivation("clip", { type: "clip", alpha: -0.2, beta: 0.3 }) },
+  "conv + sigmoid (fused epilogue)": { inputs: img(3, 13, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 7, kernel: 3, stride: 2, weights: { kernel: w(7, 3, 3, 3), bias: w(7) } }).addActivation("sigmoid", { type: "sigmoid" }) },
+  "conv dilation 2, no padding (panel copies without bounds)": { inputs: img(3, 11, 10), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 5, kernel: 3, dilation: 2, weights: { kernel: w(5, 3, 3, 3), bias: w(5) } }) },
+  "conv 3-d, no padding": { inputs: { x: { shape: [1, 2, 5, 6, 7] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 3, kernel: [2, 3, 2], weights: { kernel: w(3, 2, 2, 3, 2), bias: w(3) } }) },
+  "conv depthwise + clip [0, 6] (stored clamped)": { inputs: img(5, 9, 10), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 5, kernel: 3, groups: 5, padding: 1, weights: { kernel: w(5, 1, 3, 3).map((v) => v * 8), bias: w(5) } }).addActivation("relu6", { type: "clip", alpha: 0, beta: 6 }) },
+  "conv depthwise 7×7 rows + relu": { inputs: img(4, 7, 7), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, groups: 4, padding: 1, weights: { kernel: w(4, 1, 3, 3), bias: w(4) } }).addActivation("relu", { type: "relu" }) },
+  "conv groups 2": { inputs: img(4), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, groups: 2, weights: { kernel: w(4, 2, 3, 3), bias: w(4) } }) },
+  "conv pre/post padding": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, prePadding: [1, 0], postPadding: [2, 1], weights: { kernel: w(2, 3, 3, 3), bias: w(2) } }) },
+  "conv same_upper stride 2": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 4, stride: 2, paddingMode: "same_upper", weights: { kernel: w(2, 3, 4, 4), bias: w(2) } }) },
+  "conv same_lower": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 2, paddingMode: "same_lower", weights: { kernel: w(2, 3, 2, 2), bias: w(2) } }) },
+  "conv 1-d": { inputs: { x: { shape: [2, 3, 9] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, stride: 2, padding: 1, weights: { kernel: w(2, 3, 3), bias: w(2) } }) },
+  "conv 3-d": { inputs: { x: { shape: [1, 2, 5, 5, 5] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 3, kernel: 3, padding: 1, weights: { kernel: w(3, 2, 3, 3, 3), bias: w(3) } }) },
+  "conv 1×1": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 5, kernel: 1, weights: { kernel: w(5, 3, 1, 1), bias: w(5) } }) },
+  // 169 pixels: a wide GEMM reading 10 whole panels of the input in place, then packing the partial 11th.
+  "conv 1×1 on 13×13 (panels read in place)": { inputs: img(20, 13, 13), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 14, kernel: 1, weights: { kernel: w(14, 20, 1, 1), bias: w(14) } }).addActivation("r", { type: "relu" }) },
+  "conv 1×1, 300 → 20 on 12×12 at batch 1 (split between threads: the whole sum in one K block)": { inputs: { x: { shape: [1, 300, 12, 12] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 20, kernel: 1, weights: { kernel: w(20, 300, 1, 1), bias: w(20) } }).addActivation("relu6", { type: "clip", alpha: 0, beta: 6 }) },
+  "conv 1×1, 1100 → 8 on 12×12 at batch 1 (split between threads: two K blocks of 550)": { inputs: { x: { shape: [1, 1100, 12, 12] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 1100, 1, 1), bias: w(8) } }) },
+  "conv 1×1 + clip, 16 → 24 on 23×25 at batch 1 (a short sum split between threads in long runs of panel groups)": { inputs: { x: { shape: [1, 16, 23, 25] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 1, weights: { kernel: w(24, 16, 1, 1), bias: w(24) } }).addActivation("relu6", { type: "clip", alpha: 0, beta: 6 }) },
+  "matmul wide (panels read in place)": { inputs: { a: { shape: [1, 9, 40] }, b: { shape: [1, 40, 170] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },
+  "deconv stride 2": { inputs: img(), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1, weights: { kernel: w(3, 2, 3, 3), bias: w(2) } }) },
+  "deconv groups, dilation": { inputs: img(4), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 2, dilation: 2, groups: 2, weights: { kernel: w(4, 1, 2, 2), bias: w(2) } }) },
+  "max pool": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
+  "max pool ceil, padding": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1, ceilMode: true }) },
+  "avg pool count_include_pad": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1 }) },
+  "avg pool exclude pad": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, countIncludePad: false }) },
+  "avg pool ceil exclude pad": { inputs: img(3, 6, 6), define: (_, { x }) => x!.addPooling("p", { type: "average", window: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false }) },
+  "max pool, TensorRT's round-up where it equals PyTorch's ceil": { inputs: img(3, 6, 6), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, paddingMode: "explicit_round_up" }) },
+  "max pool 3×3 stride 2 pad 1 on 20×37 (8 outputs per vector, then the tail)": { inputs: img(3, 20, 37), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 3, stride: 2, padding: 1 }) },
+  "max pool 2×2 on 9×31 (rows of 15 outputs: 8, 4, then 3 one by one; the last row and column unused)": { inputs: img(3, 9, 31), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
+  "max pool 4×5 stride 2 on 11×40": { inputs: img(2, 11, 40), define: (_, { x }) => x!.addPooling("p", { type: "max", window: [4, 5], stride: 2 }) },
+  "max pool same_upper": { inputs: img(), define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2, paddingMode: "same_upper" }) },
+  "max pool 1-d, 3-d": { inputs: { x: { shape: [1, 2, 4, 4, 4] } }, define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
+  "fully connected": { inputs: img(2, 3, 3), define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 5, weights: { kernel: w(5, 18), bias: w(5) } }) },
+  // Weights that are exact 16-bit floats: batch 1 and 2 read them as 16-bit (F16C), from 147 inputs (a tail after
+  // 16-wide steps) to 70 outputs (a tail after 4-row blocks).
+  "fully connected, bfloat16-exact weights, batch 1": { inputs: { x: { shape: [1, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147).map(roundToBfloat16), bias: w(70) } }) },
+  "fully connected, float16-exact weights, batch 2": { inputs: img(3, 7, 7), define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147).map(roundToFloat16), bias: w(70) } }).addActivation("relu", { type: "relu" }) },
+  // Batches up to 16 stream the weights once for every four rows (dotTile): 7 rows as 4 + 2 + 1, each its own
+  // column grouping (1, 2 and 4 columns) and tail; 16 as four groups of 4; 17 takes the packed GEMM.
+  "fully connected, batch 7": { inputs: { x: { shape: [7, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
+  "fully connected, batch 16": { inputs: { x: { shape: [16, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
+  "fully connected, batch 17": { inputs: { x: { shape: [17, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
+  "scale uniform": { inputs: img(), define: (_, { x }, w) => x!.addScale("s", { mode: "uniform", scale: w(1), shift: w(1) }) },
+  "scale channel with power": { inputs: img(), define: (_, { x }, w) => x!.addActivation("r", { type: "relu" }).addScale("s", { mode: "channel", scale: w(3), shift: Float32Array.from([1, 1, 1]), power: Float32Array.from([2, 1, 3]) }) },
+  "scale elementwise": { inputs: img(2, 2, 2), define: (_, { x }, w) => x!.addScale("s", { mode: "elementwise", shift: w(8) }) },
+  "batch norm": { inputs: img(), define: (_, { x }, w) => x!.addBatchNorm("bn", { weights: { weight: w(3), bias: w(3), mean: w(3), variance: Float32Array.from([0.5, 1, 2]) } }) },
+  "softmax axis 1": { inputs: img(), define: (_, { x }) => x!.addSoftMax("s", { axis: 1 }) },
+  "softmax axis -1": { inputs: img(), define: (_, { x }) => x!.addSoftMax("s", { axis: -1 }) },
+  "log softmax": { inputs: img(), define: (_, { x }) => x!.addSoftMax("s", { axis: 0 }).addUnary("l", "log") },
+  "concat axis 1": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 1, 4] } }, define: (net, t) => net.addConcatenation("c", [t.a!, t.b!, t.a!], { axis: 1 }) },
+  "concat axis -1": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 3, 2] } }, define: (net, t) => net.addConcatenation("c", [t.a!, t.b!], { axis: -1 }) },
+  "shuffle transpose, reshape 0/-1, transpose": { inputs: img(2, 3, 4), define: (_, { x }) => x!.addShuffle("s", { firstTranspose: [0, 2, 3, 1], reshape: [0, -1, 2], secondTranspose: [0, 2, 1] }) },
+  "slice with strides": { inputs: img(), define: (_, { x }) => x!.addSlice("s", { start: [1, 0, 1, 2], size: [1, 2, 3, 2], stride: [1, 2, 2, 2] }) },
+  "matmul": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 4, 5] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },
+  "matmul transposes": { inputs: { a: { shape: [2, 4, 3] }, b: { shape: [2, 5, 4] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!, { opA: "transpose", opB: "transpose" }) },
+  "matmul broadcast batch": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [1, 4, 2] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },
+  "matmul vector": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 4] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!, { opB: "vector" }) },
+  "reduce sum keepDims": { inputs: img(), define: (_, { x }) => x!.addReduce("r", { op: "sum", axes: [1, 3], keepDims: true }) },
+  "reduce avg": { inputs: img(), define: (_, { x }) => x!.addReduce("r", { op: "avg", axes: [2, 3] }) },
+  "reduce max, min, prod": { inputs: img(2, 2, 2), define: (_, { x }) => [x!.addReduce("r1", { op: "max", axes: [0] }), x!.addReduce("r2", { op: "min", axes: [-1] }), x!.addReduce("r3", { op: "prod", axes: [1], keepDims: true })] },
+  "resize nearest ×2": { inputs: img(), define: (_, { x }) => x!.addResize("r", { scales: [1, 1, 2, 2] }) },
+  "resize nearest ×2 on 5×19 (eight columns doubled at a time, then the tail)": { inputs: img(3, 5, 19), define: (_, { x }) => x!.addResize("r", { scales: [1, 1, 2, 2] }) },
+  "resize nearest over channels, rows repeated, last axis shrunk": { inputs: img(3, 5, 8), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, 5, 11, 3] }) },
+  "resize nearest to size": { inputs: img(), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, -1, 10, 5] }) },
+  "resize nearest round_prefer_ceil half_pixel": { inputs: img(), define: (_, { x }) => x!.addResize("r", { outputShape: [-1, -1, 12, 9], coordinateTransformation: "half_pixel", nearestRounding: "round_prefer_ceil" }) },
+  "resize linear half_pixel": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "linear", scales: [1, 1, 2, 2] }) },
+  "resize linear align_corners": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "linear", outputShape: [-1, -1, 11, 4], coordinateTransformation: "align_corners" }) },
+  "resize linear asymmetric": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "linear", scales: [1, 1, 1.5, 2], coordinateTransformation: "asymmetric" }) },
+  "resize cubic": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "cubic", scales: [1, 1, 2, 2], coordinateTransformation: "align_corners" }) },
+  "padding value": { inputs: img(), define: (_, { x }) => x!.addPadding("p", { pre: [1, 2], post: [0, 3], value: 0.5 }) },
+  "padding crop": { inputs: img(), define: (_, { x }) => x!.addPadding("p", { pre: [-1, 0, -1], post: [0, -2, 1] }) },
+  "constant + cast": { inputs: img(), define: (net, { x }, w) => x!.addElementWise("e", net.addConstant("k", { shape: [1, 3, 1, 1], weights: w(3) }), "sum").addCast("c", { to: "int32" }) },
+  "gather axis 1, negative index": { inputs: img(), define: (net, { x }) => x!.addGather("g", net.addConstant("i", { shape: [2, 2], weights: Float32Array.from([0, 2, -1, 1]), dtype: "int32" }), { axis: 1 }) },
+  "topK max and min": { inputs: { x: { shape: [2, 3, 8] } }, define: (_, { x }) => { const a = x!.addTopK("t", { op: "max", k: 3 }); const b = x!.addTopK("u", { op: "min", k: 2, axis: 1 }); return [a.values, a.indices, b.values, b.indices]; } },
+  "layer norm": { inputs: img(), define: (_, { x }, w) => x!.addNormalization("n", { type: "layer", normalizedShape: [7, 7], weights: { scale: w(7, 7), bias: w(7, 7) } }) },
+  "layer norm without affine": { inputs: img(), define: (_, { x }) => x!.addNormalization("n", { type: "layer", affine: false }) },
+  "instance norm": { inputs: img(), define: (_, { x }, w) => x!.addNormalization("n", { type: "instance", weights: { scale: w(3), bias: w(3) } }) },
+  "group norm": { inputs: img(4), define: (_, { x }, w) => x!.addNormalization("n", { type: "group", groups: 2, weights: { scale: w(4), bias: w(4) } }) },
+  "select with broadcasting": { inputs: { c: { shape: [2, 1], dtype: "bool" }, a: { shape: [2, 3] }, b: { shape: [3] } }, define: (net, t) => net.addSelect("s", t.c!, t.a!, t.b!) },
+  "prelu per channel": { inputs: img(), define: (_, { x }, w) => x!.addParametricReLU("p", { numParameters: 3, weights: { slope: w(3) } }) },
+  "prelu shared": { inputs: img(), define: (_, { x }, w) => x!.addParametricReLU("p", { weights: { slope: w(1) } }) },
+  "lrn": { inputs: img(5), define: (_, { x }) => x!.addLRN("l", { window: 3, alpha: 0.5, beta: 0.75, k: 2 }) },
+  "quantize / dequantize per tensor": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.02]) }).addDequantize("dq", { scale: Float32Array.from([0.02]) }) },
+  "quantize / dequantize per channel": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }).addDequantize("dq", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }) },
+  "identity": { inputs: img(), define: (_, { x }) => x!.addIdentity("i") },
+  // Fused by the builder into one mish activation, itself fused into the convolution's epilogue.
+  "conv → mish (softplus → tanh → product, fused)": { inputs: img(3, 9, 9), define: (_, { x }, w) => {
+    const c = x!.addConvolution("c", { outChannels: 5, kernel: 3, padding: 1, weights: { kernel: w(5, 3, 3, 3).map((v) => v * 8), bias: w(5) } });
+    return c.addElementWise("mish", c.addActivation("sp", { type: "softplus" }).addActivation("th", { type: "tanh" }), "prod");
+  } },
+  // Q → DQ → conv with the kernel on INT8 grids: the builder fuses them into an INT8 convolution (integer sums).
+  "INT8 conv 3×3 pad 1 (quantize → dequantize → conv, fused), 5 → 7 channels": { inputs: img(5, 9, 11), define: (_, { x }, w) => x!.addQuantize("q", { scale: Float32Array.from([0.01]) }).addDequantize("dq", { scale: Float32Array.from([0.01]) })
+    .addConvolution("c", { outChannels: 7, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(w(7, 5, 3, 3), 7), bias: w(7) } }) },
+  "INT8 dense (quantize → dequantize → fully connected, fused), batch 2": { inputs: img(3, 7, 7), define: (_, { x }, w) => x!.addQuantize("q", { scale: Float32Array.from([0.01]) }).addDequantize("dq", { scale: Float32Array.from([0.01]) })
+    .addFullyConnected("fc", { outFeatures: 9, weights: { kernel: onInt8Grid(w(9, 147), 9), bias: w(9) } }) },
+  "INT8 conv + residual + relu on a ReLU'd input (fused)": { inputs: img(16, 12, 13), define: (_, { x }, w) => {
+    const r = x!.addActivation("pre", { type: "relu" });
+    return r.addQuantize("q", { scale: Float32Array.from([0.008]) }).addDequantize("dq", { scale: Float32Array.from([0.008]) })
+      .addConvolution("c", { outChannels: 16, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(w(16, 16, 3, 3), 16), bias: w(16) } }).addElementWise("add", r, "sum").addActivation("relu", { type: "relu" });
+  } },
+};
+// The 3×3 depthwise loop takes a row's output pixels in near-equal runs of up to eight (one code path per run
+// length and stride): every run length at both strides, output widths 1 to 17.
+for (const stride of [1, 2])
+  for (let width = 1; width <= 17; width++)
+    layerCases[`conv depthwise 3×3 stride ${stride}, output width ${width}`] = { inputs: img(9, 3, width * stride), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 9, kernel: 3, groups: 9, stride, padding: 1, weights: { kernel: w(9, 1, 3, 3), bias: w(9) } }) };
+for (const type of ACTIVATION_TYPES as ActivationType[]) {
+  layerCases[`activation ${type}`] = { inputs: { x: { shape: [2, 3, 5] } }, define: (_, { x }) => x!.addActivation("a", { type }) };
+}
+layerCases["activation softplus α=2 β=0.5"] = { inputs: { x: { shape: [2, 6] } }, define: (_, { x }) => x!.addActivation("a", { type: "softplus", alpha: 2, beta: 0.5 }) };
+layerCases["activation leaky_relu α=0.2, elu α=0.5"] = { inputs: { x: { shape: [2, 6] } }, define: (_, { x }) => [x!.addActivation("a", { type: "leaky_relu", alpha: 0.2 }), x!.addActivation("b", { type: "elu", alpha: 0.5 })] };
+const domain: Partial<Record<UnaryOp, (v: number) => number>> = { log: (v) => Math.abs(v) + 0.1, sqrt: Math.abs, acosh: (v) => Math.abs(v) + 1.1, recip: (v) => (v >= 0 ? v + 0.5 : v - 0.5), tan: (v) => v * 1.2 };
+for (const op of UNARY_OPS.filter((o) => o !== "not")) {
+  const values = Array.from({ length: 12 }, (_, i) => (domain[op] ?? ((v: number) => v))(Math.sin(i * 1.7) * 0.95));
+  layerCases[`unary ${op}`] = { inputs: { x: { shape: [3, 4], values } }, define: (_, { x }) => x!.addUnary("u", op) };
+}
+layerCases["unary not"] = { inputs: { x: { shape: [4], dtype: "bool" } }, define: (_, { x }) => x!.addUnary("u", "not") };
+for (const op of ELEMENT_WISE_OPS as ElementWiseOp[]) {
+  const logical = ["and", "or", "xor"].includes(op);
+  const a = { shape: [2, 3, 4], dtype: logical ? ("bool" as const) : undefined, values: op === "pow" ? Array.from({ length: 24 }, (_, i) => 0.5 + (i % 5) * 0.3) : undefined };
+  layerCases[`element-wise ${op} broadcast`] = { inputs: { a, b: { shape: [3, 1], dtype: logical ? "bool" : undefined, values: op === "div" || op === "floor_div" ? [0.7, -1.3, 0.4] : undefined } }, define: (_, t) => t.a!.addElementWise("e", t.b!, op) };
+}
+
