@@ -34,6 +34,7 @@ export type { BuildOptions, BuildProgress, OptimizationProfile } from "./builder
 export type { TensorRTBuildOptions } from "./tensorrt/build.js";
 export { exportOnnx, ONNX_OPSET } from "./onnx/export.js";
 export { OnnxExportError } from "./onnx/errors.js";
+export { checkTensorRT, type TensorRTCheckReport, type TensorRTFinding, type CheckTensorRTOptions } from "./debug/check-tensorrt.js";
 export { compareLayers, type LayerReport, type LayerComparison, type ActivationReference, type CompareOptions } from "./debug/compare-layers.js";
 export { calibrate, quantisedInputs, type CalibrateOptions } from "./api/calibrate.js";
 export { quantize, type CalibrationTable, type QuantizeOptions } from "./precision/quantize.js";

@@ -32,7 +32,7 @@ export async function refit(engine: Engine, weights: WeightSource): Promise<void
  * its scale γ/√(var + ε) and shift β − mean·scale (in float64, as the lowering folds them); the names the engine was
  * not built from, apart. A BatchNorm given in part is a RefitError: its four fold together.
  */
-export function refitValues(header: TensorRTHeader, weights: WeightSource): { values: Record<string, Float32Array>; ignored: string[] } {
+export function refitValues(header: Pick<TensorRTHeader, "weights" | "foldedBatchNorms">, weights: WeightSource): { values: Record<string, Float32Array>; ignored: string[] } {
   const given = new Set(weights.names()), known = new Set(header.weights);
   const values: Record<string, Float32Array> = {};
   const folded = new Set<string>(), partial: string[] = [];

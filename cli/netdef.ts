@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { buildEngine, calibrate, type IOTensor, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
+import { buildEngine, calibrate, checkTensorRT, type IOTensor, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
 
 const USAGE = `usage: netdef <command> [options]
 
@@ -16,6 +16,9 @@ const USAGE = `usage: netdef <command> [options]
   export-onnx <network.ts> --weights <file> -o <model.onnx>
   refit <model.plan> --weights <file> [-o <refit.plan>]
   compare <network.ts> --weights <file> --input [name=]<x.npy> --reference <activations.safetensors>
+  check --backend tensorrt <network.ts> --weights <file> [--profile in:min/opt/max]... [--seed N]
+        what TensorRT would refuse and each layer whose TensorRT result differs from the builtin engine's, checked on
+        netdef's TensorRT reference (no TensorRT or GPU needed); exit code 1 where there are findings
 
   --json   machine-readable output on stdout
 A network file is a TypeScript or JavaScript module whose default export (or first exported function) takes the
@@ -35,7 +38,7 @@ const { values: options, positionals } = parseArgs({
     // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
     profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
     calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true }, "exclude-tactic": { type: "string", multiple: true },
-    precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+    precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, backend: { type: "string" }, seed: { type: "string" },
   },
   strict: false,
 });
@@ -240,6 +243,16 @@ async function main(): Promise<void> {
       const report = await compareLayers(network, inputs, await loadWeights(need(options.reference, "--reference")));
       print(report.toString(), { rows: report.rows, firstDivergent: report.firstDivergent ?? null, unmatched: report.unmatched });
       if (report.firstDivergent) process.exitCode = 1;
+      return;
+    }
+    case "check": {
+      if (options.backend !== "tensorrt") throw new UsageError(`check --backend ${String(options.backend ?? "")}: expected --backend tensorrt (the builtin engine is the one checked against)`);
+      const seed = Number(options.seed ?? 1);
+      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed ${String(options.seed)}: expected an integer ≥ 0`);
+      const network = await loadNetwork(need(target, "the network file"), await loadWeights(need(options.weights, "--weights")));
+      const report = await checkTensorRT(network, { profiles: parseProfiles((options.profile as string[] | undefined) ?? []), seed });
+      print(report.toString(), { network: report.network, findings: report.findings, layersCompared: report.layersCompared, shapesChecked: report.shapesChecked });
+      if (report.findings.length) process.exitCode = 1;
       return;
     }
     default:

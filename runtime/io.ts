@@ -117,3 +117,13 @@ export function outputFromBytes(dtype: DataType, bytes: Uint8Array, shape: numbe
 export function inputBytes(input: CheckedInput): Uint8Array {
   return new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength);
 }
+
+/** An output's values as numbers: 16-bit float patterns decoded, integers (int64 too) as numbers. */
+export function outputNumbers(output: OutputValue): number[] {
+  if (output.dtype === "float16") return Array.from(output.data, float16BitsToNumber);
+  if (output.dtype === "bfloat16") {
+    const bits = new Uint32Array(Array.from(output.data, (b) => b << 16));
+    return Array.from(new Float32Array(bits.buffer));
+  }
+  return Array.from(output.data as ArrayLike<number | bigint>, Number);
+}

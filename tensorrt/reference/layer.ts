@@ -20,7 +20,7 @@ export interface LayerWeights {
 
 /** A defined layer read as TensorRT reads it: arguments, setters (the last call wins), inputs after setInput. */
 export class LayerView {
-  constructor(readonly defined: DefinedLayer, private readonly weightsAt: (index: number) => LayerWeights) {}
+  constructor(readonly defined: DefinedLayer, private readonly weightsAt: (index: number) => LayerWeights, private readonly producers: ReadonlyMap<number, DefinedLayer> = new Map()) {}
 
   get method(): string { return this.defined.method; }
   get name(): string { return this.defined.name; }
@@ -38,6 +38,16 @@ export class LayerView {
       inputs[index] = tensor;
     }
     return inputs;
+  }
+
+  /** Whether input `index` is rooted at a constant: made by addConstant, or by a layer whose first input is. */
+  rootedAtConstant(index: number): boolean {
+    let layer = this.producers.get(this.inputs()[index] ?? -1);
+    while (layer && layer.method !== "addConstant") {
+      const first = Object.values(layer.args).find((v) => typeof v === "object" && !Array.isArray(v) && "tensor" in v) as { tensor: number } | undefined;
+      layer = first && this.producers.get(first.tensor);
+    }
+    return layer !== undefined;
   }
 
   /** The last value a setter was given, or undefined. */

@@ -66,9 +66,11 @@ export interface ReferenceRun {
 export class TensorRTReference {
   private readonly weights: LayerWeights[];
   private readonly layerOf: (tensorrtLayer: string) => string | undefined;
+  private readonly producers = new Map<number, DefinedNetwork["layers"][number]>();
 
   constructor(readonly network: DefinedNetwork, private readonly ir?: NetworkIR) {
     this.weights = network.weights.map((w) => ({ type: w.type, values: weightValues(w) }));
+    for (const layer of network.layers) for (const id of layer.outputs) this.producers.set(id, layer);
     const names = new Set(ir?.layers.map((l) => l.name) ?? []);
     // A lowering step is named "<IR layer>.<step>": the longest IR layer name it starts with.
     this.layerOf = (name) => {
@@ -172,7 +174,7 @@ export class TensorRTReference {
     }
     for (const defined of this.order()) {
       const rule = LAYER_RULES[defined.method];
-      const layer = new LayerView(defined, (i) => this.weights[i]!);
+      const layer = new LayerView(defined, (i) => this.weights[i]!, this.producers);
       try {
         if (!rule) throw new Error(`the reference has no rule for ${defined.method}`);
         for (const call of defined.calls) {

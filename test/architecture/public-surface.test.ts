@@ -1,5 +1,5 @@
 // The package's entry points: "netdef" is the user API; layer definitions are in "netdef/layers" (LAYERS), what the engine
-// runs on this CPU and the recorded TensorRT calls in "netdef/diagnostics". No name means two things.
+// runs on this CPU, the recorded TensorRT calls and the TensorRT reference in "netdef/diagnostics". No name means two things.
 import { describe, expect, it } from "vitest";
 import * as root from "netdef";
 import * as diagnostics from "netdef/diagnostics";
@@ -31,7 +31,7 @@ describe("the public surface", () => {
     expect(clashes).toEqual([]);
   });
 
-  it("diagnostics: the kernel families and the lowering's recorder", () => {
-    expect(Object.keys(diagnostics).sort()).toEqual(["gemmTileName", "int8KernelName", "recordTensorRTLowering"]);
+  it("diagnostics: the kernel families, the lowering's recorder and the TensorRT reference", () => {
+    expect(Object.keys(diagnostics).sort()).toEqual(["TensorRTReference", "TensorRTRuleError", "gemmTileName", "int8KernelName", "recordTensorRTLowering"]);
   });
 });

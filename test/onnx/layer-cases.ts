@@ -108,6 +108,13 @@ export const layerCases: Record<string, OracleCase> = {
   "quantize / dequantize per tensor": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.02]) }).addDequantize("dq", { scale: Float32Array.from([0.02]) }) },
   "quantize / dequantize per channel": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }).addDequantize("dq", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }) },
   "identity": { inputs: img(), define: (_, { x }) => x!.addIdentity("i") },
+  // Variants the TensorRT lowering takes apart (each a defect of its first version, reproduced through the reference).
+  "deconv output padding beyond the padding": { inputs: img(), define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 3, stride: 2, outputPadding: 1, weights: { kernel: w(3, 2, 3, 3), bias: w(2) } }) },
+  "deconv 1-d": { inputs: { x: { shape: [2, 3, 6] } }, define: (_, { x }, w) => x!.addDeconvolution("d", { outChannels: 2, kernel: 3, stride: 2, padding: 1, weights: { kernel: w(3, 2, 3), bias: w(2) } }) },
+  "max pool 1-d": { inputs: { x: { shape: [2, 3, 9] } }, define: (_, { x }) => x!.addPooling("p", { type: "max", window: 2 }) },
+  "batch norm of a rank-3 tensor": { inputs: { x: { shape: [2, 3, 5] } }, define: (_, { x }, w) => x!.addBatchNorm("bn", { weights: { weight: w(3), bias: w(3), mean: w(3), variance: Float32Array.from([0.5, 1, 2]) } }) },
+  "unary neg and abs of int32": { inputs: { x: { shape: [2, 5], dtype: "int32", values: [3, -2, 0, 7, -9, 1, -1, 5, -5, 2] } }, define: (_, { x }) => [x!.addUnary("n", "neg"), x!.addUnary("a", "abs")] },
+  "padding value of int32": { inputs: { x: { shape: [1, 2, 3, 3], dtype: "int32" } }, define: (_, { x }) => x!.addPadding("p", { pre: [1, 0], post: [0, 2], value: 4 }) },
   // Fused by the builder into one mish activation, itself fused into the convolution's epilogue.
   "conv → mish (softplus → tanh → product, fused)": { inputs: img(3, 9, 9), define: (_, { x }, w) => {
     const c = x!.addConvolution("c", { outChannels: 5, kernel: 3, padding: 1, weights: { kernel: w(5, 3, 3, 3).map((v) => v * 8), bias: w(5) } });

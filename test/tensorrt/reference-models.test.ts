@@ -2,7 +2,9 @@
 // onnxruntime oracle's tolerance, 1e-5·max + 1e-6) and PyTorch's float64 output (1e-4 absolute, the fixtures'). The
 // 224×224 models run one image (the reference is plain loops: ~8 s for ResNet-18 here).
 import { describe, expect, it } from "vitest";
-import { buildEngine, reducedFloat, type Network, type WeightStore } from "netdef";
+import { buildEngine, Network, reducedFloat, type WeightStore } from "netdef";
+import { outputNumbers } from "../../runtime/io.js";
+import { numberToFloat16Bits } from "../../weights/tensor.js";
 import { TensorRTReference } from "../../tensorrt/reference/reference.js";
 import { defineLeNet } from "../../examples/lenet/network.js";
 import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
@@ -63,4 +65,24 @@ describe("the lowering on the reference vs the builtin engine, reduced precision
     const step = 2 ** (Math.floor(Math.log2(scale)) - (dtype === "float16" ? 10 : 7));
     expect(maxAbsDifference(builtin.data as Float32Array, reference.data)).toBeLessThanOrEqual(2 * step);
   }, 60_000);
+});
+
+// A network typed float16 / bfloat16 from its input (TensorRT's strongly typed network computes each layer in its
+// input's type, so the lowering must give it weights of that type): the same check.
+describe("a network typed from a 16-bit input", () => {
+  it.each(["float16", "bfloat16"] as const)("%s", async (dtype) => {
+    const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.5);
+    const net = new Network("half");
+    const x = net.addInput("x", dtype, [2, 3, 6, 6]);
+    net.markOutput(x.addConvolution("c", { outChannels: 4, kernel: 3, padding: 1, weights: { kernel: wave(108, 0.7), bias: wave(4, 0.3) } })
+      .addActivation("r", { type: "relu" }).addFullyConnected("fc", { outFeatures: 3, weights: { kernel: wave(3 * 144, 0.11), bias: wave(3, 0.5) } }), "y");
+    const values = Array.from({ length: 216 }, (_, i) => ((i * 37) % 129 - 64) / 64);  // exact in both types
+    const bits = Uint16Array.from(values, (v) => (dtype === "float16" ? numberToFloat16Bits(v) : new Uint32Array(Float32Array.of(v).buffer)[0]! >>> 16));
+    const reference = TensorRTReference.of(net).execute({ x: { data: values, shape: [2, 3, 6, 6] } }).outputs.y!;
+    const builtin = (await (await buildEngine(net)).createExecutionContext().execute({ x: bits })).y!;
+    expect(reference.type).toBe(dtype === "float16" ? "kHALF" : "kBF16");
+    let scale = 0;
+    for (const v of reference.data) scale = Math.max(scale, Math.abs(v));
+    expect(maxAbsDifference(outputNumbers(builtin), reference.data)).toBeLessThanOrEqual(2 * 2 ** (Math.floor(Math.log2(scale)) - (dtype === "float16" ? 10 : 7)));
+  });
 });

@@ -1,16 +1,7 @@
 import { parseNpy, parseSafetensors, parseWts, serializeNpy, serializeSafetensors, serializeWts, WeightFileError, type WeightTensor } from "netdef";
 
-/** mulberry32: a small seeded generator, so that a failing case can be replayed from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random } from "../../debug/random.js";
+import { random } from "../../debug/random.js";
 
 const seedTensors: [string, WeightTensor][] = [
   ["conv.weight", { dtype: "float32", shape: [2, 1, 2, 2], data: new Float32Array([1, -2, NaN, Infinity, 0.5, -0, 3, 4]) }],

@@ -201,11 +201,16 @@ export const identity: LayerRule = {
   execute: (layer, inputs) => [Float64Array.from(needed(inputs, 0, layer).data)],
 };
 
+const SCALES_POSITIVE = "All scale coefficients must have strictly positive values. (NvInfer.h, IQuantizeLayer, IDequantizeLayer)";
+
 /** The scale of a Q/DQ layer, per tensor (0-d) or along `axis` (1-d); checked as TensorRT documents. */
 function quantizationScale(layer: LayerView, x: TensorSpec, scale: TensorSpec): number {
   const rule = "The scale value must be a scalar for per-tensor quantization, a 1D tensor for per-channel quantization … The size of the 1D scale tensor must match the size of the quantization axis. (NvInfer.h, IQuantizeLayer)";
   const axis = layer.setNumber("setAxis", -1);
   if (scale.shape.length === 0) return axis;
+  requireRule(layer.rootedAtConstant(0), layer.method === "addQuantize"
+    ? "Per-channel quantization is supported only for weight inputs. Thus, Activations cannot be quantized per-channel. (NvInfer.h, IQuantizeLayer)"
+    : "Per-channel dequantization is supported only for input that is rooted at an IConstantLayer (i.e. weights). (NvInfer.h, IDequantizeLayer)", "per-channel scales for an activation");
   requireRule(scale.shape.length === 1 && axis >= 0 && axis < x.shape.length && scale.shape[0] === x.shape[axis], rule, `a scale of ${scale.shape} with axis ${axis} for an input of ${x.shape}`);
   return axis;
 }
@@ -231,6 +236,7 @@ export const quantize: LayerRule = {
   execute(layer, inputs) {
     const x = needed(inputs, 0, layer), scale = needed(inputs, 1, layer), s = perAxis(x, scale, layer.setNumber("setAxis", -1));
     const out = new Float64Array(x.data.length);
+    requireRule(scale.data.every((v) => v > 0), SCALES_POSITIVE, `scales ${[...scale.data].filter((v) => !(v > 0)).slice(0, 3).join(", ")}`);
     for (let i = 0; i < out.length; i++) out[i] = Math.max(-128, Math.min(127, roundHalfEven(x.data[i]! / s(i))));
     return [out];
   },
@@ -249,6 +255,7 @@ export const dequantize: LayerRule = {
   execute(layer, inputs) {
     const x = needed(inputs, 0, layer), scale = needed(inputs, 1, layer), s = perAxis(x, scale, layer.setNumber("setAxis", -1));
     const out = new Float64Array(x.data.length);
+    requireRule(scale.data.every((v) => v > 0), SCALES_POSITIVE, `scales ${[...scale.data].filter((v) => !(v > 0)).slice(0, 3).join(", ")}`);
     for (let i = 0; i < out.length; i++) out[i] = x.data[i]! * s(i);
     return [out];
   },

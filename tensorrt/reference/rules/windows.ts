@@ -22,7 +22,7 @@ function window(layer: LayerView, input: TensorSpec, kernel: number[], kind: "co
   requireRule(FLOAT_TYPES.has(input.type), "tensor data types are inferred from network input types and operator type specification (NvInfer.h, createNetworkV2)", `a ${kind} of a ${input.type} input`);
   const param = (method: string, fallback: number) => {
     const v = layer.setDims(method, new Array<number>(k).fill(fallback));
-    requireRule(v.length === k, `\\brief ${method}: "Set the multi-dimension …" of the window (NvInfer.h)`, `${method} with ${v.length} dimensions for a ${k}-d window`);
+    requireRule(v.length === k, `Set the multi-dimension … of the ${kind}. (NvInfer.h, ${method}): one value per window dimension`, `${method} with ${v.length} dimensions for a ${k}-d window`);
     return v;
   };
   const stride = param("setStrideNd", 1), pre = param("setPrePadding", 0), post = param("setPostPadding", 0);
@@ -40,7 +40,7 @@ function window(layer: LayerView, input: TensorSpec, kernel: number[], kind: "co
       out.push(kind === "deconvolution" ? Math.min(I * S, (I - 1) * S + DK) : Math.ceil(I / S));
       continue;
     }
-    requireRule(pre[i]! >= 0 && post[i]! >= 0, kind === "deconvolution" ? "Negative padding is not supported. (NvInfer.h, IDeconvolutionLayer::setPrePadding)" : PADDING, `padding ${pre}/${post}: negative`);
+    if (kind === "deconvolution") requireRule(pre[i]! >= 0 && post[i]! >= 0, "Negative padding is not supported. (NvInfer.h, IDeconvolutionLayer::setPrePadding)", `padding ${pre}/${post}: negative`);
     const M = I + pre[i]! + post[i]!;
     out.push(kind === "deconvolution" ? (I - 1) * S + DK - (pre[i]! + post[i]!)
       : mode === "kEXPLICIT_ROUND_UP" ? Math.ceil((M - DK) / S) + 1 : Math.floor((M - DK) / S) + 1);
