@@ -2,10 +2,10 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadWeights, type Network, type WeightSource } from "netdef";
-import { defineLeNet } from "../examples/lenet/network.js";
-import { defineMobileNetV2 } from "../examples/mobilenet-v2/network.js";
-import { defineResNet18, randomWeights } from "../examples/resnet18/network.js";
-import { defineYoloBlock } from "../examples/yolo-block/network.js";
+import { defineLeNet } from "../models/lenet.js";
+import { defineMobileNetV2 } from "../models/mobilenet-v2.js";
+import { defineResNet18, randomWeights } from "../models/resnet18.js";
+import { defineYoloBlock } from "../models/yolo-block.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../fixtures");
 const fixture = (file: string) => () => loadWeights(path.join(fixtures, file));

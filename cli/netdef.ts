@@ -4,7 +4,9 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { buildEngine, calibrate, checkTensorRT, type IOTensor, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
+import { runSelftest } from "../selftest/selftest.js";
+import { referenceUnderTest, tensorrtUnderTest } from "../selftest/under-test.js";
+import { buildEngine, calibrate, checkTensorRT, TensorRTUnavailableError, type IOTensor, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
 
 const USAGE = `usage: netdef <command> [options]
 
@@ -19,6 +21,10 @@ const USAGE = `usage: netdef <command> [options]
   check --backend tensorrt <network.ts> --weights <file> [--profile in:min/opt/max]... [--seed N]
         what TensorRT would refuse and each layer whose TensorRT result differs from the builtin engine's, checked on
         netdef's TensorRT reference (no TensorRT or GPU needed); exit code 1 where there are findings
+  selftest --backend tensorrt [--stand-in reference] [--cases <regex>]
+        every layer case and example model on TensorRT against the builtin engine (host and device I/O, several
+        contexts, refit by PyTorch names): a table to paste into a bug report; exit code 1 where a case fails.
+        --stand-in reference runs it on the TensorRT reference where the addon has no TensorRT
 
   --json   machine-readable output on stdout
 A network file is a TypeScript or JavaScript module whose default export (or first exported function) takes the
@@ -38,7 +44,7 @@ const { values: options, positionals } = parseArgs({
     // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
     profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
     calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true }, "exclude-tactic": { type: "string", multiple: true },
-    precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, backend: { type: "string" }, seed: { type: "string" },
+    precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, backend: { type: "string" }, seed: { type: "string" }, "stand-in": { type: "string" }, cases: { type: "string" },
   },
   strict: false,
 });
@@ -253,6 +259,30 @@ async function main(): Promise<void> {
       const report = await checkTensorRT(network, { profiles: parseProfiles((options.profile as string[] | undefined) ?? []), seed });
       print(report.toString(), { network: report.network, findings: report.findings, layersCompared: report.layersCompared, shapesChecked: report.shapesChecked });
       if (report.findings.length) process.exitCode = 1;
+      return;
+    }
+    case "selftest": {
+      if (options.backend !== "tensorrt") throw new UsageError(`selftest --backend ${String(options.backend ?? "")}: expected --backend tensorrt`);
+      const standIn = options["stand-in"] as string | undefined;
+      if (standIn !== undefined && standIn !== "reference") throw new UsageError(`--stand-in ${standIn}: expected --stand-in reference`);
+      let cases: RegExp | undefined;
+      try {
+        cases = options.cases === undefined ? undefined : new RegExp(options.cases as string);
+      } catch {
+        throw new UsageError(`--cases ${String(options.cases)}: not a regular expression`);
+      }
+      let underTest;
+      try {
+        underTest = standIn ? referenceUnderTest() : tensorrtUnderTest();
+      } catch (error) {
+        if (error instanceof TensorRTUnavailableError) throw new TensorRTUnavailableError(`${error.message}. Without TensorRT, --stand-in reference runs the self-test on netdef's TensorRT reference`);
+        throw error;
+      }
+      const controller = new AbortController();
+      process.once("SIGINT", () => controller.abort());
+      const report = await runSelftest(underTest, { cases, signal: controller.signal, onProgress: progressBar("selftest") });
+      print(report.toString(), { tensorrt: report.tensorrt, real: report.real, netdef: report.netdef, host: report.host, passed: report.passed, failed: report.failed, rows: report.rows });
+      if (report.failed) process.exitCode = 1;
       return;
     }
     default:

@@ -15,6 +15,14 @@ export interface NativeTensorRT {
   };
   TensorRTEngine: { deserialize(bytes: Uint8Array, device: number): Promise<NativeTensorRTEngine> };
   tensorrtTarget(device: number): TensorRTTarget;
+  /** Device memory for enqueue's bindings: `bytes` on CUDA device `device`, copied synchronously. */
+  tensorrtDeviceBuffer(bytes: number, device: number): NativeDeviceBuffer;
+}
+export interface NativeDeviceBuffer {
+  readonly address: bigint;
+  write(bytes: Uint8Array): void;
+  read(): Uint8Array;
+  free(): void;
 }
 /** A tensor crossing to or from TensorRT: its data type's name and the bytes of its values. */
 export interface NativeTensorBytes {

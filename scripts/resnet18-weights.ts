@@ -2,7 +2,7 @@
 // layer kind and shape in the order the generator draws them, with the sum and first value to check the copy
 // against. `tsx --conditions=netdef-source scripts/resnet18-weights.ts <out.json>`
 import fs from "node:fs";
-import { defineResNet18, randomWeights } from "../examples/resnet18/network.js";
+import { defineResNet18, randomWeights } from "../models/resnet18.js";
 
 const net = defineResNet18();
 const store = randomWeights(net);

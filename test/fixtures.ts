@@ -21,13 +21,4 @@ export function sameClass(actual: ArrayLike<number>, reference: ArrayLike<number
   return agree;
 }
 
-/** `values` rounded onto per-row symmetric INT8 grids (q · amax/127, one row per output channel), as `quantize` leaves kernels. */
-export function onInt8Grid(values: Float32Array, rows: number): Float32Array {
-  const out = new Float32Array(values.length), per = values.length / rows;
-  for (let r = 0; r < rows; r++) {
-    const row = values.subarray(r * per, (r + 1) * per);
-    const step = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127 || 1;
-    for (let i = 0; i < per; i++) out[r * per + i] = Math.round(row[i]! / step) * step;
-  }
-  return out;
-}
+export { onInt8Grid } from "../selftest/layer-cases.js";

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildEngine, loadWeights } from "netdef";
-import { defineLeNet } from "./network.js";
+import { defineLeNet } from "../../models/lenet.js";
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "../../fixtures");
 const weights = await loadWeights(path.join(fixtures, "lenet.safetensors"));

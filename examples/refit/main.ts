@@ -2,7 +2,7 @@
 import path from "node:path";
 import { buildEngine, loadWeights, refit, WeightStore } from "netdef";
 import { fixtures } from "../fixture-check.js";
-import { defineLeNet } from "../lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 
 const weights = await loadWeights(path.join(fixtures, "lenet.safetensors"));
 const digits = await loadWeights(path.join(fixtures, "lenet_io.safetensors"));

@@ -13,7 +13,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["onnx", "tensorrt"],
   ["runtime"],
   ["api"],
-  ["debug", "cli", "index.ts"],
+  ["debug", "cli", "selftest", "models", "index.ts"],
 ];
 const root = path.resolve(import.meta.dirname, "../..");
 const floorOf = (file: string): number => FLOORS.findIndex((names) => names.includes(file.split("/")[0]!));
@@ -75,8 +75,9 @@ describe("imports point one way", () => {
     expect(cycles).toEqual([]);
   });
 
+  // models/ and selftest/ define networks as a user does: a call site there is the line that added the layer.
   it("the call-site filter knows every library folder as netdef's own", () => {
-    expect([...LIBRARY_FOLDERS].sort()).toEqual(FLOORS.flat().filter((f) => f !== "index.ts").sort());
+    expect([...LIBRARY_FOLDERS].sort()).toEqual(FLOORS.flat().filter((f) => !["index.ts", "models", "selftest"].includes(f)).sort());
   });
 
   it("the check finds a wrong-way import and a cycle (its own fixture)", () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect, it } from "vitest";
 import { buildEngine } from "netdef";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 it("tunes every convolution of yolo_block, reuses the timing cache, and computes what the untuned engine does", async () => {
@@ -59,7 +59,7 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
 }, 60_000);
 
 it("tunes convolutions that carry a fused residual input (mobilenet_v2's projections, held planar)", async () => {
-  const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
+  const { defineMobileNetV2 } = await import("../../models/mobilenet-v2.js");
   // Channel-blocked, its projections run the blocked kernel and are not tuned (test/engine/channel-blocked.test.ts).
   process.env.NETDEF_CHANNEL_BLOCKED = "0";
   const engine = await buildEngine(defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")), {
@@ -74,7 +74,7 @@ it("measures a layer over runs back to back in the engine: the outputs of one ru
   // The tuner's measurement (execute's `repeats`): with a trip through JS between runs, the pool's worker could fall
   // asleep and each timing would include its wake-up.
   const { addon } = await import("../../native/addon.js");
-  const { defineLeNet } = await import("../../examples/lenet/network.js");
+  const { defineLeNet } = await import("../../models/lenet.js");
   const engine = await buildEngine(defineLeNet(await loadFixtureWeights("lenet.safetensors")), { profiles: [{ data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [4, 1, 28, 28] } }] });
   const native = await addon().Engine.deserialize(engine.serialize());
   const ctx = native.createContext();

@@ -7,9 +7,9 @@ import { buildEngine, BuildError, type Engine, Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
 import { activationMemory } from "../../plan/memory.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
-import { defineLeNet } from "../../examples/lenet/network.js";
-import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineLeNet } from "../../models/lenet.js";
+import { defineMobileNetV2 } from "../../models/mobilenet-v2.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 import { values } from "../outputs.js";
 
@@ -193,7 +193,7 @@ describe("mish fusion", () => {
 
 describe("residual fusion", () => {
   it("ResNet's conv → BN → add → ReLU runs as one layer, with the same results", async () => {
-    const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
+    const { defineResNet18, randomWeights } = await import("../../models/resnet18.js");
     const net = defineResNet18(randomWeights(defineResNet18()));
     const data = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.37));
     const { worst, fast } = await optimisedVsPlain(net, "input", [1, 3, 224, 224], data);
@@ -362,7 +362,7 @@ describe("tactics pinned by layer name (BuildOptions.tactics)", () => {
 describe("reduced precision and fusion", () => {
   it("drops float16/bfloat16 round trips inside conv → BN → add → ReLU, keeping the one on the group's output", async () => {
     const { reducedFloat } = await import("netdef");
-    const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
+    const { defineResNet18, randomWeights } = await import("../../models/resnet18.js");
     const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
     const fused = kinds(net, [dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, lowerBatchNorm, fuseResidualAdd, fuseActivation]);
     expect(fused).toContain("convolution:layer1.0.conv2+layer1.0.bn2+layer1.0.add+layer1.0.relu2");

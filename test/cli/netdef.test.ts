@@ -24,7 +24,7 @@ describe("netdef CLI", () => {
   it("builds, inspects, runs, benches, exports, refits and compares LeNet", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "netdef-cli-"));
     const plan = path.join(dir, "lenet.plan");
-    const build = await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/4x1x28x28/16x1x28x28", "-o", plan, "--json");
+    const build = await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/4x1x28x28/16x1x28x28", "-o", plan, "--json");
     expect(build.code).toBe(0);
     expect(JSON.parse(build.stdout)).toMatchObject({ plan, network: "lenet", layers: 7 });
 
@@ -34,7 +34,7 @@ describe("netdef CLI", () => {
     const digits = (await loadFixtureWeights("lenet_io.safetensors")).float32("input");
     for (let b = 0; b < 2; b++) await writeFile(path.join(calib, `batch${b}.npy`), serializeNpy({ dtype: "float32", shape: [50, 1, 28, 28], data: digits.slice(b * 50 * 784, (b + 1) * 50 * 784) }));
     for (const precision of ["int8", "bf16"]) {
-      const built = await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", precision, "--calib", calib, "--profile", "data:1x1x28x28/4x1x28x28/16x1x28x28", "-o", path.join(dir, `${precision}.plan`), "--json");
+      const built = await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", precision, "--calib", calib, "--profile", "data:1x1x28x28/4x1x28x28/16x1x28x28", "-o", path.join(dir, `${precision}.plan`), "--json");
       expect(built.code).toBe(0);
     }
     expect(JSON.parse(await readFile(path.join(calib, "calibration.json"), "utf8")).method).toBe("entropy");
@@ -51,7 +51,7 @@ describe("netdef CLI", () => {
 
     // Pinned implementations, by layer name.
     const pinnedPlan = path.join(dir, "pinned.plan");
-    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/4x1x28x28", "--tactic", "conv1=direct_c16", "--tactic", "conv2=implicit_gemm_k128", "-o", pinnedPlan)).code).toBe(0);
+    expect((await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/4x1x28x28", "--tactic", "conv1=direct_c16", "--tactic", "conv2=implicit_gemm_k128", "-o", pinnedPlan)).code).toBe(0);
     const pinned = (await netdef("inspect", pinnedPlan)).stdout;
     expect(pinned).toMatch(/conv1 +convolution +tactic direct_c16/);
     expect(pinned).toMatch(/conv2 +convolution +tactic implicit_gemm_k128/);
@@ -60,7 +60,7 @@ describe("netdef CLI", () => {
     expect(pinnedJson.layers.filter((l) => l.kernel).map((l) => [l.name, l.kernel])).toEqual([["conv1", "direct_c16"], ["conv2", "implicit_gemm_k128"]]);
     // Tactics ruled out for every layer: the shape rules' direct tactics give way to their next choice.
     const excludedPlan = path.join(dir, "excluded.plan");
-    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/4x1x28x28", "--exclude-tactic", "direct_c16", "--exclude-tactic", "direct_rows", "-o", excludedPlan)).code).toBe(0);
+    expect((await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/4x1x28x28", "--exclude-tactic", "direct_c16", "--exclude-tactic", "direct_rows", "-o", excludedPlan)).code).toBe(0);
     expect((await netdef("inspect", excludedPlan)).stdout).toMatch(/conv1 +convolution +tactic implicit_gemm_k256[^]*conv2 +convolution +tactic implicit_gemm_k256/);
 
     const io = await loadFixtureWeights("lenet_io.safetensors");
@@ -77,7 +77,7 @@ describe("netdef CLI", () => {
     expect(JSON.parse(bench.stdout)).toMatchObject({ batch: 4, layers: { conv1: expect.any(Number), softmax: expect.any(Number) } });
 
     const onnxFile = path.join(dir, "lenet.onnx");
-    expect((await netdef("export-onnx", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "-o", onnxFile)).code).toBe(0);
+    expect((await netdef("export-onnx", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "-o", onnxFile)).code).toBe(0);
     expect((await readFile(onnxFile)).length).toBeGreaterThan(1_700_000);
 
     // Refit with zeroed dense weights: every output row becomes log(1/10).
@@ -92,25 +92,25 @@ describe("netdef CLI", () => {
     // Compare against activations that disagree at fc2 (the zeroed weights' network vs the original's output).
     const activations = path.join(dir, "acts.safetensors");
     await writeFile(activations, serializeSafetensors([["log_softmax", { dtype: "float32", shape: [2, 10], data: Float32Array.from(reference.slice(0, 20)) }]]));
-    const compare = await netdef("compare", "examples/lenet/network.ts", "--weights", newWeights, "--input", input, "--reference", activations, "--json");
+    const compare = await netdef("compare", "models/lenet.ts", "--weights", newWeights, "--input", input, "--reference", activations, "--json");
     expect(compare.code).toBe(1);
     expect(JSON.parse(compare.stdout).firstDivergent).toBe("log_softmax");
   }, 120_000);
 
   it("answers usage errors with exit code 2 and the usage text", async () => {
-    const missing = await netdef("build", "examples/lenet/network.ts");
+    const missing = await netdef("build", "models/lenet.ts");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("netdef: missing --weights");
     expect((await netdef("frobnicate")).code).toBe(2);
-    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int8", "-o", "x.plan")).stderr).toContain("missing --calib");
-    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int4", "-o", "x.plan")).stderr).toContain("expected fp32, fp16, bf16 or int8");
-    expect((await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--tactic", "conv1", "-o", "x.plan")).stderr).toContain("--tactic conv1: expected layer=tactic");
+    expect((await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int8", "-o", "x.plan")).stderr).toContain("missing --calib");
+    expect((await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--precision", "int4", "-o", "x.plan")).stderr).toContain("expected fp32, fp16, bf16 or int8");
+    expect((await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--tactic", "conv1", "-o", "x.plan")).stderr).toContain("--tactic conv1: expected layer=tactic");
     // Were a raw ENOENT/EISDIR, a build with a profile of 10^20, a raw RangeError (exit 1).
     const nowhere = await netdef("inspect", "no/such/plan.plan");
     expect([nowhere.code, nowhere.stderr.split("\n")[0]]).toEqual([2, "netdef: no/such/plan.plan: no such file or directory"]);
     const folder = await netdef("inspect", "examples");
     expect([folder.code, folder.stderr.split("\n")[0]]).toEqual([2, "netdef: examples: is a directory, not a file"]);
-    const huge = await netdef("build", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/100000000000000000000x1x28x28", "-o", "x.plan");
+    const huge = await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/100000000000000000000x1x28x28", "-o", "x.plan");
     expect([huge.code, huge.stderr.split("\n")[0]]).toEqual([2, "netdef: --profile data:1x1x28x28/1x1x28x28/100000000000000000000x1x28x28: dimension 100000000000000000000 is not an integer from 1 to 2147483647"]);
     const batch = await netdef("bench", fixturePath("README.md"), "--batch", "-3");
     expect([batch.code, batch.stderr.split("\n")[0]]).toEqual([2, "netdef: --batch -3: expected an integer ≥ 1"]);

@@ -8,8 +8,8 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { checkTensorRT, Network, reducedFloat } from "netdef";
 import { differenceBeyondTolerance } from "../../debug/check-tensorrt.js";
-import { defineLeNet } from "../../examples/lenet/network.js";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineLeNet } from "../../models/lenet.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { fixturePath, loadFixtureWeights } from "../fixtures.js";
 
 const LENET_PROFILE = [{ data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [64, 1, 28, 28] } }];
@@ -82,10 +82,10 @@ async function netdef(...args: string[]): Promise<{ code: number; stdout: string
 
 describe("netdef check --backend tensorrt", () => {
   it("LeNet: a clean table, exit 0; JSON on request", async () => {
-    const human = await netdef("check", "--backend", "tensorrt", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/4x1x28x28/64x1x28x28");
+    const human = await netdef("check", "--backend", "tensorrt", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/4x1x28x28/64x1x28x28");
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/lenet: TensorRT checked on netdef's TensorRT reference \(no GPU\): 3 input shape sets validated, 9 layers compared/);
-    const json = await netdef("check", "--backend", "tensorrt", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"), "--json");
+    const json = await netdef("check", "--backend", "tensorrt", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--json");
     expect(JSON.parse(json.stdout)).toMatchObject({ network: "lenet", findings: [], layersCompared: 9 });
   });
 
@@ -107,7 +107,7 @@ export default function define() {
   });
 
   it("--backend other than tensorrt is a usage error (exit 2)", async () => {
-    const result = await netdef("check", "--backend", "builtin", "examples/lenet/network.ts", "--weights", fixturePath("lenet.safetensors"));
+    const result = await netdef("check", "--backend", "builtin", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/expected --backend tensorrt/);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildEngine, compareLayers, Engine, Network, refit, RefitError, type WeightSource, WeightStore } from "netdef";
-import { defineLeNet } from "../../examples/lenet/network.js";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineLeNet } from "../../models/lenet.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 /** A second weight set of the same names and shapes: each value perturbed deterministically. */
@@ -60,9 +60,9 @@ describe("refit by name (builtin engine)", () => {
     expect(error).toBeInstanceOf(RefitError);
     expect((error as RefitError).problems).toEqual([
       "'fc3.weight' is not a weight of this engine; nearest: 'fc1.weight', 'fc2.weight', 'conv1.weight'",
-      "'conv1.bias' holds 3 values for its shape [20] (20) (conv1, examples/lenet/network.ts:10:6)",
-      "'fc1.weight' has shape [500,801], the engine expects [500,800] (fc1, examples/lenet/network.ts:14:6)",
-      "'fc2.bias' is missing (an engine loaded from a plan needs every weight) (fc2, examples/lenet/network.ts:16:6)",
+      "'conv1.bias' holds 3 values for its shape [20] (20) (conv1, models/lenet.ts:10:6)",
+      "'fc1.weight' has shape [500,801], the engine expects [500,800] (fc1, models/lenet.ts:14:6)",
+      "'fc2.bias' is missing (an engine loaded from a plan needs every weight) (fc2, models/lenet.ts:16:6)",
     ]);
     expect(await engine.createExecutionContext().execute(inputs)).toEqual(before);
   });

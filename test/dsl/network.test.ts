@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Network, NetworkError, WeightStore, type WeightTensor } from "netdef";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 const zeros = (shape: number[]): WeightTensor => ({ dtype: "float32", shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BuildCancelledError, buildEngine, BuildError, type BuildProgress, DisposedError, Engine, ExecutionError, Network, OptionError, PlanError } from "netdef";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { loadFixtureWeights } from "../fixtures.js";
 import { values } from "../outputs.js";
 
@@ -287,7 +287,7 @@ describe("engines and contexts", () => {
   // Not under AddressSanitizer, whose allocator maps fresh memory for what it holds in quarantine.
   it.skipIf(process.env.ASAN_OPTIONS !== undefined)("keeps its buffers mapped between executions: MobileNetV2's 600 KB input and 52 activations cost no fresh pages each time", async () => {
     // Input buffers newly allocated per execution (and pooled buffers evicted for them) faulted ~150 pages a run in.
-    const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
+    const { defineMobileNetV2 } = await import("../../models/mobilenet-v2.js");
     const net = defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors"));
     const ctx = (await buildEngine(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] })).createExecutionContext();
     const input = { input: { data: new Float32Array(3 * 224 * 224).fill(0.5), shape: [1, 3, 224, 224] } };

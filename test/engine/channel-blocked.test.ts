@@ -295,7 +295,7 @@ describe("channel-blocked tensors", () => {
     // The expanded tensor of the 112×112 block alone is 96 × 112² × 16 floats (77 MB). Resident memory after two
     // executions against before them: the context's pool keeps what the executions wrote.
     const script = `
-      const { defineMobileNetV2 } = await import("./examples/mobilenet-v2/network.ts");
+      const { defineMobileNetV2 } = await import("./models/mobilenet-v2.ts");
       const { buildEngine, loadWeights } = await import("netdef");
       const net = defineMobileNetV2(await loadWeights("fixtures/mobilenet_v2.safetensors"));
       const shape = [16, 3, 224, 224];

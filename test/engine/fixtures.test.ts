@@ -2,13 +2,13 @@
 import { describe, expect, it } from "vitest";
 import type { Network } from "netdef";
 import { buildEngine } from "netdef";
-import { defineLeNet } from "../../examples/lenet/network.js";
-import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
-import { defineResNet18, randomWeights } from "../../examples/resnet18/network.js";
-import { defineShuffleNetV2 } from "../../examples/shufflenet-v2/network.js";
-import { defineSqueezeNet } from "../../examples/squeezenet/network.js";
-import { defineTransformerEncoder } from "../../examples/transformer-encoder/network.js";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineLeNet } from "../../models/lenet.js";
+import { defineMobileNetV2 } from "../../models/mobilenet-v2.js";
+import { defineResNet18, randomWeights } from "../../models/resnet18.js";
+import { defineShuffleNetV2 } from "../../models/shufflenet-v2.js";
+import { defineSqueezeNet } from "../../models/squeezenet.js";
+import { defineTransformerEncoder } from "../../models/transformer-encoder.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 /** Largest |a − b| and the argmax agreement over rows of `classes`. */

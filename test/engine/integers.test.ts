@@ -5,7 +5,8 @@ import { buildEngine, ExecutionError, Network, PlanError, type OutputValue } fro
 import { addon, typedNativeError } from "../../native/addon.js";
 import { encodePlan } from "../../plan/encode.js";
 import type * as ort from "onnxruntime-node";
-import { runBoth, type OracleCase } from "../onnx/oracle.js";
+import { runBoth } from "../onnx/oracle.js";
+import type { LayerCase } from "../../selftest/layer-cases.js";
 
 const K32 = 2 ** 24 + 1;   // the first int32 float32 cannot hold
 const K64 = 2n ** 53n + 1n;  // the first int64 float64 cannot hold
@@ -19,7 +20,7 @@ const int64 = (values: bigint[], shape = [values.length]) => ({ shape, dtype: "i
 const a32 = int32([K32, -K32, 7, -9, 100, 0]), b32 = int32([1, 2, -3, 4, -7, 5]);
 const a64 = int64([K64, -K64, 7n, -9n, 2n ** 62n, 0n]), b64 = int64([1n, 2n, -3n, 4n, -1n, 5n]);
 
-const cases: Record<string, OracleCase> = {};
+const cases: Record<string, LayerCase> = {};
 for (const [type, a, b] of [["int32", a32, b32], ["int64", a64, b64]] as const) {
   for (const op of ["sum", "sub", "prod", "max", "min", "div", "floor_div", "equal", "greater", "less"] as const) {
     cases[`${type} element-wise ${op}`] = { inputs: { a, b }, define: (_, t) => t.a!.addElementWise("e", t.b!, op) };

@@ -7,7 +7,7 @@ import { buildEngine, Engine, ExecutionError, type InputValue, Network, PlanErro
 import { buildGraph, type BuildGraph, type BuildOp } from "../../builder/graph.js";
 import { runPasses } from "../../builder/optimize.js";
 import { PASSES } from "../../builder/passes.js";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import type { PlanHeader } from "../../plan/header.js";
 import { encodePlan } from "../../plan/encode.js";
 import { PLAN_KINDS } from "../../plan/schema.js";

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { buildEngine, Engine, ExecutionError, Network, PlanError } from "netdef";
 import { buildGraph, type BuildOp } from "../../builder/graph.js";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { encodePlan, fnv1a64 } from "../../plan/encode.js";
 import type { PlanParams } from "../../plan/schema.js";
 import { mutate, random } from "../weights/fuzz.js";

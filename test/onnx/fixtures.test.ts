@@ -2,9 +2,9 @@
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { exportOnnx, type Network, type WeightStore } from "netdef";
-import { defineLeNet } from "../../examples/lenet/network.js";
-import { defineMobileNetV2 } from "../../examples/mobilenet-v2/network.js";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineLeNet } from "../../models/lenet.js";
+import { defineMobileNetV2 } from "../../models/mobilenet-v2.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 describe("ONNX export of the fixtures, run by onnxruntime", () => {

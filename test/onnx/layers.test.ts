@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { exportOnnx, Network, OnnxExportError } from "netdef";
-import { agreement, runBoth, type OracleCase } from "./oracle.js";
-import { layerCases as cases } from "./layer-cases.js";
+import { agreement, runBoth } from "./oracle.js";
+import { layerCases as cases, type LayerCase } from "../../selftest/layer-cases.js";
 import { tacticCases } from "./tactic-cases.js";
 
 const run = promisify(execFile);
@@ -101,7 +101,7 @@ describe("the GEMM's register tiles", () => {
 // stay within the oracle's own (0.05–0.3×).
 describe("Winograd F(4×4) on long sums, at its stated tolerance", () => {
   it.each([[256, 14], [512, 7]])("%i input channels, %i² pixels", async (channels, size) => {
-    const c: OracleCase = { inputs: { x: { shape: [1, channels, size, size] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 64, kernel: 3, padding: 1, weights: { kernel: w(64, channels, 3, 3), bias: w(64) } }) };
+    const c: LayerCase = { inputs: { x: { shape: [1, channels, size, size] } }, define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 64, kernel: 3, padding: 1, weights: { kernel: w(64, channels, 3, 3), bias: w(64) } }) };
     for (const [tactic, bound] of [["winograd_4x4_3x3", 2], ["winograd_2x2_3x3", 1], ["direct_c16", 1]] as const) {
       for (const { builtin, onnxruntime } of await runBoth(c, 1, { tactics: { c: tactic } })) expect(agreement(builtin, onnxruntime).ratio).toBeLessThanOrEqual(bound);
     }

@@ -1,34 +1,7 @@
 import * as ort from "onnxruntime-node";
-import { buildEngine, type BuildOptions, exportOnnx, Network, type OutputValue, type Tensor } from "netdef";
+import { buildEngine, type BuildOptions, exportOnnx, type Network, type OutputValue } from "netdef";
 import { values } from "../outputs.js";
-import { random } from "../weights/fuzz.js";
-
-export interface OracleCase {
-  inputs: Record<string, { shape: number[]; dtype?: "float32" | "int32" | "int64" | "bool"; values?: readonly (number | bigint)[] }>;
-  define: (net: Network, x: Record<string, Tensor>, w: (...shape: number[]) => Float32Array) => Tensor | Tensor[];
-}
-
-export type CaseFeeds = Record<string, { data: Float32Array | Int32Array | BigInt64Array | Uint8Array; shape: number[]; dtype: "float32" | "int32" | "int64" | "bool" }>;
-
-/** One case's network (outputs marked out0, out1, …) and input values, from the seeded generator. */
-export function defineCase(c: OracleCase, seed = 1): { net: Network; feeds: CaseFeeds; outputs: number } {
-  const rand = random(seed);
-  const net = new Network("oracle");
-  const tensors: Record<string, Tensor> = {};
-  const feeds: CaseFeeds = {};
-  for (const [name, spec] of Object.entries(c.inputs)) {
-    const dtype = spec.dtype ?? "float32";
-    tensors[name] = net.addInput(name, dtype, spec.shape);
-    const count = spec.shape.reduce((a, b) => a * b, 1);
-    const values = spec.values ?? Array.from({ length: count }, () => (dtype === "bool" ? Number(rand() < 0.5) : dtype === "int32" ? Math.floor(rand() * 3) : rand() * 2 - 1));
-    const data = dtype === "int64" ? BigInt64Array.from(values, (v) => BigInt(v)) : values.map(Number);
-    feeds[name] = { data: data instanceof BigInt64Array ? data : dtype === "bool" ? Uint8Array.from(data) : dtype === "int32" ? Int32Array.from(data) : Float32Array.from(data), shape: spec.shape, dtype };
-  }
-  const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
-  const outputs = [c.define(net, tensors, w)].flat();
-  outputs.forEach((t, i) => net.markOutput(t, `out${i}`));
-  return { net, feeds, outputs: outputs.length };
-}
+import { defineCase, type CaseFeeds, type LayerCase } from "../../selftest/layer-cases.js";
 
 /** onnxruntime's (CPU) outputs for the network's ONNX export. */
 export async function runOnnxruntime(net: Network, feeds: CaseFeeds): Promise<ort.InferenceSession.OnnxValueMapType> {
@@ -37,7 +10,7 @@ export async function runOnnxruntime(net: Network, feeds: CaseFeeds): Promise<or
 }
 
 /** Runs one case on the builtin engine (built with `options`) and on onnxruntime (CPU) from its ONNX export; returns both outputs. */
-export async function runBoth(c: OracleCase, seed = 1, options: BuildOptions = {}) {
+export async function runBoth(c: LayerCase, seed = 1, options: BuildOptions = {}) {
   const { net, feeds, outputs } = defineCase(c, seed);
   const engine = await buildEngine(net, options);
   const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data])));

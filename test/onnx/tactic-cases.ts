@@ -1,7 +1,6 @@
 // The convolution cases every tactic is run on, against onnxruntime (layers.test.ts) and with each GEMM tile.
-import type { OracleCase } from "./oracle.js";
+import { img, type LayerCase } from "../../selftest/layer-cases.js";
 
-export const img = (c = 3, h = 7, w = 7) => ({ x: { shape: [2, c, h, w] } });
 
 // Every implementation of a convolution on the same case (pinned with BuildOptions.tactics), so each tactic meets
 // the oracle on its own, whatever the shape rules would pick: partial blocks of output channels and of pixels,
@@ -9,7 +8,7 @@ export const img = (c = 3, h = 7, w = 7) => ({ x: { shape: [2, c, h, w] } });
 // for direct_c16 both its 16- and 8-channel tiles.
 const gemm = ["implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16"];
 const winograd = ["winograd_2x2_3x3", "winograd_4x4_3x3"];
-export const tacticCases: Record<string, OracleCase & { tactics: string[] }> = {
+export const tacticCases: Record<string, LayerCase & { tactics: string[] }> = {
   "3×3 16→24 pad 1 on 9×11": { tactics: [...gemm, ...winograd, "direct_rows"], inputs: img(16, 9, 11), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 24, kernel: 3, padding: 1, weights: { kernel: w(24, 16, 3, 3), bias: w(24) } }) },
   "5×5 20→50 on 12×12 (LeNet's conv2)": { tactics: [...gemm, "direct_rows"], inputs: img(20, 12, 12), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 50, kernel: 5, weights: { kernel: w(50, 20, 5, 5), bias: w(50) } }) },
   "3×3 stride 2 dilation 2, pre/post padding [2, 0]/[1, 3]": { tactics: [...gemm, "direct_rows"], inputs: img(12, 13, 14), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 19, kernel: 3, stride: 2, dilation: 2, prePadding: [2, 0], postPadding: [1, 3], weights: { kernel: w(19, 12, 3, 3), bias: w(19) } }) },

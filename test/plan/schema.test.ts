@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildEngine, Engine, PlanError } from "netdef";
 import { PASSES } from "../../builder/passes.js";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { addon } from "../../native/addon.js";
 import { encodePlan, fnv1a64, PLAN_LAYOUT } from "../../plan/encode.js";
 import { nativePlanSchemaHeader } from "../../plan/native-schema.js";

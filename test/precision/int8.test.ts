@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildEngine, calibrate, Network, OptionError, quantisedInputs, quantize } from "netdef";
 import { entropyThreshold } from "../../api/calibrate.js";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
 import { floats } from "../outputs.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildEngine, type BuildOptions, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Tensor, WeightStore } from "netdef";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { loadFixtureWeights, sameClass } from "../fixtures.js";
 import { buildGraph, type BuildOp } from "../../builder/graph.js";
 import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseResidualAdd, fuseRoundTrip, roundFoldedWeights } from "../../builder/passes.js";
@@ -242,7 +242,7 @@ describe("16-bit storage between layers", () => {
 
   const mobileNetCases = (["bfloat16", "float16"] as const).flatMap((dtype) => [["blocked", "1"], ["planar", "0"]].map(([layout, flag]) => [dtype, layout!, flag!] as const));
   it.each(mobileNetCases)("MobileNetV2 in %s, %s tensors: every tensor between layers in 16 bits, the output bit for bit that of float32 storage", async (dtype, layout, flag) => {
-    const { defineMobileNetV2 } = await import("../../examples/mobilenet-v2/network.js");
+    const { defineMobileNetV2 } = await import("../../models/mobilenet-v2.js");
     const net = reducedFloat(defineMobileNetV2(await loadFixtureWeights("mobilenet_v2.safetensors")), dtype);
     process.env.NETDEF_CHANNEL_BLOCKED = flag;
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } }] }).finally(() => delete process.env.NETDEF_CHANNEL_BLOCKED);
@@ -267,7 +267,7 @@ describe("16-bit storage between layers", () => {
   }, 60_000);
 
   it.each(["bfloat16", "float16"] as const)("YOLO block in %s: Mish chains, max pooling, concatenations and a nearest upsampling in 16-bit storage, the output bit for bit that of float32 storage", async (dtype) => {
-    const { defineYoloBlock } = await import("../../examples/yolo-block/network.js");
+    const { defineYoloBlock } = await import("../../models/yolo-block.js");
     const net = reducedFloat(defineYoloBlock(await loadFixtureWeights("yolo_block.safetensors")), dtype);
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 64, 64], opt: [2, 3, 64, 64], max: [2, 3, 64, 64] } }] });
     // Every tensor between layers: the chains' inputs and outputs (the Mish's product reads the convolution's output
@@ -282,7 +282,7 @@ describe("16-bit storage between layers", () => {
   });
 
   it("ResNet-18 in bfloat16: all 19 tensors between its layers in bfloat16 storage, the output bit for bit that of float32 storage", async () => {
-    const { defineResNet18, randomWeights } = await import("../../examples/resnet18/network.js");
+    const { defineResNet18, randomWeights } = await import("../../models/resnet18.js");
     const net = reducedFloat(defineResNet18(randomWeights(defineResNet18())), "bfloat16");
     const { packed, float32 } = await bothStorages(net, { profiles: [{ input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [1, 3, 224, 224] } }] });
     // Through the last block's output, read by the global average pooling, and the rounded pooled features; the

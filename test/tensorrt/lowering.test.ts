@@ -9,8 +9,8 @@ import { refitRecord } from "../../tensorrt/build.js";
 import { addon, typedNativeError } from "../../native/addon.js";
 import { encodePlan } from "../../plan/encode.js";
 import { recordTensorRTLowering } from "netdef/diagnostics";
-import { defineLeNet } from "../../examples/lenet/network.js";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineLeNet } from "../../models/lenet.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 const lines = (net: Network) => recordTensorRTLowering(net).calls.map((c) => `${c.target}.${c.method}(${c.args})`);

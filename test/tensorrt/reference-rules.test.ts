@@ -6,7 +6,7 @@ import { refitValues } from "../../api/refit.js";
 import { refitRecord } from "../../tensorrt/build.js";
 import type { DefinedLayer, DefinedNetwork } from "../../tensorrt/reference/network.js";
 import { TensorRTReference, TensorRTRuleError } from "../../tensorrt/reference/reference.js";
-import { defineYoloBlock } from "../../examples/yolo-block/network.js";
+import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 import { toleranceRatio } from "./tolerance.js";
 

@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { buildEngine, LoweringError, Network } from "netdef";
 import { LAYER_RULES, NETWORK_RULES, TensorRTReference, TensorRTRuleError } from "../../tensorrt/reference/reference.js";
 import { values } from "../outputs.js";
-import { layerCases } from "../onnx/layer-cases.js";
-import { defineCase, runOnnxruntime } from "../onnx/oracle.js";
+import { defineCase, layerCases } from "../../selftest/layer-cases.js";
+import { runOnnxruntime } from "../onnx/oracle.js";
 import { toleranceRatio } from "./tolerance.js";
 
 describe("the reference's rules", () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { compareLayers, Network, TensorRTUnavailableError } from "netdef";
 import { recordTensorRTLowering } from "netdef/diagnostics";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { inputBytes, outputFromBytes } from "../../runtime/io.js";
 import { loadFixtureWeights } from "../fixtures.js";
 

@@ -7,7 +7,7 @@ import {
   bindingReport, loadWeights, parseNpy, parseSafetensors, parseWts, serializeNpy, serializeSafetensors, serializeWts,
   toFloat32, WeightFileError, WeightStore, type WeightTensor,
 } from "netdef";
-import { defineLeNet } from "../../examples/lenet/network.js";
+import { defineLeNet } from "../../models/lenet.js";
 import { fixturePath, loadFixtureWeights } from "../fixtures.js";
 import { float16BitsToNumber, numberToFloat16Bits } from "../../weights/tensor.js";
 

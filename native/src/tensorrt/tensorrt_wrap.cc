@@ -1,7 +1,10 @@
 #include "tensorrt/tensorrt_wrap.h"
 
+#include <cuda_runtime_api.h>
+
 #include <atomic>
 #include <cstring>
+#include <memory>
 
 #include "addon_errors.h"
 #include "plan_reader.h"
@@ -315,11 +318,58 @@ class EngineHandle : public Napi::ObjectWrap<EngineHandle> {
 
 Napi::FunctionReference* EngineHandle::constructor = nullptr;
 
+// tensorrtDeviceBuffer(bytes, device) → { address, write(Uint8Array), read() → Uint8Array, free() }: device memory for
+// enqueue's bindings from JavaScript (the self-test's device I/O), copied synchronously, freed by free() or when the
+// last closure holding it is collected.
+Napi::Value deviceBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct Memory {
+    void* ptr = nullptr;
+    size_t bytes = 0;
+    int device = 0;
+    void release() {
+      if (ptr) cudaSetDevice(device), cudaFree(ptr);
+      ptr = nullptr;
+    }
+    ~Memory() { release(); }
+  };
+  auto cuda = [env](cudaError_t status, const char* what) {
+    if (status != cudaSuccess) throw jsError(env, "ERR_TENSORRT", std::string(what) + ": " + cudaGetErrorString(status));
+  };
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "tensorrtDeviceBuffer(bytes, device): bytes must be a number");
+  auto memory = std::make_shared<Memory>();
+  memory->bytes = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  memory->device = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  cuda(cudaSetDevice(memory->device), "cudaSetDevice");
+  cuda(cudaMalloc(&memory->ptr, memory->bytes > 0 ? memory->bytes : 1), "cudaMalloc");
+  auto live = [env, memory]() {
+    if (!memory->ptr) throw jsError(env, "ERR_DISPOSED", "device buffer used after free()");
+    cudaSetDevice(memory->device);
+  };
+  Napi::Object buffer = Napi::Object::New(env);
+  buffer.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(memory->ptr))));
+  buffer.Set("write", Napi::Function::New(env, [memory, live, cuda](const Napi::CallbackInfo& info) {
+    live();
+    const std::vector<uint8_t> bytes = bytesFrom(info[0]);
+    if (bytes.size() > memory->bytes) throw jsError(info.Env(), "ERR_EXECUTION", "write of " + std::to_string(bytes.size()) + " bytes to a device buffer of " + std::to_string(memory->bytes));
+    cuda(cudaMemcpy(memory->ptr, bytes.data(), bytes.size(), cudaMemcpyHostToDevice), "cudaMemcpy to device");
+  }));
+  buffer.Set("read", Napi::Function::New(env, [memory, live, cuda](const Napi::CallbackInfo& info) -> Napi::Value {
+    live();
+    std::vector<uint8_t> bytes(memory->bytes);
+    cuda(cudaMemcpy(bytes.data(), memory->ptr, bytes.size(), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+    return bytesOf(info.Env(), bytes);
+  }));
+  buffer.Set("free", Napi::Function::New(env, [memory](const Napi::CallbackInfo&) { memory->release(); }));
+  return buffer;
+}
+
 }  // namespace
 
 void defineTensorRT(Napi::Env env, Napi::Object exports) {
   exports.Set("tensorrtBuild", Napi::Function::New(env, build));
   exports.Set("TensorRTEngine", EngineHandle::define(env));
+  exports.Set("tensorrtDeviceBuffer", Napi::Function::New(env, deviceBuffer));
   ContextHandle::define(env);
   exports.Set("tensorrtTarget", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     try {

@@ -1,12 +1,58 @@
-// Every layer kind and option variant, one row per variant: random inputs and weights, float32. Run against
-// onnxruntime (layers.test.ts) and through the TensorRT lowering on the reference (test/tensorrt/reference.test.ts).
-import { roundToBfloat16, roundToFloat16, type ActivationType, type ElementWiseOp, type UnaryOp } from "netdef";
-import { ACTIVATION_TYPES, ELEMENT_WISE_OPS, UNARY_OPS } from "netdef/layers";
-import { onInt8Grid } from "../fixtures.js";
-import type { OracleCase } from "./oracle.js";
-import { img } from "./tactic-cases.js";
+// Every layer kind and option variant, one row per variant, with seeded random inputs and weights (float32 unless
+// given): run against onnxruntime and through the TensorRT lowering on the reference in the tests, and on TensorRT
+// itself by `netdef selftest`.
+import { random } from "../debug/random.js";
+import type { DataType } from "../dsl/dtype.js";
+import { Network } from "../dsl/network.js";
+import type { Tensor } from "../dsl/tensor.js";
+import { ACTIVATION_TYPES, type ActivationType } from "../layers/activation.js";
+import { ELEMENT_WISE_OPS, type ElementWiseOp } from "../layers/element-wise.js";
+import { UNARY_OPS, type UnaryOp } from "../layers/unary.js";
+import { roundToBfloat16, roundToFloat16 } from "../precision/reduced-float.js";
 
-export const layerCases: Record<string, OracleCase> = {
+/** One layer case: its inputs (random unless given) and the layers it adds; `w(...shape)` gives random weights. */
+export interface LayerCase {
+  inputs: Record<string, { shape: number[]; dtype?: "float32" | "int32" | "int64" | "bool"; values?: readonly (number | bigint)[] }>;
+  define: (net: Network, x: Record<string, Tensor>, w: (...shape: number[]) => Float32Array) => Tensor | Tensor[];
+}
+
+export type CaseFeeds = Record<string, { data: Float32Array | Int32Array | BigInt64Array | Uint8Array; shape: number[]; dtype: Extract<DataType, "float32" | "int32" | "int64" | "bool"> }>;
+
+/** A batch of 2 images of `c` channels, `h` × `w`. */
+export const img = (c = 3, h = 7, w = 7) => ({ x: { shape: [2, c, h, w] } });
+
+/** `values` rounded onto per-row symmetric INT8 grids (q · amax/127, one row per output channel), as `quantize` leaves kernels. */
+export function onInt8Grid(values: Float32Array, rows: number): Float32Array {
+  const out = new Float32Array(values.length), per = values.length / rows;
+  for (let r = 0; r < rows; r++) {
+    const row = values.subarray(r * per, (r + 1) * per);
+    const step = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127 || 1;
+    for (let i = 0; i < per; i++) out[r * per + i] = Math.round(row[i]! / step) * step;
+  }
+  return out;
+}
+
+/** One case's network (outputs marked out0, out1, …) and input values, from the seeded generator. */
+export function defineCase(c: LayerCase, seed = 1): { net: Network; feeds: CaseFeeds; outputs: number } {
+  const rand = random(seed);
+  const net = new Network("oracle");
+  const tensors: Record<string, Tensor> = {};
+  const feeds: CaseFeeds = {};
+  for (const [name, spec] of Object.entries(c.inputs)) {
+    const dtype = spec.dtype ?? "float32";
+    tensors[name] = net.addInput(name, dtype, spec.shape);
+    const count = spec.shape.reduce((a, b) => a * b, 1);
+    const values = spec.values ?? Array.from({ length: count }, () => (dtype === "bool" ? Number(rand() < 0.5) : dtype === "int32" ? Math.floor(rand() * 3) : rand() * 2 - 1));
+    const data = dtype === "int64" ? BigInt64Array.from(values, (v) => BigInt(v)) : values.map(Number);
+    feeds[name] = { data: data instanceof BigInt64Array ? data : dtype === "bool" ? Uint8Array.from(data) : dtype === "int32" ? Int32Array.from(data) : Float32Array.from(data), shape: spec.shape, dtype };
+  }
+  const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
+  const outputs = [c.define(net, tensors, w)].flat();
+  outputs.forEach((t, i) => net.markOutput(t, `out${i}`));
+  return { net, feeds, outputs: outputs.length };
+}
+
+export const layerCases: Record<string, LayerCase> = {
   "conv 3×3 pad 1": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, padding: 1, weights: { kernel: w(4, 3, 3, 3), bias: w(4) } }) },
   "conv stride 2, no bias": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 4, kernel: 3, stride: 2, bias: false, weights: { kernel: w(4, 3, 3, 3) } }) },
   "conv dilation 2": { inputs: img(), define: (_, { x }, w) => x!.addConvolution("c", { outChannels: 2, kernel: 3, dilation: 2, padding: 2, weights: { kernel: w(2, 3, 3, 3), bias: w(2) } }) },
