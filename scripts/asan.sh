@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the addon with AddressSanitizer and UndefinedBehaviorSanitizer and runs the engine tests against it:
 # any out-of-bounds access, use-after-free or undefined behaviour in native code fails the run. The engine, oracle
-# builder, INT8-kernel and reduced-precision tests between them run every kernel, tactic and storage.
+# builder, INT8-kernel and reduced-precision tests between them run every kernel, tactic and storage; the TensorRT
+# tests run the lowering over the recording and reference networks.
 #   npm run test:asan
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,4 @@ export NETDEF_NATIVE_ADDON="$PWD/native/build-asan/Release/netdef_native.node"
 # allocations alive past exit that LeakSanitizer would report).
 export LD_PRELOAD="$(g++ -print-file-name=libasan.so):$(g++ -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:quarantine_size_mb=8"
-npx vitest run test/engine test/onnx test/builder test/precision/int8-kernels.test.ts test/precision/reduced-float.test.ts
+npx vitest run test/engine test/onnx test/builder test/tensorrt test/precision/int8-kernels.test.ts test/precision/reduced-float.test.ts

@@ -14,7 +14,6 @@ export interface TensorValue extends TensorSpec {
 }
 
 export const FLOAT_TYPES: ReadonlySet<TensorRTType> = new Set(["kFLOAT", "kHALF", "kBF16"]);
-export const INTEGER_TYPES: ReadonlySet<TensorRTType> = new Set(["kINT32", "kINT64"]);
 
 export const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

@@ -96,6 +96,8 @@ describe("refit through IRefitter's names", () => {
     const reference = TensorRTReference.of(defineYoloBlock(weights));
     const { values, ignored } = refitValues(refitRecord(defineYoloBlock(weights).toJSON()), scaled);
     expect(ignored).toEqual([]);
+    // The names IRefitter would see: PyTorch's, and each folded BatchNorm's scale and shift under its layer's name.
+    expect(reference.weightNames()).toEqual(expect.arrayContaining([...Object.keys(values), "stem.conv.weight", "stem.bn.scale", "stem.bn.shift"]));
     for (const [name, v] of Object.entries(values)) expect(reference.refit(name, v), name).toBe(true);
     expect(reference.refit("no.such.weight", Float32Array.of(1))).toBe(false);
     const input = { input: { data: wave(3 * 64 * 64, 0.13), shape: [1, 3, 64, 64] } };
