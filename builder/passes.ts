@@ -27,6 +27,7 @@ export const PASSES: readonly Pass[] = [
   { id: "lower-batchnorm", description: "lower remaining BatchNorms to channel scales", run: lowerBatchNorm, required: true },
   { id: "fuse-int8-inputs", description: "run convolutions and dense layers behind quantize → dequantize in INT8", run: fuseQuantizedInputs },
   { id: "fuse-mish", description: "fuse softplus → tanh → product with the input into mish", run: fuseMish },
+  { id: "fuse-silu", description: "fuse sigmoid → product with the input into silu", run: fuseSilu },
   { id: "fuse-residual-add", description: "fuse residual adds into the convolution before them", run: fuseResidualAdd },
   { id: "fuse-log-softmax", description: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { id: "fuse-activation", description: "fuse activations into convolutions and dense layers", run: fuseActivation },
@@ -211,7 +212,7 @@ export function fuseLogSoftMax(graph: BuildGraph): void {
   }
 }
 
-const FUSABLE_ACTIVATIONS = new Set(["relu", "clip", "leaky_relu", "sigmoid", "tanh", "elu", "selu", "softplus", "hard_sigmoid", "gelu_erf", "gelu_tanh", "mish"]);
+const FUSABLE_ACTIVATIONS = new Set(["relu", "clip", "leaky_relu", "sigmoid", "tanh", "elu", "selu", "softplus", "hard_sigmoid", "gelu_erf", "gelu_tanh", "mish", "silu", "hardswish"]);
 
 /**
  * x → softplus → tanh → product with x: one "mish" activation (x · tanh(softplus(x)) with one exponential), which
@@ -233,6 +234,25 @@ export function fuseMish(graph: BuildGraph): void {
     };
     graph.ops.splice(graph.ops.indexOf(product), 1, mish);
     graph.ops = graph.ops.filter((op) => op !== softplus && op !== tanh);
+  }
+}
+
+/**
+ * x → sigmoid → product with x (SiLU written out, as PyTorch ports often have it): one "silu" activation, which the
+ * next pass can fuse into the convolution or dense layer before it. The same arithmetic as the two layers.
+ */
+export function fuseSilu(graph: BuildGraph): void {
+  for (const sigmoid of [...graph.ops]) {
+    if (!graph.ops.includes(sigmoid) || sigmoid.kind !== "activation" || sigmoid.params.type !== "sigmoid") continue;
+    const x = sigmoid.inputs[0]!;
+    const product = soleConsumerOf(graph, sigmoid.outputs[0]!);
+    if (!product || product.kind !== "elementWise" || product.params.op !== "prod" || !product.inputs.includes(x) || graph.tensors.get(x)!.shape.join() !== graph.tensors.get(product.outputs[0]!)!.shape.join()) continue;
+    const silu: BuildOp = {
+      kind: "activation", name: product.name, inputs: [x], outputs: product.outputs, params: { type: "silu", alpha: 0, beta: 0 },
+      weights: {}, weightNames: {}, fusedFrom: [...sigmoid.fusedFrom, ...product.fusedFrom],
+    };
+    graph.ops.splice(graph.ops.indexOf(product), 1, silu);
+    graph.ops = graph.ops.filter((op) => op !== sigmoid);
   }
 }
 

@@ -286,6 +286,13 @@ function exportActivation(c: OnnxContext, layer: LayerIR<"activation">): void {
       return;
     }
     case "thresholded_relu": c.op("ThresholdedRelu", [x], y, n, { alpha: f(alpha) }); return;
+    case "silu": c.op("Mul", [x, c.op("Sigmoid", [x], part("sigmoid"), `${n}.sigmoid`)], y, n); return;  // opset 17 has no SiLU
+    case "hardswish": c.op("HardSwish", [x], y, n); return;
+    case "mish": {  // Mish is opset 18's: x·tanh(softplus(x))
+      const t = c.op("Tanh", [c.op("Softplus", [x], part("softplus"), `${n}.softplus`)], part("tanh"), `${n}.tanh`);
+      c.op("Mul", [x, t], y, n);
+      return;
+    }
     case "gelu_erf": {  // opset 17 has no Gelu: 0.5·x·(1 + erf(x/√2))
       const e = c.op("Erf", [c.op("Mul", [x, c.scalar(`${n}.rsqrt2`, Math.SQRT1_2)], part("scaled"), `${n}.scaled`)], part("erf"), `${n}.erf`);
       const one = c.op("Add", [e, c.scalar(`${n}.one`, 1)], part("one_plus"), `${n}.one_plus`);

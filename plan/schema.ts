@@ -14,14 +14,12 @@ export const CONVOLUTION_TACTICS = values<ConvolutionTactic>({
   winograd_2x2_3x3: 1, winograd_4x4_3x3: 1, pointwise_gemm: 1, depthwise_direct: 1,
 });
 
-/** Activations a layer can compute: the DSL's, and mish, which the builder fuses from softplus → tanh → product. */
-export type BuildActivation = ActivationType | "mish";
 export type RoundingType = "float16" | "bfloat16";
 
 /** What the builder fuses into a convolution's or dense layer's epilogue. */
 export interface Epilogue {
   /** An activation fused after the layer, with its alpha and beta. */
-  readonly activation?: BuildActivation;
+  readonly activation?: ActivationType;
   readonly activationAlpha?: number;
   readonly activationBeta?: number;
   /** The output rounded to a 16-bit type (a reduced-precision network's storage). */
@@ -41,7 +39,7 @@ export type PlanParams = Omit<{ [K in LayerKind]: ResolvedParams<K> }, "convolut
     readonly tactic?: ConvolutionTactic | "int8_implicit_gemm";
   };
   readonly fullyConnected: ResolvedParams<"fullyConnected"> & Epilogue & { readonly tactic?: "int8_gemm" };
-  readonly activation: Omit<ResolvedParams<"activation">, "type"> & { readonly type: BuildActivation };
+  readonly activation: ResolvedParams<"activation">;
   /** Element-wise layers run as one pass: `steps` "activation:<type>|unary:<op>|cast:<dtype>|…", one alpha and beta a step. */
   readonly pointwiseChain: { readonly steps: string; readonly alpha: readonly number[]; readonly beta: readonly number[] };
   /** softMax → log, computed as one log-softmax. */
@@ -50,9 +48,8 @@ export type PlanParams = Omit<{ [K in LayerKind]: ResolvedParams<K> }, "convolut
 export type PlanKind = keyof PlanParams;
 
 const optionalNumber = { type: "number", optional: true } as const;
-const buildActivations = [...ACTIVATION_TYPES, "mish"] as const;
 const epilogue: ParamSchema<Epilogue> = {
-  activation: { type: "string", values: buildActivations, optional: true },
+  activation: { type: "string", values: ACTIVATION_TYPES, optional: true },
   activationAlpha: optionalNumber,
   activationBeta: optionalNumber,
   roundTo: { type: "string", values: values<RoundingType>({ float16: 1, bfloat16: 1 }), optional: true },
@@ -71,7 +68,7 @@ export const PLAN_PARAMS: { readonly [K in PlanKind]: ParamSchema<PlanParams[K]>
     tactic: { type: "string", values: [...CONVOLUTION_TACTICS, "int8_implicit_gemm"], optional: true },
   },
   fullyConnected: { ...LAYER_PARAMS.fullyConnected, ...epilogue, tactic: { type: "string", values: ["int8_gemm"], optional: true } },
-  activation: { ...LAYER_PARAMS.activation, type: { type: "string", values: buildActivations } },
+  activation: LAYER_PARAMS.activation,
   pointwiseChain: { steps: { type: "string" }, alpha: { type: "numbers" }, beta: { type: "numbers" } },
   logSoftMax: LAYER_PARAMS.softMax,
 };
@@ -82,7 +79,7 @@ export const PLAN_PARAMS: { readonly [K in PlanKind]: ParamSchema<PlanParams[K]>
  */
 export const PASS_IDS = [
   "remove-dead-layers", "remove-no-ops", "drop-round-trips-in-fusions", "drop-redundant-round-trips", "fold-affine",
-  "lower-batchnorm", "fuse-int8-inputs", "fuse-mish", "fuse-residual-add", "fuse-log-softmax", "fuse-activation",
+  "lower-batchnorm", "fuse-int8-inputs", "fuse-mish", "fuse-silu", "fuse-residual-add", "fuse-log-softmax", "fuse-activation",
   "fuse-rounding", "round-folded-weights", "fuse-pointwise-chains",
 ] as const;
 export type PassId = (typeof PASS_IDS)[number];

@@ -162,6 +162,16 @@ export const layerCases: Record<string, LayerCase> = {
   "unary neg and abs of int32": { inputs: { x: { shape: [2, 5], dtype: "int32", values: [3, -2, 0, 7, -9, 1, -1, 5, -5, 2] } }, define: (_, { x }) => [x!.addUnary("n", "neg"), x!.addUnary("a", "abs")] },
   "padding value of int32": { inputs: { x: { shape: [1, 2, 3, 3], dtype: "int32" } }, define: (_, { x }) => x!.addPadding("p", { pre: [1, 0], post: [0, 2], value: 4 }) },
   // Fused by the builder into one mish activation, itself fused into the convolution's epilogue.
+  // Fused by the builder into one silu activation, itself fused into the convolution's epilogue.
+  "conv → sigmoid × input (SiLU written out, fused)": { inputs: img(3, 9, 9), define: (_, { x }, w) => {
+    const c = x!.addConvolution("c", { outChannels: 5, kernel: 3, padding: 1, weights: { kernel: w(5, 3, 3, 3).map((v) => v * 8), bias: w(5) } });
+    return c.addActivation("s", { type: "sigmoid" }).addElementWise("silu", c, "prod");
+  } },
+  "dense → hardswish, conv → silu, conv → mish (fused epilogues)": { inputs: img(3, 9, 9), define: (_, { x }, w) => {
+    const conv = (name: string) => x!.addConvolution(name, { outChannels: 4, kernel: 3, padding: 1, weights: { kernel: w(4, 3, 3, 3).map((v) => v * 8), bias: w(4) } });
+    return [conv("a").addActivation("silu", { type: "silu" }), conv("b").addActivation("mish", { type: "mish" }),
+      x!.addFullyConnected("d", { outFeatures: 9, weights: { kernel: w(9, 243).map((v) => v * 8), bias: w(9) } }).addActivation("hardswish", { type: "hardswish" })];
+  } },
   "conv → mish (softplus → tanh → product, fused)": { inputs: img(3, 9, 9), define: (_, { x }, w) => {
     const c = x!.addConvolution("c", { outChannels: 5, kernel: 3, padding: 1, weights: { kernel: w(5, 3, 3, 3).map((v) => v * 8), bias: w(5) } });
     return c.addElementWise("mish", c.addActivation("sp", { type: "softplus" }).addActivation("th", { type: "tanh" }), "prod");

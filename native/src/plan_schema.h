@@ -21,11 +21,11 @@ struct Kind {
   size_t minInputs, maxInputs, outputs;
 };
 
-inline constexpr const char kPlanFormat[] = "0.1.0+84c1a2d7aa7c";
+inline constexpr const char kPlanFormat[] = "0.1.0+e3a1a4f2c518";
 
-inline constexpr const char* k_activation_type[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "mish"};
+inline constexpr const char* k_activation_type[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "silu", "hardswish", "mish"};
 inline constexpr Field k_activation[] = {
-    {"type", FieldType::kString, false, k_activation_type, 15},
+    {"type", FieldType::kString, false, k_activation_type, 17},
     {"alpha", FieldType::kNumber, false, nullptr, 0},
     {"beta", FieldType::kNumber, false, nullptr, 0},
 };
@@ -43,7 +43,7 @@ inline constexpr Field k_constant[] = {
     {"shape", FieldType::kIntegers, false, nullptr, 0},
 };
 inline constexpr const char* k_convolution_paddingMode[] = {"explicit_round_down", "explicit_round_up", "same_upper", "same_lower"};
-inline constexpr const char* k_convolution_activation[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "mish"};
+inline constexpr const char* k_convolution_activation[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "silu", "hardswish", "mish"};
 inline constexpr const char* k_convolution_roundTo[] = {"float16", "bfloat16"};
 inline constexpr const char* k_convolution_tactic[] = {"implicit_gemm_k128", "implicit_gemm_k256", "implicit_gemm_k512", "direct_c16", "direct_rows", "winograd_2x2_3x3", "winograd_4x4_3x3", "pointwise_gemm", "depthwise_direct", "int8_implicit_gemm"};
 inline constexpr Field k_convolution[] = {
@@ -57,7 +57,7 @@ inline constexpr Field k_convolution[] = {
     {"outChannels", FieldType::kInteger, false, nullptr, 0},
     {"groups", FieldType::kInteger, false, nullptr, 0},
     {"bias", FieldType::kBoolean, false, nullptr, 0},
-    {"activation", FieldType::kString, true, k_convolution_activation, 15},
+    {"activation", FieldType::kString, true, k_convolution_activation, 17},
     {"activationAlpha", FieldType::kNumber, true, nullptr, 0},
     {"activationBeta", FieldType::kNumber, true, nullptr, 0},
     {"roundTo", FieldType::kString, true, k_convolution_roundTo, 2},
@@ -88,14 +88,14 @@ inline constexpr const char* k_elementWise_op[] = {"sum", "prod", "max", "min", 
 inline constexpr Field k_elementWise[] = {
     {"op", FieldType::kString, false, k_elementWise_op, 14},
 };
-inline constexpr const char* k_fullyConnected_activation[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "mish"};
+inline constexpr const char* k_fullyConnected_activation[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "silu", "hardswish", "mish"};
 inline constexpr const char* k_fullyConnected_roundTo[] = {"float16", "bfloat16"};
 inline constexpr const char* k_fullyConnected_tactic[] = {"int8_gemm"};
 inline constexpr Field k_fullyConnected[] = {
     {"outFeatures", FieldType::kInteger, false, nullptr, 0},
     {"inFeatures", FieldType::kInteger, false, nullptr, 0},
     {"bias", FieldType::kBoolean, false, nullptr, 0},
-    {"activation", FieldType::kString, true, k_fullyConnected_activation, 15},
+    {"activation", FieldType::kString, true, k_fullyConnected_activation, 17},
     {"activationAlpha", FieldType::kNumber, true, nullptr, 0},
     {"activationBeta", FieldType::kNumber, true, nullptr, 0},
     {"roundTo", FieldType::kString, true, k_fullyConnected_roundTo, 2},

@@ -6,7 +6,7 @@ import path from "node:path";
 import { buildEngine, BuildError, type Engine, Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
 import { activationMemory } from "../../plan/memory.js";
-import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
+import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseSilu, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../models/lenet.js";
 import { defineMobileNetV2 } from "../../models/mobilenet-v2.js";
 import { defineYoloBlock } from "../../models/yolo-block.js";
@@ -188,6 +188,27 @@ describe("mish fusion", () => {
     net.markOutput(x.addElementWise("p1", x.addActivation("s1", { type: "softplus", alpha: 2 }).addActivation("t1", { type: "tanh" }), "prod"));
     net.markOutput(y.addElementWise("p2", x.addActivation("s2", { type: "softplus" }).addActivation("t2", { type: "tanh" }), "prod"));
     expect(kinds(net, [fuseMish]).filter((k) => k.startsWith("activation:") && k.includes("+"))).toEqual([]);
+  });
+});
+
+describe("SiLU fusion", () => {
+  it("sigmoid → product with the input becomes one silu activation, fused into the convolution before it", async () => {
+    const net = new Network("swish");
+    const x = net.addInput("x", "float32", [1, 4, 9, 9]);
+    const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.4);
+    const c = x.addConvolution("conv", { outChannels: 8, kernel: 3, padding: 1, weights: { kernel: wave(288, 0.7), bias: wave(8, 0.3) } });
+    net.markOutput(c.addActivation("sig", { type: "sigmoid" }).addElementWise("swish", c, "prod"));
+    expect(kinds(net, [fuseSilu, fuseActivation])).toEqual(["convolution:conv+sig+swish"]);
+    const data = Float32Array.from({ length: 4 * 81 }, (_, i) => Math.sin(i * 0.37) * 3);
+    expect((await optimisedVsPlain(net, "x", [1, 4, 9, 9], data)).worst).toBeLessThan(1e-6);
+  });
+
+  it("leaves a product of a sigmoid with another tensor as it is", () => {
+    const net = new Network("gate");
+    const x = net.addInput("x", "float32", [2, 5]);
+    const y = net.addInput("y", "float32", [2, 5]);
+    net.markOutput(y.addElementWise("p", x.addActivation("s", { type: "sigmoid" }), "prod"));
+    expect(kinds(net, [fuseSilu])).toEqual(["activation:s", "elementWise:p"]);
   });
 });
 

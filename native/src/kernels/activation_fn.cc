@@ -17,7 +17,7 @@ ActivationFn ActivationFn::parse(const std::string& name, double alpha, double b
       {"elu", Type::kElu}, {"selu", Type::kSelu}, {"softsign", Type::kSoftsign}, {"softplus", Type::kSoftplus},
       {"clip", Type::kClip}, {"hard_sigmoid", Type::kHardSigmoid}, {"scaled_tanh", Type::kScaledTanh},
       {"thresholded_relu", Type::kThresholdedRelu}, {"gelu_erf", Type::kGeluErf}, {"gelu_tanh", Type::kGeluTanh},
-      {"mish", Type::kMish}};  // mish: the builder's fusion of softplus → tanh → product with the input
+      {"mish", Type::kMish}, {"silu", Type::kSilu}, {"hardswish", Type::kHardSwish}};
   for (auto& [n, t] : types) {
     if (name == n) return ActivationFn{t, static_cast<float>(alpha), static_cast<float>(beta)};
   }

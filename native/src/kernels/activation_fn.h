@@ -12,7 +12,7 @@ namespace netdef {
 // fused by the builder into the layer that produces it.
 struct ActivationFn {
   enum class Type { kNone, kRelu, kSigmoid, kTanh, kLeakyRelu, kElu, kSelu, kSoftsign, kSoftplus, kClip, kHardSigmoid,
-                    kScaledTanh, kThresholdedRelu, kGeluErf, kGeluTanh, kMish };
+                    kScaledTanh, kThresholdedRelu, kGeluErf, kGeluTanh, kMish, kSilu, kHardSwish };
   enum class Round { kNone, kFloat16, kBfloat16 };
   Type type = Type::kNone;
   float alpha = 0, beta = 0;

@@ -182,13 +182,14 @@ NETDEF_VMATH Vec8 mish(Vec8 x) {
   return select(x > 20.0f, x, x * n / (n + 2.0f));
 }
 
-// Whether `activate` below computes this activation (the exp family, Mish, ReLU/clip/leaky ReLU); the others take
+// Whether `activate` below computes this activation (the exp family, Mish, SiLU, hardswish, ReLU/clip/leaky ReLU); the others take
 // ActivationFn's scalar loops.
 inline bool vectorised(ActivationFn::Type type) {
   using Type = ActivationFn::Type;
   switch (type) {
     case Type::kRelu: case Type::kClip: case Type::kLeakyRelu: case Type::kSigmoid: case Type::kTanh: case Type::kScaledTanh:
-    case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: case Type::kMish: return true;
+    case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: case Type::kMish: case Type::kSilu:
+    case Type::kHardSwish: return true;
     default: return false;
   }
 }
@@ -209,6 +210,8 @@ NETDEF_VMATH Vec8 activate(ActivationFn::Type type, float a, float b, Vec8 v) {
     case Type::kSelu: return b * select(v >= 0.0f, v, a * expm1(v));
     case Type::kGeluTanh: return 0.5f * v * (1.0f + tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
     case Type::kMish: return mish(v);
+    case Type::kSilu: return v * sigmoid(v);
+    case Type::kHardSwish: { const Vec8 g = v * (1.0f / 6.0f) + 0.5f; return v * (g < 0.0f ? splat(0.0f) : splat(1.0f) < g ? splat(1.0f) : g); }
     default: return v;
   }
 }

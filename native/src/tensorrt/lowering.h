@@ -347,6 +347,8 @@ class Lowering {
 
   void activation(const OpDesc& op) {
     using A = typename Api::ActivationType;
+    const std::string& name = op.params.string(op.name, "type");
+    if (name == "silu" || name == "hardswish" || name == "mish") return gatedActivation(op, name);
     const auto type = pick<A>(op, "type", {{"relu", A::kRELU}, {"sigmoid", A::kSIGMOID}, {"tanh", A::kTANH}, {"leaky_relu", A::kLEAKY_RELU},
         {"elu", A::kELU}, {"selu", A::kSELU}, {"softsign", A::kSOFTSIGN}, {"softplus", A::kSOFTPLUS}, {"clip", A::kCLIP},
         {"hard_sigmoid", A::kHARD_SIGMOID}, {"scaled_tanh", A::kSCALED_TANH}, {"thresholded_relu", A::kTHRESHOLDED_RELU},
@@ -355,6 +357,23 @@ class Lowering {
     l->setAlpha(static_cast<float>(op.params.number(op.name, "alpha")));
     l->setBeta(static_cast<float>(op.params.number(op.name, "beta")));
     finish(op, l);
+  }
+
+  // TensorRT has no SiLU, hardswish or Mish activation: x times a gate of x — sigmoid(x), hard_sigmoid(x) with
+  // α = 1/6, β = 1/2 (PyTorch's Hardswish: x·relu6(x + 3)/6), tanh(softplus(x)) — which TensorRT's builder fuses.
+  void gatedActivation(const OpDesc& op, const std::string& name) {
+    using A = typename Api::ActivationType;
+    ITensor& x = input(op, 0);
+    auto activate = [&](ITensor& in, A type, float alpha, float beta, const std::string& stepName) -> ITensor& {
+      auto* l = checked(op, net_.addActivation(in, type));
+      l->setAlpha(alpha);
+      l->setBeta(beta);
+      return *step(op, l, stepName)->getOutput(0);
+    };
+    ITensor& gate = name == "silu" ? activate(x, A::kSIGMOID, 0, 0, "gate")
+                    : name == "hardswish" ? activate(x, A::kHARD_SIGMOID, 1.0f / 6.0f, 0.5f, "gate")
+                                          : activate(activate(x, A::kSOFTPLUS, 1, 1, "softplus"), A::kTANH, 0, 0, "gate");
+    finish(op, net_.addElementWise(x, gate, Api::ElementWiseOperation::kPROD));
   }
 
   void elementWise(const OpDesc& op) {
