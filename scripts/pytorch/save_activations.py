@@ -4,7 +4,8 @@ one safetensors file: the reference for compareLayers / `netdef compare`, whose 
     python3 scripts/pytorch/save_activations.py <module:factory> <weights.safetensors> <input.npy> <out.safetensors>
 
 e.g. `torchvision.models:squeezenet1_1` with `fixtures/squeezenet.safetensors`. The model runs in eval mode in
-float32; a module called more than once keeps its last output; outputs that are not one tensor are skipped."""
+float32; a module called more than once keeps its last output; outputs that are not one tensor are skipped; each
+output is copied as the hook sees it (an in-place ReLU after a convolution would otherwise overwrite it)."""
 import importlib
 import sys
 
@@ -23,7 +24,7 @@ model.eval()
 outputs = {}
 for name, module in model.named_modules():
     if name:
-        module.register_forward_hook(lambda _m, _i, out, name=name: isinstance(out, torch.Tensor) and outputs.__setitem__(name, out.detach().contiguous()))
+        module.register_forward_hook(lambda _m, _i, out, name=name: isinstance(out, torch.Tensor) and outputs.__setitem__(name, out.detach().clone()))
 with torch.no_grad():
     outputs["output"] = model(torch.from_numpy(np.load(input_path).astype(np.float32))).contiguous()
 write_safetensors(out_path, outputs)
