@@ -1,4 +1,5 @@
-import type { InputValue } from "../runtime/io.js";
+import type { DataType } from "../dsl/dtype.js";
+import { outputNumbers, type InputValue } from "../runtime/io.js";
 import { Network } from "../dsl/network.js";
 import type { WeightSource } from "../weights/source.js";
 import { toFloat32 } from "../weights/tensor.js";
@@ -28,12 +29,27 @@ export interface LayerReport {
 }
 
 export interface CompareOptions {
-  /** |engine − reference| ≤ absolute + relative·max|reference| passes. Defaults 1e-4 and 1e-3. */
+  /**
+   * |engine − reference| ≤ absolute + relative·max|reference| passes. Defaults by the engine tensor's type
+   * (COMPARE_TOLERANCES): float32 1e-6 and 1e-5, tight enough to tell gelu_tanh from gelu_erf; float16 and bfloat16
+   * the rounding a 16-bit network collects layer after layer; integers exactly.
+   */
   absolute?: number;
   relative?: number;
   /** The backend whose layers are compared: "builtin" (default) or "tensorrt" (each compared tensor marked an output). */
   backend?: "builtin" | "tensorrt";
 }
+
+/**
+ * compareLayers' default [absolute, relative] tolerance by the engine tensor's type. float32: a float32 engine and
+ * PyTorch agree to ~1e-6 of a tensor's magnitude (measured on SqueezeNet, yolo_block), and a wrong function (gelu_tanh
+ * for gelu_erf: 1.5e-4 of it) is far outside; float16 / bfloat16: the roundings a reduced-precision network
+ * accumulates against a float32 reference (~0.8·2⁻⁷ of the magnitude after a bfloat16 transformer layer).
+ */
+export const COMPARE_TOLERANCES: Readonly<Record<DataType, readonly [number, number]>> = {
+  float32: [1e-6, 1e-5], float16: [1e-4, 1e-2], bfloat16: [1e-3, 5e-2],
+  int8: [0, 0], uint8: [0, 0], int32: [0, 0], int64: [0, 0], bool: [0, 0],
+};
 
 function referenceValues(reference: ActivationReference, name: string): Float32Array | undefined {
   if (typeof (reference as WeightSource).get === "function" && typeof (reference as WeightSource).names === "function") {
@@ -58,7 +74,6 @@ const referenceNames = (reference: ActivationReference) =>
  * ```
  */
 export async function compareLayers(network: Network, inputs: Record<string, InputValue>, reference: ActivationReference, options: CompareOptions = {}): Promise<LayerReport> {
-  const absolute = options.absolute ?? 1e-4, relative = options.relative ?? 1e-3;
   const ir = network.toJSON();
   const debug = Network.fromJSON(ir, { weights: network.weights });
   const compared = ir.layers.filter((l) => referenceValues(reference, l.outputs[0]!) !== undefined);
@@ -74,10 +89,11 @@ export async function compareLayers(network: Network, inputs: Record<string, Inp
   engine.dispose();
   const rows = compared.map((layer): LayerComparison => {
     const expected = referenceValues(reference, layer.outputs[0]!)!;
-    const actual = outputs[layer.outputs[0]!]!.data;
+    const output = outputs[layer.outputs[0]!]!, actual = outputNumbers(output);
+    const [absolute, relative] = [options.absolute ?? COMPARE_TOLERANCES[output.dtype][0], options.relative ?? COMPARE_TOLERANCES[output.dtype][1]];
     let maxAbs = expected.length === actual.length ? 0 : Infinity, scale = 0;
     for (let i = 0; i < expected.length && maxAbs !== Infinity; i++) {
-      maxAbs = Math.max(maxAbs, Math.abs(Number(actual[i]) - expected[i]!) || (Number.isNaN(actual[i]) !== Number.isNaN(expected[i]) ? Infinity : 0));
+      maxAbs = Math.max(maxAbs, Math.abs(actual[i]! - expected[i]!) || (Number.isNaN(actual[i]) !== Number.isNaN(expected[i]) ? Infinity : 0));
       scale = Math.max(scale, Math.abs(expected[i]!));
     }
     return { layer: layer.name, kind: layer.kind, maxAbs, maxRel: scale ? maxAbs / scale : maxAbs, ok: maxAbs <= absolute + relative * scale };

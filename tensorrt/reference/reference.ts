@@ -50,8 +50,10 @@ export interface ReferenceInput {
 export interface ReferenceRun {
   /** The network's outputs by name. */
   outputs: Record<string, TensorValue>;
-  /** Every tensor by its TensorRT name (the final layer of an IR layer's lowering bears the IR layer's name). */
+  /** Every tensor by its TensorRT name ("(Unnamed Layer* 3) [Convolution]_output" where no one named it). */
   tensors: Map<string, TensorValue>;
+  /** Each layer's outputs by the layer's name: the last layer of an IR layer's lowering bears the IR layer's name. */
+  layerOutputs: Map<string, TensorValue[]>;
 }
 
 /**
@@ -124,7 +126,8 @@ export class TensorRTReference {
     });
     const tensors = new Map<string, TensorValue>();
     values.forEach((v, id) => tensors.set(this.network.tensors[id]!, v));
-    return { outputs: Object.fromEntries(this.network.outputs.map((id) => [this.network.tensors[id]!, values.get(id)!])), tensors };
+    const layerOutputs = new Map(this.network.layers.map((l) => [l.name, l.outputs.map((id) => values.get(id)!)]));
+    return { outputs: Object.fromEntries(this.network.outputs.map((id) => [this.network.tensors[id]!, values.get(id)!])), tensors, layerOutputs };
   }
 
   /**

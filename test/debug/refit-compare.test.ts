@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { buildEngine, compareLayers, Engine, Network, refit, RefitError, type WeightSource, WeightStore } from "netdef";
 import { defineLeNet } from "../../models/lenet.js";
 import { defineYoloBlock } from "../../models/yolo-block.js";
+import { TensorRTReference } from "../../tensorrt/reference/reference.js";
+import { defineTransformerEncoder } from "../../models/transformer-encoder.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 /** A second weight set of the same names and shapes: each value perturbed deterministically. */
@@ -103,5 +105,25 @@ describe("layer-by-layer comparison", () => {
     expect(buggyReport.firstDivergent).toBe("spp.pool9");
     expect(buggyReport.rows.find((r) => r.layer === "down.mish")!.ok).toBe(true);
     expect(buggyReport.toString()).toContain("first divergent layer: spp.pool9");
+  });
+
+  // The defaults depend on the tensor's type and magnitude (COMPARE_TOLERANCES): a port that wrote gelu_tanh where
+  // PyTorch computes gelu_erf is found at that layer (the old 1e-4 + 1e-3·max passed it). Reference activations: the
+  // TensorRT reference running the right network, an implementation independent of the builtin engine.
+  it("finds a gelu_tanh written where gelu_erf was meant, with the default tolerances", async () => {
+    const weights = await loadFixtureWeights("encoder.safetensors");
+    const io = await loadFixtureWeights("encoder_io.safetensors");
+    const inputs = { input: { data: io.float32("input"), shape: [2, 16, 64] } };
+    const right = defineTransformerEncoder(weights);
+    const run = TensorRTReference.of(right).execute(inputs);
+    const activations = Object.fromEntries(right.toJSON().layers.flatMap((l) => {
+      const t = run.layerOutputs.get(l.name)?.[0];
+      return t && t.type === "kFLOAT" ? [[l.name, Float32Array.from(t.data)]] : [];
+    }));
+    expect((await compareLayers(right, inputs, activations)).firstDivergent).toBeUndefined();
+    const swapped = Network.fromJSON(JSON.parse(JSON.stringify(right.toJSON()).replace('"type":"gelu_erf"', '"type":"gelu_tanh"')), { weights: right.weights });
+    const report = await compareLayers(swapped, inputs, activations);
+    expect(report.firstDivergent).toBe("gelu");
+    expect(report.rows.find((r) => r.layer === "linear1")!.ok).toBe(true);
   });
 });
