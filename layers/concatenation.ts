@@ -19,8 +19,15 @@ export const concatenation = defineLayer<"concatenation", ConcatenationParams, C
     let extent = 0;
     inputs.forEach((t, i) => {
       if (t.dtype !== first.dtype) ctx.fail(`input ${i}`, `of type ${first.dtype} like input 0`, t.dtype, "dtype_mismatch");
-      const same = t.shape.length === first.shape.length && t.shape.every((d, j) => j === axis || d === first.shape[j] || d < 0 || first.shape[j]! < 0);
-      if (!same) ctx.fail(`input ${i}`, `shape ${formatShape(first.shape.map((d, j) => (j === axis ? -1 : d)))} (all but axis ${axis} equal to input 0)`, formatShape(t.shape), "shape_mismatch");
+      const same = t.shape.length === first.shape.length && t.shape.every((d, j) => j === axis || d === first.shape[j] || (d < 0 && first.shape[j]! < 0));
+      if (!same) {
+        // A dynamic extent beside a static one is refused, not narrowed: concatenation does not broadcast, and the
+        // static extent would fix the dynamic one silently (a class token [1, 1, 64] beside [-1, 64, 64]).
+        const dims = first.shape.map((d, j) => (j === axis ? "any" : d < 0 ? "dynamic" : String(d)));
+        const mixed = t.shape.length === first.shape.length ? t.shape.findIndex((d, j) => j !== axis && (d < 0) !== (first.shape[j]! < 0)) : -1;
+        ctx.fail(`input ${i}`, `shape [${dims.join(",")}] (every dimension but axis ${axis} as input 0's)`, formatShape(t.shape), "shape_mismatch",
+          mixed < 0 ? undefined : `${ctx.layer} (concatenation): dimension ${mixed} is dynamic in one input and ${Math.max(t.shape[mixed]!, first.shape[mixed]!)} in another, and concatenation does not broadcast: give the static input that extent first (an element-wise sum with zeros of the dynamic input's shape broadcasts it), or declare the dynamic dimension static`);
+      }
       extent = extent < 0 || t.shape[axis]! < 0 ? -1 : extent + t.shape[axis]!;
     });
     const shape = first.shape.map((d, j) => (j === axis ? extent : d));

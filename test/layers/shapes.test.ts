@@ -147,3 +147,22 @@ describe("other layer kinds", () => {
     expect(n.layer("a").params).toEqual({ type: "leaky_relu", alpha: 0.01, beta: 0 });
   });
 });
+
+describe("concatenation never narrows a dynamic dimension", () => {
+  it("a static extent beside a dynamic one is refused, saying what to add", () => {
+    // A class token [1, 1, 64] beside patches [-1, 64, 64] on axis 1: the batch would have been fixed at 1.
+    const n = net();
+    const patches = input(n, [-1, 64, 64]);
+    const token = n.addConstant("cls", { shape: [1, 1, 64], weights: new Float32Array(64) });
+    expect(() => n.addConcatenation("cat", [token, patches], { axis: 1 })).toThrow(/cat \(concatenation\): dimension 0 is dynamic in one input and 1 in another, and concatenation does not broadcast: give the static input that extent first/);
+  });
+  it("static against static names the expected shape without a -1 (which means a dynamic dimension)", () => {
+    const n = net();
+    expect(() => n.addConcatenation("cat", [input(n, [2, 3, 4]), input(n, [2, 3, 5], "float32", "y")], { axis: 1 })).toThrow(/input 1 must be shape \[2,any,4\] \(every dimension but axis 1 as input 0's\), but received \[2,3,5\]/);
+  });
+  it("dynamic beside dynamic stays dynamic", () => {
+    const n = net();
+    // [-1, 3] ++ [-1, 5] on axis 1: [-1, 8]
+    expect(n.addConcatenation("cat", [input(n, [-1, 3]), input(n, [-1, 5], "float32", "y")], { axis: 1 }).shape).toEqual([-1, 8]);
+  });
+});
