@@ -17,6 +17,8 @@ export interface BindingReport {
   readonly missing: readonly (BindingProblem & { readonly nearest: readonly string[] })[];
   /** Weights present with another shape (element count for shapeless formats). */
   readonly mismatched: readonly (BindingProblem & { readonly storedShape: readonly number[] })[];
+  /** Values the network's code gives inline (gather indices, a scale): bound without the source. */
+  readonly inline: readonly string[];
   readonly ok: boolean;
   toString(): string;
 }
@@ -28,8 +30,10 @@ export function bindingReport(network: { toJSON(): NetworkIR } | NetworkIR, sour
   const used = new Set<string>();
   const missing: (BindingProblem & { nearest: string[] })[] = [];
   const mismatched: (BindingProblem & { storedShape: readonly number[] })[] = [];
+  const inline: string[] = [];
   for (const layer of ir.layers) {
     for (const binding of Object.values(layer.weights)) {
+      if (binding.inline) { inline.push(binding.name); continue; }
       used.add(binding.name);
       const found = source.get(binding.name);
       const problem = { layer: layer.name, weight: binding.name, expectedShape: binding.shape };
@@ -46,7 +50,7 @@ export function bindingReport(network: { toJSON(): NetworkIR } | NetworkIR, sour
     ...unused.map((n) => `unused: '${n}'`),
   ];
   return {
-    unused, missing, mismatched, ok: missing.length === 0 && mismatched.length === 0,
-    toString: () => (lines.length ? lines.join("\n") : `all ${used.size} weights bound, none unused`),
+    unused, missing, mismatched, inline, ok: missing.length === 0 && mismatched.length === 0,
+    toString: () => (lines.length ? lines.join("\n") : `all ${used.size} weights bound, none unused${inline.length ? `; ${inline.length} given inline` : ""}`),
   };
 }

@@ -14,9 +14,11 @@ export interface TensorIR {
 }
 
 export interface WeightBindingIR {
-  /** The weight's name in the weight source (PyTorch's state_dict key). */
+  /** The weight's name in the weight source (PyTorch's state_dict key), or `<layer>.<role>` for values given inline. */
   readonly name: string;
   readonly shape: readonly number[];
+  /** Values given inline in the code, held by the network (`network.weights`), not looked up in a weight source. */
+  readonly inline?: true;
 }
 
 /** What every layer of the IR holds, whatever its kind. */

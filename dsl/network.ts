@@ -1,7 +1,7 @@
 import * as L from "../layers/index.js";
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import { LAYER_PARAMS, paramProblems } from "../layers/param-schema.js";
-import { LayerContext, type LayerDefinition, type TensorDesc, type WeightInput, type WeightRequest } from "../layers/layer.js";
+import { LayerContext, type InlineValues, type LayerDefinition, type TensorDesc, type WeightInput, type WeightRequest } from "../layers/layer.js";
 import { nearestNames, nearestSuffix, type WeightSource } from "../weights/source.js";
 import { WeightStore } from "../weights/store.js";
 import { elementCount, type WeightTensor } from "../weights/tensor.js";
@@ -166,7 +166,7 @@ export class Network implements LayerSink {
       const ctx = new LayerContext(layer.name, layer.kind, layer.callSite);
       net.#checkName(ctx, layer.name);
       for (const t of layer.inputs) if (!net.#tensors.has(t)) throw bad(`layer "${layer.name}" reads "${t}", which no earlier layer produces`);
-      for (const [role, binding] of Object.entries(layer.weights)) net.#checkNamedWeight(ctx, { role, input: binding.name, shape: binding.shape, because: "the IR records that shape" });
+      for (const [role, binding] of Object.entries(layer.weights)) net.#checkNamedWeight(ctx, { role, input: binding.name, shape: binding.shape, because: "the IR records that shape" }, binding.inline);
       for (const t of layer.outputs) {
         const info = tensorInfo.get(t) ?? (() => { throw bad(`no dtype/shape recorded for tensor "${t}"`); })();
         net.#register(info);
@@ -219,25 +219,29 @@ export class Network implements LayerSink {
   #bindWeight(ctx: LayerContext, request: WeightRequest): WeightBindingIR {
     if (typeof request.input === "string") return this.#checkNamedWeight(ctx, request);
     const input: unknown = request.input;
-    if (!(input instanceof Float32Array) && !(typeof input === "object" && input !== null && Array.isArray((input as WeightTensor).shape) && ArrayBuffer.isView((input as WeightTensor).data))) {
+    if (!isInlineValues(input) && !(typeof input === "object" && input !== null && Array.isArray((input as WeightTensor).shape) && ArrayBuffer.isView((input as WeightTensor).data))) {
       // Only JavaScript callers get here (the types forbid it): e.g. a bare number for a scale.
-      ctx.fail(`weights.${request.role}`, "a weight name, a Float32Array or a { dtype, shape, data } tensor", input === null ? "null" : `${typeof input} ${String(input)}`, "invalid_argument");
+      ctx.fail(`weights.${request.role}`, "a weight name, a Float32Array, Int32Array or BigInt64Array, or a { dtype, shape, data } tensor", input === null ? "null" : `${typeof input} ${String(input)}`, "invalid_argument");
     }
     const given = weightFromValues(request.input, request.shape);
     const name = `${ctx.layer}.${request.role}`;
     if (!given) {
-      const count = request.input instanceof Float32Array ? `${request.input.length} values` : `shape ${formatShape((request.input as WeightTensor).shape)}`;
+      const count = isInlineValues(request.input) ? `${request.input.length} values` : `shape ${formatShape((request.input as WeightTensor).shape)}`;
       ctx.fail(`weights.${request.role}`, `shape ${formatShape(request.shape)} because ${request.because}`, count, "weight_shape");
     }
     this.#inline.set(name, given);
-    return { name, shape: [...request.shape] };
+    return { name, shape: [...request.shape], inline: true };
   }
 
-  #checkNamedWeight(ctx: LayerContext, request: WeightRequest): WeightBindingIR {
+  #checkNamedWeight(ctx: LayerContext, request: WeightRequest, inline?: true): WeightBindingIR {
     const name = request.input as string;
     const source = this.#source;
     if (source) {
       const found = this.#inline.get(name) ?? source.get(name);
+      if (!found && inline) {
+        ctx.fail(`weight '${name}'`, "present in the weight source", "no such weight", "weight_missing",
+          `${ctx.layer}: '${name}' holds values the original network's code gave inline, which its IR does not carry: pass that network's own weights ({ weights: network.weights }: its inline values with its weight source)`);
+      }
       if (!found) {
         ctx.fail(`weight '${name}'`, "present in the weight source", "no such weight", "weight_missing",
           `${ctx.layer}: weight '${name}' is not in the weight source${nearestSuffix(name, source.names(), "; nearest names: ")}`);
@@ -248,15 +252,20 @@ export class Network implements LayerSink {
           `${ctx.layer}: weight '${name}' has shape ${formatShape(found.shape)} but ${request.because}, so ${formatShape(request.shape)} was expected`);
       }
     }
-    return { name, shape: [...request.shape] };
+    return { name, shape: [...request.shape], ...(inline ? { inline } : {}) };
   }
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
+const isInlineValues = (v: unknown): v is InlineValues => v instanceof Float32Array || v instanceof Int32Array || v instanceof BigInt64Array;
+
 /** Values given inline as a weight, shaped as the layer expects; undefined when their size or shape disagrees. */
 function weightFromValues(input: Exclude<WeightInput, string>, shape: readonly number[]): WeightTensor | undefined {
-  if (input instanceof Float32Array) return input.length === elementCount(shape) ? { dtype: "float32", shape: [...shape], data: input } : undefined;
+  if (isInlineValues(input)) {
+    const dtype = input instanceof Float32Array ? "float32" : input instanceof Int32Array ? "int32" : "int64";
+    return input.length === elementCount(shape) ? { dtype, shape: [...shape], data: input } : undefined;
+  }
   return sameShape(input.shape, shape) ? input : undefined;
 }
 

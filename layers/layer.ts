@@ -11,9 +11,11 @@ export interface TensorDesc {
 
 /**
  * A weight given to a layer: the `state_dict` name to look up in the network's weight source, or the values
- * themselves (a Float32Array shaped as the layer expects, or a full WeightTensor).
+ * themselves: a typed array of the layer's shape (Float32Array; Int32Array or BigInt64Array for an integer
+ * constant's values or gather indices), or a full WeightTensor.
  */
-export type WeightInput = string | Float32Array | WeightTensor;
+export type WeightInput = string | InlineValues | WeightTensor;
+export type InlineValues = Float32Array | Int32Array | BigInt64Array;
 
 /** A weight a layer needs: its role, where to find it and the shape the layer's parameters imply. */
 export interface WeightRequest {

@@ -8,7 +8,7 @@ const relu = (x: Tensor, name: string) => x.addActivation(name, { type: "relu" }
 
 /** Channels [from, from + count) of x, as int32 gather indices (the batch may be dynamic). */
 function channels(net: Network, x: Tensor, name: string, from: number, count: number): Tensor {
-  const indices = net.addConstant(`${name}.indices`, { shape: [count], weights: Float32Array.from({ length: count }, (_, i) => from + i), dtype: "int32" });
+  const indices = net.addConstant(`${name}.indices`, { shape: [count], weights: Int32Array.from({ length: count }, (_, i) => from + i), dtype: "int32" });
   return x.addGather(name, indices, { axis: 1 });
 }
 

@@ -37,7 +37,7 @@ export interface TensorRTBuildOptions {
 /** What a refit by PyTorch names needs to know of the network: its weights' names and the BatchNorms the lowering folds. */
 export function refitRecord(ir: NetworkIR): Pick<TensorRTHeader, "weights" | "foldedBatchNorms"> {
   return {
-    weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).map((w) => w.name)))],
+    weights: [...new Set(ir.layers.flatMap((l) => Object.values(l.weights).filter((w) => !w.inline).map((w) => w.name)))],  // inline values are the code's
     foldedBatchNorms: ir.layers.flatMap((l) => l.kind !== "batchNorm" ? [] : [{
       layer: l.name, epsilon: l.params.epsilon, weight: l.weights.weight!.name, bias: l.weights.bias!.name, mean: l.weights.mean!.name, variance: l.weights.variance!.name,
     }]),

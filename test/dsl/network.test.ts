@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Network, NetworkError, WeightStore, type WeightTensor } from "netdef";
+import { bindingReport, buildEngine, Network, NetworkError, WeightStore, type WeightTensor } from "netdef";
+import { defineShuffleNetV2 } from "../../models/shufflenet-v2.js";
 import { defineLeNet } from "../../models/lenet.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
@@ -46,7 +47,7 @@ describe("errors name the layer, the argument, expected vs received, and the use
     const x = net.addInput("x", "float32", [1, 32, 12, 12]);
     const error = thrown(() => x.addConvolution("conv2", { outChannels: 50, kernel: 5 })); // this is line 47, column 34
     expect(error.message).toBe(
-      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:47:34)");
+      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:48:34)");
     expect(error.issues[0]).toMatchObject({ code: "weight_shape", layer: "conv2", kind: "convolution" });
   });
 
@@ -91,6 +92,35 @@ describe("weights", () => {
     const x = new Network("n").addInput("x", "float32", [1, 4]);
     const error = thrown(() => x.addQuantize("q", { scale: 0.01 as unknown as Float32Array }));
     expect(error.issues[0]).toMatchObject({ code: "invalid_argument", layer: "q", argument: "weights.scale", received: "number 0.01" });
+  });
+});
+
+// Constants that behave like weights: inline values of every dtype bind, count as bound in bindingReport, and
+// round-trip through toJSON/fromJSON with the network's own weights (a weight file alone is told what it lacks).
+describe("inline values", () => {
+  it("int32 and int64 typed arrays bind as gather indices and integer constants, computed as such", async () => {
+    const net = new Network("n");
+    const x = net.addInput("x", "float32", [2, 4]);
+    const picked = x.addGather("g", net.addConstant("i", { shape: [3], weights: Int32Array.of(3, 0, -1), dtype: "int32" }), { axis: 1 });
+    net.markOutput(picked, "y");
+    net.markOutput(net.addConstant("big", { shape: [2], weights: BigInt64Array.of(2n ** 40n, -5n), dtype: "int64" }), "z");
+    expect(net.layer("i").weights.values).toEqual({ name: "i.values", shape: [3], inline: true });
+    const outputs = await (await buildEngine(net)).createExecutionContext().execute({ x: Float32Array.of(0, 1, 2, 3, 4, 5, 6, 7) });
+    // Columns 3, 0 and 3 (−1 counts from the end) of each row.
+    expect(Array.from(outputs.y!.data as Float32Array)).toEqual([3, 0, 3, 7, 4, 7]);
+    expect(Array.from(outputs.z!.data as BigInt64Array)).toEqual([2n ** 40n, -5n]);
+  });
+
+  it("bindingReport counts them as bound; fromJSON takes them from the network's own weights, and says so without them", async () => {
+    const weights = await loadFixtureWeights("shufflenet_v2.safetensors");
+    const net = defineShuffleNetV2(weights);
+    const report = bindingReport(net, weights);
+    expect(report.missing).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.inline).toHaveLength(26);  // the channel split's gather indices, two per stride-1 unit
+    expect(report.toString()).toMatch(/given inline/);
+    expect(Network.fromJSON(net.toJSON(), { weights: net.weights }).toJSON()).toEqual(net.toJSON());
+    expect(() => Network.fromJSON(net.toJSON(), { weights })).toThrow(/holds values the original network's code gave inline, which its IR does not carry: pass that network's own weights/);
   });
 });
 
