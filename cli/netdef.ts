@@ -3,8 +3,9 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { runSelftest } from "../selftest/selftest.js";
+import { nearestNames } from "../weights/source.js";
 import { referenceUnderTest, tensorrtUnderTest } from "../selftest/under-test.js";
 import { buildEngine, calibrate, checkTensorRT, TensorRTUnavailableError, type IOTensor, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
 
@@ -37,17 +38,49 @@ class UsageError extends NetdefError {
   readonly code = "usage";
 }
 
-const { values: options, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    weights: { type: "string" }, output: { type: "string", short: "o" }, input: { type: "string", multiple: true },
-    // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
-    profile: process.argv[2] === "bench" ? { type: "boolean" } : { type: "string", multiple: true }, reference: { type: "string" }, batch: { type: "string" },
-    calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true }, "exclude-tactic": { type: "string", multiple: true },
-    precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, backend: { type: "string" }, seed: { type: "string" }, "stand-in": { type: "string" }, cases: { type: "string" },
-  },
-  strict: false,
-});
+const OPTIONS = {
+  weights: { type: "string" }, output: { type: "string", short: "o" }, input: { type: "string", multiple: true },
+  // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
+  profile: process.argv[2] === "bench" ? { type: "boolean" as const } : { type: "string" as const, multiple: true }, reference: { type: "string" }, batch: { type: "string" },
+  calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true }, "exclude-tactic": { type: "string", multiple: true },
+  precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, backend: { type: "string" }, seed: { type: "string" }, "stand-in": { type: "string" }, cases: { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Each command's options (besides --json and --help) and whether it takes a file: anything else is a usage error. */
+const COMMANDS: Readonly<Record<string, { options: readonly (keyof typeof OPTIONS)[]; file: boolean }>> = {
+  build: { options: ["weights", "profile", "precision", "calib", "tuning", "timing-cache", "tactic", "exclude-tactic", "output"], file: true },
+  run: { options: ["input", "output"], file: true },
+  inspect: { options: ["weights"], file: true },
+  bench: { options: ["batch", "profile"], file: true },
+  "export-onnx": { options: ["weights", "output"], file: true },
+  refit: { options: ["weights", "output"], file: true },
+  compare: { options: ["weights", "input", "reference"], file: true },
+  check: { options: ["backend", "weights", "profile", "seed"], file: true },
+  selftest: { options: ["backend", "stand-in", "cases"], file: false },
+  help: { options: [], file: false },
+};
+
+/** The command line parsed strictly (a misspelt flag is no flag), or what is wrong with it. */
+function parseCommandLine() {
+  try {
+    const { values, positionals } = parseArgs({ allowPositionals: true, options: OPTIONS, strict: true });
+    const [command, ...files] = positionals;
+    const spec = command === undefined ? undefined : COMMANDS[command];
+    if (!spec) return { values, positionals, problem: command === undefined || values.help ? undefined : `unknown command "${command}"` };
+    const foreign = Object.keys(values).filter((o) => o !== "json" && o !== "help" && !(spec.options as readonly string[]).includes(o));
+    if (foreign.length) return { values, positionals, problem: `${command} takes no ${foreign.map((o) => `--${o}`).join(", ")} (it takes ${spec.options.map((o) => `--${o}`).join(", ") || "no options"})` };
+    if (files.length > (spec.file ? 1 : 0)) return { values, positionals, problem: `${command} takes ${spec.file ? "one file" : "no file"}, but was given ${files.map((f) => `"${f}"`).join(", ")}` };
+    return { values, positionals, problem: undefined };
+  } catch (error) {
+    // node:util's messages for unknown options and missing or extra values, without its advice on "--", with the
+    // nearest option where one was misspelt.
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    const unknown = /^Unknown option '--([^'=]+)/.exec(message)?.[1];
+    const nearest = unknown === undefined ? [] : nearestNames(unknown, Object.keys(OPTIONS), 1, 2);
+    return { values: {} as Record<string, never>, positionals: process.argv.slice(2, 4), problem: nearest.length ? `${message} (did you mean --${nearest[0]}?)` : message };
+  }
+}
+const { values: options, positionals, problem } = parseCommandLine();
 const json = Boolean(options.json);
 const print = (human: string, data: unknown) => console.log(json ? JSON.stringify(data, null, 2) : human);
 const need = (value: unknown, what: string): string => {
@@ -121,6 +154,7 @@ function progressBar(label: string) {
 }
 
 async function main(): Promise<void> {
+  if (problem) throw new UsageError(problem);
   const [command, target] = positionals;
   if (options.help || !command || command === "help") { console.log(USAGE); return; }
   switch (command) {

@@ -18,10 +18,11 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** Up to `count` stored names closest to `name`, nearest first. */
-export function nearestNames(name: string, candidates: readonly string[], count = 3): string[] {
+/** Up to `count` stored names closest to `name`, nearest first; none farther than `maxDistance` edits. */
+export function nearestNames(name: string, candidates: readonly string[], count = 3, maxDistance = Infinity): string[] {
   return candidates
     .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+    .filter((x) => x.distance <= maxDistance)
     .sort((x, y) => x.distance - y.distance || x.candidate.localeCompare(y.candidate))
     .slice(0, count)
     .map((x) => x.candidate);

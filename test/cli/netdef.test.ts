@@ -112,8 +112,25 @@ describe("netdef CLI", () => {
     expect([folder.code, folder.stderr.split("\n")[0]]).toEqual([2, "netdef: examples: is a directory, not a file"]);
     const huge = await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/1x1x28x28/100000000000000000000x1x28x28", "-o", "x.plan");
     expect([huge.code, huge.stderr.split("\n")[0]]).toEqual([2, "netdef: --profile data:1x1x28x28/1x1x28x28/100000000000000000000x1x28x28: dimension 100000000000000000000 is not an integer from 1 to 2147483647"]);
-    const batch = await netdef("bench", fixturePath("README.md"), "--batch", "-3");
+    const batch = await netdef("bench", fixturePath("README.md"), "--batch=-3");
     expect([batch.code, batch.stderr.split("\n")[0]]).toEqual([2, "netdef: --batch -3: expected an integer ≥ 1"]);
+  });
+
+  // Were exit 0 with a float32 plan (`--fp16`, `--precison fp16`) or ignored (`--tunning=fast --jsonn`).
+  it("refuses what it does not know: a misspelt flag, a flag of another command, an extra file", async () => {
+    const lenet = ["models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "-o", "never.plan"];
+    const cases: [string[], string][] = [
+      [["build", ...lenet, "--fp16"], "netdef: Unknown option '--fp16'"],
+      [["build", ...lenet, "--precison", "fp16"], "netdef: Unknown option '--precison' (did you mean --precision?)"],
+      [["inspect", "models/lenet.ts", "--tunning=fast", "--jsonn"], "netdef: Unknown option '--tunning' (did you mean --tuning?)"],
+      [["run", "lenet.plan", "--seed", "3"], "netdef: run takes no --seed (it takes --input, --output)"],
+      [["inspect", "models/lenet.ts", "models/yolo-block.ts"], 'netdef: inspect takes one file, but was given "models/lenet.ts", "models/yolo-block.ts"'],
+      [["selftest", "cases", "--backend", "tensorrt"], 'netdef: selftest takes no file, but was given "cases"'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await netdef(...args);
+      expect([result.code, result.stderr.split("\n")[0]], args.join(" ")).toEqual([2, message]);
+    }
   });
 
   it("reports failures with exit code 1 and the typed error", async () => {
