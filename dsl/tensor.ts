@@ -1,5 +1,5 @@
 import * as L from "../layers/index.js";
-import type { LayerDefinition } from "../layers/layer.js";
+import { LayerContext, type LayerDefinition } from "../layers/layer.js";
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import type { DataType } from "./dtype.js";
 import { captureCallSite } from "./call-site.js";
@@ -43,7 +43,26 @@ export class Tensor {
   addPooling(name: string, params: L.PoolingParams): Tensor { return this.#add(L.pooling, name, params); }
   /** Dense layer over the flattened input; binds `<name>.weight` [out, in] and `<name>.bias`. */
   addFullyConnected(name: string, params: L.FullyConnectedParams): Tensor { return this.#add(L.fullyConnected, name, params); }
-  /** One of TensorRT's 14 activations, e.g. `{ type: "clip", alpha: 0, beta: 6 }` for ReLU6. */
+  /**
+   * PyTorch's `nn.Linear` on the last axis: [..., in] → [..., out], binding `<name>.weight` [out, in] and
+   * `<name>.bias` [out]. The rows go through a dense layer named `name` (fused with its bias and activation like
+   * any), between reshapes `<name>.rows` and `<name>.unflatten` (the result); at most one dimension before the
+   * features may be dynamic.
+   * ```ts
+   * const hidden = tokens.addLinear("linear1", { outFeatures: 128 }).addActivation("gelu", { type: "gelu_erf" });
+   * ```
+   */
+  addLinear(name: string, params: L.FullyConnectedParams): Tensor {
+    if (this.shape.length <= 2) return this.#add(L.fullyConnected, name, params);
+    const leading = this.shape.slice(0, -1);
+    if (leading.filter((d) => d < 0).length > 1) {
+      new LayerContext(name, "fullyConnected", captureCallSite()).fail("input", "at most one dynamic dimension before the features (the rows are reshaped back to it)", `shape [${this.shape}]`, "shape_mismatch");
+    }
+    const rows = this.#add(L.shuffle, `${name}.rows`, { reshape: [-1, this.shape.at(-1)!] });
+    const dense = rows.#add(L.fullyConnected, name, params);
+    return dense.#add(L.shuffle, `${name}.unflatten`, { reshape: [...leading, params.outFeatures] });
+  }
+  /** One of TensorRT's 14 activations or PyTorch's silu, hardswish and mish, e.g. `{ type: "clip", alpha: 0, beta: 6 }` for ReLU6. */
   addActivation(name: string, params: L.ActivationParams): Tensor { return this.#add(L.activation, name, params); }
   /** `this op other`, broadcasting as numpy does. */
   addElementWise(name: string, other: Tensor, op: L.ElementWiseOp): Tensor { return this.#add(L.elementWise, name, op, [other]); }

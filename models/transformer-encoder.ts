@@ -1,17 +1,14 @@
 import { Network, type Tensor, type WeightSource } from "netdef";
 
 /**
- * `nn.Linear` on [B, T, in]: a product with the weight transposed (a [1, out, in] constant: TensorRT multiplies equal
- * ranks) plus the bias. `rows` takes rows [from, from + out) of a stacked weight, as `in_proj_weight` stacks q, k, v.
+ * q, k or v: `in_proj_weight`'s rows [from, from + out) (it stacks the three) as an `nn.Linear` on [B, T, in]: a
+ * product with the rows transposed (a [1, out, in] constant: TensorRT multiplies equal ranks) plus the bias's rows.
  */
-function linear(net: Network, x: Tensor, name: string, weight: string, bias: string, out: number, rows = { from: 0, of: out }): Tensor {
+function projection(net: Network, x: Tensor, name: string, out: number, from: number): Tensor {
   const inFeatures = x.shape.at(-1)!;
-  let w = net.addConstant(`${name}.w`, { shape: [rows.of, inFeatures], weights: weight });
-  let b = net.addConstant(`${name}.b`, { shape: [rows.of], weights: bias });
-  if (rows.of !== out) {
-    w = w.addSlice(`${name}.w_rows`, { start: [rows.from, 0], size: [out, inFeatures] });
-    b = b.addSlice(`${name}.b_rows`, { start: [rows.from], size: [out] });
-  }
+  const w = net.addConstant(`${name}.w`, { shape: [3 * out, inFeatures], weights: "self_attn.in_proj_weight" })
+    .addSlice(`${name}.w_rows`, { start: [from, 0], size: [out, inFeatures] });
+  const b = net.addConstant(`${name}.b`, { shape: [3 * out], weights: "self_attn.in_proj_bias" }).addSlice(`${name}.b_rows`, { start: [from], size: [out] });
   const product = x.addMatrixMultiply(`${name}.matmul`, w.addShuffle(`${name}.w3`, { reshape: [1, out, inFeatures] }), { opB: "transpose" });
   return product.addElementWise(name, b.addShuffle(`${name}.b3`, { reshape: [1, 1, out] }), "sum");
 }
@@ -25,16 +22,16 @@ export function defineTransformerEncoder(weights?: WeightSource, { tokens = 16, 
   const x = net.addInput("input", "float32", [-1, tokens, model]);
   const head = model / heads;
   // q, k, v as [B, heads, T, head]: their rows of in_proj_weight, split into heads.
-  const project = (i: number, name: string) => linear(net, x, `self_attn.${name}`, "self_attn.in_proj_weight", "self_attn.in_proj_bias", model, { from: i * model, of: 3 * model })
+  const project = (i: number, name: string) => projection(net, x, `self_attn.${name}`, model, i * model)
     .addShuffle(`self_attn.${name}_heads`, { reshape: [0, tokens, heads, head], secondTranspose: [0, 2, 1, 3] });
   const [q, k, v] = ["q", "k", "v"].map((name, i) => project(i, name));
   const scale = net.addConstant("self_attn.scale", { shape: [1, 1, 1, 1], weights: Float32Array.of(1 / Math.sqrt(head)) });
   const scores = q!.addMatrixMultiply("self_attn.scores", k!, { opB: "transpose" }).addElementWise("self_attn.scaled", scale, "prod");
   const attended = scores.addSoftMax("self_attn.softmax", { axis: -1 }).addMatrixMultiply("self_attn.attend", v!)
     .addShuffle("self_attn.concat_heads", { firstTranspose: [0, 2, 1, 3], reshape: [0, tokens, model] });
-  const attention = linear(net, attended, "self_attn.out_proj", "self_attn.out_proj.weight", "self_attn.out_proj.bias", model);
+  const attention = attended.addLinear("self_attn.out_proj", { outFeatures: model });
   const x1 = x.addElementWise("residual1", attention, "sum").addNormalization("norm1", { type: "layer", normalizedShape: [model] });
-  const hidden = linear(net, x1, "linear1", "linear1.weight", "linear1.bias", feedForward).addActivation("gelu", { type: "gelu_erf" });
-  const x2 = x1.addElementWise("residual2", linear(net, hidden, "linear2", "linear2.weight", "linear2.bias", model), "sum");
+  const hidden = x1.addLinear("linear1", { outFeatures: feedForward }).addActivation("gelu", { type: "gelu_erf" });
+  const x2 = x1.addElementWise("residual2", hidden.addLinear("linear2", { outFeatures: model }), "sum");
   return net.markOutput(x2.addNormalization("norm2", { type: "layer", normalizedShape: [model] }), "output");
 }

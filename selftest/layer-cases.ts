@@ -108,6 +108,7 @@ export const layerCases: Record<string, LayerCase> = {
   "fully connected, float16-exact weights, batch 2": { inputs: img(3, 7, 7), define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147).map(roundToFloat16), bias: w(70) } }).addActivation("relu", { type: "relu" }) },
   // Batches up to 16 stream the weights once for every four rows (dotTile): 7 rows as 4 + 2 + 1, each its own
   // column grouping (1, 2 and 4 columns) and tail; 16 as four groups of 4; 17 takes the packed GEMM.
+  "linear on the last axis of [2, 5, 6] (nn.Linear)": { inputs: { x: { shape: [2, 5, 6] } }, define: (_, { x }, w) => x!.addLinear("fc", { outFeatures: 4, weights: { kernel: w(4, 6), bias: w(4) } }).addActivation("r", { type: "relu" }) },
   "fully connected, batch 7": { inputs: { x: { shape: [7, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
   "fully connected, batch 16": { inputs: { x: { shape: [16, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },
   "fully connected, batch 17": { inputs: { x: { shape: [17, 3, 7, 7] } }, define: (_, { x }, w) => x!.addFullyConnected("fc", { outFeatures: 70, weights: { kernel: w(70, 147), bias: w(70) } }) },

@@ -166,3 +166,17 @@ describe("concatenation never narrows a dynamic dimension", () => {
     expect(n.addConcatenation("cat", [input(n, [-1, 3]), input(n, [-1, 5], "float32", "y")], { axis: 1 }).shape).toEqual([-1, 8]);
   });
 });
+
+describe("addLinear (nn.Linear on the last axis)", () => {
+  it("[-1, 16, 64] → [-1, 16, 128], binding <name>.weight [128, 64] and <name>.bias [128] on its dense layer", () => {
+    const n = net();
+    expect(input(n, [-1, 16, 64]).addLinear("linear1", { outFeatures: 128 }).shape).toEqual([-1, 16, 128]);
+    expect(n.layer("linear1").weights).toEqual({ kernel: { name: "linear1.weight", shape: [128, 64] }, bias: { name: "linear1.bias", shape: [128] } });
+    expect(n.layer("linear1").kind).toBe("fullyConnected");
+  });
+  it("a rank-2 input is one dense layer; two dynamic dimensions before the features are refused", () => {
+    const n = net();
+    expect(input(n, [-1, 64]).addLinear("fc", { outFeatures: 8 }).name).toBe("fc");
+    expect(() => input(n, [-1, -1, 64], "float32", "y").addLinear("fc2", { outFeatures: 8 })).toThrow(/fc2 \(fullyConnected\): input must be at most one dynamic dimension before the features/);
+  });
+});
