@@ -1,4 +1,4 @@
-// Lists examples/resnet18's randomWeights as scripts/pytorch/resnet18_io.py regenerates them: each tensor's name, role,
+// Lists models/resnet18.ts's randomWeights as scripts/pytorch/resnet18_io.py regenerates them: each tensor's name, role,
 // layer kind and shape in the order the generator draws them, with the sum and first value to check the copy
 // against. `tsx --conditions=netdef-source scripts/resnet18-weights.ts <out.json>`
 import fs from "node:fs";

@@ -1,4 +1,4 @@
-# fixtures/resnet18_io.safetensors: torchvision's resnet18 with the weights of examples/resnet18's randomWeights
+# fixtures/resnet18_io.safetensors: torchvision's resnet18 with the weights of models/resnet18.ts's randomWeights
 # (seed 18), regenerated here draw for draw and checked against the list scripts/resnet18-weights.ts writes.
 # Run where PyTorch is: `python3 scripts/pytorch/resnet18_io.py <list.json> <out.safetensors>`.
 import json, math, sys
