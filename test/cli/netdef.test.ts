@@ -1,24 +1,11 @@
 // The `netdef` command line, run as a user runs it (the compiled bin, a network file, fixture weights).
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parseNpy, serializeNpy, serializeSafetensors, WeightStore } from "netdef";
 import { fixturePath, loadFixtureWeights } from "../fixtures.js";
-
-const run = promisify(execFile);
-const bin = path.resolve("dist/cli/netdef.js");
-async function netdef(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { netdef } from "./run.js";
 
 describe("netdef CLI", () => {
   it("builds, inspects, runs, benches, exports, refits and compares LeNet", async () => {

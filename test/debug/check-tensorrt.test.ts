@@ -1,16 +1,15 @@
 // checkTensorRT / `netdef check --backend tensorrt`: what TensorRT would refuse and each layer whose TensorRT result
 // differs from the builtin engine's, found on the TensorRT reference without TensorRT.
-import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { checkTensorRT, Network, reducedFloat } from "netdef";
 import { differenceBeyondTolerance } from "../../debug/check-tensorrt.js";
 import { defineLeNet } from "../../models/lenet.js";
 import { defineYoloBlock } from "../../models/yolo-block.js";
 import { fixturePath, loadFixtureWeights } from "../fixtures.js";
+import { netdef } from "../cli/run.js";
 
 const LENET_PROFILE = [{ data: { min: [1, 1, 28, 28], opt: [4, 1, 28, 28], max: [64, 1, 28, 28] } }];
 
@@ -68,17 +67,6 @@ describe("checkTensorRT", () => {
   });
 });
 
-const run = promisify(execFile);
-const bin = path.resolve("dist/cli/netdef.js");
-async function netdef(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { maxBuffer: 1 << 26 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe("netdef check --backend tensorrt", () => {
   it("LeNet: a clean table, exit 0; JSON on request", async () => {

@@ -1,10 +1,8 @@
 // `netdef selftest --backend tensorrt`: on TensorRT where the addon has it (skipped here, saying why), and on the
 // TensorRT reference standing in for TensorRT, which is how the self-test itself is tested without a GPU.
-import { execFile } from "node:child_process";
-import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { addon } from "../../native/addon.js";
+import { netdef } from "../cli/run.js";
 import { layerCases } from "../../selftest/layer-cases.js";
 import { runSelftest } from "../../selftest/selftest.js";
 import { referenceUnderTest, tensorrtUnderTest, type TensorRTUnderTest } from "../../selftest/under-test.js";
@@ -55,9 +53,7 @@ describe("the self-test on the TensorRT reference standing in", () => {
   });
 });
 
-const exec = promisify(execFile);
 describe("netdef selftest", () => {
-  const netdef = async (...args: string[]) => exec(process.execPath, [path.resolve("dist/cli/netdef.js"), ...args], { maxBuffer: 1 << 26 }).then((r) => ({ code: 0, ...r }), (e: { code: number; stdout: string; stderr: string }) => e);
   it("--stand-in reference: a table, or JSON; without TensorRT and no stand-in, exit 1 saying how to get it", async () => {
     const human = await netdef("selftest", "--backend", "tensorrt", "--stand-in", "reference", "--cases", "^(lenet|conv 1×1)$");
     expect(human.code).toBe(0);

@@ -175,27 +175,10 @@ class Network {
   ITensor* newTensor(std::string name);
 };
 
-struct ReferenceApi {
-  static constexpr int kVersion = recording::RecordingApi::kVersion;
+// The recording's types (the API's enums, Dims, Weights, Permutation) and version, with this network and tensor.
+struct ReferenceApi : recording::RecordingApi {
   using Network = INetworkDefinition;
   using Tensor = ITensor;
-  using Dims = reference::Dims;
-  using Weights = reference::Weights;
-  using Permutation = reference::Permutation;
-  using DataType = reference::DataType;
-  using PoolingType = reference::PoolingType;
-  using ActivationType = reference::ActivationType;
-  using ElementWiseOperation = reference::ElementWiseOperation;
-  using UnaryOperation = reference::UnaryOperation;
-  using ScaleMode = reference::ScaleMode;
-  using ReduceOperation = reference::ReduceOperation;
-  using MatrixOperation = reference::MatrixOperation;
-  using InterpolationMode = reference::InterpolationMode;
-  using ResizeCoordinateTransformation = reference::ResizeCoordinateTransformation;
-  using ResizeRoundMode = reference::ResizeRoundMode;
-  using TopKOperation = reference::TopKOperation;
-  using PaddingMode = reference::PaddingMode;
-  using SampleMode = reference::SampleMode;
 };
 
 // Lowers a plan's graph into `network`.
