@@ -94,7 +94,8 @@ export async function checkTensorRT(network: Network, options: CheckTensorRTOpti
   }
   // Every layer's outputs from the builtin engine, as debug outputs (a layer's TensorRT twin bears its name).
   const debug = Network.fromJSON(ir, { weights });
-  const compared = ir.layers.filter((l) => reference.network.layers.some((d) => d.name === l.name));
+  const tensorrtLayers = new Set(reference.network.layers.map((d) => d.name));
+  const compared = ir.layers.filter((l) => tensorrtLayers.has(l.name));
   for (const layer of compared) for (const t of layer.outputs) if (!ir.outputs.some((o) => o.tensor === t)) debug.markDebug(debug.tensor(t)!);
   const dynamic = ir.inputs.some((t) => t.shape.some((d) => d < 0));
   const engine = await buildEngine(debug, dynamic ? { profiles: [Object.fromEntries(ir.inputs.map((t) => [t.name, { min: opt[t.name]!, opt: opt[t.name]!, max: opt[t.name]! }]))] } : {});

@@ -73,7 +73,8 @@ async function builtinOutputs(network: Network, inputs: CaseFeeds, profiles: Opt
 /** Runs one case: build, host execution, device execution, three contexts at once, and (models) a refit. */
 async function runCase(underTest: TensorRTUnderTest, name: string, kind: SelftestRow["kind"], network: Network, inputs: CaseFeeds, profiles: OptimizationProfile[], refitTo?: { weights: WeightSource; network: Network }): Promise<SelftestRow> {
   const row: SelftestRow = { case: name, kind, steps: [], maxError: 0, verdict: "pass" };
-  const exact = new Set(network.toJSON().outputs.filter((o) => !["float32", "float16", "bfloat16"].includes([...network.toJSON().tensors, ...network.toJSON().inputs].find((t) => t.name === o.tensor)!.dtype)).map((o) => o.name));
+  const ir = network.toJSON(), dtypes = new Map([...ir.inputs, ...ir.tensors].map((t) => [t.name, t.dtype]));
+  const exact = new Set(ir.outputs.filter((o) => !["float32", "float16", "bfloat16"].includes(dtypes.get(o.tensor)!)).map((o) => o.name));
   const expected = await builtinOutputs(network, inputs, profiles);
   let built;
   try {

@@ -10,6 +10,7 @@ import { outputFromBytes, outputNumbers } from "../runtime/io.js";
 import { refitRecord } from "../tensorrt/build.js";
 import { TensorRTReference } from "../tensorrt/reference/reference.js";
 import type { WeightSource } from "../weights/source.js";
+import { WEIGHT_DTYPE_SIZE } from "../weights/tensor.js";
 import type { CaseFeeds } from "./layer-cases.js";
 
 /** Outputs as numbers with their shapes, whatever their type. */
@@ -39,8 +40,6 @@ const numeric = (outputs: Record<string, Parameters<typeof outputNumbers>[0]>): 
 
 const hostInputs = (inputs: CaseFeeds) => Object.fromEntries(Object.entries(inputs).map(([name, v]) => [name, { data: v.data, shape: v.shape }]));
 
-const ELEMENT_BYTES: Readonly<Record<string, number>> = { float32: 4, float16: 2, bfloat16: 2, int32: 4, int64: 8, int8: 1, uint8: 1, bool: 1 };
-
 /** TensorRT through the addon (NETDEF_WITH_TENSORRT): engines built for refit, run on host arrays and on device memory. */
 export function tensorrtUnderTest(device = 0): TensorRTUnderTest {
   const native = requireTensorRT();
@@ -63,7 +62,7 @@ export function tensorrtUnderTest(device = 0): TensorRTUnderTest {
               buffers.set(name, native.tensorrtDeviceBuffer(bytes.byteLength, device));
               buffers.get(name)!.write(bytes);
             }
-            for (const t of engine.outputs) buffers.set(t.name, native.tensorrtDeviceBuffer(shapes[t.name]!.reduce((a, b) => a * b, 1) * ELEMENT_BYTES[t.dtype]!, device));
+            for (const t of engine.outputs) buffers.set(t.name, native.tensorrtDeviceBuffer(shapes[t.name]!.reduce((a, b) => a * b, 1) * WEIGHT_DTYPE_SIZE[t.dtype], device));
             const outShapes = await contextAt(0).enqueue(Object.fromEntries([...buffers].map(([name, b]) => [name, { address: b.address, shape: inputs[name]?.shape }])));
             return Object.fromEntries(engine.outputs.map((t) => {
               const o = outputFromBytes(t.dtype, buffers.get(t.name)!.read(), outShapes[t.name]!);

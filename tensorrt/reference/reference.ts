@@ -69,10 +69,13 @@ export class TensorRTReference {
   private readonly weights: LayerWeights[];
   private readonly layerOf: (tensorrtLayer: string) => string | undefined;
   private readonly producers = new Map<number, DefinedNetwork["layers"][number]>();
+  /** The layers in an order that runs each after its inputs' producers (TensorRT takes a graph: definition order need not be that). */
+  private readonly ordered: DefinedNetwork["layers"];
 
   constructor(readonly network: DefinedNetwork, private readonly ir?: NetworkIR) {
     this.weights = network.weights.map((w) => ({ type: w.type, values: weightValues(w) }));
     for (const layer of network.layers) for (const id of layer.outputs) this.producers.set(id, layer);
+    this.ordered = this.order();
     const names = new Set(ir?.layers.map((l) => l.name) ?? []);
     // A lowering step is named "<IR layer>.<step>": the longest IR layer name it starts with.
     this.layerOf = (name) => {
@@ -146,15 +149,16 @@ export class TensorRTReference {
     return this.network.weights.flatMap((w) => w.names);
   }
 
-  /** The layers in an order that runs each after its inputs' producers (TensorRT takes a graph: definition order need not be that). */
   private order(): DefinedNetwork["layers"] {
-    const ready = new Set(this.network.inputs.map((i) => i.tensor)), left = [...this.network.layers], ordered: DefinedNetwork["layers"] = [];
+    const ready = new Set(this.network.inputs.map((i) => i.tensor)), ordered: DefinedNetwork["layers"] = [];
+    let left = this.network.layers.map((l) => ({ layer: l, inputs: new LayerView(l, (i) => this.weights[i]!).inputs() }));
     while (left.length) {
-      const next = left.findIndex((l) => new LayerView(l, (i) => this.weights[i]!).inputs().every((id) => id === undefined || ready.has(id)));
-      if (next < 0) return [...ordered, ...left];  // a cycle or a missing producer: walk() reports the first such layer
-      const [layer] = left.splice(next, 1);
-      ordered.push(layer!);
-      layer!.outputs.forEach((id) => ready.add(id));
+      const next = left.findIndex((l) => l.inputs.every((id) => id === undefined || ready.has(id)));
+      if (next < 0) return [...ordered, ...left.map((l) => l.layer)];  // a cycle or a missing producer: walk() reports the first such layer
+      const { layer } = left[next]!;
+      left = left.filter((_, i) => i !== next);
+      ordered.push(layer);
+      layer.outputs.forEach((id) => ready.add(id));
     }
     return ordered;
   }
@@ -175,7 +179,7 @@ export class TensorRTReference {
       names.add(name);
       specs.set(input.tensor, { type: input.type, shape: [...shape] });
     }
-    for (const defined of this.order()) {
+    for (const defined of this.ordered) {
       const rule = LAYER_RULES[defined.method];
       const layer = new LayerView(defined, (i) => this.weights[i]!, this.producers);
       try {

@@ -1,6 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { buildEngine, type BuildOptions, exportOnnx, type Network, type OutputValue } from "netdef";
 import { values } from "../outputs.js";
+import { toleranceRatio } from "../tensorrt/tolerance.js";
 import { defineCase, type CaseFeeds, type LayerCase } from "../../selftest/layer-cases.js";
 
 /** onnxruntime's (CPU) outputs for the network's ONNX export. */
@@ -21,12 +22,6 @@ export async function runBoth(c: LayerCase, seed = 1, options: BuildOptions = {}
 /** Largest |a − b| over the tolerance 1e-5·max|b| + 1e-6 (≤ 1 passes), and whether the shapes agree. */
 export function agreement(a: OutputValue, b: ort.Tensor): { ratio: number; sameShape: boolean } {
   const expected = Array.from(b.data as ArrayLike<number | bigint>, Number), actual = values(a);
-  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);  // (spread arguments overflow the stack on large outputs)
-  let ratio = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs(actual[i]! - expected[i]!);
-    if (Number.isNaN(expected[i]) && Number.isNaN(actual[i])) continue;
-    ratio = Math.max(ratio, diff / (1e-5 * scale + 1e-6));
-  }
+  const ratio = toleranceRatio(actual, expected);
   return { ratio, sameShape: a.shape.join() === b.dims.join() && actual.length === expected.length };
 }

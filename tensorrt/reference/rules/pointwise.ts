@@ -215,7 +215,9 @@ function quantizationScale(layer: LayerView, x: TensorSpec, scale: TensorSpec): 
   return axis;
 }
 
+/** Element i's scale (per tensor, or along `axis`), the scales checked positive as TensorRT requires. */
 function perAxis(x: TensorValue, scale: TensorValue, axis: number): (i: number) => number {
+  requireRule(scale.data.every((v) => v > 0), SCALES_POSITIVE, `scales ${[...scale.data].filter((v) => !(v > 0)).slice(0, 3).join(", ")}`);
   if (scale.shape.length === 0) return () => scale.data[0]!;
   const inner = volume(x.shape.slice(axis + 1)), size = x.shape[axis]!;
   return (i) => scale.data[Math.floor(i / inner) % size]!;
@@ -236,7 +238,6 @@ export const quantize: LayerRule = {
   execute(layer, inputs) {
     const x = needed(inputs, 0, layer), scale = needed(inputs, 1, layer), s = perAxis(x, scale, layer.setNumber("setAxis", -1));
     const out = new Float64Array(x.data.length);
-    requireRule(scale.data.every((v) => v > 0), SCALES_POSITIVE, `scales ${[...scale.data].filter((v) => !(v > 0)).slice(0, 3).join(", ")}`);
     for (let i = 0; i < out.length; i++) out[i] = Math.max(-128, Math.min(127, roundHalfEven(x.data[i]! / s(i))));
     return [out];
   },
@@ -255,7 +256,6 @@ export const dequantize: LayerRule = {
   execute(layer, inputs) {
     const x = needed(inputs, 0, layer), scale = needed(inputs, 1, layer), s = perAxis(x, scale, layer.setNumber("setAxis", -1));
     const out = new Float64Array(x.data.length);
-    requireRule(scale.data.every((v) => v > 0), SCALES_POSITIVE, `scales ${[...scale.data].filter((v) => !(v > 0)).slice(0, 3).join(", ")}`);
     for (let i = 0; i < out.length; i++) out[i] = x.data[i]! * s(i);
     return [out];
   },
