@@ -1,6 +1,6 @@
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import { contentHash, LAYER_PARAMS } from "../layers/param-schema.js";
-import type { DataType } from "./dtype.js";
+import { isDataType, type DataType } from "./dtype.js";
 
 /**
  * The graph IR: plain, frozen, JSON-serialisable data. Backends read only this. Weights are referenced by
@@ -76,4 +76,30 @@ export function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
+const isDims = (v: unknown): v is number[] => Array.isArray(v) && v.length <= 64 && v.every((d) => Number.isInteger(d));
+
+/**
+ * What keeps `value` from having the IR's structure (fields of the right JSON types; not yet whether its layers hold
+ * together, which Network.fromJSON infers), or undefined.
+ */
+export function irStructureProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return "not an object";
+  if (typeof value.name !== "string") return "name is not a string";
+  for (const list of ["inputs", "layers", "tensors", "outputs"] as const) if (!Array.isArray(value[list])) return `${list} is not a list`;
+  for (const t of [...(value.inputs as unknown[]), ...(value.tensors as unknown[])]) {
+    if (!isRecord(t) || typeof t.name !== "string" || !isDataType(t.dtype) || !isDims(t.shape)) return `tensor ${JSON.stringify(t)?.slice(0, 200)} is not { name, dtype, shape }`;
+  }
+  for (const l of value.layers as unknown[]) {
+    if (!isRecord(l) || typeof l.name !== "string" || typeof l.kind !== "string" || !isStrings(l.inputs) || !isStrings(l.outputs) || !isRecord(l.weights)
+      || (l.callSite !== undefined && typeof l.callSite !== "string")) return `layer ${JSON.stringify(isRecord(l) ? l.name : l)?.slice(0, 200)} is not { name, kind, inputs, outputs, params, weights }`;
+    for (const [role, w] of Object.entries(l.weights)) {
+      if (!isRecord(w) || typeof w.name !== "string" || !isDims(w.shape) || (w.inline !== undefined && w.inline !== true)) return `layer "${l.name}": weight ${role} is not { name, shape }`;
+    }
+  }
+  for (const o of value.outputs as unknown[]) if (!isRecord(o) || typeof o.name !== "string" || typeof o.tensor !== "string") return `output ${JSON.stringify(o)?.slice(0, 200)} is not { name, tensor }`;
+  return undefined;
 }

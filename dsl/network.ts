@@ -8,8 +8,9 @@ import { elementCount, type WeightTensor } from "../weights/tensor.js";
 import { isDataType, type DataType } from "./dtype.js";
 import { captureCallSite } from "./call-site.js";
 import { NetworkError } from "./errors.js";
-import { deepFreeze, IR_VERSION, type LayerIR, type NetworkIR, type OutputIR, type TensorIR, type WeightBindingIR } from "./ir.js";
+import { deepFreeze, IR_VERSION, irStructureProblem, type LayerIR, type NetworkIR, type OutputIR, type TensorIR, type WeightBindingIR } from "./ir.js";
 import { formatShape } from "./shape.js";
+import { rederive } from "./rederive.js";
 import { formatSummary, type NetworkSummary } from "./summary.js";
 import { Tensor, type LayerSink } from "./tensor.js";
 
@@ -156,6 +157,8 @@ export class Network implements LayerSink {
     if (ir.version !== IR_VERSION) {
       throw bad(`version ${JSON.stringify(ir.version)}, but this netdef (${IR_VERSION}) reads only its own: its layer kinds or parameters differ; define the network again with this netdef and export its IR anew`);
     }
+    const malformed = irStructureProblem(ir);
+    if (malformed) throw bad(malformed);
     const net = new Network(ir.name, options);
     for (const input of ir.inputs) net.addInput(input.name, input.dtype, input.shape);
     const tensorInfo = new Map(ir.tensors.map((t) => [t.name, t]));
@@ -165,12 +168,12 @@ export class Network implements LayerSink {
       if (problems.length) throw bad(`layer "${layer.name}" (${layer.kind}): ${problems.join("; ")}`);
       const ctx = new LayerContext(layer.name, layer.kind, layer.callSite);
       net.#checkName(ctx, layer.name);
-      for (const t of layer.inputs) if (!net.#tensors.has(t)) throw bad(`layer "${layer.name}" reads "${t}", which no earlier layer produces`);
+      const inputs = layer.inputs.map((t) => net.#tensors.get(t)?.ir ?? (() => { throw bad(`layer "${layer.name}" reads "${t}", which no earlier layer produces`); })());
+      const outputs = layer.outputs.map((t) => tensorInfo.get(t) ?? (() => { throw bad(`no dtype/shape recorded for tensor "${t}"`); })());
+      const derived = rederive(layer, inputs, outputs);
+      if (derived) throw bad(`layer "${layer.name}" (${layer.kind}) ${derived}`);
       for (const [role, binding] of Object.entries(layer.weights)) net.#checkNamedWeight(ctx, { role, input: binding.name, shape: binding.shape, because: "the IR records that shape" }, binding.inline);
-      for (const t of layer.outputs) {
-        const info = tensorInfo.get(t) ?? (() => { throw bad(`no dtype/shape recorded for tensor "${t}"`); })();
-        net.#register(info);
-      }
+      for (const t of outputs) net.#register(t);
       net.#layers.push(deepFreeze(structuredClone(layer)));
     }
     for (const output of ir.outputs) net.markOutput(net.#tensors.get(output.tensor)?.handle ?? (() => { throw bad(`output reads unknown tensor "${output.tensor}"`); })(), output.name);

@@ -1,4 +1,4 @@
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /**
  * TensorRT's 14 activation types, and PyTorch's SiLU (swish), Hardswish and Mish, which TensorRT lowers as x times a
@@ -38,6 +38,7 @@ export interface ActivationResolved {
 
 export const activation = defineLayer<"activation", ActivationParams, ActivationResolved>({
   kind: "activation",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     const type = ctx.oneOf("type", p.type, ACTIVATION_TYPES);
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

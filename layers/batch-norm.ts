@@ -1,5 +1,5 @@
 import { formatShape } from "../dsl/shape.js";
-import { defineLayer, type WeightInput } from "./layer.js";
+import { defineLayer, resolvedAsGiven, type WeightInput } from "./layer.js";
 
 /**
  * Inference-mode BatchNorm over channel axis 1: PyTorch's BatchNorm1d/2d/3d in eval(). Backends fold it into a
@@ -18,6 +18,7 @@ export interface BatchNormResolved {
 
 export const batchNorm = defineLayer<"batchNorm", BatchNormParams, BatchNormResolved>({
   kind: "batchNorm",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 2, "of rank ≥ 2 ([N, C, …])");
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

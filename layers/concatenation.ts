@@ -1,5 +1,5 @@
 import { formatShape } from "../dsl/shape.js";
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /** Inputs joined along one axis: torch.cat(dim). The axis is required (TensorRT's default is rank−3). */
 export interface ConcatenationParams {
@@ -12,6 +12,7 @@ export interface ConcatenationResolved {
 
 export const concatenation = defineLayer<"concatenation", ConcatenationParams, ConcatenationResolved>({
   kind: "concatenation",
+  fromResolved: resolvedAsGiven,
   infer(ctx, inputs, p) {
     if (inputs.length < 1) ctx.fail("inputs", "at least one tensor", "none");
     const first = inputs[0]!;

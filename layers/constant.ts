@@ -16,6 +16,7 @@ export interface ConstantResolved {
 
 export const constant = defineLayer<"constant", ConstantParams, ConstantResolved>({
   kind: "constant",
+  fromResolved: (r, { weights, outputs }) => ({ ...r, weights: weights.values?.name ?? "", dtype: outputs[0]?.dtype as ConstantParams["dtype"] }),
   infer(ctx, _inputs, p) {
     const shape = ctx.ints("shape", p.shape, p.shape.length, 1);
     const dtype: DataType = ctx.oneOf("dtype", p.dtype ?? "float32", ["float32", "int32", "int64"]);

@@ -1,5 +1,5 @@
 import { formatShape } from "../dsl/shape.js";
-import { defineLayer, type WeightInput } from "./layer.js";
+import { defineLayer, resolvedAsGiven, type WeightInput } from "./layer.js";
 import { resolveWindow, windowOutputs, type WindowGeometry, type WindowParams } from "./window.js";
 
 /** N-d convolution over NC(D)HW input: PyTorch's Conv1d/2d/3d, TensorRT's addConvolutionNd. */
@@ -24,6 +24,7 @@ export interface ConvolutionResolved extends WindowGeometry {
 
 export const convolution = defineLayer<"convolution", ConvolutionParams, ConvolutionResolved>({
   kind: "convolution",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3 && r <= 5, "of rank 3 to 5 ([N, C, …spatial])");
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

@@ -1,5 +1,5 @@
 import { formatShape } from "../dsl/shape.js";
-import { defineLayer, type WeightInput } from "./layer.js";
+import { defineLayer, resolvedAsGiven, type WeightInput } from "./layer.js";
 import { resolveWindow, type WindowGeometry, type WindowParams } from "./window.js";
 
 /** N-d transposed convolution: PyTorch's ConvTranspose1d/2d/3d, TensorRT's addDeconvolutionNd. */
@@ -27,6 +27,7 @@ export interface DeconvolutionResolved extends WindowGeometry {
 
 export const deconvolution = defineLayer<"deconvolution", DeconvolutionParams, DeconvolutionResolved>({
   kind: "deconvolution",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3 && r <= 5, "of rank 3 to 5 ([N, C, …spatial])");
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

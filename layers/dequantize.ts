@@ -18,6 +18,7 @@ export interface DequantizeResolved {
 
 export const dequantize = defineLayer<"dequantize", DequantizeParams, DequantizeResolved>({
   kind: "dequantize",
+  fromResolved: (r, { weights }) => ({ scale: weights.scale?.name ?? "", to: r.to, ...(r.axis === null ? {} : { axis: r.axis }) }),
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["int8"]);
     const { axis, count } = scaleLayout(ctx, input!.shape, p.axis);

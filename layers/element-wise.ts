@@ -20,6 +20,7 @@ export interface ElementWiseResolved {
  */
 export const elementWise = defineLayer<"elementWise", ElementWiseOp, ElementWiseResolved>({
   kind: "elementWise",
+  fromResolved: (r) => r.op,
   infer(ctx, [a, b], op) {
     ctx.oneOf("op", op, ELEMENT_WISE_OPS);
     if (a!.dtype !== b!.dtype) ctx.fail("input 1", `of the same type as input 0 (${a!.dtype})`, b!.dtype, "dtype_mismatch");

@@ -1,5 +1,5 @@
 import { formatShape, volume } from "../dsl/shape.js";
-import { defineLayer, type WeightInput } from "./layer.js";
+import { defineLayer, resolvedAsGiven, type WeightInput } from "./layer.js";
 
 /**
  * Dense layer over [N, …] input flattened to [N, K]: PyTorch's Linear after `view(N, -1)`. TensorRT 10 removed
@@ -22,6 +22,7 @@ export interface FullyConnectedResolved {
 
 export const fullyConnected = defineLayer<"fullyConnected", FullyConnectedParams, FullyConnectedResolved>({
   kind: "fullyConnected",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 2, "of rank ≥ 2 ([N, …features])");
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

@@ -1,4 +1,4 @@
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /** Elements picked along one axis by an index tensor: TensorRT's addGather (kDEFAULT), torch.index_select generalised. */
 export interface GatherParams {
@@ -12,6 +12,7 @@ export interface GatherResolved {
 
 export const gather = defineLayer<"gather", GatherParams, GatherResolved>({
   kind: "gather",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [data, indices], p) {
     const axis = ctx.axis("axis", p.axis ?? 0, data!.shape.length);
     ctx.dtype(indices!, ["int32", "int64"], "indices");

@@ -42,6 +42,20 @@ export const LAYERS = {
 export type LayerKind = keyof typeof LAYERS;
 export const LAYER_KINDS = Object.keys(LAYERS) as LayerKind[];
 
+/** How many inputs (least, most) and outputs a layer of each kind has. */
+export const LAYER_ARITY: { readonly [K in LayerKind]: { readonly inputs: readonly [number, number]; readonly outputs: number } } = {
+  activation: { inputs: [1, 1], outputs: 1 }, batchNorm: { inputs: [1, 1], outputs: 1 }, cast: { inputs: [1, 1], outputs: 1 },
+  concatenation: { inputs: [1, 65535], outputs: 1 }, constant: { inputs: [0, 0], outputs: 1 }, convolution: { inputs: [1, 1], outputs: 1 },
+  deconvolution: { inputs: [1, 1], outputs: 1 }, dequantize: { inputs: [1, 1], outputs: 1 }, elementWise: { inputs: [2, 2], outputs: 1 },
+  fullyConnected: { inputs: [1, 1], outputs: 1 }, gather: { inputs: [2, 2], outputs: 1 }, identity: { inputs: [1, 1], outputs: 1 },
+  lrn: { inputs: [1, 1], outputs: 1 }, matrixMultiply: { inputs: [2, 2], outputs: 1 }, normalization: { inputs: [1, 1], outputs: 1 },
+  padding: { inputs: [1, 1], outputs: 1 }, parametricReLU: { inputs: [1, 1], outputs: 1 }, pooling: { inputs: [1, 1], outputs: 1 },
+  quantize: { inputs: [1, 1], outputs: 1 }, reduce: { inputs: [1, 1], outputs: 1 }, resize: { inputs: [1, 1], outputs: 1 },
+  scale: { inputs: [1, 1], outputs: 1 }, select: { inputs: [3, 3], outputs: 1 }, shuffle: { inputs: [1, 1], outputs: 1 },
+  slice: { inputs: [1, 1], outputs: 1 }, softMax: { inputs: [1, 1], outputs: 1 }, topK: { inputs: [1, 1], outputs: 2 },
+  unary: { inputs: [1, 1], outputs: 1 },
+};
+
 /** A kind's parameters as the IR records them, every default filled in. */
 export type ResolvedParams<K extends LayerKind> = (typeof LAYERS)[K] extends LayerDefinition<K, infer _P, infer R> ? R : never;
 

@@ -85,6 +85,21 @@ export class LayerContext {
 export interface LayerDefinition<K extends string, P, R> {
   readonly kind: K;
   infer(ctx: LayerContext, inputs: readonly TensorDesc[], params: P): Inference<R>;
+  /**
+   * Parameters as a user would give them that resolve to `resolved`: Network.fromJSON (and so every plan load and
+   * refit) infers each recorded layer again from them rather than trusting the shapes and weights the IR declares.
+   */
+  fromResolved(resolved: R, recorded: RecordedLayer): P;
 }
+
+/** What the IR records of a layer besides its parameters: its inputs, its weights' names by role, its outputs. */
+export interface RecordedLayer {
+  readonly inputs: readonly TensorDesc[];
+  readonly weights: Readonly<Record<string, { readonly name: string }>>;
+  readonly outputs: readonly TensorDesc[];
+}
+
+/** `fromResolved` of the kinds whose resolved parameters are parameters a user could give as they are. */
+export const resolvedAsGiven = <R>(resolved: R): R => resolved;
 
 export const defineLayer = <K extends string, P, R>(definition: LayerDefinition<K, P, R>): LayerDefinition<K, P, R> => definition;

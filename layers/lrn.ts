@@ -1,4 +1,4 @@
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /**
  * Local response normalisation across channels: PyTorch's LocalResponseNorm, TensorRT's addLRN:
@@ -24,6 +24,7 @@ export interface LRNResolved {
 
 export const lrn = defineLayer<"lrn", LRNParams, LRNResolved>({
   kind: "lrn",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3, "of rank ≥ 3 ([N, C, …spatial])");
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

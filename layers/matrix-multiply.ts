@@ -1,5 +1,5 @@
 import { broadcastShapes, formatShape } from "../dsl/shape.js";
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /** How an operand is read: as is, transposed (last two dims swapped), or as a vector (its last dim). */
 export type MatrixOperation = "none" | "transpose" | "vector";
@@ -19,6 +19,7 @@ export interface MatrixMultiplyResolved {
 
 export const matrixMultiply = defineLayer<"matrixMultiply", MatrixMultiplyParams, MatrixMultiplyResolved>({
   kind: "matrixMultiply",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [a, b], p) {
     const ops: MatrixOperation[] = ["none", "transpose", "vector"];
     const opA = ctx.oneOf("opA", p.opA ?? "none", ops);

@@ -33,6 +33,11 @@ export interface NormalizationResolved {
 
 export const normalization = defineLayer<"normalization", NormalizationParams, NormalizationResolved>({
   kind: "normalization",
+  fromResolved: ({ axes, ...r }, { inputs, weights }) => ({
+    ...r,
+    ...(r.type === "layer" ? { normalizedShape: axes.map((a) => inputs[0]?.shape[a] ?? NaN) } : {}),
+    ...(r.affine ? { weights: { scale: weights.scale?.name, bias: weights.bias?.name } } : {}),
+  }),
   infer(ctx, [input], p) {
     const type = ctx.oneOf("type", p.type, ["layer", "instance", "group"]);
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

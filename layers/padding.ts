@@ -1,5 +1,5 @@
 import { formatShape } from "../dsl/shape.js";
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /**
  * Constant padding of the trailing dimensions: TensorRT's addPaddingNd, PyTorch's F.pad (constant mode) with the
@@ -22,6 +22,7 @@ export interface PaddingResolved {
 
 export const padding = defineLayer<"padding", PaddingParams, PaddingResolved>({
   kind: "padding",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     const rank = input!.shape.length;
     const n = p.pre.length;

@@ -1,5 +1,5 @@
 import { formatShape } from "../dsl/shape.js";
-import { defineLayer, type WeightInput } from "./layer.js";
+import { defineLayer, resolvedAsGiven, type WeightInput } from "./layer.js";
 
 /** x if x ≥ 0 else slope·x, one slope per channel or one for all: PyTorch's PReLU, TensorRT's addParametricReLU. */
 export interface ParametricReLUParams {
@@ -15,6 +15,7 @@ export interface ParametricReLUResolved {
 
 export const parametricReLU = defineLayer<"parametricReLU", ParametricReLUParams, ParametricReLUResolved>({
   kind: "parametricReLU",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);
     const numParameters = ctx.int("numParameters", p.numParameters ?? 1);

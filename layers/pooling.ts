@@ -27,6 +27,7 @@ export interface PoolingResolved extends WindowGeometry {
 
 export const pooling = defineLayer<"pooling", PoolingParams, PoolingResolved>({
   kind: "pooling",
+  fromResolved: ({ kernel, dilation: _, ...r }) => ({ ...r, window: kernel }),
   infer(ctx, [input], p) {
     ctx.rank(input!, (r) => r >= 3 && r <= 5, "of rank 3 to 5 ([N, C, …spatial])");
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

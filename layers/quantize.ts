@@ -20,6 +20,7 @@ export interface QuantizeResolved {
 
 export const quantize = defineLayer<"quantize", QuantizeParams, QuantizeResolved>({
   kind: "quantize",
+  fromResolved: (r, { weights }) => ({ scale: weights.scale?.name ?? "", ...(r.axis === null ? {} : { axis: r.axis }) }),
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);
     const { axis, count } = scaleLayout(ctx, input!.shape, p.axis);

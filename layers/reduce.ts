@@ -1,4 +1,4 @@
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 export type ReduceOp = "sum" | "prod" | "max" | "min" | "avg";
 
@@ -19,6 +19,7 @@ export interface ReduceResolved {
 
 export const reduce = defineLayer<"reduce", ReduceParams, ReduceResolved>({
   kind: "reduce",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     const op = ctx.oneOf("op", p.op, ["sum", "prod", "max", "min", "avg"]);
     const rank = input!.shape.length;

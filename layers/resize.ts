@@ -38,6 +38,7 @@ export interface ResizeResolved {
 
 export const resize = defineLayer<"resize", ResizeParams, ResizeResolved>({
   kind: "resize",
+  fromResolved: ({ scales, outputShape, ...r }) => ({ ...r, ...(scales ? { scales } : {}), ...(outputShape ? { outputShape } : {}) }),
   infer(ctx, [input], p) {
     const mode = ctx.oneOf("mode", p.mode ?? "nearest", ["nearest", "linear", "cubic"]);
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

@@ -24,6 +24,7 @@ export interface ScaleResolved {
 
 export const scale = defineLayer<"scale", ScaleParams, ScaleResolved>({
   kind: "scale",
+  fromResolved: (r, { weights }) => ({ ...r, shift: weights.shift?.name, scale: weights.scale?.name, power: weights.power?.name }),
   infer(ctx, [input], p) {
     const mode = ctx.oneOf("mode", p.mode, ["uniform", "channel", "elementwise"]);
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);

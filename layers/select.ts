@@ -1,9 +1,10 @@
 import { broadcastShapes, formatShape } from "../dsl/shape.js";
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /** Element-wise choice: condition ? then : else, with broadcasting: TensorRT's addSelect, torch.where. */
 export const select = defineLayer<"select", Record<string, never>, Record<string, never>>({
   kind: "select",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [condition, a, b]) {
     ctx.dtype(condition!, ["bool"], "condition");
     if (a!.dtype !== b!.dtype) ctx.fail("else", `of type ${a!.dtype} like then`, b!.dtype, "dtype_mismatch");

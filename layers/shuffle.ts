@@ -24,6 +24,7 @@ function checkPermutation(fail: (e: string) => never, perm: readonly number[], r
 
 export const shuffle = defineLayer<"shuffle", ShuffleParams, ShuffleResolved>({
   kind: "shuffle",
+  fromResolved: ({ reshape, ...r }) => ({ ...r, ...(reshape ? { reshape } : {}) }),
   infer(ctx, [input], p) {
     const rank = input!.shape.length;
     const identity = (n: number) => Array.from({ length: n }, (_, i) => i);

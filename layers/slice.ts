@@ -1,5 +1,5 @@
 import { formatShape } from "../dsl/shape.js";
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /** A strided window of the input: TensorRT's addSlice (kSTRICT_BOUNDS), PyTorch's `x[a:b:s]` with positive steps. */
 export interface SliceParams {
@@ -19,6 +19,7 @@ export interface SliceResolved {
 
 export const slice = defineLayer<"slice", SliceParams, SliceResolved>({
   kind: "slice",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     const rank = input!.shape.length;
     const start = ctx.ints("start", p.start, rank, 0);

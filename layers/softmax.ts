@@ -1,4 +1,4 @@
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /** Softmax along one axis: PyTorch's softmax(dim). TensorRT's default axis is surprising, so it is required. */
 export interface SoftMaxParams {
@@ -12,6 +12,7 @@ export interface SoftMaxResolved {
 
 export const softMax = defineLayer<"softMax", SoftMaxParams, SoftMaxResolved>({
   kind: "softMax",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     ctx.dtype(input!, ["float32", "float16", "bfloat16"]);
     return { params: { axis: ctx.axis("axis", p.axis, input!.shape.length) }, outputs: [input!] };

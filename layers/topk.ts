@@ -1,4 +1,4 @@
-import { defineLayer } from "./layer.js";
+import { defineLayer, resolvedAsGiven } from "./layer.js";
 
 /** The k largest or smallest values along one axis and their indices: TensorRT's addTopK, torch.topk (sorted). */
 export interface TopKParams {
@@ -16,6 +16,7 @@ export interface TopKResolved {
 
 export const topK = defineLayer<"topK", TopKParams, TopKResolved>({
   kind: "topK",
+  fromResolved: resolvedAsGiven,
   infer(ctx, [input], p) {
     const op = ctx.oneOf("op", p.op, ["max", "min"]);
     ctx.dtype(input!, ["float32", "float16", "bfloat16", "int32"]);

@@ -14,6 +14,7 @@ export interface UnaryResolved {
 
 export const unary = defineLayer<"unary", UnaryOp, UnaryResolved>({
   kind: "unary",
+  fromResolved: (r) => r.op,
   infer(ctx, [input], op) {
     ctx.oneOf("op", op, UNARY_OPS);
     if (op === "not") ctx.dtype(input!, ["bool"]);

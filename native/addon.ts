@@ -45,7 +45,6 @@ export interface NativeEngine {
   halfStorage(): { bfloat16: string[]; float16: string[] };
   /** The tensors the engine holds channel-blocked between layers, and the layers that read or write one. */
   channelBlocked(): { tensors: string[]; layers: string[] };
-  /** The tensors never allocated at these input shapes: outputs of layers a later one computes along with its own. */
   /**
    * At these input shapes, shapes only (nothing allocated): the tensors never allocated (outputs of layers a later one
    * computes along with its own) and the largest tensor with its bytes; each layer's output checked against the

@@ -1,5 +1,5 @@
 import { ACTIVATION_TYPES, type ActivationType } from "../layers/activation.js";
-import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
+import { LAYER_ARITY, type LayerKind, type ResolvedParams } from "../layers/kinds.js";
 import { contentHash, LAYER_PARAMS, values, type Field, type ParamSchema } from "../layers/param-schema.js";
 import { IR_VERSION } from "../dsl/ir.js";
 import { packageVersion } from "../dsl/package-root.js";
@@ -86,17 +86,8 @@ export type PassId = (typeof PASS_IDS)[number];
 
 /** How many inputs (least, most) and outputs an op of each kind has: the native reader refuses a plan whose ops differ. */
 export const PLAN_ARITY: { readonly [K in PlanKind]: { readonly inputs: readonly [number, number]; readonly outputs: number } } = {
-  activation: { inputs: [1, 1], outputs: 1 }, batchNorm: { inputs: [1, 1], outputs: 1 }, cast: { inputs: [1, 1], outputs: 1 },
-  concatenation: { inputs: [1, 65535], outputs: 1 }, constant: { inputs: [0, 0], outputs: 1 },
+  ...LAYER_ARITY,
   convolution: { inputs: [1, 2], outputs: 1 },  // the second: a fused residual
-  deconvolution: { inputs: [1, 1], outputs: 1 }, dequantize: { inputs: [1, 1], outputs: 1 }, elementWise: { inputs: [2, 2], outputs: 1 },
-  fullyConnected: { inputs: [1, 1], outputs: 1 }, gather: { inputs: [2, 2], outputs: 1 }, identity: { inputs: [1, 1], outputs: 1 },
-  lrn: { inputs: [1, 1], outputs: 1 }, matrixMultiply: { inputs: [2, 2], outputs: 1 }, normalization: { inputs: [1, 1], outputs: 1 },
-  padding: { inputs: [1, 1], outputs: 1 }, parametricReLU: { inputs: [1, 1], outputs: 1 }, pooling: { inputs: [1, 1], outputs: 1 },
-  quantize: { inputs: [1, 1], outputs: 1 }, reduce: { inputs: [1, 1], outputs: 1 }, resize: { inputs: [1, 1], outputs: 1 },
-  scale: { inputs: [1, 1], outputs: 1 }, select: { inputs: [3, 3], outputs: 1 }, shuffle: { inputs: [1, 1], outputs: 1 },
-  slice: { inputs: [1, 1], outputs: 1 }, softMax: { inputs: [1, 1], outputs: 1 }, topK: { inputs: [1, 1], outputs: 2 },
-  unary: { inputs: [1, 1], outputs: 1 },
   pointwiseChain: { inputs: [1, 65535], outputs: 1 },  // the running value, then one operand per binary step
   logSoftMax: { inputs: [1, 1], outputs: 1 },
 };

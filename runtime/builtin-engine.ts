@@ -7,6 +7,10 @@ import { PASS_IDS } from "../plan/schema.js";
 import { addon, callSitesOf, PlanError, typedNativeError, type NativeEngine, type NativeResult } from "../native/addon.js";
 import type { BackendContext, BackendResult, EngineBackend } from "./backend.js";
 import { builtinInput, builtinOutput } from "./io.js";
+import { Network } from "../dsl/network.js";
+import { NetworkError } from "../dsl/errors.js";
+import type { TensorIR } from "../dsl/ir.js";
+import { formatShape } from "../dsl/shape.js";
 
 /**
  * A plan layer as the engine runs it: beside the tactic chosen at build time, `kernel`, the implementation this
@@ -224,6 +228,35 @@ function checkedHeader(value: unknown, io: ReturnType<NativeEngine["io"]>): Plan
       && (!profile || (d >= profile.min[i]! && d <= profile.max[i]!)));
     if (!fits) bad(`memory shape of '${t.name}' is not one the input takes`);
   }
+  checkNetwork(header);
   return header;
+}
+
+/**
+ * The network the plan records (what refit rebuilds from and inspect shows), inferred again layer by layer as the DSL
+ * would, and its inputs and outputs those of the plan's body.
+ */
+function checkNetwork(header: PlanHeader): void {
+  try {
+    Network.fromJSON(header.ir);
+  } catch (error) {
+    if (!(error instanceof NetworkError)) throw error;
+    const issue = error.issues[0];
+    throw new PlanError(`the plan's network is not one netdef defines: ${issue?.received ?? error.message}`, { layer: issue?.layer, callSite: issue?.callSite });
+  }
+  const tensors = new Map([...header.ir.inputs, ...header.ir.tensors].map((t) => [t.name, t]));
+  const io = (t: { dtype: string; shape: readonly number[] }) => `${t.dtype} ${formatShape(t.shape)}`;
+  const differ = (side: string, body: IOTensor, network: TensorIR | undefined) => {
+    if (!network || io(network) !== io(body)) {
+      throw new PlanError(`plan header is inconsistent: ${side} '${body.name}' is ${io(body)} in the plan's body but ${network ? io(network) : "missing"} in its network`);
+    }
+  };
+  if (header.ir.inputs.length !== header.inputs.length) throw new PlanError(`plan header is inconsistent: the plan's body has ${header.inputs.length} inputs, its network ${header.ir.inputs.length}`);
+  for (const input of header.inputs) differ("input", input, header.ir.inputs.find((t) => t.name === input.name));
+  if (header.ir.outputs.length !== header.outputs.length) throw new PlanError(`plan header is inconsistent: the plan's body has ${header.outputs.length} outputs, its network ${header.ir.outputs.length}`);
+  for (const output of header.outputs) {
+    const marked = header.ir.outputs.find((o) => o.name === output.name);
+    differ("output", output, marked && tensors.get(marked.tensor));
+  }
 }
 

@@ -3,6 +3,10 @@ import { bindingReport, buildEngine, Network, NetworkError, WeightStore, type We
 import { defineShuffleNetV2 } from "../../models/shufflenet-v2.js";
 import { defineLeNet } from "../../models/lenet.js";
 import { loadFixtureWeights } from "../fixtures.js";
+import { LAYER_KINDS } from "../../layers/kinds.js";
+import { defineCase, layerCases } from "../../selftest/layer-cases.js";
+import { SELFTEST_MODELS } from "../../selftest/models.js";
+import { mutateNetwork, planSubjects } from "../engine/plan-mutants.js";
 
 const zeros = (shape: number[]): WeightTensor => ({ dtype: "float32", shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
 
@@ -47,7 +51,7 @@ describe("errors name the layer, the argument, expected vs received, and the use
     const x = net.addInput("x", "float32", [1, 32, 12, 12]);
     const error = thrown(() => x.addConvolution("conv2", { outChannels: 50, kernel: 5 })); // this is line 47, column 34
     expect(error.message).toBe(
-      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:48:34)");
+      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:52:34)");
     expect(error.issues[0]).toMatchObject({ code: "weight_shape", layer: "conv2", kind: "convolution" });
   });
 
@@ -141,5 +145,38 @@ describe("the IR's version and schema", () => {
     expect(refused((l) => { l.params.window = [2, 2]; })).toThrow(/parameter 'window' is not one of this kind's/);
     expect(refused((l) => { l.params.stride = [2.5, 2]; })).toThrow(/parameter 'stride': \[2.5,2\] is not a list of integers/);
     expect(refused((l) => { l.kind = "maxPool"; })).toThrow(/kind "maxPool", which this netdef does not know/);
+  });
+});
+
+// An IR read from a file or a plan is inferred again layer by layer (each kind's fromResolved gives the parameters a
+// user would write), so that what it declares is what the DSL would have made of it.
+describe("Network.fromJSON infers every layer again", () => {
+  it("every row of the layer table and every model comes back as it was recorded", () => {
+    const networks = [...Object.values(layerCases).map((c) => defineCase(c).net), ...Object.values(SELFTEST_MODELS).map((m) => m.define())];
+    const kinds = new Set<string>();
+    for (const net of networks) {
+      const ir = net.toJSON();
+      for (const l of ir.layers) kinds.add(l.kind);
+      expect(Network.fromJSON(JSON.parse(JSON.stringify(ir))).toJSON()).toEqual(ir);
+    }
+    expect([...kinds].sort()).toEqual([...LAYER_KINDS].sort());
+  });
+
+  it("1,000 changed IRs give NetworkErrors or networks whose IR is the one given", async () => {
+    const subjects = await planSubjects();
+    let state = 29;
+    const rand = () => { state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0; return state / 2 ** 32; };
+    let refused = 0;
+    for (let i = 0; i < 1000; i++) {
+      const ir = JSON.parse(JSON.stringify(subjects[i % subjects.length]!.network.toJSON()));
+      for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) mutateNetwork(ir, rand);
+      try {
+        expect(Network.fromJSON(ir).toJSON()).toEqual(ir);
+      } catch (error) {
+        if (!(error instanceof NetworkError)) throw error;
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(500);
   });
 });

@@ -1,9 +1,10 @@
 // Structure-aware plan mutants: the builder's own graph (after its passes) changed where byte flips rarely reach —
-// kinds renamed, input counts, declared shapes, weight lengths, parameters pushed past their ranges — then encoded as
+// kinds renamed, input counts, declared shapes, weight lengths, parameters pushed past their ranges, and the network the
+// header records (what refit rebuilds from) changed likewise — then encoded as
 // a plan, loaded and run at its profile's min and max shapes. Every outcome must be a PlanError, an ExecutionError
 // or a working engine: anything else (another error, a crash) is a failure. Shared by test/engine/robustness.test.ts
 // and scripts/fuzz-plans.ts.
-import { buildEngine, Engine, ExecutionError, type InputValue, Network, PlanError, type WeightSource } from "netdef";
+import { buildEngine, Engine, ExecutionError, type InputValue, Network, PlanError, refit, RefitError, type WeightSource } from "netdef";
 import { buildGraph, type BuildGraph, type BuildOp } from "../../builder/graph.js";
 import { runPasses } from "../../builder/optimize.js";
 import { PASSES } from "../../builder/passes.js";
@@ -111,18 +112,7 @@ export function mutateGraph(graph: BuildGraph, rand: Random): string {
     case 4: {
       const keys = Object.keys(op.params);
       if (!keys.length) return `${op.name}: no parameters`;
-      const key = pick(rand, keys), value = op.params[key];
-      let next: unknown;
-      if (typeof value === "number") next = pick(rand, EXTREMES);
-      else if (typeof value === "boolean") next = !value;
-      else if (typeof value === "string") next = pick(rand, ["", "bogus", "max", "relu", "explicit_round_up", "sum", "float16"]);
-      else if (Array.isArray(value)) {
-        const list = [...value];
-        if (rand() < 0.3) list.push(pick(rand, EXTREMES));
-        else if (rand() < 0.3) list.pop();
-        else if (list.length) list[Math.floor(rand() * list.length)] = pick(rand, EXTREMES);
-        next = list;
-      } else next = pick(rand, EXTREMES);
+      const key = pick(rand, keys), next = mutateValue(rand, op.params[key]);
       op.params = { ...op.params, [key]: next } as never;
       return `${op.name}: ${key} → ${JSON.stringify(next)}`;
     }
@@ -130,6 +120,63 @@ export function mutateGraph(graph: BuildGraph, rand: Random): string {
       const i = graph.ops.indexOf(op), j = Math.floor(rand() * graph.ops.length);
       [graph.ops[i], graph.ops[j]] = [graph.ops[j]!, graph.ops[i]!];
       return `ops ${i} and ${j} swapped`;
+    }
+  }
+}
+
+/** The same value changed as a mutant's parameter would be: numbers to extremes, lists lengthened, cut or changed. */
+function mutateValue(rand: Random, value: unknown): unknown {
+  if (typeof value === "number") return pick(rand, EXTREMES);
+  if (typeof value === "boolean") return !value;
+  if (typeof value === "string") return pick(rand, ["", "bogus", "max", "relu", "explicit_round_up", "sum", "float16"]);
+  if (Array.isArray(value)) {
+    const list = [...value];
+    if (rand() < 0.3) list.push(pick(rand, EXTREMES));
+    else if (rand() < 0.3) list.pop();
+    else if (list.length) list[Math.floor(rand() * list.length)] = pick(rand, EXTREMES);
+    return list;
+  }
+  return pick(rand, [...EXTREMES, null, "x", [], {}]);
+}
+
+const isObject = (v: unknown): v is object => typeof v === "object" && v !== null;
+type MutableIR = { inputs: { shape: unknown }[]; tensors: { shape: unknown }[]; outputs: { tensor: string }[];
+  layers: { name: string; inputs: string[]; params: Record<string, unknown>; weights: Record<string, { shape: unknown }> }[] };
+
+/** One change to the network the plan's header records (what refit rebuilds from), in place; returns what it did. */
+export function mutateNetwork(ir: MutableIR, rand: Random): string {
+  const layer = pick(rand, ir.layers);
+  const tensorNames = ir.layers.flatMap((l) => (Array.isArray(l.inputs) ? l.inputs : []));
+  switch (Math.floor(rand() * 5)) {
+    case 0: {
+      const keys = isObject(layer.params) ? Object.keys(layer.params) : [];
+      if (!keys.length) return `network ${layer.name}: no parameters`;
+      const key = pick(rand, keys);
+      layer.params[key] = mutateValue(rand, layer.params[key]);
+      return `network ${layer.name}: ${key} → ${JSON.stringify(layer.params[key])}`;
+    }
+    case 1: {
+      const t = pick(rand, rand() < 0.3 ? ir.inputs : ir.tensors);
+      t.shape = mutateValue(rand, t.shape);
+      return `network tensor: shape → ${JSON.stringify(t.shape)}`;
+    }
+    case 2: {
+      const roles = isObject(layer.weights) ? Object.keys(layer.weights) : [];
+      if (!roles.length) return `network ${layer.name}: no weights`;
+      const w = layer.weights[pick(rand, roles)]!;
+      if (!isObject(w)) return `network ${layer.name}: no weights`;
+      w.shape = mutateValue(rand, w.shape);
+      return `network ${layer.name}: a weight's shape → ${JSON.stringify(w.shape)}`;
+    }
+    case 3: {
+      if (!Array.isArray(layer.inputs) || !layer.inputs.length) return `network ${layer.name}: no inputs`;
+      layer.inputs[Math.floor(rand() * layer.inputs.length)] = pick(rand, tensorNames);
+      return `network ${layer.name}: reads another tensor`;
+    }
+    default: {
+      const field = pick(rand, ["inputs", "outputs", "weights", "params", "name", "kind"] as const);
+      (layer as Record<string, unknown>)[field] = pick(rand, [null, 5, "x", [], {}, [1]]);
+      return `network ${layer.name}: ${field} → junk`;
     }
   }
 }
@@ -157,11 +204,12 @@ export async function runPlanMutants(subject: PlanSubject, parts: Awaited<Return
   const pristine = await parts.graph();
   for (let i = 0; i < count; i++) {
     const graph: BuildGraph = { ...pristine, tensors: new Map(pristine.tensors), ops: pristine.ops.map((o) => ({ ...o, inputs: [...o.inputs], weights: { ...o.weights } }) as BuildOp) };
-    const what = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => mutateGraph(graph, rand)).join("; ");
+    const ir = structuredClone(parts.header.ir) as unknown as MutableIR;
+    const what = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => (rand() < 1 / 7 ? mutateNetwork(ir, rand) : mutateGraph(graph, rand))).join("; ");
     onCase?.(i, what);
     let plan: Uint8Array;
     try {
-      plan = encodePlan(graph, parts.header, { unchecked: true });
+      plan = encodePlan(graph, { ...parts.header, ir }, { unchecked: true });
     } catch {
       outcome.rejected++;  // the writer itself refused (a tensor no op produces, say): no plan to load
       continue;
@@ -171,6 +219,11 @@ export async function runPlanMutants(subject: PlanSubject, parts: Awaited<Return
       outcome.loaded++;
       for (const which of ["min", "max"] as const) {
         await engine.createExecutionContext().execute(inputsAt(subject, which)).catch((e: unknown) => { if (!(e instanceof ExecutionError)) throw e; });
+      }
+      if (what.includes("network")) {
+        // A refit rebuilds the plan from the recorded network.
+        await refit(engine, parts.weights).catch((e: unknown) => { if (!(e instanceof RefitError) && !(e instanceof PlanError)) throw e; });
+        await engine.createExecutionContext().execute(inputsAt(subject, "max")).catch((e: unknown) => { if (!(e instanceof ExecutionError)) throw e; });
       }
       engine.dispose();
     } catch (error) {

@@ -209,17 +209,40 @@ describe("crafted plans are refused at load, naming the layer", () => {
   });
 
   it("a stem convolution padded by 65,535 (one execution took 12.6 s and 2.6 GB): refused before anything is allocated", async () => {
-    const net = new Network("stem");
-    net.markOutput(net.addInput("x", "float32", [1, 3, 224, 224]).addConvolution("stem", { outChannels: 64, kernel: 7, stride: 2, padding: 3, weights: { kernel: new Float32Array(64 * 3 * 49), bias: new Float32Array(64) } }));
-    const header = (await buildEngine(net)).header;
-    const graph = buildGraph(net.toJSON(), net.weights);
-    const op = graph.ops[0] as BuildOp<"convolution">;
-    op.params = { ...op.params, prePadding: [65535, 65535], postPadding: [65535, 65535] };
-    graph.tensors.set("stem", { dtype: "float32", shape: [-1, -1, -1, -1] });  // declared as anything, so only the size can refuse it
-    const forged = { ...header, outputs: [{ ...header.outputs[0]!, shape: [-1, -1, -1, -1] }] };
+    const stem = (padding: number) => {
+      const net = new Network("stem");
+      net.markOutput(net.addInput("x", "float32", [1, 3, 224, 224]).addConvolution("stem", { outChannels: 64, kernel: 7, stride: 2, padding, weights: { kernel: new Float32Array(64 * 3 * 49), bias: new Float32Array(64) } }));
+      return net;
+    };
+    const header = (await buildEngine(stem(3))).header;
+    // Every part of the plan says the same padding, so that only the size can refuse it.
+    const padded = stem(65535), graph = buildGraph(padded.toJSON(), padded.weights);
+    const forged = { ...header, ir: padded.toJSON(), outputs: [{ ...header.outputs[0]!, shape: [...padded.toJSON().tensors[0]!.shape] }] };
     const started = performance.now();
     await refused(encodePlan(graph, forged), /tensor 'stem' would take [\d.]+ GiB at the plan's largest shapes, more than this machine's \d+ GiB of memory/);
     expect(performance.now() - started).toBeLessThan(5000);  // a hang guard: nothing is computed
+  });
+
+  // The header's network is what refit rebuilds the plan from: before, it was trusted as recorded.
+  it("a recorded network that does not infer as recorded: each layer inferred again, as the DSL would", async () => {
+    const { net, header } = await lenet();
+    const graph = buildGraph(net.toJSON(), net.weights);
+    const forged = (change: (ir: any) => void) => {
+      const ir = JSON.parse(JSON.stringify(header.ir));
+      change(ir);
+      return encodePlan(graph, { ...header, ir });
+    };
+    const layer = (ir: any, name: string) => ir.layers.find((l: { name: string }) => l.name === name);
+    await refused(forged((ir) => { ir.tensors.find((t: { name: string }) => t.name === "conv1").shape = [-1, 8, 24, 24]; }),
+      /network is not one netdef defines: layer "conv1" \(convolution\) records output "conv1" as float32 \[-1,8,24,24\], but its inputs and parameters give float32 \[-1,20,24,24\]/);
+    await refused(forged((ir) => { layer(ir, "conv1").weights.kernel.shape = [20, 1, 3, 3]; }),
+      /layer "conv1" \(convolution\) records weights kernel \[20,1,3,3\], bias \[20\], but its inputs and parameters need kernel \[20,1,5,5\], bias \[20\]/);
+    await refused(forged((ir) => { layer(ir, "pool1").params.prePadding = [3, 3]; }),
+      /layer "pool1" \(pooling\) does not infer from its recorded inputs \(float32 \[-1,20,24,24\]\) and parameters: .*padding must be at most half the window/);
+    await refused(forged((ir) => { layer(ir, "fc1").params.outFeatures = 400; }), /layer "fc1" \(fullyConnected\) records output "fc1" as float32 \[-1,500\], but its inputs and parameters give float32 \[-1,400\]/);
+    await refused(forged((ir) => { layer(ir, "relu1").inputs = 5; }), /layer "relu1" is not \{ name, kind, inputs, outputs, params, weights \}/);
+    await refused(forged((ir) => { ir.inputs[0].shape = [-1, 1, 32, 32]; }), /input 'data' is float32 \[-1,1,28,28\] in the plan's body but float32 \[-1,1,32,32\] in its network|layer "conv1"/);
+    await refused(forged((ir) => { ir.outputs[0].tensor = "fc1"; }), /output 'prob' is float32 \[-1,10\] in the plan's body but float32 \[-1,500\] in its network/);
   });
 
   it("a depthwise convolution with a kernel of 2^40 and 2^32 output channels (was a SIGFPE)", async () => {
