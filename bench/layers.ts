@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { buildEngine, exportOnnx } from "netdef";
-import { benchCases } from "./cases.js";
+import { benchCases, benchInputs, benchProfile } from "./cases.js";
 import { printTable, summary } from "./report.js";
 
 const model = process.argv[2] ?? "mobilenet_v2", batch = Number(process.argv[3] ?? 1), runs = 20;
@@ -17,21 +17,21 @@ const c = benchCases.find((b) => b.model === model);
 if (!c) throw new Error(`bench:layers: no model '${model}'; the models are ${benchCases.map((b) => b.model).join(", ")}`);
 if (!Number.isInteger(batch) || batch < 1) throw new Error(`bench:layers: batch must be a positive integer, not '${process.argv[3]}'`);
 const net = c.define(await c.weights());
-const shape = [batch, ...c.item];
-const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
+const inputs = benchInputs(c, batch);
 const median = (samples: number[]) => summary(samples).median;
 
-const engine = await buildEngine(net, { profiles: [{ [c.input]: { min: [1, ...c.item], opt: shape, max: shape } }], tuning: "fast" });
+const engine = await buildEngine(net, { profiles: [benchProfile(c, batch)], tuning: "fast" });
 const ctx = engine.createExecutionContext();
 const ours = new Map<string, number[]>();
 for (let i = 0; i < runs + 2; i++) {
-  const { profile } = await ctx.execute({ [c.input]: { data, shape } }, { profile: true });
+  const { profile } = await ctx.execute(inputs, { profile: true });
   if (i >= 2) for (const p of profile) ours.set(p.layer, [...(ours.get(p.layer) ?? []), p.milliseconds]);
 }
 
 const folder = mkdtempSync(path.join(tmpdir(), "netdef-layers-"));
 const session = await ort.InferenceSession.create(await exportOnnx(net), { intraOpNumThreads: 2, interOpNumThreads: 1, enableProfiling: true, profileFilePrefix: path.join(folder, "ort") });
-for (let i = 0; i < runs + 2; i++) await session.run({ [c.input]: new ort.Tensor("float32", data, shape) });
+const feeds = Object.fromEntries(Object.entries(inputs).map(([name, { data, shape }]) => [name, new ort.Tensor("float32", data, shape)]));
+for (let i = 0; i < runs + 2; i++) await session.run(feeds);
 session.endProfiling();
 await session.release();
 const events = JSON.parse(readFileSync(path.join(folder, readdirSync(folder)[0]!), "utf8")) as { cat: string; name: string; dur: number }[];

@@ -25,8 +25,10 @@ def read_safetensors(path):
 def write_safetensors(path, tensors):
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
-        raw = t.detach().contiguous().numpy().astype(np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        # float64 stays float64 (the references); everything else is stored as float32.
+        code = "F64" if t.dtype == torch.float64 else "F32"
+        raw = t.detach().contiguous().numpy().astype(DTYPES[code]).tobytes()
+        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
     text = json.dumps(header).encode()

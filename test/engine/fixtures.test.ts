@@ -9,6 +9,10 @@ import { defineShuffleNetV2 } from "../../models/shufflenet-v2.js";
 import { defineSqueezeNet } from "../../models/squeezenet.js";
 import { defineTransformerEncoder } from "../../models/transformer-encoder.js";
 import { defineYoloBlock } from "../../models/yolo-block.js";
+import { defineConv1dStack } from "../../models/conv1d-stack.js";
+import { defineSqueezeExcitationBlock } from "../../models/se-block.js";
+import { defineUNetDecoder } from "../../models/unet-decoder.js";
+import { defineViTBlock } from "../../models/vit-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
 
 /** Largest |a − b| and the argmax agreement over rows of `classes`. */
@@ -93,5 +97,32 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
     const { maxAbs, agree } = compare(actual, expected, classes);
     expect(agree).toBe(expected.length / classes);
     expect(maxAbs).toBeLessThan(1e-4);
+  });
+});
+
+// The bench's patterns (fixtures/patterns, made by scripts/pytorch/bench_models.py): each at batch 2 against PyTorch's
+// float64 output, within 1e-4 of the output's largest magnitude (PyTorch's own float32 is within 1e-6 of it).
+describe("the bench's patterns match PyTorch's float64 output", () => {
+  it.each([
+    ["a squeeze-excitation inverted residual (SiLU, broadcast scale)", "se_block", (w) => defineSqueezeExcitationBlock(w)],
+    ["a pre-norm transformer block, 65 tokens × 64, 4 heads", "vit_block_64", (w) => defineViTBlock(w, { tokens: 65, model: 64, heads: 4, mlpRatio: 2 })],
+    ["a pre-norm transformer block, 197 tokens × 192, 3 heads", "vit_block_192", (w) => defineViTBlock(w, { tokens: 197, model: 192, heads: 3, mlpRatio: 4 })],
+    ["a U-Net decoder stage (transposed convolution, skip concatenation, bilinear ×2)", "unet_decoder", (w) => defineUNetDecoder(w)],
+    ["a 1-d convolution stack (kernel 80 stride 16, max pooling)", "conv1d_stack", (w) => defineConv1dStack(w)],
+  ] as const satisfies readonly (readonly [string, string, (w: Awaited<ReturnType<typeof loadFixtureWeights>>) => Network])[])("%s", async (_, fixture, define) => {
+    const io = await loadFixtureWeights(`patterns/${fixture}_io.safetensors`);
+    const net = define(await loadFixtureWeights(`patterns/${fixture}.safetensors`));
+    const inputs = Object.fromEntries(net.toJSON().inputs.map((t) => [t.name, { data: io.float32(t.name), shape: io.get(t.name)!.shape }]));
+    const profile = Object.fromEntries(Object.entries(inputs).map(([name, { shape }]) => [name, { min: [1, ...shape.slice(1)], opt: [...shape], max: [...shape] }]));
+    const outputs = await (await buildEngine(net, { profiles: [profile] })).createExecutionContext().execute(inputs);
+    const expected = io.get("output_fp64")!;
+    expect(outputs.output!.shape).toEqual(expected.shape);
+    const got = outputs.output!.data as Float32Array, want = expected.data as Float64Array;
+    let maxAbs = 0, largest = 0;
+    for (let i = 0; i < want.length; i++) {
+      maxAbs = Math.max(maxAbs, Math.abs(got[i]! - want[i]!));
+      largest = Math.max(largest, Math.abs(want[i]!));
+    }
+    expect(maxAbs / largest).toBeLessThan(1e-4);
   });
 });

@@ -56,6 +56,12 @@ cases["int32 top-k"] = { inputs: { a: int32([K32, K32 - 1, -K32, K32 + 2, 0, 5],
 
 const ortType = (t: ort.Tensor) => t.type;
 
+// Where onnxruntime is not exact, BigInt arithmetic is the oracle: onnxruntime 1.31 sums int64 through float64, so
+// −9 + 2^62 + 0 comes back as 2^62.
+const exactly: Record<string, string[]> = {
+  "int64 reduce sum": [[0, 1, 2], [3, 4, 5]].map((row) => String(row.reduce((sum, i) => sum + a64.values[i]!, 0n))),
+};
+
 describe("integers computed as integers, against onnxruntime", () => {
   for (const [name, c] of Object.entries(cases)) {
     it(name, async () => {
@@ -63,7 +69,7 @@ describe("integers computed as integers, against onnxruntime", () => {
         expect(builtin.dtype === "bool" ? "bool" : builtin.dtype).toBe(ortType(onnxruntime) === "bool" ? "bool" : ortType(onnxruntime));
         expect(builtin.shape).toEqual([...onnxruntime.dims]);
         const ours = builtin.dtype === "float32" ? Array.from(builtin.data) : exact(builtin.data as ArrayLike<number | bigint>);
-        const theirs = builtin.dtype === "float32" ? Array.from(onnxruntime.data as Float32Array) : exact(onnxruntime.data as ArrayLike<number | bigint>);
+        const theirs = exactly[name] ?? (builtin.dtype === "float32" ? Array.from(onnxruntime.data as Float32Array) : exact(onnxruntime.data as ArrayLike<number | bigint>));
         expect(ours).toEqual(theirs);
       }
     });
