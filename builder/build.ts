@@ -32,7 +32,8 @@ export interface BuildOptions {
   weights?: WeightSource;
   /**
    * Kernel auto-tuning: time each convolution's candidate implementations on its shape and keep the fastest
-   * ("fast": the fastest of 5 rounds each, "thorough": of 15). Default "off": shape rules pick. `engine.inspect().tactics` lists choices.
+   * ("fast": the fastest run of 3 rounds of 4, the candidates taking turns; "thorough": of 8 rounds of 5). Default
+   * "off": shape rules pick. `engine.inspect().tactics` lists choices.
    */
   tuning?: TuningLevel;
   /**
