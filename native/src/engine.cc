@@ -76,6 +76,12 @@ void Engine::chooseLayout() {
   layout_.assign(g.tensors.size(), Layout::kPlanar);
   std::vector<bool> blocked(g.tensors.size(), false), read(g.tensors.size(), false);
   const bool enabled = options_.channelBlocked;
+  const auto dims = [&g](const std::vector<int>& tensors) {
+    std::vector<Shape> shapes;
+    for (int t : tensors) shapes.push_back(g.tensors[t].dims);
+    return shapes;
+  };
+  for (size_t i = 0; i < g.ops.size(); i++) kernels_[i]->declareShapes(dims(g.ops[i].inputs), dims(g.ops[i].outputs));
   for (size_t i = 0; i < g.ops.size() && enabled; i++) {
     if (!kernels_[i]->writesBlocked()) continue;
     for (int t : g.ops[i].outputs) {

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as ort from "onnxruntime-node";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildEngine, exportOnnx, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Outputs, type Tensor } from "netdef";
+import { buildEngine, Engine, exportOnnx, Network, reducedFloat, refit, roundToBfloat16, roundToFloat16, type Outputs, type Tensor } from "netdef";
 import { random } from "../weights/fuzz.js";
 import { agreement } from "../onnx/oracle.js";
 import { floats, values } from "../outputs.js";
@@ -96,6 +96,42 @@ describe("channel-blocked tensors", () => {
       expect(engine.inspect().channelBlocked.tensors).toEqual(["e1.relu6", "d1.relu", "e2.relu6", "d2.relu6", "p2", "e3.relu", "d3.relu6", "p3.add"]);
       const builtin = await engine.createExecutionContext().execute({ x: data });
       await expectOnnxruntimeAgrees(net, data, shape, builtin);
+    });
+  }
+
+  // The blocked kernels' epilogues take any vectorised activation, and a squeeze-excitation scale (a broadcast product
+  // by one value per channel) runs on the blocked tensor: stem, depthwise (inside the 1×1 after it, or alone), 1×1,
+  // 3×3 windows, the scale, each with the activation under test.
+  const gated = ["silu", "sigmoid", "hardswish", "mish", "gelu_tanh", "elu"] as const;
+  for (const [type, fuse] of gated.flatMap((t) => ["1", "0"].map((f) => [t, f] as const))) {
+    it(`${type} in the blocked epilogues and a blocked squeeze-excitation scale (NETDEF_FUSE_PRODUCERS=${fuse}): against onnxruntime`, async () => {
+      process.env.NETDEF_FUSE_PRODUCERS = fuse;
+      const { w, input } = sampler(11);
+      const shape = [2, 16, 9, 7];
+      const net = new Network("gated");
+      const act = (t: Tensor, name: string) => t.addActivation(`${name}.act`, { type });
+      const conv = (t: Tensor, name: string, out: number, kernel: number, groups = 1) =>
+        act(t.addConvolution(name, { outChannels: out, kernel, groups, padding: (kernel - 1) / 2, weights: { kernel: w(out, t.shape[1]! / groups, kernel, kernel), bias: w(out) } }), name);
+      const stem = conv(net.addInput("x", "float32", shape), "stem", 24, 3);
+      const features = conv(conv(conv(stem, "dw", 24, 3, 24), "pw", 32, 1), "window", 32, 3);
+      const squeezed = conv(features.addReduce("pool", { op: "avg", axes: [2, 3], keepDims: true }), "fc1", 8, 1);
+      const gate = squeezed.addConvolution("fc2", { outChannels: 32, kernel: 1, weights: { kernel: w(32, 8, 1, 1), bias: w(32) } }).addActivation("fc2.sigmoid", { type: "sigmoid" });
+      const scaled = features.addElementWise("scale", gate, "prod");
+      net.markOutput(scaled.addConvolution("project", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 32, 1, 1), bias: w(16) } }), "out0");
+      const data = input(shape);
+      const engine = await buildEngine(net);
+      expect(engine.inspect().channelBlocked.tensors).toEqual(expect.arrayContaining(["stem.act", "pw.act", "window.act", "scale"]));
+      await expectOnnxruntimeAgrees(net, data, shape, await engine.createExecutionContext().execute({ x: data }));
+      // In bfloat16 (blocked tensors in 16 bits, the 1×1 and 3×3 layers in bfloat16 pairs where the CPU has them):
+      // the same values as the planar engine, whose float32 sums round to the same bfloat16 values but for the
+      // order of the sums (a value one bfloat16 step off moves what follows by as much).
+      const bf16 = (await buildEngine(reducedFloat(net, "bfloat16"))).serialize();
+      const blocked = await Engine.deserialize(bf16), planar = await Engine.deserialize(bf16, { channelBlocked: false });
+      expect(blocked.is("builtin") && blocked.inspect().channelBlocked.tensors).toEqual(expect.arrayContaining(["stem.act.float32", "pw.act.float32"]));
+      const outputOf = async (e: Engine) => values((await e.createExecutionContext().execute({ x: data })).out0!);
+      const got = await outputOf(blocked), want = await outputOf(planar);
+      const largest = Math.max(...want.map(Math.abs));
+      expect(Math.max(...got.map((v, i) => Math.abs(v - want[i]!))) / largest).toBeLessThan(2e-2);
     });
   }
 

@@ -26,6 +26,13 @@ struct ActivationFn {
   void applyActivation(float* data, int64_t count) const;
 };
 
+// An activation a fused epilogue applies to a vector after its clamp, with vmath::activate (SiLU, sigmoid, hardswish,
+// …; kNone: none): what lets the kernels whose epilogue is otherwise a clamp take any vectorised activation.
+struct EpilogueActivation {
+  ActivationFn::Type type = ActivationFn::Type::kNone;
+  float alpha = 0, beta = 0;
+};
+
 // The nearest float16 / bfloat16 (ties to even; float16 overflows to ±∞ and has subnormals), as a float.
 float roundToFloat16(float v);
 float roundToBfloat16(float v);

@@ -200,12 +200,19 @@ struct Target {
   const float* bias;
   BlockedConvolution::In residual;  // laid out as y
   float lower, upper;
+  EpilogueActivation gate;
   ActivationFn::Round round;
 };
 
+// The store steps a sweep's tiles take.
+inline Finishing finishingOf(const Target& t) {
+  if (t.gate.type != ActivationFn::Type::kNone) return Finishing::kGated;
+  return !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone ? Finishing::kPlain : Finishing::kRounded;
+}
+
 // A tile's sums (mr pixels from output pixel n0, channels [m0, m0 + width) in nv vectors) finished — bias `b`,
 // then storeBlocked / storePlanar: residual, clamp, rounding — and stored.
-template <bool Plain>
+template <Finishing F>
 __attribute__((always_inline)) inline void finishTile(const Vec8 (&acc)[kMaxRows][2], int64_t mr, int64_t n0, int64_t m0, int64_t width, const Vec8 (&b)[2],
                                                       const Target& t, Vec8 lower, Vec8 upper) {
   const int64_t nv = (width + 7) / 8;
@@ -213,13 +220,13 @@ __attribute__((always_inline)) inline void finishTile(const Vec8 (&acc)[kMaxRows
     for (int i = 0; i < mr; i++)
       for (int64_t j = 0; j < nv; j++) {
         const int64_t at = (m0 / 8 + j) * 8 * t.pixels + (n0 + i) * 8;
-        storeBlocked<Plain>(acc[i][j] + b[j], at, t.y, t.residual, lower, upper, t.round);
+        storeBlocked<F>(acc[i][j] + b[j], at, t.y, t.residual, lower, upper, t.gate, t.round);
       }
     return;
   }
   for (int64_t c = 0; c < width; c++)  // planar: each channel's run of mr pixels
     for (int i = 0; i < mr; i++) {
-      storePlanar(acc[i][c / 8][c % 8] + b[c / 8][c % 8], (m0 + c) * t.pixels + n0 + i, t.y, t.residual, t.lower, t.upper, t.round);
+      storePlanar<F>(acc[i][c / 8][c % 8] + b[c / 8][c % 8], (m0 + c) * t.pixels + n0 + i, t.y, t.residual, t.lower, t.upper, t.gate, t.round);
     }
 }
 
@@ -232,7 +239,7 @@ inline void panelBias(const Target& t, int64_t m0, int64_t width, Vec8 (&b)[2]) 
 // Pixels [first, first + count) of one image (consecutive output pixels, `s.x` at the first) against panels
 // [g0, g1), panel by panel, in tiles of near-equal size (49 pixels: 5 and 6, not 8 × 6 + 1, whose last tile would
 // read the whole panel for one pixel). Panel g starts at m0·K (pairs: m0·K/2).
-template <Terms T, bool Plain, bool Wide>
+template <Terms T, Finishing F, bool Wide>
 __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s,
                                                    const Target& target) {
   const Target t = target;  // a local: the stores below cannot alias its fields, which then stay in registers
@@ -254,7 +261,7 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
       Vec8 acc[kMaxRows][2];
       if (nv == 2) sums<2, T, Wide>(static_cast<int>(mr), K, s, w, acc);
       else sums<1, T, Wide>(static_cast<int>(mr), K, s, w, acc);
-      finishTile<Plain>(acc, mr, first + done, m0, width, b, t, lower, upper);
+      finishTile<F>(acc, mr, first + done, m0, width, b, t, lower, upper);
     }
   }
 }
@@ -262,11 +269,13 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
 template <bool Wide>
 __attribute__((always_inline)) inline void sweepAny(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* panels, Source s, bool blocked,
                                                     const Target& t) {
-  const bool plain = !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone;
-  if (blocked && plain) sweepOf<Terms::kBlocked, true, Wide>(first, count, g0, g1, K, M, panels, s, t);
-  else if (blocked) sweepOf<Terms::kBlocked, false, Wide>(first, count, g0, g1, K, M, panels, s, t);
-  else if (plain) sweepOf<Terms::kPlanar, true, Wide>(first, count, g0, g1, K, M, panels, s, t);
-  else sweepOf<Terms::kPlanar, false, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  const Finishing f = finishingOf(t);
+  if (blocked && f == Finishing::kPlain) sweepOf<Terms::kBlocked, Finishing::kPlain, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else if (blocked && f == Finishing::kGated) sweepOf<Terms::kBlocked, Finishing::kGated, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else if (blocked) sweepOf<Terms::kBlocked, Finishing::kRounded, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else if (f == Finishing::kPlain) sweepOf<Terms::kPlanar, Finishing::kPlain, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else if (f == Finishing::kGated) sweepOf<Terms::kPlanar, Finishing::kGated, Wide>(first, count, g0, g1, K, M, panels, s, t);
+  else sweepOf<Terms::kPlanar, Finishing::kRounded, Wide>(first, count, g0, g1, K, M, panels, s, t);
 }
 
 NETDEF_CLONES
@@ -394,7 +403,7 @@ __attribute__((always_inline)) inline void windowTile(int mr, const Band& s, con
 
 // `rows` output rows of OW pixels (row r's windows at band row r·sh; the first row output pixel `first`) against
 // panels [g0, g1), two at a time in wide tiles, so their weights are read once for the band.
-template <bool Plain, bool Wide, int SW, int CPP>
+template <Finishing F, bool Wide, int SW, int CPP>
 __attribute__((always_inline)) inline void windowSweepOf(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1,
                                                          int64_t K, int64_t M, const float* panels, const Target& target) {
   const Target t = target;
@@ -416,8 +425,8 @@ __attribute__((always_inline)) inline void windowSweepOf(const Band& s, int64_t 
         if (np == 2) windowTile<2, 2, Wide, SW, CPP>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
         else if (nv == 2) windowTile<2, 1, Wide, SW, CPP>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
         else windowTile<1, 1, Wide, SW, CPP>(static_cast<int>(mr), s, x, step, w, panelStride, acc, second);
-        finishTile<Plain>(acc, mr, first + r * OW + done, m0, width, b[0], t, lower, upper);
-        if (np == 2) finishTile<Plain>(second, mr, first + r * OW + done, m0 + 16, 16, b[1], t, lower, upper);
+        finishTile<F>(acc, mr, first + r * OW + done, m0, width, b[0], t, lower, upper);
+        if (np == 2) finishTile<F>(second, mr, first + r * OW + done, m0 + 16, 16, b[1], t, lower, upper);
       }
     }
   }
@@ -428,11 +437,13 @@ __attribute__((always_inline)) inline void windowSweepOf(const Band& s, int64_t 
 template <bool Wide, int CPP>
 __attribute__((always_inline)) inline void windowSweepOfChannels(const Band& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0,
                                                                  int64_t g1, int64_t K, int64_t M, const float* panels, const Target& t) {
-  const bool plain = t.blocked && !t.y.h && !t.residual.h && t.round == ActivationFn::Round::kNone;
-  if (Wide && plain && sw == 1) windowSweepOf<true, Wide, Wide ? 1 : 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else if (Wide && plain && sw == 2) windowSweepOf<true, Wide, Wide ? 2 : 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else if (plain) windowSweepOf<true, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
-  else windowSweepOf<false, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  const Finishing f = finishingOf(t);
+  const bool plain = t.blocked && f == Finishing::kPlain;
+  if (Wide && plain && sw == 1) windowSweepOf<Finishing::kPlain, Wide, Wide ? 1 : 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (Wide && plain && sw == 2) windowSweepOf<Finishing::kPlain, Wide, Wide ? 2 : 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (plain) windowSweepOf<Finishing::kPlain, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else if (f == Finishing::kGated) windowSweepOf<Finishing::kGated, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
+  else windowSweepOf<Finishing::kRounded, Wide, 0, CPP>(s, sh, sw, rows, OW, first, g0, g1, K, M, panels, t);
 }
 
 template <bool Wide>
@@ -519,7 +530,7 @@ NETDEF_BF16 __attribute__((always_inline)) inline void windowPairTile(int mr, co
 
 // windowSweep over a bfloat16 band in pairs (panels of 16 channels, `pairPanels` at m0·K/2): tiles of up to 8
 // pixels, one or two panels.
-template <int SW>
+template <int SW, Finishing F>
 NETDEF_BF16 __attribute__((always_inline)) inline void windowPairSweepOf(const BandOf<uint16_t>& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first,
                                                                          int64_t g0, int64_t g1, int64_t K, const float* pairPanels, const Target& target) {
   const Target t = target;
@@ -539,18 +550,24 @@ NETDEF_BF16 __attribute__((always_inline)) inline void windowPairSweepOf(const B
         Vec8 acc[kMaxRows][2], second[kMaxRows][2];
         if (np == 2) windowPairTile<2, SW>(static_cast<int>(mr), s, xr + done * step, step, w, panelStride, acc, second);
         else windowPairTile<1, SW>(static_cast<int>(mr), s, xr + done * step, step, w, panelStride, acc, second);
-        finishTile<false>(acc, mr, first + r * OW + done, m0, 16, b[0], t, lower, upper);
-        if (np == 2) finishTile<false>(second, mr, first + r * OW + done, m0 + 16, 16, b[1], t, lower, upper);
+        finishTile<F>(acc, mr, first + r * OW + done, m0, 16, b[0], t, lower, upper);
+        if (np == 2) finishTile<F>(second, mr, first + r * OW + done, m0 + 16, 16, b[1], t, lower, upper);
       }
     }
   }
 }
 
+NETDEF_BF16 __attribute__((noinline)) void windowPairSweepGated(const BandOf<uint16_t>& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first,
+                                                              int64_t g0, int64_t g1, int64_t K, const float* pairPanels, const Target& t) {
+  windowPairSweepOf<0, Finishing::kGated>(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
+}
+
 NETDEF_BF16 void windowPairSweep(const BandOf<uint16_t>& s, int64_t sh, int64_t sw, int64_t rows, int64_t OW, int64_t first, int64_t g0, int64_t g1, int64_t K,
                                  const float* pairPanels, const Target& t) {
-  if (sw == 1) windowPairSweepOf<1>(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
-  else if (sw == 2) windowPairSweepOf<2>(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
-  else windowPairSweepOf<0>(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
+  if (finishingOf(t) == Finishing::kGated) windowPairSweepGated(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
+  else if (sw == 1) windowPairSweepOf<1, Finishing::kRounded>(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
+  else if (sw == 2) windowPairSweepOf<2, Finishing::kRounded>(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
+  else windowPairSweepOf<0, Finishing::kRounded>(s, sh, sw, rows, OW, first, g0, g1, K, pairPanels, t);
 }
 #else
 void windowPairSweep(const BandOf<uint16_t>&, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const float*, const Target&) {
@@ -559,10 +576,17 @@ void windowPairSweep(const BandOf<uint16_t>&, int64_t, int64_t, int64_t, int64_t
 #endif
 
 #if defined(__x86_64__)
-// The same over a blocked bfloat16 input, its channels multiplied in pairs (where bf16DotSupported()).
-__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")))
+// The same over a blocked bfloat16 input, its channels multiplied in pairs (where bf16DotSupported()). One function
+// per finishing: the gated one's code inside the other's slowed MobileNetV2's bfloat16 1×1s by a fifth.
+template <Finishing F>
+__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512bf16"), noinline))
+void sweepPairsOf(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* pairPanels, Source s, const Target& t) {
+  sweepOf<Terms::kPairs, F, true>(first, count, g0, g1, K, M, pairPanels, s, t);
+}
+
 void sweepPairs(int64_t first, int64_t count, int64_t g0, int64_t g1, int64_t K, int64_t M, const float* pairPanels, Source s, const Target& t) {
-  sweepOf<Terms::kPairs, false, true>(first, count, g0, g1, K, M, pairPanels, s, t);
+  if (finishingOf(t) == Finishing::kGated) sweepPairsOf<Finishing::kGated>(first, count, g0, g1, K, M, pairPanels, s, t);
+  else sweepPairsOf<Finishing::kRounded>(first, count, g0, g1, K, M, pairPanels, s, t);
 }
 #else
 void sweepPairs(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const float*, Source, const Target&) {
@@ -660,7 +684,7 @@ void BlockedConvolution::runBandWindows(int64_t batch, int64_t H, int64_t W, int
     for (int64_t kh = 0; kh < KH_; kh++)
       for (int64_t kw = 0; kw < KW_; kw++) taps[kh * KW_ + kw] = (kh * dh_ * Wp + kw * dw_) * channels;
     const int64_t imageOut = n * out_ * pixels;
-    const Target t{y.at(imageOut), yBlocked, pixels, finish.bias, finish.residual.at(imageOut), finish.lower, finish.upper, finish.round};
+    const Target t{y.at(imageOut), yBlocked, pixels, finish.bias, finish.residual.at(imageOut), finish.lower, finish.upper, finish.gate, finish.round};
     const int64_t g0 = together * partBegin(units, groups, group), g1 = std::min(panels, together * partBegin(units, groups, group + 1));
     if (pairs) {  // the band's bfloat16 bits as they are (+0 for the padding)
       copied16.assign(static_cast<size_t>(blocks * inputRows * Wp * 8), 0);
@@ -725,7 +749,7 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool 
 
 void BlockedConvolution::runPixels(In x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, Out y, bool yBlocked, const Finish& finish,
                                    int64_t g0, int64_t g1) const {
-  const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
+  const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.gate, finish.round};
   const int64_t g1End = g1 < 0 ? (out_ + 15) / 16 : g1;
   if (x.h && xBlocked && x.type == Storage::kBfloat16 && !pairPanels_.empty())
     return sweepPairs(first, count, g0, g1End, in_, out_, pairPanels_.data(), Source{nullptr, x.h, nullptr, 8, stride}, t);
@@ -782,7 +806,7 @@ void BlockedConvolution::windowRows(In x, int64_t H, int64_t W, int64_t OW, cons
         else widenHalves(x.h + from, row + lo, hi - lo, x.type);
         std::fill(row + hi, row + Wp, 0.0f);
       }
-    const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.round};
+    const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.gate, finish.round};
     sweep(first + (oh - top) * OW, OW, 0, panels, K, out_, panels_.data(), Source{rows.data(), nullptr, taps.data(), sw_, pixels}, false, t);
   }
 }

@@ -42,12 +42,13 @@ class BlockedConvolution {
   BlockedConvolution(const std::vector<float>& weight, int64_t outChannels, int64_t inChannels, const Window& w);
 
   // What is done to the sums before they are stored: bias (null: none), a residual laid out as the output (null:
-  // none), a clamp to [lower, upper] (a ReLU, a clip, or ±∞ for none), then the rounding to a 16-bit type (a
-  // reduced-float network's values, held in float32).
+  // none), a clamp to [lower, upper] (a ReLU, a clip, or ±∞ for none), another activation (`gate`), then the rounding
+  // to a 16-bit type (a reduced-float network's values, held in float32).
   struct Finish {
     const float* bias = nullptr;
     In residual;
     float lower, upper;
+    EpilogueActivation gate;
     ActivationFn::Round round = ActivationFn::Round::kNone;
   };
   // `batch` images from x (H × W, inChannels) into y (OH × OW, outChannels), each in its layout; `pad`: the leading

@@ -1,6 +1,6 @@
 #pragma once
 // The blocked convolution kernels' last step for one output value (after the bias): the residual (laid out as the
-// output), the clamp, the rounding to a 16-bit type, the store — for a blocked output 8 channels of a pixel at a time,
+// output), the clamp, another activation, the rounding to a 16-bit type, the store — for a blocked output 8 channels of a pixel at a time,
 // for a planar one a value at a time. Shared by the direct tiles (blocked_convolution.cc) and the blocked Winograd
 // kernel (blocked_winograd.cc).
 #include <cstdint>
@@ -12,28 +12,36 @@
 
 namespace netdef {
 
-// A pixel's 8 channels of a blocked output at `at` (the residual's too). `Plain`: float32 output, no 16-bit residual,
-// no rounding (the branches of the other cases cost MobileNetV2 in float32 5–8 % at batch 8).
-template <bool Plain>
+// Which steps a kernel's stores take, a template argument so that each instance holds only its own (the branches of
+// the other cases cost MobileNetV2 in float32 5–8 % at batch 8, the gate's code in bfloat16 30 %): kPlain a float32
+// output, no 16-bit residual, the clamp alone; kRounded also 16-bit residuals and outputs and the rounding; kGated
+// also another activation after the clamp.
+enum class Finishing { kPlain, kRounded, kGated };
+
+// A pixel's 8 channels of a blocked output at `at` (the residual's too).
+template <Finishing F>
 __attribute__((always_inline)) inline void storeBlocked(Vec8 v, int64_t at, BlockedConvolution::Out y, BlockedConvolution::In residual, Vec8 lower, Vec8 upper,
-                                                        ActivationFn::Round round) {
+                                                        const EpilogueActivation& gate, ActivationFn::Round round) {
   if (residual.f) v += vmath::load(residual.f + at);
-  if (!Plain && residual.h) v += vmath::widen8(residual.h + at, residual.type);
+  if (F != Finishing::kPlain && residual.h) v += vmath::widen8(residual.h + at, residual.type);
   v = v < lower ? lower : v;
   v = upper < v ? upper : v;
-  if (Plain) return vmath::store(y.f + at, v);
+  if (F == Finishing::kPlain) return vmath::store(y.f + at, v);
+  if (F == Finishing::kGated) v = vmath::activate(gate.type, gate.alpha, gate.beta, v);
   v = vmath::round(round, v);
   if (y.h) vmath::narrow8(v, y.type, y.h + at);
   else vmath::store(y.f + at, v);
 }
 
 // One value of a planar output at `at` (the residual's too).
+template <Finishing F>
 __attribute__((always_inline)) inline void storePlanar(float v, int64_t at, BlockedConvolution::Out y, BlockedConvolution::In residual, float lower, float upper,
-                                                       ActivationFn::Round round) {
+                                                       const EpilogueActivation& gate, ActivationFn::Round round) {
   if (residual.f) v += residual.f[at];
   if (residual.h) v += fromHalfBits(residual.h[at], residual.type);
   v = v < lower ? lower : v;
   v = upper < v ? upper : v;
+  if (F == Finishing::kGated) v = vmath::activate(gate.type, gate.alpha, gate.beta, vmath::splat(v))[0];
   v = round == ActivationFn::Round::kNone ? v : round == ActivationFn::Round::kBfloat16 ? roundToBfloat16(v) : roundToFloat16(v);
   if (y.h) y.h[at] = toHalfBits(v, y.type);
   else y.f[at] = v;

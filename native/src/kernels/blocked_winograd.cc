@@ -74,8 +74,8 @@ NETDEF_CLONES void transformInput(In x, int64_t blocks, int64_t H, int64_t W, co
 }
 
 // Y = Aᵀ·M_ξ·A for tiles [first, first + count) and output blocks [b0, b1) (M_ξ laid out as V_ξ, `blocks` output
-// blocks), clipped to the OH × OW output and finished there.
-template <int M>
+// blocks), clipped to the OH × OW output and finished there (F: kRounded, or kGated for another activation).
+template <int M, Finishing F>
 NETDEF_CLONES void transformOutput(const float* products, int64_t blocks, int64_t b0, int64_t b1, int64_t outChannels, int64_t OH, int64_t OW, const TileGrid& grid, int64_t first,
                                    int64_t count, Out y, bool yBlocked, const BlockedConvolution::Finish& f) {
   constexpr int A = M + 2;
@@ -106,10 +106,10 @@ NETDEF_CLONES void transformOutput(const float* products, int64_t blocks, int64_
           const int64_t pixel = (ty * M + r) * OW + tx * M + c;
           const Vec8 v = vmath::load(finished[r][c]) + bias;
           if (yBlocked) {  // the block's 8 channels of the pixel: one vector
-            storeBlocked<false>(v, ((n * blocks + b) * pixels + pixel) * 8, y, f.residual, lower, upper, f.round);
+            storeBlocked<F>(v, ((n * blocks + b) * pixels + pixel) * 8, y, f.residual, lower, upper, f.gate, f.round);
             continue;
           }
-          for (int64_t k = 0; k < lanes; k++) storePlanar(v[k], (n * outChannels + c0 + k) * pixels + pixel, y, f.residual, f.lower, f.upper, f.round);  // each channel's plane
+          for (int64_t k = 0; k < lanes; k++) storePlanar<F>(v[k], (n * outChannels + c0 + k) * pixels + pixel, y, f.residual, f.lower, f.upper, f.gate, f.round);  // each channel's plane
         }
     }
   }
@@ -152,7 +152,7 @@ void BlockedWinograd::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64
   }
   int64_t chunks = balancedParts(tiles, most);
   if (chunks * groups < threads) chunks = std::min(tiles, (threads + groups - 1) / groups);
-  const BlockedConvolution::Finish none{nullptr, {}, -INFINITY, INFINITY, ActivationFn::Round::kNone};  // the products as they are
+  const BlockedConvolution::Finish none{nullptr, {}, -INFINITY, INFINITY, {}, ActivationFn::Round::kNone};  // the products as they are
   parallelFor(chunks * groups, [&](int64_t item) {
     const int64_t chunk = item / groups, group = item % groups;
     const int64_t first = partBegin(tiles, chunks, chunk), count = partBegin(tiles, chunks, chunk + 1) - first;
@@ -163,7 +163,10 @@ void BlockedWinograd::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64
     (m == 2 ? transformInput<2> : transformInput<4>)(x, inBlocks, H, W, pad, grid, first, count, V.data());
     for (int64_t xi = 0; xi < planes; xi++)
       products_[xi].runPixels(In{V.data() + xi * inBlocks * count * 8}, true, count, 0, count, count, Out{products.data() + xi * outBlocks * count * 8}, true, none, g0, g1);
-    (m == 2 ? transformOutput<2> : transformOutput<4>)(products.data(), outBlocks, 2 * g0, std::min(outBlocks, 2 * g1), out_, OH, OW, grid, first, count, y, yBlocked, finish);
+    const bool gated = finish.gate.type != ActivationFn::Type::kNone;
+    const auto output = m == 2 ? (gated ? transformOutput<2, Finishing::kGated> : transformOutput<2, Finishing::kRounded>)
+                               : (gated ? transformOutput<4, Finishing::kGated> : transformOutput<4, Finishing::kRounded>);
+    output(products.data(), outBlocks, 2 * g0, std::min(outBlocks, 2 * g1), out_, OH, OW, grid, first, count, y, yBlocked, finish);
   }, tiles * planes * in_ * out_ > (1 << 16));
 }
 

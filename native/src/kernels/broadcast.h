@@ -1,11 +1,13 @@
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/shapes.h"
 
 // numpy/PyTorch broadcasting, shared by the element-wise layers (element-wise, select).
 
@@ -31,27 +33,74 @@ inline Shape broadcast(const std::vector<Shape>& shapes, const std::function<voi
   return out;
 }
 
-// Element offsets into an input of shape `in` for each output element of shape `out` (broadcast source indices).
-inline void broadcastOffsets(const Shape& in, const Shape& out, std::vector<int64_t>& offsets) {
-  const size_t rank = out.size();
-  Shape padded(rank - in.size(), 1);
-  padded.insert(padded.end(), in.begin(), in.end());
-  auto st = stridesOf(padded);
-  for (size_t i = 0; i < rank; i++) if (padded[i] == 1) st[i] = 0;
-  const int64_t total = volume(out);
-  offsets.resize(total);
-  std::vector<int64_t> idx(rank, 0);
-  int64_t off = 0;
-  for (int64_t e = 0; e < total; e++) {
-    offsets[e] = off;
-    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) {
-      off += st[d];
-      if (++idx[d] < out[d]) break;
-      off -= st[d] * out[d];
-      idx[d] = 0;
+// A broadcast of N inputs into `out` as rows: the output's dimensions coalesced wherever every input runs on
+// contiguously (or stays put) across them, the innermost coalesced dimension a row of `inner` elements read at
+// `innerStride` (1, or 0 where an input is broadcast along it), the others walked by an odometer. However the
+// inputs broadcast, the work is then a loop over long rows: [B,C,H,W] × [B,C,1,1] is B·C rows of H·W.
+template <size_t N>
+class BroadcastRows {
+ public:
+  BroadcastRows(const std::array<const Shape*, N>& in, const Shape& out) {
+    const size_t rank = out.size();
+    std::array<std::vector<int64_t>, N> strides;
+    for (size_t k = 0; k < N; k++) {
+      Shape padded(rank - in[k]->size(), 1);
+      padded.insert(padded.end(), in[k]->begin(), in[k]->end());
+      strides[k] = stridesOf(padded);
+      for (size_t d = 0; d < rank; d++) if (padded[d] == 1) strides[k][d] = 0;
+    }
+    // Innermost first: a dimension joins the one inside it where each input's stride continues that one's run.
+    for (size_t d = rank; d-- > 0;) {
+      if (out[d] == 1) continue;
+      bool joins = !sizes_.empty();
+      for (size_t k = 0; k < N && joins; k++) joins = strides[k][d] == strides_[k].back() * sizes_.back();
+      if (joins) {
+        sizes_.back() *= out[d];
+        continue;
+      }
+      sizes_.push_back(out[d]);
+      for (size_t k = 0; k < N; k++) strides_[k].push_back(strides[k][d]);
+    }
+    if (sizes_.empty()) {
+      sizes_.push_back(1);
+      for (size_t k = 0; k < N; k++) strides_[k].push_back(0);
+    }
+    inner_ = sizes_[0];
+    for (size_t k = 0; k < N; k++) innerStride_[k] = strides_[k][0];
+    for (size_t d = 1; d < sizes_.size(); d++) rows_ *= sizes_[d];
+  }
+  int64_t rows() const { return rows_; }
+  int64_t inner() const { return inner_; }
+  const std::array<int64_t, N>& innerStride() const { return innerStride_; }
+
+  // Calls body(row, offsets of the row's first element in each input) for rows [begin, end), in order.
+  template <class Body>
+  void forRows(int64_t begin, int64_t end, Body&& body) const {
+    const size_t outer = sizes_.size() - 1;
+    std::vector<int64_t> index(outer);
+    std::array<int64_t, N> offset{};
+    for (size_t d = 0, r = static_cast<size_t>(begin); d < outer; d++) {
+      index[d] = static_cast<int64_t>(r % sizes_[d + 1]);
+      r /= sizes_[d + 1];
+      for (size_t k = 0; k < N; k++) offset[k] += index[d] * strides_[k][d + 1];
+    }
+    for (int64_t row = begin; row < end; row++) {
+      body(row, offset);
+      for (size_t d = 0; d < outer; d++) {
+        for (size_t k = 0; k < N; k++) offset[k] += strides_[k][d + 1];
+        if (++index[d] < sizes_[d + 1]) break;
+        for (size_t k = 0; k < N; k++) offset[k] -= strides_[k][d + 1] * sizes_[d + 1];
+        index[d] = 0;
+      }
     }
   }
-}
+
+ private:
+  Shape sizes_;                                  // coalesced, innermost first
+  std::array<std::vector<int64_t>, N> strides_;  // per input, per coalesced dimension
+  int64_t inner_ = 1, rows_ = 1;
+  std::array<int64_t, N> innerStride_{};
+};
 
 // Binary ops and the ternary select share the broadcasting walk.
 class Broadcasting : public Kernel {

@@ -11,6 +11,7 @@
 #include "kernels/gemm/gemm.h"
 #include "kernels/kernel.h"
 #include "kernels/simd.h"
+#include "kernels/vector_math.h"
 #include "kernels/window.h"
 #include "kernels/winograd.h"
 #include "thread_pool.h"
@@ -75,22 +76,22 @@ class Convolution : public Kernel {
     // The plan reader has checked the tactic against the schema's list (plan_schema.h).
     if (tactic_ == "implicit_gemm_k128") kBlock_ = 128;
     else if (tactic_ == "implicit_gemm_k512") kBlock_ = 512;
-    // Where the engine holds a tensor channel-blocked (its choice, after this), convolutions whose epilogue is a clamp
-    // at most (and a rounding to a 16-bit type) have kernels of their own: 2-d ones of one group read and write
-    // blocked tensors (and short sums, a stem's, write them from a planar input), directly or, for the Winograd
-    // tactics on a blocked input, by the blocked Winograd kernel; 2-d depthwise ones read and write them.
-    const auto act = activation_.type;
-    const bool clampOnly = act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip;
+    // Where the engine holds a tensor channel-blocked (its choice, after this), convolutions whose epilogue is a
+    // vectorised activation at most (and a rounding to a 16-bit type) have kernels of their own: 2-d ones of one
+    // group read and write blocked tensors (and short sums, a stem's, write them from a planar input), directly or,
+    // for the Winograd tactics on a blocked input, by the blocked Winograd kernel; 2-d depthwise ones read and write
+    // them.
+    const bool fits = epilogueFits();
     bool unitWindow = kernelVolume_ == 1;
     for (int j = 0; j < 3; j++) unitWindow = unitWindow && w_.stride[j] == 1 && w_.pre[j] == 0 && w_.post[j] == 0;
     const bool shortSums = w_.spatial == 2 && inPerGroup_ * kernelVolume_ <= kShortSums;
-    if (clampOnly && groups_ == 1 && (unitWindow || w_.spatial == 2)) {
+    if (fits && groups_ == 1 && (unitWindow || w_.spatial == 2)) {
       blocked_ = std::make_unique<BlockedConvolution>(weight_, outChannels_, inPerGroup_, w_);
       // A planar input is summed tap by tap from rows copied for each output row: fast for short sums only.
       writesBlockedFromPlanar_ = unitWindow || shortSums;
       unitWindow_ = unitWindow;
     }
-    blockedDepthwise_ = clampOnly && !residual_ && w_.spatial == 2 && groups_ == outChannels_ && inPerGroup_ == 1 && kernelVolume_ > 1;
+    blockedDepthwise_ = fits && !residual_ && w_.spatial == 2 && groups_ == outChannels_ && inPerGroup_ == 1 && kernelVolume_ > 1;
     if (tactic_ == "direct_c16") {
       direct_ = std::make_unique<DirectConvolution>(weight_, outChannels_, inPerGroup_, groups_, w_);
       return;
@@ -365,11 +366,11 @@ class Convolution : public Kernel {
     return {in[2], in[3], out[2], out[3], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[0], pad[1]};
   }
 
-  // Channels c0 … c0+7's bias and clamp, for depthwiseEight (blockedDepthwise_: the activation is a clamp at most).
+  // Channels c0 … c0+7's bias, clamp and activation, for depthwiseEight (the activation is a vectorised one).
   void depthwiseFinish(int64_t c0, DepthwiseFinish (&finish)[8]) const {
     float lower, upper;
     clampBounds(lower, upper);
-    for (int64_t i = 0; i < 8 && c0 + i < outChannels_; i++) finish[i] = {bias_.empty() ? 0.0f : bias_[c0 + i], lower, upper};
+    for (int64_t i = 0; i < 8 && c0 + i < outChannels_; i++) finish[i] = {bias_.empty() ? 0.0f : bias_[c0 + i], lower, upper, gate()};
   }
 
   // What the blocked kernels do to this layer's sums: bias, the clamp, the rounding (the residual is the caller's).
@@ -377,14 +378,29 @@ class Convolution : public Kernel {
     BlockedConvolution::Finish finish;
     finish.bias = bias_.empty() ? nullptr : bias_.data();
     clampBounds(finish.lower, finish.upper);
+    finish.gate = gate();
     finish.round = activation_.round;
     return finish;
   }
 
-  // The fused activation as a clamp (the blocked kernels take no other): ReLU [0, ∞), clip [α, β], none (−∞, ∞).
+  // Whether the epilogues of the blocked and depthwise kernels take the fused activation: a clamp (ReLU, clip),
+  // none, or one vmath::activate computes (SiLU, sigmoid, hardswish, …).
+  bool epilogueFits() const {
+    const auto act = activation_.type;
+    return act == ActivationFn::Type::kNone || act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip || vmath::vectorised(act);
+  }
+
+  // The fused activation as a clamp: ReLU [0, ∞), clip [α, β], anything else (−∞, ∞).
   void clampBounds(float& lower, float& upper) const {
     lower = activation_.type == ActivationFn::Type::kRelu ? 0.0f : activation_.type == ActivationFn::Type::kClip ? activation_.alpha : -INFINITY;
     upper = activation_.type == ActivationFn::Type::kClip ? activation_.beta : INFINITY;
+  }
+
+  // The fused activation where it is not a clamp (none where it is).
+  EpilogueActivation gate() const {
+    const auto act = activation_.type;
+    if (act == ActivationFn::Type::kRelu || act == ActivationFn::Type::kClip) return {};
+    return {act, activation_.alpha, activation_.beta};
   }
 
   // All images through the Winograd GEMMs at once. A 16-bit output is computed into a float32 batch, each channel
@@ -507,10 +523,9 @@ class Convolution : public Kernel {
       }, outChannels_ * outPixels * kernelVolume_ > (1 << 14));
       return;
     }
-    // Bias, a ReLU/clip and the rounding are applied as the sums are stored; residuals and other activations on the
-    // float32 planes (in this thread's scratch when the output is held in 16 bits).
-    const auto type = activation_.type;
-    const bool inRegister = !residual && (type == ActivationFn::Type::kNone || type == ActivationFn::Type::kRelu || type == ActivationFn::Type::kClip);
+    // Bias, a vectorised activation and the rounding are applied as the sums are stored; residuals and other
+    // activations on the float32 planes (in this thread's scratch when the output is held in 16 bits).
+    const bool inRegister = !residual && epilogueFits();
     DepthwiseGeometry g{size[1], size[2], out[1], out[2], w_.kernel[1], w_.kernel[2], w_.stride[1], w_.stride[2], w_.dilation[1], w_.dilation[2], pad[1], pad[2]};
     parallelItems((outChannels_ + 7) / 8, outPixels * kernelVolume_ + inPixels, [&](int64_t group) {  // vector steps a group
       const int64_t c0 = group * 8, count = std::min<int64_t>(8, outChannels_ - c0);

@@ -80,9 +80,13 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
   }
 }
 
-// One output vector finished: the clamp, then the rounding to a 16-bit type.
-__attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 upper, ActivationFn::Round round) {
-  return vmath::round(round, clampLanes(v, lower, upper));
+// One output vector finished: the clamp, another activation (where Gated: a template argument, so that the kernels
+// without one hold none of its code), then the rounding to a 16-bit type.
+template <bool Gated>
+__attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 upper, const EpilogueActivation& gate, ActivationFn::Round round) {
+  v = clampLanes(v, lower, upper);
+  if (Gated) v = vmath::activate(gate.type, gate.alpha, gate.beta, v);
+  return vmath::round(round, v);
 }
 
 // Where output vectors go: into the scratch (planes, split after the band), or straight into a channel-blocked
@@ -146,7 +150,7 @@ __attribute__((always_inline)) inline void run3x3(int64_t n, const Vec8* r, int6
 
 // Σ taps over the padded buffer (3×3 windows at column stride 1 or 2 in runs of up to 8 pixels by sums3x3, others 4
 // pixels at a time), then split into planes.
-template <Into kInto>
+template <Into kInto, bool Gated>
 __attribute__((always_inline)) inline void computeEightInto(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish,
                                                             ActivationFn::Round round, const DepthwisePlanes<float>& y, Vec8* scratch) {
   const int64_t taps = g.KH * g.KW, Wp = g.paddedColumns();
@@ -155,6 +159,7 @@ __attribute__((always_inline)) inline void computeEightInto(int64_t channels, co
   Vec8* out = scratch + taps + g.paddedRows() * Wp;
   const DepthwisePlanes<float> into = y;  // a local: the stores may not alias its fields, which stay in registers
   Vec8 bias = {}, lower = {}, upper = {};
+  const EpilogueActivation gate = finish[0].gate;
   for (int64_t c = 0; c < 8; c++) {
     const DepthwiseFinish& f = finish[c < channels ? c : 0];
     bias[c] = f.bias; lower[c] = f.lower; upper[c] = f.upper;
@@ -172,7 +177,7 @@ __attribute__((always_inline)) inline void computeEightInto(int64_t channels, co
         const int64_t n = partBegin(g.OW, runs, run + 1) - ow;
         if (g.sw == 1) run3x3<1>(n, rowBase + ow, Wp, weights, bias, sums);
         else run3x3<2>(n, rowBase + 2 * ow, Wp, weights, bias, sums);
-        for (int64_t i = 0; i < n; i++) put<kInto>(out, into, oh * g.OW + ow + i, finishLanes(sums[i], lower, upper, round));
+        for (int64_t i = 0; i < n; i++) put<kInto>(out, into, oh * g.OW + ow + i, finishLanes<Gated>(sums[i], lower, upper, gate, round));
         ow += n;
       }
     for (; ow + 4 <= g.OW; ow += 4) {
@@ -185,14 +190,14 @@ __attribute__((always_inline)) inline void computeEightInto(int64_t channels, co
           a0 += wt * p[0]; a1 += wt * p[g.sw]; a2 += wt * p[2 * g.sw]; a3 += wt * p[3 * g.sw];
         }
       }
-      put<kInto>(out, into, oh * g.OW + ow, finishLanes(a0, lower, upper, round)); put<kInto>(out, into, oh * g.OW + ow + 1, finishLanes(a1, lower, upper, round));
-      put<kInto>(out, into, oh * g.OW + ow + 2, finishLanes(a2, lower, upper, round)); put<kInto>(out, into, oh * g.OW + ow + 3, finishLanes(a3, lower, upper, round));
+      put<kInto>(out, into, oh * g.OW + ow, finishLanes<Gated>(a0, lower, upper, gate, round)); put<kInto>(out, into, oh * g.OW + ow + 1, finishLanes<Gated>(a1, lower, upper, gate, round));
+      put<kInto>(out, into, oh * g.OW + ow + 2, finishLanes<Gated>(a2, lower, upper, gate, round)); put<kInto>(out, into, oh * g.OW + ow + 3, finishLanes<Gated>(a3, lower, upper, gate, round));
     }
     for (; ow < g.OW; ow++) {
       Vec8 a = bias;
       for (int64_t kh = 0; kh < g.KH; kh++)
         for (int64_t kw = 0; kw < g.KW; kw++) a += weights[kh * g.KW + kw] * rowBase[kh * g.dh * Wp + ow * g.sw + kw * g.dw];
-      put<kInto>(out, into, oh * g.OW + ow, finishLanes(a, lower, upper, round));
+      put<kInto>(out, into, oh * g.OW + ow, finishLanes<Gated>(a, lower, upper, gate, round));
     }
   }
   if (kInto != Into::kScratch) return;  // each vector stored as it was finished
@@ -227,9 +232,13 @@ __attribute__((always_inline)) inline void computeEightInto(int64_t channels, co
 NETDEF_CLONES
 void computeEight(int64_t channels, const float* w, const DepthwiseGeometry& g, const DepthwiseFinish* finish, ActivationFn::Round round,
                   const DepthwisePlanes<float>& y, Vec8* scratch) {
-  if (!y.blocked) computeEightInto<Into::kScratch>(channels, w, g, finish, round, y, scratch);
-  else if (y.h) computeEightInto<Into::kBlocked16>(channels, w, g, finish, round, y, scratch);
-  else computeEightInto<Into::kBlocked>(channels, w, g, finish, round, y, scratch);
+  const bool gated = finish[0].gate.type != ActivationFn::Type::kNone;
+  if (!y.blocked && gated) computeEightInto<Into::kScratch, true>(channels, w, g, finish, round, y, scratch);
+  else if (!y.blocked) computeEightInto<Into::kScratch, false>(channels, w, g, finish, round, y, scratch);
+  else if (y.h && gated) computeEightInto<Into::kBlocked16, true>(channels, w, g, finish, round, y, scratch);
+  else if (y.h) computeEightInto<Into::kBlocked16, false>(channels, w, g, finish, round, y, scratch);
+  else if (gated) computeEightInto<Into::kBlocked, true>(channels, w, g, finish, round, y, scratch);
+  else computeEightInto<Into::kBlocked, false>(channels, w, g, finish, round, y, scratch);
 }
 
 // Output rows per band: a plane is interleaved, computed and split a band of rows at a time, so the padded input

@@ -17,9 +17,10 @@ namespace netdef {
 // 7×7) cost no more per value than large ones.
 
 // What happens to a channel's sums before they are stored: its bias, then a clamp to [lower, upper] (ReLU, clip,
-// or ±∞ for none). Other activations run on the stored planes.
+// or ±∞ for none), then another vectorised activation (the layer's: the first channel's is read).
 struct DepthwiseFinish {
   float bias = 0, lower = -INFINITY, upper = INFINITY;
+  EpilogueActivation gate;
 };
 
 // One plane's window: input H × W, output OH × OW, kernel, stride, dilation, leading padding.

@@ -41,6 +41,9 @@ class Kernel {
   // Whether it writes a blocked output fast enough when its first input is (or is not) blocked.
   virtual bool writesBlockedFrom(bool inputBlocked) const { (void)inputBlocked; return writesBlocked(); }
   virtual std::vector<size_t> blockedLike() const { return {}; }
+  // Told once, before the layouts are chosen, the plan's declared shapes of its inputs and outputs (-1 where
+  // dynamic): a kernel whose layouts depend on them (element-wise broadcasting) decides there.
+  virtual void declareShapes(const std::vector<Shape>& inputs, const std::vector<Shape>& outputs) { (void)inputs, (void)outputs; }
   // Told once, when the engine is made (before any run), whether its first input and its output are blocked: a kernel
   // may drop what it then never uses (a 1×1 convolution's weights are packed for both layouts until then).
   virtual void settleLayouts(bool inputBlocked, bool outputBlocked) { (void)inputBlocked, (void)outputBlocked; }
