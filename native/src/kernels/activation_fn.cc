@@ -110,7 +110,7 @@ void ActivationFn::apply(float* x, int64_t n) const {
 }
 
 void ActivationFn::applyActivation(float* x, int64_t n) const {
-  // The exp family and Mish: applyVectorised computed every element (vmath::activate). The rest here.
+  // The exp family, GELU and Mish: applyVectorised computed every element (vmath::activate). The rest here.
   if (applyVectorised(type, alpha, beta, x, n) == n) return;
   const float a = alpha, b = beta;
   switch (type) {
@@ -120,7 +120,6 @@ void ActivationFn::applyActivation(float* x, int64_t n) const {
     case Type::kClip: for (int64_t i = 0; i < n; i++) x[i] = std::min(std::max(x[i], a), b); return;
     case Type::kHardSigmoid: for (int64_t i = 0; i < n; i++) x[i] = std::max(0.0f, std::min(1.0f, a * x[i] + b)); return;
     case Type::kThresholdedRelu: for (int64_t i = 0; i < n; i++) x[i] = x[i] > a ? x[i] : 0.0f; return;
-    case Type::kGeluErf: for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f)); return;
     default: return;  // none
   }
 }

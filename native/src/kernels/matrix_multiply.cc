@@ -46,32 +46,35 @@ class MatrixMultiply : public Kernel {
   }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     const Shape &a = in[0]->shape, &b = in[1]->shape;
-    Layout l = layout(a, b);
-    const int64_t batches = volume(l.batch);
-    const size_t rank = l.batch.size();
-    std::vector<int64_t> idx(rank, 0);
-    std::vector<float> aT, bT;
-    for (int64_t t = 0; t < batches; t++) {
-      int64_t offA = 0, offB = 0, strideA = l.m * l.k, strideB = l.k * l.n;
-      // Batch offsets with broadcasting: a dimension of extent 1 does not advance.
-      for (int64_t d = static_cast<int64_t>(rank) - 1, ma = 1, mb = 1; d >= 0; d--) {
-        const int64_t ea = a[d], eb = b[d];
-        if (ea != 1) offA += idx[d] * ma;
-        if (eb != 1) offB += idx[d] * mb;
-        ma *= ea; mb *= eb;
+    const Layout l = layout(a, b);
+    const int64_t batches = volume(l.batch), rank = static_cast<int64_t>(l.batch.size());
+    // Product t of the batch: its operands' offsets found from its index (a dimension of extent 1 does not advance).
+    const auto product = [&](int64_t t) {
+      int64_t offA = 0, offB = 0;
+      for (int64_t d = rank - 1, rest = t, ma = 1, mb = 1; d >= 0; d--) {
+        const int64_t i = rest % l.batch[d];
+        rest /= l.batch[d];
+        if (a[d] != 1) offA += i * ma;
+        if (b[d] != 1) offB += i * mb;
+        ma *= a[d];
+        mb *= b[d];
       }
-      const float* pa = in[0]->data.data() + offA * strideA;
-      const float* pb = in[1]->data.data() + offB * strideB;
+      const float* pa = in[0]->data.data() + offA * l.m * l.k;
+      const float* pb = in[1]->data.data() + offB * l.k * l.n;
+      static thread_local std::vector<float> aT;
       if (opA_ == "transpose") {  // materialise Aᵀ [m, k]
         aT.resize(l.m * l.k);
         for (int64_t i = 0; i < l.k; i++) for (int64_t j = 0; j < l.m; j++) aT[j * l.k + i] = pa[i * l.m + j];
         pa = aT.data();
       }
-      float* pc = out[0]->data.data() + t * l.m * l.n;
       // B as [k, n] (none, vector) or [n, k] (transpose).
-      sgemm(l.m, l.n, l.k, pa, l.k, pb, opB_ == "transpose" ? l.k : l.n, opB_ == "transpose", pc, l.n, false);
-      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < l.batch[d]) break; idx[d] = 0; }
-    }
+      sgemm(l.m, l.n, l.k, pa, l.k, pb, opB_ == "transpose" ? l.k : l.n, opB_ == "transpose", out[0]->data.data() + t * l.m * l.n, l.n, false);
+    };
+    // Many small products (attention's heads: [B, heads, T, T] × [B, heads, T, d]) one per thread at a time, each
+    // GEMM on its thread alone; a few large ones one after another, each GEMM on all the threads.
+    const int64_t work = l.m * l.n * l.k;
+    if (batches >= 2 * poolThreads() && work < (1 << 21)) parallelItems(batches, work, product);
+    else for (int64_t t = 0; t < batches; t++) product(t);
   }
 
  private:

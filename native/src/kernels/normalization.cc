@@ -4,18 +4,44 @@
 #include <numeric>
 
 #include "kernels/kernel.h"
+#include "kernels/simd.h"
+#include "kernels/vector_math.h"
 #include "thread_pool.h"
 
 namespace netdef {
 
 namespace {
 
+// One row of a layer normalisation, 8 values a step: the mean, then the variance around it (two passes, each lane
+// summing in float32, the lanes added in double), then (x − mean)·1/√(var + ε), scaled and shifted per element.
+NETDEF_CLONES void layerNormRow(const float* x, float* y, int64_t n, const float* scale, const float* bias, double epsilon) {
+  const int64_t whole = n / 8 * 8;
+  Vec8 lanes{};
+  for (int64_t c = 0; c < whole; c += 8) lanes += vmath::load(x + c);
+  double sum = 0;
+  for (int j = 0; j < 8; j++) sum += lanes[j];
+  for (int64_t c = whole; c < n; c++) sum += x[c];
+  const float mean = static_cast<float>(sum / static_cast<double>(n));
+  lanes = Vec8{};
+  for (int64_t c = 0; c < whole; c += 8) { const Vec8 d = vmath::load(x + c) - mean; lanes += d * d; }
+  double squares = 0;
+  for (int j = 0; j < 8; j++) squares += lanes[j];
+  for (int64_t c = whole; c < n; c++) squares += (x[c] - mean) * (x[c] - mean);
+  const float inverse = static_cast<float>(1.0 / std::sqrt(squares / static_cast<double>(n) + epsilon));
+  for (int64_t c = 0; c < whole; c += 8) {
+    Vec8 v = (vmath::load(x + c) - mean) * inverse;
+    if (scale) v = v * vmath::load(scale + c) + vmath::load(bias + c);
+    vmath::store(y + c, v);
+  }
+  for (int64_t c = whole; c < n; c++) y[c] = scale ? (x[c] - mean) * inverse * scale[c] + bias[c] : (x[c] - mean) * inverse;
+}
+
 // Layer / instance / group normalisation: statistics over `axes` (group: each group of channels with the spatial
 // axes), then scale and bias per normalised element (layer) or per channel (instance, group).
 class Normalization : public Kernel {
  public:
   explicit Normalization(const OpDesc& op)
-      : Kernel(op), type_(op.params.string(op.name, "type")), axes_(op.params.integers(op.name, "axes")),
+      : Kernel(op), type_(op.params.string(op.name, "type")), layer_(type_ == "layer"), axes_(op.params.integers(op.name, "axes")),
         groups_(op.params.integer(op.name, "groups")), epsilon_(op.params.number(op.name, "epsilon")) {
     if (op.hasWeight("scale")) { scale_ = op.weight("scale"); bias_ = op.weight("bias"); }
     if (scale_.size() != bias_.size()) bad("scale has " + std::to_string(scale_.size()) + " values, bias " + std::to_string(bias_.size()));
@@ -36,17 +62,17 @@ class Normalization : public Kernel {
     const Shape& s = in[0]->shape;
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
-    int64_t rows, cols;
-    if (type_ == "layer") {
-      cols = 1;
+    if (layer_) {
+      int64_t cols = 1;
       for (auto a : axes_) cols *= s[a];  // the trailing axes
-      rows = volume(s) / cols;
-    } else {
-      rows = s[0] * groups_;
-      cols = volume(s) / rows;
+      const int64_t rows = volume(s) / cols;
+      const float* scale = scale_.empty() ? nullptr : scale_.data();
+      const float* bias = scale_.empty() ? nullptr : bias_.data();
+      parallelItems(rows, 3 * cols, [&](int64_t r) { layerNormRow(x + r * cols, y + r * cols, cols, scale, bias, epsilon_); }, rows * cols > 16384);
+      return;
     }
-    const int64_t channels = type_ == "layer" ? 0 : s[1];
-    const int64_t spatial = type_ == "layer" ? 0 : cols / (channels / groups_);
+    const int64_t rows = s[0] * groups_, cols = volume(s) / rows;
+    const int64_t channels = s[1], spatial = cols / (channels / groups_);
     parallelItems(rows, 3 * cols, [&](int64_t r) {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
@@ -59,7 +85,7 @@ class Normalization : public Kernel {
       for (int64_t c = 0; c < cols; c++) {
         float v = static_cast<float>((xr[c] - mean) * inv);
         if (!scale_.empty()) {
-          const int64_t p = type_ == "layer" ? c : ((r % groups_) * (channels / groups_) + c / spatial);
+          const int64_t p = (r % groups_) * (channels / groups_) + c / spatial;
           v = v * scale_[p] + bias_[p];
         }
         yr[c] = v;
@@ -69,6 +95,7 @@ class Normalization : public Kernel {
 
  private:
   std::string type_;
+  bool layer_;
   std::vector<int64_t> axes_;
   int64_t groups_;
   double epsilon_;

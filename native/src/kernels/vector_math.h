@@ -172,6 +172,17 @@ NETDEF_VMATH Vec8 expm1(Vec8 x) {
 
 NETDEF_VMATH Vec8 sigmoid(Vec8 x) { return 1.0f / (1.0f + exp(-x)); }
 
+// erf within 2e-7 (Abramowitz and Stegun 7.1.26: 1 − t·P(t)·e^−x², t = 1/(1 + 0.3275911·|x|)), odd.
+NETDEF_VMATH Vec8 erf(Vec8 x) {
+  const Vec8 a = abs(x), t = 1.0f / (1.0f + 0.3275911f * a);
+  Vec8 p = 1.061405429f * t - 1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t - 0.284496736f;
+  p = p * t + 0.254829592f;
+  const Vec8 r = 1.0f - p * t * exp(-a * a);
+  return select(x < 0.0f, -r, r);
+}
+
 // log(1 + eᵗ) without overflow: max(t, 0) + log1p(e^−|t|).
 NETDEF_VMATH Vec8 softplus(Vec8 t) { return select(t > 0.0f, t, splat(0.0f)) + log1pUnit(exp(-abs(t))); }
 
@@ -182,13 +193,13 @@ NETDEF_VMATH Vec8 mish(Vec8 x) {
   return select(x > 20.0f, x, x * n / (n + 2.0f));
 }
 
-// Whether `activate` below computes this activation (the exp family, Mish, SiLU, hardswish, ReLU/clip/leaky ReLU); the others take
+// Whether `activate` below computes this activation (the exp family, GELU, Mish, SiLU, hardswish, ReLU/clip/leaky ReLU); the others take
 // ActivationFn's scalar loops.
 inline bool vectorised(ActivationFn::Type type) {
   using Type = ActivationFn::Type;
   switch (type) {
     case Type::kRelu: case Type::kClip: case Type::kLeakyRelu: case Type::kSigmoid: case Type::kTanh: case Type::kScaledTanh:
-    case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: case Type::kMish: case Type::kSilu:
+    case Type::kSoftplus: case Type::kElu: case Type::kSelu: case Type::kGeluTanh: case Type::kGeluErf: case Type::kMish: case Type::kSilu:
     case Type::kHardSwish: return true;
     default: return false;
   }
@@ -209,6 +220,7 @@ NETDEF_VMATH Vec8 activate(ActivationFn::Type type, float a, float b, Vec8 v) {
     case Type::kElu: return select(v >= 0.0f, v, a * expm1(v));
     case Type::kSelu: return b * select(v >= 0.0f, v, a * expm1(v));
     case Type::kGeluTanh: return 0.5f * v * (1.0f + tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    case Type::kGeluErf: return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
     case Type::kMish: return mish(v);
     case Type::kSilu: return v * sigmoid(v);
     case Type::kHardSwish: { const Vec8 g = v * (1.0f / 6.0f) + 0.5f; return v * (g < 0.0f ? splat(0.0f) : splat(1.0f) < g ? splat(1.0f) : g); }
