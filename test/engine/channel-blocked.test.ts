@@ -135,6 +135,25 @@ describe("channel-blocked tensors", () => {
     });
   }
 
+  // A fire module: squeeze, two expansions concatenated on the channels, max pooling; the concatenation copies
+  // blocked tensors as they are where every input's channels are whole blocks (16 + 24), and not otherwise (16 + 12).
+  for (const [second, blocked] of [[24, true], [12, false]] as const) {
+    it(`a concatenation of 16 and ${second} channels between blocked layers: ${blocked ? "" : "not "}blocked, against onnxruntime`, async () => {
+      const { w, input } = sampler(13);
+      const shape = [2, 16, 11, 9];
+      const net = new Network("fire");
+      const conv = (t: Tensor, name: string, out: number, kernel: number) => t.addConvolution(name, { outChannels: out, kernel, padding: (kernel - 1) / 2, weights: { kernel: w(out, t.shape[1]!, kernel, kernel), bias: w(out) } })
+        .addActivation(`${name}.relu`, { type: "relu" });
+      const squeeze = conv(net.addInput("x", "float32", shape), "squeeze", 8, 1);
+      const cat = net.addConcatenation("cat", [conv(squeeze, "e1", 16, 1), conv(squeeze, "e3", second, 3)], { axis: 1 });
+      net.markOutput(conv(cat.addPooling("pool", { type: "max", window: 3, stride: 2, ceilMode: true }), "next", 16, 1), "out0");
+      const data = input(shape);
+      const engine = await buildEngine(net);
+      expect(engine.inspect().channelBlocked.tensors.includes("cat")).toBe(blocked);
+      await expectOnnxruntimeAgrees(net, data, shape, await engine.createExecutionContext().execute({ x: data }));
+    });
+  }
+
   // Short sums (3 channels × taps) write the blocked output from the input's padded rows (here inside the 1×1 after
   // the depthwise layer, with it, rows by rows).
   const stems = {
