@@ -33,22 +33,18 @@ inline Shape broadcast(const std::vector<Shape>& shapes, const std::function<voi
   return out;
 }
 
-// A broadcast of N inputs into `out` as rows: the output's dimensions coalesced wherever every input runs on
+// A broadcast of N inputs into `out` (or any strided walk of them) as rows: the output's dimensions coalesced wherever every input runs on
 // contiguously (or stays put) across them, the innermost coalesced dimension a row of `inner` elements read at
 // `innerStride` (1, or 0 where an input is broadcast along it), the others walked by an odometer. However the
 // inputs broadcast, the work is then a loop over long rows: [B,C,H,W] × [B,C,1,1] is B·C rows of H·W.
 template <size_t N>
 class BroadcastRows {
  public:
-  BroadcastRows(const std::array<const Shape*, N>& in, const Shape& out) {
+  BroadcastRows(const std::array<const Shape*, N>& in, const Shape& out) : BroadcastRows(out, broadcastStrides(in, out)) {}
+
+  // Any walk of the inputs: input k's element for output index i at Σ_d i_d·strides[k][d] (a transpose, say).
+  BroadcastRows(const Shape& out, const std::array<std::vector<int64_t>, N>& strides) {
     const size_t rank = out.size();
-    std::array<std::vector<int64_t>, N> strides;
-    for (size_t k = 0; k < N; k++) {
-      Shape padded(rank - in[k]->size(), 1);
-      padded.insert(padded.end(), in[k]->begin(), in[k]->end());
-      strides[k] = stridesOf(padded);
-      for (size_t d = 0; d < rank; d++) if (padded[d] == 1) strides[k][d] = 0;
-    }
     // Innermost first: a dimension joins the one inside it where each input's stride continues that one's run.
     for (size_t d = rank; d-- > 0;) {
       if (out[d] == 1) continue;
@@ -96,6 +92,18 @@ class BroadcastRows {
   }
 
  private:
+  static std::array<std::vector<int64_t>, N> broadcastStrides(const std::array<const Shape*, N>& in, const Shape& out) {
+    const size_t rank = out.size();
+    std::array<std::vector<int64_t>, N> strides;
+    for (size_t k = 0; k < N; k++) {
+      Shape padded(rank - in[k]->size(), 1);
+      padded.insert(padded.end(), in[k]->begin(), in[k]->end());
+      strides[k] = stridesOf(padded);
+      for (size_t d = 0; d < rank; d++) if (padded[d] == 1) strides[k][d] = 0;
+    }
+    return strides;
+  }
+
   Shape sizes_;                                  // coalesced, innermost first
   std::array<std::vector<int64_t>, N> strides_;  // per input, per coalesced dimension
   int64_t inner_ = 1, rows_ = 1;

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/broadcast.h"
 #include "kernels/kernel.h"
 #include "thread_pool.h"
 
@@ -9,27 +10,25 @@ namespace netdef {
 
 namespace {
 
-// y = x permuted: output dim i is input dim perm[i].
+// y = x permuted: output dim i is input dim perm[i]. Walked as rows (BroadcastRows: output dimensions coalesced where
+// the input runs on across them), each row one copy where the innermost output dimension is the input's (a channel
+// shuffle, attention's heads), else a strided gather; the rows shared among the cores.
 template <class T>
 void permute(const T* x, const Shape& in, const std::vector<int64_t>& perm, T* y) {
   const size_t rank = in.size();
   Shape out(rank);
-  for (size_t i = 0; i < rank; i++) out[i] = in[perm[i]];
-  auto inStrides = stridesOf(in);
+  const auto inStrides = stridesOf(in);
   std::vector<int64_t> st(rank);
-  for (size_t i = 0; i < rank; i++) st[i] = inStrides[perm[i]];
-  const int64_t total = volume(out);
-  std::vector<int64_t> idx(rank, 0);
-  int64_t off = 0;
-  for (int64_t e = 0; e < total; e++) {
-    y[e] = x[off];
-    for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) {
-      off += st[d];
-      if (++idx[d] < out[d]) break;
-      off -= st[d] * out[d];
-      idx[d] = 0;
-    }
-  }
+  for (size_t i = 0; i < rank; i++) out[i] = in[perm[i]], st[i] = inStrides[perm[i]];
+  const BroadcastRows<1> rows(out, {st});
+  const int64_t inner = rows.inner(), step = rows.innerStride()[0], total = volume(out);
+  parallelRanges(rows.rows(), std::max<int64_t>(1, 16384 / inner), [&](int64_t begin, int64_t end) {
+    rows.forRows(begin, end, [&](int64_t r, const std::array<int64_t, 1>& at) {
+      T* to = y + r * inner;
+      if (step == 1) std::memcpy(to, x + at[0], static_cast<size_t>(inner) * sizeof(T));
+      else for (int64_t i = 0; i < inner; i++) to[i] = x[at[0] + i * step];
+    });
+  }, total > 65536);
 }
 
 bool isIdentity(const std::vector<int64_t>& perm) {
@@ -88,8 +87,9 @@ class Shuffle : public Kernel {
       permute(src, x.shape, first_, tmp.data());
       src = tmp.data();
     }
-    if (isIdentity(second_)) {
-      std::copy(src, src + count, valuesAs<T>(y));
+    if (isIdentity(second_)) {  // a reshape: one copy, shared among the cores
+      T* to = valuesAs<T>(y);
+      parallelRanges(count, 32768, [&](int64_t begin, int64_t end) { std::memcpy(to + begin, src + begin, static_cast<size_t>(end - begin) * sizeof(T)); }, count > 65536);
       return;
     }
     Shape beforeSecond(second_.size());

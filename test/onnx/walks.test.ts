@@ -1,6 +1,7 @@
-// Broadcasting in every pattern, builtin engine vs onnxruntime: random pairs (and triples, for select) of shapes of
-// rank 1 to 5 whose dimensions are each full, 1 or missing in every input — rows that run, rows held at one value,
-// mixtures the kernel walks as strided rows — for the arithmetic the kernel vectorises and the rest.
+// The kernels that walk their inputs as rows (kernels/broadcast.h), builtin engine vs onnxruntime. Broadcasting:
+// random pairs (and triples, for select) of shapes of rank 1 to 5 whose dimensions are each full, 1 or missing in
+// every input — rows that run, rows held at one value, mixtures walked as strided rows — for the arithmetic the
+// kernel vectorises and the rest. Transposes: random permutations of random shapes, rows copied or gathered.
 import { describe, expect, it } from "vitest";
 import { agreement, runBoth } from "./oracle.js";
 import type { LayerCase } from "../../selftest/layer-cases.js";
@@ -45,6 +46,19 @@ describe("broadcasting in every pattern vs onnxruntime", () => {
       const { ratio, sameShape } = agreement(builtin, onnxruntime);
       expect({ condition, a, b, sameShape }).toEqual({ condition, a, b, sameShape: true });
       expect(ratio).toBe(0);
+    }
+  });
+
+  it.each(Array.from({ length: 30 }, (_, i) => i))("a transpose, shape and permutation of seed %i", async (seed) => {
+    let state = seed + 7;
+    const next = (n: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 8) % n;
+    const shape = Array.from({ length: 2 + next(4) }, () => 1 + next(6));
+    const perm = shape.map((_, i) => i);
+    for (let i = perm.length - 1; i > 0; i--) { const j = next(i + 1); [perm[i], perm[j]] = [perm[j]!, perm[i]!]; }
+    const c: LayerCase = { inputs: { x: { shape } }, define: (_, t) => t.x!.addShuffle("t", { secondTranspose: perm }) };
+    for (const { builtin, onnxruntime } of await runBoth(c, seed)) {
+      expect({ shape, perm, sameShape: agreement(builtin, onnxruntime).sameShape }).toEqual({ shape, perm, sameShape: true });
+      expect(agreement(builtin, onnxruntime).ratio).toBe(0);
     }
   });
 });
