@@ -112,9 +112,20 @@ export function roundedType(graph: BuildGraph, tensor: string): "bfloat16" | "fl
     return narrow?.kind === "cast" ? type(narrow.params.to) : undefined;
   }
   if (producer.kind === "pointwiseChain") return type(String(producer.params.steps).split("|").filter((s) => s.startsWith("cast:") && s !== "cast:float32").at(-1)?.slice(5));
-  const selects = producer.kind === "shuffle" || producer.kind === "identity" || producer.kind === "concatenation" || (producer.kind === "pooling" && producer.params.type === "max")
-    || (producer.kind === "activation" && producer.params.type === "relu") || (producer.kind === "resize" && producer.params.mode === "nearest");
-  if (!selects) return epilogueOf(producer)?.roundTo;
-  const types = new Set(producer.inputs.map((t) => roundedType(graph, t)));
+  const passed = valuesPassedOn(producer);
+  if (!passed) return epilogueOf(producer)?.roundTo;
+  const types = new Set(passed.map((t) => roundedType(graph, t)));
   return types.size === 1 ? [...types][0] : undefined;
+}
+
+/**
+ * For a layer that only selects or moves values (shuffle, identity, concatenation, gather, slice, max pooling, ReLU,
+ * nearest resizing), the inputs whose values its outputs are (a gather's data, not its indices); undefined for a
+ * layer that computes new values.
+ */
+export function valuesPassedOn(op: BuildOp): readonly string[] | undefined {
+  if (op.kind === "gather" || op.kind === "slice") return op.inputs.slice(0, 1);
+  const selects = op.kind === "shuffle" || op.kind === "identity" || op.kind === "concatenation" || (op.kind === "pooling" && op.params.type === "max")
+    || (op.kind === "activation" && op.params.type === "relu") || (op.kind === "resize" && op.params.mode === "nearest");
+  return selects ? op.inputs : undefined;
 }

@@ -1,6 +1,6 @@
 import { representableIn, roundedTo } from "../precision/reduced-float.js";
 import type { PassId, RoundingType } from "../plan/schema.js";
-import { epilogueOf, readers, roundedType, type BuildGraph, type BuildOp } from "./graph.js";
+import { epilogueOf, readers, roundedType, valuesPassedOn, type BuildGraph, type BuildOp } from "./graph.js";
 
 /**
  * The builder's graph rewrites, run in order. Each keeps outputs unchanged (within float32 rounding; roundFoldedWeights
@@ -388,21 +388,15 @@ export function roundFoldedWeights(graph: BuildGraph): void {
 }
 
 /**
- * A round trip after a layer that only selects or moves values (max pooling, ReLU, shuffle, identity,
- * concatenation) is a no-op when every input arrived rounded to the same type: its outputs are such values already.
+ * A round trip after a layer that only selects or moves values (valuesPassedOn: shuffle, gather, concatenation, max
+ * pooling, ReLU, …) is a no-op when every value it passes on arrived rounded to the same type: its outputs are such
+ * values already.
  */
 export function dropRedundantRoundTrips(graph: BuildGraph): void {
-  const roundedTo = (tensor: string): unknown => {
-    const wide = producerOf(graph, tensor);
-    const narrow = wide?.kind === "cast" && wide.params.to === "float32" ? producerOf(graph, wide.inputs[0]!) : undefined;
-    return narrow?.kind === "cast" && (narrow.params.to === "float16" || narrow.params.to === "bfloat16") ? narrow.params.to : undefined;
-  };
-  const selectsValues = (op: BuildOp) => op.kind === "shuffle" || op.kind === "identity" || op.kind === "concatenation"
-    || (op.kind === "pooling" && op.params.type === "max") || (op.kind === "activation" && op.params.type === "relu");
   for (const op of [...graph.ops]) {
-    if (!graph.ops.includes(op) || !selectsValues(op)) continue;
-    const trip = roundTripAfter(graph, op, readers(graph));
-    if (!trip || !op.inputs.every((t) => roundedTo(t) === trip.narrow.params.to)) continue;
+    const passed = graph.ops.includes(op) ? valuesPassedOn(op) : undefined;
+    const trip = passed && roundTripAfter(graph, op, readers(graph));
+    if (!trip || !passed.every((t) => roundedType(graph, t) === trip.narrow.params.to)) continue;
     replaceOutput(graph, trip.narrow, op);
     replaceOutput(graph, trip.wide, op);
   }

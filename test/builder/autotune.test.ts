@@ -10,9 +10,11 @@ import { loadFixtureWeights } from "../fixtures.js";
 it("tunes every convolution of yolo_block, reuses the timing cache, and computes what the untuned engine does", async () => {
   const weights = await loadFixtureWeights("yolo_block.safetensors");
   const io = await loadFixtureWeights("yolo_block_io.safetensors");
-  const profiles = [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }];
+  // Planar tensors throughout: the tuner times the layers that run planar (the channel-blocked ones keep the shape
+  // rules' choice), and here every convolution is to be tuned.
+  const profiles = [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }], engine = { channelBlocked: false };
   const timingCacheFile = path.join(await mkdtemp(path.join(tmpdir(), "netdef-tune-")), "yolo.timing.json");
-  const tuned = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
+  const tuned = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile, engine });
   const { tactics } = tuned.inspect();
   expect(tactics.map((t) => t.layer)).toEqual(["stem.conv", "down.conv", "reduce.conv", "head"]);
   for (const t of tactics) {
@@ -22,7 +24,7 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   expect(tactics.find((t) => t.layer === "head")!.milliseconds).toHaveProperty("pointwise_gemm");
   expect(Object.keys(JSON.parse(await readFile(timingCacheFile, "utf8")).entries)).toHaveLength(4);
 
-  const again = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
+  const again = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile, engine });
   expect(again.inspect().tactics.map((t) => [t.tactic, t.cached])).toEqual(tactics.map((t) => [t.tactic, true]));
 
   // A cache written before a tactic existed: the entry lacking it is timed again, the others stay cached.
@@ -30,7 +32,7 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   const [firstKey] = Object.keys(file.entries);
   delete file.entries[firstKey!].milliseconds.direct_c16;
   await writeFile(timingCacheFile, JSON.stringify(file));
-  const stale = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
+  const stale = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile, engine });
   expect(stale.inspect().tactics.map((t) => t.cached)).toEqual([false, true, true, true]);
   expect(stale.inspect().tactics[0]!.milliseconds).toHaveProperty("direct_c16");
 
@@ -38,13 +40,13 @@ it("tunes every convolution of yolo_block, reuses the timing cache, and computes
   file.entries[firstKey!] = null;
   file.entries[Object.keys(file.entries)[1]!].milliseconds = "fast";
   await writeFile(timingCacheFile, JSON.stringify(file));
-  const repaired = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
+  const repaired = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile, engine });
   expect(repaired.inspect().tactics.map((t) => t.cached)).toEqual([false, false, true, true]);
   await writeFile(timingCacheFile, "{ not json");
   const warnings: string[] = [];
   const listen = (w: Error) => warnings.push(w.message);
   process.on("warning", listen);
-  const fresh = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile }).finally(() => setTimeout(() => process.off("warning", listen), 0));
+  const fresh = await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile, engine }).finally(() => setTimeout(() => process.off("warning", listen), 0));
   expect(fresh.inspect().tactics.every((t) => !t.cached)).toBe(true);
   await new Promise((resolve) => setTimeout(resolve, 0));
   expect(warnings.some((w) => w.includes("is not this netdef's for this CPU, or is corrupt"))).toBe(true);
@@ -91,10 +93,12 @@ it("measures a layer over runs back to back in the engine: the outputs of one ru
 it("times a bfloat16 network's layers on the storage they read, under timing-cache entries of their own", async () => {
   const { reducedFloat } = await import("netdef");
   const weights = await loadFixtureWeights("yolo_block.safetensors");
-  const profiles = [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }];
+  // Planar tensors throughout: the tuner times the layers that run planar (the channel-blocked ones keep the shape
+  // rules' choice), and here every convolution is to be tuned.
+  const profiles = [{ input: { min: [1, 3, 64, 64], opt: [1, 3, 64, 64], max: [1, 3, 64, 64] } }], engine = { channelBlocked: false };
   const timingCacheFile = path.join(await mkdtemp(path.join(tmpdir(), "netdef-tune-")), "yolo.timing.json");
-  await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile });
-  const reduced = await buildEngine(reducedFloat(defineYoloBlock(weights), "bfloat16"), { profiles, tuning: "fast", timingCacheFile });
+  await buildEngine(defineYoloBlock(weights), { profiles, tuning: "fast", timingCacheFile, engine });
+  const reduced = await buildEngine(reducedFloat(defineYoloBlock(weights), "bfloat16"), { profiles, tuning: "fast", timingCacheFile, engine });
   // The stem reads the float32 network input; the other three read bfloat16 storage.
   expect(reduced.inspect().halfStorage.bfloat16.length).toBeGreaterThan(0);
   const entries = Object.keys(JSON.parse(await readFile(timingCacheFile, "utf8")).entries).map((k) => JSON.parse(k) as { storage: string[] });
