@@ -237,7 +237,9 @@ class Pooling : public Kernel {
   }
 
  private:
-  bool blockedMax() const { return isMax_ && w_.spatial == 2; }
+  // 2-d max pooling of windows up to 5×5 taps: the blocked kernel takes each tap's 8 channels from memory, which
+  // lost to the planar loops on YOLO's SPP windows (9×9: 0.10 → 0.17 ms, 13×13: 0.09 → 0.43 ms).
+  bool blockedMax() const { return isMax_ && w_.spatial == 2 && w_.kernel[1] * w_.kernel[2] <= 25; }
 
   // 2-d max pooling of a blocked input, block by block, into a blocked or planar output.
   void maxOfBlocks(const Buffer& input, Buffer& output, const int64_t pad[3]) const {
