@@ -6,6 +6,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { runSelftest } from "../selftest/selftest.js";
 import { nearestNames } from "../weights/source.js";
+import { packageVersion } from "../dsl/package-root.js";
 import { referenceUnderTest, tensorrtUnderTest } from "../selftest/under-test.js";
 import { buildEngine, calibrate, checkTensorRT, TensorRTUnavailableError, type IOTensor, NetdefError, compareLayers, Engine, exportOnnx, loadWeights, Network, type OptimizationProfile, parseNpy, quantize, reducedFloat, refit, serializeNpy, type WeightSource } from "netdef";
 
@@ -27,7 +28,8 @@ const USAGE = `usage: netdef <command> [options]
         contexts, refit by PyTorch names): a table to paste into a bug report; exit code 1 where a case fails.
         --stand-in reference runs it on the TensorRT reference where the addon has no TensorRT
 
-  --json   machine-readable output on stdout
+  --json      machine-readable output on stdout, errors included ({ "error": { name, code, message, … } })
+  --version   the netdef version
 A network file is a TypeScript or JavaScript module whose default export (or first exported function) takes the
 weights and returns the Network. Shapes in --profile are x-separated: data:1x1x28x28/8x1x28x28/64x1x28x28.
 Exit codes: 0 success, 1 failure, 2 usage error.`;
@@ -43,7 +45,7 @@ const OPTIONS = {
   // `bench --profile` times each layer; elsewhere --profile gives an input's shape range.
   profile: process.argv[2] === "bench" ? { type: "boolean" as const } : { type: "string" as const, multiple: true }, reference: { type: "string" }, batch: { type: "string" },
   calib: { type: "string" }, tuning: { type: "string" }, "timing-cache": { type: "string" }, tactic: { type: "string", multiple: true }, "exclude-tactic": { type: "string", multiple: true },
-  precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, backend: { type: "string" }, seed: { type: "string" }, "stand-in": { type: "string" }, cases: { type: "string" },
+  precision: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" }, backend: { type: "string" }, seed: { type: "string" }, "stand-in": { type: "string" }, cases: { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** Each command's options (besides --json and --help) and whether it takes a file: anything else is a usage error. */
@@ -67,7 +69,7 @@ function parseCommandLine() {
     const [command, ...files] = positionals;
     const spec = command === undefined ? undefined : COMMANDS[command];
     if (!spec) return { values, positionals, problem: command === undefined || values.help ? undefined : `unknown command "${command}"` };
-    const foreign = Object.keys(values).filter((o) => o !== "json" && o !== "help" && !(spec.options as readonly string[]).includes(o));
+    const foreign = Object.keys(values).filter((o) => o !== "json" && o !== "help" && o !== "version" && !(spec.options as readonly string[]).includes(o));
     if (foreign.length) return { values, positionals, problem: `${command} takes no ${foreign.map((o) => `--${o}`).join(", ")} (it takes ${spec.options.map((o) => `--${o}`).join(", ") || "no options"})` };
     if (files.length > (spec.file ? 1 : 0)) return { values, positionals, problem: `${command} takes ${spec.file ? "one file" : "no file"}, but was given ${files.map((f) => `"${f}"`).join(", ")}` };
     return { values, positionals, problem: undefined };
@@ -81,7 +83,8 @@ function parseCommandLine() {
   }
 }
 const { values: options, positionals, problem } = parseCommandLine();
-const json = Boolean(options.json);
+// --json holds for errors in the command line itself too, which leave `options` empty.
+const json = Boolean(options.json) || process.argv.slice(2).includes("--json");
 const print = (human: string, data: unknown) => console.log(json ? JSON.stringify(data, null, 2) : human);
 const need = (value: unknown, what: string): string => {
   if (typeof value !== "string" || value === "") throw new UsageError(`missing ${what}`);
@@ -155,6 +158,7 @@ function progressBar(label: string) {
 
 async function main(): Promise<void> {
   if (problem) throw new UsageError(problem);
+  if (options.version) return print(`netdef ${packageVersion}`, { netdef: packageVersion });
   const [command, target] = positionals;
   if (options.help || !command || command === "help") { console.log(USAGE); return; }
   switch (command) {
@@ -330,12 +334,13 @@ const PATH_ERRORS: Readonly<Record<string, string>> = { ENOENT: "no such file or
 main().catch((error: unknown) => {
   // Node's EISDIR from a read names no path: the file then is the command's own (its first argument).
   const { code, path: file = positionals[1] } = error as { code?: string; path?: string };
-  if (error instanceof UsageError || (code !== undefined && file !== undefined && code in PATH_ERRORS)) {
-    const message = error instanceof UsageError ? error.message : `${file}: ${PATH_ERRORS[code!]}`;
-    console.error(`netdef: ${message}\n\n${USAGE}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`netdef: ${(error as Error).name}: ${(error as Error).message}`);
-    process.exitCode = 1;
+  const usage = error instanceof UsageError || (code !== undefined && file !== undefined && code in PATH_ERRORS);
+  const message = error instanceof UsageError || !usage ? (error as Error).message : `${file}: ${PATH_ERRORS[code!]}`;
+  const name = usage ? "UsageError" : (error as Error).name;
+  if (json) {
+    const { layer, callSite } = error as { layer?: string; callSite?: unknown };
+    console.log(JSON.stringify({ error: { name, code: usage ? "usage" : (error as { code?: string }).code, message, layer, callSite } }, null, 2));
   }
+  console.error(usage ? `netdef: ${message}\n\n${USAGE}` : `netdef: ${name}: ${message}`);
+  process.exitCode = usage ? 2 : 1;
 });

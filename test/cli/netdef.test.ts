@@ -103,6 +103,18 @@ describe("netdef CLI", () => {
     expect([batch.code, batch.stderr.split("\n")[0]]).toEqual([2, "netdef: --batch -3: expected an integer ≥ 1"]);
   });
 
+  it("--version says the package's version; --json puts errors in JSON on stdout, with the same exit codes", async () => {
+    const { version } = JSON.parse(await readFile("package.json", "utf8")) as { version: string };
+    expect(await netdef("--version")).toMatchObject({ code: 0, stdout: `netdef ${version}\n` });
+    expect(JSON.parse((await netdef("--version", "--json")).stdout)).toEqual({ netdef: version });
+    const usage = await netdef("build", "models/lenet.ts", "--precison", "fp16", "--json");
+    expect([usage.code, JSON.parse(usage.stdout).error]).toEqual([2, { name: "UsageError", code: "usage", message: "Unknown option '--precison' (did you mean --precision?)" }]);
+    const nowhere = await netdef("inspect", "no/such/plan.plan", "--json");
+    expect([nowhere.code, JSON.parse(nowhere.stdout).error.message]).toEqual([2, "no/such/plan.plan: no such file or directory"]);
+    const notAPlan = await netdef("inspect", fixturePath("lenet.safetensors"), "--json");
+    expect([notAPlan.code, JSON.parse(notAPlan.stdout).error]).toMatchObject([1, { name: "PlanError", code: "plan" }]);
+  });
+
   // Were exit 0 with a float32 plan (`--fp16`, `--precison fp16`) or ignored (`--tunning=fast --jsonn`).
   it("refuses what it does not know: a misspelt flag, a flag of another command, an extra file", async () => {
     const lenet = ["models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "-o", "never.plan"];
