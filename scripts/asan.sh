@@ -14,9 +14,9 @@ npx cmake-js compile --directory native --out native/build-asan --log-level warn
 export NETDEF_NATIVE_ADDON="$PWD/native/build-asan/Release/netdef_native.node"
 [ -f "$NETDEF_NATIVE_ADDON" ] || NETDEF_NATIVE_ADDON="$PWD/native/build-asan/RelWithDebInfo/netdef_native.node"
 # Node itself is not instrumented: preload the runtimes. Reports go to files, one per process, that
-# scripts/sanitizer-report.ts reads at the end: Node and V8 exit without freeing what they allocated, so LeakSanitizer
-# reports their allocations in every process; only leaks allocated through the addon fail the run (the report
-# counts the others). The exit code stays 0 on leaks so that the test runner's workers end normally.
+# scripts/sanitizer-report.ts reads at the end: Node, V8 and onnxruntime exit without freeing what they allocated, so
+# LeakSanitizer reports their allocations in every process; only leaks allocated through the addon fail the run (the
+# report counts the others). The exit code stays 0 on leaks so that the test runner's workers end normally.
 logs="$(mktemp -d)"
 export LD_PRELOAD="$(g++ -print-file-name=libasan.so):$(g++ -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=1:exitcode=0:abort_on_error=1:quarantine_size_mb=8:log_path=$logs/asan"

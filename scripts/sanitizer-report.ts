@@ -1,6 +1,7 @@
 // The sanitizer reports of `npm run test:asan`, one file per process: every AddressSanitizer error, and every leak
-// whose allocation stack passes through the addon, is printed and fails; the leaks of Node and V8 themselves (which
-// exit without freeing, and are not instrumented) are counted by their first frame outside the allocator.
+// whose allocation stack passes through the addon, is printed and fails; the leaks of other code (Node, V8 and
+// onnxruntime, which exit without freeing and are not instrumented) are counted by their first frame outside the
+// allocator.
 // One exception, counted apart: Node's own record of an object the addon hands to JavaScript (frame #1
 // napi_create_external or napi_wrap), which Node frees when V8 collects that object and a process that exits with the
 // object alive never frees; the engine's own memory is not in these records (the RSS test shows it freed at run time).
@@ -36,7 +37,7 @@ for (const file of files) {
 const total = [...others.values()].reduce((a, e) => ({ records: a.records + e.records, bytes: a.bytes + e.bytes }), { records: 0, bytes: 0 });
 console.log(`${files.length} processes reported: ${errors.length} sanitizer errors, ${ours.length} leaks through ${addon} ` +
   `(and ${aliveAtExit} of Node's records of addon objects alive at exit), ` +
-  `${total.records} leak records of Node and V8 (${total.bytes} bytes), not counted against the addon; the commonest:`);
+  `${total.records} leak records of other code (Node, V8, onnxruntime: ${total.bytes} bytes), not counted against the addon; the commonest:`);
 for (const [frame, e] of [...others].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 8)) console.log(`  ${e.records} × ${frame}: ${e.bytes} bytes`);
 for (const report of [...errors, ...ours].slice(0, 10)) console.log(`\n${report}`);
 process.exitCode = errors.length || ours.length ? 1 : 0;
