@@ -48,15 +48,29 @@ class Resize : public Kernel {
   bool keeps16BitValues() const override { return mode_ == "nearest"; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
     if (mode_ == "nearest") return nearest(*in[0], *out[0]);
-    Shape shape = in[0]->shape;
-    Floats cur = in[0]->data;
-    for (size_t d = 0; d < shape.size(); d++) {
-      const int64_t target = out[0]->shape[d];
-      if (target == shape[d] && (scales_.empty() || scales_[d] == 1.0)) continue;
-      cur = resizeAxis(cur, shape, d, target);
-      shape[d] = target;
+    // Axis by axis, through this thread's two scratch buffers, the last axis straight into the output (a buffer
+    // allocated per run cost its page faults every run: 0.87 ms for a ×2 bilinear upsampling of 32×32×32).
+    std::vector<size_t> axes;
+    for (size_t d = 0; d < in[0]->shape.size(); d++) {
+      if (out[0]->shape[d] != in[0]->shape[d] || (!scales_.empty() && scales_[d] != 1.0)) axes.push_back(d);
     }
-    out[0]->data = std::move(cur);
+    float* y = out[0]->data.data();
+    if (axes.empty()) return static_cast<void>(std::copy(in[0]->data.begin(), in[0]->data.end(), y));
+    static thread_local Floats scratch[2];
+    Shape shape = in[0]->shape;
+    const float* from = in[0]->data.data();
+    for (size_t i = 0; i < axes.size(); i++) {
+      const int64_t target = out[0]->shape[axes[i]];
+      float* to = y;
+      if (i + 1 < axes.size()) {
+        Floats& next = scratch[i % 2];
+        next.resize(static_cast<size_t>(volume(shape) / shape[axes[i]] * target));
+        to = next.data();
+      }
+      resizeAxis(from, shape, axes[i], target, to);
+      shape[axes[i]] = target;
+      from = to;
+    }
   }
 
  private:
@@ -132,11 +146,11 @@ class Resize : public Kernel {
     else narrowToHalves(row.data(), y.halves() + at, width, y.storage);
   }
 
-  Floats resizeAxis(const Floats& x, const Shape& shape, size_t axis, int64_t target) const {
+  // x of `shape` resized along `axis` to `target` into y.
+  void resizeAxis(const float* x, const Shape& shape, size_t axis, int64_t target, float* y) const {
     int64_t outer, n, inner;
     around(shape, static_cast<int64_t>(axis), outer, n, inner);
     const double scale = scaleOf(axis, n, target);
-    Floats y(outer * target * inner);
     std::vector<std::vector<std::pair<int64_t, float>>> taps(target);
     for (int64_t o = 0; o < target; o++) {
       double c = source(o, n, target, scale);
@@ -168,8 +182,8 @@ class Resize : public Kernel {
       for (size_t t = 0; t < perOutput; t++) { index[o * perOutput + t] = taps[o][t].first; weight[o * perOutput + t] = taps[o][t].second; }
     }
     parallelItems(outer, static_cast<int64_t>(target * inner * perOutput), [&](int64_t a) {
-      const float* xa = x.data() + a * n * inner;
-      float* ya = y.data() + a * target * inner;
+      const float* xa = x + a * n * inner;
+      float* ya = y + a * target * inner;
       if (inner == 1) {
         for (int64_t o = 0; o < target; o++) {
           float v = 0;
@@ -188,7 +202,6 @@ class Resize : public Kernel {
         }
       }
     }, outer * target * inner > (1 << 15));
-    return y;
   }
 
   std::string mode_, transform_, rounding_;
