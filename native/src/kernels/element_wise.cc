@@ -18,8 +18,8 @@ class ElementWise : public Broadcasting {
  public:
   explicit ElementWise(const OpDesc& op)
       : Broadcasting(op), opName_(op.params.string(op.name, "op")), fn_(elementWiseFunction(opName_)) {
-    if (!fn_) bad("element-wise op '" + op.params.string(op.name, "op") + "'");
-    integerLookup(op.params.string(op.name, "op"));
+    if (!fn_) bad("element-wise op '" + opName_ + "'");
+    integerLookup(opName_);
   }
   // Integer arithmetic wraps (computed in unsigned 64 bits, then wrapped to the output's width). Division truncates
   // toward zero (C++, onnxruntime; TensorRT's kDIV on integers), floor_div rounds down (PyTorch's //); a division by
