@@ -124,8 +124,8 @@ export function roundedType(graph: BuildGraph, tensor: string): "bfloat16" | "fl
  * layer that computes new values.
  */
 export function valuesPassedOn(op: BuildOp): readonly string[] | undefined {
-  if (op.kind === "gather" || op.kind === "slice") return op.inputs.slice(0, 1);
-  const selects = op.kind === "shuffle" || op.kind === "identity" || op.kind === "concatenation" || (op.kind === "pooling" && op.params.type === "max")
+  if (op.kind === "gather" || op.kind === "slice" || op.kind === "shuffle") return op.inputs.slice(0, 1);  // not the indices, not the tensors whose sizes a reshape takes
+  const selects = op.kind === "identity" || op.kind === "concatenation" || (op.kind === "pooling" && op.params.type === "max")
     || (op.kind === "activation" && op.params.type === "relu") || (op.kind === "resize" && op.params.mode === "nearest");
   return selects ? op.inputs : undefined;
 }

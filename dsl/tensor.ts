@@ -1,8 +1,24 @@
 import * as L from "../layers/index.js";
+import type { SizeSpec } from "../layers/dims.js";
 import { LayerContext, type LayerDefinition } from "../layers/layer.js";
 import type { LayerKind, ResolvedParams } from "../layers/kinds.js";
 import type { DataType } from "./dtype.js";
 import { captureCallSite } from "./call-site.js";
+
+/**
+ * Dimension `axis` of a tensor as a size (PyTorch's `x.shape[axis]`), from `tensor.dim(axis)`: where the
+ * dimension is dynamic, the layer that takes it reads it at run time.
+ */
+export class TensorDim {
+  /** @internal Made by Tensor.dim. */
+  constructor(readonly tensor: Tensor, readonly axis: number) {}
+}
+
+/** A size: a number, or a tensor's dimension. */
+export type Size = number | TensorDim;
+
+/** Shuffle parameters whose reshape may take other tensors' dimensions. */
+export type ShuffleOptions = Omit<L.ShuffleParams, "reshape"> & { readonly reshape?: readonly Size[] };
 
 /** How a Tensor hands a new layer to its network (internal; not exported from the package). */
 export interface LayerSink {
@@ -33,6 +49,26 @@ export class Tensor {
 
   #add<K extends LayerKind, P>(definition: LayerDefinition<K, P, ResolvedParams<K>>, name: string, params: P, others: readonly Tensor[] = []): Tensor {
     return this.#sink.addLayer(definition, name, [this, ...others], params, captureCallSite())[0]!;
+  }
+
+  /**
+   * Sizes as a layer takes them: numbers, and each tensor dimension as its extent where static, else as a
+   * dimension of one of the layer's inputs (this tensor first, then `others`, to which new ones are added).
+   */
+  #sizes(sizes: readonly Size[], others: Tensor[]): SizeSpec[] {
+    return sizes.map((s) => {
+      if (!(s instanceof TensorDim)) return s;
+      const extent = s.tensor.shape[s.axis < 0 ? s.axis + s.tensor.shape.length : s.axis];
+      if (extent !== undefined && extent >= 0) return extent;
+      if (s.tensor === this) return { input: 0, axis: s.axis };
+      if (!others.includes(s.tensor)) others.push(s.tensor);
+      return { input: others.indexOf(s.tensor) + 1, axis: s.axis };
+    });
+  }
+
+  /** Dimension `axis` (negative from the end) as a size for a reshape, an expansion or a slice of another tensor. */
+  dim(axis: number): TensorDim {
+    return new TensorDim(this, axis);
   }
 
   /** N-d convolution; binds `<name>.weight` and `<name>.bias`. */
@@ -70,10 +106,99 @@ export class Tensor {
   addScale(name: string, params: L.ScaleParams): Tensor { return this.#add(L.scale, name, params); }
   /** Softmax along `axis`. */
   addSoftMax(name: string, params: L.SoftMaxParams): Tensor { return this.#add(L.softMax, name, params); }
-  /** Transpose, reshape (`0` copies, `-1` infers), transpose. */
-  addShuffle(name: string, params: L.ShuffleParams): Tensor { return this.#add(L.shuffle, name, params); }
-  /** A strided window. */
+  /**
+   * Transpose, reshape, transpose. A reshape's sizes: numbers (`0` copies the dimension at that position, `-1`
+   * infers one) or tensors' dimensions, read at run time where dynamic:
+   * ```ts
+   * flat.addShuffle("unflatten", { reshape: [tokens.dim(0), tokens.dim(1), 64] });  // [B·T, 64] → [B, T, 64]
+   * ```
+   */
+  addShuffle(name: string, params: ShuffleOptions): Tensor {
+    const others: Tensor[] = [], { reshape, ...rest } = params;
+    return this.#add(L.shuffle, name, reshape ? { ...rest, reshape: this.#sizes(reshape, others) } : rest, others);
+  }
+  /** `torch.flatten(x, startDim, endDim)`: dimensions startDim…endDim (default all) merged into one. */
+  addFlatten(name: string, params: { startDim?: number; endDim?: number } = {}): Tensor {
+    const rank = this.shape.length, axis = (a: number) => (a < 0 ? a + rank : a);
+    const [first, last] = [axis(params.startDim ?? 0), axis(params.endDim ?? -1)];
+    if (!(first >= 0 && first <= last && last < rank)) {
+      new LayerContext(name, "shuffle", captureCallSite()).fail("startDim", `≤ endDim, both in [${-rank}, ${rank - 1}]`, `startDim ${params.startDim ?? 0}, endDim ${params.endDim ?? -1} for shape [${this.shape}]`);
+    }
+    const merged = this.shape.slice(first, last + 1);
+    const size = merged.every((d) => d >= 0) ? merged.reduce((a, b) => a * b, 1) : -1;
+    return this.#reshapeAs(name, [...this.shape.slice(0, first).map((_, i) => ({ copy: i })), size, ...this.shape.slice(last + 1).map((_, i) => ({ copy: last + 1 + i }))]);
+  }
+  /** `x.squeeze(axes)`: dimensions of size 1 removed (each must be 1 when the network is defined). */
+  addSqueeze(name: string, params: { axes: number | readonly number[] }): Tensor {
+    const rank = this.shape.length, ctx = new LayerContext(name, "shuffle", captureCallSite());
+    const axes = [params.axes].flat().map((a) => ctx.axis("axes", a, rank));
+    for (const a of axes) if (this.shape[a] !== 1) ctx.fail("axes", "dimensions of size 1 (a dynamic one may not be 1 at run time)", `dimension ${a} of shape [${this.shape}]`, "shape_mismatch");
+    return this.#reshapeAs(name, this.shape.map((_, i) => i).filter((i) => !axes.includes(i)).map((i) => ({ copy: i })));
+  }
+  /** `x.unsqueeze(axes)`: dimensions of size 1 inserted, at these positions of the output. */
+  addUnsqueeze(name: string, params: { axes: number | readonly number[] }): Tensor {
+    const rank = this.shape.length + [params.axes].flat().length, ctx = new LayerContext(name, "shuffle", captureCallSite());
+    const axes = [params.axes].flat().map((a) => ctx.axis("axes", a, rank));
+    let next = 0;
+    return this.#reshapeAs(name, Array.from({ length: rank }, (_, i) => (axes.includes(i) ? 1 : { copy: next++ })));
+  }
+  /**
+   * A reshape to sizes that copy this tensor's dimensions ({ copy: axis }) or are numbers: a copy at its own position
+   * is TensorRT's 0 placeholder, a dynamic one elsewhere a run-time dimension, a static one its extent.
+   */
+  #reshapeAs(name: string, sizes: readonly (number | { copy: number })[]): Tensor {
+    const reshape = sizes.map((s, i) => (typeof s === "number" ? s : s.copy === i ? 0 : this.shape[s.copy]! >= 0 ? this.shape[s.copy]! : { input: 0, axis: s.copy }));
+    return this.#add(L.shuffle, name, { reshape });
+  }
+  /**
+   * `x.expand(*sizes)`: dimensions of size 1 repeated; -1 keeps a dimension, a tensor's dimension is read at run time.
+   * ```ts
+   * const tokens = cls.addExpand("cls_tokens", { shape: [patches.dim(0), -1, -1] });   // [1, 1, 64] → [B, 1, 64]
+   * ```
+   */
+  addExpand(name: string, params: { shape: readonly Size[] }): Tensor {
+    const others: Tensor[] = [];
+    return this.#add(L.expand, name, { shape: this.#sizes(params.shape, others) }, others);
+  }
+  /** A strided window of some or all axes; negative starts and sizes count from the end (see SliceParams). */
   addSlice(name: string, params: L.SliceParams): Tensor { return this.#add(L.slice, name, params); }
+  /**
+   * `x.split(sizes, dim)`: consecutive parts along `axis`, slices named `<name>.0`, `<name>.1`, …. One size may be
+   * -1, the rest of the axis (on a dynamic axis, the parts after it are counted from the end).
+   * ```ts
+   * const [left, right] = x.addSplit("split", { axis: 1, sizes: [58, 58] });   // ShuffleNet's channel split
+   * ```
+   */
+  addSplit(name: string, params: { axis: number; sizes: readonly number[] }): Tensor[] {
+    const ctx = new LayerContext(name, "slice", captureCallSite());
+    const axis = ctx.axis("axis", params.axis, this.shape.length), extent = this.shape[axis]!, sizes = [...params.sizes];
+    if (sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || (s < 1 && s !== -1)) || sizes.filter((s) => s === -1).length > 1) {
+      ctx.fail("sizes", "sizes ≥ 1, at most one of them -1", `[${params.sizes}]`);
+    }
+    const known = sizes.filter((s) => s > 0).reduce((a, b) => a + b, 0), rest = sizes.indexOf(-1);
+    if (extent >= 0) {
+      if (rest >= 0) sizes[rest] = extent - known;
+      if (sizes[rest] === 0 || (rest < 0 && known !== extent) || known > extent) ctx.fail("sizes", `sizes that add up to the extent ${extent} of axis ${axis}`, `[${params.sizes}]`, "shape_mismatch");
+    } else if (rest < 0) {
+      ctx.fail("sizes", `one size of -1 (axis ${axis} is dynamic: its extent is known at run time)`, `[${params.sizes}]`, "shape_mismatch");
+    }
+    const after = (i: number) => sizes.slice(i + 1).reduce((a, b) => a + b, 0);
+    return sizes.map((size, i) => {
+      const start = sizes.slice(0, i).reduce((a, b) => a + b, 0);
+      const params: L.SliceParams = extent >= 0 || i < rest ? { axes: axis, start, size }
+        : i > rest ? { axes: axis, start: -(after(i) + size), size }
+        : after(i) > 0 ? { axes: axis, start, end: -after(i) } : { axes: axis, start, size: -1 };
+      return this.#add(L.slice, `${name}.${i}`, params);
+    });
+  }
+  /** `x.chunk(chunks, dim)`: `chunks` parts of ⌈extent / chunks⌉ along a static axis (the last may be smaller, as PyTorch's). */
+  addChunk(name: string, params: { chunks: number; axis: number }): Tensor[] {
+    const ctx = new LayerContext(name, "slice", captureCallSite());
+    const axis = ctx.axis("axis", params.axis, this.shape.length), extent = this.shape[axis]!, chunks = ctx.int("chunks", params.chunks);
+    if (extent < 0) ctx.fail("axis", "a static axis (a dynamic one: addSplit with a size of -1)", `axis ${axis} of shape [${this.shape}]`, "shape_mismatch");
+    const each = Math.ceil(extent / chunks);
+    return this.addSplit(name, { axis, sizes: Array.from({ length: Math.ceil(extent / each) }, (_, i) => Math.min(each, extent - i * each)) });
+  }
   /** `this × other` with batch broadcasting. */
   addMatrixMultiply(name: string, other: Tensor, params: L.MatrixMultiplyParams = {}): Tensor { return this.#add(L.matrixMultiply, name, params, [other]); }
   /** Sum / product / max / min / mean over axes. */

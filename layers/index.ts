@@ -8,6 +8,8 @@ export { convolution, type ConvolutionParams } from "./convolution.js";
 export { deconvolution, type DeconvolutionParams } from "./deconvolution.js";
 export { dequantize, type DequantizeParams } from "./dequantize.js";
 export { elementWise, ELEMENT_WISE_OPS, type ElementWiseOp } from "./element-wise.js";
+export { expand, type ExpandParams } from "./expand.js";
+export { FROM_INPUT, type InputDim, type SizeSpec } from "./dims.js";
 export { fullyConnected, type FullyConnectedParams } from "./fully-connected.js";
 export { gather, type GatherParams } from "./gather.js";
 export { identity } from "./identity.js";

@@ -8,6 +8,7 @@ import { convolution } from "./convolution.js";
 import { deconvolution } from "./deconvolution.js";
 import { dequantize } from "./dequantize.js";
 import { elementWise } from "./element-wise.js";
+import { expand } from "./expand.js";
 import { fullyConnected } from "./fully-connected.js";
 import { gather } from "./gather.js";
 import { identity } from "./identity.js";
@@ -34,7 +35,7 @@ import { unary } from "./unary.js";
  * not compile until each handles it or refuses it with a reason.
  */
 export const LAYERS = {
-  activation, batchNorm, cast, concatenation, constant, convolution, deconvolution, dequantize, elementWise,
+  activation, batchNorm, cast, concatenation, constant, convolution, deconvolution, dequantize, elementWise, expand,
   fullyConnected, gather, identity, lrn, matrixMultiply, normalization, padding, parametricReLU, pooling,
   quantize, reduce, resize, scale, select, shuffle, slice, softMax, topK, unary,
 } as const;
@@ -47,11 +48,12 @@ export const LAYER_ARITY: { readonly [K in LayerKind]: { readonly inputs: readon
   activation: { inputs: [1, 1], outputs: 1 }, batchNorm: { inputs: [1, 1], outputs: 1 }, cast: { inputs: [1, 1], outputs: 1 },
   concatenation: { inputs: [1, 65535], outputs: 1 }, constant: { inputs: [0, 0], outputs: 1 }, convolution: { inputs: [1, 1], outputs: 1 },
   deconvolution: { inputs: [1, 1], outputs: 1 }, dequantize: { inputs: [1, 1], outputs: 1 }, elementWise: { inputs: [2, 2], outputs: 1 },
+  expand: { inputs: [1, 65], outputs: 1 },
   fullyConnected: { inputs: [1, 1], outputs: 1 }, gather: { inputs: [2, 2], outputs: 1 }, identity: { inputs: [1, 1], outputs: 1 },
   lrn: { inputs: [1, 1], outputs: 1 }, matrixMultiply: { inputs: [2, 2], outputs: 1 }, normalization: { inputs: [1, 1], outputs: 1 },
   padding: { inputs: [1, 1], outputs: 1 }, parametricReLU: { inputs: [1, 1], outputs: 1 }, pooling: { inputs: [1, 1], outputs: 1 },
   quantize: { inputs: [1, 1], outputs: 1 }, reduce: { inputs: [1, 1], outputs: 1 }, resize: { inputs: [1, 1], outputs: 1 },
-  scale: { inputs: [1, 1], outputs: 1 }, select: { inputs: [3, 3], outputs: 1 }, shuffle: { inputs: [1, 1], outputs: 1 },
+  scale: { inputs: [1, 1], outputs: 1 }, select: { inputs: [3, 3], outputs: 1 }, shuffle: { inputs: [1, 65], outputs: 1 },
   slice: { inputs: [1, 1], outputs: 1 }, softMax: { inputs: [1, 1], outputs: 1 }, topK: { inputs: [1, 1], outputs: 2 },
   unary: { inputs: [1, 1], outputs: 1 },
 };

@@ -6,12 +6,6 @@ function convBn(x: Tensor, prefix: string, i: number, outChannels: number, kerne
 }
 const relu = (x: Tensor, name: string) => x.addActivation(name, { type: "relu" });
 
-/** Channels [from, from + count) of x, as int32 gather indices (the batch may be dynamic). */
-function channels(net: Network, x: Tensor, name: string, from: number, count: number): Tensor {
-  const indices = net.addConstant(`${name}.indices`, { shape: [count], weights: Int32Array.from({ length: count }, (_, i) => from + i), dtype: "int32" });
-  return x.addGather(name, indices, { axis: 1 });
-}
-
 /** torchvision's channel_shuffle with 2 groups: view [B, 2, C/2, H, W], swap the two channel axes, view back. */
 function channelShuffle(x: Tensor, name: string): Tensor {
   const [, c, h, w] = x.shape as number[];
@@ -28,8 +22,8 @@ function unit(net: Network, x: Tensor, name: string, outChannels: number, stride
   };
   let out: Tensor;
   if (stride === 1) {
-    const inChannels = x.shape[1]! / 2;
-    out = net.addConcatenation(`${name}.cat`, [channels(net, x, `${name}.x1`, 0, inChannels), branch2(channels(net, x, `${name}.x2`, inChannels, inChannels))], { axis: 1 });
+    const [x1, x2] = x.addChunk(`${name}.chunk`, { chunks: 2, axis: 1 });  // x.chunk(2, dim=1)
+    out = net.addConcatenation(`${name}.cat`, [x1!, branch2(x2!)], { axis: 1 });
   } else {
     const inChannels = x.shape[1]!;
     const branch1 = relu(convBn(convBn(x, `${name}.branch1`, 0, inChannels, 3, stride, inChannels), `${name}.branch1`, 2, half, 1), `${name}.branch1.4`);

@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import type { DataType } from "../dsl/dtype.js";
 import type { LayerIR, NetworkIR, TensorIR } from "../dsl/ir.js";
 import type { ElementWiseOp } from "../layers/element-wise.js";
+import { FROM_INPUT } from "../layers/dims.js";
 import type { LayerKind } from "../layers/kinds.js";
 import type { ReduceOp } from "../layers/reduce.js";
 import type { UnaryOp } from "../layers/unary.js";
@@ -69,6 +70,29 @@ class OnnxContext {
   op(type: string, inputs: readonly string[], output: string, name: string, attrs: Parameters<GraphBuilder["node"]>[4] = {}): string {
     this.g.node(type, [...inputs], [output], name, attrs);
     return output;
+  }
+
+  /**
+   * Sizes as a 1-d int64 tensor: the static entries as constants, each FROM_INPUT entry its input's dimension at run
+   * time (Shape with start and end, opset 15), joined by a Concat where there are any.
+   */
+  sizes(layer: LayerIR, part: string, sizes: readonly number[], dimsFrom: readonly number[] | null): string {
+    const n = layer.name;
+    if (!sizes.includes(FROM_INPUT)) return this.g.int64s(this.part(n, part), [sizes.length], sizes);
+    const pieces: string[] = [];
+    let run: number[] = [], next = 0;
+    const flush = () => { if (run.length) pieces.push(this.g.int64s(this.part(n, `${part}.static`), [run.length], run)); run = []; };
+    for (const s of sizes) {
+      if (s !== FROM_INPUT) { run.push(s); continue; }
+      flush();
+      const [input, axis] = [dimsFrom![next]!, dimsFrom![next + 1]!];
+      next += 2;
+      const dim = this.part(n, `${part}.dim`);
+      pieces.push(this.op("Shape", [layer.inputs[input]!], dim, dim, { start: axis, end: axis + 1 }));
+    }
+    flush();
+    const joined = this.part(n, part);
+    return this.op("Concat", pieces, joined, joined, { axis: 0 });
   }
 
   /** A fresh name for a part of layer `n`'s composition. */
@@ -170,7 +194,7 @@ export const ONNX_EXPORTERS: { readonly [K in LayerKind]: Exporter<K> } = {
   concatenation: (c, layer) => { c.op("Concat", layer.inputs, layer.outputs[0]!, layer.name, { axis: layer.params.axis }); },
   shuffle(c, layer) {
     const [x, y, n] = [layer.inputs[0]!, layer.outputs[0]!, layer.name];
-    const { firstTranspose: first, reshape, secondTranspose: second } = layer.params;
+    const { firstTranspose: first, reshape, dimsFrom, secondTranspose: second } = layer.params;
     const identity = (perm: readonly number[]) => perm.every((v, i) => v === i);
     const steps = [!identity(first), reshape !== null, !identity(second)];
     const lastStep = steps.lastIndexOf(true);
@@ -178,13 +202,23 @@ export const ONNX_EXPORTERS: { readonly [K in LayerKind]: Exporter<K> } = {
     if (lastStep < 0) { c.op("Identity", [x], y, n); return; }
     let current = x;
     if (steps[0]) current = c.op("Transpose", [current], out(0, "transpose1"), lastStep === 0 ? n : `${n}.transpose1`, { perm: first });
-    if (reshape) current = c.op("Reshape", [current, c.g.int64s(c.part(n, "shape"), [reshape.length], reshape)], out(1, "reshape"), lastStep === 1 ? n : `${n}.reshape`);
+    if (reshape) current = c.op("Reshape", [current, c.sizes(layer, "shape", reshape, dimsFrom)], out(1, "reshape"), lastStep === 1 ? n : `${n}.reshape`);
     if (steps[2]) c.op("Transpose", [current], y, n, { perm: second });
+  },
+  // ONNX's Expand broadcasts both ways: a size of 1 keeps the input's dimension, as -1 does here.
+  expand(c, layer) {
+    const { shape, dimsFrom } = layer.params;
+    c.op("Expand", [layer.inputs[0]!, c.sizes(layer, "shape", shape.map((s) => (s === -1 ? 1 : s)), dimsFrom)], layer.outputs[0]!, layer.name);
   },
   slice(c, layer) {
     const { start, size, stride } = layer.params, n = layer.name;
     const axes = start.map((_, i) => i);
-    const ends = start.map((s, i) => s + (size[i]! - 1) * stride[i]! + 1);
+    // A negative start or size (dynamic dimensions only) counts from the end, as ONNX's starts and ends do; an end
+    // that reaches the end is INT64_MAX (0 would be the first index).
+    const ends = start.map((s, i) => {
+      const e = size[i]! > 0 ? s + (size[i]! - 1) * stride[i]! + 1 : size[i]! + 1;
+      return e === 0 && (s < 0 || size[i]! < 0) ? Number.MAX_SAFE_INTEGER : e;
+    });
     const list = (part: string, values: readonly number[]) => c.g.int64s(c.part(n, part), [axes.length], values);
     c.op("Slice", [layer.inputs[0]!, list("starts", start), list("ends", ends), list("axes", axes), list("steps", stride)], layer.outputs[0]!, n);
   },

@@ -41,7 +41,7 @@ export const INT8_QUANTIZATION: { readonly [K in LayerKind]: "quantize input" | 
   scale: NO_KERNEL, batchNorm: NO_KERNEL, parametricReLU: NO_KERNEL, normalization: { float: "statistics of the input need its full range" },
   constant: { float: "a constant's values are used as they are" },
   quantize: { float: "already a quantization step" }, dequantize: { float: "already a quantization step" },
-  activation: SHAPE_ONLY, cast: SHAPE_ONLY, concatenation: SHAPE_ONLY, elementWise: SHAPE_ONLY, gather: SHAPE_ONLY, identity: SHAPE_ONLY,
+  activation: SHAPE_ONLY, cast: SHAPE_ONLY, concatenation: SHAPE_ONLY, elementWise: SHAPE_ONLY, expand: SHAPE_ONLY, gather: SHAPE_ONLY, identity: SHAPE_ONLY,
   lrn: SHAPE_ONLY, padding: SHAPE_ONLY, pooling: SHAPE_ONLY, reduce: SHAPE_ONLY, resize: SHAPE_ONLY, select: SHAPE_ONLY, shuffle: SHAPE_ONLY,
   slice: SHAPE_ONLY, softMax: SHAPE_ONLY, topK: SHAPE_ONLY, unary: SHAPE_ONLY,
 };

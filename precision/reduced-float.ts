@@ -66,7 +66,7 @@ export function roundToFloat16(v: number): number {
  */
 export const REDUCED_FLOAT_STORAGE: { readonly [K in LayerKind]: "rounded" | { readonly float32: string } } = {
   activation: "rounded", batchNorm: "rounded", cast: "rounded", concatenation: "rounded", constant: "rounded", convolution: "rounded",
-  deconvolution: "rounded", dequantize: "rounded", elementWise: "rounded", fullyConnected: "rounded", gather: "rounded", identity: "rounded",
+  deconvolution: "rounded", dequantize: "rounded", elementWise: "rounded", expand: "rounded", fullyConnected: "rounded", gather: "rounded", identity: "rounded",
   lrn: "rounded", matrixMultiply: "rounded", normalization: "rounded", padding: "rounded", parametricReLU: "rounded", pooling: "rounded",
   quantize: "rounded", reduce: "rounded", resize: "rounded", scale: "rounded", select: "rounded", shuffle: "rounded", slice: "rounded",
   softMax: "rounded", topK: "rounded", unary: "rounded",

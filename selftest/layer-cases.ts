@@ -3,6 +3,7 @@
 // itself by `netdef selftest`.
 import { random } from "../debug/random.js";
 import type { DataType } from "../dsl/dtype.js";
+import type { OptimizationProfile } from "../builder/build.js";
 import { Network } from "../dsl/network.js";
 import type { Tensor } from "../dsl/tensor.js";
 import { ACTIVATION_TYPES, type ActivationType } from "../layers/activation.js";
@@ -12,7 +13,8 @@ import { roundToBfloat16, roundToFloat16 } from "../precision/reduced-float.js";
 
 /** One layer case: its inputs (random unless given) and the layers it adds; `w(...shape)` gives random weights. */
 export interface LayerCase {
-  inputs: Record<string, { shape: number[]; dtype?: "float32" | "int32" | "int64" | "bool"; values?: readonly (number | bigint)[] }>;
+  /** Each input's run-time shape; `dynamic`: the axes the network declares dynamic (-1), built with a profile of that shape alone. */
+  inputs: Record<string, { shape: number[]; dynamic?: readonly number[]; dtype?: "float32" | "int32" | "int64" | "bool"; values?: readonly (number | bigint)[] }>;
   define: (net: Network, x: Record<string, Tensor>, w: (...shape: number[]) => Float32Array) => Tensor | Tensor[];
 }
 
@@ -33,14 +35,16 @@ export function onInt8Grid(values: Float32Array, rows: number): Float32Array {
 }
 
 /** One case's network (outputs marked out0, out1, …) and input values, from the seeded generator. */
-export function defineCase(c: LayerCase, seed = 1): { net: Network; feeds: CaseFeeds; outputs: number } {
+export function defineCase(c: LayerCase, seed = 1): { net: Network; feeds: CaseFeeds; outputs: number; profiles: OptimizationProfile[] } {
   const rand = random(seed);
   const net = new Network("oracle");
   const tensors: Record<string, Tensor> = {};
   const feeds: CaseFeeds = {};
+  const profile: OptimizationProfile = {};
   for (const [name, spec] of Object.entries(c.inputs)) {
     const dtype = spec.dtype ?? "float32";
-    tensors[name] = net.addInput(name, dtype, spec.shape);
+    tensors[name] = net.addInput(name, dtype, spec.shape.map((d, i) => (spec.dynamic?.includes(i) ? -1 : d)));
+    if (spec.dynamic) profile[name] = { min: spec.shape, opt: spec.shape, max: spec.shape };
     const count = spec.shape.reduce((a, b) => a * b, 1);
     const values = spec.values ?? Array.from({ length: count }, () => (dtype === "bool" ? Number(rand() < 0.5) : dtype === "int32" ? Math.floor(rand() * 3) : rand() * 2 - 1));
     const data = dtype === "int64" ? BigInt64Array.from(values, (v) => BigInt(v)) : values.map(Number);
@@ -49,7 +53,7 @@ export function defineCase(c: LayerCase, seed = 1): { net: Network; feeds: CaseF
   const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * 0.5);
   const outputs = [c.define(net, tensors, w)].flat();
   outputs.forEach((t, i) => net.markOutput(t, `out${i}`));
-  return { net, feeds, outputs: outputs.length };
+  return { net, feeds, outputs: outputs.length, profiles: Object.keys(profile).length ? [profile] : [] };
 }
 
 export const layerCases: Record<string, LayerCase> = {
@@ -123,6 +127,38 @@ export const layerCases: Record<string, LayerCase> = {
   "concat axis -1": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 3, 2] } }, define: (net, t) => net.addConcatenation("c", [t.a!, t.b!], { axis: -1 }) },
   "shuffle transpose, reshape 0/-1, transpose": { inputs: img(2, 3, 4), define: (_, { x }) => x!.addShuffle("s", { firstTranspose: [0, 2, 3, 1], reshape: [0, -1, 2], secondTranspose: [0, 2, 1] }) },
   "slice with strides": { inputs: img(), define: (_, { x }) => x!.addSlice("s", { start: [1, 0, 1, 2], size: [1, 2, 3, 2], stride: [1, 2, 2, 2] }) },
+  "slice of some axes, negative start, to the end": { inputs: img(4, 6, 7), define: (_, { x }) => x!.addSlice("s", { axes: [1, -1], start: [1, -5], size: [2, -1], stride: [1, 2] }) },
+  "slice PyTorch end, from the end": { inputs: img(4, 6, 7), define: (_, { x }) => x!.addSlice("s", { axes: 2, start: 1, end: -2 }) },
+  "split and chunk, static and dynamic": {
+    inputs: { x: { shape: [2, 7, 3, 4], dynamic: [0, 1] }, y: { shape: [2, 6, 5] } },
+    define: (_, { x, y }) => [...x!.addSplit("split", { axis: 1, sizes: [2, -1, 3] }), ...x!.addSplit("split_end", { axis: 1, sizes: [1, -1] }), ...y!.addChunk("chunk", { chunks: 4, axis: 1 })],
+  },
+  "reshape by other tensors' dimensions": {
+    inputs: { x: { shape: [6, 5], dynamic: [0] }, t: { shape: [2, 3, 5], dynamic: [0, 1] } },
+    define: (_, { x, t }) => x!.addShuffle("unflatten", { reshape: [t!.dim(0), t!.dim(1), -1] }).addShuffle("swap", { reshape: [t!.dim(1), t!.dim(0), 5] }),
+  },
+  "flatten, squeeze, unsqueeze over dynamic dimensions": {
+    inputs: { x: { shape: [2, 3, 1, 4, 5], dynamic: [0, 3] } },
+    define: (_, { x }) => [
+      x!.addFlatten("flatten", { startDim: 1, endDim: 2 }),
+      x!.addFlatten("flatten_all"),
+      x!.addSqueeze("squeeze", { axes: 2 }).addUnsqueeze("unsqueeze", { axes: [0, -1] }),
+      x!.addFlatten("flatten_dynamic", { startDim: 2, endDim: 3 }),
+    ],
+  },
+  "expand to static and dynamic sizes": {
+    inputs: { c: { shape: [1, 1, 4] }, x: { shape: [3, 5, 4], dynamic: [0, 1] }, r: { shape: [2, 1, 3], dynamic: [0] } },
+    define: (_, { c, x, r }) => [c!.addExpand("cls", { shape: [x!.dim(0), -1, -1] }), c!.addExpand("tokens", { shape: [x!.dim(0), x!.dim(1), 4] }),
+      r!.addExpand("rows", { shape: [2, -1, 5, 3] }), c!.addExpand("static", { shape: [2, 3, -1] })],
+  },
+  "slice over dynamic dimensions": {
+    inputs: { x: { shape: [3, 5, 6, 7], dynamic: [0, 2, 3] } },
+    define: (_, { x }) => [
+      x!.addSlice("to_end", { axes: [2, 3], start: [2, 1], size: -1, stride: [1, 2] }),
+      x!.addSlice("from_end", { axes: [0, 3], start: [-2, -3], size: [2, 2] }),
+      x!.addSlice("to_end_minus_one", { axes: 2, start: 1, end: -1, stride: 2 }),
+    ],
+  },
   "matmul": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [2, 4, 5] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },
   "matmul transposes": { inputs: { a: { shape: [2, 4, 3] }, b: { shape: [2, 5, 4] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!, { opA: "transpose", opB: "transpose" }) },
   "matmul broadcast batch": { inputs: { a: { shape: [2, 3, 4] }, b: { shape: [1, 4, 2] } }, define: (_, t) => t.a!.addMatrixMultiply("m", t.b!) },

@@ -126,8 +126,8 @@ export async function runSelftest(underTest: TensorRTUnderTest, options: Selftes
   };
   for (const [name, c] of layers) {
     progress(name);
-    const { net, feeds } = defineCase(c);
-    rows.push(await runCase(underTest, name, "layer", net, feeds, []));
+    const { net, feeds, profiles } = defineCase(c);
+    rows.push(await runCase(underTest, name, "layer", net, feeds, profiles));
   }
   for (const [name, model] of models) {
     progress(name);

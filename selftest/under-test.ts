@@ -89,8 +89,10 @@ export function referenceUnderTest(): TensorRTUnderTest {
     real: false,
     async build(network, profiles) {
       const reference = TensorRTReference.of(network);
-      for (const profile of profiles) for (const k of ["min", "opt", "max"] as const) reference.infer(Object.fromEntries(Object.entries(profile).map(([name, p]) => [name, p[k]])));
       const ir = network.toJSON();
+      // A profile gives the dynamic inputs' ranges; the static ones have their declared shapes.
+      const fixed = Object.fromEntries(ir.inputs.filter((i) => !i.shape.includes(-1)).map((i) => [i.name, i.shape]));
+      for (const profile of profiles) for (const k of ["min", "opt", "max"] as const) reference.infer({ ...fixed, ...Object.fromEntries(Object.entries(profile).map(([name, p]) => [name, p[k]])) });
       const run = (inputs: CaseFeeds): NumericOutputs => {
         const { outputs } = reference.execute(hostInputs(inputs));
         return Object.fromEntries(Object.entries(outputs).map(([name, o]) => [name, { shape: o.shape, values: Array.from(o.data) }]));

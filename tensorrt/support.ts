@@ -9,7 +9,7 @@ import { LoweringError } from "../native/addon.js";
  */
 export const TENSORRT_LOWERING: { readonly [K in LayerKind]: "lowered" | { readonly refused: string } } = {
   activation: "lowered", batchNorm: "lowered", cast: "lowered", concatenation: "lowered", constant: "lowered",
-  convolution: "lowered", deconvolution: "lowered", dequantize: "lowered", elementWise: "lowered", fullyConnected: "lowered",
+  convolution: "lowered", deconvolution: "lowered", dequantize: "lowered", elementWise: "lowered", expand: "lowered", fullyConnected: "lowered",
   gather: "lowered", identity: "lowered", lrn: "lowered", matrixMultiply: "lowered", normalization: "lowered",
   padding: "lowered", parametricReLU: "lowered", pooling: "lowered", quantize: "lowered", reduce: "lowered",
   resize: "lowered", scale: "lowered", select: "lowered", shuffle: "lowered", slice: "lowered", softMax: "lowered",

@@ -36,7 +36,7 @@ void Engine::checkIntegers() const {
       for (int t : *list) {
         if (!isInteger(storage_[t])) continue;
         throw PlanError(g.ops[i].name + " (" + g.ops[i].kind + "): tensor '" + g.tensors[t].name + "' is " + g.tensors[t].dtype +
-                        ", but the builtin engine computes this layer kind in floating point only (integers: constant, cast, identity, element-wise, unary, select, reduce, gather, shuffle, slice, concatenation, padding, top-k)");
+                        ", but the builtin engine computes this layer kind in floating point only (integers: constant, cast, identity, element-wise, unary, select, reduce, gather, shuffle, slice, expand, concatenation, padding, top-k)");
       }
     }
   }

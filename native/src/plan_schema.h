@@ -21,7 +21,7 @@ struct Kind {
   size_t minInputs, maxInputs, outputs;
 };
 
-inline constexpr const char kPlanFormat[] = "0.1.0+e3a1a4f2c518";
+inline constexpr const char kPlanFormat[] = "0.1.0+3a61a414ff24";
 
 inline constexpr const char* k_activation_type[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "silu", "hardswish", "mish"};
 inline constexpr Field k_activation[] = {
@@ -87,6 +87,10 @@ inline constexpr Field k_dequantize[] = {
 inline constexpr const char* k_elementWise_op[] = {"sum", "prod", "max", "min", "sub", "div", "pow", "floor_div", "and", "or", "xor", "equal", "greater", "less"};
 inline constexpr Field k_elementWise[] = {
     {"op", FieldType::kString, false, k_elementWise_op, 14},
+};
+inline constexpr Field k_expand[] = {
+    {"shape", FieldType::kIntegers, false, nullptr, 0},
+    {"dimsFrom", FieldType::kIntegers, true, nullptr, 0},
 };
 inline constexpr const char* k_fullyConnected_activation[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "silu", "hardswish", "mish"};
 inline constexpr const char* k_fullyConnected_roundTo[] = {"float16", "bfloat16"};
@@ -175,6 +179,7 @@ inline constexpr Field k_scale[] = {
 inline constexpr Field k_shuffle[] = {
     {"firstTranspose", FieldType::kIntegers, false, nullptr, 0},
     {"reshape", FieldType::kIntegers, true, nullptr, 0},
+    {"dimsFrom", FieldType::kIntegers, true, nullptr, 0},
     {"secondTranspose", FieldType::kIntegers, false, nullptr, 0},
 };
 inline constexpr Field k_slice[] = {
@@ -214,6 +219,7 @@ inline constexpr Kind kKinds[] = {
     {"deconvolution", k_deconvolution, 11, 1, 1, 1},
     {"dequantize", k_dequantize, 2, 1, 1, 1},
     {"elementWise", k_elementWise, 1, 2, 2, 1},
+    {"expand", k_expand, 2, 1, 65, 1},
     {"fullyConnected", k_fullyConnected, 9, 1, 1, 1},
     {"gather", k_gather, 1, 2, 2, 1},
     {"identity", nullptr, 0, 1, 1, 1},
@@ -228,7 +234,7 @@ inline constexpr Kind kKinds[] = {
     {"resize", k_resize, 6, 1, 1, 1},
     {"scale", k_scale, 2, 1, 1, 1},
     {"select", nullptr, 0, 3, 3, 1},
-    {"shuffle", k_shuffle, 3, 1, 1, 1},
+    {"shuffle", k_shuffle, 4, 1, 65, 1},
     {"slice", k_slice, 3, 1, 1, 1},
     {"softMax", k_softMax, 1, 1, 1, 1},
     {"topK", k_topK, 3, 1, 1, 2},

@@ -9,7 +9,7 @@ import { LayerView, requireRule, RuleViolation, type LayerWeights } from "./laye
 import { defineReferenceNetwork, type DefinedNetwork } from "./network.js";
 import { convolution, deconvolution, pooling } from "./rules/windows.js";
 import { activation, cast, dequantize, elementWise, identity, parametricReLU, quantize, scale, select, unary } from "./rules/pointwise.js";
-import { concatenation, constant, gather, padding, shuffle, slice } from "./rules/shape.js";
+import { concatenation, constant, gather, padding, shape, shuffle, slice } from "./rules/shape.js";
 import { lrn, matrixMultiply, normalization, reduce, resize, softMax, topK } from "./rules/reductions.js";
 import type { LayerRule } from "./rules/rule.js";
 import { store, weightValues, type ReferencePrecision, type TensorSpec, type TensorValue } from "./values.js";
@@ -18,7 +18,7 @@ import { store, weightValues, type ReferencePrecision, type TensorSpec, type Ten
 export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   addConvolutionNd: convolution, addDeconvolutionNd: deconvolution, addPoolingNd: pooling, addActivation: activation,
   addElementWise: elementWise, addUnary: unary, addScaleNd: scale, addSoftMax: softMax, addConcatenation: concatenation,
-  addShuffle: shuffle, addSlice: slice, addMatrixMultiply: matrixMultiply, addReduce: reduce, addResize: resize,
+  addShuffle: shuffle, addShape: shape, addSlice: slice, addMatrixMultiply: matrixMultiply, addReduce: reduce, addResize: resize,
   addPaddingNd: padding, addConstant: constant, addIdentity: identity, addCast: cast, addGather: gather, addTopK: topK,
   addNormalizationV2: normalization, addSelect: select, addParametricReLU: parametricReLU, addLRN: lrn,
   addQuantize: quantize, addDequantize: dequantize,
@@ -191,6 +191,11 @@ export class TensorRTReference {
         const inputs = ids.map((id) => (id === undefined ? undefined : specs.get(id)));
         requireRule(ids.every((id) => id === undefined || specs.has(id)), NETWORK_RULES.setInput!, "an input that no layer or network input produces");
         const outputs = visit(rule, layer, inputs, ids);
+        // Shape tensors (integer tensors of rank ≤ 1 computed from shapes and constants) get their values at build time.
+        if (outputs.every((o) => !o.data && (o.type === "kINT32" || o.type === "kINT64") && o.shape.length <= 1) && inputs.every((i) => i === undefined || i.data)) {
+          const values = rule.execute(layer, inputs as TensorValue[], outputs);
+          outputs.forEach((o, i) => { o.data = store(o.type, values[i]!, "declared"); });
+        }
         for (const o of outputs) requireRule(o.shape.length <= 8 && o.shape.every((d) => Number.isInteger(d) && d >= 0), "Dims::MAX_DIMS (NvInferRuntimeBase.h)", `an output of [${o.shape}]`);
         defined.outputs.forEach((id, i) => specs.set(id, outputs[i]!));
       } catch (error) {

@@ -6,6 +6,8 @@ import type { DefinedWeights, TensorRTType } from "./network.js";
 export interface TensorSpec {
   type: TensorRTType;
   shape: number[];
+  /** A shape tensor's values, which TensorRT knows at build time from the input dimensions. */
+  data?: Float64Array;
 }
 
 /** A tensor's values, every type held in float64 (integers exactly up to 2^53). */

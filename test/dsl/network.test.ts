@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { bindingReport, buildEngine, Network, NetworkError, WeightStore, type WeightTensor } from "netdef";
-import { defineShuffleNetV2 } from "../../models/shufflenet-v2.js";
 import { defineLeNet } from "../../models/lenet.js";
 import { loadFixtureWeights } from "../fixtures.js";
 import { LAYER_KINDS } from "../../layers/kinds.js";
@@ -51,7 +50,7 @@ describe("errors name the layer, the argument, expected vs received, and the use
     const x = net.addInput("x", "float32", [1, 32, 12, 12]);
     const error = thrown(() => x.addConvolution("conv2", { outChannels: 50, kernel: 5 })); // this is line 47, column 34
     expect(error.message).toBe(
-      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:52:34)");
+      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:51:34)");
     expect(error.issues[0]).toMatchObject({ code: "weight_shape", layer: "conv2", kind: "convolution" });
   });
 
@@ -116,12 +115,15 @@ describe("inline values", () => {
   });
 
   it("bindingReport counts them as bound; fromJSON takes them from the network's own weights, and says so without them", async () => {
-    const weights = await loadFixtureWeights("shufflenet_v2.safetensors");
-    const net = defineShuffleNetV2(weights);
+    const weights = new WeightStore([["fc.weight", zeros([3, 4])], ["fc.bias", zeros([3])]]);
+    const net = new Network("inline", { weights });
+    const x = net.addInput("x", "float32", [-1, 4]);
+    const picked = x.addFullyConnected("fc", { outFeatures: 3 }).addGather("pick", net.addConstant("pick.indices", { shape: [2], weights: Int32Array.of(2, 0), dtype: "int32" }), { axis: 1 });
+    net.markOutput(picked.addElementWise("scaled", net.addConstant("scale", { shape: [1], weights: Float32Array.of(0.5) }), "prod"), "y");
     const report = bindingReport(net, weights);
     expect(report.missing).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.inline).toHaveLength(26);  // the channel split's gather indices, two per stride-1 unit
+    expect(report.inline).toHaveLength(2);  // the gather's indices and the scale
     expect(report.toString()).toMatch(/given inline/);
     expect(Network.fromJSON(net.toJSON(), { weights: net.weights }).toJSON()).toEqual(net.toJSON());
     expect(() => Network.fromJSON(net.toJSON(), { weights })).toThrow(/holds values the original network's code gave inline, which its IR does not carry: pass that network's own weights/);

@@ -12,9 +12,9 @@ export async function runOnnxruntime(net: Network, feeds: CaseFeeds): Promise<or
 
 /** Runs one case on the builtin engine (built with `options`) and on onnxruntime (CPU) from its ONNX export; returns both outputs. */
 export async function runBoth(c: LayerCase, seed = 1, options: BuildOptions = {}) {
-  const { net, feeds, outputs } = defineCase(c, seed);
-  const engine = await buildEngine(net, options);
-  const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data])));
+  const { net, feeds, outputs, profiles } = defineCase(c, seed);
+  const engine = await buildEngine(net, { profiles, ...options });
+  const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { data: v.data, shape: v.shape }])));
   const reference = await runOnnxruntime(net, feeds);
   return Array.from({ length: outputs }, (_, i) => ({ builtin: builtin[`out${i}`]!, onnxruntime: reference[`out${i}`]! as ort.Tensor }));
 }

@@ -39,7 +39,7 @@ const REFUSED: Record<string, RegExp> = {
 
 describe("reference vs onnxruntime, and the lowering on the reference vs the builtin engine", () => {
   it.each(Object.entries(layerCases))("%s", async (name, c) => {
-    const { net, feeds, outputs } = defineCase(c);
+    const { net, feeds, outputs, profiles } = defineCase(c);
     let reference: TensorRTReference;
     try {
       reference = TensorRTReference.of(net);
@@ -52,8 +52,8 @@ describe("reference vs onnxruntime, and the lowering on the reference vs the bui
     expect(REFUSED[name], `${name} is lowered though listed as refused`).toBeUndefined();
     const run = reference.execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { data: v.data, shape: v.shape }])));
     const onnxruntime = await runOnnxruntime(net, feeds);
-    const engine = await buildEngine(net);
-    const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.data])));
+    const engine = await buildEngine(net, { profiles });
+    const builtin = await engine.createExecutionContext().execute(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { data: v.data, shape: v.shape }])));
     for (let i = 0; i < outputs; i++) {
       const mine = run.outputs[`out${i}`]!, theirs = onnxruntime[`out${i}`]!;
       expect(mine.shape, `out${i} shape vs onnxruntime`).toEqual([...theirs.dims]);

@@ -93,6 +93,7 @@ std::unique_ptr<Kernel> makeIdentity(const OpDesc& op);
 std::unique_ptr<Kernel> makeConstant(const OpDesc& op);
 std::unique_ptr<Kernel> makeShuffle(const OpDesc& op);
 std::unique_ptr<Kernel> makeSlice(const OpDesc& op);
+std::unique_ptr<Kernel> makeExpand(const OpDesc& op);
 std::unique_ptr<Kernel> makeConcatenation(const OpDesc& op);
 std::unique_ptr<Kernel> makePadding(const OpDesc& op);
 std::unique_ptr<Kernel> makeGather(const OpDesc& op);

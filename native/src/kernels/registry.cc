@@ -12,7 +12,7 @@ std::unique_ptr<Kernel> makeKernel(const OpDesc& op) {
       {"unary", makeUnary}, {"elementWise", makeElementWise}, {"scale", makeScale}, {"select", makeSelect},
       {"parametricReLU", makeParametricReLU}, {"cast", makeCast}, {"pointwiseChain", makePointwiseChain}, {"quantize", makeQuantize},
       {"dequantize", makeDequantize}, {"identity", makeIdentity}, {"constant", makeConstant}, {"shuffle", makeShuffle},
-      {"slice", makeSlice}, {"concatenation", makeConcatenation}, {"padding", makePadding}, {"gather", makeGather},
+      {"slice", makeSlice}, {"expand", makeExpand}, {"concatenation", makeConcatenation}, {"padding", makePadding}, {"gather", makeGather},
       {"resize", makeResize}, {"softMax", makeSoftMax}, {"logSoftMax", makeSoftMax}, {"reduce", makeReduce},
       {"topK", makeTopK}, {"normalization", makeNormalization}, {"lrn", makeLRN},
   };

@@ -32,4 +32,23 @@ inline std::vector<int64_t> stridesOf(const Shape& s) {
   return st;
 }
 
+// Sizes where -2 entries are dimensions of the layer's inputs at run time, taken in order from (input, axis) pairs
+// (layers/dims.ts, FROM_INPUT); `fail` reports a pair that names no dimension.
+template <class Fail>
+Shape sizesFrom(const std::vector<int64_t>& sizes, const std::vector<int64_t>& dimsFrom, const std::vector<Shape>& inputs, Fail fail) {
+  Shape out = sizes;
+  size_t next = 0;
+  for (int64_t& d : out) {
+    if (d != -2) continue;
+    if (next + 2 > dimsFrom.size()) fail("a size taken from an input has no (input, axis) pair");
+    const int64_t input = dimsFrom[next], axis = dimsFrom[next + 1];
+    next += 2;
+    if (input < 0 || input >= static_cast<int64_t>(inputs.size()) || axis < 0 || axis >= static_cast<int64_t>(inputs[input].size())) {
+      fail("a size is taken from dimension " + std::to_string(axis) + " of input " + std::to_string(input) + ", which it does not have");
+    }
+    d = inputs[input][axis];
+  }
+  return out;
+}
+
 }  // namespace netdef

@@ -42,14 +42,16 @@ class Shuffle : public Kernel {
       : Kernel(op), first_(op.params.integers(op.name, "firstTranspose")), second_(op.params.integers(op.name, "secondTranspose")),
         hasReshape_(op.params.has("reshape")) {
     if (hasReshape_) reshape_ = op.params.integers(op.name, "reshape");
+    if (op.params.has("dimsFrom")) dimsFrom_ = op.params.integers(op.name, "dimsFrom");
   }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     Shape s = transposed(in.at(0), first_, "firstTranspose");
     if (hasReshape_) {
       Shape r;
       int64_t known = 1, inferred = -1;
-      for (size_t i = 0; i < reshape_.size(); i++) {
-        int64_t d = reshape_[i];
+      const Shape sizes = sizesFrom(reshape_, dimsFrom_, in, [this](const std::string& m) { fail(m); });
+      for (size_t i = 0; i < sizes.size(); i++) {
+        int64_t d = sizes[i];
         if (d == 0) {
           if (i >= s.size()) fail("reshape copies dimension " + std::to_string(i) + " of " + formatShape(s));
           d = s[i];
@@ -60,7 +62,7 @@ class Shuffle : public Kernel {
       }
       const int64_t total = volume(s);
       if (inferred >= 0) {
-        if (known == 0 || total % known) fail("cannot reshape " + formatShape(s) + " to " + formatShape(reshape_));
+        if (known == 0 || total % known) fail("cannot reshape " + formatShape(s) + " to " + formatShape(sizes));
         r[inferred] = total / known;
       } else if (known != total) {
         fail("cannot reshape " + formatShape(s) + " (" + std::to_string(total) + " elements) to " + formatShape(r));
@@ -106,7 +108,7 @@ class Shuffle : public Kernel {
     }
     return r;
   }
-  std::vector<int64_t> first_, second_, reshape_;
+  std::vector<int64_t> first_, second_, reshape_, dimsFrom_;
   bool hasReshape_;
 };
 

@@ -13,13 +13,12 @@ class Slice : public Kernel {
  public:
   explicit Slice(const OpDesc& op)
       : Kernel(op), start_(op.params.integers(op.name, "start")), size_(op.params.integers(op.name, "size")), stride_(op.params.integers(op.name, "stride")) {}
+  // Where the plan's dimension was dynamic, a negative start counts from the end and a negative size takes the
+  // elements through index extent + size (layers/slice.ts, SliceResolved).
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
-    const Shape& s = in.at(0);
-    if (start_.size() != s.size() || size_.size() != s.size() || stride_.size() != s.size()) fail("slice rank differs from input " + formatShape(s));
-    for (size_t i = 0; i < s.size(); i++) {
-      if (start_[i] < 0 || size_[i] < 1 || stride_[i] < 1 || start_[i] + (size_[i] - 1) * stride_[i] >= s[i]) fail("slice window leaves input " + formatShape(s) + " in dimension " + std::to_string(i));
-    }
-    return {size_};
+    Shape first, count;
+    window(in.at(0), first, count);
+    return {count};
   }
   bool computesIntegers() const override { return true; }
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) const override {
@@ -28,19 +27,39 @@ class Slice : public Kernel {
   }
 
  private:
+  void window(const Shape& s, Shape& first, Shape& count) const {
+    if (start_.size() != s.size() || size_.size() != s.size() || stride_.size() != s.size()) fail("slice rank differs from input " + formatShape(s));
+    first.resize(s.size());
+    count.resize(s.size());
+    for (size_t i = 0; i < s.size(); i++) {
+      first[i] = start_[i] < 0 ? start_[i] + s[i] : start_[i];
+      count[i] = size_[i] > 0 ? size_[i] : (stride_[i] >= 1 ? floorDiv(s[i] + size_[i] - first[i], stride_[i]) + 1 : 0);
+      if (first[i] < 0 || first[i] >= s[i] || count[i] < 1 || stride_[i] < 1 || first[i] + (count[i] - 1) * stride_[i] >= s[i]) {
+        fail("the window (start " + std::to_string(start_[i]) + ", size " + std::to_string(size_[i]) + ", stride " + std::to_string(stride_[i]) + ") leaves input " + formatShape(s) +
+             " in dimension " + std::to_string(i));
+      }
+    }
+  }
+  static int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
   template <class T>
   void slice(const Buffer& x, Buffer& y) const {
+    Shape first, count;
+    window(x.shape, first, count);
     auto st = stridesOf(x.shape);
     const size_t rank = st.size();
-    std::vector<int64_t> idx(rank, 0);
-    const int64_t total = volume(size_);
+    if (rank == 0) { *valuesAs<T>(y) = *valuesAs<T>(x); return; }
+    // Row by row along the last dimension (one copy where its stride is 1), the outer index advanced per row.
+    const int64_t rowLength = count[rank - 1], step = stride_[rank - 1], rows = volume(count) / rowLength;
+    std::vector<int64_t> idx(rank - 1, 0);
     const T* from = valuesAs<T>(x);
     T* to = valuesAs<T>(y);
-    for (int64_t e = 0; e < total; e++) {
-      int64_t off = 0;
-      for (size_t d = 0; d < rank; d++) off += (start_[d] + idx[d] * stride_[d]) * st[d];
-      to[e] = from[off];
-      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < size_[d]) break; idx[d] = 0; }
+    for (int64_t r = 0; r < rows; r++, to += rowLength) {
+      int64_t off = first[rank - 1];
+      for (size_t d = 0; d + 1 < rank; d++) off += (first[d] + idx[d] * stride_[d]) * st[d];
+      if (step == 1) std::memcpy(to, from + off, sizeof(T) * rowLength);
+      else for (int64_t i = 0; i < rowLength; i++) to[i] = from[off + i * step];
+      for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; d--) { if (++idx[d] < count[d]) break; idx[d] = 0; }
     }
   }
 

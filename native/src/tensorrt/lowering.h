@@ -154,6 +154,47 @@ class Lowering {
     l->setReshapeDimensions(dims(shape));
     return *step(op, l, name)->getOutput(0);
   }
+  // A 1-d Int64 constant, an operand of a shape computation.
+  ITensor& longs(const OpDesc& op, const std::string& name, const std::vector<int64_t>& values) {
+    const std::vector<int64_t>& kept = longs_.emplace_back(values);
+    return constant(op, name, {static_cast<int64_t>(kept.size())}, Weights{DataType::kINT64, kept.data(), static_cast<int64_t>(kept.size())});
+  }
+  ITensor& arithmetic(const OpDesc& op, ITensor& a, ITensor& b, typename Api::ElementWiseOperation operation, const std::string& name) {
+    return *step(op, net_.addElementWise(a, b, operation), name)->getOutput(0);
+  }
+  // Sizes where -2 entries are the inputs' dimensions at run time (layers/dims.ts, FROM_INPUT), as a 1-d Int64
+  // tensor: the static runs as constants, each input's dimension gathered from its IShapeLayer, concatenated.
+  ITensor& sizes(const OpDesc& op, const std::string& name, const std::vector<int64_t>& values, const std::vector<int64_t>& dimsFrom) {
+    std::vector<ITensor*> pieces;
+    std::vector<int64_t> run;
+    size_t next = 0;
+    auto flush = [&] {
+      if (!run.empty()) pieces.push_back(&longs(op, name + "_static" + std::to_string(pieces.size()), run));
+      run.clear();
+    };
+    for (int64_t v : values) {
+      if (v != -2) { run.push_back(v); continue; }
+      flush();
+      const int64_t from = dimsFrom.at(next), axis = dimsFrom.at(next + 1);
+      next += 2;
+      const std::string piece = name + "_dim" + std::to_string(pieces.size());
+      ITensor& shape = *step(op, net_.addShape(input(op, static_cast<size_t>(from))), piece + "_shape")->getOutput(0);
+      const std::vector<int32_t>& index = ints_.emplace_back(1, static_cast<int32_t>(axis));
+      ITensor& at = constant(op, piece + "_axis", {1}, Weights{DataType::kINT32, index.data(), 1});
+      pieces.push_back(step(op, net_.addGather(shape, at, 0), piece)->getOutput(0));
+    }
+    flush();
+    if (pieces.size() == 1) return *pieces[0];
+    auto* joined = step(op, net_.addConcatenation(pieces.data(), static_cast<int32_t>(pieces.size())), name);
+    joined->setAxis(0);
+    return *joined->getOutput(0);
+  }
+  // A computed shape as a slice's start or size: "a 1D tensor of type Int32 or Int64" from 10.4, "a 1D Int32 shape
+  // tensor" before (ISliceLayer::setInput).
+  ITensor& shapeInput(const OpDesc& op, ITensor& computed, const std::string& name) {
+    if constexpr (Api::kVersion >= 1004) return (void)op, (void)name, computed;
+    else return *step(op, net_.addCast(computed, DataType::kINT32), name)->getOutput(0);
+  }
   template <class Layer>
   void finish(const OpDesc& op, Layer* layer, int outputs = 1) {
     checked(op, layer)->setName(op.name.c_str());
@@ -195,6 +236,7 @@ class Lowering {
     else if (k == "concatenation") concatenation(op);
     else if (k == "shuffle") shuffle(op);
     else if (k == "slice") slice(op);
+    else if (k == "expand") expand(op);
     else if (k == "matrixMultiply") matrixMultiply(op);
     else if (k == "reduce") reduce(op);
     else if (k == "resize") resize(op);
@@ -490,16 +532,75 @@ class Lowering {
           shape[i] = d < 0 ? -1 : d;
         }
       }
-      l->setReshapeDimensions(dims(shape));
+      if (op.params.has("dimsFrom")) l->setInput(1, shapeInput(op, sizes(op, "shape", shape, op.params.integers(op.name, "dimsFrom")), "shape_int32"));
+      else l->setReshapeDimensions(dims(shape));
       l->setZeroIsPlaceholder(true);
     }
     l->setSecondTranspose(permutation(op.params.integers(op.name, "secondTranspose")));
     finish(op, l);
   }
 
+  // Where the IR counts from the end of a dynamic dimension (a negative start or size), the window is computed from
+  // the input's shape, IShapeLayer's "1D tensor of type Int64 with the dimensions of the input tensor": start
+  // = S + B·shape, size = C + ⌊(A·shape + D) / stride⌋ elementwise, given as the slice's inputs 1 and 2.
   void slice(const OpDesc& op) {
-    finish(op, net_.addSlice(input(op, 0), dims(op.params.integers(op.name, "start")), dims(op.params.integers(op.name, "size")),
-                             dims(op.params.integers(op.name, "stride"))));
+    const std::vector<int64_t> start = op.params.integers(op.name, "start"), size = op.params.integers(op.name, "size"), stride = op.params.integers(op.name, "stride");
+    const size_t rank = start.size();
+    std::vector<int64_t> s(rank), b(rank), c(rank), a(rank), d(rank), staticStart(rank), staticSize(rank);
+    bool fromEndStart = false, fromEndSize = false;
+    for (size_t i = 0; i < rank; i++) {
+      s[i] = start[i];
+      b[i] = start[i] < 0;
+      const bool counted = size[i] > 0;
+      c[i] = counted ? size[i] : 1;
+      a[i] = !counted && start[i] >= 0;
+      d[i] = counted ? 0 : size[i] - start[i];
+      staticStart[i] = std::max<int64_t>(start[i], 0);
+      staticSize[i] = std::max<int64_t>(size[i], 0);
+      fromEndStart = fromEndStart || b[i];
+      fromEndSize = fromEndSize || !counted;
+    }
+    auto* l = checked(op, net_.addSlice(input(op, 0), dims(staticStart), dims(staticSize), dims(stride)));
+    if (!fromEndStart && !fromEndSize) return finish(op, l);
+    using E = typename Api::ElementWiseOperation;
+    ITensor& shape = *step(op, net_.addShape(input(op, 0)), "shape")->getOutput(0);
+    if (fromEndStart) l->setInput(1, shapeInput(op, arithmetic(op, arithmetic(op, shape, longs(op, "start_from_end", b), E::kPROD, "start_offset"), longs(op, "start", s), E::kSUM, "start_at"), "start_int32"));
+    if (fromEndSize) {
+      ITensor& span = arithmetic(op, arithmetic(op, shape, longs(op, "size_from_end", a), E::kPROD, "size_extent"), longs(op, "size_offset", d), E::kSUM, "size_span");
+      ITensor& counted = arithmetic(op, arithmetic(op, span, longs(op, "stride", stride), E::kFLOOR_DIV, "size_steps"), longs(op, "size", c), E::kSUM, "size_count");
+      l->setInput(2, shapeInput(op, counted, "size_int32"));
+    }
+    finish(op, l);
+  }
+
+  // PyTorch's expand as a slice of the input (given the output's rank) that wraps — "kWRAP: Coordinates wrap around
+  // periodically" (NvInfer.h, SampleMode) — so that a dimension of 1 read over a larger size repeats its value; the
+  // size computed from the inputs' shapes where it is dynamic.
+  void expand(const OpDesc& op) {
+    const std::vector<int64_t> shape = op.params.integers(op.name, "shape");
+    const std::vector<int64_t> dimsFrom = op.params.has("dimsFrom") ? op.params.integers(op.name, "dimsFrom") : std::vector<int64_t>{};
+    const Shape& in = shapeOf(op, 0);
+    const size_t rank = shape.size(), lead = rank - in.size();
+    std::vector<int64_t> size, from;
+    size_t next = 0;
+    for (size_t i = 0; i < rank; i++) {
+      const int64_t kept = i >= lead ? in.at(i - lead) : 1;
+      if (shape[i] == -2) {
+        from.push_back(dimsFrom.at(next)), from.push_back(dimsFrom.at(next + 1)), next += 2;
+        size.push_back(-2);
+      } else if (shape[i] == -1 && kept < 0) {
+        from.push_back(0), from.push_back(static_cast<int64_t>(i - lead));
+        size.push_back(-2);
+      } else {
+        size.push_back(shape[i] == -1 ? kept : shape[i]);
+      }
+    }
+    std::vector<int64_t> staticSize(rank);
+    for (size_t i = 0; i < rank; i++) staticSize[i] = std::max<int64_t>(size[i], 0);
+    auto* l = checked(op, net_.addSlice(withRank(op, 0, rank), dims(std::vector<int64_t>(rank, 0)), dims(staticSize), dims(std::vector<int64_t>(rank, 1))));
+    l->setMode(Api::SampleMode::kWRAP);
+    if (!from.empty()) l->setInput(2, shapeInput(op, sizes(op, "size", size, from), "size_int32"));
+    finish(op, l);
   }
 
   void matrixMultiply(const OpDesc& op) {

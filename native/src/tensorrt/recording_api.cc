@@ -183,6 +183,7 @@ ILayer* INetworkDefinition::addConcatenation(ITensor* const* inputs, int32_t cou
   return layer("addConcatenation", args);
 }
 ILayer* INetworkDefinition::addShuffle(ITensor& input) { return layer("addShuffle", input.getName()); }
+ILayer* INetworkDefinition::addShape(ITensor& input) { return layer("addShape", input.getName()); }
 ILayer* INetworkDefinition::addSlice(ITensor& input, Dims const& start, Dims const& size, Dims const& stride) {
   return layer("addSlice", std::string(input.getName()) + "," + toString(start) + "," + toString(size) + "," + toString(stride));
 }

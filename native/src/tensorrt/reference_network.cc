@@ -161,6 +161,7 @@ ILayer* INetworkDefinition::addConcatenation(ITensor* const* inputs, int32_t cou
   return layer("addConcatenation", "Concatenation", {{"inputs", std::move(v)}});
 }
 ILayer* INetworkDefinition::addShuffle(ITensor& input) { return layer("addShuffle", "Shuffle", {{"input", tensor(input)}}); }
+ILayer* INetworkDefinition::addShape(ITensor& input) { return layer("addShape", "Shape", {{"input", tensor(input)}}); }
 ILayer* INetworkDefinition::addSlice(ITensor& input, Dims const& start, Dims const& size, Dims const& stride) {
   return layer("addSlice", "Slice", {{"input", tensor(input)}, {"start", ILayer::dims(start)}, {"size", ILayer::dims(size)}, {"stride", ILayer::dims(stride)}});
 }

@@ -137,6 +137,7 @@ class INetworkDefinition {
   ILayer* addSoftMax(ITensor& input);
   ILayer* addConcatenation(ITensor* const* inputs, int32_t count);
   ILayer* addShuffle(ITensor& input);
+  ILayer* addShape(ITensor& input);
   ILayer* addSlice(ITensor& input, Dims const& start, Dims const& size, Dims const& stride);
   ILayer* addMatrixMultiply(ITensor& a, MatrixOperation opA, ITensor& b, MatrixOperation opB);
   ILayer* addReduce(ITensor& input, ReduceOperation op, uint32_t axes, bool keepDimensions);

@@ -54,11 +54,16 @@ function transpose(data: Float64Array, shape: readonly number[], order: readonly
 }
 
 /** The shuffle's three steps' shapes: after the first transpose, after the reshape, after the second transpose. */
-function shuffleShapes(layer: Parameters<LayerRule["infer"]>[0], shape: readonly number[]): number[][] {
+function shuffleShapes(layer: Parameters<LayerRule["infer"]>[0], inputs: Parameters<LayerRule["infer"]>[1]): number[][] {
   const identity = Array.from({ length: 8 }, (_, i) => i);
-  const first = transposed(shape, layer.setDims("setFirstTranspose", identity), "before");
+  const first = transposed(needed(inputs, 0, layer).shape, layer.setDims("setFirstTranspose", identity), "before");
   let reshaped = first;
-  const dims = layer.set("setReshapeDimensions") as number[] | undefined;
+  const given = inputs[1];
+  if (given) {
+    requireRule((given.type === "kINT32" || given.type === "kINT64") && given.shape.length === 1 && given.data !== undefined, "- 1: The dimensions for the reshape operation, as a 1D tensor of type Int32 or Int64. (NvInfer.h, IShuffleLayer::setInput)",
+      `input 1 a ${given.type} tensor of [${given.shape}]${given.data ? "" : " whose values are not known at build time"}`);
+  }
+  const dims = given ? Array.from(given.data!) : layer.set("setReshapeDimensions") as number[] | undefined;
   if (dims) {
     const zero = layer.setBoolean("setZeroIsPlaceholder", true);
     const rule = "Value 0 copies the corresponding dimension from input. … Value -1 infers that particular dimension by looking at input and rest of the reshape dimensions. Note that only a maximum of one dimension is permitted to be specified as -1. (NvInfer.h, IShuffleLayer::setReshapeDimensions)";
@@ -84,22 +89,44 @@ export const shuffle: LayerRule = {
   setters: ["setFirstTranspose", "setReshapeDimensions", "setZeroIsPlaceholder", "setSecondTranspose"],
   infer(layer, inputs) {
     const x = needed(inputs, 0, layer);
-    return [{ type: x.type, shape: shuffleShapes(layer, x.shape)[2]! }];
+    return [{ type: x.type, shape: shuffleShapes(layer, inputs)[2]! }];
   },
   execute(layer, inputs) {
     const x = needed(inputs, 0, layer), identity = Array.from({ length: 8 }, (_, i) => i);
-    const [, reshaped] = shuffleShapes(layer, x.shape);
+    const [, reshaped] = shuffleShapes(layer, inputs);
     const first = transpose(x.data, x.shape, layer.setDims("setFirstTranspose", identity));
     return [transpose(first, reshaped!, layer.setDims("setSecondTranspose", identity))];
   },
 };
 
+export const shape: LayerRule = {
+  setters: [],
+  infer(layer, inputs) {
+    const x = needed(inputs, 0, layer);
+    return [{ type: "kINT64", shape: [x.shape.length], data: Float64Array.from(x.shape) }];
+  },
+  execute: (layer, inputs) => [Float64Array.from(needed(inputs, 0, layer).shape)],
+};
+
 const SLICE = "The slice layer selects for each dimension a start location from within the input tensor, and copies elements to the output tensor using the specified stride across the input tensor. (NvInfer.h, ISliceLayer)";
+
+const SLICE_INPUTS = "- 1: The start tensor to begin slicing, as a 1D tensor of type Int32 or Int64. - 2: The size tensor of the resulting slice, as a 1D tensor of type Int32 or Int64. - 3: The stride of the slicing operation, as a 1D tensor of type Int32 or Int64. (NvInfer.h, ISliceLayer::setInput)";
+
+/** Start, size and stride: the add call's, or the shape tensors given as inputs 1–3 in their place. */
+function sliceWindow(layer: Parameters<LayerRule["infer"]>[0], inputs: Parameters<LayerRule["infer"]>[1]): [number[], number[], number[]] {
+  const [start, size, stride] = (["start", "size", "stride"] as const).map((key, i) => {
+    const given = inputs[i + 1];
+    if (!given) return layer.dims(key);
+    requireRule((given.type === "kINT32" || given.type === "kINT64") && given.shape.length === 1 && given.data !== undefined, SLICE_INPUTS, `input ${i + 1} a ${given.type} tensor of [${given.shape}]${given.data ? "" : " whose values are not known at build time"}`);
+    return Array.from(given.data);
+  });
+  return [start!, size!, stride!];
+}
 
 export const slice: LayerRule = {
   setters: ["setMode"],
   infer(layer, inputs) {
-    const x = needed(inputs, 0, layer), start = layer.dims("start"), size = layer.dims("size"), stride = layer.dims("stride");
+    const x = needed(inputs, 0, layer), [start, size, stride] = sliceWindow(layer, inputs);
     const rank = x.shape.length, mode = layer.setText("setMode", "kSTRICT_BOUNDS");
     requireRule([start, size, stride].every((d) => d.length === rank), "If axes are not provided, starts, ends, and strides must be of the same length as the rank of the input tensor. (NvInfer.h, ISliceLayer)", `start [${start}], size [${size}], stride [${stride}] for a rank-${rank} input`);
     requireRule(size.every((s) => s >= 0), SLICE, `size [${size}]`);
@@ -117,7 +144,7 @@ export const slice: LayerRule = {
     return [{ type: x.type, shape: [...size] }];
   },
   execute(layer, inputs, [output]) {
-    const x = needed(inputs, 0, layer), start = layer.dims("start"), stride = layer.dims("stride"), mode = layer.setText("setMode", "kSTRICT_BOUNDS");
+    const x = needed(inputs, 0, layer), [start, , stride] = sliceWindow(layer, inputs), mode = layer.setText("setMode", "kSTRICT_BOUNDS");
     const fill = inputs[4]?.data[0] ?? 0, inStrides = stridesOf(x.shape);
     const out = new Float64Array(volume(output!.shape));
     for (let flat = 0; flat < out.length; flat++) {
