@@ -194,6 +194,9 @@ async function singleLayerRunner(graph: BuildGraph, op: BuildOp<"convolution">, 
   return { run, dispose: () => engine.dispose() };
 }
 
+/** How long each tuning level times a convolution's candidates (BuildOptions' JSDoc and docs/options.md state it). */
+export const TUNING_SEARCH = { fast: { rounds: 3, repeats: 4 }, thorough: { rounds: 8, repeats: 5 } } as const;
+
 /**
  * Fastest wall time of each tactic over `rounds` rounds of `repeats` runs, the candidates taking turns from round
  * to round: on a shared machine noise only ever adds time, so the minimum is the steadiest estimate, and taking
@@ -246,7 +249,7 @@ export async function autotune(graph: BuildGraph, batch: number, options: Tuning
     if (loaded) cache = loaded;
     else if (text !== undefined) process.emitWarning(`timing cache ${options.timingCacheFile} is not this netdef's for this CPU, or is corrupt: the build times every tactic and writes it anew`, "TimingCacheWarning");
   }
-  const search = options.level === "thorough" ? { rounds: 8, repeats: 5 } : { rounds: 3, repeats: 4 };
+  const search = TUNING_SEARCH[options.level === "thorough" ? "thorough" : "fast"];
   let tunable = graph.ops.filter((op) => op.kind === "convolution").map((op) => {
     const declared = graph.tensors.get(op.inputs[0] ?? "")?.shape;
     const shape = declared?.map((d, i) => (i === 0 && d < 0 ? batch : d));

@@ -27,7 +27,7 @@ export const concatenation = defineLayer<"concatenation", ConcatenationParams, C
         const dims = first.shape.map((d, j) => (j === axis ? "any" : d < 0 ? "dynamic" : String(d)));
         const mixed = t.shape.length === first.shape.length ? t.shape.findIndex((d, j) => j !== axis && (d < 0) !== (first.shape[j]! < 0)) : -1;
         ctx.fail(`input ${i}`, `shape [${dims.join(",")}] (every dimension but axis ${axis} as input 0's)`, formatShape(t.shape), "shape_mismatch",
-          mixed < 0 ? undefined : `${ctx.layer} (concatenation): dimension ${mixed} is dynamic in one input and ${Math.max(t.shape[mixed]!, first.shape[mixed]!)} in another, and concatenation does not broadcast: give the static input that extent first (an element-wise sum with zeros of the dynamic input's shape broadcasts it), or declare the dynamic dimension static`);
+          mixed < 0 ? undefined : `${ctx.layer} (concatenation): dimension ${mixed} is dynamic in one input and ${Math.max(t.shape[mixed]!, first.shape[mixed]!)} in another, and concatenation does not broadcast: expand the static input to the dynamic one's extent first (addExpand with the dynamic input's dim(${mixed}) there, -1 elsewhere), or declare the dynamic dimension static`);
       }
       extent = extent < 0 || t.shape[axis]! < 0 ? -1 : extent + t.shape[axis]!;
     });

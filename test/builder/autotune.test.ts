@@ -6,6 +6,7 @@ import { expect, it } from "vitest";
 import { buildEngine } from "netdef";
 import { defineYoloBlock } from "../../models/yolo-block.js";
 import { loadFixtureWeights } from "../fixtures.js";
+import { TUNING_SEARCH } from "../../builder/autotune.js";
 
 it("tunes every convolution of yolo_block, reuses the timing cache, and computes what the untuned engine does", async () => {
   const weights = await loadFixtureWeights("yolo_block.safetensors");
@@ -105,3 +106,13 @@ it("times a bfloat16 network's layers on the storage they read, under timing-cac
   expect(entries.filter((e) => e.storage[0] === "bfloat16")).toHaveLength(3);
   expect(reduced.inspect().tactics.map((t) => t.cached)).toEqual(reduced.inspect().tactics.map(() => false));
 }, 60_000);
+
+// Porting friction 7 (#32): BuildOptions' JSDoc and the options document once disagreed on the tuner's rounds.
+it("BuildOptions' JSDoc and docs/options.md state the tuner's rounds as it runs them", async () => {
+  const { fast, thorough } = TUNING_SEARCH;
+  for (const file of ["builder/build.ts", "docs/options.md"]) {
+    const text = (await readFile(path.join(import.meta.dirname, "../..", file), "utf8")).replace(/\s+/g, " ");
+    expect(text, file).toContain(`${fast.rounds} rounds of ${fast.repeats}`);
+    expect(text, file).toContain(`${thorough.rounds} rounds of ${thorough.repeats}`);
+  }
+});

@@ -90,7 +90,7 @@ describe("builtin engine vs PyTorch float64 (tolerance 1e-4 absolute, README of 
   // TransformerEncoderLayer), as a user would port them.
   it.each([
     ["squeezenet1_1 (Fire modules, ceil-mode pooling)", defineSqueezeNet, "squeezenet", 1000],
-    ["shufflenet_v2_x0_5 (channel split by gather, channel shuffle)", defineShuffleNetV2, "shufflenet_v2", 1000],
+    ["shufflenet_v2_x0_5 (channel split by chunk, channel shuffle)", defineShuffleNetV2, "shufflenet_v2", 1000],
     ["a transformer encoder layer (attention from in_proj_weight's rows, layer norm, erf GELU)", defineTransformerEncoder, "encoder", 64],
   ] as const)("%s", async (_, define, fixture, classes) => {
     const { actual, expected } = await run(define, `${fixture}.safetensors`, `${fixture}_io.safetensors`, "input", "output");

@@ -48,7 +48,9 @@ export async function planSubjects(): Promise<PlanSubject[]> {
     .addSlice("crop", { start: [0, 0, 0, 0], size: [1, 4, 6, 6] });
   const pooled = c.addReduce("mean", { op: "avg", axes: [2, 3], keepDims: true });
   const gated = c.addElementWise("gate", pooled.addActivation("sig", { type: "sigmoid" }), "prod");
-  const flat = gated.addShuffle("flat", { reshape: [1, -1] });
+  // The last image (counted from the end of the dynamic batch), expanded back over it, rows by the batch's size.
+  const spread = gated.addSlice("last", { axes: 0, start: -1, size: -1 }).addExpand("spread", { shape: [x.dim(0), -1, -1, -1] });
+  const flat = spread.addShuffle("flat", { reshape: [x.dim(0), -1] });
   const mm = flat.addMatrixMultiply("mm", all.addConstant("k", { shape: [144, 6], weights: w(864) }));
   const picked = mm.addGather("g", all.addConstant("i", { shape: [2], weights: Float32Array.of(1, 4), dtype: "int32" }), { axis: 1 });
   const chosen = all.addSelect("sel", picked.addElementWise("gt", picked, "greater"), picked, picked.addUnary("neg", "neg"));

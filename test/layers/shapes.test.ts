@@ -154,7 +154,7 @@ describe("concatenation never narrows a dynamic dimension", () => {
     const n = net();
     const patches = input(n, [-1, 64, 64]);
     const token = n.addConstant("cls", { shape: [1, 1, 64], weights: new Float32Array(64) });
-    expect(() => n.addConcatenation("cat", [token, patches], { axis: 1 })).toThrow(/cat \(concatenation\): dimension 0 is dynamic in one input and 1 in another, and concatenation does not broadcast: give the static input that extent first/);
+    expect(() => n.addConcatenation("cat", [token, patches], { axis: 1 })).toThrow(/cat \(concatenation\): dimension 0 is dynamic in one input and 1 in another, and concatenation does not broadcast: expand the static input to the dynamic one.s extent first \(addExpand with the dynamic input.s dim\(0\) there/);
   });
   it("static against static names the expected shape without a -1 (which means a dynamic dimension)", () => {
     const n = net();
