@@ -13,6 +13,7 @@ export type NetdefErrorCode =
   | "lowering"             // a network the TensorRT lowering cannot express
   | "tensorrt"             // what TensorRT itself refused (build, load, execution, refit)
   | "tensorrt_unavailable" // the addon was built without TensorRT
+  | "backend_unavailable"  // a comparison's peer (onnxruntime-node) is not installed
   | "tensorrt_rule"        // what TensorRT's headers say it would refuse, found by the TensorRT reference
   | "onnx_export"          // a network with no faithful ONNX form
   | "option"               // an option of the wrong kind or out of range

@@ -70,7 +70,7 @@ describe("checkTensorRT", () => {
 
 describe("netdef check --backend tensorrt", () => {
   it("LeNet: a clean table, exit 0; JSON on request", async () => {
-    const human = await netdef("check", "--backend", "tensorrt", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--profile", "data:1x1x28x28/4x1x28x28/64x1x28x28");
+    const human = await netdef("check", "--backend", "tensorrt", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--minShapes", "data:1x1x28x28", "--optShapes", "data:4x1x28x28", "--maxShapes", "data:64x1x28x28");
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/lenet: TensorRT checked on netdef's TensorRT reference \(no GPU\): 3 input shape sets validated, 9 layers compared/);
     const json = await netdef("check", "--backend", "tensorrt", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), "--json");
@@ -89,7 +89,7 @@ export default function define() {
 }\n`);
     const weights = path.join(dir, "none.safetensors");
     await writeFile(weights, new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 123, 125]));
-    const result = await netdef("check", "--backend", "tensorrt", file, "--weights", weights, "--profile", "x:1x3/1x8/1x16", "--json");
+    const result = await netdef("check", "--backend", "tensorrt", file, "--weights", weights, "--minShapes", "x:1x3", "--optShapes", "x:1x8", "--maxShapes", "x:1x16", "--json");
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).findings).toMatchObject([{ kind: "rule", layer: "top" }]);
   });
