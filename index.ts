@@ -26,7 +26,7 @@ export type { TensorRTInspection } from "./runtime/tensorrt-engine.js";
 export type { ArrayOf, InputArray, InputValue, OutputValue } from "./runtime/io.js";
 export type { IOTensor, PlanConfig, PlanHeader, ShapeRange, TacticChoice, TuningLevel } from "./plan/header.js";
 export type { ActivationMemory } from "./plan/memory.js";
-export { PlanError, ExecutionError, DisposedError, LoweringError, TensorRTError } from "./native/addon.js";
+export { AddonUnavailableError, PlanError, ExecutionError, DisposedError, LoweringError, TensorRTError } from "./native/addon.js";
 export type { EngineOptions } from "./native/engine-options.js";
 export { TensorRTUnavailableError, type TensorRTTarget } from "./native/tensorrt.js";
 export { BuildError, BuildCancelledError, RefitError } from "./builder/errors.js";

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { NetdefError, type ErrorPlace } from "../weights/netdef-error.js";
@@ -76,18 +77,37 @@ export interface NativeAddon {
   tensorrt: boolean;
 }
 
-// NETDEF_NATIVE_ADDON points at another build of the addon (the sanitizer script and A/B timing use it), a path
-// relative to the working directory or absolute.
-const addonPath = process.env.NETDEF_NATIVE_ADDON ? path.resolve(process.env.NETDEF_NATIVE_ADDON) : path.join(packageRoot, "native/build/Release/netdef_native.node");
+/** The native addon cannot be loaded here: no prebuild for this platform and no source build (or a broken one). */
+export class AddonUnavailableError extends NetdefError {
+  override readonly name = "AddonUnavailableError";
+  readonly code = "addon_unavailable";
+}
+
+/**
+ * Where the addon is looked for, first found first: NETDEF_NATIVE_ADDON (another build: the sanitizer script and
+ * A/B timing use it), the source build (native/build: scripts/build-addon.mjs, run by a checkout's npm ci, or by a
+ * user where no prebuild fits or for TensorRT), the prebuild packed for this platform (prebuilds/<platform>-<arch>).
+ */
+export function addonCandidates(root = packageRoot, env: NodeJS.ProcessEnv = process.env, platform = `${process.platform}-${process.arch}`): string[] {
+  if (env.NETDEF_NATIVE_ADDON) return [path.resolve(env.NETDEF_NATIVE_ADDON)];
+  return [path.join(root, "native/build/Release/netdef_native.node"), path.join(root, "prebuilds", platform, "netdef_native.node")];
+}
+
 let loaded: NativeAddon | undefined;
 
-/** The addon, loaded on first use (a DSL-only user never needs it built). */
+/** The addon, loaded on first use: defining networks, exporting ONNX and inspecting IR never need it. */
 export function addon(): NativeAddon {
   if (!loaded) {
+    const candidates = addonCandidates();
+    const found = candidates.find((file) => existsSync(file));
+    if (!found) {
+      throw new AddonUnavailableError(`netdef's native addon is not here (no prebuild for ${process.platform}-${process.arch}, no source build; looked for ${candidates.join(", ")}). ` +
+        "Build it from source with a C++17 compiler and CMake: npm install --save-dev cmake-js node-addon-api node-api-headers, then node node_modules/netdef/scripts/build-addon.mjs");
+    }
     try {
-      loaded = createRequire(import.meta.url)(addonPath) as NativeAddon;
+      loaded = createRequire(import.meta.url)(found) as NativeAddon;
     } catch (error) {
-      throw new Error(`netdef's native addon is not built (${(error as Error).message.split("\n")[0]}); run \`npm install\` (or \`npx cmake-js compile --directory native --out native/build\`) in the netdef package`);
+      throw new AddonUnavailableError(`netdef's native addon ${found} does not load here (${(error as Error).message.split("\n")[0]}); build it from source: node node_modules/netdef/scripts/build-addon.mjs`);
     }
   }
   return loaded;

@@ -10,15 +10,16 @@ import { windowOutput, type WindowGeometry } from "../layers/window.js";
 import type { WeightSource } from "../weights/source.js";
 import { toFloat32, toInt64, type WeightTensor } from "../weights/tensor.js";
 import { OnnxExportError } from "./errors.js";
-import { GraphBuilder, onnx } from "./graph-builder.js";
+import { GraphBuilder } from "./graph-builder.js";
+import { encodeModel, ONNX_DATA_TYPE, type ValueInfoMessage } from "./protobuf.js";
 
 /** The opset exported; every mapping below is checked against it. */
 export const ONNX_OPSET = 17;
 
 const ONNX_TYPES: Readonly<Record<DataType, number>> = {
-  float32: onnx.TensorProto.DataType.FLOAT, float16: onnx.TensorProto.DataType.FLOAT16, bfloat16: onnx.TensorProto.DataType.BFLOAT16,
-  int8: onnx.TensorProto.DataType.INT8, uint8: onnx.TensorProto.DataType.UINT8, int32: onnx.TensorProto.DataType.INT32,
-  int64: onnx.TensorProto.DataType.INT64, bool: onnx.TensorProto.DataType.BOOL,
+  float32: ONNX_DATA_TYPE.FLOAT, float16: ONNX_DATA_TYPE.FLOAT16, bfloat16: ONNX_DATA_TYPE.BFLOAT16,
+  int8: ONNX_DATA_TYPE.INT8, uint8: ONNX_DATA_TYPE.UINT8, int32: ONNX_DATA_TYPE.INT32,
+  int64: ONNX_DATA_TYPE.INT64, bool: ONNX_DATA_TYPE.BOOL,
 };
 
 const f = (v: number) => ({ float: v });
@@ -263,7 +264,7 @@ export const ONNX_EXPORTERS: { readonly [K in LayerKind]: Exporter<K> } = {
     const { k, axis, op } = layer.params, n = layer.name;
     const indices64 = c.part(n, "indices64");
     c.g.node("TopK", [layer.inputs[0]!, c.g.int64s(c.part(n, "k"), [1], [k])], [layer.outputs[0]!, indices64], n, { axis, largest: op === "max" ? 1 : 0, sorted: 1 });
-    c.op("Cast", [indices64], layer.outputs[1]!, `${n}.indices`, { to: onnx.TensorProto.DataType.INT32 });
+    c.op("Cast", [indices64], layer.outputs[1]!, `${n}.indices`, { to: ONNX_DATA_TYPE.INT32 });
   },
   normalization: exportNormalization,
   select: (c, layer) => { c.op("Where", layer.inputs, layer.outputs[0]!, layer.name); },
@@ -400,11 +401,8 @@ function exportLayer(c: OnnxContext, layer: LayerIR): void {
   (ONNX_EXPORTERS[layer.kind] as Exporter<LayerKind>)(c, layer);
 }
 
-function valueInfo(t: TensorIR, dimName: (i: number) => string) {
-  return onnx.ValueInfoProto.create({
-    name: t.name,
-    type: { tensorType: { elemType: ONNX_TYPES[t.dtype], shape: { dim: t.shape.map((d, i) => (d < 0 ? { dimParam: dimName(i) } : { dimValue: d })) } } },
-  });
+function valueInfo(t: TensorIR, dimName: (i: number) => string): ValueInfoMessage {
+  return { name: t.name, elemType: ONNX_TYPES[t.dtype], dims: t.shape.map((d, i) => (d < 0 ? dimName(i) : d)) };
 }
 
 /**
@@ -427,14 +425,13 @@ export async function exportOnnx(network: { toJSON(): NetworkIR; weights: Weight
     return valueInfo({ ...tensors.get(o.tensor)!, name: o.name }, (i) => `${o.name}_dim${i}`);
   });
   // Dynamic input dims named after their input (`data_dim0`); outputs get their own names, as onnxruntime infers them.
-  const model = onnx.ModelProto.create({
-    irVersion: 8, producerName: "netdef", opsetImport: [{ domain: "", version: ONNX_OPSET }],
+  const bytes = encodeModel({
+    irVersion: 8, producerName: "netdef", opset: ONNX_OPSET,
     graph: {
       name: ir.name, node: g.nodes, initializer: g.initializers,
       input: ir.inputs.map((t) => valueInfo(t, (i) => `${t.name}_dim${i}`)), output: outputs,
     },
   });
-  const bytes = onnx.ModelProto.encode(model).finish();
   if (path) await writeFile(path, bytes);
   return bytes;
 }

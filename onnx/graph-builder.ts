@@ -1,14 +1,11 @@
-import onnxProto from "onnx-proto";
-
-const { onnx } = onnxProto;
-export { onnx };
+import { ONNX_DATA_TYPE, type AttributeMessage, type NodeMessage, type TensorMessage } from "./protobuf.js";
 
 export type AttributeValue = number | string | readonly number[] | { float: number } | { floats: readonly number[] };
 
 /** Collects the nodes and initializers of an ONNX graph, with fresh names for intermediate tensors. */
 export class GraphBuilder {
-  readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
-  readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
+  readonly nodes: NodeMessage[] = [];
+  readonly initializers: TensorMessage[] = [];
   readonly #names = new Set<string>();
   #counter = 0;
 
@@ -28,22 +25,22 @@ export class GraphBuilder {
    * Adds a node. Attribute numbers are INTs unless wrapped as { float } / { floats } (ONNX types each attribute).
    */
   node(opType: string, inputs: readonly string[], outputs: readonly string[], name: string, attributes: Record<string, AttributeValue> = {}): void {
-    const attribute = Object.entries(attributes).map(([key, value]) => {
-      if (typeof value === "string") return { name: key, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
-      if (typeof value === "number") return { name: key, type: onnx.AttributeProto.AttributeType.INT, i: value };
-      if (Array.isArray(value)) return { name: key, type: onnx.AttributeProto.AttributeType.INTS, ints: [...value] };
-      if ("float" in (value as object)) return { name: key, type: onnx.AttributeProto.AttributeType.FLOAT, f: (value as { float: number }).float };
-      return { name: key, type: onnx.AttributeProto.AttributeType.FLOATS, floats: [...(value as { floats: readonly number[] }).floats] };
+    const attribute = Object.entries(attributes).map(([key, value]): AttributeMessage => {
+      if (typeof value === "string") return { name: key, type: "STRING", s: value };
+      if (typeof value === "number") return { name: key, type: "INT", i: value };
+      if (Array.isArray(value)) return { name: key, type: "INTS", ints: [...value] };
+      if ("float" in (value as object)) return { name: key, type: "FLOAT", f: (value as { float: number }).float };
+      return { name: key, type: "FLOATS", floats: [...(value as { floats: readonly number[] }).floats] };
     });
     for (const o of outputs) this.reserve(o);
-    this.nodes.push(onnx.NodeProto.create({ opType, input: [...inputs], output: [...outputs], name, attribute }));
+    this.nodes.push({ opType, input: [...inputs], output: [...outputs], name, attribute });
   }
 
   /** A float32 initializer. */
   floats(name: string, dims: readonly number[], values: Float32Array | readonly number[]): string {
     this.reserve(name);
     const data = values instanceof Float32Array ? values : Float32Array.from(values);
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }));
+    this.initializers.push({ name, dims: [...dims], dataType: ONNX_DATA_TYPE.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
@@ -51,21 +48,21 @@ export class GraphBuilder {
   int64s(name: string, dims: readonly number[], values: readonly number[] | BigInt64Array): string {
     this.reserve(name);
     const data = values instanceof BigInt64Array ? values : BigInt64Array.from(values, (v) => BigInt(v));
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }));
+    this.initializers.push({ name, dims: [...dims], dataType: ONNX_DATA_TYPE.INT64, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
   int32s(name: string, dims: readonly number[], values: ArrayLike<number>): string {
     this.reserve(name);
     const data = Int32Array.from(values);
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT32, rawData: new Uint8Array(data.buffer) }));
+    this.initializers.push({ name, dims: [...dims], dataType: ONNX_DATA_TYPE.INT32, rawData: new Uint8Array(data.buffer) });
     return name;
   }
 
   int8s(name: string, dims: readonly number[], values: readonly number[]): string {
     this.reserve(name);
     const data = Int8Array.from(values);
-    this.initializers.push(onnx.TensorProto.create({ name, dims: [...dims], dataType: onnx.TensorProto.DataType.INT8, rawData: new Uint8Array(data.buffer) }));
+    this.initializers.push({ name, dims: [...dims], dataType: ONNX_DATA_TYPE.INT8, rawData: new Uint8Array(data.buffer) });
     return name;
   }
 }

@@ -14,6 +14,7 @@ export type NetdefErrorCode =
   | "tensorrt"             // what TensorRT itself refused (build, load, execution, refit)
   | "tensorrt_unavailable" // the addon was built without TensorRT
   | "backend_unavailable"  // a comparison's peer (onnxruntime-node) is not installed
+  | "addon_unavailable"    // the native addon is neither prebuilt for this platform nor built from source
   | "tensorrt_rule"        // what TensorRT's headers say it would refuse, found by the TensorRT reference
   | "onnx_export"          // a network with no faithful ONNX form
   | "option"               // an option of the wrong kind or out of range

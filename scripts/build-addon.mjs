@@ -1,0 +1,38 @@
+// Builds the native addon from source with cmake-js into native/build, where the loader looks first. netdef's own
+// checkout runs it as part of `prepare` (npm ci); a consumer runs it where no prebuild fits the platform, or for the
+// TensorRT backend:
+//   node node_modules/netdef/scripts/build-addon.mjs [--tensorrt /path/to/TensorRT]   (or NETDEF_TENSORRT=…)
+// It needs a C++17 compiler, CMake and the build packages (npm install --save-dev cmake-js node-addon-api
+// node-api-headers). Under `prepare` a missing tool is a notice, not a failure: the JS side works without the addon.
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+export const BUILD_PACKAGES = ["cmake-js", "node-addon-api", "node-api-headers"];
+
+/** What to do: "source" (compile, with TensorRT's folder where asked) or "none" (the build packages missing). */
+export function buildPlan({ env = process.env, argv = process.argv.slice(2), resolve = (m) => require.resolve(m) } = {}) {
+  const flag = argv.indexOf("--tensorrt");
+  const tensorrt = (flag >= 0 ? argv[flag + 1] : undefined) || env.NETDEF_TENSORRT || undefined;
+  const missing = BUILD_PACKAGES.filter((m) => { try { resolve(m === "cmake-js" ? "cmake-js/package.json" : m); return false; } catch { return true; } });
+  return missing.length ? { action: "none", missing, tensorrt } : { action: "source", tensorrt };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const plan = buildPlan();
+  const lenient = process.env.npm_lifecycle_event === "prepare" && !plan.tensorrt;
+  if (plan.action === "none") {
+    console.error(`netdef: the native addon is not built: ${plan.missing.join(", ")} missing (npm install --save-dev ${BUILD_PACKAGES.join(" ")}, with a C++17 compiler and CMake)`);
+    process.exit(lenient ? 0 : 1);
+  }
+  const args = [require.resolve("cmake-js/bin/cmake-js"), "compile", "--directory", "native", "--out", "native/build", "--log-level", "warn"];
+  if (plan.tensorrt) args.push("--CDNETDEF_WITH_TENSORRT=ON", `--CDTENSORRT_ROOT=${plan.tensorrt}`);
+  const built = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+  if (built.status !== 0) {
+    console.error("netdef: the native addon did not build (see above); networks, ONNX export and inspection work without it");
+    process.exit(lenient ? 0 : built.status ?? 1);
+  }
+}
