@@ -15,6 +15,8 @@ export const USAGE = `usage: netdef <command> [options]
   inspect <model.plan | network.ts> [--weights <file>]
   bench <model.plan> [--shapes s] [--loadInputs spec]... [--warmUp ms] [--iterations N] [--duration s] [--dumpProfile]
   export-onnx <network.ts> --weights <file> -o <model.onnx>
+  view <network.ts | model.plan> [--weights <file>] [--dumpProfile --shapes s] -o <view.html>
+        the network drawn (layers with kind, output shape and dtype; a plan's fused layers outlined; layer times)
   refit <model.plan> --weights <file> -o <refit.plan>
   compare <a.plan> <b.plan> | <network.ts> --weights <file> --backend A --backend B | <network.ts> --weights <file>
           --reference <activations.safetensors>   [--loadInputs spec]... [--shapes s] [--seed N]
@@ -66,6 +68,7 @@ export const COMMANDS: Readonly<Record<string, { options: readonly OptionName[];
   inspect: { options: ["weights"], files: [1, 1] },
   bench: { options: ["shapes", "loadInputs", "warmUp", "iterations", "duration", "dumpProfile"], files: [1, 1] },
   "export-onnx": { options: ["weights", "output"], files: [1, 1] },
+  view: { options: ["weights", "output", "dumpProfile", "shapes"], files: [1, 1] },
   refit: { options: ["weights", "output"], files: [1, 1] },
   compare: { options: ["weights", "backend", "reference", "loadInputs", "shapes", "seed"], files: [1, 2] },
   check: { options: ["backend", "weights", ...PROFILE, "seed"], files: [1, 1] },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // netdef's command line, with trtexec's habits: build, run, inspect, bench, export-onnx, refit, compare, check,
-// selftest. `netdef help`; each command is a module of cli/commands.
+// selftest, view. `netdef help`; each command is a module of cli/commands.
 import { packageVersion } from "../dsl/package-root.js";
 import { parseCommandLine, USAGE, UsageError, type Invocation } from "./command-line.js";
 import { bench } from "./commands/bench.js";
@@ -12,9 +12,10 @@ import { inspect } from "./commands/inspect.js";
 import { refitCommand } from "./commands/refit.js";
 import { run } from "./commands/run.js";
 import { selftest } from "./commands/selftest.js";
+import { view } from "./commands/view.js";
 
 const COMMAND_RUNS: Readonly<Record<string, (invocation: Invocation) => Promise<void>>> = {
-  build, run, inspect, bench, "export-onnx": exportOnnxCommand, refit: refitCommand, compare, check, selftest,
+  build, run, inspect, bench, "export-onnx": exportOnnxCommand, refit: refitCommand, compare, check, selftest, view,
 };
 
 const argv = process.argv.slice(2);

@@ -430,6 +430,8 @@ export async function exportOnnx(network: { toJSON(): NetworkIR; weights: Weight
     graph: {
       name: ir.name, node: g.nodes, initializer: g.initializers,
       input: ir.inputs.map((t) => valueInfo(t, (i) => `${t.name}_dim${i}`)), output: outputs,
+      // Each layer's output as the DSL inferred it (network outputs are listed as outputs already).
+      valueInfo: ir.tensors.filter((t) => !ir.outputs.some((o) => o.tensor === t.name && o.name === t.name)).map((t) => valueInfo(t, (i) => `${t.name}_dim${i}`)),
     },
   });
   if (path) await writeFile(path, bytes);

@@ -19,7 +19,11 @@ export interface ModelMessage {
   irVersion: number;
   producerName: string;
   opset: number;
-  graph: { name: string; node: readonly NodeMessage[]; initializer: readonly TensorMessage[]; input: readonly ValueInfoMessage[]; output: readonly ValueInfoMessage[] };
+  graph: {
+    name: string; node: readonly NodeMessage[]; initializer: readonly TensorMessage[]; input: readonly ValueInfoMessage[]; output: readonly ValueInfoMessage[];
+    /** Every intermediate tensor's type and shape, for viewers (Netron) and shape inference. */
+    valueInfo: readonly ValueInfoMessage[];
+  };
 }
 
 /** A protobuf message under construction: fields appended in the order written. */
@@ -123,5 +127,6 @@ export function encodeModel(m: ModelMessage): Uint8Array {
   for (const t of m.graph.initializer) graph.message(5, tensor(t));
   for (const v of m.graph.input) graph.message(11, valueInfo(v));
   for (const v of m.graph.output) graph.message(12, valueInfo(v));
+  for (const v of m.graph.valueInfo) graph.message(13, valueInfo(v));
   return new Writer().int(1, m.irVersion).string(2, m.producerName).message(7, graph).message(8, new Writer().string(1, "").int(2, m.opset)).finish();
 }

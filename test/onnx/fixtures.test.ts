@@ -35,5 +35,11 @@ describe("ONNX export of the fixtures, run by onnxruntime", () => {
     expect(graph.output.map((o) => o.name)).toEqual(["prob"]);
     expect(graph.initializer.map((i) => i.name).sort()).toEqual(["conv1.bias", "conv1.weight", "conv2.bias", "conv2.weight", "fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]);
     expect(graph.node.map((n) => n.name)).toEqual(expect.arrayContaining(["conv1", "pool1", "conv2", "pool2", "fc1", "relu1", "fc2", "softmax", "log_softmax"]));
+    // Every intermediate tensor's shape, as the DSL inferred it, for Netron: conv1 28 − 5 + 1 = 24, pool1 24 / 2 = 12.
+    const shapes = Object.fromEntries((model.graph as { valueInfo: { name: string; type: { tensorType: { elemType: number; shape: { dim: { dimValue?: number; dimParam?: string }[] } } } }[] }).valueInfo
+      .map((v) => [v.name, [v.type.tensorType.elemType, ...v.type.tensorType.shape.dim.map((d) => d.dimValue ?? d.dimParam)]]));
+    expect(shapes.conv1).toEqual([1, "conv1_dim0", 20, 24, 24]);
+    expect(shapes.pool1).toEqual([1, "pool1_dim0", 20, 12, 12]);
+    expect(shapes.fc1).toEqual([1, "fc1_dim0", 500]);
   });
 });
