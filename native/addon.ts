@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import path from "node:path";
 import { NetdefError, type ErrorPlace } from "../weights/netdef-error.js";
-import { packageRoot } from "../dsl/package-root.js";
+import { packageRoot, packageVersion } from "../dsl/package-root.js";
 
 /** The native surface, as `native/src/addon.cc` exports it. */
 /** An input: float32 values (every type float32 holds exactly), or int32/int64 tensors' integers. */
@@ -85,12 +86,18 @@ export class AddonUnavailableError extends NetdefError {
 
 /**
  * Where the addon is looked for, first found first: NETDEF_NATIVE_ADDON (another build: the sanitizer script and
- * A/B timing use it), the source build (native/build: scripts/build-addon.mjs, run by a checkout's npm ci, or by a
- * user where no prebuild fits or for TensorRT), the prebuild packed for this platform (prebuilds/<platform>-<arch>).
+ * A/B timing use it); a checkout's source build (native/build, made by npm ci); the user's own build of this
+ * version, kept outside node_modules so that it survives reinstalls (scripts/build-addon.mjs, where no prebuild
+ * fits or for TensorRT: $XDG_CACHE_HOME or ~/.cache, netdef/<version>/<platform>-<arch>); the prebuild packed for
+ * this platform (prebuilds/<platform>-<arch>).
  */
-export function addonCandidates(root = packageRoot, env: NodeJS.ProcessEnv = process.env, platform = `${process.platform}-${process.arch}`): string[] {
+export function addonCandidates(root = packageRoot, env: NodeJS.ProcessEnv = process.env, platform = `${process.platform}-${process.arch}`, version = packageVersion): string[] {
   if (env.NETDEF_NATIVE_ADDON) return [path.resolve(env.NETDEF_NATIVE_ADDON)];
-  return [path.join(root, "native/build/Release/netdef_native.node"), path.join(root, "prebuilds", platform, "netdef_native.node")];
+  const cache = env.XDG_CACHE_HOME || path.join(env.HOME ?? os.homedir(), ".cache");
+  return [
+    path.join(root, "native/build/Release/netdef_native.node"), path.join(cache, "netdef", version, platform, "Release/netdef_native.node"),
+    path.join(root, "prebuilds", platform, "netdef_native.node"),
+  ];
 }
 
 let loaded: NativeAddon | undefined;

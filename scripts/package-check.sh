@@ -15,7 +15,9 @@ cp package.json "$work/package.json.before"
 # no cmake, make, g++ or cc.
 mkdir "$work/bin"
 for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$work/bin/$tool"; done
-bare() { env -i HOME="$HOME" PATH="$work/bin" "$@"; }
+# A HOME of its own (no user build of the addon in ~/.cache), npm's cache kept.
+mkdir "$work/home"
+bare() { env -i HOME="$work/home" npm_config_cache="$HOME/.npm" PATH="$work/bin" "$@"; }
 
 pack() {  # <folder> → the tarball's path; NETDEF_PREBUILD_ARCHES as given
   mkdir -p "$1"
