@@ -36,6 +36,6 @@ export { exportOnnx, ONNX_OPSET } from "./onnx/export.js";
 export { OnnxExportError } from "./onnx/errors.js";
 export { checkTensorRT, type TensorRTCheckReport, type TensorRTFinding, type CheckTensorRTOptions } from "./debug/check-tensorrt.js";
 export { compareLayers, COMPARE_TOLERANCES, type LayerReport, type LayerComparison, type ActivationReference, type CompareOptions } from "./debug/compare-layers.js";
-export { calibrate, quantisedInputs, type CalibrateOptions } from "./api/calibrate.js";
+export { calibrate, calibrationReport, CALIBRATION_METHODS, quantisedInputs, type CalibrateOptions, type CalibrationMethod, type CalibrationRow } from "./api/calibrate.js";
 export { quantize, type CalibrationTable, type QuantizeOptions } from "./precision/quantize.js";
 export { reducedFloat, roundToBfloat16, roundToFloat16, type ReducedFloatOptions } from "./precision/reduced-float.js";
