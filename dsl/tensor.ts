@@ -66,7 +66,7 @@ export class Tensor {
     });
   }
 
-  /** Dimension `axis` (negative from the end) as a size for a reshape, an expansion or a slice of another tensor. */
+  /** Dimension `axis` (negative from the end) as a size in a reshape or an expansion of another tensor. */
   dim(axis: number): TensorDim {
     return new TensorDim(this, axis);
   }

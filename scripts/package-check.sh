@@ -44,8 +44,10 @@ if grep -i "warn" "$work/app/install.log"; then echo "FAIL: the install printed 
 awk -v s="$seconds" 'BEGIN { exit !(s < 30) }' || { echo "FAIL: install took ${seconds} s (limit 30)"; exit 1; }
 cp scripts/package-check/lenet.mjs "$work/app/"
 (cd "$work/app" && bare npx netdef build lenet.mjs --weights "$repo/fixtures/lenet.safetensors" --shapes data:8x1x28x28 -o lenet.plan \
-  && bare npx netdef run lenet.plan --loadInputs "data:$repo/fixtures/digits.npy" | tee run.log)
+  && bare npx netdef run lenet.plan --loadInputs "data:$repo/fixtures/digits.npy" | tee run.log \
+  && bare npx netdef view lenet.plan -o lenet.html)
 grep -q "^prob float32 \[8,10\]" "$work/app/run.log" || { echo "FAIL: LeNet did not run"; exit 1; }
+grep -q 'data-layer="conv1"' "$work/app/lenet.html" || { echo "FAIL: netdef view drew no conv1"; exit 1; }
 
 echo "== packing without prebuilds"
 tarball=$(NETDEF_PREBUILD_ARCHES="" pack "$work/without")

@@ -15,7 +15,15 @@ prebuild() {  # <arch> [cmake-js flags…]
 }
 for arch in ${NETDEF_PREBUILD_ARCHES-x64 arm64}; do
   case "$arch" in
-    x64) prebuild x64 ;;
+    x64)
+      # The checkout's own build where it has no TensorRT (a git install's prepare just made it): not compiled twice.
+      if [ "$(uname -m)" = x86_64 ] && grep -q "NETDEF_WITH_TENSORRT:BOOL=OFF" native/build/CMakeCache.txt 2> /dev/null; then
+        npx cmake-js compile --directory native --out native/build --log-level warn
+        mkdir -p prebuilds/linux-x64
+        cp native/build/Release/netdef_native.node prebuilds/linux-x64/
+      else
+        prebuild x64
+      fi ;;
     arm64)
       if ! command -v aarch64-linux-gnu-g++ > /dev/null; then
         echo "prebuild: no aarch64-linux-gnu-g++ (Debian: apt install g++-aarch64-linux-gnu), so no linux-arm64 prebuild" >&2
