@@ -2,19 +2,10 @@
 // out by hand in the comments; values are checked against onnxruntime and the TensorRT reference in the layer table
 // (selftest/layer-cases.ts); here, shapes, errors, round trips and runs at several batch sizes.
 import { describe, expect, it } from "vitest";
-import { buildEngine, Network, NetworkError } from "netdef";
+import { buildEngine, Network } from "netdef";
+import { thrown } from "./thrown.js";
 
 const input = (shape: number[]) => new Network("dims").addInput("x", "float32", shape);
-
-function thrown(define: () => unknown): NetworkError {
-  try {
-    define();
-  } catch (error) {
-    if (error instanceof NetworkError) return error;
-    throw error;
-  }
-  throw new Error("expected a NetworkError");
-}
 
 describe("slices over dynamic dimensions", () => {
   it.each([

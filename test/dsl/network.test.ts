@@ -6,19 +6,9 @@ import { LAYER_KINDS } from "../../layers/kinds.js";
 import { defineCase, layerCases } from "../../selftest/layer-cases.js";
 import { SELFTEST_MODELS } from "../../selftest/models.js";
 import { mutateNetwork, planSubjects } from "../engine/plan-mutants.js";
+import { thrown } from "./thrown.js";
 
 const zeros = (shape: number[]): WeightTensor => ({ dtype: "float32", shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
-
-/** The error a definition throws, for asserting on its message and issues. */
-function thrown(define: () => unknown): NetworkError {
-  try {
-    define();
-  } catch (error) {
-    if (error instanceof NetworkError) return error;
-    throw error;
-  }
-  throw new Error("expected a NetworkError");
-}
 
 describe("LeNet", () => {
   it("summarises to 431,080 parameters with output [-1, 10]", async () => {
@@ -50,7 +40,7 @@ describe("errors name the layer, the argument, expected vs received, and the use
     const x = net.addInput("x", "float32", [1, 32, 12, 12]);
     const error = thrown(() => x.addConvolution("conv2", { outChannels: 50, kernel: 5 })); // this is line 47, column 34
     expect(error.message).toBe(
-      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:51:34)");
+      "conv2: weight 'conv2.weight' has shape [50,20,5,5] but the input has 32 channels, so [50,32,5,5] was expected (test/dsl/network.test.ts:41:34)");
     expect(error.issues[0]).toMatchObject({ code: "weight_shape", layer: "conv2", kind: "convolution" });
   });
 
