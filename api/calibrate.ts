@@ -10,10 +10,12 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = ["entropy", "mi
 
 export interface CalibrateOptions {
   /**
-   * "entropy" (TensorRT's default: the clip threshold minimising KL divergence), "minmax" (the largest |x|),
-   * "percentile" (the `percentile`-th percentile of |x|, as TensorRT's and ONNX Runtime's percentile calibrators),
-   * or "mse" (the clip minimising the expected squared error of INT8 rounding and clipping). Network inputs keep their
-   * full range under every method.
+   * "mse" (the default: the clip minimising the expected squared error of INT8 rounding and clipping), "entropy"
+   * (TensorRT's default: the clip minimising KL divergence), "minmax" (the largest |x|) or "percentile" (the
+   * `percentile`-th percentile of |x|, as TensorRT's and ONNX Runtime's percentile calibrators). Network inputs keep
+   * their full range under every method. MSE is the default because entropy cuts too much of some tensors' range on
+   * models it was not tuned for: on the fixture models' evaluation sets (npm run quality) the INT8 output's relative
+   * L2 error is 24–44 % with entropy and 0.9–1.7 % with MSE.
    */
   method?: CalibrationMethod;
   /** A method per tensor, where one method clips what another keeps (the report shows each method's clip). */
@@ -114,7 +116,7 @@ export function mseThreshold(histogram: Float64Array, binWidth: number, levels =
  * ```
  */
 export async function calibrate(network: Network, dataset: Iterable<Record<string, InputValue>> | readonly Record<string, InputValue>[], options: CalibrateOptions = {}): Promise<CalibrationTable> {
-  const method = options.method ?? "entropy";
+  const method = options.method ?? "mse";
   const tensors = [...(options.tensors ?? quantisedInputs(network))];
   const key = { method, methods: options.methods ?? {}, percentile: options.percentile ?? 99.99 };
   if (options.cacheFile) {
@@ -134,7 +136,7 @@ export async function calibrate(network: Network, dataset: Iterable<Record<strin
  * chosen clips; this shows where methods disagree (entropy clipping what min-max keeps).
  */
 export async function calibrationReport(network: Network, dataset: Iterable<Record<string, InputValue>> | readonly Record<string, InputValue>[], options: CalibrateOptions = {}): Promise<CalibrationRow[]> {
-  const method = options.method ?? "entropy", percentile = options.percentile ?? 99.99;
+  const method = options.method ?? "mse", percentile = options.percentile ?? 99.99;
   for (const m of [method, ...Object.values(options.methods ?? {})]) if (!CALIBRATION_METHODS.includes(m)) throw new RangeError(`calibrate: method "${m}" is none of ${CALIBRATION_METHODS.join(", ")}`);
   if (!(percentile > 0 && percentile <= 100)) throw new RangeError(`calibrate: percentile must be in (0, 100], but received ${percentile}`);
   const tensors = [...(options.tensors ?? quantisedInputs(network))];

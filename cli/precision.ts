@@ -21,7 +21,7 @@ export function precisionOf(options: Options): Precision {
 
 /**
  * The network in that precision: fp32 as defined; fp16/bf16 with weights and activations rounded; int8 calibrated
- * (entropy) on the .npy batches in --calib (cached beside them as calibration.json) then quantised.
+ * (MSE clips, the default of calibrate) on the .npy batches in --calib (cached beside them as calibration.json) then quantised.
  */
 export async function withPrecision(network: Network, options: Options, json: boolean, signal: AbortSignal): Promise<Network> {
   const precision = precisionOf(options);

@@ -25,7 +25,7 @@ describe("netdef CLI", () => {
       const built = await netdef("build", "models/lenet.ts", "--weights", fixturePath("lenet.safetensors"), ...precision, "--shapes", "data:4x1x28x28", "-o", path.join(dir, `${precision[0]!.slice(2)}.plan`), "--json");
       expect(built.code).toBe(0);
     }
-    expect(JSON.parse(await readFile(path.join(calib, "calibration.json"), "utf8")).method).toBe("entropy");
+    expect(JSON.parse(await readFile(path.join(calib, "calibration.json"), "utf8")).method).toBe("mse");
     // bf16 LeNet: conv1, pool1, conv2 and pool2 write bfloat16 values read only by layers that take 16-bit input.
     expect((await netdef("inspect", path.join(dir, "bf16.plan"))).stdout).toMatch(/bfloat16 storage: 4 tensors \(conv1.float32, pool1.float32, conv2.float32, pool2.float32\)/);
     const bf16Json = JSON.parse((await netdef("inspect", path.join(dir, "bf16.plan"), "--json")).stdout);

@@ -83,7 +83,7 @@ describe("SqueezeNet in INT8: per-tensor clips and the output error of each meth
 });
 
 describe("LeNet in INT8", () => {
-  it.each(["entropy", "minmax"] as const)("%s calibration: ≥ 99% of the 2,000 digits classified as PyTorch does", async (method) => {
+  it.each(["mse", "entropy", "minmax", "percentile"] as const)("%s calibration: ≥ 99% of the 2,000 digits classified as PyTorch does", async (method) => {
     const weights = await loadFixtureWeights("lenet.safetensors");
     const io = await loadFixtureWeights("lenet_io.safetensors");
     const pixels = io.float32("input");
