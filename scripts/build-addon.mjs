@@ -6,7 +6,7 @@
 // It needs a C++17 compiler, CMake and the build packages (npm install --save-dev cmake-js node-addon-api
 // node-api-headers). Under `prepare` a missing tool is a notice, not a failure: the JS side works without the addon.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -42,5 +42,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (built.status !== 0) {
     console.error("netdef: the native addon did not build (see above); networks, ONNX export and inspection work without it");
     process.exit(lenient ? 0 : built.status ?? 1);
+  }
+  // A checkout's build is also its platform's prebuild: a git dependency is packed after prepare without prepack,
+  // and `files` ships prebuilds/, not native/build (npm pack's prepack builds every platform's afresh).
+  if (!plan.tensorrt && existsSync(path.join(root, ".git"))) {
+    const prebuild = path.join(root, "prebuilds", `${process.platform}-${process.arch}`);
+    mkdirSync(prebuild, { recursive: true });
+    copyFileSync(path.join(plan.out, "Release", "netdef_native.node"), path.join(prebuild, "netdef_native.node"));
   }
 }
