@@ -38,7 +38,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const args = [require.resolve("cmake-js/bin/cmake-js"), "compile", "--directory", "native", "--out", plan.out, "--log-level", "warn"];
   if (plan.tensorrt) args.push("--CDNETDEF_WITH_TENSORRT=ON", `--CDTENSORRT_ROOT=${plan.tensorrt}`);
-  const built = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+  // Node's own headers, as npm gives cmake-js (npm_config_nodedir): run outside npm, cmake-js would download them.
+  const nodedir = process.env.npm_config_nodedir || path.resolve(process.execPath, "../..");
+  const built = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...process.env, npm_config_nodedir: nodedir } });
   if (built.status !== 0) {
     console.error("netdef: the native addon did not build (see above); networks, ONNX export and inspection work without it");
     process.exit(lenient ? 0 : built.status ?? 1);
