@@ -135,6 +135,30 @@ describe("channel-blocked tensors", () => {
     });
   }
 
+  // A blocked 1×1 whose output is planar (read by a concatenation along the width) and held in 16 bits finishes each channel's run of a
+  // tile's pixels as one vector (7×9 pixels: partial runs), rounded, after ReLU or SiLU: against the planar engine's
+  // kernels, to within the bfloat16 steps their other order of sums may move (as above).
+  it("bfloat16: blocked 1×1 convolutions writing planar 16-bit outputs (partial runs, ReLU and SiLU) agree with the planar kernels", async () => {
+    const { w, input } = sampler(17);
+    const shape = [2, 16, 9, 7];
+    const net = new Network("planar-runs");
+    const conv = (t: Tensor, name: string, out: number, type: "relu" | "silu") =>
+      t.addConvolution(name, { outChannels: out, kernel: 1, weights: { kernel: w(out, t.shape[1]!, 1, 1), bias: w(out) } }).addActivation(`${name}.act`, { type });
+    const stem = conv(net.addInput("x", "float32", shape), "stem", 24, "relu");
+    net.markOutput(net.addConcatenation("cat", [conv(stem, "b", 24, "silu"), conv(stem, "e", 24, "relu")], { axis: 3 }), "y");
+    const plan = (await buildEngine(reducedFloat(net, "bfloat16"))).serialize();
+    const blocked = await Engine.deserialize(plan), planar = await Engine.deserialize(plan, { channelBlocked: false });
+    if (!blocked.is("builtin")) throw new Error("expected the builtin engine");
+    expect(blocked.inspect().channelBlocked).toEqual({ tensors: ["stem.act.float32"], layers: ["stem", "b", "e"] });
+    expect(blocked.inspect().halfStorage.bfloat16).toEqual(expect.arrayContaining(["b.act.float32", "e.act.float32"]));
+    const data = input(shape);
+    const [got, want] = await Promise.all([blocked, planar].map((e) => e.createExecutionContext().execute({ x: data })));
+    const g = values(got!.y!), v = values(want!.y!);
+    const largest = Math.max(...v.map(Math.abs));
+    expect(largest).toBeGreaterThan(0.1);
+    expect(Math.max(...g.map((x, i) => Math.abs(x - v[i]!))) / largest).toBeLessThan(2e-2);
+  });
+
   // A fire module: squeeze, two expansions concatenated on the channels, max pooling; the concatenation copies
   // blocked tensors as they are where every input's channels are whole blocks (16 + 24), and not otherwise (16 + 12).
   for (const [second, blocked] of [[24, true], [12, false]] as const) {

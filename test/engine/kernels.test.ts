@@ -236,9 +236,16 @@ describe("point-wise layers", () => {
     expect((await runNetwork({ x: { shape: [1, 2, 2], data: [-1, 2, -3, 4] } }, (_, { x }) =>
       x!.addParametricReLU("p", { numParameters: 2, weights: { slope: new Float32Array([0.5, 0.25]) } }))).values).toEqual([-0.5, 2, -0.75, 4]);
     expect((await runNetwork({ x: { shape: [4], data: [-1.7, 1.7, 300, -0.2] } }, (_, { x }) => x!.addCast("c", { to: "int8" }))).values).toEqual([-1, 1, 127, 0]);
-    // x / 0.5 = [0.5, 1.5, 2.5, 400] → round half even [0, 2, 2, 127 (saturated)] → × 0.5
-    expect((await runNetwork({ x: { shape: [4], data: [0.25, 0.75, 1.25, 200] } }, (_, { x }) =>
-      x!.addQuantize("q", { scale: new Float32Array([0.5]) }).addDequantize("dq", { scale: new Float32Array([0.5]) }))).values).toEqual([0, 1, 1, 63.5]);
+    // A cast to a 16-bit type and back is one chain (its rounding vectorised): each value as the TypeScript rounding gives it.
+    const halves = [1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -11), 1 + 3 * 2 ** -11, 70000, 2 ** -25 * 3, -0, Infinity, NaN, Math.PI, -Math.E];
+    for (const [to, round] of [["bfloat16", roundToBfloat16], ["float16", roundToFloat16]] as const) {
+      expect((await runNetwork({ x: { shape: [halves.length], data: halves } }, (_, { x }) => x!.addCast("narrow", { to }).addCast("wide", { to: "float32" }))).values)
+        .toEqual(Array.from(Float32Array.from(halves), round));
+    }
+    // x / 0.5 = [0.5, 1.5, 2.5, 400, −400, −1.5, −2.5, 127.5, 255.5] → round half even [0, 2, 2, 127 (saturated), −128,
+    // −2, −2, 127 (128 saturated), 127] → × 0.5; nine values: the chain's vector loop and its remainder.
+    expect((await runNetwork({ x: { shape: [9], data: [0.25, 0.75, 1.25, 200, -200, -0.75, -1.25, 63.75, 127.75] } }, (_, { x }) =>
+      x!.addQuantize("q", { scale: new Float32Array([0.5]) }).addDequantize("dq", { scale: new Float32Array([0.5]) }))).values).toEqual([0, 1, 1, 63.5, -64, -1, -1, 63.5, 63.5]);
   });
 });
 

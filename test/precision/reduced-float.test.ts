@@ -138,6 +138,20 @@ describe("16-bit storage between layers", () => {
     bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
   });
 
+  it.each(["bfloat16", "float16"] as const)("%s: 2×2 max pooling of stride 2 (LeNet's) on planar 16-bit tensors, odd sizes: exactly what float32 storage does", async (dtype) => {
+    const net = new Network("pool2x2");
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i * 0.7) * 0.3);
+    const a = net.addInput("x", "float32", [3, 5, 11, 21]).addConvolution("a", { outChannels: 6, kernel: 3, weights: { kernel: w(6, 5, 3, 3), bias: w(6) } }).addActivation("a.relu", { type: "relu" });
+    const pooled = a.addPooling("pool", { type: "max", window: 2, stride: 2 });
+    net.markOutput(pooled.addConvolution("b", { outChannels: 4, kernel: 3, weights: { kernel: w(4, 6, 3, 3), bias: w(4) } }), "y");
+    const { packed, float32 } = await bothStorages(reducedFloat(net, dtype), { tactics: { a: "direct_rows", b: "direct_rows" } });
+    expect(packed.inspect().halfStorage[dtype]).toEqual(["a.relu.float32", "pool.float32"]);
+    const input = { x: { data: Float32Array.from({ length: 3 * 5 * 11 * 21 }, (_, i) => Math.cos(i * 1.3)), shape: [3, 5, 11, 21] } };
+    const [p, f] = [await packed.createExecutionContext().execute(input), await float32.createExecutionContext().execute(input)];
+    bitwiseEqual(p.y!.data as Float32Array, f.y!.data as Float32Array);
+    expect(new Set(floats(p.y)).size).toBeGreaterThan(20);
+  });
+
   it.each(["bfloat16", "float16"] as const)("%s: subnormals, overflow to infinity and NaN survive the 16-bit storage exactly", async (dtype) => {
     // A 1×1 convolution copying one channel into six (a GEMM: whole 6 × 16 tiles, finished and narrowed in
     // registers) stores its rounded output in 16 bits; a 1×1 max pooling reads it back; so the network computes

@@ -37,8 +37,14 @@ class PointwiseChain : public Kernel {
       } else if (parts.size() == 2 && parts[0] == "unary") {
         step.unary = unaryFunction(parts[1]);
       } else if (parts.size() == 2 && parts[0] == "cast") {
-        step.unary = castFunction(parts[1]);
+        // To float32 a float's value is itself; to a 16-bit type, the activations' vectorised rounding.
         step.castTo = parts[1];
+        if (parts[1] == "bfloat16" || parts[1] == "float16") {
+          step.activation.round = parts[1] == "bfloat16" ? ActivationFn::Round::kBfloat16 : ActivationFn::Round::kFloat16;
+        } else if (parts[1] != "float32") {
+          step.unary = castFunction(parts[1]);
+          if (!step.unary) bad("chain step '" + text.substr(start, end - start) + "'");
+        }
       } else if (parts.size() == 1 && (parts[0] == "quantize" || parts[0] == "dequantize")) {
         step.scale = static_cast<float>(alpha[index]);
         step.quantize = parts[0] == "quantize";
@@ -51,7 +57,7 @@ class PointwiseChain : public Kernel {
       } else {
         bad("chain step '" + text.substr(start, end - start) + "'");
       }
-      if (parts[0] != "activation" && !step.unary && !step.binary && !step.quantize && !step.dequantize) bad("chain step '" + text.substr(start, end - start) + "'");
+      if (parts[0] != "activation" && parts[0] != "cast" && !step.unary && !step.binary && !step.quantize && !step.dequantize) bad("chain step '" + text.substr(start, end - start) + "'");
       steps_.push_back(step);
       start = end + 1;
     }
@@ -95,12 +101,18 @@ class PointwiseChain : public Kernel {
           else if (step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] = step.binary(v[i], other[i]);
           else for (int64_t i = 0; i < count; i++) v[i] = step.binary(other[i], v[i]);
         } else if (step.quantize) {
-          for (int64_t i = 0; i < count; i++) v[i] = quantizeToInt8(v[i], step.scale);
+          // quantizeToInt8 in a form that vectorises: saturated first (the same result for integer bounds), then
+          // rounded half to even by adding and taking away 1.5 · 2^23. NaN saturates to -128 either way.
+          const float scale = step.scale;
+          for (int64_t i = 0; i < count; i++) {
+            const float q = std::min(127.0f, std::max(-128.0f, v[i] / scale));
+            v[i] = (q + 12582912.0f) - 12582912.0f;
+          }
         } else if (step.dequantize) {
           for (int64_t i = 0; i < count; i++) v[i] *= step.scale;
         } else if (step.unary) {
           for (int64_t i = 0; i < count; i++) v[i] = step.unary(v[i]);
-        } else {
+        } else if (step.castTo != "float32") {
           step.activation.apply(v, count);
         }
       }
