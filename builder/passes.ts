@@ -256,14 +256,29 @@ export function fuseSilu(graph: BuildGraph): void {
   }
 }
 
-/** convolution / fullyConnected → activation: the activation runs in the layer's epilogue, on data still in cache. */
+/** A shuffle that only reshapes (no transposes): an element-wise function commutes with it. */
+function reshapesOnly(op: BuildOp): boolean {
+  const identity = (perm: unknown) => perm === null || perm === undefined || (Array.isArray(perm) && perm.every((v, i) => v === i));
+  return op.kind === "shuffle" && identity(op.params.firstTranspose) && identity(op.params.secondTranspose);
+}
+
+/**
+ * convolution / fullyConnected → activation: the activation runs in the layer's epilogue, on data still in cache.
+ * Also across a reshape between them (a dense layer on a sequence's rows, [B·T, D] back to [B, T, D], before GELU):
+ * the activation commutes with it, and the shuffle then writes what the activation wrote.
+ */
 export function fuseActivation(graph: BuildGraph): void {
   for (const producer of [...graph.ops]) {
     if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || producer.params.activation || !graph.ops.includes(producer)) continue;
-    const act = soleConsumerOf(graph, producer.outputs[0]!);
+    const next = soleConsumerOf(graph, producer.outputs[0]!);
+    const reshape = next && reshapesOnly(next) ? next : undefined;
+    const act = reshape ? soleConsumerOf(graph, reshape.outputs[0]!) : next;
     if (!act || act.kind !== "activation" || !FUSABLE_ACTIVATIONS.has(act.params.type as string)) continue;
     producer.params = { ...producer.params, activation: act.params.type, activationAlpha: act.params.alpha, activationBeta: act.params.beta };
-    replaceOutput(graph, act, producer);
+    if (!reshape) { replaceOutput(graph, act, producer); continue; }
+    reshape.outputs = act.outputs;
+    producer.fusedFrom.push(...act.fusedFrom);
+    graph.ops.splice(graph.ops.indexOf(act), 1);
   }
 }
 

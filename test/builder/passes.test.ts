@@ -68,6 +68,28 @@ describe("graph rewrites", () => {
     ]);
   });
 
+  it("fuses a dense layer on a sequence's rows with the activation after its reshape back (addLinear → GELU), within 1e-5 of the plain engine", async () => {
+    const net = new Network("mlp");
+    const w = (...shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.61) * 0.3);
+    const hidden = net.addInput("x", "float32", [4, 5, 24]).addLinear("fc1", { outFeatures: 40, weights: { kernel: w(40, 24), bias: w(40) } }).addActivation("gelu", { type: "gelu_erf" });
+    net.markOutput(hidden.addLinear("fc2", { outFeatures: 24, weights: { kernel: w(24, 40), bias: w(24) } }).addActivation("tanh", { type: "tanh" }), "y");
+    // A transposing shuffle does not commute with the rows it would move: nothing fused across it.
+    const transposed = new Network("transposed");
+    const t = transposed.addInput("x", "float32", [6, 24]).addFullyConnected("fc", { outFeatures: 40, weights: { kernel: w(40, 24), bias: w(40) } })
+      .addShuffle("t", { firstTranspose: [1, 0] }).addActivation("relu", { type: "relu" });
+    transposed.markOutput(t, "y");
+    expect(kinds(transposed, [fuseActivation])).toEqual(["fullyConnected:fc", "shuffle:t", "activation:relu"]);
+    const fused = kinds(net, [fuseActivation]);
+    expect(fused.filter((k) => !k.startsWith("shuffle"))).toEqual(["fullyConnected:fc1+gelu", "fullyConnected:fc2+tanh"]);
+    expect(fused.filter((k) => k.startsWith("shuffle"))).toHaveLength(4);
+    // 4 × 5 rows: the packed GEMM's path (more rows than the matrix-vector one takes), prepacked weights, the
+    // activation in its epilogue.
+    const data = Float32Array.from({ length: 4 * 5 * 24 }, (_, i) => Math.cos(i * 0.7) * 1.5);
+    const { worst, fast } = await optimisedVsPlain(net, "x", [4, 5, 24], data);
+    expect(fast.inspect().layers.map((l) => l.kind)).not.toContain("activation");
+    expect(worst).toBeLessThan(1e-5);
+  });
+
   it("leaves a fusion off where the intermediate tensor is an output (debug marks keep tensors observable)", async () => {
     const net = defineLeNet(await loadFixtureWeights("lenet.safetensors"));
     net.markDebug(net.layer("fc1").output);
