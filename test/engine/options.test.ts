@@ -83,10 +83,12 @@ describe("engine options", () => {
     net.markOutput(x.addQuantize("q", { scale }).addDequantize("dq", { scale })
       .addConvolution("c", { outChannels: 20, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(wave(20 * 12 * 9), 20), bias: wave(20) } }));
     net.markOutput(x.addConvolution("f", { outChannels: 24, kernel: 3, padding: 1, weights: { kernel: wave(24 * 12 * 9, 0.6), bias: wave(24) } }));
+    // A dense layer of 40 rows and 264 outputs (16 whole panels and a half): the wide tiles take two B panels at a time.
+    net.markOutput(net.addInput("rows", "float32", [40, 64]).addFullyConnected("d", { outFeatures: 264, weights: { kernel: wave(264 * 64, 0.45), bias: wave(264) } }));
     const plan = (await buildEngine(net)).serialize();
     const outputs = async (options: object) => {
-      const out = await (await Engine.deserialize(plan, options)).createExecutionContext().execute({ x: wave(2 * 12 * 81, 0.37) });
-      return [values(out.c), values(out.f)];
+      const out = await (await Engine.deserialize(plan, options)).createExecutionContext().execute({ x: wave(2 * 12 * 81, 0.37), rows: wave(40 * 64, 0.29) });
+      return [values(out.c), values(out.f), values(out.d)];
     };
     const best = await outputs({});
     expect(await outputs({ wideTiles: false, int8Kernel: "scalar" })).toEqual(best);
