@@ -265,37 +265,49 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
   finishTile(rows, c, ldc, mr, nr, add, ep, row0, col0, plain);
 }
 
-// microKernel for CPUs with AVX-512 (inlined only into code compiled for it, NETDEF_WIDE): on a Xeon (two 16-float FMA units) the 6 × 16 tile of 8-float vectors runs at
-// half the FMA rate (87 of 178 GFLOP/s on one core of a Xeon 5th gen: an 8-float FMA issues at the rate of a 16-float
-// one), and 6 accumulators of 16 floats would leave the FMA latency uncovered. So two A panels (12 rows) meet one B
-// panel, one 16-float accumulator a row: 12 FMA chains, a 16-float load and 12 broadcasts a step (178 GFLOP/s, the
-// peak; on Zen 4, whose 16-float FMA takes two 8-float slots, the same rate as before). `Panels` 1 for a last odd
-// panel. Each sum is the same chain of FMAs in the same order as microKernel's: the results are the same bits.
-template <int Panels>
-__attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, int64_t bStride,
-                                                                       float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
-                                                                       int64_t col0, const PlainEpilogue& plain, const int64_t* taps, int64_t prefetchAhead) {
-  Vec16 acc[kMR * Panels] = {};
+// The sums of a wide tile: A panels [ap, ap2) (Panels of them) against one B panel, or (TwoB) two side by side, into
+// `out` (12 or 24 vectors: per B panel, the rows of A panel 1, then 2). A function of its own, with named
+// accumulators: inlined into the sweeps, GCC kept them on the stack, a store and a load around every FMA (under half
+// the FMA rate on Zen 5); the call costs a few cycles a tile. Two B panels take two 16-float loads and 12 broadcasts
+// for 24 FMAs where one took 13 loads for 12. The same chains of FMAs in the same order either way: the same bits.
+template <int Panels, bool TwoB>
+NETDEF_WIDE __attribute__((noinline)) void wideSums(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, const float* __restrict bp2,
+                                                    int64_t bStride, int64_t bStride2, int64_t nr, const int64_t* taps, int64_t prefetchAhead, Vec16* __restrict out) {
+  Vec16 c0{}, c1{}, c2{}, c3{}, c4{}, c5{}, d0{}, d1{}, d2{}, d3{}, d4{}, d5{};  // first B panel: A panels 1 and 2
+  Vec16 e0{}, e1{}, e2{}, e3{}, e4{}, e5{}, f0{}, f1{}, f2{}, f3{}, f4{}, f5{};  // second B panel
   for (int64_t k = 0; k < kc; k++) {
     const float* row = taps ? reinterpret_cast<const float*>(reinterpret_cast<const char*>(bp) + taps[k]) : bp + k * bStride;
     if (prefetchAhead) __builtin_prefetch(row + prefetchAhead);
     // A last panel of at most 8 columns is read as 8 (B read in place may end there), the upper lanes zero.
-    Vec16 b;
+    Vec16 b, b2{};
     if (nr > 8) {
       __builtin_memcpy(&b, row, sizeof b);
     } else {
       const Vec8 low = vmath::load(row);
       b = __builtin_shufflevector(low, Vec8{}, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     }
+    if constexpr (TwoB) __builtin_memcpy(&b2, bp2 + k * bStride2, sizeof b2);
     const float* a = ap + k * kMR;
-#pragma GCC unroll 6
-    for (int r = 0; r < kMR; r++) acc[r] += a[r] * b;
+    c0 += a[0] * b; c1 += a[1] * b; c2 += a[2] * b; c3 += a[3] * b; c4 += a[4] * b; c5 += a[5] * b;
+    if constexpr (TwoB) { e0 += a[0] * b2; e1 += a[1] * b2; e2 += a[2] * b2; e3 += a[3] * b2; e4 += a[4] * b2; e5 += a[5] * b2; }
     if constexpr (Panels == 2) {
       const float* a2 = ap2 + k * kMR;
-#pragma GCC unroll 6
-      for (int r = 0; r < kMR; r++) acc[kMR + r] += a2[r] * b;
+      d0 += a2[0] * b; d1 += a2[1] * b; d2 += a2[2] * b; d3 += a2[3] * b; d4 += a2[4] * b; d5 += a2[5] * b;
+      if constexpr (TwoB) { f0 += a2[0] * b2; f1 += a2[1] * b2; f2 += a2[2] * b2; f3 += a2[3] * b2; f4 += a2[4] * b2; f5 += a2[5] * b2; }
     }
   }
+  out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3; out[4] = c4; out[5] = c5;
+  if constexpr (Panels == 2) { out[6] = d0; out[7] = d1; out[8] = d2; out[9] = d3; out[10] = d4; out[11] = d5; }
+  if constexpr (TwoB) {
+    out[12] = e0; out[13] = e1; out[14] = e2; out[15] = e3; out[16] = e4; out[17] = e5;
+    if constexpr (Panels == 2) { out[18] = f0; out[19] = f1; out[20] = f2; out[21] = f3; out[22] = f4; out[23] = f5; }
+  }
+}
+
+// A wide tile's sums (one B panel's at `acc`) finished into C's rows from row0, columns from col0, nr wide.
+template <int Panels>
+__attribute__((always_inline)) inline void finishWide(const Vec16* acc, float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
+                                                      int64_t col0, const PlainEpilogue& plain) {
 #pragma GCC unroll 2
   for (int half = 0; half < Panels; half++) {
     Vec8 rows[kMR][2];
@@ -308,40 +320,30 @@ __attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const flo
   }
 }
 
-// wideMicroKernel against two B panels side by side (32 columns): 24 accumulators, two 16-float loads and 12 broadcasts
-// a step for 24 FMAs where one panel took 13 loads for 12 (a transformer's dense layers 7–10 % faster on one Zen 5 core). The
-// same chains of FMAs, in the same order: the same bits.
+// microKernel for CPUs with AVX-512 (inlined only into code compiled for it, NETDEF_WIDE): on a Xeon (two 16-float FMA units) the 6 × 16 tile of 8-float vectors runs at
+// half the FMA rate (87 of 178 GFLOP/s on one core of a Xeon 5th gen: an 8-float FMA issues at the rate of a 16-float
+// one), and 6 accumulators of 16 floats would leave the FMA latency uncovered. So two A panels (12 rows) meet one B
+// panel, one 16-float accumulator a row: 12 FMA chains, a 16-float load and 12 broadcasts a step (178 GFLOP/s, the
+// peak; on Zen 4, whose 16-float FMA takes two 8-float slots, the same rate as before). `Panels` 1 for a last odd
+// panel. Each sum is the same chain of FMAs in the same order as microKernel's: the results are the same bits.
+template <int Panels>
+__attribute__((always_inline)) inline void wideMicroKernel(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, int64_t bStride,
+                                                                       float* c, int64_t ldc, int64_t mr, int64_t nr, bool add, const GemmEpilogue* ep, int64_t row0,
+                                                                       int64_t col0, const PlainEpilogue& plain, const int64_t* taps, int64_t prefetchAhead) {
+  Vec16 acc[2 * kMR];
+  wideSums<Panels, false>(kc, ap, ap2, bp, nullptr, bStride, 0, nr, taps, prefetchAhead, acc);
+  finishWide<Panels>(acc, c, ldc, mr, nr, add, ep, row0, col0, plain);
+}
+
+// wideMicroKernel against two whole B panels side by side (32 columns).
 template <int Panels>
 __attribute__((always_inline)) inline void wideMicroKernelTwoB(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp,
                                                                const float* __restrict bp2, int64_t bStride, int64_t bStride2, float* c, int64_t ldc, int64_t mr,
                                                                bool add, const GemmEpilogue* ep, int64_t row0, int64_t col0, const PlainEpilogue& plain) {
-  Vec16 acc[kMR * Panels] = {}, acc2[kMR * Panels] = {};
-  for (int64_t k = 0; k < kc; k++) {
-    Vec16 b, b2;
-    __builtin_memcpy(&b, bp + k * bStride, sizeof b);
-    __builtin_memcpy(&b2, bp2 + k * bStride2, sizeof b2);
-    const float* a = ap + k * kMR;
-#pragma GCC unroll 6
-    for (int r = 0; r < kMR; r++) { acc[r] += a[r] * b; acc2[r] += a[r] * b2; }
-    if constexpr (Panels == 2) {
-      const float* a2 = ap2 + k * kMR;
-#pragma GCC unroll 6
-      for (int r = 0; r < kMR; r++) { acc[kMR + r] += a2[r] * b; acc2[kMR + r] += a2[r] * b2; }
-    }
-  }
-#pragma GCC unroll 2
-  for (int panel = 0; panel < 2; panel++)
-#pragma GCC unroll 2
-    for (int half = 0; half < Panels; half++) {
-      const Vec16* sums = panel ? acc2 : acc;
-      Vec8 rows[kMR][2];
-#pragma GCC unroll 6
-      for (int r = 0; r < kMR; r++) {
-        rows[r][0] = __builtin_shufflevector(sums[half * kMR + r], sums[half * kMR + r], 0, 1, 2, 3, 4, 5, 6, 7);
-        rows[r][1] = __builtin_shufflevector(sums[half * kMR + r], sums[half * kMR + r], 8, 9, 10, 11, 12, 13, 14, 15);
-      }
-      finishTile(rows, c + half * kMR * ldc + panel * kNR, ldc, std::min(kMR, mr - half * kMR), kNR, add, ep, row0 + half * kMR, col0 + panel * kNR, plain);
-    }
+  Vec16 acc[4 * kMR];
+  wideSums<Panels, true>(kc, ap, ap2, bp, bp2, bStride, bStride2, kNR, nullptr, 0, acc);
+  finishWide<Panels>(acc, c, ldc, mr, kNR, add, ep, row0, col0, plain);
+  finishWide<Panels>(acc + 2 * kMR, c + kNR, ldc, mr, kNR, add, ep, row0, col0 + kNR, plain);
 }
 
 // Which micro-kernel a sweep runs: float32 (microKernel), bfloat16 pairs (microKernel<true>), or float32 in 16-float
