@@ -33,6 +33,7 @@ export const PASSES: readonly Pass[] = [
   { id: "fuse-activation", description: "fuse activations into convolutions and dense layers", run: fuseActivation },
   { id: "fuse-rounding", description: "fuse reduced-precision rounding into convolutions and dense layers", run: fuseRoundTrip },
   { id: "round-folded-weights", description: "hold the folded weights of reduced-precision layers in their type", run: roundFoldedWeights },
+  { id: "fuse-scaled-softmax", description: "fuse a matrix product's scaling by a constant and the softmax over its rows into it", run: fuseScaledSoftMax, afterConstantFolding: true },
   { id: "fuse-pointwise-chains", description: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
 ];
 
@@ -210,6 +211,49 @@ export function fuseLogSoftMax(graph: BuildGraph): void {
     graph.ops[graph.ops.indexOf(softmax)] = logSoftMax;
     replaceOutput(graph, log, logSoftMax);
   }
+}
+
+/** The one value of a constant float32 tensor (any shape of one element), or undefined. */
+function scalarConstant(graph: BuildGraph, tensor: string): number | undefined {
+  const op = producerOf(graph, tensor);
+  const values = op?.kind === "constant" ? op.weights.values : undefined;
+  return values instanceof Float32Array && values.length === 1 && graph.tensors.get(tensor)?.dtype === "float32" ? values[0] : undefined;
+}
+
+/**
+ * matrixMultiply → product with (or division by) a constant scalar → softMax over the last axis, each the only reader
+ * of the one before (attention's scores, scaled by 1/√d, then their softmax): one op whose products are scaled and
+ * their rows' softmax taken while in cache, instead of two more passes over the scores. Either step alone fuses too.
+ * A division becomes a product by the reciprocal (within a float32 rounding of it).
+ */
+export function fuseScaledSoftMax(graph: BuildGraph): void {
+  for (const product of [...graph.ops]) {
+    if (product.kind !== "matrixMultiply" || product.params.opB === "vector" || product.params.alpha !== undefined || product.params.softMax) continue;
+    if (graph.tensors.get(product.outputs[0]!)?.dtype !== "float32") continue;
+    const fused: BuildOp[] = [];
+    let last: BuildOp = product, alpha: number | undefined;
+    const scaling = soleConsumerOf(graph, product.outputs[0]!);
+    if (scaling?.kind === "elementWise" && (scaling.params.op === "prod" || (scaling.params.op === "div" && scaling.inputs[0] === product.outputs[0]))
+      && graph.tensors.get(scaling.outputs[0]!)!.shape.join() === graph.tensors.get(product.outputs[0]!)!.shape.join()) {
+      const other = scaling.inputs.find((t) => t !== product.outputs[0]);
+      const value = other === undefined ? undefined : scalarConstant(graph, other);
+      if (value !== undefined && Number.isFinite(value) && value !== 0) {
+        alpha = scaling.params.op === "div" ? 1 / value : value;
+        fused.push(scaling);
+        last = scaling;
+      }
+    }
+    const softmax = soleConsumerOf(graph, last.outputs[0]!);
+    const rank = graph.tensors.get(last.outputs[0]!)!.shape.length;
+    const rows = softmax?.kind === "softMax" && softmax.params.axis === rank - 1;
+    if (rows) fused.push(softmax);
+    if (!fused.length) continue;
+    product.params = { ...product.params, ...(alpha !== undefined ? { alpha } : {}), ...(rows ? { softMax: true } : {}) };
+    product.outputs = fused.at(-1)!.outputs;
+    product.fusedFrom.push(...fused.flatMap((op) => op.fusedFrom));
+    graph.ops = graph.ops.filter((op) => !fused.includes(op));
+  }
+  removeDeadLayers(graph);
 }
 
 const FUSABLE_ACTIVATIONS = new Set(["relu", "clip", "leaky_relu", "sigmoid", "tanh", "elu", "selu", "softplus", "hard_sigmoid", "gelu_erf", "gelu_tanh", "mish", "silu", "hardswish"]);

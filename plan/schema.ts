@@ -32,7 +32,7 @@ export interface Epilogue {
  * Every op kind a plan holds, with its parameters: the layer kinds as the DSL resolves them, what the builder adds
  * to them (epilogues, tactics, a residual input), and the builder's own kinds.
  */
-export type PlanParams = Omit<{ [K in LayerKind]: ResolvedParams<K> }, "convolution" | "fullyConnected" | "activation"> & {
+export type PlanParams = Omit<{ [K in LayerKind]: ResolvedParams<K> }, "convolution" | "fullyConnected" | "activation" | "matrixMultiply"> & {
   readonly convolution: ResolvedParams<"convolution"> & Epilogue & {
     /** A second input added before the activation (a residual sum fused in). */
     readonly residual?: boolean;
@@ -40,6 +40,12 @@ export type PlanParams = Omit<{ [K in LayerKind]: ResolvedParams<K> }, "convolut
   };
   readonly fullyConnected: ResolvedParams<"fullyConnected"> & Epilogue & { readonly tactic?: "int8_gemm" };
   readonly activation: ResolvedParams<"activation">;
+  readonly matrixMultiply: ResolvedParams<"matrixMultiply"> & {
+    /** Each product scaled by this value (a product with a constant scalar fused in). */
+    readonly alpha?: number;
+    /** The softmax of each row of the (scaled) products: a softMax over the last axis fused in. */
+    readonly softMax?: boolean;
+  };
   /** Element-wise layers run as one pass: `steps` "activation:<type>|unary:<op>|cast:<dtype>|…", one alpha and beta a step. */
   readonly pointwiseChain: { readonly steps: string; readonly alpha: readonly number[]; readonly beta: readonly number[] };
   /** softMax → log, computed as one log-softmax. */
@@ -69,6 +75,7 @@ export const PLAN_PARAMS: { readonly [K in PlanKind]: ParamSchema<PlanParams[K]>
   },
   fullyConnected: { ...LAYER_PARAMS.fullyConnected, ...epilogue, tactic: { type: "string", values: ["int8_gemm"], optional: true } },
   activation: LAYER_PARAMS.activation,
+  matrixMultiply: { ...LAYER_PARAMS.matrixMultiply, alpha: optionalNumber, softMax: { type: "boolean", optional: true } },
   pointwiseChain: { steps: { type: "string" }, alpha: { type: "numbers" }, beta: { type: "numbers" } },
   logSoftMax: LAYER_PARAMS.softMax,
 };
@@ -80,7 +87,7 @@ export const PLAN_PARAMS: { readonly [K in PlanKind]: ParamSchema<PlanParams[K]>
 export const PASS_IDS = [
   "remove-dead-layers", "remove-no-ops", "drop-round-trips-in-fusions", "drop-redundant-round-trips", "fold-affine",
   "lower-batchnorm", "fuse-int8-inputs", "fuse-mish", "fuse-silu", "fuse-residual-add", "fuse-log-softmax", "fuse-activation",
-  "fuse-rounding", "round-folded-weights", "fuse-pointwise-chains",
+  "fuse-rounding", "round-folded-weights", "fuse-scaled-softmax", "fuse-pointwise-chains",
 ] as const;
 export type PassId = (typeof PASS_IDS)[number];
 

@@ -21,7 +21,7 @@ struct Kind {
   size_t minInputs, maxInputs, outputs;
 };
 
-inline constexpr const char kPlanFormat[] = "0.1.0+3a61a414ff24";
+inline constexpr const char kPlanFormat[] = "0.1.0+c875d11e67de";
 
 inline constexpr const char* k_activation_type[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "silu", "hardswish", "mish"};
 inline constexpr Field k_activation[] = {
@@ -120,6 +120,8 @@ inline constexpr const char* k_matrixMultiply_opB[] = {"none", "transpose", "vec
 inline constexpr Field k_matrixMultiply[] = {
     {"opA", FieldType::kString, false, k_matrixMultiply_opA, 3},
     {"opB", FieldType::kString, false, k_matrixMultiply_opB, 3},
+    {"alpha", FieldType::kNumber, true, nullptr, 0},
+    {"softMax", FieldType::kBoolean, true, nullptr, 0},
 };
 inline constexpr const char* k_normalization_type[] = {"layer", "instance", "group"};
 inline constexpr Field k_normalization[] = {
@@ -224,7 +226,7 @@ inline constexpr Kind kKinds[] = {
     {"gather", k_gather, 1, 2, 2, 1},
     {"identity", nullptr, 0, 1, 1, 1},
     {"lrn", k_lrn, 4, 1, 1, 1},
-    {"matrixMultiply", k_matrixMultiply, 2, 2, 2, 1},
+    {"matrixMultiply", k_matrixMultiply, 4, 2, 2, 1},
     {"normalization", k_normalization, 5, 1, 1, 1},
     {"padding", k_padding, 3, 1, 1, 1},
     {"parametricReLU", k_parametricReLU, 1, 1, 1, 1},

@@ -6,7 +6,7 @@ import path from "node:path";
 import { buildEngine, BuildError, type Engine, Network } from "netdef";
 import { buildGraph } from "../../builder/graph.js";
 import { activationMemory } from "../../plan/memory.js";
-import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseSilu, fuseResidualAdd, fuseRoundTrip, lowerBatchNorm } from "../../builder/passes.js";
+import { dropRoundTripsInsideFusions, foldAffineIntoConvolutionOrDense, fuseActivation, fuseLogSoftMax, fuseMish, fusePointwiseChains, fuseSilu, fuseResidualAdd, fuseRoundTrip, fuseScaledSoftMax, lowerBatchNorm } from "../../builder/passes.js";
 import { defineLeNet } from "../../models/lenet.js";
 import { defineMobileNetV2 } from "../../models/mobilenet-v2.js";
 import { defineYoloBlock } from "../../models/yolo-block.js";
@@ -88,6 +88,30 @@ describe("graph rewrites", () => {
     const { worst, fast } = await optimisedVsPlain(net, "x", [4, 5, 24], data);
     expect(fast.inspect().layers.map((l) => l.kind)).not.toContain("activation");
     expect(worst).toBeLessThan(1e-5);
+  });
+
+  it("fuses attention's scaling by a constant and its softmax over the rows into the scores' matrix product, within 1e-5 of the plain engine", async () => {
+    const net = new Network("attention");
+    const [b, h, t, d] = [2, 3, 7, 8];
+    const q = net.addInput("q", "float32", [b, h, t, d]), k = net.addInput("k", "float32", [b, h, t, d]);
+    const scores = q.addMatrixMultiply("scores", k, { opB: "transpose" });
+    const scale = net.addConstant("scale", { shape: [1, 1, 1, 1], weights: Float32Array.of(8) });
+    // Divided by √d·… as a PyTorch port writes it; a product by a constant goes the same way.
+    const probs = scores.addElementWise("scaled", scale, "div").addSoftMax("softmax", { axis: 3 });
+    net.markOutput(probs.addMatrixMultiply("attend", k), "y");
+    // A softmax over another axis, a scale by a tensor that is not constant: not fused.
+    const other = new Network("other");
+    const x = other.addInput("x", "float32", [4, 5]);
+    other.markOutput(x.addMatrixMultiply("mm", x, { opB: "transpose" }).addElementWise("by", x.addMatrixMultiply("mm2", x, { opB: "transpose" }), "prod").addSoftMax("sm", { axis: 0 }), "y");
+    expect(kinds(other, [fuseScaledSoftMax])).toEqual(["matrixMultiply:mm", "matrixMultiply:mm2", "elementWise:by", "softMax:sm"]);
+    expect(kinds(net, [fuseScaledSoftMax])).toEqual(["matrixMultiply:scores+scaled+softmax", "matrixMultiply:attend"]);
+    const shape = [b, h, t, d], profiles = [{ q: { min: shape, opt: shape, max: shape }, k: { min: shape, opt: shape, max: shape } }];
+    const [fast, plain] = await Promise.all([buildEngine(net, { profiles }), buildEngine(net, { profiles, optimize: false })]);
+    const inputs = { q: Float32Array.from({ length: b * h * t * d }, (_, i) => Math.sin(i * 0.37) * 3), k: Float32Array.from({ length: b * h * t * d }, (_, i) => Math.cos(i * 0.23) * 2) };
+    const [y, want] = [values((await fast.createExecutionContext().execute(inputs)).y), values((await plain.createExecutionContext().execute(inputs)).y)];
+    const largest = Math.max(...want.map(Math.abs));
+    expect(largest).toBeGreaterThan(0.5);
+    expect(Math.max(...y.map((v, i) => Math.abs(v - want[i]!))) / largest).toBeLessThan(1e-5);
   });
 
   it("leaves a fusion off where the intermediate tensor is an output (debug marks keep tensors observable)", async () => {

@@ -6,6 +6,7 @@
 #include "kernels/activation_fn.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/kernel.h"
+#include "kernels/softmax_row.h"
 #include "thread_pool.h"
 
 namespace netdef {
@@ -15,7 +16,10 @@ namespace {
 // Batched matrix product with broadcast batch dimensions, transposes and vectors.
 class MatrixMultiply : public Kernel {
  public:
-  explicit MatrixMultiply(const OpDesc& op) : Kernel(op), opA_(op.params.string(op.name, "opA")), opB_(op.params.string(op.name, "opB")) {}
+  explicit MatrixMultiply(const OpDesc& op)
+      : Kernel(op), opA_(op.params.string(op.name, "opA")), opB_(op.params.string(op.name, "opB")),
+        alpha_(op.params.has("alpha") ? static_cast<float>(op.params.number(op.name, "alpha")) : 1.0f),
+        softMax_(op.params.has("softMax") && op.params.number(op.name, "softMax") != 0) {}
 
   struct Layout { Shape batch; int64_t m, k, n; };
 
@@ -68,7 +72,10 @@ class MatrixMultiply : public Kernel {
         pa = aT.data();
       }
       // B as [k, n] (none, vector) or [n, k] (transpose).
-      sgemm(l.m, l.n, l.k, pa, l.k, pb, opB_ == "transpose" ? l.k : l.n, opB_ == "transpose", out[0]->data.data() + t * l.m * l.n, l.n, false);
+      float* c = out[0]->data.data() + t * l.m * l.n;
+      sgemm(l.m, l.n, l.k, pa, l.k, pb, opB_ == "transpose" ? l.k : l.n, opB_ == "transpose", c, l.n, false);
+      if (insideParallelLoop()) finishRows(c, 0, l.m, l.n);
+      else parallelRanges(l.m, 8, [&](int64_t begin, int64_t end) { finishRows(c, begin, end, l.n); }, l.m * l.n > 16384);
     };
     // Many small products (attention's heads: [B, heads, T, T] × [B, heads, T, d]) one per thread at a time, each
     // GEMM on its thread alone; a few large ones one after another, each GEMM on all the threads.
@@ -78,7 +85,15 @@ class MatrixMultiply : public Kernel {
   }
 
  private:
+  // The fused scaling and row softmax of rows [begin, end) of one product, while it is in cache.
+  void finishRows(float* c, int64_t begin, int64_t end, int64_t n) const {
+    if (alpha_ != 1.0f) for (int64_t i = begin * n; i < end * n; i++) c[i] *= alpha_;
+    if (softMax_) for (int64_t r = begin; r < end; r++) softmaxRow(c + r * n, c + r * n, n, false);
+  }
+
   std::string opA_, opB_;
+  float alpha_;
+  bool softMax_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "kernels/kernel.h"
 #include "kernels/shapes.h"
+#include "kernels/softmax_row.h"
 #include "kernels/simd.h"
 #include "kernels/vector_math.h"
 #include "thread_pool.h"
@@ -44,38 +45,6 @@ NETDEF_CLONES void softmaxAcross(const float* x, float* y, int64_t extent, int64
   for (int64_t k = 0; k < extent; k++) put(y, k, at(y, k) * inverse);
 }
 
-// Softmax of one contiguous row, 8 values a step: the max and the sum in 8 lanes, then across them.
-NETDEF_CLONES void softmaxRow(const float* x, float* y, int64_t extent, bool log) {
-  const int64_t whole = extent / 8 * 8, rest = extent - whole;
-  Vec8 lanes = vmath::splat(kMinusInfinity);
-  for (int64_t k = 0; k < whole; k += 8) { const Vec8 v = vmath::load(x + k); lanes = v > lanes ? v : lanes; }
-  if (rest) { const Vec8 v = loadPart(x + whole, rest, kMinusInfinity); lanes = v > lanes ? v : lanes; }
-  float mx = kMinusInfinity;
-  for (int j = 0; j < 8; j++) mx = std::max(mx, lanes[j]);
-  Vec8 sums{};
-  for (int64_t k = 0; k < whole; k += 8) {
-    const Vec8 e = vmath::exp(vmath::load(x + k) - mx);
-    if (!log) vmath::store(y + k, e);
-    sums += e;
-  }
-  if (rest) {  // the padding lanes are −∞: e^−∞ = 0
-    const Vec8 e = vmath::exp(loadPart(x + whole, rest, kMinusInfinity) - mx);
-    if (!log) vmath::storeFirst(y + whole, e, rest);
-    sums += e;
-  }
-  float sum = 0;
-  for (int j = 0; j < 8; j++) sum += sums[j];
-  if (log) {
-    const float lse = std::log(sum);
-    for (int64_t k = 0; k < whole; k += 8) vmath::store(y + k, (vmath::load(x + k) - mx) - lse);
-    for (int64_t k = whole; k < extent; k++) y[k] = (x[k] - mx) - lse;
-    return;
-  }
-  const float inverse = 1.0f / sum;
-  for (int64_t k = 0; k < whole; k += 8) vmath::store(y + k, vmath::load(y + k) * inverse);
-  for (int64_t k = whole; k < extent; k++) y[k] *= inverse;
-}
-
 // Softmax, and log-softmax (the builder's fusion of softMax → unary log, exact where log(softmax) underflows), over
 // any axis: rows along the last axis one at a time, along another axis 8 of them side by side.
 class SoftMax : public Kernel {
@@ -108,6 +77,38 @@ class SoftMax : public Kernel {
 };
 
 }  // namespace
+
+// Softmax of one contiguous row, 8 values a step: the max and the sum in 8 lanes, then across them.
+NETDEF_CLONES void softmaxRow(const float* x, float* y, int64_t extent, bool log) {
+  const int64_t whole = extent / 8 * 8, rest = extent - whole;
+  Vec8 lanes = vmath::splat(kMinusInfinity);
+  for (int64_t k = 0; k < whole; k += 8) { const Vec8 v = vmath::load(x + k); lanes = v > lanes ? v : lanes; }
+  if (rest) { const Vec8 v = loadPart(x + whole, rest, kMinusInfinity); lanes = v > lanes ? v : lanes; }
+  float mx = kMinusInfinity;
+  for (int j = 0; j < 8; j++) mx = std::max(mx, lanes[j]);
+  Vec8 sums{};
+  for (int64_t k = 0; k < whole; k += 8) {
+    const Vec8 e = vmath::exp(vmath::load(x + k) - mx);
+    if (!log) vmath::store(y + k, e);
+    sums += e;
+  }
+  if (rest) {  // the padding lanes are −∞: e^−∞ = 0
+    const Vec8 e = vmath::exp(loadPart(x + whole, rest, kMinusInfinity) - mx);
+    if (!log) vmath::storeFirst(y + whole, e, rest);
+    sums += e;
+  }
+  float sum = 0;
+  for (int j = 0; j < 8; j++) sum += sums[j];
+  if (log) {
+    const float lse = std::log(sum);
+    for (int64_t k = 0; k < whole; k += 8) vmath::store(y + k, (vmath::load(x + k) - mx) - lse);
+    for (int64_t k = whole; k < extent; k++) y[k] = (x[k] - mx) - lse;
+    return;
+  }
+  const float inverse = 1.0f / sum;
+  for (int64_t k = 0; k < whole; k += 8) vmath::store(y + k, vmath::load(y + k) * inverse);
+  for (int64_t k = whole; k < extent; k++) y[k] *= inverse;
+}
 
 std::unique_ptr<Kernel> makeSoftMax(const OpDesc& op) { return std::make_unique<SoftMax>(op); }
 
