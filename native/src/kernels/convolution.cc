@@ -608,6 +608,17 @@ class Deconvolution : public Kernel {
     inChannels_ = static_cast<int64_t>(weight_.size()) / perIn;
     if (inChannels_ % groups_) bad("kernel does not split into groups");
     bias_ = optionalBias(op, outChannels_);
+    // Wᵀ per group, once: W is [in, out/groups, k…]; rows (o, k…) × columns (c).
+    const int64_t inPerGroup = inChannels_ / groups_, rows = perIn;
+    transposed_.resize(static_cast<size_t>(groups_ * rows * inPerGroup));
+    for (int64_t g = 0; g < groups_; g++)
+      for (int64_t c = 0; c < inPerGroup; c++)
+        for (int64_t r = 0; r < rows; r++) transposed_[(g * rows + r) * inPerGroup + c] = weight_[(g * inPerGroup + c) * rows + r];
+    // Windows that tile the output exactly (stride = kernel, no padding, dilation 1: U-Net's and FCN's 2×2 stride-2
+    // upsampling): each output value has one product, written once instead of accumulated into a zeroed output.
+    tiles_ = true;
+    for (int j = 0; j < 3; j++) tiles_ = tiles_ && w_.stride[j] == w_.kernel[j] && w_.pre[j] == 0 && w_.post[j] == 0 && (w_.kernel[j] == 1 || w_.dilation[j] == 1);
+    for (int64_t p : outputPadding_) tiles_ = tiles_ && p == 0;
   }
 
   void extents(const Shape& s, int64_t size[3], int64_t out[3]) const {
@@ -637,22 +648,24 @@ class Deconvolution : public Kernel {
     const int64_t inPixels = size[0] * size[1] * size[2], outPixels = out[0] * out[1] * out[2];
     const int64_t inPerGroup = inChannels_ / groups_, outPerGroup = outChannels_ / groups_;
     const int64_t rows = outPerGroup * kernelVolume_;
-    std::vector<float> cols(rows * inPixels), wT(rows * inPerGroup);
+    static thread_local Floats scratch;
+    scratch.resize(static_cast<size_t>(rows * inPixels));
+    float* cols = scratch.data();  // this thread's: the workers below read it through this pointer
     float* y = outs[0]->data.data();
-    std::fill(y, y + s[0] * outChannels_ * outPixels, 0.0f);
     for (int64_t n = 0; n < s[0]; n++) {
       for (int64_t g = 0; g < groups_; g++) {
-        // Wᵀ for this group: W is [in, out/groups, k…]; rows (o, k…) × columns (c).
-        const float* wg = weight_.data() + g * inPerGroup * rows;
-        for (int64_t c = 0; c < inPerGroup; c++) for (int64_t r = 0; r < rows; r++) wT[r * inPerGroup + c] = wg[c * rows + r];
         const float* xg = in[0]->data.data() + (n * inChannels_ + g * inPerGroup) * inPixels;
-        sgemm(rows, inPixels, inPerGroup, wT.data(), inPerGroup, xg, inPixels, false, cols.data(), inPixels, false);
+        sgemm(rows, inPixels, inPerGroup, transposed_.data() + g * rows * inPerGroup, inPerGroup, xg, inPixels, false, cols, inPixels, false);
         float* yg = y + (n * outChannels_ + g * outPerGroup) * outPixels;
         parallelFor(outPerGroup, [&](int64_t o) {
+          const float bias = bias_.empty() ? 0.0f : bias_[g * outPerGroup + o];
+          float* yo = yg + o * outPixels;
+          const float* colo = cols + o * kernelVolume_ * inPixels;
+          if (tiles_) return tileOutput(colo, bias, size, out, yo);
+          std::fill(yo, yo + outPixels, bias);
           for (int64_t k = 0; k < kernelVolume_; k++) {
             const int64_t kd = k / (w_.kernel[1] * w_.kernel[2]), kh = (k / w_.kernel[2]) % w_.kernel[1], kw = k % w_.kernel[2];
-            const float* col = cols.data() + (o * kernelVolume_ + k) * inPixels;
-            float* yo = yg + o * outPixels;
+            const float* col = colo + k * inPixels;
             for (int64_t id = 0; id < size[0]; id++) {
               const int64_t od = id * w_.stride[0] - w_.pre[0] + kd * w_.dilation[0];
               if (od < 0 || od >= out[0]) continue;
@@ -669,21 +682,32 @@ class Deconvolution : public Kernel {
           }
         }, rows * inPixels > 65536);
       }
-      if (!bias_.empty()) {
-        for (int64_t c = 0; c < outChannels_; c++) {
-          float* yc = y + (n * outChannels_ + c) * outPixels;
-          for (int64_t p = 0; p < outPixels; p++) yc[p] += bias_[c];
+    }
+  }
+
+ private:
+  // One output channel of windows that tile the output: output row (od, oh) interleaves the kernel's columns kw of
+  // input row (id, ih), each value plus the bias.
+  void tileOutput(const float* col, float bias, const int64_t size[3], const int64_t out[3], float* y) const {
+    const int64_t KD = w_.kernel[0], KH = w_.kernel[1], KW = w_.kernel[2], inPixels = size[0] * size[1] * size[2];
+    for (int64_t od = 0; od < out[0]; od++)
+      for (int64_t oh = 0; oh < out[1]; oh++) {
+        const int64_t id = od / KD, kd = od % KD, ih = oh / KH, kh = oh % KH;
+        float* row = y + (od * out[1] + oh) * out[2];
+        for (int64_t kw = 0; kw < KW; kw++) {
+          const float* from = col + ((kd * KH + kh) * KW + kw) * inPixels + (id * size[1] + ih) * size[2];
+          for (int64_t iw = 0; iw < size[2]; iw++) row[iw * KW + kw] = from[iw] + bias;
         }
       }
-    }
   }
 
  private:
   Window w_;
   int64_t outChannels_, groups_;
   std::vector<int64_t> outputPadding_;
-  std::vector<float> weight_, bias_;
+  std::vector<float> weight_, bias_, transposed_;
   int64_t kernelVolume_ = 1, inChannels_ = 1;
+  bool tiles_ = false;
 };
 
 }  // namespace
