@@ -147,7 +147,10 @@ export class ExecutionContext {
    * Runs the network. Inputs by name, each in the typed array of its data type (Float32Array for float32,
    * Int32Array, BigInt64Array for int64, Uint8Array for bool, Uint16Array of 16-bit patterns for float16/bfloat16):
    * the array alone where the input's shape is static, `{ data, shape }` where it is dynamic. Resolves to the outputs
-   * by name, each with data (in its type's array), shape and dtype (and `profile` when asked for).
+   * by name, each with data (in its type's array), shape and dtype (and `profile` when asked for). The builtin
+   * engine's output arrays may hold memory it takes back for later outputs once they are collected (fresh memory
+   * for every output cost large outputs more than their layers): clone or copy them freely, but `slice()` one
+   * before transferring it to a worker.
    * ```ts
    * const { prob } = await ctx.execute({ data: { data: pixels, shape: [1, 1, 28, 28] } });
    * ```

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "addon_errors.h"
+#include "output_arrays.h"
 
 namespace netdef {
 
@@ -48,8 +49,11 @@ class Execution {
   const std::string& message() const { return message_; }
   Napi::Error error(Napi::Env env) const { return jsError(env, code_, message_); }
 
-  // { outputs: [{ name, data, shape }], profile? }; the output buffers go back to the context's pool.
-  Napi::Object result(Napi::Env env) {
+  // { outputs: [{ name, data, shape }], profile? }; the output buffers go back to the context's pool. `recycled`:
+  // the arrays' memory from recycledArrayBuffer (an execution settled from the context's thread), or V8's own (on
+  // the JS thread: recycled blocks come back only when the event loop turns, which a loop of executions that never
+  // leave the JS thread does not let it do).
+  Napi::Object result(Napi::Env env, bool recycled) {
     Napi::Object result = Napi::Object::New(env);
     Napi::Array outputs = Napi::Array::New(env, outputs_.size());
     for (size_t i = 0; i < outputs_.size(); i++) {
@@ -57,15 +61,12 @@ class Execution {
       Napi::Object item = Napi::Object::New(env);
       item.Set("name", o.name);
       const size_t count = static_cast<size_t>(volume(o.buffer.shape));
-      if (isInteger(o.buffer.storage)) {
-        Napi::BigInt64Array data = Napi::BigInt64Array::New(env, count);
-        std::memcpy(data.Data(), o.buffer.integers(), count * sizeof(int64_t));
-        item.Set("data", data);
-      } else {
-        Napi::Float32Array data = Napi::Float32Array::New(env, count);
-        std::memcpy(data.Data(), o.buffer.data.data(), count * sizeof(float));
-        item.Set("data", data);
-      }
+      const bool integers = isInteger(o.buffer.storage);
+      const size_t bytes = count * (integers ? sizeof(int64_t) : sizeof(float));
+      Napi::ArrayBuffer memory = recycled ? recycledArrayBuffer(env, bytes, o.buffer.data.data()) : Napi::ArrayBuffer::New(env, bytes);
+      if (!recycled && bytes) std::memcpy(memory.Data(), o.buffer.data.data(), bytes);
+      if (integers) item.Set("data", Napi::BigInt64Array::New(env, count, memory, 0));
+      else item.Set("data", Napi::Float32Array::New(env, count, memory, 0));
       Napi::Array shape = Napi::Array::New(env, o.buffer.shape.size());
       for (size_t d = 0; d < o.buffer.shape.size(); d++) shape.Set(d, Napi::Number::New(env, static_cast<double>(o.buffer.shape[d])));
       item.Set("shape", shape);
@@ -124,9 +125,9 @@ struct Job {
   Execution execution;
   Napi::Promise::Deferred deferred;
 
-  void settle(Napi::Env env) {
+  void settle(Napi::Env env, bool recycled) {
     if (execution.failed()) deferred.Reject(execution.error(env).Value());
-    else deferred.Resolve(execution.result(env));
+    else deferred.Resolve(execution.result(env, recycled));
   }
 };
 
@@ -191,7 +192,7 @@ class ContextThread {
     std::unique_ptr<Job> job(done);
     if (env == nullptr) return;  // the environment is being torn down: nothing to settle
     if (--(*shared)->pending == 0) napi_unref_threadsafe_function(env, (*shared)->handle);
-    job->settle(env);
+    job->settle(env, true);
   }
   using Settler = Napi::TypedThreadSafeFunction<std::shared_ptr<Shared>, Job, &ContextThread::settle>;
 
@@ -296,7 +297,7 @@ Napi::Value ContextWrap::execute(const Napi::CallbackInfo& info) {
   Napi::Promise promise = job->deferred.Promise();
   if (context_->predictMilliseconds(job->execution.inputs()) < kInlineMilliseconds) {
     job->execution.run();
-    job->settle(env);
+    job->settle(env, false);
     return promise;
   }
   if (!thread_) thread_ = std::make_unique<ContextThread>(env);
@@ -309,7 +310,7 @@ Napi::Value ContextWrap::executeSync(const Napi::CallbackInfo& info) {
   Execution execution = executionOf(info);
   execution.run();
   if (execution.failed()) throw execution.error(info.Env());
-  return execution.result(info.Env());
+  return execution.result(info.Env(), false);
 }
 
 void ContextWrap::dispose(const Napi::CallbackInfo&) {
