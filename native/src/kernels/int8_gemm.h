@@ -33,8 +33,13 @@ struct Int8Matrix {
 using PackB8 = std::function<void(int64_t j0, int64_t nr, int8_t* panel)>;
 
 // To INT8, as a float: x / scale rounded half to even, saturated to [−128, 127] (TensorRT's IQuantizeLayer). The
-// one definition, shared by the quantize layer and the INT8 kernels.
-inline float quantizeToInt8(float v, float scale) { return std::min(127.0f, std::max(-128.0f, std::nearbyint(v / scale))); }
+// one definition, shared by the quantize layer, the fused chains and the INT8 kernels. Saturated first (the same
+// result for integer bounds; NaN becomes −128 either way), then rounded by adding and taking away 1.5 · 2^23: loops
+// over it vectorise, where std::nearbyint kept them a call per value.
+inline float quantizeToInt8(float v, float scale) {
+  const float q = std::min(127.0f, std::max(-128.0f, v / scale));
+  return (q + 12582912.0f) - 12582912.0f;
+}
 
 // `count` floats of a row into INT8, in order; whether any came out negative (the GEMM's unsigned fast path needs
 // none).

@@ -101,13 +101,8 @@ class PointwiseChain : public Kernel {
           else if (step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] = step.binary(v[i], other[i]);
           else for (int64_t i = 0; i < count; i++) v[i] = step.binary(other[i], v[i]);
         } else if (step.quantize) {
-          // quantizeToInt8 in a form that vectorises: saturated first (the same result for integer bounds), then
-          // rounded half to even by adding and taking away 1.5 · 2^23. NaN saturates to -128 either way.
           const float scale = step.scale;
-          for (int64_t i = 0; i < count; i++) {
-            const float q = std::min(127.0f, std::max(-128.0f, v[i] / scale));
-            v[i] = (q + 12582912.0f) - 12582912.0f;
-          }
+          for (int64_t i = 0; i < count; i++) v[i] = quantizeToInt8(v[i], scale);
         } else if (step.dequantize) {
           for (int64_t i = 0; i < count; i++) v[i] *= step.scale;
         } else if (step.unary) {
