@@ -270,8 +270,13 @@ __attribute__((always_inline)) inline void microKernel(int64_t kc, const float* 
 // accumulators: inlined into the sweeps, GCC kept them on the stack, a store and a load around every FMA (under half
 // the FMA rate on Zen 5); the call costs a few cycles a tile. Two B panels take two 16-float loads and 12 broadcasts
 // for 24 FMAs where one took 13 loads for 12. The same chains of FMAs in the same order either way: the same bits.
+#if defined(__x86_64__)
+#define NETDEF_WIDE_SUMS NETDEF_WIDE __attribute__((noinline))
+#else
+#define NETDEF_WIDE_SUMS __attribute__((noinline))  // never instantiated: the wide tiles are x86-64's
+#endif
 template <int Panels, bool TwoB>
-NETDEF_WIDE __attribute__((noinline)) void wideSums(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, const float* __restrict bp2,
+NETDEF_WIDE_SUMS void wideSums(int64_t kc, const float* __restrict ap, const float* __restrict ap2, const float* __restrict bp, const float* __restrict bp2,
                                                     int64_t bStride, int64_t bStride2, int64_t nr, const int64_t* taps, int64_t prefetchAhead, Vec16* __restrict out) {
   Vec16 c0{}, c1{}, c2{}, c3{}, c4{}, c5{}, d0{}, d1{}, d2{}, d3{}, d4{}, d5{};  // first B panel: A panels 1 and 2
   Vec16 e0{}, e1{}, e2{}, e3{}, e4{}, e5{}, f0{}, f1{}, f2{}, f3{}, f4{}, f5{};  // second B panel
