@@ -48,34 +48,20 @@ __attribute__((always_inline)) inline void storePlanar(float v, int64_t at, Bloc
   else y.f[at] = v;
 }
 
-// n ≤ 8 consecutive values of a planar output at `at` (a channel's run of pixels), finished as one vector.
+// n ≤ 8 consecutive values of a planar output at `at` (a channel's run of pixels), finished as one vector: a partial
+// run through 8-value copies of its residual and output.
 template <Finishing F>
 __attribute__((always_inline)) inline void storePlanarRun(Vec8 v, int64_t n, int64_t at, BlockedConvolution::Out y, BlockedConvolution::In residual, Vec8 lower,
                                                           Vec8 upper, const EpilogueActivation& gate, ActivationFn::Round round) {
   if (n == 8) return storeBlocked<F>(v, at, y, residual, lower, upper, gate, round);
-  if (residual.f) {
-    alignas(32) float r[8] = {};
-    std::memcpy(r, residual.f + at, n * sizeof(float));
-    v += vmath::load(r);
-  }
-  if (F != Finishing::kPlain && residual.h) {
-    uint16_t r[8] = {};
-    std::memcpy(r, residual.h + at, n * sizeof(uint16_t));
-    v += vmath::widen8(r, residual.type);
-  }
-  v = v < lower ? lower : v;
-  v = upper < v ? upper : v;
-  if (F == Finishing::kGated) v = vmath::activate(gate.type, gate.alpha, gate.beta, v);
-  if (F != Finishing::kPlain) v = vmath::round(round, v);
-  if (F != Finishing::kPlain && y.h) {
-    uint16_t h[8];
-    vmath::narrow8(v, y.type, h);
-    std::memcpy(y.h + at, h, n * sizeof(uint16_t));
-  } else {
-    alignas(32) float f[8];
-    vmath::store(f, v);
-    std::memcpy(y.f + at, f, n * sizeof(float));
-  }
+  alignas(32) float rf[8] = {}, yf[8];
+  uint16_t rh[8] = {}, yh[8];
+  if (residual.f) std::memcpy(rf, residual.f + at, n * sizeof(float));
+  if (residual.h) std::memcpy(rh, residual.h + at, n * sizeof(uint16_t));
+  const BlockedConvolution::In run{residual.f ? rf : nullptr, residual.h ? rh : nullptr, residual.type};
+  storeBlocked<F>(v, 0, {y.f ? yf : nullptr, y.h ? yh : nullptr, y.type}, run, lower, upper, gate, round);
+  if (y.h) std::memcpy(y.h + at, yh, n * sizeof(uint16_t));
+  else std::memcpy(y.f + at, yf, n * sizeof(float));
 }
 
 }  // namespace netdef

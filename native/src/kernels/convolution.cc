@@ -701,7 +701,6 @@ class Deconvolution : public Kernel {
       }
   }
 
- private:
   Window w_;
   int64_t outChannels_, groups_;
   std::vector<int64_t> outputPadding_;

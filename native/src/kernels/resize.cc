@@ -186,10 +186,6 @@ class Resize : public Kernel {
     parallelItems(outer, static_cast<int64_t>(target * inner * perOutput), [&](int64_t a) {
       const float* xa = x + a * n * inner;
       float* ya = y + a * target * inner;
-      if (inner == 1 && perOutput == 2) {  // linear: two taps
-        for (int64_t o = 0; o < target; o++) ya[o] = weight[2 * o] * xa[index[2 * o]] + weight[2 * o + 1] * xa[index[2 * o + 1]];
-        return;
-      }
       if (inner == 1) {
         for (int64_t o = 0; o < target; o++) {
           float v = 0;
