@@ -216,6 +216,21 @@ template <Finishing F>
 __attribute__((always_inline)) inline void finishTile(const Vec8 (&acc)[kMaxRows][2], int64_t mr, int64_t n0, int64_t m0, int64_t width, const Vec8 (&b)[2],
                                                       const Target& t, Vec8 lower, Vec8 upper) {
   const int64_t nv = (width + 7) / 8;
+  if (F == Finishing::kGated && t.blocked) {  // the tile staged, its activation over all of it at once, then stored
+    alignas(64) float staged[kMaxRows * 2][8];
+    for (int i = 0; i < mr; i++)
+      for (int64_t j = 0; j < nv; j++)
+        vmath::store(staged[i * nv + j], clampedSum(acc[i][j] + b[j], (m0 / 8 + j) * 8 * t.pixels + (n0 + i) * 8, t.residual, lower, upper));
+    t.gate.apply(staged[0], mr * nv * 8);
+    for (int i = 0; i < mr; i++)
+      for (int64_t j = 0; j < nv; j++) {
+        const int64_t at = (m0 / 8 + j) * 8 * t.pixels + (n0 + i) * 8;
+        const Vec8 v = vmath::round(t.round, vmath::load(staged[i * nv + j]));
+        if (t.y.h) vmath::narrow8(v, t.y.type, t.y.h + at);
+        else vmath::store(t.y.f + at, v);
+      }
+    return;
+  }
   if (t.blocked) {  // a pixel's 8 channels of a block: one vector, stored where it goes
     for (int i = 0; i < mr; i++)
       for (int64_t j = 0; j < nv; j++) {

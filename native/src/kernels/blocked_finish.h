@@ -19,14 +19,20 @@ namespace netdef {
 // also another activation after the clamp.
 enum class Finishing { kPlain, kRounded, kGated };
 
+// A pixel's 8 channels with the residual's (laid out as the output: at `at`) added, clamped.
+template <bool Half = true>
+__attribute__((always_inline)) inline Vec8 clampedSum(Vec8 v, int64_t at, BlockedConvolution::In residual, Vec8 lower, Vec8 upper) {
+  if (residual.f) v += vmath::load(residual.f + at);
+  if (Half && residual.h) v += vmath::widen8(residual.h + at, residual.type);
+  v = v < lower ? lower : v;
+  return upper < v ? upper : v;
+}
+
 // A pixel's 8 channels of a blocked output at `at` (the residual's too).
 template <Finishing F>
 __attribute__((always_inline)) inline void storeBlocked(Vec8 v, int64_t at, BlockedConvolution::Out y, BlockedConvolution::In residual, Vec8 lower, Vec8 upper,
                                                         const EpilogueActivation& gate, ActivationFn::Round round) {
-  if (residual.f) v += vmath::load(residual.f + at);
-  if (F != Finishing::kPlain && residual.h) v += vmath::widen8(residual.h + at, residual.type);
-  v = v < lower ? lower : v;
-  v = upper < v ? upper : v;
+  v = clampedSum<F != Finishing::kPlain>(v, at, residual, lower, upper);
   if (F == Finishing::kPlain) return vmath::store(y.f + at, v);
   if (F == Finishing::kGated) v = vmath::activate(gate.type, gate.alpha, gate.beta, v);
   v = vmath::round(round, v);

@@ -80,13 +80,10 @@ void interleaveEight(const DepthwisePlanes<const float>& x, int64_t channels, co
   }
 }
 
-// One output vector finished: the clamp, another activation (where Gated: a template argument, so that the kernels
-// without one hold none of its code), then the rounding to a 16-bit type.
-template <bool Gated>
-__attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 upper, const EpilogueActivation& gate, ActivationFn::Round round) {
-  v = clampLanes(v, lower, upper);
-  if (Gated) v = vmath::activate(gate.type, gate.alpha, gate.beta, v);
-  return vmath::round(round, v);
+// One output vector finished: the clamp, then the rounding to a 16-bit type (the other activation of a gated
+// kernel comes between them, over a row at once: gateRow).
+__attribute__((always_inline)) inline Vec8 finishLanes(Vec8 v, Vec8 lower, Vec8 upper, ActivationFn::Round round) {
+  return vmath::round(round, clampLanes(v, lower, upper));
 }
 
 // Where output vectors go: into the scratch (planes, split after the band), or straight into a channel-blocked
@@ -99,6 +96,24 @@ __attribute__((always_inline)) inline void put(Vec8* out, const DepthwisePlanes<
   if constexpr (kInto == Into::kScratch) out[p] = v;
   else if constexpr (kInto == Into::kBlocked16) vmath::narrow8(v, y.type, y.h + p * 8);
   else vmath::store(y.f + p * 8, v);
+}
+
+// Output pixel p's sums: finished and put where they go; or, where Gated (another activation after the clamp), clamped
+// into the scratch `out` until gateRow.
+template <Into kInto, bool Gated>
+__attribute__((always_inline)) inline void finishPixel(Vec8* out, const DepthwisePlanes<float>& y, int64_t p, Vec8 v, Vec8 lower, Vec8 upper,
+                                                       ActivationFn::Round round) {
+  if constexpr (Gated) out[p] = clampLanes(v, lower, upper);
+  else put<kInto>(out, y, p, finishLanes(v, lower, upper, round));
+}
+
+// A gated row's activation over all its clamped pixels at once (their steps overlap: one vector at a time, SiLU's
+// exponential ran at its latency), then rounded and put where they go.
+template <Into kInto>
+__attribute__((always_inline)) inline void gateRow(Vec8* out, const DepthwisePlanes<float>& y, int64_t p0, int64_t n, const EpilogueActivation& gate,
+                                                   ActivationFn::Round round) {
+  gate.apply(reinterpret_cast<float*>(out + p0), n * 8);
+  for (int64_t p = p0; p < p0 + n; p++) put<kInto>(out, y, p, vmath::round(round, out[p]));
 }
 
 // 8 pixels' vectors of the 8 channels as the channels' rows of 8 pixels: an 8×8 transpose kept in registers
@@ -177,7 +192,7 @@ __attribute__((always_inline)) inline void computeEightInto(int64_t channels, co
         const int64_t n = partBegin(g.OW, runs, run + 1) - ow;
         if (g.sw == 1) run3x3<1>(n, rowBase + ow, Wp, weights, bias, sums);
         else run3x3<2>(n, rowBase + 2 * ow, Wp, weights, bias, sums);
-        for (int64_t i = 0; i < n; i++) put<kInto>(out, into, oh * g.OW + ow + i, finishLanes<Gated>(sums[i], lower, upper, gate, round));
+        for (int64_t i = 0; i < n; i++) finishPixel<kInto, Gated>(out, into, oh * g.OW + ow + i, sums[i], lower, upper, round);
         ow += n;
       }
     for (; ow + 4 <= g.OW; ow += 4) {
@@ -190,15 +205,18 @@ __attribute__((always_inline)) inline void computeEightInto(int64_t channels, co
           a0 += wt * p[0]; a1 += wt * p[g.sw]; a2 += wt * p[2 * g.sw]; a3 += wt * p[3 * g.sw];
         }
       }
-      put<kInto>(out, into, oh * g.OW + ow, finishLanes<Gated>(a0, lower, upper, gate, round)); put<kInto>(out, into, oh * g.OW + ow + 1, finishLanes<Gated>(a1, lower, upper, gate, round));
-      put<kInto>(out, into, oh * g.OW + ow + 2, finishLanes<Gated>(a2, lower, upper, gate, round)); put<kInto>(out, into, oh * g.OW + ow + 3, finishLanes<Gated>(a3, lower, upper, gate, round));
+      finishPixel<kInto, Gated>(out, into, oh * g.OW + ow, a0, lower, upper, round);
+      finishPixel<kInto, Gated>(out, into, oh * g.OW + ow + 1, a1, lower, upper, round);
+      finishPixel<kInto, Gated>(out, into, oh * g.OW + ow + 2, a2, lower, upper, round);
+      finishPixel<kInto, Gated>(out, into, oh * g.OW + ow + 3, a3, lower, upper, round);
     }
     for (; ow < g.OW; ow++) {
       Vec8 a = bias;
       for (int64_t kh = 0; kh < g.KH; kh++)
         for (int64_t kw = 0; kw < g.KW; kw++) a += weights[kh * g.KW + kw] * rowBase[kh * g.dh * Wp + ow * g.sw + kw * g.dw];
-      put<kInto>(out, into, oh * g.OW + ow, finishLanes<Gated>(a, lower, upper, gate, round));
+      finishPixel<kInto, Gated>(out, into, oh * g.OW + ow, a, lower, upper, round);
     }
+    if (Gated) gateRow<kInto>(out, into, oh * g.OW, g.OW, gate, round);
   }
   if (kInto != Into::kScratch) return;  // each vector stored as it was finished
   const int64_t outPixels = g.OH * g.OW;

@@ -68,71 +68,98 @@ NETDEF_VMATH Vec8 broadcast(const float* p) {
   std::memcpy(&v, &lanes, sizeof v);
   return v;
 }
-NETDEF_VMATH Vec8 select(Int8 mask, Vec8 a, Vec8 b) { return mask ? a : b; }
-NETDEF_VMATH Vec8 abs(Vec8 x) {
-  Int8 bits;
+// The math below is written once for 8 and 16 lanes (Vec16 only in code compiled for AVX-512): IntOf<V> is the
+// vector of 32-bit integers as wide as V.
+typedef int32_t Int16 __attribute__((vector_size(64)));
+template <class V> struct IntVector;
+template <> struct IntVector<Vec8> { using type = Int8; };
+template <> struct IntVector<Vec16> { using type = Int16; };
+template <class V> using IntOf = typename IntVector<V>::type;
+
+template <class V> NETDEF_VMATH V splatAs(float v) { return V{} + v; }
+template <class V> NETDEF_VMATH V select(IntOf<V> mask, V a, V b) { return mask ? a : b; }
+template <class V> NETDEF_VMATH V abs(V x) {
+  IntOf<V> bits;
   std::memcpy(&bits, &x, sizeof bits);
   bits &= 0x7fffffff;
   std::memcpy(&x, &bits, sizeof bits);
   return x;
 }
-// Lane-wise conversions (the loops become single instructions; inputs are kept in range by the callers).
-NETDEF_VMATH Int8 toInt(Vec8 v) {
-  Int8 r;
-  for (int i = 0; i < 8; i++) r[i] = static_cast<int32_t>(v[i]);
-  return r;
-}
-NETDEF_VMATH Vec8 toFloat(Int8 v) {
-  Vec8 r;
-  for (int i = 0; i < 8; i++) r[i] = static_cast<float>(v[i]);
-  return r;
-}
+// Lane-wise conversions (single instructions; inputs are kept in range by the callers).
+template <class V> NETDEF_VMATH IntOf<V> toInt(V v) { return __builtin_convertvector(v, IntOf<V>); }
+template <class V> NETDEF_VMATH V toFloat(IntOf<V> v) { return __builtin_convertvector(v, V); }
 // 2^n for integer n in [-126, 127], built in the exponent field.
-NETDEF_VMATH Vec8 pow2(Int8 n) {
-  Int8 bits = (n + 127) << 23;
-  Vec8 r;
+template <class V> NETDEF_VMATH V pow2(IntOf<V> n) {
+  const IntOf<V> bits = (n + 127) << 23;
+  V r;
   std::memcpy(&r, &bits, sizeof r);
   return r;
 }
 
-NETDEF_VMATH Vec8 exp(Vec8 x) {
+template <class V> NETDEF_VMATH V exp(V x) {
   // Clamped to where the result is neither 0 nor ∞ (NaN goes to the top: its result is replaced below).
-  const Vec8 below = select(x < 88.72283935546875f, x, splat(88.72283935546875f));
-  const Vec8 xc = select(below > -103.97208404541016f, below, splat(-103.97208404541016f));
+  const V below = select<V>(x < 88.72283935546875f, x, splatAs<V>(88.72283935546875f));
+  const V xc = select<V>(below > -103.97208404541016f, below, splatAs<V>(-103.97208404541016f));
   // n = round(x / ln 2), r = x − n·ln 2 (ln 2 in two parts so r keeps its low bits).
-  Vec8 fn = xc * 1.44269504088896341f + 0.5f;
-  const Vec8 back = toFloat(toInt(fn));
-  fn = back - select(back > fn, splat(1.0f), splat(0.0f));  // floor
-  const Vec8 r = xc - fn * 0.693359375f + fn * 2.12194440e-4f;
-  const Vec8 z = r * r;
-  Vec8 p = 1.9875691500e-4f * r + 1.3981999507e-3f;
+  V fn = xc * 1.44269504088896341f + 0.5f;
+  const V back = toFloat<V>(toInt(fn));
+  fn = back - select<V>(back > fn, splatAs<V>(1.0f), splatAs<V>(0.0f));  // floor
+  const V r = xc - fn * 0.693359375f + fn * 2.12194440e-4f;
+  const V z = r * r;
+  V p = 1.9875691500e-4f * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
   // 2^n in two factors: n reaches 128 at the top of the range and −150 at the bottom (subnormal results).
-  const Int8 n = toInt(fn), half = n >> 1;
-  Vec8 result = p * pow2(half) * pow2(n - half);
-  result = select(x > 88.72283935546875f, splat(__builtin_inff()), result);
-  result = select(x < -103.97208404541016f, splat(0.0f), result);
-  return select(x != x, x, result);
+  const IntOf<V> n = toInt(fn), half = n >> 1;
+  V result = p * pow2<V>(half) * pow2<V>(n - half);
+  result = select<V>(x > 88.72283935546875f, splatAs<V>(__builtin_inff()), result);
+  result = select<V>(x < -103.97208404541016f, splatAs<V>(0.0f), result);
+  return select<V>(x != x, x, result);
+}
+
+// eˣ for the activations, half of exp's steps: normal results only (0 below −87, ∞ above 88, where exp gives
+// subnormals and the top of the float range: a product that makes a subnormal takes a microcode assist of ~100
+// cycles on x86), so n = round(x / ln 2) goes into the exponent field at once. The activations built on it lose
+// nothing there: their values beyond are 0, ±1 or x to float32's precision, or below 1e−36. NaN in, NaN out.
+template <class V> NETDEF_VMATH V expNormal(V x) {
+  // n = round(x / ln 2) by adding 1.5·2²³ (its low mantissa bits then hold n), r = x − n·ln 2 (ln 2 in two parts);
+  // outside [−87, 88] the steps below make nonsense that the selects at the end replace.
+  const V shifted = x * 1.44269504088896341f + 12582912.0f, fn = shifted - 12582912.0f;
+  const V r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+  const V z = r * r;
+  V p = 1.9875691500e-4f * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  IntOf<V> bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  bits = (bits << 23) + (127 << 23);  // 2ⁿ: n's low bits into the exponent field (those of 1.5·2²³ shift out)
+  V scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  V result = select<V>(x > 88.0f, splatAs<V>(__builtin_inff()), p * scale);
+  result = select<V>(x < -87.0f, splatAs<V>(0.0f), result);
+  return select<V>(x != x, x, result);
 }
 
 // log(1 + y) for y in [0, 1]: log of u = 1 + y by Cephes' logf, plus the rounding error of 1 + y, (y − (u − 1)) / u.
-NETDEF_VMATH Vec8 log1pUnit(Vec8 y) {
-  const Vec8 u = y + 1.0f;
-  Int8 bits;
+template <class V> NETDEF_VMATH V log1pUnit(V y) {
+  const V u = y + 1.0f;
+  IntOf<V> bits;
   std::memcpy(&bits, &u, sizeof bits);
-  Int8 e = ((bits >> 23) & 0xff) - 126;
+  IntOf<V> e = ((bits >> 23) & 0xff) - 126;
   bits = (bits & 0x807fffff) | 0x3f000000;  // mantissa m in [0.5, 1)
-  Vec8 m;
+  V m;
   std::memcpy(&m, &bits, sizeof m);
-  const Int8 small = m < 0.707106781186547524f;
+  const IntOf<V> small = m < 0.707106781186547524f;
   e = e + small;  // small is −1 where true
-  m = select(small, m + m, m) - 1.0f;
-  const Vec8 z = m * m;
-  Vec8 p = 7.0376836292e-2f * m - 1.1514610310e-1f;
+  m = select<V>(small, m + m, m) - 1.0f;
+  const V z = m * m;
+  V p = 7.0376836292e-2f * m - 1.1514610310e-1f;
   p = p * m + 1.1676998740e-1f;
   p = p * m - 1.2420140846e-1f;
   p = p * m + 1.4249322787e-1f;
@@ -140,57 +167,57 @@ NETDEF_VMATH Vec8 log1pUnit(Vec8 y) {
   p = p * m + 2.0000714765e-1f;
   p = p * m - 2.4999993993e-1f;
   p = p * m + 3.3333331174e-1f;
-  const Vec8 fe = toFloat(e);
-  Vec8 r = p * m * z + fe * -2.12194440e-4f - 0.5f * z;
+  const V fe = toFloat<V>(e);
+  V r = p * m * z + fe * -2.12194440e-4f - 0.5f * z;
   r = m + r + fe * 0.693359375f;
   return r + (y - (u - 1.0f)) / u;
 }
 
-NETDEF_VMATH Vec8 tanh(Vec8 x) {
-  const Vec8 ax = abs(x), z = x * x;
-  Vec8 p = -5.70498872745e-3f * z + 2.06390887954e-2f;
+template <class V> NETDEF_VMATH V tanh(V x) {
+  const V ax = abs(x), z = x * x;
+  V p = -5.70498872745e-3f * z + 2.06390887954e-2f;
   p = p * z - 5.37397155531e-2f;
   p = p * z + 1.33314422036e-1f;
   p = p * z - 3.33332819422e-1f;
-  const Vec8 small = x + x * z * p;
-  Vec8 large = 1.0f - 2.0f / (exp(ax + ax) + 1.0f);
-  large = select(x < 0.0f, -large, large);
-  return select(ax < 0.625f, small, large);
+  const V small = x + x * z * p;
+  V large = 1.0f - 2.0f / (expNormal(ax + ax) + 1.0f);
+  large = select<V>(x < 0.0f, -large, large);
+  return select<V>(ax < 0.625f, small, large);
 }
 
 // eˣ − 1, by its Taylor series near 0 (where exp(x) − 1 would cancel to a few correct bits).
-NETDEF_VMATH Vec8 expm1(Vec8 x) {
-  Vec8 p = x * (1.0f / 40320) + 1.0f / 5040;
+template <class V> NETDEF_VMATH V expm1(V x) {
+  V p = x * (1.0f / 40320) + 1.0f / 5040;
   p = p * x + 1.0f / 720;
   p = p * x + 1.0f / 120;
   p = p * x + 1.0f / 24;
   p = p * x + 1.0f / 6;
   p = p * x + 0.5f;
   p = p * x * x + x;
-  return select(abs(x) < 0.5f, p, exp(x) - 1.0f);
+  return select<V>(abs(x) < 0.5f, p, exp(x) - 1.0f);
 }
 
-NETDEF_VMATH Vec8 sigmoid(Vec8 x) { return 1.0f / (1.0f + exp(-x)); }
+template <class V> NETDEF_VMATH V sigmoid(V x) { return 1.0f / (1.0f + expNormal(-x)); }
 
 // erf within 2e-7 (Abramowitz and Stegun 7.1.26: 1 − t·P(t)·e^−x², t = 1/(1 + 0.3275911·|x|)), odd.
-NETDEF_VMATH Vec8 erf(Vec8 x) {
-  const Vec8 a = abs(x), t = 1.0f / (1.0f + 0.3275911f * a);
-  Vec8 p = 1.061405429f * t - 1.453152027f;
+template <class V> NETDEF_VMATH V erf(V x) {
+  const V a = abs(x), t = 1.0f / (1.0f + 0.3275911f * a);
+  V p = 1.061405429f * t - 1.453152027f;
   p = p * t + 1.421413741f;
   p = p * t - 0.284496736f;
   p = p * t + 0.254829592f;
-  const Vec8 r = 1.0f - p * t * exp(-a * a);
-  return select(x < 0.0f, -r, r);
+  const V r = 1.0f - p * t * expNormal(-a * a);
+  return select<V>(x < 0.0f, -r, r);
 }
 
 // log(1 + eᵗ) without overflow: max(t, 0) + log1p(e^−|t|).
-NETDEF_VMATH Vec8 softplus(Vec8 t) { return select(t > 0.0f, t, splat(0.0f)) + log1pUnit(exp(-abs(t))); }
+template <class V> NETDEF_VMATH V softplus(V t) { return select<V>(t > 0.0f, t, splatAs<V>(0.0f)) + log1pUnit(exp(-abs(t))); }
 
 // x · tanh(softplus(x)) with one exponential: tanh(log(1 + eˣ)) = n / (n + 2), n = eˣ(eˣ + 2). Above 20 the factor
 // is 1 in float32 (and eˣ would overflow further up).
-NETDEF_VMATH Vec8 mish(Vec8 x) {
-  const Vec8 e = exp(select(x > 20.0f, splat(0.0f), x)), n = e * (e + 2.0f);
-  return select(x > 20.0f, x, x * n / (n + 2.0f));
+template <class V> NETDEF_VMATH V mish(V x) {
+  const V e = expNormal(select<V>(x > 20.0f, splatAs<V>(0.0f), x)), n = e * (e + 2.0f);
+  return select<V>(x > 20.0f, x, x * n / (n + 2.0f));
 }
 
 // Whether `activate` below computes this activation (the exp family, GELU, Mish, SiLU, hardswish, ReLU/clip/leaky ReLU); the others take
@@ -205,25 +232,28 @@ inline bool vectorised(ActivationFn::Type type) {
   }
 }
 
-// One vectorised activation on eight values (α = a, β = b as ActivationFn holds them), the same arithmetic wherever
+// One vectorised activation on 8 or 16 values (α = a, β = b as ActivationFn holds them), the same arithmetic wherever
 // it runs: over a stored tensor or on a GEMM tile still in registers.
-NETDEF_VMATH Vec8 activate(ActivationFn::Type type, float a, float b, Vec8 v) {
+template <class V> NETDEF_VMATH V activate(ActivationFn::Type type, float a, float b, V v) {
   using Type = ActivationFn::Type;
   switch (type) {
-    case Type::kRelu: return v < 0.0f ? splat(0.0f) : v;  // NaN stays NaN
-    case Type::kClip: { const Vec8 lower = splat(a), upper = splat(b); v = v < lower ? lower : v; return upper < v ? upper : v; }
-    case Type::kLeakyRelu: return select(v >= 0.0f, v, a * v);
+    case Type::kRelu: return v < 0.0f ? splatAs<V>(0.0f) : v;  // NaN stays NaN
+    case Type::kClip: { const V lower = splatAs<V>(a), upper = splatAs<V>(b); v = v < lower ? lower : v; return upper < v ? upper : v; }
+    case Type::kLeakyRelu: return select<V>(v >= 0.0f, v, a * v);
     case Type::kSigmoid: return sigmoid(v);
     case Type::kTanh: return tanh(v);
     case Type::kScaledTanh: return a * tanh(b * v);
     case Type::kSoftplus: return a * softplus(b * v);
-    case Type::kElu: return select(v >= 0.0f, v, a * expm1(v));
-    case Type::kSelu: return b * select(v >= 0.0f, v, a * expm1(v));
+    case Type::kElu: return select<V>(v >= 0.0f, v, a * expm1(v));
+    case Type::kSelu: return b * select<V>(v >= 0.0f, v, a * expm1(v));
     case Type::kGeluTanh: return 0.5f * v * (1.0f + tanh(0.79788456080286536f * (v + 0.044715f * v * v * v)));
     case Type::kGeluErf: return 0.5f * v * (1.0f + erf(v * 0.70710678118654752f));
     case Type::kMish: return mish(v);
     case Type::kSilu: return v * sigmoid(v);
-    case Type::kHardSwish: { const Vec8 g = v * (1.0f / 6.0f) + 0.5f; return v * (g < 0.0f ? splat(0.0f) : splat(1.0f) < g ? splat(1.0f) : g); }
+    case Type::kHardSwish: {  // x · relu6(x + 3) / 6 as PyTorch: x/6 + 1/2 cancels to a few bits near −3
+      const V g = v + 3.0f;
+      return v * (g < 0.0f ? splatAs<V>(0.0f) : splatAs<V>(6.0f) < g ? splatAs<V>(6.0f) : g) * (1.0f / 6.0f);
+    }
     default: return v;
   }
 }
