@@ -31,7 +31,7 @@ NETDEF_CLONES void softmaxAcross(const float* x, float* y, int64_t extent, int64
   Vec8 mx = vmath::splat(kMinusInfinity), sum{};
   for (int64_t k = 0; k < extent; k++) { const Vec8 v = at(x, k); mx = v > mx ? v : mx; }
   for (int64_t k = 0; k < extent; k++) {
-    const Vec8 e = vmath::exp(at(x, k) - mx);
+    const Vec8 e = vmath::expNormal(at(x, k) - mx);
     if (!log) put(y, k, e);
     sum += e;
   }
@@ -88,12 +88,12 @@ NETDEF_CLONES void softmaxRow(const float* x, float* y, int64_t extent, bool log
   for (int j = 0; j < 8; j++) mx = std::max(mx, lanes[j]);
   Vec8 sums{};
   for (int64_t k = 0; k < whole; k += 8) {
-    const Vec8 e = vmath::exp(vmath::load(x + k) - mx);
+    const Vec8 e = vmath::expNormal(vmath::load(x + k) - mx);
     if (!log) vmath::store(y + k, e);
     sums += e;
   }
   if (rest) {  // the padding lanes are −∞: e^−∞ = 0
-    const Vec8 e = vmath::exp(loadPart(x + whole, rest, kMinusInfinity) - mx);
+    const Vec8 e = vmath::expNormal(loadPart(x + whole, rest, kMinusInfinity) - mx);
     if (!log) vmath::storeFirst(y + whole, e, rest);
     sums += e;
   }

@@ -120,7 +120,7 @@ template <class V> NETDEF_VMATH V exp(V x) {
   return select<V>(x != x, x, result);
 }
 
-// eˣ for the activations, half of exp's steps: normal results only (0 below −87, ∞ above 88, where exp gives
+// eˣ for the activations and softmax, half of exp's steps: normal results only (0 below −87, ∞ above 88, where exp gives
 // subnormals and the top of the float range: a product that makes a subnormal takes a microcode assist of ~100
 // cycles on x86), so n = round(x / ln 2) goes into the exponent field at once. The activations built on it lose
 // nothing there: their values beyond are 0, ±1 or x to float32's precision, or below 1e−36. NaN in, NaN out.
