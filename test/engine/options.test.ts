@@ -85,10 +85,14 @@ describe("engine options", () => {
     net.markOutput(x.addConvolution("f", { outChannels: 24, kernel: 3, padding: 1, weights: { kernel: wave(24 * 12 * 9, 0.6), bias: wave(24) } }));
     // A dense layer of 40 rows and 264 outputs (16 whole panels and a half): the wide tiles take two B panels at a time.
     net.markOutput(net.addInput("rows", "float32", [40, 64]).addFullyConnected("d", { outFeatures: 264, weights: { kernel: wave(264 * 64, 0.45), bias: wave(264) } }));
+    // One of 1,200 rows of 300 and 72 outputs + GELU (a large A against a small B: B panels outer, two at a time, and
+    // a half one; the activation over each staged tile).
+    net.markOutput(net.addInput("long", "float32", [1200, 300]).addFullyConnected("g", { outFeatures: 72, weights: { kernel: wave(72 * 300, 0.21), bias: wave(72) } })
+      .addActivation("g.gelu", { type: "gelu_erf" }));
     const plan = (await buildEngine(net)).serialize();
     const outputs = async (options: object) => {
-      const out = await (await Engine.deserialize(plan, options)).createExecutionContext().execute({ x: wave(2 * 12 * 81, 0.37), rows: wave(40 * 64, 0.29) });
-      return [values(out.c), values(out.f), values(out.d)];
+      const out = await (await Engine.deserialize(plan, options)).createExecutionContext().execute({ x: wave(2 * 12 * 81, 0.37), rows: wave(40 * 64, 0.29), long: wave(1200 * 300, 0.13) });
+      return [values(out.c), values(out.f), values(out.d), values(out["g.gelu"])];
     };
     const best = await outputs({});
     expect(await outputs({ wideTiles: false, int8Kernel: "scalar" })).toEqual(best);

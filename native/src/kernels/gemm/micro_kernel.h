@@ -146,7 +146,11 @@ __attribute__((always_inline)) inline void finishTile(Vec8 (&rows)[kMR][2], floa
   const float* residual = ep && ep->residual ? ep->residual + row0 * ldc + col0 : nullptr;
   const uint16_t* residual16 = ep && ep->residual16 ? ep->residual16 + row0 * ldc + col0 : nullptr;
   uint16_t* out16 = ep && ep->out16 ? ep->out16 + row0 * ldc + col0 : nullptr;
+  // Activations built on e^x (GELU, SiLU, sigmoid, …) on the whole tile at once, staged (EpilogueActivation::apply:
+  // the same bits, its vectors' steps overlapping, 16 values a vector on AVX-512); the cheap ones in registers.
+  const bool staged = activate && act != Type::kRelu && act != Type::kClip && act != Type::kLeakyRelu && act != Type::kHardSwish;
   if (mr == kMR && nr == kNR && (inRegister || !out16)) {
+    alignas(64) float tile[kMR][kNR];
     for (int64_t r = 0; r < kMR; r++) {
       float* cr = c + r * ldc;
       Vec8 lo = rows[r][0], hi = rows[r][1];
@@ -168,6 +172,11 @@ __attribute__((always_inline)) inline void finishTile(Vec8 (&rows)[kMR][2], floa
           lo += vmath::widen8(residual16 + r * ldc, ep->residual16Type);
           hi += vmath::widen8(residual16 + r * ldc + 8, ep->residual16Type);
         }
+        if (staged) {
+          __builtin_memcpy(&tile[r][0], &lo, sizeof(Vec8));
+          __builtin_memcpy(&tile[r][8], &hi, sizeof(Vec8));
+          continue;
+        }
         lo = finishVector(lo, activate, roundHere, act, alpha, beta);
         hi = finishVector(hi, activate, roundHere, act, alpha, beta);
       }
@@ -179,6 +188,12 @@ __attribute__((always_inline)) inline void finishTile(Vec8 (&rows)[kMR][2], floa
       __builtin_memcpy(cr, &lo, sizeof(Vec8));
       __builtin_memcpy(cr + 8, &hi, sizeof(Vec8));
       if (!inRegister) ep->activation.apply(cr, kNR);
+    }
+    if (!staged) return;
+    ep->activation.apply(tile[0], kMR * kNR);
+    for (int64_t r = 0; r < kMR; r++) {
+      if (out16) narrowToHalves(tile[r], out16 + r * ldc, kNR, ep->out16Type);
+      else __builtin_memcpy(c + r * ldc, tile[r], sizeof tile[r]);
     }
     return;
   }
@@ -384,7 +399,22 @@ __attribute__((always_inline)) inline void sweepTilesOf(int64_t kc, const float*
   constexpr int64_t step = panelsPerTile(Kind);
   const int64_t tiles = (p1 - p0 + step - 1) / step;
   const int64_t outer = panelsOuter ? q1 - q0 : tiles, inner = panelsOuter ? tiles : q1 - q0;
-  for (int64_t i = 0; i < outer; i++)
+  for (int64_t i = 0; i < outer; i++) {
+    if constexpr (Kind == Tiles::kWide) {
+      // B panels outer: two whole ones at a time, each A tile meeting both (a dense layer over many rows: 1,576 ×
+      // 192 against 192 × 768 went 12 × 16 a tile, 13 loads for 12 FMAs).
+      const int64_t q = q0 + i;
+      if (panelsOuter && i + 1 < outer && N - q * kNR >= 2 * kNR && !strides) {
+        for (int64_t p = p0; p < p1; p += step) {
+          float* tile = C + p * kMR * ldc + q * kNR;
+          const int64_t mr = std::min(2 * kMR, M - p * kMR);
+          if (p + 1 < p1) wideMicroKernelTwoB<2>(kc, ap + p * aStride, ap + (p + 1) * aStride, bps[q - q0], bps[q + 1 - q0], stride, stride, tile, ldc, mr, add, ep, p * kMR, q * kNR, plain);
+          else wideMicroKernelTwoB<1>(kc, ap + p * aStride, nullptr, bps[q - q0], bps[q + 1 - q0], stride, stride, tile, ldc, mr, add, ep, p * kMR, q * kNR, plain);
+        }
+        i++;
+        continue;
+      }
+    }
     for (int64_t j = 0; j < inner; j++) {
       const int64_t p = p0 + step * (panelsOuter ? j : i), q = panelsOuter ? q0 + i : q0 + j;
       const int64_t bStride = strides ? strides[q - q0] : stride;
@@ -402,6 +432,7 @@ __attribute__((always_inline)) inline void sweepTilesOf(int64_t kc, const float*
       }
       tileAt<Kind>(kc, ap, aStride, p, p1, bps[q - q0], bStride, C + q * kNR, ldc, M, std::min(kNR, N - q * kNR), q * kNR, add, ep, plain, nullptr, ahead);
     }
+  }
 }
 
 // A sweep over a block of tiles (sweepTilesOf compiled for one micro-kernel).
