@@ -99,6 +99,12 @@ void Engine::chooseLayout() {
   for (int t : g.inputs) blocked[t] = false;
   for (auto& [name, t] : g.outputs) blocked[t] = false;
   for (size_t t = 0; t < g.tensors.size(); t++) blocked[t] = blocked[t] && read[t];
+  // Tensors whose every reader prefers them blocked: a layer in front that transposes its inputs writes them blocked
+  // whatever its inputs' layouts.
+  std::vector<bool> preferred(g.tensors.size(), true);
+  for (size_t i = 0; i < g.ops.size(); i++)
+    for (size_t k = 0; k < g.ops[i].inputs.size(); k++)
+      if (!kernels_[i]->prefersBlocked(k)) preferred[g.ops[i].inputs[k]] = false;
   // Until nothing changes: inputs that must be laid out as the output (a fused residual) are planar where the two
   // differ, and so are the outputs of layers that write a blocked output slowly from a planar input.
   for (bool changed = true; changed;) {
@@ -107,6 +113,7 @@ void Engine::chooseLayout() {
       const OpDesc& op = g.ops[i];
       if (op.outputs.empty()) continue;
       const int out = op.outputs[0];
+      if (kernels_[i]->transposesInputs() && blocked[out] && preferred[out]) continue;
       for (size_t k : kernels_[i]->blockedLike()) {
         const int t = op.inputs.at(k);
         if (blocked[t] != blocked[out]) { blocked[t] = blocked[out] = false; changed = true; }

@@ -178,6 +178,35 @@ describe("channel-blocked tensors", () => {
     });
   }
 
+  // Where every reader of a concatenation prefers a blocked input (a 3×3 convolution), inputs in the other layout are
+  // transposed on the way: the network's (planar) input and a blocked 1×1 into a blocked output (a U-Net's skip
+  // connection); elsewhere (a network output, 1×1s) its inputs are laid out as its output. 13×11 pixels, 8 + 16
+  // channels; float32 against onnxruntime, bfloat16 (16-bit blocked tensors) against the planar engine within one
+  // bfloat16 step of the largest value.
+  it("a concatenation of planar and blocked inputs into a blocked input of a 3×3 convolution: against onnxruntime, and in bfloat16 against the planar engine", async () => {
+    const { w, input } = sampler(17);
+    const shape = [2, 8, 13, 11];
+    const net = new Network("mixed");
+    const conv = (t: Tensor, name: string, out: number, kernel: number) => t.addConvolution(name, { outChannels: out, kernel, padding: (kernel - 1) / 2, weights: { kernel: w(out, t.shape[1]!, kernel, kernel), bias: w(out) } })
+      .addActivation(`${name}.relu`, { type: "relu" });
+    const x = net.addInput("x", "float32", shape);
+    const a = conv(x, "a", 16, 1);
+    const skip = net.addConcatenation("skip", [x, a], { axis: 1 });
+    net.markOutput(conv(skip, "c3", 16, 3), "out0");
+    net.markOutput(net.addConcatenation("both", [conv(a, "b", 16, 1), conv(a, "d", 8, 1)], { axis: 1 }), "out1");
+    const data = input(shape);
+    const engine = await buildEngine(net);
+    expect(engine.inspect().channelBlocked.tensors).toEqual(["a.relu", "skip"]);
+    await expectOnnxruntimeAgrees(net, data, shape, await engine.createExecutionContext().execute({ x: data }), ["out0", "out1"]);
+    const bf16 = (await buildEngine(reducedFloat(net, "bfloat16"))).serialize();
+    const outputsOf = async (e: Engine) => Object.values(await e.createExecutionContext().execute({ x: data })).map(values);
+    const got = await outputsOf(await Engine.deserialize(bf16)), want = await outputsOf(await Engine.deserialize(bf16, { channelBlocked: false }));
+    want.forEach((v, k) => {
+      const largest = Math.max(...v.map(Math.abs));
+      expect(Math.max(...got[k]!.map((g, i) => Math.abs(g - v[i]!))) / largest).toBeLessThan(2 ** -7);
+    });
+  });
+
   // Short sums (3 channels × taps) write the blocked output from the input's padded rows (here inside the 1×1 after
   // the depthwise layer, with it, rows by rows).
   const stems = {

@@ -165,6 +165,7 @@ class Convolution : public Kernel {
   bool writesBlocked() const override { return blocked_ || blockedDepthwise_; }
   bool writesBlockedFrom(bool inputBlocked) const override { return inputBlocked ? writesBlocked() : writesBlockedFromPlanar_ || blockedDepthwise_; }
   std::vector<size_t> blockedLike() const override { return residual_ ? std::vector<size_t>{1} : std::vector<size_t>{}; }
+  bool prefersBlocked(size_t input) const override { return input == 0 && blocked_ && !unitWindow_; }
   // A 1×1 convolution reading a blocked input computes the blocked depthwise convolution before it too, and the
   // blocked 1×1 expansion (or stem) before that, a band of rows at a time: the band's expansion and depthwise output (all
   // channels) stay in this core's cache for the next step, instead of going out to memory and back (the largest

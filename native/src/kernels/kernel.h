@@ -41,6 +41,11 @@ class Kernel {
   // Whether it writes a blocked output fast enough when its first input is (or is not) blocked.
   virtual bool writesBlockedFrom(bool inputBlocked) const { (void)inputBlocked; return writesBlocked(); }
   virtual std::vector<size_t> blockedLike() const { return {}; }
+  // Whether reading input `input` blocked is much faster than planar (a convolution with a window: its planar kernels
+  // took twice as long), and whether this layer transposes inputs in the other layout than its output's: where every
+  // reader of its output prefers it blocked, its blockedLike inputs may then be in either layout.
+  virtual bool prefersBlocked(size_t input) const { (void)input; return false; }
+  virtual bool transposesInputs() const { return false; }
   // Told once, before the layouts are chosen, the plan's declared shapes of its inputs and outputs (-1 where
   // dynamic): a kernel whose layouts depend on them (element-wise broadcasting) decides there.
   virtual void declareShapes(const std::vector<Shape>& inputs, const std::vector<Shape>& outputs) { (void)inputs, (void)outputs; }
