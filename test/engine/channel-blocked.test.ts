@@ -453,7 +453,7 @@ describe("channel-blocked tensors", () => {
   });
 
   // Winograd F(4×4) and F(2×2) on blocked tensors: tiles cut by the map's edges (13×11, and 11×9 unpadded), a blocked
-  // residual, a planar output, a batch of 3 whose tiles split between work items mid-image; and 512 channels on 5×5,
+  // residual, SiLU and Mish epilogues, a planar output, a batch of 3 whose tiles split between work items mid-image; and 512 channels on 5×5,
   // whose items split the output panels into groups (one ξ's transformed weights fill a core's L2).
   it("blocked Winograd F(4×4) and F(2×2): edge tiles, a residual, planar outputs, groups of output panels, against onnxruntime", async () => {
     const { w, input } = sampler(17);
@@ -463,8 +463,9 @@ describe("channel-blocked tensors", () => {
     const conv = (x: Tensor, name: string, out: number, padding = 1) =>
       x.addConvolution(name, { outChannels: out, kernel: 3, padding, weights: { kernel: w(out, x.shape[1]!, 3, 3), bias: w(out) } });
     const c0 = net.addInput("x", "float32", shape).addConvolution("c0", { outChannels: 32, kernel: 1, weights: { kernel: w(32, 16, 1, 1), bias: w(32) } }).addActivation("c0.relu", relu);
-    const f4 = conv(c0, "f4", 40).addActivation("f4.relu", relu);
-    const f2 = conv(f4, "f2", 32).addElementWise("f2.add", c0, "sum").addActivation("f2.relu", relu);
+    // Gated epilogues (SiLU; Mish after the residual) stage each tile, edge tiles too.
+    const f4 = conv(c0, "f4", 40).addActivation("f4.silu", { type: "silu" });
+    const f2 = conv(f4, "f2", 32).addElementWise("f2.add", c0, "sum").addActivation("f2.mish", { type: "mish" });
     net.markOutput(conv(f2, "edge", 24, 0), "out0");
     const wide = c0.addPooling("shrink", { type: "max", window: 3, stride: 2 }).addConvolution("widen", { outChannels: 512, kernel: 1, weights: { kernel: w(512, 32, 1, 1), bias: w(512) } });
     net.markOutput(conv(wide, "groups", 512), "out1");
