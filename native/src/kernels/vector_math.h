@@ -1,5 +1,5 @@
 #pragma once
-// exp, expm1, log1p and tanh on eight floats at once, for the activations whose scalar libm calls (tens of ns an element)
+// exp, expm1, log1p and tanh on 8 or 16 floats at once, for the activations whose scalar libm calls (tens of ns an element)
 // would otherwise dominate a network (Mish, SiLU, sigmoid heads). Polynomials from Cephes' single-precision
 // routines: within 2 ulp of the correctly rounded result over the float range; NaN in, NaN out. The functions are
 // always inlined, so each caller compiled for several targets (NETDEF_CLONES) gets them in its own instruction set:
@@ -96,15 +96,9 @@ template <class V> NETDEF_VMATH V pow2(IntOf<V> n) {
   return r;
 }
 
-template <class V> NETDEF_VMATH V exp(V x) {
-  // Clamped to where the result is neither 0 nor ∞ (NaN goes to the top: its result is replaced below).
-  const V below = select<V>(x < 88.72283935546875f, x, splatAs<V>(88.72283935546875f));
-  const V xc = select<V>(below > -103.97208404541016f, below, splatAs<V>(-103.97208404541016f));
-  // n = round(x / ln 2), r = x − n·ln 2 (ln 2 in two parts so r keeps its low bits).
-  V fn = xc * 1.44269504088896341f + 0.5f;
-  const V back = toFloat<V>(toInt(fn));
-  fn = back - select<V>(back > fn, splatAs<V>(1.0f), splatAs<V>(0.0f));  // floor
-  const V r = xc - fn * 0.693359375f + fn * 2.12194440e-4f;
+// e^r for r = x − n·ln 2 (ln 2 in two parts so r keeps its low bits), n = fn a whole number: Cephes' polynomial.
+template <class V> NETDEF_VMATH V expOfRest(V x, V fn) {
+  const V r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
   const V z = r * r;
   V p = 1.9875691500e-4f * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
@@ -112,6 +106,18 @@ template <class V> NETDEF_VMATH V exp(V x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
+  return p;
+}
+
+template <class V> NETDEF_VMATH V exp(V x) {
+  // Clamped to where the result is neither 0 nor ∞ (NaN goes to the top: its result is replaced below).
+  const V below = select<V>(x < 88.72283935546875f, x, splatAs<V>(88.72283935546875f));
+  const V xc = select<V>(below > -103.97208404541016f, below, splatAs<V>(-103.97208404541016f));
+  // n = floor(x / ln 2 + 1/2).
+  V fn = xc * 1.44269504088896341f + 0.5f;
+  const V back = toFloat<V>(toInt(fn));
+  fn = back - select<V>(back > fn, splatAs<V>(1.0f), splatAs<V>(0.0f));  // floor
+  const V p = expOfRest(xc, fn);
   // 2^n in two factors: n reaches 128 at the top of the range and −150 at the bottom (subnormal results).
   const IntOf<V> n = toInt(fn), half = n >> 1;
   V result = p * pow2<V>(half) * pow2<V>(n - half);
@@ -125,17 +131,10 @@ template <class V> NETDEF_VMATH V exp(V x) {
 // cycles on x86), so n = round(x / ln 2) goes into the exponent field at once. The activations built on it lose
 // nothing there: their values beyond are 0, ±1 or x to float32's precision, or below 1e−36. NaN in, NaN out.
 template <class V> NETDEF_VMATH V expNormal(V x) {
-  // n = round(x / ln 2) by adding 1.5·2²³ (its low mantissa bits then hold n), r = x − n·ln 2 (ln 2 in two parts);
-  // outside [−87, 88] the steps below make nonsense that the selects at the end replace.
-  const V shifted = x * 1.44269504088896341f + 12582912.0f, fn = shifted - 12582912.0f;
-  const V r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
-  const V z = r * r;
-  V p = 1.9875691500e-4f * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
+  // n = round(x / ln 2) by adding 1.5·2²³ (its low mantissa bits then hold n); outside [−87, 88] the steps below
+  // make nonsense that the selects at the end replace.
+  const V shifted = x * 1.44269504088896341f + 12582912.0f;
+  const V p = expOfRest(x, shifted - 12582912.0f);
   IntOf<V> bits;
   std::memcpy(&bits, &shifted, sizeof bits);
   bits = (bits << 23) + (127 << 23);  // 2ⁿ: n's low bits into the exponent field (those of 1.5·2²³ shift out)
