@@ -32,6 +32,7 @@ export const PASSES: readonly Pass[] = [
   { id: "fuse-log-softmax", description: "fuse softmax → log into log-softmax", run: fuseLogSoftMax },
   { id: "fuse-activation", description: "fuse activations into convolutions and dense layers", run: fuseActivation },
   { id: "fuse-rounding", description: "fuse reduced-precision rounding into convolutions and dense layers", run: fuseRoundTrip },
+  { id: "fuse-int8-output-rounding", description: "fuse quantize → dequantize after an INT8 convolution or dense layer into its epilogue", run: fuseQuantizedOutputs },
   { id: "round-folded-weights", description: "hold the folded weights of reduced-precision layers in their type", run: roundFoldedWeights },
   { id: "fuse-scaled-softmax", description: "fuse a matrix product's scaling by a constant and the softmax over its rows into it", run: fuseScaledSoftMax, afterConstantFolding: true },
   { id: "fuse-pointwise-chains", description: "fuse chains of element-wise layers into one pass", run: fusePointwiseChains, afterConstantFolding: true },
@@ -169,6 +170,27 @@ export function fuseQuantizedInputs(graph: BuildGraph): void {
     op.fusedFrom.unshift(...quantize.fusedFrom, ...dequantize.fusedFrom);
   }
   removeDeadLayers(graph);
+}
+
+/**
+ * INT8 convolution or dense layer → quantize → dequantize (one per-tensor scale), where the pair stays because a
+ * float layer reads it (a depthwise convolution after a MobileNet expansion): the layer's epilogue rounds its output
+ * to the INT8 grid, after its activation, instead of a separate pass over a tensor that has left the cache.
+ */
+export function fuseQuantizedOutputs(graph: BuildGraph): void {
+  for (const producer of [...graph.ops]) {
+    if ((producer.kind !== "convolution" && producer.kind !== "fullyConnected") || producer.params.inputScale === undefined
+      || producer.params.outputScale !== undefined || producer.params.roundTo || !graph.ops.includes(producer)) continue;
+    const count = readers(graph);
+    const quantize = soleConsumerOf(graph, producer.outputs[0]!, count);
+    const dequantize = quantize?.kind === "quantize" ? soleConsumerOf(graph, quantize.outputs[0]!, count) : undefined;
+    if (quantize?.kind !== "quantize" || dequantize?.kind !== "dequantize") continue;
+    const scale = quantize.weights.scale;
+    if (scale?.length !== 1 || dequantize.weights.scale?.length !== 1 || dequantize.weights.scale[0] !== scale[0] || dequantize.params.to !== "float32") continue;
+    producer.params = { ...producer.params, outputScale: scale[0] };
+    replaceOutput(graph, quantize, producer);
+    replaceOutput(graph, dequantize, producer);
+  }
 }
 
 /** A BatchNorm with no convolution or dense layer to fold into becomes a channel-mode scale. */

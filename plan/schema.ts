@@ -26,6 +26,8 @@ export interface Epilogue {
   readonly roundTo?: RoundingType;
   /** The float input quantized per tensor by this scale, the products computed in INT8 (a fused Q/DQ pair). */
   readonly inputScale?: number;
+  /** The output rounded to the INT8 grid of this scale (a quantize → dequantize pair after an INT8 layer, fused in). */
+  readonly outputScale?: number;
 }
 
 /**
@@ -60,6 +62,7 @@ const epilogue: ParamSchema<Epilogue> = {
   activationBeta: optionalNumber,
   roundTo: { type: "string", values: values<RoundingType>({ float16: 1, bfloat16: 1 }), optional: true },
   inputScale: optionalNumber,
+  outputScale: optionalNumber,
 };
 
 /**
@@ -87,7 +90,7 @@ export const PLAN_PARAMS: { readonly [K in PlanKind]: ParamSchema<PlanParams[K]>
 export const PASS_IDS = [
   "remove-dead-layers", "remove-no-ops", "drop-round-trips-in-fusions", "drop-redundant-round-trips", "fold-affine",
   "lower-batchnorm", "fuse-int8-inputs", "fuse-mish", "fuse-silu", "fuse-residual-add", "fuse-log-softmax", "fuse-activation",
-  "fuse-rounding", "round-folded-weights", "fuse-scaled-softmax", "fuse-pointwise-chains",
+  "fuse-rounding", "fuse-int8-output-rounding", "round-folded-weights", "fuse-scaled-softmax", "fuse-pointwise-chains",
 ] as const;
 export type PassId = (typeof PASS_IDS)[number];
 

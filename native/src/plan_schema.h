@@ -21,7 +21,7 @@ struct Kind {
   size_t minInputs, maxInputs, outputs;
 };
 
-inline constexpr const char kPlanFormat[] = "0.1.0+c875d11e67de";
+inline constexpr const char kPlanFormat[] = "0.1.0+804bc8cf168f";
 
 inline constexpr const char* k_activation_type[] = {"relu", "sigmoid", "tanh", "leaky_relu", "elu", "selu", "softsign", "softplus", "clip", "hard_sigmoid", "scaled_tanh", "thresholded_relu", "gelu_erf", "gelu_tanh", "silu", "hardswish", "mish"};
 inline constexpr Field k_activation[] = {
@@ -62,6 +62,7 @@ inline constexpr Field k_convolution[] = {
     {"activationBeta", FieldType::kNumber, true, nullptr, 0},
     {"roundTo", FieldType::kString, true, k_convolution_roundTo, 2},
     {"inputScale", FieldType::kNumber, true, nullptr, 0},
+    {"outputScale", FieldType::kNumber, true, nullptr, 0},
     {"residual", FieldType::kBoolean, true, nullptr, 0},
     {"tactic", FieldType::kString, true, k_convolution_tactic, 10},
 };
@@ -104,6 +105,7 @@ inline constexpr Field k_fullyConnected[] = {
     {"activationBeta", FieldType::kNumber, true, nullptr, 0},
     {"roundTo", FieldType::kString, true, k_fullyConnected_roundTo, 2},
     {"inputScale", FieldType::kNumber, true, nullptr, 0},
+    {"outputScale", FieldType::kNumber, true, nullptr, 0},
     {"tactic", FieldType::kString, true, k_fullyConnected_tactic, 1},
 };
 inline constexpr Field k_gather[] = {
@@ -217,12 +219,12 @@ inline constexpr Kind kKinds[] = {
     {"cast", k_cast, 1, 1, 1, 1},
     {"concatenation", k_concatenation, 1, 1, 65535, 1},
     {"constant", k_constant, 1, 0, 0, 1},
-    {"convolution", k_convolution, 17, 1, 2, 1},
+    {"convolution", k_convolution, 18, 1, 2, 1},
     {"deconvolution", k_deconvolution, 11, 1, 1, 1},
     {"dequantize", k_dequantize, 2, 1, 1, 1},
     {"elementWise", k_elementWise, 1, 2, 2, 1},
     {"expand", k_expand, 2, 1, 65, 1},
-    {"fullyConnected", k_fullyConnected, 9, 1, 1, 1},
+    {"fullyConnected", k_fullyConnected, 10, 1, 1, 1},
     {"gather", k_gather, 1, 2, 2, 1},
     {"identity", nullptr, 0, 1, 1, 1},
     {"lrn", k_lrn, 4, 1, 1, 1},

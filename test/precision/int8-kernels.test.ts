@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { buildEngine, Engine, Network, PlanError, refit, RefitError, WeightStore } from "netdef";
 import { buildGraph, epilogueOf } from "../../builder/graph.js";
-import { fuseQuantizedInputs } from "../../builder/passes.js";
+import { fuseActivation, fuseQuantizedInputs, fuseQuantizedOutputs } from "../../builder/passes.js";
 import { encodePlan } from "../../plan/encode.js";
 import type { PlanParams } from "../../plan/schema.js";
 import { onInt8Grid } from "../fixtures.js";
@@ -115,6 +115,58 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5 * top);
   });
 
+  describe("quantize → dequantize after an INT8 layer, fused into its epilogue (the output rounded to the INT8 grid)", () => {
+    /**
+     * x → Q/DQ → INT8 1×1 convolution → `activation` → Q/DQ → depthwise 3×3 (float: the pair stays before it), and an
+     * INT8 dense layer → GELU → Q/DQ → ReLU. With `observed`, the convolution's and the dense layer's outputs are
+     * network outputs too: a second reader, so the pair runs as its own pass, the oracle for the fused epilogue.
+     */
+    function expansionThenDepthwise(activation: "clip" | "silu", observed: boolean): Network {
+      const net = new Network("grid");
+      const x = net.addInput("x", "float32", [2, 12, 13, 21]);
+      const scale = Float32Array.of(0.004), grid = Float32Array.of(0.023);
+      const expanded = x.addQuantize("q", { scale }).addDequantize("dq", { scale })
+        .addConvolution("expand", { outChannels: 40, kernel: 1, weights: { kernel: onInt8Grid(wave(40 * 12), 40), bias: wave(40, 0.7) } })
+        .addActivation("act", activation === "clip" ? { type: "clip", alpha: 0, beta: 0.6 } : { type: "silu" });
+      net.markOutput(expanded.addQuantize("q2", { scale: grid }).addDequantize("dq2", { scale: grid })
+        .addConvolution("dw", { outChannels: 40, kernel: 3, padding: 1, groups: 40, weights: { kernel: wave(40 * 9, 0.9), bias: wave(40, 0.3) } }));
+      const dense = x.addShuffle("flat", { reshape: [2, -1] }).addQuantize("q3", { scale }).addDequantize("dq3", { scale })
+        .addFullyConnected("fc", { outFeatures: 33, weights: { kernel: onInt8Grid(wave(33 * 12 * 13 * 21, 0.61), 33), bias: wave(33) } })
+        .addActivation("gelu", { type: "gelu_erf" });
+      net.markOutput(dense.addQuantize("q4", { scale: grid }).addDequantize("dq4", { scale: grid }).addActivation("relu", { type: "relu" }));
+      if (observed) { net.markOutput(expanded); net.markOutput(dense); }
+      return net;
+    }
+
+    it("the pass: the pair becomes the layer's outputScale; kept where the layer's output has another reader", () => {
+      const fused = buildGraph(expansionThenDepthwise("clip", false).toJSON(), expansionThenDepthwise("clip", false).weights);
+      for (const pass of [fuseQuantizedInputs, fuseActivation, fuseQuantizedOutputs]) pass(fused);
+      const expand = fused.ops.find((op) => op.name === "expand")!;
+      expect(expand.fusedFrom).toEqual(["q", "dq", "expand", "act", "q2", "dq2"]);
+      expect(epilogueOf(expand)).toMatchObject({ activation: "clip", outputScale: Float32Array.of(0.023)[0] });
+      expect(fused.ops.map((op) => op.kind)).toEqual(["convolution", "convolution", "shuffle", "fullyConnected", "activation"]);
+      const observed = expansionThenDepthwise("clip", true);
+      const kept = buildGraph(observed.toJSON(), observed.weights);
+      for (const pass of [fuseQuantizedInputs, fuseActivation, fuseQuantizedOutputs]) pass(kept);
+      expect(kept.ops.filter((op) => epilogueOf(op)?.outputScale !== undefined)).toEqual([]);
+      expect(kept.ops.filter((op) => op.kind === "quantize")).toHaveLength(2);
+    });
+
+    it.each(["clip", "silu"] as const)("after %s: the same bits as the pair run as its own pass; INT8 layers in both", async (activation) => {
+      const [fused, separate] = await Promise.all([buildEngine(expansionThenDepthwise(activation, false)), buildEngine(expansionThenDepthwise(activation, true))]);
+      expect(fused.inspect().layers.map((l) => `${l.fusedFrom.join("+")}:${l.tactic ?? ""}`)).toEqual(expect.arrayContaining([
+        "q+dq+expand+act+q2+dq2:int8_implicit_gemm", "q3+dq3+fc+gelu+q4+dq4:int8_gemm"]));
+      expect(separate.inspect().layers.filter((l) => l.kind === "pointwiseChain")).toHaveLength(2);
+      const input = { x: wave(2 * 12 * 13 * 21, 0.37).map((v) => v * 1.4) };
+      const [a, b] = await Promise.all([fused.createExecutionContext().execute(input), separate.createExecutionContext().execute(input)]);
+      expect(floats(a.dw)).toEqual(floats(b.dw));
+      expect(floats(a.relu)).toEqual(floats(b.relu));
+      // The rounding matters: most of the activation's values lie off the grid.
+      const offGrid = floats(b.act).filter((v) => Math.abs(v / 0.023 - Math.round(v / 0.023)) > 0.01).length;
+      expect(offGrid).toBeGreaterThan(floats(b.act).length / 2);
+    });
+  });
+
   it("the CPU's INT8 kernels (VNNI, AVX2) and the portable one give the same bits", async () => {
     // Child processes, each with its kernel choice fixed at start-up: prints the kernel's name and the outputs.
     const script = `
@@ -190,6 +242,9 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
       ["groups", { inputScale: 0.1, groups: 2 }, Float32Array.of(1, 1), /INT8 convolutions take one group/],
       ["a kernel off its grid", { inputScale: 0.1 }, Float32Array.of(1, 0.3333, 1, 1), /kernel row 0 is not on a symmetric INT8 grid/],
       ["the INT8 tactic without a scale", { tactic: "int8_implicit_gemm" }, grid, /the int8_implicit_gemm tactic needs an inputScale/],
+      ["an output grid on a float layer", { outputScale: 0.1 }, grid, /outputScale \(an INT8 grid for the output\) needs an INT8 layer/],
+      ["an output grid of scale 0", { inputScale: 0.1, outputScale: 0 }, grid, /outputScale must be a positive finite number, got 0/],
+      ["an output grid and a 16-bit rounding", { inputScale: 0.1, outputScale: 0.1, roundTo: "bfloat16" }, grid, /outputScale and roundTo both round the output/],
     ])("%s", async (_, params, kernel, message) => {
       const error = await Engine.deserialize(planWith(params, kernel)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PlanError);

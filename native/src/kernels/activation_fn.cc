@@ -7,6 +7,7 @@
 
 #include "kernels/activation_fn.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/int8_gemm.h"
 #include "kernels/simd.h"
 #include "kernels/vector_math.h"
 
@@ -35,6 +36,13 @@ ActivationFn ActivationFn::fused(const OpDesc& op) {
     if (to == "float16") fn.round = Round::kFloat16;
     else if (to == "bfloat16") fn.round = Round::kBfloat16;
     else throw PlanError(op.name + ": cannot round to '" + to + "'");
+  }
+  if (op.params.has("outputScale")) {
+    // Only the INT8 kernels finish through apply(); the float ones round in registers and know no grid.
+    if (!op.params.has("inputScale")) throw PlanError(op.name + ": outputScale (an INT8 grid for the output) needs an INT8 layer (an inputScale)");
+    if (fn.round != Round::kNone) throw PlanError(op.name + ": outputScale and roundTo both round the output");
+    fn.grid = static_cast<float>(op.params.number(op.name, "outputScale"));
+    if (!(fn.grid > 0) || !std::isfinite(fn.grid)) throw PlanError(op.name + ": outputScale must be a positive finite number, got " + std::to_string(fn.grid));
   }
   return fn;
 }
@@ -75,6 +83,12 @@ void roundAll(ActivationFn::Round round, float* x, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) vmath::store(x + i, vmath::round(round, vmath::load(x + i)));
   for (; i < n; i++) x[i] = round == ActivationFn::Round::kFloat16 ? roundToFloat16(x[i]) : roundToBfloat16(x[i]);
+}
+
+// quantizeToInt8 then the dequantizing product on each value: the bits of the quantize and dequantize layers.
+NETDEF_CLONES
+void roundToGrid(float scale, float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = quantizeToInt8(x[i], scale) * scale;
 }
 
 }  // namespace
@@ -160,6 +174,7 @@ void EpilogueActivation::apply(float* x, int64_t n) const {
 void ActivationFn::apply(float* x, int64_t n) const {
   applyActivation(x, n);
   if (round != Round::kNone) roundAll(round, x, n);
+  if (grid > 0) roundToGrid(grid, x, n);
 }
 
 void ActivationFn::applyActivation(float* x, int64_t n) const {

@@ -9,7 +9,8 @@ namespace netdef {
 
 // Activation applied in place, shared by the activation layer and the fused epilogue of convolutions.
 // With `round`, the result is then rounded to a 16-bit float type: a reduced-precision activation's storage,
-// fused by the builder into the layer that produces it.
+// fused by the builder into the layer that produces it; with `grid`, to an INT8 grid (a quantize → dequantize pair
+// after an INT8 layer, fused into it).
 struct ActivationFn {
   enum class Type { kNone, kRelu, kSigmoid, kTanh, kLeakyRelu, kElu, kSelu, kSoftsign, kSoftplus, kClip, kHardSigmoid,
                     kScaledTanh, kThresholdedRelu, kGeluErf, kGeluTanh, kMish, kSilu, kHardSwish };
@@ -17,6 +18,7 @@ struct ActivationFn {
   Type type = Type::kNone;
   float alpha = 0, beta = 0;
   Round round = Round::kNone;
+  float grid = 0;  // > 0: each result becomes clamp(round(x / grid), −128, 127) · grid, as quantize then dequantize
   static ActivationFn parse(const std::string& name, double alpha, double beta);
   // The activation (and rounding) the builder fused into a convolution or dense layer (none when the plan names none).
   static ActivationFn fused(const OpDesc& op);

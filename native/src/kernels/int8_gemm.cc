@@ -168,8 +168,8 @@ const Implementation& implementation() {
   return cap == "scalar" ? scalar : cap == "avx2" ? avx2 : cap == "avxvnni" ? vnni : best;
 }
 
-// One tile of C from its int32 sums: scale, bias, residual, then ReLU/clip as it is stored or any other activation
-// on the stored rows.
+// One tile of C from its int32 sums: scale, bias, residual, then ReLU/clip and the INT8 grid as it is stored, or any
+// other activation (and the grid) on the stored rows.
 NETDEF_CLONES
 void finishTile(const Tile& tile, int64_t row0, int64_t col0, int64_t mr, int64_t nr, const float* rowScale, float* C, int64_t ldc, const GemmEpilogue& ep) {
   using Type = ActivationFn::Type;
@@ -178,6 +178,7 @@ void finishTile(const Tile& tile, int64_t row0, int64_t col0, int64_t mr, int64_
   const float lower = act == Type::kClip ? ep.activation.alpha : act == Type::kRelu ? 0.0f : -INFINITY;
   const float upper = act == Type::kClip ? ep.activation.beta : INFINITY;
   const bool after = !clamp && (act != Type::kNone || ep.activation.round != ActivationFn::Round::kNone);
+  const float grid = after ? 0.0f : ep.activation.grid;  // a fused quantize → dequantize, in registers after the clamp
   for (int64_t r = 0; r < mr; r++) {
     const int64_t i = row0 + r;
     const float scale = rowScale[i], bias = ep.bias ? ep.bias[i] : 0.0f;
@@ -188,6 +189,7 @@ void finishTile(const Tile& tile, int64_t row0, int64_t col0, int64_t mr, int64_
       float v = static_cast<float>(sums[j]) * scale + bias;
       if (residual) v += residual[j];
       if (clamp) v = std::min(std::max(v, lower), upper);
+      if (grid > 0) v = quantizeToInt8(v, grid) * grid;
       c[j] = v;
     };
     if (nr == kCols) for (int64_t j = 0; j < kCols; j++) finish(j);  // a fixed count: vectorised

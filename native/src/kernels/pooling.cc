@@ -154,6 +154,16 @@ void maxBlockRows(const float* x, const uint16_t* x16, Storage xType, const Bloc
   maxBlockRowsOf<0, 0>(x, x16, xType, g, oh0, oh1, y, y16, yType, yPlane);
 }
 
+// The sum of n consecutive floats in vector partial sums: an average over a wide window (a global average pooling
+// reads a whole plane per output) summed one value after another ran at the latency of an addition, 3.6 ms for 96
+// planes of 112×112.
+NETDEF_CLONES float sumOf(const float* x, int64_t n) {
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; i++) sum += x[i];
+  return sum;
+}
+
 // Max / average / blended pooling. Average divisors follow PyTorch: with countIncludePad the window is clipped to
 // the padded extent (so ceil-mode overhang past the padding is not counted), otherwise to the input.
 class Pooling : public Kernel {
@@ -221,14 +231,20 @@ class Pooling : public Kernel {
             float mx = -std::numeric_limits<float>::infinity();
             float sum = 0;
             int64_t valid = 0;
-            for (int64_t d = lo[0]; d < hi[0]; d++)
-              for (int64_t h = lo[1]; h < hi[1]; h++)
-                for (int64_t w = lo[2]; w < hi[2]; w++) {
-                  const float v = xp[(d * size[1] + h) * size[2] + w];
-                  mx = (v > mx || std::isnan(v)) ? v : mx;
-                  sum += v;
-                  valid++;
-                }
+            if (isAverage_ && hi[2] - lo[2] >= 16) {
+              for (int64_t d = lo[0]; d < hi[0]; d++)
+                for (int64_t h = lo[1]; h < hi[1]; h++) sum += sumOf(xp + (d * size[1] + h) * size[2] + lo[2], hi[2] - lo[2]);
+              valid = std::max<int64_t>(0, hi[0] - lo[0]) * std::max<int64_t>(0, hi[1] - lo[1]) * (hi[2] - lo[2]);
+            } else {
+              for (int64_t d = lo[0]; d < hi[0]; d++)
+                for (int64_t h = lo[1]; h < hi[1]; h++)
+                  for (int64_t w = lo[2]; w < hi[2]; w++) {
+                    const float v = xp[(d * size[1] + h) * size[2] + w];
+                    mx = (v > mx || std::isnan(v)) ? v : mx;
+                    sum += v;
+                    valid++;
+                  }
+            }
             const float avg = valid ? sum / static_cast<float>(countIncludePad_ ? padded : valid) : 0.0f;
             const float r = isMax_ ? mx : isAverage_ ? avg : (1 - blend_) * mx + blend_ * avg;  // TensorRT's blend
             yp[(od * out[1] + oh) * out[2] + ow] = r;
