@@ -182,6 +182,7 @@ export const layerCases: Record<string, LayerCase> = {
   "resize linear asymmetric": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "linear", scales: [1, 1, 1.5, 2], coordinateTransformation: "asymmetric" }) },
   "resize cubic": { inputs: img(), define: (_, { x }) => x!.addResize("r", { mode: "cubic", scales: [1, 1, 2, 2], coordinateTransformation: "align_corners" }) },
   "padding value": { inputs: img(), define: (_, { x }) => x!.addPadding("p", { pre: [1, 2], post: [0, 3], value: 0.5 }) },
+  "padding rows in parallel: channels and rows padded, columns cropped then padded, 2×9×70×130": { inputs: img(9, 70, 130), define: (_, { x }) => x!.addPadding("p", { pre: [1, 2, -3], post: [-2, 1, 4], value: -0.25 }) },
   "padding crop": { inputs: img(), define: (_, { x }) => x!.addPadding("p", { pre: [-1, 0, -1], post: [0, -2, 1] }) },
   "constant + cast": { inputs: img(), define: (net, { x }, w) => x!.addElementWise("e", net.addConstant("k", { shape: [1, 3, 1, 1], weights: w(3) }), "sum").addCast("c", { to: "int32" }) },
   "gather axis 1, negative index": { inputs: img(), define: (net, { x }) => x!.addGather("g", net.addConstant("i", { shape: [2, 2], weights: Float32Array.from([0, 2, -1, 1]), dtype: "int32" }), { axis: 1 }) },

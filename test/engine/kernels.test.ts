@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { buildEngine, Engine, Network, roundToBfloat16, roundToFloat16, type ActivationParams } from "netdef";
 import { runNetwork } from "./run.js";
+import { erf } from "../../tensorrt/reference/math.js";
 
 const x4 = { x: { shape: [1, 1, 4, 4], data: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] } };
 const near = (actual: number[], expected: number[], tolerance = 1e-6) => {
@@ -299,6 +300,22 @@ describe("normalising and reducing layers", () => {
     expect((await runNetwork(inputs, (_, { x }) => x!.addTopK("t", { op: "max", k: 3 }).values)).values).toEqual([9, 9, 3]);
     expect((await runNetwork(inputs, (_, { x }) => x!.addTopK("t", { op: "min", k: 2 }).indices)).values).toEqual([2, 0]);
   });
+  it.each(["max", "min"] as const)("topK %s over 300 values with ties and NaN, along the last axis and an inner one: PyTorch's order", async (op) => {
+    // Values on a coarse grid (many ties) with NaN every 37th: the order of a stable sort, NaN ranked above every
+    // number (first for max, last for min), ties by lower index.
+    const data = Array.from({ length: 2 * 300 }, (_, i) => (i % 37 === 5 ? NaN : Math.round(Math.sin(i * 1.7) * 6) / 2));
+    const rank = (v: number) => (Number.isNaN(v) ? Infinity : v) * (op === "max" ? -1 : 1);
+    const expected = (row: number[]) => row.map((v, i) => ({ v, i })).sort((a, b) => rank(a.v) - rank(b.v) || a.i - b.i).slice(0, 12);
+    const rows = [data.slice(0, 300), data.slice(300)];
+    const indices = await runNetwork({ x: { shape: [2, 300], data } }, (_, { x }) => x!.addTopK("t", { op, k: 12 }).indices);
+    const values = await runNetwork({ x: { shape: [2, 300], data } }, (_, { x }) => x!.addTopK("t", { op, k: 12 }).values);
+    expect(indices.values).toEqual(rows.flatMap((r) => expected(r).map((e) => e.i)));
+    expect(values.values).toEqual(rows.flatMap((r) => expected(r).map((e) => e.v)));
+    // The same rows as columns of [300, 2]: along axis 0, inner extent 2.
+    const columns = Array.from({ length: 600 }, (_, j) => rows[j % 2]![Math.floor(j / 2)]!);
+    const inner = await runNetwork({ x: { shape: [300, 2], data: columns } }, (_, { x }) => x!.addTopK("t", { op, k: 12, axis: 0 }).indices);
+    expect(inner.values).toEqual(Array.from({ length: 24 }, (_, j) => expected(rows[j % 2]!)[Math.floor(j / 2)]!.i));
+  });
   it("layer, instance and group normalisation", async () => {
     // [1, 3]: mean 2, var 1 → [−1, 1]/√(1 + 1e-5)
     const s = 1 / Math.sqrt(1 + 1e-5);
@@ -335,6 +352,9 @@ describe("vectorised transcendental activations (exp, expm1, log1p, tanh polynom
     ["softplus", { type: "softplus", alpha: 1.5, beta: 0.8 }, (x) => f32(1.5) * softplus(f32(f32(0.8) * x))],
     ["elu", { type: "elu", alpha: 1.3 }, (x) => (x >= 0 ? x : f32(1.3) * Math.expm1(x))],
     ["selu", { type: "selu", alpha: 1.6732632423543772, beta: 1.0507009873554805 }, (x) => f32(1.0507009873554805) * (x >= 0 ? x : f32(1.6732632423543772) * Math.expm1(x))],
+    ["leaky_relu", { type: "leaky_relu", alpha: 0.1 }, (x) => (x >= 0 ? x : f32(0.1) * x)],
+    ["clip", { type: "clip", alpha: -3, beta: 6 }, (x) => Math.min(6, Math.max(-3, x))],
+    ["relu", { type: "relu" }, (x) => (x < 0 ? 0 : x)],
   ];
   // The activations take e^x as a normal float (0 below −87, ∞ above 88): a result under 2e-36 in magnitude (SiLU's
   // and Mish's x·e^x near x = −87) may come out as 0.
@@ -347,6 +367,27 @@ describe("vectorised transcendental activations (exp, expm1, log1p, tanh polynom
       if (!Number.isFinite(want)) return expect(got, `x = ${x}`).toBe(want);
       expect(Math.abs(got - want), `x = ${x}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-6 * Math.abs(want) + 2e-36);
     });
+  });
+  // The unary layer's vector forms: exp in full (subnormal results within one step of theirs), erf within vmath's
+  // stated 2e-7, the exact ops as float32 computes them; through a chain of two unary layers too (abs → sqrt).
+  const unary: [string, (x: number) => number, (want: number) => number][] = [
+    ["exp", Math.exp, (want) => 1e-6 * want + 3e-45], ["erf", (x) => (Math.abs(x) === Infinity ? Math.sign(x) : erf(x)), () => 3e-7], ["sqrt", Math.sqrt, () => 0], ["abs", Math.abs, () => 0],
+    ["neg", (x) => -x, () => 0], ["recip", (x) => 1 / x, () => 0], ["floor", Math.floor, () => 0], ["ceil", Math.ceil, () => 0],
+  ];
+  it.each(unary)("unary %s over the sweep, NaN and ±∞ as the exact function", async (op, exact, tolerance) => {
+    const input = xs.map(f32);
+    const { values } = await runNetwork({ x: { shape: [input.length], data: input } }, (_, { x }) => x!.addUnary("u", op as never));
+    input.forEach((x, i) => {
+      const want = f32(exact(x)), got = values[i]!;
+      if (Number.isNaN(want)) return expect(got, `x = ${x}`).toBeNaN();
+      if (!Number.isFinite(want) || tolerance(Math.abs(want)) === 0) return expect(Object.is(got, want), `x = ${x}: ${got} vs ${want}`).toBe(true);
+      expect(Math.abs(got - exact(x)), `x = ${x}: ${got} vs ${exact(x)}`).toBeLessThanOrEqual(tolerance(Math.abs(exact(x))));
+    });
+  });
+  it("abs → sqrt, fused into one chain: each value as float32 computes it", async () => {
+    const input = xs.map(f32);
+    const { values } = await runNetwork({ x: { shape: [input.length], data: input } }, (_, { x }) => x!.addUnary("a", "abs").addUnary("s", "sqrt"));
+    input.forEach((x, i) => expect(Object.is(values[i], f32(Math.sqrt(Math.abs(x)))) || Number.isNaN(x), `x = ${x}`).toBe(true));
   });
   it("16 values a vector (AVX-512) and 8 give the same bits: the layer, and the blocked 1×1's and depthwise's epilogues", async () => {
     const w = (n: number, scale: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * scale);

@@ -128,7 +128,7 @@ __attribute__((always_inline)) inline void activateEach(float a, float b, float*
   std::memcpy(x + i, &v, (n - i) * sizeof(float));
 }
 
-// The activations built on exp, GELU, Mish, SiLU and hardswish (vector_math.h); returns how many elements it handled:
+// The activations vmath::activate computes (vector_math.h); returns how many elements it handled:
 // all of them for those activations, none for the others (left to the scalar loops). No lambdas here: one not
 // inlined would be baseline code taking its vector argument by another convention than this clone passes it.
 template <class V>
@@ -146,7 +146,12 @@ __attribute__((always_inline)) inline int64_t activateAll(ActivationFn::Type typ
     case Type::kMish: activateEach<Type::kMish, V>(a, b, x, n); return n;
     case Type::kSilu: activateEach<Type::kSilu, V>(a, b, x, n); return n;
     case Type::kHardSwish: activateEach<Type::kHardSwish, V>(a, b, x, n); return n;
-    default: return 0;  // ReLU, clip and leaky ReLU: the scalar loops vectorise as they are
+    // Branchless selects: the scalar leaky ReLU compiled to a branch per value, mispredicted on mixed signs (3.4 ms
+    // for 800,000 values).
+    case Type::kRelu: activateEach<Type::kRelu, V>(a, b, x, n); return n;
+    case Type::kClip: activateEach<Type::kClip, V>(a, b, x, n); return n;
+    case Type::kLeakyRelu: activateEach<Type::kLeakyRelu, V>(a, b, x, n); return n;
+    default: return 0;
   }
 }
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "thread_pool.h"
@@ -32,26 +33,37 @@ class Padding : public Kernel {
   }
 
  private:
+  // Row by row of the last axis: a row whose outer indices fall in the padding is all `value`; the others are
+  // `value`, a copy of the input row's kept span, `value` (element by element, with the indices' arithmetic for each,
+  // the layer ran at 6 ns a value).
   template <class T>
   void pad(const Buffer& x, Buffer& y, T value) const {
     const Shape &is = x.shape, &os = y.shape;
-    const size_t rank = os.size(), first = rank - pre_.size();
-    auto ist = stridesOf(is);
-    std::vector<int64_t> idx(rank, 0);
+    const int64_t rank = static_cast<int64_t>(os.size()), first = rank - static_cast<int64_t>(pre_.size());
     const T* from = valuesAs<T>(x);
     T* to = valuesAs<T>(y);
-    const int64_t total = volume(os);
-    for (int64_t e = 0; e < total; e++) {
-      int64_t off = 0;
-      bool inside = true;
-      for (size_t d = 0; d < rank && inside; d++) {
-        const int64_t src = idx[d] - (d >= first ? pre_[d - first] : 0);
-        if (src < 0 || src >= is[d]) inside = false;
-        else off += src * ist[d];
+    if (rank == 0) { to[0] = from[0]; return; }
+    const auto ist = stridesOf(is);
+    const auto before = [&](int64_t d) { return d >= first ? pre_[d - first] : 0; };
+    const int64_t width = os[rank - 1], lead = before(rank - 1), rows = volume(os) / width;
+    const int64_t keptBegin = std::clamp<int64_t>(lead, 0, width), keptEnd = std::clamp<int64_t>(is[rank - 1] + lead, keptBegin, width);
+    parallelRanges(rows, 256, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; r++) {
+        T* row = to + r * width;
+        int64_t offset = 0, rest = r;
+        bool inside = true;
+        for (int64_t d = rank - 2; d >= 0; d--) {
+          const int64_t source = rest % os[d] - before(d);
+          rest /= os[d];
+          inside = inside && source >= 0 && source < is[d];
+          offset += source * ist[d];
+        }
+        if (!inside) { std::fill(row, row + width, value); continue; }
+        std::fill(row, row + keptBegin, value);
+        std::copy(from + offset + keptBegin - lead, from + offset + keptEnd - lead, row + keptBegin);
+        std::fill(row + keptEnd, row + width, value);
       }
-      to[e] = inside ? from[off] : value;
-      for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) { if (++idx[d] < os[d]) break; idx[d] = 0; }
-    }
+    }, volume(os) > 65536);
   }
 
   std::vector<int64_t> pre_, post_;

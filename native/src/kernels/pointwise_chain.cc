@@ -36,6 +36,7 @@ class PointwiseChain : public Kernel {
         step.activation = ActivationFn::parse(parts[1], alpha[index], beta[index]);
       } else if (parts.size() == 2 && parts[0] == "unary") {
         step.unary = unaryFunction(parts[1]);
+        step.vector = vectorUnary(parts[1]);
       } else if (parts.size() == 2 && parts[0] == "cast") {
         // To float32 a float's value is itself; to a 16-bit type, the activations' vectorised rounding.
         step.castTo = parts[1];
@@ -106,7 +107,7 @@ class PointwiseChain : public Kernel {
         } else if (step.dequantize) {
           for (int64_t i = 0; i < count; i++) v[i] *= step.scale;
         } else if (step.unary) {
-          for (int64_t i = 0; i < count; i++) v[i] = step.unary(v[i]);
+          applyUnary(step.vector, step.unary, v, v, count);
         } else if (step.castTo != "float32") {
           step.activation.apply(v, count);
         }
@@ -126,6 +127,7 @@ class PointwiseChain : public Kernel {
   struct Step {
     ActivationFn activation;
     float (*unary)(float) = nullptr;
+    VectorUnary vector = VectorUnary::kNone;  // the unary op's vector form, if it has one
     float (*binary)(float, float) = nullptr;
     char arithmetic = 0;  // '+', '*' or '-' for the binary ops run inline, decided once here
     bool valueLeft = true;
