@@ -4,22 +4,36 @@
 #include <numeric>
 
 #include "kernels/kernel.h"
+#include "kernels/simd.h"
 #include "thread_pool.h"
 
 namespace netdef {
 
 namespace {
 
+enum class ReduceOp { kSum, kAvg, kProd, kMax, kMin };
+
+// acc[i] combined with row[i] for i < n, as Reduce::combine does one value: rows of a reduced axis that is not the
+// last combined as vectors.
+NETDEF_CLONES void combineRow(ReduceOp op, const float* row, int64_t n, double* acc) {
+  switch (op) {
+    case ReduceOp::kSum: case ReduceOp::kAvg: for (int64_t i = 0; i < n; i++) acc[i] += row[i]; return;
+    case ReduceOp::kProd: for (int64_t i = 0; i < n; i++) acc[i] *= row[i]; return;
+    case ReduceOp::kMax: for (int64_t i = 0; i < n; i++) { const double v = row[i]; acc[i] = (v > acc[i] || v != v) ? v : acc[i]; } return;
+    case ReduceOp::kMin: for (int64_t i = 0; i < n; i++) { const double v = row[i]; acc[i] = (v < acc[i] || v != v) ? v : acc[i]; } return;
+  }
+}
+
 class Reduce : public Kernel {
  public:
   explicit Reduce(const OpDesc& op)
       : Kernel(op), axes_(op.params.integers(op.name, "axes")), keepDims_(op.params.number(op.name, "keepDims") != 0) {
     const std::string name = op.params.string(op.name, "op");
-    if (name == "sum") op_ = Op::kSum;
-    else if (name == "avg") op_ = Op::kAvg;
-    else if (name == "prod") op_ = Op::kProd;
-    else if (name == "max") op_ = Op::kMax;
-    else if (name == "min") op_ = Op::kMin;
+    if (name == "sum") op_ = ReduceOp::kSum;
+    else if (name == "avg") op_ = ReduceOp::kAvg;
+    else if (name == "prod") op_ = ReduceOp::kProd;
+    else if (name == "max") op_ = ReduceOp::kMax;
+    else if (name == "min") op_ = ReduceOp::kMin;
     else bad("reduce op '" + name + "'");
     std::sort(axes_.begin(), axes_.end());
     if (std::adjacent_find(axes_.begin(), axes_.end()) != axes_.end() || axes_.empty()) bad("axes must be distinct and not empty");
@@ -71,11 +85,23 @@ class Reduce : public Kernel {
       int64_t outer = 1, inner = 1;
       for (int64_t d = 0; d < axes_.front(); d++) outer *= s[d];
       for (size_t d = axes_.back() + 1; d < s.size(); d++) inner *= s[d];
-      parallelItems(outer, count * inner, [&](int64_t o) {
-        for (int64_t i = 0; i < inner; i++) {
-          const float* xi = x + o * count * inner + i;
-          y[o * inner + i] = finish(inner == 1 && (op_ == Op::kSum || op_ == Op::kAvg) ? sumOf(xi, count) : walk(xi, count, inner), count);
-        }
+      if (inner == 1) {
+        parallelItems(outer, count, [&](int64_t o) {
+          const float* xo = x + o * count;
+          y[o] = finish(op_ == Op::kSum || op_ == Op::kAvg ? sumOf(xo, count) : walk(xo, count, 1), count);
+        }, volume(s) > (1 << 15));
+        return;
+      }
+      // Rows of `inner` values combined into as many accumulators, in chunks the threads share (a walk per output,
+      // `inner` values apart, took a sum over 256 channels of 56×56 2.6× onnxruntime's time on one thread).
+      constexpr int64_t kChunk = 512;
+      const int64_t chunks = (inner + kChunk - 1) / kChunk;
+      parallelItems(outer * chunks, count * std::min(inner, kChunk), [&](int64_t item) {
+        const int64_t o = item / chunks, i0 = item % chunks * kChunk, n = std::min(kChunk, inner - i0);
+        double acc[kChunk];
+        std::fill(acc, acc + n, initial());
+        for (int64_t e = 0; e < count; e++) combineRow(op_, x + (o * count + e) * inner + i0, n, acc);
+        for (int64_t i = 0; i < n; i++) y[o * inner + i0 + i] = finish(acc[i], count);
       }, volume(s) > (1 << 15));
       return;
     }
@@ -96,7 +122,7 @@ class Reduce : public Kernel {
   }
 
  private:
-  enum class Op { kSum, kAvg, kProd, kMax, kMin };
+  using Op = ReduceOp;
   // Integers in int64, sums and products wrapping (as the int32 result then does), the average truncated toward zero.
   void reduceIntegers(const Buffer& x, Buffer& y) const {
     const Shape& s = x.shape;
