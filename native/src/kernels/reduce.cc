@@ -15,6 +15,15 @@ enum class ReduceOp { kSum, kAvg, kProd, kMax, kMin };
 
 // acc[i] combined with row[i] for i < n, as Reduce::combine does one value: rows of a reduced axis that is not the
 // last combined as vectors.
+// The sum of a contiguous run in double, as vectors of double partial sums (four scalar sums in flight took 0.18 ms
+// for the means of 2,048 planes of 14×14, 5× onnxruntime's time).
+NETDEF_CLONES double sumOf(const float* x, int64_t count) {
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t e = 0; e < count; e++) sum += x[e];
+  return sum;
+}
+
 NETDEF_CLONES void combineRow(ReduceOp op, const float* row, int64_t n, double* acc) {
   switch (op) {
     case ReduceOp::kSum: case ReduceOp::kAvg: for (int64_t i = 0; i < n; i++) acc[i] += row[i]; return;
@@ -170,14 +179,6 @@ class Reduce : public Kernel {
     double a = initial();
     for (int64_t e = 0; e < count; e++) a = combine(a, x[e * stride]);
     return a;
-  }
-  // The sum of a contiguous run in four interleaved double sums: four additions in flight instead of one chain.
-  static double sumOf(const float* x, int64_t count) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    int64_t e = 0;
-    for (; e + 4 <= count; e += 4) { a0 += x[e]; a1 += x[e + 1]; a2 += x[e + 2]; a3 += x[e + 3]; }
-    for (; e < count; e++) a0 += x[e];
-    return (a0 + a1) + (a2 + a3);
   }
   float finish(double a, int64_t count) const { return static_cast<float>(op_ == Op::kAvg ? a / static_cast<double>(count) : a); }
 
