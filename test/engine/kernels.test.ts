@@ -407,6 +407,15 @@ describe("vectorised transcendental activations (exp, expm1, log1p, tanh polynom
       expect(await outputs(wide), type).toEqual(await outputs(narrow));
     }
   });
+  it("unary exp and erf: 16 values a vector and 8 give the same bits", async () => {
+    const net = new Network("wide-unary");
+    const x = net.addInput("x", "float32", [xs.length]);
+    net.markOutput(x.addUnary("e", "exp"), "exp");
+    net.markOutput(x.addUnary("f", "erf"), "erf");
+    const plan = (await buildEngine(net)).serialize();
+    const outputs = async (wideTiles: boolean) => Object.values(await (await Engine.deserialize(plan, { wideTiles })).createExecutionContext().execute({ x: Float32Array.from(xs.map(f32)) })).map((t) => Array.from(t.data as Float32Array));
+    expect(await outputs(true)).toEqual(await outputs(false));
+  });
   it("gelu_tanh: within 1e-6·(1 + |x|) (its formula cancels for large negative x in any float32 evaluation)", async () => {
     const input = xs.map(f32);
     const { values } = await runNetwork({ x: { shape: [input.length], data: input } }, (_, { x }) => x!.addActivation("a", { type: "gelu_tanh" }));

@@ -36,6 +36,28 @@ NETDEF_CLONES void layerNormRow(const float* x, float* y, int64_t n, const float
   for (int64_t c = whole; c < n; c++) y[c] = scale ? (x[c] - mean) * inverse * scale[c] + bias[c] : (x[c] - mean) * inverse;
 }
 
+// The mean of n values and 1/√(variance + ε), in double partial sums as vectors, the variance around the mean (two
+// passes): instance and group normalisation's statistics (summed one double at a time, with an index division per
+// value in the affine, an instance normalisation of 64 × 56 × 56 took 2.7× onnxruntime's time).
+NETDEF_CLONES void momentsOf(const float* x, int64_t n, double epsilon, double& mean, double& inverse) {
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; i++) sum += x[i];
+  mean = sum / static_cast<double>(n);
+  double squares = 0;
+#pragma omp simd reduction(+ : squares)
+  for (int64_t i = 0; i < n; i++) { const double d = x[i] - mean; squares += d * d; }
+  inverse = 1.0 / std::sqrt(squares / static_cast<double>(n) + epsilon);
+}
+
+// y = (x − mean) · inverse over n values of one channel (then its scale and bias).
+NETDEF_CLONES void normalizeRun(const float* x, float* y, int64_t n, double mean, double inverse) {
+  for (int64_t i = 0; i < n; i++) y[i] = static_cast<float>((x[i] - mean) * inverse);
+}
+NETDEF_CLONES void normalizeAffineRun(const float* x, float* y, int64_t n, double mean, double inverse, float scale, float bias) {
+  for (int64_t i = 0; i < n; i++) y[i] = static_cast<float>((x[i] - mean) * inverse) * scale + bias;
+}
+
 // Layer / instance / group normalisation: statistics over `axes` (group: each group of channels with the spatial
 // axes), then scale and bias per normalised element (layer) or per channel (instance, group).
 class Normalization : public Kernel {
@@ -72,23 +94,14 @@ class Normalization : public Kernel {
       return;
     }
     const int64_t rows = s[0] * groups_, cols = volume(s) / rows;
-    const int64_t channels = s[1], spatial = cols / (channels / groups_);
+    const int64_t perGroup = s[1] / groups_, spatial = cols / perGroup;
     parallelItems(rows, 3 * cols, [&](int64_t r) {
-      const float* xr = x + r * cols;
-      float* yr = y + r * cols;
-      double mean = 0, var = 0;
-      for (int64_t c = 0; c < cols; c++) mean += xr[c];
-      mean /= cols;
-      for (int64_t c = 0; c < cols; c++) var += (xr[c] - mean) * (xr[c] - mean);
-      var /= cols;
-      const double inv = 1.0 / std::sqrt(var + epsilon_);
-      for (int64_t c = 0; c < cols; c++) {
-        float v = static_cast<float>((xr[c] - mean) * inv);
-        if (!scale_.empty()) {
-          const int64_t p = (r % groups_) * (channels / groups_) + c / spatial;
-          v = v * scale_[p] + bias_[p];
-        }
-        yr[c] = v;
+      double mean, inverse;
+      momentsOf(x + r * cols, cols, epsilon_, mean, inverse);
+      for (int64_t c = 0; c < perGroup; c++) {
+        const int64_t p = (r % groups_) * perGroup + c, at = r * cols + c * spatial;
+        if (scale_.empty()) normalizeRun(x + at, y + at, spatial, mean, inverse);
+        else normalizeAffineRun(x + at, y + at, spatial, mean, inverse, scale_[p], bias_[p]);
       }
     }, rows * cols > 65536);
   }
