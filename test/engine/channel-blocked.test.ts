@@ -312,6 +312,27 @@ describe("channel-blocked tensors", () => {
     });
   }
 
+  // A blocked 1×1 over 80 input channels into 40 (a pair of full panels, then one of 8): where AVX-512 runs, the pair
+  // takes tiles of up to 8 pixels together (21 × 23 pixels: chunks of 54 in tiles of 8 and 7, and 33 at the end), into
+  // a blocked output (read by the last 1×1) with a SiLU, and into another 1×1's output that two layers read.
+  for (const batch of [1, 2]) {
+    it(`a blocked 1×1 of 80 → 40 channels (two panels a tile) into blocked and planar outputs, batch ${batch}: against onnxruntime`, async () => {
+      const { w, input } = sampler(17);
+      const shape = [batch, 24, 21, 23];
+      const net = new Network("pairs");
+      const e = net.addInput("x", "float32", shape).addConvolution("e", { outChannels: 80, kernel: 1, weights: { kernel: w(80, 24, 1, 1), bias: w(80) } });
+      const d = e.addConvolution("d", { outChannels: 80, kernel: 3, groups: 80, padding: 1, weights: { kernel: w(80, 1, 3, 3), bias: w(80) } }).addActivation("d.relu", { type: "relu" });
+      const q = d.addConvolution("q", { outChannels: 40, kernel: 1, weights: { kernel: w(40, 80, 1, 1), bias: w(40) } }).addActivation("q.silu", { type: "silu" });
+      net.markOutput(q.addConvolution("r", { outChannels: 8, kernel: 1, weights: { kernel: w(8, 40, 1, 1), bias: w(8) } }), "out0");
+      const wide = d.addConvolution("s", { outChannels: 40, kernel: 1, weights: { kernel: w(40, 80, 1, 1), bias: w(40) } });
+      net.markOutput(wide.addElementWise("s.add", wide.addActivation("s.tanh", { type: "tanh" }), "sum"), "out1");
+      const data = input(shape);
+      const engine = await buildEngine(net);
+      expect(engine.inspect().channelBlocked.tensors).toEqual(expect.arrayContaining(["e", "d.relu", "q.silu"]));
+      await expectOnnxruntimeAgrees(net, data, shape, await engine.createExecutionContext().execute({ x: data }), ["out0", "out1"]);
+    });
+  }
+
   // Other depthwise windows between blocked tensors: 5×5 at stride 2, 3×3 dilated, [3, 5] strided unevenly (`rows`:
   // the depthwise output's, 14 or more fusing at batch 1 too).
   const windows = {

@@ -67,7 +67,10 @@ describe("the GEMM's register tiles", () => {
       const project = dw.addConvolution("project", { outChannels: 24, kernel: 1, weights: { kernel: wave(24 * 96, 0.45), bias: wave(24, 0.9) } }).addElementWise("add", stem, "sum");
       // A 3×3 window over the blocked tensor (40 channels: a pair of panels and one of 8) and max pooling of blocked vectors.
       const window = project.addConvolution("window", { outChannels: 40, kernel: 3, padding: 1, weights: { kernel: wave(40 * 24 * 9, 0.27), bias: wave(40, 0.3) } }).addActivation("w6", { type: "relu" });
-      const pooled = window.addPooling("pool", { type: "max", window: 3, stride: 2, padding: 1 });
+      // A 1×1 over 72 channels into 40 (at batch 2 a pair of full panels a tile, where AVX-512 runs).
+      const widened = window.addConvolution("w1", { outChannels: 72, kernel: 1, weights: { kernel: wave(72 * 40, 0.7), bias: wave(72, 0.6) } }).addActivation("w1r", { type: "relu" })
+        .addConvolution("w2", { outChannels: 40, kernel: 1, weights: { kernel: wave(40 * 72, 0.23), bias: wave(40, 0.8) } });
+      const pooled = widened.addPooling("pool", { type: "max", window: 3, stride: 2, padding: 1 });
       blocked.markOutput(pooled.addConvolution("head", { outChannels: 40, kernel: 1, weights: { kernel: wave(40 * 40, 0.33), bias: wave(40, 0.1) } }));
       const profiles = [{ x: { min: [1, 3, 29, 31], opt: [1, 3, 29, 31], max: [2, 3, 29, 31] } }];
       // The window direct, then Winograd F(4×4) on the blocked tensor (its products by the blocked 1×1's tiles).
