@@ -198,6 +198,8 @@ export const layerCases: Record<string, LayerCase> = {
   "select with broadcasting": { inputs: { c: { shape: [2, 1], dtype: "bool" }, a: { shape: [2, 3] }, b: { shape: [3] } }, define: (net, t) => net.addSelect("s", t.c!, t.a!, t.b!) },
   "prelu per channel": { inputs: img(), define: (_, { x }, w) => x!.addParametricReLU("p", { numParameters: 3, weights: { slope: w(3) } }) },
   "prelu shared": { inputs: img(), define: (_, { x }, w) => x!.addParametricReLU("p", { weights: { slope: w(1) } }) },
+  "lrn window 5 (β 0.75), 3 (β 0.5) and 7 (β 0.6) on 2×12×9×11, planes in parallel": { inputs: img(12, 9, 11), define: (_, { x }) => [
+    x!.addLRN("a", { window: 5, alpha: 1e-2, beta: 0.75, k: 2 }), x!.addLRN("b", { window: 3, alpha: 0.3, beta: 0.5, k: 1 }), x!.addLRN("c", { window: 7, alpha: 0.2, beta: 0.6, k: 1.5 })] },
   "lrn": { inputs: img(5), define: (_, { x }) => x!.addLRN("l", { window: 3, alpha: 0.5, beta: 0.75, k: 2 }) },
   "quantize / dequantize per tensor": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.02]) }).addDequantize("dq", { scale: Float32Array.from([0.02]) }) },
   "quantize / dequantize per channel": { inputs: img(), define: (_, { x }) => x!.addQuantize("q", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }).addDequantize("dq", { scale: Float32Array.from([0.01, 0.02, 0.03]), axis: 1 }) },
