@@ -1,11 +1,9 @@
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <numeric>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/simd.h"
-#include <vector>
 #include "thread_pool.h"
 
 namespace netdef {

@@ -277,11 +277,6 @@ class Pooling : public Kernel {
     }, blocks * outBlock > 4096);
   }
 
-  // 2-d max pooling as a column pass then a row pass: K + K comparisons per output instead of K·K (SPP's 13×13). Per
-  // output row, the window's input rows are combined column by column into a row padded with −∞ (widened from
-  // 16-bit storage), then each output is the maximum of its window along that row: at stride 2 (ResNet's 3×3/2) the
-  // row pass runs on half the rows a row-first order would. Output rows go to 16-bit storage through a float row
-  // (the maxima of 16-bit values are values of that type: narrowing them is exact).
   // 1-d and 2-d average pooling, each output row's window rows summed column by column (vectors), then each output
   // the sum of its window's columns over its divisor, which factors into the rows and columns it counts: value by
   // value, with a maximum kept beside the sum, a 3×3 average took 7× onnxruntime's time and a global 7×7 one 7×.
@@ -328,6 +323,11 @@ class Pooling : public Kernel {
     }, planes * OH * OW > 4096);
   }
 
+  // 2-d max pooling as a column pass then a row pass: K + K comparisons per output instead of K·K (SPP's 13×13). Per
+  // output row, the window's input rows are combined column by column into a row padded with −∞ (widened from
+  // 16-bit storage), then each output is the maximum of its window along that row: at stride 2 (ResNet's 3×3/2) the
+  // row pass runs on half the rows a row-first order would. Output rows go to 16-bit storage through a float row
+  // (the maxima of 16-bit values are values of that type: narrowing them is exact).
   void separableMax(const Buffer& input, Buffer& output, int64_t planes, const int64_t size[3], const int64_t out[3], const int64_t pad[3]) const {
     const int64_t H = size[1], W = size[2], OH = out[1], OW = out[2];
     const int64_t kh = w_.kernel[1], kw = w_.kernel[2], sh = w_.stride[1], sw = w_.stride[2];
