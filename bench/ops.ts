@@ -3,10 +3,10 @@
 // networks it does not hold (global and overlapping average pooling, reductions and softmax over every axis,
 // normalisations, broadcasts, resizing, grouped and dilated convolutions, …), each at a shape such networks use,
 // to find the patterns where the builtin engine falls far behind. Both run netdef's ONNX export of the one-layer
-// network, float32, the engines taking turns (as `npm run bench`); ratio = onnxruntime ms / builtin ms. A one-layer
-// network's time includes each execution's fixed cost (inputs copied in, outputs handed out), which dominates small
-// layers: "its layers ms" is the builtin engine's profiled layer time alone (median of 20). BENCH_PROFILE=1 also
-// prints the layers and their times.
+// network, float32, the engines taking turns, the builtin one auto-tuned (as `npm run bench`); ratio = onnxruntime
+// ms / builtin ms. A one-layer network's time includes each execution's fixed cost (inputs copied in, outputs handed
+// out), which dominates small layers: "its layers ms" is the builtin engine's profiled layer time alone (median of
+// 20). BENCH_PROFILE=1 also prints the layers and their times.
 import * as ort from "onnxruntime-node";
 import { buildEngine, exportOnnx } from "netdef";
 import { defineCase, type LayerCase } from "../selftest/layer-cases.js";
@@ -78,7 +78,7 @@ const selected = Object.entries(cases).filter(([name]) => !filter || name.includ
 const rows = [["layer", "builtin ms", "its layers ms", "onnxruntime ms", "ratio"]];
 for (const [index, [name, c]] of selected.entries()) {
   const { net, feeds } = defineCase(c);
-  const engine = await buildEngine(net);
+  const engine = await buildEngine(net, { tuning: "fast" });
   const ctx = engine.createExecutionContext();
   const session = await ort.InferenceSession.create(await exportOnnx(net), { intraOpNumThreads: 2, interOpNumThreads: 1 });
   const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { data: v.data, shape: v.shape }]));
