@@ -11,19 +11,8 @@ import * as ort from "onnxruntime-node";
 import { buildEngine, calibrate, type Engine, exportOnnx, type Network, quantize, reducedFloat } from "netdef";
 import { benchCases as cases, benchInputs, benchProfile, type BenchCase, type Precision, pytorchExport } from "./cases.js";
 import { countFlops } from "./flops.js";
-import { printTable, summary } from "./report.js";
+import { printTable, summary, timeTurn } from "./report.js";
 const only = process.argv[2];
-
-async function timeTurn(run: () => Promise<unknown>, samples: number[], seconds: number): Promise<void> {
-  for (let i = 0; i < 2; i++) await run();
-  const deadline = performance.now() + seconds * 1000;
-  do {
-    const started = performance.now();
-    await run();
-    samples.push(performance.now() - started);
-  } while (performance.now() < deadline && samples.length < 2000);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-}
 const turns = 4;
 
 /** The network in `precision`: bfloat16 rounding, or INT8 Q/DQ calibrated (min-max) on two batches of inputs. */

@@ -10,7 +10,7 @@
 import * as ort from "onnxruntime-node";
 import { buildEngine, exportOnnx } from "netdef";
 import { defineCase, type LayerCase } from "../selftest/layer-cases.js";
-import { printTable, summary } from "./report.js";
+import { printTable, summary, timeTurn } from "./report.js";
 
 const x = (...shape: number[]) => ({ x: { shape } });
 const conv = (outChannels: number, kernel: number, options: { groups?: number; dilation?: number; stride?: number; padding?: number } = {}): LayerCase["define"] => (_, { x }, w) => {
@@ -62,16 +62,6 @@ const cases: Record<string, LayerCase> = {
   "batched matrix product, [8, 12, 64, 64]²": { inputs: { x: { shape: [8, 12, 64, 64] }, y: { shape: [8, 12, 64, 64] } }, define: (_, { x, y }) => x!.addMatrixMultiply("m", y!, { opB: "transpose" }) },
   "dense 2048 → 1000, batch 8": { inputs: x(8, 2048), define: (_, { x }, w) => x!.addFullyConnected("f", { outFeatures: 1000, weights: { kernel: w(1000, 2048), bias: w(1000) } }) },
 };
-
-async function timeTurn(run: () => Promise<unknown>, samples: number[], seconds: number): Promise<void> {
-  for (let i = 0; i < 2; i++) await run();
-  const deadline = performance.now() + seconds * 1000;
-  do {
-    const started = performance.now();
-    await run();
-    samples.push(performance.now() - started);
-  } while (performance.now() < deadline && samples.length < 2000);
-}
 
 const filter = process.argv[2];
 const selected = Object.entries(cases).filter(([name]) => !filter || name.includes(filter));

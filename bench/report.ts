@@ -1,4 +1,20 @@
-// What both benches print: the median (and fastest) of timing samples, and a table in aligned columns.
+// What the benches share: turns of timed runs, the median (and fastest) of their samples, and a table in aligned
+// columns.
+
+/**
+ * One turn of an engine's runs: two untimed, then timed ones for `seconds` (2,000 at most) into `samples`, then a
+ * pause, so that the engines taking turns each start from a quiet machine.
+ */
+export async function timeTurn(run: () => Promise<unknown>, samples: number[], seconds: number): Promise<void> {
+  for (let i = 0; i < 2; i++) await run();
+  const deadline = performance.now() + seconds * 1000;
+  do {
+    const started = performance.now();
+    await run();
+    samples.push(performance.now() - started);
+  } while (performance.now() < deadline && samples.length < 2000);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 /** The median and the fastest of the samples. */
 export function summary(samples: number[]): { median: number; best: number } {
