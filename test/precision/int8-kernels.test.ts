@@ -139,7 +139,8 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
     }
 
     it("the pass: the pair becomes the layer's outputScale; kept where the layer's output has another reader", () => {
-      const fused = buildGraph(expansionThenDepthwise("clip", false).toJSON(), expansionThenDepthwise("clip", false).weights);
+      const net = expansionThenDepthwise("clip", false);
+      const fused = buildGraph(net.toJSON(), net.weights);
       for (const pass of [fuseQuantizedInputs, fuseActivation, fuseQuantizedOutputs]) pass(fused);
       const expand = fused.ops.find((op) => op.name === "expand")!;
       expect(expand.fusedFrom).toEqual(["q", "dq", "expand", "act", "q2", "dq2"]);

@@ -44,6 +44,34 @@ __attribute__((always_inline)) inline void splitHalves(Vec16 v, Vec8 (&halves)[2
   halves[1] = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
 }
 
+// Blocked terms, wide: MR pixels against NP panels of 16 channels (panel p at w + p·panelStride), NP·MR accumulators,
+// panel p's into acc[p]. With two panels each broadcast input value feeds two FMAs: a one-panel tile of 12 pixels
+// takes 13 loads for its 12 FMAs, which held SqueezeNet's 512 → 1000 1×1 to 300 GFLOP/s. Whatever NP, the same FMAs
+// in the same order per output, so the same bits.
+template <int MR, int NP>
+__attribute__((always_inline)) inline void blockedPanelSums(int64_t K, const Source& s, const float* w, int64_t panelStride, Vec8 (*const (&acc)[NP])[2]) {
+  Vec16 a[MR][NP];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++)
+    for (int p = 0; p < NP; p++) a[i][p] = Vec16{};
+  for (int64_t kb = 0; kb < K; kb += 8) {
+    const float* xb = s.x + kb * s.pixels;
+#pragma GCC unroll 8
+    for (int kk = 0; kk < 8; kk++) {
+      Vec16 v[NP];
+      for (int p = 0; p < NP; p++) __builtin_memcpy(&v[p], w + p * panelStride + (kb + kk) * 16, sizeof(Vec16));
+#pragma GCC unroll 12
+      for (int i = 0; i < MR; i++) {
+        const float x = xb[i * 8 + kk];
+        for (int p = 0; p < NP; p++) a[i][p] += x * v[p];
+      }
+    }
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++)
+    for (int p = 0; p < NP; p++) splitHalves(a[i][p], acc[p][i]);
+}
+
 // Σ_k value(k, i) · w[k, 0 … 8·NV) for the tile's MR pixels, w the panel of NV vectors a row. Pairs: channels 2p and
 // 2p + 1 of a pixel are one 32-bit broadcast, multiplied by VDPBF16PS against row p of the panel's weight pairs.
 // `Wide` (wideTiles(), code compiled for AVX-512): a panel of 16 channels as one 16-float vector a pixel, so up to
@@ -78,30 +106,20 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
     return;
   }
 #endif
-  if constexpr (Wide && NV == 2 && T != Terms::kPairs) {
+  if constexpr (Wide && NV == 2 && T == Terms::kBlocked) {
+    Vec8 (*const panel[1])[2] = {acc};
+    return blockedPanelSums<MR, 1>(K, s, w, 0, panel);
+  }
+  if constexpr (Wide && NV == 2 && T == Terms::kPlanar) {
     Vec16 a[MR];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) a[i] = Vec16{};
-    if constexpr (T == Terms::kBlocked) {
-      for (int64_t kb = 0; kb < K; kb += 8) {
-        const float* xb = s.x + kb * s.pixels;
-        const float* wb = w + kb * 16;
-#pragma GCC unroll 8
-        for (int kk = 0; kk < 8; kk++) {
-          Vec16 wv;
-          __builtin_memcpy(&wv, wb + kk * 16, sizeof wv);
+    for (int64_t k = 0; k < K; k++) {
+      const float* xk = s.x + s.taps[k];
+      Vec16 wv;
+      __builtin_memcpy(&wv, w + k * 16, sizeof wv);
 #pragma GCC unroll 12
-          for (int i = 0; i < MR; i++) a[i] += xb[i * 8 + kk] * wv;
-        }
-      }
-    } else {
-      for (int64_t k = 0; k < K; k++) {
-        const float* xk = s.x + s.taps[k];
-        Vec16 wv;
-        __builtin_memcpy(&wv, w + k * 16, sizeof wv);
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) a[i] += xk[i * s.step] * wv;
-      }
+      for (int i = 0; i < MR; i++) a[i] += xk[i * s.step] * wv;
     }
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) splitHalves(a[i], acc[i]);
@@ -165,48 +183,16 @@ __attribute__((always_inline)) inline void tileSums(int64_t K, const Source& s, 
     for (int j = 0; j < NV; j++) acc[i][j] = a[i][j];
 }
 
-// Blocked terms, wide: MR pixels against two full panels (w0, w1: 32 channels) at once, 2·MR accumulators. Each
-// broadcast input value feeds two FMAs: a one-panel tile of 12 pixels takes 13 loads for its 12 FMAs, which held
-// SqueezeNet's 512 → 1000 1×1 to 300 GFLOP/s. The same FMAs in the same order per output, so the same bits.
-template <int MR>
-__attribute__((always_inline)) inline void tileSumsTwoPanels(int64_t K, const Source& s, const float* w0, const float* w1, Vec8 (&acc0)[kMaxRows][2],
-                                                             Vec8 (&acc1)[kMaxRows][2]) {
-  Vec16 a[MR][2];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; i++) a[i][0] = a[i][1] = Vec16{};
-  for (int64_t kb = 0; kb < K; kb += 8) {
-    const float* xb = s.x + kb * s.pixels;
-#pragma GCC unroll 8
-    for (int kk = 0; kk < 8; kk++) {
-      Vec16 v0, v1;
-      __builtin_memcpy(&v0, w0 + (kb + kk) * 16, sizeof v0);
-      __builtin_memcpy(&v1, w1 + (kb + kk) * 16, sizeof v1);
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; i++) {
-        const float x = xb[i * 8 + kk];
-        a[i][0] += x * v0;
-        a[i][1] += x * v1;
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; i++) {
-    splitHalves(a[i][0], acc0[i]);
-    splitHalves(a[i][1], acc1[i]);
-  }
-}
-
-__attribute__((always_inline)) inline void sumsTwoPanels(int mr, int64_t K, const Source& s, const float* w0, const float* w1, Vec8 (&acc0)[kMaxRows][2],
-                                                         Vec8 (&acc1)[kMaxRows][2]) {
+__attribute__((always_inline)) inline void sumsTwoPanels(int mr, int64_t K, const Source& s, const float* w, Vec8 (*const (&acc)[2])[2]) {
   switch (mr) {
-    case 8: return tileSumsTwoPanels<8>(K, s, w0, w1, acc0, acc1);
-    case 7: return tileSumsTwoPanels<7>(K, s, w0, w1, acc0, acc1);
-    case 6: return tileSumsTwoPanels<6>(K, s, w0, w1, acc0, acc1);
-    case 5: return tileSumsTwoPanels<5>(K, s, w0, w1, acc0, acc1);
-    case 4: return tileSumsTwoPanels<4>(K, s, w0, w1, acc0, acc1);
-    case 3: return tileSumsTwoPanels<3>(K, s, w0, w1, acc0, acc1);
-    case 2: return tileSumsTwoPanels<2>(K, s, w0, w1, acc0, acc1);
-    default: return tileSumsTwoPanels<1>(K, s, w0, w1, acc0, acc1);
+    case 8: return blockedPanelSums<8, 2>(K, s, w, 16 * K, acc);
+    case 7: return blockedPanelSums<7, 2>(K, s, w, 16 * K, acc);
+    case 6: return blockedPanelSums<6, 2>(K, s, w, 16 * K, acc);
+    case 5: return blockedPanelSums<5, 2>(K, s, w, 16 * K, acc);
+    case 4: return blockedPanelSums<4, 2>(K, s, w, 16 * K, acc);
+    case 3: return blockedPanelSums<3, 2>(K, s, w, 16 * K, acc);
+    case 2: return blockedPanelSums<2, 2>(K, s, w, 16 * K, acc);
+    default: return blockedPanelSums<1, 2>(K, s, w, 16 * K, acc);
   }
 }
 
@@ -337,7 +323,8 @@ __attribute__((always_inline)) inline void sweepOf(int64_t first, int64_t count,
         mr = base + (tile < larger ? 1 : 0);
         s.x = x0 + done * step;
         Vec8 acc0[kMaxRows][2], acc1[kMaxRows][2];
-        sumsTwoPanels(static_cast<int>(mr), K, s, panels + m0 * K, panels + (m0 + 16) * K, acc0, acc1);
+        Vec8 (*const pair[2])[2] = {acc0, acc1};
+        sumsTwoPanels(static_cast<int>(mr), K, s, panels + m0 * K, pair);
         finishTile<F>(acc0, mr, first + done, m0, 16, b0, t, lower, upper);
         finishTile<F>(acc1, mr, first + done, m0 + 16, 16, b1, t, lower, upper);
       }
