@@ -473,6 +473,37 @@ describe("channel-blocked tensors", () => {
     await expectOnnxruntimeAgrees(net, data, shape, builtin, ["out0", "out1", "out2"]);
   });
 
+  // Blocked max pooling is separable (each output row's window rows, then each pixel's columns): windows of 3×3 and
+  // 2×2 (rows unrolled, but where the padding cuts them), 5×5 and 4×5 (the general loops), padding on either side,
+  // ceil mode's last window past the input (and at stride 3), on 13×17 maps; each into a blocked 1×1 (out0) and a
+  // planar network output (out1), and in bfloat16 (16-bit blocked tensors) the same values as the planar engine's.
+  const maxPoolings: [string, { window: number | number[]; stride?: number; padding?: number; ceilMode?: boolean }][] = [
+    ["3×3 stride 2 ceil", { window: 3, stride: 2, ceilMode: true }], ["3×3 stride 2 pad 1", { window: 3, stride: 2, padding: 1 }],
+    ["3×3 stride 1 pad 1", { window: 3, stride: 1, padding: 1 }], ["2×2 stride 2 ceil", { window: 2, stride: 2, ceilMode: true }],
+    ["5×5 stride 1 pad 2", { window: 5, stride: 1, padding: 2 }], ["4×5 stride 2", { window: [4, 5], stride: 2 }],
+    ["3×3 stride 3 pad 1 ceil", { window: 3, stride: 3, padding: 1, ceilMode: true }],
+  ];
+  for (const [name, options] of maxPoolings) {
+    it(`blocked max pooling ${name}: against onnxruntime, and in bfloat16 against the planar engine`, async () => {
+      const { w, input } = sampler(19);
+      const shape = [2, 8, 13, 17];
+      const net = new Network("pool");
+      const c0 = net.addInput("x", "float32", shape).addConvolution("c0", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 8, 1, 1), bias: w(16) } });
+      const pooled = c0.addPooling("pool", { type: "max", ...options });
+      net.markOutput(pooled.addConvolution("c1", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 16, 1, 1), bias: w(16) } }), "out0");
+      net.markOutput(pooled, "out1");
+      const data = input(shape);
+      const engine = await buildEngine(net);
+      expect(engine.inspect().channelBlocked.tensors).toEqual(["c0"]);
+      await expectOnnxruntimeAgrees(net, data, shape, await engine.createExecutionContext().execute({ x: data }), ["out0", "out1"]);
+      const plan = (await buildEngine(reducedFloat(net, "bfloat16"))).serialize();
+      const [blocked, planar] = await Promise.all([Engine.deserialize(plan), Engine.deserialize(plan, { channelBlocked: false })]);
+      expect(blocked.is("builtin") && blocked.inspect().channelBlocked.layers).toContain("pool");
+      const [got, want] = await Promise.all([blocked, planar].map((e) => e.createExecutionContext().execute({ x: data })));
+      expect(values(got!.out1!)).toEqual(values(want!.out1!));
+    });
+  }
+
   // Winograd F(4×4) and F(2×2) on blocked tensors: tiles cut by the map's edges (13×11, and 11×9 unpadded), a blocked
   // residual, SiLU and Mish epilogues, a planar output, a batch of 3 whose tiles split between work items mid-image; and 512 channels on 5×5,
   // whose items split the output panels into groups (one ξ's transformed weights fill a core's L2).
