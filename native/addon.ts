@@ -47,6 +47,7 @@ export interface NativeEngine {
   halfStorage(): { bfloat16: string[]; float16: string[] };
   /** The tensors the engine holds channel-blocked between layers, and the layers that read or write one. */
   channelBlocked(): { tensors: string[]; layers: string[] };
+  writtenIntoConcatenations(): string[];
   /**
    * At these input shapes, shapes only (nothing allocated): the tensors never allocated (outputs of layers a later one
    * computes along with its own) and the largest tensor with its bytes; each layer's output checked against the

@@ -49,6 +49,13 @@ export interface BuiltinInspection {
    */
   channelBlocked: { tensors: string[]; layers: string[] };
   /**
+   * Tensors that their producer writes straight into the output of the concatenation (on the channels) that alone
+   * reads them, as their channels of it, so that the concatenation copies only its other inputs: the outputs of
+   * convolutions running the blocked kernels without a fused residual (a SqueezeNet fire module's expansions).
+   * Empty with the engine option `fuseProducers: false`.
+   */
+  writtenIntoConcatenations: string[];
+  /**
    * Layers that multiply in bfloat16 (AVX-512 BF16's VDPBF16PS): convolutions whose weights are bfloat16 values and
    * whose input is held in bfloat16, in a GEMM tactic or (channel-blocked 1×1s) a blocked input. Empty on other CPUs,
    * where every product is float32.
@@ -79,6 +86,7 @@ export class BuiltinEngine implements EngineBackend {
   #weights: WeightSource | undefined;
   readonly #halfStorage: { bfloat16: string[]; float16: string[] };
   readonly #channelBlocked: { tensors: string[]; layers: string[] };
+  readonly #writtenIntoConcatenations: string[];
   readonly #fusedAway: ReadonlySet<string>;  // never allocated at the memory record's shapes
   #bfloat16Products: string[];  // after a refit too: new weights may or may not be bfloat16 values
   #kernels: Readonly<Record<string, string>>;  // after a refit too, as bfloat16Products
@@ -93,6 +101,7 @@ export class BuiltinEngine implements EngineBackend {
     this.#native = native;
     this.#halfStorage = native.halfStorage();
     this.#channelBlocked = native.channelBlocked();
+    this.#writtenIntoConcatenations = native.writtenIntoConcatenations();
     this.#bfloat16Products = native.bfloat16Products();
     this.#kernels = native.kernelNames();
     this.#fusedAway = fusedAway;
@@ -157,6 +166,7 @@ export class BuiltinEngine implements EngineBackend {
       tactics: [...this.header.config.tactics],
       halfStorage: { bfloat16: [...this.#halfStorage.bfloat16], float16: [...this.#halfStorage.float16] },
       channelBlocked: { tensors: [...this.#channelBlocked.tensors], layers: [...this.#channelBlocked.layers] },
+      writtenIntoConcatenations: [...this.#writtenIntoConcatenations],
       bfloat16Products: [...this.#bfloat16Products],
     };
   }

@@ -17,6 +17,7 @@ std::shared_ptr<const Engine> Engine::fromPlan(const uint8_t* data, size_t size,
   engine->chooseStorage();
   engine->checkIntegers();
   engine->chooseFusions();
+  engine->choosePlacements();
   return engine;
 }
 
@@ -157,6 +158,37 @@ void Engine::chooseFusions() {
       for (size_t i = j - length; i < j; i++) fusedInto_[i] = static_cast<int>(j);
       break;
     }
+  }
+}
+
+void Engine::choosePlacements() {
+  const Graph& g = graph_;
+  placement_.assign(g.tensors.size(), Placement{});
+  if (!options_.fuseProducers) return;
+  std::vector<int> readers(g.tensors.size(), 0), producer(g.tensors.size(), -1);
+  std::vector<bool> runsChain(g.ops.size(), false);
+  for (size_t i = 0; i < g.ops.size(); i++) {
+    for (int t : g.ops[i].inputs) readers[t]++;
+    for (int t : g.ops[i].outputs) producer[t] = static_cast<int>(i);
+    if (fusedInto_[i] >= 0) runsChain[fusedInto_[i]] = true;
+  }
+  for (auto& [name, t] : g.outputs) readers[t]++;
+  for (size_t j = 0; j < g.ops.size(); j++) {
+    const OpDesc& op = g.ops[j];
+    if (!kernels_[j]->takesWrittenInputs() || op.outputs.size() != 1) continue;
+    const int whole = op.outputs[0];
+    std::vector<bool> written(op.inputs.size(), false);
+    int64_t offset = 0, channels = 0;
+    for (int t : op.inputs) channels += g.tensors[t].dims[1];
+    if (channels != g.tensors[whole].dims[1]) continue;  // not the plan's own output shape: left to the concatenation to report
+    for (size_t k = 0; k < op.inputs.size(); k++) {
+      const int t = op.inputs[k], p = producer[t];
+      written[k] = p >= 0 && readers[t] == 1 && g.ops[p].outputs.size() == 1 && fusedInto_[p] < 0 && !runsChain[p] && kernels_[p]->writesIntoChannels() &&
+                   layout_[t] == layout_[whole] && storage_[t] == storage_[whole];
+      if (written[k]) placement_[t] = {whole, offset};
+      offset += g.tensors[t].dims[1];
+    }
+    kernels_[j]->settleWrittenInputs(written);
   }
 }
 

@@ -33,6 +33,10 @@ class Engine {
   // That layer where it does so with layer `op` writing `output` (Kernel::fusesProducerAt at every shape between,
   // the whole chain or none of it), or -1.
   int fusedUntil(size_t op, const Shape& output) const;
+  // Where a tensor's producer writes it into a concatenation's output (Kernel::writesIntoChannels): that tensor and
+  // the first channel; `whole` -1 for the others.
+  struct Placement { int whole = -1; int64_t offset = 0; };
+  Placement placement(int tensor) const { return tensor < 0 ? Placement{} : placement_[tensor]; }
 
  private:
   // Channel-blocked for tensors whose producer writes and every reader reads that layout (and whose channels are a
@@ -47,6 +51,10 @@ class Engine {
   // one before, through blocked tensors (whose layers run the blocked kernels alone: see Kernel::settleLayouts);
   // options' fuseProducers false fuses none (the same results).
   void chooseFusions();
+  // Inputs of concatenations on the channels that their producers write into the concatenation's output, where the
+  // producer can, the concatenation is the tensor's only reader and both tensors share layout and storage; options'
+  // fuseProducers false places none (the same results).
+  void choosePlacements();
 
   EngineOptions options_;
   Graph graph_;
@@ -54,6 +62,7 @@ class Engine {
   std::vector<Storage> storage_;
   std::vector<Layout> layout_;
   std::vector<int> fusedInto_;
+  std::vector<Placement> placement_;
 };
 
 // The engine an EngineWrap and its contexts currently run. Refit swaps in an engine with new weights; executions

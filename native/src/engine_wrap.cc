@@ -79,6 +79,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
       InstanceMethod<&EngineWrap::io>("io"),
       InstanceMethod<&EngineWrap::halfStorage>("halfStorage"),
       InstanceMethod<&EngineWrap::channelBlocked>("channelBlocked"),
+      InstanceMethod<&EngineWrap::writtenIntoConcatenations>("writtenIntoConcatenations"),
       InstanceMethod<&EngineWrap::bfloat16Products>("bfloat16Products"),
       InstanceMethod<&EngineWrap::kernelNames>("kernelNames"),
       InstanceMethod<&EngineWrap::shapesAt>("shapesAt"),
@@ -173,6 +174,18 @@ Napi::Value EngineWrap::channelBlocked(const Napi::CallbackInfo& info) {
   result.Set("tensors", tensors);
   result.Set("layers", layers);
   return result;
+}
+
+// The names of the tensors that their producers write into the output of the concatenation reading them.
+Napi::Value EngineWrap::writtenIntoConcatenations(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::shared_ptr<const Engine> live = engine(env);
+  const Graph& g = live->graph();
+  Napi::Array tensors = Napi::Array::New(env);
+  for (size_t t = 0; t < g.tensors.size(); t++) {
+    if (live->placement(static_cast<int>(t)).whole >= 0) tensors.Set(tensors.Length(), g.tensors[t].name);
+  }
+  return tensors;
 }
 
 // shapesAt({ input: shape, … }) → { fusedAway, largest: { tensor, bytes } } at these input shapes: the names of the

@@ -24,6 +24,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value io(const Napi::CallbackInfo& info);
   Napi::Value halfStorage(const Napi::CallbackInfo& info);
   Napi::Value channelBlocked(const Napi::CallbackInfo& info);
+  Napi::Value writtenIntoConcatenations(const Napi::CallbackInfo& info);
   Napi::Value bfloat16Products(const Napi::CallbackInfo& info);
   Napi::Value kernelNames(const Napi::CallbackInfo& info);
   Napi::Value shapesAt(const Napi::CallbackInfo& info);

@@ -110,14 +110,26 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     // for that layer, and their time is counted there. The whole chain or none of it, as the shapes between decide.
     if (fusedUntil < 0 && !shapes.empty()) fusedUntil = engine->fusedUntil(i, shapes[0]);
     const bool fused = fusedUntil > static_cast<int>(i);
+    // A tensor written into a concatenation's output (Engine::placement) has a shape but no memory of its own: the
+    // concatenation's output is allocated here, with this tensor's shape but the concatenation's channels.
+    const Engine::Placement& placed = engine->placement(op.outputs.empty() ? -1 : op.outputs[0]);
     for (size_t o = 0; o < shapes.size(); o++) {
-      Buffer& b = buffers_[op.outputs[o]];
-      b.shape = shapes[o];
-      b.storage = engine->storage(op.outputs[o]);
-      b.layout = engine->layout(op.outputs[o]);
+      const int t = op.outputs[o];
+      Buffer& b = placed.whole >= 0 ? buffers_[placed.whole] : buffers_[t];
+      if (placed.whole >= 0) {
+        if (shapes[o].size() != 4 || shapes[o][1] != g.tensors[t].dims[1]) throw PlanError(op.name + ": output '" + g.tensors[t].name + "' of shape " + formatShape(shapes[o]) + ", but the plan declares " + formatShape(g.tensors[t].dims));
+        buffers_[t].shape = shapes[o];
+        b.shape = shapes[o];
+        b.shape[1] = g.tensors[placed.whole].dims[1];
+      } else {
+        b.shape = shapes[o];
+      }
+      const int holder = placed.whole >= 0 ? placed.whole : t;
+      b.storage = engine->storage(holder);
+      b.layout = engine->layout(holder);
       if (fused) giveBack(std::move(b.data));
-      else if (b.data.capacity() == 0) b.data = takeBuffer(slotsFor(volume(shapes[o]), b.storage));
-      else b.data.resize(slotsFor(volume(shapes[o]), b.storage));
+      else if (b.data.capacity() == 0) b.data = takeBuffer(slotsFor(volume(b.shape), b.storage));
+      else b.data.resize(slotsFor(volume(b.shape), b.storage));
       outs.push_back(&b);
     }
     const auto start = std::chrono::steady_clock::now();
@@ -129,6 +141,7 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
       continue;
     }
     if (!chain.empty()) kernels[i]->runFused(chain, chainInputs, ins, outs);
+    else if (placed.whole >= 0) kernels[i]->runIntoChannels(ins, shapes[0], *outs[0], placed.offset);
     else kernels[i]->run(ins, outs);
     if (times) times->push_back({op.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
     // Hand back what no later layer reads: activation memory stays near the live set, not the whole network.

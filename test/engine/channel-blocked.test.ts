@@ -178,6 +178,42 @@ describe("channel-blocked tensors", () => {
     });
   }
 
+  // Convolutions whose output only a concatenation reads write into its output (each image's channels further
+  // apart at batch 2): blocked 1×1 and direct 3×3 kernels and Winograd's into a blocked concatenation, beside an
+  // input it must still copy (the squeeze, read by three layers), and blocked-input kernels writing planar channels
+  // into a concatenation that is a network output. Against onnxruntime, and bit for bit the outputs of the engine
+  // that writes each tensor on its own (fuseProducers: false), in float32 and in bfloat16 (16-bit blocked tensors).
+  it("fire modules: expansions written into the concatenation's output, against onnxruntime and the copying engine", async () => {
+    const { w, input } = sampler(23);
+    const shape = [2, 16, 11, 9];
+    const net = new Network("fire-in-place");
+    const conv = (t: Tensor, name: string, out: number, kernel: number) => t.addConvolution(name, { outChannels: out, kernel, padding: (kernel - 1) / 2, weights: { kernel: w(out, t.shape[1]!, kernel, kernel), bias: w(out) } });
+    const squeeze = conv(net.addInput("x", "float32", shape), "squeeze", 8, 1).addActivation("squeeze.relu", { type: "relu" });
+    const cat = net.addConcatenation("cat", [conv(squeeze, "e1", 16, 1).addActivation("e1.relu", { type: "relu" }), conv(squeeze, "e3", 24, 3),
+                                             conv(squeeze, "w3", 16, 3), squeeze], { axis: 1 });
+    net.markOutput(conv(cat.addPooling("pool", { type: "max", window: 3, stride: 2, ceilMode: true }), "next", 16, 1), "out0");
+    net.markOutput(net.addConcatenation("planar", [conv(squeeze, "p1", 8, 1), conv(squeeze, "p3", 4, 3)], { axis: 1 }), "out1");
+    const data = input(shape);
+    const outputs = async (e: Engine) => {
+      const got = await e.createExecutionContext().execute({ x: data });
+      return [values(got.out0!), values(got.out1!)];
+    };
+    for (const precision of ["float32", "bfloat16"] as const) {
+      const plan = (await buildEngine(precision === "float32" ? net : reducedFloat(net, precision), { tactics: { w3: "winograd_4x4_3x3", e3: "direct_rows" } })).serialize();
+      const [writing, copying] = await Promise.all([Engine.deserialize(plan), Engine.deserialize(plan, { fuseProducers: false })]);
+      if (!writing.is("builtin") || !copying.is("builtin")) throw new Error("expected the builtin engine");
+      const suffix = precision === "float32" ? "" : ".float32";
+      // In bfloat16 the planar concatenation converts its 16-bit inputs to the float32 network output: copied.
+      const written = precision === "float32" ? ["e1.relu", "e3", "w3", "p1", "p3"] : ["e1.relu", "e3", "w3"];
+      expect(writing.inspect().writtenIntoConcatenations).toEqual(written.map((t) => t + suffix));
+      if (precision === "float32") expect(writing.inspect().layers.find((l) => l.name === "w3")?.kernel).toBe("blocked_winograd_4x4_3x3");
+      expect(copying.inspect().writtenIntoConcatenations).toEqual([]);
+      const [inPlace, copied] = await Promise.all([outputs(writing), outputs(copying)]);
+      expect(inPlace).toEqual(copied);
+      if (precision === "float32") await expectOnnxruntimeAgrees(net, data, shape, await writing.createExecutionContext().execute({ x: data }), ["out0", "out1"]);
+    }
+  });
+
   // Where every reader of a concatenation prefers a blocked input (a 3×3 convolution), inputs in the other layout are
   // transposed on the way: the network's (planar) input and a blocked 1×1 into a blocked output (a U-Net's skip
   // connection); elsewhere (a network output, 1×1s) its inputs are laid out as its output. 13×11 pixels, 8 + 16

@@ -718,15 +718,15 @@ BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t
   }
 }
 
-void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked,
-                             const Finish& finish) const {
-  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yBlocked, finish);
-  if (xBlocked || in_ == 3) return runBandWindows(batch, H, W, OH, OW, pad, x, xBlocked, y, yBlocked, finish);
-  runWindows(batch, H, W, OH, OW, pad, x, y, yBlocked, finish);
+void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, int64_t yChannels,
+                             bool yBlocked, const Finish& finish) const {
+  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yChannels, yBlocked, finish);
+  if (xBlocked || in_ == 3) return runBandWindows(batch, H, W, OH, OW, pad, x, xBlocked, y, yChannels, yBlocked, finish);
+  runWindows(batch, H, W, OH, OW, pad, x, y, yChannels, yBlocked, finish);
 }
 
 void BlockedConvolution::runBandWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y,
-                                        bool yBlocked, const Finish& finish) const {
+                                        int64_t yChannels, bool yBlocked, const Finish& finish) const {
   // A blocked bfloat16 input against bfloat16 weights: multiplied in pairs (the band kept in 16 bits).
   const bool pairs = xBlocked && x.h && x.type == Storage::kBfloat16 && !pairPanels_.empty();
   const int64_t channels = xBlocked ? 8 : in_, blocks = in_ / channels, panels = (out_ + 15) / 16, K = in_ * KH_ * KW_, pixels = OH * OW;
@@ -766,8 +766,7 @@ void BlockedConvolution::runBandWindows(int64_t batch, int64_t H, int64_t W, int
     taps.resize(static_cast<size_t>(KH_ * KW_));
     for (int64_t kh = 0; kh < KH_; kh++)
       for (int64_t kw = 0; kw < KW_; kw++) taps[kh * KW_ + kw] = (kh * dh_ * Wp + kw * dw_) * channels;
-    const int64_t imageOut = n * out_ * pixels;
-    const Target t{y.at(imageOut), yBlocked, pixels, finish.bias, finish.residual.at(imageOut), finish.lower, finish.upper, finish.gate, finish.round};
+    const Target t{y.at(n * yChannels * pixels), yBlocked, pixels, finish.bias, finish.residual.at(n * out_ * pixels), finish.lower, finish.upper, finish.gate, finish.round};
     const int64_t g0 = together * partBegin(units, groups, group), g1 = std::min(panels, together * partBegin(units, groups, group + 1));
     if (pairs) {  // the band's bfloat16 bits as they are (+0 for the padding)
       copied16.assign(static_cast<size_t>(blocks * inputRows * Wp * 8), 0);
@@ -812,7 +811,7 @@ void BlockedConvolution::runBandWindows(int64_t batch, int64_t H, int64_t W, int
   }, batch * pixels * K * out_ > (1 << 16));
 }
 
-void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const {
+void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked, const Finish& finish) const {
   // Chunks of whole tiles of 6 pixels, near-equal in number (the last chunk's last tile may be short).
   const int64_t tiles = (pixels + kTilePixels - 1) / kTilePixels, chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
   const int64_t panels = (out_ + 15) / 16;
@@ -825,7 +824,7 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool 
     const int64_t imageOut = n * out_ * pixels, first = tiles * chunk / chunks * kTilePixels, last = std::min(pixels, tiles * (chunk + 1) / chunks * kTilePixels);
     Finish image = finish;
     image.residual = finish.residual.at(imageOut);
-    runPixels(x.at(n * in_ * pixels + first * (xBlocked ? 8 : 1)), xBlocked, pixels, first, last - first, pixels, y.at(imageOut), yBlocked, image,
+    runPixels(x.at(n * in_ * pixels + first * (xBlocked ? 8 : 1)), xBlocked, pixels, first, last - first, pixels, y.at(n * yChannels * pixels), yBlocked, image,
               panels * part / parts, panels * (part + 1) / parts);
   }, batch * pixels * in_ * out_ > (1 << 16));
 }
@@ -853,14 +852,14 @@ void BlockedConvolution::runPixels(In x, bool xBlocked, int64_t stride, int64_t 
   sweep(first, count, g0, g1End, in_, out_, panels_.data(), Source{x.f, nullptr, planes.data(), 1, stride}, xBlocked, t);
 }
 
-void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked,
+void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, int64_t yChannels, bool yBlocked,
                                     const Finish& finish) const {
   const int64_t pixels = OH * OW;
   parallelFor(batch * OH, [&](int64_t item) {
     const int64_t n = item / OH, oh = item % OH, imageOut = n * out_ * pixels;
     Finish image = finish;
     image.residual = finish.residual.at(imageOut);
-    windowRows(x.at(n * in_ * H * W), H, W, OW, pad, oh, 1, y.at(imageOut), yBlocked, pixels, oh * OW, image);
+    windowRows(x.at(n * in_ * H * W), H, W, OW, pad, oh, 1, y.at(n * yChannels * pixels), yBlocked, pixels, oh * OW, image);
   }, batch * pixels * in_ * KH_ * KW_ * out_ > (1 << 16));
 }
 

@@ -52,8 +52,10 @@ class BlockedConvolution {
     ActivationFn::Round round = ActivationFn::Round::kNone;
   };
   // `batch` images from x (H × W, inChannels) into y (OH × OW, outChannels), each in its layout; `pad`: the leading
-  // padding (rows, columns) resolved for these extents.
-  void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const;
+  // padding (rows, columns) resolved for these extents. y's images are `yChannels` channels apart: outChannels, or
+  // those of a concatenation's output that y is part of (the residual's are outChannels apart).
+  void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked,
+           const Finish& finish) const;
   // A 1×1 convolution's pixels [first, first + count) of one image of `pixels`, on this thread: x (at pixel
   // `first`) blocked, its blocks `stride` pixels apart, or planar, its planes `stride` apart; y (and the residual) the
   // image's, in their layout; output panels of 16 channels [g0, g1) (all: g1 < 0).
@@ -67,12 +69,13 @@ class BlockedConvolution {
   void runRows(In x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, const Finish& finish) const;
 
  private:
-  void runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, bool yBlocked, const Finish& finish) const;
+  void runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked, const Finish& finish) const;
   // The windows (any but a 1×1 at stride 1) of a blocked input, or of a planar RGB image, in bands of rows copied
   // zero-padded (the image's channels interleaved).
-  void runBandWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, bool yBlocked,
-                      const Finish& finish) const;
-  void runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked, const Finish& finish) const;
+  void runBandWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, int64_t yChannels,
+                      bool yBlocked, const Finish& finish) const;
+  void runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, int64_t yChannels, bool yBlocked,
+                  const Finish& finish) const;
   // Output rows [top, top + count) of one planar image x, each row's input rows zero-padded first, into y (pixels
   // of it, row `top` at pixel `first`), on this thread.
   void windowRows(In x, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, Out y, bool yBlocked, int64_t pixels, int64_t first,

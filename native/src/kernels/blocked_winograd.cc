@@ -77,7 +77,7 @@ NETDEF_CLONES void transformInput(In x, int64_t blocks, int64_t H, int64_t W, co
 // blocks), clipped to the OH × OW output and finished there (F: kRounded, or kGated for another activation).
 template <int M, Finishing F>
 NETDEF_CLONES void transformOutput(const float* products, int64_t blocks, int64_t b0, int64_t b1, int64_t outChannels, int64_t OH, int64_t OW, const TileGrid& grid, int64_t first,
-                                   int64_t count, Out y, bool yBlocked, const BlockedConvolution::Finish& f) {
+                                   int64_t count, Out y, int64_t yChannels, bool yBlocked, const BlockedConvolution::Finish& f) {
   constexpr int A = M + 2;
   float columns[A][M][8], finished[M][M][8];
   const float* s[A];
@@ -101,15 +101,17 @@ NETDEF_CLONES void transformOutput(const float* products, int64_t blocks, int64_
       }
       int64_t n, ty, tx;
       grid.locate(first + i, n, ty, tx);
+      const Out image = y.at(n * yChannels * pixels);
+      const BlockedConvolution::In residual = f.residual.at(n * outChannels * pixels);
       for (int r = 0; r < M && ty * M + r < OH; r++)
         for (int c = 0; c < M && tx * M + c < OW; c++) {
           const int64_t pixel = (ty * M + r) * OW + tx * M + c;
           const Vec8 v = vmath::load(finished[r][c]) + bias;
           if (yBlocked) {  // the block's 8 channels of the pixel: one vector
-            storeBlocked<F>(v, ((n * blocks + b) * pixels + pixel) * 8, y, f.residual, lower, upper, f.gate, f.round);
+            storeBlocked<F>(v, (b * pixels + pixel) * 8, image, residual, lower, upper, f.gate, f.round);
             continue;
           }
-          for (int64_t k = 0; k < lanes; k++) storePlanar<F>(v[k], (n * outChannels + c0 + k) * pixels + pixel, y, f.residual, f.lower, f.upper, f.gate, f.round);  // each channel's plane
+          for (int64_t k = 0; k < lanes; k++) storePlanar<F>(v[k], (c0 + k) * pixels + pixel, image, residual, f.lower, f.upper, f.gate, f.round);  // each channel's plane
         }
     }
   }
@@ -128,7 +130,7 @@ BlockedWinograd::BlockedWinograd(const std::vector<float>& weight, int64_t outCh
   for (int64_t xi = 0; xi < planes; xi++) products_.emplace_back(std::vector<float>(u.begin() + xi * matrix, u.begin() + (xi + 1) * matrix), out_, in_, unit);
 }
 
-void BlockedWinograd::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, bool yBlocked,
+void BlockedWinograd::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, int64_t yChannels, bool yBlocked,
                           const BlockedConvolution::Finish& finish) const {
   const int64_t m = tile_, planes = (m + 2) * (m + 2), inBlocks = in_ / 8, outBlocks = (out_ + 7) / 8;
   const TileGrid grid{(OH + m - 1) / m, (OW + m - 1) / m};
@@ -166,7 +168,7 @@ void BlockedWinograd::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64
     const bool gated = finish.gate.type != ActivationFn::Type::kNone;
     const auto output = m == 2 ? (gated ? transformOutput<2, Finishing::kGated> : transformOutput<2, Finishing::kRounded>)
                                : (gated ? transformOutput<4, Finishing::kGated> : transformOutput<4, Finishing::kRounded>);
-    output(products.data(), outBlocks, 2 * g0, std::min(outBlocks, 2 * g1), out_, OH, OW, grid, first, count, y, yBlocked, finish);
+    output(products.data(), outBlocks, 2 * g0, std::min(outBlocks, 2 * g1), out_, OH, OW, grid, first, count, y, yChannels, yBlocked, finish);
   }, tiles * planes * in_ * out_ > (1 << 16));
 }
 

@@ -17,10 +17,10 @@ class BlockedWinograd {
   // weight: [outChannels][inChannels][3][3].
   BlockedWinograd(const std::vector<float>& weight, int64_t outChannels, int64_t inChannels, int tile);
 
-  // `batch` images from x (blocked, H × W) into y (OH × OW, blocked or planar); `pad`: the leading padding (rows,
-  // columns).
-  void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], BlockedConvolution::In x, BlockedConvolution::Out y, bool yBlocked,
-           const BlockedConvolution::Finish& finish) const;
+  // `batch` images from x (blocked, H × W) into y (OH × OW, blocked or planar; each image `yChannels` channels
+  // apart: the output's, or a concatenation's that it is part of); `pad`: the leading padding (rows, columns).
+  void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], BlockedConvolution::In x, BlockedConvolution::Out y, int64_t yChannels,
+           bool yBlocked, const BlockedConvolution::Finish& finish) const;
 
  private:
   int64_t out_, in_;

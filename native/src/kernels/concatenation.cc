@@ -48,10 +48,15 @@ class Concatenation : public Kernel {
   // is transposed on the way, where the engine lets it (transposesInputs: a U-Net's upsampled features and skip
   // connection, both planar, into the blocked input of the 3×3 convolution after them, twice as fast as a planar one).
   void declareShapes(const std::vector<Shape>& in, const std::vector<Shape>&) override {
-    blockable_ = axis_ == 1;
-    for (const Shape& s : in) blockable_ = blockable_ && s.size() == 4 && s[1] > 0 && s[1] % 8 == 0;
+    channels_ = axis_ == 1;
+    for (const Shape& s : in) channels_ = channels_ && s.size() == 4 && s[1] > 0;
+    blockable_ = channels_;
+    for (const Shape& s : in) blockable_ = blockable_ && s[1] % 8 == 0;
     inputs_ = in.size();
   }
+  // On the channels of 4-d tensors whose channel counts the plan fixes, producers may write inputs into the output.
+  bool takesWrittenInputs() const override { return channels_; }
+  void settleWrittenInputs(const std::vector<bool>& written) override { written_ = written; }
   bool readsBlocked(size_t) const override { return blockable_; }
   bool writesBlocked() const override { return blockable_; }
   std::vector<size_t> blockedLike() const override {
@@ -75,8 +80,13 @@ class Concatenation : public Kernel {
     static thread_local std::vector<Piece> pieces;
     pieces.clear();
     int64_t offset = 0;
-    for (const Buffer* b : in) {
+    for (size_t k = 0; k < in.size(); k++) {
+      const Buffer* b = in[k];
       const int64_t row = b->shape[axis_] * inner;
+      if (k < written_.size() && written_[k]) {  // there already
+        offset += row;
+        continue;
+      }
       if (b->layout == out[0]->layout) {
         for (int64_t o = 0; o < outer; o++)
           for (int64_t done = 0; done < row; done += kPiece) pieces.push_back({b, o * row + done, o * outRow + offset + done, std::min(kPiece, row - done), false});
@@ -97,8 +107,9 @@ class Concatenation : public Kernel {
 
  private:
   int64_t axis_;
-  bool blockable_ = false;
+  bool channels_ = false, blockable_ = false;
   size_t inputs_ = 0;
+  std::vector<bool> written_;  // the inputs their producers write into the output
 };
 
 }  // namespace

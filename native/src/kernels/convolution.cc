@@ -243,6 +243,9 @@ class Convolution : public Kernel {
                           BlockedConvolution::out(*outs[0]).at(n * outChannels_ * outPixels), yBlocked, image);
     });
   }
+  // The blocked kernels write into a concatenation's output as into their own, each image's channels further apart.
+  bool writesIntoChannels() const override { return runsBlocked_ && blocked_ && !residual_; }
+  void runIntoChannels(const std::vector<const Buffer*>& in, const Shape&, Buffer& whole, int64_t offset) const override { runBlocked(in, whole, offset); }
   // Every output value is of the type the fused activation rounds to, whichever implementation runs.
   Storage writes16BitValues() const override {
     using Round = ActivationFn::Round;
@@ -270,12 +273,7 @@ class Convolution : public Kernel {
     const bool pointwiseShape = kernelVolume_ == 1 && pad[0] + pad[1] + pad[2] == 0 && w_.stride[0] * w_.stride[1] * w_.stride[2] == 1;
     const bool pointwise = pointwiseShape && tactic_.rfind("implicit_gemm", 0) != 0;
     const bool xBlocked = in[0]->layout == Layout::kBlocked8, yBlocked = outs[0]->layout == Layout::kBlocked8;
-    if ((xBlocked || yBlocked) && blocked_) {
-      BlockedConvolution::Finish finish = blockedFinish();
-      if (residual_) finish.residual = BlockedConvolution::in(*in[1]);
-      if (blockedWinograd_ && xBlocked) return blockedWinograd_->run(batch, size[1], size[2], out[1], out[2], pad + 1, BlockedConvolution::in(*in[0]), BlockedConvolution::out(*outs[0]), yBlocked, finish);
-      return blocked_->run(batch, size[1], size[2], out[1], out[2], pad + 1, BlockedConvolution::in(*in[0]), xBlocked, BlockedConvolution::out(*outs[0]), yBlocked, finish);
-    }
+    if ((xBlocked || yBlocked) && blocked_) return runBlocked(in, *outs[0], 0);
     if (xBlocked || yBlocked) {
       if (!blockedDepthwise_) fail("a channel-blocked tensor reached a layer without a kernel for it");
       parallelFor(batch, [&](int64_t n) { depthwiseConv(imageOf(in, outs, n), size, out, pad); }, batch > 1);
@@ -356,6 +354,20 @@ class Convolution : public Kernel {
   }
 
   // The leading padding (rows, columns) of a 2-d window on an input shape ([N, C, H, W]).
+  // The blocked kernels' run, into channels [offset, offset + outChannels_) of y.
+  void runBlocked(const std::vector<const Buffer*>& in, Buffer& y, int64_t offset) const {
+    const Shape& s = in[0]->shape;
+    int64_t pad[2];
+    pads(s, pad);
+    const int64_t OH = y.shape[2], OW = y.shape[3];
+    const bool xBlocked = in[0]->layout == Layout::kBlocked8, yBlocked = y.layout == Layout::kBlocked8;
+    BlockedConvolution::Finish finish = blockedFinish();
+    if (residual_) finish.residual = BlockedConvolution::in(*in[1]);
+    const BlockedConvolution::Out into = BlockedConvolution::out(y).at(offset * OH * OW);
+    if (blockedWinograd_ && xBlocked) return blockedWinograd_->run(s[0], s[2], s[3], OH, OW, pad, BlockedConvolution::in(*in[0]), into, y.shape[1], yBlocked, finish);
+    blocked_->run(s[0], s[2], s[3], OH, OW, pad, BlockedConvolution::in(*in[0]), xBlocked, into, y.shape[1], yBlocked, finish);
+  }
+
   void pads(const Shape& in, int64_t pad[2]) const {
     for (int j = 0; j < 2; j++) { int64_t after, extent; w_.resolve(j + 1, in[2 + j], pad[j], after, extent); }
   }
