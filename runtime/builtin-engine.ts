@@ -51,7 +51,8 @@ export interface BuiltinInspection {
   /**
    * Tensors that their producer writes straight into the output of the concatenation (on the channels) that alone
    * reads them, as their channels of it, so that the concatenation copies only its other inputs: the outputs of
-   * convolutions running the blocked kernels without a fused residual (a SqueezeNet fire module's expansions).
+   * convolutions running the blocked kernels without a fused residual, and INT8 convolutions (a SqueezeNet fire
+   * module's expansions).
    * Empty with the engine option `fuseProducers: false`.
    */
   writtenIntoConcatenations: string[];

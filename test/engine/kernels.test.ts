@@ -140,6 +140,37 @@ describe("pooling", () => {
       return nan.has(`${oh},${ow}`) ? NaN : Math.min(2 * oh + 1, 5) * 8 + Math.min(2 * ow + 1, 7);
     }));
   });
+  // Random values with NaN on planes 27 and 30 wide (vector loops and their remainders, where one value's pick had
+  // been a branch), against the windows taken directly: the largest value, NaN where the window holds one, ceil mode's
+  // last window cut by the input.
+  for (const [name, options] of [["3×3 stride 2 ceil", { window: 3, stride: 2, ceilMode: true }], ["3×3 stride 1 pad 1", { window: 3, stride: 1, padding: 1 }],
+                                  ["4×5 stride 2 pad [1, 2]", { window: [4, 5], stride: 2, padding: [1, 2] }]] as const) {
+    it(`max ${name} of random values with NaN on 27×30 planes: the windows' maxima, taken directly`, async () => {
+      const [C, H, W] = [3, 27, 30];
+      let seed = 7;
+      const data = Array.from({ length: C * H * W }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 97 === 0 ? NaN : (seed % 2001) / 1000 - 1));
+      const y = await runNetwork({ x: { shape: [1, C, H, W], data } }, (_, { x }) => x!.addPooling("p", { type: "max", ...options }));
+      const [, , OH, OW] = y.shape as [number, number, number, number];
+      const [kh, kw] = Array.isArray(options.window) ? options.window : [options.window, options.window];
+      const [ph, pw] = "padding" in options ? (Array.isArray(options.padding) ? options.padding : [options.padding, options.padding]) : [0, 0];
+      const expected: number[] = [];
+      for (let c = 0; c < C; c++)
+        for (let oh = 0; oh < OH; oh++)
+          for (let ow = 0; ow < OW; ow++) {
+            let best = -Infinity;
+            for (let h = oh * options.stride - ph; h < oh * options.stride - ph + kh; h++)
+              for (let w = ow * options.stride - pw; w < ow * options.stride - pw + kw; w++) {
+                if (h < 0 || h >= H || w < 0 || w >= W) continue;
+                const v = data[(c * H + h) * W + w]!;
+                if (Number.isNaN(v) || Number.isNaN(best)) best = NaN;
+                else best = Math.max(best, v);
+              }
+            expected.push(best);
+          }
+      expect(y.values.filter(Number.isNaN).length).toBeGreaterThan(10);
+      expect(y.values).toEqual(expected.map((v) => Math.fround(v)));
+    });
+  }
   it("max-average blend 0.5", async () => expect((await runNetwork({ x: { shape: [1, 1, 1, 2], data: [2, 4] } }, (_, { x }) => x!.addPooling("p", { type: "max_average_blend", window: [1, 2], blendFactor: 0.5 }))).values).toEqual([3.5]));
 });
 

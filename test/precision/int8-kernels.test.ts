@@ -198,6 +198,28 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
     expect(best.e).toEqual(portable.e);
   }, 60_000);
 
+  // An INT8 fire module: both expansions write their channels into the concatenation's output (each image's 40
+  // channels apart at batch 2) beside the squeeze output it still copies; the same bits as the engine that writes each
+  // tensor on its own (fuseProducers: false), which the unfused float32 simulation checks above.
+  it("INT8 expansions write into the concatenation's output: the same bits as the copying engine", async () => {
+    const net = new Network("int8-fire");
+    const x = net.addInput("x", "float32", [2, 8, 9, 11]);
+    const scale = Float32Array.of(0.004);
+    const squeeze = x.addActivation("pre", { type: "relu" }).addQuantize("q", { scale }).addDequantize("dq", { scale });
+    const expand = (name: string, out: number, kernel: number) => squeeze.addConvolution(name, { outChannels: out, kernel, padding: (kernel - 1) / 2,
+      weights: { kernel: onInt8Grid(wave(out * 8 * kernel * kernel), out), bias: wave(out, 0.7) } }).addActivation(`${name}.relu`, { type: "relu" });
+    net.markOutput(net.addConcatenation("cat", [expand("e1", 16, 1), expand("e3", 24, 3), squeeze], { axis: 1 }).addActivation("out", { type: "sigmoid" }));
+    const plan = (await buildEngine(net)).serialize();
+    const [writing, copying] = await Promise.all([Engine.deserialize(plan), Engine.deserialize(plan, { fuseProducers: false })]);
+    if (!writing.is("builtin") || !copying.is("builtin")) throw new Error("expected the builtin engine");
+    expect(writing.inspect().layers.filter((l) => l.tactic === "int8_implicit_gemm").map((l) => l.name)).toEqual(["e1", "e3"]);
+    expect(writing.inspect().writtenIntoConcatenations).toEqual(["e1.relu", "e3.relu"]);
+    expect(copying.inspect().writtenIntoConcatenations).toEqual([]);
+    const input = wave(2 * 8 * 9 * 11, 0.37);
+    const [a, b] = await Promise.all([writing, copying].map((e) => e.createExecutionContext().execute({ x: input })));
+    expect(floats(a!.out)).toEqual(floats(b!.out));
+  });
+
   it("a refit with INT8-grid kernels keeps INT8; a kernel off its grid is a RefitError and the engine is unchanged", async () => {
     const c = cases["1×1 stride 2"]!;
     const net = quantizedConv(c, true);

@@ -92,10 +92,17 @@ class Int8Convolution : public Kernel {
     return {out};
   }
 
-  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs) const override {
+  void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs) const override { runInto(in, *outs[0], 0); }
+  // Each image's output channels are planes of the output in order: into a concatenation's output as into its own.
+  bool writesIntoChannels() const override { return true; }
+  void runIntoChannels(const std::vector<const Buffer*>& in, const Shape&, Buffer& whole, int64_t offset) const override { runInto(in, whole, offset); }
+
+ private:
+  // Into channels [offset, offset + outChannels_) of y.
+  void runInto(const std::vector<const Buffer*>& in, Buffer& y, int64_t offset) const {
     Geometry g;
     spatialOf(in[0]->shape, w_.spatial, g.size);
-    spatialOf(outs[0]->shape, w_.spatial, g.out);
+    spatialOf(y.shape, w_.spatial, g.out);
     for (int j = 0; j < 3; j++) { int64_t extent; w_.resolve(j, g.size[j], g.pad[j], g.padAfter[j], extent); }
     const int64_t batch = in[0]->shape[0];
     const int64_t inPixels = g.size[0] * g.size[1] * g.size[2], outPixels = g.out[0] * g.out[1] * g.out[2];
@@ -111,11 +118,10 @@ class Int8Convolution : public Kernel {
       epilogue.residual = residual_ ? in[1]->data.data() + n * outChannels_ * outPixels : nullptr;
       epilogue.activation = activation_;
       igemm(weights_, outPixels, [&](int64_t j0, int64_t nr, int8_t* panel) { planar_ ? packPlanarPanel(q, g, j0, nr, panel) : packPanel(q, g, j0, nr, panel); },
-            negative, rowScale_.data(), outs[0]->data.data() + n * outChannels_ * outPixels, outPixels, epilogue);
+            negative, rowScale_.data(), y.data.data() + (n * y.shape[1] + offset) * outPixels, outPixels, epilogue);
     }, batch > 1);
   }
 
- private:
   struct Geometry {
     int64_t size[3], out[3], pad[3], padAfter[3];
   };
