@@ -89,10 +89,14 @@ describe("engine options", () => {
     // a half one; the activation over each staged tile).
     net.markOutput(net.addInput("long", "float32", [1200, 300]).addFullyConnected("g", { outFeatures: 72, weights: { kernel: wave(72 * 300, 0.21), bias: wave(72) } })
       .addActivation("g.gelu", { type: "gelu_erf" }));
+    // Seven rows (matrix-vector products: 4, 2 and 1 rows at a time; 16 lanes a step where wide) of 200 (a tail of 8)
+    // into 37 outputs (a block of 32 and 5).
+    net.markOutput(net.addInput("few", "float32", [7, 200]).addFullyConnected("h", { outFeatures: 37, weights: { kernel: wave(37 * 200, 0.17), bias: wave(37) } }));
     const plan = (await buildEngine(net)).serialize();
     const outputs = async (options: object) => {
-      const out = await (await Engine.deserialize(plan, options)).createExecutionContext().execute({ x: wave(2 * 12 * 81, 0.37), rows: wave(40 * 64, 0.29), long: wave(1200 * 300, 0.13) });
-      return [values(out.c), values(out.f), values(out.d), values(out["g.gelu"])];
+      const out = await (await Engine.deserialize(plan, options)).createExecutionContext().execute({ x: wave(2 * 12 * 81, 0.37), rows: wave(40 * 64, 0.29), long: wave(1200 * 300, 0.13),
+        few: wave(7 * 200, 0.31) });
+      return [values(out.c), values(out.f), values(out.d), values(out["g.gelu"]), values(out.h)];
     };
     const best = await outputs({});
     expect(await outputs({ wideTiles: false, int8Kernel: "scalar" })).toEqual(best);

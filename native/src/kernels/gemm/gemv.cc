@@ -22,18 +22,37 @@ namespace {
 // flight, each dot product in two, which hides the FMA latency one chain would be bound by). Each B row is read once
 // for R rows of A. Per dot product the order is always the same (lanes of k mod 16 < 8 and ≥ 8 apart, their sum,
 // then the tail), so C does not depend on how many rows there are.
-template <int R, int C>
+// Wide (AVX-512): each dot product's two 8-lane chains as the halves of one 16-lane vector, the same sums.
+template <int R, int C, bool Wide>
 __attribute__((always_inline)) inline void dotTile(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   Vec8 s[R][C] = {}, t[R][C] = {};
   int64_t k = 0;
-  for (; k + 16 <= K; k += 16) {
-    Vec8 b0[C], b1[C];
-    for (int j = 0; j < C; j++) { __builtin_memcpy(&b0[j], B + j * ldb + k, sizeof(Vec8)); __builtin_memcpy(&b1[j], B + j * ldb + k + 8, sizeof(Vec8)); }
-    for (int i = 0; i < R; i++) {
-      Vec8 x0, x1;
-      __builtin_memcpy(&x0, A + i * lda + k, sizeof(Vec8));
-      __builtin_memcpy(&x1, A + i * lda + k + 8, sizeof(Vec8));
-      for (int j = 0; j < C; j++) { s[i][j] += b0[j] * x0; t[i][j] += b1[j] * x1; }
+  if constexpr (Wide) {
+    Vec16 u[R][C] = {};
+    for (; k + 16 <= K; k += 16) {
+      Vec16 b[C];
+      for (int j = 0; j < C; j++) __builtin_memcpy(&b[j], B + j * ldb + k, sizeof(Vec16));
+      for (int i = 0; i < R; i++) {
+        Vec16 x;
+        __builtin_memcpy(&x, A + i * lda + k, sizeof(Vec16));
+        for (int j = 0; j < C; j++) u[i][j] += b[j] * x;
+      }
+    }
+    for (int i = 0; i < R; i++)
+      for (int j = 0; j < C; j++) {
+        s[i][j] = __builtin_shufflevector(u[i][j], u[i][j], 0, 1, 2, 3, 4, 5, 6, 7);
+        t[i][j] = __builtin_shufflevector(u[i][j], u[i][j], 8, 9, 10, 11, 12, 13, 14, 15);
+      }
+  } else {
+    for (; k + 16 <= K; k += 16) {
+      Vec8 b0[C], b1[C];
+      for (int j = 0; j < C; j++) { __builtin_memcpy(&b0[j], B + j * ldb + k, sizeof(Vec8)); __builtin_memcpy(&b1[j], B + j * ldb + k + 8, sizeof(Vec8)); }
+      for (int i = 0; i < R; i++) {
+        Vec8 x0, x1;
+        __builtin_memcpy(&x0, A + i * lda + k, sizeof(Vec8));
+        __builtin_memcpy(&x1, A + i * lda + k + 8, sizeof(Vec8));
+        for (int j = 0; j < C; j++) { s[i][j] += b0[j] * x0; t[i][j] += b1[j] * x1; }
+      }
     }
   }
   for (int i = 0; i < R; i++) {
@@ -49,24 +68,34 @@ __attribute__((always_inline)) inline void dotTile(int64_t K, const float* A, in
 }
 
 // Columns [j0, j1) of R rows of C, C columns at a time, then one at a time.
-template <int R, int C>
+template <int R, int C, bool Wide>
 __attribute__((always_inline)) inline void dotRows(int64_t j0, int64_t j1, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   int64_t j = j0;
-  for (; j + C <= j1; j += C) dotTile<R, C>(K, A, lda, B + j * ldb, ldb, c + j, ldc, accumulate);
-  for (; j < j1; j++) dotTile<R, 1>(K, A, lda, B + j * ldb, ldb, c + j, ldc, accumulate);
+  for (; j + C <= j1; j += C) dotTile<R, C, Wide>(K, A, lda, B + j * ldb, ldb, c + j, ldc, accumulate);
+  for (; j < j1; j++) dotTile<R, 1, Wide>(K, A, lda, B + j * ldb, ldb, c + j, ldc, accumulate);
 }
+
+// The dot products of columns [j0, j1) of gemvRows' C (B transposed), four rows of A at a time, then two, then one.
+template <bool Wide>
+__attribute__((always_inline)) inline void dotBlock(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                                                    bool accumulate) {
+  int64_t i = 0;
+  for (; i + 4 <= M; i += 4) dotRows<4, 1, Wide>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+  if (i + 2 <= M) { dotRows<2, 2, Wide>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate); i += 2; }
+  if (i < M) dotRows<1, 4, Wide>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+}
+
+#if defined(__x86_64__)
+NETDEF_WIDE void dotBlockWide(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+  dotBlock<true>(j0, j1, M, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+#endif
 
 // Columns [j0, j1) of gemvRows' C. (No lambda in here: a lambda is compiled for the baseline target, not for this
 // clone's.)
 NETDEF_CLONES
 void gemvBlock(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
-  if (transB) {
-    int64_t i = 0;
-    for (; i + 4 <= M; i += 4) dotRows<4, 1>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
-    if (i + 2 <= M) { dotRows<2, 2>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate); i += 2; }
-    if (i < M) dotRows<1, 4>(j0, j1, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
-    return;
-  }
+  if (transB) return dotBlock<false>(j0, j1, M, K, A, lda, B, ldb, C, ldc, accumulate);
   for (int64_t i = 0; i < M; i++) {
     const float* __restrict a = A + i * lda;
     float* c = C + i * ldc;
@@ -86,8 +115,17 @@ void gemvBlock(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int
 // each block met by every row of A while it is in L2. B transposed (a dense layer's [out, in] weight): dot products,
 // four rows of A at a time (dotTile). B as [K, N]: each row of C accumulates scaled rows of B.
 void gemvRows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
+#if defined(__x86_64__)
+  const bool wide = transB && wideTiles();
+#else
+  const bool wide = false;
+#endif
   parallelFor((N + 31) / 32, [&](int64_t block) {
-    gemvBlock(block * 32, std::min(N, block * 32 + 32), M, K, A, lda, B, ldb, transB, C, ldc, accumulate);
+    const int64_t j0 = block * 32, j1 = std::min(N, block * 32 + 32);
+#if defined(__x86_64__)
+    if (wide) return dotBlockWide(j0, j1, M, K, A, lda, B, ldb, C, ldc, accumulate);
+#endif
+    gemvBlock(j0, j1, M, K, A, lda, B, ldb, transB, C, ldc, accumulate);
   }, M * N * K > (1 << 15));
 }
 
