@@ -20,7 +20,8 @@ template <class V>
 __attribute__((always_inline)) inline V pickLanes(V m, V v) { return (v > m) | (v != v) ? v : m; }
 
 // pick on one value, in a vector register: as a branch it was mispredicted on half of the values of a random map
-// (a vector loop's remainder, a plane 27 wide: most of the values).
+// (a vector loop's remainder, a plane 27 wide: most of the values). It keeps GCC from vectorising a loop of picks:
+// vector loops call pickLanes.
 typedef float Vec4 __attribute__((vector_size(16)));
 __attribute__((always_inline)) inline float pick(float m, float v) { return pickLanes(Vec4{m}, Vec4{v})[0]; }
 
@@ -39,12 +40,16 @@ void maxPlane(const float* x, int64_t H, int64_t W, int64_t OH, int64_t OW, int6
       std::fill(columns, columns + reached, -__builtin_inff());
     } else if (h1 - h0 == 3) {
       const float *r0 = x + h0 * W, *r1 = r0 + W, *r2 = r1 + W;
-      for (int64_t w = 0; w < reached; w++) columns[w] = pick(pick(r0[w], r1[w]), r2[w]);
+      int64_t w = 0;
+      for (; w + 8 <= reached; w += 8) vmath::store(columns + w, pickLanes(pickLanes(vmath::load(r0 + w), vmath::load(r1 + w)), vmath::load(r2 + w)));
+      for (; w < reached; w++) columns[w] = pick(pick(r0[w], r1[w]), r2[w]);
     } else {
       std::copy(x + h0 * W, x + h0 * W + reached, columns);
       for (int64_t h = h0 + 1; h < h1; h++) {
         const float* r = x + h * W;
-        for (int64_t w = 0; w < reached; w++) columns[w] = pick(columns[w], r[w]);
+        int64_t w = 0;
+        for (; w + 8 <= reached; w += 8) vmath::store(columns + w, pickLanes(vmath::load(columns + w), vmath::load(r + w)));
+        for (; w < reached; w++) columns[w] = pick(columns[w], r[w]);
       }
     }
     float* const yr = y + oh * OW;
@@ -61,7 +66,8 @@ void maxPlane(const float* x, int64_t H, int64_t W, int64_t OH, int64_t OW, int6
         __builtin_memcpy(yr + ow, &best, sizeof(Vec8));
       }
     } else if (sw == 1 && kw == 3) {
-      for (; ow < OW; ow++) yr[ow] = pick(pick(padded[ow], padded[ow + 1]), padded[ow + 2]);
+      for (; ow + 8 <= OW; ow += 8)
+        vmath::store(yr + ow, pickLanes(pickLanes(vmath::load(padded + ow), vmath::load(padded + ow + 1)), vmath::load(padded + ow + 2)));
     }
     for (; ow < OW; ow++) {
       const float* window = padded + ow * sw;
