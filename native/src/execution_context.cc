@@ -112,7 +112,7 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
     const bool fused = fusedUntil > static_cast<int>(i);
     // A tensor written into a concatenation's output (Engine::placement) has a shape but no memory of its own: the
     // concatenation's output is allocated here, with this tensor's shape but the concatenation's channels.
-    const Engine::Placement& placed = engine->placement(op.outputs.empty() ? -1 : op.outputs[0]);
+    const Engine::Placement placed = engine->placement(op.outputs.empty() ? -1 : op.outputs[0]);
     for (size_t o = 0; o < shapes.size(); o++) {
       const int t = op.outputs[o];
       Buffer& b = placed.whole >= 0 ? buffers_[placed.whole] : buffers_[t];
@@ -141,7 +141,7 @@ std::vector<NamedBuffer> ExecutionContext::execute(std::vector<NamedBuffer> inpu
       continue;
     }
     if (!chain.empty()) kernels[i]->runFused(chain, chainInputs, ins, outs);
-    else if (placed.whole >= 0) kernels[i]->runIntoChannels(ins, shapes[0], *outs[0], placed.offset);
+    else if (placed.whole >= 0) kernels[i]->runIntoChannels(ins, *outs[0], placed.offset);
     else kernels[i]->run(ins, outs);
     if (times) times->push_back({op.name, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count()});
     // Hand back what no later layer reads: activation memory stays near the live set, not the whole network.

@@ -245,7 +245,7 @@ class Convolution : public Kernel {
   }
   // The blocked kernels write into a concatenation's output as into their own, each image's channels further apart.
   bool writesIntoChannels() const override { return runsBlocked_ && blocked_ && !residual_; }
-  void runIntoChannels(const std::vector<const Buffer*>& in, const Shape&, Buffer& whole, int64_t offset) const override { runBlocked(in, whole, offset); }
+  void runIntoChannels(const std::vector<const Buffer*>& in, Buffer& whole, int64_t offset) const override { runBlocked(in, whole, offset); }
   // Every output value is of the type the fused activation rounds to, whichever implementation runs.
   Storage writes16BitValues() const override {
     using Round = ActivationFn::Round;
@@ -353,7 +353,6 @@ class Convolution : public Kernel {
     return image;
   }
 
-  // The leading padding (rows, columns) of a 2-d window on an input shape ([N, C, H, W]).
   // The blocked kernels' run, into channels [offset, offset + outChannels_) of y.
   void runBlocked(const std::vector<const Buffer*>& in, Buffer& y, int64_t offset) const {
     const Shape& s = in[0]->shape;
@@ -368,6 +367,7 @@ class Convolution : public Kernel {
     blocked_->run(s[0], s[2], s[3], OH, OW, pad, BlockedConvolution::in(*in[0]), xBlocked, into, y.shape[1], yBlocked, finish);
   }
 
+  // The leading padding (rows, columns) of a 2-d window on an input shape ([N, C, H, W]).
   void pads(const Shape& in, int64_t pad[2]) const {
     for (int j = 0; j < 2; j++) { int64_t after, extent; w_.resolve(j + 1, in[2 + j], pad[j], after, extent); }
   }

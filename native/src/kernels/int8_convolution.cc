@@ -95,7 +95,7 @@ class Int8Convolution : public Kernel {
   void run(const std::vector<const Buffer*>& in, const std::vector<Buffer*>& outs) const override { runInto(in, *outs[0], 0); }
   // Each image's output channels are planes of the output in order: into a concatenation's output as into its own.
   bool writesIntoChannels() const override { return true; }
-  void runIntoChannels(const std::vector<const Buffer*>& in, const Shape&, Buffer& whole, int64_t offset) const override { runInto(in, whole, offset); }
+  void runIntoChannels(const std::vector<const Buffer*>& in, Buffer& whole, int64_t offset) const override { runInto(in, whole, offset); }
 
  private:
   // Into channels [offset, offset + outChannels_) of y.

@@ -54,13 +54,11 @@ class Kernel {
   virtual void settleLayouts(bool inputBlocked, bool outputBlocked) { (void)inputBlocked, (void)outputBlocked; }
   // Concatenations without copies: a producer that writes its output into channels [offset, offset + its channels)
   // of a larger 4-d tensor of the same batch, pixels, layout and storage (`whole`: the output of a concatenation on
-  // the channels, its only reader), instead of a tensor of its own (writesIntoChannels: whether it can; `output`: its
-  // own output's shape); and the concatenation, told once when the engine is made which of its inputs are written so
-  // (takesWrittenInputs: whether it can take them), copies only the others.
+  // the channels, its only reader), instead of a tensor of its own (writesIntoChannels: whether it can); and the
+  // concatenation, told once when the engine is made which of its inputs are written so (takesWrittenInputs:
+  // whether it can take them), copies only the others.
   virtual bool writesIntoChannels() const { return false; }
-  virtual void runIntoChannels(const std::vector<const Buffer*>& inputs, const Shape& output, Buffer& whole, int64_t offset) const {
-    (void)inputs, (void)output, (void)whole, (void)offset;
-  }
+  virtual void runIntoChannels(const std::vector<const Buffer*>& inputs, Buffer& whole, int64_t offset) const { (void)inputs, (void)whole, (void)offset; }
   virtual bool takesWrittenInputs() const { return false; }
   virtual void settleWrittenInputs(const std::vector<bool>& written) { (void)written; }
   // Producer fusion: this layer computes the layers before it that lead to its first input along with its own work,

@@ -26,9 +26,9 @@ typedef float Vec4 __attribute__((vector_size(16)));
 __attribute__((always_inline)) inline float pick(float m, float v) { return pickLanes(Vec4{m}, Vec4{v})[0]; }
 
 // Output rows [0, OH) of one plane's 2-d max pooling, y[oh·OW + ow], in one call (a call per row's step made a
-// [256, 27, 27] plane stack take 1.4 ms at batch 8): each output row's window rows combined column by column into
-// `padded` (every column a window reaches, −∞ outside the input, 16 floats of slack), then its windows: at stride 2
-// eight outputs at a time, each tap's inputs the even lanes of 16 loaded floats.
+// [256, 27, 27] plane stack take 1.4 ms at batch 8): each output row's window rows combined column by column, 8
+// columns a step, into `padded` (every column a window reaches, −∞ outside the input, 16 floats of slack), then its
+// windows: at stride 2 eight outputs at a time, each tap's inputs the even lanes of 16 loaded floats.
 NETDEF_CLONES
 void maxPlane(const float* x, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t padTop, int64_t padLeft,
               float* padded, float* y) {
