@@ -117,8 +117,6 @@ void gemvBlock(int64_t j0, int64_t j1, int64_t M, int64_t K, const float* A, int
 void gemvRows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool transB, float* C, int64_t ldc, bool accumulate) {
 #if defined(__x86_64__)
   const bool wide = transB && wideTiles();
-#else
-  const bool wide = false;
 #endif
   parallelFor((N + 31) / 32, [&](int64_t block) {
     const int64_t j0 = block * 32, j1 = std::min(N, block * 32 + 32);
