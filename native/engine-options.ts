@@ -9,7 +9,7 @@ export interface EngineOptions {
   threads?: number;
   /** Hold tensors of 8k channels channel-blocked between layers that read and write that layout. Default true (NETDEF_CHANNEL_BLOCKED=0: false). */
   channelBlocked?: boolean;
-  /** Let a layer compute the layers before it along with its own work (a depthwise convolution inside the 1×1 after it), and producers write into the concatenation after them. Default true (NETDEF_FUSE_PRODUCERS=0: false). */
+  /** Let a layer compute the layers before it along with its own work (a depthwise convolution or a squeeze-excitation scale inside the 1×1 after it), and producers write into the concatenation after them. Default true (NETDEF_FUSE_PRODUCERS=0: false). */
   fuseProducers?: boolean;
   /** Hold tensors of 16-bit values in 16 bits between layers. Default true (NETDEF_HALF_STORAGE=0: false). */
   halfStorage?: boolean;

@@ -197,7 +197,7 @@ int Engine::fusedUntil(size_t op, const Shape& output) const {
   if (until < 0) return -1;
   Shape between = output;
   for (int k = static_cast<int>(op) + 1;; k++) {
-    if (!kernels_[until]->fusesProducerAt(between)) return -1;
+    if (!kernels_[until]->fusesProducerAt(*kernels_[k - 1], between)) return -1;
     if (k >= until) return until;
     between = kernels_[k]->outputShapes({between})[0];
   }

@@ -135,6 +135,41 @@ describe("channel-blocked tensors", () => {
     });
   }
 
+  // A squeeze-excitation scale read by a 1×1 alone is computed by it, each image's weights scaled by that image's
+  // channel values (the profile shows the scale at 0 ms): the gate on either side of the product, one per image or
+  // one for the batch (a constant), one value per image for every channel, a residual, planar and blocked outputs.
+  const scaleCases = {
+    "features · gate[n, c], a planar output with a residual": { gate: "image", first: false, residual: true },
+    "gate[n, c] · features, a blocked output into global pooling": { gate: "image", first: true, residual: false },
+    "features · constant[1, c], a planar output": { gate: "constant", first: false, residual: false },
+    "features · gate[n, 1], a planar output with a residual": { gate: "one", first: false, residual: true },
+  } as const;
+  for (const [name, c] of Object.entries(scaleCases)) {
+    for (const fuse of ["1", "0"]) {
+      it(`a squeeze-excitation scale inside the 1×1 after it (NETDEF_FUSE_PRODUCERS=${fuse}), ${name}: against onnxruntime`, async () => {
+        process.env.NETDEF_FUSE_PRODUCERS = fuse;
+        const { w, input } = sampler(5);
+        const shape = [3, 16, 9, 7];
+        const net = new Network("scaled");
+        const x = net.addInput("x", "float32", shape);
+        const features = x.addConvolution("e", { outChannels: 40, kernel: 1, weights: { kernel: w(40, 16, 1, 1), bias: w(40) } }).addActivation("e.silu", { type: "silu" });
+        const pooled = features.addReduce("pool", { op: "avg", axes: [2, 3], keepDims: true });
+        const gate = c.gate === "constant" ? net.addConstant("gate", { shape: [1, 40, 1, 1], weights: w(1, 40, 1, 1) })
+          : pooled.addConvolution("fc", { outChannels: c.gate === "one" ? 1 : 40, kernel: 1, weights: { kernel: w(c.gate === "one" ? 1 : 40, 40, 1, 1), bias: w(c.gate === "one" ? 1 : 40) } })
+            .addActivation("fc.sigmoid", { type: "sigmoid" });
+        const scaled = c.first ? gate.addElementWise("scale", features, "prod") : features.addElementWise("scale", gate, "prod");
+        const p = scaled.addConvolution("p", { outChannels: 16, kernel: 1, weights: { kernel: w(16, 40, 1, 1), bias: w(16) } });
+        net.markOutput(c.residual ? p.addElementWise("p.add", x, "sum") : p.addReduce("out", { op: "avg", axes: [2, 3] }), "out0");
+        const data = input(shape);
+        const engine = await buildEngine(net);
+        expect(engine.inspect().channelBlocked.tensors).toEqual(expect.arrayContaining(["e.silu", "scale"]));
+        const result = await engine.createExecutionContext().execute({ x: data }, { profile: true });
+        expect(result.profile.find((l) => l.layer === "scale")!.milliseconds === 0).toBe(fuse === "1");
+        await expectOnnxruntimeAgrees(net, data, shape, result);
+      });
+    }
+  }
+
   // A blocked 1×1 whose output is planar (read by a concatenation along the width) and held in 16 bits finishes each channel's run of a
   // tile's pixels as one vector (7×9 pixels: partial runs), rounded, after ReLU or SiLU: against the planar engine's
   // kernels, to within the bfloat16 steps their other order of sums may move (as above).

@@ -719,8 +719,9 @@ BlockedConvolution::BlockedConvolution(const std::vector<float>& weight, int64_t
 }
 
 void BlockedConvolution::run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, int64_t yChannels,
-                             bool yBlocked, const Finish& finish) const {
-  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yChannels, yBlocked, finish);
+                             bool yBlocked, const Finish& finish, const float* channelScales) const {
+  if (KH_ * KW_ == 1 && sh_ == 1 && sw_ == 1) return runPointwise(batch, H * W, x, xBlocked, y, yChannels, yBlocked, finish, channelScales);
+  if (channelScales) throw ExecutionError("channel scales reached a convolution with a window");
   if (xBlocked || in_ == 3) return runBandWindows(batch, H, W, OH, OW, pad, x, xBlocked, y, yChannels, yBlocked, finish);
   runWindows(batch, H, W, OH, OW, pad, x, y, yChannels, yBlocked, finish);
 }
@@ -811,7 +812,18 @@ void BlockedConvolution::runBandWindows(int64_t batch, int64_t H, int64_t W, int
   }, batch * pixels * K * out_ > (1 << 16));
 }
 
-void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked, const Finish& finish) const {
+void BlockedConvolution::scalePanels(const float* scales, int64_t g0, int64_t g1, float* into) const {
+  for (int64_t g = g0; g < g1; g++) {
+    const int64_t m0 = 16 * g, lanes = (std::min<int64_t>(16, out_ - m0) + 7) / 8 * 8;
+    const float* from = panels_.data() + m0 * in_;
+    float* to = into + m0 * in_;
+    for (int64_t k = 0; k < in_; k++)
+      for (int64_t j = 0; j < lanes; j++) to[k * lanes + j] = from[k * lanes + j] * scales[k];
+  }
+}
+
+void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked, const Finish& finish,
+                                      const float* channelScales) const {
   // Chunks of whole tiles of 6 pixels, near-equal in number (the last chunk's last tile may be short).
   const int64_t tiles = (pixels + kTilePixels - 1) / kTilePixels, chunks = (tiles + kChunkTiles - 1) / kChunkTiles;
   const int64_t panels = (out_ + 15) / 16;
@@ -824,16 +836,22 @@ void BlockedConvolution::runPointwise(int64_t batch, int64_t pixels, In x, bool 
     const int64_t imageOut = n * out_ * pixels, first = tiles * chunk / chunks * kTilePixels, last = std::min(pixels, tiles * (chunk + 1) / chunks * kTilePixels);
     Finish image = finish;
     image.residual = finish.residual.at(imageOut);
+    const int64_t g0 = panels * part / parts, g1 = panels * (part + 1) / parts;
+    static thread_local Floats scaled;
+    if (channelScales) {
+      scaled.resize(panels_.size());
+      scalePanels(channelScales + n * in_, g0, g1, scaled.data());
+    }
     runPixels(x.at(n * in_ * pixels + first * (xBlocked ? 8 : 1)), xBlocked, pixels, first, last - first, pixels, y.at(n * yChannels * pixels), yBlocked, image,
-              panels * part / parts, panels * (part + 1) / parts);
+              g0, g1, channelScales ? scaled.data() : nullptr);
   }, batch * pixels * in_ * out_ > (1 << 16));
 }
 
 void BlockedConvolution::runPixels(In x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, Out y, bool yBlocked, const Finish& finish,
-                                   int64_t g0, int64_t g1) const {
+                                   int64_t g0, int64_t g1, const float* panels) const {
   const Target t{y, yBlocked, pixels, finish.bias, finish.residual, finish.lower, finish.upper, finish.gate, finish.round};
   const int64_t g1End = g1 < 0 ? (out_ + 15) / 16 : g1;
-  if (x.h && xBlocked && x.type == Storage::kBfloat16 && !pairPanels_.empty())
+  if (x.h && xBlocked && x.type == Storage::kBfloat16 && !pairPanels_.empty() && !panels)
     return sweepPairs(first, count, g0, g1End, in_, out_, pairPanels_.data(), Source{nullptr, x.h, nullptr, 8, stride}, t);
   // Otherwise an input in 16-bit storage: this run's pixels widened first (blocks or planes `count` apart), in cache.
   static thread_local Floats widened;
@@ -849,7 +867,7 @@ void BlockedConvolution::runPixels(In x, bool xBlocked, int64_t stride, int64_t 
     planes.resize(static_cast<size_t>(in_));
     for (int64_t k = 0; k < in_; k++) planes[k] = k * stride;
   }
-  sweep(first, count, g0, g1End, in_, out_, panels_.data(), Source{x.f, nullptr, planes.data(), 1, stride}, xBlocked, t);
+  sweep(first, count, g0, g1End, in_, out_, panels ? panels : panels_.data(), Source{x.f, nullptr, planes.data(), 1, stride}, xBlocked, t);
 }
 
 void BlockedConvolution::runWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, Out y, int64_t yChannels, bool yBlocked,

@@ -53,14 +53,16 @@ class BlockedConvolution {
   };
   // `batch` images from x (H × W, inChannels) into y (OH × OW, outChannels), each in its layout; `pad`: the leading
   // padding (rows, columns) resolved for these extents. y's images are `yChannels` channels apart: outChannels, or
-  // those of a concatenation's output that y is part of (the residual's are outChannels apart).
+  // those of a concatenation's output that y is part of (the residual's are outChannels apart). `channelScales`
+  // ([batch][inChannels], a 1×1 only): each image's input channels scaled by these values, through its weights.
   void run(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked,
-           const Finish& finish) const;
+           const Finish& finish, const float* channelScales = nullptr) const;
   // A 1×1 convolution's pixels [first, first + count) of one image of `pixels`, on this thread: x (at pixel
   // `first`) blocked, its blocks `stride` pixels apart, or planar, its planes `stride` apart; y (and the residual) the
-  // image's, in their layout; output panels of 16 channels [g0, g1) (all: g1 < 0).
+  // image's, in their layout; output panels of 16 channels [g0, g1) (all: g1 < 0); `panels`: laid out as this
+  // layer's float32 ones, in their place (null: this layer's own).
   void runPixels(In x, bool xBlocked, int64_t stride, int64_t first, int64_t count, int64_t pixels, Out y, bool yBlocked, const Finish& finish, int64_t g0 = 0,
-                 int64_t g1 = -1) const;
+                 int64_t g1 = -1, const float* panels = nullptr) const;
   // Output rows [top, top + count) of one image (x: its input, planar or, for a 1×1, blocked), on this thread, into
   // y: blocked, those rows only.
   // Whether a blocked bfloat16 input is multiplied in bfloat16 pairs (VDPBF16PS): a 1×1, or windows of 16k output
@@ -69,7 +71,11 @@ class BlockedConvolution {
   void runRows(In x, bool xBlocked, int64_t H, int64_t W, int64_t OW, const int64_t pad[2], int64_t top, int64_t count, float* y, const Finish& finish) const;
 
  private:
-  void runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked, const Finish& finish) const;
+  void runPointwise(int64_t batch, int64_t pixels, In x, bool xBlocked, Out y, int64_t yChannels, bool yBlocked, const Finish& finish,
+                    const float* channelScales) const;
+  // Panels [g0, g1) of this 1×1's float32 weights with input channel k's row scaled by scales[k], into `into` (at
+  // their own offsets).
+  void scalePanels(const float* scales, int64_t g0, int64_t g1, float* into) const;
   // The windows (any but a 1×1 at stride 1) of a blocked input, or of a planar RGB image, in bands of rows copied
   // zero-padded (the image's channels interleaved).
   void runBandWindows(int64_t batch, int64_t H, int64_t W, int64_t OH, int64_t OW, const int64_t pad[2], In x, bool xBlocked, Out y, int64_t yChannels,

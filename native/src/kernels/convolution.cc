@@ -171,16 +171,25 @@ class Convolution : public Kernel {
   // channels) stay in this core's cache for the next step, instead of going out to memory and back (the largest
   // tensors of a MobileNet, 6× its blocks' inputs and outputs; the expansion's rows a band's depthwise windows
   // overlap are computed for each band).
+  // A blocked 1×1 also computes a squeeze-excitation scale before it, each image's weights scaled by its channels'
+  // values (Σ_c W[o, c]·(s[n, c]·x[n, c]) as Σ_c (W[o, c]·s[n, c])·x[n, c]), so the scaled tensor is never written.
   bool canFuseProducers(const std::vector<const Kernel*>& chain) const override {
+    size_t full, scale;
+    if (chain.size() == 1 && chain[0]->scalesChannels(full, scale)) return blocked_ && unitWindow_ && inputBlocked_;
     const auto* depthwise = dynamic_cast<const Convolution*>(chain.back());
     if (!blocked_ || !unitWindow_ || !depthwise || !depthwise->blockedDepthwise_) return false;  // this layer: a 1×1
     if (chain.size() == 1) return true;
     const auto* expansion = dynamic_cast<const Convolution*>(chain[0]);
     return chain.size() == 2 && expansion && expansion->blocked_ && !expansion->residual_ && (expansion->unitWindow_ || !expansion->inputBlocked_);
   }
-  bool fusesProducerAt(const Shape& between) const override { return between[0] > 1 || between[2] >= kFuseRows; }
+  bool fusesProducerAt(const Kernel& producer, const Shape& between) const override {
+    size_t full, scale;
+    return producer.scalesChannels(full, scale) || between[0] > 1 || between[2] >= kFuseRows;
+  }
   void runFused(const std::vector<const Kernel*>& chain, const std::vector<std::vector<const Buffer*>>& chainInputs, const std::vector<const Buffer*>& in,
                 const std::vector<Buffer*>& outs) const override {
+    size_t full, scale;
+    if (chain[0]->scalesChannels(full, scale)) return runScaled(*chainInputs[0][full], *chainInputs[0][scale], in, *outs[0]);
     const auto& depthwise = static_cast<const Convolution&>(*chain.back());
     const Convolution* expansion = chain.size() == 2 ? static_cast<const Convolution*>(chain[0]) : nullptr;
     const Buffer& x = *chainInputs[0][0];  // the chain's input: the expansion's, or the depthwise layer's
@@ -353,8 +362,23 @@ class Convolution : public Kernel {
     return image;
   }
 
-  // The blocked kernels' run, into channels [offset, offset + outChannels_) of y.
-  void runBlocked(const std::vector<const Buffer*>& in, Buffer& y, int64_t offset) const {
+  // This 1×1 on x scaled by one value per image and channel of `scale` ([N|1, C|1, 1, 1], in either layout: the
+  // same bytes), each image's weights scaled instead (canFuseProducers).
+  void runScaled(const Buffer& x, const Buffer& scale, const std::vector<const Buffer*>& in, Buffer& y) const {
+    const int64_t batch = x.shape[0], channels = x.shape[1], images = scale.shape[0], perImage = scale.shape[1];
+    static thread_local Floats values, scales;
+    const float* s = floatValues(scale, values);
+    scales.resize(static_cast<size_t>(batch * channels));
+    for (int64_t n = 0; n < batch; n++)
+      for (int64_t c = 0; c < channels; c++) scales[n * channels + c] = s[(images == 1 ? 0 : n) * perImage + (perImage == 1 ? 0 : c)];
+    std::vector<const Buffer*> scaled = in;
+    scaled[0] = &x;
+    runBlocked(scaled, y, 0, scales.data());
+  }
+
+  // The blocked kernels' run, into channels [offset, offset + outChannels_) of y; `channelScales` (a 1×1's): each
+  // image's input channels scaled by these values first ([N][C]).
+  void runBlocked(const std::vector<const Buffer*>& in, Buffer& y, int64_t offset, const float* channelScales = nullptr) const {
     const Shape& s = in[0]->shape;
     int64_t pad[2];
     pads(s, pad);
@@ -364,7 +388,7 @@ class Convolution : public Kernel {
     if (residual_) finish.residual = BlockedConvolution::in(*in[1]);
     const BlockedConvolution::Out into = BlockedConvolution::out(y).at(offset * OH * OW);
     if (blockedWinograd_ && xBlocked) return blockedWinograd_->run(s[0], s[2], s[3], OH, OW, pad, BlockedConvolution::in(*in[0]), into, y.shape[1], yBlocked, finish);
-    blocked_->run(s[0], s[2], s[3], OH, OW, pad, BlockedConvolution::in(*in[0]), xBlocked, into, y.shape[1], yBlocked, finish);
+    blocked_->run(s[0], s[2], s[3], OH, OW, pad, BlockedConvolution::in(*in[0]), xBlocked, into, y.shape[1], yBlocked, finish, channelScales);
   }
 
   // The leading padding (rows, columns) of a 2-d window on an input shape ([N, C, H, W]).

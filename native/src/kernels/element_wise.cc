@@ -66,6 +66,12 @@ class ElementWise : public Broadcasting {
     }
     if (full_.empty()) blockable_ = false;
   }
+  bool scalesChannels(size_t& full, size_t& scale) const override {
+    if (opName_ != "prod" || !blockable_ || full_.size() != 1) return false;
+    full = full_[0];
+    scale = 1 - full;
+    return true;
+  }
   bool readsBlocked(size_t) const override { return blockable_; }
   bool writesBlocked() const override { return blockable_; }
   std::vector<size_t> blockedLike() const override { return blockable_ ? full_ : std::vector<size_t>{}; }

@@ -65,10 +65,14 @@ class Kernel {
   // so that the tensors between them are never written (a depthwise convolution inside the 1×1 after it, and the 1×1
   // expansion before the depthwise one). canFuseProducers: whether it can for this chain of layers (in execution
   // order, each the only reader of the one before, the last writing this layer's first input); fusesProducerAt:
-  // whether it does with a tensor of this shape between two of them; runFused: the run, given each producer's inputs
-  // (the tensors between, never written, only have shapes).
+  // whether it does with a tensor of this shape between `producer` and the next; runFused: the run, given each
+  // producer's inputs (the tensors between, never written, only have shapes).
   virtual bool canFuseProducers(const std::vector<const Kernel*>& chain) const { (void)chain; return false; }
-  virtual bool fusesProducerAt(const Shape& between) const { (void)between; return false; }
+  virtual bool fusesProducerAt(const Kernel& producer, const Shape& between) const { (void)producer, (void)between; return false; }
+  // Whether this layer does nothing but multiply input `full` (the output's shape) by one value per image and channel
+  // of input `scale` ([N|1, C|1, 1, 1]): a squeeze-excitation scale, which a 1×1 convolution reading its output alone
+  // computes by scaling its own weights for each image.
+  virtual bool scalesChannels(size_t& full, size_t& scale) const { (void)full, (void)scale; return false; }
   virtual void runFused(const std::vector<const Kernel*>& chain, const std::vector<std::vector<const Buffer*>>& chainInputs, const std::vector<const Buffer*>& inputs,
                         const std::vector<Buffer*>& outputs) const {
     (void)chain, (void)chainInputs, (void)inputs, (void)outputs;
