@@ -439,6 +439,11 @@ bool quantizeChannelsLast(const float* x, int64_t pixels, int64_t channels, int6
   return quantizeChannelsLastScalar(x, pixels, channels, paddedChannels, begin, end, scale, q);
 }
 
+NETDEF_CLONES
+void quantizeValues(const float* x, float* y, int64_t count, float scale) {
+  for (int64_t i = 0; i < count; i++) y[i] = quantizeToInt8(x[i], scale);
+}
+
 bool quantizeRow(const float* x, int64_t count, float scale, int8_t* q) {
 #if defined(__x86_64__)
   static const bool avx2 = __builtin_cpu_supports("avx2");

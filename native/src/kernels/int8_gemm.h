@@ -41,6 +41,10 @@ inline float quantizeToInt8(float v, float scale) {
   return (q + 12582912.0f) - 12582912.0f;
 }
 
+// `count` values onto the INT8 grid of `scale` (quantizeToInt8, as floats), vectorised for the CPU at hand (the
+// division made a baseline loop of a quantize layer 2 values a nanosecond).
+void quantizeValues(const float* x, float* y, int64_t count, float scale);
+
 // `count` floats of a row into INT8, in order; whether any came out negative (the GEMM's unsigned fast path needs
 // none).
 bool quantizeRow(const float* x, int64_t count, float scale, int8_t* q);

@@ -102,8 +102,7 @@ class PointwiseChain : public Kernel {
           else if (step.valueLeft) for (int64_t i = 0; i < count; i++) v[i] = step.binary(v[i], other[i]);
           else for (int64_t i = 0; i < count; i++) v[i] = step.binary(other[i], v[i]);
         } else if (step.quantize) {
-          const float scale = step.scale;
-          for (int64_t i = 0; i < count; i++) v[i] = quantizeToInt8(v[i], scale);
+          quantizeValues(v, v, count, step.scale);
         } else if (step.dequantize) {
           for (int64_t i = 0; i < count; i++) v[i] *= step.scale;
         } else if (step.unary) {

@@ -32,10 +32,13 @@ class QuantizeBase : public Kernel {
     const int64_t extent = axis_ >= 0 ? s[axis_] : 1;
     const float* x = in[0]->data.data();
     float* y = out[0]->data.data();
+    // Runs of values under one scale (the whole range for a per-tensor one), each a vectorised loop.
     parallelRanges(static_cast<int64_t>(in[0]->data.size()), 16384, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; i++) {
+      for (int64_t i = begin, next; i < end; i = next) {
+        next = axis_ < 0 ? end : std::min(end, (i / inner + 1) * inner);
         const float sc = scale_[axis_ < 0 ? 0 : (i / inner) % extent];
-        y[i] = quantize_ ? quantizeToInt8(x[i], sc) : x[i] * sc;
+        if (quantize_) quantizeValues(x + i, y + i, next - i, sc);
+        else for (int64_t j = i; j < next; j++) y[j] = x[j] * sc;
       }
     }, in[0]->data.size() > 65536);
   }
