@@ -152,10 +152,25 @@ export function onInt8Grids(kernel: Float32Array, channels: number): boolean {
  * INT8 grids (as `quantize` leaves it; BatchNorm folding scales each channel's grid and keeps it one): the layer
  * quantizes its float input itself and computes in integers (TensorRT's explicit-quantization fusion). The pair
  * goes once no other layer reads it. Grouped convolutions stay in float: depthwise gains nothing from INT8 here.
+ * So do windows with short sums (under 32 terms an output: a 3-channel 3×3 stem, LeNet's 1-channel 5×5), on the
+ * dequantized input, the same values: the INT8 kernel's input gathering and rescaling cost more than its integer
+ * products save there (SqueezeNet's stem 0.44 against 0.18 ms at batch 1, 3.2 against 1.4 at batch 8; LeNet's
+ * 5×5 level; ResNet's 7×7 stem, 147 terms, level) — unless a quantize → dequantize pair follows (through an
+ * activation), which the INT8 layer rounds in its epilogue and a float one would leave as a pass of its own
+ * (MobileNetV2's stem: 1.6 ms in INT8 at batch 8 against 1.9 in float and 1.9 for the pair).
  */
 export function fuseQuantizedInputs(graph: BuildGraph): void {
+  const count = readers(graph);
+  const quantizedAfter = (op: BuildOp) => {
+    const next = soleConsumerOf(graph, op.outputs[0]!, count);
+    return (next?.kind === "activation" ? soleConsumerOf(graph, next.outputs[0]!, count) : next)?.kind === "quantize";
+  };
   for (const op of graph.ops) {
     if ((op.kind !== "fullyConnected" && (op.kind !== "convolution" || op.params.groups !== 1)) || op.params.inputScale !== undefined) continue;
+    if (op.kind === "convolution") {
+      const taps = op.params.kernel.reduce((a, b) => a * b, 1);
+      if (taps > 1 && graph.tensors.get(op.inputs[0]!)!.shape[1]! * taps < 32 && !quantizedAfter(op)) continue;
+    }
     const dequantize = producerOf(graph, op.inputs[0]!);
     if (dequantize?.kind !== "dequantize") continue;
     const quantize = producerOf(graph, dequantize.inputs[0]!);

@@ -121,10 +121,10 @@ describe("structure-aware plan mutants (kinds, input counts, shapes, weight leng
 describe("plan fuzzing, INT8 and fused Mish layers", () => {
   it("2,000 mutated plans give only PlanErrors or working engines", async () => {
     const net = new Network("int8");
-    const x = net.addInput("x", "float32", [1, 2, 6, 6]);
+    const x = net.addInput("x", "float32", [1, 4, 6, 6]);  // 36 terms an output: an INT8 layer (fuseQuantizedInputs)
     const scale = Float32Array.of(0.02);
     const conv = x.addQuantize("q1", { scale }).addDequantize("dq1", { scale })
-      .addConvolution("conv", { outChannels: 3, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(Float32Array.from({ length: 54 }, (_, i) => Math.sin(i)), 3), bias: new Float32Array(3) } });
+      .addConvolution("conv", { outChannels: 3, kernel: 3, padding: 1, weights: { kernel: onInt8Grid(Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)), 3), bias: new Float32Array(3) } });
     const mish = conv.addElementWise("mish", conv.addActivation("sp", { type: "softplus" }).addActivation("th", { type: "tanh" }), "prod");
     net.markOutput(mish.addQuantize("q2", { scale }).addDequantize("dq2", { scale })
       .addFullyConnected("fc", { outFeatures: 4, weights: { kernel: onInt8Grid(Float32Array.from({ length: 4 * 108 }, (_, i) => Math.cos(i)), 4), bias: new Float32Array(4) } }));
@@ -132,7 +132,7 @@ describe("plan fuzzing, INT8 and fused Mish layers", () => {
     expect(engine.inspect().layers.map((l) => l.tactic ?? l.kind)).toEqual(["int8_implicit_gemm", "int8_gemm"]);
     const plan = engine.serialize();
     const rand = random(Number(process.env.NETDEF_FUZZ_SEED ?? 4243));
-    const input = { x: { data: Float32Array.from({ length: 72 }, (_, i) => Math.sin(i)), shape: [1, 2, 6, 6] } };
+    const input = { x: { data: Float32Array.from({ length: 144 }, (_, i) => Math.sin(i)), shape: [1, 4, 6, 6] } };
     let rejected = 0;
     for (let i = 0; i < 2000; i++) {
       const mutated = mutate(plan, rand);

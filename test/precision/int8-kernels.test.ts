@@ -53,8 +53,8 @@ const cases: Record<string, ConvCase> = {
   "7×7 stride 2 pad 3 from 3 channels (ResNet's stem)": { channels: 3, outChannels: 8, size: [32, 32], kernel: [7, 7], stride: 2, padding: 3 },
   "3-d 2×3×3": { channels: 3, outChannels: 5, size: [4, 6, 7], kernel: [2, 3, 3], padding: 1 },
   "2 channels (planar input), 3×6 kernel in two column quads, stride 2": { channels: 2, outChannels: 5, size: [11, 17], kernel: [3, 6], stride: 2, padding: 2 },
-  "1 channel (planar input), LeNet's 5×5": { channels: 1, outChannels: 20, size: [28, 28], kernel: [5, 5], batch: 3 },
-  "1-d": { channels: 6, outChannels: 5, size: [19], kernel: [3], padding: 1 },
+  "1 channel (planar input), 7×7": { channels: 1, outChannels: 20, size: [28, 28], kernel: [7, 7], batch: 3 },
+  "1-d": { channels: 12, outChannels: 5, size: [19], kernel: [3], padding: 1 },
   "3×3 + residual + ReLU (fused epilogue), 64 channels": { channels: 64, outChannels: 64, size: [12, 12], kernel: [3, 3], padding: 1, residual: true },
   "3×3 stride 2, 125 → 36 channels (two blocks of 16 words a pixel, the last padded; panels span rows), 2 images": { channels: 125, outChannels: 36, size: [13, 19], kernel: [3, 3], stride: 2, padding: 1, batch: 2 },
 };
@@ -75,6 +75,37 @@ describe("INT8 convolutions and dense layers (quantize → dequantize → layer,
     expect(sharedGraph.ops.map((op) => op.kind)).toEqual(["quantize", "dequantize", "convolution", "activation"]);
     expect(epilogueOf(sharedGraph.ops[2]!)?.inputScale).toBeDefined();
   });
+
+  // Windows of under 32 terms an output stay in float32 on the dequantized input (faster there), but where a Q/DQ
+  // pair follows, through an activation or not, which the INT8 layer's epilogue would take in.
+  const shortSums: [string, ConvCase, "none" | "activation" | "pair", boolean][] = [
+    ["LeNet's 5×5 on 1 channel", { channels: 1, outChannels: 20, size: [28, 28], kernel: [5, 5], batch: 3 }, "none", false],
+    ["a 3-channel 3×3 stride-2 stem", { channels: 3, outChannels: 16, size: [17, 15], kernel: [3, 3], stride: 2, padding: 1 }, "none", false],
+    ["a 3-channel 3×3 stem whose ReLU6 output is quantized", { channels: 3, outChannels: 16, size: [17, 15], kernel: [3, 3], padding: 1 }, "activation", true],
+    ["a 3-channel 3×3 stem whose output is quantized", { channels: 3, outChannels: 16, size: [17, 15], kernel: [3, 3], padding: 1 }, "pair", true],
+    ["a 1×1 on 16 channels (no window)", { channels: 16, outChannels: 24, size: [9, 9], kernel: [1, 1] }, "none", true],
+  ];
+  for (const [name, c, after, int8] of shortSums) {
+    it(`${name}: ${int8 ? "INT8" : "float32"}, within 1e-5 of the float32 simulation`, async () => {
+      let net = quantizedConv(c, false);
+      if (after !== "none") {
+        const grid = Float32Array.of(0.02);
+        net = new Network("int8");
+        const x = net.addInput("x", "float32", [c.batch ?? 1, c.channels, ...c.size]);
+        const scale = Float32Array.of(0.004);
+        const conv = x.addQuantize("q", { scale }).addDequantize("dq", { scale }).addConvolution("conv", {
+          outChannels: c.outChannels, kernel: c.kernel, padding: 1, weights: { kernel: onInt8Grid(wave(c.outChannels * c.channels * 9), c.outChannels), bias: wave(c.outChannels, 0.7) } });
+        const y = after === "activation" ? conv.addActivation("relu6", { type: "clip", alpha: 0, beta: 6 }) : conv;
+        net.markOutput(y.addQuantize("q2", { scale: grid }).addDequantize("dq2", { scale: grid }).addConvolution("dw", {
+          outChannels: c.outChannels, kernel: 3, padding: 1, groups: c.outChannels, weights: { kernel: wave(c.outChannels * 9, 0.9), bias: wave(c.outChannels, 0.3) } }));
+      }
+      const { worst, fused } = await fusedVsSimulated(net, c);
+      const conv = fused.inspect().layers.find((l) => l.name === "conv");
+      expect(conv).toBeDefined();
+      expect(conv!.tactic === "int8_implicit_gemm").toBe(int8);
+      expect(worst).toBeLessThan(1e-5);
+    });
+  }
 
   it("leaves float kernels off INT8 grids, grouped convolutions and mismatched Q/DQ scales in float32", () => {
     const offGrid = new Network("n");
