@@ -59,8 +59,9 @@ class MatrixMultiply : public Kernel {
       l.batch.assign(l.batch.size(), 1);
     }
     const int64_t batches = volume(l.batch), rank = static_cast<int64_t>(l.batch.size());
-    // Product t of the batch: its operands' offsets found from its index (a dimension of extent 1 does not advance).
-    const auto product = [&](int64_t t) {
+    // Rows [r0, r1) of product t of the batch: its operands' offsets found from its index (a dimension of extent 1
+    // does not advance).
+    const auto product = [&](int64_t t, int64_t r0, int64_t r1) {
       int64_t offA = 0, offB = 0;
       for (int64_t d = rank - 1, rest = t, ma = 1, mb = 1; d >= 0; d--) {
         const int64_t i = rest % l.batch[d];
@@ -79,17 +80,32 @@ class MatrixMultiply : public Kernel {
         pa = aT.data();
       }
       // B as [k, n] (none, vector) or [n, k] (transpose).
-      float* c = out[0]->data.data() + t * l.m * l.n;
-      sgemm(l.m, l.n, l.k, pa, l.k, pb, opB_ == "transpose" ? l.k : l.n, opB_ == "transpose", c, l.n, false);
-      if (insideParallelLoop()) finishRows(c, 0, l.m, l.n);
-      else parallelRanges(l.m, 8, [&](int64_t begin, int64_t end) { finishRows(c, begin, end, l.n); }, l.m * l.n > 16384);
+      float* c = out[0]->data.data() + t * l.m * l.n + r0 * l.n;
+      pa += r0 * l.k;
+      sgemm(r1 - r0, l.n, l.k, pa, l.k, pb, opB_ == "transpose" ? l.k : l.n, opB_ == "transpose", c, l.n, false);
+      if (insideParallelLoop()) finishRows(c, 0, r1 - r0, l.n);
+      else parallelRanges(r1 - r0, 8, [&](int64_t begin, int64_t end) { finishRows(c, begin, end, l.n); }, (r1 - r0) * l.n > 16384);
     };
-    // Many products (attention's heads: [B, heads, T, T] × [B, heads, T, d]) one per thread at a time, each GEMM on
-    // its thread alone; a few, one after another, each GEMM on all the threads (splitting a 197-row product between
-    // threads made a ViT's attention take twice onnxruntime's time).
+    // Many products (attention's heads: [B, heads, T, T] × [B, heads, T, d]) one per thread at a time, each GEMM and
+    // its softmax on its thread alone; a few (a ViT's 3 heads at batch 1) in bands of at least 32 rows, so that
+    // there are twice the threads (a band's GEMM on its thread, B packed for each band: splitting the GEMM itself
+    // between threads made a ViT's attention take twice onnxruntime's time, one product after another; 3 heads on 2
+    // threads left one thread idle a third of the time). One product, or large ones, each GEMM on all the threads.
     const int64_t work = l.m * l.n * l.k;
-    if (batches >= 2 * poolThreads() && work < (1 << 24)) parallelItems(batches, work, product);
-    else for (int64_t t = 0; t < batches; t++) product(t);
+    if (work >= (1 << 24)) {
+      for (int64_t t = 0; t < batches; t++) product(t, 0, l.m);
+      return;
+    }
+    const int64_t wanted = (2 * poolThreads() + batches - 1) / batches;
+    const int64_t bands = opA_ == "none" && batches > 1 ? std::max<int64_t>(1, std::min(wanted, l.m / 32)) : 1;
+    if (batches * bands < 2 * poolThreads()) {
+      for (int64_t t = 0; t < batches; t++) product(t, 0, l.m);
+      return;
+    }
+    parallelItems(batches * bands, work / bands, [&](int64_t item) {
+      const int64_t t = item / bands, band = item % bands;
+      product(t, partBegin(l.m, bands, band), partBegin(l.m, bands, band + 1));
+    });
   }
 
  private:
