@@ -102,10 +102,16 @@ void Engine::chooseLayout() {
   for (size_t t = 0; t < g.tensors.size(); t++) blocked[t] = blocked[t] && read[t];
   // Tensors whose every reader prefers them blocked: a layer in front that transposes its inputs writes them blocked
   // whatever its inputs' layouts.
+  // Readers before writers (reverse order), so that a layer forwarding its output's preference passes it on whole.
   std::vector<bool> preferred(g.tensors.size(), true);
-  for (size_t i = 0; i < g.ops.size(); i++)
-    for (size_t k = 0; k < g.ops[i].inputs.size(); k++)
-      if (!kernels_[i]->prefersBlocked(k)) preferred[g.ops[i].inputs[k]] = false;
+  for (auto& [name, t] : g.outputs) preferred[t] = false;
+  for (size_t i = g.ops.size(); i-- > 0;) {
+    const OpDesc& op = g.ops[i];
+    for (size_t k = 0; k < op.inputs.size(); k++) {
+      const bool prefers = kernels_[i]->forwardsPreference() && !op.outputs.empty() ? preferred[op.outputs[0]] : kernels_[i]->prefersBlocked(k);
+      if (!prefers) preferred[op.inputs[k]] = false;
+    }
+  }
   // Until nothing changes: inputs that must be laid out as the output (a fused residual) are planar where the two
   // differ, and so are the outputs of layers that write a blocked output slowly from a planar input.
   for (bool changed = true; changed;) {

@@ -46,6 +46,9 @@ class Kernel {
   // reader of its output prefers it blocked, its blockedLike inputs may then be in either layout.
   virtual bool prefersBlocked(size_t input) const { (void)input; return false; }
   virtual bool transposesInputs() const { return false; }
+  // Whether its inputs are preferred blocked wherever its output is (an element-wise chain, which runs on any layout
+  // its inputs and output share: a reduced-float network's rounding after a concatenation, before a 3×3).
+  virtual bool forwardsPreference() const { return false; }
   // Told once, before the layouts are chosen, the plan's declared shapes of its inputs and outputs (-1 where
   // dynamic): a kernel whose layouts depend on them (element-wise broadcasting) decides there.
   virtual void declareShapes(const std::vector<Shape>& inputs, const std::vector<Shape>& outputs) { (void)inputs, (void)outputs; }

@@ -63,7 +63,18 @@ class PointwiseChain : public Kernel {
       start = end + 1;
     }
     if (operand != op.inputs.size()) bad("the chain's steps use " + std::to_string(operand) + " inputs, the layer has " + std::to_string(op.inputs.size()));
+    operands_ = operand;
   }
+  // Every input has the output's shape, and each value is computed from those at its own index: any layout they
+  // all share (blocked ones included) does.
+  bool readsBlocked(size_t) const override { return true; }
+  bool writesBlocked() const override { return true; }
+  std::vector<size_t> blockedLike() const override {
+    std::vector<size_t> all(operands_);
+    for (size_t i = 0; i < all.size(); i++) all[i] = i;
+    return all;
+  }
+  bool forwardsPreference() const override { return true; }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     for (size_t i = 1; i < in.size(); i++) {
       if (in[i] != in[0]) fail("input " + std::to_string(i) + " has shape " + formatShape(in[i]) + ", the chain's value " + formatShape(in[0]));
@@ -116,6 +127,7 @@ class PointwiseChain : public Kernel {
   }
 
  private:
+  size_t operands_ = 1;
   static constexpr int64_t kChunk = 4096;  // 16 KiB: the chunk stays in L1 through every step
   // Values [begin, begin + count) of a buffer as float32: where they lie, or widened into `scratch`.
   static const float* floatChunk(const Buffer& b, int64_t begin, int64_t count, float* scratch) {
