@@ -53,7 +53,9 @@ for (const layer of engine.inspect().layers) {
   const peer = nodes.reduce((sum, n) => sum + median(theirs.get(n)!), 0);
   total += ms;
   peerTotal += peer;
-  rows.push([layer.name, ms.toFixed(3), nodes.length ? peer.toFixed(3) : "", nodes.length ? (peer / ms).toFixed(2) : "", nodes.join(" ")]);
+  // A layer that a later one computes with its own (a fused producer) takes 0 ms here: its time is that layer's.
+  const ratio = !nodes.length ? "" : ms > 0 ? (peer / ms).toFixed(2) : "fused";
+  rows.push([layer.name, ms.toFixed(3), nodes.length ? peer.toFixed(3) : "", ratio, nodes.join(" ")]);
 }
 const unmatched = [...theirs.keys()].filter((n) => !matched.has(n));
 for (const n of unmatched) { const ms = median(theirs.get(n)!); peerTotal += ms; rows.push(["", "", ms.toFixed(3), "", n]); }
