@@ -101,8 +101,8 @@ void Engine::chooseLayout() {
   for (auto& [name, t] : g.outputs) blocked[t] = false;
   for (size_t t = 0; t < g.tensors.size(); t++) blocked[t] = blocked[t] && read[t];
   // Tensors whose every reader prefers them blocked: a layer in front that transposes its inputs writes them blocked
-  // whatever its inputs' layouts.
-  // Readers before writers (reverse order), so that a layer forwarding its output's preference passes it on whole.
+  // whatever its inputs' layouts. Readers before writers (reverse order): a layer that forwards its output's
+  // preference (forwardsPreference) then passes on the final one.
   std::vector<bool> preferred(g.tensors.size(), true);
   for (auto& [name, t] : g.outputs) preferred[t] = false;
   for (size_t i = g.ops.size(); i-- > 0;) {
