@@ -91,14 +91,9 @@ class MatrixMultiply : public Kernel {
     // there are twice the threads (a band's GEMM on its thread, B packed for each band: splitting the GEMM itself
     // between threads made a ViT's attention take twice onnxruntime's time, one product after another; 3 heads on 2
     // threads left one thread idle a third of the time). One product, or large ones, each GEMM on all the threads.
-    const int64_t work = l.m * l.n * l.k;
-    if (work >= (1 << 24)) {
-      for (int64_t t = 0; t < batches; t++) product(t, 0, l.m);
-      return;
-    }
-    const int64_t wanted = (2 * poolThreads() + batches - 1) / batches;
+    const int64_t work = l.m * l.n * l.k, wanted = (2 * poolThreads() + batches - 1) / batches;
     const int64_t bands = opA_ == "none" && batches > 1 ? std::max<int64_t>(1, std::min(wanted, l.m / 32)) : 1;
-    if (batches * bands < 2 * poolThreads()) {
+    if (work >= (1 << 24) || batches * bands < 2 * poolThreads()) {
       for (int64_t t = 0; t < batches; t++) product(t, 0, l.m);
       return;
     }
